@@ -1,0 +1,5 @@
+//! One module per subcommand; each has `Args` and `run(args) -> exit code`.
+
+pub mod effective;
+pub mod schema;
+pub mod validate;

@@ -1,0 +1,59 @@
+//! The `dynalert` command line.
+//!
+//! Exit codes: 0 success, 1 findings (validation errors, differences), 2 usage
+//! or internal error. Data goes to stdout, diagnostics to stderr.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod cmd;
+pub mod output;
+
+/// Multi-tenant dynamic alerting for Prometheus.
+#[derive(Debug, Parser)]
+#[command(name = "dynalert", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a conf.d directory and report every problem.
+    Validate(cmd::validate::Args),
+    /// Print the effective configuration (as exported series or as JSON).
+    Effective(cmd::effective::Args),
+    /// Print the JSON Schema of platform or tenant files.
+    Schema(cmd::schema::Args),
+}
+
+/// Exit code for findings.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code for usage or internal errors.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Runs the CLI on `args` (including the program name).
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(a) => cmd::validate::run(a),
+        Command::Effective(a) => cmd::effective::run(a),
+        Command::Schema(a) => cmd::schema::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

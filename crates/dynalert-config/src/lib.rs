@@ -1,0 +1,17 @@
+//! Reads `conf.d/` directories into the validated model.
+//!
+//! YAML is parsed with positions so that every problem is reported as
+//! `path:line:col: error: message` with a hint where a fix is known. All
+//! problems of a run are collected; nothing stops at the first error.
+
+pub mod diag;
+pub mod load;
+mod platform;
+mod routing;
+pub mod schema;
+mod tenant;
+pub mod values;
+pub mod yaml;
+
+pub use diag::{Diagnostic, Level};
+pub use load::{load_dir, tenant_id, LoadError, LoadReport, Loader};

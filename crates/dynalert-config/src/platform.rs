@@ -1,0 +1,195 @@
+//! Platform files (`_*.yaml`): defaults, optional keys, state filters, routing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use dynalert_model::{Platform, Severity, StateFilterDef, ThresholdKey, Tiers};
+
+use crate::diag::{did_you_mean, Ctx};
+use crate::routing::parse_platform_routing;
+use crate::values::{check_keys, parse_key_name, parse_key_value, parse_severity, show, KeyEntry};
+use crate::yaml::Node;
+
+pub(crate) const PLATFORM_BLOCKS: [&str; 4] = ["defaults", "optional_overrides", "state_filters", "routing"];
+
+/// Merges one platform file into `platform`. Later files override earlier keys.
+pub(crate) fn merge_platform_file(ctx: &mut Ctx, doc: Option<&Node>, platform: &mut Platform, now: DateTime<Utc>) {
+    platform.files.push(ctx.file.clone());
+    let Some(doc) = doc else { return };
+    if doc.as_map().is_none() {
+        ctx.error_hint(
+            doc.pos,
+            format!("a platform file must be a mapping, found {}", show(doc)),
+            "start with `defaults:`",
+        );
+        return;
+    }
+    for (k, v) in doc.as_map().unwrap_or_default() {
+        match k.as_str().unwrap_or_default() {
+            "defaults" => merge_defaults(ctx, v, platform, now),
+            "optional_overrides" => merge_optional(ctx, v, platform),
+            "state_filters" => merge_state_filters(ctx, v, platform),
+            "routing" => platform.routing = parse_platform_routing(ctx, v),
+            "tenants" => ctx.error_hint(
+                k.pos,
+                "tenant block `tenants` in a platform file",
+                "put each tenant in its own file named after it, e.g. `db-a.yaml`",
+            ),
+            other => {
+                let hint = did_you_mean(other, PLATFORM_BLOCKS).unwrap_or_else(|| {
+                    "platform files hold `defaults`, `optional_overrides`, `state_filters` and `routing`".into()
+                });
+                ctx.error_hint(k.pos, format!("unknown platform block `{other}`"), hint);
+            }
+        }
+    }
+}
+
+fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: DateTime<Utc>) {
+    let Some(entries) = node.as_map() else {
+        ctx.error(node.pos, format!("`defaults` must be a mapping, found {}", show(node)));
+        return;
+    };
+    let names: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
+    let mut parsed: BTreeMap<ThresholdKey, KeyEntry> = BTreeMap::new();
+    for (k, v) in entries {
+        let name = k.as_str().unwrap_or_default();
+        // `<key>_critical` next to `<key>` is the compatible tier spelling.
+        let (key_text, forced) = match name.rsplit_once('_') {
+            Some((base, tier)) if names.contains(&base) => match Severity::parse(tier) {
+                Some(sev) => (base, Some(sev)),
+                None => (name, None),
+            },
+            _ => (name, None),
+        };
+        let key = match parse_key_name(key_text) {
+            Ok(key) => key,
+            Err(msg) => {
+                ctx.error(k.pos, msg);
+                continue;
+            }
+        };
+        if key.is_dimensional() && !names.contains(&key.base.as_str()) && !platform.knows(&key.base) {
+            ctx.error_hint(
+                k.pos,
+                format!("dimensional default `{name}` has no tenant-wide key `{}`", key.base),
+                format!("add `{}: <value>` to `defaults`", key.base),
+            );
+            continue;
+        }
+        let entry = parsed.entry(key).or_default();
+        parse_key_value(ctx, v, key_text, forced, entry, now);
+    }
+    for (key, entry) in parsed {
+        let mut tiers: Tiers = entry.tiers.into_iter().map(|(s, (tv, _))| (s, tv)).collect();
+        if let Some(pos) = entry.disable_all {
+            tiers
+                .entry(Severity::Warning)
+                .or_insert_with(|| dynalert_model::TierValue::fixed(None, ctx.source(pos)));
+        }
+        if platform.optional.remove(&key.base).is_some() {
+            ctx.error_hint(
+                node.pos,
+                format!("key `{}` is both a default and an optional override", key.base),
+                "list it in one place only",
+            );
+        }
+        platform.defaults.insert(key, tiers);
+    }
+}
+
+fn merge_optional(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
+    let Some(items) = node.as_seq() else {
+        ctx.error_hint(
+            node.pos,
+            format!("`optional_overrides` must be a list of key names, found {}", show(node)),
+            "write e.g. `optional_overrides: [mysql_slow_queries]`",
+        );
+        return;
+    };
+    for item in items {
+        let name = item.as_str().unwrap_or_default();
+        match parse_key_name(name) {
+            Ok(key) if !key.is_dimensional() => {
+                if platform.defaults.keys().any(|k| k.base == key.base) {
+                    ctx.error_hint(
+                        item.pos,
+                        format!("key `{name}` is both a default and an optional override"),
+                        "list it in one place only",
+                    );
+                    continue;
+                }
+                platform.optional.insert(key.base, ctx.source(item.pos));
+            }
+            Ok(_) => ctx.error(item.pos, format!("optional key `{name}` must not have labels")),
+            Err(msg) => ctx.error(item.pos, msg),
+        }
+    }
+}
+
+fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
+    let Some(entries) = node.as_map() else {
+        ctx.error(node.pos, format!("`state_filters` must be a mapping, found {}", show(node)));
+        return;
+    };
+    for (k, v) in entries {
+        let name = k.as_str().unwrap_or_default();
+        if parse_key_name(name).map(|key| key.is_dimensional()).unwrap_or(true) {
+            ctx.error(k.pos, format!("bad state filter name `{name}`: use lower-case letters, digits and `_`"));
+            continue;
+        }
+        if v.as_map().is_none() {
+            ctx.error_hint(
+                v.pos,
+                format!("state filter `{name}` must be a mapping"),
+                "write `{reasons: [CrashLoopBackOff], severity: critical}`",
+            );
+            continue;
+        }
+        check_keys(ctx, v, &["reasons", "severity"], &format!("state filter `{name}`"));
+        let reasons: Vec<String> = v
+            .get("reasons")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r.as_str().map(str::to_string))
+            .collect();
+        if reasons.is_empty() {
+            ctx.error_hint(
+                v.pos,
+                format!("state filter `{name}` has no `reasons`"),
+                "list the container waiting reasons it matches, e.g. `reasons: [CrashLoopBackOff]`",
+            );
+            continue;
+        }
+        let severity = match v.get("severity") {
+            Some(s) => match parse_severity(ctx, s, &format!("state filter `{name}`")) {
+                Some(s) => s,
+                None => continue,
+            },
+            None => Severity::Warning,
+        };
+        platform.state_filters.insert(
+            name.to_string(),
+            StateFilterDef {
+                reasons,
+                severity,
+                source: ctx.source(k.pos),
+            },
+        );
+    }
+}
+
+/// Reserved-key names derived from the platform's state filters.
+pub(crate) fn state_filter_keys(platform: &Platform) -> Vec<String> {
+    platform
+        .state_filters
+        .keys()
+        .map(|f| format!("_state_{f}"))
+        .collect()
+}
+
+/// Platform file name check used by the loader.
+pub(crate) fn is_platform_file(name: &str) -> bool {
+    name.starts_with('_')
+}

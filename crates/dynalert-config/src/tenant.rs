@@ -1,0 +1,514 @@
+//! Tenant files (`<tenant>.yaml`): thresholds and reserved `_` settings of one tenant.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use dynalert_model::{
+    Maintenance, Metadata, Platform, RecurringWindow, Severity, SilentMode, SilentTarget, Tenant,
+    ThresholdKey, TierValue, Tiers,
+};
+
+use crate::diag::{did_you_mean, Ctx};
+use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
+use crate::routing::parse_tenant_routing;
+use crate::values::{
+    check_keys, is_disable, is_enable, parse_duration_secs, parse_expires, parse_key_name,
+    parse_key_value, parse_switch, parse_time, parse_timezone, show, KeyEntry,
+};
+use crate::yaml::Node;
+
+const RESERVED: [&str; 5] = [
+    "_metadata",
+    "_routing",
+    "_silent_mode",
+    "_state_maintenance",
+    "_severity_dedup",
+];
+
+/// Validates a tenant file whose stem is `id`. Returns `None` when it has errors.
+pub(crate) fn parse_tenant_file(
+    ctx: &mut Ctx,
+    id: &str,
+    doc: Option<&Node>,
+    platform: &Platform,
+    now: DateTime<Utc>,
+) -> Option<Tenant> {
+    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
+    let mut tenant = Tenant {
+        id: id.to_string(),
+        file: ctx.file.clone(),
+        thresholds: BTreeMap::new(),
+        state_filters: BTreeMap::new(),
+        metadata: Metadata::default(),
+        routing: None,
+        silent_mode: None,
+        maintenance: None,
+        severity_dedup: true,
+    };
+    let Some(doc) = doc else {
+        // An empty file is a tenant with only platform defaults.
+        return Some(tenant);
+    };
+    let Some(top) = doc.as_map() else {
+        ctx.error_hint(
+            doc.pos,
+            format!("a tenant file must be a mapping, found {}", show(doc)),
+            format!("start with `tenants:` and then `  {id}:`"),
+        );
+        return None;
+    };
+    let mut body = None;
+    for (k, v) in top {
+        let name = k.as_str().unwrap_or_default();
+        if name == "tenants" {
+            body = tenants_block(ctx, id, v);
+        } else if PLATFORM_BLOCKS.contains(&name) {
+            platform_block_error(ctx, k);
+        } else {
+            let hint = did_you_mean(name, ["tenants"])
+                .unwrap_or_else(|| format!("a tenant file holds `tenants: {{{id}: …}}` only"));
+            ctx.error_hint(k.pos, format!("unknown top-level key `{name}` in a tenant file"), hint);
+        }
+    }
+    if top.iter().all(|(k, _)| k.as_str() != Some("tenants")) {
+        ctx.error_hint(
+            doc.pos,
+            "tenant file has no `tenants:` block",
+            format!("wrap the settings in `tenants:` and `  {id}:`"),
+        );
+    }
+    if let Some(body) = body {
+        tenant_body(ctx, body, platform, &mut tenant, now);
+    }
+    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
+    (errors_after == errors_before).then_some(tenant)
+}
+
+fn platform_block_error(ctx: &mut Ctx, k: &Node) {
+    ctx.error_hint(
+        k.pos,
+        format!("platform-only block `{}` in a tenant file", k.as_str().unwrap_or_default()),
+        "move it to a platform file such as `_defaults.yaml`",
+    );
+}
+
+fn tenants_block<'a>(ctx: &mut Ctx, id: &str, node: &'a Node) -> Option<&'a Node> {
+    let Some(entries) = node.as_map() else {
+        ctx.error_hint(
+            node.pos,
+            format!("`tenants` must be a mapping, found {}", show(node)),
+            format!("write `tenants:` and then `  {id}:`"),
+        );
+        return None;
+    };
+    let mut body = None;
+    for (k, v) in entries {
+        let name = k.as_str().unwrap_or_default();
+        if name == id {
+            body = Some(v);
+        } else {
+            ctx.error_hint(
+                k.pos,
+                format!("tenant file for `{id}` declares tenant `{name}`"),
+                format!(
+                    "a tenant file declares exactly the tenant it is named after: rename the key to `{id}` or move it to `{name}.yaml`"
+                ),
+            );
+        }
+    }
+    if body.is_none() && entries.iter().all(|(k, _)| k.as_str() != Some(id)) && entries.is_empty() {
+        ctx.error_hint(node.pos, format!("`tenants` does not declare `{id}`"), format!("add `  {id}:`"));
+    }
+    body
+}
+
+fn tenant_body(ctx: &mut Ctx, body: &Node, platform: &Platform, tenant: &mut Tenant, now: DateTime<Utc>) {
+    if body.is_null() {
+        return;
+    }
+    let Some(entries) = body.as_map() else {
+        ctx.error(body.pos, format!("settings of `{}` must be a mapping, found {}", tenant.id, show(body)));
+        return;
+    };
+    let filter_keys = state_filter_keys(platform);
+    let catalogue = platform.catalogue();
+    let mut keys: BTreeMap<ThresholdKey, KeyEntry> = BTreeMap::new();
+    for (k, v) in entries {
+        let name = k.as_str().unwrap_or_default();
+        if name.starts_with('_') {
+            reserved(ctx, k, v, platform, &filter_keys, tenant, now);
+            continue;
+        }
+        if PLATFORM_BLOCKS.contains(&name) {
+            platform_block_error(ctx, k);
+            continue;
+        }
+        let key = match parse_key_name(name) {
+            Ok(key) => key,
+            Err(msg) => {
+                ctx.error(k.pos, msg);
+                continue;
+            }
+        };
+        let (key, forced) = if catalogue.contains(key.base.as_str()) {
+            (key, None)
+        } else {
+            match key.base.rsplit_once('_').and_then(|(b, t)| Some((b, Severity::parse(t)?))) {
+                Some((base, sev)) if catalogue.contains(base) => (
+                    ThresholdKey {
+                        base: base.to_string(),
+                        dims: key.dims,
+                    },
+                    Some(sev),
+                ),
+                Some((base, sev)) => {
+                    let hint = did_you_mean(base, catalogue.iter().copied()).unwrap_or_else(|| {
+                        format!("add `{base}` to `defaults` or `optional_overrides` in a platform file")
+                    });
+                    ctx.error_hint(
+                        k.pos,
+                        format!("`_{sev}` key `{name}` has no base key `{base}` in the catalogue"),
+                        hint,
+                    );
+                    continue;
+                }
+                None => {
+                    let hint = did_you_mean(&key.base, catalogue.iter().copied()).unwrap_or_else(|| {
+                        "add the key to `defaults` or `optional_overrides` in a platform file".into()
+                    });
+                    ctx.error_hint(k.pos, format!("unknown key `{}`", key.base), hint);
+                    continue;
+                }
+            }
+        };
+        let display = key.to_string();
+        let entry = keys.entry(key).or_default();
+        parse_key_value(ctx, v, &display, forced, entry, now);
+    }
+    for (key, entry) in keys {
+        let platform_tiers = platform.defaults.get(&key);
+        let mut tiers: Tiers = BTreeMap::new();
+        for (sev, (tv, pos)) in entry.tiers {
+            warn_if_default(ctx, &key, sev, &tv, platform_tiers.and_then(|p| p.get(&sev)), pos);
+            tiers.insert(sev, tv);
+        }
+        if let Some(pos) = entry.disable_all {
+            let mut disable = |sev: Severity| {
+                tiers
+                    .entry(sev)
+                    .or_insert_with(|| TierValue::fixed(None, ctx.source(pos)));
+            };
+            disable(Severity::Warning);
+            for sev in platform_tiers.map(|p| p.keys().copied().collect::<Vec<_>>()).unwrap_or_default() {
+                disable(sev);
+            }
+        }
+        tenant.thresholds.insert(key, tiers);
+    }
+}
+
+fn warn_if_default(
+    ctx: &mut Ctx,
+    key: &ThresholdKey,
+    sev: Severity,
+    tv: &TierValue,
+    default: Option<&TierValue>,
+    pos: crate::yaml::Pos,
+) {
+    let Some(d) = default else { return };
+    if tv.overrides.is_empty() && d.overrides.is_empty() && tv.expires.is_none() && tv.default == d.default {
+        let shown = tv.default.map_or("disable".to_string(), |v| v.to_string());
+        ctx.warn(
+            pos,
+            format!("`{key}` {sev} is {shown}, the same as the platform default"),
+            "remove the line to follow the platform default",
+        );
+    }
+}
+
+fn reserved(
+    ctx: &mut Ctx,
+    k: &Node,
+    v: &Node,
+    platform: &Platform,
+    filter_keys: &[String],
+    tenant: &mut Tenant,
+    now: DateTime<Utc>,
+) {
+    let name = k.as_str().unwrap_or_default();
+    match name {
+        "_metadata" => tenant.metadata = metadata(ctx, v),
+        "_routing" => tenant.routing = parse_tenant_routing(ctx, v),
+        "_silent_mode" => tenant.silent_mode = silent_mode(ctx, v, now),
+        "_state_maintenance" => tenant.maintenance = maintenance(ctx, v, now),
+        "_severity_dedup" => {
+            if let Some(on) = parse_switch(ctx, v, "`_severity_dedup`") {
+                tenant.severity_dedup = on;
+            }
+        }
+        _ if filter_keys.iter().any(|f| f == name) => {
+            let filter = &name["_state_".len()..];
+            if let Some(on) = parse_switch(ctx, v, &format!("`{name}`")) {
+                tenant.state_filters.insert(filter.to_string(), (on, ctx.source(k.pos)));
+            }
+        }
+        _ => {
+            let candidates = RESERVED.iter().copied().chain(filter_keys.iter().map(String::as_str));
+            let hint = did_you_mean(name, candidates).unwrap_or_else(|| {
+                let filters = platform.state_filters.keys().map(|f| format!("`_state_{f}`"));
+                format!(
+                    "reserved keys are {}",
+                    RESERVED
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .chain(filters)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+            let what = if name.starts_with("_state_") {
+                format!("unknown state filter key `{name}`")
+            } else {
+                format!("unknown reserved key `{name}`")
+            };
+            ctx.error_hint(k.pos, what, hint);
+        }
+    }
+}
+
+fn string_field(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
+    let v = node.get(field)?;
+    match v.as_str() {
+        Some(s) if !v.is_null() => Some(s.to_string()),
+        _ => {
+            ctx.error(v.pos, format!("`{field}` must be a string, found {}", show(v)));
+            None
+        }
+    }
+}
+
+fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
+    let mut m = Metadata::default();
+    if node.as_map().is_none() {
+        ctx.error_hint(
+            node.pos,
+            format!("`_metadata` must be a mapping, found {}", show(node)),
+            "write `{tier: vip, owner: dba-team, runbook_url: \"https://…\", namespaces: [db-a]}`",
+        );
+        return m;
+    }
+    check_keys(ctx, node, &["tier", "owner", "runbook_url", "namespaces"], "`_metadata`");
+    m.tier = string_field(ctx, node, "tier");
+    m.owner = string_field(ctx, node, "owner");
+    m.runbook_url = string_field(ctx, node, "runbook_url");
+    if let (Some(url), Some(n)) = (&m.runbook_url, node.get("runbook_url")) {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            ctx.error_hint(n.pos, format!("`runbook_url` `{url}` is not an http(s) URL"), "use a full URL");
+        }
+    }
+    if let Some(ns) = node.get("namespaces") {
+        match ns.as_seq() {
+            Some(items) => {
+                for item in items {
+                    let s = item.as_str().unwrap_or_default();
+                    let valid = !s.is_empty()
+                        && s.len() <= 63
+                        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                        && !s.starts_with('-')
+                        && !s.ends_with('-');
+                    if valid {
+                        m.namespaces.push(s.to_string());
+                    } else {
+                        ctx.error_hint(
+                            item.pos,
+                            format!("bad namespace `{s}`"),
+                            "Kubernetes namespaces are lower-case letters, digits and `-` (max 63)",
+                        );
+                    }
+                }
+            }
+            None => ctx.error(ns.pos, format!("`namespaces` must be a list, found {}", show(ns))),
+        }
+    }
+    m
+}
+
+fn silent_target(ctx: &mut Ctx, node: &Node) -> Option<SilentTarget> {
+    let s = node.as_str().unwrap_or_default().trim();
+    match s {
+        "warning" => Some(SilentTarget::Warning),
+        "critical" => Some(SilentTarget::Critical),
+        "all" => Some(SilentTarget::All),
+        _ => {
+            let hint = did_you_mean(s, ["warning", "critical", "all"])
+                .unwrap_or_else(|| "the target is `warning`, `critical` or `all`".into());
+            ctx.error_hint(node.pos, format!("unknown silent-mode target `{s}`"), hint);
+            None
+        }
+    }
+}
+
+fn silent_mode(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<SilentMode> {
+    if let Some(s) = node.as_str().filter(|_| node.as_map().is_none()) {
+        if is_disable(s) {
+            return None;
+        }
+        return Some(SilentMode {
+            target: silent_target(ctx, node)?,
+            expires: None,
+            reason: None,
+            source: ctx.source(node.pos),
+        });
+    }
+    if node.as_map().is_none() {
+        ctx.error(node.pos, format!("`_silent_mode` must be a mapping, found {}", show(node)));
+        return None;
+    }
+    check_keys(ctx, node, &["target", "expires", "reason"], "`_silent_mode`");
+    let target = match node.get("target") {
+        Some(t) => silent_target(ctx, t),
+        None => {
+            ctx.error_hint(node.pos, "`_silent_mode` has no `target`", "add `target: warning` (or `critical`, `all`)");
+            None
+        }
+    };
+    let expires = match node.get("expires") {
+        Some(e) => Some(parse_expires(ctx, e, now)?),
+        None => None,
+    };
+    let reason = string_field(ctx, node, "reason");
+    Some(SilentMode {
+        target: target?,
+        expires,
+        reason,
+        source: ctx.source(node.pos),
+    })
+}
+
+fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Maintenance> {
+    if let Some(s) = node.as_str().filter(|_| node.as_map().is_none()) {
+        if is_disable(s) {
+            return None;
+        }
+        if is_enable(s) {
+            return Some(Maintenance {
+                one_off: true,
+                start: None,
+                expires: None,
+                reason: None,
+                recurring: Vec::new(),
+                source: ctx.source(node.pos),
+            });
+        }
+    }
+    if node.as_map().is_none() {
+        ctx.error_hint(
+            node.pos,
+            format!("`_state_maintenance` must be a mapping or `enable`/`disable`, found {}", show(node)),
+            "write `{expires: \"2026-12-01T06:00:00Z\", reason: \"upgrade\"}`",
+        );
+        return None;
+    }
+    check_keys(ctx, node, &["start", "expires", "reason", "recurring"], "`_state_maintenance`");
+    let start = node.get("start").map(|s| parse_time(ctx, s, "start"));
+    let expires = node.get("expires").map(|e| parse_expires(ctx, e, now));
+    let reason = string_field(ctx, node, "reason");
+    let mut recurring = Vec::new();
+    let mut ok = !matches!(start, Some(None)) && !matches!(expires, Some(None));
+    if let Some(list) = node.get("recurring") {
+        match list.as_seq() {
+            Some(items) => {
+                for item in items {
+                    match recurring_window(ctx, item) {
+                        Some(w) => recurring.push(w),
+                        None => ok = false,
+                    }
+                }
+            }
+            None => {
+                ctx.error(list.pos, format!("`recurring` must be a list, found {}", show(list)));
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let start = start.flatten();
+    let expires = expires.flatten();
+    Some(Maintenance {
+        one_off: start.is_some() || expires.is_some() || recurring.is_empty(),
+        start,
+        expires,
+        reason,
+        recurring,
+        source: ctx.source(node.pos),
+    })
+}
+
+fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
+    if node.as_map().is_none() {
+        ctx.error_hint(
+            node.pos,
+            format!("a recurring window must be a mapping, found {}", show(node)),
+            "write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`",
+        );
+        return None;
+    }
+    check_keys(ctx, node, &["cron", "duration", "timezone"], "a recurring maintenance window");
+    let cron = match node.get("cron") {
+        Some(c) => {
+            let s = c.as_str().unwrap_or_default().trim().to_string();
+            let fields = s.split_whitespace().count();
+            match croner::Cron::new(&s).parse() {
+                Ok(_) if fields == 5 => Some(s),
+                Ok(_) => {
+                    ctx.error_hint(
+                        c.pos,
+                        format!("bad cron `{s}`: expected 5 fields, found {fields}"),
+                        "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`",
+                    );
+                    None
+                }
+                Err(e) => {
+                    ctx.error_hint(
+                        c.pos,
+                        format!("bad cron `{s}`: {e}"),
+                        "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`",
+                    );
+                    None
+                }
+            }
+        }
+        None => {
+            ctx.error_hint(node.pos, "recurring window has no `cron`", "add `cron: \"0 2 * * sun\"`");
+            None
+        }
+    };
+    let duration = match node.get("duration") {
+        Some(d) => match parse_duration_secs(d.as_str().unwrap_or_default()) {
+            Some(secs) if secs > 0 => Some(secs),
+            _ => {
+                ctx.error_hint(
+                    d.pos,
+                    format!("bad duration {}", show(d)),
+                    "use a positive duration such as `30m`, `2h` or `1h30m`",
+                );
+                None
+            }
+        },
+        None => {
+            ctx.error_hint(node.pos, "recurring window has no `duration`", "add `duration: 2h`");
+            None
+        }
+    };
+    let timezone = match node.get("timezone") {
+        Some(tz) => parse_timezone(ctx, tz),
+        None => Some(chrono_tz::Tz::UTC),
+    };
+    Some(RecurringWindow {
+        cron: cron?,
+        duration_secs: duration?,
+        timezone: timezone?,
+    })
+}

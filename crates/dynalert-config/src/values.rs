@@ -1,0 +1,607 @@
+//! Parsing of threshold values, tiers, schedules, times and durations.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use dynalert_model::schedule::ALL_DAYS;
+use dynalert_model::{Dim, Override, Severity, ThresholdKey, TierValue, Window};
+
+use crate::diag::{did_you_mean, Ctx};
+use crate::yaml::{Node, NodeKind, Pos};
+
+const DISABLE_WORDS: [&str; 4] = ["disable", "disabled", "off", "false"];
+const ENABLE_WORDS: [&str; 4] = ["enable", "enabled", "on", "true"];
+const TIER_NAMES: [&str; 3] = ["info", "warning", "critical"];
+const VALUE_MAP_KEYS: [&str; 4] = ["value", "default", "overrides", "expires"];
+const OVERRIDE_KEYS: [&str; 4] = ["window", "timezone", "days", "value"];
+const DAY_NAMES: [(&str, &str); 7] = [
+    ("mon", "monday"),
+    ("tue", "tuesday"),
+    ("wed", "wednesday"),
+    ("thu", "thursday"),
+    ("fri", "friday"),
+    ("sat", "saturday"),
+    ("sun", "sunday"),
+];
+
+pub fn is_disable(s: &str) -> bool {
+    DISABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s.trim()))
+}
+
+pub fn is_enable(s: &str) -> bool {
+    ENABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s.trim()))
+}
+
+/// An on/off switch (`enable`/`disable` and synonyms).
+pub fn parse_switch(ctx: &mut Ctx, node: &Node, what: &str) -> Option<bool> {
+    match node.as_str() {
+        Some(s) if is_enable(s) => Some(true),
+        Some(s) if is_disable(s) => Some(false),
+        _ => {
+            ctx.error_hint(
+                node.pos,
+                format!("{what} must be `enable` or `disable`, found {}", show(node)),
+                "use `enable` or `disable`",
+            );
+            None
+        }
+    }
+}
+
+/// Short rendering of a node for messages.
+pub fn show(node: &Node) -> String {
+    match &node.kind {
+        NodeKind::Scalar { value, .. } => format!("`{value}`"),
+        _ => format!("a {}", node.type_name()),
+    }
+}
+
+/// A finite, non-negative number.
+pub fn parse_number(ctx: &mut Ctx, pos: Pos, text: &str, what: &str) -> Option<f64> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    if matches!(lower.trim_start_matches(['-', '+']), ".inf" | "inf" | "infinity" | ".nan" | "nan") {
+        ctx.error_hint(
+            pos,
+            format!("{what} must be a finite number, found `{t}`"),
+            "use a plain number such as `80`, or `disable`",
+        );
+        return None;
+    }
+    match t.parse::<f64>() {
+        Ok(v) if !v.is_finite() => {
+            ctx.error(pos, format!("{what} must be a finite number, found `{t}`"));
+            None
+        }
+        Ok(v) if v < 0.0 => {
+            ctx.error_hint(
+                pos,
+                format!("{what} must not be negative, found `{t}`"),
+                "thresholds are non-negative; use `disable` to switch a key off",
+            );
+            None
+        }
+        Ok(v) => Some(v),
+        Err(_) => {
+            ctx.error_hint(
+                pos,
+                format!("{what} is not a number: `{t}`"),
+                "use a number such as `80`, `\"80:critical\"`, or `disable`",
+            );
+            None
+        }
+    }
+}
+
+/// Scalar value: number or `disable` (`None` = disabled).
+fn parse_amount(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Option<f64>> {
+    match node.as_str() {
+        Some(s) if is_disable(s) => Some(None),
+        Some(s) if !node.is_null() => parse_number(ctx, node.pos, s, what).map(Some),
+        _ => {
+            ctx.error_hint(
+                node.pos,
+                format!("{what} must be a number or `disable`, found {}", show(node)),
+                "write a number such as `80`, or `disable`",
+            );
+            None
+        }
+    }
+}
+
+pub fn parse_severity(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Severity> {
+    let s = node.as_str().unwrap_or_default();
+    match Severity::parse(s) {
+        Some(sev) => Some(sev),
+        None => {
+            let hint = did_you_mean(s, TIER_NAMES)
+                .unwrap_or_else(|| "tiers are `info`, `warning` and `critical`".into());
+            ctx.error_hint(node.pos, format!("unknown tier `{s}` in {what}"), hint);
+            None
+        }
+    }
+}
+
+/// RFC 3339 timestamp.
+pub fn parse_time(ctx: &mut Ctx, node: &Node, what: &str) -> Option<DateTime<Utc>> {
+    let s = node.as_str().unwrap_or_default();
+    match DateTime::parse_from_rfc3339(s.trim()) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(e) => {
+            ctx.error_hint(
+                node.pos,
+                format!("bad `{what}` timestamp `{s}`: {e}"),
+                "use RFC 3339, e.g. `2026-12-01T00:00:00Z` or `2026-12-01T08:00:00+08:00`",
+            );
+            None
+        }
+    }
+}
+
+pub fn parse_expires(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let t = parse_time(ctx, node, "expires")?;
+    if t <= now {
+        ctx.warn(
+            node.pos,
+            format!("`expires` {} is in the past", t.to_rfc3339()),
+            "the entry no longer applies; remove it",
+        );
+    }
+    Some(t)
+}
+
+pub fn parse_timezone(ctx: &mut Ctx, node: &Node) -> Option<Tz> {
+    let s = node.as_str().unwrap_or_default().trim();
+    match Tz::from_str(s) {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
+            let hint = did_you_mean(s, names)
+                .unwrap_or_else(|| "use an IANA time zone name such as `Asia/Taipei` or `UTC`".into());
+            ctx.error_hint(node.pos, format!("unknown time zone `{s}`"), hint);
+            None
+        }
+    }
+}
+
+/// Prometheus-style duration (`90s`, `30m`, `2h`, `1h30m`, `1d`) in seconds.
+pub fn parse_duration_secs(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: i64 = digits.parse().ok()?;
+        digits.clear();
+        let unit = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                return None; // milliseconds are too fine for these settings
+            }
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !digits.is_empty() {
+        return None;
+    }
+    Some(total)
+}
+
+fn parse_hhmm(s: &str) -> Option<u16> {
+    let (h, m) = s.trim().split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let h: u16 = h.parse().ok()?;
+    let m: u16 = m.parse().ok()?;
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+pub fn parse_window(ctx: &mut Ctx, node: &Node) -> Option<Window> {
+    let s = node.as_str().unwrap_or_default();
+    let parsed = s
+        .split_once('-')
+        .and_then(|(a, b)| Some((parse_hhmm(a)?, parse_hhmm(b)?)));
+    match parsed {
+        Some((a, b)) if a == b => {
+            ctx.error_hint(
+                node.pos,
+                format!("window `{s}` is empty (start equals end)"),
+                "a window needs different start and end times, e.g. `22:00-06:00`",
+            );
+            None
+        }
+        Some((start_min, end_min)) => Some(Window { start_min, end_min }),
+        None => {
+            ctx.error_hint(
+                node.pos,
+                format!("bad window `{s}`"),
+                "write `HH:MM-HH:MM` with 00:00-23:59 times, e.g. `22:00-06:00` (may cross midnight)",
+            );
+            None
+        }
+    }
+}
+
+fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
+    let Some(items) = node.as_seq() else {
+        ctx.error_hint(
+            node.pos,
+            format!("`days` must be a list, found {}", show(node)),
+            "write e.g. `days: [mon, tue, wed, thu, fri]`",
+        );
+        return None;
+    };
+    let mut mask = 0u8;
+    let mut ok = true;
+    for item in items {
+        let s = item.as_str().unwrap_or_default().trim().to_ascii_lowercase();
+        match DAY_NAMES.iter().position(|(short, long)| *short == s || *long == s) {
+            Some(i) => mask |= 1 << i,
+            None => {
+                let hint = did_you_mean(&s, DAY_NAMES.iter().map(|(short, _)| *short))
+                    .unwrap_or_else(|| "weekdays are mon, tue, wed, thu, fri, sat, sun".into());
+                ctx.error_hint(item.pos, format!("bad weekday `{s}`"), hint);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(mask)
+}
+
+/// Reports keys of a mapping that are not in `allowed`.
+pub fn check_keys(ctx: &mut Ctx, node: &Node, allowed: &[&str], what: &str) {
+    for (k, _) in node.as_map().unwrap_or_default() {
+        let name = k.as_str().unwrap_or_default();
+        if !allowed.contains(&name) {
+            let hint = did_you_mean(name, allowed.iter().copied()).unwrap_or_else(|| {
+                format!(
+                    "allowed keys are {}",
+                    allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                )
+            });
+            ctx.error_hint(k.pos, format!("unknown key `{name}` in {what}"), hint);
+        }
+    }
+}
+
+fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
+    if node.as_map().is_none() {
+        ctx.error_hint(
+            node.pos,
+            format!("override of {what} must be a mapping, found {}", show(node)),
+            "write `{window: \"22:00-06:00\", value: 95}`",
+        );
+        return None;
+    }
+    check_keys(ctx, node, &OVERRIDE_KEYS, "a scheduled override");
+    let window = match node.get("window") {
+        Some(w) => parse_window(ctx, w),
+        None => {
+            ctx.error_hint(node.pos, "override has no `window`", "add `window: \"HH:MM-HH:MM\"`");
+            None
+        }
+    };
+    let value = match node.get("value") {
+        Some(v) => parse_amount(ctx, v, what),
+        None => {
+            ctx.error_hint(node.pos, "override has no `value`", "add `value: <number>` or `value: disable`");
+            None
+        }
+    };
+    let timezone = match node.get("timezone") {
+        Some(tz) => parse_timezone(ctx, tz),
+        None => Some(Tz::UTC),
+    };
+    let days = match node.get("days") {
+        Some(d) => parse_days(ctx, d),
+        None => Some(ALL_DAYS),
+    };
+    Some(Override {
+        window: window?,
+        days: days?,
+        timezone: timezone?,
+        value: value?,
+        source: ctx.source(node.pos),
+    })
+}
+
+/// One tier's value: scalar, `{value, expires}` or `{default, overrides, expires}`.
+pub fn parse_tier_value(ctx: &mut Ctx, node: &Node, what: &str, now: DateTime<Utc>) -> Option<TierValue> {
+    if node.as_map().is_none() {
+        if let Some(s) = node.as_str() {
+            if s.contains(':') && !is_disable(s) {
+                ctx.error_hint(
+                    node.pos,
+                    format!("tier suffix in `{s}` inside a tier map for {what}"),
+                    "inside `{warning: …, critical: …}` write plain numbers",
+                );
+                return None;
+            }
+        }
+        let amount = parse_amount(ctx, node, what)?;
+        return Some(TierValue::fixed(amount, ctx.source(node.pos)));
+    }
+    check_keys(ctx, node, &VALUE_MAP_KEYS, what);
+    let default = match (node.get("value"), node.get("default")) {
+        (Some(v), None) | (None, Some(v)) => parse_amount(ctx, v, what),
+        (Some(_), Some(d)) => {
+            ctx.error_hint(d.pos, format!("{what} has both `value` and `default`"), "keep one of them");
+            None
+        }
+        (None, None) => {
+            ctx.error_hint(
+                node.pos,
+                format!("{what} has no `value` or `default`"),
+                "add `default: <number>` (value outside the override windows)",
+            );
+            None
+        }
+    };
+    let mut overrides = Vec::new();
+    let mut ok = true;
+    if let Some(list) = node.get("overrides") {
+        match list.as_seq() {
+            Some(items) => {
+                for item in items {
+                    match parse_override(ctx, item, what) {
+                        Some(o) => overrides.push(o),
+                        None => ok = false,
+                    }
+                }
+            }
+            None => {
+                ctx.error(list.pos, format!("`overrides` of {what} must be a list"));
+                ok = false;
+            }
+        }
+    }
+    let expires = match node.get("expires") {
+        Some(e) => Some(parse_expires(ctx, e, now)?),
+        None => None,
+    };
+    if !ok {
+        return None;
+    }
+    Some(TierValue {
+        default: default?,
+        overrides,
+        expires,
+        source: ctx.source(node.pos),
+    })
+}
+
+/// What one key entry sets.
+#[derive(Default)]
+pub struct KeyEntry {
+    pub disable_all: Option<Pos>,
+    pub tiers: BTreeMap<Severity, (TierValue, Pos)>,
+}
+
+/// Parses the value of a key entry into tiers; `tier` is forced by a `<key>_<tier>` spelling.
+pub fn parse_key_value(
+    ctx: &mut Ctx,
+    node: &Node,
+    key: &str,
+    forced_tier: Option<Severity>,
+    entry: &mut KeyEntry,
+    now: DateTime<Utc>,
+) {
+    let mut set = |ctx: &mut Ctx, sev: Severity, tv: TierValue, pos: Pos| {
+        if let Some((_, first)) = entry.tiers.get(&sev) {
+            ctx.error_hint(
+                pos,
+                format!("{sev} tier of `{key}` is set twice (first at line {})", first.line),
+                "keep one of the two settings",
+            );
+            return;
+        }
+        entry.tiers.insert(sev, (tv, pos));
+    };
+    let tier_map = node
+        .as_map()
+        .is_some_and(|m| m.iter().any(|(k, _)| k.as_str().is_some_and(|s| TIER_NAMES.contains(&s))));
+    if tier_map {
+        if let Some(t) = forced_tier {
+            ctx.error_hint(
+                node.pos,
+                format!("`{key}_{t}` takes a single value, not a tier map"),
+                format!("write `{key}: {{{t}: …}}` or give `{key}_{t}` a number"),
+            );
+            return;
+        }
+        for (k, v) in node.as_map().unwrap_or_default() {
+            let name = k.as_str().unwrap_or_default();
+            let Some(sev) = Severity::parse(name) else {
+                let hint = did_you_mean(name, TIER_NAMES.iter().copied().chain(VALUE_MAP_KEYS))
+                    .unwrap_or_else(|| "tiers are `info`, `warning` and `critical`".into());
+                ctx.error_hint(k.pos, format!("unknown tier `{name}` for `{key}`"), hint);
+                continue;
+            };
+            if let Some(tv) = parse_tier_value(ctx, v, &format!("`{key}` {sev}"), now) {
+                set(ctx, sev, tv, k.pos);
+            }
+        }
+        return;
+    }
+    // Scalar with optional `:tier` suffix.
+    if let Some(s) = node.as_str().filter(|_| node.as_map().is_none()) {
+        if is_disable(s) {
+            match forced_tier {
+                Some(t) => set(ctx, t, TierValue::fixed(None, ctx.source(node.pos)), node.pos),
+                None => entry.disable_all = Some(node.pos),
+            }
+            return;
+        }
+        if let Some((num, tier)) = s.rsplit_once(':') {
+            let tier_node = Node {
+                kind: NodeKind::Scalar {
+                    value: tier.trim().to_string(),
+                    quoted: true,
+                },
+                pos: node.pos,
+            };
+            let Some(sev) = parse_severity(ctx, &tier_node, &format!("value `{s}` of `{key}`")) else {
+                return;
+            };
+            if forced_tier.is_some_and(|f| f != sev) {
+                ctx.error_hint(
+                    node.pos,
+                    format!("value `{s}` names a different tier than the key"),
+                    "drop the `:tier` suffix",
+                );
+                return;
+            }
+            let amount = if is_disable(num) {
+                None
+            } else {
+                let Some(v) = parse_number(ctx, node.pos, num, &format!("value of `{key}`")) else {
+                    return;
+                };
+                Some(v)
+            };
+            set(ctx, sev, TierValue::fixed(amount, ctx.source(node.pos)), node.pos);
+            return;
+        }
+    }
+    let sev = forced_tier.unwrap_or(Severity::Warning);
+    if let Some(tv) = parse_tier_value(ctx, node, &format!("`{key}`"), now) {
+        set(ctx, sev, tv, node.pos);
+    }
+}
+
+/// Splits `base{label="v",other=~"re"}` into a key. Quotes may be `"` or `'`.
+pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
+    let text = text.trim();
+    let (base, rest) = match text.find('{') {
+        Some(i) => (&text[..i], Some(&text[i..])),
+        None => (text, None),
+    };
+    let valid_name = |s: &str| {
+        !s.is_empty()
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if !valid_name(base) {
+        return Err(format!(
+            "bad key name `{base}`: use lower-case letters, digits and `_`, starting with a letter"
+        ));
+    }
+    let mut dims = Vec::new();
+    if let Some(rest) = rest {
+        let inner = rest
+            .strip_prefix('{')
+            .and_then(|r| r.strip_suffix('}'))
+            .ok_or_else(|| format!("bad label selector in `{text}`: missing `}}`"))?;
+        for part in split_selector(inner) {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let (label, regex, value) = if let Some((l, v)) = part.split_once("=~") {
+                (l, true, v)
+            } else if let Some((l, v)) = part.split_once('=') {
+                (l, false, v)
+            } else {
+                return Err(format!("bad label matcher `{part}` in `{text}`: expected label=\"value\""));
+            };
+            let label = label.trim();
+            let value = value.trim();
+            let unquoted = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .ok_or_else(|| format!("label value `{value}` in `{text}` must be quoted"))?;
+            if !valid_label(label) {
+                return Err(format!("bad label name `{label}` in `{text}`"));
+            }
+            if regex {
+                regex::Regex::new(&format!("^(?:{unquoted})$"))
+                    .map_err(|e| format!("bad regex `{unquoted}` in `{text}`: {e}"))?;
+            }
+            if dims.iter().any(|d: &Dim| d.label == label) {
+                return Err(format!("label `{label}` appears twice in `{text}`"));
+            }
+            dims.push(Dim {
+                label: label.to_string(),
+                value: unquoted.to_string(),
+                regex,
+            });
+        }
+        dims.sort();
+    }
+    Ok(ThresholdKey {
+        base: base.to_string(),
+        dims,
+    })
+}
+
+fn valid_label(s: &str) -> bool {
+    const RESERVED: [&str; 5] = ["tenant", "component", "metric", "severity", "le"];
+    !s.is_empty()
+        && !RESERVED.contains(&s)
+        && !s.starts_with("__")
+        && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Splits a selector body at commas outside quotes.
+fn split_selector(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, ',') => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("2h"), Some(7200));
+        assert_eq!(parse_duration_secs("1h30m"), Some(5400));
+        assert_eq!(parse_duration_secs("90s"), Some(90));
+        assert_eq!(parse_duration_secs("2"), None);
+        assert_eq!(parse_duration_secs("2x"), None);
+    }
+
+    #[test]
+    fn key_names() {
+        let k = parse_key_name("container_cpu{container='mariadb'}").unwrap();
+        assert_eq!(k.to_string(), "container_cpu{container=\"mariadb\"}");
+        let k = parse_key_name("container_cpu{container=~\"sidecar-.*\"}").unwrap();
+        assert!(k.dims[0].regex);
+        assert!(parse_key_name("container_cpu{container=mariadb}").is_err());
+        assert!(parse_key_name("container_cpu{tenant='x'}").is_err());
+        assert!(parse_key_name("Container").is_err());
+        assert!(parse_key_name("container_cpu{container=~'('}").is_err());
+    }
+}

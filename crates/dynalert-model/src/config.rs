@@ -1,0 +1,177 @@
+//! Validated configuration: the platform catalogue and the tenants.
+//!
+//! Values here were checked by the loader; code that consumes them never
+//! re-parses strings. Every value remembers the `file:line` it came from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::routing::{PlatformRouting, TenantRouting};
+use crate::schedule::Override;
+use crate::{Severity, ThresholdKey};
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Source {
+    pub file: Arc<str>,
+    pub line: u32,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One tier of one key: a fixed or scheduled value, possibly disabled, possibly expiring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierValue {
+    /// Value outside every override window; `None` means disabled.
+    pub default: Option<f64>,
+    /// Scheduled overrides; the first matching window wins.
+    pub overrides: Vec<Override>,
+    /// After this instant the tenant's value no longer applies (the platform default does).
+    pub expires: Option<DateTime<Utc>>,
+    pub source: Source,
+}
+
+impl TierValue {
+    pub fn fixed(value: Option<f64>, source: Source) -> TierValue {
+        TierValue {
+            default: value,
+            overrides: Vec::new(),
+            expires: None,
+            source,
+        }
+    }
+
+    pub fn is_scheduled(&self) -> bool {
+        !self.overrides.is_empty()
+    }
+}
+
+/// The tiers set for one key.
+pub type Tiers = BTreeMap<Severity, TierValue>;
+
+/// A platform state filter definition (`state_filters:`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateFilterDef {
+    pub reasons: Vec<String>,
+    pub severity: Severity,
+    pub source: Source,
+}
+
+/// Everything the platform files define, merged in file-name order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Platform {
+    /// Keys with defaults (plain keys, possibly dimensional rows too).
+    pub defaults: BTreeMap<ThresholdKey, Tiers>,
+    /// Keys without a default: emitted only when a tenant sets them.
+    pub optional: BTreeMap<String, Source>,
+    pub state_filters: BTreeMap<String, StateFilterDef>,
+    pub routing: Option<PlatformRouting>,
+    /// Platform files that were merged, in order.
+    pub files: Vec<Arc<str>>,
+}
+
+impl Platform {
+    /// Every base key a tenant may set.
+    pub fn catalogue(&self) -> BTreeSet<&str> {
+        self.defaults
+            .keys()
+            .map(|k| k.base.as_str())
+            .chain(self.optional.keys().map(String::as_str))
+            .collect()
+    }
+
+    pub fn knows(&self, base: &str) -> bool {
+        self.optional.contains_key(base) || self.defaults.keys().any(|k| k.base == base)
+    }
+}
+
+/// `_metadata` of a tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub tier: Option<String>,
+    pub owner: Option<String>,
+    pub runbook_url: Option<String>,
+    /// Kubernetes namespaces of the tenant; empty means "the tenant id".
+    pub namespaces: Vec<String>,
+}
+
+/// Which severities silent mode mutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SilentTarget {
+    Warning,
+    Critical,
+    All,
+}
+
+impl SilentTarget {
+    pub fn severities(self) -> &'static [Severity] {
+        match self {
+            SilentTarget::Warning => &[Severity::Warning],
+            SilentTarget::Critical => &[Severity::Critical],
+            SilentTarget::All => &Severity::ALL,
+        }
+    }
+}
+
+/// `_silent_mode` of a tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SilentMode {
+    pub target: SilentTarget,
+    pub expires: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub source: Source,
+}
+
+/// A recurring maintenance window: starts at every cron match, lasts `duration`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecurringWindow {
+    /// Five-field cron expression, validated by the loader.
+    pub cron: String,
+    pub duration_secs: i64,
+    pub timezone: Tz,
+}
+
+/// `_state_maintenance` of a tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Maintenance {
+    /// One-off maintenance: active from `start` (or always) until `expires` (or forever).
+    /// `false` when only recurring windows are configured.
+    pub one_off: bool,
+    pub start: Option<DateTime<Utc>>,
+    pub expires: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub recurring: Vec<RecurringWindow>,
+    pub source: Source,
+}
+
+/// One validated tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub file: Arc<str>,
+    pub thresholds: BTreeMap<ThresholdKey, Tiers>,
+    /// `_state_<filter>` settings: filter name -> enabled.
+    pub state_filters: BTreeMap<String, (bool, Source)>,
+    pub metadata: Metadata,
+    pub routing: Option<TenantRouting>,
+    pub silent_mode: Option<SilentMode>,
+    pub maintenance: Option<Maintenance>,
+    /// `_severity_dedup`: critical inhibits warning (default true).
+    pub severity_dedup: bool,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub platform: Arc<Platform>,
+    pub tenants: BTreeMap<String, Arc<Tenant>>,
+}

@@ -1,0 +1,477 @@
+//! Resolution: (configuration, instant) -> effective values and series.
+//!
+//! Precedence per key and tier: the tenant's value (unless expired), else the
+//! platform default (for `defaults:` keys only). A disabled tier emits nothing.
+//! The result also names the next instant at which it changes (window edge,
+//! expiry, maintenance boundary), so callers re-resolve exactly then.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::config::{Config, Maintenance, Platform, RecurringWindow, Tenant, TierValue};
+use crate::snapshot::{Family, Series, Snapshot, TenantSeries};
+use crate::{Severity, Source, ThresholdKey};
+
+/// How a tier's current value came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueState {
+    /// Set by the tenant.
+    Custom,
+    /// Platform default.
+    Default,
+    /// Disabled: no series.
+    Disabled,
+    /// A scheduled override window is active.
+    Scheduled,
+    /// The tenant's value expired; the platform default (if any) applies.
+    Expired,
+}
+
+/// One tier of one key at an instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierEffective {
+    pub severity: Severity,
+    /// `None` when no series is emitted.
+    pub value: Option<f64>,
+    pub state: ValueState,
+    /// `file:line` of the value that decided the result.
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// All tiers of one key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyEffective {
+    pub key: String,
+    pub component: String,
+    pub metric: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
+    pub tiers: Vec<TierEffective>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateFilterEffective {
+    pub filter: String,
+    pub enabled: bool,
+    pub severity: Severity,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SilentEffective {
+    pub active: bool,
+    pub severities: Vec<Severity>,
+    pub expires: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MaintenanceEffective {
+    pub active: bool,
+    pub reason: Option<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventEffective {
+    pub event: String,
+    pub reason: String,
+}
+
+/// A tenant's effective configuration at an instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantEffective {
+    pub tenant: String,
+    pub file: String,
+    pub keys: Vec<KeyEffective>,
+    pub state_filters: Vec<StateFilterEffective>,
+    pub silent_mode: Option<SilentEffective>,
+    pub maintenance: Option<MaintenanceEffective>,
+    pub tier: Option<String>,
+    pub owner: Option<String>,
+    pub runbook_url: Option<String>,
+    pub namespaces: Vec<String>,
+    pub severity_dedup: bool,
+    pub events: Vec<EventEffective>,
+    pub next_change: Option<DateTime<Utc>>,
+}
+
+/// Tracks the earliest future instant seen.
+struct NextChange {
+    now: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+}
+
+impl NextChange {
+    fn offer(&mut self, t: Option<DateTime<Utc>>) {
+        if let Some(t) = t {
+            if t > self.now && self.next.is_none_or(|n| t < n) {
+                self.next = Some(t);
+            }
+        }
+    }
+}
+
+/// Value of a tier at `t`: (value, scheduled?) and offers its next edge.
+fn evaluate<'a>(
+    tv: &'a TierValue,
+    t: DateTime<Utc>,
+    next: &mut NextChange,
+) -> (Option<f64>, Option<&'a Source>) {
+    for o in &tv.overrides {
+        next.offer(o.next_edge_after(t));
+    }
+    match tv.overrides.iter().find(|o| o.is_active(t)) {
+        Some(o) => (o.value, Some(&o.source)),
+        None => (tv.default, None),
+    }
+}
+
+fn tier_effective(
+    severity: Severity,
+    tenant: Option<&TierValue>,
+    platform: Option<&TierValue>,
+    t: DateTime<Utc>,
+    next: &mut NextChange,
+    expired: &mut bool,
+) -> TierEffective {
+    let platform_value = |next: &mut NextChange| platform.map(|p| (evaluate(p, t, next), p));
+    if let Some(tv) = tenant {
+        match tv.expires {
+            Some(e) if e <= t => {
+                *expired = true;
+                let value = platform_value(next).and_then(|((v, _), _)| v);
+                return TierEffective {
+                    severity,
+                    value,
+                    state: ValueState::Expired,
+                    source: tv.source.to_string(),
+                    expires: tv.expires,
+                };
+            }
+            e => next.offer(e),
+        }
+        let (value, window) = evaluate(tv, t, next);
+        let state = match (value, window) {
+            (None, _) => ValueState::Disabled,
+            (Some(_), Some(_)) => ValueState::Scheduled,
+            (Some(_), None) => ValueState::Custom,
+        };
+        return TierEffective {
+            severity,
+            value,
+            state,
+            source: window.unwrap_or(&tv.source).to_string(),
+            expires: tv.expires,
+        };
+    }
+    let ((value, window), p) = platform_value(next).expect("tier comes from tenant or platform");
+    TierEffective {
+        severity,
+        value,
+        state: if value.is_none() {
+            ValueState::Disabled
+        } else {
+            ValueState::Default
+        },
+        source: window.unwrap_or(&p.source).to_string(),
+        expires: None,
+    }
+}
+
+fn key_effective(
+    key: &ThresholdKey,
+    platform: &Platform,
+    tenant: &Tenant,
+    t: DateTime<Utc>,
+    next: &mut NextChange,
+    events: &mut Vec<EventEffective>,
+) -> KeyEffective {
+    let tenant_tiers = tenant.thresholds.get(key);
+    let platform_tiers = platform.defaults.get(key);
+    let mut tiers = Vec::new();
+    let mut expired = false;
+    for severity in Severity::ALL {
+        let tv = tenant_tiers.and_then(|m| m.get(&severity));
+        let pv = platform_tiers.and_then(|m| m.get(&severity));
+        if tv.is_none() && pv.is_none() {
+            continue;
+        }
+        tiers.push(tier_effective(severity, tv, pv, t, next, &mut expired));
+    }
+    if expired {
+        events.push(EventEffective {
+            event: "threshold_expired".into(),
+            reason: key.to_string(),
+        });
+    }
+    KeyEffective {
+        key: key.to_string(),
+        component: key.component().to_string(),
+        metric: key.metric().to_string(),
+        labels: key
+            .dims
+            .iter()
+            .map(|d| (d.exported_label(), d.value.clone()))
+            .collect(),
+        tiers,
+    }
+}
+
+/// Active state of one recurring window at `t`, offering its next edge.
+fn recurring_active(w: &RecurringWindow, t: DateTime<Utc>, next: &mut NextChange) -> bool {
+    let Ok(cron) = croner::Cron::new(&w.cron).parse() else {
+        return false;
+    };
+    let duration = Duration::seconds(w.duration_secs);
+    let local = |x: DateTime<Utc>| x.with_timezone(&w.timezone);
+    // The earliest occurrence that could still cover `t` starts after `t - duration`.
+    let Ok(first) = cron.find_next_occurrence(&local(t - duration), false) else {
+        return false;
+    };
+    let first = first.with_timezone(&Utc);
+    if first > t {
+        next.offer(Some(first));
+        return false;
+    }
+    // Active: extend the end across overlapping occurrences.
+    let mut end = first + duration;
+    for _ in 0..1000 {
+        match cron.find_next_occurrence(&local(first.max(t)), false) {
+            Ok(o) if o.with_timezone(&Utc) <= end => {
+                let o = o.with_timezone(&Utc);
+                if o + duration <= end {
+                    break;
+                }
+                end = o + duration;
+                if o >= end {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    next.offer(Some(end));
+    true
+}
+
+fn maintenance_active(
+    m: &Maintenance,
+    t: DateTime<Utc>,
+    next: &mut NextChange,
+    events: &mut Vec<EventEffective>,
+) -> bool {
+    let mut active = false;
+    if m.one_off {
+        next.offer(m.start);
+        next.offer(m.expires);
+        let started = m.start.is_none_or(|s| s <= t);
+        let ended = m.expires.is_some_and(|e| e <= t);
+        if ended {
+            events.push(EventEffective {
+                event: "maintenance_expired".into(),
+                reason: m.reason.clone().unwrap_or_default(),
+            });
+        }
+        active = started && !ended;
+    }
+    for w in &m.recurring {
+        active |= recurring_active(w, t, next);
+    }
+    active
+}
+
+/// The effective configuration of one tenant at `t`.
+pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) -> TenantEffective {
+    let mut next = NextChange { now: t, next: None };
+    let mut events = Vec::new();
+    let mut keys: Vec<&ThresholdKey> = platform
+        .defaults
+        .keys()
+        .chain(tenant.thresholds.keys())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let keys = keys
+        .into_iter()
+        .map(|k| key_effective(k, platform, tenant, t, &mut next, &mut events))
+        .collect();
+
+    let state_filters = platform
+        .state_filters
+        .iter()
+        .map(|(name, def)| {
+            let own = tenant.state_filters.get(name);
+            StateFilterEffective {
+                filter: name.clone(),
+                enabled: own.is_none_or(|(on, _)| *on),
+                severity: def.severity,
+                source: own.map_or(&def.source, |(_, s)| s).to_string(),
+            }
+        })
+        .collect();
+
+    let silent_mode = tenant.silent_mode.as_ref().map(|s| {
+        next.offer(s.expires);
+        let expired = s.expires.is_some_and(|e| e <= t);
+        if expired {
+            events.push(EventEffective {
+                event: "silent_mode_expired".into(),
+                reason: s.reason.clone().unwrap_or_default(),
+            });
+        }
+        SilentEffective {
+            active: !expired,
+            severities: s.target.severities().to_vec(),
+            expires: s.expires,
+            reason: s.reason.clone(),
+            source: s.source.to_string(),
+        }
+    });
+
+    let maintenance = tenant.maintenance.as_ref().map(|m| MaintenanceEffective {
+        active: maintenance_active(m, t, &mut next, &mut events),
+        reason: m.reason.clone(),
+        source: m.source.to_string(),
+    });
+
+    let namespaces = if tenant.metadata.namespaces.is_empty() {
+        vec![tenant.id.clone()]
+    } else {
+        tenant.metadata.namespaces.clone()
+    };
+
+    TenantEffective {
+        tenant: tenant.id.clone(),
+        file: tenant.file.to_string(),
+        keys,
+        state_filters,
+        silent_mode,
+        maintenance,
+        tier: tenant.metadata.tier.clone(),
+        owner: tenant.metadata.owner.clone(),
+        runbook_url: tenant.metadata.runbook_url.clone(),
+        namespaces,
+        severity_dedup: tenant.severity_dedup,
+        events,
+        next_change: next.next,
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The series of one tenant's effective configuration.
+pub fn series_of(e: &TenantEffective) -> TenantSeries {
+    let tenant = e.tenant.as_str();
+    let mut out = Vec::new();
+    for k in &e.keys {
+        for tier in &k.tiers {
+            let Some(value) = tier.value else { continue };
+            let mut l = labels(&[
+                ("tenant", tenant),
+                ("component", &k.component),
+                ("metric", &k.metric),
+                ("severity", tier.severity.as_str()),
+            ]);
+            l.extend(k.labels.iter().cloned());
+            out.push(Series {
+                family: Family::UserThreshold,
+                labels: l,
+                value,
+            });
+        }
+    }
+    for f in e.state_filters.iter().filter(|f| f.enabled) {
+        out.push(Series {
+            family: Family::UserStateFilter,
+            labels: labels(&[
+                ("tenant", tenant),
+                ("filter", &f.filter),
+                ("severity", f.severity.as_str()),
+            ]),
+            value: 1.0,
+        });
+    }
+    if let Some(s) = e.silent_mode.as_ref().filter(|s| s.active) {
+        for sev in &s.severities {
+            out.push(Series {
+                family: Family::UserSilentMode,
+                labels: labels(&[("tenant", tenant), ("target_severity", sev.as_str())]),
+                value: 1.0,
+            });
+        }
+    }
+    if e.maintenance.as_ref().is_some_and(|m| m.active) {
+        out.push(Series {
+            family: Family::UserMaintenance,
+            labels: labels(&[("tenant", tenant)]),
+            value: 1.0,
+        });
+    }
+    out.push(Series {
+        family: Family::TenantMetadataInfo,
+        labels: labels(&[
+            ("tenant", tenant),
+            ("tier", e.tier.as_deref().unwrap_or("")),
+            ("owner", e.owner.as_deref().unwrap_or("")),
+            ("runbook_url", e.runbook_url.as_deref().unwrap_or("")),
+        ]),
+        value: 1.0,
+    });
+    for ns in &e.namespaces {
+        out.push(Series {
+            family: Family::TenantNamespaceInfo,
+            labels: labels(&[("tenant", tenant), ("namespace", ns)]),
+            value: 1.0,
+        });
+    }
+    for ev in &e.events {
+        out.push(Series {
+            family: Family::ConfigEvent,
+            labels: labels(&[("tenant", tenant), ("event", &ev.event), ("reason", &ev.reason)]),
+            value: 1.0,
+        });
+    }
+    out.sort_by(|a, b| (a.family, &a.labels).cmp(&(b.family, &b.labels)));
+    out.dedup_by(|a, b| a.family == b.family && a.labels == b.labels);
+    TenantSeries {
+        tenant: e.tenant.clone(),
+        series: out,
+        next_change: e.next_change,
+    }
+}
+
+/// Resolves one tenant into its series.
+pub fn resolve_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) -> TenantSeries {
+    series_of(&effective_tenant(platform, tenant, t))
+}
+
+/// Effective configuration of every tenant at `t`, sorted by tenant id.
+pub fn effective(config: &Config, t: DateTime<Utc>) -> Vec<TenantEffective> {
+    config
+        .tenants
+        .values()
+        .map(|tenant| effective_tenant(&config.platform, tenant, t))
+        .collect()
+}
+
+/// Resolves the whole configuration at `t`.
+pub fn resolve(config: &Config, t: DateTime<Utc>) -> Snapshot {
+    let tenants = config
+        .tenants
+        .values()
+        .map(|tenant| Arc::new(resolve_tenant(&config.platform, tenant, t)))
+        .collect();
+    Snapshot::from_tenants(t, tenants)
+}

@@ -1,0 +1,174 @@
+//! Scheduled values: `HH:MM-HH:MM` windows with optional weekdays and an IANA time zone.
+//!
+//! A window belongs to the day it starts on; a window that crosses midnight
+//! (`22:00-06:00`) ends on the next day. Time-zone arithmetic, including DST
+//! gaps and folds, is left to `chrono-tz`.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::Source;
+
+/// A daily time window in minutes since local midnight; `start != end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start_min: u16,
+    pub end_min: u16,
+}
+
+impl Window {
+    pub fn crosses_midnight(self) -> bool {
+        self.end_min < self.start_min
+    }
+}
+
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:02}:{:02}-{:02}:{:02}",
+            self.start_min / 60,
+            self.start_min % 60,
+            self.end_min / 60,
+            self.end_min % 60
+        )
+    }
+}
+
+/// Bit set of weekdays, bit 0 = Monday.
+pub const ALL_DAYS: u8 = 0x7f;
+
+/// One scheduled override of a value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    pub window: Window,
+    /// Weekdays on which the window starts (bit 0 = Monday).
+    pub days: u8,
+    pub timezone: Tz,
+    /// `None` disables the tier while the window is active.
+    pub value: Option<f64>,
+    pub source: Source,
+}
+
+fn local_instant(tz: Tz, date: NaiveDate, minutes: u16) -> Option<DateTime<Utc>> {
+    let time = NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0)?;
+    let naive = date.and_time(time);
+    // In a DST gap the wall-clock time does not exist: the window edge moves to the
+    // first instant after the gap.
+    let mut probe = naive;
+    for _ in 0..4 {
+        if let Some(dt) = tz.from_local_datetime(&probe).earliest() {
+            return Some(dt.with_timezone(&Utc));
+        }
+        probe += Duration::minutes(30);
+    }
+    None
+}
+
+impl Override {
+    fn starts_on(&self, date: NaiveDate) -> bool {
+        self.days & (1 << date.weekday().num_days_from_monday()) != 0
+    }
+
+    /// (start, end) instants of the window occurrence starting on `date`, if it starts that day.
+    fn occurrence(&self, date: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if !self.starts_on(date) {
+            return None;
+        }
+        let start = local_instant(self.timezone, date, self.window.start_min)?;
+        let end_date = if self.window.crosses_midnight() {
+            date.succ_opt()?
+        } else {
+            date
+        };
+        let end = local_instant(self.timezone, end_date, self.window.end_min)?;
+        Some((start, end))
+    }
+
+    fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
+        t.with_timezone(&self.timezone).date_naive()
+    }
+
+    /// Whether the window covers `t`.
+    pub fn is_active(&self, t: DateTime<Utc>) -> bool {
+        let today = self.local_date(t);
+        [today.pred_opt(), Some(today)]
+            .into_iter()
+            .flatten()
+            .filter_map(|d| self.occurrence(d))
+            .any(|(s, e)| s <= t && t < e)
+    }
+
+    /// The first window edge (start or end) strictly after `t`.
+    pub fn next_edge_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let today = self.local_date(t);
+        let mut best: Option<DateTime<Utc>> = None;
+        for offset in -1..=8 {
+            let Some(date) = today.checked_add_signed(Duration::days(offset)) else {
+                continue;
+            };
+            if let Some((s, e)) = self.occurrence(date) {
+                for edge in [s, e] {
+                    if edge > t && best.is_none_or(|b| edge < b) {
+                        best = Some(edge);
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ov(start: u16, end: u16, days: u8, tz: Tz) -> Override {
+        Override {
+            window: Window {
+                start_min: start,
+                end_min: end,
+            },
+            days,
+            timezone: tz,
+            value: Some(95.0),
+            source: Source {
+                file: "t.yaml".into(),
+                line: 1,
+            },
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn window_crossing_midnight_in_taipei() {
+        // 22:00-06:00 Asia/Taipei (UTC+8), weekdays.
+        let o = ov(22 * 60, 6 * 60, 0b0011111, chrono_tz::Asia::Taipei);
+        // Monday 2026-06-01 23:30 +08:00 is inside.
+        assert!(o.is_active(at("2026-06-01T23:30:00+08:00")));
+        // Tuesday 05:59 local belongs to Monday's window.
+        assert!(o.is_active(at("2026-06-02T05:59:00+08:00")));
+        assert!(!o.is_active(at("2026-06-02T06:00:00+08:00")));
+        // Saturday 23:00 local: the window does not start on Saturdays.
+        assert!(!o.is_active(at("2026-06-06T23:00:00+08:00")));
+        // Saturday 01:00 local belongs to Friday's window.
+        assert!(o.is_active(at("2026-06-06T01:00:00+08:00")));
+        // Next edge after Monday noon is Monday 22:00 local = 14:00 UTC.
+        assert_eq!(
+            o.next_edge_after(at("2026-06-01T12:00:00+08:00")),
+            Some(at("2026-06-01T14:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn dst_gap_moves_edge_forward() {
+        // 2026-03-08: New York skips 02:00-03:00.
+        let o = ov(2 * 60 + 30, 4 * 60, ALL_DAYS, chrono_tz::America::New_York);
+        let edge = o.next_edge_after(at("2026-03-08T05:00:00Z")).unwrap();
+        assert_eq!(edge, at("2026-03-08T03:00:00-04:00"));
+    }
+}
