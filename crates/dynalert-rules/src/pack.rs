@@ -1,0 +1,112 @@
+//! Loads every rule of every pack (`<packs_dir>/<pack>/*.yaml`, tests excluded) into a flat
+//! list; each rule keeps the pack and file it came from for error messages.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::Error;
+
+/// Recording rule or alerting rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleKind {
+    Record,
+    Alert,
+}
+
+/// One rule of a pack.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub pack: String,
+    pub file: PathBuf,
+    pub kind: RuleKind,
+    /// The recorded series name or the alertname.
+    pub name: String,
+    pub expr: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Reads every `*.yaml` file directly inside each pack directory, sorted by pack and file.
+pub fn load_packs(packs_dir: &Path) -> Result<Vec<Rule>, Error> {
+    let mut packs: Vec<PathBuf> = fs_err::read_dir(packs_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    packs.sort();
+    let mut rules = Vec::new();
+    for pack_dir in packs {
+        let pack = file_name(&pack_dir);
+        let mut files: Vec<PathBuf> = fs_err::read_dir(&pack_dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = fs_err::read_to_string(&file)?;
+            rules.extend(parse_rule_file(&pack, &file, &text)?);
+        }
+    }
+    Ok(rules)
+}
+
+/// Parses one Prometheus rule file (`groups: [{name, rules: [...]}]`).
+pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>, Error> {
+    let shape = |message: &str| Error::Shape {
+        path: file.to_path_buf(),
+        message: message.to_string(),
+    };
+    let docs = YamlLoader::load_from_str(text).map_err(|e| Error::Yaml {
+        path: file.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let doc = docs.first().ok_or_else(|| shape("empty rule file"))?;
+    let groups = doc["groups"]
+        .as_vec()
+        .ok_or_else(|| shape("missing `groups` list"))?;
+    let mut out = Vec::new();
+    for group in groups {
+        let rules = match &group["rules"] {
+            Yaml::Array(rules) => rules.as_slice(),
+            _ => return Err(shape("group without a `rules` list")),
+        };
+        for rule in rules {
+            let (kind, name) = match (rule["record"].as_str(), rule["alert"].as_str()) {
+                (Some(r), None) => (RuleKind::Record, r),
+                (None, Some(a)) => (RuleKind::Alert, a),
+                _ => return Err(shape("a rule needs exactly one of `record` and `alert`")),
+            };
+            let expr = rule["expr"]
+                .as_str()
+                .ok_or_else(|| shape(&format!("rule `{name}` has no `expr` string")))?;
+            let mut labels = BTreeMap::new();
+            if let Yaml::Hash(h) = &rule["labels"] {
+                for (k, v) in h {
+                    let value = match v {
+                        Yaml::String(s) => s.clone(),
+                        Yaml::Integer(i) => i.to_string(),
+                        Yaml::Real(r) => r.clone(),
+                        Yaml::Boolean(b) => b.to_string(),
+                        _ => String::new(),
+                    };
+                    labels.insert(k.as_str().unwrap_or_default().to_string(), value);
+                }
+            }
+            out.push(Rule {
+                pack: pack.to_string(),
+                file: file.to_path_buf(),
+                kind,
+                name: name.to_string(),
+                expr: expr.to_string(),
+                labels,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,241 @@
+//! Contract tests of the real packs in `rules/packs` against `examples/conf.d/_defaults.yaml`
+//! and the real exporter captures in `testdata/exporter-output`, plus proof that each check
+//! catches the mistake it exists for.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use dynalert_rules::pack::parse_rule_file;
+use dynalert_rules::regex_rules::{dimensional_keys, parse_dimensional_key};
+use dynalert_rules::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn catalogue() -> Catalogue {
+    load_catalogue(&root().join("examples/conf.d/_defaults.yaml")).unwrap()
+}
+
+fn types() -> MetricTypes {
+    load_metric_types(&root().join("testdata/exporter-output")).unwrap()
+}
+
+fn packs() -> Vec<Rule> {
+    load_packs(&root().join("rules/packs")).unwrap()
+}
+
+#[test]
+fn catalogue_is_read_with_yaml_rust2() {
+    let cat = catalogue();
+    for key in [
+        "mysql_connections",
+        "mysql_slow_queries",
+        "pg_deadlocks",
+        "container_cpu",
+    ] {
+        assert!(cat.keys.contains(key), "{key} missing from {:?}", cat.keys);
+    }
+    assert_eq!(
+        cat.state_filters["container_imagepull"],
+        BTreeSet::from(["ImagePullBackOff", "ErrImagePull", "InvalidImageName"].map(String::from))
+    );
+}
+
+#[test]
+fn every_pack_satisfies_the_contract() {
+    let rules = packs();
+    assert!(rules.len() > 40, "only {} rules loaded", rules.len());
+    let violations = check(&rules, &catalogue(), &types());
+    let text: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(
+        violations.is_empty(),
+        "contract violations:\n{}",
+        text.join("\n")
+    );
+}
+
+#[test]
+fn contract_alert_names_exist() {
+    let names: BTreeSet<String> = packs()
+        .into_iter()
+        .filter(|r| r.kind == RuleKind::Alert)
+        .map(|r| r.name)
+        .collect();
+    for name in [
+        "MariaDBHighConnections",
+        "MariaDBHighThreadsRunning",
+        "PodContainerHighCPU",
+        "PodContainerHighMemory",
+        "ContainerCrashLooping",
+        "ContainerImagePullFailing",
+        "MariaDBSystemBottleneck",
+        "MariaDBDown",
+        "TenantExporterMissing",
+        "ThresholdExporterDown",
+        "ThresholdConfigReloadFailing",
+        "TenantConfigRejected",
+        "TenantSilentModeActive",
+        "Watchdog",
+    ] {
+        assert!(names.contains(name), "alert `{name}` missing");
+    }
+}
+
+#[test]
+fn coverage_arms_every_catalogue_key() {
+    let cat = catalogue();
+    let cov = coverage(&root().join("rules/packs"), &cat.keys).unwrap();
+    assert!(cov.unarmed().is_empty(), "unarmed: {:?}", cov.unarmed());
+    assert!(cov.unknown.is_empty(), "unknown keys: {:?}", cov.unknown);
+    assert!(cov.keys["mysql_connections"].contains("MariaDBHighConnections"));
+    assert!(cov.keys["mysql_connections"].contains("MariaDBSystemBottleneck"));
+    assert!(cov.keys["container_cpu"].contains("PodContainerHighCPU"));
+    let text = render_coverage(&cov);
+    assert!(
+        text.contains("12 keys, 0 unarmed, 0 unknown keys read"),
+        "{text}"
+    );
+}
+
+#[test]
+fn generated_regex_threshold_files_are_up_to_date() {
+    let rows = regex_rows(&root().join("examples/conf.d")).unwrap();
+    assert!(!rows.is_empty());
+    let mut stale = Vec::new();
+    for pack in ["kubernetes", "postgresql", "redis"] {
+        let path = root().join(format!("rules/packs/{pack}/regex-thresholds.yaml"));
+        let want = render_regex_rules(pack, &rows, "examples/conf.d");
+        let got = std::fs::read_to_string(&path).unwrap_or_default();
+        if got != want {
+            if std::env::var_os("UPDATE_GENERATED").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            } else {
+                stale.push(format!("{}:\n{want}", path.display()));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated files are stale; run `UPDATE_GENERATED=1 cargo test -p dynalert-rules`:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn example_tenants_use_only_dimensions_the_packs_honour() {
+    for raw in dimensional_keys(&root().join("examples/conf.d")).unwrap() {
+        let (key, label, _, _) = parse_dimensional_key(&raw).unwrap();
+        assert!(
+            DIMENSIONS
+                .iter()
+                .any(|(k, _, _, l)| *k == key && *l == label),
+            "`{raw}`: the packs do not resolve `{key}` per `{label}`"
+        );
+    }
+}
+
+// --- each check catches its mistake -------------------------------------------------------
+
+fn one(pack: &str, body: &str) -> Vec<String> {
+    let text = format!("groups:\n  - name: t\n    rules:\n{body}");
+    let mut rules = parse_rule_file(pack, Path::new("t.yaml"), &text).unwrap();
+    rules.extend(packs());
+    check(&rules, &catalogue(), &types())
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect()
+}
+
+fn assert_caught(pack: &str, body: &str, needle: &str) {
+    let found = one(pack, body);
+    assert!(
+        found.iter().any(|v| v.contains(needle)),
+        "expected a violation containing `{needle}`, got {found:#?}"
+    );
+}
+
+const GUARD: &str = "unless on(tenant) (max by(tenant)(user_maintenance) == 1)";
+
+#[test]
+fn catches_sum_of_thresholds() {
+    assert_caught(
+        "mariadb",
+        "      - record: tenant:alert_threshold:x\n        expr: sum by(tenant, severity)(user_threshold{component=\"mysql\", metric=\"connections\"})\n",
+        "aggregates a threshold with `sum`",
+    );
+}
+
+#[test]
+fn catches_unknown_threshold_key() {
+    assert_caught(
+        "mariadb",
+        "      - record: tenant:alert_threshold:x\n        expr: max by(tenant, severity)(user_threshold{component=\"mysql\", metric=\"qps\"})\n",
+        "threshold key `mysql_qps`",
+    );
+}
+
+#[test]
+fn catches_rate_on_a_gauge() {
+    assert_caught(
+        "mariadb",
+        "      - record: tenant:x:rate5m\n        expr: sum by(tenant)(rate(mysql_global_status_threads_running[5m]))\n",
+        "applies `rate` to `mysql_global_status_threads_running`",
+    );
+}
+
+#[test]
+fn catches_missing_maintenance_guard_but_not_in_liveness() {
+    let body = "      - alert: X\n        expr: tenant:mysql_threads_connected:max > 1\n        labels: {severity: warning, component: mysql}\n";
+    assert_caught("mariadb", body, "without `unless on(tenant)");
+    assert!(!one("liveness", body).iter().any(|v| v.contains("unless")));
+    let guarded = format!("      - alert: X\n        expr: (tenant:mysql_threads_connected:max > 1) {GUARD}\n        labels: {{severity: warning, component: mysql}}\n");
+    assert!(!one("mariadb", &guarded)
+        .iter()
+        .any(|v| v.contains("unless")));
+}
+
+#[test]
+fn catches_metric_in_no_capture() {
+    assert_caught(
+        "mariadb",
+        "      - record: tenant:x:max\n        expr: max by(tenant)(mysql_global_status_threads_conected)\n",
+        "reads `mysql_global_status_threads_conected`, which is in no capture",
+    );
+}
+
+#[test]
+fn catches_state_filter_reasons_drift() {
+    assert_caught(
+        "kubernetes",
+        &format!("      - alert: X\n        expr: (kube_pod_container_status_waiting_reason{{reason=~\"ImagePullBackOff|ErrImagePull\"}} * on(namespace) group_left(tenant) namespace:tenant:info * on(tenant) group_left(severity) max by(tenant, severity)(user_state_filter{{filter=\"container_imagepull\"}})) {GUARD}\n        labels: {{component: container}}\n"),
+        "state filter `container_imagepull` matches reasons",
+    );
+}
+
+#[test]
+fn catches_platform_alert_without_scope() {
+    assert_caught(
+        "platform",
+        "      - alert: X\n        expr: vector(1)\n        labels: {severity: none}\n",
+        "without label `scope: platform`",
+    );
+}
+
+#[test]
+fn catches_unarmed_key() {
+    let rules: Vec<Rule> = packs()
+        .into_iter()
+        .filter(|r| r.name != "RedisHighConnectedClients")
+        .collect();
+    let found: Vec<String> = check(&rules, &catalogue(), &types())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        found
+            .iter()
+            .any(|v| v.contains("redis_connected_clients") && v.contains("unarmed")),
+        "{found:#?}"
+    );
+}
