@@ -16,12 +16,11 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let report = dynalert_config::load_dir(&args.dir, Utc::now())?;
     print_diagnostics(&report.diagnostics);
-    let thresholds: usize = report
-        .config
-        .tenants
-        .values()
-        .map(|t| t.thresholds.values().map(|tiers| tiers.len()).sum::<usize>())
-        .sum();
+    let snapshot = dynalert_model::resolve(&report.config, Utc::now());
+    let thresholds = snapshot
+        .series()
+        .filter(|s| s.family == dynalert_model::Family::UserThreshold)
+        .count();
     eprintln!(
         "{} tenants, {} thresholds, {} errors, {} warnings",
         report.tenant_valid.len(),
