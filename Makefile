@@ -20,7 +20,9 @@ test: deps build
 	$(CARGO) test --workspace
 	$(DYNALERT) schema --dir docs/schema --check
 	@scripts/check-examples.sh
-	@if [ -x scripts/test-rules.sh ]; then scripts/test-rules.sh; fi
+	$(DYNALERT) rules coverage examples/conf.d
+	$(DYNALERT) rules regex examples/conf.d --check
+	scripts/test-rules.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

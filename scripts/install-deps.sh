@@ -13,6 +13,7 @@ PACKAGES=(
   prometheus-redis-exporter
   postgresql
   redis-server
+  victoria-metrics             # vmalert -dryRun compatibility check of the rule packs
   curl
   ca-certificates
 )

@@ -27,6 +27,9 @@ pub enum Command {
     Effective(cmd::effective::Args),
     /// Print the JSON Schema of platform or tenant files.
     Schema(cmd::schema::Args),
+    /// Rule-pack tools: key coverage and generated regex-threshold rules.
+    #[command(subcommand)]
+    Rules(cmd::rules::Command),
 }
 
 /// Exit code for findings.
@@ -48,6 +51,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Validate(a) => cmd::validate::run(a),
         Command::Effective(a) => cmd::effective::run(a),
         Command::Schema(a) => cmd::schema::run(a),
+        Command::Rules(c) => cmd::rules::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),
