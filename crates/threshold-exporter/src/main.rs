@@ -1,6 +1,9 @@
-//! `threshold-exporter`: thin binary; all logic lives in `dynalert-server`.
+//! `threshold-exporter`: serves per-tenant alert thresholds as Prometheus metrics.
+//!
+//! Thin binary: flags are parsed here, everything else lives in `dynalert-server`.
+
+use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    eprintln!("threshold-exporter: not built yet");
-    std::process::ExitCode::from(2)
+    dynalert_server::run(dynalert_server::Args::parse())
 }

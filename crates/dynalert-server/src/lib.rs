@@ -1,0 +1,267 @@
+//! The threshold exporter as a library: flags, server lifecycle, router and reload path.
+//!
+//! `threshold-exporter` is a thin binary over [`run`]. Tests and benchmarks start a
+//! [`Server`] in-process and drive [`router`] with or without a socket.
+
+pub mod auth;
+pub mod body;
+mod chunks;
+pub mod cli;
+pub mod client;
+pub mod http;
+pub mod logging;
+pub mod reload;
+pub mod selfmetrics;
+pub mod serve;
+pub mod state;
+pub mod storage;
+pub mod watch;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use dynalert_config::Loader;
+
+pub use cli::Args;
+pub use http::router;
+pub use state::AppState;
+
+use crate::body::{Body, Segment};
+use crate::state::{Msg, Published, Shared, Status};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Source revision, from `DYNALERT_REVISION` at build time.
+pub const REVISION: &str = match option_env!("DYNALERT_REVISION") {
+    Some(r) => r,
+    None => "unknown",
+};
+
+/// What a [`Server`] needs besides sockets.
+#[derive(Clone)]
+pub struct Options {
+    pub config_dir: PathBuf,
+    pub telemetry_path: String,
+    pub storage_path: Option<PathBuf>,
+    pub poll_interval: Duration,
+    pub watch: bool,
+    pub auth: Option<Arc<auth::Auth>>,
+}
+
+impl Options {
+    pub fn new(config_dir: impl Into<PathBuf>) -> Options {
+        Options {
+            config_dir: config_dir.into(),
+            telemetry_path: "/metrics".into(),
+            storage_path: None,
+            poll_interval: Duration::from_secs(30),
+            watch: true,
+            auth: None,
+        }
+    }
+}
+
+/// A running reloader (and watcher) with its shared state.
+pub struct Server {
+    shared: AppState,
+    reloader: Option<JoinHandle<()>>,
+    _watch: Option<Arc<watch::DirWatch>>,
+}
+
+impl Server {
+    /// Starts the reloader thread (which loads the config at once) and the watcher.
+    pub fn start(opts: Options) -> Server {
+        let (tx, rx) = mpsc::channel();
+        let empty = Published {
+            body: Arc::new(Body::assemble(&[])),
+            config: Arc::default(),
+            at: chrono::Utc::now(),
+            status: Arc::new(Status::default()),
+            valid: Arc::new(Segment::new(selfmetrics::render_tenant_valid(
+                &Default::default(),
+            ))),
+        };
+        let shared = Arc::new(Shared {
+            published: ArcSwap::from_pointee(empty),
+            reload: tx.clone(),
+            telemetry_path: opts.telemetry_path.clone(),
+            auth: opts.auth.clone(),
+            config_dir: opts.config_dir.display().to_string(),
+        });
+        let mut loader = Loader::new(&opts.config_dir);
+        if let Some(path) = &opts.storage_path {
+            match storage::read(path) {
+                Ok(Some(config)) => {
+                    tracing::info!(path = %path.display(), tenants = config.tenants.len(), "seeded last good config from storage");
+                    loader = Loader::with_last_good(&opts.config_dir, config);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("ignoring storage snapshot: {e}"),
+            }
+        }
+        let dir_watch = if opts.watch {
+            match watch::DirWatch::start(&opts.config_dir, tx.clone()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch config directory; relying on the poll");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let hook: Option<Box<dyn Fn() + Send>> = dir_watch.clone().map(|w| {
+            Box::new(move || {
+                if let Err(e) = w.rewatch() {
+                    tracing::warn!(error = %e, "cannot re-add the config directory watch");
+                }
+            }) as Box<dyn Fn() + Send>
+        });
+        let reloader = reload::Reloader::new(
+            loader,
+            shared.clone(),
+            opts.storage_path.clone(),
+            opts.poll_interval,
+            hook,
+        );
+        let handle = std::thread::Builder::new()
+            .name("reloader".into())
+            .spawn(move || reloader.run(rx))
+            .expect("spawn reloader thread");
+        Server {
+            shared,
+            reloader: Some(handle),
+            _watch: dir_watch,
+        }
+    }
+
+    pub fn state(&self) -> AppState {
+        self.shared.clone()
+    }
+
+    pub fn router(&self) -> axum::Router {
+        router(self.shared.clone())
+    }
+
+    /// Waits until the first load finished (for tests and benchmarks).
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if self.shared.load().status.last_reload.is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    }
+
+    /// Stops the reloader and waits for it.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        let _ = self.shared.reload.send(Msg::Stop);
+        if let Some(h) = self.reloader.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// Runs the exporter until SIGINT or SIGTERM. Exit code 2 on a start-up error.
+pub fn run(args: Args) -> ExitCode {
+    logging::init(args.log_level, args.log_format);
+    match try_run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn try_run(args: Args) -> Result<(), String> {
+    cli::check_telemetry_path(&args.telemetry_path)?;
+    let addr = cli::parse_listen(&args.listen_address)?;
+    let web = match &args.web_config_file {
+        Some(p) => Some(
+            auth::WebConfig::load(p).map_err(|e| format!("invalid `--web.config.file`: {e}"))?,
+        ),
+        None => None,
+    };
+    if !args.config_dir.is_dir() {
+        tracing::warn!(dir = %args.config_dir.display(), "config directory does not exist (yet); not ready until it loads");
+    }
+    let (tls, auth) = match web {
+        Some(w) => (w.tls, w.auth.map(Arc::new)),
+        None => (None, None),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("http")
+        .build()
+        .map_err(|e| format!("cannot start runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            format!(
+                "cannot listen on `--web.listen-address` `{}`: {e}",
+                args.listen_address
+            )
+        })?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let opts = Options {
+            config_dir: args.config_dir.clone(),
+            telemetry_path: args.telemetry_path.clone(),
+            storage_path: args.storage_path.clone(),
+            poll_interval: args.poll_interval,
+            watch: args.watch,
+            auth,
+        };
+        let server = Server::start(opts);
+        tracing::info!(
+            version = VERSION,
+            revision = REVISION,
+            address = %local,
+            tls = tls.is_some(),
+            dir = %args.config_dir.display(),
+            "listening"
+        );
+        let reload = server.state().reload.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading");
+                let _ = reload.send(Msg::Reload(state::Trigger::Signal, None));
+            }
+        });
+        serve::serve(listener, server.router(), tls, shutdown_signal()).await;
+        tracing::info!("shutting down");
+        tokio::task::spawn_blocking(move || server.stop())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}

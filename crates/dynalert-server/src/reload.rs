@@ -1,0 +1,308 @@
+//! The one reload path: startup, file watcher, poll, SIGHUP and `POST /-/reload`.
+//!
+//! A single thread owns the incremental [`Loader`] and a per-tenant cache of resolved
+//! series and rendered chunks. A reload re-reads only changed files, re-resolves only
+//! tenants whose config changed (or whose next schedule edge has passed), re-renders only
+//! those tenants, and swaps in a new [`Published`] value. A timer wakes the thread exactly
+//! at the snapshot's next change (schedule edge, expiry, maintenance boundary).
+//! Bad input never loses data: the loader serves the last good config of a rejected file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use dynalert_config::Loader;
+use dynalert_model::{resolve_tenant, Config, Platform, Tenant, TenantSeries};
+
+use crate::body::{Body, Chunk, Segment};
+use crate::selfmetrics::render_tenant_valid;
+use crate::state::{Msg, Outcome, Published, Shared, Status, Trigger};
+
+/// Delay between the first file event of a burst and the reload it triggers.
+pub const DEBOUNCE: Duration = Duration::from_millis(10);
+
+struct Entry {
+    tenant: Arc<Tenant>,
+    platform: Arc<Platform>,
+    series: Arc<TenantSeries>,
+    chunk: Arc<Chunk>,
+}
+
+/// Background work that must not delay a reload: gzip and the storage snapshot.
+enum Job {
+    Compress(Arc<Published>),
+    Store(PathBuf, Arc<Config>),
+}
+
+pub struct Reloader {
+    loader: Loader,
+    shared: Arc<Shared>,
+    entries: BTreeMap<String, Entry>,
+    status: Status,
+    storage: Option<PathBuf>,
+    stored: Option<Arc<Config>>,
+    jobs: mpsc::Sender<Job>,
+    poll: Duration,
+    next_change: Option<DateTime<Utc>>,
+    on_reload: Option<Box<dyn Fn() + Send>>,
+}
+
+impl Reloader {
+    pub fn new(
+        loader: Loader,
+        shared: Arc<Shared>,
+        storage: Option<PathBuf>,
+        poll: Duration,
+        on_reload: Option<Box<dyn Fn() + Send>>,
+    ) -> Reloader {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("background".into())
+            .spawn(move || background(rx))
+            .expect("spawn background thread");
+        Reloader {
+            loader,
+            shared,
+            entries: BTreeMap::new(),
+            status: Status::default(),
+            storage,
+            stored: None,
+            jobs,
+            poll,
+            next_change: None,
+            on_reload,
+        }
+    }
+
+    /// Runs until [`Msg::Stop`] or until every sender is gone.
+    pub fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        self.reload(Trigger::Startup);
+        let mut next_poll = Instant::now() + self.poll;
+        let mut debounce: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            let edge = self.next_change.map(|t| {
+                let wait = (t - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                now + wait
+            });
+            let deadline = [Some(next_poll), debounce, edge]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(next_poll);
+            match rx.recv_timeout(deadline.saturating_duration_since(now)) {
+                Ok(Msg::Reload(trigger, reply)) => {
+                    let outcome = self.reload(trigger);
+                    debounce = None;
+                    if let Some(reply) = reply {
+                        let _ = reply.send(outcome);
+                    }
+                }
+                Ok(Msg::Changed) => {
+                    debounce.get_or_insert_with(|| Instant::now() + DEBOUNCE);
+                }
+                Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let now = Instant::now();
+                    if debounce.is_some_and(|d| d <= now) {
+                        debounce = None;
+                        self.reload(Trigger::Watch);
+                    } else if next_poll <= now {
+                        next_poll = now + self.poll;
+                        self.reload(Trigger::Poll);
+                    } else if self.next_change.is_some_and(|t| t <= Utc::now()) {
+                        let config = self.loader.last_good();
+                        self.refresh(&config, Utc::now());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reloads the directory and publishes the result.
+    pub fn reload(&mut self, trigger: Trigger) -> Outcome {
+        let started = Instant::now();
+        let now = Utc::now();
+        *self.status.reloads.entry(trigger.as_str()).or_default() += 1;
+        let outcome = match self.loader.reload(now) {
+            Err(e) => {
+                let msg = e.to_string();
+                tracing::error!(trigger = trigger.as_str(), error = %msg, "config reload failed");
+                self.status.last_reload_ok = false;
+                self.status.errors = vec![msg.clone()];
+                Outcome {
+                    applied: false,
+                    failed: Some(msg),
+                    errors: vec![],
+                    changed: false,
+                }
+            }
+            Ok(report) => {
+                self.status.files_read += report.files_read as u64;
+                self.status.files_parsed += report.files_parsed as u64;
+                let errors: Vec<String> = report
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| d.to_string())
+                    .collect();
+                if report.changed || trigger != Trigger::Poll {
+                    for d in &report.diagnostics {
+                        if d.is_error() {
+                            tracing::error!(trigger = trigger.as_str(), "{d}");
+                        } else {
+                            tracing::warn!(trigger = trigger.as_str(), "{d}");
+                        }
+                    }
+                }
+                let applied = report.applied_in_full();
+                self.status.ready =
+                    self.status.ready || report.platform_valid || !report.config.tenants.is_empty();
+                self.status.last_reload_ok = applied;
+                self.status.platform_valid = report.platform_valid;
+                if applied && (report.changed || self.status.last_success.is_none()) {
+                    self.status.last_success = Some(now);
+                }
+                let valid_changed = self.status.tenant_valid != report.tenant_valid;
+                self.status.tenant_valid = report.tenant_valid.clone();
+                self.status.errors = errors.clone();
+                if report.changed {
+                    tracing::info!(
+                        trigger = trigger.as_str(),
+                        applied,
+                        errors = errors.len(),
+                        files_parsed = report.files_parsed,
+                        tenants = report.config.tenants.len(),
+                        "config reloaded"
+                    );
+                }
+                let config = report.config.clone();
+                self.status.last_reload = Some(now);
+                let elapsed = started.elapsed().as_secs_f64();
+                self.status.reload_duration.observe(elapsed);
+                self.publish(&config, now, valid_changed);
+                if let Some(path) = &self.storage {
+                    if self
+                        .stored
+                        .as_ref()
+                        .is_none_or(|s| !Arc::ptr_eq(s, &config))
+                        && self.status.ready
+                    {
+                        self.stored = Some(config.clone());
+                        let _ = self.jobs.send(Job::Store(path.clone(), config));
+                    }
+                }
+                Outcome {
+                    applied,
+                    failed: None,
+                    errors,
+                    changed: report.changed,
+                }
+            }
+        };
+        if let Some(f) = &self.on_reload {
+            f();
+        }
+        outcome
+    }
+
+    /// Re-resolves at `now` (schedule edge) and publishes when the series changed.
+    fn refresh(&mut self, config: &Arc<Config>, now: DateTime<Utc>) {
+        self.publish(config, now, false);
+    }
+
+    fn publish(&mut self, config: &Arc<Config>, now: DateTime<Utc>, valid_changed: bool) {
+        let current = self.shared.load();
+        let mut changed = false;
+        let mut old = std::mem::take(&mut self.entries);
+        for (id, tenant) in &config.tenants {
+            let prev = old.remove(id);
+            let fresh = prev.as_ref().is_some_and(|e| {
+                Arc::ptr_eq(&e.tenant, tenant)
+                    && Arc::ptr_eq(&e.platform, &config.platform)
+                    && e.series.next_change.is_none_or(|t| t > now)
+            });
+            let entry = match prev {
+                Some(e) if fresh => e,
+                prev => {
+                    let series = resolve_tenant(&config.platform, tenant, now);
+                    let chunk = match prev {
+                        Some(p) if p.series.series == series.series => p.chunk,
+                        _ => {
+                            changed = true;
+                            Arc::new(Chunk::render(&series))
+                        }
+                    };
+                    Entry {
+                        tenant: tenant.clone(),
+                        platform: config.platform.clone(),
+                        series: Arc::new(series),
+                        chunk,
+                    }
+                }
+            };
+            self.entries.insert(id.clone(), entry);
+        }
+        if !old.is_empty() {
+            changed = true;
+        }
+        // A resolver edge that is not in the future would spin the timer; the poll covers it.
+        self.next_change = self
+            .entries
+            .values()
+            .filter_map(|e| e.series.next_change)
+            .filter(|t| *t > now)
+            .min();
+        let body = if changed || self.status.renders == 0 {
+            self.status.renders += 1;
+            let chunks: Vec<&Chunk> = self.entries.values().map(|e| &*e.chunk).collect();
+            Arc::new(Body::assemble(&chunks))
+        } else {
+            current.body.clone()
+        };
+        let valid = if valid_changed
+            || current.status.tenant_valid.is_empty() && !self.status.tenant_valid.is_empty()
+        {
+            Arc::new(Segment::new(render_tenant_valid(&self.status.tenant_valid)))
+        } else {
+            current.valid.clone()
+        };
+        let published = Arc::new(Published {
+            body,
+            config: config.clone(),
+            at: now,
+            status: Arc::new(self.status.clone()),
+            valid,
+        });
+        self.shared.published.store(published.clone());
+        let _ = self.jobs.send(Job::Compress(published));
+    }
+}
+
+/// Compresses published bodies (latest first) and writes storage snapshots.
+fn background(rx: mpsc::Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
+        // Skip superseded work: only the newest body and snapshot matter.
+        let mut latest_compress = None;
+        let mut latest_store = None;
+        let mut put = |job| match job {
+            Job::Compress(p) => latest_compress = Some(p),
+            Job::Store(path, c) => latest_store = Some((path, c)),
+        };
+        put(job);
+        while let Ok(job) = rx.try_recv() {
+            put(job);
+        }
+        if let Some(p) = latest_compress {
+            p.body.segment.compress();
+            p.valid.compress();
+        }
+        if let Some((path, config)) = latest_store {
+            if let Err(e) = crate::storage::write(&path, &config) {
+                tracing::error!(path = %path.display(), error = %e, "cannot write storage snapshot");
+            }
+        }
+    }
+}

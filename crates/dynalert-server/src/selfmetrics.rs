@@ -1,0 +1,312 @@
+//! Self-metrics of the exporter: reload status, served config, build and process metrics.
+//!
+//! Rendered per scrape from the published state the scrape started with, so the
+//! `config_info` hash, series and tenant counts always describe the body served with them.
+
+use std::fmt::Write as _;
+
+use dynalert_exposition::{write_header, write_sample, write_value, Format};
+
+use crate::state::Published;
+
+/// Upper bounds of the reload duration histogram, in seconds.
+pub const RELOAD_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// Cumulative counts of a histogram with [`RELOAD_BUCKETS`].
+#[derive(Debug, Clone, Default)]
+pub struct Histogram {
+    pub buckets: [u64; RELOAD_BUCKETS.len()],
+    pub count: u64,
+    pub sum: f64,
+}
+
+impl Histogram {
+    pub fn observe(&mut self, v: f64) {
+        for (i, le) in RELOAD_BUCKETS.iter().enumerate() {
+            if v <= *le {
+                self.buckets[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += v;
+    }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
+    write_header(out, name, help, "gauge");
+    write_sample(out, name, &[], value);
+}
+
+/// A counter family: `name` without `_total`; OpenMetrics names the family without it.
+fn counter(
+    out: &mut String,
+    format: Format,
+    name: &str,
+    help: &str,
+    samples: &[(Vec<(String, String)>, f64)],
+) {
+    let family = match format {
+        Format::Text => format!("{name}_total"),
+        Format::OpenMetrics => name.to_string(),
+    };
+    write_header(out, &family, help, "counter");
+    for (labels, v) in samples {
+        write_sample(out, &format!("{name}_total"), labels, *v);
+    }
+}
+
+fn label(k: &str, v: &str) -> Vec<(String, String)> {
+    vec![(k.to_string(), v.to_string())]
+}
+
+/// Renders `threshold_exporter_tenant_config_valid` (kept pre-rendered per status).
+pub fn render_tenant_valid(valid: &std::collections::BTreeMap<String, bool>) -> String {
+    let mut out = String::with_capacity(valid.len() * 64 + 256);
+    write_header(
+        &mut out,
+        "threshold_exporter_tenant_config_valid",
+        "0 when the tenant's current file is rejected and its last good config is served.",
+        "gauge",
+    );
+    for (tenant, ok) in valid {
+        write_sample(
+            &mut out,
+            "threshold_exporter_tenant_config_valid",
+            &label("tenant", tenant),
+            f64::from(u8::from(*ok)),
+        );
+    }
+    out
+}
+
+/// Renders every self-metric except `tenant_config_valid`, and the OpenMetrics `# EOF`.
+pub fn render_tail(p: &Published, format: Format) -> String {
+    let s = &p.status;
+    let mut out = String::with_capacity(4096);
+    gauge(
+        &mut out,
+        "threshold_exporter_config_last_reload_successful",
+        "1 when the last reload applied every file, 0 when some file was rejected.",
+        f64::from(u8::from(s.last_reload_ok)),
+    );
+    gauge(
+        &mut out,
+        "threshold_exporter_config_last_reload_success_timestamp_seconds",
+        "Unix time of the last reload that applied every file.",
+        s.last_success
+            .map_or(0.0, |t| t.timestamp_millis() as f64 / 1000.0),
+    );
+    let h = &s.reload_duration;
+    write_header(
+        &mut out,
+        "threshold_exporter_config_reload_duration_seconds",
+        "Duration of config reloads (scan, validation, resolution and rendering).",
+        "histogram",
+    );
+    let name = "threshold_exporter_config_reload_duration_seconds_bucket";
+    for (le, n) in RELOAD_BUCKETS.iter().zip(h.buckets) {
+        let mut v = String::new();
+        write_value(&mut v, *le);
+        if format == Format::OpenMetrics && !v.contains('.') {
+            v.push_str(".0");
+        }
+        write_sample(&mut out, name, &label("le", &v), n as f64);
+    }
+    write_sample(&mut out, name, &label("le", "+Inf"), h.count as f64);
+    write_sample(
+        &mut out,
+        "threshold_exporter_config_reload_duration_seconds_sum",
+        &[],
+        h.sum,
+    );
+    write_sample(
+        &mut out,
+        "threshold_exporter_config_reload_duration_seconds_count",
+        &[],
+        h.count as f64,
+    );
+    counter(
+        &mut out,
+        format,
+        "threshold_exporter_config_reloads",
+        "Config reloads by trigger.",
+        &s.reloads
+            .iter()
+            .map(|(k, v)| (label("trigger", k), *v as f64))
+            .collect::<Vec<_>>(),
+    );
+    counter(
+        &mut out,
+        format,
+        "threshold_exporter_config_files_read",
+        "Config files read from disk (unchanged files are only stat'ed).",
+        &[(vec![], s.files_read as f64)],
+    );
+    counter(
+        &mut out,
+        format,
+        "threshold_exporter_config_files_parsed",
+        "Config files parsed because their content changed.",
+        &[(vec![], s.files_parsed as f64)],
+    );
+    counter(
+        &mut out,
+        format,
+        "threshold_exporter_body_renders",
+        "Exposition bodies assembled (once per changed snapshot, never per scrape).",
+        &[(vec![], s.renders as f64)],
+    );
+    gauge(
+        &mut out,
+        "threshold_exporter_tenants",
+        "Tenants served.",
+        p.body.tenants as f64,
+    );
+    gauge(
+        &mut out,
+        "threshold_exporter_series",
+        "Threshold series served (all tenant families).",
+        p.body.series as f64,
+    );
+    write_header(
+        &mut out,
+        "threshold_exporter_config_info",
+        "Hash of the effective configuration served in this body, always 1.",
+        "gauge",
+    );
+    write_sample(
+        &mut out,
+        "threshold_exporter_config_info",
+        &label("hash", &p.body.hash),
+        1.0,
+    );
+    write_header(
+        &mut out,
+        "threshold_exporter_build_info",
+        "Build of the exporter, always 1.",
+        "gauge",
+    );
+    write_sample(
+        &mut out,
+        "threshold_exporter_build_info",
+        &[
+            ("version".into(), crate::VERSION.into()),
+            ("revision".into(), crate::REVISION.into()),
+        ],
+        1.0,
+    );
+    render_process(&mut out, format);
+    if format == Format::OpenMetrics {
+        out.push_str("# EOF\n");
+    }
+    out
+}
+
+/// Process metrics from `/proc` (Linux); nothing elsewhere.
+fn render_process(out: &mut String, format: Format) {
+    let Some(p) = ProcessStats::read() else {
+        return;
+    };
+    counter(
+        out,
+        format,
+        "process_cpu_seconds",
+        "Total user and system CPU time spent in seconds.",
+        &[(vec![], p.cpu_seconds)],
+    );
+    gauge(
+        out,
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        p.rss_bytes,
+    );
+    gauge(
+        out,
+        "process_virtual_memory_bytes",
+        "Virtual memory size in bytes.",
+        p.vsize_bytes,
+    );
+    gauge(
+        out,
+        "process_start_time_seconds",
+        "Start time of the process since unix epoch in seconds.",
+        p.start_time,
+    );
+    gauge(
+        out,
+        "process_open_fds",
+        "Number of open file descriptors.",
+        p.open_fds,
+    );
+    if let Some(max) = p.max_fds {
+        gauge(
+            out,
+            "process_max_fds",
+            "Maximum number of open file descriptors.",
+            max,
+        );
+    }
+}
+
+/// Figures of the current process.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessStats {
+    pub cpu_seconds: f64,
+    pub rss_bytes: f64,
+    pub vsize_bytes: f64,
+    pub start_time: f64,
+    pub open_fds: f64,
+    pub max_fds: Option<f64>,
+}
+
+impl ProcessStats {
+    pub fn read() -> Option<ProcessStats> {
+        // Clock ticks per second: 100 on every mainstream Linux architecture.
+        const TICKS: f64 = 100.0;
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the parenthesised command name, which may contain spaces.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split(' ').collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+        // Field numbers of proc(5), minus 3 for pid, comm and the split offset.
+        let utime = num(11)?;
+        let stime = num(12)?;
+        let starttime = num(19)?;
+        let vsize = num(20)?;
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let rss_kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())?;
+        let btime = std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse::<f64>().ok())?;
+        let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as f64;
+        let max_fds = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|l| {
+                l.lines()
+                    .find(|l| l.starts_with("Max open files"))
+                    .and_then(|l| l.split_whitespace().nth(3))
+                    .and_then(|v| v.parse::<f64>().ok())
+            });
+        Some(ProcessStats {
+            cpu_seconds: (utime + stime) / TICKS,
+            rss_bytes: rss_kb * 1024.0,
+            vsize_bytes: vsize,
+            start_time: btime + starttime / TICKS,
+            open_fds,
+            max_fds,
+        })
+    }
+}
+
+/// Writes a value with the exposition formatting (re-exported for the landing page).
+pub fn fmt_value(v: f64) -> String {
+    let mut s = String::new();
+    write_value(&mut s, v);
+    let _ = write!(s, "");
+    s
+}

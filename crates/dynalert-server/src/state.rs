@@ -1,0 +1,103 @@
+//! Shared state: the published snapshot that every request reads, swapped atomically.
+//!
+//! A request loads one `Arc<Published>` and serves only from it; the reloader builds a
+//! new value and swaps it in. Nothing is mutated in place.
+
+use std::collections::BTreeMap;
+use std::sync::{mpsc, Arc};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use dynalert_model::Config;
+
+use crate::auth::Auth;
+use crate::body::{Body, Segment};
+use crate::selfmetrics::Histogram;
+
+/// Reload and validation status, as of the last reload.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// True once a configuration has been loaded (readiness).
+    pub ready: bool,
+    pub last_reload_ok: bool,
+    pub last_reload: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    /// Diagnostics of the last reload, one `path:line:col: …` entry each.
+    pub errors: Vec<String>,
+    pub tenant_valid: BTreeMap<String, bool>,
+    pub platform_valid: bool,
+    pub reloads: BTreeMap<&'static str, u64>,
+    pub reload_duration: Histogram,
+    pub files_read: u64,
+    pub files_parsed: u64,
+    pub renders: u64,
+}
+
+/// Everything a request needs, consistent with itself.
+#[derive(Debug)]
+pub struct Published {
+    pub body: Arc<Body>,
+    pub config: Arc<Config>,
+    pub at: DateTime<Utc>,
+    pub status: Arc<Status>,
+    /// Pre-rendered `threshold_exporter_tenant_config_valid`.
+    pub valid: Arc<Segment>,
+}
+
+/// What triggered a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Startup,
+    Watch,
+    Poll,
+    Signal,
+    Http,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Startup => "startup",
+            Trigger::Watch => "watch",
+            Trigger::Poll => "poll",
+            Trigger::Signal => "signal",
+            Trigger::Http => "http",
+        }
+    }
+}
+
+/// Result of one reload, as answered to `POST /-/reload`.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every file on disk was applied.
+    pub applied: bool,
+    /// The directory could not be read at all.
+    pub failed: Option<String>,
+    pub errors: Vec<String>,
+    pub changed: bool,
+}
+
+/// Messages to the reloader.
+pub enum Msg {
+    Reload(Trigger, Option<tokio::sync::oneshot::Sender<Outcome>>),
+    /// A file system event; reloads after the debounce delay.
+    Changed,
+    Stop,
+}
+
+/// State shared by the router and the reloader.
+pub struct Shared {
+    pub published: ArcSwap<Published>,
+    pub reload: mpsc::Sender<Msg>,
+    pub telemetry_path: String,
+    pub auth: Option<Arc<Auth>>,
+    pub config_dir: String,
+}
+
+impl Shared {
+    pub fn load(&self) -> Arc<Published> {
+        self.published.load_full()
+    }
+}
+
+pub type AppState = Arc<Shared>;
