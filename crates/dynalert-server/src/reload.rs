@@ -132,6 +132,9 @@ impl Reloader {
                 tracing::error!(trigger = trigger.as_str(), error = %msg, "config reload failed");
                 self.status.last_reload_ok = false;
                 self.status.errors = vec![msg.clone()];
+                self.status.last_reload = Some(now);
+                let config = self.loader.last_good();
+                self.publish(&config, now, false);
                 Outcome {
                     applied: false,
                     failed: Some(msg),

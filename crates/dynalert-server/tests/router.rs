@@ -1,0 +1,419 @@
+//! Router tests without sockets (`tower::ServiceExt::oneshot`).
+
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use dynalert_server::{Options, Server};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const PLATFORM: &str =
+    "defaults:\n  mysql_connections: 80\n  container_cpu: {warning: 70, critical: 90}\n";
+
+fn tenant(id: &str, conns: &str) -> String {
+    format!("tenants:\n  {id}:\n    mysql_connections: \"{conns}\"\n")
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "_defaults.yaml", PLATFORM);
+    write(dir.path(), "db-a.yaml", &tenant("db-a", "70"));
+    write(dir.path(), "db-b.yaml", &tenant("db-b", "200"));
+    dir
+}
+
+fn start(dir: &Path) -> Server {
+    let mut opts = Options::new(dir);
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    server
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+}
+
+async fn call(server: &Server, method: &str, uri: &str, headers: &[(&str, &str)]) -> Resp {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = server
+        .router()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn sample(body: &str, prefix: &str) -> Option<String> {
+    body.lines()
+        .find(|l| l.starts_with(prefix))
+        .map(|l| l.rsplit(' ').next().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn metrics_serve_thresholds_and_self_metrics() {
+    let dir = fixture();
+    let server = start(dir.path());
+    let r = call(&server, "GET", "/metrics", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.headers["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let body = r.text();
+    assert_eq!(
+        sample(&body, "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}").as_deref(),
+        Some("70")
+    );
+    assert_eq!(
+        sample(&body, "user_threshold{tenant=\"db-b\",component=\"container\",metric=\"cpu\",severity=\"critical\"}").as_deref(),
+        Some("90")
+    );
+    assert_eq!(
+        sample(&body, "threshold_exporter_config_last_reload_successful ").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "threshold_exporter_tenant_config_valid{tenant=\"db-a\"}"
+        )
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        sample(&body, "threshold_exporter_tenants ").as_deref(),
+        Some("2")
+    );
+    assert!(body.contains("threshold_exporter_build_info{version=\""));
+    assert!(body.contains("# TYPE threshold_exporter_config_reload_duration_seconds histogram"));
+    assert!(body.contains("process_resident_memory_bytes "));
+    assert!(!body.contains("# EOF"));
+    let hash = body
+        .lines()
+        .find_map(|l| l.strip_prefix("threshold_exporter_config_info{hash=\""))
+        .map(|l| l[..l.find('"').unwrap()].to_string())
+        .unwrap();
+    assert_eq!(hash, dynalert_server::body::body_hash(&body));
+}
+
+#[tokio::test]
+async fn openmetrics_by_negotiation() {
+    let dir = fixture();
+    let server = start(dir.path());
+    let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let r = call(&server, "GET", "/metrics", &[("accept", accept)]).await;
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text; version=1.0.0"));
+    let body = r.text();
+    assert!(body.ends_with("# EOF\n"));
+    assert!(body.contains("# TYPE process_cpu_seconds counter\nprocess_cpu_seconds_total "));
+    let r = call(
+        &server,
+        "GET",
+        "/metrics",
+        &[("accept", "text/plain;version=0.0.4")],
+    )
+    .await;
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(r
+        .text()
+        .contains("# TYPE process_cpu_seconds_total counter\n"));
+}
+
+#[tokio::test]
+async fn gzip_when_asked_once_compressed() {
+    let dir = fixture();
+    let server = start(dir.path());
+    let plain = call(&server, "GET", "/metrics", &[]).await.text();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = call(&server, "GET", "/metrics", &[("accept-encoding", "gzip")]).await;
+        if r.headers
+            .get("content-encoding")
+            .is_some_and(|v| v == "gzip")
+        {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&r.body[..])
+                .read_to_string(&mut text)
+                .unwrap();
+            let strip = |s: &str| {
+                s.lines()
+                    .filter(|l| !l.starts_with("process_"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            assert_eq!(strip(&text), strip(&plain));
+            break;
+        }
+        assert!(Instant::now() < deadline, "body never compressed");
+        tokio::task::yield_now().await;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[tokio::test]
+async fn health_ready_and_landing() {
+    let dir = fixture();
+    let server = start(dir.path());
+    assert_eq!(
+        call(&server, "GET", "/-/healthy", &[]).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&server, "GET", "/-/ready", &[]).await.status,
+        StatusCode::OK
+    );
+    let page = call(&server, "GET", "/", &[]).await.text();
+    assert!(
+        page.contains("db-a") && page.contains("mysql_connections") && page.contains("/metrics")
+    );
+    assert!(page.contains("No current errors"));
+}
+
+#[tokio::test]
+async fn not_ready_without_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("missing"));
+    assert_eq!(
+        call(&server, "GET", "/-/ready", &[]).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let r = call(&server, "POST", "/-/reload", &[]).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(r.text().contains("missing"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn reload_applies_and_refuses_get() {
+    let dir = fixture();
+    let server = start(dir.path());
+    assert_eq!(
+        call(&server, "GET", "/-/reload", &[]).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    write(dir.path(), "db-a.yaml", &tenant("db-a", "55"));
+    let r = call(&server, "POST", "/-/reload", &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = call(&server, "GET", "/metrics", &[]).await.text();
+    assert!(body.contains("user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} 55\n"));
+}
+
+#[tokio::test]
+async fn broken_tenant_keeps_last_good_values() {
+    let dir = fixture();
+    let server = start(dir.path());
+    // A bad value, then a syntax error, then a file declaring another tenant.
+    for bad in [
+        tenant("db-a", "seventy"),
+        "tenants:\n  db-a:\n    mysql_connections: [\n".to_string(),
+        tenant("db-z", "10"),
+    ] {
+        write(dir.path(), "db-a.yaml", &bad);
+        write(dir.path(), "db-b.yaml", &tenant("db-b", "201"));
+        let r = call(&server, "POST", "/-/reload", &[]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = r.text();
+        let path = dir.path().join("db-a.yaml").display().to_string();
+        assert!(text.contains(&format!("{path}:")), "{text}");
+        assert!(text.contains(": error: "), "{text}");
+        let body = call(&server, "GET", "/metrics", &[]).await.text();
+        assert!(body.contains("user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} 70\n"));
+        // The other tenant reloads normally.
+        assert!(body.contains("user_threshold{tenant=\"db-b\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} 201\n"));
+        assert!(body.contains("threshold_exporter_tenant_config_valid{tenant=\"db-a\"} 0\n"));
+        assert!(body.contains("threshold_exporter_tenant_config_valid{tenant=\"db-b\"} 1\n"));
+        assert!(body.contains("threshold_exporter_config_last_reload_successful 0\n"));
+        let page = call(&server, "GET", "/", &[]).await.text();
+        assert!(page.contains(&path));
+    }
+    write(dir.path(), "db-a.yaml", &tenant("db-a", "71"));
+    assert_eq!(
+        call(&server, "POST", "/-/reload", &[]).await.status,
+        StatusCode::OK
+    );
+    let body = call(&server, "GET", "/metrics", &[]).await.text();
+    assert!(body.contains("threshold_exporter_tenant_config_valid{tenant=\"db-a\"} 1\n"));
+    assert!(body.contains("severity=\"warning\"} 71\n"));
+    assert!(body.contains("threshold_exporter_config_last_reload_successful 1\n"));
+}
+
+#[tokio::test]
+async fn broken_platform_keeps_everything() {
+    let dir = fixture();
+    let server = start(dir.path());
+    let before = call(&server, "GET", "/metrics", &[]).await.text();
+    write(
+        dir.path(),
+        "_defaults.yaml",
+        "defaults:\n  mysql_connections: eighty\n",
+    );
+    write(dir.path(), "db-b.yaml", &tenant("db-b", "300"));
+    let r = call(&server, "POST", "/-/reload", &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("_defaults.yaml:"), "{}", r.text());
+    let after = call(&server, "GET", "/metrics", &[]).await.text();
+    let thresholds = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with("user_"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(thresholds(&before), thresholds(&after));
+    assert!(after.contains("threshold_exporter_config_last_reload_successful 0\n"));
+}
+
+#[tokio::test]
+async fn tenant_api_has_effective_config_with_sources() {
+    let dir = fixture();
+    let server = start(dir.path());
+    let list: serde_json::Value =
+        serde_json::from_slice(&call(&server, "GET", "/api/v1/tenants", &[]).await.body).unwrap();
+    let ids: Vec<&str> = list["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["db-a", "db-b"]);
+    let r = call(&server, "GET", "/api/v1/tenants/db-a", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let t = &doc["tenants"][0];
+    assert_eq!(t["tenant"], "db-a");
+    let key = t["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key"] == "mysql_connections")
+        .unwrap();
+    let source = key["tiers"][0]["source"].as_str().unwrap();
+    assert!(source.ends_with("db-a.yaml:3"), "{source}");
+    assert_eq!(
+        call(&server, "GET", "/api/v1/tenants/nope", &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn basic_auth_guards_every_endpoint() {
+    let dir = fixture();
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.auth = Some(std::sync::Arc::new(dynalert_server::auth::Auth::new(
+        [("prom".to_string(), hash)].into_iter().collect(),
+    )));
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    use base64::Engine as _;
+    let b64 = |s: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
+    };
+    assert_eq!(
+        call(&server, "GET", "/metrics", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let wrong = b64("prom:nope");
+    assert_eq!(
+        call(&server, "GET", "/metrics", &[("authorization", &wrong)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let unknown = b64("other:s3cret");
+    assert_eq!(
+        call(&server, "GET", "/", &[("authorization", &unknown)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let right = b64("prom:s3cret");
+    for _ in 0..2 {
+        assert_eq!(
+            call(&server, "GET", "/metrics", &[("authorization", &right)])
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        call(&server, "POST", "/-/reload", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn expiry_is_served_at_the_edge() {
+    let dir = fixture();
+    let expires = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    write(
+        dir.path(),
+        "db-a.yaml",
+        &format!(
+            "tenants:\n  db-a:\n    mysql_connections: {{value: 42, expires: \"{expires}\"}}\n"
+        ),
+    );
+    let server = start(dir.path());
+    let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+    let body = call(&server, "GET", "/metrics", &[]).await.text();
+    assert_eq!(sample(&body, line).as_deref(), Some("42"), "{body}");
+    let edge = chrono::DateTime::parse_from_rfc3339(&expires).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = call(&server, "GET", "/metrics", &[]).await.text();
+        if sample(&body, line).as_deref() == Some("80") {
+            let late = chrono::Utc::now().signed_duration_since(edge);
+            assert!(
+                late < chrono::Duration::seconds(1),
+                "served {late} after the edge"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "expiry never served");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
