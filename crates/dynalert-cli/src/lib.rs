@@ -27,6 +27,10 @@ pub enum Command {
     Effective(cmd::effective::Args),
     /// Print the JSON Schema of platform or tenant files.
     Schema(cmd::schema::Args),
+    /// Generate a tenant-scoped alertmanager.yml from a conf.d directory.
+    Alertmanager(cmd::alertmanager::Args),
+    /// Explain which receivers get an alert with the given labels, and why.
+    ExplainRoute(cmd::explain_route::Args),
     /// Rule-pack tools: key coverage and generated regex-threshold rules.
     #[command(subcommand)]
     Rules(cmd::rules::Command),
@@ -51,6 +55,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Validate(a) => cmd::validate::run(a),
         Command::Effective(a) => cmd::effective::run(a),
         Command::Schema(a) => cmd::schema::run(a),
+        Command::Alertmanager(a) => cmd::alertmanager::run(a),
+        Command::ExplainRoute(a) => cmd::explain_route::run(a),
         Command::Rules(c) => cmd::rules::run(c),
     };
     match result {

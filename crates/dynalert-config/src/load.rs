@@ -83,13 +83,18 @@ impl LoadReport {
     }
 }
 
+/// A validated tenant file: (platform generation, content hash, result).
+type CachedTenant = (u64, [u8; 32], Result<Arc<Tenant>, Vec<Diagnostic>>);
+/// The merged platform: (content hashes of the platform files, platform, diagnostics).
+type CachedPlatform = (Vec<[u8; 32]>, Arc<Platform>, Vec<Diagnostic>);
+
 /// Incremental loader of one directory.
 pub struct Loader {
     dir: PathBuf,
     files: BTreeMap<String, FileState>,
     /// Validated tenants by file name, with the platform generation they were validated against.
-    tenants: BTreeMap<String, (u64, [u8; 32], Result<Arc<Tenant>, Vec<Diagnostic>>)>,
-    platform: Option<(Vec<[u8; 32]>, Arc<Platform>, Vec<Diagnostic>)>,
+    tenants: BTreeMap<String, CachedTenant>,
+    platform: Option<CachedPlatform>,
     platform_generation: u64,
     last_good: Arc<Config>,
 }
@@ -111,7 +116,8 @@ pub fn tenant_id(name: &str) -> Option<&str> {
     if name.starts_with('.') {
         return None;
     }
-    name.strip_suffix(".yaml").or_else(|| name.strip_suffix(".yml"))
+    name.strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"))
 }
 
 fn io_diag(file: &Arc<str>, message: String) -> Diagnostic {
@@ -148,6 +154,10 @@ impl Loader {
         &self.dir
     }
 
+    fn platform_served(&self, platform: &Arc<Platform>) -> bool {
+        Arc::ptr_eq(&self.last_good.platform, platform)
+    }
+
     /// The last configuration that was served.
     pub fn last_good(&self) -> Arc<Config> {
         self.last_good.clone()
@@ -157,24 +167,35 @@ impl Loader {
         Arc::from(self.dir.join(name).display().to_string())
     }
 
-    /// Scans the directory and refreshes changed files.
-    fn scan(&mut self, report: &mut LoadReport) -> Result<(), LoadError> {
-        let entries = fs_err::read_dir(&self.dir).map_err(|e| LoadError::Dir {
-            path: self.dir.clone(),
-            source: std::io::Error::new(e.kind(), e.to_string()),
-        })?;
+    /// Scans the directory (or only `only` file names) and refreshes changed files.
+    fn scan(&mut self, only: Option<&[String]>, report: &mut LoadReport) -> Result<(), LoadError> {
+        let names: Vec<String> = match only {
+            Some(names) => names.to_vec(),
+            None => fs_err::read_dir(&self.dir)
+                .map_err(|e| LoadError::Dir {
+                    path: self.dir.clone(),
+                    source: std::io::Error::new(e.kind(), e.to_string()),
+                })?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+        };
         let mut seen = BTreeSet::new();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for name in names {
             if tenant_id(&name).is_none() {
                 continue;
             }
-            let path = entry.path();
+            let path = self.dir.join(&name);
             // `metadata` follows symlinks (ConfigMap mounts link into `..data/`).
-            let Ok(meta) = std::fs::metadata(&path) else { continue };
-            if !meta.is_file() {
-                continue;
-            }
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => meta,
+                _ => {
+                    if only.is_some() && self.files.remove(&name).is_some() {
+                        report.changed = true;
+                    }
+                    continue;
+                }
+            };
             seen.insert(name.clone());
             let stamp = stamp_of(&meta);
             if self.files.get(&name).is_some_and(|f| f.stamp == stamp) {
@@ -198,26 +219,30 @@ impl Loader {
                 Err(e) => Err(vec![io_diag(&file, format!("cannot read file: {e}"))]),
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Err(_) => Err(vec![io_diag(&file, "file is not valid UTF-8".into())]),
-                    Ok(text) => yaml::parse(&text).map(|d| d.map(Arc::new)).map_err(|problems| {
-                        problems
-                            .into_iter()
-                            .map(|p| Diagnostic {
-                                level: Level::Error,
-                                file: file.clone(),
-                                pos: p.pos,
-                                message: p.message,
-                                hint: p.hint,
-                            })
-                            .collect()
-                    }),
+                    Ok(text) => yaml::parse(&text)
+                        .map(|d| d.map(Arc::new))
+                        .map_err(|problems| {
+                            problems
+                                .into_iter()
+                                .map(|p| Diagnostic {
+                                    level: Level::Error,
+                                    file: file.clone(),
+                                    pos: p.pos,
+                                    message: p.message,
+                                    hint: p.hint,
+                                })
+                                .collect()
+                        }),
                 },
             };
             self.files.insert(name, FileState { stamp, hash, doc });
         }
-        let before = self.files.len();
-        self.files.retain(|name, _| seen.contains(name));
-        if self.files.len() != before {
-            report.changed = true;
+        if only.is_none() {
+            let before = self.files.len();
+            self.files.retain(|name, _| seen.contains(name));
+            if self.files.len() != before {
+                report.changed = true;
+            }
         }
         Ok(())
     }
@@ -260,6 +285,24 @@ impl Loader {
 
     /// Re-reads the directory and returns what to serve.
     pub fn reload(&mut self, now: DateTime<Utc>) -> Result<LoadReport, LoadError> {
+        self.reload_inner(None, now)
+    }
+
+    /// Like [`Loader::reload`], but looks only at the named files (as reported by a file
+    /// watcher); files not named are taken as unchanged. A named file that is gone is removed.
+    pub fn reload_files(
+        &mut self,
+        names: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<LoadReport, LoadError> {
+        self.reload_inner(Some(names), now)
+    }
+
+    fn reload_inner(
+        &mut self,
+        only: Option<&[String]>,
+        now: DateTime<Utc>,
+    ) -> Result<LoadReport, LoadError> {
         let mut report = LoadReport {
             config: self.last_good.clone(),
             diagnostics: Vec::new(),
@@ -269,7 +312,7 @@ impl Loader {
             files_read: 0,
             files_parsed: 0,
         };
-        self.scan(&mut report)?;
+        self.scan(only, &mut report)?;
         let (platform, platform_diags) = self.build_platform(now);
         report.diagnostics.extend(platform_diags.iter().cloned());
         let platform_valid = !platform_diags.iter().any(Diagnostic::is_error);
@@ -295,7 +338,8 @@ impl Loader {
                                 file,
                                 out: &mut diags,
                             };
-                            let parsed = parse_tenant_file(&mut ctx, &id, doc.as_deref(), &platform, now);
+                            let parsed =
+                                parse_tenant_file(&mut ctx, &id, doc.as_deref(), &platform, now);
                             match parsed {
                                 Some(t) if !diags.iter().any(Diagnostic::is_error) => {
                                     // Warnings travel with the tenant's cached result.
@@ -325,7 +369,8 @@ impl Loader {
                     }
                 }
             }
-            self.tenants.insert(name.clone(), (generation, f.hash, result));
+            self.tenants
+                .insert(name.clone(), (generation, f.hash, result));
         }
         // Two files for one tenant (`x.yaml` and `x.yml`).
         let mut ids: BTreeMap<String, &str> = BTreeMap::new();
@@ -340,12 +385,16 @@ impl Loader {
             }
         }
 
-        report.diagnostics.sort_by(|a, b| (&a.file, a.pos, a.level).cmp(&(&b.file, b.pos, b.level)));
+        report
+            .diagnostics
+            .sort_by(|a, b| (&a.file, a.pos, a.level).cmp(&(&b.file, b.pos, b.level)));
         report.diagnostics.dedup();
         if platform_valid {
-            let config = Arc::new(Config { platform, tenants });
-            if *config != *self.last_good {
-                self.last_good = config;
+            if report.changed
+                || self.last_good.tenants.len() != tenants.len()
+                || !self.platform_served(&platform)
+            {
+                self.last_good = Arc::new(Config { platform, tenants });
             }
         } else {
             // Keep everything; tenants are reported against the last good platform.

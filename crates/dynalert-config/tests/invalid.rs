@@ -60,14 +60,22 @@ fn all_errors_of_a_run_are_reported_not_just_the_first() {
         "tenants:\n  db-a:\n    mysql_conections: 70\n    container_cpu: abc\n    _metdata: {}\n",
     )
     .unwrap();
-    std::fs::write(p.join("db-b.yaml"), "tenants:\n  db-c:\n    container_cpu: 70\n").unwrap();
+    std::fs::write(
+        p.join("db-b.yaml"),
+        "tenants:\n  db-c:\n    container_cpu: 70\n",
+    )
+    .unwrap();
     let report = dynalert_config::load_dir(p, Utc::now()).unwrap();
     let lines: Vec<(String, u32)> = report
         .diagnostics
         .iter()
         .map(|d| {
             (
-                Path::new(&*d.file).file_name().unwrap().to_string_lossy().into_owned(),
+                Path::new(&*d.file)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
                 d.pos.line,
             )
         })

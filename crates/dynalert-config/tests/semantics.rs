@@ -81,7 +81,10 @@ fn three_states_custom_default_disabled() {
 
 #[test]
 fn optional_keys_emit_only_when_set() {
-    let dir = confd(&[("db-a", "    mysql_slow_queries: 5\n"), ("db-b", "    container_cpu: 70\n")]);
+    let dir = confd(&[
+        ("db-a", "    mysql_slow_queries: 5\n"),
+        ("db-b", "    container_cpu: 70\n"),
+    ]);
     let a = thresholds(dir.path(), "db-a", at(NOW));
     assert!(a.contains(&"component=mysql,metric=slow_queries,severity=warning 5".to_string()));
     let b = thresholds(dir.path(), "db-b", at(NOW));
@@ -93,7 +96,10 @@ fn disable_words_in_any_case() {
     for word in ["disable", "disabled", "off", "false", "DISABLE", "Off"] {
         let dir = confd(&[("db-a", &format!("    mysql_connections: {word}\n"))]);
         let got = thresholds(dir.path(), "db-a", at(NOW));
-        assert!(got.iter().all(|l| !l.contains("connections")), "{word}: {got:?}");
+        assert!(
+            got.iter().all(|l| !l.contains("connections")),
+            "{word}: {got:?}"
+        );
     }
 }
 
@@ -130,7 +136,9 @@ fn platform_critical_default_and_disabling_one_tier() {
     ]);
     let a = thresholds(dir.path(), "db-a", at(NOW));
     assert!(a.contains(&"component=mysql,metric=replication_lag,severity=warning 30".to_string()));
-    assert!(a.iter().all(|l| !l.contains("replication_lag,severity=critical")));
+    assert!(a
+        .iter()
+        .all(|l| !l.contains("replication_lag,severity=critical")));
     let b = thresholds(dir.path(), "db-b", at(NOW));
     assert!(b.contains(&"component=mysql,metric=replication_lag,severity=warning 60".to_string()));
     assert!(b.contains(&"component=mysql,metric=replication_lag,severity=critical 120".to_string()));
@@ -229,7 +237,10 @@ fn state_filters_metadata_namespaces_silent_mode() {
         lines(&snap, Family::TenantNamespaceInfo, "db-a"),
         vec!["namespace=ns1 1", "namespace=ns2 1"]
     );
-    assert_eq!(lines(&snap, Family::TenantNamespaceInfo, "db-b"), vec!["namespace=db-b 1"]);
+    assert_eq!(
+        lines(&snap, Family::TenantNamespaceInfo, "db-b"),
+        vec!["namespace=db-b 1"]
+    );
     assert_eq!(
         lines(&snap, Family::UserSilentMode, "db-a"),
         vec![
@@ -264,7 +275,11 @@ fn maintenance_one_off_and_recurring() {
     assert_eq!(maint("2026-06-01T05:00:00Z"), (1, 0, vec![]));
     assert_eq!(
         maint("2026-06-01T06:00:00Z"),
-        (0, 0, vec!["event=maintenance_expired,reason=upgrade 1".to_string()])
+        (
+            0,
+            0,
+            vec!["event=maintenance_expired,reason=upgrade 1".to_string()]
+        )
     );
     // Sunday 2026-06-07 02:00-04:00 in Taipei = Saturday 18:00-20:00 UTC.
     assert_eq!(maint("2026-06-06T17:59:59Z").1, 0);
@@ -283,7 +298,11 @@ fn symlinks_are_followed_and_dot_names_skipped() {
     let data = dir.path().join("..2026_06_01");
     std::fs::create_dir(&data).unwrap();
     std::fs::write(data.join("_defaults.yaml"), PLATFORM).unwrap();
-    std::fs::write(data.join("db-a.yaml"), "tenants:\n  db-a:\n    mysql_connections: 70\n").unwrap();
+    std::fs::write(
+        data.join("db-a.yaml"),
+        "tenants:\n  db-a:\n    mysql_connections: 70\n",
+    )
+    .unwrap();
     std::os::unix::fs::symlink("..2026_06_01", dir.path().join("..data")).unwrap();
     for f in ["_defaults.yaml", "db-a.yaml"] {
         std::os::unix::fs::symlink(format!("..data/{f}"), dir.path().join(f)).unwrap();
@@ -298,7 +317,10 @@ fn symlinks_are_followed_and_dot_names_skipped() {
 
 #[test]
 fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
-    let dir = confd(&[("db-a", "    mysql_connections: 70\n"), ("db-b", "    mysql_connections: 90\n")]);
+    let dir = confd(&[
+        ("db-a", "    mysql_connections: 70\n"),
+        ("db-b", "    mysql_connections: 90\n"),
+    ]);
     let p = dir.path();
     let t = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
     let mut loader = dynalert_config::Loader::new(p);
@@ -306,8 +328,16 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
     assert!(first.applied_in_full());
 
     // Break db-a, change db-b: db-a keeps 70, db-b moves to 95.
-    std::fs::write(p.join("db-a.yaml"), "tenants:\n  db-a:\n    mysql_connections: lots\n").unwrap();
-    std::fs::write(p.join("db-b.yaml"), "tenants:\n  db-b:\n    mysql_connections: 95\n").unwrap();
+    std::fs::write(
+        p.join("db-a.yaml"),
+        "tenants:\n  db-a:\n    mysql_connections: lots\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("db-b.yaml"),
+        "tenants:\n  db-b:\n    mysql_connections: 95\n",
+    )
+    .unwrap();
     let r = loader.reload(t).unwrap();
     assert!(!r.applied_in_full());
     assert_eq!(r.tenant_valid.get("db-a"), Some(&false));
@@ -320,14 +350,22 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
 
     // Break the platform file: nothing changes, even a valid tenant edit is held back.
     std::fs::write(p.join("_defaults.yaml"), "defaults: [broken\n").unwrap();
-    std::fs::write(p.join("db-b.yaml"), "tenants:\n  db-b:\n    mysql_connections: 99\n").unwrap();
+    std::fs::write(
+        p.join("db-b.yaml"),
+        "tenants:\n  db-b:\n    mysql_connections: 99\n",
+    )
+    .unwrap();
     let r2 = loader.reload(t).unwrap();
     assert!(!r2.platform_valid);
     assert_eq!(*r2.config, *r.config);
 
     // Fix everything: all applied.
     std::fs::write(p.join("_defaults.yaml"), PLATFORM).unwrap();
-    std::fs::write(p.join("db-a.yaml"), "tenants:\n  db-a:\n    mysql_connections: 71\n").unwrap();
+    std::fs::write(
+        p.join("db-a.yaml"),
+        "tenants:\n  db-a:\n    mysql_connections: 71\n",
+    )
+    .unwrap();
     let r3 = loader.reload(t).unwrap();
     assert!(r3.applied_in_full(), "{:#?}", r3.diagnostics);
     let snap = dynalert_model::resolve(&r3.config, t);
@@ -339,16 +377,29 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
 
 #[test]
 fn only_changed_files_are_parsed_again() {
-    let dir = confd(&[("db-a", "    mysql_connections: 70\n"), ("db-b", "    mysql_connections: 90\n")]);
+    let dir = confd(&[
+        ("db-a", "    mysql_connections: 70\n"),
+        ("db-b", "    mysql_connections: 90\n"),
+    ]);
     let mut loader = dynalert_config::Loader::new(dir.path());
     let t = Utc::now();
     let first = loader.reload(t).unwrap();
     assert_eq!(first.files_parsed, 3);
     let idle = loader.reload(t).unwrap();
-    assert_eq!((idle.files_read, idle.files_parsed, idle.changed), (0, 0, false));
-    std::fs::write(dir.path().join("db-b.yaml"), "tenants:\n  db-b:\n    mysql_connections: 91\n").unwrap();
+    assert_eq!(
+        (idle.files_read, idle.files_parsed, idle.changed),
+        (0, 0, false)
+    );
+    std::fs::write(
+        dir.path().join("db-b.yaml"),
+        "tenants:\n  db-b:\n    mysql_connections: 91\n",
+    )
+    .unwrap();
     let one = loader.reload(t).unwrap();
-    assert_eq!((one.files_read, one.files_parsed, one.changed), (1, 1, true));
+    assert_eq!(
+        (one.files_read, one.files_parsed, one.changed),
+        (1, 1, true)
+    );
 }
 
 #[test]
@@ -358,7 +409,12 @@ fn override_equal_to_default_is_a_warning() {
     assert_eq!(report.errors(), 0);
     let w: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
     assert_eq!(w.len(), 1);
-    assert!(w[0].contains(":3:24: warning: `mysql_connections` warning is 80, the same as the platform default"), "{w:?}");
+    assert!(
+        w[0].contains(
+            ":3:24: warning: `mysql_connections` warning is 80, the same as the platform default"
+        ),
+        "{w:?}"
+    );
 }
 
 #[test]
@@ -369,13 +425,34 @@ fn the_examples_are_valid_and_use_every_feature() {
     let c = &report.config;
     assert!(c.tenants.len() >= 3);
     let any = |f: &dyn Fn(&dynalert_model::Tenant) -> bool| c.tenants.values().any(|t| f(t));
-    assert!(any(&|t| t.thresholds.keys().any(|k| k.dims.iter().any(|d| d.regex))));
-    assert!(any(&|t| t.thresholds.keys().any(|k| k.dims.iter().any(|d| !d.regex))));
-    assert!(any(&|t| t.thresholds.values().flat_map(|m| m.values()).any(|v| v.is_scheduled())));
-    assert!(any(&|t| t.thresholds.values().flat_map(|m| m.values()).any(|v| v.expires.is_some())));
-    assert!(any(&|t| t.thresholds.values().flat_map(|m| m.values()).any(|v| v.default.is_none())));
+    assert!(any(&|t| t
+        .thresholds
+        .keys()
+        .any(|k| k.dims.iter().any(|d| d.regex))));
+    assert!(any(&|t| t
+        .thresholds
+        .keys()
+        .any(|k| k.dims.iter().any(|d| !d.regex))));
+    assert!(any(&|t| t
+        .thresholds
+        .values()
+        .flat_map(|m| m.values())
+        .any(|v| v.is_scheduled())));
+    assert!(any(&|t| t
+        .thresholds
+        .values()
+        .flat_map(|m| m.values())
+        .any(|v| v.expires.is_some())));
+    assert!(any(&|t| t
+        .thresholds
+        .values()
+        .flat_map(|m| m.values())
+        .any(|v| v.default.is_none())));
     assert!(any(&|t| t.silent_mode.is_some()));
-    assert!(any(&|t| t.maintenance.as_ref().is_some_and(|m| !m.recurring.is_empty())));
+    assert!(any(&|t| t
+        .maintenance
+        .as_ref()
+        .is_some_and(|m| !m.recurring.is_empty())));
     assert!(any(&|t| t.routing.is_some()));
     assert!(any(&|t| !t.severity_dedup));
     assert!(any(&|t| t.state_filters.values().any(|(on, _)| !on)));

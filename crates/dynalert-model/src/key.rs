@@ -88,7 +88,10 @@ mod tests {
     #[test]
     fn splits_at_first_underscore() {
         assert_eq!(split_key("mysql_connections"), ("mysql", "connections"));
-        assert_eq!(split_key("mysql_replication_lag"), ("mysql", "replication_lag"));
+        assert_eq!(
+            split_key("mysql_replication_lag"),
+            ("mysql", "replication_lag")
+        );
         assert_eq!(split_key("container_cpu"), ("container", "cpu"));
     }
 

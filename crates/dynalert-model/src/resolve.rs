@@ -439,7 +439,11 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
     for ev in &e.events {
         out.push(Series {
             family: Family::ConfigEvent,
-            labels: labels(&[("tenant", tenant), ("event", &ev.event), ("reason", &ev.reason)]),
+            labels: labels(&[
+                ("tenant", tenant),
+                ("event", &ev.event),
+                ("reason", &ev.reason),
+            ]),
             value: 1.0,
         });
     }
@@ -474,4 +478,56 @@ pub fn resolve(config: &Config, t: DateTime<Utc>) -> Snapshot {
         .map(|tenant| Arc::new(resolve_tenant(&config.platform, tenant, t)))
         .collect();
     Snapshot::from_tenants(t, tenants)
+}
+
+/// Incremental resolution: re-resolves only tenants whose configuration changed
+/// (by `Arc` identity) or whose previous result announced a change at or before `t`.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    platform: Option<Arc<crate::Platform>>,
+    last: Option<DateTime<Utc>>,
+    cache: std::collections::HashMap<String, (Arc<Tenant>, Arc<TenantSeries>)>,
+}
+
+impl Resolver {
+    pub fn new() -> Resolver {
+        Resolver::default()
+    }
+
+    /// Resolves `config` at `t`, reusing unchanged tenants; returns the snapshot and
+    /// how many tenants were resolved again.
+    pub fn resolve(&mut self, config: &Config, t: DateTime<Utc>) -> (Snapshot, usize) {
+        let same_platform = self
+            .platform
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, &config.platform));
+        let forward = self.last.is_none_or(|l| l <= t);
+        if !same_platform || !forward {
+            self.cache.clear();
+        }
+        self.platform = Some(config.platform.clone());
+        self.last = Some(t);
+        let mut fresh = 0;
+        let mut cache = std::mem::take(&mut self.cache);
+        let tenants = config
+            .tenants
+            .iter()
+            .map(|(id, tenant)| {
+                let reuse = cache.remove(id).filter(|(prev, series)| {
+                    Arc::ptr_eq(prev, tenant) && series.next_change.is_none_or(|n| n > t)
+                });
+                let series = match reuse {
+                    Some((_, s)) => s,
+                    None => {
+                        fresh += 1;
+                        Arc::new(resolve_tenant(&config.platform, tenant, t))
+                    }
+                };
+                self.cache
+                    .insert(id.clone(), (tenant.clone(), series.clone()));
+                series
+            })
+            .collect();
+        (Snapshot::from_tenants(t, tenants), fresh)
+    }
 }

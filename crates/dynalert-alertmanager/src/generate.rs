@@ -1,0 +1,412 @@
+//! From the validated configuration to receivers, a route tree and inhibit rules.
+//!
+//! Guarantees, each checked by tests:
+//! * an alert labelled `tenant="<a>"` only reaches platform receivers or receivers of
+//!   tenant `<a>` (`tenant-<a>`, `tenant-<a>-<n>`): tenant routes match `tenant` exactly;
+//! * every inhibit rule has `tenant` in `equal`, and no tenant-controlled rule can mute
+//!   an alert labelled `scope="platform"`;
+//! * the output depends only on the configuration (tenants in id order), never on time.
+
+use std::collections::BTreeMap;
+
+use dynalert_model::routing::{PlatformRouting, Receiver, TenantRouting};
+use dynalert_model::{Config, Severity, Tenant};
+
+use crate::route::{InhibitRule, Matcher, Op, Route};
+
+/// Receiver that notifies nobody: the silent-mode sentinel and the watchdog go there.
+pub const BLACKHOLE: &str = "dynalert-blackhole";
+/// Alert names routed to [`BLACKHOLE`] (both carry `scope="platform"`).
+pub const SINK_ALERTS: [&str; 2] = ["TenantSilentModeActive", "Watchdog"];
+/// The silent-mode sentinel fired by the platform rule pack.
+pub const SILENT_SENTINEL: &str = "TenantSilentModeActive";
+/// Labels that must be equal for a critical alert to inhibit a warning one.
+///
+/// Beyond `tenant` and `alertname`, the dimensional labels of the rule packs
+/// (`instance`, `namespace`, `pod`, `container`, `datname`, `db`) keep a critical
+/// alert of one container or database from hiding the warning of another. A label
+/// absent on both sides counts as equal, so alerts without these labels still dedup.
+pub const DEDUP_EQUAL: [&str; 8] = [
+    "tenant",
+    "alertname",
+    "instance",
+    "namespace",
+    "pod",
+    "container",
+    "datname",
+    "db",
+];
+
+/// Errors that stop generation.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GenerateError {
+    #[error("no `routing:` block in the platform files")]
+    NoRouting,
+}
+
+/// Who owns a generated receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Owner {
+    Platform,
+    Tenant(String),
+    Nobody,
+}
+
+/// A receiver of the generated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmReceiver {
+    pub name: String,
+    pub owner: Owner,
+    /// The Alertmanager receiver mapping (with `name`).
+    pub config: serde_json::Value,
+    /// The same with secrets masked, for messages and explanations.
+    pub masked: serde_json::Value,
+}
+
+/// The generated part of an Alertmanager configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    pub route: Route,
+    pub receivers: Vec<AmReceiver>,
+    pub inhibit_rules: Vec<InhibitRule>,
+}
+
+impl Generated {
+    pub fn receiver(&self, name: &str) -> Option<&AmReceiver> {
+        self.receivers.iter().find(|r| r.name == name)
+    }
+}
+
+/// Name of a tenant's own receiver.
+pub fn tenant_receiver_name(id: &str) -> String {
+    format!("tenant-{id}")
+}
+
+/// Name of a tenant's `n`-th (1-based) override receiver.
+pub fn override_receiver_name(id: &str, n: usize) -> String {
+    format!("tenant-{id}-{n}")
+}
+
+fn severity_matcher(sevs: &[Severity]) -> Matcher {
+    let mut names: Vec<&str> = sevs.iter().map(|s| s.as_str()).collect();
+    names.sort_unstable();
+    if names.len() == 1 {
+        Matcher::eq("severity", names[0])
+    } else {
+        Matcher::new("severity", Op::Re, names.join("|"))
+    }
+}
+
+fn severity_list(sevs: &[Severity]) -> String {
+    sevs.iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn receiver_json(name: &str, r: &Receiver, masked: bool) -> serde_json::Value {
+    let fields = if masked { r.masked() } else { r.fields.clone() };
+    let cfg: serde_json::Map<String, serde_json::Value> = fields.into_iter().collect();
+    serde_json::json!({ "name": name, r.kind.configs_key(): [cfg] })
+}
+
+fn mask_platform(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    const SECRET_KEYS: [&str; 9] = [
+        "url",
+        "api_url",
+        "webhook_url",
+        "routing_key",
+        "service_key",
+        "auth_password",
+        "password",
+        "credentials",
+        "token",
+    ];
+    match value {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let shown = match v {
+                        Value::String(s)
+                            if SECRET_KEYS.contains(&k.as_str()) || k.ends_with("_key") =>
+                        {
+                            if s.contains("://") {
+                                Value::String(dynalert_model::routing::mask_url(s))
+                            } else {
+                                Value::String("<secret>".into())
+                            }
+                        }
+                        other => mask_platform(other),
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(mask_platform).collect()),
+        other => other.clone(),
+    }
+}
+
+fn tenant_route(
+    tenant: &Tenant,
+    routing: &PlatformRouting,
+    receivers: &mut Vec<AmReceiver>,
+) -> Option<Route> {
+    let id = &tenant.id;
+    let empty = TenantRouting::default();
+    let tr = tenant.routing.as_ref().unwrap_or(&empty);
+    let own = match &tr.receiver {
+        Some(r) => {
+            let name = tenant_receiver_name(id);
+            receivers.push(AmReceiver {
+                config: receiver_json(&name, r, false),
+                masked: receiver_json(&name, r, true),
+                name: name.clone(),
+                owner: Owner::Tenant(id.clone()),
+            });
+            name
+        }
+        None => routing.default_receiver.clone(),
+    };
+    let mut children = Vec::new();
+    if let Some((tier_name, tier)) = tenant
+        .metadata
+        .tier
+        .as_ref()
+        .and_then(|t| routing.tiers.get_key_value(t))
+        .filter(|(_, t)| !t.severities.is_empty())
+    {
+        let mut r = Route::new(
+            &tier.receiver,
+            vec![severity_matcher(&tier.severities)],
+            format!(
+                "tier `{tier_name}` of tenant `{id}` copies {} alerts to `{}`",
+                severity_list(&tier.severities),
+                tier.receiver
+            ),
+        );
+        r.cont = true;
+        r.timings = tier.timings.clone();
+        children.push(r);
+    }
+    for (i, o) in tr.overrides.iter().enumerate() {
+        let name = override_receiver_name(id, i + 1);
+        receivers.push(AmReceiver {
+            config: receiver_json(&name, &o.receiver, false),
+            masked: receiver_json(&name, &o.receiver, true),
+            name: name.clone(),
+            owner: Owner::Tenant(id.clone()),
+        });
+        let mut matchers = Vec::new();
+        let mut what = Vec::new();
+        if let Some(a) = &o.matches.alertname {
+            matchers.push(Matcher::eq("alertname", a.clone()));
+            what.push(format!("alertname `{a}`"));
+        }
+        if let Some(s) = o.matches.severity {
+            matchers.push(Matcher::eq("severity", s.as_str()));
+            what.push(format!("severity `{s}`"));
+        }
+        children.push(Route::new(
+            name,
+            matchers,
+            format!(
+                "override {} of tenant `{id}` for {}",
+                i + 1,
+                what.join(" and ")
+            ),
+        ));
+    }
+    let custom = tr.group_by.is_some() || tr.timings != Default::default();
+    if children.is_empty() && tr.receiver.is_none() && !custom {
+        return None;
+    }
+    let own_why = if tr.receiver.is_some() {
+        format!("tenant `{id}` receiver")
+    } else {
+        format!("tenant `{id}` has no receiver: platform default receiver")
+    };
+    if !children.is_empty() {
+        // Explicit last child: after a `continue` child matched, Alertmanager no longer
+        // falls back to the parent's receiver.
+        children.push(Route::new(&own, vec![], own_why.clone()));
+    }
+    let mut route = Route::new(
+        own,
+        vec![
+            Matcher::eq("tenant", id.clone()),
+            Matcher::new("scope", Op::Ne, "platform"),
+        ],
+        own_why,
+    );
+    route.group_by = tr.group_by.clone();
+    route.timings = tr.timings.clone();
+    route.routes = children;
+    Some(route)
+}
+
+/// Builds receivers, routes and inhibit rules for `config`.
+pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
+    let routing = config
+        .platform
+        .routing
+        .as_ref()
+        .ok_or(GenerateError::NoRouting)?;
+    let mut receivers = vec![AmReceiver {
+        name: BLACKHOLE.into(),
+        owner: Owner::Nobody,
+        config: serde_json::json!({ "name": BLACKHOLE }),
+        masked: serde_json::json!({ "name": BLACKHOLE }),
+    }];
+    for r in &routing.receivers {
+        receivers.push(AmReceiver {
+            name: r.name.clone(),
+            owner: Owner::Platform,
+            config: r.config.clone(),
+            masked: mask_platform(&r.config),
+        });
+    }
+    let mut root = Route::new(
+        &routing.default_receiver,
+        vec![],
+        "platform default receiver: alerts no other route takes",
+    );
+    root.group_by = Some(routing.group_by.clone());
+    root.timings = routing.timings.clone();
+
+    root.routes.push(Route::new(
+        BLACKHOLE,
+        vec![
+            Matcher::new("alertname", Op::Re, SINK_ALERTS.join("|")),
+            Matcher::eq("scope", "platform"),
+        ],
+        "platform sentinel alerts notify nobody",
+    ));
+    if let Some(e) = routing
+        .enforced
+        .as_ref()
+        .filter(|e| !e.severities.is_empty())
+    {
+        let mut r = Route::new(
+            &e.receiver,
+            vec![severity_matcher(&e.severities)],
+            format!(
+                "enforced platform copy of {} alerts",
+                severity_list(&e.severities)
+            ),
+        );
+        r.cont = true;
+        root.routes.push(r);
+    }
+    for tenant in config.tenants.values() {
+        if let Some(r) = tenant_route(tenant, routing, &mut receivers) {
+            root.routes.push(r);
+        }
+    }
+    root.routes.push(Route::new(
+        &routing.default_receiver,
+        vec![],
+        "platform default receiver: platform alerts and tenants without routing",
+    ));
+
+    Ok(Generated {
+        route: root,
+        receivers,
+        inhibit_rules: inhibit_rules(config),
+    })
+}
+
+fn inhibit_rules(config: &Config) -> Vec<InhibitRule> {
+    let equal: Vec<String> = DEDUP_EQUAL.iter().map(|s| s.to_string()).collect();
+    let no_dedup: Vec<String> = config
+        .tenants
+        .values()
+        .filter(|t| !t.severity_dedup)
+        .map(|t| regex::escape(&t.id))
+        .collect();
+    let mut tenant_target = vec![
+        Matcher::eq("severity", "warning"),
+        Matcher::new("scope", Op::Ne, "platform"),
+    ];
+    if !no_dedup.is_empty() {
+        tenant_target.push(Matcher::new("tenant", Op::NotRe, no_dedup.join("|")));
+    }
+    let mut rules = vec![
+        InhibitRule {
+            source: vec![
+                Matcher::eq("severity", "critical"),
+                Matcher::new("scope", Op::Ne, "platform"),
+            ],
+            target: tenant_target,
+            equal: equal.clone(),
+            why: "severity dedup: a tenant's critical alert inhibits its warning of the same alert"
+                .into(),
+        },
+        InhibitRule {
+            source: vec![
+                Matcher::eq("severity", "critical"),
+                Matcher::eq("scope", "platform"),
+            ],
+            target: vec![
+                Matcher::eq("severity", "warning"),
+                Matcher::eq("scope", "platform"),
+            ],
+            equal,
+            why: "severity dedup of platform alerts".into(),
+        },
+    ];
+    for sev in Severity::ALL {
+        rules.push(InhibitRule {
+            source: vec![
+                Matcher::eq("alertname", SILENT_SENTINEL),
+                Matcher::eq("target_severity", sev.as_str()),
+                Matcher::eq("scope", "platform"),
+            ],
+            target: vec![
+                Matcher::eq("severity", sev.as_str()),
+                Matcher::new("scope", Op::Ne, "platform"),
+            ],
+            equal: vec!["tenant".into()],
+            why: format!("silent mode of a tenant mutes its `{sev}` alerts"),
+        });
+    }
+    rules
+}
+
+/// One delivery of an explained alert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub receiver: String,
+    /// Matchers of every route on the way, root first (empty entries skipped).
+    pub path: Vec<String>,
+    pub why: String,
+    /// The receiver with secrets masked.
+    pub masked: Option<serde_json::Value>,
+}
+
+/// Which receivers get an alert with `labels`, and why, in delivery order.
+pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<Delivery> {
+    generated
+        .route
+        .deliveries(labels)
+        .into_iter()
+        .filter_map(|chain| {
+            let last = chain.last()?;
+            let path = chain
+                .iter()
+                .filter(|r| !r.matchers.is_empty())
+                .map(|r| {
+                    let m: Vec<String> = r.matchers.iter().map(ToString::to_string).collect();
+                    format!("{{{}}}", m.join(", "))
+                })
+                .collect();
+            Some(Delivery {
+                receiver: last.receiver.clone(),
+                path,
+                why: last.why.clone(),
+                masked: generated.receiver(&last.receiver).map(|r| r.masked.clone()),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,207 @@
+//! Rendering the generated configuration as `alertmanager.yml`, optionally merged into a base file.
+//!
+//! Merge rules for `--base`: every top-level key of the base is kept (`global`,
+//! `templates`, `time_intervals`, …); base receivers are kept and generated ones
+//! added (a name defined by both is an error); the generated route tree replaces
+//! the base root route, and the base's child routes are kept, placed after the
+//! tenant routes and before the final default route, so they see every alert no
+//! tenant owns; base inhibit rules come before the generated ones.
+
+use yaml_rust2::yaml::{Hash, Yaml};
+use yaml_rust2::{YamlEmitter, YamlLoader};
+
+use crate::generate::{Generated, BLACKHOLE};
+use crate::route::{InhibitRule, Matcher, Route};
+
+/// Errors while reading the base file or rendering.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RenderError {
+    #[error("base config is not valid YAML: {0}")]
+    BaseSyntax(String),
+    #[error("base config must be a mapping")]
+    BaseShape,
+    #[error("receiver `{0}` is defined in the base config and generated from conf.d")]
+    ReceiverConflict(String),
+    #[error("cannot render YAML: {0}")]
+    Emit(String),
+}
+
+fn s(text: &str) -> Yaml {
+    Yaml::String(text.to_string())
+}
+
+fn fmt_secs(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let (h, m, sec) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, 'h'), (m, 'm'), (sec, 's')] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
+}
+
+fn matchers(ms: &[Matcher]) -> Yaml {
+    Yaml::Array(ms.iter().map(|m| s(&m.to_string())).collect())
+}
+
+fn route_yaml(r: &Route) -> Yaml {
+    let mut h = Hash::new();
+    h.insert(s("receiver"), s(&r.receiver));
+    if !r.matchers.is_empty() {
+        h.insert(s("matchers"), matchers(&r.matchers));
+    }
+    if let Some(g) = &r.group_by {
+        h.insert(s("group_by"), Yaml::Array(g.iter().map(|l| s(l)).collect()));
+    }
+    for (key, v) in [
+        ("group_wait", r.timings.group_wait),
+        ("group_interval", r.timings.group_interval),
+        ("repeat_interval", r.timings.repeat_interval),
+    ] {
+        if let Some(v) = v {
+            h.insert(s(key), s(&fmt_secs(v)));
+        }
+    }
+    if r.cont {
+        h.insert(s("continue"), Yaml::Boolean(true));
+    }
+    if !r.routes.is_empty() {
+        h.insert(
+            s("routes"),
+            Yaml::Array(r.routes.iter().map(route_yaml).collect()),
+        );
+    }
+    Yaml::Hash(h)
+}
+
+fn inhibit_yaml(r: &InhibitRule) -> Yaml {
+    let mut h = Hash::new();
+    h.insert(s("source_matchers"), matchers(&r.source));
+    h.insert(s("target_matchers"), matchers(&r.target));
+    h.insert(
+        s("equal"),
+        Yaml::Array(r.equal.iter().map(|l| s(l)).collect()),
+    );
+    Yaml::Hash(h)
+}
+
+/// JSON to YAML; a mapping's `name` key comes first.
+fn json_yaml(v: &serde_json::Value) -> Yaml {
+    use serde_json::Value;
+    match v {
+        Value::Null => Yaml::Null,
+        Value::Bool(b) => Yaml::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Yaml::Integer(i),
+            None => Yaml::Real(n.to_string()),
+        },
+        Value::String(t) => s(t),
+        Value::Array(a) => Yaml::Array(a.iter().map(json_yaml).collect()),
+        Value::Object(m) => {
+            let mut h = Hash::new();
+            if let Some(name) = m.get("name") {
+                h.insert(s("name"), json_yaml(name));
+            }
+            for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "name") {
+                h.insert(s(k), json_yaml(v));
+            }
+            Yaml::Hash(h)
+        }
+    }
+}
+
+fn name_of(receiver: &Yaml) -> Option<&str> {
+    receiver.as_hash()?.get(&s("name"))?.as_str()
+}
+
+/// Renders `generated` as a complete `alertmanager.yml`, merged into `base` when given.
+pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, RenderError> {
+    let mut top = match base {
+        None => Hash::new(),
+        Some(text) => {
+            let docs = YamlLoader::load_from_str(text)
+                .map_err(|e| RenderError::BaseSyntax(e.to_string()))?;
+            match docs.into_iter().next() {
+                None | Some(Yaml::Null) => Hash::new(),
+                Some(Yaml::Hash(h)) => h,
+                Some(_) => return Err(RenderError::BaseShape),
+            }
+        }
+    };
+
+    let mut route = generated.route.clone();
+    let base_children: Vec<Yaml> = top
+        .get(&s("route"))
+        .and_then(|r| r.as_hash())
+        .and_then(|r| r.get(&s("routes")))
+        .and_then(|r| r.as_vec())
+        .cloned()
+        .unwrap_or_default();
+    let mut route_y = route_yaml(&route);
+    if !base_children.is_empty() {
+        // Insert before the final default route.
+        route.routes.pop();
+        route_y = route_yaml(&route);
+        if let Yaml::Hash(h) = &mut route_y {
+            let mut children = h
+                .get(&s("routes"))
+                .and_then(|r| r.as_vec())
+                .cloned()
+                .unwrap_or_default();
+            children.extend(base_children);
+            if let Some(last) = generated.route.routes.last() {
+                children.push(route_yaml(last));
+            }
+            h.insert(s("routes"), Yaml::Array(children));
+        }
+    }
+
+    let mut receivers: Vec<Yaml> = top
+        .get(&s("receivers"))
+        .and_then(|r| r.as_vec())
+        .cloned()
+        .unwrap_or_default();
+    for r in &generated.receivers {
+        if receivers
+            .iter()
+            .any(|b| name_of(b) == Some(r.name.as_str()))
+        {
+            if r.name == BLACKHOLE {
+                continue;
+            }
+            return Err(RenderError::ReceiverConflict(r.name.clone()));
+        }
+        receivers.push(json_yaml(&r.config));
+    }
+
+    let mut inhibit: Vec<Yaml> = top
+        .get(&s("inhibit_rules"))
+        .and_then(|r| r.as_vec())
+        .cloned()
+        .unwrap_or_default();
+    for rule in &generated.inhibit_rules {
+        let y = inhibit_yaml(rule);
+        if !inhibit.contains(&y) {
+            inhibit.push(y);
+        }
+    }
+
+    // Stable key order: base keys first as written, then ours.
+    top.insert(s("route"), route_y);
+    top.insert(s("receivers"), Yaml::Array(receivers));
+    top.insert(s("inhibit_rules"), Yaml::Array(inhibit));
+
+    let mut out = String::new();
+    let mut emitter = YamlEmitter::new(&mut out);
+    emitter
+        .dump(&Yaml::Hash(top))
+        .map_err(|e| RenderError::Emit(format!("{e:?}")))?;
+    let body = out.strip_prefix("---\n").unwrap_or(&out);
+    Ok(format!(
+        "# Generated from conf.d by `dynalert alertmanager`; edit conf.d, not this file.\n{body}\n"
+    ))
+}
