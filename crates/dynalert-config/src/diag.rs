@@ -52,7 +52,13 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn push(&mut self, level: Level, pos: Pos, message: impl Into<String>, hint: Option<String>) {
+    pub fn push(
+        &mut self,
+        level: Level,
+        pos: Pos,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         self.out.push(Diagnostic {
             level,
             file: self.file.clone(),
@@ -83,7 +89,10 @@ impl Ctx<'_> {
 }
 
 /// `did you mean `x`?` when a candidate is close enough to `word`.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(word, c);

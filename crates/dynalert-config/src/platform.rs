@@ -10,10 +10,16 @@ use crate::routing::parse_platform_routing;
 use crate::values::{check_keys, parse_key_name, parse_key_value, parse_severity, show, KeyEntry};
 use crate::yaml::Node;
 
-pub(crate) const PLATFORM_BLOCKS: [&str; 4] = ["defaults", "optional_overrides", "state_filters", "routing"];
+pub(crate) const PLATFORM_BLOCKS: [&str; 4] =
+    ["defaults", "optional_overrides", "state_filters", "routing"];
 
 /// Merges one platform file into `platform`. Later files override earlier keys.
-pub(crate) fn merge_platform_file(ctx: &mut Ctx, doc: Option<&Node>, platform: &mut Platform, now: DateTime<Utc>) {
+pub(crate) fn merge_platform_file(
+    ctx: &mut Ctx,
+    doc: Option<&Node>,
+    platform: &mut Platform,
+    now: DateTime<Utc>,
+) {
     platform.files.push(ctx.file.clone());
     let Some(doc) = doc else { return };
     if doc.as_map().is_none() {
@@ -47,7 +53,10 @@ pub(crate) fn merge_platform_file(ctx: &mut Ctx, doc: Option<&Node>, platform: &
 
 fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: DateTime<Utc>) {
     let Some(entries) = node.as_map() else {
-        ctx.error(node.pos, format!("`defaults` must be a mapping, found {}", show(node)));
+        ctx.error(
+            node.pos,
+            format!("`defaults` must be a mapping, found {}", show(node)),
+        );
         return;
     };
     let names: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
@@ -69,10 +78,14 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
                 continue;
             }
         };
-        if key.is_dimensional() && !names.contains(&key.base.as_str()) && !platform.knows(&key.base) {
+        if key.is_dimensional() && !names.contains(&key.base.as_str()) && !platform.knows(&key.base)
+        {
             ctx.error_hint(
                 k.pos,
-                format!("dimensional default `{name}` has no tenant-wide key `{}`", key.base),
+                format!(
+                    "dimensional default `{name}` has no tenant-wide key `{}`",
+                    key.base
+                ),
                 format!("add `{}: <value>` to `defaults`", key.base),
             );
             continue;
@@ -81,7 +94,11 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
         parse_key_value(ctx, v, key_text, forced, entry, now);
     }
     for (key, entry) in parsed {
-        let mut tiers: Tiers = entry.tiers.into_iter().map(|(s, (tv, _))| (s, tv)).collect();
+        let mut tiers: Tiers = entry
+            .tiers
+            .into_iter()
+            .map(|(s, (tv, _))| (s, tv))
+            .collect();
         if let Some(pos) = entry.disable_all {
             tiers
                 .entry(Severity::Warning)
@@ -90,7 +107,10 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
         if platform.optional.remove(&key.base).is_some() {
             ctx.error_hint(
                 node.pos,
-                format!("key `{}` is both a default and an optional override", key.base),
+                format!(
+                    "key `{}` is both a default and an optional override",
+                    key.base
+                ),
                 "list it in one place only",
             );
         }
@@ -102,7 +122,10 @@ fn merge_optional(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
     let Some(items) = node.as_seq() else {
         ctx.error_hint(
             node.pos,
-            format!("`optional_overrides` must be a list of key names, found {}", show(node)),
+            format!(
+                "`optional_overrides` must be a list of key names, found {}",
+                show(node)
+            ),
             "write e.g. `optional_overrides: [mysql_slow_queries]`",
         );
         return;
@@ -121,7 +144,10 @@ fn merge_optional(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
                 }
                 platform.optional.insert(key.base, ctx.source(item.pos));
             }
-            Ok(_) => ctx.error(item.pos, format!("optional key `{name}` must not have labels")),
+            Ok(_) => ctx.error(
+                item.pos,
+                format!("optional key `{name}` must not have labels"),
+            ),
             Err(msg) => ctx.error(item.pos, msg),
         }
     }
@@ -129,13 +155,22 @@ fn merge_optional(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
 
 fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
     let Some(entries) = node.as_map() else {
-        ctx.error(node.pos, format!("`state_filters` must be a mapping, found {}", show(node)));
+        ctx.error(
+            node.pos,
+            format!("`state_filters` must be a mapping, found {}", show(node)),
+        );
         return;
     };
     for (k, v) in entries {
         let name = k.as_str().unwrap_or_default();
-        if parse_key_name(name).map(|key| key.is_dimensional()).unwrap_or(true) {
-            ctx.error(k.pos, format!("bad state filter name `{name}`: use lower-case letters, digits and `_`"));
+        if parse_key_name(name)
+            .map(|key| key.is_dimensional())
+            .unwrap_or(true)
+        {
+            ctx.error(
+                k.pos,
+                format!("bad state filter name `{name}`: use lower-case letters, digits and `_`"),
+            );
             continue;
         }
         if v.as_map().is_none() {
@@ -146,7 +181,12 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             );
             continue;
         }
-        check_keys(ctx, v, &["reasons", "severity"], &format!("state filter `{name}`"));
+        check_keys(
+            ctx,
+            v,
+            &["reasons", "severity"],
+            &format!("state filter `{name}`"),
+        );
         let reasons: Vec<String> = v
             .get("reasons")
             .and_then(Node::as_seq)

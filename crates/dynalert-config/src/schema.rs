@@ -189,7 +189,10 @@ fn pretty(schema: &schemars::schema::RootSchema) -> String {
 /// `(file name, content)` of every schema file.
 pub fn files() -> Vec<(&'static str, String)> {
     vec![
-        ("platform.schema.json", pretty(&schema_for!(RawPlatformFile))),
+        (
+            "platform.schema.json",
+            pretty(&schema_for!(RawPlatformFile)),
+        ),
         ("tenant.schema.json", pretty(&schema_for!(RawTenantFile))),
     ]
 }

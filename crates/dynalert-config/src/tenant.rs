@@ -67,7 +67,11 @@ pub(crate) fn parse_tenant_file(
         } else {
             let hint = did_you_mean(name, ["tenants"])
                 .unwrap_or_else(|| format!("a tenant file holds `tenants: {{{id}: …}}` only"));
-            ctx.error_hint(k.pos, format!("unknown top-level key `{name}` in a tenant file"), hint);
+            ctx.error_hint(
+                k.pos,
+                format!("unknown top-level key `{name}` in a tenant file"),
+                hint,
+            );
         }
     }
     if top.iter().all(|(k, _)| k.as_str() != Some("tenants")) {
@@ -87,7 +91,10 @@ pub(crate) fn parse_tenant_file(
 fn platform_block_error(ctx: &mut Ctx, k: &Node) {
     ctx.error_hint(
         k.pos,
-        format!("platform-only block `{}` in a tenant file", k.as_str().unwrap_or_default()),
+        format!(
+            "platform-only block `{}` in a tenant file",
+            k.as_str().unwrap_or_default()
+        ),
         "move it to a platform file such as `_defaults.yaml`",
     );
 }
@@ -117,17 +124,34 @@ fn tenants_block<'a>(ctx: &mut Ctx, id: &str, node: &'a Node) -> Option<&'a Node
         }
     }
     if body.is_none() && entries.iter().all(|(k, _)| k.as_str() != Some(id)) && entries.is_empty() {
-        ctx.error_hint(node.pos, format!("`tenants` does not declare `{id}`"), format!("add `  {id}:`"));
+        ctx.error_hint(
+            node.pos,
+            format!("`tenants` does not declare `{id}`"),
+            format!("add `  {id}:`"),
+        );
     }
     body
 }
 
-fn tenant_body(ctx: &mut Ctx, body: &Node, platform: &Platform, tenant: &mut Tenant, now: DateTime<Utc>) {
+fn tenant_body(
+    ctx: &mut Ctx,
+    body: &Node,
+    platform: &Platform,
+    tenant: &mut Tenant,
+    now: DateTime<Utc>,
+) {
     if body.is_null() {
         return;
     }
     let Some(entries) = body.as_map() else {
-        ctx.error(body.pos, format!("settings of `{}` must be a mapping, found {}", tenant.id, show(body)));
+        ctx.error(
+            body.pos,
+            format!(
+                "settings of `{}` must be a mapping, found {}",
+                tenant.id,
+                show(body)
+            ),
+        );
         return;
     };
     let filter_keys = state_filter_keys(platform);
@@ -153,7 +177,11 @@ fn tenant_body(ctx: &mut Ctx, body: &Node, platform: &Platform, tenant: &mut Ten
         let (key, forced) = if catalogue.contains(key.base.as_str()) {
             (key, None)
         } else {
-            match key.base.rsplit_once('_').and_then(|(b, t)| Some((b, Severity::parse(t)?))) {
+            match key
+                .base
+                .rsplit_once('_')
+                .and_then(|(b, t)| Some((b, Severity::parse(t)?)))
+            {
                 Some((base, sev)) if catalogue.contains(base) => (
                     ThresholdKey {
                         base: base.to_string(),
@@ -163,7 +191,9 @@ fn tenant_body(ctx: &mut Ctx, body: &Node, platform: &Platform, tenant: &mut Ten
                 ),
                 Some((base, sev)) => {
                     let hint = did_you_mean(base, catalogue.iter().copied()).unwrap_or_else(|| {
-                        format!("add `{base}` to `defaults` or `optional_overrides` in a platform file")
+                        format!(
+                            "add `{base}` to `defaults` or `optional_overrides` in a platform file"
+                        )
                     });
                     ctx.error_hint(
                         k.pos,
@@ -173,9 +203,12 @@ fn tenant_body(ctx: &mut Ctx, body: &Node, platform: &Platform, tenant: &mut Ten
                     continue;
                 }
                 None => {
-                    let hint = did_you_mean(&key.base, catalogue.iter().copied()).unwrap_or_else(|| {
-                        "add the key to `defaults` or `optional_overrides` in a platform file".into()
-                    });
+                    let hint = did_you_mean(&key.base, catalogue.iter().copied()).unwrap_or_else(
+                        || {
+                            "add the key to `defaults` or `optional_overrides` in a platform file"
+                                .into()
+                        },
+                    );
                     ctx.error_hint(k.pos, format!("unknown key `{}`", key.base), hint);
                     continue;
                 }
@@ -189,7 +222,14 @@ fn tenant_body(ctx: &mut Ctx, body: &Node, platform: &Platform, tenant: &mut Ten
         let platform_tiers = platform.defaults.get(&key);
         let mut tiers: Tiers = BTreeMap::new();
         for (sev, (tv, pos)) in entry.tiers {
-            warn_if_default(ctx, &key, sev, &tv, platform_tiers.and_then(|p| p.get(&sev)), pos);
+            warn_if_default(
+                ctx,
+                &key,
+                sev,
+                &tv,
+                platform_tiers.and_then(|p| p.get(&sev)),
+                pos,
+            );
             tiers.insert(sev, tv);
         }
         if let Some(pos) = entry.disable_all {
@@ -199,7 +239,10 @@ fn tenant_body(ctx: &mut Ctx, body: &Node, platform: &Platform, tenant: &mut Ten
                     .or_insert_with(|| TierValue::fixed(None, ctx.source(pos)));
             };
             disable(Severity::Warning);
-            for sev in platform_tiers.map(|p| p.keys().copied().collect::<Vec<_>>()).unwrap_or_default() {
+            for sev in platform_tiers
+                .map(|p| p.keys().copied().collect::<Vec<_>>())
+                .unwrap_or_default()
+            {
                 disable(sev);
             }
         }
@@ -216,7 +259,11 @@ fn warn_if_default(
     pos: crate::yaml::Pos,
 ) {
     let Some(d) = default else { return };
-    if tv.overrides.is_empty() && d.overrides.is_empty() && tv.expires.is_none() && tv.default == d.default {
+    if tv.overrides.is_empty()
+        && d.overrides.is_empty()
+        && tv.expires.is_none()
+        && tv.default == d.default
+    {
         let shown = tv.default.map_or("disable".to_string(), |v| v.to_string());
         ctx.warn(
             pos,
@@ -249,13 +296,21 @@ fn reserved(
         _ if filter_keys.iter().any(|f| f == name) => {
             let filter = &name["_state_".len()..];
             if let Some(on) = parse_switch(ctx, v, &format!("`{name}`")) {
-                tenant.state_filters.insert(filter.to_string(), (on, ctx.source(k.pos)));
+                tenant
+                    .state_filters
+                    .insert(filter.to_string(), (on, ctx.source(k.pos)));
             }
         }
         _ => {
-            let candidates = RESERVED.iter().copied().chain(filter_keys.iter().map(String::as_str));
+            let candidates = RESERVED
+                .iter()
+                .copied()
+                .chain(filter_keys.iter().map(String::as_str));
             let hint = did_you_mean(name, candidates).unwrap_or_else(|| {
-                let filters = platform.state_filters.keys().map(|f| format!("`_state_{f}`"));
+                let filters = platform
+                    .state_filters
+                    .keys()
+                    .map(|f| format!("`_state_{f}`"));
                 format!(
                     "reserved keys are {}",
                     RESERVED
@@ -281,7 +336,10 @@ fn string_field(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     match v.as_str() {
         Some(s) if !v.is_null() => Some(s.to_string()),
         _ => {
-            ctx.error(v.pos, format!("`{field}` must be a string, found {}", show(v)));
+            ctx.error(
+                v.pos,
+                format!("`{field}` must be a string, found {}", show(v)),
+            );
             None
         }
     }
@@ -297,13 +355,22 @@ fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
         );
         return m;
     }
-    check_keys(ctx, node, &["tier", "owner", "runbook_url", "namespaces"], "`_metadata`");
+    check_keys(
+        ctx,
+        node,
+        &["tier", "owner", "runbook_url", "namespaces"],
+        "`_metadata`",
+    );
     m.tier = string_field(ctx, node, "tier");
     m.owner = string_field(ctx, node, "owner");
     m.runbook_url = string_field(ctx, node, "runbook_url");
     if let (Some(url), Some(n)) = (&m.runbook_url, node.get("runbook_url")) {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            ctx.error_hint(n.pos, format!("`runbook_url` `{url}` is not an http(s) URL"), "use a full URL");
+            ctx.error_hint(
+                n.pos,
+                format!("`runbook_url` `{url}` is not an http(s) URL"),
+                "use a full URL",
+            );
         }
     }
     if let Some(ns) = node.get("namespaces") {
@@ -313,7 +380,8 @@ fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
                     let s = item.as_str().unwrap_or_default();
                     let valid = !s.is_empty()
                         && s.len() <= 63
-                        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                        && s.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                         && !s.starts_with('-')
                         && !s.ends_with('-');
                     if valid {
@@ -327,7 +395,10 @@ fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
                     }
                 }
             }
-            None => ctx.error(ns.pos, format!("`namespaces` must be a list, found {}", show(ns))),
+            None => ctx.error(
+                ns.pos,
+                format!("`namespaces` must be a list, found {}", show(ns)),
+            ),
         }
     }
     m
@@ -361,14 +432,26 @@ fn silent_mode(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<SilentM
         });
     }
     if node.as_map().is_none() {
-        ctx.error(node.pos, format!("`_silent_mode` must be a mapping, found {}", show(node)));
+        ctx.error(
+            node.pos,
+            format!("`_silent_mode` must be a mapping, found {}", show(node)),
+        );
         return None;
     }
-    check_keys(ctx, node, &["target", "expires", "reason"], "`_silent_mode`");
+    check_keys(
+        ctx,
+        node,
+        &["target", "expires", "reason"],
+        "`_silent_mode`",
+    );
     let target = match node.get("target") {
         Some(t) => silent_target(ctx, t),
         None => {
-            ctx.error_hint(node.pos, "`_silent_mode` has no `target`", "add `target: warning` (or `critical`, `all`)");
+            ctx.error_hint(
+                node.pos,
+                "`_silent_mode` has no `target`",
+                "add `target: warning` (or `critical`, `all`)",
+            );
             None
         }
     };
@@ -404,12 +487,20 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     if node.as_map().is_none() {
         ctx.error_hint(
             node.pos,
-            format!("`_state_maintenance` must be a mapping or `enable`/`disable`, found {}", show(node)),
+            format!(
+                "`_state_maintenance` must be a mapping or `enable`/`disable`, found {}",
+                show(node)
+            ),
             "write `{expires: \"2026-12-01T06:00:00Z\", reason: \"upgrade\"}`",
         );
         return None;
     }
-    check_keys(ctx, node, &["start", "expires", "reason", "recurring"], "`_state_maintenance`");
+    check_keys(
+        ctx,
+        node,
+        &["start", "expires", "reason", "recurring"],
+        "`_state_maintenance`",
+    );
     let start = node.get("start").map(|s| parse_time(ctx, s, "start"));
     let expires = node.get("expires").map(|e| parse_expires(ctx, e, now));
     let reason = string_field(ctx, node, "reason");
@@ -426,7 +517,10 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
                 }
             }
             None => {
-                ctx.error(list.pos, format!("`recurring` must be a list, found {}", show(list)));
+                ctx.error(
+                    list.pos,
+                    format!("`recurring` must be a list, found {}", show(list)),
+                );
                 ok = false;
             }
         }
@@ -455,7 +549,12 @@ fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
         );
         return None;
     }
-    check_keys(ctx, node, &["cron", "duration", "timezone"], "a recurring maintenance window");
+    check_keys(
+        ctx,
+        node,
+        &["cron", "duration", "timezone"],
+        "a recurring maintenance window",
+    );
     let cron = match node.get("cron") {
         Some(c) => {
             let s = c.as_str().unwrap_or_default().trim().to_string();
@@ -481,7 +580,11 @@ fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
             }
         }
         None => {
-            ctx.error_hint(node.pos, "recurring window has no `cron`", "add `cron: \"0 2 * * sun\"`");
+            ctx.error_hint(
+                node.pos,
+                "recurring window has no `cron`",
+                "add `cron: \"0 2 * * sun\"`",
+            );
             None
         }
     };
@@ -498,7 +601,11 @@ fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
             }
         },
         None => {
-            ctx.error_hint(node.pos, "recurring window has no `duration`", "add `duration: 2h`");
+            ctx.error_hint(
+                node.pos,
+                "recurring window has no `duration`",
+                "add `duration: 2h`",
+            );
             None
         }
     };

@@ -27,11 +27,15 @@ const DAY_NAMES: [(&str, &str); 7] = [
 ];
 
 pub fn is_disable(s: &str) -> bool {
-    DISABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s.trim()))
+    DISABLE_WORDS
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(s.trim()))
 }
 
 pub fn is_enable(s: &str) -> bool {
-    ENABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s.trim()))
+    ENABLE_WORDS
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(s.trim()))
 }
 
 /// An on/off switch (`enable`/`disable` and synonyms).
@@ -62,7 +66,10 @@ pub fn show(node: &Node) -> String {
 pub fn parse_number(ctx: &mut Ctx, pos: Pos, text: &str, what: &str) -> Option<f64> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
-    if matches!(lower.trim_start_matches(['-', '+']), ".inf" | "inf" | "infinity" | ".nan" | "nan") {
+    if matches!(
+        lower.trim_start_matches(['-', '+']),
+        ".inf" | "inf" | "infinity" | ".nan" | "nan"
+    ) {
         ctx.error_hint(
             pos,
             format!("{what} must be a finite number, found `{t}`"),
@@ -158,8 +165,9 @@ pub fn parse_timezone(ctx: &mut Ctx, node: &Node) -> Option<Tz> {
         Ok(tz) => Some(tz),
         Err(_) => {
             let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
-            let hint = did_you_mean(s, names)
-                .unwrap_or_else(|| "use an IANA time zone name such as `Asia/Taipei` or `UTC`".into());
+            let hint = did_you_mean(s, names).unwrap_or_else(|| {
+                "use an IANA time zone name such as `Asia/Taipei` or `UTC`".into()
+            });
             ctx.error_hint(node.pos, format!("unknown time zone `{s}`"), hint);
             None
         }
@@ -250,8 +258,15 @@ fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
     let mut mask = 0u8;
     let mut ok = true;
     for item in items {
-        let s = item.as_str().unwrap_or_default().trim().to_ascii_lowercase();
-        match DAY_NAMES.iter().position(|(short, long)| *short == s || *long == s) {
+        let s = item
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match DAY_NAMES
+            .iter()
+            .position(|(short, long)| *short == s || *long == s)
+        {
             Some(i) => mask |= 1 << i,
             None => {
                 let hint = did_you_mean(&s, DAY_NAMES.iter().map(|(short, _)| *short))
@@ -272,7 +287,11 @@ pub fn check_keys(ctx: &mut Ctx, node: &Node, allowed: &[&str], what: &str) {
             let hint = did_you_mean(name, allowed.iter().copied()).unwrap_or_else(|| {
                 format!(
                     "allowed keys are {}",
-                    allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                    allowed
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             });
             ctx.error_hint(k.pos, format!("unknown key `{name}` in {what}"), hint);
@@ -293,14 +312,22 @@ fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
     let window = match node.get("window") {
         Some(w) => parse_window(ctx, w),
         None => {
-            ctx.error_hint(node.pos, "override has no `window`", "add `window: \"HH:MM-HH:MM\"`");
+            ctx.error_hint(
+                node.pos,
+                "override has no `window`",
+                "add `window: \"HH:MM-HH:MM\"`",
+            );
             None
         }
     };
     let value = match node.get("value") {
         Some(v) => parse_amount(ctx, v, what),
         None => {
-            ctx.error_hint(node.pos, "override has no `value`", "add `value: <number>` or `value: disable`");
+            ctx.error_hint(
+                node.pos,
+                "override has no `value`",
+                "add `value: <number>` or `value: disable`",
+            );
             None
         }
     };
@@ -322,7 +349,12 @@ fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
 }
 
 /// One tier's value: scalar, `{value, expires}` or `{default, overrides, expires}`.
-pub fn parse_tier_value(ctx: &mut Ctx, node: &Node, what: &str, now: DateTime<Utc>) -> Option<TierValue> {
+pub fn parse_tier_value(
+    ctx: &mut Ctx,
+    node: &Node,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Option<TierValue> {
     if node.as_map().is_none() {
         if let Some(s) = node.as_str() {
             if s.contains(':') && !is_disable(s) {
@@ -341,7 +373,11 @@ pub fn parse_tier_value(ctx: &mut Ctx, node: &Node, what: &str, now: DateTime<Ut
     let default = match (node.get("value"), node.get("default")) {
         (Some(v), None) | (None, Some(v)) => parse_amount(ctx, v, what),
         (Some(_), Some(d)) => {
-            ctx.error_hint(d.pos, format!("{what} has both `value` and `default`"), "keep one of them");
+            ctx.error_hint(
+                d.pos,
+                format!("{what} has both `value` and `default`"),
+                "keep one of them",
+            );
             None
         }
         (None, None) => {
@@ -406,16 +442,20 @@ pub fn parse_key_value(
         if let Some((_, first)) = entry.tiers.get(&sev) {
             ctx.error_hint(
                 pos,
-                format!("{sev} tier of `{key}` is set twice (first at line {})", first.line),
+                format!(
+                    "{sev} tier of `{key}` is set twice (first at line {})",
+                    first.line
+                ),
                 "keep one of the two settings",
             );
             return;
         }
         entry.tiers.insert(sev, (tv, pos));
     };
-    let tier_map = node
-        .as_map()
-        .is_some_and(|m| m.iter().any(|(k, _)| k.as_str().is_some_and(|s| TIER_NAMES.contains(&s))));
+    let tier_map = node.as_map().is_some_and(|m| {
+        m.iter()
+            .any(|(k, _)| k.as_str().is_some_and(|s| TIER_NAMES.contains(&s)))
+    });
     if tier_map {
         if let Some(t) = forced_tier {
             ctx.error_hint(
@@ -443,7 +483,12 @@ pub fn parse_key_value(
     if let Some(s) = node.as_str().filter(|_| node.as_map().is_none()) {
         if is_disable(s) {
             match forced_tier {
-                Some(t) => set(ctx, t, TierValue::fixed(None, ctx.source(node.pos)), node.pos),
+                Some(t) => set(
+                    ctx,
+                    t,
+                    TierValue::fixed(None, ctx.source(node.pos)),
+                    node.pos,
+                ),
                 None => entry.disable_all = Some(node.pos),
             }
             return;
@@ -456,7 +501,8 @@ pub fn parse_key_value(
                 },
                 pos: node.pos,
             };
-            let Some(sev) = parse_severity(ctx, &tier_node, &format!("value `{s}` of `{key}`")) else {
+            let Some(sev) = parse_severity(ctx, &tier_node, &format!("value `{s}` of `{key}`"))
+            else {
                 return;
             };
             if forced_tier.is_some_and(|f| f != sev) {
@@ -475,7 +521,12 @@ pub fn parse_key_value(
                 };
                 Some(v)
             };
-            set(ctx, sev, TierValue::fixed(amount, ctx.source(node.pos)), node.pos);
+            set(
+                ctx,
+                sev,
+                TierValue::fixed(amount, ctx.source(node.pos)),
+                node.pos,
+            );
             return;
         }
     }
@@ -495,7 +546,8 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
     let valid_name = |s: &str| {
         !s.is_empty()
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     };
     if !valid_name(base) {
         return Err(format!(
@@ -518,7 +570,9 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
             } else if let Some((l, v)) = part.split_once('=') {
                 (l, false, v)
             } else {
-                return Err(format!("bad label matcher `{part}` in `{text}`: expected label=\"value\""));
+                return Err(format!(
+                    "bad label matcher `{part}` in `{text}`: expected label=\"value\""
+                ));
             };
             let label = label.trim();
             let value = value.trim();

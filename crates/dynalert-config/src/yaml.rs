@@ -27,7 +27,10 @@ impl Pos {
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
     /// A scalar; `quoted` is true for quoted and block scalars (never a number or null).
-    Scalar { value: String, quoted: bool },
+    Scalar {
+        value: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -155,7 +158,9 @@ impl Builder {
                 None => *pending = Some(node),
                 Some(key) => {
                     if let Some(k) = key.as_str() {
-                        if let Some((first, _)) = entries.iter().find(|(e, _)| e.as_str() == Some(k)) {
+                        if let Some((first, _)) =
+                            entries.iter().find(|(e, _)| e.as_str() == Some(k))
+                        {
                             self.problems.push(ParseProblem {
                                 pos: key.pos,
                                 message: format!(

@@ -34,7 +34,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let at = match &args.at {
         Some(s) => DateTime::parse_from_rfc3339(s)
-            .with_context(|| format!("bad `--at` value `{s}`: expected RFC 3339, e.g. 2026-06-01T23:30:00+08:00"))?
+            .with_context(|| {
+                format!("bad `--at` value `{s}`: expected RFC 3339, e.g. 2026-06-01T23:30:00+08:00")
+            })?
             .with_timezone(&Utc),
         None => Utc::now(),
     };
@@ -62,5 +64,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
     }
-    Ok(if report.errors() > 0 { EXIT_FINDINGS } else { 0 })
+    Ok(if report.errors() > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
 }

@@ -83,7 +83,8 @@ fn regex(args: RegexArgs) -> anyhow::Result<u8> {
                 drift = true;
             }
         } else {
-            std::fs::write(&path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
     }

@@ -29,12 +29,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         } else {
             std::fs::create_dir_all(&args.dir)
                 .with_context(|| format!("cannot create `{}`", args.dir.display()))?;
-            std::fs::write(&path, text).with_context(|| format!("cannot write `{}`", path.display()))?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
     }
     if drift {
-        eprintln!("  hint: run `cargo run -q --bin dynalert -- schema --dir {}` and commit the result", args.dir.display());
+        eprintln!(
+            "  hint: run `cargo run -q --bin dynalert -- schema --dir {}` and commit the result",
+            args.dir.display()
+        );
         return Ok(EXIT_FINDINGS);
     }
     Ok(0)

@@ -28,5 +28,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         report.errors(),
         report.warnings()
     );
-    Ok(if report.errors() > 0 { EXIT_FINDINGS } else { 0 })
+    Ok(if report.errors() > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
 }
