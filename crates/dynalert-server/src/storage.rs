@@ -1,5 +1,6 @@
 //! `--storage.path`: the last good effective configuration, kept across restarts.
 //!
+//! Stored as CBOR (the config model has structured map keys, which JSON cannot hold).
 //! Written atomically (temp file in the same directory, fsync, rename, fsync of the
 //! directory), so a crash leaves either the old or the new snapshot, never a torn one.
 
@@ -24,7 +25,7 @@ pub enum StorageError {
     #[error("`{path}` is not a storage snapshot: {source}")]
     Parse {
         path: String,
-        source: serde_json::Error,
+        source: ciborium::de::Error<std::io::Error>,
     },
 }
 
@@ -46,7 +47,7 @@ pub fn write(path: &Path, config: &Config) -> Result<(), StorageError> {
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         let mut w = std::io::BufWriter::new(&mut f);
-        serde_json::to_writer(&mut w, config).map_err(std::io::Error::other)?;
+        ciborium::into_writer(config, &mut w).map_err(std::io::Error::other)?;
         w.flush()?;
         drop(w);
         f.sync_all()?;
@@ -74,7 +75,7 @@ pub fn read(path: &Path) -> Result<Option<Config>, StorageError> {
             })
         }
     };
-    serde_json::from_slice(&bytes)
+    ciborium::from_reader(&bytes[..])
         .map(Some)
         .map_err(|source| StorageError::Parse {
             path: path.display().to_string(),

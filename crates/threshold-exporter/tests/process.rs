@@ -1,0 +1,383 @@
+//! The real binary as a process: flags, signals, storage across restarts, promtool and a
+//! real Prometheus scraping it. Every child process is killed when its guard drops.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dynalert_server::client;
+
+const EXE: &str = env!("CARGO_BIN_EXE_threshold-exporter");
+const LINE: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} ";
+
+struct Exporter {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Exporter {
+    fn spawn(args: &[&str]) -> Exporter {
+        let mut child = Command::new(EXE)
+            .args([
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--log.level",
+                "debug",
+            ])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("exporter: {line}");
+                if line.contains("msg=listening") {
+                    if let Some(a) = line.split(' ').find_map(|f| f.strip_prefix("address=")) {
+                        let _ = tx.send(a.parse::<SocketAddr>().unwrap());
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("exporter did not start listening");
+        Exporter { child, addr, log }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    fn stop(mut self) {
+        self.signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "no exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn get(addr: SocketAddr, path: &str) -> client::Resp {
+    rt().block_on(client::get(addr, path)).unwrap()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn value(addr: SocketAddr) -> Option<String> {
+    get(addr, "/metrics")
+        .text()
+        .lines()
+        .find_map(|l| l.strip_prefix(LINE))
+        .map(str::to_string)
+}
+
+fn small_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("_defaults.yaml"),
+        "defaults:\n  mysql_connections: 80\n  container_cpu: {warning: 70, critical: 90}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("db-a.yaml"), tenant(70)).unwrap();
+    std::fs::write(
+        dir.path().join("db-b.yaml"),
+        "tenants:\n  db-b:\n    \"container_cpu{container='mariadb'}\": \"95\"\n    _metadata: {tier: vip, owner: dba}\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn tenant(v: u32) -> String {
+    format!("tenants:\n  db-a:\n    mysql_connections: \"{v}\"\n")
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/conf.d")
+}
+
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let mut p = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool not found (install the `prometheus` package: scripts/install-deps.sh)");
+    p.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = p.wait_with_output().unwrap();
+    let msg = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && msg.trim().is_empty(),
+        "promtool check metrics: {msg}"
+    );
+}
+
+#[test]
+fn promtool_accepts_the_metrics() {
+    let small = small_dir();
+    for dir in [small.path().to_path_buf(), examples()] {
+        let e = Exporter::spawn(&["--config.dir", dir.to_str().unwrap()]);
+        wait_for("ready", || get(e.addr, "/-/ready").status == 200);
+        let body = get(e.addr, "/metrics").text();
+        assert!(body.contains("user_threshold{"), "{body}");
+        promtool_check(&body);
+        e.stop();
+    }
+}
+
+#[test]
+fn bad_flags_fail_at_start_naming_the_flag() {
+    let run = |args: &[&str], want: &str| {
+        let out = Command::new(EXE)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err} should name {want}");
+    };
+    run(
+        &["--config.poll-interval", "soon"],
+        "--config.poll-interval",
+    );
+    run(&["--log.format", "xml"], "--log.format");
+    run(
+        &["--web.listen-address", "nohost-:x"],
+        "--web.listen-address",
+    );
+    run(&["--web.telemetry-path", "metrics"], "--web.telemetry-path");
+    run(&["--no-such-flag"], "--no-such-flag");
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, "basic_auth_users:\n  prom: plain\n").unwrap();
+    run(
+        &[
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--web.config.file",
+            web.to_str().unwrap(),
+        ],
+        "basic_auth_users.prom",
+    );
+}
+
+#[test]
+fn sighup_reloads() {
+    let dir = small_dir();
+    let e = Exporter::spawn(&[
+        "--config.dir",
+        dir.path().to_str().unwrap(),
+        "--config.watch=false",
+        "--config.poll-interval",
+        "1h",
+    ]);
+    wait_for("first value", || value(e.addr).as_deref() == Some("70"));
+    std::fs::write(dir.path().join("db-a.yaml"), tenant(33)).unwrap();
+    e.signal("-HUP");
+    wait_for("reload on SIGHUP", || {
+        value(e.addr).as_deref() == Some("33")
+    });
+    assert!(e
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("trigger=signal")));
+    e.stop();
+}
+
+#[test]
+fn storage_serves_last_good_after_restart_with_a_broken_file() {
+    let dir = small_dir();
+    let store = tempfile::tempdir().unwrap();
+    let snapshot = store.path().join("last-good.cbor");
+    let args = [
+        "--config.dir",
+        dir.path().to_str().unwrap(),
+        "--storage.path",
+        snapshot.to_str().unwrap(),
+    ];
+    let e = Exporter::spawn(&args);
+    wait_for("first value", || value(e.addr).as_deref() == Some("70"));
+    wait_for("snapshot written", || snapshot.exists());
+    e.stop();
+
+    std::fs::write(
+        dir.path().join("db-a.yaml"),
+        "tenants:\n  db-a:\n    mysql_connections: \"lots\"\n",
+    )
+    .unwrap();
+    let e = Exporter::spawn(&args);
+    wait_for("ready", || get(e.addr, "/-/ready").status == 200);
+    let body = get(e.addr, "/metrics").text();
+    assert!(
+        body.contains(&format!("{LINE}70\n")),
+        "last good value not served:\n{body}"
+    );
+    assert!(body.contains("threshold_exporter_tenant_config_valid{tenant=\"db-a\"} 0\n"));
+    let r = rt()
+        .block_on(client::request(e.addr, "POST", "/-/reload", &[]))
+        .unwrap();
+    assert_ne!(r.status, 200);
+    assert!(r.text().contains("db-a.yaml:3:"), "{}", r.text());
+
+    std::fs::write(dir.path().join("db-a.yaml"), tenant(75)).unwrap();
+    wait_for("fixed file served", || {
+        value(e.addr).as_deref() == Some("75")
+    });
+    let body = get(e.addr, "/metrics").text();
+    assert!(body.contains("threshold_exporter_tenant_config_valid{tenant=\"db-a\"} 1\n"));
+    e.stop();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Prometheus(Child);
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
+    let conf = examples();
+    let e = Exporter::spawn(&["--config.dir", conf.to_str().unwrap()]);
+    wait_for("ready", || get(e.addr, "/-/ready").status == 200);
+
+    let now = chrono::Utc::now();
+    let report = dynalert_config::load_dir(&conf, now).unwrap();
+    let snapshot = dynalert_model::resolve(&report.config, now);
+    let mut expected: Vec<String> = snapshot
+        .series()
+        .filter(|s| s.family == dynalert_model::Family::UserThreshold)
+        .map(|s| {
+            let mut labels = s.labels.clone();
+            labels.sort();
+            format!("{labels:?} {}", s.value)
+        })
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty());
+
+    let work = tempfile::tempdir().unwrap();
+    let cfg = work.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: thresholds\n    static_configs:\n      - targets: ['{}']\n",
+            e.addr
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let prom = Prometheus(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                work.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "prometheus not found (install the `prometheus` package: scripts/install-deps.sh)",
+            ),
+    );
+    let paddr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let query = |q: &str| -> Option<serde_json::Value> {
+        let path = format!("/api/v1/query?query={q}");
+        let r = rt().block_on(client::get(paddr, &path)).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+        Some(v["data"]["result"].clone())
+    };
+    let mut got = Vec::new();
+    wait_for("Prometheus to scrape the exporter", || {
+        let Some(result) = query("user_threshold") else {
+            return false;
+        };
+        let Some(result) = result.as_array() else {
+            return false;
+        };
+        got = result
+            .iter()
+            .map(|s| {
+                let mut labels: Vec<(String, String)> = s["metric"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, _)| !["__name__", "job", "instance"].contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                    .collect();
+                labels.sort();
+                let v: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
+                format!("{labels:?} {v}")
+            })
+            .collect();
+        got.sort();
+        !got.is_empty()
+    });
+    assert_eq!(got, expected);
+    let up = query("up").unwrap();
+    assert_eq!(up[0]["value"][1], "1");
+    drop(prom);
+    e.stop();
+}
