@@ -34,6 +34,14 @@ pub enum Command {
     /// Rule-pack tools: key coverage and generated regex-threshold rules.
     #[command(subcommand)]
     Rules(cmd::rules::Command),
+    /// The local lab: real Prometheus, Alertmanager, MariaDB and exporters (`up`, `status`, `down`).
+    Lab(cmd::lab::Args),
+    /// Run lab scenarios A-D, `ha` and `bad-config` with stage timings and verdicts.
+    Scenario(cmd::scenario::Args),
+    /// A tenant's effective config, exporters, thresholds as Prometheus sees them, alerts, verdict.
+    InspectTenant(cmd::inspect_tenant::Args),
+    /// Check that config, exporters, recording rules and alert state agree for one key.
+    VerifyThreshold(cmd::verify_threshold::Args),
 }
 
 /// Exit code for findings.
@@ -58,6 +66,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Alertmanager(a) => cmd::alertmanager::run(a),
         Command::ExplainRoute(a) => cmd::explain_route::run(a),
         Command::Rules(c) => cmd::rules::run(c),
+        Command::Lab(a) => cmd::lab::run(a),
+        Command::Scenario(a) => cmd::scenario::run(a),
+        Command::InspectTenant(a) => cmd::inspect_tenant::run(a),
+        Command::VerifyThreshold(a) => cmd::verify_threshold::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -3,6 +3,10 @@
 pub mod alertmanager;
 pub mod effective;
 pub mod explain_route;
+pub mod inspect_tenant;
+pub mod lab;
 pub mod rules;
+pub mod scenario;
 pub mod schema;
 pub mod validate;
+pub mod verify_threshold;

@@ -1,0 +1,160 @@
+//! `dynalert lab up|status|down`: the local lab of real servers (see `docs/lab.md`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use dynalert_lab::up::{self, UpOptions};
+use dynalert_lab::LabState;
+
+/// Where the lab lives unless `--dir` says otherwise.
+pub const DEFAULT_DIR: &str = "target/lab";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LabCommand {
+    /// Start every part on free 127.0.0.1 ports and wait until all are ready.
+    Up(UpArgs),
+    /// Show every part, its pid, whether it runs, and its URL.
+    Status(DirArgs),
+    /// Stop exactly the processes `up` started.
+    Down(DirArgs),
+    /// The webhook sink and the simulated Kubernetes endpoint (started by `up`).
+    #[command(hide = true)]
+    Helper(HelperArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DirArgs {
+    /// The lab directory.
+    #[arg(long, default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// The lab directory (data, logs, lab.json).
+    #[arg(long, default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+    /// Repository root holding `rules/packs/` and `examples/lab/` (default: found from the
+    /// current directory or the binary's location).
+    #[arg(long)]
+    pub repo: Option<PathBuf>,
+    /// The `threshold-exporter` binary (default: next to this binary, then PATH).
+    #[arg(long)]
+    pub exporter: Option<PathBuf>,
+    /// Seconds every part together may take to become ready.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HelperArgs {
+    #[arg(long)]
+    pub sink_listen: std::net::SocketAddr,
+    #[arg(long)]
+    pub sim_listen: std::net::SocketAddr,
+    #[arg(long)]
+    pub sink_file: PathBuf,
+}
+
+/// The repository root: the first ancestor of the current directory, then of this binary,
+/// that holds `rules/packs` and `examples/lab`.
+pub fn find_repo() -> anyhow::Result<PathBuf> {
+    let mut starts = vec![std::env::current_dir()?];
+    if let Ok(exe) = std::env::current_exe() {
+        starts.push(exe);
+    }
+    for s in starts {
+        for a in s.ancestors() {
+            if a.join("rules/packs").is_dir() && a.join("examples/lab").is_dir() {
+                return Ok(a.to_path_buf());
+            }
+        }
+    }
+    anyhow::bail!("cannot find the repository (a directory with `rules/packs` and `examples/lab`)\n  hint: run from the repository or pass `--repo`")
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    match args.command {
+        LabCommand::Up(a) => {
+            let exe = std::env::current_exe()?;
+            let exporter = a.exporter.clone().unwrap_or_else(|| {
+                let sibling = exe.with_file_name("threshold-exporter");
+                if sibling.is_file() {
+                    sibling
+                } else {
+                    dynalert_lab::process::which("threshold-exporter").unwrap_or(sibling)
+                }
+            });
+            let opts = UpOptions {
+                dir: a.dir.clone(),
+                repo: match a.repo {
+                    Some(r) => r,
+                    None => find_repo()?,
+                },
+                dynalert_bin: exe,
+                exporter_bin: exporter,
+                ready_timeout: Duration::from_secs(a.timeout),
+            };
+            let state = up::up(&opts, &mut |m| eprintln!("lab: {m}"))?;
+            print_urls(&state);
+            Ok(0)
+        }
+        LabCommand::Status(a) => {
+            let state = LabState::load(&a.dir)?;
+            let mut down = 0;
+            for (name, pid, alive, url, simulated) in up::status(&state) {
+                if !alive {
+                    down += 1;
+                }
+                println!(
+                    "{:<26} pid {:<8} {:<8} {}{}",
+                    name,
+                    pid,
+                    if alive { "running" } else { "STOPPED" },
+                    url.unwrap_or_default(),
+                    if simulated {
+                        "  (ours; serves SIMULATED Kubernetes series)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(if down == 0 { 0 } else { crate::EXIT_FINDINGS })
+        }
+        LabCommand::Down(a) => {
+            let n = up::down(&a.dir, &mut |m| eprintln!("lab: {m}"))?;
+            eprintln!("lab: stopped {n} processes");
+            Ok(0)
+        }
+        LabCommand::Helper(a) => {
+            dynalert_lab::helper::serve(a.sink_listen, a.sim_listen, a.sink_file)
+                .context("lab helper failed")?;
+            Ok(0)
+        }
+    }
+}
+
+/// The URLs a person opens.
+pub fn print_urls(state: &LabState) {
+    println!("Prometheus             {}", state.prometheus_url);
+    println!("Alertmanager           {}", state.alertmanager_url);
+    for (i, u) in state.exporter_urls.iter().enumerate() {
+        println!("threshold-exporter {}   {u}", i + 1);
+    }
+    println!("webhook sink           {}", state.sink_url);
+    println!("Kubernetes (SIMULATED) {}", state.kubernetes_sim_url);
+    for d in &state.databases {
+        println!(
+            "MariaDB {:<14} 127.0.0.1:{} (exporter {})",
+            d.tenant, d.port, d.exporter_url
+        );
+    }
+    println!("lab directory          {}", state.dir.display());
+}

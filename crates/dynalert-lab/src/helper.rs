@@ -1,0 +1,235 @@
+//! The lab's own small servers, run as one child process (`dynalert lab helper`):
+//!
+//! * the webhook sink: `POST /<receiver>` records the notification to `notifications.jsonl`;
+//!   `GET /` shows them as a page, `GET /api/notifications` as JSON;
+//! * the simulated Kubernetes endpoint: `GET /metrics` serves cAdvisor and kube-state-metrics
+//!   series (labelled `simulated="true"`); `GET|PUT /api/pods`, `PUT|DELETE
+//!   /api/pods/{namespace}/{pod}` and `POST /api/reset` let the scenario runner control it.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+
+use crate::sim::{Cluster, PodSpec};
+use crate::sink::{read_all, Notification};
+
+#[derive(Clone)]
+struct SinkState {
+    file: PathBuf,
+    lock: Arc<Mutex<()>>,
+}
+
+type SimState = Arc<Mutex<Cluster>>;
+
+/// Runs both servers until SIGTERM or SIGINT.
+pub fn serve(
+    sink_addr: SocketAddr,
+    sim_addr: SocketAddr,
+    sink_file: PathBuf,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let sink = sink_router(SinkState {
+            file: sink_file,
+            lock: Arc::new(Mutex::new(())),
+        });
+        let sim = sim_router(Arc::new(Mutex::new(Cluster::baseline())));
+        let l1 = tokio::net::TcpListener::bind(sink_addr).await?;
+        let l2 = tokio::net::TcpListener::bind(sim_addr).await?;
+        let s1 = axum::serve(l1, sink).with_graceful_shutdown(shutdown());
+        let s2 = axum::serve(l2, sim).with_graceful_shutdown(shutdown());
+        let (a, b) = tokio::join!(s1, s2);
+        a?;
+        b?;
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn sink_router(state: SinkState) -> Router {
+    Router::new()
+        .route("/", get(sink_page))
+        .route("/-/ready", get(|| async { "ok" }))
+        .route("/api/notifications", get(sink_list))
+        .route("/{*receiver}", post(sink_receive))
+        .with_state(state)
+}
+
+async fn sink_receive(
+    State(st): State<SinkState>,
+    Path(receiver): Path<String>,
+    Json(payload): Json<serde_json::Value>,
+) -> StatusCode {
+    let n = Notification::from_payload(&receiver, &payload, chrono::Utc::now());
+    let Ok(line) = serde_json::to_string(&n) else {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    };
+    let _guard = st.lock.lock().unwrap_or_else(|e| e.into_inner());
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&st.file)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    match written {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn sink_list(State(st): State<SinkState>) -> Json<Vec<Notification>> {
+    Json(read_all(&st.file))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn sink_page(State(st): State<SinkState>) -> Html<String> {
+    let mut rows = String::new();
+    for n in read_all(&st.file).iter().rev().take(500) {
+        for a in &n.alerts {
+            let labels: Vec<String> = a
+                .labels
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "tenant" | "severity"))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            rows.push_str(&format!(
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><small>{}</small></td></tr>\n",
+                esc(&a.status),
+                esc(&n.received_at),
+                esc(&n.receiver),
+                esc(&a.status),
+                esc(a.labels.get("alertname").map(String::as_str).unwrap_or("")),
+                esc(a.labels.get("tenant").map(String::as_str).unwrap_or("")),
+                esc(a.labels.get("severity").map(String::as_str).unwrap_or("")),
+                esc(&labels.join(", ")),
+            ));
+        }
+    }
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">\
+<title>dynalert lab: webhook sink</title><style>body{{font-family:sans-serif;margin:1.5em}}\
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}\
+tr.firing td:nth-child(4){{font-weight:bold}}</style></head><body>\
+<h1>dynalert lab: webhook sink</h1><p>Every notification Alertmanager sent, newest first. \
+The receiver is the URL path it was posted to. JSON: <a href=\"/api/notifications\">/api/notifications</a>.</p>\
+<table><tr><th>received</th><th>receiver</th><th>status</th><th>alertname</th><th>tenant</th><th>severity</th><th>other labels</th></tr>\n{rows}</table></body></html>"
+    ))
+}
+
+fn sim_router(state: SimState) -> Router {
+    Router::new()
+        .route("/", get(sim_page))
+        .route("/-/ready", get(|| async { "ok" }))
+        .route("/metrics", get(sim_metrics))
+        .route("/api/pods", get(sim_list).put(sim_put_all))
+        .route(
+            "/api/pods/{namespace}/{pod}",
+            put(sim_put).delete(sim_delete),
+        )
+        .route("/api/reset", post(sim_reset))
+        .with_state(state)
+}
+
+async fn sim_metrics(State(st): State<SimState>) -> Response {
+    let body = st.lock().unwrap_or_else(|e| e.into_inner()).render();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn sim_list(State(st): State<SimState>) -> Json<Vec<PodSpec>> {
+    Json(st.lock().unwrap_or_else(|e| e.into_inner()).pods())
+}
+
+async fn sim_put_all(State(st): State<SimState>, Json(pods): Json<Vec<PodSpec>>) -> StatusCode {
+    let mut c = st.lock().unwrap_or_else(|e| e.into_inner());
+    for p in pods {
+        c.put(p);
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn sim_put(
+    State(st): State<SimState>,
+    Path((namespace, pod)): Path<(String, String)>,
+    Json(mut spec): Json<PodSpec>,
+) -> StatusCode {
+    spec.namespace = namespace;
+    spec.name = pod;
+    st.lock().unwrap_or_else(|e| e.into_inner()).put(spec);
+    StatusCode::NO_CONTENT
+}
+
+async fn sim_delete(
+    State(st): State<SimState>,
+    Path((namespace, pod)): Path<(String, String)>,
+) -> StatusCode {
+    if st
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .delete(&namespace, &pod)
+    {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+async fn sim_reset(State(st): State<SimState>) -> StatusCode {
+    st.lock().unwrap_or_else(|e| e.into_inner()).reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn sim_page(State(st): State<SimState>) -> Html<String> {
+    let mut rows = String::new();
+    for p in st.lock().unwrap_or_else(|e| e.into_inner()).pods() {
+        for c in &p.containers {
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2} / {}</td><td>{}</td></tr>",
+                esc(&p.namespace),
+                esc(&p.name),
+                esc(&c.name),
+                c.cpu_usage_cores,
+                c.cpu_limit_cores
+                    .map(|l| format!("{l:.2}"))
+                    .unwrap_or_else(|| "none".into()),
+                esc(c.waiting_reason.as_deref().unwrap_or("")),
+            ));
+        }
+    }
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>dynalert lab: SIMULATED Kubernetes endpoint</title></head>\
+<body style=\"font-family:sans-serif\"><h1>SIMULATED Kubernetes endpoint</h1><p>Not a cluster: this endpoint serves \
+cAdvisor and kube-state-metrics series with their real names and labels, every one labelled <code>simulated=\"true\"</code>, \
+so that scenarios B and C can run without Kubernetes. <a href=\"/metrics\">/metrics</a></p>\
+<table border=1 cellpadding=3><tr><th>namespace</th><th>pod</th><th>container</th><th>CPU cores used / limit</th><th>waiting reason</th></tr>{rows}</table></body></html>"
+    ))
+}

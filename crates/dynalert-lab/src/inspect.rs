@@ -1,0 +1,209 @@
+//! What Prometheus knows about one tenant's thresholds: for each key, the observation the
+//! rule packs compare, the thresholds each exporter replica serves, the recording rule, and
+//! the alert state. Used by `inspect-tenant` and `verify-threshold` against any Prometheus
+//! running the packs.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::api;
+
+/// An alerting rule comparing an observation to `tenant:alert_threshold:<key>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyRule {
+    pub key: String,
+    pub alertname: String,
+    /// The recorded observation on the left of the comparison.
+    pub observation: String,
+    /// The rule's `for:` in seconds.
+    pub for_seconds: f64,
+}
+
+/// Reads the alerting rules loaded in Prometheus and finds, per key, the alert and the
+/// observation it compares (the first simple `obs > on(tenant…) …alert_threshold:<key>`).
+pub fn key_rules(prom: &str) -> anyhow::Result<Vec<KeyRule>> {
+    let v = api::get_json(&format!("{prom}/api/v1/rules?type=alert"))?;
+    let mut out: Vec<KeyRule> = Vec::new();
+    for g in v["data"]["groups"].as_array().into_iter().flatten() {
+        for r in g["rules"].as_array().into_iter().flatten() {
+            let q = r["query"].as_str().unwrap_or_default();
+            let name = r["name"].as_str().unwrap_or_default();
+            let toks: Vec<&str> = q.split_whitespace().collect();
+            for w in toks.windows(4) {
+                if w[1] == ">" && w[2].starts_with("on(tenant") {
+                    let thr = w[3].split('{').next().unwrap_or_default();
+                    if let Some(key) = thr
+                        .strip_prefix("tenant:alert_threshold:")
+                        .or_else(|| thr.strip_prefix("container:alert_threshold:"))
+                    {
+                        let obs = w[0]
+                            .trim_start_matches('(')
+                            .split('{')
+                            .next()
+                            .unwrap_or_default()
+                            .to_string();
+                        if !out.iter().any(|k| k.key == key && k.alertname == name) {
+                            out.push(KeyRule {
+                                key: key.to_string(),
+                                alertname: name.to_string(),
+                                observation: obs,
+                                for_seconds: r["duration"].as_f64().unwrap_or(0.0),
+                            });
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One tier of one key as Prometheus sees it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TierView {
+    pub severity: String,
+    /// From the configuration files.
+    pub configured: Option<f64>,
+    /// `user_threshold` per exporter replica (instance → value).
+    pub exported: BTreeMap<String, f64>,
+    /// `tenant:alert_threshold:<key>`.
+    pub recorded: Option<f64>,
+    /// `pending`, `firing` or `inactive`.
+    pub alert_state: String,
+}
+
+/// One key of a tenant.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeyView {
+    pub key: String,
+    pub alertname: Option<String>,
+    pub observation_rule: Option<String>,
+    pub observed: Option<f64>,
+    pub for_seconds: f64,
+    pub tiers: Vec<TierView>,
+    pub problems: Vec<String>,
+}
+
+fn one(prom: &str, expr: &str) -> anyhow::Result<Option<f64>> {
+    Ok(api::query(prom, expr)?.first().map(|s| s.value))
+}
+
+/// Builds the view of one tenant-wide key (`configured`: severity → value from the config).
+pub fn key_view(
+    prom: &str,
+    tenant: &str,
+    key: &str,
+    configured: &BTreeMap<String, f64>,
+    rules: &[KeyRule],
+    in_maintenance: bool,
+) -> anyhow::Result<KeyView> {
+    let (component, metric) = key.split_once('_').unwrap_or((key, ""));
+    let rule = rules.iter().find(|r| r.key == key);
+    let mut view = KeyView {
+        key: key.to_string(),
+        alertname: rule.map(|r| r.alertname.clone()),
+        observation_rule: rule.map(|r| r.observation.clone()),
+        for_seconds: rule.map(|r| r.for_seconds).unwrap_or(0.0),
+        ..KeyView::default()
+    };
+    if let Some(r) = rule {
+        view.observed = one(
+            prom,
+            &format!("max({}{{tenant=\"{tenant}\"}})", r.observation),
+        )?;
+    }
+    let exported = api::query(
+        prom,
+        &format!(
+            "user_threshold{{tenant=\"{tenant}\",component=\"{component}\",metric=\"{metric}\"}}"
+        ),
+    )?;
+    let recorded = api::query(
+        prom,
+        &format!("tenant:alert_threshold:{key}{{tenant=\"{tenant}\"}}"),
+    )?;
+    let alerts = match rule {
+        Some(r) => api::query(
+            prom,
+            &format!(
+                "ALERTS{{alertname=\"{}\",tenant=\"{tenant}\"}}",
+                r.alertname
+            ),
+        )?,
+        None => Vec::new(),
+    };
+    let mut severities: Vec<String> = configured.keys().cloned().collect();
+    for s in exported.iter().filter_map(|s| s.labels.get("severity")) {
+        if !severities.contains(s) {
+            severities.push(s.clone());
+        }
+    }
+    for sev in severities {
+        let plain = |l: &api::Labels| {
+            l.get("severity") == Some(&sev)
+                && !l
+                    .keys()
+                    .any(|k| k.starts_with("container") || k == "datname" || k == "db")
+        };
+        let mut t = TierView {
+            severity: sev.clone(),
+            configured: configured.get(&sev).copied(),
+            ..TierView::default()
+        };
+        for s in exported.iter().filter(|s| plain(&s.labels)) {
+            t.exported.insert(
+                s.labels.get("instance").cloned().unwrap_or_default(),
+                s.value,
+            );
+        }
+        t.recorded = recorded.iter().find(|s| plain(&s.labels)).map(|s| s.value);
+        t.alert_state = alerts
+            .iter()
+            .filter(|s| s.labels.get("severity") == Some(&sev))
+            .filter_map(|s| s.labels.get("alertstate").cloned())
+            .max()
+            .unwrap_or_else(|| "inactive".to_string());
+        // Agreement: config ⇔ every replica ⇔ recording rule.
+        for (inst, v) in &t.exported {
+            if t.configured != Some(*v) {
+                view.problems.push(format!(
+                    "{sev}: replica `{inst}` serves {v}, the configuration says {}",
+                    t.configured
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "nothing (disabled or unset)".into())
+                ));
+            }
+        }
+        if t.configured.is_some() && t.exported.is_empty() {
+            view.problems.push(format!(
+                "{sev}: configured but no exporter replica serves it"
+            ));
+        }
+        if t.recorded != t.configured && !t.exported.is_empty() {
+            view.problems.push(format!(
+                "{sev}: recording rule `tenant:alert_threshold:{key}` is {:?}, the configuration says {:?}",
+                t.recorded, t.configured
+            ));
+        }
+        // Value above threshold ⇔ alert pending or firing.
+        if let (Some(obs), Some(thr), Some(_)) = (view.observed, t.recorded, rule) {
+            let above = obs > thr;
+            let active = t.alert_state == "pending" || t.alert_state == "firing";
+            if above && !active && !in_maintenance {
+                view.problems.push(format!(
+                    "{sev}: observed {obs} is above the threshold {thr} but the alert is inactive"
+                ));
+            }
+            if !above && active {
+                view.problems.push(format!(
+                    "{sev}: observed {obs} is not above the threshold {thr} but the alert is {}",
+                    t.alert_state
+                ));
+            }
+        }
+        view.tiers.push(t);
+    }
+    Ok(view)
+}

@@ -1,0 +1,102 @@
+//! Real MariaDB load: `n` real client connections, each running `SELECT SLEEP(…)`, so both
+//! `Threads_connected` and `Threads_running` rise on the server. Dropping the load ends them.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::process::wait_for;
+use crate::up::mariadb_exec;
+
+/// Open client connections; closed on drop.
+pub struct Load {
+    children: Vec<Child>,
+    mariadb: std::path::PathBuf,
+    socket: std::path::PathBuf,
+}
+
+/// Marks the load's queries so they can be found in the process list and killed.
+const MARK: &str = "dynalert-lab-load";
+
+impl Load {
+    /// Opens `n` connections to the server at `socket` and waits until the server counts them.
+    pub fn open(
+        mariadb: &Path,
+        socket: &Path,
+        n: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Load> {
+        let before = status_value(mariadb, socket, "Threads_connected")?;
+        let mut load = Load {
+            children: Vec::with_capacity(n),
+            mariadb: mariadb.to_path_buf(),
+            socket: socket.to_path_buf(),
+        };
+        for _ in 0..n {
+            let child = Command::new(mariadb)
+                .args(["--no-defaults", "-uroot", "-S"])
+                .arg(socket)
+                .args(["-e", &format!("SELECT /* {MARK} */ SLEEP(900)")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .with_context(|| format!("cannot run `{}`", mariadb.display()))?;
+            load.children.push(child);
+        }
+        wait_for("the load's connections", timeout, || {
+            Ok(
+                (status_value(mariadb, socket, "Threads_connected")? >= before + n as f64)
+                    .then_some(()),
+            )
+        })?;
+        Ok(load)
+    }
+
+    pub fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        // A sleeping query does not notice its client going away: end it on the server.
+        let list = format!(
+            "SELECT id FROM information_schema.processlist WHERE info LIKE '%{MARK}%' AND info NOT LIKE '%processlist%'"
+        );
+        if let Ok(ids) = mariadb_exec(&self.mariadb, &self.socket, &list) {
+            let kills: String = ids
+                .split_whitespace()
+                .map(|id| format!("KILL {id};"))
+                .collect();
+            if !kills.is_empty() {
+                let _ = mariadb_exec(&self.mariadb, &self.socket, &kills);
+            }
+        }
+        for c in &mut self.children {
+            let _ = c.kill();
+        }
+        for c in &mut self.children {
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A `SHOW GLOBAL STATUS` value.
+pub fn status_value(mariadb: &Path, socket: &Path, name: &str) -> anyhow::Result<f64> {
+    let out = mariadb_exec(
+        mariadb,
+        socket,
+        &format!("SHOW GLOBAL STATUS LIKE '{name}'"),
+    )?;
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no status value `{name}` in `{out}`"))
+}

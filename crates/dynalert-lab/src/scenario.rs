@@ -1,0 +1,1184 @@
+//! The scenario runner: drives scenarios A–D, `ha` and `bad-config` against a running lab and
+//! judges them from what the real parts report (exporter `/metrics`, the Prometheus and
+//! Alertmanager APIs, the webhook sink's records).
+//!
+//! Every wait is a condition with a generous deadline, never a fixed sleep. Every change a
+//! scenario makes (tenant files, simulated pods, database load, a killed replica) is undone
+//! by a guard, also when the scenario fails half-way.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+
+use crate::api::{self, Labels};
+use crate::load::Load;
+use crate::process::{self, wait_for};
+use crate::sim::{container, PodSpec};
+use crate::sink::{self, Notification};
+use crate::state::LabState;
+
+/// All scenarios in the order `all` runs them.
+pub const ALL: [&str; 6] = ["a", "b", "c", "d", "ha", "bad-config"];
+
+/// Deadline for each condition: several scrape + evaluation cycles.
+const WAIT: Duration = Duration::from_secs(45);
+
+/// One timed step of a scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: String,
+    /// Seconds since the scenario's reference instant (the change that starts the phase).
+    pub seconds: f64,
+}
+
+/// One verified expectation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The outcome of one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub scenario: String,
+    pub title: String,
+    pub passed: bool,
+    pub reason: String,
+    pub duration_seconds: f64,
+    pub actions: Vec<String>,
+    pub stages: Vec<Stage>,
+    pub checks: Vec<Check>,
+    /// Threshold change → notification, in seconds (scenario A): `fire`, `resolve`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_seconds: BTreeMap<String, f64>,
+}
+
+pub fn title(name: &str) -> &'static str {
+    match name {
+        "a" => "A dynamic threshold",
+        "b" => "B weakest link (simulated Kubernetes)",
+        "c" => "C state matching (simulated Kubernetes)",
+        "d" => "D composite priority, routing, inhibition, silent mode, maintenance",
+        "ha" => "HA: one exporter replica killed",
+        "bad-config" => "bad config during a live run",
+        _ => "unknown",
+    }
+}
+
+/// What a scenario works with.
+pub struct Ctx<'a> {
+    pub lab: LabState,
+    pub mariadb: PathBuf,
+    progress: &'a mut dyn FnMut(&str),
+    start: Instant,
+    start_ms: i64,
+    out: Outcome,
+}
+
+impl Ctx<'_> {
+    fn say(&mut self, msg: &str) {
+        self.out.actions.push(msg.to_string());
+        (self.progress)(&format!("  {msg}"));
+    }
+
+    fn stage(&mut self, name: &str, since: Instant) -> f64 {
+        let s = since.elapsed().as_secs_f64();
+        self.out.stages.push(Stage {
+            name: name.to_string(),
+            seconds: (s * 10.0).round() / 10.0,
+        });
+        (self.progress)(&format!("    {:>6.1}s  {name}", s));
+        s
+    }
+
+    fn check(&mut self, name: &str, ok: bool, detail: impl Into<String>) {
+        let detail = detail.into();
+        (self.progress)(&format!(
+            "    [{}] {name}{}",
+            if ok { "ok" } else { "FAIL" },
+            if ok {
+                String::new()
+            } else {
+                format!(": {detail}")
+            }
+        ));
+        self.out.checks.push(Check {
+            name: name.to_string(),
+            ok,
+            detail,
+        });
+    }
+
+    fn prom(&self) -> &str {
+        &self.lab.prometheus_url
+    }
+
+    fn conf(&self, tenant: &str) -> PathBuf {
+        self.lab.conf_dir.join(format!("{tenant}.yaml"))
+    }
+
+    fn sink_file(&self) -> PathBuf {
+        self.lab.dir.join("sink/notifications.jsonl")
+    }
+
+    fn notifications_since(&self, ms: i64) -> Vec<Notification> {
+        sink::read_all(&self.sink_file())
+            .into_iter()
+            .filter(|n| n.received_ms >= ms)
+            .collect()
+    }
+
+    fn live_exporters(&self) -> Vec<String> {
+        self.lab
+            .parts
+            .iter()
+            .filter(|p| p.name.starts_with("threshold-exporter") && process::is_alive(p))
+            .filter_map(|p| p.url.clone())
+            .collect()
+    }
+
+    /// Writes a tenant file atomically (a dot-named temporary file the exporter ignores).
+    fn write_tenant(&mut self, tenant: &str, body: &str) -> anyhow::Result<Instant> {
+        let path = self.conf(tenant);
+        let tmp = self.lab.conf_dir.join(format!(".{tenant}.yaml.tmp"));
+        let text = format!(
+            "# written by `dynalert scenario run {}`\ntenants:\n  {tenant}:\n{}",
+            self.out.scenario,
+            indent(body, 4)
+        );
+        fs_err::write(&tmp, text)?;
+        fs_err::rename(&tmp, &path)?;
+        Ok(Instant::now())
+    }
+
+    fn write_raw(&mut self, tenant: &str, text: &str) -> anyhow::Result<Instant> {
+        let tmp = self.lab.conf_dir.join(format!(".{tenant}.yaml.tmp"));
+        fs_err::write(&tmp, text)?;
+        fs_err::rename(&tmp, self.conf(tenant))?;
+        Ok(Instant::now())
+    }
+
+    /// Waits until every live exporter replica serves a series matching `pred`.
+    fn wait_exporters(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&[(String, Labels, f64)]) -> bool,
+    ) -> anyhow::Result<()> {
+        let urls = self.live_exporters();
+        let t = Instant::now();
+        let mut nudged = false;
+        wait_for(&format!("the exporters to serve {what}"), WAIT, || {
+            let mut all = true;
+            for u in &urls {
+                let text = api::get_text(&format!("{u}/metrics"))?;
+                if !pred(&api::parse_exposition(&text)) {
+                    all = false;
+                }
+            }
+            // The file watcher should have picked the change up by now; ask explicitly once
+            // (the same reload path) so a slow watcher cannot stall the scenario.
+            if !all && !nudged && t.elapsed() > Duration::from_secs(5) {
+                nudged = true;
+                for u in &urls {
+                    let _ = api::post_empty(&format!("{u}/-/reload"));
+                }
+            }
+            Ok(all.then_some(()))
+        })
+    }
+
+    fn wait_query(
+        &self,
+        what: &str,
+        expr: &str,
+        pred: impl Fn(&[api::Sample]) -> bool,
+    ) -> anyhow::Result<Vec<api::Sample>> {
+        let prom = self.prom().to_string();
+        wait_for(what, WAIT, || {
+            let r = api::query(&prom, expr)?;
+            Ok(pred(&r).then_some(r))
+        })
+    }
+
+    fn wait_alert(
+        &self,
+        alertname: &str,
+        labels: &[(&str, &str)],
+        firing: bool,
+    ) -> anyhow::Result<()> {
+        let sel = selector(alertname, labels);
+        let expr = format!("ALERTS{{{sel},alertstate=\"firing\"}}");
+        let what = format!(
+            "`{alertname}` {} {}",
+            fmt_labels(labels),
+            if firing { "firing" } else { "resolved" }
+        );
+        self.wait_query(&what, &expr, |r| r.is_empty() != firing)
+            .map(|_| ())
+    }
+
+    fn wait_notification(
+        &self,
+        since_ms: i64,
+        receiver: Option<&str>,
+        alertname: &str,
+        labels: &[(&str, &str)],
+        status: &str,
+    ) -> anyhow::Result<Notification> {
+        let what = format!(
+            "a {status} notification of `{alertname}` {} at {}",
+            fmt_labels(labels),
+            receiver
+                .map(|r| format!("receiver `{r}`"))
+                .unwrap_or_else(|| "any receiver".into())
+        );
+        wait_for(&what, WAIT, || {
+            Ok(self.notifications_since(since_ms).into_iter().find(|n| {
+                receiver.is_none_or(|r| n.receiver == r) && has_alert(n, alertname, labels, status)
+            }))
+        })
+    }
+}
+
+fn indent(s: &str, n: usize) -> String {
+    s.lines()
+        .map(|l| format!("{}{l}\n", " ".repeat(n)))
+        .collect()
+}
+
+fn selector(alertname: &str, labels: &[(&str, &str)]) -> String {
+    let mut parts = vec![format!("alertname=\"{alertname}\"")];
+    parts.extend(labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")));
+    parts.join(",")
+}
+
+fn fmt_labels(labels: &[(&str, &str)]) -> String {
+    format!(
+        "{{{}}}",
+        labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+/// Whether `n` carries `alertname` with these labels in `status` (`firing`/`resolved`).
+pub fn has_alert(n: &Notification, alertname: &str, labels: &[(&str, &str)], status: &str) -> bool {
+    n.alerts.iter().any(|a| {
+        a.status == status
+            && a.labels.get("alertname").map(String::as_str) == Some(alertname)
+            && labels
+                .iter()
+                .all(|(k, v)| a.labels.get(*k).map(String::as_str) == Some(*v))
+    })
+}
+
+fn threshold_is(
+    series: &[(String, Labels, f64)],
+    tenant: &str,
+    metric: &str,
+    severity: &str,
+    value: f64,
+) -> bool {
+    series.iter().any(|(n, l, v)| {
+        n == "user_threshold"
+            && l.get("tenant").map(String::as_str) == Some(tenant)
+            && l.get("metric").map(String::as_str) == Some(metric)
+            && l.get("severity").map(String::as_str) == Some(severity)
+            && !l.contains_key("container")
+            && *v == value
+    })
+}
+
+fn series_value(
+    series: &[(String, Labels, f64)],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
+    series
+        .iter()
+        .find(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, v)| *v)
+}
+
+/// Restores tenant files and simulated pods, and ends database load, when dropped.
+struct Restore {
+    files: Vec<(PathBuf, String)>,
+    sim_url: Option<String>,
+    loads: Vec<Load>,
+}
+
+impl Restore {
+    fn new() -> Restore {
+        Restore {
+            files: Vec::new(),
+            sim_url: None,
+            loads: Vec::new(),
+        }
+    }
+    fn keep(&mut self, path: &Path) -> anyhow::Result<()> {
+        if !self.files.iter().any(|(p, _)| p == path) {
+            self.files
+                .push((path.to_path_buf(), fs_err::read_to_string(path)?));
+        }
+        Ok(())
+    }
+    fn restore_files(&mut self) {
+        for (p, text) in self.files.drain(..) {
+            let tmp = p.with_file_name(format!(
+                ".{}.restore",
+                p.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            if std::fs::write(&tmp, &text).is_ok() {
+                let _ = std::fs::rename(&tmp, &p);
+            }
+        }
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        self.restore_files();
+        self.loads.clear();
+        if let Some(u) = &self.sim_url {
+            let _ = api::post_empty(&format!("{u}/api/reset"));
+        }
+    }
+}
+
+/// Runs one scenario; never panics on a failed expectation, returns the verdict instead.
+pub fn run(lab: &LabState, name: &str, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Outcome> {
+    if !ALL.contains(&name) {
+        bail!(
+            "unknown scenario `{name}`; expected one of {}",
+            ALL.join(", ")
+        );
+    }
+    let mariadb = crate::up::check_mariadb_client()?;
+    let start = Instant::now();
+    let start_ms = chrono::Utc::now().timestamp_millis();
+    (progress)(&format!("scenario {}: {}", name, title(name)));
+    let mut ctx = Ctx {
+        lab: lab.clone(),
+        mariadb,
+        progress,
+        start,
+        start_ms,
+        out: Outcome {
+            scenario: name.to_string(),
+            title: title(name).to_string(),
+            passed: false,
+            reason: String::new(),
+            duration_seconds: 0.0,
+            actions: Vec::new(),
+            stages: Vec::new(),
+            checks: Vec::new(),
+            latency_seconds: BTreeMap::new(),
+        },
+    };
+    let result = match name {
+        "a" => scenario_a(&mut ctx),
+        "b" => scenario_b(&mut ctx),
+        "c" => scenario_c(&mut ctx),
+        "d" => scenario_d(&mut ctx),
+        "ha" => scenario_ha(&mut ctx),
+        _ => scenario_bad_config(&mut ctx),
+    };
+    let mut out = ctx.out;
+    out.duration_seconds = (ctx.start.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+    let _ = ctx.start_ms;
+    match result {
+        Err(e) => {
+            out.passed = false;
+            out.reason = format!("{e:#}");
+        }
+        Ok(()) => match out.checks.iter().find(|c| !c.ok) {
+            Some(c) => {
+                out.passed = false;
+                out.reason = format!("{}: {}", c.name, c.detail);
+            }
+            None => {
+                out.passed = true;
+                out.reason = format!("all {} checks passed", out.checks.len());
+            }
+        },
+    }
+    (ctx.progress)(&format!(
+        "  => {} ({:.1}s): {}",
+        if out.passed { "PASS" } else { "FAIL" },
+        out.duration_seconds,
+        out.reason
+    ));
+    Ok(out)
+}
+
+fn db_socket(ctx: &Ctx, tenant: &str) -> anyhow::Result<PathBuf> {
+    Ok(ctx
+        .lab
+        .database(tenant)
+        .with_context(|| format!("no database for `{tenant}` in the lab"))?
+        .socket
+        .clone())
+}
+
+/// Scenario A: a threshold change alone makes db-a's alert fire and resolve; db-b is untouched.
+fn scenario_a(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let mut restore = Restore::new();
+    restore.keep(&ctx.conf("db-a"))?;
+    let sock = db_socket(ctx, "db-a")?;
+    ctx.say("open 15 real client connections to db-a's MariaDB (SELECT SLEEP)");
+    restore
+        .loads
+        .push(Load::open(&ctx.mariadb, &sock, 15, WAIT)?);
+    ctx.wait_query(
+        "Prometheus to see db-a's connections",
+        "tenant:mysql_threads_connected:max{tenant=\"db-a\"} >= 15",
+        |r| !r.is_empty(),
+    )?;
+    let b_before = api::query(
+        ctx.prom(),
+        "tenant:alert_threshold:mysql_connections{tenant=\"db-b\"}",
+    )?;
+
+    let (fire, resolve) = threshold_cycle(ctx, 5.0, 50.0)?;
+    ctx.out.latency_seconds.insert("fire".into(), fire);
+    ctx.out.latency_seconds.insert("resolve".into(), resolve);
+
+    // Isolation: db-b saw nothing.
+    let b_after = api::query(
+        ctx.prom(),
+        "tenant:alert_threshold:mysql_connections{tenant=\"db-b\"}",
+    )?;
+    let same = b_before.len() == b_after.len()
+        && b_before.iter().all(|s| {
+            b_after
+                .iter()
+                .any(|t| t.labels == s.labels && t.value == s.value)
+        });
+    ctx.check(
+        "db-b's thresholds unchanged",
+        same,
+        format!("before {b_before:?}, after {b_after:?}"),
+    );
+    let to_b: Vec<_> = ctx
+        .notifications_since(ctx.start_ms)
+        .into_iter()
+        .filter(|n| {
+            n.receiver == "db-b"
+                || n.alerts
+                    .iter()
+                    .any(|a| a.labels.get("tenant").map(String::as_str) == Some("db-b"))
+        })
+        .collect();
+    ctx.check(
+        "db-b got no notification",
+        to_b.is_empty(),
+        format!("{} notifications for db-b", to_b.len()),
+    );
+    drop(restore);
+    ctx.wait_exporters("db-a's original file", |s| {
+        threshold_is(s, "db-a", "connections", "warning", 50.0)
+    })?;
+    Ok(())
+}
+
+/// Lowers db-a's `mysql_connections` warning to `low` (fires), then raises it to `high`
+/// (resolves). Returns the threshold change → notification latencies in seconds.
+fn threshold_cycle(ctx: &mut Ctx, low: f64, high: f64) -> anyhow::Result<(f64, f64)> {
+    let sink_url = ctx.lab.sink_url.clone();
+    let body = |w: f64| {
+        format!(
+            "mysql_connections: {{warning: {w}, critical: 100}}\nmysql_threads_running: {{warning: 40, critical: 80}}\n\
+             mysql_replication_lag: disable\n_metadata: {{tier: vip, owner: dba-team, runbook_url: \"https://wiki.example/db-a\", namespaces: [db-a]}}\n\
+             _routing:\n  receiver: {{type: webhook, url: \"{}/db-a\"}}\n",
+            sink_url
+        )
+    };
+    let labels = [("tenant", "db-a"), ("severity", "warning")];
+    ctx.say(&format!(
+        "lower db-a's `mysql_connections` warning to {low} in its tenant file"
+    ));
+    let since = chrono::Utc::now().timestamp_millis();
+    let t0 = ctx.write_tenant("db-a", &body(low))?;
+    ctx.stage("file written", t0);
+    ctx.wait_exporters(&format!("db-a's threshold {low}"), |s| {
+        threshold_is(s, "db-a", "connections", "warning", low)
+    })?;
+    ctx.stage("exporters serving the new threshold", t0);
+    ctx.wait_query(
+        "Prometheus to see the new threshold",
+        &format!("tenant:alert_threshold:mysql_connections{{tenant=\"db-a\",severity=\"warning\"}} == {low}"),
+        |r| !r.is_empty(),
+    )?;
+    ctx.stage("Prometheus sees the threshold", t0);
+    ctx.wait_alert("MariaDBHighConnections", &labels, true)?;
+    ctx.stage("alert firing", t0);
+    let n = ctx.wait_notification(
+        since,
+        Some("db-a"),
+        "MariaDBHighConnections",
+        &labels,
+        "firing",
+    )?;
+    let fire = ctx.stage("notification received at `db-a`", t0);
+    ctx.check(
+        "firing notification reached db-a's receiver",
+        n.receiver == "db-a",
+        n.receiver.clone(),
+    );
+
+    ctx.say(&format!(
+        "raise db-a's `mysql_connections` warning to {high}"
+    ));
+    let since = chrono::Utc::now().timestamp_millis();
+    let t1 = ctx.write_tenant("db-a", &body(high))?;
+    ctx.stage("file written", t1);
+    ctx.wait_exporters(&format!("db-a's threshold {high}"), |s| {
+        threshold_is(s, "db-a", "connections", "warning", high)
+    })?;
+    ctx.stage("exporters serving the new threshold", t1);
+    ctx.wait_alert("MariaDBHighConnections", &labels, false)?;
+    ctx.stage("alert resolved in Prometheus", t1);
+    ctx.wait_notification(
+        since,
+        Some("db-a"),
+        "MariaDBHighConnections",
+        &labels,
+        "resolved",
+    )?;
+    let resolve = ctx.stage("resolved notification received at `db-a`", t1);
+    ctx.check("resolved notification reached db-a's receiver", true, "");
+    Ok((fire, resolve))
+}
+
+fn put_pod(ctx: &Ctx, pod: &PodSpec) -> anyhow::Result<()> {
+    api::send_json(
+        "PUT",
+        &format!(
+            "{}/api/pods/{}/{}",
+            ctx.lab.kubernetes_sim_url, pod.namespace, pod.name
+        ),
+        pod,
+    )
+}
+
+/// Scenario B: one container over its CPU threshold, the pod average under it.
+fn scenario_b(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let mut restore = Restore::new();
+    restore.sim_url = Some(ctx.lab.kubernetes_sim_url.clone());
+    let pod = PodSpec {
+        namespace: "shop".into(),
+        name: "checkout-5f7c9d8b4-q8x2n".into(),
+        containers: vec![
+            container("app", 0.95),
+            container("sidecar-proxy", 0.05),
+            container("log-shipper", 0.05),
+        ],
+    };
+    ctx.say("SIMULATED: pod shop/checkout-… with containers app (95% of its CPU limit), sidecar-proxy (5%), log-shipper (5%); pod average 35%, tenant `shop` threshold 75%");
+    let since = chrono::Utc::now().timestamp_millis();
+    let t0 = Instant::now();
+    put_pod(ctx, &pod)?;
+    ctx.stage("simulated usage set", t0);
+    let sel = format!("namespace=\"shop\",pod=\"{}\"", pod.name);
+    ctx.wait_query(
+        "Prometheus to see the container's CPU percent of limit",
+        &format!("tenant:container_cpu_usage:percent_of_limit{{{sel},container=\"app\"}} > 75"),
+        |r| !r.is_empty(),
+    )?;
+    ctx.stage("Prometheus sees app at >75% of its limit", t0);
+    let labels = [
+        ("tenant", "shop"),
+        ("pod", pod.name.as_str()),
+        ("container", "app"),
+    ];
+    ctx.wait_alert("PodContainerHighCPU", &labels, true)?;
+    ctx.stage("alert firing", t0);
+    let n = ctx.wait_notification(
+        since,
+        Some("shop"),
+        "PodContainerHighCPU",
+        &labels,
+        "firing",
+    )?;
+    ctx.stage("notification received at `shop`", t0);
+    ctx.check(
+        "the notification names container `app`",
+        has_alert(&n, "PodContainerHighCPU", &[("container", "app")], "firing"),
+        "",
+    );
+    let avg = api::query(
+        ctx.prom(),
+        &format!("avg(tenant:container_cpu_usage:percent_of_limit{{{sel}}})"),
+    )?;
+    let avg = avg.first().map(|s| s.value).unwrap_or(f64::NAN);
+    ctx.check(
+        "the pod average stays under the threshold",
+        avg < 75.0,
+        format!("pod average {avg:.1}%"),
+    );
+    let others = api::query(
+        ctx.prom(),
+        &format!("ALERTS{{alertname=\"PodContainerHighCPU\",{sel},container!=\"app\"}}"),
+    )?;
+    ctx.check(
+        "no alert for the pod's other containers",
+        others.is_empty(),
+        format!("{others:?}"),
+    );
+    ctx.say("remove the pod");
+    let t1 = Instant::now();
+    api::send_json(
+        "DELETE",
+        &format!("{}/api/pods/shop/{}", ctx.lab.kubernetes_sim_url, pod.name),
+        &serde_json::json!({}),
+    )
+    .or_else(|_| {
+        api::post_empty(&format!("{}/api/reset", ctx.lab.kubernetes_sim_url)).map(|_| ())
+    })?;
+    ctx.wait_alert("PodContainerHighCPU", &labels, false)?;
+    ctx.stage("alert resolved", t1);
+    Ok(())
+}
+
+/// Scenario C: waiting reasons raise state alerts only for the tenant with the filter on.
+fn scenario_c(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let mut restore = Restore::new();
+    restore.sim_url = Some(ctx.lab.kubernetes_sim_url.clone());
+    let pods: Vec<PodSpec> = api::send_json(
+        "POST",
+        &format!("{}/api/reset", ctx.lab.kubernetes_sim_url),
+        &serde_json::json!({}),
+    )
+    .and_then(|_| {
+        Ok(serde_json::from_value(api::get_json(&format!(
+            "{}/api/pods",
+            ctx.lab.kubernetes_sim_url
+        ))?)?)
+    })?;
+    let mut shop = pods
+        .iter()
+        .find(|p| p.namespace == "shop")
+        .context("no shop pod in the simulator")?
+        .clone();
+    let mut batch = pods
+        .iter()
+        .find(|p| p.namespace == "batch")
+        .context("no batch pod in the simulator")?
+        .clone();
+    shop.containers[0].waiting_reason = Some("ImagePullBackOff".into());
+    shop.containers[1].waiting_reason = Some("CrashLoopBackOff".into());
+    batch.containers[0].waiting_reason = Some("CrashLoopBackOff".into());
+    batch.containers[1].waiting_reason = Some("ImagePullBackOff".into());
+    ctx.say(&format!(
+        "SIMULATED: shop/{}: {} ImagePullBackOff, {} CrashLoopBackOff; batch/{} (filters disabled): the same",
+        shop.name, shop.containers[0].name, shop.containers[1].name, batch.name
+    ));
+    let since = chrono::Utc::now().timestamp_millis();
+    let t0 = Instant::now();
+    put_pod(ctx, &shop)?;
+    put_pod(ctx, &batch)?;
+    ctx.stage("simulated waiting reasons set", t0);
+    let img = [
+        ("tenant", "shop"),
+        ("container", shop.containers[0].name.as_str()),
+        ("severity", "warning"),
+    ];
+    let crash = [
+        ("tenant", "shop"),
+        ("container", shop.containers[1].name.as_str()),
+        ("severity", "critical"),
+    ];
+    ctx.wait_alert("ContainerImagePullFailing", &img, true)?;
+    ctx.stage("ContainerImagePullFailing firing for shop", t0);
+    ctx.wait_alert("ContainerCrashLooping", &crash, true)?;
+    ctx.stage("ContainerCrashLooping firing for shop", t0);
+    ctx.wait_notification(
+        since,
+        Some("shop"),
+        "ContainerImagePullFailing",
+        &img,
+        "firing",
+    )?;
+    ctx.wait_notification(
+        since,
+        Some("shop"),
+        "ContainerCrashLooping",
+        &crash,
+        "firing",
+    )?;
+    ctx.stage("both notifications received at `shop`", t0);
+    // batch's series were scraped in the same scrape and evaluated by the same rules.
+    let raw = api::query(
+        ctx.prom(),
+        "kube_pod_container_status_waiting_reason{namespace=\"batch\"}",
+    )?;
+    ctx.check(
+        "batch's waiting reasons are in Prometheus",
+        raw.len() == 2,
+        format!("{} series", raw.len()),
+    );
+    let b = api::query(
+        ctx.prom(),
+        "ALERTS{alertname=~\"ContainerCrashLooping|ContainerImagePullFailing\",tenant=\"batch\"}",
+    )?;
+    ctx.check(
+        "no state alert for batch (filters disabled)",
+        b.is_empty(),
+        format!("{b:?}"),
+    );
+    let nb: Vec<_> = ctx
+        .notifications_since(since)
+        .into_iter()
+        .filter(|n| n.receiver == "batch")
+        .collect();
+    ctx.check(
+        "no notification for batch",
+        nb.is_empty(),
+        format!("{} notifications", nb.len()),
+    );
+    ctx.say("clear the waiting reasons");
+    let t1 = Instant::now();
+    drop(restore);
+    ctx.wait_alert("ContainerImagePullFailing", &[("tenant", "shop")], false)?;
+    ctx.wait_alert("ContainerCrashLooping", &[("tenant", "shop")], false)?;
+    ctx.stage("state alerts resolved", t1);
+    Ok(())
+}
+
+fn db_a_body(ctx: &Ctx, extra: &str) -> String {
+    format!(
+        "mysql_connections: {{warning: 5, critical: 10}}\nmysql_threads_running: {{warning: 5, critical: 80}}\nmysql_replication_lag: disable\n\
+         _metadata: {{tier: vip, owner: dba-team, runbook_url: \"https://wiki.example/db-a\", namespaces: [db-a]}}\n\
+         _routing:\n  receiver: {{type: webhook, url: \"{}/db-a\"}}\n{extra}",
+        ctx.lab.sink_url
+    )
+}
+
+fn db_b_body(ctx: &Ctx, extra: &str) -> String {
+    format!(
+        "mysql_connections: \"2\"\nmysql_threads_running: {{warning: 50, critical: 100}}\nmysql_replication_lag: disable\n\
+         _metadata: {{tier: standard, owner: app-team, namespaces: [db-b]}}\n\
+         _routing:\n  receiver: {{type: webhook, url: \"{}/db-b\"}}\n{extra}",
+        ctx.lab.sink_url
+    )
+}
+
+/// Scenario D: routing by tier and severity, inhibition, silent mode, maintenance.
+fn scenario_d(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let mut restore = Restore::new();
+    restore.keep(&ctx.conf("db-a"))?;
+    restore.keep(&ctx.conf("db-b"))?;
+    ctx.say("open 15 real connections running SELECT SLEEP on db-a, 4 on db-b");
+    let sa = db_socket(ctx, "db-a")?;
+    let sb = db_socket(ctx, "db-b")?;
+    restore.loads.push(Load::open(&ctx.mariadb, &sa, 15, WAIT)?);
+    restore.loads.push(Load::open(&ctx.mariadb, &sb, 4, WAIT)?);
+    ctx.wait_query(
+        "Prometheus to see db-a's running threads",
+        "tenant:mysql_threads_running:max{tenant=\"db-a\"} >= 15",
+        |r| !r.is_empty(),
+    )?;
+    ctx.wait_query(
+        "Prometheus to see db-b's connections",
+        "tenant:mysql_threads_connected:max{tenant=\"db-b\"} >= 4",
+        |r| !r.is_empty(),
+    )?;
+
+    ctx.say("db-a (vip): connections warning 5 / critical 10, running threads warning 5; db-b (standard): connections warning 2");
+    let since = chrono::Utc::now().timestamp_millis();
+    let t0 = ctx.write_tenant("db-a", &db_a_body(ctx, ""))?;
+    ctx.write_tenant("db-b", &db_b_body(ctx, ""))?;
+    ctx.stage("files written", t0);
+    ctx.wait_exporters("the new thresholds", |s| {
+        threshold_is(s, "db-a", "connections", "critical", 10.0)
+            && threshold_is(s, "db-b", "connections", "warning", 2.0)
+    })?;
+    ctx.stage("exporters serving the new thresholds", t0);
+    let a_crit = [("tenant", "db-a"), ("severity", "critical")];
+    let a_warn = [("tenant", "db-a"), ("severity", "warning")];
+    let b_warn = [("tenant", "db-b"), ("severity", "warning")];
+    ctx.wait_alert("MariaDBHighConnections", &a_crit, true)?;
+    ctx.wait_alert("MariaDBSystemBottleneck", &[("tenant", "db-a")], true)?;
+    ctx.wait_alert("MariaDBHighConnections", &b_warn, true)?;
+    ctx.stage(
+        "alerts firing (db-a critical + composite, db-b warning)",
+        t0,
+    );
+    for r in ["vip-pager", "noc", "db-a"] {
+        ctx.wait_notification(since, Some(r), "MariaDBHighConnections", &a_crit, "firing")?;
+    }
+    ctx.wait_notification(
+        since,
+        Some("vip-pager"),
+        "MariaDBSystemBottleneck",
+        &[("tenant", "db-a")],
+        "firing",
+    )?;
+    ctx.stage("db-a's critical received at vip-pager, noc and db-a", t0);
+    ctx.check("VIP critical reached vip-pager, noc and db-a", true, "");
+    ctx.wait_notification(
+        since,
+        Some("db-b"),
+        "MariaDBHighConnections",
+        &b_warn,
+        "firing",
+    )?;
+    ctx.stage("db-b's warning received at db-b", t0);
+    // Inhibition: db-a's warning of the same alert is suppressed by its critical.
+    let am = ctx.lab.alertmanager_url.clone();
+    let inhibited = wait_for(
+        "db-a's warning to be inhibited in Alertmanager",
+        WAIT,
+        || {
+            let alerts = api::am_alerts(&am)?;
+            Ok(alerts.into_iter().find(|a| {
+                a.labels.get("alertname").map(String::as_str) == Some("MariaDBHighConnections")
+                    && a.labels.get("tenant").map(String::as_str) == Some("db-a")
+                    && a.labels.get("severity").map(String::as_str) == Some("warning")
+                    && a.state == "suppressed"
+                    && !a.inhibited_by.is_empty()
+            }))
+        },
+    );
+    ctx.check(
+        "critical inhibits db-a's warning of the same alert",
+        inhibited.is_ok(),
+        inhibited
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default(),
+    );
+    let after = ctx.notifications_since(since);
+    let leaked: Vec<_> = after
+        .iter()
+        .filter(|n| has_alert(n, "MariaDBHighConnections", &a_warn, "firing"))
+        .map(|n| n.receiver.clone())
+        .collect();
+    ctx.check(
+        "db-a's inhibited warning was never sent",
+        leaked.is_empty(),
+        format!("sent to {leaked:?}"),
+    );
+    let b_wrong: Vec<_> = after
+        .iter()
+        .filter(|n| {
+            n.receiver != "db-b" && has_alert(n, "MariaDBHighConnections", &b_warn, "firing")
+        })
+        .map(|n| n.receiver.clone())
+        .collect();
+    ctx.check(
+        "db-b's warning reached only db-b",
+        b_wrong.is_empty(),
+        format!("also sent to {b_wrong:?}"),
+    );
+
+    // Silent mode for db-b's warnings.
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    ctx.say("db-b: silent mode for warnings");
+    let t1 = ctx.write_tenant("db-b", &db_b_body(ctx, &format!("_silent_mode: {{target: warning, expires: \"{expires}\", reason: \"lab scenario d\"}}\n")))?;
+    ctx.stage("file written", t1);
+    ctx.wait_alert("TenantSilentModeActive", &[("tenant", "db-b")], true)?;
+    ctx.stage("TenantSilentModeActive firing", t1);
+    let silenced = wait_for("db-b's warning to be muted in Alertmanager", WAIT, || {
+        Ok(api::am_alerts(&am)?.into_iter().find(|a| {
+            a.labels.get("alertname").map(String::as_str) == Some("MariaDBHighConnections")
+                && a.labels.get("tenant").map(String::as_str) == Some("db-b")
+                && a.state == "suppressed"
+        }))
+    });
+    ctx.stage("db-b's warning muted", t1);
+    ctx.check(
+        "silent mode mutes db-b's warning",
+        silenced.is_ok(),
+        silenced.err().map(|e| format!("{e:#}")).unwrap_or_default(),
+    );
+
+    // Maintenance for db-a stops its firing alerts.
+    ctx.say("db-a: maintenance for one hour");
+    let since = chrono::Utc::now().timestamp_millis();
+    let t2 = ctx.write_tenant(
+        "db-a",
+        &db_a_body(
+            ctx,
+            &format!(
+                "_state_maintenance: {{expires: \"{expires}\", reason: \"lab scenario d\"}}\n"
+            ),
+        ),
+    )?;
+    ctx.stage("file written", t2);
+    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
+    ctx.wait_alert("MariaDBSystemBottleneck", &[("tenant", "db-a")], false)?;
+    ctx.stage("db-a's alerts stopped", t2);
+    ctx.wait_notification(
+        since,
+        Some("db-a"),
+        "MariaDBHighConnections",
+        &a_crit,
+        "resolved",
+    )?;
+    ctx.stage("resolved notification received at `db-a`", t2);
+    ctx.check("maintenance stops db-a's firing alerts", true, "");
+
+    let t3 = Instant::now();
+    drop(restore);
+    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-b")], false)?;
+    ctx.wait_alert("TenantSilentModeActive", &[("tenant", "db-b")], false)?;
+    ctx.stage("restored", t3);
+    Ok(())
+}
+
+/// HA: kill one exporter replica while an alert fires.
+fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let mut restore = Restore::new();
+    restore.keep(&ctx.conf("db-a"))?;
+    let sock = db_socket(ctx, "db-a")?;
+    ctx.say("open 15 connections to db-a and lower its connections warning to 5");
+    restore
+        .loads
+        .push(Load::open(&ctx.mariadb, &sock, 15, WAIT)?);
+    let t0 = ctx.write_tenant(
+        "db-a",
+        &format!(
+            "mysql_connections: {{warning: 5, critical: 100}}\nmysql_replication_lag: disable\n\
+             _metadata: {{tier: vip, owner: dba-team, namespaces: [db-a]}}\n_routing:\n  receiver: {{type: webhook, url: \"{}/db-a\"}}\n",
+            ctx.lab.sink_url
+        ),
+    )?;
+    let labels = [("tenant", "db-a"), ("severity", "warning")];
+    ctx.wait_alert("MariaDBHighConnections", &labels, true)?;
+    ctx.stage("alert firing", t0);
+    let active_at = firing_active_at(ctx, "MariaDBHighConnections", &labels)?;
+
+    let victim = ctx
+        .lab
+        .part("threshold-exporter-1")
+        .context("no threshold-exporter-1 in the lab")?
+        .clone();
+    let victim_instance = victim
+        .url
+        .clone()
+        .unwrap_or_default()
+        .trim_start_matches("http://")
+        .to_string();
+    ctx.say(&format!(
+        "kill -9 threshold-exporter-1 (pid {})",
+        victim.pid
+    ));
+    let since = chrono::Utc::now().timestamp_millis();
+    let t1 = Instant::now();
+    process::kill_now(&victim);
+    ctx.stage("replica killed", t1);
+    ctx.wait_query(
+        "Prometheus to see the replica down",
+        &format!("up{{job=\"threshold-exporter\",instance=\"{victim_instance}\"}} == 0"),
+        |r| !r.is_empty(),
+    )?;
+    let seen = ctx.stage("Prometheus sees the replica down", t1);
+    // Let the rules run at least three more times with one replica.
+    let until = chrono::Utc::now() + chrono::Duration::seconds(15);
+    let prom = ctx.prom().to_string();
+    wait_for("three more rule evaluations", WAIT, || {
+        let v = api::get_json(&format!("{prom}/api/v1/rules?type=alert"))?;
+        let evaluated = v["data"]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|g| g["name"] == "dynalert-mariadb.alerts")
+            .and_then(|g| g["lastEvaluation"].as_str())
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+        Ok(evaluated.filter(|e| *e > until).map(|_| ()))
+    })?;
+    ctx.stage("three rule evaluations with one replica", t1);
+    let window = (t1.elapsed().as_secs_f64().ceil() as u64 + 5).max(10);
+    let max = api::query(ctx.prom(), &format!("max_over_time(tenant:alert_threshold:mysql_connections{{tenant=\"db-a\",severity=\"warning\"}}[{window}s])"))?;
+    let min = api::query(ctx.prom(), &format!("min_over_time(tenant:alert_threshold:mysql_connections{{tenant=\"db-a\",severity=\"warning\"}}[{window}s])"))?;
+    let (mx, mn) = (max.first().map(|s| s.value), min.first().map(|s| s.value));
+    ctx.check(
+        "threshold stays 5 (not doubled, not lost)",
+        mx == Some(5.0) && mn == Some(5.0),
+        format!("min {mn:?}, max {mx:?} over {window}s"),
+    );
+    let still = firing_active_at(ctx, "MariaDBHighConnections", &labels);
+    ctx.check(
+        "the alert stayed firing (same activeAt)",
+        still.as_ref().ok() == Some(&active_at),
+        format!("before {active_at}, now {still:?}"),
+    );
+    let resolved: Vec<_> = ctx
+        .notifications_since(since)
+        .into_iter()
+        .filter(|n| has_alert(n, "MariaDBHighConnections", &labels, "resolved"))
+        .collect();
+    ctx.check(
+        "nothing resolved spuriously",
+        resolved.is_empty(),
+        format!("{} resolved notifications", resolved.len()),
+    );
+    let _ = seen;
+
+    ctx.say("restart threshold-exporter-1");
+    let t2 = Instant::now();
+    crate::up::restart(&mut ctx.lab, "threshold-exporter-1")?;
+    let url = victim.url.clone().unwrap_or_default();
+    wait_for("threshold-exporter-1 ready", WAIT, || {
+        Ok((api::get_status(&format!("{url}/-/ready")).ok() == Some(200)).then_some(()))
+    })?;
+    ctx.stage("replica ready again", t2);
+    ctx.wait_query(
+        "Prometheus to see the replica up",
+        &format!("up{{job=\"threshold-exporter\",instance=\"{victim_instance}\"}} == 1"),
+        |r| !r.is_empty(),
+    )?;
+    ctx.stage("Prometheus sees the replica up", t2);
+    let count = api::query(
+        ctx.prom(),
+        "count(user_threshold{tenant=\"db-a\",metric=\"connections\",severity=\"warning\"})",
+    )?;
+    let rec = api::query(
+        ctx.prom(),
+        "tenant:alert_threshold:mysql_connections{tenant=\"db-a\",severity=\"warning\"}",
+    )?;
+    ctx.check(
+        "two replicas, one recorded threshold of 5",
+        count.first().map(|s| s.value) == Some(2.0) && rec.len() == 1 && rec[0].value == 5.0,
+        format!("{count:?} {rec:?}"),
+    );
+    drop(restore);
+    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
+    Ok(())
+}
+
+fn firing_active_at(ctx: &Ctx, alertname: &str, labels: &[(&str, &str)]) -> anyhow::Result<String> {
+    let v = api::get_json(&format!("{}/api/v1/alerts", ctx.prom()))?;
+    v["data"]["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| {
+            a["state"] == "firing"
+                && a["labels"]["alertname"] == alertname
+                && labels.iter().all(|(k, val)| a["labels"][*k] == *val)
+        })
+        .and_then(|a| a["activeAt"].as_str().map(str::to_string))
+        .with_context(|| format!("`{alertname}` {} is not firing", fmt_labels(labels)))
+}
+
+/// bad-config: a broken db-a file keeps db-a's last good thresholds and raises an alert.
+fn scenario_bad_config(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let mut restore = Restore::new();
+    let path = ctx.conf("db-a");
+    restore.keep(&path)?;
+    let good = fs_err::read_to_string(&path)?;
+    let before = api::query(
+        ctx.prom(),
+        "tenant:alert_threshold:mysql_connections{tenant=\"db-a\",severity=\"warning\"}",
+    )?;
+    let before = before
+        .first()
+        .map(|s| s.value)
+        .context("no db-a threshold in Prometheus before the change")?;
+    ctx.say("write a broken db-a file (typo in a key, non-numeric value)");
+    let since = chrono::Utc::now().timestamp_millis();
+    let t0 = ctx.write_raw(
+        "db-a",
+        "tenants:\n  db-a:\n    mysql_conections: 10\n    mysql_threads_running: lots\n    mysql_connections: {warning: 1}\n",
+    )?;
+    ctx.stage("broken file written", t0);
+    ctx.wait_exporters("db-a rejected", |s| {
+        series_value(
+            s,
+            "threshold_exporter_tenant_config_valid",
+            &[("tenant", "db-a")],
+        ) == Some(0.0)
+    })?;
+    ctx.stage("exporters report the file rejected", t0);
+    let text = api::get_text(&format!("{}/metrics", ctx.lab.exporter_urls[0]))?;
+    let kept = threshold_is(
+        &api::parse_exposition(&text),
+        "db-a",
+        "connections",
+        "warning",
+        before,
+    );
+    ctx.check(
+        "the exporter keeps db-a's last good threshold",
+        kept,
+        format!("expected {before}"),
+    );
+    ctx.wait_alert("TenantConfigRejected", &[("tenant", "db-a")], true)?;
+    ctx.stage("TenantConfigRejected firing", t0);
+    let n = ctx.wait_notification(
+        since,
+        None,
+        "TenantConfigRejected",
+        &[("tenant", "db-a")],
+        "firing",
+    )?;
+    ctx.stage(&format!("notification received at `{}`", n.receiver), t0);
+    let now = api::query(
+        ctx.prom(),
+        "tenant:alert_threshold:mysql_connections{tenant=\"db-a\",severity=\"warning\"}",
+    )?;
+    ctx.check(
+        "Prometheus still sees db-a's last good threshold",
+        now.len() == 1 && now[0].value == before,
+        format!("expected {before}, got {now:?}"),
+    );
+    ctx.say("fix the file");
+    let since = chrono::Utc::now().timestamp_millis();
+    let t1 = ctx.write_raw("db-a", &good)?;
+    ctx.stage("fixed file written", t1);
+    ctx.wait_exporters("db-a accepted", |s| {
+        series_value(
+            s,
+            "threshold_exporter_tenant_config_valid",
+            &[("tenant", "db-a")],
+        ) == Some(1.0)
+    })?;
+    ctx.stage("exporters accept the file", t1);
+    ctx.wait_alert("TenantConfigRejected", &[("tenant", "db-a")], false)?;
+    ctx.stage("TenantConfigRejected resolved", t1);
+    ctx.wait_notification(
+        since,
+        None,
+        "TenantConfigRejected",
+        &[("tenant", "db-a")],
+        "resolved",
+    )?;
+    ctx.stage("resolved notification received", t1);
+    ctx.check(
+        "the rejection alert resolves once the file is fixed",
+        true,
+        "",
+    );
+    Ok(())
+}
+
+/// min, median, max.
+pub fn summary(values: &[f64]) -> Option<(f64, f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Some((v[0], median, v[n - 1]))
+}

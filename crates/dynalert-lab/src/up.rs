@@ -1,0 +1,649 @@
+//! `lab up`, `lab status`, `lab down`: bring every part up on free 127.0.0.1 ports, wait until
+//! each is ready, record it in `lab.json`; stop exactly what was recorded.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::api;
+use crate::process::{self, free_port, spawn, wait_for, which};
+use crate::state::{Database, LabState, Part};
+
+/// The tenants that get a real MariaDB in the lab.
+pub const DB_TENANTS: [&str; 2] = ["db-a", "db-b"];
+
+/// The placeholder sink address used in `examples/lab/`, rewritten to the real one.
+pub const SINK_PLACEHOLDER: &str = "127.0.0.1:5001";
+
+/// What `up` needs to know.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub dir: PathBuf,
+    /// Repository root: `rules/packs/` and `examples/lab/` are read from here.
+    pub repo: PathBuf,
+    pub dynalert_bin: PathBuf,
+    pub exporter_bin: PathBuf,
+    /// How long every part together may take to become ready.
+    pub ready_timeout: Duration,
+}
+
+/// Debian binaries the lab needs, with the package that ships each.
+const BINARIES: [(&str, &str); 6] = [
+    ("prometheus", "prometheus"),
+    ("prometheus-alertmanager", "prometheus-alertmanager"),
+    ("mariadbd", "mariadb-server"),
+    ("mariadb-install-db", "mariadb-server"),
+    ("mariadb", "mariadb-client"),
+    ("prometheus-mysqld-exporter", "prometheus-mysqld-exporter"),
+];
+
+fn find_bin(bin: &str) -> Option<PathBuf> {
+    which(bin).or_else(|| {
+        ["/usr/sbin", "/usr/bin", "/sbin"]
+            .iter()
+            .map(|d| Path::new(d).join(bin))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Fails naming the Debian package of every missing binary.
+pub fn check_binaries(opts: &UpOptions) -> anyhow::Result<BTreeMap<&'static str, PathBuf>> {
+    let mut found = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (bin, pkg) in BINARIES {
+        match find_bin(bin) {
+            Some(p) => {
+                found.insert(bin, p);
+            }
+            None => missing.push(format!("`{bin}` (Debian package `{pkg}`)")),
+        }
+    }
+    if !opts.exporter_bin.is_file() {
+        missing.push(format!(
+            "`{}` (build it with `cargo build --release --bins`)",
+            opts.exporter_bin.display()
+        ));
+    }
+    if !missing.is_empty() {
+        bail!(
+            "missing {}\n  hint: run `scripts/install-deps.sh` (as root) or `apt-get install {}`",
+            missing.join(", "),
+            BINARIES
+                .iter()
+                .filter(|(b, _)| !found.contains_key(b))
+                .map(|(_, p)| *p)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    Ok(found)
+}
+
+/// Parts started so far; stopped in reverse order if `up` fails half-way.
+struct Started {
+    parts: Arc<Mutex<Vec<Part>>>,
+    armed: bool,
+}
+
+impl Started {
+    fn push(&self, p: Part) {
+        self.parts.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+    }
+    fn snapshot(&self) -> Vec<Part> {
+        self.parts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self.armed {
+            for p in self.snapshot().iter().rev() {
+                process::stop(p, Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Rewrites `for:` of every rule to `0s`: the lab measures the pipeline (scrape, evaluation,
+/// routing), not a pending period chosen for production.
+pub fn lab_rule_text(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if t.starts_with("for:") {
+                format!("{}for: 0s", &l[..l.len() - t.len()])
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn copy_conf(src: &Path, dst: &Path, sink_addr: &str) -> anyhow::Result<()> {
+    fs_err::create_dir_all(dst)?;
+    for e in fs_err::read_dir(src)? {
+        let e = e?;
+        let name = e.file_name();
+        let n = name.to_string_lossy();
+        if n.starts_with('.') || !(n.ends_with(".yaml") || n.ends_with(".yml")) {
+            continue;
+        }
+        let text = fs_err::read_to_string(e.path())?.replace(SINK_PLACEHOLDER, sink_addr);
+        fs_err::write(dst.join(&*n), text)?;
+    }
+    Ok(())
+}
+
+fn write_rules(repo: &Path, dst: &Path) -> anyhow::Result<usize> {
+    fs_err::create_dir_all(dst)?;
+    let packs = repo.join("rules/packs");
+    let mut n = 0;
+    let mut entries: Vec<_> = fs_err::read_dir(&packs)?.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for pack in entries {
+        if !pack.path().is_dir() {
+            continue;
+        }
+        let pname = pack.file_name().to_string_lossy().to_string();
+        for file in ["recording.yaml", "regex-thresholds.yaml", "alerts.yaml"] {
+            let p = pack.path().join(file);
+            if p.is_file() {
+                let text = fs_err::read_to_string(&p)?;
+                fs_err::write(dst.join(format!("{pname}-{file}")), lab_rule_text(&text))?;
+                n += 1;
+            }
+        }
+    }
+    if n == 0 {
+        bail!("no rule files under `{}`", packs.display());
+    }
+    Ok(n)
+}
+
+fn socket_path(dir: &Path, port: u16) -> PathBuf {
+    let p = dir.join("mysqld.sock");
+    if p.as_os_str().len() < 100 {
+        p
+    } else {
+        std::env::temp_dir().join(format!("dynalert-lab-{port}.sock"))
+    }
+}
+
+/// Runs the `mariadb` client as root over the socket.
+pub fn mariadb_exec(mariadb: &Path, socket: &Path, sql: &str) -> anyhow::Result<String> {
+    let out = std::process::Command::new(mariadb)
+        .args(["--no-defaults", "-uroot", "-N", "-B", "-S"])
+        .arg(socket)
+        .args(["-e", sql])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run `{}`", mariadb.display()))?;
+    if !out.status.success() {
+        bail!("mariadb: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+struct DbPorts {
+    tenant: &'static str,
+    db_port: u16,
+    exporter_port: u16,
+}
+
+fn start_database(
+    bins: &BTreeMap<&'static str, PathBuf>,
+    dir: &Path,
+    logs: &Path,
+    p: &DbPorts,
+    started: &Arc<Mutex<Vec<Part>>>,
+    deadline: Instant,
+) -> anyhow::Result<Database> {
+    let tenant = p.tenant;
+    let ddir = dir.join(format!("mariadb-{tenant}"));
+    let data = ddir.join("data");
+    fs_err::create_dir_all(&ddir)?;
+    let socket = socket_path(&ddir, p.db_port);
+    // Each server gets its own temporary directory: two bootstraps sharing /tmp collide.
+    let tmp = ddir.join("tmp");
+    fs_err::create_dir_all(&tmp)?;
+    let install_log = logs.join(format!("mariadb-install-{tenant}.log"));
+    let out = fs_err::File::create(&install_log)?;
+    let status = std::process::Command::new(&bins["mariadb-install-db"])
+        .args([
+            "--no-defaults",
+            "--user=root",
+            "--auth-root-authentication-method=normal",
+        ])
+        .arg(format!("--datadir={}", data.display()))
+        .env("TMPDIR", &tmp)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(out.try_clone()?.into_parts().0))
+        .stderr(std::process::Stdio::from(out.into_parts().0))
+        .status()
+        .context("cannot run `mariadb-install-db`")?;
+    if !status.success() {
+        bail!(
+            "mariadb-install-db failed for {tenant}; see `{}`",
+            install_log.display()
+        );
+    }
+    let argv: Vec<String> = vec![
+        bins["mariadbd"].display().to_string(),
+        "--no-defaults".into(),
+        "--user=root".into(),
+        format!("--datadir={}", data.display()),
+        format!("--socket={}", socket.display()),
+        format!("--port={}", p.db_port),
+        "--bind-address=127.0.0.1".into(),
+        format!("--pid-file={}", ddir.join("mariadbd.pid").display()),
+        format!("--tmpdir={}", tmp.display()),
+        "--skip-grant-tables=0".into(),
+        "--max-connections=500".into(),
+        "--innodb-buffer-pool-size=32M".into(),
+        "--performance-schema=OFF".into(),
+    ];
+    let part = spawn(
+        &format!("mariadb-{tenant}"),
+        &argv,
+        &BTreeMap::new(),
+        &logs.join(format!("mariadb-{tenant}.log")),
+        false,
+    )?;
+    started.lock().unwrap_or_else(|e| e.into_inner()).push(part);
+    let mariadb = &bins["mariadb"];
+    wait_for(
+        &format!("MariaDB of {tenant}"),
+        deadline.saturating_duration_since(Instant::now()),
+        || Ok(mariadb_exec(mariadb, &socket, "SELECT 1").ok()),
+    )?;
+    mariadb_exec(
+        mariadb,
+        &socket,
+        "CREATE USER IF NOT EXISTS 'exporter'@'127.0.0.1' IDENTIFIED BY 'exporter' WITH MAX_USER_CONNECTIONS 3; \
+         GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON *.* TO 'exporter'@'127.0.0.1'",
+    )?;
+    let mut env = BTreeMap::new();
+    env.insert(
+        "DATA_SOURCE_NAME".to_string(),
+        format!("exporter:exporter@tcp(127.0.0.1:{})/", p.db_port),
+    );
+    let url = format!("http://127.0.0.1:{}", p.exporter_port);
+    let argv = vec![
+        bins["prometheus-mysqld-exporter"].display().to_string(),
+        format!("--web.listen-address=127.0.0.1:{}", p.exporter_port),
+    ];
+    let mut part = spawn(
+        &format!("mysqld-exporter-{tenant}"),
+        &argv,
+        &env,
+        &logs.join(format!("mysqld-exporter-{tenant}.log")),
+        false,
+    )?;
+    part.url = Some(url.clone());
+    started.lock().unwrap_or_else(|e| e.into_inner()).push(part);
+    wait_for(
+        &format!("mysqld_exporter of {tenant}"),
+        deadline.saturating_duration_since(Instant::now()),
+        || {
+            Ok(api::get_text(&format!("{url}/metrics"))
+                .ok()
+                .filter(|t| t.contains("\nmysql_up 1")))
+        },
+    )?;
+    Ok(Database {
+        tenant: tenant.to_string(),
+        port: p.db_port,
+        socket,
+        exporter_url: url,
+    })
+}
+
+/// Brings the lab up and writes `lab.json`. On failure every part started so far is stopped.
+pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<LabState> {
+    let t0 = Instant::now();
+    let deadline = t0 + opts.ready_timeout;
+    let bins = check_binaries(opts)?;
+    let dir = &opts.dir;
+    if LabState::path(dir).exists() {
+        if let Ok(old) = LabState::load(dir) {
+            if old.parts.iter().any(process::is_alive) {
+                bail!(
+                    "a lab is already running in `{}`; stop it with `dynalert lab down --dir {}`",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
+    // A fresh lab every time: data of a previous run would change what the scenarios see.
+    if dir.exists() {
+        for sub in [
+            "conf.d",
+            "rules",
+            "prometheus",
+            "alertmanager",
+            "exporter-1",
+            "exporter-2",
+            "sink",
+            "logs",
+            "mariadb-db-a",
+            "mariadb-db-b",
+        ] {
+            let p = dir.join(sub);
+            if p.exists() {
+                fs_err::remove_dir_all(&p)?;
+            }
+        }
+    }
+    let logs = dir.join("logs");
+    fs_err::create_dir_all(&logs)?;
+    let dir = fs_err::canonicalize(dir)?;
+    let logs = dir.join("logs");
+
+    let port = |_: &str| free_port();
+    let sink_port = port("sink")?;
+    let sim_port = port("sim")?;
+    let exporter_ports = [port("exporter-1")?, port("exporter-2")?];
+    let am_port = port("alertmanager")?;
+    let prom_port = port("prometheus")?;
+    let db_ports: Vec<DbPorts> = DB_TENANTS
+        .iter()
+        .map(|t| {
+            Ok(DbPorts {
+                tenant: t,
+                db_port: free_port()?,
+                exporter_port: free_port()?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+
+    let shared = Arc::new(Mutex::new(Vec::new()));
+    let mut started = Started {
+        parts: shared.clone(),
+        armed: true,
+    };
+
+    // Databases first, in the background: they take the longest.
+    progress("starting MariaDB ×2 and mysqld_exporter ×2");
+    let db_threads: Vec<_> = db_ports
+        .into_iter()
+        .map(|p| {
+            let bins = bins.clone();
+            let dir = dir.clone();
+            let logs = logs.clone();
+            let shared = shared.clone();
+            std::thread::spawn(move || start_database(&bins, &dir, &logs, &p, &shared, deadline))
+        })
+        .collect();
+
+    let conf_dir = dir.join("conf.d");
+    copy_conf(
+        &opts.repo.join("examples/lab"),
+        &conf_dir,
+        &format!("127.0.0.1:{sink_port}"),
+    )?;
+    let n_rules = write_rules(&opts.repo, &dir.join("rules"))?;
+
+    // The sink and the simulated Kubernetes endpoint (one helper process).
+    fs_err::create_dir_all(dir.join("sink"))?;
+    let sink_url = format!("http://127.0.0.1:{sink_port}");
+    let sim_url = format!("http://127.0.0.1:{sim_port}");
+    let argv = vec![
+        opts.dynalert_bin.display().to_string(),
+        "lab".into(),
+        "helper".into(),
+        "--sink-listen".into(),
+        format!("127.0.0.1:{sink_port}"),
+        "--sim-listen".into(),
+        format!("127.0.0.1:{sim_port}"),
+        "--sink-file".into(),
+        dir.join("sink/notifications.jsonl").display().to_string(),
+    ];
+    progress("starting the webhook sink and the simulated Kubernetes endpoint");
+    let mut part = spawn(
+        "sink-and-kubernetes-sim",
+        &argv,
+        &BTreeMap::new(),
+        &logs.join("helper.log"),
+        true,
+    )?;
+    part.url = Some(sink_url.clone());
+    started.push(part);
+
+    // Threshold exporter ×2 (HA).
+    progress("starting threshold-exporter ×2");
+    let mut exporter_urls = Vec::new();
+    for (i, p) in exporter_ports.iter().enumerate() {
+        let n = i + 1;
+        let edir = dir.join(format!("exporter-{n}"));
+        fs_err::create_dir_all(&edir)?;
+        let argv = vec![
+            opts.exporter_bin.display().to_string(),
+            format!("--config.dir={}", conf_dir.display()),
+            format!("--web.listen-address=127.0.0.1:{p}"),
+            format!("--storage.path={}", edir.join("last-good").display()),
+            "--config.poll-interval=1s".into(),
+        ];
+        let url = format!("http://127.0.0.1:{p}");
+        let mut part = spawn(
+            &format!("threshold-exporter-{n}"),
+            &argv,
+            &BTreeMap::new(),
+            &logs.join(format!("threshold-exporter-{n}.log")),
+            false,
+        )?;
+        part.url = Some(url.clone());
+        started.push(part);
+        exporter_urls.push(url);
+    }
+
+    // Alertmanager, with the configuration generated from conf.d.
+    progress("generating alertmanager.yml and starting Alertmanager");
+    let am_dir = dir.join("alertmanager");
+    fs_err::create_dir_all(am_dir.join("data"))?;
+    let am_config = am_dir.join("alertmanager.yml");
+    let out = std::process::Command::new(&opts.dynalert_bin)
+        .arg("alertmanager")
+        .arg(&conf_dir)
+        .arg("--output")
+        .arg(&am_config)
+        .output()
+        .context("cannot run `dynalert alertmanager`")?;
+    if !out.status.success() || !am_config.is_file() {
+        bail!(
+            "`dynalert alertmanager {}` failed: {}",
+            conf_dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let am_url = format!("http://127.0.0.1:{am_port}");
+    let argv = vec![
+        bins["prometheus-alertmanager"].display().to_string(),
+        format!("--config.file={}", am_config.display()),
+        format!("--storage.path={}", am_dir.join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{am_port}"),
+        "--cluster.listen-address=".into(),
+    ];
+    let mut part = spawn(
+        "alertmanager",
+        &argv,
+        &BTreeMap::new(),
+        &logs.join("alertmanager.log"),
+        false,
+    )?;
+    part.url = Some(am_url.clone());
+    started.push(part);
+
+    // Databases must be up before Prometheus gets their exporters as targets.
+    // Join every thread before looking at errors, so nothing is started after a cleanup.
+    let joined: Vec<_> = db_threads.into_iter().map(|t| t.join()).collect();
+    let mut databases = Vec::new();
+    for j in joined {
+        databases.push(j.map_err(|_| anyhow::anyhow!("database start-up panicked"))??);
+    }
+
+    progress(&format!("starting Prometheus with {n_rules} rule files"));
+    let prom_dir = dir.join("prometheus");
+    fs_err::create_dir_all(prom_dir.join("data"))?;
+    let prom_config = prom_dir.join("prometheus.yml");
+    fs_err::write(
+        &prom_config,
+        prometheus_config(&dir, am_port, &exporter_ports, &databases, sim_port),
+    )?;
+    let prom_url = format!("http://127.0.0.1:{prom_port}");
+    let argv = vec![
+        bins["prometheus"].display().to_string(),
+        format!("--config.file={}", prom_config.display()),
+        format!("--storage.tsdb.path={}", prom_dir.join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{prom_port}"),
+        "--web.enable-lifecycle".into(),
+        "--storage.tsdb.retention.time=1d".into(),
+    ];
+    let mut part = spawn(
+        "prometheus",
+        &argv,
+        &BTreeMap::new(),
+        &logs.join("prometheus.log"),
+        false,
+    )?;
+    part.url = Some(prom_url.clone());
+    started.push(part);
+
+    let remaining = || deadline.saturating_duration_since(Instant::now());
+    progress("waiting for every part to be ready");
+    wait_for("webhook sink", remaining(), || {
+        Ok((api::get_status(&format!("{sink_url}/-/ready")).ok() == Some(200)).then_some(()))
+    })?;
+    wait_for("simulated Kubernetes endpoint", remaining(), || {
+        Ok((api::get_status(&format!("{sim_url}/-/ready")).ok() == Some(200)).then_some(()))
+    })?;
+    for u in &exporter_urls {
+        wait_for(&format!("threshold-exporter at `{u}`"), remaining(), || {
+            Ok((api::get_status(&format!("{u}/-/ready")).ok() == Some(200)).then_some(()))
+        })?;
+    }
+    wait_for("Alertmanager", remaining(), || {
+        Ok((api::get_status(&format!("{am_url}/-/ready")).ok() == Some(200)).then_some(()))
+    })?;
+    wait_for("Prometheus", remaining(), || {
+        Ok((api::get_status(&format!("{prom_url}/-/ready")).ok() == Some(200)).then_some(()))
+    })?;
+    wait_for("every Prometheus target up", remaining(), || {
+        let up = api::query(&prom_url, "up")?;
+        let expected = exporter_urls.len() + databases.len() + 1;
+        Ok((up.len() == expected && up.iter().all(|s| s.value == 1.0)).then_some(()))
+    })?;
+
+    let state = LabState {
+        dir: dir.clone(),
+        conf_dir,
+        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        prometheus_url: prom_url,
+        alertmanager_url: am_url,
+        exporter_urls,
+        sink_url,
+        kubernetes_sim_url: sim_url,
+        databases,
+        parts: started.snapshot(),
+    };
+    state.save()?;
+    started.armed = false;
+    progress(&format!("lab ready in {:.1}s", t0.elapsed().as_secs_f64()));
+    Ok(state)
+}
+
+fn prometheus_config(
+    dir: &Path,
+    am_port: u16,
+    exporters: &[u16],
+    dbs: &[Database],
+    sim_port: u16,
+) -> String {
+    let mut s = String::new();
+    s.push_str("# Generated by `dynalert lab up`.\n");
+    s.push_str("global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\n  external_labels: {lab: dynalert}\n");
+    s.push_str(&format!(
+        "rule_files:\n  - {}/rules/*.yaml\n",
+        dir.display()
+    ));
+    s.push_str(&format!(
+        "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n"
+    ));
+    s.push_str("scrape_configs:\n");
+    s.push_str("  - job_name: threshold-exporter\n    static_configs:\n      - targets:\n");
+    for p in exporters {
+        s.push_str(&format!("          - '127.0.0.1:{p}'\n"));
+    }
+    s.push_str("  - job_name: mysqld\n    static_configs:\n");
+    for d in dbs {
+        let hp = d.exporter_url.trim_start_matches("http://");
+        s.push_str(&format!(
+            "      - targets: ['{hp}']\n        labels: {{tenant: {}}}\n",
+            d.tenant
+        ));
+    }
+    s.push_str(&format!(
+        "  # SIMULATED: cAdvisor and kube-state-metrics series served by the lab, not by a cluster.\n  \
+         - job_name: kubernetes-simulated\n    honor_labels: true\n    static_configs:\n      \
+         - targets: ['127.0.0.1:{sim_port}']\n        labels: {{simulated: 'true'}}\n"
+    ));
+    s
+}
+
+/// Prints one line per part: name, pid, running or not, URL.
+pub fn status(state: &LabState) -> Vec<(String, u32, bool, Option<String>, bool)> {
+    state
+        .parts
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.pid,
+                process::is_alive(p),
+                p.url.clone(),
+                p.simulated,
+            )
+        })
+        .collect()
+}
+
+/// Stops every recorded part in reverse start order; removes `lab.json`.
+pub fn down(dir: &Path, progress: &mut dyn FnMut(&str)) -> anyhow::Result<usize> {
+    let state = LabState::load(dir)?;
+    let mut stopped = 0;
+    for p in state.parts.iter().rev() {
+        if process::stop(p, Duration::from_secs(10)) {
+            progress(&format!("stopped {} (pid {})", p.name, p.pid));
+            stopped += 1;
+        }
+    }
+    let _ = fs_err::remove_file(LabState::path(dir));
+    Ok(stopped)
+}
+
+/// Starts a stopped part again with the command line it was started with (scenario `ha`).
+pub fn restart(state: &mut LabState, name: &str) -> anyhow::Result<()> {
+    let p = state
+        .part(name)
+        .with_context(|| format!("no part `{name}` in the lab"))?
+        .clone();
+    if process::is_alive(&p) {
+        return Ok(());
+    }
+    let mut np = spawn(&p.name, &p.argv, &p.env, &p.log, p.simulated)?;
+    np.url = p.url.clone();
+    *state.part_mut(name).expect("part exists") = np;
+    state.save()
+}
+
+/// The `mariadb` client, or an error naming its Debian package.
+pub fn check_mariadb_client() -> anyhow::Result<PathBuf> {
+    find_bin("mariadb").context("missing `mariadb` (Debian package `mariadb-client`)")
+}
