@@ -458,3 +458,18 @@ fn the_examples_are_valid_and_use_every_feature() {
     assert!(any(&|t| t.state_filters.values().any(|(on, _)| !on)));
     assert!(any(&|t| t.metadata.tier.as_deref() == Some("vip")));
 }
+
+#[test]
+fn existing_threshold_exporter_layout_loads_unchanged() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/compat");
+    let t = at("2026-06-01T12:00:00Z");
+    let report = dynalert_config::load_dir(base.join("conf.d"), t).unwrap();
+    assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
+    let snap = dynalert_model::resolve(&report.config, t);
+    let mut got = String::new();
+    for s in snap.series().filter(|s| s.family == Family::UserThreshold) {
+        dynalert_exposition::write_sample(&mut got, s.family.name(), &s.labels, s.value);
+    }
+    let expected = std::fs::read_to_string(base.join("expected-user-threshold.prom")).unwrap();
+    assert_eq!(got, expected);
+}
