@@ -3,7 +3,7 @@ CARGO   ?= cargo
 RELEASE := target/release
 DYNALERT := $(RELEASE)/dynalert
 
-.PHONY: all demo test lint bench clean deps build schema
+.PHONY: all demo test lint bench clean deps build schema lab-up lab-down scenarios verify lab-e2e
 
 all: build
 
@@ -23,6 +23,7 @@ test: deps build
 	$(DYNALERT) rules coverage examples/conf.d
 	$(DYNALERT) rules regex examples/conf.d --check
 	scripts/test-rules.sh
+	@if [ "$${DYNALERT_LAB_E2E:-0}" = 1 ]; then scripts/lab-e2e.sh; else echo "lab end-to-end test skipped (set DYNALERT_LAB_E2E=1)"; fi
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -33,6 +34,26 @@ bench: build
 
 schema: build
 	$(DYNALERT) schema --dir docs/schema
+
+# The local lab (docs/lab.md). LAB_DIR defaults to target/lab.
+LAB_DIR ?= target/lab
+
+lab-up: deps build
+	$(DYNALERT) lab up --dir $(LAB_DIR)
+
+lab-down:
+	$(DYNALERT) lab down --dir $(LAB_DIR)
+
+scenarios: build
+	$(DYNALERT) scenario run all --dir $(LAB_DIR)
+
+verify: build
+	$(DYNALERT) verify-threshold db-a mysql_connections --lab.dir $(LAB_DIR)
+	$(DYNALERT) verify-threshold db-b mysql_connections --lab.dir $(LAB_DIR)
+	$(DYNALERT) inspect-tenant db-a --lab.dir $(LAB_DIR)
+
+lab-e2e: deps build
+	scripts/lab-e2e.sh
 
 clean:
 	$(CARGO) clean

@@ -1,15 +1,39 @@
 #!/usr/bin/env bash
-# The demo: validate the example configuration and show what the exporter serves.
+# The demo: bring the lab up (real Prometheus, Alertmanager, MariaDB ×2, mysqld_exporter ×2,
+# threshold-exporter ×2, webhook sink, SIMULATED Kubernetes endpoint), run every scenario with
+# live progress, print the summary and the URLs, then keep the lab up until Ctrl-C.
+# DEMO_EXIT=1: tear down after the report and exit with the scenarios' status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=target/release
-EX=examples/conf.d
+BIN=${DYNALERT_BIN:-target/release/dynalert}
+LAB_DIR=${LAB_DIR:-target/lab}
 
-echo "== dynalert validate $EX"
-"$BIN/dynalert" validate "$EX"
+down() { "$BIN" lab down --dir "$LAB_DIR" || true; }
+
+# A lab left over from an interrupted run is stopped first.
+if [[ -f "$LAB_DIR/lab.json" ]]; then down; fi
+trap down EXIT
+
+echo "== dynalert validate examples/lab"
+"$BIN" validate examples/lab
 echo
-echo "== dynalert effective $EX --tenant db-a --format prom (what the exporter serves for db-a)"
-"$BIN/dynalert" effective "$EX" --tenant db-a --format prom | grep -v '^#'
+echo "== dynalert lab up --dir $LAB_DIR"
+"$BIN" lab up --dir "$LAB_DIR"
 echo
-echo "== scheduled value: db-a's container_memory at 2026-06-01T23:30:00+08:00 (inside its 22:00-06:00 window)"
-"$BIN/dynalert" effective "$EX" --tenant db-a --at 2026-06-01T23:30:00+08:00 --format prom | grep 'metric="memory"'
+echo "== dynalert scenario run all"
+status=0
+"$BIN" scenario run all --dir "$LAB_DIR" || status=$?
+echo
+echo "== URLs"
+"$BIN" lab status --dir "$LAB_DIR" || true
+echo
+echo "try: $BIN inspect-tenant db-a --lab.dir $LAB_DIR"
+echo "     $BIN verify-threshold db-a mysql_connections --lab.dir $LAB_DIR"
+
+if [[ "${DEMO_EXIT:-0}" == "1" ]]; then
+  exit "$status"
+fi
+echo
+echo "the lab keeps running; press Ctrl-C to stop it"
+trap 'echo; echo "stopping the lab"; exit "$status"' INT TERM
+while :; do sleep 3600 & wait $!; done

@@ -18,7 +18,7 @@ pub struct Load {
 }
 
 /// Marks the load's queries so they can be found in the process list and killed.
-const MARK: &str = "dynalert-lab-load";
+const MARK: &str = "dynalert_lab_load";
 
 impl Load {
     /// Opens `n` connections to the server at `socket` and waits until the server counts them.
@@ -28,7 +28,6 @@ impl Load {
         n: usize,
         timeout: Duration,
     ) -> anyhow::Result<Load> {
-        let before = status_value(mariadb, socket, "Threads_connected")?;
         let mut load = Load {
             children: Vec::with_capacity(n),
             mariadb: mariadb.to_path_buf(),
@@ -38,7 +37,7 @@ impl Load {
             let child = Command::new(mariadb)
                 .args(["--no-defaults", "-uroot", "-S"])
                 .arg(socket)
-                .args(["-e", &format!("SELECT /* {MARK} */ SLEEP(900)")])
+                .args(["-e", &format!("SELECT SLEEP(900) AS {MARK}")])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -47,10 +46,12 @@ impl Load {
             load.children.push(child);
         }
         wait_for("the load's connections", timeout, || {
-            Ok(
-                (status_value(mariadb, socket, "Threads_connected")? >= before + n as f64)
-                    .then_some(()),
-            )
+            let count = mariadb_exec(
+                mariadb,
+                socket,
+                &format!("SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE '%{MARK}%' AND info NOT LIKE '%processlist%'"),
+            )?;
+            Ok((count.trim().parse::<usize>().unwrap_or(0) >= n).then_some(()))
         })?;
         Ok(load)
     }
