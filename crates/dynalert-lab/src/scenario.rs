@@ -960,6 +960,7 @@ fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
     let labels = [("tenant", "db-a"), ("severity", "warning")];
     ctx.wait_alert("MariaDBHighConnections", &labels, true)?;
     ctx.stage("alert firing", t0);
+    let t_fire = Instant::now();
     let active_at = firing_active_at(ctx, "MariaDBHighConnections", &labels)?;
 
     let victim = ctx
@@ -1002,7 +1003,10 @@ fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
         Ok(evaluated.filter(|e| *e > until).map(|_| ()))
     })?;
     ctx.stage("three rule evaluations with one replica", t1);
-    let window = (t1.elapsed().as_secs_f64().ceil() as u64 + 5).max(10);
+    // Only the span since the alert fired: before it the threshold was still the old one.
+    let window = (t_fire.elapsed().as_secs_f64().floor() as u64)
+        .saturating_sub(1)
+        .max(5);
     let max = api::query(ctx.prom(), &format!("max_over_time(tenant:alert_threshold:mysql_connections{{tenant=\"db-a\",severity=\"warning\"}}[{window}s])"))?;
     let min = api::query(ctx.prom(), &format!("min_over_time(tenant:alert_threshold:mysql_connections{{tenant=\"db-a\",severity=\"warning\"}}[{window}s])"))?;
     let (mx, mn) = (max.first().map(|s| s.value), min.first().map(|s| s.value));
@@ -1045,7 +1049,7 @@ fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.stage("Prometheus sees the replica up", t2);
     let count = api::query(
         ctx.prom(),
-        "count(user_threshold{tenant=\"db-a\",metric=\"connections\",severity=\"warning\"})",
+        "count(user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"})",
     )?;
     let rec = api::query(
         ctx.prom(),
