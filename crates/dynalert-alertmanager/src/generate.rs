@@ -42,6 +42,12 @@ pub const DEDUP_EQUAL: [&str; 8] = [
 pub enum GenerateError {
     #[error("no `routing:` block in the platform files")]
     NoRouting,
+    #[error("receiver name `{name}` is generated for both tenant `{first}` and tenant `{second}`; rename one of the tenants")]
+    NameClash {
+        name: String,
+        first: String,
+        second: String,
+    },
 }
 
 /// Who owns a generated receiver.
@@ -310,6 +316,20 @@ pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
         "platform default receiver: platform alerts and tenants without routing",
     ));
 
+    let mut owners: BTreeMap<&str, &Owner> = BTreeMap::new();
+    for r in &receivers {
+        if let Some(prev) = owners.insert(&r.name, &r.owner) {
+            let who = |o: &Owner| match o {
+                Owner::Tenant(t) => t.clone(),
+                _ => "platform".into(),
+            };
+            return Err(GenerateError::NameClash {
+                name: r.name.clone(),
+                first: who(prev),
+                second: who(&r.owner),
+            });
+        }
+    }
     Ok(Generated {
         route: root,
         receivers,

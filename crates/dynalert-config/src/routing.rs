@@ -604,20 +604,36 @@ fn tenant_receiver(
         }
         fields.insert(name.to_string(), value);
     }
-    for group in kind.required() {
-        if !group.iter().any(|f| fields.contains_key(*f)) && ok {
-            let names = group
+    let missing: Vec<String> = kind
+        .required()
+        .iter()
+        .filter(|group| !group.iter().any(|f| fields.contains_key(*f)))
+        .map(|group| {
+            group
                 .iter()
                 .map(|f| format!("`{f}`"))
                 .collect::<Vec<_>>()
-                .join(" or ");
-            ctx.error_hint(
-                node.pos,
-                format!("`{kind}` receiver in {what} has no {names}"),
-                format!("add {names}"),
-            );
-            ok = false;
-        }
+                .join(" or ")
+        })
+        .collect();
+    if ok && !missing.is_empty() {
+        let needed: Vec<String> = kind
+            .required()
+            .iter()
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            })
+            .collect();
+        ctx.error_hint(
+            node.pos,
+            format!("{what} (`{kind}`) is missing {}", missing.join(" and ")),
+            format!("`{kind}` receivers need {}", needed.join(", ")),
+        );
+        ok = false;
     }
     ok.then_some(Receiver { kind, fields })
 }

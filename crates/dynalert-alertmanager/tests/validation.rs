@@ -1,0 +1,159 @@
+//! Routing validation through the loader (what `dynalert validate` reports): every
+//! problem located, did-you-mean hints, no secret in any message.
+
+use std::path::Path;
+
+const PLATFORM: &str = r#"defaults: {mysql_connections: 80}
+routing:
+  default_receiver: platform-default
+  receivers:
+    - {name: platform-default, webhook_configs: [{url: "http://127.0.0.1:5001/x"}]}
+  guardrails:
+    group_wait: {min: 5s, max: 5m}
+    repeat_interval: {min: 1m, max: 72h}
+    receiver_types: [webhook, email, slack]
+  allowed_url_patterns: ["https://hooks\\.example\\.com/.*"]
+"#;
+
+fn diagnostics(files: &[(&str, &str)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let report = dynalert_config::load_dir(dir.path(), chrono::Utc::now()).unwrap();
+    let prefix = format!("{}/", dir.path().display());
+    report
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string().replace(&prefix, ""))
+        .collect()
+}
+
+fn assert_has(diags: &[String], expected: &str) {
+    assert!(
+        diags.iter().any(|d| d == expected),
+        "missing:\n{expected}\nin:\n{}",
+        diags.join("\n")
+    );
+}
+
+#[test]
+fn tenant_routing_errors_are_located_and_complete() {
+    let tenant = r##"tenants:
+  t:
+    _routing:
+      receiver: {type: webhook, url: "https://evil.example.net/hook/SECRET-TOKEN"}
+      group_wiat: 10s
+      group_wait: 1s
+      repeat_interval: 100h
+      overrides:
+        - {alertname: A, receiver: {type: webhok, url: "https://hooks.example.com/a"}}
+        - {alertname: B, receiver: {type: email, to: "a@example.com"}}
+        - {alertname: C, receiver: {type: pagerduty, routing_key: "k"}}
+        - {receiver: {type: slack, api_url: "https://hooks.example.com/s", channel: "#c"}}
+"##;
+    let d = diagnostics(&[("_defaults.yaml", PLATFORM), ("t.yaml", tenant)]);
+    assert_has(
+        &d,
+        "t.yaml:4:38: error: URL `https://evil.example.net/<secret>` is outside the platform allow-list\n  \
+         hint: the platform allows only URLs matching `routing.allowed_url_patterns`; ask the platform team to add it",
+    );
+    assert_has(
+        &d,
+        "t.yaml:5:7: error: unknown key `group_wiat` in `_routing`\n  hint: did you mean `group_wait`?",
+    );
+    assert_has(
+        &d,
+        "t.yaml:6:19: error: `group_wait` of `_routing` is `1s`, outside the platform guardrail\n  \
+         hint: use a value from `5s` to `5m`",
+    );
+    assert_has(
+        &d,
+        "t.yaml:7:24: error: `repeat_interval` of `_routing` is `100h`, outside the platform guardrail\n  \
+         hint: use a value from `1m` to `72h`",
+    );
+    assert_has(
+        &d,
+        "t.yaml:9:43: error: unknown receiver type `webhok`\n  hint: did you mean `webhook`?",
+    );
+    assert_has(
+        &d,
+        "t.yaml:10:36: error: receiver of override 2 (`email`) is missing `from` and `smarthost`\n  \
+         hint: `email` receivers need `to`, `from`, `smarthost`",
+    );
+    assert_has(
+        &d,
+        "t.yaml:11:43: error: receiver type `pagerduty` is not allowed by the platform\n  \
+         hint: allowed receiver types are `webhook`, `email`, `slack`",
+    );
+    assert_has(
+        &d,
+        "t.yaml:12:11: error: override 4 matches nothing\n  hint: add `alertname:` or `severity:`",
+    );
+    assert!(d.iter().all(|m| !m.contains("SECRET-TOKEN")), "{d:#?}");
+    // `dynalert validate` prints the same diagnostics.
+    assert!(
+        d.iter().filter(|m| m.contains(": error: ")).count() == 8,
+        "{d:#?}"
+    );
+}
+
+#[test]
+fn platform_routing_references_are_checked() {
+    let platform = r#"routing:
+  default_receiver: platfrom-default
+  receivers:
+    - {name: platform-default}
+    - {name: tenant-x}
+  enforced: {receiver: noc}
+  tiers:
+    vip: {receiver: platform-default, severities: [critcal]}
+  defualts: {}
+"#;
+    let d = diagnostics(&[("_defaults.yaml", platform)]);
+    assert_has(
+        &d,
+        "_defaults.yaml:2:21: error: `default_receiver` `platfrom-default` is not a platform receiver\n  \
+         hint: did you mean `platform-default`?",
+    );
+    assert_has(
+        &d,
+        "_defaults.yaml:5:7: error: platform receiver name `tenant-x` is reserved\n  \
+         hint: names `tenant-<id>`, `tenant-<id>-<n>` and `dynalert-blackhole` are generated; pick another name",
+    );
+    assert_has(
+        &d,
+        "_defaults.yaml:6:24: error: enforced receiver `noc` is not a platform receiver\n  \
+         hint: define it under `routing.receivers`",
+    );
+    assert_has(
+        &d,
+        "_defaults.yaml:8:52: error: unknown tier `critcal` in severities of tier `vip`\n  hint: did you mean `critical`?",
+    );
+    assert_has(
+        &d,
+        "_defaults.yaml:9:3: error: unknown key `defualts` in `routing`\n  hint: did you mean `defaults`?",
+    );
+}
+
+#[test]
+fn examples_validate_cleanly() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/conf.d");
+    let report = dynalert_config::load_dir(root, chrono::Utc::now()).unwrap();
+    assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
+    let routing = report
+        .config
+        .platform
+        .routing
+        .as_ref()
+        .expect("routing block");
+    assert_eq!(routing.default_receiver, "platform-default");
+    let db_a = &report.config.tenants["db-a"];
+    let receiver = db_a
+        .routing
+        .as_ref()
+        .and_then(|r| r.receiver.as_ref())
+        .unwrap();
+    assert_eq!(receiver.fields["url"], "http://127.0.0.1:5001/db-a");
+    assert_eq!(db_a.routing.as_ref().unwrap().timings.group_wait, Some(30));
+}
