@@ -83,8 +83,6 @@ impl LoadReport {
     }
 }
 
-/// A validated tenant file: (platform generation, content hash, result).
-type CachedTenant = (u64, [u8; 32], Result<Arc<Tenant>, Vec<Diagnostic>>);
 /// The merged platform: (content hashes of the platform files, platform, diagnostics).
 type CachedPlatform = (Vec<[u8; 32]>, Arc<Platform>, Vec<Diagnostic>);
 
@@ -92,10 +90,18 @@ type CachedPlatform = (Vec<[u8; 32]>, Arc<Platform>, Vec<Diagnostic>);
 pub struct Loader {
     dir: PathBuf,
     files: BTreeMap<String, FileState>,
-    /// Validated tenants by file name, with the platform generation they were validated against.
-    tenants: BTreeMap<String, CachedTenant>,
+    /// File names whose content changed (or that vanished) since they were last validated.
+    touched: BTreeSet<String>,
     platform: Option<CachedPlatform>,
     platform_generation: u64,
+    /// Platform generation the tenant state below was validated against.
+    validated_generation: Option<u64>,
+    /// Tenant id -> validation errors of its current file (invalid tenants only).
+    rejected: BTreeMap<String, Vec<Diagnostic>>,
+    /// Tenant id -> whether its current file is accepted.
+    valid: BTreeMap<String, bool>,
+    /// Tenant id -> configuration served (new where valid, last good where not).
+    served: BTreeMap<String, Arc<Tenant>>,
     last_good: Arc<Config>,
 }
 
@@ -135,9 +141,13 @@ impl Loader {
         Loader {
             dir: dir.into(),
             files: BTreeMap::new(),
-            tenants: BTreeMap::new(),
+            touched: BTreeSet::new(),
             platform: None,
             platform_generation: 0,
+            validated_generation: None,
+            rejected: BTreeMap::new(),
+            valid: BTreeMap::new(),
+            served: BTreeMap::new(),
             last_good: Arc::new(Config::default()),
         }
     }
@@ -146,6 +156,7 @@ impl Loader {
     /// which supplies tenants whose files are invalid at cold start.
     pub fn with_last_good(dir: impl Into<PathBuf>, last_good: Config) -> Loader {
         let mut l = Loader::new(dir);
+        l.served = last_good.tenants.clone();
         l.last_good = Arc::new(last_good);
         l
     }
@@ -154,8 +165,10 @@ impl Loader {
         &self.dir
     }
 
-    fn platform_served(&self, platform: &Arc<Platform>) -> bool {
-        Arc::ptr_eq(&self.last_good.platform, platform)
+    fn has_tenant_file(&self, id: &str) -> bool {
+        [".yaml", ".yml"]
+            .iter()
+            .any(|ext| self.files.contains_key(&format!("{id}{ext}")))
     }
 
     /// The last configuration that was served.
@@ -181,6 +194,7 @@ impl Loader {
                 .collect(),
         };
         let mut seen = BTreeSet::new();
+        let mut stale = Vec::new();
         for name in names {
             if tenant_id(&name).is_none() {
                 continue;
@@ -192,55 +206,65 @@ impl Loader {
                 _ => {
                     if only.is_some() && self.files.remove(&name).is_some() {
                         report.changed = true;
+                        self.touched.insert(name);
                     }
                     continue;
                 }
             };
             seen.insert(name.clone());
             let stamp = stamp_of(&meta);
-            if self.files.get(&name).is_some_and(|f| f.stamp == stamp) {
-                continue;
+            if self.files.get(&name).is_none_or(|f| f.stamp != stamp) {
+                stale.push((name, path, stamp));
             }
-            report.files_read += 1;
-            let file = self.display_path(&name);
-            let (hash, text) = match fs_err::read(&path) {
+        }
+        report.files_read += stale.len();
+        let prev_hashes: Vec<Option<[u8; 32]>> = stale
+            .iter()
+            .map(|(name, _, _)| self.files.get(name).map(|f| f.hash))
+            .collect();
+        let work: Vec<_> = stale.into_iter().zip(prev_hashes).collect();
+        let dir = &self.dir;
+        let refreshed = dynalert_model::parallel_map(&work, |((name, path, stamp), prev)| {
+            let file: Arc<str> = Arc::from(dir.join(name).display().to_string());
+            let (hash, text) = match fs_err::read(path) {
                 Ok(bytes) => (Sha256::digest(&bytes).into(), Ok(bytes)),
                 Err(e) => ([0u8; 32], Err(e.to_string())),
             };
-            if let Some(prev) = self.files.get_mut(&name) {
-                if prev.hash == hash && text.is_ok() {
-                    prev.stamp = stamp;
-                    continue;
+            if *prev == Some(hash) && text.is_ok() {
+                return (name.clone(), stamp.clone(), hash, None);
+            }
+            (
+                name.clone(),
+                stamp.clone(),
+                hash,
+                Some(parse_file(&file, text)),
+            )
+        });
+        for (name, stamp, hash, doc) in refreshed {
+            match doc {
+                None => {
+                    if let Some(prev) = self.files.get_mut(&name) {
+                        prev.stamp = stamp;
+                    }
+                }
+                Some(doc) => {
+                    report.changed = true;
+                    report.files_parsed += 1;
+                    self.touched.insert(name.clone());
+                    self.files.insert(name, FileState { stamp, hash, doc });
                 }
             }
-            report.changed = true;
-            report.files_parsed += 1;
-            let doc = match text {
-                Err(e) => Err(vec![io_diag(&file, format!("cannot read file: {e}"))]),
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Err(_) => Err(vec![io_diag(&file, "file is not valid UTF-8".into())]),
-                    Ok(text) => yaml::parse(&text)
-                        .map(|d| d.map(Arc::new))
-                        .map_err(|problems| {
-                            problems
-                                .into_iter()
-                                .map(|p| Diagnostic {
-                                    level: Level::Error,
-                                    file: file.clone(),
-                                    pos: p.pos,
-                                    message: p.message,
-                                    hint: p.hint,
-                                })
-                                .collect()
-                        }),
-                },
-            };
-            self.files.insert(name, FileState { stamp, hash, doc });
         }
         if only.is_none() {
-            let before = self.files.len();
-            self.files.retain(|name, _| seen.contains(name));
-            if self.files.len() != before {
+            let gone: Vec<String> = self
+                .files
+                .keys()
+                .filter(|n| !seen.contains(*n))
+                .cloned()
+                .collect();
+            for name in gone {
+                self.files.remove(&name);
+                self.touched.insert(name);
                 report.changed = true;
             }
         }
@@ -318,92 +342,156 @@ impl Loader {
         let platform_valid = !platform_diags.iter().any(Diagnostic::is_error);
         report.platform_valid = platform_valid;
         let generation = self.platform_generation;
-
-        let mut tenants = BTreeMap::new();
-        let mut cache = std::mem::take(&mut self.tenants);
-        for (name, f) in self.files.iter().filter(|(n, _)| !is_platform_file(n)) {
+        if !platform_valid {
+            // Keep everything; changed tenant files wait for a valid platform.
+            self.validated_generation = None;
+            report.tenant_valid = self.valid.clone();
+            for diags in self.rejected.values() {
+                report.diagnostics.extend(diags.iter().cloned());
+            }
+            sort_diagnostics(&mut report.diagnostics);
+            report.config = self.last_good.clone();
+            return Ok(report);
+        }
+        let full = self.validated_generation != Some(generation);
+        let names: Vec<String> = if full {
+            self.touched.clear();
+            self.valid.clear();
+            self.rejected.clear();
+            self.files
+                .keys()
+                .filter(|n| !is_platform_file(n))
+                .cloned()
+                .collect()
+        } else {
+            std::mem::take(&mut self.touched)
+                .into_iter()
+                .filter(|n| !is_platform_file(n))
+                .collect()
+        };
+        // Validate the changed tenant files in parallel.
+        let files = &self.files;
+        let dir = &self.dir;
+        let platform_ref = &platform;
+        let validated = dynalert_model::parallel_map(&names, |name| {
             let id = tenant_id(name).unwrap_or(name).to_string();
-            let cached = cache
-                .remove(name)
-                .filter(|(g, h, _)| *g == generation && *h == f.hash);
-            let result = match cached {
-                Some((_, _, r)) => r,
-                None => {
-                    let file: Arc<str> = Arc::from(self.dir.join(name).display().to_string());
-                    match &f.doc {
-                        Err(d) => Err(d.clone()),
-                        Ok(doc) => {
-                            let mut diags = Vec::new();
-                            let mut ctx = Ctx {
-                                file,
-                                out: &mut diags,
-                            };
-                            let parsed =
-                                parse_tenant_file(&mut ctx, &id, doc.as_deref(), &platform, now);
-                            match parsed {
-                                Some(t) if !diags.iter().any(Diagnostic::is_error) => {
-                                    // Warnings travel with the tenant's cached result.
-                                    if diags.is_empty() {
-                                        Ok(Arc::new(t))
-                                    } else {
-                                        report.diagnostics.extend(diags.iter().cloned());
-                                        Ok(Arc::new(t))
-                                    }
-                                }
-                                _ => Err(diags),
-                            }
+            let Some(f) = files.get(name) else {
+                return (id, None);
+            };
+            let file: Arc<str> = Arc::from(dir.join(name.as_str()).display().to_string());
+            let result = match &f.doc {
+                Err(d) => Err(d.clone()),
+                Ok(doc) => {
+                    let mut diags = Vec::new();
+                    let mut ctx = Ctx {
+                        file,
+                        out: &mut diags,
+                    };
+                    match parse_tenant_file(&mut ctx, &id, doc.as_deref(), platform_ref, now) {
+                        Some(t) if !diags.iter().any(Diagnostic::is_error) => {
+                            Ok((Arc::new(t), diags))
                         }
+                        _ => Err(diags),
                     }
                 }
             };
-            match &result {
-                Ok(t) => {
-                    report.tenant_valid.insert(id.clone(), true);
-                    tenants.insert(id.clone(), t.clone());
+            (id, Some(result))
+        });
+        let mut served = if full {
+            BTreeMap::new()
+        } else {
+            std::mem::take(&mut self.served)
+        };
+        for (id, result) in validated {
+            match result {
+                // The file is gone: so is the tenant (removing a file is a deliberate change).
+                None => {
+                    if !self.has_tenant_file(&id) {
+                        served.remove(&id);
+                        self.valid.remove(&id);
+                        self.rejected.remove(&id);
+                    }
                 }
-                Err(diags) => {
-                    report.diagnostics.extend(diags.iter().cloned());
-                    report.tenant_valid.insert(id.clone(), false);
+                Some(Ok((tenant, warnings))) => {
+                    // Warnings are reported when the file is (re)validated.
+                    report.diagnostics.extend(warnings);
+                    self.rejected.remove(&id);
+                    self.valid.insert(id.clone(), true);
+                    served.insert(id, tenant);
+                }
+                Some(Err(diags)) => {
+                    self.rejected.insert(id.clone(), diags);
+                    self.valid.insert(id.clone(), false);
+                    // Keep the last good configuration of the tenant, if it ever had one.
                     if let Some(prev) = self.last_good.tenants.get(&id) {
-                        tenants.insert(id.clone(), prev.clone());
+                        served.insert(id, prev.clone());
                     }
                 }
             }
-            self.tenants
-                .insert(name.clone(), (generation, f.hash, result));
         }
         // Two files for one tenant (`x.yaml` and `x.yml`).
-        let mut ids: BTreeMap<String, &str> = BTreeMap::new();
-        for name in self.files.keys().filter(|n| !is_platform_file(n)) {
+        for name in names.iter().filter(|n| self.files.contains_key(*n)) {
             let id = tenant_id(name).unwrap_or(name);
-            if let Some(first) = ids.insert(id.to_string(), name) {
-                report.diagnostics.push(io_diag(
-                    &self.display_path(name),
-                    format!("tenant `{id}` is defined twice (also in `{first}`)"),
-                ));
-                report.tenant_valid.insert(id.to_string(), false);
+            for ext in [".yaml", ".yml"] {
+                let other = format!("{id}{ext}");
+                if other != *name && self.files.contains_key(&other) {
+                    let d = io_diag(
+                        &self.display_path(name),
+                        format!("tenant `{id}` is defined twice (also in `{other}`)"),
+                    );
+                    self.rejected.entry(id.to_string()).or_default().push(d);
+                    self.valid.insert(id.to_string(), false);
+                }
             }
         }
-
-        report
-            .diagnostics
-            .sort_by(|a, b| (&a.file, a.pos, a.level).cmp(&(&b.file, b.pos, b.level)));
-        report.diagnostics.dedup();
-        if platform_valid {
-            if report.changed
-                || self.last_good.tenants.len() != tenants.len()
-                || !self.platform_served(&platform)
-            {
-                self.last_good = Arc::new(Config { platform, tenants });
-            }
-        } else {
-            // Keep everything; tenants are reported against the last good platform.
-            for (id, valid) in report.tenant_valid.iter_mut() {
-                *valid = *valid && self.last_good.tenants.contains_key(id);
-            }
+        for diags in self.rejected.values() {
+            report.diagnostics.extend(diags.iter().cloned());
         }
+        sort_diagnostics(&mut report.diagnostics);
+        report.tenant_valid = self.valid.clone();
+        self.validated_generation = Some(generation);
+        let platform_changed = !Arc::ptr_eq(&self.last_good.platform, &platform);
+        if full || platform_changed || !names.is_empty() {
+            self.last_good = Arc::new(Config {
+                platform,
+                tenants: served.clone(),
+            });
+        }
+        self.served = served;
         report.config = self.last_good.clone();
         Ok(report)
+    }
+}
+
+fn sort_diagnostics(d: &mut Vec<Diagnostic>) {
+    d.sort_by(|a, b| (&a.file, a.pos, a.level).cmp(&(&b.file, b.pos, b.level)));
+    d.dedup();
+}
+
+/// Parses the bytes of one file into a document or located diagnostics.
+fn parse_file(
+    file: &Arc<str>,
+    text: Result<Vec<u8>, String>,
+) -> Result<Option<Arc<Node>>, Vec<Diagnostic>> {
+    match text {
+        Err(e) => Err(vec![io_diag(file, format!("cannot read file: {e}"))]),
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Err(_) => Err(vec![io_diag(file, "file is not valid UTF-8".into())]),
+            Ok(text) => yaml::parse(&text)
+                .map(|d| d.map(Arc::new))
+                .map_err(|problems| {
+                    problems
+                        .into_iter()
+                        .map(|p| Diagnostic {
+                            level: Level::Error,
+                            file: file.clone(),
+                            pos: p.pos,
+                            message: p.message,
+                            hint: p.hint,
+                        })
+                        .collect()
+                }),
+        },
     }
 }
 

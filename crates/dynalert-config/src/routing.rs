@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use dynalert_model::routing::{
     mask_url, Enforced, FieldKind, Guardrails, OverrideMatch, PlatformReceiver, PlatformRouting,
     Range, Receiver, ReceiverType, RouteOverride, TenantRouting, TierRoute, Timings,
+    BLACKHOLE_RECEIVER,
 };
 use dynalert_model::{Platform, Severity};
 use regex::Regex;
@@ -42,8 +43,6 @@ const GUARDRAIL_KEYS: [&str; 4] = [
     "repeat_interval",
     "receiver_types",
 ];
-/// Receiver names the generator owns; platform receivers must not use them.
-pub const RESERVED_RECEIVER: &str = "dynalert-blackhole";
 
 fn err_not_map(ctx: &mut Ctx, node: &Node, what: &str) -> bool {
     if node.as_map().is_none() {
@@ -295,7 +294,7 @@ fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
             }
             continue;
         };
-        if name.starts_with("tenant-") || name == RESERVED_RECEIVER {
+        if name.starts_with("tenant-") || name == BLACKHOLE_RECEIVER {
             ctx.error_hint(
                 item.pos,
                 format!("platform receiver name `{name}` is reserved"),

@@ -203,12 +203,11 @@ fn tenant_body(
                     continue;
                 }
                 None => {
-                    let hint = did_you_mean(&key.base, catalogue.iter().copied()).unwrap_or_else(
-                        || {
+                    let hint =
+                        did_you_mean(&key.base, catalogue.iter().copied()).unwrap_or_else(|| {
                             "add the key to `defaults` or `optional_overrides` in a platform file"
                                 .into()
-                        },
-                    );
+                        });
                     ctx.error_hint(k.pos, format!("unknown key `{}`", key.base), hint);
                     continue;
                 }

@@ -18,8 +18,8 @@ pub use config::{
 };
 pub use key::{Dim, ThresholdKey};
 pub use resolve::{
-    effective, effective_tenant, resolve, resolve_tenant, series_of, KeyEffective, Resolver,
-    TenantEffective, TierEffective, ValueState,
+    effective, effective_tenant, parallel_map, resolve, resolve_tenant, series_of, KeyEffective,
+    Resolver, TenantEffective, TierEffective, ValueState,
 };
 pub use schedule::{Override, Window};
 pub use snapshot::{Family, Series, Snapshot, TenantSeries};

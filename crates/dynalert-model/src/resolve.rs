@@ -38,7 +38,8 @@ pub struct TierEffective {
     pub value: Option<f64>,
     pub state: ValueState,
     /// `file:line` of the value that decided the result.
-    pub source: String,
+    #[serde(serialize_with = "as_display")]
+    pub source: Source,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<DateTime<Utc>>,
 }
@@ -102,6 +103,10 @@ pub struct TenantEffective {
     pub next_change: Option<DateTime<Utc>>,
 }
 
+fn as_display<S: serde::Serializer>(v: &Source, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
 /// Tracks the earliest future instant seen.
 struct NextChange {
     now: DateTime<Utc>,
@@ -151,7 +156,7 @@ fn tier_effective(
                     severity,
                     value,
                     state: ValueState::Expired,
-                    source: tv.source.to_string(),
+                    source: tv.source.clone(),
                     expires: tv.expires,
                 };
             }
@@ -167,7 +172,7 @@ fn tier_effective(
             severity,
             value,
             state,
-            source: window.unwrap_or(&tv.source).to_string(),
+            source: window.unwrap_or(&tv.source).clone(),
             expires: tv.expires,
         };
     }
@@ -180,7 +185,7 @@ fn tier_effective(
         } else {
             ValueState::Default
         },
-        source: window.unwrap_or(&p.source).to_string(),
+        source: window.unwrap_or(&p.source).clone(),
         expires: None,
     }
 }
@@ -470,14 +475,34 @@ pub fn effective(config: &Config, t: DateTime<Utc>) -> Vec<TenantEffective> {
         .collect()
 }
 
-/// Resolves the whole configuration at `t`.
+/// Resolves the whole configuration at `t` (large configurations on all cores).
 pub fn resolve(config: &Config, t: DateTime<Utc>) -> Snapshot {
-    let tenants = config
-        .tenants
-        .values()
-        .map(|tenant| Arc::new(resolve_tenant(&config.platform, tenant, t)))
-        .collect();
-    Snapshot::from_tenants(t, tenants)
+    let tenants: Vec<&Arc<Tenant>> = config.tenants.values().collect();
+    let resolved = parallel_map(&tenants, |tenant| {
+        Arc::new(resolve_tenant(&config.platform, tenant, t))
+    });
+    Snapshot::from_tenants(t, resolved)
+}
+
+/// Maps `items` in order, in chunks on scoped threads when there are enough of them.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    const MIN_CHUNK: usize = 256;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 2 * MIN_CHUNK {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads).max(MIN_CHUNK);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("resolver thread panicked"))
+            .collect()
+    })
 }
 
 /// Incremental resolution: re-resolves only tenants whose configuration changed

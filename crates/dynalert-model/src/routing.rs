@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Severity;
 
+/// Receiver the generator adds for alerts that must notify nobody; platform receivers may not use the name.
+pub const BLACKHOLE_RECEIVER: &str = "dynalert-blackhole";
+
 /// Notification integrations a receiver may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
