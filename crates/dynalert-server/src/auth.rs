@@ -137,11 +137,13 @@ fn http_server_config(v: &Yaml) -> Result<(), String> {
     let Some(map) = v.as_hash() else {
         return Err("`http_server_config` must be a mapping".into());
     };
-    for (k, _) in map {
-        let key = k.as_str().unwrap_or("");
-        return Err(format!("`http_server_config.{key}` is not supported"));
+    match map.keys().next() {
+        Some(k) => Err(format!(
+            "`http_server_config.{}` is not supported",
+            k.as_str().unwrap_or("")
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn users(v: &Yaml) -> Result<Auth, String> {

@@ -48,6 +48,11 @@ impl Chunk {
         }
     }
 
+    /// Whether two chunks render the same lines.
+    pub fn same_text(&self, other: &Chunk) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+
     fn family(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.text[start..self.ends[i]]

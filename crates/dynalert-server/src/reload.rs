@@ -7,14 +7,14 @@
 //! at the snapshot's next change (schedule edge, expiry, maintenance boundary).
 //! Bad input never loses data: the loader serves the last good config of a rejected file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use dynalert_config::Loader;
-use dynalert_model::{resolve_tenant, Config, Platform, Tenant, TenantSeries};
+use dynalert_model::{resolve_tenant, Config, Platform, Tenant};
 
 use crate::body::{Body, Chunk, Segment};
 use crate::selfmetrics::render_tenant_valid;
@@ -26,7 +26,8 @@ pub const DEBOUNCE: Duration = Duration::from_millis(10);
 struct Entry {
     tenant: Arc<Tenant>,
     platform: Arc<Platform>,
-    series: Arc<TenantSeries>,
+    /// Next instant at which this tenant's series change.
+    next_change: Option<DateTime<Utc>>,
     chunk: Arc<Chunk>,
 }
 
@@ -81,6 +82,9 @@ impl Reloader {
         self.reload(Trigger::Startup);
         let mut next_poll = Instant::now() + self.poll;
         let mut debounce: Option<Instant> = None;
+        // Files named by watcher events since the last reload; `None` after an event that
+        // needs a full scan.
+        let mut pending: Option<BTreeSet<String>> = Some(BTreeSet::new());
         loop {
             let now = Instant::now();
             let edge = self.next_change.map(|t| {
@@ -96,19 +100,27 @@ impl Reloader {
                 Ok(Msg::Reload(trigger, reply)) => {
                     let outcome = self.reload(trigger);
                     debounce = None;
+                    pending = Some(BTreeSet::new());
                     if let Some(reply) = reply {
                         let _ = reply.send(outcome);
                     }
                 }
-                Ok(Msg::Changed) => {
-                    debounce.get_or_insert_with(|| Instant::now() + DEBOUNCE);
+                Ok(Msg::Changed(names)) => {
+                    match (names, pending.as_mut()) {
+                        (Some(names), Some(p)) => p.extend(names),
+                        _ => pending = None,
+                    }
+                    if pending.as_ref().is_none_or(|p| !p.is_empty()) {
+                        debounce.get_or_insert_with(|| Instant::now() + DEBOUNCE);
+                    }
                 }
                 Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     let now = Instant::now();
                     if debounce.is_some_and(|d| d <= now) {
                         debounce = None;
-                        self.reload(Trigger::Watch);
+                        let names = pending.replace(BTreeSet::new());
+                        self.reload_with(Trigger::Watch, names.map(|n| n.into_iter().collect()));
                     } else if next_poll <= now {
                         next_poll = now + self.poll;
                         self.reload(Trigger::Poll);
@@ -123,10 +135,19 @@ impl Reloader {
 
     /// Reloads the directory and publishes the result.
     pub fn reload(&mut self, trigger: Trigger) -> Outcome {
+        self.reload_with(trigger, None)
+    }
+
+    /// Reloads the named files only (`Some`), or scans the whole directory (`None`).
+    pub fn reload_with(&mut self, trigger: Trigger, names: Option<Vec<String>>) -> Outcome {
         let started = Instant::now();
         let now = Utc::now();
         *self.status.reloads.entry(trigger.as_str()).or_default() += 1;
-        let outcome = match self.loader.reload(now) {
+        let result = match &names {
+            Some(names) => self.loader.reload_files(names, now),
+            None => self.loader.reload(now),
+        };
+        let outcome = match result {
             Err(e) => {
                 let msg = e.to_string();
                 tracing::error!(trigger = trigger.as_str(), error = %msg, "config reload failed");
@@ -185,7 +206,15 @@ impl Reloader {
                 self.status.last_reload = Some(now);
                 let elapsed = started.elapsed().as_secs_f64();
                 self.status.reload_duration.observe(elapsed);
+                let loaded = started.elapsed();
                 self.publish(&config, now, valid_changed);
+                tracing::debug!(
+                    trigger = trigger.as_str(),
+                    load_ms = loaded.as_secs_f64() * 1000.0,
+                    publish_ms = (started.elapsed() - loaded).as_secs_f64() * 1000.0,
+                    files_read = report.files_read,
+                    "reload timing"
+                );
                 if let Some(path) = &self.storage {
                     if self
                         .stored
@@ -225,23 +254,25 @@ impl Reloader {
             let fresh = prev.as_ref().is_some_and(|e| {
                 Arc::ptr_eq(&e.tenant, tenant)
                     && Arc::ptr_eq(&e.platform, &config.platform)
-                    && e.series.next_change.is_none_or(|t| t > now)
+                    && e.next_change.is_none_or(|t| t > now)
             });
             let entry = match prev {
                 Some(e) if fresh => e,
                 prev => {
                     let series = resolve_tenant(&config.platform, tenant, now);
+                    let fresh = Chunk::render(&series);
+                    // Same text: keep the old chunk (an edge passed without changing values).
                     let chunk = match prev {
-                        Some(p) if p.series.series == series.series => p.chunk,
+                        Some(p) if p.chunk.same_text(&fresh) => p.chunk,
                         _ => {
                             changed = true;
-                            Arc::new(Chunk::render(&series))
+                            Arc::new(fresh)
                         }
                     };
                     Entry {
                         tenant: tenant.clone(),
                         platform: config.platform.clone(),
-                        series: Arc::new(series),
+                        next_change: series.next_change,
                         chunk,
                     }
                 }
@@ -255,7 +286,7 @@ impl Reloader {
         self.next_change = self
             .entries
             .values()
-            .filter_map(|e| e.series.next_change)
+            .filter_map(|e| e.next_change)
             .filter(|t| *t > now)
             .min();
         let body = if changed || self.status.renders == 0 {

@@ -80,8 +80,9 @@ pub struct Outcome {
 /// Messages to the reloader.
 pub enum Msg {
     Reload(Trigger, Option<tokio::sync::oneshot::Sender<Outcome>>),
-    /// A file system event; reloads after the debounce delay.
-    Changed,
+    /// A file system event; reloads after the debounce delay. `Some(names)`: only these
+    /// config files changed; `None`: anything may have changed (full scan).
+    Changed(Option<Vec<String>>),
     Stop,
 }
 

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 
-use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
 
 use crate::state::Msg;
@@ -25,18 +25,20 @@ impl DirWatch {
     pub fn start(dir: &Path, tx: mpsc::Sender<Msg>) -> notify::Result<Arc<DirWatch>> {
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let Ok(event) = res else {
-                // Overflow or another watcher error: ask for a reload anyway.
-                let _ = tx.send(Msg::Changed);
+                // Overflow or another watcher error: rescan everything.
+                let _ = tx.send(Msg::Changed(None));
                 return;
             };
             let relevant = match event.kind {
                 // Our own reads open and close files; only writes matter.
                 EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
                 EventKind::Access(_) => false,
+                // Data is still being written; the close-write event follows.
+                EventKind::Modify(ModifyKind::Data(_)) => false,
                 _ => true,
             };
             if relevant {
-                let _ = tx.send(Msg::Changed);
+                let _ = tx.send(Msg::Changed(changed_names(&event.paths)));
             }
         })?;
         let w = Arc::new(DirWatch {
@@ -65,5 +67,42 @@ impl DirWatch {
         }
         *target = now;
         Ok(())
+    }
+}
+
+/// Config file names an event touches; `None` when a full scan is needed (a ConfigMap
+/// `..data` swap, the directory itself, or an event without paths). Other names (editor
+/// temp files) are ignored: their rename onto a config file is an event of its own.
+fn changed_names(paths: &[PathBuf]) -> Option<Vec<String>> {
+    if paths.is_empty() {
+        return None;
+    }
+    let mut names = Vec::new();
+    for p in paths {
+        let name = p.file_name()?.to_string_lossy().into_owned();
+        if name.starts_with("..") {
+            return None;
+        }
+        if dynalert_config::tenant_id(&name).is_some() {
+            names.push(name);
+        }
+    }
+    Some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_events() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            changed_names(&[p("/c/db-a.yaml")]),
+            Some(vec!["db-a.yaml".to_string()])
+        );
+        assert_eq!(changed_names(&[p("/c/..data")]), None);
+        assert_eq!(changed_names(&[p("/c/4913")]), Some(vec![]));
+        assert_eq!(changed_names(&[]), None);
     }
 }
