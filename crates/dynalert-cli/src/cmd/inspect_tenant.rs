@@ -187,7 +187,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 .iter()
                 .find(|e| e.key == k.key)
                 .and_then(|e| e.tiers.first())
-                .map(|t| t.source.clone())
+                .map(|t| t.source.to_string())
                 .unwrap_or_default();
             println!(
                 "  {:<24} observed {:<10} alert {} ({src})",
