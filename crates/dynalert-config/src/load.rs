@@ -165,6 +165,53 @@ impl Loader {
         &self.dir
     }
 
+    /// A Kubernetes namespace belongs to one tenant: a changed tenant that claims a
+    /// namespace another tenant owns is rejected (and keeps its last good config).
+    fn check_namespaces(&mut self, names: &[String], served: &mut BTreeMap<String, Arc<Tenant>>) {
+        let changed: BTreeSet<&str> = names.iter().map(|n| tenant_id(n).unwrap_or(n)).collect();
+        let mut owner: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        let order = served
+            .values()
+            .filter(|t| !changed.contains(t.id.as_str()))
+            .chain(served.values().filter(|t| changed.contains(t.id.as_str())));
+        let mut conflicts = Vec::new();
+        for t in order {
+            let is_valid = self.valid.get(&t.id).copied().unwrap_or(false);
+            for ns in t.namespaces() {
+                match owner.get(ns) {
+                    Some(other)
+                        if *other != t.id && is_valid && changed.contains(t.id.as_str()) =>
+                    {
+                        conflicts.push((t.clone(), ns.to_string(), other.clone()));
+                    }
+                    Some(_) => {}
+                    None => {
+                        owner.insert(ns.to_string(), t.id.clone());
+                    }
+                }
+            }
+        }
+        for (t, ns, other) in conflicts {
+            let source = t.metadata.source.clone();
+            let d = Diagnostic {
+                level: Level::Error,
+                file: source.as_ref().map_or_else(|| t.file.clone(), |s| s.file.clone()),
+                pos: Pos {
+                    line: source.as_ref().map_or(1, |s| s.line),
+                    col: 1,
+                },
+                message: format!("namespace `{ns}` already belongs to tenant `{other}`"),
+                hint: Some("a namespace can belong to one tenant only; list it in one `_metadata.namespaces`".into()),
+            };
+            self.rejected.entry(t.id.clone()).or_default().push(d);
+            self.valid.insert(t.id.clone(), false);
+            match self.last_good.tenants.get(&t.id) {
+                Some(prev) => served.insert(t.id.clone(), prev.clone()),
+                None => served.remove(&t.id),
+            };
+        }
+    }
+
     fn has_tenant_file(&self, id: &str) -> bool {
         [".yaml", ".yml"]
             .iter()
@@ -429,6 +476,7 @@ impl Loader {
                 }
             }
         }
+        self.check_namespaces(&names, &mut served);
         // Two files for one tenant (`x.yaml` and `x.yml`).
         for name in names.iter().filter(|n| self.files.contains_key(*n)) {
             let id = tenant_id(name).unwrap_or(name);

@@ -354,6 +354,7 @@ fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
         );
         return m;
     }
+    m.source = Some(ctx.source(node.pos));
     check_keys(
         ctx,
         node,

@@ -7,9 +7,16 @@ use proptest::prelude::*;
 
 fn examples() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/conf.d");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
-    files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -21,8 +28,8 @@ enum Edit {
 
 fn edit() -> impl Strategy<Value = Edit> {
     let chars = prop::sample::select(vec![
-        ':', '-', '{', '}', '[', ']', '"', '\'', '\n', ' ', '#', '&', '*', '!', '|', '>', '%', '@', '`', '\t', '0',
-        '9', '.', 'é', '\u{0}',
+        ':', '-', '{', '}', '[', ']', '"', '\'', '\n', ' ', '#', '&', '*', '!', '|', '>', '%', '@',
+        '`', '\t', '0', '9', '.', 'é', '\u{0}',
     ]);
     prop_oneof![
         (any::<usize>(), 0usize..8).prop_map(|(a, n)| Edit::Delete(a, n)),

@@ -473,3 +473,21 @@ fn existing_threshold_exporter_layout_loads_unchanged() {
     let expected = std::fs::read_to_string(base.join("expected-user-threshold.prom")).unwrap();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_namespace_belongs_to_one_tenant() {
+    let dir = confd(&[
+        ("db-a", "    _metadata: {namespaces: [shared, db-a]}\n"),
+        ("db-b", "    _metadata: {namespaces: [shared]}\n"),
+    ]);
+    let report = dynalert_config::load_dir(dir.path(), at(NOW)).unwrap();
+    let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(report.errors(), 1, "{msgs:?}");
+    assert!(
+        msgs[0]
+            .contains("db-b.yaml:3:1: error: namespace `shared` already belongs to tenant `db-a`"),
+        "{msgs:?}"
+    );
+    assert_eq!(report.tenant_valid.get("db-b"), Some(&false));
+    assert_eq!(report.tenant_valid.get("db-a"), Some(&true));
+}

@@ -101,6 +101,24 @@ pub struct Metadata {
     pub runbook_url: Option<String>,
     /// Kubernetes namespaces of the tenant; empty means "the tenant id".
     pub namespaces: Vec<String>,
+    /// Where `_metadata` was set, if it was.
+    #[serde(default)]
+    pub source: Option<Source>,
+}
+
+impl Tenant {
+    /// Kubernetes namespaces owned by the tenant (default: its id).
+    pub fn namespaces(&self) -> Vec<&str> {
+        if self.metadata.namespaces.is_empty() {
+            vec![self.id.as_str()]
+        } else {
+            self.metadata
+                .namespaces
+                .iter()
+                .map(String::as_str)
+                .collect()
+        }
+    }
 }
 
 /// Which severities silent mode mutes.
