@@ -100,7 +100,7 @@ pub fn render_tail(p: &Published, format: Format) -> String {
     write_header(
         &mut out,
         "threshold_exporter_config_reload_duration_seconds",
-        "Duration of config reloads (scan, validation, resolution and rendering).",
+        "Duration of the config scan and validation of a reload (resolution and rendering excluded).",
         "histogram",
     );
     let name = "threshold_exporter_config_reload_duration_seconds_bucket";
