@@ -15,7 +15,7 @@ use dynalert_model::{Config, Severity, Tenant};
 use crate::route::{InhibitRule, Matcher, Op, Route};
 
 /// Receiver that notifies nobody: the silent-mode sentinel and the watchdog go there.
-pub const BLACKHOLE: &str = "dynalert-blackhole";
+pub const BLACKHOLE: &str = dynalert_model::routing::BLACKHOLE_RECEIVER;
 /// Alert names routed to [`BLACKHOLE`] (both carry `scope="platform"`).
 pub const SINK_ALERTS: [&str; 2] = ["TenantSilentModeActive", "Watchdog"];
 /// The silent-mode sentinel fired by the platform rule pack.
