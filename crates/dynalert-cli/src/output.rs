@@ -2,7 +2,9 @@
 
 use std::io::IsTerminal;
 
-use dynalert_config::{Diagnostic, Level};
+use std::path::Path;
+
+use dynalert_config::{Diagnostic, Level, LoadReport};
 
 /// Whether stderr may carry colour (`NO_COLOR` unset and a terminal).
 pub fn color() -> bool {
@@ -24,4 +26,25 @@ pub fn print_diagnostics(diags: &[Diagnostic]) {
             eprintln!("{text}");
         }
     }
+}
+
+/// Loads `dir` and prints its diagnostics; `None` (after saying why, with `consequence`)
+/// when it has errors.
+pub fn load_valid(dir: &Path, consequence: &str) -> anyhow::Result<Option<LoadReport>> {
+    let report = dynalert_config::load_dir(dir, chrono::Utc::now())?;
+    print_diagnostics(&report.diagnostics);
+    if report.errors() > 0 {
+        eprintln!(
+            "error: `{}` has {} errors{consequence}",
+            dir.display(),
+            report.errors()
+        );
+        return Ok(None);
+    }
+    Ok(Some(report))
+}
+
+/// A value or `-`.
+pub fn or_dash(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }

@@ -5,6 +5,7 @@
 //! problems of a run are collected; nothing stops at the first error.
 
 pub mod diag;
+pub mod fsutil;
 pub mod load;
 mod platform;
 mod routing;

@@ -35,32 +35,12 @@ pub fn write(path: &Path, config: &Config) -> Result<(), StorageError> {
         path: path.display().to_string(),
         source,
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(&mut f);
+    dynalert_config::fsutil::write_atomic(path, |f| {
+        let mut w = std::io::BufWriter::new(f);
         ciborium::into_writer(config, &mut w).map_err(std::io::Error::other)?;
-        w.flush()?;
-        drop(w);
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+        w.flush()
+    })
+    .map_err(err)
 }
 
 /// Reads a snapshot; `Ok(None)` when the file does not exist yet.

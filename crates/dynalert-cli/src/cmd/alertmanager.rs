@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 
-use crate::output::print_diagnostics;
 use crate::{EXIT_ERROR, EXIT_FINDINGS};
 
 #[derive(Debug, clap::Args)]
@@ -33,16 +31,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let report = dynalert_config::load_dir(&args.dir, Utc::now())?;
-    print_diagnostics(&report.diagnostics);
-    if report.errors() > 0 {
-        eprintln!(
-            "error: `{}` has {} errors; no Alertmanager configuration generated",
-            args.dir.display(),
-            report.errors()
-        );
+    let Some(report) =
+        crate::output::load_valid(&args.dir, "; no Alertmanager configuration generated")?
+    else {
         return Ok(EXIT_FINDINGS);
-    }
+    };
     let generated = match dynalert_alertmanager::generate(&report.config) {
         Ok(g) => g,
         Err(e) => {
@@ -94,25 +87,8 @@ fn fs_read(path: &Path) -> anyhow::Result<String> {
 
 /// Writes through a temporary file in the same directory and renames it into place.
 fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::anyhow!("cannot write `{}`: {e}", path.display())
-    })
+    dynalert_config::fsutil::write_atomic(path, |f| f.write_all(text.as_bytes()))
+        .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))
 }
 
 /// `POST /-/reload` over plain HTTP/1.1; success is a 2xx status.

@@ -5,9 +5,6 @@
 
 use std::path::PathBuf;
 
-use chrono::Utc;
-
-use crate::output::print_diagnostics;
 use crate::EXIT_FINDINGS;
 
 #[derive(Debug, clap::Args)]
@@ -31,16 +28,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
         }
     }
-    let report = dynalert_config::load_dir(&args.dir, Utc::now())?;
-    print_diagnostics(&report.diagnostics);
-    if report.errors() > 0 {
-        eprintln!(
-            "error: `{}` has {} errors",
-            args.dir.display(),
-            report.errors()
-        );
+    let Some(report) = crate::output::load_valid(&args.dir, "")? else {
         return Ok(EXIT_FINDINGS);
-    }
+    };
     let generated = match dynalert_alertmanager::generate(&report.config) {
         Ok(g) => g,
         Err(e) => {

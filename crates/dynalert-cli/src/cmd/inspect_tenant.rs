@@ -202,13 +202,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 println!(
                     "    {:<9} config {:<8} exporters [{}]  recorded {:<8} alert {}",
                     t.severity,
-                    t.configured
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|| "-".into()),
+                    crate::output::or_dash(t.configured),
                     exported.join(", "),
-                    t.recorded
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|| "-".into()),
+                    crate::output::or_dash(t.recorded),
                     t.alert_state
                 );
             }

@@ -89,13 +89,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             println!(
                 "  {:<9} config {:<8} exporters [{}] recorded {:<8} alert {}",
                 t.severity,
-                t.configured
-                    .map(|x| x.to_string())
-                    .unwrap_or_else(|| "-".into()),
+                crate::output::or_dash(t.configured),
                 exp.join(", "),
-                t.recorded
-                    .map(|x| x.to_string())
-                    .unwrap_or_else(|| "-".into()),
+                crate::output::or_dash(t.recorded),
                 t.alert_state
             );
         }
