@@ -20,6 +20,12 @@ echo
 echo "== dynalert lab up --dir $LAB_DIR"
 "$BIN" lab up --dir "$LAB_DIR"
 echo
+exporter=$(grep -A1 '"exporter_urls"' "$LAB_DIR/lab.json" | tail -n 1 | tr -d ' ",')
+echo "== part of $exporter/metrics (threshold-exporter replica 1, tenant db-a)"
+metrics=$(curl -fsS "$exporter/metrics")
+grep -E '^(user_threshold|user_state_filter|tenant_metadata_info)\{tenant="db-a"' <<<"$metrics" | sed -n 1,12p || true
+grep -E '^threshold_exporter_(config_last_reload_successful|tenants|series) ' <<<"$metrics" || true
+echo
 echo "== dynalert scenario run all"
 status=0
 "$BIN" scenario run all --dir "$LAB_DIR" || status=$?
