@@ -42,6 +42,9 @@ pub enum Command {
     InspectTenant(cmd::inspect_tenant::Args),
     /// Check that config, exporters, recording rules and alert state agree for one key.
     VerifyThreshold(cmd::verify_threshold::Args),
+    /// Scale benchmarks with a real Prometheus: per-tenant vs dynamic rules, exporter costs.
+    #[command(subcommand)]
+    Bench(cmd::bench::Command),
 }
 
 /// Exit code for findings.
@@ -70,6 +73,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Scenario(a) => cmd::scenario::run(a),
         Command::InspectTenant(a) => cmd::inspect_tenant::run(a),
         Command::VerifyThreshold(a) => cmd::verify_threshold::run(a),
+        Command::Bench(c) => cmd::bench::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

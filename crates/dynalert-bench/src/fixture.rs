@@ -1,0 +1,496 @@
+//! Deterministic fixtures for N tenants and K keys.
+//!
+//! The same inputs always give the same files, so two runs (and two machines) measure the same
+//! thing. Per tenant and key the generator decides: platform default, a custom warning value, a
+//! custom tier map, or `disable`; and an observed value. From that decision alone it derives the
+//! expected firing set, independently of both rule sets and of the config loader.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::{BenchError, Result};
+
+/// The alert name used by both rule sets.
+pub const ALERT: &str = "BenchKeyHigh";
+/// The component of every generated key (`bench_k00` → component `bench`, metric `k00`).
+pub const COMPONENT: &str = "bench";
+/// Platform default warning threshold.
+pub const DEFAULT_WARNING: u64 = 70;
+/// Platform default critical threshold (every fourth key only).
+pub const DEFAULT_CRITICAL: u64 = 90;
+
+/// One firing alert as the comparison sees it: (tenant, key, severity).
+pub type Firing = (String, String, String);
+
+/// How the dynamic set normalises thresholds (issue item 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// The rule packs' pattern: one `tenant:alert_threshold:<key>` recording rule per key.
+    PerKey,
+    /// One recording rule for all keys (`max by(tenant, component, metric, severity)`).
+    Single,
+    /// No threshold recording rule: each alert aggregates `user_threshold` inline.
+    Inline,
+}
+
+impl Variant {
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::PerKey => "per-key",
+            Variant::Single => "single",
+            Variant::Inline => "inline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Variant> {
+        match s {
+            "per-key" => Some(Variant::PerKey),
+            "single" => Some(Variant::Single),
+            "inline" => Some(Variant::Inline),
+            _ => None,
+        }
+    }
+}
+
+/// What a tenant does with one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Default,
+    Warning(u64),
+    Tiers(u64, u64),
+    Disabled,
+}
+
+/// A generated fixture: N tenants, K keys.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub tenants: usize,
+    pub keys: usize,
+}
+
+/// splitmix64: a fast, well-mixed deterministic hash.
+fn mix(a: u64, b: u64, salt: u64) -> u64 {
+    let mut z = a
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(b.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+        .wrapping_add(salt.wrapping_mul(0x94D0_49BB_1331_11EB));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Fixture {
+    pub fn new(tenants: usize, keys: usize) -> Fixture {
+        Fixture { tenants, keys }
+    }
+
+    /// The fixed evaluation time of the fixture (no schedules are used, so it only matters
+    /// for the loader's expiry checks).
+    pub fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+    }
+
+    pub fn tenant(t: usize) -> String {
+        format!("t-{t:05}")
+    }
+
+    /// Key name in the config (`bench_k00`).
+    pub fn key(k: usize) -> String {
+        format!("{COMPONENT}_k{k:02}")
+    }
+
+    /// Metric part of the key (`k00`), also the `key` label of alerts.
+    pub fn metric(k: usize) -> String {
+        format!("k{k:02}")
+    }
+
+    fn has_default_critical(k: usize) -> bool {
+        k.is_multiple_of(4)
+    }
+
+    fn choice(t: usize, k: usize) -> Choice {
+        let h = mix(t as u64, k as u64, 1);
+        let w = 40 + (h >> 8) % 50;
+        match h % 10 {
+            0 => Choice::Disabled,
+            1..=3 => Choice::Warning(w),
+            4 => Choice::Tiers(w, w + 20),
+            _ => Choice::Default,
+        }
+    }
+
+    /// Observed value of tenant `t` for key `k` (0..99).
+    pub fn value(t: usize, k: usize) -> u64 {
+        mix(t as u64, k as u64, 2) % 100
+    }
+
+    /// Effective (severity, threshold) pairs of tenant `t` for key `k`, by the contract's three
+    /// states: custom value, platform default, disabled.
+    pub fn thresholds(t: usize, k: usize) -> Vec<(&'static str, u64)> {
+        let default_crit = Self::has_default_critical(k).then_some(DEFAULT_CRITICAL);
+        match Self::choice(t, k) {
+            Choice::Disabled => vec![],
+            Choice::Default => {
+                let mut v = vec![("warning", DEFAULT_WARNING)];
+                v.extend(default_crit.map(|c| ("critical", c)));
+                v
+            }
+            Choice::Warning(w) => {
+                let mut v = vec![("warning", w)];
+                v.extend(default_crit.map(|c| ("critical", c)));
+                v
+            }
+            Choice::Tiers(w, c) => vec![("warning", w), ("critical", c)],
+        }
+    }
+
+    /// The firing set derived from the fixture definition alone.
+    pub fn expected_firing(&self) -> BTreeSet<Firing> {
+        let mut out = BTreeSet::new();
+        for t in 0..self.tenants {
+            for k in 0..self.keys {
+                let v = Self::value(t, k);
+                for (sev, thr) in Self::thresholds(t, k) {
+                    if v > thr {
+                        out.insert((Self::tenant(t), Self::metric(k), sev.to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Writes `_defaults.yaml` and one file per tenant into `dir`.
+    pub fn write_conf_d(&self, dir: &Path) -> Result<()> {
+        fs_err::create_dir_all(dir)?;
+        let mut platform = String::from("defaults:\n");
+        for k in 0..self.keys {
+            if Self::has_default_critical(k) {
+                let _ = writeln!(
+                    platform,
+                    "  {}: {{warning: {DEFAULT_WARNING}, critical: {DEFAULT_CRITICAL}}}",
+                    Self::key(k)
+                );
+            } else {
+                let _ = writeln!(platform, "  {}: {DEFAULT_WARNING}", Self::key(k));
+            }
+        }
+        fs_err::write(dir.join("_defaults.yaml"), platform)?;
+        for t in 0..self.tenants {
+            fs_err::write(
+                dir.join(format!("{}.yaml", Self::tenant(t))),
+                self.tenant_file(t, 0),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The file of tenant `t`; `bump` shifts one custom value (used by the reload benchmark).
+    pub fn tenant_file(&self, t: usize, bump: u64) -> String {
+        let name = Self::tenant(t);
+        let mut s = format!("tenants:\n  {name}:\n");
+        for k in 0..self.keys {
+            let key = Self::key(k);
+            match Self::choice(t, k) {
+                Choice::Default => {}
+                Choice::Disabled => {
+                    let _ = writeln!(s, "    {key}: disable");
+                }
+                Choice::Warning(w) => {
+                    let _ = writeln!(s, "    {key}: \"{}\"", w + bump);
+                }
+                Choice::Tiers(w, c) => {
+                    let _ = writeln!(s, "    {key}: {{warning: {}, critical: {c}}}", w + bump);
+                }
+            }
+        }
+        let tier = if t.is_multiple_of(10) {
+            "vip"
+        } else {
+            "standard"
+        };
+        let _ = writeln!(
+            s,
+            "    _metadata: {{tier: {tier}, owner: team-{:02}}}",
+            t % 50
+        );
+        s
+    }
+
+    /// Loads `dir` with the real loader and renders what the exporter would serve.
+    pub fn render_thresholds(dir: &Path) -> Result<String> {
+        let now = Self::now();
+        let report =
+            dynalert_config::load_dir(dir, now).map_err(|e| BenchError::Config(e.to_string()))?;
+        if report.errors() > 0 {
+            let first: Vec<String> = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .take(3)
+                .map(|d| d.to_string())
+                .collect();
+            return Err(BenchError::Config(format!(
+                "generated conf.d has {} errors, first: {}",
+                report.errors(),
+                first.join("; ")
+            )));
+        }
+        let snapshot = dynalert_model::resolve(&report.config, now);
+        Ok(dynalert_exposition::render(
+            &snapshot,
+            dynalert_exposition::Format::Text,
+        ))
+    }
+
+    /// The source endpoint body: one gauge per tenant and key.
+    pub fn source_body(&self) -> String {
+        let mut s = String::with_capacity(self.tenants * self.keys * 40 + 1024);
+        for k in 0..self.keys {
+            let name = format!("bench_source_{}", Self::metric(k));
+            let _ = writeln!(
+                s,
+                "# HELP {name} Synthetic observation for key {}.",
+                Self::key(k)
+            );
+            let _ = writeln!(s, "# TYPE {name} gauge");
+            for t in 0..self.tenants {
+                let _ = writeln!(
+                    s,
+                    "{name}{{tenant=\"{}\"}} {}",
+                    Self::tenant(t),
+                    Self::value(t, k)
+                );
+            }
+        }
+        s
+    }
+
+    /// The per-tenant rule set: one group per tenant, one alert rule per key and tier, with
+    /// the thresholds (taken from the exporter's rendering of the conf.d, as a generator of
+    /// per-tenant rules would) and the metadata inlined as constants.
+    pub fn per_tenant_rules(&self, exposition: &str) -> Result<(String, usize)> {
+        let parsed = parse_exposition(exposition);
+        let mut thresholds: BTreeMap<(String, String), Vec<(String, f64)>> = BTreeMap::new();
+        let mut meta: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for (name, labels, value) in parsed {
+            let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
+            match name.as_str() {
+                "user_threshold" if get("component") == COMPONENT => {
+                    thresholds
+                        .entry((get("tenant"), get("metric")))
+                        .or_default()
+                        .push((get("severity"), value));
+                }
+                "tenant_metadata_info" => {
+                    meta.insert(get("tenant"), (get("tier"), get("owner")));
+                }
+                _ => {}
+            }
+        }
+        let mut s = String::with_capacity(self.tenants * self.keys * 220 + 64);
+        s.push_str("groups:\n");
+        let mut rules = 0;
+        for t in 0..self.tenants {
+            let tenant = Self::tenant(t);
+            let (tier, owner) = meta.get(&tenant).cloned().unwrap_or_default();
+            let _ = writeln!(s, "  - name: tenant-{tenant}\n    rules:");
+            for k in 0..self.keys {
+                let metric = Self::metric(k);
+                let Some(list) = thresholds.get(&(tenant.clone(), metric.clone())) else {
+                    continue;
+                };
+                let mut list = list.clone();
+                list.sort_by(|a, b| a.0.cmp(&b.0));
+                for (sev, thr) in list {
+                    rules += 1;
+                    let _ = write!(
+                        s,
+                        "      - alert: {ALERT}\n        expr: max by(tenant)(bench_source_{metric}{{tenant=\"{tenant}\"}}) > {thr}\n        labels: {{severity: {sev}, key: {metric}, tier: {tier}, owner: {owner}}}\n"
+                    );
+                }
+            }
+        }
+        Ok((s, rules))
+    }
+
+    /// The dynamic rule set in the rule packs' pattern: per-tenant normalisation, threshold
+    /// normalisation (by `variant`), metadata, and two alerts (warning, critical) per key that
+    /// join on `tenant`, with the left-outer metadata join and the maintenance guard.
+    pub fn dynamic_rules(&self, variant: Variant) -> (String, usize) {
+        let mut s = String::from("groups:\n  - name: bench-dynamic.recording\n    rules:\n");
+        let mut rules = 0;
+        for k in 0..self.keys {
+            let m = Self::metric(k);
+            let _ = write!(
+                s,
+                "      - record: tenant:bench_{m}:max\n        expr: max by(tenant)(bench_source_{m})\n"
+            );
+            rules += 1;
+        }
+        match variant {
+            Variant::PerKey => {
+                for k in 0..self.keys {
+                    let m = Self::metric(k);
+                    let _ = write!(
+                        s,
+                        "      - record: tenant:alert_threshold:{COMPONENT}_{m}\n        expr: max by(tenant, severity)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\"}})\n"
+                    );
+                    rules += 1;
+                }
+            }
+            Variant::Single => {
+                let _ = write!(
+                    s,
+                    "      - record: tenant:alert_threshold:{COMPONENT}\n        expr: max by(tenant, metric, severity)(user_threshold{{component=\"{COMPONENT}\"}})\n"
+                );
+                rules += 1;
+            }
+            Variant::Inline => {}
+        }
+        s.push_str(
+            "      - record: tenant:metadata:info\n        expr: topk by(tenant) (1, max by(tenant, tier, owner, runbook_url)(tenant_metadata_info))\n",
+        );
+        rules += 1;
+        s.push_str("  - name: bench-dynamic.alerts\n    rules:\n");
+        for k in 0..self.keys {
+            let m = Self::metric(k);
+            for sev in ["warning", "critical"] {
+                let thr = match variant {
+                    Variant::PerKey => {
+                        format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
+                    }
+                    Variant::Single => format!(
+                        "tenant:alert_threshold:{COMPONENT}{{metric=\"{m}\", severity=\"{sev}\"}}"
+                    ),
+                    Variant::Inline => format!(
+                        "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
+                    ),
+                };
+                let cmp = format!("(tenant:bench_{m}:max > on(tenant) {thr})");
+                let _ = write!(
+                    s,
+                    "      - alert: {ALERT}\n        expr: |\n          (\n            {cmp}\n              * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )\n          unless on(tenant) (max by(tenant)(user_maintenance) == 1)\n        labels: {{severity: {sev}, key: {m}}}\n"
+                );
+                rules += 1;
+            }
+        }
+        (s, rules)
+    }
+}
+
+/// Parses Prometheus text exposition into (name, labels, value); comments are skipped.
+pub fn parse_exposition(text: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (head, value) = match line.rfind(' ') {
+            Some(i) => (&line[..i], &line[i + 1..]),
+            None => continue,
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        let (name, labels) = match head.find('{') {
+            Some(i) => (&head[..i], parse_labels(&head[i + 1..head.len() - 1])),
+            None => (head, BTreeMap::new()),
+        };
+        out.push((name.to_string(), labels, value));
+    }
+    out
+}
+
+fn parse_labels(s: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while matches!(chars.peek(), Some(',') | Some(' ')) {
+            chars.next();
+        }
+        let mut name = String::new();
+        for c in chars.by_ref() {
+            if c == '=' {
+                break;
+            }
+            name.push(c);
+        }
+        if name.is_empty() {
+            break;
+        }
+        if chars.next() != Some('"') {
+            break;
+        }
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('n') => value.push('\n'),
+                    Some(o) => value.push(o),
+                    None => break,
+                },
+                '"' => break,
+                o => value.push(o),
+            }
+        }
+        out.insert(name, value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_parser_reads_labels_and_escapes() {
+        let p = parse_exposition(
+            "# HELP x y\nuser_threshold{tenant=\"a\",metric=\"k\\\"0\"} 70\nup 1\n",
+        );
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].1["metric"], "k\"0");
+        assert_eq!(p[0].2, 70.0);
+        assert!(p[1].1.is_empty());
+    }
+
+    #[test]
+    fn generated_conf_d_loads_and_matches_the_fixture_definition() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = Fixture::new(50, 8);
+        f.write_conf_d(dir.path()).unwrap();
+        let text = Fixture::render_thresholds(dir.path()).unwrap();
+        let mut from_loader = BTreeSet::new();
+        for (name, labels, value) in parse_exposition(&text) {
+            if name == "user_threshold" {
+                from_loader.insert((
+                    labels["tenant"].clone(),
+                    labels["metric"].clone(),
+                    labels["severity"].clone(),
+                    value as u64,
+                ));
+            }
+        }
+        let mut from_definition = BTreeSet::new();
+        for t in 0..50 {
+            for k in 0..8 {
+                for (sev, thr) in Fixture::thresholds(t, k) {
+                    from_definition.insert((
+                        Fixture::tenant(t),
+                        Fixture::metric(k),
+                        sev.to_string(),
+                        thr,
+                    ));
+                }
+            }
+        }
+        assert_eq!(from_loader, from_definition);
+        let (rules, n) = f.per_tenant_rules(&text).unwrap();
+        assert_eq!(n, from_definition.len());
+        assert!(rules.contains("bench_source_k00{tenant=\"t-00000\"}"));
+    }
+}

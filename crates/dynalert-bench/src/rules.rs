@@ -1,0 +1,434 @@
+//! `bench rules`: per-tenant rules against the dynamic rule set, with a real Prometheus.
+//!
+//! For each tenant count the fixture is generated once; then each rule set gets its own fresh
+//! Prometheus (own port, own data directory) scraping the same endpoint. The run waits on
+//! conditions, never on fixed sleeps: rules loaded, targets up, every group evaluated
+//! `warm_cycles` times on data, then measures over `measure_cycles` evaluation cycles.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::fixture::{Firing, Fixture, Variant};
+use crate::metrics::{self, SelfMetrics};
+use crate::process::{free_port, wait_for, Guard};
+use crate::serve::Endpoint;
+use crate::{prom_duration, BenchError, Result};
+
+/// Options of a `bench rules` run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub tenants: Vec<usize>,
+    pub keys: usize,
+    pub interval: Duration,
+    pub warm_cycles: u32,
+    pub measure_cycles: u32,
+    pub out: PathBuf,
+    pub variants: Vec<Variant>,
+    pub prometheus: PathBuf,
+    pub promtool: PathBuf,
+    /// Print progress lines to stderr.
+    pub progress: bool,
+}
+
+/// Measurements of one rule set at one tenant count.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetResult {
+    /// `per-tenant` or `dynamic/<variant>`.
+    pub set: String,
+    pub tenants: usize,
+    pub keys: usize,
+    pub rules: usize,
+    pub groups: usize,
+    pub rule_file_bytes: u64,
+    /// Wall time of `promtool check rules` on the rule file.
+    pub promtool_check_s: f64,
+    /// From process start to every rule loaded (`prometheus_rule_group_rules`).
+    pub load_s: f64,
+    /// Median over the measured cycles of the sum of `prometheus_rule_group_last_duration_seconds`.
+    pub eval_ms_per_cycle: f64,
+    /// Largest single group's last duration.
+    pub max_group_ms: f64,
+    /// Missed iterations (`prometheus_rule_group_iterations_missed_total`) during measurement.
+    pub missed: f64,
+    /// Missed iterations since start.
+    pub missed_total: f64,
+    /// Mean of `prometheus_rule_evaluation_duration_seconds` over the measurement, per rule.
+    pub rule_eval_avg_us: f64,
+    /// Prometheus CPU (`process_cpu_seconds_total`) per wall second during measurement.
+    pub cpu_cores: f64,
+    /// `process_resident_memory_bytes` at the end of the measurement.
+    pub rss_bytes: f64,
+    pub head_series: f64,
+    /// Evaluation time per cycle divided by tenants × keys.
+    pub us_per_tenant_key: f64,
+    /// No missed iteration during measurement and every group faster than the interval.
+    pub keeps_up: bool,
+    pub firing: usize,
+    /// Firing set equal to the set derived from the fixture definition.
+    pub answers_match: bool,
+    pub measured_s: f64,
+}
+
+/// All sets at one tenant count.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeResult {
+    pub tenants: usize,
+    pub expected_firing: usize,
+    pub sets: Vec<SetResult>,
+    /// Human-readable differences, empty when every set fired exactly the expected alerts.
+    pub differences: Vec<String>,
+}
+
+/// A complete run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesReport {
+    pub command: String,
+    pub machine: String,
+    pub prometheus_version: String,
+    pub interval_s: f64,
+    pub keys: usize,
+    pub warm_cycles: u32,
+    pub measure_cycles: u32,
+    pub sizes: Vec<SizeResult>,
+}
+
+impl RulesReport {
+    pub fn all_answers_match(&self) -> bool {
+        self.sizes.iter().all(|s| s.differences.is_empty())
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Runs the whole benchmark and returns the report (the caller writes it). Differences in
+/// firing sets are recorded in the report, not returned as an error, so that the figures are
+/// still written; callers must check [`RulesReport::all_answers_match`].
+pub fn run(opts: &Options, command: String) -> Result<RulesReport> {
+    fs_err::create_dir_all(&opts.out)?;
+    let mut report = RulesReport {
+        command,
+        machine: machine_description(),
+        prometheus_version: version_line(&opts.prometheus),
+        interval_s: opts.interval.as_secs_f64(),
+        keys: opts.keys,
+        warm_cycles: opts.warm_cycles,
+        measure_cycles: opts.measure_cycles,
+        sizes: vec![],
+    };
+    for &n in &opts.tenants {
+        report.sizes.push(run_size(opts, n)?);
+    }
+    Ok(report)
+}
+
+fn progress(opts: &Options, msg: &str) {
+    if opts.progress {
+        eprintln!("bench: {msg}");
+    }
+}
+
+fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
+    let dir = opts.out.join(format!("tenants-{n}"));
+    if dir.exists() {
+        fs_err::remove_dir_all(&dir)?;
+    }
+    fs_err::create_dir_all(&dir)?;
+    progress(opts, &format!("{n} tenants: generating fixture"));
+    let fixture = Fixture::new(n, opts.keys);
+    let conf_d = dir.join("conf.d");
+    fixture.write_conf_d(&conf_d)?;
+    let thresholds = Fixture::render_thresholds(&conf_d)?;
+    let (per_tenant, per_tenant_rules) = fixture.per_tenant_rules(&thresholds)?;
+    let expected = fixture.expected_firing();
+    let mut bodies = BTreeMap::new();
+    bodies.insert("/source".to_string(), fixture.source_body());
+    bodies.insert("/thresholds".to_string(), thresholds);
+    let endpoint = Endpoint::start(bodies)?;
+
+    let mut sets: Vec<(String, String, usize, bool)> =
+        vec![("per-tenant".into(), per_tenant, per_tenant_rules, false)];
+    for &v in &opts.variants {
+        let (text, count) = fixture.dynamic_rules(v);
+        sets.push((format!("dynamic/{}", v.name()), text, count, true));
+    }
+    let mut results = vec![];
+    let mut differences = vec![];
+    for (name, text, rules, dynamic) in sets {
+        let set_dir = dir.join(name.replace('/', "-"));
+        fs_err::create_dir_all(&set_dir)?;
+        let rule_file = set_dir.join("rules.yaml");
+        fs_err::write(&rule_file, &text)?;
+        drop(text);
+        progress(opts, &format!("{n} tenants, {name}: {rules} rules"));
+        let (result, firing) = run_set(
+            opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic,
+        )?;
+        let mut result = result;
+        result.answers_match = firing == expected;
+        if !result.answers_match {
+            differences.push(describe_difference(&name, &expected, &firing));
+        }
+        progress(
+            opts,
+            &format!(
+                "{n} tenants, {name}: eval {:.1} ms/cycle, load {:.1} s, rss {:.0} MiB, firing {} (expected {}), missed {}",
+                result.eval_ms_per_cycle,
+                result.load_s,
+                result.rss_bytes / 1048576.0,
+                result.firing,
+                expected.len(),
+                result.missed
+            ),
+        );
+        results.push(result);
+        // Prometheus' data directory is large at 20,000 tenants; the rule file and config stay.
+        let _ = fs_err::remove_dir_all(set_dir.join("data"));
+    }
+    // The per-tenant rule file is the largest artefact; keep it only for small runs.
+    if n > 1000 {
+        let _ = fs_err::remove_file(dir.join("per-tenant").join("rules.yaml"));
+        let _ = fs_err::remove_dir_all(&conf_d);
+    }
+    Ok(SizeResult {
+        tenants: n,
+        expected_firing: expected.len(),
+        sets: results,
+        differences,
+    })
+}
+
+fn describe_difference(name: &str, expected: &BTreeSet<Firing>, got: &BTreeSet<Firing>) -> String {
+    let missing: Vec<String> = expected
+        .difference(got)
+        .take(5)
+        .map(|f| format!("{f:?}"))
+        .collect();
+    let extra: Vec<String> = got
+        .difference(expected)
+        .take(5)
+        .map(|f| format!("{f:?}"))
+        .collect();
+    format!(
+        "{name}: {} firing, {} expected; {} missing (e.g. {}), {} unexpected (e.g. {})",
+        got.len(),
+        expected.len(),
+        expected.difference(got).count(),
+        missing.join(", "),
+        got.difference(expected).count(),
+        extra.join(", ")
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_set(
+    opts: &Options,
+    name: &str,
+    n: usize,
+    rules: usize,
+    set_dir: &Path,
+    rule_file: &Path,
+    endpoint: &Endpoint,
+    dynamic: bool,
+) -> Result<(SetResult, BTreeSet<Firing>)> {
+    let rule_file_bytes = fs_err::metadata(rule_file)?.len();
+    let started = Instant::now();
+    let check = Command::new(&opts.promtool)
+        .arg("check")
+        .arg("rules")
+        .arg(rule_file)
+        .output()
+        .map_err(|e| BenchError::Process(format!("cannot run promtool: {e}")))?;
+    let promtool_check_s = started.elapsed().as_secs_f64();
+    if !check.status.success() {
+        return Err(BenchError::Process(format!(
+            "promtool check rules {} failed: {}",
+            rule_file.display(),
+            String::from_utf8_lossy(&check.stderr)
+        )));
+    }
+
+    let interval = prom_duration(opts.interval);
+    let mut config = format!(
+        "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nrule_files: [\"{}\"]\nscrape_configs:\n  - job_name: source\n    honor_labels: true\n    metrics_path: /source\n    static_configs: [{{targets: [\"{}\"]}}]\n",
+        rule_file.display(),
+        endpoint.host_port()
+    );
+    let jobs = if dynamic {
+        config.push_str(&format!(
+            "  - job_name: threshold-exporter\n    honor_labels: true\n    metrics_path: /thresholds\n    static_configs: [{{targets: [\"{}\"]}}]\n",
+            endpoint.host_port()
+        ));
+        2.0
+    } else {
+        1.0
+    };
+    let config_file = set_dir.join("prometheus.yml");
+    fs_err::write(&config_file, config)?;
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cmd = Command::new(&opts.prometheus);
+    cmd.arg(format!("--config.file={}", config_file.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            set_dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--storage.tsdb.retention.time=2h");
+    let spawn_at = Instant::now();
+    let mut prom = Guard::spawn("prometheus", cmd, &set_dir.join("prometheus.log"))?;
+
+    // 1. Rule files loaded.
+    let metrics_url = format!("{base}/metrics");
+    let load_deadline = Duration::from_secs(600 + (rules as u64) / 200);
+    let expected_rules = rules as f64;
+    wait_for(
+        "every rule to be loaded",
+        load_deadline,
+        Duration::from_millis(200),
+        || {
+            prom.check_alive()?;
+            Ok(metrics::try_get_text(&metrics_url)
+                .map(|t| SelfMetrics::parse(&t))
+                .filter(|m| m.rules >= expected_rules)
+                .map(|_| ()))
+        },
+    )?;
+    let load_s = spawn_at.elapsed().as_secs_f64();
+
+    // 2. Data scraped: every target up.
+    let poll = (opts.interval / 4).max(Duration::from_millis(250));
+    wait_for(
+        "scrape targets to be up",
+        Duration::from_secs(120) + opts.interval * 4,
+        poll,
+        || {
+            prom.check_alive()?;
+            Ok(metrics::query_value(&base, "count(up == 1)")?.filter(|v| *v >= jobs))
+        },
+    )?;
+    let data_at = unix_now();
+
+    // 3. Warm-up: every group evaluated `warm_cycles` times on data.
+    let secs = opts.interval.as_secs_f64();
+    let warm_until = data_at + f64::from(opts.warm_cycles) * secs;
+    let cycle_deadline = Duration::from_secs(600) + opts.interval * 20;
+    wait_for(
+        "rule groups to evaluate on scraped data",
+        cycle_deadline,
+        poll,
+        || {
+            prom.check_alive()?;
+            let m = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+            Ok((m.min_last_eval_ts >= warm_until).then_some(()))
+        },
+    )?;
+
+    // 4. Measurement.
+    let a_at = unix_now();
+    let a = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+    let until = a_at + f64::from(opts.measure_cycles) * secs;
+    let mut samples = vec![a.last_duration_sum];
+    let mut max_group: f64 = a.last_duration_max;
+    let mut last_sample_at = Instant::now();
+    let (b, b_at) = wait_for("the measurement cycles", cycle_deadline, poll, || {
+        prom.check_alive()?;
+        let m = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+        let now = unix_now();
+        if last_sample_at.elapsed() >= opts.interval {
+            samples.push(m.last_duration_sum);
+            max_group = max_group.max(m.last_duration_max);
+            last_sample_at = Instant::now();
+        }
+        Ok((m.min_last_eval_ts >= until).then_some((m, now)))
+    })?;
+    samples.push(b.last_duration_sum);
+    max_group = max_group.max(b.last_duration_max);
+    let firing = metrics::firing(&base)?;
+    let rss_bytes = b.rss.max(prom.rss_bytes().unwrap_or(0) as f64);
+    drop(prom);
+
+    samples.sort_by(|x, y| x.total_cmp(y));
+    let eval_s = samples[samples.len() / 2];
+    let wall = (b_at - a_at).max(1e-9);
+    let missed = b.missed - a.missed;
+    let evals = b.rule_eval_count - a.rule_eval_count;
+    let result = SetResult {
+        set: name.to_string(),
+        tenants: n,
+        keys: opts.keys,
+        rules,
+        groups: b.groups,
+        rule_file_bytes,
+        promtool_check_s,
+        load_s,
+        eval_ms_per_cycle: eval_s * 1000.0,
+        max_group_ms: max_group * 1000.0,
+        missed,
+        missed_total: b.missed,
+        rule_eval_avg_us: if evals > 0.0 {
+            (b.rule_eval_sum - a.rule_eval_sum) / evals * 1e6
+        } else {
+            0.0
+        },
+        cpu_cores: (b.cpu - a.cpu) / wall,
+        rss_bytes,
+        head_series: b.series,
+        us_per_tenant_key: eval_s * 1e6 / (n * opts.keys).max(1) as f64,
+        keeps_up: missed == 0.0 && max_group < secs,
+        firing: firing.len(),
+        answers_match: false,
+        measured_s: wall,
+    };
+    Ok((result, firing))
+}
+
+fn version_line(prometheus: &Path) -> String {
+    Command::new(prometheus)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            let s = String::from_utf8_lossy(&o.stdout).to_string()
+                + &String::from_utf8_lossy(&o.stderr);
+            s.lines().next().map(|l| l.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// CPU model, core count and memory, from /proc.
+pub fn machine_description() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|kb| format!("{:.0} GiB", kb as f64 / 1048576.0))
+        .unwrap_or_else(|| "? GiB".into());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default();
+    format!("{model}, {cores} cores, {mem} RAM, load average {load} at start")
+}

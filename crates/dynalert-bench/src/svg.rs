@@ -1,0 +1,215 @@
+//! A hand-written SVG plot (no font or system dependencies): evaluation time per cycle and
+//! Prometheus RSS against the tenant count, both sets, log-log axes.
+
+use std::fmt::Write as _;
+
+use crate::rules::RulesReport;
+
+const W: f64 = 460.0;
+const H: f64 = 320.0;
+const ML: f64 = 70.0;
+const MR: f64 = 20.0;
+const MT: f64 = 40.0;
+const MB: f64 = 50.0;
+const COLOURS: [&str; 4] = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
+const DASHES: [&str; 4] = ["", "6,3", "2,2", "8,2,2,2"];
+
+struct Series {
+    name: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// Renders the two panels side by side.
+pub fn rules_plot(r: &RulesReport) -> String {
+    let mut names: Vec<String> = vec![];
+    for size in &r.sizes {
+        for x in &size.sets {
+            if !names.contains(&x.set) {
+                names.push(x.set.clone());
+            }
+        }
+    }
+    let series = |f: &dyn Fn(&crate::rules::SetResult) -> f64| -> Vec<Series> {
+        names
+            .iter()
+            .map(|n| Series {
+                name: n.clone(),
+                points: r
+                    .sizes
+                    .iter()
+                    .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
+                    .map(|x| (x.tenants as f64, f(x)))
+                    .filter(|(_, y)| *y > 0.0)
+                    .collect(),
+            })
+            .collect()
+    };
+    let eval = series(&|x| x.eval_ms_per_cycle);
+    let rss = series(&|x| x.rss_bytes / 1048576.0);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"11\">",
+        2.0 * W,
+        H + 30.0,
+        2.0 * W,
+        H + 30.0
+    );
+    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+    panel(
+        &mut s,
+        0.0,
+        "rule evaluation time per cycle (ms)",
+        &eval,
+        Some((r.interval_s * 1000.0, format!("interval {}s", r.interval_s))),
+    );
+    panel(&mut s, W, "Prometheus RSS (MiB)", &rss, None);
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{} keys per tenant, {} - {}</text>",
+        W,
+        H + 20.0,
+        r.keys,
+        xml(&r.prometheus_version),
+        xml(&r.machine)
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn decades(lo: f64, hi: f64) -> (f64, f64) {
+    let a = lo.max(1e-3).log10().floor();
+    let mut b = hi.max(1e-3).log10().ceil();
+    if b <= a {
+        b = a + 1.0;
+    }
+    (a, b)
+}
+
+fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<(f64, String)>) {
+    let all: Vec<(f64, f64)> = series.iter().flat_map(|x| x.points.clone()).collect();
+    let (xmin, xmax) = all.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
+        (a.min(p.0), b.max(p.0))
+    });
+    let (mut ymin, mut ymax) = all.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
+        (a.min(p.1), b.max(p.1))
+    });
+    if let Some((y, _)) = &hline {
+        ymin = ymin.min(*y);
+        ymax = ymax.max(*y);
+    }
+    if all.is_empty() {
+        return;
+    }
+    let (xa, xb) = decades(xmin, xmax);
+    let (ya, yb) = decades(ymin, ymax);
+    let pw = W - ML - MR;
+    let ph = H - MT - MB;
+    let px = |x: f64| x0 + ML + (x.log10() - xa) / (xb - xa) * pw;
+    let py = |y: f64| MT + ph - (y.log10() - ya) / (yb - ya) * ph;
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">{}</text>",
+        x0 + ML + pw / 2.0,
+        xml(title)
+    );
+    let _ = writeln!(
+        s,
+        "<rect x=\"{}\" y=\"{MT}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#333\"/>",
+        x0 + ML
+    );
+    for d in (xa as i32)..=(xb as i32) {
+        let v = 10f64.powi(d);
+        let x = px(v);
+        let _ = writeln!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{MT}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            MT + ph,
+            MT + ph + 15.0,
+            fmt_num(v)
+        );
+    }
+    for d in (ya as i32)..=(yb as i32) {
+        let v = 10f64.powi(d);
+        let y = py(v);
+        let _ = writeln!(
+            s,
+            "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            x0 + ML,
+            x0 + ML + pw,
+            x0 + ML - 5.0,
+            y + 4.0,
+            fmt_num(v)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">tenants</text>",
+        x0 + ML + pw / 2.0,
+        H - 12.0
+    );
+    if let Some((v, label)) = hline {
+        let y = py(v);
+        let _ = writeln!(
+            s,
+            "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#888\" stroke-dasharray=\"4,4\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#555\">{}</text>",
+            x0 + ML,
+            x0 + ML + pw,
+            x0 + ML + 5.0,
+            y - 4.0,
+            xml(&label)
+        );
+    }
+    for (i, ser) in series.iter().enumerate() {
+        let c = COLOURS[i % COLOURS.len()];
+        let dash = DASHES[i % DASHES.len()];
+        let pts: Vec<String> = ser
+            .points
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/>",
+            pts.join(" ")
+        );
+        for (x, y) in &ser.points {
+            let _ = writeln!(
+                s,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{c}\"/>",
+                px(*x),
+                py(*y)
+            );
+        }
+        let ly = MT + 14.0 + 14.0 * i as f64;
+        let lx = x0 + ML + 8.0;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{lx}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{c}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/><text x=\"{}\" y=\"{}\">{}</text>",
+            lx + 20.0,
+            lx + 25.0,
+            ly + 4.0,
+            xml(&ser.name)
+        );
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v >= 1.0 {
+        let mut n = format!("{v:.0}");
+        let mut i = n.len() as i32 - 3;
+        while i > 0 {
+            n.insert(i as usize, ',');
+            i -= 3;
+        }
+        n
+    } else {
+        format!("{v}")
+    }
+}

@@ -1,0 +1,159 @@
+//! `dynalert bench …`: reproducible scale measurements with a real Prometheus.
+//!
+//! `rules` proves (or disproves) the scaling claim: per-tenant rules against the dynamic rule
+//! set, same data, same Prometheus, identical firing alerts required. `exporter` measures the
+//! threshold exporter's own costs. Both write a text table, JSON and (rules) an SVG plot to
+//! `--out`; the table also goes to stdout.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use dynalert_bench::fixture::Variant;
+
+use crate::EXIT_FINDINGS;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Per-tenant rules vs the dynamic rule set on a real Prometheus; exit 1 when the firing alerts differ.
+    Rules(RulesArgs),
+    /// The threshold exporter's costs: cold load, one-file reload, scrape latency, RSS.
+    Exporter(ExporterArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// Tenant counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,5000,20000")]
+    pub tenants: Vec<usize>,
+    /// Threshold keys per tenant.
+    #[arg(long, default_value_t = 20)]
+    pub keys: usize,
+    /// Scrape and evaluation interval (default 15s, 3s with `--quick`).
+    #[arg(long, value_parser = dynalert_bench::parse_duration)]
+    pub interval: Option<Duration>,
+    /// Output directory for rules.txt, rules.json, rules.svg and the generated inputs.
+    #[arg(long, default_value = "target/bench")]
+    pub out: PathBuf,
+    /// Fewer and shorter cycles (harness check, not a measurement).
+    #[arg(long)]
+    pub quick: bool,
+    /// Threshold normalisation variants of the dynamic set: `per-key` (the rule packs), `single`, `inline`.
+    #[arg(long, value_delimiter = ',', default_value = "per-key", value_parser = parse_variant)]
+    pub variants: Vec<Variant>,
+    /// Measured evaluation cycles (default 4, 2 with `--quick`).
+    #[arg(long)]
+    pub cycles: Option<u32>,
+    /// The Prometheus binary.
+    #[arg(long, default_value = "prometheus")]
+    pub prometheus: PathBuf,
+    /// The promtool binary.
+    #[arg(long, default_value = "promtool")]
+    pub promtool: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExporterArgs {
+    /// Tenant counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    pub tenants: Vec<usize>,
+    /// Threshold keys per tenant.
+    #[arg(long, default_value_t = 20)]
+    pub keys: usize,
+    /// Sequential `/metrics` requests to time.
+    #[arg(long, default_value_t = 20)]
+    pub scrapes: usize,
+    /// Output directory for exporter.txt and exporter.json.
+    #[arg(long, default_value = "target/bench")]
+    pub out: PathBuf,
+    /// The threshold-exporter binary (default: next to this binary, then PATH).
+    #[arg(long)]
+    pub exporter: Option<PathBuf>,
+}
+
+fn parse_variant(s: &str) -> Result<Variant, String> {
+    Variant::parse(s).ok_or_else(|| format!("unknown variant `{s}` (per-key, single, inline)"))
+}
+
+fn command_line() -> String {
+    let mut args = std::env::args();
+    let _ = args.next();
+    std::iter::once("dynalert".to_string())
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn binary(path: &std::path::Path, package: &str, flag: &str) -> anyhow::Result<PathBuf> {
+    if path.components().count() > 1 {
+        return Ok(path.to_path_buf());
+    }
+    let name = path.to_string_lossy();
+    dynalert_bench::process::which(&name).ok_or_else(|| {
+        dynalert_bench::BenchError::MissingBinary {
+            binary: name.to_string(),
+            package: package.to_string(),
+            flag: flag.to_string(),
+        }
+        .into()
+    })
+}
+
+pub fn run(cmd: Command) -> anyhow::Result<u8> {
+    match cmd {
+        Command::Rules(a) => rules(a),
+        Command::Exporter(a) => exporter(a),
+    }
+}
+
+fn rules(a: RulesArgs) -> anyhow::Result<u8> {
+    let opts = dynalert_bench::rules::Options {
+        tenants: a.tenants,
+        keys: a.keys,
+        interval: a.interval.unwrap_or(if a.quick {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_secs(15)
+        }),
+        warm_cycles: 2,
+        measure_cycles: a.cycles.unwrap_or(if a.quick { 2 } else { 4 }),
+        out: a.out.clone(),
+        variants: a.variants,
+        prometheus: binary(&a.prometheus, "prometheus", "--prometheus")?,
+        promtool: binary(&a.promtool, "prometheus", "--promtool")?,
+        progress: true,
+    };
+    let report = dynalert_bench::rules::run(&opts, command_line()).context("bench rules")?;
+    dynalert_bench::report::write_rules(&report, &a.out)?;
+    print!("{}", dynalert_bench::report::rules_table(&report));
+    eprintln!("bench: wrote {}/rules.{{txt,json,svg}}", a.out.display());
+    if !report.all_answers_match() {
+        eprintln!("error: the rule sets do not fire the same alerts (see DIFFERENCE above)");
+        return Ok(EXIT_FINDINGS);
+    }
+    Ok(0)
+}
+
+fn exporter(a: ExporterArgs) -> anyhow::Result<u8> {
+    let exporter = match a.exporter {
+        Some(p) => p,
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("threshold-exporter")))
+            .filter(|p| p.is_file())
+            .or_else(|| dynalert_bench::process::which("threshold-exporter"))
+            .context("`threshold-exporter` not found next to `dynalert` nor on PATH; build it with `cargo build --release --bin threshold-exporter` or pass `--exporter`")?,
+    };
+    let opts = dynalert_bench::exporter::Options {
+        tenants: a.tenants,
+        keys: a.keys,
+        scrapes: a.scrapes,
+        out: a.out.clone(),
+        exporter,
+        progress: true,
+    };
+    let report = dynalert_bench::exporter::run(&opts, command_line()).context("bench exporter")?;
+    dynalert_bench::report::write_exporter(&report, &a.out)?;
+    print!("{}", dynalert_bench::report::exporter_table(&report));
+    Ok(0)
+}
