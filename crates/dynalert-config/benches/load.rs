@@ -9,6 +9,10 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
+// The binaries use the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const KEYS: usize = 20;
 
 fn key(i: usize) -> String {

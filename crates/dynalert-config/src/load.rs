@@ -169,24 +169,43 @@ impl Loader {
     /// namespace another tenant owns is rejected (and keeps its last good config).
     fn check_namespaces(&mut self, names: &[String], served: &mut BTreeMap<String, Arc<Tenant>>) {
         let changed: BTreeSet<&str> = names.iter().map(|n| tenant_id(n).unwrap_or(n)).collect();
-        let mut owner: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-        let order = served
-            .values()
-            .filter(|t| !changed.contains(t.id.as_str()))
-            .chain(served.values().filter(|t| changed.contains(t.id.as_str())));
-        let mut conflicts = Vec::new();
-        for t in order {
-            let is_valid = self.valid.get(&t.id).copied().unwrap_or(false);
+        // Namespaces claimed by changed, valid tenants (in id order).
+        let mut claims: std::collections::HashMap<&str, Vec<&str>> =
+            std::collections::HashMap::new();
+        for id in &changed {
+            if !self.valid.get(*id).copied().unwrap_or(false) {
+                continue;
+            }
+            if let Some(t) = served.get(*id) {
+                for ns in t.namespaces() {
+                    claims.entry(ns).or_default().push(t.id.as_str());
+                }
+            }
+        }
+        if claims.is_empty() {
+            return;
+        }
+        // Owners among unchanged tenants win; among changed ones, the first in id order.
+        let mut owner: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        for t in served.values().filter(|t| !changed.contains(t.id.as_str())) {
             for ns in t.namespaces() {
+                if claims.contains_key(ns) {
+                    owner.entry(ns).or_insert(t.id.as_str());
+                }
+            }
+        }
+        let mut conflicts = Vec::new();
+        let mut sorted: Vec<_> = claims.into_iter().collect();
+        sorted.sort();
+        for (ns, ids) in sorted {
+            for id in ids {
                 match owner.get(ns) {
-                    Some(other)
-                        if *other != t.id && is_valid && changed.contains(t.id.as_str()) =>
-                    {
-                        conflicts.push((t.clone(), ns.to_string(), other.clone()));
+                    Some(other) if *other != id => {
+                        conflicts.push((served[id].clone(), ns.to_string(), other.to_string()))
                     }
                     Some(_) => {}
                     None => {
-                        owner.insert(ns.to_string(), t.id.clone());
+                        owner.insert(ns, id);
                     }
                 }
             }

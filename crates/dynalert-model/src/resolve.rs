@@ -533,26 +533,26 @@ impl Resolver {
         self.platform = Some(config.platform.clone());
         self.last = Some(t);
         let mut fresh = 0;
-        let mut cache = std::mem::take(&mut self.cache);
-        let tenants = config
-            .tenants
-            .iter()
-            .map(|(id, tenant)| {
-                let reuse = cache.remove(id).filter(|(prev, series)| {
-                    Arc::ptr_eq(prev, tenant) && series.next_change.is_none_or(|n| n > t)
-                });
-                let series = match reuse {
-                    Some((_, s)) => s,
-                    None => {
-                        fresh += 1;
-                        Arc::new(resolve_tenant(&config.platform, tenant, t))
-                    }
-                };
-                self.cache
-                    .insert(id.clone(), (tenant.clone(), series.clone()));
-                series
-            })
-            .collect();
+        let mut tenants = Vec::with_capacity(config.tenants.len());
+        for (id, tenant) in &config.tenants {
+            let reusable = self.cache.get(id.as_str()).and_then(|(prev, series)| {
+                (Arc::ptr_eq(prev, tenant) && series.next_change.is_none_or(|n| n > t))
+                    .then(|| series.clone())
+            });
+            let series = match reusable {
+                Some(s) => s,
+                None => {
+                    fresh += 1;
+                    let s = Arc::new(resolve_tenant(&config.platform, tenant, t));
+                    self.cache.insert(id.clone(), (tenant.clone(), s.clone()));
+                    s
+                }
+            };
+            tenants.push(series);
+        }
+        if self.cache.len() != config.tenants.len() {
+            self.cache.retain(|id, _| config.tenants.contains_key(id));
+        }
         (Snapshot::from_tenants(t, tenants), fresh)
     }
 }
