@@ -3,7 +3,7 @@ CARGO   ?= cargo
 RELEASE := target/release
 DYNALERT := $(RELEASE)/dynalert
 
-.PHONY: all demo test lint bench clean deps build schema lab-up lab-down scenarios verify lab-e2e
+.PHONY: all demo test lint bench clean deps build schema lab-up lab-down scenarios verify lab-e2e bench-scale
 
 all: build
 
@@ -23,7 +23,8 @@ test: deps build
 	$(DYNALERT) rules coverage examples/conf.d
 	$(DYNALERT) rules regex examples/conf.d --check
 	scripts/test-rules.sh
-	@if [ "$${DYNALERT_LAB_E2E:-0}" = 1 ]; then scripts/lab-e2e.sh; else echo "lab end-to-end test skipped (set DYNALERT_LAB_E2E=1)"; fi
+	$(DYNALERT) bench rules --tenants 100,1000 --quick --out target/bench-quick
+	scripts/lab-e2e.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -31,6 +32,11 @@ lint:
 
 bench: build
 	$(CARGO) bench -p dynalert-config --bench load
+
+# Per-tenant vs dynamic rules on a real Prometheus, up to 20,000 tenants (docs/performance.md).
+bench-scale: deps build
+	$(DYNALERT) bench rules --tenants 100,1000,5000,20000 --out target/bench-scale
+	$(DYNALERT) bench exporter --tenants 1000,10000 --out target/bench-scale
 
 schema: build
 	$(DYNALERT) schema --dir docs/schema

@@ -119,3 +119,33 @@ pub fn query_value(base: &str, q: &str) -> Result<Option<f64>> {
         .and_then(|s| s.parse().ok());
     Ok(v)
 }
+
+/// Last evaluation time per kind of rule (`observation`, `threshold`, `metadata`, `alert`),
+/// summed over rules, in milliseconds, from `/api/v1/rules`.
+pub fn rule_costs(base: &str) -> Result<std::collections::BTreeMap<String, f64>> {
+    let url = format!("{base}/api/v1/rules");
+    let body: serde_json::Value = agent()
+        .get(&url)
+        .call()
+        .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?
+        .into_json()
+        .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?;
+    let mut out = std::collections::BTreeMap::new();
+    for g in body["data"]["groups"].as_array().into_iter().flatten() {
+        for r in g["rules"].as_array().into_iter().flatten() {
+            let name = r["name"].as_str().unwrap_or_default();
+            let kind = if r["type"] == "alerting" {
+                "alert"
+            } else if name.contains(":alert_threshold") {
+                "threshold"
+            } else if name.contains(":metadata:") {
+                "metadata"
+            } else {
+                "observation"
+            };
+            let t = r["evaluationTime"].as_f64().unwrap_or(0.0) * 1000.0;
+            *out.entry(kind.to_string()).or_insert(0.0) += t;
+        }
+    }
+    Ok(out)
+}

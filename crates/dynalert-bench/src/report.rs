@@ -117,6 +117,22 @@ pub fn rules_table(r: &RulesReport) -> String {
         }
     }
     for size in &r.sizes {
+        for d in size.sets.iter().filter(|x| !x.rule_costs_ms.is_empty()) {
+            let parts: Vec<String> = d
+                .rule_costs_ms
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.1} ms"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "{} tenants, {}: last evaluation by kind of rule: {}",
+                size.tenants,
+                d.set,
+                parts.join(", ")
+            );
+        }
+    }
+    for size in &r.sizes {
         for d in &size.differences {
             let _ = writeln!(s, "DIFFERENCE at {} tenants: {d}", size.tenants);
         }

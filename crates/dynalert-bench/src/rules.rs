@@ -71,6 +71,8 @@ pub struct SetResult {
     /// Firing set equal to the set derived from the fixture definition.
     pub answers_match: bool,
     pub measured_s: f64,
+    /// Dynamic sets only: last evaluation time (ms) by kind of rule, from `/api/v1/rules`.
+    pub rule_costs_ms: BTreeMap<String, f64>,
 }
 
 /// All sets at one tenant count.
@@ -353,6 +355,11 @@ fn run_set(
     samples.push(b.last_duration_sum);
     max_group = max_group.max(b.last_duration_max);
     let firing = metrics::firing(&base)?;
+    let rule_costs_ms = if dynamic {
+        metrics::rule_costs(&base)?
+    } else {
+        BTreeMap::new()
+    };
     let rss_bytes = b.rss.max(prom.rss_bytes().unwrap_or(0) as f64);
     drop(prom);
 
@@ -387,6 +394,7 @@ fn run_set(
         firing: firing.len(),
         answers_match: false,
         measured_s: wall,
+        rule_costs_ms,
     };
     Ok((result, firing))
 }
