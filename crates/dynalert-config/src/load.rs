@@ -45,8 +45,9 @@ struct Stamp {
 struct FileState {
     stamp: Stamp,
     hash: [u8; 32],
-    /// Parsed document or the parse diagnostics.
-    doc: Result<Option<Arc<Node>>, Vec<Diagnostic>>,
+    /// Parsed document or the parse diagnostics; `None` once a tenant file has been
+    /// validated (the tree is parsed again from disk if the platform changes).
+    doc: Option<Result<Option<Arc<Node>>, Vec<Diagnostic>>>,
 }
 
 /// Outcome of one load or reload.
@@ -317,7 +318,14 @@ impl Loader {
                     report.changed = true;
                     report.files_parsed += 1;
                     self.touched.insert(name.clone());
-                    self.files.insert(name, FileState { stamp, hash, doc });
+                    self.files.insert(
+                        name,
+                        FileState {
+                            stamp,
+                            hash,
+                            doc: Some(doc),
+                        },
+                    );
                 }
             }
         }
@@ -353,7 +361,7 @@ impl Loader {
         let mut diags = Vec::new();
         for (name, f) in self.files.iter().filter(|(n, _)| is_platform_file(n)) {
             let file = Arc::from(self.dir.join(name).display().to_string());
-            match &f.doc {
+            match f.doc.as_ref().expect("platform documents are kept") {
                 Err(d) => {
                     platform.files.push(file);
                     diags.extend(d.iter().cloned());
@@ -445,7 +453,16 @@ impl Loader {
                 return (id, None);
             };
             let file: Arc<str> = Arc::from(dir.join(name.as_str()).display().to_string());
-            let result = match &f.doc {
+            let reparsed;
+            let doc = match &f.doc {
+                Some(doc) => doc,
+                None => {
+                    let text = fs_err::read(dir.join(name.as_str())).map_err(|e| e.to_string());
+                    reparsed = parse_file(&file, text);
+                    &reparsed
+                }
+            };
+            let result = match doc {
                 Err(d) => Err(d.clone()),
                 Ok(doc) => {
                     let mut diags = Vec::new();
@@ -463,6 +480,11 @@ impl Loader {
             };
             (id, Some(result))
         });
+        for name in &names {
+            if let Some(f) = self.files.get_mut(name) {
+                f.doc = None;
+            }
+        }
         let mut served = if full {
             BTreeMap::new()
         } else {
