@@ -45,9 +45,19 @@ struct Stamp {
 struct FileState {
     stamp: Stamp,
     hash: [u8; 32],
-    /// Parsed document or the parse diagnostics; `None` once a tenant file has been
-    /// validated (the tree is parsed again from disk if the platform changes).
-    doc: Option<Result<Option<Arc<Node>>, Vec<Diagnostic>>>,
+    content: Content,
+}
+
+/// What the loader holds of a file between reloads.
+#[derive(Clone)]
+enum Content {
+    /// A platform file: parsed document or its parse diagnostics.
+    Parsed(Result<Option<Arc<Node>>, Vec<Diagnostic>>),
+    /// A tenant file waiting for validation: its bytes or the read error. Parsing
+    /// happens during validation, so the trees of thousands of files never coexist.
+    Text(Result<Arc<[u8]>, String>),
+    /// A validated tenant file: read again from disk if the platform changes.
+    Dropped,
 }
 
 /// Outcome of one load or reload.
@@ -294,18 +304,18 @@ impl Loader {
         let refreshed = dynalert_model::parallel_map(&work, |((name, path, stamp), prev)| {
             let file: Arc<str> = Arc::from(dir.join(name).display().to_string());
             let (hash, text) = match fs_err::read(path) {
-                Ok(bytes) => (Sha256::digest(&bytes).into(), Ok(bytes)),
+                Ok(bytes) => (Sha256::digest(&bytes).into(), Ok(Arc::<[u8]>::from(bytes))),
                 Err(e) => ([0u8; 32], Err(e.to_string())),
             };
             if *prev == Some(hash) && text.is_ok() {
                 return (name.clone(), stamp.clone(), hash, None);
             }
-            (
-                name.clone(),
-                stamp.clone(),
-                hash,
-                Some(parse_file(&file, text)),
-            )
+            let content = if is_platform_file(name) {
+                Content::Parsed(parse_file(&file, text.as_deref()))
+            } else {
+                Content::Text(text)
+            };
+            (name.clone(), stamp.clone(), hash, Some(content))
         });
         for (name, stamp, hash, doc) in refreshed {
             match doc {
@@ -323,7 +333,7 @@ impl Loader {
                         FileState {
                             stamp,
                             hash,
-                            doc: Some(doc),
+                            content: doc,
                         },
                     );
                 }
@@ -361,7 +371,10 @@ impl Loader {
         let mut diags = Vec::new();
         for (name, f) in self.files.iter().filter(|(n, _)| is_platform_file(n)) {
             let file = Arc::from(self.dir.join(name).display().to_string());
-            match f.doc.as_ref().expect("platform documents are kept") {
+            let Content::Parsed(doc) = &f.content else {
+                unreachable!("platform files are kept parsed")
+            };
+            match doc {
                 Err(d) => {
                     platform.files.push(file);
                     diags.extend(d.iter().cloned());
@@ -453,13 +466,17 @@ impl Loader {
                 return (id, None);
             };
             let file: Arc<str> = Arc::from(dir.join(name.as_str()).display().to_string());
-            let reparsed;
-            let doc = match &f.doc {
-                Some(doc) => doc,
-                None => {
+            let parsed;
+            let doc = match &f.content {
+                Content::Parsed(doc) => doc,
+                Content::Text(text) => {
+                    parsed = parse_file(&file, text.as_deref());
+                    &parsed
+                }
+                Content::Dropped => {
                     let text = fs_err::read(dir.join(name.as_str())).map_err(|e| e.to_string());
-                    reparsed = parse_file(&file, text);
-                    &reparsed
+                    parsed = parse_file(&file, text.as_deref());
+                    &parsed
                 }
             };
             let result = match doc {
@@ -482,7 +499,7 @@ impl Loader {
         });
         for name in &names {
             if let Some(f) = self.files.get_mut(name) {
-                f.doc = None;
+                f.content = Content::Dropped;
             }
         }
         let mut served = if full {
@@ -560,13 +577,13 @@ fn sort_diagnostics(d: &mut Vec<Diagnostic>) {
 /// Parses the bytes of one file into a document or located diagnostics.
 fn parse_file(
     file: &Arc<str>,
-    text: Result<Vec<u8>, String>,
+    text: Result<&[u8], &String>,
 ) -> Result<Option<Arc<Node>>, Vec<Diagnostic>> {
     match text {
         Err(e) => Err(vec![io_diag(file, format!("cannot read file: {e}"))]),
-        Ok(bytes) => match String::from_utf8(bytes) {
+        Ok(bytes) => match std::str::from_utf8(bytes) {
             Err(_) => Err(vec![io_diag(file, "file is not valid UTF-8".into())]),
-            Ok(text) => yaml::parse(&text)
+            Ok(text) => yaml::parse(text)
                 .map(|d| d.map(Arc::new))
                 .map_err(|problems| {
                     problems

@@ -100,9 +100,9 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
             .map(|(s, (tv, _))| (s, tv))
             .collect();
         if let Some(pos) = entry.disable_all {
-            tiers
-                .entry(Severity::Warning)
-                .or_insert_with(|| dynalert_model::TierValue::fixed(None, ctx.source(pos)));
+            tiers.insert_if_absent(Severity::Warning, || {
+                dynalert_model::TierValue::fixed(None, ctx.source(pos))
+            });
         }
         if platform.optional.remove(&key.base).is_some() {
             ctx.error_hint(

@@ -219,7 +219,7 @@ fn tenant_body(
     }
     for (key, entry) in keys {
         let platform_tiers = platform.defaults.get(&key);
-        let mut tiers: Tiers = BTreeMap::new();
+        let mut tiers = Tiers::new();
         for (sev, (tv, pos)) in entry.tiers {
             warn_if_default(
                 ctx,
@@ -233,13 +233,11 @@ fn tenant_body(
         }
         if let Some(pos) = entry.disable_all {
             let mut disable = |sev: Severity| {
-                tiers
-                    .entry(sev)
-                    .or_insert_with(|| TierValue::fixed(None, ctx.source(pos)));
+                tiers.insert_if_absent(sev, || TierValue::fixed(None, ctx.source(pos)));
             };
             disable(Severity::Warning);
             for sev in platform_tiers
-                .map(|p| p.keys().copied().collect::<Vec<_>>())
+                .map(|p| p.keys().collect::<Vec<_>>())
                 .unwrap_or_default()
             {
                 disable(sev);

@@ -54,8 +54,103 @@ impl TierValue {
     }
 }
 
-/// The tiers set for one key.
-pub type Tiers = BTreeMap<Severity, TierValue>;
+/// The tiers set for one key: at most one value per severity.
+///
+/// A fixed array rather than a map: tens of thousands of tenants × tens of keys
+/// each hold one, and a `BTreeMap` node costs about a kilobyte even for one entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(
+    from = "BTreeMap<Severity, TierValue>",
+    into = "BTreeMap<Severity, TierValue>"
+)]
+pub struct Tiers {
+    slots: [Option<TierValue>; 3],
+}
+
+fn slot(s: Severity) -> usize {
+    match s {
+        Severity::Info => 0,
+        Severity::Warning => 1,
+        Severity::Critical => 2,
+    }
+}
+
+impl Tiers {
+    pub fn new() -> Tiers {
+        Tiers::default()
+    }
+
+    pub fn get(&self, s: &Severity) -> Option<&TierValue> {
+        self.slots[slot(*s)].as_ref()
+    }
+
+    pub fn contains_key(&self, s: &Severity) -> bool {
+        self.get(s).is_some()
+    }
+
+    /// Sets a tier, returning the previous value.
+    pub fn insert(&mut self, s: Severity, v: TierValue) -> Option<TierValue> {
+        self.slots[slot(s)].replace(v)
+    }
+
+    /// Sets a tier only when it is not set yet.
+    pub fn insert_if_absent(&mut self, s: Severity, v: impl FnOnce() -> TierValue) {
+        let slot = &mut self.slots[slot(s)];
+        if slot.is_none() {
+            *slot = Some(v());
+        }
+    }
+
+    /// `(severity, value)` in severity order (info, warning, critical).
+    pub fn iter(&self) -> impl Iterator<Item = (Severity, &TierValue)> {
+        Severity::ALL
+            .into_iter()
+            .zip(&self.slots)
+            .filter_map(|(s, v)| v.as_ref().map(|v| (s, v)))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = Severity> + '_ {
+        self.iter().map(|(s, _)| s)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &TierValue> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl FromIterator<(Severity, TierValue)> for Tiers {
+    fn from_iter<I: IntoIterator<Item = (Severity, TierValue)>>(iter: I) -> Tiers {
+        let mut t = Tiers::new();
+        for (s, v) in iter {
+            t.insert(s, v);
+        }
+        t
+    }
+}
+
+impl From<BTreeMap<Severity, TierValue>> for Tiers {
+    fn from(m: BTreeMap<Severity, TierValue>) -> Tiers {
+        m.into_iter().collect()
+    }
+}
+
+impl From<Tiers> for BTreeMap<Severity, TierValue> {
+    fn from(t: Tiers) -> BTreeMap<Severity, TierValue> {
+        Severity::ALL
+            .into_iter()
+            .zip(t.slots)
+            .filter_map(|(s, v)| v.map(|v| (s, v)))
+            .collect()
+    }
+}
 
 /// A platform state filter definition (`state_filters:`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,10 @@ use dynalert_server::client::Client;
 use dynalert_server::selfmetrics::ProcessStats;
 use dynalert_server::{Options, Server};
 
+// The same allocator as the `threshold-exporter` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const KEYS: usize = 20;
 
 fn key(i: usize) -> String {
