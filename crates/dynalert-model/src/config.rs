@@ -64,7 +64,8 @@ impl TierValue {
     into = "BTreeMap<Severity, TierValue>"
 )]
 pub struct Tiers {
-    slots: [Option<TierValue>; 3],
+    /// Boxed: most keys set one or two tiers, so the empty slots stay one pointer each.
+    slots: [Option<Box<TierValue>>; 3],
 }
 
 fn slot(s: Severity) -> usize {
@@ -81,7 +82,7 @@ impl Tiers {
     }
 
     pub fn get(&self, s: &Severity) -> Option<&TierValue> {
-        self.slots[slot(*s)].as_ref()
+        self.slots[slot(*s)].as_deref()
     }
 
     pub fn contains_key(&self, s: &Severity) -> bool {
@@ -90,14 +91,14 @@ impl Tiers {
 
     /// Sets a tier, returning the previous value.
     pub fn insert(&mut self, s: Severity, v: TierValue) -> Option<TierValue> {
-        self.slots[slot(s)].replace(v)
+        self.slots[slot(s)].replace(Box::new(v)).map(|b| *b)
     }
 
     /// Sets a tier only when it is not set yet.
     pub fn insert_if_absent(&mut self, s: Severity, v: impl FnOnce() -> TierValue) {
         let slot = &mut self.slots[slot(s)];
         if slot.is_none() {
-            *slot = Some(v());
+            *slot = Some(Box::new(v()));
         }
     }
 
@@ -106,7 +107,7 @@ impl Tiers {
         Severity::ALL
             .into_iter()
             .zip(&self.slots)
-            .filter_map(|(s, v)| v.as_ref().map(|v| (s, v)))
+            .filter_map(|(s, v)| v.as_deref().map(|v| (s, v)))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = Severity> + '_ {
@@ -147,7 +148,7 @@ impl From<Tiers> for BTreeMap<Severity, TierValue> {
         Severity::ALL
             .into_iter()
             .zip(t.slots)
-            .filter_map(|(s, v)| v.map(|v| (s, v)))
+            .filter_map(|(s, v)| v.map(|v| (s, *v)))
             .collect()
     }
 }
