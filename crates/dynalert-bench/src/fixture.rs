@@ -35,6 +35,10 @@ pub enum Variant {
     Single,
     /// No threshold recording rule: each alert aggregates `user_threshold` inline.
     Inline,
+    /// Per-key thresholds; the left-outer metadata join is done once, in the metadata
+    /// recording rule (one series for every tenant with a threshold, with or without
+    /// `tenant_metadata_info`), so each alert evaluates its comparison once, with an inner join.
+    MetaOnce,
 }
 
 impl Variant {
@@ -43,6 +47,7 @@ impl Variant {
             Variant::PerKey => "per-key",
             Variant::Single => "single",
             Variant::Inline => "inline",
+            Variant::MetaOnce => "meta-once",
         }
     }
 
@@ -51,6 +56,7 @@ impl Variant {
             "per-key" => Some(Variant::PerKey),
             "single" => Some(Variant::Single),
             "inline" => Some(Variant::Inline),
+            "meta-once" => Some(Variant::MetaOnce),
             _ => None,
         }
     }
@@ -342,7 +348,7 @@ impl Fixture {
             rules += 1;
         }
         match variant {
-            Variant::PerKey => {
+            Variant::PerKey | Variant::MetaOnce => {
                 for k in 0..self.keys {
                     let m = Self::metric(k);
                     let _ = write!(
@@ -361,16 +367,22 @@ impl Fixture {
             }
             Variant::Inline => {}
         }
-        s.push_str(
-            "      - record: tenant:metadata:info\n        expr: topk by(tenant) (1, max by(tenant, tier, owner, runbook_url)(tenant_metadata_info))\n",
-        );
+        if variant == Variant::MetaOnce {
+            s.push_str(
+                "      - record: tenant:metadata:info\n        expr: topk by(tenant) (1, max by(tenant, tier, owner, runbook_url)(tenant_metadata_info)) or on(tenant) (max by(tenant)(user_threshold) * 0 + 1)\n",
+            );
+        } else {
+            s.push_str(
+                "      - record: tenant:metadata:info\n        expr: topk by(tenant) (1, max by(tenant, tier, owner, runbook_url)(tenant_metadata_info))\n",
+            );
+        }
         rules += 1;
         s.push_str("  - name: bench-dynamic.alerts\n    rules:\n");
         for k in 0..self.keys {
             let m = Self::metric(k);
             for sev in ["warning", "critical"] {
                 let thr = match variant {
-                    Variant::PerKey => {
+                    Variant::PerKey | Variant::MetaOnce => {
                         format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
                     }
                     Variant::Single => format!(
@@ -381,6 +393,14 @@ impl Fixture {
                     ),
                 };
                 let cmp = format!("(tenant:bench_{m}:max > on(tenant) {thr})");
+                if variant == Variant::MetaOnce {
+                    let _ = write!(
+                        s,
+                        "      - alert: {ALERT}\n        expr: |\n          {cmp}\n            * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info\n          unless on(tenant) (max by(tenant)(user_maintenance) == 1)\n        labels: {{severity: {sev}, key: {m}}}\n"
+                    );
+                    rules += 1;
+                    continue;
+                }
                 let _ = write!(
                     s,
                     "      - alert: {ALERT}\n        expr: |\n          (\n            {cmp}\n              * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )\n          unless on(tenant) (max by(tenant)(user_maintenance) == 1)\n        labels: {{severity: {sev}, key: {m}}}\n"

@@ -51,7 +51,7 @@ pub fn rules_table(r: &RulesReport) -> String {
         "eval ms",
         "max grp ms",
         "missed",
-        "cpu",
+        "cpu ms",
         "rss MiB",
         "us/t*k",
         "firing",
@@ -67,10 +67,15 @@ pub fn rules_table(r: &RulesReport) -> String {
                 x.groups.to_string(),
                 format!("{:.2}", x.promtool_check_s),
                 format!("{:.2}", x.load_s),
-                format!("{:.1}", x.eval_ms_per_cycle),
+                if x.missed > 0.0 {
+                    // Groups overlap and wait for CPU: the sum of their wall times is no cost.
+                    "saturated".to_string()
+                } else {
+                    format!("{:.1}", x.eval_ms_per_cycle)
+                },
                 format!("{:.1}", x.max_group_ms),
                 format!("{:.0}", x.missed),
-                format!("{:.2}", x.cpu_cores),
+                format!("{:.0}", x.cpu_cores * r.interval_s * 1000.0),
                 mib(x.rss_bytes),
                 format!("{:.2}", x.us_per_tenant_key),
                 format!("{}/{}", x.firing, size.expected_firing),
@@ -102,10 +107,11 @@ pub fn rules_table(r: &RulesReport) -> String {
             if let Some(p) = per {
                 let _ = writeln!(
                     s,
-                    "{} tenants: {} / per-tenant evaluation time = {:.2}, RSS {:+.0} MiB, load {:.2} s vs {:.2} s; per-tenant keeps up: {}, {} keeps up: {}",
+                    "{} tenants: {} / per-tenant: evaluation time {:.2}, CPU {:.2}; RSS {:+.0} MiB, load {:.2} s vs {:.2} s; per-tenant keeps up: {}, {} keeps up: {}",
                     size.tenants,
                     d.set,
                     d.eval_ms_per_cycle / p.eval_ms_per_cycle.max(1e-9),
+                    d.cpu_cores / p.cpu_cores.max(1e-9),
                     (d.rss_bytes - p.rss_bytes) / 1048576.0,
                     d.load_s,
                     p.load_s,

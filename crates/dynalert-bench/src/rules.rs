@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fixture::{Firing, Fixture, Variant};
 use crate::metrics::{self, SelfMetrics};
@@ -35,7 +35,7 @@ pub struct Options {
 }
 
 /// Measurements of one rule set at one tenant count.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SetResult {
     /// `per-tenant` or `dynamic/<variant>`.
     pub set: String,
@@ -72,11 +72,12 @@ pub struct SetResult {
     pub answers_match: bool,
     pub measured_s: f64,
     /// Dynamic sets only: last evaluation time (ms) by kind of rule, from `/api/v1/rules`.
+    #[serde(default)]
     pub rule_costs_ms: BTreeMap<String, f64>,
 }
 
 /// All sets at one tenant count.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SizeResult {
     pub tenants: usize,
     pub expected_firing: usize,
@@ -86,12 +87,15 @@ pub struct SizeResult {
 }
 
 /// A complete run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RulesReport {
     pub command: String,
     pub machine: String,
     pub prometheus_version: String,
     pub interval_s: f64,
+    /// Cores available to Prometheus (the CPU capacity line of the plot).
+    #[serde(default)]
+    pub cores: usize,
     pub keys: usize,
     pub warm_cycles: u32,
     pub measure_cycles: u32,
@@ -121,6 +125,9 @@ pub fn run(opts: &Options, command: String) -> Result<RulesReport> {
         machine: machine_description(),
         prometheus_version: version_line(&opts.prometheus),
         interval_s: opts.interval.as_secs_f64(),
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         keys: opts.keys,
         warm_cycles: opts.warm_cycles,
         measure_cycles: opts.measure_cycles,
@@ -307,7 +314,7 @@ fn run_set(
     let load_s = spawn_at.elapsed().as_secs_f64();
 
     // 2. Data scraped: every target up.
-    let poll = (opts.interval / 4).max(Duration::from_millis(250));
+    let poll = (opts.interval / 2).max(Duration::from_millis(250));
     wait_for(
         "scrape targets to be up",
         Duration::from_secs(120) + opts.interval * 4,

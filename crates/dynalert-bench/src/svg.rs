@@ -1,4 +1,4 @@
-//! A hand-written SVG plot (no font or system dependencies): evaluation time per cycle and
+//! A hand-written SVG plot (no font or system dependencies): Prometheus CPU per cycle and
 //! Prometheus RSS against the tenant count, both sets, log-log axes.
 
 use std::fmt::Write as _;
@@ -44,7 +44,14 @@ pub fn rules_plot(r: &RulesReport) -> String {
             })
             .collect()
     };
-    let eval = series(&|x| x.eval_ms_per_cycle);
+    let cores = if r.cores > 0 {
+        r.cores
+    } else {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    };
+    let cpu = series(&|x| x.cpu_cores * r.interval_s * 1000.0);
     let rss = series(&|x| x.rss_bytes / 1048576.0);
     let mut s = String::new();
     let _ = writeln!(
@@ -59,9 +66,12 @@ pub fn rules_plot(r: &RulesReport) -> String {
     panel(
         &mut s,
         0.0,
-        "rule evaluation time per cycle (ms)",
-        &eval,
-        Some((r.interval_s * 1000.0, format!("interval {}s", r.interval_s))),
+        "Prometheus CPU per evaluation cycle (ms)",
+        &cpu,
+        Some((
+            r.interval_s * 1000.0 * cores as f64,
+            format!("capacity: {cores} cores x {} s", r.interval_s),
+        )),
     );
     panel(&mut s, W, "Prometheus RSS (MiB)", &rss, None);
     let _ = writeln!(

@@ -38,7 +38,7 @@ pub struct RulesArgs {
     /// Fewer and shorter cycles (harness check, not a measurement).
     #[arg(long)]
     pub quick: bool,
-    /// Threshold normalisation variants of the dynamic set: `per-key` (the rule packs), `single`, `inline`.
+    /// Threshold normalisation variants of the dynamic set: `per-key` (the rule packs), `single`, `inline`, `meta-once`.
     #[arg(long, value_delimiter = ',', default_value = "per-key", value_parser = parse_variant)]
     pub variants: Vec<Variant>,
     /// Measured evaluation cycles (default 4, 2 with `--quick`).
@@ -50,6 +50,9 @@ pub struct RulesArgs {
     /// The promtool binary.
     #[arg(long, default_value = "promtool")]
     pub promtool: PathBuf,
+    /// Do not measure: re-render rules.txt and rules.svg in `--out` from this rules.json.
+    #[arg(long, value_name = "FILE")]
+    pub from_json: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,7 +75,8 @@ pub struct ExporterArgs {
 }
 
 fn parse_variant(s: &str) -> Result<Variant, String> {
-    Variant::parse(s).ok_or_else(|| format!("unknown variant `{s}` (per-key, single, inline)"))
+    Variant::parse(s)
+        .ok_or_else(|| format!("unknown variant `{s}` (per-key, single, inline, meta-once)"))
 }
 
 fn command_line() -> String {
@@ -107,6 +111,19 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
 }
 
 fn rules(a: RulesArgs) -> anyhow::Result<u8> {
+    if let Some(path) = &a.from_json {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let report: dynalert_bench::rules::RulesReport = serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not a bench rules report", path.display()))?;
+        dynalert_bench::report::write_rules(&report, &a.out)?;
+        print!("{}", dynalert_bench::report::rules_table(&report));
+        return Ok(if report.all_answers_match() {
+            0
+        } else {
+            EXIT_FINDINGS
+        });
+    }
     let opts = dynalert_bench::rules::Options {
         tenants: a.tenants,
         keys: a.keys,
