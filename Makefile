@@ -23,7 +23,7 @@ test: deps build
 	$(DYNALERT) rules coverage examples/conf.d
 	$(DYNALERT) rules regex examples/conf.d --check
 	scripts/test-rules.sh
-	$(DYNALERT) bench rules --tenants 100,1000 --quick --out target/bench-quick
+	$(DYNALERT) bench rules --tenants 100,1000 --quick --out $(CURDIR)/target/bench-quick
 	scripts/lab-e2e.sh
 
 lint:
@@ -35,8 +35,8 @@ bench: build
 
 # Per-tenant vs dynamic rules on a real Prometheus, up to 20,000 tenants (docs/performance.md).
 bench-scale: deps build
-	$(DYNALERT) bench rules --tenants 100,1000,5000,20000 --out target/bench-scale
-	$(DYNALERT) bench exporter --tenants 1000,10000 --out target/bench-scale
+	$(DYNALERT) bench rules --tenants 100,1000,5000,20000 --out $(CURDIR)/target/bench-scale
+	$(DYNALERT) bench exporter --tenants 1000,10000 --out $(CURDIR)/target/bench-scale
 
 schema: build
 	$(DYNALERT) schema --dir docs/schema
