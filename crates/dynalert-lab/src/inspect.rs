@@ -27,37 +27,53 @@ pub fn key_rules(prom: &str) -> anyhow::Result<Vec<KeyRule>> {
     let mut out: Vec<KeyRule> = Vec::new();
     for g in v["data"]["groups"].as_array().into_iter().flatten() {
         for r in g["rules"].as_array().into_iter().flatten() {
-            let q = r["query"].as_str().unwrap_or_default();
-            let name = r["name"].as_str().unwrap_or_default();
-            let toks: Vec<&str> = q.split_whitespace().collect();
-            for w in toks.windows(4) {
-                if w[1] == ">" && w[2].starts_with("on(tenant") {
-                    let thr = w[3].split('{').next().unwrap_or_default();
-                    if let Some(key) = thr
-                        .strip_prefix("tenant:alert_threshold:")
-                        .or_else(|| thr.strip_prefix("container:alert_threshold:"))
-                    {
-                        let obs = w[0]
-                            .trim_start_matches('(')
-                            .split('{')
-                            .next()
-                            .unwrap_or_default()
-                            .to_string();
-                        if !out.iter().any(|k| k.key == key && k.alertname == name) {
-                            out.push(KeyRule {
-                                key: key.to_string(),
-                                alertname: name.to_string(),
-                                observation: obs,
-                                for_seconds: r["duration"].as_f64().unwrap_or(0.0),
-                            });
-                        }
-                        break;
-                    }
+            let rule = key_rule_of(
+                r["name"].as_str().unwrap_or_default(),
+                r["query"].as_str().unwrap_or_default(),
+                r["duration"].as_f64().unwrap_or(0.0),
+            );
+            if let Some(rule) = rule {
+                if !out
+                    .iter()
+                    .any(|k| k.key == rule.key && k.alertname == rule.alertname)
+                {
+                    out.push(rule);
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// The key and observation of one alerting rule, from its query as Prometheus prints it.
+fn key_rule_of(name: &str, query: &str, for_seconds: f64) -> Option<KeyRule> {
+    // Prometheus prints `on (tenant)`; the rule files say `on(tenant)`.
+    let q = query.replace("on (", "on(");
+    let toks: Vec<&str> = q.split_whitespace().collect();
+    toks.windows(4).find_map(|w| {
+        if w[1] != ">" || !w[2].starts_with("on(tenant") {
+            return None;
+        }
+        let thr = w[3]
+            .trim_start_matches('(')
+            .split('{')
+            .next()
+            .unwrap_or_default();
+        let key = thr
+            .strip_prefix("tenant:alert_threshold:")
+            .or_else(|| thr.strip_prefix("container:alert_threshold:"))?;
+        let observation = w[0]
+            .trim_start_matches('(')
+            .split('{')
+            .next()
+            .unwrap_or_default();
+        Some(KeyRule {
+            key: key.to_string(),
+            alertname: name.to_string(),
+            observation: observation.to_string(),
+            for_seconds,
+        })
+    })
 }
 
 /// One tier of one key as Prometheus sees it.
@@ -206,4 +222,20 @@ pub fn key_view(
         view.tiers.push(t);
     }
     Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_rule_found_in_the_query_as_prometheus_prints_it() {
+        // Verbatim from Prometheus 2.42's /api/v1/rules: `on (tenant)` with a space.
+        let q = "((tenant:mysql_threads_connected:max > on (tenant) tenant:alert_threshold:mysql_connections{severity=\"warning\"}) * on (tenant) group_left (tier, owner, runbook_url) tenant:metadata:info or on (tenant) (tenant:mysql_threads_connected:max > on (tenant) tenant:alert_threshold:mysql_connections{severity=\"warning\"})) unless on (tenant) (max by (tenant) (user_maintenance) == 1)";
+        let r = key_rule_of("MariaDBHighConnections", q, 300.0).unwrap();
+        assert_eq!(r.key, "mysql_connections");
+        assert_eq!(r.observation, "tenant:mysql_threads_connected:max");
+        assert_eq!(r.for_seconds, 300.0);
+        assert!(key_rule_of("Watchdog", "vector(1)", 0.0).is_none());
+    }
 }
