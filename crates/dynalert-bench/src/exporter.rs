@@ -5,6 +5,7 @@
 //! tenant file changed then `POST /-/reload` until it answers, `/metrics` latency (uncompressed,
 //! sequential requests) and RSS.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -130,11 +131,13 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
     let mut body_bytes = 0;
     for _ in 0..opts.scrapes.max(1) {
         let t = Instant::now();
-        let text = agent
+        let mut text = Vec::new();
+        agent
             .get(&format!("{base}/metrics"))
             .call()
             .map_err(|e| BenchError::Http(format!("GET /metrics: {e}")))?
-            .into_string()
+            .into_reader()
+            .read_to_end(&mut text)
             .map_err(|e| BenchError::Http(format!("GET /metrics: {e}")))?;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
         body_bytes = text.len();

@@ -79,7 +79,14 @@ pub fn rules_table(r: &RulesReport) -> String {
                 mib(x.rss_bytes),
                 format!("{:.2}", x.us_per_tenant_key),
                 format!("{}/{}", x.firing, size.expected_firing),
-                if x.answers_match { "same" } else { "DIFFER" }.to_string(),
+                if x.answers_match {
+                    "same"
+                } else if !x.steady {
+                    "incomplete"
+                } else {
+                    "DIFFER"
+                }
+                .to_string(),
             ]);
         }
     }
@@ -143,11 +150,20 @@ pub fn rules_table(r: &RulesReport) -> String {
             let _ = writeln!(s, "DIFFERENCE at {} tenants: {d}", size.tenants);
         }
     }
+    for size in &r.sizes {
+        for x in size.sets.iter().filter(|x| !x.steady) {
+            let _ = writeln!(
+                s,
+                "{} tenants, {}: saturated, not every group evaluated on data within the limit; {} of {} expected alerts firing at the end (not compared)",
+                size.tenants, x.set, x.firing, size.expected_firing
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "firing sets: {}",
         if r.all_answers_match() {
-            "identical for every rule set at every tenant count (and equal to the fixture's expected set)"
+            "identical for every rule set that reached steady state (and equal to the fixture's expected set)"
         } else {
             "DIFFERENT (see above)"
         }

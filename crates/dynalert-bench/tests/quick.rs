@@ -26,6 +26,7 @@ fn tiny_run_fires_identical_alerts_with_both_rule_sets() {
         variants: vec![Variant::PerKey, Variant::Single],
         prometheus,
         promtool,
+        saturation_limit: Duration::from_secs(120),
         progress: false,
     };
     let report = run(&opts, "test".into()).unwrap();
@@ -33,6 +34,7 @@ fn tiny_run_fires_identical_alerts_with_both_rule_sets() {
     assert!(size.expected_firing > 0, "the fixture must fire something");
     assert_eq!(size.sets.len(), 3);
     for set in &size.sets {
+        assert!(set.steady, "{}: not steady", set.set);
         assert!(set.answers_match, "{}: {:?}", set.set, size.differences);
         assert_eq!(set.firing, size.expected_firing);
         assert!(

@@ -50,6 +50,9 @@ pub struct RulesArgs {
     /// The promtool binary.
     #[arg(long, default_value = "promtool")]
     pub promtool: PathBuf,
+    /// Longest wait for a saturated Prometheus before measuring it over the time it had.
+    #[arg(long, default_value = "4m", value_parser = dynalert_bench::parse_duration)]
+    pub saturation_limit: Duration,
     /// Do not measure: re-render rules.txt and rules.svg in `--out` from this rules.json.
     #[arg(long, value_name = "FILE")]
     pub from_json: Option<PathBuf>,
@@ -136,6 +139,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
         measure_cycles: a.cycles.unwrap_or(if a.quick { 2 } else { 4 }),
         out: a.out.clone(),
         variants: a.variants,
+        saturation_limit: a.saturation_limit,
         prometheus: binary(&a.prometheus, "prometheus", "--prometheus")?,
         promtool: binary(&a.promtool, "prometheus", "--promtool")?,
         progress: true,
