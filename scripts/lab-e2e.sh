@@ -18,4 +18,27 @@ status=1
 "$BIN" lab up --dir "$dir" >/dev/null
 status=0
 "$BIN" scenario run all --dir "$dir" || status=$?
+[[ $status -eq 0 ]] || exit "$status"
+
+# The tenant skills against the same lab: inspect-tenant finds db-a's alert and observation,
+# verify-threshold agrees with the configuration once the scenarios' changes have settled.
+echo "== inspect-tenant db-a --format json"
+inspect=$("$BIN" inspect-tenant db-a --lab.dir "$dir" --format json)
+for want in '"alertname": "MariaDBHighConnections"' '"observation_rule": "tenant:mysql_threads_connected:max"' '"verdict":'; do
+  if ! grep -qF "$want" <<<"$inspect"; then
+    echo "FAIL: inspect-tenant output lacks $want" >&2
+    status=1
+  fi
+done
+echo "== verify-threshold db-a mysql_connections (until consistent, at most 90 s)"
+deadline=$((SECONDS + 90))
+until "$BIN" verify-threshold db-a mysql_connections --lab.dir "$dir"; do
+  if ((SECONDS > deadline)); then
+    echo "FAIL: verify-threshold kept reporting a mismatch" >&2
+    status=1
+    break
+  fi
+  sleep 5
+done
+[[ $status -eq 0 ]] && echo "tenant skills: inspect-tenant and verify-threshold agree with the lab"
 exit "$status"
