@@ -10,8 +10,13 @@ use crate::routing::parse_platform_routing;
 use crate::values::{check_keys, parse_key_name, parse_key_value, parse_severity, show, KeyEntry};
 use crate::yaml::Node;
 
-pub(crate) const PLATFORM_BLOCKS: [&str; 4] =
-    ["defaults", "optional_overrides", "state_filters", "routing"];
+pub(crate) const PLATFORM_BLOCKS: [&str; 5] = [
+    "defaults",
+    "optional_overrides",
+    "state_filters",
+    "dimensions",
+    "routing",
+];
 
 /// Merges one platform file into `platform`. Later files override earlier keys.
 pub(crate) fn merge_platform_file(
@@ -35,6 +40,7 @@ pub(crate) fn merge_platform_file(
             "defaults" => merge_defaults(ctx, v, platform, now),
             "optional_overrides" => merge_optional(ctx, v, platform),
             "state_filters" => merge_state_filters(ctx, v, platform),
+            "dimensions" => merge_dimensions(ctx, v, platform),
             "routing" => platform.routing = parse_platform_routing(ctx, v),
             "tenants" => ctx.error_hint(
                 k.pos,
@@ -43,7 +49,7 @@ pub(crate) fn merge_platform_file(
             ),
             other => {
                 let hint = did_you_mean(other, PLATFORM_BLOCKS).unwrap_or_else(|| {
-                    "platform files hold `defaults`, `optional_overrides`, `state_filters` and `routing`".into()
+                    "platform files hold `defaults`, `optional_overrides`, `state_filters`, `dimensions` and `routing`".into()
                 });
                 ctx.error_hint(k.pos, format!("unknown platform block `{other}`"), hint);
             }
@@ -217,6 +223,37 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
                 source: ctx.source(k.pos),
             },
         );
+    }
+}
+
+fn merge_dimensions(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
+    let Some(entries) = node.as_map() else {
+        ctx.error_hint(
+            node.pos,
+            format!("`dimensions` must be a mapping, found {}", show(node)),
+            "write e.g. `dimensions: {container_cpu: [container]}`",
+        );
+        return;
+    };
+    let dims = platform.dimensions.get_or_insert_with(Default::default);
+    for (k, v) in entries {
+        let key = k.as_str().unwrap_or_default();
+        let labels: Option<Vec<String>> = v.as_seq().map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        });
+        match labels {
+            Some(labels) if !labels.is_empty() => {
+                dims.insert(key.to_string(), labels);
+            }
+            _ => ctx.error_hint(
+                v.pos,
+                format!("dimensions of `{key}` must be a non-empty list of label names"),
+                "write e.g. `container_cpu: [container]`",
+            ),
+        }
     }
 }
 

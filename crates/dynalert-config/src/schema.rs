@@ -100,6 +100,8 @@ struct RawPlatformFile {
     optional_overrides: Option<Vec<String>>,
     /// Per-tenant switches for state-based alerts.
     state_filters: Option<BTreeMap<String, RawStateFilter>>,
+    /// Labels each key may be refined by (`key{label="v"}`): the ones the rule packs honour.
+    dimensions: Option<BTreeMap<String, Vec<String>>>,
     /// Alertmanager routing defaults (see docs).
     routing: Option<serde_json::Value>,
 }

@@ -213,6 +213,9 @@ fn tenant_body(
                 }
             }
         };
+        if !dimensions_allowed(ctx, k, &key, platform) {
+            continue;
+        }
         let display = key.to_string();
         let entry = keys.entry(key).or_default();
         parse_key_value(ctx, v, &display, forced, entry, now);
@@ -245,6 +248,45 @@ fn tenant_body(
         }
         tenant.thresholds.insert(key, tiers);
     }
+}
+
+/// A dimensional key must use a label the platform declares for that key under
+/// `dimensions:` (the labels the rule packs honour); otherwise its row would be folded
+/// into the tenant-wide threshold and change the threshold of every other series.
+fn dimensions_allowed(ctx: &mut Ctx, k: &Node, key: &ThresholdKey, platform: &Platform) -> bool {
+    let Some(declared) = &platform.dimensions else {
+        return true;
+    };
+    let allowed = declared
+        .get(&key.base)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut ok = true;
+    for d in &key.dims {
+        if allowed.contains(&d.label) {
+            continue;
+        }
+        ok = false;
+        let hint = if allowed.is_empty() {
+            let refinable: Vec<String> = declared
+                .iter()
+                .map(|(k, l)| format!("`{k}` by {}", l.join(", ")))
+                .collect();
+            format!(
+                "no rule honours a per-label threshold for `{}`; refinable keys: {}",
+                key.base,
+                refinable.join("; ")
+            )
+        } else {
+            format!("`{}` can be refined by {}", key.base, allowed.join(", "))
+        };
+        ctx.error_hint(
+            k.pos,
+            format!("`{}` cannot be refined by label `{}`", key.base, d.label),
+            hint,
+        );
+    }
+    ok
 }
 
 fn warn_if_default(

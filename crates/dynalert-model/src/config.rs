@@ -169,6 +169,10 @@ pub struct Platform {
     /// Keys without a default: emitted only when a tenant sets them.
     pub optional: BTreeMap<String, Source>,
     pub state_filters: BTreeMap<String, StateFilterDef>,
+    /// `dimensions:`: the labels each key may be refined by (what the rule packs honour).
+    /// `None` when no platform file declares the block (dimensional keys then go unchecked).
+    #[serde(default)]
+    pub dimensions: Option<BTreeMap<String, Vec<String>>>,
     pub routing: Option<PlatformRouting>,
     /// Platform files that were merged, in order.
     pub files: Vec<Arc<str>>,
