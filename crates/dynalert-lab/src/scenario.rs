@@ -282,18 +282,33 @@ pub fn has_alert(n: &Notification, alertname: &str, labels: &[(&str, &str)], sta
 fn threshold_is(
     series: &[(String, Labels, f64)],
     tenant: &str,
+    component: &str,
     metric: &str,
     severity: &str,
     value: f64,
 ) -> bool {
-    series.iter().any(|(n, l, v)| {
-        n == "user_threshold"
-            && l.get("tenant").map(String::as_str) == Some(tenant)
-            && l.get("metric").map(String::as_str) == Some(metric)
-            && l.get("severity").map(String::as_str) == Some(severity)
-            && !l.contains_key("container")
-            && *v == value
-    })
+    threshold_value(series, tenant, component, metric, severity) == Some(value)
+}
+
+/// The tenant-wide `user_threshold` of a tenant, metric and severity in an exposition.
+fn threshold_value(
+    series: &[(String, Labels, f64)],
+    tenant: &str,
+    component: &str,
+    metric: &str,
+    severity: &str,
+) -> Option<f64> {
+    series
+        .iter()
+        .find(|(n, l, _)| {
+            n == "user_threshold"
+                && l.get("tenant").map(String::as_str) == Some(tenant)
+                && l.get("component").map(String::as_str) == Some(component)
+                && l.get("metric").map(String::as_str) == Some(metric)
+                && l.get("severity").map(String::as_str) == Some(severity)
+                && !l.contains_key("container")
+        })
+        .map(|(_, _, v)| *v)
 }
 
 fn series_value(
@@ -488,7 +503,7 @@ fn scenario_a(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     drop(restore);
     ctx.wait_exporters("db-a's original file", |s| {
-        threshold_is(s, "db-a", "connections", "warning", 50.0)
+        threshold_is(s, "db-a", "mysql", "connections", "warning", 50.0)
     })?;
     Ok(())
 }
@@ -513,7 +528,7 @@ fn threshold_cycle(ctx: &mut Ctx, low: f64, high: f64) -> anyhow::Result<(f64, f
     let t0 = ctx.write_tenant("db-a", &body(low))?;
     ctx.stage("file written", t0);
     ctx.wait_exporters(&format!("db-a's threshold {low}"), |s| {
-        threshold_is(s, "db-a", "connections", "warning", low)
+        threshold_is(s, "db-a", "mysql", "connections", "warning", low)
     })?;
     ctx.stage("exporters serving the new threshold", t0);
     ctx.wait_query(
@@ -545,7 +560,7 @@ fn threshold_cycle(ctx: &mut Ctx, low: f64, high: f64) -> anyhow::Result<(f64, f
     let t1 = ctx.write_tenant("db-a", &body(high))?;
     ctx.stage("file written", t1);
     ctx.wait_exporters(&format!("db-a's threshold {high}"), |s| {
-        threshold_is(s, "db-a", "connections", "warning", high)
+        threshold_is(s, "db-a", "mysql", "connections", "warning", high)
     })?;
     ctx.stage("exporters serving the new threshold", t1);
     ctx.wait_alert("MariaDBHighConnections", &labels, false)?;
@@ -802,8 +817,8 @@ fn scenario_d(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.write_tenant("db-b", &db_b_body(ctx, ""))?;
     ctx.stage("files written", t0);
     ctx.wait_exporters("the new thresholds", |s| {
-        threshold_is(s, "db-a", "connections", "critical", 10.0)
-            && threshold_is(s, "db-b", "connections", "warning", 2.0)
+        threshold_is(s, "db-a", "mysql", "connections", "critical", 10.0)
+            && threshold_is(s, "db-b", "mysql", "connections", "warning", 2.0)
     })?;
     ctx.stage("exporters serving the new thresholds", t0);
     let a_crit = [("tenant", "db-a"), ("severity", "critical")];
@@ -1086,14 +1101,23 @@ fn scenario_bad_config(ctx: &mut Ctx) -> anyhow::Result<()> {
     let path = ctx.conf("db-a");
     restore.keep(&path)?;
     let good = fs_err::read_to_string(&path)?;
-    let before = api::query(
-        ctx.prom(),
+    // Baseline: what the exporters serve now, once Prometheus agrees with it (an earlier
+    // scenario may have just restored the file, and Prometheus lags by a scrape and an
+    // evaluation).
+    let text = api::get_text(&format!("{}/metrics", ctx.lab.exporter_urls[0]))?;
+    let before = threshold_value(
+        &api::parse_exposition(&text),
+        "db-a",
+        "mysql",
+        "connections",
+        "warning",
+    )
+    .context("the exporter serves no db-a mysql_connections warning threshold")?;
+    ctx.wait_query(
+        "Prometheus to agree with the exporters on db-a's threshold",
         "tenant:alert_threshold:mysql_connections{tenant=\"db-a\",severity=\"warning\"}",
+        |r| r.len() == 1 && r[0].value == before,
     )?;
-    let before = before
-        .first()
-        .map(|s| s.value)
-        .context("no db-a threshold in Prometheus before the change")?;
     ctx.say("write a broken db-a file (typo in a key, non-numeric value)");
     let since = chrono::Utc::now().timestamp_millis();
     let t0 = ctx.write_raw(
@@ -1113,6 +1137,7 @@ fn scenario_bad_config(ctx: &mut Ctx) -> anyhow::Result<()> {
     let kept = threshold_is(
         &api::parse_exposition(&text),
         "db-a",
+        "mysql",
         "connections",
         "warning",
         before,
