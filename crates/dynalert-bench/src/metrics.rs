@@ -12,14 +12,20 @@ fn agent() -> ureq::Agent {
         .build()
 }
 
-/// GET `url` as text.
+/// GET `url` as text, of any size (Prometheus' own `/metrics` exceeds 20 MB with 20,000
+/// rule groups).
 pub fn get_text(url: &str) -> Result<String> {
-    agent()
-        .get(url)
-        .call()
-        .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?
-        .into_string()
-        .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))
+    let mut body = String::new();
+    std::io::Read::read_to_string(
+        &mut agent()
+            .get(url)
+            .call()
+            .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?
+            .into_reader(),
+        &mut body,
+    )
+    .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?;
+    Ok(body)
 }
 
 /// GET `url`, `None` when the server is not answering (yet).
