@@ -48,3 +48,10 @@ pub fn load_valid(dir: &Path, consequence: &str) -> anyhow::Result<Option<LoadRe
 pub fn or_dash(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
+
+/// `--format` of commands that print a report for people or for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}

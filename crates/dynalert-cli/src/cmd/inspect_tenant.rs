@@ -10,16 +10,21 @@ use dynalert_lab::{api, inspect, LabState};
 
 use crate::EXIT_FINDINGS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use crate::output::Format;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The tenant id.
     pub tenant: String,
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// Where the tenant skills look: a Prometheus and a conf.d, by default the running lab's.
+#[derive(Debug, clap::Args)]
+pub struct Target {
     /// Prometheus to ask (default: the running lab's).
     #[arg(long = "prometheus.url")]
     pub prometheus_url: Option<String>,
@@ -29,24 +34,22 @@ pub struct Args {
     /// The lab directory, used for defaults and the webhook sink's records.
     #[arg(long = "lab.dir", default_value = super::lab::DEFAULT_DIR)]
     pub lab_dir: PathBuf,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
 }
 
-/// Prometheus URL and conf.d directory from the flags, else from the running lab.
-pub fn targets(
-    prom: Option<String>,
-    conf: Option<PathBuf>,
-    lab_dir: &std::path::Path,
-) -> anyhow::Result<(String, PathBuf, Option<LabState>)> {
-    let lab = LabState::load(lab_dir).ok();
-    let prom = prom
-        .or_else(|| lab.as_ref().map(|l| l.prometheus_url.clone()))
-        .context("no running lab and no `--prometheus.url`")?;
-    let conf = conf
-        .or_else(|| lab.as_ref().map(|l| l.conf_dir.clone()))
-        .context("no running lab and no `--config.dir`")?;
-    Ok((prom.trim_end_matches('/').to_string(), conf, lab))
+impl Target {
+    /// Prometheus URL and conf.d directory from the flags, else from the running lab.
+    pub fn resolve(self) -> anyhow::Result<(String, PathBuf, Option<LabState>)> {
+        let lab = LabState::load(&self.lab_dir).ok();
+        let prom = self
+            .prometheus_url
+            .or_else(|| lab.as_ref().map(|l| l.prometheus_url.clone()))
+            .context("no running lab and no `--prometheus.url`")?;
+        let conf = self
+            .config_dir
+            .or_else(|| lab.as_ref().map(|l| l.conf_dir.clone()))
+            .context("no running lab and no `--config.dir`")?;
+        Ok((prom.trim_end_matches('/').to_string(), conf, lab))
+    }
 }
 
 /// Tenant-wide configured thresholds of a tenant: key → severity → value.
@@ -66,7 +69,7 @@ pub fn configured(
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let (prom, conf, lab) = targets(args.prometheus_url, args.config_dir, &args.lab_dir)?;
+    let (prom, conf, lab) = args.target.resolve()?;
     let now = chrono::Utc::now();
     let report = dynalert_config::load_dir(&conf, now)?;
     let eff = dynalert_model::effective(&report.config, now)

@@ -8,11 +8,7 @@ use dynalert_lab::LabState;
 
 use crate::EXIT_FINDINGS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+pub use crate::output::Format;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -2,7 +2,6 @@
 //! the configuration, what every exporter replica serves, the recording rule, and that the
 //! alert is pending or firing exactly while the observation is above the threshold.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,23 +15,15 @@ pub struct Args {
     pub tenant: String,
     /// The key, e.g. `mysql_connections`.
     pub key: String,
-    /// Prometheus to ask (default: the running lab's).
-    #[arg(long = "prometheus.url")]
-    pub prometheus_url: Option<String>,
-    /// The conf.d directory (default: the running lab's).
-    #[arg(long = "config.dir")]
-    pub config_dir: Option<PathBuf>,
-    /// The lab directory, used for defaults.
-    #[arg(long = "lab.dir", default_value = super::lab::DEFAULT_DIR)]
-    pub lab_dir: PathBuf,
+    #[command(flatten)]
+    pub target: super::inspect_tenant::Target,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let (prom, conf, _) =
-        super::inspect_tenant::targets(args.prometheus_url, args.config_dir, &args.lab_dir)?;
+    let (prom, conf, _) = args.target.resolve()?;
     let rules = inspect::key_rules(&prom)?;
     // A change may be between scrape and evaluation: a mismatch is confirmed on two later
     // looks, one evaluation interval apart, before it is reported.
