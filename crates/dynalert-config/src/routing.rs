@@ -476,19 +476,17 @@ fn tenant_receiver(
     }
     let default_guard = Guardrails::default();
     let guard = routing.map_or(&default_guard, |r| &r.guardrails);
+    let allowed_types = guard
+        .receiver_types
+        .iter()
+        .map(|t| format!("`{t}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let Some(type_node) = node.get("type") else {
         ctx.error_hint(
             node.pos,
             format!("{what} has no `type`"),
-            format!(
-                "add `type:` with one of {}",
-                guard
-                    .receiver_types
-                    .iter()
-                    .map(|t| format!("`{t}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("add `type:` with one of {allowed_types}"),
         );
         return None;
     };
@@ -499,15 +497,7 @@ fn tenant_receiver(
             ctx.error_hint(
                 type_node.pos,
                 format!("receiver type `{k}` is not allowed by the platform"),
-                format!(
-                    "allowed receiver types are {}",
-                    guard
-                        .receiver_types
-                        .iter()
-                        .map(|t| format!("`{t}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                format!("allowed receiver types are {allowed_types}"),
             );
             return None;
         }
