@@ -26,9 +26,18 @@ fn fake_server(status: &'static str) -> (String, std::thread::JoinHandle<String>
     let url = format!("http://{}", listener.local_addr().unwrap());
     let handle = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
+        // Read the whole request head before answering.
+        let mut head = Vec::new();
         let mut buf = [0u8; 4096];
-        let n = s.read(&mut buf).unwrap();
-        let req = String::from_utf8_lossy(&buf[..n])
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(
+                n > 0,
+                "connection closed before the end of the request head"
+            );
+            head.extend_from_slice(&buf[..n]);
+        }
+        let req = String::from_utf8_lossy(&head)
             .lines()
             .next()
             .unwrap_or_default()

@@ -114,10 +114,12 @@ fn reload(url: &str) -> anyhow::Result<()> {
         TcpStream::connect(&addr).with_context(|| format!("cannot connect to `{addr}`"))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
+    // One write: `write!` on a socket sends each formatting piece separately, and a server
+    // that answers after the first segment would see a truncated request.
+    let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
+    );
+    stream.write_all(request.as_bytes())?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let status_line = response.lines().next().unwrap_or_default();
