@@ -332,6 +332,25 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         }
     }
 
+    // Critical before warning: Prometheus sends a rule's alerts right after evaluating it, so a
+    // warning rule evaluated first reaches Alertmanager before the critical that inhibits it.
+    let mut warned: BTreeSet<(&Path, &str)> = BTreeSet::new();
+    for rule in rules.iter().filter(|r| r.kind == RuleKind::Alert) {
+        let key = (rule.file.as_path(), rule.name.as_str());
+        match rule.labels.get("severity").map(String::as_str) {
+            Some("warning") => {
+                warned.insert(key);
+            }
+            Some("critical") if warned.contains(&key) => push(
+                rule,
+                "critical rule comes after the warning rule of the same alert; put it first so \
+                 the inhibiting critical reaches Alertmanager before the warning"
+                    .into(),
+            ),
+            _ => {}
+        }
+    }
+
     // Unarmed keys and unarmed state filters.
     let keys = keys_read(rules);
     let mut armed = BTreeSet::new();

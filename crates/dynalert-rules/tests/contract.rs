@@ -239,3 +239,15 @@ fn catches_unarmed_key() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn catches_warning_rule_before_critical() {
+    let rule = |sev: &str| {
+        format!("      - alert: X\n        expr: (tenant:mysql_threads_connected:max > 1) {GUARD}\n        labels: {{severity: {sev}, component: mysql}}\n")
+    };
+    let needle = "critical rule comes after the warning rule";
+    assert_caught("mariadb", &(rule("warning") + &rule("critical")), needle);
+    assert!(!one("mariadb", &(rule("critical") + &rule("warning")))
+        .iter()
+        .any(|v| v.contains(needle)));
+}
