@@ -15,6 +15,9 @@ use crate::{BenchError, Result};
 
 /// The alert name used by both rule sets.
 pub const ALERT: &str = "BenchKeyHigh";
+
+/// Keys per simulated rule pack in the dynamic set (each pack has its own groups).
+pub const KEYS_PER_PACK: usize = 5;
 /// The component of every generated key (`bench_k00` → component `bench`, metric `k00`).
 pub const COMPONENT: &str = "bench";
 /// Platform default warning threshold.
@@ -334,39 +337,14 @@ impl Fixture {
     }
 
     /// The dynamic rule set in the rule packs' pattern: per-tenant normalisation, threshold
-    /// normalisation (by `variant`), metadata, and two alerts (warning, critical) per key that
-    /// join on `tenant`, with the left-outer metadata join and the maintenance guard.
+    /// normalisation (by `variant`), metadata, and two alerts (critical, warning) per key that
+    /// join on `tenant`, with the left-outer metadata join and the maintenance guard. Like the
+    /// real packs (a handful of keys each, one recording and one alerts group per pack), the keys
+    /// are split into packs of [`KEYS_PER_PACK`], so Prometheus evaluates the groups
+    /// concurrently; the metadata and any shared threshold rule are in one more group.
     pub fn dynamic_rules(&self, variant: Variant) -> (String, usize) {
-        let mut s = String::from("groups:\n  - name: bench-dynamic.recording\n    rules:\n");
-        let mut rules = 0;
-        for k in 0..self.keys {
-            let m = Self::metric(k);
-            let _ = write!(
-                s,
-                "      - record: tenant:bench_{m}:max\n        expr: max by(tenant)(bench_source_{m})\n"
-            );
-            rules += 1;
-        }
-        match variant {
-            Variant::PerKey | Variant::MetaOnce => {
-                for k in 0..self.keys {
-                    let m = Self::metric(k);
-                    let _ = write!(
-                        s,
-                        "      - record: tenant:alert_threshold:{COMPONENT}_{m}\n        expr: max by(tenant, severity)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\"}})\n"
-                    );
-                    rules += 1;
-                }
-            }
-            Variant::Single => {
-                let _ = write!(
-                    s,
-                    "      - record: tenant:alert_threshold:{COMPONENT}\n        expr: max by(tenant, metric, severity)(user_threshold{{component=\"{COMPONENT}\"}})\n"
-                );
-                rules += 1;
-            }
-            Variant::Inline => {}
-        }
+        let mut s = String::from("groups:\n  - name: bench-dynamic.shared\n    rules:\n");
+        let mut rules = 1;
         if variant == Variant::MetaOnce {
             s.push_str(
                 "      - record: tenant:metadata:info\n        expr: topk by(tenant) (1, max by(tenant, tier, owner, runbook_url)(tenant_metadata_info)) or on(tenant) (max by(tenant)(user_threshold) * 0 + 1)\n",
@@ -376,39 +354,65 @@ impl Fixture {
                 "      - record: tenant:metadata:info\n        expr: topk by(tenant) (1, max by(tenant, tier, owner, runbook_url)(tenant_metadata_info))\n",
             );
         }
-        rules += 1;
-        s.push_str("  - name: bench-dynamic.alerts\n    rules:\n");
-        for k in 0..self.keys {
-            let m = Self::metric(k);
-            for sev in ["warning", "critical"] {
-                let thr = match variant {
-                    Variant::PerKey | Variant::MetaOnce => {
-                        format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
-                    }
-                    Variant::Single => format!(
-                        "tenant:alert_threshold:{COMPONENT}{{metric=\"{m}\", severity=\"{sev}\"}}"
-                    ),
-                    Variant::Inline => format!(
-                        "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
-                    ),
-                };
-                let cmp = format!("(tenant:bench_{m}:max > on(tenant) {thr})");
-                if variant == Variant::MetaOnce {
-                    let _ = write!(
-                        s,
-                        "      - alert: {ALERT}\n        expr: |\n          {cmp}\n            * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info\n          unless on(tenant) (max by(tenant)(user_maintenance) == 1)\n        labels: {{severity: {sev}, key: {m}}}\n"
-                    );
-                    rules += 1;
-                    continue;
-                }
+        if variant == Variant::Single {
+            let _ = write!(
+                s,
+                "      - record: tenant:alert_threshold:{COMPONENT}\n        expr: max by(tenant, metric, severity)(user_threshold{{component=\"{COMPONENT}\"}})\n"
+            );
+            rules += 1;
+        }
+        let keys: Vec<usize> = (0..self.keys).collect();
+        for (p, pack) in keys.chunks(KEYS_PER_PACK).enumerate() {
+            let _ = write!(s, "  - name: bench-dynamic-p{p}.recording\n    rules:\n");
+            for &k in pack {
+                let m = Self::metric(k);
                 let _ = write!(
                     s,
-                    "      - alert: {ALERT}\n        expr: |\n          (\n            {cmp}\n              * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )\n          unless on(tenant) (max by(tenant)(user_maintenance) == 1)\n        labels: {{severity: {sev}, key: {m}}}\n"
+                    "      - record: tenant:bench_{m}:max\n        expr: max by(tenant)(bench_source_{m})\n"
                 );
                 rules += 1;
+                if matches!(variant, Variant::PerKey | Variant::MetaOnce) {
+                    let _ = write!(
+                        s,
+                        "      - record: tenant:alert_threshold:{COMPONENT}_{m}\n        expr: max by(tenant, severity)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\"}})\n"
+                    );
+                    rules += 1;
+                }
+            }
+            let _ = write!(s, "  - name: bench-dynamic-p{p}.alerts\n    rules:\n");
+            for &k in pack {
+                for sev in ["critical", "warning"] {
+                    s.push_str(&Self::dynamic_alert(variant, k, sev));
+                    rules += 1;
+                }
             }
         }
         (s, rules)
+    }
+
+    /// One alert rule of the dynamic set.
+    fn dynamic_alert(variant: Variant, k: usize, sev: &str) -> String {
+        let m = Self::metric(k);
+        let thr = match variant {
+            Variant::PerKey | Variant::MetaOnce => {
+                format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
+            }
+            Variant::Single => {
+                format!("tenant:alert_threshold:{COMPONENT}{{metric=\"{m}\", severity=\"{sev}\"}}")
+            }
+            Variant::Inline => format!(
+                "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
+            ),
+        };
+        let cmp = format!("(tenant:bench_{m}:max > on(tenant) {thr})");
+        let joined = if variant == Variant::MetaOnce {
+            format!("{cmp}\n            * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info")
+        } else {
+            format!("(\n            {cmp}\n              * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )")
+        };
+        format!(
+            "      - alert: {ALERT}\n        expr: |\n          {joined}\n          unless on(tenant) (max by(tenant)(user_maintenance) == 1)\n        labels: {{severity: {sev}, key: {m}}}\n"
+        )
     }
 }
 
