@@ -32,7 +32,9 @@ pub type Firing = (String, String, String);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Variant {
-    /// The rule packs' pattern: one `tenant:alert_threshold:<key>` recording rule per key.
+    /// One `tenant:alert_threshold:<key>` recording rule per key; each alert compares the
+    /// observation with its tier's threshold itself, twice (both branches of the left-outer
+    /// metadata join). The rule packs' form before `PreJoined`.
     PerKey,
     /// One recording rule for all keys (`max by(tenant, component, metric, severity)`).
     Single,
@@ -42,6 +44,11 @@ pub enum Variant {
     /// recording rule (one series for every tenant with a threshold, with or without
     /// `tenant_metadata_info`), so each alert evaluates its comparison once, with an inner join.
     MetaOnce,
+    /// The rule packs' pattern: per-key thresholds plus one recording rule per key holding
+    /// only the (tenant, severity) pairs over their threshold
+    /// (`tenant:alert_over_threshold:<key>`, comparison evaluated once for both tiers); each
+    /// alert selects its tier from that small set and keeps the left-outer metadata join.
+    PreJoined,
 }
 
 impl Variant {
@@ -51,6 +58,7 @@ impl Variant {
             Variant::Single => "single",
             Variant::Inline => "inline",
             Variant::MetaOnce => "meta-once",
+            Variant::PreJoined => "pre-joined",
         }
     }
 
@@ -60,6 +68,7 @@ impl Variant {
             "single" => Some(Variant::Single),
             "inline" => Some(Variant::Inline),
             "meta-once" => Some(Variant::MetaOnce),
+            "pre-joined" => Some(Variant::PreJoined),
             _ => None,
         }
     }
@@ -371,10 +380,22 @@ impl Fixture {
                     "      - record: tenant:bench_{m}:max\n        expr: max by(tenant)(bench_source_{m})\n"
                 );
                 rules += 1;
-                if matches!(variant, Variant::PerKey | Variant::MetaOnce) {
+                if matches!(
+                    variant,
+                    Variant::PerKey | Variant::MetaOnce | Variant::PreJoined
+                ) {
                     let _ = write!(
                         s,
                         "      - record: tenant:alert_threshold:{COMPONENT}_{m}\n        expr: max by(tenant, severity)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\"}})\n"
+                    );
+                    rules += 1;
+                }
+                if variant == Variant::PreJoined {
+                    // `group_right`: one observation per tenant against its thresholds of every
+                    // tier; the result keeps the threshold's labels and the observed value.
+                    let _ = write!(
+                        s,
+                        "      - record: tenant:alert_over_threshold:{COMPONENT}_{m}\n        expr: tenant:bench_{m}:max > on(tenant) group_right tenant:alert_threshold:{COMPONENT}_{m}\n"
                     );
                     rules += 1;
                 }
@@ -397,6 +418,7 @@ impl Fixture {
             Variant::PerKey | Variant::MetaOnce => {
                 format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
             }
+            Variant::PreJoined => String::new(),
             Variant::Single => {
                 format!("tenant:alert_threshold:{COMPONENT}{{metric=\"{m}\", severity=\"{sev}\"}}")
             }
@@ -404,7 +426,11 @@ impl Fixture {
                 "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
             ),
         };
-        let cmp = format!("(tenant:bench_{m}:max > on(tenant) {thr})");
+        let cmp = if variant == Variant::PreJoined {
+            format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
+        } else {
+            format!("(tenant:bench_{m}:max > on(tenant) {thr})")
+        };
         let joined = if variant == Variant::MetaOnce {
             format!("{cmp}\n            * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info")
         } else {

@@ -126,7 +126,8 @@ pub fn query_value(base: &str, q: &str) -> Result<Option<f64>> {
     Ok(v)
 }
 
-/// Last evaluation time per kind of rule (`observation`, `threshold`, `metadata`, `alert`),
+/// Last evaluation time per kind of rule (`observation`, `threshold`, `comparison`,
+/// `metadata`, `alert`),
 /// summed over rules, in milliseconds, from `/api/v1/rules`.
 pub fn rule_costs(base: &str) -> Result<std::collections::BTreeMap<String, f64>> {
     let url = format!("{base}/api/v1/rules");
@@ -144,6 +145,8 @@ pub fn rule_costs(base: &str) -> Result<std::collections::BTreeMap<String, f64>>
                 "alert"
             } else if name.contains(":alert_threshold") {
                 "threshold"
+            } else if name.contains(":alert_over_threshold:") {
+                "comparison"
             } else if name.contains(":metadata:") {
                 "metadata"
             } else {

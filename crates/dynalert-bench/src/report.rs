@@ -77,7 +77,11 @@ pub fn rules_table(r: &RulesReport) -> String {
                 format!("{:.0}", x.missed),
                 format!("{:.0}", x.cpu_cores * r.interval_s * 1000.0),
                 mib(x.rss_bytes),
-                format!("{:.2}", x.us_per_tenant_key),
+                if x.missed > 0.0 {
+                    "-".to_string()
+                } else {
+                    format!("{:.2}", x.us_per_tenant_key)
+                },
                 format!("{}/{}", x.firing, size.expected_firing),
                 if x.answers_match {
                     "same"

@@ -28,6 +28,8 @@ pub struct Options {
     pub measure_cycles: u32,
     pub out: PathBuf,
     pub variants: Vec<Variant>,
+    /// Run the per-tenant set too (off only to compare dynamic variants faster).
+    pub per_tenant: bool,
     pub prometheus: PathBuf,
     pub promtool: PathBuf,
     /// Longest wait for the warm-up, and for the measured cycles beyond their nominal length,
@@ -178,8 +180,10 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
     bodies.insert("/thresholds".to_string(), thresholds);
     let endpoint = Endpoint::start(bodies)?;
 
-    let mut sets: Vec<(String, String, usize, bool)> =
-        vec![("per-tenant".into(), per_tenant, per_tenant_rules, false)];
+    let mut sets: Vec<(String, String, usize, bool)> = Vec::new();
+    if opts.per_tenant {
+        sets.push(("per-tenant".into(), per_tenant, per_tenant_rules, false));
+    }
     for &v in &opts.variants {
         let (text, count) = fixture.dynamic_rules(v);
         sets.push((format!("dynamic/{}", v.name()), text, count, true));

@@ -1,6 +1,6 @@
-//! End-to-end check of `bench rules` with a real Prometheus on a tiny fixture: both rule sets
-//! load, evaluate, and fire exactly the alerts the fixture defines. Needs Debian's `prometheus`
-//! package (installed by `make deps`).
+//! End-to-end check of `bench rules` with a real Prometheus on a tiny fixture: the per-tenant
+//! set and every dynamic variant load, evaluate, and fire exactly the alerts the fixture defines.
+//! Needs Debian's `prometheus` package (installed by `make deps`).
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use dynalert_bench::process::which;
 use dynalert_bench::rules::{run, Options};
 
 #[test]
-fn tiny_run_fires_identical_alerts_with_both_rule_sets() {
+fn tiny_run_fires_identical_alerts_with_every_rule_set() {
     let (Some(prometheus), Some(promtool)) = (which("prometheus"), which("promtool")) else {
         panic!(
             "`prometheus` and `promtool` are required (Debian package: prometheus; `make deps`)"
@@ -23,7 +23,14 @@ fn tiny_run_fires_identical_alerts_with_both_rule_sets() {
         warm_cycles: 2,
         measure_cycles: 1,
         out: out.path().to_path_buf(),
-        variants: vec![Variant::PerKey, Variant::Single],
+        variants: vec![
+            Variant::PerKey,
+            Variant::Single,
+            Variant::Inline,
+            Variant::MetaOnce,
+            Variant::PreJoined,
+        ],
+        per_tenant: true,
         prometheus,
         promtool,
         saturation_limit: Duration::from_secs(120),
@@ -32,7 +39,7 @@ fn tiny_run_fires_identical_alerts_with_both_rule_sets() {
     let report = run(&opts, "test".into()).unwrap();
     let size = &report.sizes[0];
     assert!(size.expected_firing > 0, "the fixture must fire something");
-    assert_eq!(size.sets.len(), 3);
+    assert_eq!(size.sets.len(), 6);
     for set in &size.sets {
         assert!(set.steady, "{}: not steady", set.set);
         assert!(set.answers_match, "{}: {:?}", set.set, size.differences);

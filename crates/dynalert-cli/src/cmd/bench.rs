@@ -38,9 +38,13 @@ pub struct RulesArgs {
     /// Fewer and shorter cycles (harness check, not a measurement).
     #[arg(long)]
     pub quick: bool,
-    /// Threshold normalisation variants of the dynamic set: `per-key` (the rule packs), `single`, `inline`, `meta-once`.
-    #[arg(long, value_delimiter = ',', default_value = "per-key", value_parser = parse_variant)]
+    /// Variants of the dynamic set: `pre-joined` (the rule packs), `per-key` (the packs before
+    /// the comparison was recorded once per key), `single`, `inline`, `meta-once`.
+    #[arg(long, value_delimiter = ',', default_value = "pre-joined", value_parser = parse_variant)]
     pub variants: Vec<Variant>,
+    /// Measure only the dynamic variants (to compare them faster; no scaling comparison).
+    #[arg(long)]
+    pub skip_per_tenant: bool,
     /// Measured evaluation cycles (default 4, 2 with `--quick`).
     #[arg(long)]
     pub cycles: Option<u32>,
@@ -78,8 +82,9 @@ pub struct ExporterArgs {
 }
 
 fn parse_variant(s: &str) -> Result<Variant, String> {
-    Variant::parse(s)
-        .ok_or_else(|| format!("unknown variant `{s}` (per-key, single, inline, meta-once)"))
+    Variant::parse(s).ok_or_else(|| {
+        format!("unknown variant `{s}` (pre-joined, per-key, single, inline, meta-once)")
+    })
 }
 
 fn command_line() -> String {
@@ -139,6 +144,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
         measure_cycles: a.cycles.unwrap_or(if a.quick { 2 } else { 4 }),
         out: a.out.clone(),
         variants: a.variants,
+        per_tenant: !a.skip_per_tenant,
         saturation_limit: a.saturation_limit,
         prometheus: binary(&a.prometheus, "prometheus", "--prometheus")?,
         promtool: binary(&a.promtool, "prometheus", "--promtool")?,
