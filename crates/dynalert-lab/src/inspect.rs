@@ -20,59 +20,94 @@ pub struct KeyRule {
     pub for_seconds: f64,
 }
 
-/// Reads the alerting rules loaded in Prometheus and finds, per key, the alert and the
-/// observation it compares (the first simple `obs > on(tenant…) …alert_threshold:<key>`).
+/// Reads the rules loaded in Prometheus and finds, per key, the alert and the observation it
+/// compares: either in the alert itself (`obs > on(…) …:alert_threshold:<key>`) or in the
+/// recorded comparison `…:alert_over_threshold:<key>` the alert selects its tier from.
 pub fn key_rules(prom: &str) -> anyhow::Result<Vec<KeyRule>> {
-    let v = api::get_json(&format!("{prom}/api/v1/rules?type=alert"))?;
+    let v = api::get_json(&format!("{prom}/api/v1/rules"))?;
+    let rules: Vec<&serde_json::Value> = v["data"]["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+        .collect();
+    let recorded: BTreeMap<String, (String, String)> = rules
+        .iter()
+        .filter(|r| r["type"] == "recording")
+        .filter_map(|r| {
+            let name = r["name"].as_str()?;
+            Some((name.to_string(), comparison_of(r["query"].as_str()?)?))
+        })
+        .collect();
     let mut out: Vec<KeyRule> = Vec::new();
-    for g in v["data"]["groups"].as_array().into_iter().flatten() {
-        for r in g["rules"].as_array().into_iter().flatten() {
-            let rule = key_rule_of(
-                r["name"].as_str().unwrap_or_default(),
-                r["query"].as_str().unwrap_or_default(),
-                r["duration"].as_f64().unwrap_or(0.0),
-            );
-            if let Some(rule) = rule {
-                if !out
-                    .iter()
-                    .any(|k| k.key == rule.key && k.alertname == rule.alertname)
-                {
-                    out.push(rule);
-                }
+    for r in rules.iter().filter(|r| r["type"] == "alerting") {
+        let rule = key_rule_of(
+            r["name"].as_str().unwrap_or_default(),
+            r["query"].as_str().unwrap_or_default(),
+            r["duration"].as_f64().unwrap_or(0.0),
+            &recorded,
+        );
+        if let Some(rule) = rule {
+            if !out
+                .iter()
+                .any(|k| k.key == rule.key && k.alertname == rule.alertname)
+            {
+                out.push(rule);
             }
         }
     }
     Ok(out)
 }
 
-/// The key and observation of one alerting rule, from its query as Prometheus prints it.
-fn key_rule_of(name: &str, query: &str, for_seconds: f64) -> Option<KeyRule> {
-    // Prometheus prints `on (tenant)`; the rule files say `on(tenant)`.
-    let q = query.replace("on (", "on(");
-    let toks: Vec<&str> = q.split_whitespace().collect();
-    toks.windows(4).find_map(|w| {
-        if w[1] != ">" || !w[2].starts_with("on(tenant") {
-            return None;
-        }
-        let thr = w[3]
+/// The key and observation of one alerting rule, from its query as Prometheus prints it;
+/// `recorded` maps recorded comparisons to their (key, observation).
+fn key_rule_of(
+    name: &str,
+    query: &str,
+    for_seconds: f64,
+    recorded: &BTreeMap<String, (String, String)>,
+) -> Option<KeyRule> {
+    let (key, observation) = comparison_of(query).or_else(|| {
+        query
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '{')
+            .filter(|t| t.contains(":alert_over_threshold:"))
+            .find_map(|t| recorded.get(t).cloned())
+    })?;
+    Some(KeyRule {
+        key,
+        alertname: name.to_string(),
+        observation,
+        for_seconds,
+    })
+}
+
+/// The first comparison `obs > on(…) [group_right] <level>:alert_threshold:<key>` in a query:
+/// (key, observation). Prometheus prints `on (tenant)` and `group_right ()`; rule files say
+/// `on(tenant)` and `group_right`.
+fn comparison_of(query: &str) -> Option<(String, String)> {
+    let q = query
+        .replace("on (", "on(")
+        .replace("group_right ()", "group_right")
+        .replace("group_right()", "group_right");
+    q.match_indices(" > on(").find_map(|(i, op)| {
+        let observation = q[..i]
+            .split_whitespace()
+            .last()?
             .trim_start_matches('(')
             .split('{')
-            .next()
-            .unwrap_or_default();
-        let key = thr
-            .strip_prefix("tenant:alert_threshold:")
-            .or_else(|| thr.strip_prefix("container:alert_threshold:"))?;
-        let observation = w[0]
+            .next()?;
+        let rest = &q[i + op.len()..];
+        let rest = rest[rest.find(')')? + 1..].trim_start();
+        let rest = rest
+            .strip_prefix("group_right")
+            .unwrap_or(rest)
+            .trim_start();
+        let threshold = rest
             .trim_start_matches('(')
-            .split('{')
-            .next()
-            .unwrap_or_default();
-        Some(KeyRule {
-            key: key.to_string(),
-            alertname: name.to_string(),
-            observation: observation.to_string(),
-            for_seconds,
-        })
+            .split(|c: char| c == '{' || c == ')' || c.is_whitespace())
+            .next()?;
+        let (_, key) = threshold.split_once(":alert_threshold:")?;
+        Some((key.to_string(), observation.to_string()))
     })
 }
 
@@ -232,10 +267,27 @@ mod tests {
     fn key_rule_found_in_the_query_as_prometheus_prints_it() {
         // Verbatim from Prometheus 2.42's /api/v1/rules: `on (tenant)` with a space.
         let q = "((tenant:mysql_threads_connected:max > on (tenant) tenant:alert_threshold:mysql_connections{severity=\"warning\"}) * on (tenant) group_left (tier, owner, runbook_url) tenant:metadata:info or on (tenant) (tenant:mysql_threads_connected:max > on (tenant) tenant:alert_threshold:mysql_connections{severity=\"warning\"})) unless on (tenant) (max by (tenant) (user_maintenance) == 1)";
-        let r = key_rule_of("MariaDBHighConnections", q, 300.0).unwrap();
+        let none = BTreeMap::new();
+        let r = key_rule_of("MariaDBHighConnections", q, 300.0, &none).unwrap();
         assert_eq!(r.key, "mysql_connections");
         assert_eq!(r.observation, "tenant:mysql_threads_connected:max");
         assert_eq!(r.for_seconds, 300.0);
-        assert!(key_rule_of("Watchdog", "vector(1)", 0.0).is_none());
+        assert!(key_rule_of("Watchdog", "vector(1)", 0.0, &none).is_none());
+    }
+
+    #[test]
+    fn key_rule_found_through_the_recorded_comparison() {
+        // Both verbatim as Prometheus 2.42 prints the packs' rules.
+        let recording = "tenant:container_cpu_usage:percent_of_limit > on (tenant, namespace, pod, container) group_right () container:alert_threshold:container_cpu";
+        let mut recorded = BTreeMap::new();
+        recorded.insert(
+            "container:alert_over_threshold:container_cpu".to_string(),
+            comparison_of(recording).unwrap(),
+        );
+        let alert = "(container:alert_over_threshold:container_cpu{severity=\"critical\"} * on (tenant) group_left (tier, owner, runbook_url) tenant:metadata:info or on (tenant) container:alert_over_threshold:container_cpu{severity=\"critical\"}) unless on (tenant) (max by (tenant) (user_maintenance) == 1)";
+        let r = key_rule_of("PodContainerHighCPU", alert, 0.0, &recorded).unwrap();
+        assert_eq!(r.key, "container_cpu");
+        assert_eq!(r.observation, "tenant:container_cpu_usage:percent_of_limit");
+        assert!(key_rule_of("PodContainerHighCPU", alert, 0.0, &BTreeMap::new()).is_none());
     }
 }
