@@ -60,6 +60,8 @@ pub fn rules_table(r: &RulesReport) -> String {
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for size in &r.sizes {
         for x in &size.sets {
+            // Groups overlap and wait for CPU: the sum of their wall times is no cost.
+            let saturated = x.missed > 0.0;
             rows.push(vec![
                 x.tenants.to_string(),
                 x.set.clone(),
@@ -67,8 +69,7 @@ pub fn rules_table(r: &RulesReport) -> String {
                 x.groups.to_string(),
                 format!("{:.2}", x.promtool_check_s),
                 format!("{:.2}", x.load_s),
-                if x.missed > 0.0 {
-                    // Groups overlap and wait for CPU: the sum of their wall times is no cost.
+                if saturated {
                     "saturated".to_string()
                 } else {
                     format!("{:.1}", x.eval_ms_per_cycle)
@@ -77,7 +78,7 @@ pub fn rules_table(r: &RulesReport) -> String {
                 format!("{:.0}", x.missed),
                 format!("{:.0}", x.cpu_cores * r.interval_s * 1000.0),
                 mib(x.rss_bytes),
-                if x.missed > 0.0 {
+                if saturated {
                     "-".to_string()
                 } else {
                     format!("{:.2}", x.us_per_tenant_key)

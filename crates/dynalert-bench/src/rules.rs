@@ -118,6 +118,13 @@ impl RulesReport {
     }
 }
 
+/// Cores this machine offers (the CPU capacity of a Prometheus run here).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
 fn yes() -> bool {
     true
 }
@@ -139,9 +146,7 @@ pub fn run(opts: &Options, command: String) -> Result<RulesReport> {
         machine: machine_description(),
         prometheus_version: version_line(&opts.prometheus),
         interval_s: opts.interval.as_secs_f64(),
-        cores: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        cores: available_cores(),
         keys: opts.keys,
         warm_cycles: opts.warm_cycles,
         measure_cycles: opts.measure_cycles,

@@ -44,12 +44,11 @@ pub fn rules_plot(r: &RulesReport) -> String {
             })
             .collect()
     };
+    // Reports written before `cores` was recorded: assume this machine.
     let cores = if r.cores > 0 {
         r.cores
     } else {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+        crate::rules::available_cores()
     };
     let cpu = series(&|x| x.cpu_cores * r.interval_s * 1000.0);
     let rss = series(&|x| x.rss_bytes / 1048576.0);

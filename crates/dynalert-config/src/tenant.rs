@@ -239,10 +239,7 @@ fn tenant_body(
                 tiers.insert_if_absent(sev, || TierValue::fixed(None, ctx.source(pos)));
             };
             disable(Severity::Warning);
-            for sev in platform_tiers
-                .map(|p| p.keys().collect::<Vec<_>>())
-                .unwrap_or_default()
-            {
+            for sev in platform_tiers.into_iter().flat_map(Tiers::keys) {
                 disable(sev);
             }
         }

@@ -133,6 +133,24 @@ impl Ctx<'_> {
             .collect()
     }
 
+    /// The tenant-wide threshold the first exporter replica serves now.
+    fn served_threshold(
+        &self,
+        tenant: &str,
+        component: &str,
+        metric: &str,
+        severity: &str,
+    ) -> anyhow::Result<Option<f64>> {
+        let text = api::get_text(&format!("{}/metrics", self.lab.exporter_urls[0]))?;
+        Ok(threshold_value(
+            &api::parse_exposition(&text),
+            tenant,
+            component,
+            metric,
+            severity,
+        ))
+    }
+
     fn live_exporters(&self) -> Vec<String> {
         self.lab
             .parts
@@ -1104,15 +1122,9 @@ fn scenario_bad_config(ctx: &mut Ctx) -> anyhow::Result<()> {
     // Baseline: what the exporters serve now, once Prometheus agrees with it (an earlier
     // scenario may have just restored the file, and Prometheus lags by a scrape and an
     // evaluation).
-    let text = api::get_text(&format!("{}/metrics", ctx.lab.exporter_urls[0]))?;
-    let before = threshold_value(
-        &api::parse_exposition(&text),
-        "db-a",
-        "mysql",
-        "connections",
-        "warning",
-    )
-    .context("the exporter serves no db-a mysql_connections warning threshold")?;
+    let before = ctx
+        .served_threshold("db-a", "mysql", "connections", "warning")?
+        .context("the exporter serves no db-a mysql_connections warning threshold")?;
     ctx.wait_query(
         "Prometheus to agree with the exporters on db-a's threshold",
         "tenant:alert_threshold:mysql_connections{tenant=\"db-a\",severity=\"warning\"}",
@@ -1133,15 +1145,7 @@ fn scenario_bad_config(ctx: &mut Ctx) -> anyhow::Result<()> {
         ) == Some(0.0)
     })?;
     ctx.stage("exporters report the file rejected", t0);
-    let text = api::get_text(&format!("{}/metrics", ctx.lab.exporter_urls[0]))?;
-    let kept = threshold_is(
-        &api::parse_exposition(&text),
-        "db-a",
-        "mysql",
-        "connections",
-        "warning",
-        before,
-    );
+    let kept = ctx.served_threshold("db-a", "mysql", "connections", "warning")? == Some(before);
     ctx.check(
         "the exporter keeps db-a's last good threshold",
         kept,
