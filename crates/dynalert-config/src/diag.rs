@@ -45,6 +45,22 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Longest message kept: a message quoting a huge user value must not become a huge
+/// log line or reload response.
+const MAX_MESSAGE: usize = 1024;
+
+fn clamp(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
 /// Collects the diagnostics of one file.
 pub struct Ctx<'a> {
     pub file: Arc<str>,
@@ -63,8 +79,8 @@ impl Ctx<'_> {
             level,
             file: self.file.clone(),
             pos,
-            message: message.into(),
-            hint,
+            message: clamp(message.into()),
+            hint: hint.map(clamp),
         });
     }
 

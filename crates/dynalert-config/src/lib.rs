@@ -15,4 +15,5 @@ pub mod values;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Level};
-pub use load::{load_dir, tenant_id, LoadError, LoadReport, Loader};
+pub use load::{check_tenant_id, load_dir, tenant_id, LoadError, LoadReport, Loader, ReadOptions};
+pub use yaml::Limits;

@@ -8,6 +8,13 @@
 //! only files whose content hash changed. A tenant file that fails validation keeps
 //! the tenant's last good config; a failing platform file keeps the whole last good
 //! config. Nothing is ever served half-applied.
+//!
+//! The file system is read fail-closed: a config file that cannot be read as a
+//! regular file (dangling or looping link, FIFO, device, directory, over the size
+//! limit) is an error for that file, never a deletion. A file is parsed only once its
+//! content has been stable for the settle delay (never mid-write). A tenant is
+//! removed only when its file is really gone from a readable, non-empty directory; a
+//! removed or emptied platform file keeps the whole last good configuration.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -21,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::diag::{Ctx, Diagnostic, Level};
 use crate::platform::{is_platform_file, merge_platform_file};
 use crate::tenant::parse_tenant_file;
-use crate::yaml::{self, Node, Pos};
+use crate::yaml::{self, Limits, Node, NodeKind, Pos};
 
 /// Errors that stop a load entirely (the directory itself is unusable).
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +46,31 @@ struct Stamp {
     len: u64,
     mtime: Option<SystemTime>,
     ino: u64,
+    /// Set for an entry that is not a readable regular file (the reason), so that an
+    /// unchanged broken entry is not re-reported as a change at every scan.
+    broken: Option<String>,
+}
+
+/// How the loader reads files: size and tree limits, and the settle delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    pub limits: Limits,
+    /// A file modified less than this long ago is not read yet (it may be mid-write).
+    /// Zero for one-shot reads such as `dynalert validate`.
+    pub settle: std::time::Duration,
+    /// How long one reload waits for files that keep changing before it keeps their
+    /// last good content and reports them.
+    pub settle_timeout: std::time::Duration,
+}
+
+impl Default for ReadOptions {
+    fn default() -> ReadOptions {
+        ReadOptions {
+            limits: Limits::default(),
+            settle: std::time::Duration::ZERO,
+            settle_timeout: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -46,6 +78,15 @@ struct FileState {
     stamp: Stamp,
     hash: [u8; 32],
     content: Content,
+}
+
+/// The outcome of reading one changed file.
+enum Read {
+    /// Changed while it was read or modified within the settle delay: try again later.
+    Unstable,
+    /// Same content as before (only the stamp changed).
+    Same,
+    Changed(Content),
 }
 
 /// What the loader holds of a file between reloads.
@@ -77,6 +118,9 @@ pub struct LoadReport {
     pub files_read: usize,
     /// Files parsed in this run (content changed).
     pub files_parsed: usize,
+    /// Files still changing when the reload gave up waiting: their last good content
+    /// is kept (each also has an error diagnostic).
+    pub unstable: Vec<String>,
 }
 
 impl LoadReport {
@@ -114,6 +158,7 @@ pub struct Loader {
     /// Tenant id -> configuration served (new where valid, last good where not).
     served: BTreeMap<String, Arc<Tenant>>,
     last_good: Arc<Config>,
+    read: ReadOptions,
 }
 
 fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
@@ -125,16 +170,150 @@ fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
         len: meta.len(),
         mtime: meta.modified().ok(),
         ino,
+        broken: None,
     }
 }
 
-/// Tenant id of a file name, or `None` when the file is not a config file.
+/// Tenant id of a file name (its stem, for `.yaml`/`.yml` in any case), or `None` when
+/// the file is not a config file. The id is not checked here: see [`check_tenant_id`].
 pub fn tenant_id(name: &str) -> Option<&str> {
     if name.starts_with('.') {
         return None;
     }
-    name.strip_suffix(".yaml")
-        .or_else(|| name.strip_suffix(".yml"))
+    let lower = name.get(name.len().saturating_sub(5)..).unwrap_or_default();
+    if lower.eq_ignore_ascii_case(".yaml") {
+        return Some(&name[..name.len() - 5]);
+    }
+    let lower = name.get(name.len().saturating_sub(4)..).unwrap_or_default();
+    if lower.eq_ignore_ascii_case(".yml") {
+        return Some(&name[..name.len() - 4]);
+    }
+    None
+}
+
+/// Checks a tenant id against the grammar: lower-case letters, digits, `-`, `_`, `.`,
+/// starting and ending with a letter or digit, at most 63 characters.
+pub fn check_tenant_id(id: &str) -> Result<(), String> {
+    let ok_edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ok = id.len() <= 63
+        && ok_edge(id.chars().next())
+        && ok_edge(id.chars().last())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "file name gives the tenant id {}, which is not a valid tenant id",
+            yaml::quote(id)
+        ))
+    }
+}
+
+/// Reads a regular file of at most `max` bytes. Never allocates from the file's reported
+/// size, never blocks on a FIFO, and checks the limit while reading.
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: a FIFO swapped in after the stat must not block the reload.
+        opts.custom_flags(0o4000);
+    }
+    let file = opts.open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    if meta.len() > max {
+        return Err(too_large(meta.len(), max));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64, max));
+    }
+    Ok(bytes)
+}
+
+fn too_large(len: u64, max: u64) -> String {
+    format!("file is {len} bytes, over the limit of {max} bytes (`--config.max-file-size`)")
+}
+
+fn not_regular(meta: &std::fs::Metadata) -> String {
+    let ft = meta.file_type();
+    let what = if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if ft.is_fifo() {
+                "a FIFO"
+            } else if ft.is_char_device() || ft.is_block_device() {
+                "a device"
+            } else if ft.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            }
+        }
+        #[cfg(not(unix))]
+        "not a regular file"
+    };
+    format!("not a regular file ({what})")
+}
+
+/// What a scan finds at a config file name.
+enum Probe {
+    /// Nothing there (the name is free): a deletion.
+    Gone,
+    /// Something that cannot be read as a regular file (the reason).
+    Broken(Stamp),
+    /// A regular file.
+    File(Stamp),
+}
+
+fn probe(path: &Path) -> Probe {
+    let link = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Probe::Gone,
+        Err(e) => {
+            return Probe::Broken(Stamp {
+                len: 0,
+                mtime: None,
+                ino: 0,
+                broken: Some(format!("cannot read: {e}")),
+            })
+        }
+        Ok(m) => m,
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Probe::File(stamp_of(&meta)),
+        Ok(meta) => Probe::Broken(Stamp {
+            broken: Some(not_regular(&meta)),
+            ..stamp_of(&meta)
+        }),
+        Err(e) => {
+            let why = match e.raw_os_error() {
+                Some(40) => "looping symbolic link".to_string(),
+                _ if e.kind() == std::io::ErrorKind::NotFound => {
+                    "dangling symbolic link (its target does not exist)".to_string()
+                }
+                _ => e.to_string(),
+            };
+            Probe::Broken(Stamp {
+                broken: Some(format!("cannot read: {why}")),
+                ..stamp_of(&link)
+            })
+        }
+    }
 }
 
 fn io_diag(file: &Arc<str>, message: String) -> Diagnostic {
@@ -160,7 +339,14 @@ impl Loader {
             valid: BTreeMap::new(),
             served: BTreeMap::new(),
             last_good: Arc::new(Config::default()),
+            read: ReadOptions::default(),
         }
+    }
+
+    /// Sets the limits and the settle delay used to read files.
+    pub fn with_read_options(mut self, read: ReadOptions) -> Loader {
+        self.read = read;
+        self
     }
 
     /// Starts from a previously saved good configuration (e.g. a `--storage.path` snapshot),
@@ -242,10 +428,18 @@ impl Loader {
         }
     }
 
+    /// The tenant files of one tenant id (more than one is an error).
+    fn files_of(&self, id: &str) -> Vec<String> {
+        self.files
+            .range(id.to_string()..)
+            .take_while(|(n, _)| n.starts_with(id))
+            .filter(|(n, _)| !is_platform_file(n) && tenant_id(n) == Some(id))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
     fn has_tenant_file(&self, id: &str) -> bool {
-        [".yaml", ".yml"]
-            .iter()
-            .any(|ext| self.files.contains_key(&format!("{id}{ext}")))
+        !self.files_of(id).is_empty()
     }
 
     /// The last configuration that was served.
@@ -258,73 +452,140 @@ impl Loader {
     }
 
     /// Scans the directory (or only `only` file names) and refreshes changed files.
-    fn scan(&mut self, only: Option<&[String]>, report: &mut LoadReport) -> Result<(), LoadError> {
-        let names: Vec<String> = match only {
-            Some(names) => names.to_vec(),
-            None => fs_err::read_dir(&self.dir)
+    ///
+    /// Returns directory-level problems that make the whole scan untrustworthy (the
+    /// directory suddenly holds no config file): the caller keeps the last good config.
+    fn scan(
+        &mut self,
+        only: Option<&[String]>,
+        report: &mut LoadReport,
+    ) -> Result<Vec<Diagnostic>, LoadError> {
+        let listed = |dir: &Path| -> Result<Vec<String>, LoadError> {
+            Ok(fs_err::read_dir(dir)
                 .map_err(|e| LoadError::Dir {
-                    path: self.dir.clone(),
+                    path: dir.to_path_buf(),
                     source: std::io::Error::new(e.kind(), e.to_string()),
                 })?
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect(),
+                .collect())
+        };
+        let names: Vec<String> = match only {
+            Some(names) => names.to_vec(),
+            None => listed(&self.dir)?,
         };
         let mut seen = BTreeSet::new();
+        let mut gone = Vec::new();
         let mut stale = Vec::new();
         for name in names {
             if tenant_id(&name).is_none() {
                 continue;
             }
             let path = self.dir.join(&name);
-            // `metadata` follows symlinks (ConfigMap mounts link into `..data/`).
-            let meta = match std::fs::metadata(&path) {
-                Ok(meta) if meta.is_file() => meta,
-                _ => {
-                    if only.is_some() && self.files.remove(&name).is_some() {
-                        report.changed = true;
-                        self.touched.insert(name);
-                    }
+            let stamp = match probe(&path) {
+                Probe::Gone => {
+                    gone.push(name);
                     continue;
                 }
+                Probe::Broken(stamp) | Probe::File(stamp) => stamp,
             };
             seen.insert(name.clone());
-            let stamp = stamp_of(&meta);
             if self.files.get(&name).is_none_or(|f| f.stamp != stamp) {
                 stale.push((name, path, stamp));
             }
         }
-        report.files_read += stale.len();
+        if only.is_none() {
+            gone = self
+                .files
+                .keys()
+                .filter(|n| !seen.contains(*n))
+                .cloned()
+                .collect();
+        }
+        gone.retain(|n| self.files.contains_key(n));
+        let mut blockers = Vec::new();
+        if !gone.is_empty() {
+            // A deletion counts only when the directory still holds config files: an
+            // emptied directory (a dangling or empty ConfigMap `..data`) is a broken
+            // mount, not the removal of every tenant.
+            let remaining = match only {
+                None => seen.len(),
+                Some(_) => listed(&self.dir)?
+                    .iter()
+                    .filter(|n| tenant_id(n).is_some())
+                    .count(),
+            };
+            if remaining == 0 {
+                blockers.push(Diagnostic {
+                    level: Level::Error,
+                    file: Arc::from(self.dir.display().to_string()),
+                    pos: Pos { line: 1, col: 1 },
+                    message: "the config directory holds no config file any more; the last good configuration is kept".into(),
+                    hint: Some("check the mount (a ConfigMap's `..data` link) or restore the files".into()),
+                });
+                return Ok(blockers);
+            }
+        }
+        let read = self.read;
+        let now = SystemTime::now();
         let prev_hashes: Vec<Option<[u8; 32]>> = stale
             .iter()
             .map(|(name, _, _)| self.files.get(name).map(|f| f.hash))
             .collect();
         let work: Vec<_> = stale.into_iter().zip(prev_hashes).collect();
+        report.files_read += work.len();
         let dir = &self.dir;
         let refreshed = dynalert_model::parallel_map(&work, |((name, path, stamp), prev)| {
             let file: Arc<str> = Arc::from(dir.join(name).display().to_string());
-            let (hash, text) = match fs_err::read(path) {
-                Ok(bytes) => (Sha256::digest(&bytes).into(), Ok(Arc::<[u8]>::from(bytes))),
-                Err(e) => ([0u8; 32], Err(e.to_string())),
+            let text = match &stamp.broken {
+                Some(why) => Err(why.clone()),
+                None => {
+                    let recent = stamp
+                        .mtime
+                        .and_then(|m| now.duration_since(m).ok())
+                        .is_none_or(|age| age < read.settle);
+                    if !read.settle.is_zero() && recent {
+                        return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
+                    }
+                    match read_bounded(path, read.limits.max_bytes) {
+                        Ok(bytes) => {
+                            // Stable: the same file, size and mtime after the read.
+                            let after = match probe(path) {
+                                Probe::File(s) => Some(s),
+                                _ => None,
+                            };
+                            if after.as_ref() != Some(stamp) || bytes.len() as u64 != stamp.len {
+                                return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
+                            }
+                            Ok(Arc::<[u8]>::from(bytes))
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
             };
-            if *prev == Some(hash) && text.is_ok() {
-                return (name.clone(), stamp.clone(), hash, None);
+            let hash: [u8; 32] = match &text {
+                Ok(bytes) => Sha256::digest(bytes).into(),
+                Err(e) => Sha256::digest(e.as_bytes()).into(),
+            };
+            if *prev == Some(hash) {
+                return (name.clone(), stamp.clone(), hash, Read::Same);
             }
             let content = if is_platform_file(name) {
-                Content::Parsed(parse_file(&file, text.as_deref()))
+                Content::Parsed(parse_file(&file, text.as_deref(), read.limits))
             } else {
                 Content::Text(text)
             };
-            (name.clone(), stamp.clone(), hash, Some(content))
+            (name.clone(), stamp.clone(), hash, Read::Changed(content))
         });
-        for (name, stamp, hash, doc) in refreshed {
-            match doc {
-                None => {
+        for (name, stamp, hash, outcome) in refreshed {
+            match outcome {
+                Read::Unstable => report.unstable.push(name),
+                Read::Same => {
                     if let Some(prev) = self.files.get_mut(&name) {
                         prev.stamp = stamp;
                     }
                 }
-                Some(doc) => {
+                Read::Changed(content) => {
                     report.changed = true;
                     report.files_parsed += 1;
                     self.touched.insert(name.clone());
@@ -333,26 +594,54 @@ impl Loader {
                         FileState {
                             stamp,
                             hash,
-                            content: doc,
+                            content,
                         },
                     );
                 }
             }
         }
-        if only.is_none() {
-            let gone: Vec<String> = self
-                .files
-                .keys()
-                .filter(|n| !seen.contains(*n))
-                .cloned()
-                .collect();
-            for name in gone {
-                self.files.remove(&name);
-                self.touched.insert(name);
-                report.changed = true;
+        for name in gone {
+            if is_platform_file(&name) && !self.retire_platform_file(&name) {
+                continue;
+            }
+            self.files.remove(&name);
+            self.touched.insert(name);
+            report.changed = true;
+        }
+        Ok(blockers)
+    }
+
+    /// A platform file that vanished: removed when its last content was an explicit
+    /// empty mapping (`{}`), otherwise kept as an error so the last good platform stays.
+    /// Returns whether the file may be removed.
+    fn retire_platform_file(&mut self, name: &str) -> bool {
+        let file = self.display_path(name);
+        let Some(f) = self.files.get_mut(name) else {
+            return true;
+        };
+        match &f.content {
+            Content::Parsed(Ok(Some(doc)))
+                if matches!(&doc.kind, NodeKind::Map(m) if m.is_empty()) =>
+            {
+                true
+            }
+            Content::Parsed(Err(d)) if d.iter().any(|d| d.message.contains("was removed")) => false,
+            _ => {
+                f.hash = Sha256::digest(b"removed").into();
+                f.stamp.broken = Some("removed".into());
+                f.content = Content::Parsed(Err(vec![Diagnostic {
+                    level: Level::Error,
+                    file,
+                    pos: Pos { line: 1, col: 1 },
+                    message: "platform file was removed; the last good platform is kept".into(),
+                    hint: Some(
+                        "to retire a platform file, first replace its content with `{}` and reload, then delete it"
+                            .into(),
+                    ),
+                }]));
+                false
             }
         }
-        Ok(())
     }
 
     fn build_platform(&mut self, now: DateTime<Utc>) -> (Arc<Platform>, Vec<Diagnostic>) {
@@ -378,6 +667,13 @@ impl Loader {
                 Err(d) => {
                     platform.files.push(file);
                     diags.extend(d.iter().cloned());
+                }
+                Ok(None) => {
+                    platform.files.push(file.clone());
+                    diags.push(Diagnostic {
+                        hint: Some("an empty platform file is taken as a write in progress or a mistake; write `{}` to retire it on purpose".into()),
+                        ..io_diag(&file, "platform file is empty; the last good platform is kept".into())
+                    });
                 }
                 Ok(doc) => {
                     let mut ctx = Ctx {
@@ -422,9 +718,31 @@ impl Loader {
             changed: false,
             files_read: 0,
             files_parsed: 0,
+            unstable: Vec::new(),
         };
-        self.scan(only, &mut report)?;
-        let (platform, platform_diags) = self.build_platform(now);
+        let mut blockers = self.scan(only, &mut report)?;
+        // Files written right now are read once they have settled, within a deadline.
+        let deadline = std::time::Instant::now() + self.read.settle_timeout;
+        while !report.unstable.is_empty() && blockers.is_empty() {
+            let wait = self.read.settle.max(std::time::Duration::from_millis(5));
+            if std::time::Instant::now() + wait > deadline {
+                break;
+            }
+            std::thread::sleep(wait);
+            let names = std::mem::take(&mut report.unstable);
+            blockers = self.scan(Some(&names), &mut report)?;
+        }
+        for name in &report.unstable {
+            report.diagnostics.push(Diagnostic {
+                level: Level::Error,
+                file: self.display_path(name),
+                pos: Pos { line: 1, col: 1 },
+                message: "file kept changing while it was read; its last good content is kept".into(),
+                hint: Some("write config files atomically: write a temporary file, then rename it".into()),
+            });
+        }
+        let (platform, mut platform_diags) = self.build_platform(now);
+        platform_diags.extend(blockers);
         report.diagnostics.extend(platform_diags.iter().cloned());
         let platform_valid = !platform_diags.iter().any(Diagnostic::is_error);
         report.platform_valid = platform_valid;
@@ -459,6 +777,7 @@ impl Loader {
         // Validate the changed tenant files in parallel.
         let files = &self.files;
         let dir = &self.dir;
+        let limits = self.read.limits;
         let platform_ref = &platform;
         let validated = dynalert_model::parallel_map(&names, |name| {
             let id = tenant_id(name).unwrap_or(name).to_string();
@@ -466,21 +785,32 @@ impl Loader {
                 return (id, None);
             };
             let file: Arc<str> = Arc::from(dir.join(name.as_str()).display().to_string());
+            if let Err(message) = check_tenant_id(&id) {
+                let d = Diagnostic {
+                    hint: Some("tenant ids are lower-case letters, digits, `-`, `_` and `.`, start and end with a letter or digit, at most 63 characters: rename the file".into()),
+                    ..io_diag(&file, message)
+                };
+                return (id, Some(Err(vec![d])));
+            }
             let parsed;
             let doc = match &f.content {
                 Content::Parsed(doc) => doc,
                 Content::Text(text) => {
-                    parsed = parse_file(&file, text.as_deref());
+                    parsed = parse_file(&file, text.as_deref(), limits);
                     &parsed
                 }
                 Content::Dropped => {
-                    let text = fs_err::read(dir.join(name.as_str())).map_err(|e| e.to_string());
-                    parsed = parse_file(&file, text.as_deref());
+                    let text = read_bounded(&dir.join(name.as_str()), limits.max_bytes);
+                    parsed = parse_file(&file, text.as_deref(), limits);
                     &parsed
                 }
             };
             let result = match doc {
                 Err(d) => Err(d.clone()),
+                Ok(None) => Err(vec![Diagnostic {
+                    hint: Some(format!("an empty file is taken as a write in progress or a mistake: write `tenants: {{{id}: {{}}}}` for a tenant on platform defaults, or delete the file to remove the tenant")),
+                    ..io_diag(&file, "tenant file is empty".into())
+                }]),
                 Ok(doc) => {
                     let mut diags = Vec::new();
                     let mut ctx = Ctx {
@@ -535,20 +865,37 @@ impl Loader {
             }
         }
         self.check_namespaces(&names, &mut served);
-        // Two files for one tenant (`x.yaml` and `x.yml`).
-        for name in names.iter().filter(|n| self.files.contains_key(*n)) {
-            let id = tenant_id(name).unwrap_or(name);
-            for ext in [".yaml", ".yml"] {
-                let other = format!("{id}{ext}");
-                if other != *name && self.files.contains_key(&other) {
-                    let d = io_diag(
-                        &self.display_path(name),
-                        format!("tenant `{id}` is defined twice (also in `{other}`)"),
-                    );
-                    self.rejected.entry(id.to_string()).or_default().push(d);
-                    self.valid.insert(id.to_string(), false);
-                }
+        // Two files for one tenant (`x.yaml` and `x.yml`, in any case): neither is
+        // served, the tenant keeps its last good config.
+        let changed_ids: BTreeSet<&str> = names.iter().filter_map(|n| tenant_id(n)).collect();
+        for id in changed_ids {
+            let files = self.files_of(id);
+            if files.len() < 2 {
+                continue;
             }
+            for name in &files {
+                let others: Vec<String> = files
+                    .iter()
+                    .filter(|o| *o != name)
+                    .map(|o| format!("`{o}`"))
+                    .collect();
+                let d = Diagnostic {
+                    hint: Some("keep one file per tenant: delete or rename the others".into()),
+                    ..io_diag(
+                        &self.display_path(name),
+                        format!(
+                            "tenant `{id}` is defined twice (also in {})",
+                            others.join(", ")
+                        ),
+                    )
+                };
+                self.rejected.entry(id.to_string()).or_default().push(d);
+            }
+            self.valid.insert(id.to_string(), false);
+            match self.last_good.tenants.get(id) {
+                Some(prev) => served.insert(id.to_string(), prev.clone()),
+                None => served.remove(id),
+            };
         }
         for diags in self.rejected.values() {
             report.diagnostics.extend(diags.iter().cloned());
@@ -578,12 +925,29 @@ fn sort_diagnostics(d: &mut Vec<Diagnostic>) {
 fn parse_file(
     file: &Arc<str>,
     text: Result<&[u8], &String>,
+    limits: Limits,
 ) -> Result<Option<Arc<Node>>, Vec<Diagnostic>> {
     match text {
         Err(e) => Err(vec![io_diag(file, format!("cannot read file: {e}"))]),
         Ok(bytes) => match std::str::from_utf8(bytes) {
-            Err(_) => Err(vec![io_diag(file, "file is not valid UTF-8".into())]),
-            Ok(text) => yaml::parse(text)
+            Err(e) => {
+                let before = &bytes[..e.valid_up_to()];
+                let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+                Err(vec![Diagnostic {
+                    pos: Pos {
+                        line: u32::try_from(line).unwrap_or(u32::MAX),
+                        col: u32::try_from(col).unwrap_or(u32::MAX),
+                    },
+                    hint: Some("save the file as UTF-8".into()),
+                    ..io_diag(file, "file is not valid UTF-8".into())
+                }])
+            }
+            Ok(text) if text.contains('\0') => Err(vec![Diagnostic {
+                hint: Some("remove the NUL bytes; config files are UTF-8 text".into()),
+                ..io_diag(file, "file contains NUL bytes".into())
+            }]),
+            Ok(text) => yaml::parse_with(text, limits)
                 .map(|d| d.map(Arc::new))
                 .map_err(|problems| {
                     problems

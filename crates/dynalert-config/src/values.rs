@@ -57,7 +57,7 @@ pub fn parse_switch(ctx: &mut Ctx, node: &Node, what: &str) -> Option<bool> {
 /// Short rendering of a node for messages.
 pub fn show(node: &Node) -> String {
     match &node.kind {
-        NodeKind::Scalar { value, .. } => format!("`{value}`"),
+        NodeKind::Scalar { value, .. } => crate::yaml::quote(value),
         _ => format!("a {}", node.type_name()),
     }
 }

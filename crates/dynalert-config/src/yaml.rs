@@ -1,9 +1,13 @@
 //! A YAML document tree that remembers the line and column of every node.
 //!
 //! Built from `yaml-rust2` parser events. Duplicate mapping keys are reported
-//! instead of silently overwritten; anchors and aliases are resolved by copy.
+//! instead of silently overwritten (in linear time); anchors and aliases are
+//! resolved by copy. Every file is untrusted input, so the tree is bounded while
+//! it is built: nesting depth and node count (aliases count with the size of what
+//! they copy) stop the build at the first node over a [`Limits`] bound, before
+//! any deep recursion or large allocation can happen.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -125,6 +129,29 @@ fn looks_numeric(s: &str) -> bool {
         .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
 }
 
+/// Bounds on one parsed file. Every tree the loader builds respects them, so code
+/// that walks a tree (validation, `Drop`, JSON conversion) never recurses deeper
+/// than `max_depth` nor touches more than `max_nodes` nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file accepted, in bytes.
+    pub max_bytes: u64,
+    /// Deepest nesting of sequences and mappings.
+    pub max_depth: usize,
+    /// Most nodes in one document, counting each alias as the nodes it copies.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_bytes: 1 << 20,
+            max_depth: 64,
+            max_nodes: 100_000,
+        }
+    }
+}
+
 /// A problem found while parsing, with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParseProblem {
@@ -133,39 +160,103 @@ pub struct ParseProblem {
     pub hint: Option<String>,
 }
 
-enum Frame {
-    Seq(Vec<Node>, Pos, usize),
-    Map(Vec<(Node, Node)>, Option<Node>, Pos, usize),
+/// A sequence or mapping under construction: its children, start, anchor id and
+/// the number of nodes below it.
+struct Frame {
+    kind: FrameKind,
+    pos: Pos,
+    anchor: usize,
+    size: usize,
 }
 
-#[derive(Default)]
+enum FrameKind {
+    Seq(Vec<Node>),
+    /// Entries, the key waiting for its value, and the keys seen (duplicate check).
+    Map(Vec<(Node, Node)>, Option<Node>, HashSet<String>),
+}
+
 struct Builder {
+    limits: Limits,
     stack: Vec<Frame>,
     docs: Vec<Node>,
-    anchors: HashMap<usize, Node>,
+    /// Anchor id -> (node, node count).
+    anchors: HashMap<usize, (Node, usize)>,
     problems: Vec<ParseProblem>,
+    /// Nodes built so far, aliases counted with their size.
+    nodes: usize,
+    /// Set when a limit was exceeded: every further event is ignored.
+    stopped: bool,
 }
 
 impl Builder {
-    fn push_value(&mut self, node: Node, anchor: usize) {
-        if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+    fn new(limits: Limits) -> Builder {
+        Builder {
+            limits,
+            stack: Vec::new(),
+            docs: Vec::new(),
+            anchors: HashMap::new(),
+            problems: Vec::new(),
+            nodes: 0,
+            stopped: false,
         }
-        match self.stack.last_mut() {
-            None => self.docs.push(node),
-            Some(Frame::Seq(items, _, _)) => items.push(node),
-            Some(Frame::Map(entries, pending, _, _)) => match pending.take() {
+    }
+
+    /// Counts `size` more nodes; false (and the build stops) when over the limit.
+    fn count(&mut self, size: usize, pos: Pos) -> bool {
+        self.nodes = self.nodes.saturating_add(size);
+        if self.nodes > self.limits.max_nodes {
+            self.stop(
+                pos,
+                format!(
+                    "document has more than {} nodes (aliases count as the nodes they repeat)",
+                    self.limits.max_nodes
+                ),
+                "split the file or remove repeated aliases; the limit is `--config.max-nodes`",
+            );
+            return false;
+        }
+        true
+    }
+
+    fn stop(&mut self, pos: Pos, message: String, hint: &str) {
+        self.stopped = true;
+        self.problems.push(ParseProblem {
+            pos,
+            message,
+            hint: Some(hint.into()),
+        });
+        // Drop the partial tree now, iteratively: no frame is deeper than the limit.
+        while let Some(frame) = self.stack.pop() {
+            drop(frame);
+        }
+        self.anchors.clear();
+    }
+
+    fn push_value(&mut self, node: Node, size: usize, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        let Some(frame) = self.stack.last_mut() else {
+            self.docs.push(node);
+            return;
+        };
+        frame.size = frame.size.saturating_add(size);
+        match &mut frame.kind {
+            FrameKind::Seq(items) => items.push(node),
+            FrameKind::Map(entries, pending, seen) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
                     if let Some(k) = key.as_str() {
-                        if let Some((first, _)) =
-                            entries.iter().find(|(e, _)| e.as_str() == Some(k))
-                        {
+                        if !seen.insert(k.to_string()) {
+                            let first = entries
+                                .iter()
+                                .find(|(e, _)| e.as_str() == Some(k))
+                                .map_or(0, |(e, _)| e.pos.line);
                             self.problems.push(ParseProblem {
                                 pos: key.pos,
                                 message: format!(
-                                    "duplicate key `{k}` (first defined at line {})",
-                                    first.pos.line
+                                    "duplicate key {} (first defined at line {first})",
+                                    quote(k)
                                 ),
                                 hint: Some("remove one of the two entries".into()),
                             });
@@ -177,68 +268,130 @@ impl Builder {
             },
         }
     }
+
+    fn open(&mut self, kind: FrameKind, pos: Pos, anchor: usize) {
+        if self.stack.len() >= self.limits.max_depth {
+            let max = self.limits.max_depth;
+            self.stop(
+                pos,
+                format!("nesting is deeper than {max} levels"),
+                "flatten the structure; the limit is `--config.max-depth`",
+            );
+            return;
+        }
+        if self.count(1, pos) {
+            self.stack.push(Frame {
+                kind,
+                pos,
+                anchor,
+                size: 1,
+            });
+        }
+    }
 }
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.stopped {
+            return;
+        }
         let pos = Pos::from_marker(&mark);
         match ev {
             Event::Scalar(value, style, anchor, _tag) => {
+                if !self.count(1, pos) {
+                    return;
+                }
                 let quoted = !matches!(style, TScalarStyle::Plain);
                 self.push_value(
                     Node {
                         kind: NodeKind::Scalar { value, quoted },
                         pos,
                     },
+                    1,
                     anchor,
                 );
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), pos, anchor)),
-            Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map(Vec::new(), None, pos, anchor))
-            }
+            Event::SequenceStart(anchor, _) => self.open(FrameKind::Seq(Vec::new()), pos, anchor),
+            Event::MappingStart(anchor, _) => self.open(
+                FrameKind::Map(Vec::new(), None, HashSet::new()),
+                pos,
+                anchor,
+            ),
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq(items, pos, anchor)) => (
-                        Node {
-                            kind: NodeKind::Seq(items),
-                            pos,
-                        },
-                        anchor,
-                    ),
-                    Some(Frame::Map(entries, _, pos, anchor)) => (
-                        Node {
-                            kind: NodeKind::Map(entries),
-                            pos,
-                        },
-                        anchor,
-                    ),
-                    None => return,
+                let Some(frame) = self.stack.pop() else {
+                    return;
                 };
-                self.push_value(node, anchor);
+                let kind = match frame.kind {
+                    FrameKind::Seq(items) => NodeKind::Seq(items),
+                    FrameKind::Map(entries, _, _) => NodeKind::Map(entries),
+                };
+                let node = Node {
+                    kind,
+                    pos: frame.pos,
+                };
+                self.push_value(node, frame.size, frame.anchor);
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or(Node {
-                    kind: NodeKind::Scalar {
-                        value: String::new(),
-                        quoted: false,
-                    },
-                    pos,
-                });
-                self.push_value(node, 0);
+                let Some(size) = self.anchors.get(&id).map(|(_, s)| *s) else {
+                    let empty = Node {
+                        kind: NodeKind::Scalar {
+                            value: String::new(),
+                            quoted: false,
+                        },
+                        pos,
+                    };
+                    self.push_value(empty, 1, 0);
+                    return;
+                };
+                // Count before copying: an alias bomb stops here, not after the copy.
+                if !self.count(size, pos) {
+                    return;
+                }
+                let node = self.anchors[&id].0.clone();
+                self.push_value(node, size, 0);
             }
             _ => {}
         }
     }
 }
 
-/// Parses one YAML document. An empty file yields `Ok(None)`.
-///
-/// Syntax errors end parsing; duplicate keys are collected and parsing goes on.
+/// A user value for a message: at most 64 characters, with the full length when cut.
+pub fn quote(value: &str) -> String {
+    const MAX: usize = 64;
+    match value.char_indices().nth(MAX) {
+        None => format!("`{value}`"),
+        Some((cut, _)) => format!("`{}…` ({} bytes)", &value[..cut], value.len()),
+    }
+}
+
+/// Parses one YAML document with the default [`Limits`]. An empty file yields `Ok(None)`.
 pub fn parse(text: &str) -> Result<Option<Node>, Vec<ParseProblem>> {
-    let mut builder = Builder::default();
+    parse_with(text, Limits::default())
+}
+
+/// Parses one YAML document within `limits`. An empty file yields `Ok(None)`; a leading
+/// byte-order mark is ignored.
+///
+/// Syntax errors and exceeded limits end parsing; duplicate keys are collected and
+/// parsing goes on.
+pub fn parse_with(text: &str, limits: Limits) -> Result<Option<Node>, Vec<ParseProblem>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut builder = Builder::new(limits);
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
+    // Events are pulled one by one: `Parser::load` recurses per nesting level.
+    let result = loop {
+        match parser.next_token() {
+            Err(e) => break Err(e),
+            Ok((Event::StreamEnd, _)) => break Ok(()),
+            Ok((ev, mark)) => {
+                builder.on_event(ev, mark);
+                if builder.stopped {
+                    return Err(builder.problems);
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
         let mut problems = builder.problems;
         problems.push(ParseProblem {
             pos: Pos::from_marker(e.marker()),
@@ -299,6 +452,65 @@ mod tests {
             }
         );
         assert_eq!(doc.get("b").unwrap().to_json(), serde_json::json!(70));
+    }
+
+    #[test]
+    fn deep_nesting_stops_at_the_depth_limit() {
+        let text = "- ".repeat(10_000) + "x\n";
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert!(err[0].message.contains("deeper than 64 levels"), "{}", err[0].message);
+        assert!(err[0].hint.as_deref().unwrap().contains("--config.max-depth"));
+        let flow = "[".repeat(10_000) + &"]".repeat(10_000);
+        let e = parse(&flow).unwrap_err();
+        assert!(e[0].message.contains("deeper than") || e[0].message.contains("recursion"), "{}", e[0].message);
+        // Exactly at the limit is fine.
+        let ok = "[".repeat(64) + &"]".repeat(64);
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn alias_bomb_stops_before_expansion() {
+        let mut text = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*l{}", i - 1); 9].join(", ");
+            text.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let err = parse(&text).unwrap_err();
+        assert!(err[0].message.contains("more than 100000 nodes"), "{}", err[0].message);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn many_keys_are_checked_for_duplicates_in_one_pass() {
+        let mut text: String = (0..50_000).map(|i| format!("k{i}: 1\n")).collect();
+        text.push_str("k17: 2\n");
+        let err = parse_with(
+            &text,
+            Limits {
+                max_nodes: 1_000_000,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].pos.line, 50_001);
+        assert!(err[0].message.contains("first defined at line 18"));
+    }
+
+    #[test]
+    fn long_values_are_quoted_by_a_prefix() {
+        let q = quote(&"x".repeat(200_000));
+        assert!(q.len() < 120, "{q}");
+        assert!(q.contains("200000 bytes"));
+        assert_eq!(quote("short"), "`short`");
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let doc = parse("\u{feff}a: 1\n").unwrap().unwrap();
+        assert_eq!(doc.get("a").unwrap().as_str(), Some("1"));
     }
 
     #[test]
