@@ -93,6 +93,7 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
     cmd.arg(format!("--config.dir={}", conf_d.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--config.watch=false")
+        .arg("--web.enable-lifecycle")
         .arg("--log.level=warn");
     let started = Instant::now();
     let mut guard = Guard::spawn("threshold-exporter", cmd, &dir.join("exporter.log"))?;

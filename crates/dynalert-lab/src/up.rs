@@ -432,6 +432,7 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
             format!("--web.listen-address=127.0.0.1:{p}"),
             format!("--storage.path={}", edir.join("last-good").display()),
             "--config.poll-interval=1s".into(),
+            "--web.enable-lifecycle".into(),
         ];
         let url = format!("http://127.0.0.1:{p}");
         let mut part = spawn(

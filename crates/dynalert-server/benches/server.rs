@@ -154,7 +154,7 @@ fn main() {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(dynalert_server::serve::serve(listener, server.router(), None, std::future::pending()));
+        tokio::spawn(dynalert_server::serve::serve(listener, server.router(), None, 512, std::future::pending()));
 
         for gzip in [false, true] {
             let (lat, size) = scrape_load(addr, gzip, seconds).await;

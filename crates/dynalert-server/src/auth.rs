@@ -2,8 +2,12 @@
 //!
 //! Every key is checked at start; an unknown or unsupported setting, a missing file or a
 //! malformed bcrypt hash fails the start with a message naming it. Basic auth compares
-//! bcrypt hashes; verified credentials are cached (as a SHA-256 digest) so a scrape does
-//! not pay the bcrypt cost every time.
+//! bcrypt hashes; recent outcomes (successes and failures, keyed by a SHA-256 digest of
+//! the credentials) are cached so a scrape does not pay the bcrypt cost every time, and at
+//! most [`BCRYPT_SLOTS`] bcrypt checks run at once, so a flood of wrong passwords queues
+//! behind them instead of taking every core from authorised scrapers. Hash costs above
+//! [`MAX_BCRYPT_COST`] are refused at start. The certificate is served through a
+//! [`ReloadableCert`], so a changed certificate and key take effect without a restart.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -28,13 +32,86 @@ pub struct WebConfigError {
 /// Parsed web configuration.
 pub struct WebConfig {
     pub tls: Option<Arc<ServerConfig>>,
+    /// The certificate behind `tls`, swappable when the files change.
+    pub cert: Option<Arc<ReloadableCert>>,
     pub auth: Option<Auth>,
+    /// Every file the configuration was read from (itself, certificate, key, CA), to
+    /// notice changes.
+    pub files: Vec<PathBuf>,
 }
 
-/// Basic auth users and the cache of verified credentials.
+/// Highest bcrypt cost accepted: each step doubles the CPU of a check (cost 14 is about
+/// one second of one core), and a wrong password always pays it.
+pub const MAX_BCRYPT_COST: u32 = 14;
+/// bcrypt checks allowed at once; the other cores stay free for authorised requests.
+pub const BCRYPT_SLOTS: usize = 1;
+/// Requests allowed to wait for a bcrypt slot; further ones get 503 at once.
+pub const BCRYPT_QUEUE: usize = 256;
+/// Cached outcomes kept per kind before the cache is cleared.
+const CACHE_MAX: usize = 4096;
+
+/// Basic auth users and the caches of recent outcomes.
 pub struct Auth {
     users: BTreeMap<String, String>,
     verified: Mutex<HashSet<[u8; 32]>>,
+    refused: Mutex<HashSet<[u8; 32]>>,
+    slots: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// Parsed `Authorization: Basic` credentials and their cache key.
+pub struct Credentials {
+    user: String,
+    password: String,
+    key: [u8; 32],
+}
+
+impl Credentials {
+    pub fn parse(header: Option<&str>) -> Option<Credentials> {
+        let (user, password) = header.and_then(parse_basic)?;
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(user.as_bytes())
+            .chain_update([0])
+            .chain_update(password.as_bytes())
+            .finalize()
+            .into();
+        Some(Credentials {
+            user,
+            password,
+            key,
+        })
+    }
+}
+
+/// Outcome of an authentication attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Denied,
+    /// Too many checks waiting: try again later.
+    Busy,
+}
+
+/// A server certificate that can be replaced while connections are being accepted.
+#[derive(Debug)]
+pub struct ReloadableCert {
+    current: arc_swap::ArcSwap<rustls::sign::CertifiedKey>,
+}
+
+impl ReloadableCert {
+    /// Serves `other`'s certificate from now on.
+    pub fn replace_with(&self, other: &ReloadableCert) {
+        self.current.store(other.current.load_full());
+    }
+}
+
+impl rustls::server::ResolvesServerCert for ReloadableCert {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.current.load_full())
+    }
 }
 
 const DUMMY_HASH: &str = "$2b$10$Wb0LSUCOQmPLvQBbFm9g5.3HGdENTcNq3QMB1P6gb2zbJq.ZKJV5e";
@@ -44,37 +121,80 @@ impl Auth {
         Auth {
             users,
             verified: Mutex::new(HashSet::new()),
+            refused: Mutex::new(HashSet::new()),
+            slots: tokio::sync::Semaphore::new(BCRYPT_SLOTS),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// Checks an `Authorization` header value.
-    pub fn check(&self, header: Option<&str>) -> bool {
-        let Some((user, password)) = header.and_then(parse_basic) else {
-            return false;
-        };
-        let key: [u8; 32] = Sha256::new()
-            .chain_update(user.as_bytes())
-            .chain_update([0])
-            .chain_update(password.as_bytes())
-            .finalize()
-            .into();
-        if self.verified.lock().expect("auth cache").contains(&key) {
-            return true;
+    /// The cached outcome for these credentials, if any.
+    pub fn cached(&self, c: &Credentials) -> Option<bool> {
+        if self.verified.lock().expect("auth cache").contains(&c.key) {
+            return Some(true);
         }
+        if self.refused.lock().expect("auth cache").contains(&c.key) {
+            return Some(false);
+        }
+        None
+    }
+
+    /// Runs bcrypt for credentials that are not cached, and caches the outcome.
+    pub fn verify(&self, c: &Credentials) -> bool {
         // Unknown users still pay one bcrypt so timing does not tell them apart.
-        let (hash, known) = match self.users.get(&user) {
+        let (hash, known) = match self.users.get(&c.user) {
             Some(h) => (h.as_str(), true),
             None => (DUMMY_HASH, false),
         };
-        let ok = bcrypt::verify(&password, hash).unwrap_or(false) && known;
-        if ok {
-            let mut cache = self.verified.lock().expect("auth cache");
-            if cache.len() > 1024 {
-                cache.clear();
-            }
-            cache.insert(key);
+        let ok = bcrypt::verify(&c.password, hash).unwrap_or(false) && known;
+        let cache = if ok { &self.verified } else { &self.refused };
+        let mut cache = cache.lock().expect("auth cache");
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
         }
+        cache.insert(c.key);
         ok
+    }
+
+    /// Checks an `Authorization` header value (blocking; for callers outside a runtime).
+    pub fn check(&self, header: Option<&str>) -> bool {
+        let Some(c) = Credentials::parse(header) else {
+            return false;
+        };
+        self.cached(&c).unwrap_or_else(|| self.verify(&c))
+    }
+
+    /// Checks an `Authorization` header value: cached outcomes at once, bcrypt on a
+    /// blocking thread behind the concurrency limit.
+    pub async fn check_async(self: Arc<Self>, header: Option<String>) -> Verdict {
+        use std::sync::atomic::Ordering;
+        let Some(c) = Credentials::parse(header.as_deref()) else {
+            return Verdict::Denied;
+        };
+        if let Some(ok) = self.cached(&c) {
+            return if ok { Verdict::Allowed } else { Verdict::Denied };
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= BCRYPT_QUEUE {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Verdict::Busy;
+        }
+        let permit = self.slots.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let Ok(_permit) = permit else {
+            return Verdict::Busy;
+        };
+        // The same credentials may have been checked while this request waited.
+        if let Some(ok) = self.cached(&c) {
+            return if ok { Verdict::Allowed } else { Verdict::Denied };
+        }
+        let me = self.clone();
+        let ok = tokio::task::spawn_blocking(move || me.verify(&c))
+            .await
+            .unwrap_or(false);
+        if ok {
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
+        }
     }
 }
 
@@ -91,6 +211,63 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
+/// Size, mtime and inode of each file: changes when any of them is rewritten or replaced.
+pub fn fingerprint(files: &[PathBuf]) -> Vec<Option<(u64, Option<std::time::SystemTime>, u64)>> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(f).ok().map(|m| {
+                (
+                    m.len(),
+                    m.modified().ok(),
+                    std::os::unix::fs::MetadataExt::ino(&m),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Re-reads the web config whenever one of its files changes: a valid new version
+/// replaces the users and the certificate; an invalid one is logged and the running
+/// version kept. Switching TLS on or off needs a restart (the listener is fixed).
+pub async fn watch(
+    path: PathBuf,
+    state: crate::state::AppState,
+    cert: Option<Arc<ReloadableCert>>,
+    mut files: Vec<PathBuf>,
+    every: std::time::Duration,
+) {
+    let mut seen = fingerprint(&files);
+    loop {
+        tokio::time::sleep(every).await;
+        let now = fingerprint(&files);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let p = path.clone();
+        let loaded = tokio::task::spawn_blocking(move || WebConfig::load(&p)).await;
+        match loaded {
+            Ok(Ok(w)) => {
+                match (&cert, &w.cert) {
+                    (Some(old), Some(new)) => old.replace_with(new),
+                    (None, None) => {}
+                    _ => tracing::warn!(
+                        path = %path.display(),
+                        "web config turns TLS on or off: restart the exporter to apply that part"
+                    ),
+                }
+                state.auth.store(w.auth.map(Arc::new));
+                files = w.files;
+                seen = fingerprint(&files);
+                tracing::info!(path = %path.display(), "web config reloaded");
+            }
+            Ok(Err(e)) => tracing::error!("{e}; keeping the running web config"),
+            Err(e) => tracing::error!(error = %e, "web config reload failed"),
+        }
+    }
+}
+
 impl WebConfig {
     /// Reads and checks a web config file.
     pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
@@ -99,15 +276,18 @@ impl WebConfig {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        if text.len() > 1 << 20 {
+            return Err(err("file is larger than 1 MiB".into()));
+        }
         let docs =
             YamlLoader::load_from_str(&text).map_err(|e| err(format!("invalid YAML: {e}")))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let doc = match docs.into_iter().next() {
+            // An empty file would silently mean "no TLS, no auth": refuse it.
             None | Some(Yaml::Null) => {
-                return Ok(WebConfig {
-                    tls: None,
-                    auth: None,
-                })
+                return Err(err(
+                    "file is empty; it would turn TLS and basic auth off (remove `--web.config.file` to run without them)".into(),
+                ))
             }
             Some(d) => d,
         };
@@ -115,11 +295,16 @@ impl WebConfig {
             .as_hash()
             .ok_or_else(|| err("top level must be a mapping".into()))?;
         let mut tls = None;
+        let mut cert = None;
         let mut auth = None;
         for (k, v) in map {
             let key = k.as_str().unwrap_or("");
             match key {
-                "tls_server_config" => tls = Some(tls_config(v, base).map_err(err)?),
+                "tls_server_config" => {
+                    let (config, c) = tls_config(v, base).map_err(err)?;
+                    tls = Some(config);
+                    cert = Some(c);
+                }
                 "basic_auth_users" => auth = Some(users(v).map_err(err)?),
                 "http_server_config" => http_server_config(v).map_err(err)?,
                 other => {
@@ -129,7 +314,20 @@ impl WebConfig {
                 }
             }
         }
-        Ok(WebConfig { tls, auth })
+        let mut files = vec![path.to_path_buf()];
+        if let Some(Yaml::Hash(t)) = map.get(&Yaml::String("tls_server_config".into())) {
+            for key in ["cert_file", "key_file", "client_ca_file"] {
+                if let Some(p) = t.get(&Yaml::String(key.into())).and_then(Yaml::as_str) {
+                    files.push(resolve(base, p));
+                }
+            }
+        }
+        Ok(WebConfig {
+            tls,
+            cert,
+            auth,
+            files,
+        })
     }
 }
 
@@ -168,6 +366,13 @@ fn users(v: &Yaml) -> Result<Auth, String> {
         if !well_formed {
             return Err(format!("`basic_auth_users.{user}` is not a bcrypt hash"));
         }
+        let cost: u32 = hash[4..6].parse().unwrap_or(u32::MAX);
+        if cost > MAX_BCRYPT_COST {
+            return Err(format!(
+                "`basic_auth_users.{user}` has bcrypt cost {cost}, above the maximum of {MAX_BCRYPT_COST} (every wrong password would cost {}x a cost-10 check); hash it again with a lower cost",
+                1u64 << (cost - 10)
+            ));
+        }
         users.insert(user.to_string(), hash.to_string());
     }
     if users.is_empty() {
@@ -176,7 +381,7 @@ fn users(v: &Yaml) -> Result<Auth, String> {
     Ok(Auth::new(users))
 }
 
-fn tls_config(v: &Yaml, base: &Path) -> Result<Arc<ServerConfig>, String> {
+fn tls_config(v: &Yaml, base: &Path) -> Result<(Arc<ServerConfig>, Arc<ReloadableCert>), String> {
     let map = v.as_hash().ok_or("`tls_server_config` must be a mapping")?;
     let mut cert = None;
     let mut key = None;
@@ -256,7 +461,7 @@ fn tls_config(v: &Yaml, base: &Path) -> Result<Arc<ServerConfig>, String> {
     let builder = match client_auth.as_str() {
         "NoClientCert" => builder.with_no_client_auth(),
         "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert" => {
-            let mut v = WebPkiClientVerifier::builder_with_provider(roots()?, provider);
+            let mut v = WebPkiClientVerifier::builder_with_provider(roots()?, provider.clone());
             if client_auth == "VerifyClientCertIfGiven" {
                 v = v.allow_unauthenticated();
             }
@@ -268,11 +473,14 @@ fn tls_config(v: &Yaml, base: &Path) -> Result<Arc<ServerConfig>, String> {
             ))
         }
     };
-    let mut config = builder
-        .with_single_cert(certs, private)
+    let key = rustls::sign::CertifiedKey::from_der(certs, private, &provider)
         .map_err(|e| format!("`tls_server_config`: certificate and key do not match: {e}"))?;
+    let cert = Arc::new(ReloadableCert {
+        current: arc_swap::ArcSwap::from_pointee(key),
+    });
+    let mut config = builder.with_cert_resolver(cert.clone());
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), cert))
 }
 
 fn resolve(base: &Path, p: &str) -> PathBuf {

@@ -47,6 +47,50 @@ pub struct Args {
     /// Watch the config directory with inotify (`--config.watch=false` relies on the poll).
     #[arg(long = "config.watch", value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
     pub watch: bool,
+    /// Largest config file accepted (`512KiB`, `1MiB`, bytes when bare); larger files are
+    /// rejected without being read.
+    #[arg(long = "config.max-file-size", value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Deepest nesting of lists and mappings in a config file.
+    #[arg(long = "config.max-depth", value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(4..))]
+    pub max_depth: u16,
+    /// Most YAML nodes in one config file, aliases counted as the nodes they repeat.
+    #[arg(long = "config.max-nodes", value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(100..))]
+    pub max_nodes: u32,
+    /// A file modified less than this long ago is not read yet: it may be mid-write.
+    #[arg(long = "config.settle-delay", value_name = "DURATION", default_value = "200ms", value_parser = parse_duration)]
+    pub settle_delay: Duration,
+    /// Enable `POST /-/reload` (as Prometheus' `--web.enable-lifecycle`); off by default.
+    #[arg(long = "web.enable-lifecycle", default_value_t = false)]
+    pub enable_lifecycle: bool,
+    /// Most concurrent HTTP connections; further connections wait to be accepted.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+/// Parses a size: bytes, or a number with `KiB`, `MiB`, `GiB` (also `KB`, `MB`, `GB` as
+/// powers of 1000).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size `{s}` (expected e.g. `512KiB`, `1MiB`, `65536`)"))?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(format!("invalid size unit in `{s}` (use `KiB`, `MiB` or `GiB`)")),
+    };
+    match n.checked_mul(mult) {
+        Some(0) | None => Err(format!("size `{s}` must be positive and below 16 EiB")),
+        Some(v) => Ok(v),
+    }
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h` (a bare number is seconds).
@@ -130,5 +174,13 @@ mod tests {
         assert!(check_telemetry_path("metrics").is_err());
         let a = Args::try_parse_from(["x", "--config.watch=false"]).unwrap();
         assert!(!a.watch);
+        assert!(!a.enable_lifecycle, "the lifecycle API is off by default");
+        assert_eq!(a.max_file_size, 1 << 20);
+        let e = Args::try_parse_from(["x", "--config.max-file-size", "lots"]).unwrap_err();
+        assert!(e.to_string().contains("--config.max-file-size"), "{e}");
+        let e = Args::try_parse_from(["x", "--config.max-depth", "1"]).unwrap_err();
+        assert!(e.to_string().contains("--config.max-depth"), "{e}");
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert!(parse_size("0").is_err());
     }
 }

@@ -18,6 +18,7 @@ use dynalert_model::effective_tenant;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::auth::Verdict;
 use crate::body::response_chunks;
 use crate::selfmetrics::render_tail;
 use crate::state::{AppState, Msg, Trigger};
@@ -48,7 +49,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn basic_auth(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(_) = &state.auth else {
+    let Some(auth) = state.auth.load_full() else {
         return next.run(req).await;
     };
     let header = req
@@ -56,16 +57,15 @@ async fn basic_auth(State(state): State<AppState>, req: Request, next: Next) -> 
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let st = state.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        st.auth.as_ref().is_some_and(|a| a.check(header.as_deref()))
-    })
-    .await
-    .unwrap_or(false);
-    if ok {
-        next.run(req).await
-    } else {
-        (
+    match auth.check_async(header).await {
+        Verdict::Allowed => next.run(req).await,
+        Verdict::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "too many authentication attempts in progress\n",
+        )
+            .into_response(),
+        Verdict::Denied => (
             StatusCode::UNAUTHORIZED,
             [(
                 header::WWW_AUTHENTICATE,
@@ -73,7 +73,7 @@ async fn basic_auth(State(state): State<AppState>, req: Request, next: Next) -> 
             )],
             "unauthorized\n",
         )
-            .into_response()
+            .into_response(),
     }
 }
 
@@ -122,6 +122,14 @@ pub fn accepts_gzip(value: Option<&str>) -> bool {
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let p = state.load();
+    if !p.status.ready {
+        // Nothing true to serve yet: an empty 200 would read as "every threshold gone".
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no configuration loaded yet\n",
+        )
+            .into_response();
+    }
     let format = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let want_gzip = accepts_gzip(
         headers
@@ -176,6 +184,13 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn reload(State(state): State<AppState>) -> Response {
+    if !state.enable_lifecycle {
+        return (
+            StatusCode::FORBIDDEN,
+            "lifecycle API is not enabled: start the exporter with `--web.enable-lifecycle`, or send SIGHUP\n",
+        )
+            .into_response();
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     if state
         .reload
@@ -232,7 +247,8 @@ async fn tenants(State(state): State<AppState>) -> Response {
 async fn tenant(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let p = state.load();
     let Some(t) = p.config.tenants.get(&id) else {
-        return (StatusCode::NOT_FOUND, format!("unknown tenant `{id}`\n")).into_response();
+        let id = dynalert_config::yaml::quote(&id);
+        return (StatusCode::NOT_FOUND, format!("unknown tenant {id}\n")).into_response();
     };
     let e = effective_tenant(&p.config.platform, t, p.at);
     // Same document shape as `dynalert effective --format json`.

@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use dynalert_config::Loader;
+use dynalert_config::{Limits, Loader, ReadOptions};
 
 pub use cli::Args;
 pub use http::router;
@@ -49,6 +49,10 @@ pub struct Options {
     pub poll_interval: Duration,
     pub watch: bool,
     pub auth: Option<Arc<auth::Auth>>,
+    /// Limits and settle delay of config reads.
+    pub read: ReadOptions,
+    /// Whether `POST /-/reload` is enabled (`--web.enable-lifecycle`).
+    pub enable_lifecycle: bool,
 }
 
 impl Options {
@@ -60,6 +64,8 @@ impl Options {
             poll_interval: Duration::from_secs(30),
             watch: true,
             auth: None,
+            read: ReadOptions::default(),
+            enable_lifecycle: true,
         }
     }
 }
@@ -88,20 +94,24 @@ impl Server {
             published: ArcSwap::from_pointee(empty),
             reload: tx.clone(),
             telemetry_path: opts.telemetry_path.clone(),
-            auth: opts.auth.clone(),
+            auth: arc_swap::ArcSwapOption::new(opts.auth.clone()),
             config_dir: opts.config_dir.display().to_string(),
+            enable_lifecycle: opts.enable_lifecycle,
         });
         let mut loader = Loader::new(&opts.config_dir);
+        let mut seed = None;
         if let Some(path) = &opts.storage_path {
             match storage::read(path) {
                 Ok(Some(config)) => {
                     tracing::info!(path = %path.display(), tenants = config.tenants.len(), "seeded last good config from storage");
+                    seed = Some(Arc::new(config.clone()));
                     loader = Loader::with_last_good(&opts.config_dir, config);
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!("ignoring storage snapshot: {e}"),
             }
         }
+        let loader = loader.with_read_options(opts.read);
         let dir_watch = if opts.watch {
             match watch::DirWatch::start(&opts.config_dir, tx.clone()) {
                 Ok(w) => Some(w),
@@ -120,13 +130,17 @@ impl Server {
                 }
             }) as Box<dyn Fn() + Send>
         });
-        let reloader = reload::Reloader::new(
+        let mut reloader = reload::Reloader::new(
             loader,
             shared.clone(),
             opts.storage_path.clone(),
             opts.poll_interval,
             hook,
         );
+        // The snapshot is served at once, marked as such, while the first load runs.
+        if let Some(seed) = seed {
+            reloader.publish_snapshot(&seed);
+        }
         let handle = std::thread::Builder::new()
             .name("reloader".into())
             .spawn(move || reloader.run(rx))
@@ -201,9 +215,9 @@ fn try_run(args: Args) -> Result<(), String> {
     if !args.config_dir.is_dir() {
         tracing::warn!(dir = %args.config_dir.display(), "config directory does not exist (yet); not ready until it loads");
     }
-    let (tls, auth) = match web {
-        Some(w) => (w.tls, w.auth.map(Arc::new)),
-        None => (None, None),
+    let (tls, cert, auth, web_files) = match web {
+        Some(w) => (w.tls, w.cert, w.auth.map(Arc::new), w.files),
+        None => (None, None, None, Vec::new()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -225,6 +239,16 @@ fn try_run(args: Args) -> Result<(), String> {
             poll_interval: args.poll_interval,
             watch: args.watch,
             auth,
+            read: ReadOptions {
+                limits: Limits {
+                    max_bytes: args.max_file_size,
+                    max_depth: usize::from(args.max_depth),
+                    max_nodes: args.max_nodes as usize,
+                },
+                settle: args.settle_delay,
+                ..ReadOptions::default()
+            },
+            enable_lifecycle: args.enable_lifecycle,
         };
         let server = Server::start(opts);
         tracing::info!(
@@ -235,6 +259,15 @@ fn try_run(args: Args) -> Result<(), String> {
             dir = %args.config_dir.display(),
             "listening"
         );
+        if let Some(path) = args.web_config_file.clone() {
+            tokio::spawn(auth::watch(
+                path,
+                server.state(),
+                cert,
+                web_files,
+                Duration::from_secs(2),
+            ));
+        }
         let reload = server.state().reload.clone();
         tokio::spawn(async move {
             let Ok(mut hup) =
@@ -247,7 +280,27 @@ fn try_run(args: Args) -> Result<(), String> {
                 let _ = reload.send(Msg::Reload(state::Trigger::Signal, None));
             }
         });
-        serve::serve(listener, server.router(), tls, shutdown_signal()).await;
+        // SIGUSR1/SIGUSR2 would end the process by default: log and ignore them.
+        for kind in [
+            tokio::signal::unix::SignalKind::user_defined1(),
+            tokio::signal::unix::SignalKind::user_defined2(),
+        ] {
+            if let Ok(mut sig) = tokio::signal::unix::signal(kind) {
+                tokio::spawn(async move {
+                    while sig.recv().await.is_some() {
+                        tracing::info!("SIGUSR1/SIGUSR2 received and ignored (SIGHUP reloads)");
+                    }
+                });
+            }
+        }
+        serve::serve(
+            listener,
+            server.router(),
+            tls,
+            args.max_connections as usize,
+            shutdown_signal(),
+        )
+        .await;
         tracing::info!("shutting down");
         tokio::task::spawn_blocking(move || server.stop())
             .await

@@ -98,12 +98,30 @@ impl Reloader {
                 .unwrap_or(next_poll);
             match rx.recv_timeout(deadline.saturating_duration_since(now)) {
                 Ok(Msg::Reload(trigger, reply)) => {
+                    // Coalesce: every reload request already queued is answered by this
+                    // one reload (a burst of SIGHUPs or POSTs costs one reload).
+                    let mut replies: Vec<_> = reply.into_iter().collect();
+                    let mut stop = false;
+                    let mut changed = Vec::new();
+                    while let Ok(msg) = rx.try_recv() {
+                        match msg {
+                            Msg::Reload(_, r) => replies.extend(r),
+                            Msg::Stop => stop = true,
+                            Msg::Changed(n) => changed.push(n),
+                        }
+                    }
                     let outcome = self.reload(trigger);
                     debounce = None;
                     pending = Some(BTreeSet::new());
-                    if let Some(reply) = reply {
-                        let _ = reply.send(outcome);
+                    for reply in replies {
+                        let _ = reply.send(outcome.clone());
                     }
+                    if stop {
+                        break;
+                    }
+                    // File events that arrived during the burst are covered by the full
+                    // reload above, which scanned the whole directory.
+                    drop(changed);
                 }
                 Ok(Msg::Changed(names)) => {
                     match (names, pending.as_mut()) {
@@ -131,6 +149,13 @@ impl Reloader {
                 }
             }
         }
+    }
+
+    /// Serves a storage snapshot, marked as such, until the first load finishes.
+    pub fn publish_snapshot(&mut self, config: &Arc<Config>) {
+        self.status.ready = true;
+        self.status.from_snapshot = true;
+        self.publish(config, Utc::now(), false);
     }
 
     /// Reloads the directory and publishes the result.
@@ -182,6 +207,7 @@ impl Reloader {
                     }
                 }
                 let applied = report.applied_in_full();
+                self.status.from_snapshot = false;
                 self.status.ready =
                     self.status.ready || report.platform_valid || !report.config.tenants.is_empty();
                 self.status.last_reload_ok = applied;

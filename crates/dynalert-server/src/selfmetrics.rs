@@ -164,6 +164,12 @@ pub fn render_tail(p: &Published, format: Format) -> String {
     );
     gauge(
         &mut out,
+        "threshold_exporter_config_from_snapshot",
+        "1 while the --storage.path snapshot is served because the first load has not finished.",
+        if s.from_snapshot { 1.0 } else { 0.0 },
+    );
+    gauge(
+        &mut out,
         "threshold_exporter_series",
         "Threshold series served (all tenant families).",
         p.body.series as f64,

@@ -19,12 +19,16 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains open connections.
+/// At most `max_connections` connections are open at once; further ones wait in the
+/// listen backlog until one closes.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    max_connections: usize,
     shutdown: impl Future<Output = ()>,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     let acceptor = tls.map(TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -35,6 +39,13 @@ pub async fn serve(
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
@@ -52,6 +63,7 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _permit = permit;
             match acceptor {
                 None => {
                     let conn = builder.serve_connection(TokioIo::new(stream), svc);

@@ -31,6 +31,8 @@ pub struct Status {
     pub files_read: u64,
     pub files_parsed: u64,
     pub renders: u64,
+    /// True while the storage snapshot is served because the first load has not finished.
+    pub from_snapshot: bool,
 }
 
 /// Everything a request needs, consistent with itself.
@@ -91,8 +93,11 @@ pub struct Shared {
     pub published: ArcSwap<Published>,
     pub reload: mpsc::Sender<Msg>,
     pub telemetry_path: String,
-    pub auth: Option<Arc<Auth>>,
+    /// Basic auth, swapped when the web config file changes.
+    pub auth: arc_swap::ArcSwapOption<Auth>,
     pub config_dir: String,
+    /// Whether `POST /-/reload` is enabled.
+    pub enable_lifecycle: bool,
 }
 
 impl Shared {

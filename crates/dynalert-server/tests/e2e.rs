@@ -40,7 +40,7 @@ async fn start(opts: Options, tls: Option<Arc<rustls::ServerConfig>>) -> Running
     let app = server.router();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        dynalert_server::serve::serve(listener, app, tls, async {
+        dynalert_server::serve::serve(listener, app, tls, 512, async {
             let _ = rx.await;
         })
         .await;

@@ -71,6 +71,7 @@ async fn scrapes_stay_consistent_under_reloads() {
         listener,
         server.router(),
         None,
+        512,
         async {
             let _ = stop_rx.await;
         },

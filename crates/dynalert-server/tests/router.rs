@@ -216,9 +216,30 @@ async fn not_ready_without_a_config() {
         call(&server, "GET", "/-/ready", &[]).await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
+    // An empty 200 would read as "every threshold is gone": nothing true to serve yet.
+    assert_eq!(
+        call(&server, "GET", "/metrics", &[]).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     let r = call(&server, "POST", "/-/reload", &[]).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(r.text().contains("missing"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn reload_endpoint_is_gated_by_the_lifecycle_flag() {
+    let dir = fixture();
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    opts.enable_lifecycle = false;
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    write(dir.path(), "db-a.yaml", &tenant("db-a", "55"));
+    let r = call(&server, "POST", "/-/reload", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let body = call(&server, "GET", "/metrics", &[]).await.text();
+    assert!(body.contains("metric=\"connections\",severity=\"warning\"} 70\n"), "{body}");
 }
 
 #[tokio::test]

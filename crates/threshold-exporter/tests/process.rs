@@ -209,6 +209,32 @@ fn bad_flags_fail_at_start_naming_the_flag() {
 }
 
 #[test]
+fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
+    let dir = small_dir();
+    let e = Exporter::spawn(&["--config.dir", dir.path().to_str().unwrap()]);
+    wait_for("first value", || value(e.addr).as_deref() == Some("70"));
+    let r = rt()
+        .block_on(client::request(e.addr, "POST", "/-/reload", &[]))
+        .unwrap();
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("--web.enable-lifecycle"), "{}", r.text());
+    // SIGUSR1/SIGUSR2 end a process by default; the exporter keeps serving.
+    e.signal("-USR1");
+    e.signal("-USR2");
+    wait_for("signals logged", || {
+        e.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("SIGUSR1/SIGUSR2 received"))
+            .count()
+            >= 2
+    });
+    assert_eq!(value(e.addr).as_deref(), Some("70"));
+    e.stop();
+}
+
+#[test]
 fn sighup_reloads() {
     let dir = small_dir();
     let e = Exporter::spawn(&[
@@ -243,6 +269,7 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
         dir.path().to_str().unwrap(),
         "--storage.path",
         snapshot.to_str().unwrap(),
+        "--web.enable-lifecycle",
     ];
     let e = Exporter::spawn(&args);
     wait_for("first value", || value(e.addr).as_deref() == Some("70"));
@@ -256,11 +283,19 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
     .unwrap();
     let e = Exporter::spawn(&args);
     wait_for("ready", || get(e.addr, "/-/ready").status == 200);
+    // The snapshot is served from the start; the first load then marks the file rejected.
     let body = get(e.addr, "/metrics").text();
     assert!(
         body.contains(&format!("{LINE}70\n")),
         "last good value not served:\n{body}"
     );
+    wait_for("first load", || {
+        get(e.addr, "/metrics")
+            .text()
+            .contains("threshold_exporter_config_from_snapshot 0\n")
+    });
+    let body = get(e.addr, "/metrics").text();
+    assert!(body.contains(&format!("{LINE}70\n")));
     assert!(body.contains("threshold_exporter_tenant_config_valid{tenant=\"db-a\"} 0\n"));
     let r = rt()
         .block_on(client::request(e.addr, "POST", "/-/reload", &[]))
