@@ -149,6 +149,11 @@ routing:
         url("vip-pager")
     );
     std::fs::write(dir.join("_defaults.yaml"), platform).unwrap();
+    std::fs::write(
+        dir.join("_tenancy.yaml"),
+        "tenancy:\n  vip: {tier: vip}\n  std: {tier: standard}\n",
+    )
+    .unwrap();
     let tenant = |id: &str, extra: &str| {
         let text = format!(
             "tenants:\n  {id}:\n{extra}    _routing:\n      receiver: {{type: webhook, url: \"{}\"}}\n      group_wait: 1s\n",

@@ -102,9 +102,15 @@ proptest! {
     fn no_alert_crosses_tenants(specs in proptest::collection::btree_map(proptest::sample::select(&IDS[..]), tenant_spec(), 1..6)) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("_defaults.yaml"), PLATFORM).unwrap();
+        // Tiers are assigned by the platform; the tenant files claim the same tier.
+        let mut tenancy = String::from("tenancy:\n");
         for (id, spec) in &specs {
             std::fs::write(dir.path().join(format!("{id}.yaml")), tenant_yaml(id, spec)).unwrap();
+            if let Some(tier) = spec.tier {
+                writeln!(tenancy, "  {id}: {{tier: {tier}}}").unwrap();
+            }
         }
+        std::fs::write(dir.path().join("_tenancy.yaml"), tenancy).unwrap();
         let report = dynalert_config::load_dir(dir.path(), chrono::Utc::now()).unwrap();
         let errors: Vec<String> = report.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
         prop_assert!(errors.is_empty(), "{:?}", errors);

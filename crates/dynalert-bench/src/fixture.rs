@@ -207,6 +207,15 @@ impl Fixture {
             }
         }
         fs_err::write(dir.join("_defaults.yaml"), platform)?;
+        // Tiers are the platform's: `tenancy:` in files of at most 5,000 tenants each,
+        // well inside the loader's per-file limits.
+        for (i, chunk) in (0..self.tenants).collect::<Vec<_>>().chunks(5000).enumerate() {
+            let mut tenancy = String::from("tenancy:\n");
+            for &t in chunk {
+                let _ = writeln!(tenancy, "  {}: {{tier: {}}}", Self::tenant(t), Self::tier(t));
+            }
+            fs_err::write(dir.join(format!("_tenancy-{i:03}.yaml")), tenancy)?;
+        }
         for t in 0..self.tenants {
             fs_err::write(
                 dir.join(format!("{}.yaml", Self::tenant(t))),
@@ -235,17 +244,17 @@ impl Fixture {
                 }
             }
         }
-        let tier = if t.is_multiple_of(10) {
+        let _ = writeln!(s, "    _metadata: {{owner: team-{:02}}}", t % 50);
+        s
+    }
+
+    /// The tier the platform assigns to tenant `t`.
+    fn tier(t: usize) -> &'static str {
+        if t.is_multiple_of(10) {
             "vip"
         } else {
             "standard"
-        };
-        let _ = writeln!(
-            s,
-            "    _metadata: {{tier: {tier}, owner: team-{:02}}}",
-            t % 50
-        );
-        s
+        }
     }
 
     /// Loads `dir` with the real loader and renders what the exporter would serve.

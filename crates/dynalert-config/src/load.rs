@@ -26,7 +26,7 @@ use dynalert_model::{Config, Platform, Tenant};
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Ctx, Diagnostic, Level};
-use crate::platform::{is_platform_file, merge_platform_file};
+use crate::platform::{finish_platform, is_platform_file, merge_platform_file};
 use crate::tenant::parse_tenant_file;
 use crate::yaml::{self, Limits, Node, NodeKind, Pos};
 
@@ -362,72 +362,6 @@ impl Loader {
         &self.dir
     }
 
-    /// A Kubernetes namespace belongs to one tenant: a changed tenant that claims a
-    /// namespace another tenant owns is rejected (and keeps its last good config).
-    fn check_namespaces(&mut self, names: &[String], served: &mut BTreeMap<String, Arc<Tenant>>) {
-        let changed: BTreeSet<&str> = names.iter().map(|n| tenant_id(n).unwrap_or(n)).collect();
-        // Namespaces claimed by changed, valid tenants (in id order).
-        let mut claims: std::collections::HashMap<&str, Vec<&str>> =
-            std::collections::HashMap::new();
-        for id in &changed {
-            if !self.valid.get(*id).copied().unwrap_or(false) {
-                continue;
-            }
-            if let Some(t) = served.get(*id) {
-                for ns in t.namespaces() {
-                    claims.entry(ns).or_default().push(t.id.as_str());
-                }
-            }
-        }
-        if claims.is_empty() {
-            return;
-        }
-        // Owners among unchanged tenants win; among changed ones, the first in id order.
-        let mut owner: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
-        for t in served.values().filter(|t| !changed.contains(t.id.as_str())) {
-            for ns in t.namespaces() {
-                if claims.contains_key(ns) {
-                    owner.entry(ns).or_insert(t.id.as_str());
-                }
-            }
-        }
-        let mut conflicts = Vec::new();
-        let mut sorted: Vec<_> = claims.into_iter().collect();
-        sorted.sort();
-        for (ns, ids) in sorted {
-            for id in ids {
-                match owner.get(ns) {
-                    Some(other) if *other != id => {
-                        conflicts.push((served[id].clone(), ns.to_string(), other.to_string()))
-                    }
-                    Some(_) => {}
-                    None => {
-                        owner.insert(ns, id);
-                    }
-                }
-            }
-        }
-        for (t, ns, other) in conflicts {
-            let source = t.metadata.source.clone();
-            let d = Diagnostic {
-                level: Level::Error,
-                file: source.as_ref().map_or_else(|| t.file.clone(), |s| s.file.clone()),
-                pos: Pos {
-                    line: source.as_ref().map_or(1, |s| s.line),
-                    col: 1,
-                },
-                message: format!("namespace `{ns}` already belongs to tenant `{other}`"),
-                hint: Some("a namespace can belong to one tenant only; list it in one `_metadata.namespaces`".into()),
-            };
-            self.rejected.entry(t.id.clone()).or_default().push(d);
-            self.valid.insert(t.id.clone(), false);
-            match self.last_good.tenants.get(&t.id) {
-                Some(prev) => served.insert(t.id.clone(), prev.clone()),
-                None => served.remove(&t.id),
-            };
-        }
-    }
-
     /// The tenant files of one tenant id (more than one is an error).
     fn files_of(&self, id: &str) -> Vec<String> {
         self.files
@@ -684,6 +618,13 @@ impl Loader {
                 }
             }
         }
+        if let Some(file) = platform.files.last().cloned() {
+            let mut ctx = Ctx {
+                file,
+                out: &mut diags,
+            };
+            finish_platform(&mut ctx, &platform);
+        }
         let platform = Arc::new(platform);
         self.platform_generation += 1;
         self.platform = Some((hashes, platform.clone(), diags.clone()));
@@ -864,7 +805,13 @@ impl Loader {
                 }
             }
         }
-        self.check_namespaces(&names, &mut served);
+        // Tier and namespaces are the platform's: a last good config kept for a rejected
+        // file follows the current platform's assignment like every other tenant.
+        for t in served.values_mut() {
+            if let Some(fixed) = t.with_tenancy(&platform) {
+                *t = Arc::new(fixed);
+            }
+        }
         // Two files for one tenant (`x.yaml` and `x.yml`, in any case): neither is
         // served, the tenant keeps its last good config.
         let changed_ids: BTreeSet<&str> = names.iter().filter_map(|n| tenant_id(n)).collect();

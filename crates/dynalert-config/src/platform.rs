@@ -10,12 +10,13 @@ use crate::routing::parse_platform_routing;
 use crate::values::{check_keys, parse_key_name, parse_key_value, parse_severity, show, KeyEntry};
 use crate::yaml::Node;
 
-pub(crate) const PLATFORM_BLOCKS: [&str; 5] = [
+pub(crate) const PLATFORM_BLOCKS: [&str; 6] = [
     "defaults",
     "optional_overrides",
     "state_filters",
     "dimensions",
     "routing",
+    "tenancy",
 ];
 
 /// Merges one platform file into `platform`. Later files override earlier keys.
@@ -42,6 +43,7 @@ pub(crate) fn merge_platform_file(
             "state_filters" => merge_state_filters(ctx, v, platform),
             "dimensions" => merge_dimensions(ctx, v, platform),
             "routing" => platform.routing = parse_platform_routing(ctx, v),
+            "tenancy" => merge_tenancy(ctx, v, platform),
             "tenants" => ctx.error_hint(
                 k.pos,
                 "tenant block `tenants` in a platform file",
@@ -49,7 +51,7 @@ pub(crate) fn merge_platform_file(
             ),
             other => {
                 let hint = did_you_mean(other, PLATFORM_BLOCKS).unwrap_or_else(|| {
-                    "platform files hold `defaults`, `optional_overrides`, `state_filters`, `dimensions` and `routing`".into()
+                    "platform files hold `defaults`, `optional_overrides`, `state_filters`, `dimensions`, `routing` and `tenancy`".into()
                 });
                 ctx.error_hint(k.pos, format!("unknown platform block `{other}`"), hint);
             }
@@ -269,4 +271,133 @@ pub(crate) fn state_filter_keys(platform: &Platform) -> Vec<String> {
 /// Platform file name check used by the loader.
 pub(crate) fn is_platform_file(name: &str) -> bool {
     name.starts_with('_')
+}
+
+/// A Kubernetes namespace name: lower-case letters, digits and `-`, at most 63.
+pub(crate) fn valid_namespace(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// `tenancy: {<tenant>: {tier, namespaces}}`: what the platform assigns to tenants.
+/// A namespace assigned twice is an error on the second assignment.
+fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
+    if node.is_null() {
+        return;
+    }
+    let Some(entries) = node.as_map() else {
+        ctx.error_hint(
+            node.pos,
+            format!("`tenancy` must be a mapping, found {}", show(node)),
+            "write `tenancy: {db-a: {tier: vip, namespaces: [db-a]}}`",
+        );
+        return;
+    };
+    for (k, v) in entries {
+        let id = k.as_str().unwrap_or_default();
+        if let Err(message) = crate::load::check_tenant_id(id) {
+            let message = message.replace("file name gives the tenant id", "`tenancy` names the tenant id");
+            ctx.error(k.pos, message);
+            continue;
+        }
+        if let Some(prev) = platform.tenancy.get(id) {
+            let at = prev.source.as_ref().map_or_else(String::new, |s| format!(" (first at {s})"));
+            ctx.error_hint(
+                k.pos,
+                format!("tenant `{id}` is assigned twice in `tenancy`{at}"),
+                "keep one entry per tenant",
+            );
+            continue;
+        }
+        let mut a = dynalert_model::Assignment {
+            source: Some(ctx.source(k.pos)),
+            ..Default::default()
+        };
+        if v.as_map().is_none() {
+            ctx.error_hint(
+                v.pos,
+                format!("`tenancy.{id}` must be a mapping, found {}", show(v)),
+                "write `{tier: vip, namespaces: [db-a]}`",
+            );
+            continue;
+        }
+        check_keys(ctx, v, &["tier", "namespaces"], &format!("`tenancy.{id}`"));
+        if let Some(t) = v.get("tier") {
+            match t.as_str() {
+                Some(s) if !t.is_null() && !s.is_empty() => a.tier = Some(s.to_string()),
+                _ => ctx.error(t.pos, format!("`tenancy.{id}.tier` must be a tier name, found {}", show(t))),
+            }
+        }
+        if let Some(ns) = v.get("namespaces") {
+            let Some(items) = ns.as_seq() else {
+                ctx.error(ns.pos, format!("`tenancy.{id}.namespaces` must be a list, found {}", show(ns)));
+                continue;
+            };
+            for item in items {
+                let s = item.as_str().unwrap_or_default();
+                if !valid_namespace(s) {
+                    ctx.error_hint(
+                        item.pos,
+                        format!("bad namespace {}", crate::yaml::quote(s)),
+                        "Kubernetes namespaces are lower-case letters, digits and `-` (max 63)",
+                    );
+                    continue;
+                }
+                match platform.namespace_owner.get(s) {
+                    Some(owner) => ctx.error_hint(
+                        item.pos,
+                        format!("namespace `{s}` is already assigned to tenant `{owner}`"),
+                        "a namespace belongs to one tenant: remove one of the two assignments",
+                    ),
+                    None => {
+                        platform.namespace_owner.insert(s.to_string(), id.to_string());
+                        a.namespaces.push(s.to_string());
+                    }
+                }
+            }
+        }
+        platform.tenancy.insert(id.to_string(), a);
+    }
+}
+
+/// Checks what needs every platform file: tiers assigned in `tenancy` exist in
+/// `routing.tiers` (when the platform routes by tier).
+pub(crate) fn finish_platform(ctx: &mut Ctx, platform: &Platform) {
+    let Some(routing) = &platform.routing else {
+        return;
+    };
+    for (id, a) in &platform.tenancy {
+        let Some(tier) = &a.tier else { continue };
+        if routing.tiers.contains_key(tier) {
+            continue;
+        }
+        // A tier without a route of its own (`standard`) is fine; one that is a near miss
+        // of a routed tier (`VIP`, `vipp`) would silently lose its pages.
+        let near = routing
+            .tiers
+            .keys()
+            .find(|t| t.eq_ignore_ascii_case(tier))
+            .map(|t| format!("tier names match exactly: did you mean `{t}`?"))
+            .or_else(|| did_you_mean(tier, routing.tiers.keys().map(String::as_str)));
+        let (file, line) = a
+            .source
+            .as_ref()
+            .map_or((ctx.file.clone(), 1), |s| (s.file.clone(), s.line));
+        let Some(hint) = near else { continue };
+        let (level, message) = (
+            crate::diag::Level::Error,
+            format!("tenant `{id}` is assigned the unknown tier `{tier}`"),
+        );
+        ctx.out.push(crate::diag::Diagnostic {
+            level,
+            file,
+            pos: crate::yaml::Pos { line, col: 1 },
+            message,
+            hint: Some(hint),
+        });
+    }
 }

@@ -104,14 +104,28 @@ struct RawPlatformFile {
     dimensions: Option<BTreeMap<String, Vec<String>>>,
     /// Alertmanager routing defaults (see docs).
     routing: Option<serde_json::Value>,
+    /// Tier and Kubernetes namespaces the platform assigns to each tenant (tenant id ->
+    /// assignment). Only platform files decide what crosses tenants.
+    tenancy: Option<BTreeMap<String, RawAssignment>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawAssignment {
+    /// The tenant's tier (routing uses the keys of `routing.tiers`).
+    tier: Option<String>,
+    /// Namespaces the tenant owns; default: the one named after the tenant.
+    namespaces: Option<Vec<String>>,
 }
 
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawMetadata {
+    /// A claim: must equal the tier the platform assigns under `tenancy:`.
     tier: Option<String>,
     owner: Option<String>,
     runbook_url: Option<String>,
+    /// A claim: each must be among the namespaces the platform assigns under `tenancy:`.
     namespaces: Option<Vec<String>>,
 }
 

@@ -15,7 +15,7 @@ use crate::values::{
     check_keys, is_disable, is_enable, parse_duration_secs, parse_expires, parse_key_name,
     parse_key_value, parse_switch, parse_time, parse_timezone, show, KeyEntry,
 };
-use crate::yaml::Node;
+use crate::yaml::{Node, Pos};
 
 const RESERVED: [&str; 5] = [
     "_metadata",
@@ -46,7 +46,10 @@ pub(crate) fn parse_tenant_file(
         severity_dedup: true,
     };
     let Some(doc) = doc else {
-        // An empty file is a tenant with only platform defaults.
+        // An empty file is a tenant with only platform defaults (the loader refuses empty
+        // files before they get here: an empty file is more often a write in progress).
+        tenant.metadata.tier = platform.tier_of(id).map(str::to_string);
+        tenant.metadata.namespaces = platform.namespaces_of(id);
         return Some(tenant);
     };
     let Some(top) = doc.as_map() else {
@@ -84,6 +87,9 @@ pub(crate) fn parse_tenant_file(
     if let Some(body) = body {
         tenant_body(ctx, body, platform, &mut tenant, now);
     }
+    // Tier and namespaces are the platform's; the file's `_metadata` only claimed them.
+    tenant.metadata.tier = platform.tier_of(id).map(str::to_string);
+    tenant.metadata.namespaces = platform.namespaces_of(id);
     let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
     (errors_after == errors_before).then_some(tenant)
 }
@@ -320,7 +326,7 @@ fn reserved(
 ) {
     let name = k.as_str().unwrap_or_default();
     match name {
-        "_metadata" => tenant.metadata = metadata(ctx, v),
+        "_metadata" => tenant.metadata = metadata(ctx, v, &tenant.id, platform),
         "_routing" => tenant.routing = parse_tenant_routing(ctx, v, platform),
         "_silent_mode" => tenant.silent_mode = silent_mode(ctx, v, now),
         "_state_maintenance" => tenant.maintenance = maintenance(ctx, v, now),
@@ -381,7 +387,7 @@ fn string_field(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     }
 }
 
-fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
+fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metadata {
     let mut m = Metadata::default();
     if node.as_map().is_none() {
         ctx.error_hint(
@@ -399,6 +405,9 @@ fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
         "`_metadata`",
     );
     m.tier = string_field(ctx, node, "tier");
+    if let (Some(claim), Some(n)) = (&m.tier, node.get("tier")) {
+        check_tier_claim(ctx, n.pos, id, claim, platform);
+    }
     m.owner = string_field(ctx, node, "owner");
     m.runbook_url = string_field(ctx, node, "runbook_url");
     if let (Some(url), Some(n)) = (&m.runbook_url, node.get("runbook_url")) {
@@ -415,19 +424,25 @@ fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
             Some(items) => {
                 for item in items {
                     let s = item.as_str().unwrap_or_default();
-                    let valid = !s.is_empty()
-                        && s.len() <= 63
-                        && s.chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                        && !s.starts_with('-')
-                        && !s.ends_with('-');
-                    if valid {
-                        m.namespaces.push(s.to_string());
-                    } else {
+                    if !crate::platform::valid_namespace(s) {
                         ctx.error_hint(
                             item.pos,
-                            format!("bad namespace `{s}`"),
+                            format!("bad namespace {}", crate::yaml::quote(s)),
                             "Kubernetes namespaces are lower-case letters, digits and `-` (max 63)",
+                        );
+                    } else if !platform.namespaces_of(id).iter().any(|n| n == s) {
+                        let hint = match platform.namespace_owner.get(s) {
+                            Some(owner) if owner != id => format!(
+                                "the platform assigns `{s}` to tenant `{owner}`; namespaces are assigned under `tenancy:` in a platform file"
+                            ),
+                            _ => format!(
+                                "ask the platform team to add `{id}: {{namespaces: [{s}]}}` under `tenancy:` in a platform file"
+                            ),
+                        };
+                        ctx.error_hint(
+                            item.pos,
+                            format!("namespace `{s}` is not assigned to tenant `{id}` by the platform"),
+                            hint,
                         );
                     }
                 }
@@ -439,6 +454,35 @@ fn metadata(ctx: &mut Ctx, node: &Node) -> Metadata {
         }
     }
     m
+}
+
+/// A tenant's `tier:` is a claim: it must be the tier the platform assigns, exactly.
+fn check_tier_claim(ctx: &mut Ctx, pos: Pos, id: &str, claim: &str, platform: &Platform) {
+    let assigned = platform.tier_of(id);
+    if assigned == Some(claim) {
+        return;
+    }
+    let tiers: Vec<&str> = platform
+        .routing
+        .as_ref()
+        .map(|r| r.tiers.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let known = tiers.contains(&claim) || platform.tenancy.values().any(|a| a.tier.as_deref() == Some(claim));
+    let hint = match (assigned, known) {
+        (Some(t), _) if t.eq_ignore_ascii_case(claim) => format!("tier names match exactly: did you mean `{t}`?"),
+        (_, false) => did_you_mean(claim, tiers.iter().copied()).unwrap_or_else(|| {
+            format!("ask the platform team to add `{id}: {{tier: {claim}}}` under `tenancy:` in a platform file")
+        }),
+        (Some(t), true) => format!("the platform assigns tier `{t}` to `{id}`; remove `tier:` or write `{t}`"),
+        (None, true) => format!(
+            "ask the platform team to add `{id}: {{tier: {claim}}}` under `tenancy:` in a platform file"
+        ),
+    };
+    ctx.error_hint(
+        pos,
+        format!("tier `{claim}` is not assigned to tenant `{id}` by the platform"),
+        hint,
+    );
 }
 
 fn silent_target(ctx: &mut Ctx, node: &Node) -> Option<SilentTarget> {

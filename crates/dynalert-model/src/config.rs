@@ -176,6 +176,22 @@ pub struct Platform {
     pub routing: Option<PlatformRouting>,
     /// Platform files that were merged, in order.
     pub files: Vec<Arc<str>>,
+    /// `tenancy:`: the tier and namespaces the platform assigns to each tenant. What
+    /// crosses tenants is decided here, never by a tenant's own file.
+    #[serde(default)]
+    pub tenancy: BTreeMap<String, Assignment>,
+    /// Namespace -> tenant, from `tenancy:` (one owner per namespace by construction).
+    #[serde(default)]
+    pub namespace_owner: BTreeMap<String, String>,
+}
+
+/// What the platform assigns to one tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub tier: Option<String>,
+    /// Namespaces of the tenant; empty means the default (the tenant id).
+    pub namespaces: Vec<String>,
+    pub source: Option<Source>,
 }
 
 impl Platform {
@@ -191,6 +207,23 @@ impl Platform {
     pub fn knows(&self, base: &str) -> bool {
         self.optional.contains_key(base) || self.defaults.keys().any(|k| k.base == base)
     }
+
+    /// The tier the platform assigns to a tenant.
+    pub fn tier_of(&self, tenant: &str) -> Option<&str> {
+        self.tenancy.get(tenant)?.tier.as_deref()
+    }
+
+    /// The namespaces a tenant owns: the ones the platform assigns, else its id, unless
+    /// the platform assigns that namespace to another tenant.
+    pub fn namespaces_of(&self, tenant: &str) -> Vec<String> {
+        match self.tenancy.get(tenant) {
+            Some(a) if !a.namespaces.is_empty() => a.namespaces.clone(),
+            _ => match self.namespace_owner.get(tenant) {
+                Some(owner) if owner != tenant => Vec::new(),
+                _ => vec![tenant.to_string()],
+            },
+        }
+    }
 }
 
 /// `_metadata` of a tenant.
@@ -199,7 +232,8 @@ pub struct Metadata {
     pub tier: Option<String>,
     pub owner: Option<String>,
     pub runbook_url: Option<String>,
-    /// Kubernetes namespaces of the tenant; empty means "the tenant id".
+    /// Kubernetes namespaces of the tenant, as the platform assigns them (see
+    /// [`Platform::namespaces_of`]); empty when the tenant owns none.
     pub namespaces: Vec<String>,
     /// Where `_metadata` was set, if it was.
     #[serde(default)]
@@ -207,17 +241,28 @@ pub struct Metadata {
 }
 
 impl Tenant {
-    /// Kubernetes namespaces owned by the tenant (default: its id).
+    /// Kubernetes namespaces owned by the tenant (platform-assigned; see
+    /// [`Platform::namespaces_of`]).
     pub fn namespaces(&self) -> Vec<&str> {
-        if self.metadata.namespaces.is_empty() {
-            vec![self.id.as_str()]
-        } else {
-            self.metadata
-                .namespaces
-                .iter()
-                .map(String::as_str)
-                .collect()
+        self.metadata
+            .namespaces
+            .iter()
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// This tenant with the tier and namespaces the platform assigns (a tenant's own
+    /// file only claims them).
+    pub fn with_tenancy(&self, platform: &Platform) -> Option<Tenant> {
+        let tier = platform.tier_of(&self.id).map(str::to_string);
+        let namespaces = platform.namespaces_of(&self.id);
+        if self.metadata.tier == tier && self.metadata.namespaces == namespaces {
+            return None;
         }
+        let mut t = self.clone();
+        t.metadata.tier = tier;
+        t.metadata.namespaces = namespaces;
+        Some(t)
     }
 }
 

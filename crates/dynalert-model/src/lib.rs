@@ -13,7 +13,7 @@ pub mod schedule;
 pub mod snapshot;
 
 pub use config::{
-    Config, Maintenance, Metadata, Platform, RecurringWindow, SilentMode, SilentTarget, Source,
+    Assignment, Config, Maintenance, Metadata, Platform, RecurringWindow, SilentMode, SilentTarget, Source,
     StateFilterDef, Tenant, TierValue, Tiers,
 };
 pub use key::{Dim, ThresholdKey};

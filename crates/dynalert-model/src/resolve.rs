@@ -346,11 +346,7 @@ pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) 
         source: m.source.to_string(),
     });
 
-    let namespaces = if tenant.metadata.namespaces.is_empty() {
-        vec![tenant.id.clone()]
-    } else {
-        tenant.metadata.namespaces.clone()
-    };
+    let namespaces = tenant.metadata.namespaces.clone();
 
     TenantEffective {
         tenant: tenant.id.clone(),
