@@ -9,14 +9,66 @@ use clap::{ArgAction, Parser};
 use crate::logging::{LogFormat, LogLevel};
 
 /// Serves per-tenant alert thresholds from a `conf.d/` directory as Prometheus metrics.
+///
+/// The help texts below are what users read: explicit `about`/`long_about`, examples and exit
+/// codes (snapshot-tested in `docs/cli/help/`).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "threshold-exporter", version, about)]
+#[command(
+    name = "threshold-exporter",
+    version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (revision ",
+        env!("DYNALERT_REVISION"),
+        ", built ",
+        env!("DYNALERT_BUILD_DATE"),
+        ")"
+    ),
+    about = "Serve per-tenant alert thresholds from a conf.d directory as Prometheus metrics",
+    long_about = "\
+Serve per-tenant alert thresholds from a conf.d directory as Prometheus metrics.
+
+Reads the platform files (`_*.yaml`) and one file per tenant (`<tenant>.yaml`), validates them
+and serves `user_threshold`, `user_state_filter`, `user_silent_mode`, `user_maintenance` and the
+tenant metadata as metrics for the rule packs to join against. The directory is reloaded on
+change (inotify, a stat poll, SIGHUP or `POST /-/reload`): a tenant file that fails validation
+keeps that tenant's last good thresholds, a bad platform file keeps the whole last good
+configuration, and both are reported as metrics. Run two or more replicas with the same
+directory for high availability; they serve identical series.
+
+Endpoints: `/metrics`, `/` (status page), `/-/healthy`, `/-/ready` (503 until the first load),
+`POST /-/reload`, `/api/v1/tenants` and `/api/v1/tenants/{id}`.",
+    after_long_help = "\
+Examples:
+  Serve ./conf.d on port 9531 (every interface):
+    threshold-exporter
+
+  Serve a mounted ConfigMap on localhost only, logging JSON:
+    threshold-exporter --config.dir /etc/dynalert/conf.d \\
+      --web.listen-address 127.0.0.1:9531 --log.format json
+
+  Serve over TLS with basic auth, keeping the last good config across restarts:
+    threshold-exporter --web.config.file web.yml --storage.path /var/lib/dynalert/last-good.json
+
+Exit codes:
+  0  stopped by SIGINT or SIGTERM
+  2  bad flag or start-up error (listen address, web config file), named in the message
+
+See also:
+  dynalert validate DIR    check a conf.d before the exporter loads it
+  dynalert effective DIR   print exactly the series the exporter serves, at any instant"
+)]
 pub struct Args {
     /// Directory of platform (`_*.yaml`) and tenant (`<tenant>.yaml`) files.
-    #[arg(long = "config.dir", value_name = "DIR", default_value = "./conf.d")]
+    #[arg(
+        help_heading = "Configuration",
+        long = "config.dir",
+        value_name = "DIR",
+        default_value = "./conf.d"
+    )]
     pub config_dir: PathBuf,
     /// Address to listen on (`:9531` listens on every interface).
     #[arg(
+        help_heading = "Web",
         long = "web.listen-address",
         value_name = "ADDR",
         default_value = ":9531"
@@ -24,28 +76,41 @@ pub struct Args {
     pub listen_address: String,
     /// Path under which metrics are served.
     #[arg(
+        help_heading = "Web",
         long = "web.telemetry-path",
         value_name = "PATH",
         default_value = "/metrics"
     )]
     pub telemetry_path: String,
     /// Web config file (exporter-toolkit format) enabling TLS and basic auth.
-    #[arg(long = "web.config.file", value_name = "FILE")]
+    #[arg(help_heading = "Web", long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
     /// Minimum level logged.
-    #[arg(long = "log.level", value_enum, default_value = "info")]
+    #[arg(
+        help_heading = "Logging",
+        long = "log.level",
+        value_name = "LEVEL",
+        value_enum,
+        default_value = "info"
+    )]
     pub log_level: LogLevel,
     /// Log line format.
-    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    #[arg(
+        help_heading = "Logging",
+        long = "log.format",
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "logfmt"
+    )]
     pub log_format: LogFormat,
     /// File keeping the last good effective config across restarts.
-    #[arg(long = "storage.path", value_name = "FILE")]
+    #[arg(help_heading = "Storage", long = "storage.path", value_name = "FILE")]
     pub storage_path: Option<PathBuf>,
     /// Interval of the fallback poll (stat only; reads files whose stamp changed).
-    #[arg(long = "config.poll-interval", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(help_heading = "Configuration", long = "config.poll-interval", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub poll_interval: Duration,
     /// Watch the config directory with inotify (`--config.watch=false` relies on the poll).
-    #[arg(long = "config.watch", value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
+    #[arg(help_heading = "Configuration", long = "config.watch", value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
     pub watch: bool,
 }
 

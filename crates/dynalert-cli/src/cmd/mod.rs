@@ -2,12 +2,16 @@
 
 pub mod alertmanager;
 pub mod bench;
+pub mod completions;
 pub mod effective;
 pub mod explain_route;
+pub mod init;
 pub mod inspect_tenant;
 pub mod lab;
+pub mod man;
 pub mod rules;
 pub mod scenario;
 pub mod schema;
+pub mod tenant;
 pub mod validate;
 pub mod verify_threshold;
