@@ -88,7 +88,7 @@ pub fn refuse_existing<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Option<
             p.display()
         );
     }
-    eprintln!("  hint: choose another directory, or move the file away first");
+    eprintln!("  hint: edit the existing file, or move it away first");
     Some(EXIT_FINDINGS)
 }
 

@@ -36,7 +36,8 @@ pub const AFTER_HELP: &str = r#"Examples:
 Exit codes:
   0  everything about the tenant is consistent
   1  the verdict names a problem (a missing exporter, a threshold not served or not recorded, …)
-  2  usage error, no running lab and no `--prometheus.url`, or Prometheus cannot be reached
+  2  usage error, an unknown tenant, no running lab and no `--prometheus.url`, or Prometheus
+     cannot be reached
 
 See also:
   dynalert verify-threshold   one key, checked end to end

@@ -34,7 +34,8 @@ pub const AFTER_HELP: &str = r#"Examples:
 Exit codes:
   0  configuration, exporters, recording rule and alert state agree
   1  a mismatch was found (each is printed)
-  2  usage error, no running lab and no `--prometheus.url`, or Prometheus cannot be reached
+  2  usage error, an unknown tenant or key, no running lab and no `--prometheus.url`, or
+     Prometheus cannot be reached
 
 See also:
   dynalert inspect-tenant   every key of the tenant at once"#;
