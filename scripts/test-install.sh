@@ -39,5 +39,9 @@ completed=$(bash --norc --noprofile -c '
 
 if command -v man >/dev/null; then
   MANPATH="$prefix/share/man" man -w dynalert-validate >/dev/null || fail "man cannot find dynalert-validate"
+  for page in "$prefix"/share/man/man1/*.1; do
+    warnings=$(man --warnings -l "$page" 2>&1 >/dev/null)
+    [ -z "$warnings" ] || fail "$(basename "$page"): $warnings"
+  done
 fi
 echo "test-install: ok ($version)"

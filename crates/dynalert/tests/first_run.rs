@@ -324,3 +324,14 @@ fn bash_completes_va_to_validate() {
     assert_eq!(complete(&script, &["dynalert", "ten"]), ["tenant"]);
     assert!(complete(&script, &["dynalert", "tenant", ""]).contains(&"new".to_string()));
 }
+
+#[test]
+fn tenant_new_without_a_conf_d_points_to_init() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("conf.d");
+    let out = dynalert(&["tenant", "new", "db-a", "--dir", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("dynalert init"), "{stderr}");
+    assert!(!missing.exists());
+}

@@ -91,6 +91,14 @@ fn new(args: NewArgs) -> anyhow::Result<u8> {
         eprintln!("  hint: for example `db-a`, `team.shop` or `redis_01`");
         return Ok(EXIT_FINDINGS);
     }
+    if !args.dir.is_dir() {
+        eprintln!("error: `{}` is not a directory", args.dir.display());
+        eprintln!(
+            "  hint: start one with `dynalert init {}`",
+            args.dir.display()
+        );
+        return Ok(crate::EXIT_ERROR);
+    }
     let path = args.dir.join(format!("{}.yaml", args.id));
     let report = dynalert_config::load_dir(&args.dir, Utc::now())?;
     if !report.platform_valid {
