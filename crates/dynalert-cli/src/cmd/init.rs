@@ -44,7 +44,7 @@ See also:
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The directory to create (or an empty existing one).
+    /// The directory to write into (created when missing).
     pub dir: PathBuf,
 }
 
