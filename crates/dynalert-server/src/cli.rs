@@ -23,6 +23,7 @@ use crate::logging::{LogFormat, LogLevel};
         env!("DYNALERT_BUILD_DATE"),
         ")"
     ),
+    mut_args = help_heading,
     about = "Serve per-tenant alert thresholds from a conf.d directory as Prometheus metrics",
     long_about = "\
 Serve per-tenant alert thresholds from a conf.d directory as Prometheus metrics.
@@ -30,13 +31,13 @@ Serve per-tenant alert thresholds from a conf.d directory as Prometheus metrics.
 Reads the platform files (`_*.yaml`) and one file per tenant (`<tenant>.yaml`), validates them
 and serves `user_threshold`, `user_state_filter`, `user_silent_mode`, `user_maintenance` and the
 tenant metadata as metrics for the rule packs to join against. The directory is reloaded on
-change (inotify, a stat poll, SIGHUP or `POST /-/reload`): a tenant file that fails validation
-keeps that tenant's last good thresholds, a bad platform file keeps the whole last good
-configuration, and both are reported as metrics. Run two or more replicas with the same
-directory for high availability; they serve identical series.
+change (inotify, a stat poll, SIGHUP, or `POST /-/reload` where enabled): a tenant file that
+fails validation keeps that tenant's last good thresholds, a bad platform file keeps the whole
+last good configuration, and both are reported as metrics. Run two or more replicas with the
+same directory for high availability; they serve identical series.
 
 Endpoints: `/metrics`, `/` (status page), `/-/healthy`, `/-/ready` (503 until the first load),
-`POST /-/reload`, `/api/v1/tenants` and `/api/v1/tenants/{id}`.",
+`POST /-/reload` (where enabled), `/api/v1/tenants` and `/api/v1/tenants/{id}`.",
     after_long_help = "\
 Examples:
   Serve ./conf.d on port 9531 (every interface):
@@ -59,16 +60,10 @@ See also:
 )]
 pub struct Args {
     /// Directory of platform (`_*.yaml`) and tenant (`<tenant>.yaml`) files.
-    #[arg(
-        help_heading = "Configuration",
-        long = "config.dir",
-        value_name = "DIR",
-        default_value = "./conf.d"
-    )]
+    #[arg(long = "config.dir", value_name = "DIR", default_value = "./conf.d")]
     pub config_dir: PathBuf,
     /// Address to listen on (`:9531` listens on every interface).
     #[arg(
-        help_heading = "Web",
         long = "web.listen-address",
         value_name = "ADDR",
         default_value = ":9531"
@@ -76,18 +71,16 @@ pub struct Args {
     pub listen_address: String,
     /// Path under which metrics are served.
     #[arg(
-        help_heading = "Web",
         long = "web.telemetry-path",
         value_name = "PATH",
         default_value = "/metrics"
     )]
     pub telemetry_path: String,
     /// Web config file (exporter-toolkit format) enabling TLS and basic auth.
-    #[arg(help_heading = "Web", long = "web.config.file", value_name = "FILE")]
+    #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
     /// Minimum level logged.
     #[arg(
-        help_heading = "Logging",
         long = "log.level",
         value_name = "LEVEL",
         value_enum,
@@ -96,7 +89,6 @@ pub struct Args {
     pub log_level: LogLevel,
     /// Log line format.
     #[arg(
-        help_heading = "Logging",
         long = "log.format",
         value_name = "FORMAT",
         value_enum,
@@ -104,14 +96,27 @@ pub struct Args {
     )]
     pub log_format: LogFormat,
     /// File keeping the last good effective config across restarts.
-    #[arg(help_heading = "Storage", long = "storage.path", value_name = "FILE")]
+    #[arg(long = "storage.path", value_name = "FILE")]
     pub storage_path: Option<PathBuf>,
     /// Interval of the fallback poll (stat only; reads files whose stamp changed).
-    #[arg(help_heading = "Configuration", long = "config.poll-interval", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long = "config.poll-interval", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub poll_interval: Duration,
     /// Watch the config directory with inotify (`--config.watch=false` relies on the poll).
-    #[arg(help_heading = "Configuration", long = "config.watch", value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
+    #[arg(long = "config.watch", value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
     pub watch: bool,
+}
+
+/// Groups the flags in `--help` by their prefix, as exporter-toolkit's exporters do:
+/// `--web.*`, `--config.*`, `--log.*`, `--storage.*`.
+fn help_heading(arg: clap::Arg) -> clap::Arg {
+    let heading = match arg.get_long().and_then(|l| l.split('.').next()) {
+        Some("web") => "Web",
+        Some("config") => "Configuration",
+        Some("log") => "Logging",
+        Some("storage") => "Storage",
+        _ => return arg,
+    };
+    arg.help_heading(heading)
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h` (a bare number is seconds).
