@@ -15,14 +15,7 @@ pub mod generated;
 pub mod output;
 
 /// `--version`: the package version, the source revision and the build date.
-pub const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (revision ",
-    env!("DYNALERT_REVISION"),
-    ", built ",
-    env!("DYNALERT_BUILD_DATE"),
-    ")"
-);
+pub const VERSION: &str = dynalert_version::LONG;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str = r#"Check, preview and route per-tenant Prometheus alert thresholds"#;

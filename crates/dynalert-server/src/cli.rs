@@ -15,14 +15,7 @@ use crate::logging::{LogFormat, LogLevel};
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "threshold-exporter",
-    version = concat!(
-        env!("CARGO_PKG_VERSION"),
-        " (revision ",
-        env!("DYNALERT_REVISION"),
-        ", built ",
-        env!("DYNALERT_BUILD_DATE"),
-        ")"
-    ),
+    version = dynalert_version::LONG,
     mut_args = help_heading,
     about = "Serve per-tenant alert thresholds from a conf.d directory as Prometheus metrics",
     long_about = "\

@@ -1,9 +1,8 @@
-// Version facts for `--version` and `threshold_exporter_build_info`, shared by the build
-// scripts of `dynalert-cli` and `dynalert-server` (each `build.rs` includes this file).
-//
-// Sets `DYNALERT_REVISION` (an explicit `DYNALERT_REVISION` in the build environment, else
-// `git rev-parse --short HEAD`, else `unknown`) and `DYNALERT_BUILD_DATE` (UTC day of the
-// build, from `SOURCE_DATE_EPOCH` when set so that builds can be reproduced).
+//! Version facts for `--version` and `threshold_exporter_build_info`.
+//!
+//! Sets `DYNALERT_REVISION` (an explicit `DYNALERT_REVISION` in the build environment, else
+//! `git rev-parse --short HEAD`, else `unknown`) and `DYNALERT_BUILD_DATE` (UTC day of the
+//! build, from `SOURCE_DATE_EPOCH` when set so that builds can be reproduced).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -32,7 +31,12 @@ fn git(args: &[&str]) -> Option<String> {
 /// The short commit hash, and a rerun whenever HEAD moves (a commit, a checkout).
 fn git_revision() -> Option<String> {
     let revision = git(&["rev-parse", "--short", "HEAD"])?;
-    let head = PathBuf::from(git(&["rev-parse", "--path-format=absolute", "--git-path", "HEAD"])?);
+    let head = PathBuf::from(git(&[
+        "rev-parse",
+        "--path-format=absolute",
+        "--git-path",
+        "HEAD",
+    ])?);
     let mut watched = vec![head.clone()];
     if let Some(reference) = std::fs::read_to_string(&head)
         .ok()
