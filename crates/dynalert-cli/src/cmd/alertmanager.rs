@@ -105,10 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     if let Some(url) = &args.reload_url {
         if let Err(e) = reload(url) {
-            eprintln!(
-                "error: Alertmanager reload at `{url}` failed: {}",
-                crate::errors::chain(&e)
-            );
+            eprintln!("error: Alertmanager reload at `{url}` failed: {e:#}");
             return Ok(EXIT_ERROR);
         }
         eprintln!("Alertmanager at `{url}` reloaded");
