@@ -62,6 +62,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a new conf.d with the packs' catalogue and an example tenant.
+    #[command(about = cmd::init::ABOUT, long_about = cmd::init::LONG_ABOUT, after_long_help = cmd::init::AFTER_HELP)]
+    Init(cmd::init::Args),
+    /// Tenant files: `new`.
+    #[command(about = cmd::tenant::ABOUT, long_about = cmd::tenant::LONG_ABOUT, after_long_help = cmd::tenant::AFTER_HELP)]
+    #[command(subcommand)]
+    Tenant(cmd::tenant::Command),
     /// Validate a conf.d directory and report every problem.
     #[command(about = cmd::validate::ABOUT, long_about = cmd::validate::LONG_ABOUT, after_long_help = cmd::validate::AFTER_HELP)]
     Validate(cmd::validate::Args),
@@ -71,6 +78,12 @@ pub enum Command {
     /// Print the JSON Schema of platform or tenant files.
     #[command(about = cmd::schema::ABOUT, long_about = cmd::schema::LONG_ABOUT, after_long_help = cmd::schema::AFTER_HELP)]
     Schema(cmd::schema::Args),
+    /// Shell completion scripts.
+    #[command(about = cmd::completions::ABOUT, long_about = cmd::completions::LONG_ABOUT, after_long_help = cmd::completions::AFTER_HELP)]
+    Completions(cmd::completions::Args),
+    /// Manual pages.
+    #[command(about = cmd::man::ABOUT, long_about = cmd::man::LONG_ABOUT, after_long_help = cmd::man::AFTER_HELP)]
+    Man(cmd::man::Args),
     /// Generate a tenant-scoped alertmanager.yml from a conf.d directory.
     #[command(about = cmd::alertmanager::ABOUT, long_about = cmd::alertmanager::LONG_ABOUT, after_long_help = cmd::alertmanager::AFTER_HELP)]
     Alertmanager(cmd::alertmanager::Args),
@@ -97,19 +110,6 @@ pub enum Command {
     #[command(subcommand)]
     #[command(about = cmd::bench::ABOUT, long_about = cmd::bench::LONG_ABOUT, after_long_help = cmd::bench::AFTER_HELP)]
     Bench(cmd::bench::Command),
-    /// Start a new conf.d with the packs' catalogue and an example tenant.
-    #[command(about = cmd::init::ABOUT, long_about = cmd::init::LONG_ABOUT, after_long_help = cmd::init::AFTER_HELP)]
-    Init(cmd::init::Args),
-    /// Tenant files: `new`.
-    #[command(about = cmd::tenant::ABOUT, long_about = cmd::tenant::LONG_ABOUT, after_long_help = cmd::tenant::AFTER_HELP)]
-    #[command(subcommand)]
-    Tenant(cmd::tenant::Command),
-    /// Shell completion scripts.
-    #[command(about = cmd::completions::ABOUT, long_about = cmd::completions::LONG_ABOUT, after_long_help = cmd::completions::AFTER_HELP)]
-    Completions(cmd::completions::Args),
-    /// Manual pages.
-    #[command(about = cmd::man::ABOUT, long_about = cmd::man::LONG_ABOUT, after_long_help = cmd::man::AFTER_HELP)]
-    Man(cmd::man::Args),
 }
 
 /// Exit code for findings.
@@ -128,9 +128,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Init(a) => cmd::init::run(a),
+        Command::Tenant(c) => cmd::tenant::run(c),
         Command::Validate(a) => cmd::validate::run(a),
         Command::Effective(a) => cmd::effective::run(a),
         Command::Schema(a) => cmd::schema::run(a),
+        Command::Completions(a) => cmd::completions::run(a),
+        Command::Man(a) => cmd::man::run(a),
         Command::Alertmanager(a) => cmd::alertmanager::run(a),
         Command::ExplainRoute(a) => cmd::explain_route::run(a),
         Command::Rules(c) => cmd::rules::run(c),
@@ -139,10 +143,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::InspectTenant(a) => cmd::inspect_tenant::run(a),
         Command::VerifyThreshold(a) => cmd::verify_threshold::run(a),
         Command::Bench(c) => cmd::bench::run(c),
-        Command::Init(a) => cmd::init::run(a),
-        Command::Tenant(c) => cmd::tenant::run(c),
-        Command::Completions(a) => cmd::completions::run(a),
-        Command::Man(a) => cmd::man::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

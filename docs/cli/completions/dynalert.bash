@@ -239,7 +239,7 @@ _dynalert() {
 
     case "${cmd}" in
         dynalert)
-            opts="-h -V --help --version validate effective schema alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench init tenant completions man help"
+            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -507,7 +507,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help)
-            opts="validate effective schema alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench init tenant completions man help"
+            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
