@@ -79,8 +79,8 @@ pub enum Command {
     #[command(about = cmd::schema::ABOUT, long_about = cmd::schema::LONG_ABOUT, after_long_help = cmd::schema::AFTER_HELP)]
     Schema(cmd::schema::Args),
     /// Shell completion scripts.
-    #[command(about = cmd::completions::ABOUT, long_about = cmd::completions::LONG_ABOUT, after_long_help = cmd::completions::AFTER_HELP)]
-    Completions(cmd::completions::Args),
+    #[command(about = cmd::shell_completions::ABOUT, long_about = cmd::shell_completions::LONG_ABOUT, after_long_help = cmd::shell_completions::AFTER_HELP)]
+    Completions(cmd::shell_completions::Args),
     /// Manual pages.
     #[command(about = cmd::man::ABOUT, long_about = cmd::man::LONG_ABOUT, after_long_help = cmd::man::AFTER_HELP)]
     Man(cmd::man::Args),
@@ -133,7 +133,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Validate(a) => cmd::validate::run(a),
         Command::Effective(a) => cmd::effective::run(a),
         Command::Schema(a) => cmd::schema::run(a),
-        Command::Completions(a) => cmd::completions::run(a),
+        Command::Completions(a) => cmd::shell_completions::run(a),
         Command::Man(a) => cmd::man::run(a),
         Command::Alertmanager(a) => cmd::alertmanager::run(a),
         Command::ExplainRoute(a) => cmd::explain_route::run(a),

@@ -2,7 +2,6 @@
 
 pub mod alertmanager;
 pub mod bench;
-pub mod completions;
 pub mod effective;
 pub mod explain_route;
 pub mod init;
@@ -12,6 +11,7 @@ pub mod man;
 pub mod rules;
 pub mod scenario;
 pub mod schema;
+pub mod shell_completions;
 pub mod tenant;
 pub mod validate;
 pub mod verify_threshold;
