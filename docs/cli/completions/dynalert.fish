@@ -53,7 +53,7 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand tenant; and __fish_see
 complete -c dynalert -n "__fish_dynalert_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand effective" -l tenant -d 'Only this tenant' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand effective" -l at -d 'Resolve at this instant (RFC 3339) instead of now' -r
-complete -c dynalert -n "__fish_dynalert_using_subcommand effective" -l format -r -f -a "prom\t'Prometheus exposition text, exactly as the exporter serves it'
+complete -c dynalert -n "__fish_dynalert_using_subcommand effective" -l format -d 'What to print' -r -f -a "prom\t'Prometheus exposition text, exactly as the exporter serves it'
 json\t'Per tenant, key and tier: value, state and the file:line it came from'"
 complete -c dynalert -n "__fish_dynalert_using_subcommand effective" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand schema" -l dir -d 'Write `platform.schema.json` and `tenant.schema.json` into this directory' -r -F
@@ -111,7 +111,7 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and not __fi
 complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and not __fish_seen_subcommand_from run help" -f -a "run" -d 'Run one scenario, or `all` of them in order'
 complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and not __fish_seen_subcommand_from run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and __fish_seen_subcommand_from run" -l dir -d 'The lab directory' -r -F
-complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and __fish_seen_subcommand_from run" -l format -r -f -a "text\t''
+complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and __fish_seen_subcommand_from run" -l format -d 'A table for people, or a JSON report for scripts (progress goes to stderr either way)' -r -f -a "text\t''
 json\t''"
 complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and __fish_seen_subcommand_from run" -l repeat -d 'Run the scenario this many times (latency figures: min/median/max over the runs)' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -120,7 +120,7 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand scenario; and __fish_s
 complete -c dynalert -n "__fish_dynalert_using_subcommand inspect-tenant" -l prometheus.url -d 'Prometheus to ask (default: the running lab\'s)' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand inspect-tenant" -l config.dir -d 'The conf.d directory (default: the running lab\'s)' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand inspect-tenant" -l lab.dir -d 'The lab directory, used for defaults and the webhook sink\'s records' -r -F
-complete -c dynalert -n "__fish_dynalert_using_subcommand inspect-tenant" -l format -r -f -a "text\t''
+complete -c dynalert -n "__fish_dynalert_using_subcommand inspect-tenant" -l format -d 'Text for people, or JSON for scripts' -r -f -a "text\t''
 json\t''"
 complete -c dynalert -n "__fish_dynalert_using_subcommand inspect-tenant" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand verify-threshold" -l prometheus.url -d 'Prometheus to ask (default: the running lab\'s)' -r

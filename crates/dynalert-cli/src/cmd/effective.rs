@@ -57,8 +57,9 @@ pub struct Args {
     #[arg(long)]
     pub tenant: Option<String>,
     /// Resolve at this instant (RFC 3339) instead of now.
-    #[arg(long)]
+    #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+    /// What to print.
     #[arg(long, value_enum, default_value = "prom")]
     pub format: OutputFormat,
 }

@@ -49,6 +49,7 @@ pub struct Args {
     pub tenant: String,
     #[command(flatten)]
     pub target: Target,
+    /// Text for people, or JSON for scripts.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }

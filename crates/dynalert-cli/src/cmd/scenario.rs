@@ -61,6 +61,7 @@ pub struct RunArgs {
     /// The lab directory.
     #[arg(long, default_value = super::lab::DEFAULT_DIR)]
     pub dir: PathBuf,
+    /// A table for people, or a JSON report for scripts (progress goes to stderr either way).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Run the scenario this many times (latency figures: min/median/max over the runs).
