@@ -19,6 +19,8 @@ demo: deps build
 test: deps build
 	$(CARGO) test --workspace
 	$(DYNALERT) schema --dir docs/schema --check
+	$(DYNALERT) man --dir docs/cli/man --check && $(DYNALERT) completions --dir docs/cli/completions --check
+	scripts/test-install.sh
 	@scripts/check-examples.sh
 	$(DYNALERT) rules coverage examples/conf.d
 	$(DYNALERT) rules regex examples/conf.d --check
@@ -64,3 +66,21 @@ lab-e2e: deps build
 clean:
 	$(CARGO) clean
 	rm -rf target/lab
+
+# Both binaries, their manual pages and bash/zsh/fish completions (docs/cli/) under PREFIX.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+.PHONY: install
+
+install:
+	$(CARGO) build --release -p dynalert -p threshold-exporter
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $(RELEASE)/dynalert $(RELEASE)/threshold-exporter $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/cli/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 docs/cli/completions/dynalert.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dynalert
+	install -m 0644 docs/cli/completions/threshold-exporter.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/threshold-exporter
+	install -m 0644 docs/cli/completions/_dynalert docs/cli/completions/_threshold-exporter $(DESTDIR)$(PREFIX)/share/zsh/site-functions/
+	install -m 0644 docs/cli/completions/dynalert.fish docs/cli/completions/threshold-exporter.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/

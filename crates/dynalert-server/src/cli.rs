@@ -9,8 +9,48 @@ use clap::{ArgAction, Parser};
 use crate::logging::{LogFormat, LogLevel};
 
 /// Serves per-tenant alert thresholds from a `conf.d/` directory as Prometheus metrics.
+///
+/// The help texts below are what users read: explicit `about`/`long_about`, examples and exit
+/// codes (snapshot-tested in `docs/cli/help/`).
 #[derive(Debug, Clone, Parser)]
-#[command(name = "threshold-exporter", version, about)]
+#[command(
+    name = "threshold-exporter",
+    version = dynalert_version::LONG,
+    mut_args = help_heading,
+    about = "Serve per-tenant alert thresholds from a conf.d directory as Prometheus metrics",
+    long_about = "\
+Serve per-tenant alert thresholds from a conf.d directory as Prometheus metrics.
+
+Reads the platform files (`_*.yaml`) and one file per tenant (`<tenant>.yaml`), validates them
+and serves `user_threshold`, `user_state_filter`, `user_silent_mode`, `user_maintenance` and the
+tenant metadata as metrics for the rule packs to join against. The directory is reloaded on
+change (inotify, a stat poll, SIGHUP, or `POST /-/reload` where enabled): a tenant file that
+fails validation keeps that tenant's last good thresholds, a bad platform file keeps the whole
+last good configuration, and both are reported as metrics. Run two or more replicas with the
+same directory for high availability; they serve identical series.
+
+Endpoints: `/metrics`, `/` (status page), `/-/healthy`, `/-/ready` (503 until the first load),
+`POST /-/reload` (where enabled), `/api/v1/tenants` and `/api/v1/tenants/{id}`.",
+    after_long_help = "\
+Examples:
+  Serve ./conf.d on port 9531 (every interface):
+    threshold-exporter
+
+  Serve a mounted ConfigMap on localhost only, logging JSON:
+    threshold-exporter --config.dir /etc/dynalert/conf.d \\
+      --web.listen-address 127.0.0.1:9531 --log.format json
+
+  Serve over TLS with basic auth, keeping the last good config across restarts:
+    threshold-exporter --web.config.file web.yml --storage.path /var/lib/dynalert/last-good.json
+
+Exit codes:
+  0  stopped by SIGINT or SIGTERM
+  2  bad flag or start-up error (listen address, web config file), named in the message
+
+See also:
+  dynalert validate DIR    check a conf.d before the exporter loads it
+  dynalert effective DIR   print exactly the series the exporter serves, at any instant"
+)]
 pub struct Args {
     /// Directory of platform (`_*.yaml`) and tenant (`<tenant>.yaml`) files.
     #[arg(long = "config.dir", value_name = "DIR", default_value = "./conf.d")]
@@ -33,10 +73,20 @@ pub struct Args {
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
     /// Minimum level logged.
-    #[arg(long = "log.level", value_enum, default_value = "info")]
+    #[arg(
+        long = "log.level",
+        value_name = "LEVEL",
+        value_enum,
+        default_value = "info"
+    )]
     pub log_level: LogLevel,
     /// Log line format.
-    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    #[arg(
+        long = "log.format",
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "logfmt"
+    )]
     pub log_format: LogFormat,
     /// File keeping the last good effective config across restarts.
     #[arg(long = "storage.path", value_name = "FILE")]
@@ -91,6 +141,19 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         Some(0) | None => Err(format!("size `{s}` must be positive and below 16 EiB")),
         Some(v) => Ok(v),
     }
+}
+
+/// Groups the flags in `--help` by their prefix, as exporter-toolkit's exporters do:
+/// `--web.*`, `--config.*`, `--log.*`, `--storage.*`.
+fn help_heading(arg: clap::Arg) -> clap::Arg {
+    let heading = match arg.get_long().and_then(|l| l.split('.').next()) {
+        Some("web") => "Web",
+        Some("config") => "Configuration",
+        Some("log") => "Logging",
+        Some("storage") => "Storage",
+        _ => return arg,
+    };
+    arg.help_heading(heading)
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h` (a bare number is seconds).

@@ -34,11 +34,8 @@ use crate::body::{Body, Segment};
 use crate::state::{Msg, Published, Shared, Status};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Source revision, from `DYNALERT_REVISION` at build time.
-pub const REVISION: &str = match option_env!("DYNALERT_REVISION") {
-    Some(r) => r,
-    None => "unknown",
-};
+/// Source revision: `git rev-parse --short HEAD` at build time, else `unknown`.
+pub const REVISION: &str = dynalert_version::REVISION;
 
 /// What a [`Server`] needs besides sockets.
 #[derive(Clone)]

@@ -416,3 +416,24 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
     drop(prom);
     e.stop();
 }
+
+#[test]
+fn build_info_names_the_git_revision() {
+    let git = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string());
+    let revision = git.unwrap_or_else(|| "unknown".to_string());
+    let dir = small_dir();
+    let e = Exporter::spawn(&["--config.dir", dir.path().to_str().unwrap()]);
+    let text = get(e.addr, "/metrics").text();
+    let line = format!(
+        "threshold_exporter_build_info{{version=\"{}\",revision=\"{revision}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+    e.stop();
+}

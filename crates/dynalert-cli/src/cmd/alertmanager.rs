@@ -13,6 +13,38 @@ use anyhow::Context;
 
 use crate::{EXIT_ERROR, EXIT_FINDINGS};
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str = r#"Generate a tenant-scoped alertmanager.yml from a conf.d"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Generate a tenant-scoped alertmanager.yml from a conf.d.
+
+Builds one route per tenant from the `routing:` block of the platform files and each tenant's
+`_routing`, `_metadata.tier`, `_silent_mode` and `_state_maintenance`: tier routing (VIP pager),
+the platform's copy, severity dedup (critical inhibits warning), silent-mode inhibits and
+maintenance time intervals. With `--base`, the generated parts are merged into an existing
+file whose own settings are kept. A directory with errors generates nothing, so a rejected
+tenant never silently loses its routing. With `--output`, the file is written atomically and
+only when it changed; `--reload-url` then asks Alertmanager to reload."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  Print the configuration:
+    dynalert alertmanager conf.d
+
+  Merge into the running configuration and reload Alertmanager:
+    dynalert alertmanager conf.d --base alertmanager.base.yml \
+      -o /etc/alertmanager/alertmanager.yml --reload-url http://127.0.0.1:9093
+
+  Check the result with Alertmanager's own tool:
+    dynalert alertmanager examples/conf.d -o am.yml && amtool check-config am.yml
+
+Exit codes:
+  0  generated (and reloaded, with `--reload-url`)
+  1  the directory has errors, or its routing cannot be generated
+  2  usage error, a file cannot be read or written, or the reload failed
+
+See also:
+  dynalert explain-route   which receivers one alert reaches, and why"#;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conf.d directory.

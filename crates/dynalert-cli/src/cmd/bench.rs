@@ -13,11 +13,43 @@ use dynalert_bench::fixture::Variant;
 
 use crate::EXIT_FINDINGS;
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str =
+    r#"Measure per-tenant against dynamic rules, and the exporter's costs, on a real Prometheus"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Measure per-tenant against dynamic rules, and the exporter's costs, on a real Prometheus.
+
+`rules` loads the same generated tenants once as one rule copy per tenant and once as the
+dynamic rule packs, into a real Prometheus, and compares evaluation time, load time and memory;
+the two sets must fire identical alerts. `exporter` measures threshold-exporter's cold load,
+one-file reload, scrape latency and memory. Both write a text table and JSON (and for `rules`
+an SVG plot) to `--out`; the table also goes to stdout."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  A quick check of the harness:
+    dynalert bench rules --tenants 100,1000 --quick
+
+  The full scaling run (takes long):
+    dynalert bench rules --tenants 100,1000,5000,20000 --out target/bench-scale
+
+  The exporter's costs:
+    dynalert bench exporter --tenants 1000,10000
+
+Exit codes:
+  0  measured (`rules`: both rule sets fired the same alerts)
+  1  `rules`: the rule sets fired different alerts
+  2  usage error, or Prometheus or the exporter could not be started
+
+See also:
+  dynalert lab up   the same servers, kept running"#;
+
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Per-tenant rules vs the dynamic rule set on a real Prometheus; exit 1 when the firing alerts differ.
+    #[command(about = r#"Per-tenant rules against the dynamic rule packs on a real Prometheus"#, long_about = None, after_long_help = AFTER_HELP)]
     Rules(RulesArgs),
     /// The threshold exporter's costs: cold load, one-file reload, scrape latency, RSS.
+    #[command(about = r#"The exporter's costs: cold load, one-file reload, scrape latency, memory"#, long_about = None, after_long_help = AFTER_HELP)]
     Exporter(ExporterArgs),
 }
 

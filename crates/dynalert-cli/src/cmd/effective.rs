@@ -9,6 +9,38 @@ use dynalert_exposition::render_families;
 use crate::output::print_diagnostics;
 use crate::EXIT_FINDINGS;
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str =
+    r#"Print what threshold-exporter would serve from a conf.d, at any instant"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Print what threshold-exporter would serve from a conf.d, at any instant.
+
+`--format prom` (the default) prints the Prometheus exposition text the exporter serves: every
+`user_threshold`, state filter, silent mode, maintenance and metadata series. `--format json`
+prints, per tenant, key and tier, the value, its state (custom, default, scheduled, disabled, …)
+and the `file:line` it came from. `--at` resolves schedules, expiries and maintenance windows at
+another instant than now. Problems of the directory are printed on stderr as by `validate`;
+valid tenants are still printed."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  Every series for every tenant, now:
+    dynalert effective conf.d
+
+  One tenant on a Monday night in Taipei (inside a 22:00-06:00 window):
+    dynalert effective conf.d --tenant db-a --at 2026-06-01T23:30:00+08:00
+
+  Where each of a tenant's values comes from:
+    dynalert effective conf.d --tenant db-a --format json
+
+Exit codes:
+  0  printed, the directory has no errors
+  1  printed, but the directory has errors (rejected tenants are left out)
+  2  usage error, a bad `--at`, an unknown `--tenant`, or the directory cannot be read
+
+See also:
+  dynalert validate         the problems only
+  dynalert inspect-tenant   the same tenant as the running Prometheus sees it"#;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// Prometheus exposition text, exactly as the exporter serves it.
@@ -25,8 +57,9 @@ pub struct Args {
     #[arg(long)]
     pub tenant: Option<String>,
     /// Resolve at this instant (RFC 3339) instead of now.
-    #[arg(long)]
+    #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+    /// What to print.
     #[arg(long, value_enum, default_value = "prom")]
     pub format: OutputFormat,
 }

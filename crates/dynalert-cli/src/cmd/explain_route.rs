@@ -7,6 +7,35 @@ use std::path::PathBuf;
 
 use crate::EXIT_FINDINGS;
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str = r#"Explain which receivers get an alert with the given labels, and why"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Explain which receivers get an alert with the given labels, and why.
+
+Walks the route tree that `dynalert alertmanager` generates, with Alertmanager's matching
+semantics, and prints every receiver the alert reaches with the reason (tier route, platform
+copy, tenant route, default). Receiver secrets are masked. Labels are given as `name=value`
+pairs, comma-separated or in several `--labels`."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  A critical alert of a VIP tenant:
+    dynalert explain-route examples/conf.d \
+      --labels tenant=db-a,severity=critical,alertname=MariaDBHighConnections
+
+  A warning of a standard tenant:
+    dynalert explain-route conf.d -l tenant=db-b -l severity=warning -l alertname=MariaDBHighConnections
+
+  A platform alert:
+    dynalert explain-route conf.d --labels alertname=ThresholdExporterDown,severity=critical,scope=platform
+
+Exit codes:
+  0  the receivers were printed
+  1  the directory has errors, or its routing cannot be generated
+  2  usage error, or a malformed `--labels` value
+
+See also:
+  dynalert alertmanager   the full generated configuration"#;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conf.d directory.

@@ -12,12 +12,44 @@ use crate::EXIT_FINDINGS;
 
 pub use crate::output::Format;
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str = r#"Show one tenant end to end, as the running Prometheus sees it"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Show one tenant end to end, as the running Prometheus sees it.
+
+Prints the tenant's effective configuration with the file:line of every value, its exporters
+and whether they are up, per key the observed value and the thresholds as configured, as
+served by threshold-exporter and as recorded by the rule packs, the state of its alerts, the
+notifications the lab's webhook sink received, and a one-line verdict. Asks the Prometheus of
+the running lab unless `--prometheus.url` and `--config.dir` say otherwise."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  A tenant of the running lab:
+    dynalert inspect-tenant db-a
+
+  Against another Prometheus and conf.d:
+    dynalert inspect-tenant db-a --prometheus.url http://127.0.0.1:9090 --config.dir conf.d
+
+  As JSON for a script:
+    dynalert inspect-tenant db-b --format json
+
+Exit codes:
+  0  everything about the tenant is consistent
+  1  the verdict names a problem (a missing exporter, a threshold not served or not recorded, …)
+  2  usage error, an unknown tenant, no running lab and no `--prometheus.url`, or Prometheus
+     cannot be reached
+
+See also:
+  dynalert verify-threshold   one key, checked end to end
+  dynalert effective          the configuration alone, without Prometheus"#;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The tenant id.
     pub tenant: String,
     #[command(flatten)]
     pub target: Target,
+    /// Text for people, or JSON for scripts.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }

@@ -10,6 +10,34 @@ use dynalert_lab::LabState;
 /// Where the lab lives unless `--dir` says otherwise.
 pub const DEFAULT_DIR: &str = "target/lab";
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str = r#"Start, inspect and stop the local lab of real servers"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Start, inspect and stop the local lab of real servers.
+
+The lab runs Prometheus, Alertmanager, two MariaDB servers with mysqld_exporter, two
+threshold-exporter replicas, a webhook sink and a simulated Kubernetes endpoint (labelled as
+simulated wherever it is shown) as local processes on free 127.0.0.1 ports, with the rule packs
+and `examples/lab/` as configuration. Its state, data and logs live in `--dir`."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  Start the lab and wait until every part is ready:
+    dynalert lab up
+
+  Show every part, its pid, whether it runs and its URL:
+    dynalert lab status
+
+  Stop exactly the processes `up` started:
+    dynalert lab down
+
+Exit codes:
+  0  done (`status`: every part runs)
+  1  `status`: at least one part is stopped
+  2  usage error, or a part failed to start (its log is named)
+
+See also:
+  dynalert scenario run   the acceptance scenarios against the lab"#;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -19,10 +47,13 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum LabCommand {
     /// Start every part on free 127.0.0.1 ports and wait until all are ready.
+    #[command(about = r#"Start every part on free 127.0.0.1 ports and wait until all are ready"#, long_about = None, after_long_help = AFTER_HELP)]
     Up(UpArgs),
     /// Show every part, its pid, whether it runs, and its URL.
+    #[command(about = r#"Show every part, its pid, whether it runs, and its URL"#, long_about = None, after_long_help = AFTER_HELP)]
     Status(DirArgs),
     /// Stop exactly the processes `up` started.
+    #[command(about = r#"Stop exactly the processes `up` started"#, long_about = None, after_long_help = AFTER_HELP)]
     Down(DirArgs),
     /// The webhook sink and the simulated Kubernetes endpoint (started by `up`).
     #[command(hide = true)]

@@ -10,11 +10,43 @@ use chrono::Utc;
 use crate::output::print_diagnostics;
 use crate::EXIT_FINDINGS;
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str =
+    r#"Check the rule packs against the catalogue, and generate regex-threshold rules"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Check the rule packs against the catalogue, and generate regex-threshold rules.
+
+`coverage` prints which alerts read each key of a conf.d's catalogue, and fails when a key is
+read by no alert or an alert reads a key the catalogue lacks. `regex` writes the recording
+rules for the regex rows (`key{label=~"…"}`) of a conf.d into each pack's
+`regex-thresholds.yaml`; PromQL cannot use a label value as a regex, so these rows need
+generated rules (and a Prometheus reload when a new distinct regex appears)."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  Which alerts read each key:
+    dynalert rules coverage conf.d
+
+  Regenerate the regex-threshold rules after a tenant added a regex row:
+    dynalert rules regex conf.d
+
+  Fail when the committed rules are stale:
+    dynalert rules regex examples/conf.d --check
+
+Exit codes:
+  0  no findings
+  1  `coverage`: an unarmed or unknown key; `regex --check`: a stale file
+  2  usage error, or a file cannot be read or written
+
+See also:
+  dynalert init   a conf.d whose catalogue is exactly the keys the packs read"#;
+
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Print the key -> alerts matrix; exit 1 when a key is unarmed or an alert reads an unknown key.
+    #[command(about = r#"Print which alerts read each catalogue key; fail on unarmed or unknown keys"#, long_about = None, after_long_help = AFTER_HELP)]
     Coverage(CoverageArgs),
     /// Write each pack's `regex-thresholds.yaml` for the regex rows (`key{label=~"…"}`) of a conf.d.
+    #[command(about = r#"Write each pack's regex-thresholds.yaml for the regex rows of a conf.d"#, long_about = None, after_long_help = AFTER_HELP)]
     Regex(RegexArgs),
 }
 

@@ -10,6 +10,37 @@ use crate::EXIT_FINDINGS;
 
 pub use crate::output::Format;
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str = r#"Run the acceptance scenarios against the running lab"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Run the acceptance scenarios against the running lab.
+
+Scenarios: `a` (a dynamic threshold fires and resolves, the other tenant untouched), `b` (one
+container of a pod over its CPU threshold), `c` (CrashLoopBackOff / ImagePullBackOff state
+alerts), `d` (VIP routing, severity dedup, silent mode, maintenance), `ha` (one of two exporter
+replicas killed), `bad-config` (a broken tenant file keeps its last good thresholds), or `all`.
+Each stage is timed and each scenario ends with a verdict. Start the lab first with
+`dynalert lab up`."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  Every scenario, in order:
+    dynalert scenario run all
+
+  Scenario A five times, for latency figures (min/median/max):
+    dynalert scenario run a --repeat 5
+
+  A machine-readable report:
+    dynalert scenario run all --format json
+
+Exit codes:
+  0  every scenario passed
+  1  at least one scenario failed
+  2  usage error, or no running lab in `--dir`
+
+See also:
+  dynalert lab up           start the lab
+  dynalert inspect-tenant   look at one tenant after a failure"#;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -19,6 +50,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum ScenarioCommand {
     /// Run one scenario, or `all` of them in order.
+    #[command(about = r#"Run one scenario, or `all` of them in order"#, long_about = None, after_long_help = AFTER_HELP)]
     Run(RunArgs),
 }
 
@@ -29,6 +61,7 @@ pub struct RunArgs {
     /// The lab directory.
     #[arg(long, default_value = super::lab::DEFAULT_DIR)]
     pub dir: PathBuf,
+    /// A table for people, or a JSON report for scripts (progress goes to stderr either way).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Run the scenario this many times (latency figures: min/median/max over the runs).

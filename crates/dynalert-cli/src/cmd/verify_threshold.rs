@@ -9,6 +9,37 @@ use dynalert_lab::inspect;
 
 use crate::EXIT_FINDINGS;
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str =
+    r#"Check that config, exporters, recording rule and alert state agree for one key"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Check that config, exporters, recording rule and alert state agree for one key.
+
+For one tenant-wide key of one tenant: the value in the configuration, the value every
+threshold-exporter replica serves, the value the rule packs record
+(`tenant:alert_threshold:<key>`), and that the key's alert is pending or firing exactly while
+the observation is above the threshold. Asks the running lab unless `--prometheus.url` and
+`--config.dir` say otherwise."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  The connections threshold of db-a in the running lab:
+    dynalert verify-threshold db-a mysql_connections
+
+  Against another Prometheus:
+    dynalert verify-threshold db-b mysql_connections --prometheus.url http://127.0.0.1:9090 --config.dir conf.d
+
+  As JSON:
+    dynalert verify-threshold db-a mysql_threads_running --json
+
+Exit codes:
+  0  configuration, exporters, recording rule and alert state agree
+  1  a mismatch was found (each is printed)
+  2  usage error, an unknown tenant or key, no running lab and no `--prometheus.url`, or
+     Prometheus cannot be reached
+
+See also:
+  dynalert inspect-tenant   every key of the tenant at once"#;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The tenant id.
