@@ -32,6 +32,10 @@ pub const EXPORTER_FAMILIES: &[&str] = &[
     "up",
 ];
 
+/// Series that carry a tenant's state filters (`filter`, `severity`): the exporter's own and
+/// the platform pack's one-per-tenant-and-filter recording of it.
+pub const STATE_FILTER_SERIES: &[&str] = &["user_state_filter", "tenant:state_filter:info"];
+
 /// Functions that only make sense on counters.
 const COUNTER_FUNCS: &[&str] = &["rate", "irate", "increase", "resets"];
 /// Functions meant for gauges: on a counter they measure resets, not a rate.
@@ -198,6 +202,20 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         .filter(|r| r.kind == RuleKind::Record)
         .map(|r| r.name.as_str())
         .collect();
+    // Recorded series that carry a state filter's severity (read by an alert, they give it
+    // its `severity` label).
+    let state_recorded: BTreeSet<&str> = rules
+        .iter()
+        .filter(|r| r.kind == RuleKind::Record)
+        .filter(|r| {
+            promql::parse(&r.expr).is_ok_and(|e| {
+                promql::selectors(&e)
+                    .iter()
+                    .any(|s| STATE_FILTER_SERIES.contains(&s.name.as_str()))
+            })
+        })
+        .map(|r| r.name.as_str())
+        .collect();
 
     for rule in rules {
         let expr = match promql::parse(&rule.expr) {
@@ -296,7 +314,10 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
             if !platform {
                 for label in ["severity", "component"] {
                     let joined = label == "severity"
-                        && a.selectors.iter().any(|s| s.name == "user_state_filter");
+                        && a.selectors.iter().any(|s| {
+                            STATE_FILTER_SERIES.contains(&s.name.as_str())
+                                || state_recorded.contains(s.name.as_str())
+                        });
                     if !rule.labels.contains_key(label) && !joined {
                         push(rule, format!("tenant alert without label `{label}`"));
                     }
@@ -305,11 +326,19 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         }
 
         // State filters: known filter names, reasons exactly as configured.
-        for s in a.selectors.iter().filter(|s| s.name == "user_state_filter") {
+        for s in a
+            .selectors
+            .iter()
+            .filter(|s| STATE_FILTER_SERIES.contains(&s.name.as_str()))
+        {
             let Some(filter) = s.equal("filter") else {
+                if s.name == "user_state_filter" && rule.name == "tenant:state_filter:info" {
+                    // The platform's per-filter recording reads every filter on purpose.
+                    continue;
+                }
                 push(
                     rule,
-                    "reads `user_state_filter` without an exact `filter` matcher".into(),
+                    format!("reads `{}` without an exact `filter` matcher", s.name),
                 );
                 continue;
             };
@@ -355,11 +384,23 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
     let keys = keys_read(rules);
     let mut armed = BTreeSet::new();
     let mut filters = BTreeSet::new();
-    for rule in rules.iter().filter(|r| r.kind == RuleKind::Alert) {
-        armed.extend(keys.get(&rule_id(rule)).into_iter().flatten().cloned());
+    let read_by_alerts: BTreeSet<String> = rules
+        .iter()
+        .filter(|r| r.kind == RuleKind::Alert)
+        .filter_map(|r| promql::parse(&r.expr).ok())
+        .flat_map(|e| promql::selectors(&e).into_iter().map(|s| s.name))
+        .collect();
+    for rule in rules.iter() {
+        let alert = rule.kind == RuleKind::Alert;
+        if alert {
+            armed.extend(keys.get(&rule_id(rule)).into_iter().flatten().cloned());
+        }
+        if !alert && !read_by_alerts.contains(&rule.name) {
+            continue;
+        }
         if let Ok(expr) = promql::parse(&rule.expr) {
             for s in promql::selectors(&expr) {
-                if s.name == "user_state_filter" {
+                if STATE_FILTER_SERIES.contains(&s.name.as_str()) {
                     filters.extend(s.equal("filter").map(str::to_string));
                 }
             }
