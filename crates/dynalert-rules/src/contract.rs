@@ -54,7 +54,8 @@ pub enum MetricType {
 pub struct MetricTypes(pub BTreeMap<String, MetricType>);
 
 /// Reads `*.prom` captures (`# TYPE` lines), `untyped-metrics.txt` (the nature of metrics
-/// the captures expose as `untyped`) and `kubernetes-metrics.txt` from `dir`.
+/// the captures expose as `untyped`), `kubernetes-metrics.txt` and `prometheus-metrics.txt`
+/// from `dir`.
 pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
     let mut types = BTreeMap::new();
     let mut entries: Vec<_> = fs_err::read_dir(dir)?
@@ -73,7 +74,11 @@ pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
             }
         }
     }
-    for list in ["untyped-metrics.txt", "kubernetes-metrics.txt"] {
+    for list in [
+        "untyped-metrics.txt",
+        "kubernetes-metrics.txt",
+        "prometheus-metrics.txt",
+    ] {
         let path = dir.join(list);
         if !path.exists() {
             continue;
@@ -226,10 +231,16 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
             }
         };
         let a = promql::analyse(&expr);
+        // Platform alerts about the exporter itself (replicas disagreeing, no thresholds
+        // served) inspect `user_threshold` as a whole; they compare no threshold.
+        let meta = rule.kind == RuleKind::Alert
+            && (rule.pack == "platform"
+                || rule.labels.get("scope").map(String::as_str) == Some("platform"));
 
         for s in &a.selectors {
             // Threshold keys must exist in the catalogue.
             match keys_of_selector(s) {
+                Some(_) if meta => {}
                 Some(k) if k.is_empty() => push(
                     rule,
                     "reads `user_threshold` without exact `component` and `metric` matchers".into(),
@@ -259,7 +270,7 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         }
 
         // Thresholds are aggregated with `max` only (replicas emit identical series).
-        for agg in &a.aggregations {
+        for agg in a.aggregations.iter().filter(|_| !meta) {
             if agg.op != "max" && agg.selectors.iter().any(|s| is_threshold_series(&s.name)) {
                 push(
                     rule,
@@ -294,9 +305,11 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         }
 
         if rule.kind == RuleKind::Alert {
-            let platform = rule.pack == "platform";
             let scope = rule.labels.get("scope").map(String::as_str);
-            if platform && scope != Some("platform") {
+            // A pack may raise platform alerts about its own sources (e.g. kube-state-metrics
+            // missing): they carry `scope: platform` and are never muted per tenant.
+            let platform = rule.pack == "platform" || scope == Some("platform");
+            if rule.pack == "platform" && scope != Some("platform") {
                 push(
                     rule,
                     "platform alert without label `scope: platform`".into(),
@@ -305,7 +318,10 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
             if !platform && scope.is_some() {
                 push(rule, "tenant alert with a `scope` label".into());
             }
-            if !GUARD_EXEMPT_PACKS.contains(&rule.pack.as_str()) && !has_maintenance_guard(&expr) {
+            if !platform
+                && !GUARD_EXEMPT_PACKS.contains(&rule.pack.as_str())
+                && !has_maintenance_guard(&expr)
+            {
                 push(
                     rule,
                     "tenant alert without `unless on(tenant) (... user_maintenance ...)` as its outermost operation".into(),
