@@ -37,7 +37,7 @@ pub const DIMENSIONS: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// Tiers the packs alert on.
-pub const TIERS: &[&str] = &["warning", "critical"];
+pub const TIERS: &[&str] = &["warning", "critical", "info"];
 
 /// One regex row of a tenant file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
