@@ -87,7 +87,7 @@ fn regex(args: RegexArgs) -> anyhow::Result<u8> {
     if !rejected.is_empty() {
         print_diagnostics(&report.diagnostics);
         for t in &rejected {
-            eprintln!("warning: tenant file of `{t}` is rejected: its regex rows generate no rule");
+            eprintln!("warning: tenant file of `{t}` is rejected: its regex rows generate no rule (a running exporter keeps serving its last good rows; fix the file and regenerate)");
         }
     }
     let dims: Vec<(String, String, String)> = report
