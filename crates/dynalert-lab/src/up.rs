@@ -148,8 +148,15 @@ fn copy_conf(src: &Path, dst: &Path, sink_addr: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_rules(repo: &Path, dst: &Path) -> anyhow::Result<usize> {
+/// Writes each pack's group and the regex-row group generated from the lab's own conf.d (the
+/// step that deploys a conf.d produces its regex rules, as `dynalert rules regex` does).
+fn write_rules(repo: &Path, conf_dir: &Path, dst: &Path) -> anyhow::Result<usize> {
     fs_err::create_dir_all(dst)?;
+    let report = dynalert_config::load_dir(conf_dir, chrono::Utc::now())?;
+    if !report.platform_valid {
+        bail!("the platform files of `{}` are invalid", conf_dir.display());
+    }
+    let rows = dynalert_rules::regex_rows_of(&report.config);
     let packs = repo.join("rules/packs");
     let mut n = 0;
     let mut entries: Vec<_> = fs_err::read_dir(&packs)?.filter_map(Result::ok).collect();
@@ -164,7 +171,11 @@ fn write_rules(repo: &Path, dst: &Path) -> anyhow::Result<usize> {
         for file in ["regex-thresholds.yaml", "alerts.yaml"] {
             let p = pack.path().join(file);
             if p.is_file() {
-                let text = fs_err::read_to_string(&p)?;
+                let text = if file == "regex-thresholds.yaml" {
+                    dynalert_rules::render_regex_rules(&pname, &rows, "the lab's conf.d")
+                } else {
+                    fs_err::read_to_string(&p)?
+                };
                 fs_err::write(dst.join(format!("{pname}-{file}")), lab_rule_text(&text))?;
                 n += 1;
             }
@@ -398,7 +409,7 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         &conf_dir,
         &format!("127.0.0.1:{sink_port}"),
     )?;
-    let n_rules = write_rules(&opts.repo, &dir.join("rules"))?;
+    let n_rules = write_rules(&opts.repo, &conf_dir, &dir.join("rules"))?;
 
     // The sink and the simulated Kubernetes endpoint (one helper process).
     fs_err::create_dir_all(dir.join("sink"))?;

@@ -42,6 +42,19 @@ pub struct RegexRow {
     pub regex: String,
 }
 
+/// Distinct regex rows of every tenant of a validated configuration (the configuration
+/// loader's model: tenant files it rejected are not in it, or only with their last good rows).
+pub fn regex_rows_of(config: &dynalert_model::Config) -> Vec<RegexRow> {
+    regex_rows(config.tenants.values().flat_map(|t| {
+        t.thresholds.keys().flat_map(|k| {
+            k.dims
+                .iter()
+                .filter(|d| d.regex)
+                .map(move |d| (k.base.as_str(), d.label.as_str(), d.value.as_str()))
+        })
+    }))
+}
+
 /// Distinct regex rows, sorted, from `(key, label, regex)` triples of the validated model
 /// (the threshold keys of every tenant the configuration loader accepted: dimensions with
 /// `regex == true`). The rules crate has no conf.d parser of its own: a row the exporter

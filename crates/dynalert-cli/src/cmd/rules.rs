@@ -90,22 +90,7 @@ fn regex(args: RegexArgs) -> anyhow::Result<u8> {
             eprintln!("warning: tenant file of `{t}` is rejected: its regex rows generate no rule (a running exporter keeps serving its last good rows; fix the file and regenerate)");
         }
     }
-    let dims: Vec<(String, String, String)> = report
-        .config
-        .tenants
-        .values()
-        .flat_map(|t| t.thresholds.keys())
-        .flat_map(|k| {
-            k.dims
-                .iter()
-                .filter(|d| d.regex)
-                .map(|d| (k.base.clone(), d.label.clone(), d.value.clone()))
-        })
-        .collect();
-    let rows = dynalert_rules::regex_rows(
-        dims.iter()
-            .map(|(k, l, v)| (k.as_str(), l.as_str(), v.as_str())),
-    );
+    let rows = dynalert_rules::regex_rows_of(&report.config);
     let packs: BTreeSet<&str> = dynalert_rules::DIMENSIONS.iter().map(|d| d.1).collect();
     let mut drift = false;
     for pack in packs {
