@@ -1030,7 +1030,7 @@ fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|g| g["name"] == "dynalert-mariadb.alerts")
+            .find(|g| g["name"] == "dynalert-mariadb")
             .and_then(|g| g["lastEvaluation"].as_str())
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
         Ok(evaluated.filter(|e| *e > until).map(|_| ()))

@@ -32,6 +32,10 @@ pub const EXPORTER_FAMILIES: &[&str] = &[
     "up",
 ];
 
+/// Series that carry a tenant's state filters (`filter`, `severity`): the exporter's own and
+/// the platform pack's one-per-tenant-and-filter recording of it.
+pub const STATE_FILTER_SERIES: &[&str] = &["user_state_filter", "tenant:state_filter:info"];
+
 /// Functions that only make sense on counters.
 const COUNTER_FUNCS: &[&str] = &["rate", "irate", "increase", "resets"];
 /// Functions meant for gauges: on a counter they measure resets, not a rate.
@@ -50,7 +54,8 @@ pub enum MetricType {
 pub struct MetricTypes(pub BTreeMap<String, MetricType>);
 
 /// Reads `*.prom` captures (`# TYPE` lines), `untyped-metrics.txt` (the nature of metrics
-/// the captures expose as `untyped`) and `kubernetes-metrics.txt` from `dir`.
+/// the captures expose as `untyped`), `kubernetes-metrics.txt` and `prometheus-metrics.txt`
+/// from `dir`.
 pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
     let mut types = BTreeMap::new();
     let mut entries: Vec<_> = fs_err::read_dir(dir)?
@@ -69,7 +74,11 @@ pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
             }
         }
     }
-    for list in ["untyped-metrics.txt", "kubernetes-metrics.txt"] {
+    for list in [
+        "untyped-metrics.txt",
+        "kubernetes-metrics.txt",
+        "prometheus-metrics.txt",
+    ] {
         let path = dir.join(list);
         if !path.exists() {
             continue;
@@ -198,6 +207,20 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         .filter(|r| r.kind == RuleKind::Record)
         .map(|r| r.name.as_str())
         .collect();
+    // Recorded series that carry a state filter's severity (read by an alert, they give it
+    // its `severity` label).
+    let state_recorded: BTreeSet<&str> = rules
+        .iter()
+        .filter(|r| r.kind == RuleKind::Record)
+        .filter(|r| {
+            promql::parse(&r.expr).is_ok_and(|e| {
+                promql::selectors(&e)
+                    .iter()
+                    .any(|s| STATE_FILTER_SERIES.contains(&s.name.as_str()))
+            })
+        })
+        .map(|r| r.name.as_str())
+        .collect();
 
     for rule in rules {
         let expr = match promql::parse(&rule.expr) {
@@ -208,10 +231,16 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
             }
         };
         let a = promql::analyse(&expr);
+        // Platform alerts about the exporter itself (replicas disagreeing, no thresholds
+        // served) inspect `user_threshold` as a whole; they compare no threshold.
+        let meta = rule.kind == RuleKind::Alert
+            && (rule.pack == "platform"
+                || rule.labels.get("scope").map(String::as_str) == Some("platform"));
 
         for s in &a.selectors {
             // Threshold keys must exist in the catalogue.
             match keys_of_selector(s) {
+                Some(_) if meta => {}
                 Some(k) if k.is_empty() => push(
                     rule,
                     "reads `user_threshold` without exact `component` and `metric` matchers".into(),
@@ -241,7 +270,7 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         }
 
         // Thresholds are aggregated with `max` only (replicas emit identical series).
-        for agg in &a.aggregations {
+        for agg in a.aggregations.iter().filter(|_| !meta) {
             if agg.op != "max" && agg.selectors.iter().any(|s| is_threshold_series(&s.name)) {
                 push(
                     rule,
@@ -276,9 +305,11 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         }
 
         if rule.kind == RuleKind::Alert {
-            let platform = rule.pack == "platform";
             let scope = rule.labels.get("scope").map(String::as_str);
-            if platform && scope != Some("platform") {
+            // A pack may raise platform alerts about its own sources (e.g. kube-state-metrics
+            // missing): they carry `scope: platform` and are never muted per tenant.
+            let platform = rule.pack == "platform" || scope == Some("platform");
+            if rule.pack == "platform" && scope != Some("platform") {
                 push(
                     rule,
                     "platform alert without label `scope: platform`".into(),
@@ -287,7 +318,10 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
             if !platform && scope.is_some() {
                 push(rule, "tenant alert with a `scope` label".into());
             }
-            if !GUARD_EXEMPT_PACKS.contains(&rule.pack.as_str()) && !has_maintenance_guard(&expr) {
+            if !platform
+                && !GUARD_EXEMPT_PACKS.contains(&rule.pack.as_str())
+                && !has_maintenance_guard(&expr)
+            {
                 push(
                     rule,
                     "tenant alert without `unless on(tenant) (... user_maintenance ...)` as its outermost operation".into(),
@@ -296,7 +330,10 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
             if !platform {
                 for label in ["severity", "component"] {
                     let joined = label == "severity"
-                        && a.selectors.iter().any(|s| s.name == "user_state_filter");
+                        && a.selectors.iter().any(|s| {
+                            STATE_FILTER_SERIES.contains(&s.name.as_str())
+                                || state_recorded.contains(s.name.as_str())
+                        });
                     if !rule.labels.contains_key(label) && !joined {
                         push(rule, format!("tenant alert without label `{label}`"));
                     }
@@ -305,11 +342,19 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         }
 
         // State filters: known filter names, reasons exactly as configured.
-        for s in a.selectors.iter().filter(|s| s.name == "user_state_filter") {
+        for s in a
+            .selectors
+            .iter()
+            .filter(|s| STATE_FILTER_SERIES.contains(&s.name.as_str()))
+        {
             let Some(filter) = s.equal("filter") else {
+                if s.name == "user_state_filter" && rule.name == "tenant:state_filter:info" {
+                    // The platform's per-filter recording reads every filter on purpose.
+                    continue;
+                }
                 push(
                     rule,
-                    "reads `user_state_filter` without an exact `filter` matcher".into(),
+                    format!("reads `{}` without an exact `filter` matcher", s.name),
                 );
                 continue;
             };
@@ -355,11 +400,23 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
     let keys = keys_read(rules);
     let mut armed = BTreeSet::new();
     let mut filters = BTreeSet::new();
-    for rule in rules.iter().filter(|r| r.kind == RuleKind::Alert) {
-        armed.extend(keys.get(&rule_id(rule)).into_iter().flatten().cloned());
+    let read_by_alerts: BTreeSet<String> = rules
+        .iter()
+        .filter(|r| r.kind == RuleKind::Alert)
+        .filter_map(|r| promql::parse(&r.expr).ok())
+        .flat_map(|e| promql::selectors(&e).into_iter().map(|s| s.name))
+        .collect();
+    for rule in rules.iter() {
+        let alert = rule.kind == RuleKind::Alert;
+        if alert {
+            armed.extend(keys.get(&rule_id(rule)).into_iter().flatten().cloned());
+        }
+        if !alert && !read_by_alerts.contains(&rule.name) {
+            continue;
+        }
         if let Ok(expr) = promql::parse(&rule.expr) {
             for s in promql::selectors(&expr) {
-                if s.name == "user_state_filter" {
+                if STATE_FILTER_SERIES.contains(&s.name.as_str()) {
                     filters.extend(s.equal("filter").map(str::to_string));
                 }
             }

@@ -25,6 +25,10 @@ pub struct Rule {
     pub name: String,
     pub expr: String,
     pub labels: BTreeMap<String, String>,
+    /// The rule group it belongs to.
+    pub group: String,
+    /// The alert's `for:` as written (empty when unset).
+    pub for_: String,
 }
 
 /// Reads every `*.yaml` file directly inside each pack directory, sorted by pack and file.
@@ -66,6 +70,7 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
         .ok_or_else(|| shape("missing `groups` list"))?;
     let mut out = Vec::new();
     for group in groups {
+        let group_name = group["name"].as_str().unwrap_or_default().to_string();
         let rules = match &group["rules"] {
             Yaml::Array(rules) => rules.as_slice(),
             _ => return Err(shape("group without a `rules` list")),
@@ -99,6 +104,8 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
                 name: name.to_string(),
                 expr: expr.to_string(),
                 labels,
+                group: group_name.clone(),
+                for_: rule["for"].as_str().unwrap_or_default().to_string(),
             });
         }
     }

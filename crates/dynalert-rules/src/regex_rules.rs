@@ -7,11 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::Path;
-
-use yaml_rust2::{Yaml, YamlLoader};
-
-use crate::Error;
 
 /// A dimensional key the packs honour: (key, pack, observation series, dimension label).
 pub const DIMENSIONS: &[(&str, &str, &str, &str)] = &[
@@ -37,7 +32,7 @@ pub const DIMENSIONS: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// Tiers the packs alert on.
-pub const TIERS: &[&str] = &["warning", "critical"];
+pub const TIERS: &[&str] = &["warning", "critical", "info"];
 
 /// One regex row of a tenant file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,76 +42,35 @@ pub struct RegexRow {
     pub regex: String,
 }
 
-/// A dimensional key as written in a tenant file: (key, label, is_regex, value).
-pub fn parse_dimensional_key(raw: &str) -> Option<(String, String, bool, String)> {
-    let (key, rest) = raw.split_once('{')?;
-    let inner = rest.strip_suffix('}')?;
-    let (label, is_regex, value) = if let Some((l, v)) = inner.split_once("=~") {
-        (l, true, v)
-    } else {
-        let (l, v) = inner.split_once('=')?;
-        (l, false, v)
-    };
-    let value = value.trim();
-    let value = value
-        .strip_prefix('\'')
-        .and_then(|v| v.strip_suffix('\''))
-        .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
-        .unwrap_or(value);
-    Some((
-        key.trim().to_string(),
-        label.trim().to_string(),
-        is_regex,
-        value.to_string(),
-    ))
+/// Distinct regex rows of every tenant of a validated configuration (the configuration
+/// loader's model: tenant files it rejected are not in it, or only with their last good rows).
+pub fn regex_rows_of(config: &dynalert_model::Config) -> Vec<RegexRow> {
+    regex_rows(config.tenants.values().flat_map(|t| {
+        t.thresholds.keys().flat_map(|k| {
+            k.dims
+                .iter()
+                .filter(|d| d.regex)
+                .map(move |d| (k.base.as_str(), d.label.as_str(), d.value.as_str()))
+        })
+    }))
 }
 
-/// Every dimensional key (raw spelling) of every tenant file in `conf_dir`.
-pub fn dimensional_keys(conf_dir: &Path) -> Result<Vec<String>, Error> {
-    let mut files: Vec<_> = fs_err::read_dir(conf_dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-            let name = name.unwrap_or_default();
-            !name.starts_with('_')
-                && !name.starts_with('.')
-                && (name.ends_with(".yaml") || name.ends_with(".yml"))
+/// Distinct regex rows, sorted, from `(key, label, regex)` triples of the validated model
+/// (the threshold keys of every tenant the configuration loader accepted: dimensions with
+/// `regex == true`). The rules crate has no conf.d parser of its own: a row the exporter
+/// rejects is not in the model, so it generates no rule.
+pub fn regex_rows<'a>(
+    rows: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+) -> Vec<RegexRow> {
+    let rows: BTreeSet<RegexRow> = rows
+        .into_iter()
+        .map(|(key, label, regex)| RegexRow {
+            key: key.to_string(),
+            label: label.to_string(),
+            regex: regex.to_string(),
         })
         .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for path in files {
-        let text = fs_err::read_to_string(&path)?;
-        let docs = YamlLoader::load_from_str(&text).map_err(|e| Error::Yaml {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let Some(Yaml::Hash(tenants)) = docs.first().map(|d| &d["tenants"]) else {
-            continue;
-        };
-        for body in tenants.values() {
-            if let Yaml::Hash(keys) = body {
-                out.extend(
-                    keys.keys()
-                        .filter_map(|k| k.as_str())
-                        .filter(|k| k.contains('{'))
-                        .map(str::to_string),
-                );
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Distinct regex rows of the tenant files in `conf_dir`, sorted.
-pub fn regex_rows(conf_dir: &Path) -> Result<Vec<RegexRow>, Error> {
-    let rows: BTreeSet<RegexRow> = dimensional_keys(conf_dir)?
-        .iter()
-        .filter_map(|k| parse_dimensional_key(k))
-        .filter(|(_, _, is_regex, _)| *is_regex)
-        .map(|(key, label, _, regex)| RegexRow { key, label, regex })
-        .collect();
-    Ok(rows.into_iter().collect())
+    rows.into_iter().collect()
 }
 
 /// The generated `regex-thresholds.yaml` of `pack` for `rows` (rows of other packs and of

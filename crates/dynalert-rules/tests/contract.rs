@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use dynalert_rules::pack::parse_rule_file;
-use dynalert_rules::regex_rules::{dimensional_keys, parse_dimensional_key};
 use dynalert_rules::*;
 
 fn root() -> PathBuf {
@@ -19,6 +18,23 @@ fn catalogue() -> Catalogue {
 
 fn types() -> MetricTypes {
     load_metric_types(&root().join("testdata/exporter-output")).unwrap()
+}
+
+/// `(key, label, is_regex, value)` of every dimension of every tenant the configuration
+/// loader accepts in examples/conf.d (the validated model, not a parser of our own).
+fn example_dimensions() -> Vec<(String, String, bool, String)> {
+    let report =
+        dynalert_config::load_dir(root().join("examples/conf.d"), chrono::Utc::now()).unwrap();
+    assert!(report.platform_valid, "{:?}", report.diagnostics);
+    let mut out = Vec::new();
+    for tenant in report.config.tenants.values() {
+        for key in tenant.thresholds.keys() {
+            for d in &key.dims {
+                out.push((key.base.clone(), d.label.clone(), d.regex, d.value.clone()));
+            }
+        }
+    }
+    out
 }
 
 fn packs() -> Vec<Rule> {
@@ -100,7 +116,9 @@ fn coverage_arms_every_catalogue_key() {
 
 #[test]
 fn generated_regex_threshold_files_are_up_to_date() {
-    let rows = regex_rows(&root().join("examples/conf.d")).unwrap();
+    let report =
+        dynalert_config::load_dir(root().join("examples/conf.d"), chrono::Utc::now()).unwrap();
+    let rows = regex_rows_of(&report.config);
     assert!(!rows.is_empty());
     let mut stale = Vec::new();
     for pack in ["kubernetes", "postgresql", "redis"] {
@@ -124,13 +142,17 @@ fn generated_regex_threshold_files_are_up_to_date() {
 
 #[test]
 fn example_tenants_use_only_dimensions_the_packs_honour() {
-    for raw in dimensional_keys(&root().join("examples/conf.d")).unwrap() {
-        let (key, label, _, _) = parse_dimensional_key(&raw).unwrap();
+    let dims = example_dimensions();
+    assert!(
+        dims.iter().any(|d| d.2),
+        "examples/conf.d has no regex row: {dims:?}"
+    );
+    for (key, label, _, value) in dims {
         assert!(
             DIMENSIONS
                 .iter()
                 .any(|(k, _, _, l)| *k == key && *l == label),
-            "`{raw}`: the packs do not resolve `{key}` per `{label}`"
+            "`{key}{{{label}…{value}}}`: the packs do not resolve `{key}` per `{label}`"
         );
     }
 }

@@ -102,8 +102,27 @@ fn coverage(args: CoverageArgs) -> anyhow::Result<u8> {
 }
 
 fn regex(args: RegexArgs) -> anyhow::Result<u8> {
-    let rows = dynalert_rules::regex_rows(&args.dir)
+    // The validated model, read by the one conf.d loader of the workspace: a row (or a whole
+    // tenant file) the exporter rejects is not in it, so it generates no rule.
+    let report = dynalert_config::load_dir(&args.dir, Utc::now())
         .with_context(|| format!("cannot read `{}`", args.dir.display()))?;
+    if !report.platform_valid {
+        print_diagnostics(&report.diagnostics);
+        anyhow::bail!("the platform files of `{}` are invalid", args.dir.display());
+    }
+    let rejected: Vec<&String> = report
+        .tenant_valid
+        .iter()
+        .filter(|(_, ok)| !**ok)
+        .map(|(t, _)| t)
+        .collect();
+    if !rejected.is_empty() {
+        print_diagnostics(&report.diagnostics);
+        for t in &rejected {
+            eprintln!("warning: tenant file of `{t}` is rejected: its regex rows generate no rule (a running exporter keeps serving its last good rows; fix the file and regenerate)");
+        }
+    }
+    let rows = dynalert_rules::regex_rows_of(&report.config);
     let packs: BTreeSet<&str> = dynalert_rules::DIMENSIONS.iter().map(|d| d.1).collect();
     let mut drift = false;
     for pack in packs {
