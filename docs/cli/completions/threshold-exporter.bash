@@ -23,7 +23,7 @@ _threshold__exporter() {
 
     case "${cmd}" in
         threshold__exporter)
-            opts="-h -V --config.dir --web.listen-address --web.telemetry-path --web.config.file --log.level --log.format --storage.path --config.poll-interval --config.watch --help --version"
+            opts="-h -V --config.dir --web.listen-address --web.telemetry-path --web.config.file --log.level --log.format --storage.path --config.poll-interval --config.watch --config.max-file-size --config.max-depth --config.max-nodes --config.settle-delay --web.enable-lifecycle --web.max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -63,6 +63,26 @@ _threshold__exporter() {
                     ;;
                 --config.watch)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --config.max-file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config.max-depth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config.max-nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config.settle-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --web.max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -12,5 +12,11 @@ complete -c threshold-exporter -l storage.path -d 'File keeping the last good ef
 complete -c threshold-exporter -l config.poll-interval -d 'Interval of the fallback poll (stat only; reads files whose stamp changed)' -r
 complete -c threshold-exporter -l config.watch -d 'Watch the config directory with inotify (`--config.watch=false` relies on the poll)' -r -f -a "true\t''
 false\t''"
+complete -c threshold-exporter -l config.max-file-size -d 'Largest config file accepted (`512KiB`, `1MiB`, bytes when bare); larger files are rejected without being read' -r
+complete -c threshold-exporter -l config.max-depth -d 'Deepest nesting of lists and mappings in a config file' -r
+complete -c threshold-exporter -l config.max-nodes -d 'Most YAML nodes in one config file, aliases counted as the nodes they repeat' -r
+complete -c threshold-exporter -l config.settle-delay -d 'A file modified less than this long ago is not read yet: it may be mid-write' -r
+complete -c threshold-exporter -l web.max-connections -d 'Most concurrent HTTP connections; further connections wait to be accepted' -r
+complete -c threshold-exporter -l web.enable-lifecycle -d 'Enable `POST /-/reload` (as Prometheus\' `--web.enable-lifecycle`); off by default'
 complete -c threshold-exporter -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c threshold-exporter -s V -l version -d 'Print version'
