@@ -429,6 +429,7 @@ fn build_info_names_the_git_revision() {
     let revision = git.unwrap_or_else(|| "unknown".to_string());
     let dir = small_dir();
     let e = Exporter::spawn(&["--config.dir", dir.path().to_str().unwrap()]);
+    wait_for("ready", || get(e.addr, "/-/ready").status == 200);
     let text = get(e.addr, "/metrics").text();
     let line = format!(
         "threshold_exporter_build_info{{version=\"{}\",revision=\"{revision}\"}} 1",
