@@ -21,7 +21,7 @@ use common::{by_tenant, clip, gauge, valid_lines, Exporter, Http, Resp};
 const TENANTS: usize = 1000;
 const GROWTH: u64 = 64 << 20;
 /// How long a case may take to show its outcome (covers a settle delay before reading).
-const SETTLE: Duration = Duration::from_secs(4);
+const SETTLE: Duration = Duration::from_secs(3);
 /// How long the revert may take to bring the baseline back.
 const RECOVER: Duration = Duration::from_secs(10);
 /// Upper bound of one reload request.
@@ -256,6 +256,14 @@ fn check_outcome(live: &mut Live, case: &Case, row: &mut Row) {
         let (r, took) = match reload {
             Ok(x) => x,
             Err(e) => {
+                // A dying process drops the connection before it can be reaped.
+                if common::wait_until(Duration::from_secs(1), || {
+                    live.exporter.as_mut().is_some_and(|x| x.exited().is_some())
+                }) {
+                    row.observed = "died".into();
+                    row.problems.push(live.dead().unwrap_or_default());
+                    return;
+                }
                 // An exporter that does not answer holds up every later case: kill it,
                 // the next case starts a fresh one on the reverted directory.
                 row.observed = "unresponsive".into();
@@ -448,8 +456,10 @@ fn check_recovered(live: &mut Live, row: &mut Row) {
         if let Some(d) = live.dead() {
             row.problems.push(format!("after the revert: {d}"));
         } else {
-            row.problems
-                .push(format!("not back to the baseline after the revert: {why}"));
+            row.problems.push(format!(
+                "not back to the baseline after the revert: {why}; restarting the exporter so that later cases start from the baseline"
+            ));
+            live.exporter = None;
         }
     }
 }
