@@ -369,32 +369,20 @@ fn check_outcome(live: &mut Live, case: &Case, row: &mut Row) {
         }
         Outcome::Accepted => {}
     }
-    match case.outcome {
+    let valid_series = format!("threshold_exporter_tenant_config_valid{{tenant=\"{tenant}\"}}");
+    let flag: Option<(&str, Option<String>, &str)> = match case.outcome {
         Outcome::Rejected if corpus::valid_tenant_id(tenant) => {
-            if valid_of(tenant) != Some("0") {
-                row.problems.push(format!(
-                    "threshold_exporter_tenant_config_valid{{tenant=\"{tenant}\"}} is {:?}, wanted 0",
-                    valid_of(tenant)
-                ));
-            }
+            Some((&valid_series, valid_of(tenant).map(str::to_string), "0"))
         }
-        Outcome::Accepted => {
-            if valid_of(tenant) != Some("1") {
-                row.problems.push(format!(
-                    "threshold_exporter_tenant_config_valid{{tenant=\"{tenant}\"}} is {:?}, wanted 1",
-                    valid_of(tenant)
-                ));
-            }
+        Outcome::Accepted => Some((&valid_series, valid_of(tenant).map(str::to_string), "1")),
+        Outcome::PlatformRejected => Some((SUCCESS, gauge(&body, SUCCESS), "0")),
+        _ => None,
+    };
+    if let Some((series, got, want)) = flag {
+        if got.as_deref() != Some(want) {
+            row.problems
+                .push(format!("{series} is {got:?}, wanted {want}"));
         }
-        Outcome::PlatformRejected => {
-            if gauge(&body, SUCCESS).as_deref() != Some("0") {
-                row.problems.push(format!(
-                    "{SUCCESS} is {:?}, wanted 0",
-                    gauge(&body, SUCCESS)
-                ));
-            }
-        }
-        _ => {}
     }
     if case.outcome != Outcome::PlatformRejected {
         let flipped: Vec<&String> = live
