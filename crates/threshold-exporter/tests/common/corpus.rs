@@ -267,6 +267,24 @@ pub fn generate(kind: &str) -> Vec<u8> {
             }
             s
         }
+        "many-keys-flow" => {
+            // Four base-36 digits per key: `"0a1z":1,` is 9 bytes, 0.9 MB in all.
+            let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+            let mut s = String::from("tenants: {db-a: {");
+            for i in 0..100_000usize {
+                let mut n = i;
+                let mut key = [b'0'; 4];
+                for k in key.iter_mut().rev() {
+                    *k = digits[n % 36];
+                    n /= 36;
+                }
+                s.push('"');
+                s.push_str(std::str::from_utf8(&key).unwrap());
+                s.push_str("\":1,");
+            }
+            s.push_str("\"mysql_connections\":71}}\n");
+            s
+        }
         "long-scalar" => format!("{head}    mysql_connections: \"{}\"\n", "7".repeat(200_000)),
         "long-label" => format!(
             "{head}    \"container_cpu{{container='{}'}}\": \"90\"\n",
@@ -287,6 +305,15 @@ pub fn generate(kind: &str) -> Vec<u8> {
         other => panic!("unknown generator `{other}`"),
     };
     s.into_bytes()
+}
+
+/// Whether a case is selected by `HOSTILE_CASES` (comma-separated names; unset: all), for
+/// running a few cases while working on them.
+pub fn selected(case: &Case) -> bool {
+    match std::env::var("HOSTILE_CASES") {
+        Ok(list) if !list.trim().is_empty() => list.split(',').any(|n| n.trim() == case.name),
+        _ => true,
+    }
 }
 
 /// The committed base files (platform, db-a, db-b).
