@@ -1,0 +1,418 @@
+//! The loader under random and hostile YAML: random trees with anchors and aliases, alias
+//! bombs, deep nesting (block and flow, up to 12,000 levels), long scalars (up to 300 KB)
+//! and mutations of the example files, each written to a temporary conf.d (as a tenant file
+//! or as the platform file) and loaded through the public API on a thread with the default
+//! stack. Every load must return within 2 s without a panic or a stack overflow, with every
+//! diagnostic located; a watchdog aborts the run if the process grows past 1 GiB.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Once;
+use std::time::Duration;
+
+use chrono::Utc;
+use proptest::prelude::*;
+
+const TIME_BOUND: Duration = Duration::from_secs(2);
+const MEMORY_BOUND: u64 = 1 << 30;
+
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let l = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
+            l.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Aborts the test process when it grows past the memory bound (an alias bomb that is
+/// expanded would otherwise take the machine down before any time bound could fire).
+fn memory_watchdog() {
+    static START: Once = Once::new();
+    START.call_once(|| {
+        let start = rss();
+        std::thread::spawn(move || loop {
+            let now = rss();
+            if now > start + MEMORY_BOUND {
+                eprintln!(
+                    "memory bound exceeded: the loader grew the process from {} MiB to {} MiB",
+                    start >> 20,
+                    now >> 20
+                );
+                std::process::abort();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        });
+    });
+}
+
+/// Where the input goes.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// `db-a.yaml` next to a valid platform file.
+    Tenant,
+    /// `_defaults.yaml` next to a valid tenant file.
+    Platform,
+}
+
+/// Loads a conf.d holding `text` on a fresh thread with the default stack, bounded in time.
+fn load_bounded(text: &[u8], slot: Slot, what: &str) -> Result<(), TestCaseError> {
+    memory_watchdog();
+    let dir = tempfile::tempdir().unwrap();
+    let (platform, tenant): (&[u8], &[u8]) = match slot {
+        Slot::Tenant => (b"defaults:\n  mysql_connections: 80\n", text),
+        Slot::Platform => (text, b"tenants:\n  db-a:\n    mysql_connections: 70\n"),
+    };
+    std::fs::write(dir.path().join("_defaults.yaml"), platform).unwrap();
+    std::fs::write(dir.path().join("db-a.yaml"), tenant).unwrap();
+    let path = dir.path().to_path_buf();
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || {
+            let result = dynalert_config::load_dir(&path, Utc::now());
+            let _ = tx.send(());
+            result
+        })
+        .unwrap();
+    match rx.recv_timeout(TIME_BOUND) {
+        Ok(()) => {}
+        Err(mpsc::RecvTimeoutError::Disconnected) => {}
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            // The thread cannot be stopped and would keep burning CPU (and memory) while
+            // proptest shrinks: report the input and end the run.
+            eprintln!(
+                "time bound exceeded: loading {what} ({} bytes, {slot:?}) took over {TIME_BOUND:?}; starts with: {:?}",
+                text.len(),
+                String::from_utf8_lossy(&text[..text.len().min(200)])
+            );
+            std::process::exit(1);
+        }
+    }
+    let report = match worker.join() {
+        Ok(r) => r,
+        Err(_) => {
+            return Err(TestCaseError::fail(format!(
+                "the loader panicked on {what} ({} bytes, {slot:?})",
+                text.len()
+            )))
+        }
+    };
+    let report = report.map_err(|e| TestCaseError::fail(format!("{what}: {e}")))?;
+    for d in &report.diagnostics {
+        prop_assert!(d.pos.line >= 1 && d.pos.col >= 1, "unlocated: {d}");
+        prop_assert!(
+            d.message.len() <= 4096,
+            "a message of {} bytes: errors must quote a short prefix",
+            d.message.len()
+        );
+    }
+    drop(dir);
+    Ok(())
+}
+
+// ---- random trees with anchors and aliases ----
+
+#[derive(Debug, Clone)]
+enum Tree {
+    Scalar(String),
+    /// A double-quoted scalar of this many characters.
+    Long(usize),
+    Seq(Vec<Tree>),
+    Map(Vec<(String, Tree)>),
+    Anchor(u8, Box<Tree>),
+    Alias(u8),
+}
+
+fn scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z_]{1,12}",
+        any::<i32>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|f| format!("{f:e}")),
+        Just(".nan".to_string()),
+        Just("-.inf".to_string()),
+        Just("disable".to_string()),
+        Just("\"70:critical\"".to_string()),
+        "[ -~]{0,20}".prop_map(|s| format!("{s:?}")),
+    ]
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("mysql_connections".to_string()),
+        Just("mysql_connections_critical".to_string()),
+        Just("container_cpu".to_string()),
+        Just("_metadata".to_string()),
+        Just("_silent_mode".to_string()),
+        Just("\"container_cpu{container='x'}\"".to_string()),
+        Just("<<".to_string()),
+        "[a-z_]{1,10}",
+    ]
+}
+
+fn tree() -> impl Strategy<Value = Tree> {
+    let leaf = prop_oneof![
+        4 => scalar().prop_map(Tree::Scalar),
+        1 => (1usize..5000).prop_map(Tree::Long),
+        1 => (0u8..4).prop_map(Tree::Alias),
+    ];
+    leaf.prop_recursive(8, 96, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Tree::Seq),
+            prop::collection::vec((key(), inner.clone()), 0..6).prop_map(Tree::Map),
+            ((0u8..4), inner).prop_map(|(a, t)| Tree::Anchor(a, Box::new(t))),
+        ]
+    })
+}
+
+/// Flow-style YAML of a tree.
+fn render(t: &Tree, out: &mut String) {
+    match t {
+        Tree::Scalar(s) => out.push_str(s),
+        Tree::Long(n) => out.push_str(&format!("\"{}\"", "x".repeat(*n))),
+        Tree::Alias(a) => out.push_str(&format!("*a{a}")),
+        Tree::Anchor(a, inner) => {
+            out.push_str(&format!("&a{a} "));
+            render(inner, out);
+        }
+        Tree::Seq(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render(x, out);
+            }
+            out.push(']');
+        }
+        Tree::Map(items) => {
+            out.push('{');
+            for (i, (k, v)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push_str(": ");
+                render(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+// ---- hostile shapes ----
+
+/// `levels` levels of `width` references each: width^levels nodes once expanded.
+fn alias_bomb(levels: usize, width: usize, wrapped: bool) -> String {
+    let mut s = String::new();
+    let indent = if wrapped {
+        s.push_str("tenants:\n  db-a:\n");
+        "    "
+    } else {
+        ""
+    };
+    for l in 0..levels {
+        let item = if l == 0 {
+            "\"lol\"".to_string()
+        } else {
+            format!("*l{}", l - 1)
+        };
+        let items = vec![item; width].join(", ");
+        s.push_str(&format!("{indent}_l{l}: &l{l} [{items}]\n"));
+    }
+    s.push_str(&format!(
+        "{indent}mysql_connections: *l{}\n",
+        levels.saturating_sub(1)
+    ));
+    s
+}
+
+fn deep(depth: usize, style: u8) -> String {
+    match style % 4 {
+        0 => format!("{}x\n", "- ".repeat(depth)),
+        1 => format!("{}{}\n", "[".repeat(depth), "]".repeat(depth)),
+        2 => format!(
+            "tenants:\n  db-a:\n    mysql_connections: {}1{}\n",
+            "{a: ".repeat(depth),
+            "}".repeat(depth)
+        ),
+        _ => {
+            // Block mappings, two spaces per level.
+            let mut s = String::new();
+            for d in 0..depth {
+                s.push_str(&" ".repeat(2 * d));
+                s.push_str("k:\n");
+            }
+            s.push_str(&" ".repeat(2 * depth));
+            s.push_str("v\n");
+            s
+        }
+    }
+}
+
+fn long_scalar(len: usize, style: u8) -> String {
+    let body = "9".repeat(len);
+    match style % 4 {
+        0 => format!("tenants:\n  db-a:\n    mysql_connections: {body}\n"),
+        1 => format!("tenants:\n  db-a:\n    mysql_connections: \"{body}\"\n"),
+        2 => format!("tenants:\n  db-a:\n    _metadata:\n      owner: |\n        {body}\n"),
+        _ => format!("tenants:\n  db-a:\n    \"{body}\": 1\n"),
+    }
+}
+
+// ---- mutations of the examples ----
+
+fn examples() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/conf.d");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(usize, usize),
+    Insert(usize, String),
+    Duplicate(usize, usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let snippet = prop_oneof![
+        Just("&x ".to_string()),
+        Just("*x".to_string()),
+        Just("<<: *x\n".to_string()),
+        Just("[[[[[[[[".to_string()),
+        Just("{a: {a: {a: ".to_string()),
+        Just("- - - - - ".to_string()),
+        Just("\n---\n".to_string()),
+        Just("!!binary ".to_string()),
+        Just("\u{feff}".to_string()),
+        Just("\0".to_string()),
+        Just("\t".to_string()),
+        Just("\"".to_string()),
+        Just(": ".to_string()),
+        (1usize..20_000).prop_map(|n| "z".repeat(n)),
+    ];
+    prop_oneof![
+        (any::<usize>(), 0usize..16).prop_map(|(a, n)| Edit::Delete(a, n)),
+        (any::<usize>(), snippet).prop_map(|(a, s)| Edit::Insert(a, s)),
+        (any::<usize>(), 0usize..80, 1usize..50).prop_map(|(a, n, k)| Edit::Duplicate(a, n, k)),
+    ]
+}
+
+fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for e in edits {
+        let len = chars.len().max(1);
+        match e {
+            Edit::Delete(at, n) => {
+                let at = at % len;
+                let end = (at + n).min(chars.len());
+                if at < end {
+                    chars.drain(at..end);
+                }
+            }
+            Edit::Insert(at, s) => {
+                let at = at % (chars.len() + 1);
+                chars.splice(at..at, s.chars());
+            }
+            Edit::Duplicate(at, n, times) => {
+                let at = at % len;
+                let end = (at + n).min(chars.len());
+                let slice: Vec<char> = chars.get(at..end).map(<[char]>::to_vec).unwrap_or_default();
+                let copies: Vec<char> = std::iter::repeat_n(slice, *times).flatten().collect();
+                chars.splice(at..at, copies);
+            }
+        }
+    }
+    chars.into_iter().collect()
+}
+
+fn slot() -> impl Strategy<Value = Slot> {
+    prop_oneof![3 => Just(Slot::Tenant), 1 => Just(Slot::Platform)]
+}
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 256,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config(200))]
+
+    #[test]
+    fn random_trees_with_anchors_and_aliases(t in tree(), wrapped in any::<bool>(), slot in slot()) {
+        let mut body = String::new();
+        render(&t, &mut body);
+        let text = if wrapped {
+            format!("tenants:\n  db-a: {body}\n")
+        } else {
+            format!("{body}\n")
+        };
+        load_bounded(text.as_bytes(), slot, "a random tree")?;
+    }
+
+    #[test]
+    fn mutated_examples(which in any::<usize>(), edits in prop::collection::vec(edit(), 1..8), slot in slot()) {
+        let ex = examples();
+        let tenants: Vec<&String> = ex.iter().filter(|t| t.contains("tenants:")).collect();
+        let platform = ex.iter().find(|t| t.contains("defaults:")).unwrap();
+        let text = match slot {
+            Slot::Tenant => apply(&tenants[which % tenants.len()].replace("db-b:", "db-a:").replace("cache-c:", "db-a:"), &edits),
+            Slot::Platform => apply(platform, &edits),
+        };
+        load_bounded(text.as_bytes(), slot, "a mutated example")?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(40))]
+
+    #[test]
+    fn alias_bombs(levels in 1usize..11, width in 1usize..11, wrapped in any::<bool>(), slot in slot()) {
+        load_bounded(alias_bomb(levels, width, wrapped).as_bytes(), slot, "an alias bomb")?;
+    }
+
+    #[test]
+    fn deep_nesting(depth in prop_oneof![1usize..200, 200usize..12_000], style in any::<u8>(), slot in slot()) {
+        load_bounded(deep(depth, style).as_bytes(), slot, "deep nesting")?;
+    }
+
+    #[test]
+    fn long_scalars(len in prop_oneof![1usize..1000, 1000usize..300_000], style in any::<u8>()) {
+        load_bounded(long_scalar(len, style).as_bytes(), Slot::Tenant, "a long scalar")?;
+    }
+}
+
+/// The extremes, every run (random sampling might not reach them).
+#[test]
+fn the_extremes_are_bounded() {
+    let cases: Vec<(String, &str)> = vec![
+        (alias_bomb(9, 9, true), "a nine-level alias bomb"),
+        (alias_bomb(10, 10, false), "a ten-level alias bomb"),
+        (deep(10_000, 0), "10,000 block sequences"),
+        (deep(10_000, 1), "10,000 flow sequences"),
+        (deep(10_000, 2), "10,000 flow mappings"),
+        (deep(5_000, 3), "5,000 block mappings"),
+        (long_scalar(300_000, 1), "a 300 KB scalar"),
+    ];
+    for (text, what) in cases {
+        for slot in [Slot::Tenant, Slot::Platform] {
+            if let Err(e) = load_bounded(text.as_bytes(), slot, what) {
+                panic!("{e}");
+            }
+        }
+    }
+}
