@@ -538,6 +538,12 @@ pub fn parse_key_value(
 
 /// Splits `base{label="v",other=~"re"}` into a key. Quotes may be `"` or `'`.
 pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
+    if text.chars().any(char::is_control) {
+        return Err(format!(
+            "key {} contains a control character (newline, tab, escape…)",
+            crate::yaml::quote(&text.escape_debug().to_string())
+        ));
+    }
     let text = text.trim();
     let (base, rest) = match text.find('{') {
         Some(i) => (&text[..i], Some(&text[i..])),
@@ -584,8 +590,20 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
             if !valid_label(label) {
                 return Err(format!("bad label name `{label}` in `{text}`"));
             }
+            // Label values name containers, databases and the like: a quote or a brace
+            // can only be an attempt to break out of the series, never a real name.
+            let forbidden: &[char] = if regex { &['"'] } else { &['"', '{', '}', '\\'] };
+            if unquoted.contains(forbidden) {
+                return Err(format!(
+                    "label value {} in a key may not contain {}",
+                    crate::yaml::quote(unquoted),
+                    if regex { "`\"`" } else { "`\"`, `{`, `}` or `\\`" }
+                ));
+            }
             if regex {
-                regex::Regex::new(&format!("^(?:{unquoted})$"))
+                regex::RegexBuilder::new(&format!("^(?:{unquoted})$"))
+                    .size_limit(1 << 20)
+                    .build()
                     .map_err(|e| format!("bad regex `{unquoted}` in `{text}`: {e}"))?;
             }
             if dims.iter().any(|d: &Dim| d.label == label) {
