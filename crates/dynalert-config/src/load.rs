@@ -149,6 +149,9 @@ pub struct Loader {
     touched: BTreeSet<String>,
     platform: Option<CachedPlatform>,
     platform_generation: u64,
+    /// Platform files of the last platform that was applied, and whether each was an
+    /// explicit empty mapping (`{}`): removing one of the others keeps that platform.
+    applied_platform: BTreeMap<String, bool>,
     /// Platform generation the tenant state below was validated against.
     validated_generation: Option<u64>,
     /// Tenant id -> validation errors of its current file (invalid tenants only).
@@ -301,10 +304,13 @@ fn probe(path: &Path) -> Probe {
             ..stamp_of(&meta)
         }),
         Err(e) => {
+            let target = std::fs::read_link(path)
+                .map(|t| format!(" to `{}`", t.display()))
+                .unwrap_or_default();
             let why = match e.raw_os_error() {
-                Some(40) => "looping symbolic link".to_string(),
+                Some(40) => format!("looping symbolic link{target}"),
                 _ if e.kind() == std::io::ErrorKind::NotFound => {
-                    "dangling symbolic link (its target does not exist)".to_string()
+                    format!("dangling symbolic link{target} (its target does not exist)")
                 }
                 _ => e.to_string(),
             };
@@ -334,6 +340,7 @@ impl Loader {
             touched: BTreeSet::new(),
             platform: None,
             platform_generation: 0,
+            applied_platform: BTreeMap::new(),
             validated_generation: None,
             rejected: BTreeMap::new(),
             valid: BTreeMap::new(),
@@ -550,6 +557,11 @@ impl Loader {
     /// Returns whether the file may be removed.
     fn retire_platform_file(&mut self, name: &str) -> bool {
         let file = self.display_path(name);
+        // A file that never made it into an applied platform (or was `{}` there) takes
+        // nothing away when it goes.
+        if self.applied_platform.get(name).is_none_or(|empty| *empty) {
+            return true;
+        }
         let Some(f) = self.files.get_mut(name) else {
             return true;
         };
@@ -688,6 +700,18 @@ impl Loader {
         let platform_valid = !platform_diags.iter().any(Diagnostic::is_error);
         report.platform_valid = platform_valid;
         let generation = self.platform_generation;
+        if platform_valid {
+            self.applied_platform = self
+                .files
+                .iter()
+                .filter(|(n, _)| is_platform_file(n))
+                .map(|(n, f)| {
+                    let empty = matches!(&f.content, Content::Parsed(Ok(Some(doc)))
+                        if matches!(&doc.kind, NodeKind::Map(m) if m.is_empty()));
+                    (n.clone(), empty)
+                })
+                .collect();
+        }
         if !platform_valid {
             // Keep everything; changed tenant files wait for a valid platform.
             self.validated_generation = None;
@@ -710,10 +734,19 @@ impl Loader {
                 .cloned()
                 .collect()
         } else {
-            std::mem::take(&mut self.touched)
+            // Every file of a touched tenant id: a duplicate that goes away clears the
+            // "defined twice" error of the file that stays.
+            let touched: BTreeSet<String> = std::mem::take(&mut self.touched)
                 .into_iter()
                 .filter(|n| !is_platform_file(n))
-                .collect()
+                .collect();
+            let mut all = touched.clone();
+            for name in &touched {
+                if let Some(id) = tenant_id(name) {
+                    all.extend(self.files_of(id));
+                }
+            }
+            all.into_iter().collect()
         };
         // Validate the changed tenant files in parallel.
         let files = &self.files;
