@@ -14,6 +14,7 @@ Subcommands:
   check [--values F]... [--confd DIR]
                                 render, lint and validate; exit 1 on any problem
   kubelet-run                   run the exporter as the rendered Deployment describes (tests)
+  sd-relabel-run                run Prometheus with the fragment's tenant relabelling (tests)
 
 Exit codes: 0 success, 1 findings, 2 usage or internal error.
 """
@@ -38,7 +39,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "deploy" / "helm" / "dynalert"
+CHART = Path(os.environ.get("DYNALERT_CHART", ROOT / "deploy" / "helm" / "dynalert"))
 PACKS = ROOT / "rules" / "packs"
 EXAMPLE_CONFD = ROOT / "examples" / "conf.d"
 PROM_FRAGMENT = ROOT / "deploy" / "prometheus" / "prometheus.yml"
@@ -602,7 +603,7 @@ def check_rules(objs: list[dict], problems: Problems, work: Path, packs: list[st
             names_w = [g["name"] for g in want]
             names_h = [g["name"] for g in have]
             detail = f"groups {names_h} vs packs {names_w}" if names_w != names_h else "a group's rules differ"
-            problems.add("deploy/helm/dynalert/files/rules", f"PrometheusRule contents differ from rules/packs: {detail}",
+            problems.add(f"{CHART}/files/rules", f"PrometheusRule contents differ from rules/packs: {detail}",
                          f"run `{GEN_COMMAND}`")
     return done
 
@@ -808,17 +809,19 @@ def cmd_kubelet_run(args) -> int:
         tenant, key, old_val, new_val = args.tenant, args.key, None, args.new_value
         text = http_get(base + "/metrics")[1]
         old_val = threshold(text, tenant, key)
-        expected_old = float(yaml.safe_load(cm_files[f"{tenant}.yaml"])["tenants"][tenant][key])
+        tenant_file = next(p for p in sorted(cm_files) if Path(p).name == f"{tenant}.yaml")
+        expected_old = float(yaml.safe_load(cm_files[tenant_file])["tenants"][tenant][key])
+        print(f"conf.d laid out as the kubelet does: {sorted(os.listdir(confd_mount[0]))}")
         print(f"scraped {base}/metrics: user_threshold{{tenant=\"{tenant}\",{key},warning}} = {old_val} (ConfigMap says {expected_old})")
         if old_val != expected_old:
             print("error: served threshold differs from the ConfigMap", file=sys.stderr)
             return 1
         # ConfigMap update: the new file content as `kubectl apply` + the kubelet would write it.
-        doc_text = cm_files[f"{tenant}.yaml"]
+        doc_text = cm_files[tenant_file]
         new_text = re.sub(rf'(\n\s+{re.escape(key)}:\s*)"?[0-9.]+"?', rf'\g<1>"{new_val}"', doc_text, count=1)
         assert new_text != doc_text, "test could not edit the tenant file"
         updated = dict(cm_files)
-        updated[f"{tenant}.yaml"] = new_text
+        updated[tenant_file] = new_text
         kubelet_layout(confd_mount[0], updated, "2026_01_01_00_01_00.000000002")
         t0 = time.monotonic()
         wait_for(lambda: threshold(http_get(base + "/metrics")[1], tenant, key) == float(new_val), 60,
@@ -871,6 +874,104 @@ def wait_for(cond, seconds: float, what: str, proc):
     raise TimeoutError(f"timed out after {seconds}s waiting for {what}")
 
 
+def listening_ports(pid: int) -> list[int]:
+    """TCP ports `pid` listens on (it was started on port 0: the kernel's choice, read back)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = []
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] == "0A" and f[9] in inodes:
+                ports.append(int(f[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def cmd_sd_relabel_run(args) -> int:
+    """Runs Debian's Prometheus with the fragment's `tenant-exporters` relabelling on targets
+    that carry the labels Kubernetes pod discovery sets, and checks the resulting `tenant`
+    against tenant_namespace_info of the conf.d."""
+    pairs = namespace_tenants(EXAMPLE_CONFD)
+    frag = yaml.safe_load(PROM_FRAGMENT.read_text())
+    job = next(j for j in frag["scrape_configs"] if j["job_name"] == "tenant-exporters")
+    root = Path(tempfile.mkdtemp(prefix="dynalert-sd-"))
+    groups = []
+    expected = {}
+    namespaces = {}
+    # Targets on privileged ports of the loopback where nothing listens: discovery and
+    # relabelling are what is checked, a scrape of them just fails.
+    port = 0
+    for ns, tenant in pairs + [("kube-system", None)]:
+        port += 1
+        addr = f"127.0.0.1:{port}"
+        groups.append({"targets": [addr], "labels": {
+            "__meta_kubernetes_namespace": ns,
+            "__meta_kubernetes_pod_name": f"exporter-{ns}",
+            "__meta_kubernetes_pod_annotation_dynalert_io_scrape": "true",
+            "__meta_kubernetes_pod_container_port_name": "metrics"}})
+        expected[addr] = tenant
+        namespaces[addr] = ns
+    port += 1
+    groups.append({"targets": [f"127.0.0.1:{port}"], "labels": {
+        "__meta_kubernetes_namespace": pairs[0][0], "__meta_kubernetes_pod_name": "not-annotated",
+        "__meta_kubernetes_pod_container_port_name": "metrics"}})
+    expected[f"127.0.0.1:{port}"] = None
+    namespaces[f"127.0.0.1:{port}"] = f"{pairs[0][0]} (pod without the scrape annotation)"
+    (root / "targets.json").write_text(json.dumps(groups))
+    job = dict(job)
+    del job["kubernetes_sd_configs"]
+    job["file_sd_configs"] = [{"files": [str(root / "targets.json")]}]
+    job["scrape_interval"] = "1h"
+    (root / "prometheus.yml").write_text(yaml.safe_dump({"scrape_configs": [job]}))
+    log = (root / "prometheus.log").open("w")
+    proc = subprocess.Popen(["prometheus", f"--config.file={root / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={root / 'data'}", "--web.listen-address=127.0.0.1:0"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        port = wait_for(lambda: listening_ports(proc.pid), 30, "prometheus to listen", proc)[0]
+        base = f"http://127.0.0.1:{port}"
+
+        def targets():
+            code, body = http_get(base + "/api/v1/targets")
+            if code != 200:
+                return None
+            data = json.loads(body)["data"]
+            seen = len(data["activeTargets"]) + len(data["droppedTargets"])
+            return data if seen >= len(expected) else None
+
+        data = wait_for(targets, 30, "prometheus to discover the targets", proc)
+        active = {t["labels"]["instance"]: t["labels"] for t in data["activeTargets"]}
+        bad = 0
+        for addr, tenant in sorted(expected.items()):
+            got = active.get(addr, {}).get("tenant") if addr in active else None
+            ok = got == tenant
+            bad += not ok
+            print(f"  {'as expected' if ok else 'WRONG'}: pod in namespace {namespaces[addr]}: tenant {got!r} "
+                  f"(tenant_namespace_info: {tenant!r}){'' if addr in active else ', not scraped'}")
+        return 1 if bad else 0
+    except TimeoutError as e:
+        print(f"error: {e}\n{(root / 'prometheus.log').read_text()[-2000:]}", file=sys.stderr)
+        return 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -893,8 +994,10 @@ def main() -> int:
     k.add_argument("--tenant", default="db-a")
     k.add_argument("--key", default="mysql_connections")
     k.add_argument("--new-value", default="42")
+    sub.add_parser("sd-relabel-run")
     args = ap.parse_args()
-    return {"gen": cmd_gen, "render": cmd_render, "check": cmd_check, "kubelet-run": cmd_kubelet_run}[args.cmd](args)
+    return {"gen": cmd_gen, "render": cmd_render, "check": cmd_check, "kubelet-run": cmd_kubelet_run,
+            "sd-relabel-run": cmd_sd_relabel_run}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ pub enum Command {
     /// Scale benchmarks with a real Prometheus: per-tenant vs dynamic rules, exporter costs.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
+    /// Kubernetes delivery: render and check the Helm chart offline (`check`).
+    #[command(subcommand)]
+    Deploy(cmd::deploy::Command),
 }
 
 /// Exit code for findings.
@@ -74,6 +77,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::InspectTenant(a) => cmd::inspect_tenant::run(a),
         Command::VerifyThreshold(a) => cmd::verify_threshold::run(a),
         Command::Bench(c) => cmd::bench::run(c),
+        Command::Deploy(c) => cmd::deploy::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Offline checks of the Kubernetes delivery (docs/kubernetes.md). No Kubernetes API server runs
+# here; every check uses the real tools:
+#   generated files (PrometheusRule copies of the packs, chart conf.d, Alertmanager config,
+#     dashboard, prometheus.yml fragment, chart README) not drifted
+#   for every value set in deploy/tests/values/: Helm engine render, helm lint --strict,
+#     Kubernetes 1.30 OpenAPI schemas, Prometheus Operator CRD schemas, amtool check-config on
+#     the Alertmanager Secret, promtool check rules --lint-fatal on the PrometheusRules and their
+#     contents equal to rules/packs/
+#   promtool check config on the plain-Prometheus fragment; every dashboard query parsed by promtool
+#   the release threshold-exporter run with the rendered Deployment's args and ConfigMap laid out
+#     as the kubelet does, then a ConfigMap update served without a restart
+#   SOPS + age: a routing file encrypted with a generated key, decrypted, fed to `dynalert alertmanager`
+#   `dynalert deploy check` on a good input and on a broken values file, conf.d and routing block
+# Needs scripts/install-deps.sh (tools under /opt/dynalert-tools) and target/release binaries.
+# Runs every step, then prints `N passed, N failed` and exits 1 if any failed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TOOLS="${DYNALERT_TOOLS:-/opt/dynalert-tools}"
+PY="$TOOLS/bin/python"
+DEPLOY="$ROOT/deploy/tools/dynalert_deploy.py"
+DYNALERT="${DYNALERT:-$ROOT/target/release/dynalert}"
+EXPORTER="$ROOT/target/release/threshold-exporter"
+export DYNALERT DYNALERT_TOOLS="$TOOLS"
+passed=0
+failed=0
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+cd "$ROOT" || exit 2
+
+for t in "$PY" "$TOOLS/bin/sops" promtool amtool prometheus vmagent openssl age-keygen node "$DYNALERT" "$EXPORTER"; do
+  command -v "$t" >/dev/null || { echo "error: \`$t\` not found" >&2; echo "  hint: run scripts/install-deps.sh and cargo build --release" >&2; exit 2; }
+done
+
+step() { # step NAME CMD...: runs CMD, counts the result
+  local name="$1"; shift
+  echo "== $name"
+  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+
+expect_fail() { # expect_fail NAME PATTERN CMD...: CMD exits 1 and its stderr contains PATTERN
+  local name="$1" pattern="$2"; shift 2
+  echo "== $name"
+  local rc=0
+  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  if [[ $rc -eq 1 ]] && grep -qE -- "$pattern" "$WORK/err"; then
+    passed=$((passed + 1)); echo "ok: $name (exit 1, located: $(grep -m1 -E -- "$pattern" "$WORK/err"))"
+  else
+    failed=$((failed + 1)); echo "FAILED: $name (exit $rc, wanted 1 with /$pattern/)"; cat "$WORK/err"
+  fi
+}
+
+step "generated files up to date" "$PY" "$DEPLOY" gen --check
+
+for v in "$ROOT"/deploy/tests/values/*.yaml; do
+  step "chart with $(basename "$v"): render, lint, schemas, amtool, promtool" \
+    "$PY" "$DEPLOY" check --values "$v" -o "$WORK/rendered-$(basename "$v")"
+done
+
+# The existing-ConfigMap and git-sync sets must mount what they say, not the chart's ConfigMap.
+mounts_ok() {
+  "$PY" - "$WORK" <<'EOF'
+import sys, yaml
+w = sys.argv[1]
+def dep(name):
+    docs = [d for d in yaml.safe_load_all(open(f"{w}/rendered-{name}")) if d]
+    return docs, next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+docs, spec = dep("existing-configmap.yaml")
+vol = next(v for v in spec["volumes"] if v["name"] == "confd")
+assert vol["configMap"]["name"] == "platform-confd", vol
+assert not any(d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-confd") for d in docs)
+docs, spec = dep("git-sync.yaml")
+names = [c["name"] for c in spec["containers"]]
+assert names == ["threshold-exporter", "git-sync"], names
+assert spec["initContainers"][0]["name"] == "git-sync-init" and "--one-time" in spec["initContainers"][0]["args"]
+assert "--config.dir=/git/current/conf.d" in spec["containers"][0]["args"]
+docs, spec = dep("inline-hierarchy.yaml")
+items = next(v for v in spec["volumes"] if v["name"] == "confd")["configMap"]["items"]
+paths = sorted(i["path"] for i in items)
+want = sorted(yaml.safe_load(open("deploy/tests/values/inline-hierarchy.yaml"))["confd"]["files"])
+assert paths == want, (paths, want)
+docs, spec = dep("defaults.yaml")
+c = spec["containers"][0]
+sc = c["securityContext"]
+assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"] and sc["capabilities"]["drop"] == ["ALL"]
+assert spec["securityContext"]["runAsNonRoot"] is True
+assert c["livenessProbe"]["httpGet"]["path"] == "/-/healthy" and c["readinessProbe"]["httpGet"]["path"] == "/-/ready"
+assert any(a.startswith("--storage.path=/var/lib/dynalert/") for a in c["args"])
+sm = next(d for d in docs if d["kind"] == "ServiceMonitor")
+svc = next(d for d in docs if d["kind"] == "Service")
+assert sm["spec"]["endpoints"][0]["honorLabels"] is True
+assert svc["metadata"]["labels"][sm["spec"]["jobLabel"]] == "threshold-exporter"
+print("mounts, security context, probes, job label: as the values say")
+EOF
+}
+step "rendered objects hold what their values say" mounts_ok
+
+# Debian's prometheus/promtool 2.42 are built without Kubernetes service discovery (the package
+# strips it), so `kubernetes_sd_configs` is an unknown field to them. The fragment is checked as
+# is by vmagent (which implements kubernetes_sd_configs), and by promtool with only the SD blocks
+# swapped for static targets, which checks every relabelling, TLS and auth setting.
+prometheus_fragment() {
+  "$PY" - "$ROOT/deploy/prometheus/prometheus.yml" "$WORK/prom" <<'PYEOF' || return 1
+import os, sys, yaml
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+text = open(src).read()
+sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+assert sa in text
+open(f"{out}/token", "w").write("placeholder\n")
+open(f"{out}/as-is.yml", "w").write(text.replace(sa, out))
+cfg = yaml.safe_load(text.replace(sa, out))
+n = 0
+for sc in cfg["scrape_configs"]:
+    assert "kubernetes_sd_configs" in sc, sc["job_name"]
+    del sc["kubernetes_sd_configs"]
+    sc["static_configs"] = [{"targets": ["127.0.0.1:9"]}]
+    n += 1
+yaml.safe_dump(cfg, open(f"{out}/static-sd.yml", "w"), sort_keys=False)
+print(f"{n} scrape configs with kubernetes_sd_configs")
+PYEOF
+  # The service-account CA must parse: a throwaway self-signed one.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=test-ca \
+    -keyout "$WORK/prom/ca.key" -out "$WORK/prom/ca.crt" 2>/dev/null || return 1
+  promtool check config "$WORK/prom/static-sd.yml" || return 1
+  local out
+  out=$(timeout 30 vmagent -dryRun -promscrape.config="$WORK/prom/as-is.yml" 2>&1)
+  if grep -q fatal <<<"$out"; then grep fatal <<<"$out" >&2; return 1; fi
+  echo "vmagent -dryRun: kubernetes_sd_configs fragment accepted"
+}
+step "prometheus.yml fragment: promtool check config, vmagent -dryRun" prometheus_fragment
+step "prometheus.yml fragment: a real Prometheus gives pod targets the tenant owning their namespace" \
+  "$PY" "$DEPLOY" sd-relabel-run
+
+dashboard_queries() {
+  "$PY" - "$ROOT" "$WORK/dashboard-rules.yaml" <<'EOF'
+import json, sys, yaml
+root, out = sys.argv[1], sys.argv[2]
+board = json.load(open(f"{root}/deploy/helm/dynalert/files/dashboards/dynalert.json"))
+exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
+rules = [{"record": f"dashboard:query:{i}", "expr": e.replace("$tenant", ".+")} for i, e in enumerate(exprs)]
+yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, open(out, "w"))
+print(f"{len(exprs)} dashboard queries")
+EOF
+  promtool check rules "$WORK/dashboard-rules.yaml"
+}
+step "every dashboard query parses (promtool)" dashboard_queries
+
+step "exporter run as the rendered Deployment (defaults), ConfigMap ..data swap served without restart" \
+  "$PY" "$DEPLOY" kubelet-run --exporter "$EXPORTER" --tenant db-a --key mysql_connections --new-value 42
+step "exporter run as the rendered Deployment (inline conf.d), ConfigMap ..data swap served without restart" \
+  "$PY" "$DEPLOY" kubelet-run --exporter "$EXPORTER" --values "$ROOT/deploy/tests/values/inline-hierarchy.yaml" \
+  --tenant db-z --key mysql_connections --new-value 33
+
+sops_roundtrip() {
+  local d="$WORK/sops" sops="$TOOLS/bin/sops"
+  mkdir -p "$d/conf.d" "$d/plain" && cp "$ROOT"/examples/conf.d/*.yaml "$d/plain/"
+  age-keygen -o "$d/key.txt" 2>/dev/null || return 1
+  local recipient; recipient=$(age-keygen -y "$d/key.txt")
+  # Only receiver secrets (URLs, keys, passwords) are encrypted; the routing tree stays readable.
+  SOPS_AGE_RECIPIENTS="$recipient" "$sops" --encrypt --encrypted-regex '^(url|api_url|routing_key|service_key|auth_password|password)$' \
+    --input-type yaml --output-type yaml "$d/plain/_routing.yaml" >"$d/_routing.sops.yaml" || return 1
+  if grep -q 'http://127.0.0.1:5001/vip-pager' "$d/_routing.sops.yaml"; then echo "receiver URL left in clear text" >&2; return 1; fi
+  grep -q 'ENC\[AES256_GCM' "$d/_routing.sops.yaml" || { echo "nothing encrypted" >&2; return 1; }
+  # A wrong key cannot decrypt.
+  age-keygen -o "$d/other.txt" 2>/dev/null
+  if SOPS_AGE_KEY_FILE="$d/other.txt" "$sops" --decrypt "$d/_routing.sops.yaml" >/dev/null 2>&1; then echo "decrypted with a wrong key" >&2; return 1; fi
+  # Deploy time: decrypt into the conf.d, generate the Alertmanager configuration.
+  cp "$ROOT"/examples/conf.d/*.yaml "$d/conf.d/" && rm "$d/conf.d/_routing.yaml"
+  SOPS_AGE_KEY_FILE="$d/key.txt" "$sops" --decrypt --input-type yaml --output-type yaml "$d/_routing.sops.yaml" >"$d/conf.d/_routing.yaml" || return 1
+  "$DYNALERT" alertmanager "$d/conf.d" >"$d/am-from-sops.yaml" || return 1
+  "$DYNALERT" alertmanager "$d/plain" >"$d/am-plain.yaml" || return 1
+  cmp -s "$d/am-from-sops.yaml" "$d/am-plain.yaml" || { diff "$d/am-plain.yaml" "$d/am-from-sops.yaml" | head -20; return 1; }
+  grep -q 'http://127.0.0.1:5001/vip-pager' "$d/am-from-sops.yaml" || { echo "decrypted receiver missing" >&2; return 1; }
+  amtool check-config "$d/am-from-sops.yaml" >/dev/null || return 1
+  echo "encrypted $(grep -c 'ENC\[' "$d/_routing.sops.yaml") values; decrypted config generates the same alertmanager.yml as the clear one"
+}
+step "SOPS + age: encrypt routing, decrypt, dynalert alertmanager" sops_roundtrip
+
+# dynalert deploy check: a good input passes; each broken input exits 1 with its location.
+BAD="$ROOT/deploy/tests/broken"
+step "dynalert deploy check on the example conf.d" \
+  "$DYNALERT" deploy check --values "$ROOT/deploy/tests/values/ha-tls-auth.yaml" "$ROOT/examples/conf.d"
+expect_fail "deploy check: broken values file" "broken-values\.yaml:[0-9]+:[0-9]+: .*replicaCount" \
+  "$DYNALERT" deploy check --values "$BAD/broken-values.yaml" "$ROOT/examples/conf.d"
+expect_fail "deploy check: broken conf.d" "broken-confd/db-a\.yaml:[0-9]+:[0-9]+:" \
+  "$DYNALERT" deploy check --values "$ROOT/deploy/tests/values/defaults.yaml" "$BAD/broken-confd"
+expect_fail "deploy check: broken routing block" "broken-routing/_routing\.yaml:[0-9]+:[0-9]+:" \
+  "$DYNALERT" deploy check --values "$ROOT/deploy/tests/values/defaults.yaml" "$BAD/broken-routing"
+
+# The checks themselves can fail: objects that pass values.schema.json but not the Kubernetes or
+# CRD schema, and a PrometheusRule edited by hand.
+expect_fail "check rejects an object the Kubernetes schema rejects" "deployment\.yaml: Deployment/.*valueFrm" \
+  "$PY" "$DEPLOY" check --values "$BAD/bad-env.yaml"
+expect_fail "check rejects an object the Prometheus Operator CRD schema rejects" "servicemonitor\.yaml: ServiceMonitor/.*insecureSkipVerify must be boolean" \
+  "$PY" "$DEPLOY" check --values "$BAD/bad-tlsconfig.yaml"
+cp -r "$ROOT/deploy/helm/dynalert" "$WORK/edited-chart"
+sed -i '0,/for: 5m/s//for: 6m/' "$WORK/edited-chart/files/rules/platform/alerts.yaml"
+expect_fail "check rejects PrometheusRules that differ from rules/packs" "PrometheusRule contents differ from rules/packs" \
+  env DYNALERT_CHART="$WORK/edited-chart" "$PY" "$DEPLOY" check
+
+echo "deploy: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
