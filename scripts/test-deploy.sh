@@ -58,6 +58,13 @@ for v in "$ROOT"/deploy/tests/values/*.yaml; do
     "$PY" "$DEPLOY" check --values "$v" -o "$WORK/rendered-$(basename "$v")"
 done
 
+# Nothing is downloaded at run time: the same check inside a network namespace with no network.
+if [[ $(id -u) -eq 0 ]] && command -v unshare >/dev/null && unshare -n true 2>/dev/null; then
+  step "chart check with no network at all (unshare -n)" unshare -n "$PY" "$DEPLOY" check
+else
+  echo "== chart check with no network: skipped (needs root for unshare -n)"
+fi
+
 # The existing-ConfigMap and git-sync sets must mount what they say, not the chart's ConfigMap.
 mounts_ok() {
   "$PY" - "$WORK" <<'EOF'
@@ -76,7 +83,10 @@ assert names == ["threshold-exporter", "git-sync"], names
 assert spec["initContainers"][0]["name"] == "git-sync-init" and "--one-time" in spec["initContainers"][0]["args"]
 assert "--config.dir=/git/current/conf.d" in spec["containers"][0]["args"]
 docs, spec = dep("inline-hierarchy.yaml")
-items = next(v for v in spec["volumes"] if v["name"] == "confd")["configMap"]["items"]
+vol = next(v for v in spec["volumes"] if v["name"] == "confd")
+assert any(d["kind"] == "Secret" and d["metadata"]["name"] == vol["secret"]["secretName"] for d in docs)
+assert not any(d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-confd") for d in docs)
+items = vol["secret"]["items"]
 paths = sorted(i["path"] for i in items)
 want = sorted(yaml.safe_load(open("deploy/tests/values/inline-hierarchy.yaml"))["confd"]["files"])
 assert paths == want, (paths, want)
@@ -146,10 +156,12 @@ EOF
   promtool check rules "$WORK/dashboard-rules.yaml"
 }
 step "every dashboard query parses (promtool)" dashboard_queries
+step "tenant-exporters PodMonitor valid against its CRD schema" \
+  "$PY" "$DEPLOY" validate "$ROOT/deploy/prometheus/tenant-exporters.podmonitor.yaml"
 
 step "exporter run as the rendered Deployment (defaults), ConfigMap ..data swap served without restart" \
   "$PY" "$DEPLOY" kubelet-run --exporter "$EXPORTER" --tenant db-a --key mysql_connections --new-value 42
-step "exporter run as the rendered Deployment (inline conf.d), ConfigMap ..data swap served without restart" \
+step "exporter run as the rendered Deployment (inline conf.d as a Secret), ..data swap served without restart" \
   "$PY" "$DEPLOY" kubelet-run --exporter "$EXPORTER" --values "$ROOT/deploy/tests/values/inline-hierarchy.yaml" \
   --tenant db-z --key mysql_connections --new-value 33
 
@@ -158,25 +170,59 @@ sops_roundtrip() {
   mkdir -p "$d/conf.d" "$d/plain" && cp "$ROOT"/examples/conf.d/*.yaml "$d/plain/"
   age-keygen -o "$d/key.txt" 2>/dev/null || return 1
   local recipient; recipient=$(age-keygen -y "$d/key.txt")
-  # Only receiver secrets (URLs, keys, passwords) are encrypted; the routing tree stays readable.
-  SOPS_AGE_RECIPIENTS="$recipient" "$sops" --encrypt --encrypted-regex '^(url|api_url|routing_key|service_key|auth_password|password)$' \
-    --input-type yaml --output-type yaml "$d/plain/_routing.yaml" >"$d/_routing.sops.yaml" || return 1
-  if grep -q 'http://127.0.0.1:5001/vip-pager' "$d/_routing.sops.yaml"; then echo "receiver URL left in clear text" >&2; return 1; fi
-  grep -q 'ENC\[AES256_GCM' "$d/_routing.sops.yaml" || { echo "nothing encrypted" >&2; return 1; }
+  # As docs/secrets.md: a .sops.yaml creation rule; only receiver secrets (URLs, keys,
+  # passwords) are encrypted, the routing tree stays readable; the file lives in secrets/.
+  mkdir -p "$d/secrets"
+  printf 'creation_rules:\n  - path_regex: secrets/.*\\.sops\\.ya?ml$\n    encrypted_regex: ^(url|api_url|routing_key|service_key|auth_password|password)$\n    age: %s\n' \
+    "$recipient" >"$d/.sops.yaml"
+  (cd "$d" && "$sops" --encrypt --filename-override secrets/_routing.sops.yaml plain/_routing.yaml >secrets/_routing.sops.yaml) || return 1
+  local enc="$d/secrets/_routing.sops.yaml"
+  if grep -q 'http://127.0.0.1:5001/vip-pager' "$enc"; then echo "receiver URL left in clear text" >&2; return 1; fi
+  grep -q 'ENC\[AES256_GCM' "$enc" || { echo "nothing encrypted" >&2; return 1; }
+  grep -q 'vip-pager' "$enc" || { echo "receiver names should stay readable" >&2; return 1; }
   # A wrong key cannot decrypt.
   age-keygen -o "$d/other.txt" 2>/dev/null
-  if SOPS_AGE_KEY_FILE="$d/other.txt" "$sops" --decrypt "$d/_routing.sops.yaml" >/dev/null 2>&1; then echo "decrypted with a wrong key" >&2; return 1; fi
-  # Deploy time: decrypt into the conf.d, generate the Alertmanager configuration.
+  if SOPS_AGE_KEY_FILE="$d/other.txt" "$sops" --decrypt "$enc" >/dev/null 2>&1; then echo "decrypted with a wrong key" >&2; return 1; fi
+  # Deploy time: decrypt into a copy of the conf.d, generate the Alertmanager configuration.
   cp "$ROOT"/examples/conf.d/*.yaml "$d/conf.d/" && rm "$d/conf.d/_routing.yaml"
-  SOPS_AGE_KEY_FILE="$d/key.txt" "$sops" --decrypt --input-type yaml --output-type yaml "$d/_routing.sops.yaml" >"$d/conf.d/_routing.yaml" || return 1
+  SOPS_AGE_KEY_FILE="$d/key.txt" "$sops" --decrypt "$enc" >"$d/conf.d/_routing.yaml" || return 1
   "$DYNALERT" alertmanager "$d/conf.d" >"$d/am-from-sops.yaml" || return 1
   "$DYNALERT" alertmanager "$d/plain" >"$d/am-plain.yaml" || return 1
   cmp -s "$d/am-from-sops.yaml" "$d/am-plain.yaml" || { diff "$d/am-plain.yaml" "$d/am-from-sops.yaml" | head -20; return 1; }
   grep -q 'http://127.0.0.1:5001/vip-pager' "$d/am-from-sops.yaml" || { echo "decrypted receiver missing" >&2; return 1; }
   amtool check-config "$d/am-from-sops.yaml" >/dev/null || return 1
-  echo "encrypted $(grep -c 'ENC\[' "$d/_routing.sops.yaml") values; decrypted config generates the same alertmanager.yml as the clear one"
+  echo "encrypted $(grep -c 'ENC\[' "$enc") values; decrypted config generates the same alertmanager.yml as the clear one"
 }
 step "SOPS + age: encrypt routing, decrypt, dynalert alertmanager" sops_roundtrip
+
+# The image: static binaries built on the host, the Containerfile's registry-free `prebuilt`
+# stage built by podman (docs/kubernetes.md says why the full build and `podman run` cannot run
+# here), then the image's user, entrypoint and content checked, and its binaries run.
+image_build() {
+  local triple=x86_64-unknown-linux-gnu tag="localhost/dynalert-test:$$" rootfs="$WORK/rootfs" cid
+  RUSTFLAGS="-C target-feature=+crt-static" "${CARGO:-cargo}" build -q --release --target "$triple" \
+    -p threshold-exporter -p dynalert || return 1
+  mkdir -p target/static "$rootfs"
+  cp "target/$triple/release/threshold-exporter" "target/$triple/release/dynalert" target/static/ || return 1
+  podman build -q --target prebuilt -f Containerfile -t "$tag" . >/dev/null || return 1
+  local config; config=$(podman image inspect --format '{{.Config.User}} {{json .Config.Entrypoint}}' "$tag")
+  cid=$(podman create "$tag") && podman export "$cid" | tar -x -C "$rootfs"
+  podman rm "$cid" >/dev/null; podman rmi "$tag" >/dev/null
+  echo "image config: $config"
+  [[ "$config" == '65532:65532 ["/usr/local/bin/threshold-exporter"]' ]] || { echo "want user 65532:65532, entrypoint threshold-exporter" >&2; return 1; }
+  local files; files=$(cd "$rootfs" && find . -type f | sort | tr '\n' ' ')
+  echo "image files: $files"
+  [[ "$files" == "./usr/local/bin/dynalert ./usr/local/bin/threshold-exporter " ]] || { echo "want exactly the two binaries" >&2; return 1; }
+  for b in threshold-exporter dynalert; do
+    if ldd "$rootfs/usr/local/bin/$b" >/dev/null 2>&1; then echo "$b is dynamically linked: it cannot run FROM scratch" >&2; return 1; fi
+    env -i "$rootfs/usr/local/bin/$b" --version || return 1
+  done
+}
+if command -v podman >/dev/null; then
+  step "Containerfile: static binaries, podman build (prebuilt stage), non-root, both binaries" image_build
+else
+  failed=$((failed + 1)); echo "FAILED: podman not installed (scripts/install-deps.sh installs it)"
+fi
 
 # dynalert deploy check: a good input passes; each broken input exits 1 with its location.
 BAD="$ROOT/deploy/tests/broken"

@@ -15,6 +15,7 @@ Subcommands:
                                 render, lint and validate; exit 1 on any problem
   kubelet-run                   run the exporter as the rendered Deployment describes (tests)
   sd-relabel-run                run Prometheus with the fragment's tenant relabelling (tests)
+  validate FILE...              validate manifest files against the Kubernetes and CRD schemas
 
 Exit codes: 0 success, 1 findings, 2 usage or internal error.
 """
@@ -215,6 +216,34 @@ def prometheus_fragment(confd: Path) -> str:
     return head + yaml.safe_dump(cfg, sort_keys=False, width=100)
 
 
+def podmonitor(confd: Path) -> str:
+    """PodMonitor for tenant exporters with the fragment's relabelling (Prometheus Operator)."""
+    frag = yaml.safe_load(prometheus_fragment(confd))
+    job = next(j for j in frag["scrape_configs"] if j["job_name"] == "tenant-exporters")
+    camel = {"source_labels": "sourceLabels", "target_label": "targetLabel"}
+    relabelings = [{camel.get(k, k): v for k, v in r.items()} for r in job["relabel_configs"]
+                   if r.get("source_labels") != ["__meta_kubernetes_pod_container_port_name"]]
+    obj = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "dynalert-tenant-exporters", "namespace": "monitoring",
+                     "labels": {"app.kubernetes.io/part-of": "dynalert"}},
+        "spec": {
+            "jobLabel": "dynalert.io/job",
+            "namespaceSelector": {"any": True},
+            "selector": {"matchExpressions": [{"key": "dynalert.io/job", "operator": "Exists"}]},
+            "podMetricsEndpoints": [{"port": "metrics", "relabelings": relabelings}],
+        },
+    }
+    head = (
+        generated_header(f"{confd.relative_to(ROOT)} (namespace ownership)")
+        + "# Prometheus Operator: scrape tenant exporters (pods labelled `dynalert.io/job: <job>`,\n"
+        + "# annotated `dynalert.io/scrape: \"true\"`, port `metrics`) with the `tenant` label of the\n"
+        + "# namespace's owner, as deploy/prometheus/prometheus.yml does. See docs/kubernetes.md.\n"
+    )
+    return head + yaml.safe_dump(obj, sort_keys=False, width=100)
+
+
 def dashboard() -> str:
     """The Grafana dashboard JSON (per tenant thresholds, firing alerts, reload health)."""
     ds = {"type": "prometheus", "uid": "${datasource}"}
@@ -339,6 +368,20 @@ def values_table() -> str:
             cur = cur[part]
         return cur
 
+    documented = {path for path, _, _ in rows}
+
+    def walk(node, prefix: str):
+        for k, v in node.items():
+            path = f"{prefix}{k}"
+            if path in documented:
+                continue
+            if isinstance(v, dict) and v:
+                walk(v, path + ".")
+            else:
+                raise SystemExit(f"error: deploy/helm/dynalert/values.yaml: value `{path}` has no `# --` comment\n"
+                                 "  hint: document every value; the README table is generated from these comments")
+
+    walk(values, "")
     lines = [
         "# dynalert Helm chart",
         "",
@@ -377,6 +420,7 @@ def expected_files() -> dict[Path, str]:
     files[CHART / "files" / "alertmanager.yaml"] = am
     files[CHART / "files" / "dashboards" / "dynalert.json"] = dashboard()
     files[PROM_FRAGMENT] = prometheus_fragment(EXAMPLE_CONFD)
+    files[PROM_FRAGMENT.with_name("tenant-exporters.podmonitor.yaml")] = podmonitor(EXAMPLE_CONFD)
     files[CHART / "README.md"] = values_table()
     return files
 
@@ -608,22 +652,38 @@ def check_rules(objs: list[dict], problems: Problems, work: Path, packs: list[st
     return done
 
 
+def volume_files(objs: list[dict], vol: dict) -> dict[str, str] | None:
+    """{path: content} of a ConfigMap or Secret volume rendered by the chart (None otherwise)."""
+    if "configMap" in vol:
+        kind, name, src = "ConfigMap", vol["configMap"]["name"], vol["configMap"]
+    elif "secret" in vol:
+        kind, name, src = "Secret", vol["secret"]["secretName"], vol["secret"]
+    else:
+        return None
+    obj = next((o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name), None)
+    if obj is None:
+        return None
+    data = dict(obj.get("data") or {})
+    if kind == "Secret":
+        data = {k: base64.b64decode(v).decode() for k, v in data.items()}
+    items = src.get("items") or [{"key": k, "path": k} for k in data]
+    return {it["path"]: data[it["key"]] for it in items}
+
+
 def materialize_confd(objs: list[dict], work: Path) -> Path | None:
-    """The conf.d a pod would see: the ConfigMap's items laid out at their paths."""
+    """The conf.d a pod would see: the volume's items laid out at their paths."""
     dep = next((o for o in objs if o["kind"] == "Deployment"), None)
     if not dep:
         return None
     vol = next((v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"] == "confd"), None)
-    if not vol or "items" not in vol.get("configMap", {}):
-        return None
-    cm = next((o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == vol["configMap"]["name"]), None)
-    if not cm:
+    files = volume_files(objs, vol) if vol else None
+    if not files:
         return None
     d = work / "confd"
-    for item in vol["configMap"]["items"]:
-        p = d / item["path"]
+    for rel, content in files.items():
+        p = d / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(cm["data"][item["key"]])
+        p.write_text(content)
     return d
 
 
@@ -643,11 +703,25 @@ def summary(objs: list[dict]) -> None:
 def lint(values: dict, problems: Problems, value_files: list[str]) -> None:
     h = helm()
     report = h.lint(str(CHART), values, strict=True, kube_version=f"v{KUBE_VERSION}")
-    for m in report.get("messages", []):
-        if m.get("severity", 0) >= 2:
-            problems.add(f"helm lint --strict: {m.get('path')}", one_line(m.get("error", "")))
-    for e in report.get("errors", []) or []:
-        problems.add("helm lint --strict", one_line(str(e)))
+    messages = [m for m in report.get("messages", []) if m.get("severity", 0) >= 2]
+    for m in messages:
+        problems.add(f"helm lint --strict: {m.get('path')}", one_line(m.get("error", "")))
+    if not messages:
+        for e in report.get("errors", []) or []:
+            problems.add("helm lint --strict", one_line(str(e)))
+
+
+def cmd_validate(args) -> int:
+    """Validates manifest files (core objects and Prometheus Operator objects) offline."""
+    problems = Problems()
+    objs = []
+    for f in args.files:
+        for doc in yaml.safe_load_all(Path(f).read_text()):
+            if doc:
+                objs.append(dict(doc, __template__=f))
+    n = validate_core(objs, problems) + validate_crds(objs, problems)
+    print(f"{n} of {len(objs)} objects valid")
+    return 1 if problems else 0
 
 
 def cmd_render(args) -> int:
@@ -696,7 +770,9 @@ def cmd_check(args) -> int:
         values_ok = not any(p.startswith(tuple(args.values)) for p in problems.items) if args.values else True
         objs = render(values, problems, args.values) if values_ok else []
         if objs:
+            before = len(problems.items)
             lint(values, problems, args.values)
+            lint_state = "clean" if len(problems.items) == before else "problems"
             n_core = validate_core(objs, problems)
             n_crd = validate_crds(objs, problems)
             am = check_alertmanager_secret(objs, problems, work)
@@ -708,7 +784,7 @@ def cmd_check(args) -> int:
                 res = run([dynalert_bin(), "validate", str(confd_dir)])
                 if res.returncode != 0:
                     problems.add("ConfigMap conf.d", f"rendered conf.d does not validate: {one_line(res.stdout + res.stderr)}")
-            print(f"rendered {len(objs)} objects; Kubernetes {KUBE_VERSION} schema: {n_core} valid; "
+            print(f"rendered {len(objs)} objects; helm lint --strict: {lint_state}; Kubernetes {KUBE_VERSION} schema: {n_core} valid; "
                   f"Prometheus Operator CRD schema: {n_crd} valid; amtool: {len(am)} Secret(s); "
                   f"promtool: {len(rules)} PrometheusRule(s)")
             if args.output:
@@ -775,18 +851,41 @@ def cmd_kubelet_run(args) -> int:
     for m in ctr["volumeMounts"]:
         vol = next(v for v in pod["volumes"] if v["name"] == m["name"])
         host = root / "volumes" / m["name"]
-        if "configMap" in vol:
-            cm = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == vol["configMap"]["name"])
-            items = vol["configMap"].get("items") or [{"key": k, "path": k} for k in cm["data"]]
-            cm_files = {it["path"]: cm["data"][it["key"]] for it in items}
-            kubelet_layout(host, cm_files, "2026_01_01_00_00_00.000000001")
-            confd_mount = (host, items, cm)
+        if "configMap" in vol or "secret" in vol:
+            files = volume_files(objs, vol)
+            if files is None:
+                print(f"error: volume `{m['name']}` names an object the chart did not render", file=sys.stderr)
+                return 2
+            if m["name"] == "confd":
+                cm_files = files
+                confd_mount = (host,)
+            kubelet_layout(host, files, "2026_01_01_00_00_00.000000001")
         elif "emptyDir" in vol:
             host.mkdir(parents=True)
         else:
             print(f"error: volume `{m['name']}` of kind {list(vol)} is not laid out by this test", file=sys.stderr)
             return 2
         mounts[m["mountPath"]] = host
+    # The pod's identity: run as its user and groups (fsGroup owns the writable volumes, as the
+    # kubelet arranges), without new privileges and with no capabilities, when we can (root).
+    psc = pod.get("securityContext") or {}
+    csc = ctr.get("securityContext") or {}
+    uid, gid, fs_group = psc.get("runAsUser"), psc.get("runAsGroup"), psc.get("fsGroup")
+    wrapper: list[str] = []
+    if os.geteuid() == 0 and shutil.which("setpriv") and uid is not None:
+        os.chmod(root, 0o755)
+        for m in ctr["volumeMounts"]:
+            vol = next(v for v in pod["volumes"] if v["name"] == m["name"])
+            if "emptyDir" in vol and fs_group is not None:
+                os.chown(mounts[m["mountPath"]], 0, fs_group)
+                os.chmod(mounts[m["mountPath"]], 0o2775)
+        wrapper = ["setpriv", f"--reuid={uid}", f"--regid={gid if gid is not None else uid}",
+                   f"--groups={fs_group if fs_group is not None else gid}"]
+        if csc.get("allowPrivilegeEscalation") is False:
+            wrapper.append("--no-new-privs")
+        if "ALL" in (csc.get("capabilities") or {}).get("drop", []):
+            wrapper += ["--inh-caps=-all", "--bounding-set=-all"]
+        wrapper.append("--")
     exe = args.exporter
     argv = []
     for a in ctr["args"]:
@@ -797,7 +896,7 @@ def cmd_kubelet_run(args) -> int:
             if val == mp or val.startswith(mp + "/"):
                 val = str(host) + val[len(mp):]
         argv.append(f"{flag}={val}" if _ else a)
-    cmd = [exe, *argv]
+    cmd = [*wrapper, exe, *argv]
     print("running: " + " ".join(cmd))
     log = (root / "exporter.log").open("w+")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -826,6 +925,11 @@ def cmd_kubelet_run(args) -> int:
         t0 = time.monotonic()
         wait_for(lambda: threshold(http_get(base + "/metrics")[1], tenant, key) == float(new_val), 60,
                  f"the new threshold {new_val}", proc)
+        snap = next((a.split("=", 1)[1] for a in argv if a.startswith("--storage.path=")), None)
+        if snap:
+            wait_for(lambda: Path(snap).is_file(), 15, f"the last-good snapshot `{snap}`", proc)
+            st = Path(snap).stat()
+            print(f"last-good snapshot written on the storage volume by uid {st.st_uid} ({st.st_size} bytes)")
         print(f"after the ..data swap: user_threshold = {new_val} served after {time.monotonic() - t0:.2f}s, "
               f"same process (pid {proc.pid}, still running: {proc.poll() is None})")
         return 0
@@ -995,9 +1099,11 @@ def main() -> int:
     k.add_argument("--key", default="mysql_connections")
     k.add_argument("--new-value", default="42")
     sub.add_parser("sd-relabel-run")
+    v = sub.add_parser("validate")
+    v.add_argument("files", nargs="+")
     args = ap.parse_args()
     return {"gen": cmd_gen, "render": cmd_render, "check": cmd_check, "kubelet-run": cmd_kubelet_run,
-            "sd-relabel-run": cmd_sd_relabel_run}[args.cmd](args)
+            "sd-relabel-run": cmd_sd_relabel_run, "validate": cmd_validate}[args.cmd](args)
 
 
 if __name__ == "__main__":
