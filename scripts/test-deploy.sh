@@ -29,7 +29,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT" || exit 2
 
-for t in "$PY" "$TOOLS/bin/sops" promtool amtool prometheus vmagent openssl age-keygen node "$DYNALERT" "$EXPORTER"; do
+for t in "$PY" "$TOOLS/bin/sops" promtool amtool prometheus vmagent openssl curl readelf age-keygen node "$DYNALERT" "$EXPORTER"; do
   command -v "$t" >/dev/null || { echo "error: \`$t\` not found" >&2; echo "  hint: run scripts/install-deps.sh and cargo build --release" >&2; exit 2; }
 done
 
@@ -203,7 +203,7 @@ image_build() {
   RUSTFLAGS="-C target-feature=+crt-static" "${CARGO:-cargo}" build -q --release --target "$triple" \
     -p threshold-exporter -p dynalert || return 1
   mkdir -p target/static "$rootfs"
-  cp "target/$triple/release/threshold-exporter" "target/$triple/release/dynalert" target/static/ || return 1
+  for b in threshold-exporter dynalert; do strip -o "target/static/$b" "target/$triple/release/$b" || return 1; done
   podman build -q --target prebuilt -f Containerfile -t "$tag" . >/dev/null || return 1
   local config; config=$(podman image inspect --format '{{.Config.User}} {{json .Config.Entrypoint}}' "$tag")
   cid=$(podman create "$tag") && podman export "$cid" | tar -x -C "$rootfs"
@@ -211,12 +211,33 @@ image_build() {
   echo "image config: $config"
   [[ "$config" == '65532:65532 ["/usr/local/bin/threshold-exporter"]' ]] || { echo "want user 65532:65532, entrypoint threshold-exporter" >&2; return 1; }
   local files; files=$(cd "$rootfs" && find . -type f | sort | tr '\n' ' ')
-  echo "image files: $files"
+  echo "image files: $files($(du -sh "$rootfs" | cut -f1))"
   [[ "$files" == "./usr/local/bin/dynalert ./usr/local/bin/threshold-exporter " ]] || { echo "want exactly the two binaries" >&2; return 1; }
   for b in threshold-exporter dynalert; do
-    if ldd "$rootfs/usr/local/bin/$b" >/dev/null 2>&1; then echo "$b is dynamically linked: it cannot run FROM scratch" >&2; return 1; fi
+    # FROM scratch has no loader and no libraries: no program interpreter, no NEEDED library.
+    if readelf -lW "$rootfs/usr/local/bin/$b" | grep -q 'program interpreter' \
+      || readelf -dW "$rootfs/usr/local/bin/$b" | grep -q NEEDED; then
+      echo "$b is dynamically linked: it cannot run FROM scratch" >&2; return 1
+    fi
     env -i "$rootfs/usr/local/bin/$b" --version || return 1
   done
+  # The image's exporter serves the example conf.d (empty environment, as FROM scratch has).
+  env -i "$rootfs/usr/local/bin/threshold-exporter" --config.dir="$ROOT/examples/conf.d" \
+    --web.listen-address=127.0.0.1:0 >"$WORK/image-exporter.log" 2>&1 &
+  local pid=$! addr="" deadline=$((SECONDS + 20)) ready=1
+  while ((SECONDS < deadline)); do
+    addr=$(sed -n 's/.*msg=listening .*address=\([^ ]*\).*/\1/p' "$WORK/image-exporter.log" 2>/dev/null)
+    if [[ -n "$addr" ]] && curl -fsS "http://$addr/-/ready" >/dev/null 2>&1; then ready=0; break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ((ready == 0)); then
+    echo "image's threshold-exporter ready at $addr: $(curl -fsS "http://$addr/metrics" | grep -c '^user_threshold{') user_threshold series"
+  else
+    cat "$WORK/image-exporter.log" >&2
+  fi
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  return "$ready"
 }
 if command -v podman >/dev/null; then
   step "Containerfile: static binaries, podman build (prebuilt stage), non-root, both binaries" image_build
