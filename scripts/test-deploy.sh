@@ -256,6 +256,9 @@ expect_fail "deploy check: broken conf.d" "broken-confd/db-a\.yaml:[0-9]+:[0-9]+
 expect_fail "deploy check: broken routing block" "broken-routing/_routing\.yaml:[0-9]+:[0-9]+:" \
   "$DYNALERT" deploy check --values "$ROOT/deploy/tests/values/defaults.yaml" "$BAD/broken-routing"
 
+expect_fail "deploy check: a regex row the shipped packs have no rule for" "new-regex-row: the regex rows of this conf\.d need other rules than the shipped .*kubernetes/regex-thresholds\.yaml" \
+  "$DYNALERT" deploy check "$BAD/new-regex-row"
+
 # The checks themselves can fail: objects that pass values.schema.json but not the Kubernetes or
 # CRD schema, and a PrometheusRule edited by hand.
 expect_fail "check rejects an object the Kubernetes schema rejects" "deployment\.yaml: Deployment/.*valueFrm" \

@@ -753,6 +753,26 @@ def cmd_check(args) -> int:
                     print(line, file=sys.stderr)
                 problems.add(str(confd), "conf.d does not validate (`dynalert validate`, errors above)")
             else:
+                # The rules the chart ships must arm every key of this conf.d, and the packs'
+                # regex-threshold rules must be the ones its regex rows need.
+                res = run([dynalert_bin(), "rules", "coverage", str(confd), "--packs", str(PACKS)])
+                if res.returncode != 0:
+                    print((res.stdout + res.stderr).strip(), file=sys.stderr)
+                    problems.add(str(confd), "a key of this conf.d is read by no alert of the packs (`dynalert rules coverage`, above)")
+                # Compared as rules, not as text: the generated file's header names the conf.d path.
+                packs_copy = work / "packs"
+                shutil.copytree(PACKS, packs_copy)
+                res = run([dynalert_bin(), "rules", "regex", str(confd), "--packs", str(packs_copy)])
+                if res.returncode != 0:
+                    problems.add(str(confd), f"`dynalert rules regex` failed: {one_line(res.stderr)}")
+                else:
+                    for f in sorted(packs_copy.glob("*/regex-thresholds.yaml")):
+                        shipped = PACKS / f.parent.name / f.name
+                        have = yaml.safe_load(shipped.read_text()) if shipped.exists() else None
+                        if yaml.safe_load(f.read_text()) != have:
+                            problems.add(str(confd), f"the regex rows of this conf.d need other rules than the shipped "
+                                         f"`{shipped.relative_to(ROOT)}`",
+                                         f"run `dynalert rules regex {confd}`, then `{GEN_COMMAND}`, and deploy the chart from that checkout")
                 am, err = alertmanager_config(confd)
                 if not am:
                     for line in err.strip().splitlines():
