@@ -907,6 +907,13 @@ def cmd_kubelet_run(args) -> int:
             wrapper += ["--inh-caps=-all", "--bounding-set=-all"]
         wrapper.append("--")
     exe = args.exporter
+    if wrapper:
+        # The pod's user must be able to run it wherever the checkout lives (as in the image,
+        # where it is /usr/local/bin/threshold-exporter, mode 0755).
+        exe = str(root / "bin" / "threshold-exporter")
+        (root / "bin").mkdir(mode=0o755)
+        shutil.copy2(args.exporter, exe)
+        os.chmod(exe, 0o755)
     argv = []
     for a in ctr["args"]:
         flag, _, val = a.partition("=")
