@@ -151,7 +151,20 @@ board = json.load(open(f"{root}/deploy/helm/dynalert/files/dashboards/dynalert.j
 exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
 rules = [{"record": f"dashboard:query:{i}", "expr": e.replace("$tenant", ".+")} for i, e in enumerate(exprs)]
 yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}, open(out, "w"))
-print(f"{len(exprs)} dashboard queries")
+# Every series a panel reads exists: a pack's recording rule, an exporter family of the
+# contract, or Prometheus' own `up` / `ALERTS`.
+import glob, re
+recorded = {r["record"] for f in glob.glob(f"{root}/rules/packs/*/*.yaml")
+            for g in (yaml.safe_load(open(f)) or {}).get("groups", []) for r in g["rules"] if "record" in r}
+contract = {"up", "ALERTS", "threshold_exporter_config_last_reload_successful",
+            "threshold_exporter_config_last_reload_success_timestamp_seconds",
+            "threshold_exporter_tenant_config_valid", "tenant_metadata_info"}
+missing = sorted({n for e in exprs for n in re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)\{", e)} - recorded - contract)
+templ = board["templating"]["list"][1]["query"]["query"]
+missing += [n for n in re.findall(r"label_values\((\w+)", templ) if n not in contract]
+if missing:
+    sys.exit(f"dashboard reads series nothing records or exports: {missing}")
+print(f"{len(exprs)} dashboard queries, every series recorded by a pack or exported")
 EOF
   promtool check rules "$WORK/dashboard-rules.yaml"
 }
