@@ -262,8 +262,11 @@ fi
 BAD="$ROOT/deploy/tests/broken"
 step "dynalert deploy check on the example conf.d" \
   "$DYNALERT" deploy check --values "$ROOT/deploy/tests/values/ha-tls-auth.yaml" "$ROOT/examples/conf.d"
-expect_fail "deploy check: broken values file" "broken-values\.yaml:[0-9]+:[0-9]+: .*replicaCount" \
+expect_fail "deploy check: broken values file (wrong type)" "broken-values\.yaml:3:1: .*\`replicaCount\`: got string, want integer" \
   "$DYNALERT" deploy check --values "$BAD/broken-values.yaml" "$ROOT/examples/conf.d"
+expect_fail "deploy check: broken values file (typo, with did-you-mean)" "did you mean \`podAntiAffinity\`" \
+  "$DYNALERT" deploy check --values "$BAD/broken-values.yaml" "$ROOT/examples/conf.d"
+grep -q "broken-values\.yaml:4:1: .*podAntiAfinity" "$WORK/err" || { failed=$((failed + 1)); echo "FAILED: typo not located at broken-values.yaml:4:1"; }
 expect_fail "deploy check: broken conf.d" "broken-confd/db-a\.yaml:[0-9]+:[0-9]+:" \
   "$DYNALERT" deploy check --values "$ROOT/deploy/tests/values/defaults.yaml" "$BAD/broken-confd"
 expect_fail "deploy check: broken routing block" "broken-routing/_routing\.yaml:[0-9]+:[0-9]+:" \

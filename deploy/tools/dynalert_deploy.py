@@ -527,11 +527,22 @@ def render(values: dict, problems: Problems, value_files: list[str], name: str =
         try:
             chart.validate_schema(values)
         except h.HelmError as e:
-            msg = str(e)
-            m = re.search(r"at '/([^']*)'", msg) or re.search(r"- at '/([^']*)'", msg)
-            where = value_line(value_files, m.group(1)) if m else (value_files[-1] if value_files else "values")
-            problems.add(where, f"values do not match values.schema.json: {one_line(msg)}",
-                         "see the chart README for the allowed values")
+            msg = one_line(str(e))
+            found = re.findall(r"- at '/?([^']*)': (.*?)(?= - at '|$)", msg) or [("", msg)]
+            for at, text in found:
+                extra = re.search(r"additional properties '([^']+)' not allowed", text)
+                path = f"{at}/{extra.group(1)}".strip("/") if extra else at
+                where = value_line(value_files, path) if path else (value_files[-1] if value_files else "values")
+                hint = "see the chart README for the allowed values"
+                if extra:
+                    node = chart.schema or {}
+                    for part in [p for p in at.split("/") if p]:
+                        node = (node.get("properties") or {}).get(part, {})
+                    close = difflib.get_close_matches(extra.group(1), list((node.get("properties") or {})), n=1)
+                    if close:
+                        hint = f"did you mean `{close[0]}`?"
+                label = f"`{path.replace('/', '.')}`: " if path else ""
+                problems.add(where, f"values do not match values.schema.json: {label}{text}", hint)
             return []
         try:
             out = chart.render(values=values, name=name, namespace=namespace, is_install=True)
