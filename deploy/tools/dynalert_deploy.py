@@ -326,14 +326,6 @@ def dashboard() -> str:
     return json.dumps(board, indent=2, sort_keys=True) + "\n"
 
 
-def dashboard_exprs(text: str) -> list[str]:
-    out = []
-    for p in json.loads(text)["panels"]:
-        for tgt in p.get("targets", []):
-            out.append(tgt["expr"])
-    return out
-
-
 def values_table() -> str:
     """README table from the `# --` comments of values.yaml."""
     rows = []
@@ -555,10 +547,8 @@ def render(values: dict, problems: Problems, value_files: list[str], name: str =
             continue
         for doc in yaml.safe_load_all(text):
             if doc:
-                doc.setdefault("metadata", {}).setdefault("annotations", {})
-                doc["metadata"]["annotations"].pop("__template__", None)
-                objs.append((tpl, doc))
-    return [dict(o[1], __template__=o[0]) for o in objs]
+                objs.append(dict(doc, __template__=tpl))
+    return objs
 
 
 def one_line(s: str) -> str:
@@ -566,10 +556,8 @@ def one_line(s: str) -> str:
 
 
 def strip(obj: dict) -> dict:
-    o = {k: v for k, v in obj.items() if k != "__template__"}
-    if not o.get("metadata", {}).get("annotations"):
-        o["metadata"].pop("annotations", None)
-    return o
+    """The object without the `__template__` bookkeeping key."""
+    return {k: v for k, v in obj.items() if k != "__template__"}
 
 
 def kn(obj: dict) -> str:
@@ -754,6 +742,7 @@ def cmd_render(args) -> int:
 def cmd_check(args) -> int:
     problems = Problems()
     values = load_values(args.values, problems)
+    values_readable = not problems
     with tempfile.TemporaryDirectory(prefix="dynalert-deploy-") as tmp:
         work = Path(tmp)
         if args.confd:
@@ -798,8 +787,7 @@ def cmd_check(args) -> int:
                         files[str(rel)] = f.read_text()
                 if values.get("confd", {}).get("source", "files") in ("files", "inline"):
                     values = deep_merge(values, {"confd": {"source": "inline", "files": files}})
-        values_ok = not any(p.startswith(tuple(args.values)) for p in problems.items) if args.values else True
-        objs = render(values, problems, args.values) if values_ok else []
+        objs = render(values, problems, args.values) if values_readable else []
         if objs:
             before = len(problems.items)
             lint(values, problems, args.values)
@@ -822,10 +810,10 @@ def cmd_check(args) -> int:
                 Path(args.output).write_text("".join("---\n" + yaml.safe_dump(strip(o), sort_keys=False) for o in objs))
             if not problems:
                 summary(objs)
-        return finish(problems, objs)
+        return finish(problems)
 
 
-def finish(problems: Problems, _objs) -> int:
+def finish(problems: Problems) -> int:
     if problems:
         print(f"{len(problems.items)} problem(s)", file=sys.stderr)
         return 1
