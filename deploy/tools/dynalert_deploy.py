@@ -564,20 +564,33 @@ def kn(obj: dict) -> str:
     return f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
 
 
+def kube_versions() -> list[str]:
+    """The oldest supported Kubernetes (the chart's kubeVersion floor) and the newest schemas known."""
+    import kubernetes_validate  # noqa: PLC0415
+    latest = kubernetes_validate.latest_version()
+    return [KUBE_VERSION] + ([latest] if latest != KUBE_VERSION else [])
+
+
 def validate_core(objs: list[dict], problems: Problems) -> int:
+    """Core objects against the Kubernetes OpenAPI schemas (strict: unknown fields are errors),
+    for each of kube_versions(); returns how many objects passed for all of them."""
     import kubernetes_validate  # noqa: PLC0415
     n = 0
     for o in objs:
         if o["apiVersion"].startswith("monitoring.coreos.com/"):
             continue
-        try:
-            kubernetes_validate.validate(strip(o), KUBE_VERSION, strict=True)
-            n += 1
-        except kubernetes_validate.ValidationError as e:
-            path = ".".join(str(p) for p in e.path)
-            problems.add(f"{o['__template__']}: {kn(o)}", f"invalid against Kubernetes {KUBE_VERSION} schema at `{path}`: {e.message}")
-        except kubernetes_validate.SchemaNotFoundError:
-            problems.add(f"{o['__template__']}: {kn(o)}", f"no Kubernetes {KUBE_VERSION} schema for `{o['apiVersion']}` `{o['kind']}`")
+        ok = True
+        for version in kube_versions():
+            try:
+                kubernetes_validate.validate(strip(o), version, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                ok = False
+                path = ".".join(str(p) for p in e.path)
+                problems.add(f"{o['__template__']}: {kn(o)}", f"invalid against Kubernetes {version} schema at `{path}`: {e.message}")
+            except kubernetes_validate.SchemaNotFoundError:
+                ok = False
+                problems.add(f"{o['__template__']}: {kn(o)}", f"no Kubernetes {version} schema for `{o['apiVersion']}` `{o['kind']}`")
+        n += ok
     return n
 
 
@@ -803,7 +816,7 @@ def cmd_check(args) -> int:
                 res = run([dynalert_bin(), "validate", str(confd_dir)])
                 if res.returncode != 0:
                     problems.add("ConfigMap conf.d", f"rendered conf.d does not validate: {one_line(res.stdout + res.stderr)}")
-            print(f"rendered {len(objs)} objects; helm lint --strict: {lint_state}; Kubernetes {KUBE_VERSION} schema: {n_core} valid; "
+            print(f"rendered {len(objs)} objects; helm lint --strict: {lint_state}; Kubernetes {' and '.join(kube_versions())} schemas: {n_core} valid; "
                   f"Prometheus Operator CRD schema: {n_crd} valid; amtool: {len(am)} Secret(s); "
                   f"promtool: {len(rules)} PrometheusRule(s)")
             if args.output:
