@@ -178,6 +178,10 @@ step "exporter run as the rendered Deployment (inline conf.d as a Secret), ..dat
   "$PY" "$DEPLOY" kubelet-run --exporter "$EXPORTER" --values "$ROOT/deploy/tests/values/inline-hierarchy.yaml" \
   --tenant db-z --key mysql_connections --new-value 33
 
+step "exporter run as the rendered Deployment (git-sync), worktree link swap served without restart" \
+  "$PY" "$DEPLOY" kubelet-run --exporter "$EXPORTER" --values "$ROOT/deploy/tests/values/git-sync.yaml" \
+  --tenant db-a --key mysql_connections --new-value 51
+
 sops_roundtrip() {
   local d="$WORK/sops" sops="$TOOLS/bin/sops"
   mkdir -p "$d/conf.d" "$d/plain" && cp "$ROOT"/examples/conf.d/*.yaml "$d/plain/"

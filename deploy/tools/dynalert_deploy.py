@@ -865,9 +865,26 @@ def kubelet_layout(target: Path, files: dict[str, str], stamp: str) -> None:
         shutil.rmtree(target / old)
 
 
+def gitsync_layout(root: Path, link: str, files: dict[str, str], rev: str) -> None:
+    """Writes a checkout the way git-sync v4 does: a worktree at `.worktrees/<rev>`, then the
+    `<link>` symlink pointed at it with an atomic rename, then the old worktree removed."""
+    wt = root / ".worktrees" / rev
+    for rel, content in files.items():
+        p = wt / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(content)
+    old = os.readlink(root / link) if (root / link).is_symlink() else None
+    tmp = root / f".{link}.tmp"
+    os.symlink(f".worktrees/{rev}", tmp)
+    os.rename(tmp, root / link)
+    if old:
+        shutil.rmtree(root / old)
+
+
 def cmd_kubelet_run(args) -> int:
     """Renders the chart, runs the exporter with the Deployment's args and volumes, scrapes it,
-    updates the ConfigMap the kubelet's way and waits for the new value, without a restart."""
+    updates the conf.d the way the kubelet (ConfigMap/Secret `..data`) or git-sync (`current`
+    worktree link) does and waits for the new value, without a restart."""
     problems = Problems()
     values = load_values(args.values, problems)
     objs = render(values, problems, args.values)
@@ -891,13 +908,35 @@ def cmd_kubelet_run(args) -> int:
             if m["name"] == "confd":
                 cm_files = files
                 confd_mount = (host,)
-            kubelet_layout(host, files, "2026_01_01_00_00_00.000000001")
+            else:
+                kubelet_layout(host, files, "2026_01_01_00_00_00.000000001")
         elif "emptyDir" in vol:
             host.mkdir(parents=True)
         else:
             print(f"error: volume `{m['name']}` of kind {list(vol)} is not laid out by this test", file=sys.stderr)
             return 2
         mounts[m["mountPath"]] = host
+    config_dir = next(a.split("=", 1)[1] for a in ctr["args"] if a.startswith("--config.dir="))
+    if confd_mount is not None:
+        cm_host = confd_mount[0]
+
+        def update(files: dict[str, str], n: int) -> None:
+            kubelet_layout(cm_host, files, f"2026_01_01_00_0{n}_00.00000000{n}")
+        update(cm_files, 0)
+        confd_mount = (cm_host, cm_host)
+    else:
+        # git-sync: `--config.dir=<git mount>/<link>/<subPath>`; the repository holds the
+        # chart's conf.d at <subPath>.
+        git_mount = next(mp for mp in mounts if config_dir.startswith(mp + "/"))
+        link, _, sub = config_dir[len(git_mount) + 1:].partition("/")
+        repo_files = {f"{sub}/{rel.relative_to(CHART / 'files' / 'conf.d')}": c
+                      for rel, c in confd_copies().items()}
+        cm_files = {k[len(sub) + 1:]: v for k, v in repo_files.items()}
+
+        def update(files: dict[str, str], n: int) -> None:
+            gitsync_layout(mounts[git_mount], link, {f"{sub}/{k}": v for k, v in files.items()}, f"{n:040x}")
+        update(cm_files, 0)
+        confd_mount = (mounts[git_mount], mounts[git_mount] / link / sub)
     # The pod's identity: run as its user and groups (fsGroup owns the writable volumes, as the
     # kubelet arranges), without new privileges and with no capabilities, when we can (root).
     psc = pod.get("securityContext") or {}
@@ -949,18 +988,19 @@ def cmd_kubelet_run(args) -> int:
         old_val = threshold(text, tenant, key)
         tenant_file = next(p for p in sorted(cm_files) if Path(p).name == f"{tenant}.yaml")
         expected_old = float(yaml.safe_load(cm_files[tenant_file])["tenants"][tenant][key])
-        print(f"conf.d laid out as the kubelet does: {sorted(os.listdir(confd_mount[0]))}")
-        print(f"scraped {base}/metrics: user_threshold{{tenant=\"{tenant}\",{key},warning}} = {old_val} (ConfigMap says {expected_old})")
+        print(f"volume laid out as the kubelet / git-sync does: {sorted(os.listdir(confd_mount[0]))}")
+        print(f"scraped {base}/metrics: user_threshold{{tenant=\"{tenant}\",{key},warning}} = {old_val} (the conf.d file says {expected_old})")
         if old_val != expected_old:
-            print("error: served threshold differs from the ConfigMap", file=sys.stderr)
+            print("error: served threshold differs from the conf.d file", file=sys.stderr)
             return 1
-        # ConfigMap update: the new file content as `kubectl apply` + the kubelet would write it.
+        # An update: the new file content as the kubelet (after `kubectl apply`) or git-sync (after
+        # a push) would write it.
         doc_text = cm_files[tenant_file]
         new_text = re.sub(rf'(\n\s+{re.escape(key)}:\s*)"?[0-9.]+"?', rf'\g<1>"{new_val}"', doc_text, count=1)
         assert new_text != doc_text, "test could not edit the tenant file"
         updated = dict(cm_files)
         updated[tenant_file] = new_text
-        kubelet_layout(confd_mount[0], updated, "2026_01_01_00_01_00.000000002")
+        update(updated, 1)
         t0 = time.monotonic()
         wait_for(lambda: threshold(http_get(base + "/metrics")[1], tenant, key) == float(new_val), 60,
                  f"the new threshold {new_val}", proc)
@@ -969,7 +1009,7 @@ def cmd_kubelet_run(args) -> int:
             wait_for(lambda: Path(snap).is_file(), 15, f"the last-good snapshot `{snap}`", proc)
             st = Path(snap).stat()
             print(f"last-good snapshot written on the storage volume by uid {st.st_uid} ({st.st_size} bytes)")
-        print(f"after the ..data swap: user_threshold = {new_val} served after {time.monotonic() - t0:.2f}s, "
+        print(f"after the atomic symlink swap: user_threshold = {new_val} served after {time.monotonic() - t0:.2f}s, "
               f"same process (pid {proc.pid}, still running: {proc.poll() is None})")
         return 0
     except TimeoutError as e:
