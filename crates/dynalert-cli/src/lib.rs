@@ -110,6 +110,9 @@ pub enum Command {
     #[command(subcommand)]
     #[command(about = cmd::bench::ABOUT, long_about = cmd::bench::LONG_ABOUT, after_long_help = cmd::bench::AFTER_HELP)]
     Bench(cmd::bench::Command),
+    /// Kubernetes delivery: render and check the Helm chart offline (`check`).
+    #[command(subcommand)]
+    Deploy(cmd::deploy::Command),
 }
 
 /// Exit code for findings.
@@ -143,6 +146,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::InspectTenant(a) => cmd::inspect_tenant::run(a),
         Command::VerifyThreshold(a) => cmd::verify_threshold::run(a),
         Command::Bench(c) => cmd::bench::run(c),
+        Command::Deploy(c) => cmd::deploy::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod bench;
+pub mod deploy;
 pub mod effective;
 pub mod explain_route;
 pub mod init;
