@@ -14,6 +14,7 @@ pub mod reload;
 pub mod selfmetrics;
 pub mod serve;
 pub mod state;
+pub mod status;
 pub mod storage;
 pub mod watch;
 
@@ -90,6 +91,7 @@ impl Server {
             telemetry_path: opts.telemetry_path.clone(),
             auth: opts.auth.clone(),
             config_dir: opts.config_dir.display().to_string(),
+            status_cache: Default::default(),
         });
         let mut loader = Loader::new(&opts.config_dir);
         if let Some(path) = &opts.storage_path {

@@ -206,6 +206,7 @@ impl Reloader {
                 self.status.last_reload = Some(now);
                 let elapsed = started.elapsed().as_secs_f64();
                 self.status.reload_duration.observe(elapsed);
+                self.status.last_reload_seconds = Some(elapsed);
                 let loaded = started.elapsed();
                 self.publish(&config, now, valid_changed);
                 tracing::debug!(

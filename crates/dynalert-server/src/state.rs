@@ -28,6 +28,8 @@ pub struct Status {
     pub platform_valid: bool,
     pub reloads: BTreeMap<&'static str, u64>,
     pub reload_duration: Histogram,
+    /// Scan and validation time of the last reload, in seconds.
+    pub last_reload_seconds: Option<f64>,
     pub files_read: u64,
     pub files_parsed: u64,
     pub renders: u64,
@@ -93,6 +95,8 @@ pub struct Shared {
     pub telemetry_path: String,
     pub auth: Option<Arc<Auth>>,
     pub config_dir: String,
+    /// Per-snapshot tenant summary of the status pages.
+    pub status_cache: crate::status::Cache,
 }
 
 impl Shared {
