@@ -389,3 +389,41 @@ async fn hostile_values_are_escaped_and_secrets_never_shown() {
         "{status}"
     );
 }
+
+#[tokio::test]
+async fn pages_sit_behind_basic_auth() {
+    let dir = setup();
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    opts.auth = Some(std::sync::Arc::new(dynalert_server::auth::Auth::new(
+        [("ops".to_string(), hash)].into_iter().collect(),
+    )));
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    use base64::Engine as _;
+    let right = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("ops:s3cret")
+    );
+    for uri in [
+        "/",
+        "/tenants",
+        "/tenants/db-a",
+        "/config",
+        "/api/v1/status",
+        "/api/v1/tenants",
+        "/api/v1/tenants/db-a",
+        "/api/v1/config",
+    ] {
+        let (status, _) = get(&server, uri).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        let req = Request::builder()
+            .uri(uri)
+            .header("authorization", &right)
+            .body(Body::empty())
+            .unwrap();
+        let resp = server.router().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+    }
+}

@@ -65,6 +65,7 @@ pub fn open(out: &mut String, title: &str) {
         out,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<link rel=\"icon\" href=\"data:,\">\
 <title>{} · threshold-exporter</title><style>{CSS}</style></head><body>\n\
 <header><strong>threshold-exporter</strong><nav aria-label=\"pages\">\
 <a href=\"/\">status</a><a href=\"/tenants\">tenants</a><a href=\"/config\">catalogue</a>\
