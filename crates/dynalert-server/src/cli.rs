@@ -91,14 +91,15 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 
 /// Checks `--web.telemetry-path`.
 pub fn check_telemetry_path(p: &str) -> Result<(), String> {
-    let reserved = ["/", "/-/healthy", "/-/ready", "/-/reload"];
+    let reserved = ["/", "/-/healthy", "/-/ready", "/-/reload", "/tenants", "/config"];
     if !p.starts_with('/')
         || p.contains(['{', '}', '*'])
         || reserved.contains(&p)
         || p.starts_with("/api/")
+        || p.starts_with("/tenants/")
     {
         return Err(format!(
-            "invalid `--web.telemetry-path` `{p}`: must start with `/` and not clash with `/`, `/-/…` or `/api/…`"
+            "invalid `--web.telemetry-path` `{p}`: must start with `/` and not clash with `/`, `/-/…`, `/api/…`, `/tenants` or `/config`"
         ));
     }
     Ok(())
