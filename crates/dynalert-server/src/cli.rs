@@ -47,6 +47,9 @@ pub struct Args {
     /// Watch the config directory with inotify (`--config.watch=false` relies on the poll).
     #[arg(long = "config.watch", value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
     pub watch: bool,
+    /// Prometheus running the rule packs: `/tenants/{id}` then shows observations and alert states.
+    #[arg(long = "prometheus.url", value_name = "URL")]
+    pub prometheus_url: Option<String>,
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h` (a bare number is seconds).
@@ -91,7 +94,14 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 
 /// Checks `--web.telemetry-path`.
 pub fn check_telemetry_path(p: &str) -> Result<(), String> {
-    let reserved = ["/", "/-/healthy", "/-/ready", "/-/reload", "/tenants", "/config"];
+    let reserved = [
+        "/",
+        "/-/healthy",
+        "/-/ready",
+        "/-/reload",
+        "/tenants",
+        "/config",
+    ];
     if !p.starts_with('/')
         || p.contains(['{', '}', '*'])
         || reserved.contains(&p)

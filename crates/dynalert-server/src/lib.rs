@@ -50,6 +50,8 @@ pub struct Options {
     pub poll_interval: Duration,
     pub watch: bool,
     pub auth: Option<Arc<auth::Auth>>,
+    /// Prometheus asked by `/tenants/{id}` for observations and alert states.
+    pub prometheus_url: Option<String>,
 }
 
 impl Options {
@@ -61,6 +63,7 @@ impl Options {
             poll_interval: Duration::from_secs(30),
             watch: true,
             auth: None,
+            prometheus_url: None,
         }
     }
 }
@@ -92,6 +95,7 @@ impl Server {
             auth: opts.auth.clone(),
             config_dir: opts.config_dir.display().to_string(),
             status_cache: Default::default(),
+            prometheus_url: opts.prometheus_url.clone(),
         });
         let mut loader = Loader::new(&opts.config_dir);
         if let Some(path) = &opts.storage_path {
@@ -227,6 +231,7 @@ fn try_run(args: Args) -> Result<(), String> {
             poll_interval: args.poll_interval,
             watch: args.watch,
             auth,
+            prometheus_url: args.prometheus_url.clone(),
         };
         let server = Server::start(opts);
         tracing::info!(

@@ -97,6 +97,8 @@ pub struct Shared {
     pub config_dir: String,
     /// Per-snapshot tenant summary of the status pages.
     pub status_cache: crate::status::Cache,
+    /// `--prometheus.url`, for the observations of `/tenants/{id}`.
+    pub prometheus_url: Option<String>,
 }
 
 impl Shared {

@@ -9,6 +9,7 @@
 mod catalogue;
 pub mod html;
 mod index;
+mod prom;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -674,12 +675,38 @@ fn unknown(id: &str) -> Response {
     (StatusCode::NOT_FOUND, format!("unknown tenant `{id}`\n")).into_response()
 }
 
+type Observed = Option<Result<Vec<dynalert_lab::inspect::KeyView>, String>>;
+
+/// Asks `--prometheus.url` (if given) about the tenant's keys and adds the answer to the
+/// document as `prometheus: {keys}` or `prometheus: {error}`.
+async fn observe(state: &AppState, v: &mut TenantView) -> Observed {
+    let url = state.prometheus_url.clone()?;
+    let e = v.effective.clone()?;
+    let task = tokio::task::spawn_blocking(move || prom::observe(&url, &e));
+    let r = match tokio::time::timeout(prom::TIMEOUT, task).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err("the Prometheus query failed".into()),
+        Err(_) => Err(format!(
+            "Prometheus did not answer within {} s",
+            prom::TIMEOUT.as_secs()
+        )),
+    };
+    v.doc["prometheus"] = match &r {
+        Ok(keys) => json!({ "keys": keys }),
+        Err(e) => json!({ "error": e }),
+    };
+    Some(r)
+}
+
 /// `GET /api/v1/tenants/{id}`: the document of `dynalert effective --format json` for one
 /// tenant, extended with validity, errors, the next change and the masked routing summary.
 pub async fn api_tenant(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let p = state.load();
     match tenant_view(&p, &id) {
-        Some(v) => Json(v.doc).into_response(),
+        Some(mut v) => {
+            observe(&state, &mut v).await;
+            Json(v.doc).into_response()
+        }
         None => unknown(&id),
     }
 }
@@ -711,7 +738,7 @@ fn receiver_text(r: &Value) -> String {
 
 pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let p = state.load();
-    let Some(v) = tenant_view(&p, &id) else {
+    let Some(mut v) = tenant_view(&p, &id) else {
         let mut h = String::new();
         html::open(&mut h, "Unknown tenant");
         let _ = writeln!(
@@ -722,6 +749,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
         return (StatusCode::NOT_FOUND, Html(h)).into_response();
     };
+    let observed = observe(&state, &mut v).await;
     let d = &v.doc;
     let mut h = String::with_capacity(16 * 1024);
     html::open(&mut h, &format!("Tenant {id}"));
@@ -804,17 +832,34 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         },
     );
     h.push_str("<h2>Effective thresholds</h2>\n");
+    let views = match &observed {
+        Some(Ok(views)) => Some(views),
+        Some(Err(err)) => {
+            let _ = writeln!(
+                h,
+                "<p>{} {}</p>",
+                badge("warn", "no observations"),
+                esc(err)
+            );
+            None
+        }
+        None => None,
+    };
+    let mut headers = vec![
+        "key",
+        "tier",
+        "value",
+        "state",
+        "source",
+        "platform default",
+    ];
+    if views.is_some() {
+        headers.extend(["observed", "alert"]);
+    }
     table(
         &mut h,
         "every key and tier: the value served, why, and where it came from",
-        &[
-            "key",
-            "tier",
-            "value",
-            "state",
-            "source",
-            "platform default",
-        ],
+        &headers,
     );
     let platform = &p.config.platform;
     for k in &e.keys {
@@ -844,17 +889,58 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
                         esc(&d.source.to_string())
                     )
                 });
+            let seen = views.map(|views| {
+                let kv = views.iter().find(|kv| kv.key == k.key);
+                let observed = kv
+                    .and_then(|kv| kv.observed)
+                    .map_or("none".to_string(), |x| x.to_string());
+                let alert = kv.map_or("no series (dimensional row)".to_string(), |kv| {
+                    let state = kv
+                        .tiers
+                        .iter()
+                        .find(|x| x.severity == t.severity.as_str())
+                        .map_or("inactive", |x| x.alert_state.as_str());
+                    let class = match state {
+                        "firing" => "bad",
+                        "pending" => "warn",
+                        _ => "mute",
+                    };
+                    format!(
+                        "{} {}",
+                        esc(kv.alertname.as_deref().unwrap_or("no alert")),
+                        badge(class, state)
+                    )
+                });
+                format!("<td class=\"num\">{}</td><td>{alert}</td>", esc(&observed))
+            });
             let _ = writeln!(
                 h,
-                "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td>{state}</td><td><code>{}</code></td><td>{chain}</td></tr>",
+                "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td>{state}</td><td><code>{}</code></td><td>{chain}</td>{}</tr>",
                 esc(&k.key),
                 t.severity.as_str(),
                 value(t.value),
                 esc(&t.source.to_string()),
+                seen.unwrap_or_default(),
             );
         }
     }
     end_table(&mut h);
+    if let Some(views) = views {
+        let problems: Vec<String> = views
+            .iter()
+            .flat_map(|kv| kv.problems.iter().map(move |p| format!("{} {p}", kv.key)))
+            .collect();
+        h.push_str("<h2>Configuration and Prometheus</h2>\n");
+        if problems.is_empty() {
+            h.push_str("<p>Every replica serves and every recording rule holds the configured thresholds.</p>\n");
+        } else {
+            h.push_str("<ul>");
+            for p in problems {
+                let _ = write!(h, "<li>{}</li>", esc(&p));
+            }
+            h.push_str("</ul>\n");
+        }
+    }
     if !e.state_filters.is_empty() {
         h.push_str("<h2>State filters</h2>\n");
         table(
