@@ -427,3 +427,158 @@ async fn pages_sit_behind_basic_auth() {
         assert_eq!(resp.status(), StatusCode::OK, "{uri}");
     }
 }
+
+/// A child process killed (and reaped) on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, failing after `limit`.
+async fn until<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_observations_next_to_each_key() {
+    let dir = setup();
+    // Replica 1 on a socket, scraped by a real Prometheus running the rule packs.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let exporter = listener.local_addr().unwrap();
+    let replica = start(dir.path());
+    let app = replica.router();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(dynalert_server::serve::serve(listener, app, None, async {
+        let _ = stopped.await;
+    }));
+    let work = tempfile::tempdir().unwrap();
+    let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/packs");
+    let mut rule_files = String::new();
+    for pack in ["mariadb", "platform"] {
+        for f in ["recording.yaml", "alerts.yaml"] {
+            rule_files.push_str(&format!("  - {}\n", packs.join(pack).join(f).display()));
+        }
+    }
+    let cfg = work.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files:\n{rule_files}\
+scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{targets: ['{exporter}']}}]\n"
+        ),
+    )
+    .unwrap();
+    let log = work.path().join("prometheus.log");
+    let _prom = Child(
+        std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                work.path().join("data").display()
+            ))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("prometheus not found (Debian package `prometheus`: scripts/install-deps.sh)"),
+    );
+    let prom: std::net::SocketAddr = until(
+        "Prometheus to listen",
+        Duration::from_secs(30),
+        async || {
+            let text = std::fs::read_to_string(&log).ok()?;
+            let line = text.lines().find(|l| l.contains("msg=\"Listening on\""))?;
+            line.split("address=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        },
+    )
+    .await;
+    let query = "/api/v1/query?query=tenant:alert_threshold:mysql_connections";
+    until(
+        "the recorded threshold",
+        Duration::from_secs(60),
+        async || {
+            let r = dynalert_server::client::get(prom, query).await.ok()?;
+            let v: Value = serde_json::from_slice(&r.body).ok()?;
+            (!v["data"]["result"].as_array()?.is_empty()).then_some(())
+        },
+    )
+    .await;
+
+    // Replica 2 asks that Prometheus.
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.prometheus_url = Some(format!("http://{prom}"));
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    let d = json(&server, "/api/v1/tenants/db-a").await;
+    let keys = d["prometheus"]["keys"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{d}"));
+    let conns = keys
+        .iter()
+        .find(|k| k["key"] == "mysql_connections")
+        .unwrap();
+    // rules/packs/mariadb: MariaDBHighConnections compares the connections against the key.
+    assert_eq!(conns["alertname"], "MariaDBHighConnections");
+    // No mysqld_exporter runs here: nothing observed, nothing firing.
+    assert!(conns["observed"].is_null(), "{conns}");
+    let warning = conns["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["severity"] == "warning")
+        .unwrap();
+    // db-a.yaml: `mysql_connections: "70"`, served by replica 1 and recorded by the pack.
+    assert_eq!(warning["exported"][exporter.to_string()], 70.0, "{warning}");
+    assert_eq!(warning["recorded"], 70.0, "{warning}");
+    assert_eq!(warning["alert_state"], "inactive");
+    let (_, page) = get(&server, "/tenants/db-a").await;
+    assert!(page.contains("<th scope=\"col\">observed</th>"), "{page}");
+    assert!(page.contains("MariaDBHighConnections <span class=\"badge mute\">inactive</span>"));
+    server.stop();
+    let _ = stop.send(());
+    serving.await.unwrap();
+    replica.stop();
+}
+
+#[tokio::test]
+async fn unreachable_prometheus_is_named_without_credentials() {
+    let dir = setup();
+    // A port nothing listens on: bound, then closed by dropping the listener.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.prometheus_url = Some(format!("http://admin:hunter2@{closed}"));
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    let (status, page) = get(&server, "/tenants/db-a").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("no observations"), "{page}");
+    assert!(page.contains("mysql_connections"));
+    assert!(!page.contains("hunter2"), "{page}");
+    let d = json(&server, "/api/v1/tenants/db-a").await;
+    let err = d["prometheus"]["error"].as_str().unwrap();
+    assert!(!err.contains("hunter2"), "{err}");
+}
