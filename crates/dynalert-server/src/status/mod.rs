@@ -31,6 +31,8 @@ pub use index::{Cache, Edge, Index, Row, StateCounts};
 
 /// Rows per page of `/tenants`.
 pub const PER_PAGE: usize = 100;
+/// Longest list (edges, tenants in maintenance or silent mode) shown on `/`.
+pub const LIST_CAP: usize = 200;
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -242,7 +244,7 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
             "upcoming changes of served values",
             &["at (UTC)", "tenant", "change"],
         );
-        for e in edges {
+        for e in edges.iter().take(LIST_CAP) {
             let tenant = e["tenant"].as_str().unwrap_or("");
             let changes: Vec<String> = e["changes"]
                 .as_array()
@@ -261,6 +263,13 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
             );
         }
         end_table(&mut h);
+        if edges.len() > LIST_CAP {
+            let _ = writeln!(
+                h,
+                "<p>and {} more (all in <a href=\"/api/v1/status\">/api/v1/status</a>)</p>",
+                edges.len() - LIST_CAP
+            );
+        }
     }
     for (title, key, empty) in [
         (
@@ -285,7 +294,7 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
             let _ = writeln!(h, "<p>{empty}</p>");
         } else {
             h.push_str("<ul>");
-            for id in ids {
+            for id in ids.iter().take(LIST_CAP) {
                 let _ = write!(
                     h,
                     "<li><a href=\"/tenants/{}\">{}</a></li>",
@@ -294,6 +303,13 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
                 );
             }
             h.push_str("</ul>\n");
+            if ids.len() > LIST_CAP {
+                let _ = writeln!(
+                    h,
+                    "<p>and {} more: <a href=\"/tenants?state={key}\">all of them</a></p>",
+                    ids.len() - LIST_CAP
+                );
+            }
         }
     }
     html::close(&mut h, "/api/v1/status");
