@@ -56,7 +56,12 @@ label{display:flex;flex-direction:column;font-size:.85em}
 input,select,button{font:inherit;padding:.2rem .4rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.3rem 0}
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
-@media (max-width:600px){body{padding:0 .5rem 1rem}dl{grid-template-columns:1fr}dd{margin-bottom:.3rem}}
+caption{text-align:left}
+@media (max-width:600px){body{padding:0 .5rem 1rem}dl{grid-template-columns:1fr}dd{margin-bottom:.3rem}
+table,tbody{display:block}thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+tr{display:block;border-bottom:1px solid #8884;padding:.3rem 0}
+tbody td,tbody th{display:grid;grid-template-columns:7.5rem 1fr;gap:.5rem;border:0;padding:.1rem 0;text-align:left}
+td[data-label]::before,th[data-label]::before{content:attr(data-label);font-weight:600}}
 ";
 
 /// Starts a page: head with viewport and inline CSS, header and navigation.
@@ -101,11 +106,84 @@ pub fn table(out: &mut String, caption: &str, headers: &[&str]) {
     out.push_str("</tr></thead><tbody>\n");
 }
 
+/// Ends the table started last and labels every body cell with its column header
+/// (`data-label`), which narrow screens show in front of the value instead of the header row.
 pub fn end_table(out: &mut String) {
     out.push_str("</tbody></table></div>\n");
+    let Some(start) = out.rfind("<table>") else {
+        return;
+    };
+    let Some(body) = out[start..].find("<tbody>").map(|i| start + i) else {
+        return;
+    };
+    let headers: Vec<String> = out[start..body]
+        .split("<th scope=\"col\">")
+        .skip(1)
+        .filter_map(|h| h.split("</th>").next())
+        .map(str::to_string)
+        .collect();
+    // Cell tags only: every value inside was escaped, so `<td` or `<tr>` is markup.
+    let mut labelled = String::with_capacity(out.len() - body + 64 * headers.len());
+    let mut col = 0;
+    let mut rest = &out[body..];
+    while let Some(i) = rest.find('<') {
+        labelled.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with("<tr>") {
+            col = 0;
+        } else if let Some(tail) = rest
+            .strip_prefix("<td")
+            .or_else(|| rest.strip_prefix("<th"))
+        {
+            if let Some(h) = headers.get(col) {
+                let _ = write!(labelled, "{} data-label=\"{h}\"", &rest[..3]);
+                rest = tail;
+                col += 1;
+                continue;
+            }
+            col += 1;
+        }
+        labelled.push('<');
+        rest = &rest[1..];
+    }
+    labelled.push_str(rest);
+    out.truncate(body);
+    out.push_str(&labelled);
 }
 
 /// A value as the exposition shows it (`none` when no series is emitted).
 pub fn value(v: Option<f64>) -> String {
     v.map_or_else(|| "none".to_string(), |x| x.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            esc("<a href='x'>\"&\"</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;"
+        );
+        assert_eq!(url_enc("<b>x y"), "%3Cb%3Ex%20y");
+    }
+
+    #[test]
+    fn body_cells_carry_their_column_header() {
+        let mut out = String::from("<p>before</p>");
+        table(&mut out, "c", &["tenant", "state"]);
+        out.push_str(&format!(
+            "<tr><td>{}</td><td class=\"num\">2</td></tr>\n<tr><th scope=\"row\">x</th><td>y</td></tr>\n",
+            esc("<td>evil")
+        ));
+        end_table(&mut out);
+        assert!(out.starts_with("<p>before</p>"));
+        assert!(out.contains(
+            "<tr><td data-label=\"tenant\">&lt;td&gt;evil</td><td data-label=\"state\" class=\"num\">2</td></tr>"
+        ), "{out}");
+        assert!(out.contains(
+            "<tr><th data-label=\"tenant\" scope=\"row\">x</th><td data-label=\"state\">y</td></tr>"
+        ), "{out}");
+    }
 }

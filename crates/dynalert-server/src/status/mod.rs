@@ -39,7 +39,7 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn opt_ts(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(|| "none".into(), ts)
+    t.map_or_else(|| "never".into(), ts)
 }
 
 /// The index of the published snapshot, built off the async threads when it is stale.
@@ -836,7 +836,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
                     )
                 ),
                 esc(s.reason.as_deref().unwrap_or("")),
-                opt_ts(s.expires),
+                s.expires.map_or("no expiry".into(), ts),
                 esc(&s.source)
             ),
             Some(s) => format!("expired (<code>{}</code>)", esc(&s.source)),
