@@ -191,6 +191,11 @@ impl Reloader {
                 }
                 let valid_changed = self.status.tenant_valid != report.tenant_valid;
                 self.status.tenant_valid = report.tenant_valid.clone();
+                let since = std::mem::take(&mut self.status.rejected_since);
+                self.status.rejected_since = (self.status.tenant_valid.iter())
+                    .filter(|(_, ok)| !**ok)
+                    .map(|(id, _)| (id.clone(), since.get(id).copied().unwrap_or(now)))
+                    .collect();
                 self.status.errors = errors.clone();
                 if report.changed {
                     tracing::info!(

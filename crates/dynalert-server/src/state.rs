@@ -25,6 +25,8 @@ pub struct Status {
     /// Diagnostics of the last reload, one `path:line:col: …` entry each.
     pub errors: Vec<String>,
     pub tenant_valid: BTreeMap<String, bool>,
+    /// Rejected tenants: the reload (of this process) that first found the current rejection.
+    pub rejected_since: BTreeMap<String, DateTime<Utc>>,
     pub platform_valid: bool,
     pub reloads: BTreeMap<&'static str, u64>,
     pub reload_duration: Histogram,

@@ -285,6 +285,18 @@ async fn rejected_tenant_page_names_its_error() {
     let d = json(&server, "/api/v1/tenants/db-b").await;
     assert_eq!(d["valid"], false);
     assert_eq!(d["serving"], "last good config");
+    // Rejected since the reload that found the broken file, which is the last one.
+    let status = json(&server, "/api/v1/status").await;
+    assert_eq!(d["rejected_since"], status["last_reload"]["at"]);
+    // A later reload that still rejects the file keeps the first instant.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    reject_db_b(&server, dir.path()).await;
+    let again = json(&server, "/api/v1/tenants/db-b").await;
+    assert_eq!(again["rejected_since"], d["rejected_since"]);
+    assert_ne!(
+        json(&server, "/api/v1/status").await["last_reload"]["at"],
+        d["rejected_since"]
+    );
     // The last good db-b.yaml: `mysql_connections: "200"`.
     assert_eq!(tier(&d, "mysql_connections", "warning")["value"], 200.0);
     let db_b = dir.path().join("db-b.yaml").display().to_string();

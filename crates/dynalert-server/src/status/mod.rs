@@ -381,6 +381,8 @@ struct Listed<'a> {
     valid: bool,
     /// A rejected tenant with no good version: nothing is served for it.
     serving: bool,
+    /// When the current rejection was first seen.
+    since: Option<DateTime<Utc>>,
 }
 
 fn listed<'a>(p: &Published, ix: &'a Index) -> Vec<Listed<'a>> {
@@ -392,6 +394,7 @@ fn listed<'a>(p: &Published, ix: &'a Index) -> Vec<Listed<'a>> {
             valid: valid.get(&r.tenant).copied().unwrap_or(true),
             row: std::borrow::Cow::Borrowed(r),
             serving: true,
+            since: p.status.rejected_since.get(&r.tenant).copied(),
         })
         .collect();
     let missing: Vec<&String> = valid
@@ -417,6 +420,7 @@ fn listed<'a>(p: &Published, ix: &'a Index) -> Vec<Listed<'a>> {
                 }),
                 valid: false,
                 serving: false,
+                since: p.status.rejected_since.get(id).copied(),
             });
         }
         out.sort_by(|a, b| a.row.tenant.cmp(&b.row.tenant));
@@ -441,6 +445,7 @@ fn row_json(l: &Listed) -> Value {
         "tenant": r.tenant,
         "file": r.file,
         "valid": l.valid,
+        "rejected_since": l.since.map(ts),
         "serving": if !l.serving { "nothing" } else if l.valid { "current file" } else { "last good config" },
         "tier": r.tier,
         "owner": r.owner,
@@ -548,7 +553,10 @@ pub async fn page_tenants(State(state): State<AppState>, uri: Uri) -> Response {
             badge("ok", "valid")
         } else {
             badge("bad", "rejected: last good served")
-        };
+        } + &l
+            .since
+            .map(|t| format!(" <span class=\"mute\">since {}</span>", ts(t)))
+            .unwrap_or_default();
         let c = &r.tiers;
         let _ = writeln!(
             h,
@@ -658,6 +666,7 @@ fn tenant_view(p: &Published, id: &str) -> Option<TenantView> {
             doc: json!({
                 "at": ts(p.at), "tenants": [], "tenant": id, "valid": false,
                 "serving": "nothing", "errors": tenant_errors(p, id, ""),
+                "rejected_since": p.status.rejected_since.get(id).copied().map(ts),
             }),
             effective: None,
             next: Vec::new(),
@@ -676,6 +685,7 @@ fn tenant_view(p: &Published, id: &str) -> Option<TenantView> {
         "tenant": id,
         "valid": valid,
         "serving": if valid { "current file" } else { "last good config" },
+        "rejected_since": p.status.rejected_since.get(id).copied().map(ts),
         "errors": tenant_errors(p, id, &t.file),
         "next_change": { "at": e.next_change.map(ts), "changes": next },
         "routing": routing_doc(&p.config, &e, t),
@@ -772,7 +782,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
     let valid = d["valid"].as_bool().unwrap_or(true);
     let _ = writeln!(
         h,
-        "<p>{} as of {}</p>",
+        "<p>{}{} as of {}</p>",
         if valid {
             badge("ok", "valid: the current file is served")
         } else if v.effective.is_some() {
@@ -780,6 +790,10 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         } else {
             badge("bad", "rejected: nothing is served")
         },
+        d["rejected_since"]
+            .as_str()
+            .map(|t| format!(" since {}", esc(t)))
+            .unwrap_or_default(),
         ts(p.at)
     );
     let errors = d["errors"].as_array().map_or(&[][..], Vec::as_slice);
