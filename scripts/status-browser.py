@@ -124,7 +124,7 @@ def main():
         "/": ["tenants valid\t10003", "tenants rejected\t2", "partly rejected",
               "db-b.yaml:4:", "maint-m", "Tenants in silent mode now"],
         "/tenants?state=rejected": ["2 of 10005 tenants match", "db-b", "rejected: last good served",
-                                    "new-bad", "rejected: nothing served"],
+                                    "since", "new-bad", "rejected: nothing served"],
         "/tenants?q=gen-0424": ["10 of 10005 tenants match", "gen-04240", "gen-04249"],
         "/tenants?page=101": ["page 101 of 101", "gen-09999"],
         "/tenants?state=maintenance": ["1 of 10005 tenants match", "maint-m", "in maintenance"],

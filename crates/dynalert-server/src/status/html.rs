@@ -57,11 +57,13 @@ input,select,button{font:inherit;padding:.2rem .4rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.3rem 0}
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 caption{text-align:left}
+td a{white-space:nowrap}
 @media (max-width:600px){body{padding:0 .5rem 1rem}dl{grid-template-columns:1fr}dd{margin-bottom:.3rem}
-table,tbody{display:block}thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+table,tbody,caption{display:block}thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
 tr{display:block;border-bottom:1px solid #8884;padding:.3rem 0}
-tbody td,tbody th{display:grid;grid-template-columns:7.5rem 1fr;gap:.5rem;border:0;padding:.1rem 0;text-align:left}
-td[data-label]::before,th[data-label]::before{content:attr(data-label);font-weight:600}}
+tbody td,tbody th{display:block;position:relative;border:0;padding:.1rem 0 .1rem 8rem;text-align:left}
+tbody td.num{text-align:left}
+td[data-label]::before,th[data-label]::before{content:attr(data-label);font-weight:600;position:absolute;left:0;width:7.5rem;overflow-wrap:anywhere}}
 ";
 
 /// Starts a page: head with viewport and inline CSS, header and navigation.
