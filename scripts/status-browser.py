@@ -101,6 +101,13 @@ def main():
     if not any("probe" in e.get("message", "") for e in console()):
         fail("console errors are not captured (probe missing)")
 
+    # So must the accessibility check: a table without headers, an unlabelled input,
+    # an empty colour marker and no viewport meta are four findings.
+    wd("POST", S + "/url", {"url": "data:text/html,<table><tr><td>1</td></tr></table>"
+                                   "<input name=q><span class=bad></span>"})
+    if len(js(A11Y)) != 4:
+        fail(f"the accessibility check misses problems: {js(A11Y)}")
+
     secrets = [s for s in open(SECRETS).read().split("\n") if s]
     if len(secrets) < 6:
         fail(f"too few example routing secrets found: {secrets}")

@@ -594,3 +594,21 @@ async fn unreachable_prometheus_is_named_without_credentials() {
     let err = d["prometheus"]["error"].as_str().unwrap();
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[tokio::test]
+async fn a_key_no_alert_reads_is_unarmed() {
+    let dir = setup();
+    // A platform key no alert of the packs compares against.
+    let defaults = std::fs::read_to_string(dir.path().join("_defaults.yaml")).unwrap();
+    let defaults = defaults.replace("defaults:\n", "defaults:\n  mysql_uptime_floor: 60\n");
+    std::fs::write(dir.path().join("_defaults.yaml"), defaults).unwrap();
+    let server = start(dir.path());
+    let d = json(&server, "/api/v1/config").await;
+    let keys = d["keys"].as_array().unwrap();
+    let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
+    assert_eq!(key("mysql_uptime_floor")["armed"], false, "{d}");
+    assert_eq!(key("mysql_uptime_floor")["alerts"], serde_json::json!([]));
+    assert_eq!(key("mysql_connections")["armed"], true);
+    let (_, page) = get(&server, "/config").await;
+    assert!(page.contains(">unarmed</span>"));
+}
