@@ -41,15 +41,15 @@ pub struct Args {
     /// File keeping the last good effective config across restarts.
     #[arg(long = "storage.path", value_name = "FILE")]
     pub storage_path: Option<PathBuf>,
+    /// Prometheus running the rule packs: `/tenants/{id}` then shows observations and alert states.
+    #[arg(long = "prometheus.url", value_name = "URL")]
+    pub prometheus_url: Option<String>,
     /// Interval of the fallback poll (stat only; reads files whose stamp changed).
     #[arg(long = "config.poll-interval", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub poll_interval: Duration,
     /// Watch the config directory with inotify (`--config.watch=false` relies on the poll).
     #[arg(long = "config.watch", value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
     pub watch: bool,
-    /// Prometheus running the rule packs: `/tenants/{id}` then shows observations and alert states.
-    #[arg(long = "prometheus.url", value_name = "URL")]
-    pub prometheus_url: Option<String>,
 }
 
 /// Parses `500ms`, `30s`, `5m`, `1h` (a bare number is seconds).

@@ -47,11 +47,11 @@ pub struct Options {
     pub config_dir: PathBuf,
     pub telemetry_path: String,
     pub storage_path: Option<PathBuf>,
+    /// Prometheus asked by `/tenants/{id}` for observations and alert states.
+    pub prometheus_url: Option<String>,
     pub poll_interval: Duration,
     pub watch: bool,
     pub auth: Option<Arc<auth::Auth>>,
-    /// Prometheus asked by `/tenants/{id}` for observations and alert states.
-    pub prometheus_url: Option<String>,
 }
 
 impl Options {
@@ -60,10 +60,10 @@ impl Options {
             config_dir: config_dir.into(),
             telemetry_path: "/metrics".into(),
             storage_path: None,
+            prometheus_url: None,
             poll_interval: Duration::from_secs(30),
             watch: true,
             auth: None,
-            prometheus_url: None,
         }
     }
 }
@@ -91,11 +91,11 @@ impl Server {
         let shared = Arc::new(Shared {
             published: ArcSwap::from_pointee(empty),
             reload: tx.clone(),
+            status_cache: Default::default(),
+            prometheus_url: opts.prometheus_url.clone(),
             telemetry_path: opts.telemetry_path.clone(),
             auth: opts.auth.clone(),
             config_dir: opts.config_dir.display().to_string(),
-            status_cache: Default::default(),
-            prometheus_url: opts.prometheus_url.clone(),
         });
         let mut loader = Loader::new(&opts.config_dir);
         if let Some(path) = &opts.storage_path {
@@ -228,10 +228,10 @@ fn try_run(args: Args) -> Result<(), String> {
             config_dir: args.config_dir.clone(),
             telemetry_path: args.telemetry_path.clone(),
             storage_path: args.storage_path.clone(),
+            prometheus_url: args.prometheus_url.clone(),
             poll_interval: args.poll_interval,
             watch: args.watch,
             auth,
-            prometheus_url: args.prometheus_url.clone(),
         };
         let server = Server::start(opts);
         tracing::info!(

@@ -93,14 +93,14 @@ pub enum Msg {
 /// State shared by the router and the reloader.
 pub struct Shared {
     pub published: ArcSwap<Published>,
-    pub reload: mpsc::Sender<Msg>,
-    pub telemetry_path: String,
-    pub auth: Option<Arc<Auth>>,
-    pub config_dir: String,
     /// Per-snapshot tenant summary of the status pages.
     pub status_cache: crate::status::Cache,
     /// `--prometheus.url`, for the observations of `/tenants/{id}`.
     pub prometheus_url: Option<String>,
+    pub reload: mpsc::Sender<Msg>,
+    pub telemetry_path: String,
+    pub auth: Option<Arc<Auth>>,
+    pub config_dir: String,
 }
 
 impl Shared {

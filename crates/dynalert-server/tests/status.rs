@@ -474,9 +474,13 @@ async fn prometheus_observations_next_to_each_key() {
     let replica = start(dir.path());
     let app = replica.router();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(dynalert_server::serve::serve(listener, app, None, async {
-        let _ = stopped.await;
-    }));
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
     let work = tempfile::tempdir().unwrap();
     let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/packs");
     let mut rule_files = String::new();
@@ -568,7 +572,7 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
     assert!(page.contains("MariaDBHighConnections <span class=\"badge mute\">inactive</span>"));
     server.stop();
     let _ = stop.send(());
-    serving.await.unwrap();
+    serving.await.unwrap().unwrap();
     replica.stop();
 }
 
