@@ -71,10 +71,14 @@ until curl -fsS "$base/-/ready" >/dev/null 2>&1; do
   ((SECONDS < deadline)) || { echo "error: exporter not ready within 60 s" >&2; cat "$log" >&2; exit 1; }
   sleep 0.1
 done
-# db-b is rejected after a good load: its last good config stays served.
+# db-b is rejected after a good load (SIGHUP reloads): its last good config stays served.
 printf 'tenants:\n  db-b:\n    mysql_connections: [\n' >"$conf/db-b.yaml"
-code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$base/-/reload")
-[[ "$code" == 422 ]] || { echo "error: reload answered $code, expected 422" >&2; exit 1; }
+kill -HUP "${pids[0]}"
+deadline=$((SECONDS + 60))
+until curl -fsS "$base/api/v1/tenants/db-b" 2>/dev/null | grep -q '"valid":false'; do
+  ((SECONDS < deadline)) || { echo "error: db-b not rejected within 60 s of SIGHUP" >&2; cat "$log" >&2; exit 1; }
+  sleep 0.1
+done
 
 dlog="$work/chromedriver.log"
 chromedriver --port=0 >"$dlog" 2>&1 &
