@@ -11,6 +11,7 @@ and 10,000 generated tenants `gen-00000` … `gen-09999`.
 
 import base64
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -184,6 +185,7 @@ try:
     main()
 finally:
     wd("DELETE", S)
+    shutil.rmtree(profile, ignore_errors=True)
 if failures:
     print(f"{len(failures)} status page check(s) failed", file=sys.stderr)
     sys.exit(1)
