@@ -26,6 +26,7 @@ test: deps build
 	$(DYNALERT) rules regex examples/conf.d --check
 	scripts/test-rules.sh
 	scripts/test-deploy.sh
+	scripts/test-status-browser.sh
 	$(DYNALERT) bench rules --tenants 100,1000 --quick --out $(CURDIR)/target/bench-quick
 	scripts/lab-e2e.sh
 

@@ -32,6 +32,7 @@ status=0
 echo
 echo "== URLs"
 "$BIN" lab status --dir "$LAB_DIR" || true
+echo "status pages (threshold-exporter replica 1): $exporter/  $exporter/tenants  $exporter/tenants/db-a  $exporter/config"
 echo
 echo "try: $BIN inspect-tenant db-a --lab.dir $LAB_DIR"
 echo "     $BIN verify-threshold db-a mysql_connections --lab.dir $LAB_DIR"

@@ -14,6 +14,8 @@ PACKAGES=(
   postgresql
   redis-server
   victoria-metrics             # vmalert -dryRun compatibility check of the rule packs
+  chromium                     # headless browser test of the status pages
+  chromium-driver
   curl
   ca-certificates
 )

@@ -91,6 +91,9 @@ pub struct Args {
     /// File keeping the last good effective config across restarts.
     #[arg(long = "storage.path", value_name = "FILE")]
     pub storage_path: Option<PathBuf>,
+    /// Prometheus running the rule packs: `/tenants/{id}` then shows observations and alert states.
+    #[arg(long = "prometheus.url", value_name = "URL")]
+    pub prometheus_url: Option<String>,
     /// Interval of the fallback poll (stat only; reads files whose stamp changed).
     #[arg(long = "config.poll-interval", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -198,14 +201,22 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 
 /// Checks `--web.telemetry-path`.
 pub fn check_telemetry_path(p: &str) -> Result<(), String> {
-    let reserved = ["/", "/-/healthy", "/-/ready", "/-/reload"];
+    let reserved = [
+        "/",
+        "/-/healthy",
+        "/-/ready",
+        "/-/reload",
+        "/tenants",
+        "/config",
+    ];
     if !p.starts_with('/')
         || p.contains(['{', '}', '*'])
         || reserved.contains(&p)
         || p.starts_with("/api/")
+        || p.starts_with("/tenants/")
     {
         return Err(format!(
-            "invalid `--web.telemetry-path` `{p}`: must start with `/` and not clash with `/`, `/-/…` or `/api/…`"
+            "invalid `--web.telemetry-path` `{p}`: must start with `/` and not clash with `/`, `/-/…`, `/api/…`, `/tenants` or `/config`"
         ));
     }
     Ok(())

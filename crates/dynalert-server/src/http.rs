@@ -1,4 +1,4 @@
-//! The HTTP surface: `/metrics`, landing page, health, readiness, reload and tenant API.
+//! The HTTP surface: `/metrics`, status pages, health, readiness, reload and the JSON API.
 //!
 //! [`router`] is independent of sockets: tests drive it with `tower::ServiceExt::oneshot`.
 //! Every handler reads one published state and serves only from it.
@@ -6,15 +6,14 @@
 use std::time::Duration;
 
 use axum::body::Body as AxBody;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use bytes::Bytes;
 use dynalert_exposition::Format;
-use dynalert_model::effective_tenant;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -22,6 +21,7 @@ use crate::auth::Verdict;
 use crate::body::response_chunks;
 use crate::selfmetrics::render_tail;
 use crate::state::{AppState, Msg, Trigger};
+use crate::status;
 
 /// Longest time a request may take before it is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,13 +32,18 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let metrics_path = state.telemetry_path.clone();
     Router::new()
-        .route("/", get(landing))
+        .route("/", get(status::page_status))
+        .route("/tenants", get(status::page_tenants))
+        .route("/tenants/{id}", get(status::page_tenant))
+        .route("/config", get(status::page_config))
+        .route("/api/v1/status", get(status::api_status))
+        .route("/api/v1/config", get(status::api_config))
         .route(&metrics_path, get(metrics))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
         .route("/-/reload", post(reload).put(reload))
-        .route("/api/v1/tenants", get(tenants))
-        .route("/api/v1/tenants/{id}", get(tenant))
+        .route("/api/v1/tenants", get(status::api_tenants))
+        .route("/api/v1/tenants/{id}", get(status::api_tenant))
         .layer(middleware::from_fn_with_state(state.clone(), basic_auth))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
@@ -225,98 +230,4 @@ async fn reload(State(state): State<AppState>) -> Response {
         )
             .into_response(),
     }
-}
-
-async fn tenants(State(state): State<AppState>) -> Response {
-    let p = state.load();
-    let tenants: Vec<serde_json::Value> = p
-        .config
-        .tenants
-        .iter()
-        .map(|(id, t)| {
-            serde_json::json!({
-                "tenant": id,
-                "file": &*t.file,
-                "valid": p.status.tenant_valid.get(id).copied().unwrap_or(true),
-            })
-        })
-        .collect();
-    Json(serde_json::json!({ "at": p.at.to_rfc3339(), "tenants": tenants })).into_response()
-}
-
-async fn tenant(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let p = state.load();
-    let Some(t) = p.config.tenants.get(&id) else {
-        let id = dynalert_config::yaml::quote(&id);
-        return (StatusCode::NOT_FOUND, format!("unknown tenant {id}\n")).into_response();
-    };
-    let e = effective_tenant(&p.config.platform, t, p.at);
-    // Same document shape as `dynalert effective --format json`.
-    Json(serde_json::json!({ "at": p.at.to_rfc3339(), "tenants": [e] })).into_response()
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-async fn landing(State(state): State<AppState>) -> Html<String> {
-    let p = state.load();
-    let s = &p.status;
-    let mut html = String::with_capacity(4096);
-    html.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>threshold-exporter</title></head><body>\n");
-    html.push_str(&format!(
-        "<h1>threshold-exporter</h1>\n<p>version {} (revision {})</p>\n",
-        esc(crate::VERSION),
-        esc(crate::REVISION)
-    ));
-    let path = esc(&state.telemetry_path);
-    html.push_str(&format!(
-        "<ul><li><a href=\"{path}\">{path}</a></li><li><a href=\"/-/healthy\">/-/healthy</a></li><li><a href=\"/-/ready\">/-/ready</a></li><li><a href=\"/api/v1/tenants\">/api/v1/tenants</a></li></ul>\n"
-    ));
-    let last = s
-        .last_reload
-        .map_or("never".to_string(), |t| t.to_rfc3339());
-    let success = s
-        .last_success
-        .map_or("never".to_string(), |t| t.to_rfc3339());
-    html.push_str(&format!(
-        "<h2>Configuration</h2>\n<p>directory <code>{}</code>; last reload {} ({}); last fully applied {}; {} tenants, {} series, hash <code>{}</code></p>\n",
-        esc(&state.config_dir),
-        esc(&last),
-        if s.last_reload_ok { "all files applied" } else { "some files rejected" },
-        esc(&success),
-        p.body.tenants,
-        p.body.series,
-        esc(&p.body.hash),
-    ));
-    if s.errors.is_empty() {
-        html.push_str("<p>No current errors.</p>\n");
-    } else {
-        html.push_str("<h2>Current errors</h2>\n<pre>\n");
-        for e in &s.errors {
-            html.push_str(&esc(e));
-            html.push('\n');
-        }
-        html.push_str("</pre>\n");
-    }
-    html.push_str("<h2>Tenants</h2>\n<table><tr><th>tenant</th><th>valid</th><th>keys</th></tr>\n");
-    for (id, t) in &p.config.tenants {
-        let valid = s.tenant_valid.get(id).copied().unwrap_or(true);
-        let keys: Vec<String> = t.thresholds.keys().map(|k| esc(&k.to_string())).collect();
-        html.push_str(&format!(
-            "<tr><td><a href=\"/api/v1/tenants/{0}\">{0}</a></td><td>{1}</td><td>{2}</td></tr>\n",
-            esc(id),
-            if valid {
-                "yes"
-            } else {
-                "no: last good config served"
-            },
-            keys.join(", ")
-        ));
-    }
-    html.push_str("</table>\n</body></html>\n");
-    Html(html)
 }

@@ -14,6 +14,7 @@ pub mod reload;
 pub mod selfmetrics;
 pub mod serve;
 pub mod state;
+pub mod status;
 pub mod storage;
 pub mod watch;
 
@@ -43,6 +44,8 @@ pub struct Options {
     pub config_dir: PathBuf,
     pub telemetry_path: String,
     pub storage_path: Option<PathBuf>,
+    /// Prometheus asked by `/tenants/{id}` for observations and alert states.
+    pub prometheus_url: Option<String>,
     pub poll_interval: Duration,
     pub watch: bool,
     pub auth: Option<Arc<auth::Auth>>,
@@ -58,6 +61,7 @@ impl Options {
             config_dir: config_dir.into(),
             telemetry_path: "/metrics".into(),
             storage_path: None,
+            prometheus_url: None,
             poll_interval: Duration::from_secs(30),
             watch: true,
             auth: None,
@@ -90,6 +94,8 @@ impl Server {
         let shared = Arc::new(Shared {
             published: ArcSwap::from_pointee(empty),
             reload: tx.clone(),
+            status_cache: Default::default(),
+            prometheus_url: opts.prometheus_url.clone(),
             telemetry_path: opts.telemetry_path.clone(),
             auth: arc_swap::ArcSwapOption::new(opts.auth.clone()),
             config_dir: opts.config_dir.display().to_string(),
@@ -233,6 +239,7 @@ fn try_run(args: Args) -> Result<(), String> {
             config_dir: args.config_dir.clone(),
             telemetry_path: args.telemetry_path.clone(),
             storage_path: args.storage_path.clone(),
+            prometheus_url: args.prometheus_url.clone(),
             poll_interval: args.poll_interval,
             watch: args.watch,
             auth,

@@ -217,6 +217,11 @@ impl Reloader {
                 }
                 let valid_changed = self.status.tenant_valid != report.tenant_valid;
                 self.status.tenant_valid = report.tenant_valid.clone();
+                let since = std::mem::take(&mut self.status.rejected_since);
+                self.status.rejected_since = (self.status.tenant_valid.iter())
+                    .filter(|(_, ok)| !**ok)
+                    .map(|(id, _)| (id.clone(), since.get(id).copied().unwrap_or(now)))
+                    .collect();
                 self.status.errors = errors.clone();
                 if report.changed {
                     tracing::info!(
@@ -232,6 +237,7 @@ impl Reloader {
                 self.status.last_reload = Some(now);
                 let elapsed = started.elapsed().as_secs_f64();
                 self.status.reload_duration.observe(elapsed);
+                self.status.last_reload_seconds = Some(elapsed);
                 let loaded = started.elapsed();
                 self.publish(&config, now, valid_changed);
                 tracing::debug!(

@@ -25,9 +25,13 @@ pub struct Status {
     /// Diagnostics of the last reload, one `path:line:col: …` entry each.
     pub errors: Vec<String>,
     pub tenant_valid: BTreeMap<String, bool>,
+    /// Rejected tenants: the reload (of this process) that first found the current rejection.
+    pub rejected_since: BTreeMap<String, DateTime<Utc>>,
     pub platform_valid: bool,
     pub reloads: BTreeMap<&'static str, u64>,
     pub reload_duration: Histogram,
+    /// Scan and validation time of the last reload, in seconds.
+    pub last_reload_seconds: Option<f64>,
     pub files_read: u64,
     pub files_parsed: u64,
     pub renders: u64,
@@ -91,6 +95,10 @@ pub enum Msg {
 /// State shared by the router and the reloader.
 pub struct Shared {
     pub published: ArcSwap<Published>,
+    /// Per-snapshot tenant summary of the status pages.
+    pub status_cache: crate::status::Cache,
+    /// `--prometheus.url`, for the observations of `/tenants/{id}`.
+    pub prometheus_url: Option<String>,
     pub reload: mpsc::Sender<Msg>,
     pub telemetry_path: String,
     /// Basic auth, swapped when the web config file changes.

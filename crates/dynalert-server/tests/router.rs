@@ -202,10 +202,12 @@ async fn health_ready_and_landing() {
         StatusCode::OK
     );
     let page = call(&server, "GET", "/", &[]).await.text();
-    assert!(
-        page.contains("db-a") && page.contains("mysql_connections") && page.contains("/metrics")
-    );
+    assert!(page.contains("href=\"/metrics\"") && page.contains("href=\"/tenants\""));
     assert!(page.contains("No current errors"));
+    let list = call(&server, "GET", "/tenants", &[]).await.text();
+    assert!(list.contains("href=\"/tenants/db-a\""), "{list}");
+    let one = call(&server, "GET", "/tenants/db-a", &[]).await.text();
+    assert!(one.contains("mysql_connections"), "{one}");
 }
 
 #[tokio::test]

@@ -1,0 +1,616 @@
+//! Status pages and their JSON over the router (`tower::ServiceExt::oneshot`), loaded with
+//! the example `conf.d` plus a tenant in maintenance, a rejected tenant and hostile input.
+//! Expected values come from what the example files document, not from the pages.
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use dynalert_server::{Options, Server};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/conf.d");
+
+const MAINTENANCE: &str = "tenants:\n  maint-m:\n    mysql_connections: 90\n    \
+_state_maintenance: {expires: \"2099-01-01T00:00:00Z\", reason: \"disk swap\"}\n";
+
+const HOSTILE_OWNER: &str = "<script>alert(1)</script>";
+
+fn hostile() -> String {
+    format!(
+        "tenants:\n  evil:\n    mysql_connections: 10\n    _metadata: {{owner: \"{HOSTILE_OWNER}\", \
+runbook_url: \"https://wiki.example/\\\"><script>alert(2)</script>\"}}\n"
+    )
+}
+
+/// A file named with markup whose tenant key is markup too: rejected, named in errors.
+const HOSTILE_FILE: &str = "<b>x.yaml";
+const HOSTILE_TENANT: &str =
+    "tenants:\n  \"<img src=x onerror=alert(3)>\":\n    mysql_connections: 10\n";
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(EXAMPLES).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.path().join("maint-m.yaml"), MAINTENANCE).unwrap();
+    std::fs::write(dir.path().join("evil.yaml"), hostile()).unwrap();
+    std::fs::write(dir.path().join(HOSTILE_FILE), HOSTILE_TENANT).unwrap();
+    dir
+}
+
+fn start(dir: &Path) -> Server {
+    let mut opts = Options::new(dir);
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    server
+}
+
+async fn get(server: &Server, uri: &str) -> (StatusCode, String) {
+    let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+    let resp = server.router().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn json(server: &Server, uri: &str) -> Value {
+    let (status, body) = get(server, uri).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Breaks `db-b.yaml` after a good load: db-b is rejected and keeps its last good config.
+async fn reject_db_b(server: &Server, dir: &Path) {
+    std::fs::write(
+        dir.join("db-b.yaml"),
+        "tenants:\n  db-b:\n    mysql_connections: [\n",
+    )
+    .unwrap();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/-/reload")
+        .body(Body::empty())
+        .unwrap();
+    let resp = server.router().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
+    doc["tenants"][0]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key"] == key)
+        .and_then(|k| {
+            k["tiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["severity"] == severity)
+        })
+        .unwrap_or_else(|| panic!("no {key} {severity} in {doc}"))
+}
+
+#[tokio::test]
+async fn status_page_counts_errors_and_modes() {
+    let dir = setup();
+    let server = start(dir.path());
+    reject_db_b(&server, dir.path()).await;
+    let d = json(&server, "/api/v1/status").await;
+    // db-a, cache-c, maint-m, evil are valid; db-b (last good) and `<b>x` are rejected.
+    assert_eq!(d["counts"]["tenants_valid"], 4, "{d}");
+    assert_eq!(d["counts"]["tenants_rejected"], 2, "{d}");
+    assert_eq!(d["last_reload"]["outcome"], "partly rejected");
+    assert!(d["last_reload"]["duration_seconds"].as_f64().unwrap() > 0.0);
+    let errors = d["errors"].as_array().unwrap();
+    let db_b = dir.path().join("db-b.yaml").display().to_string();
+    assert!(
+        errors.iter().any(|e| e["location"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{db_b}:4:"))),
+        "{errors:?}"
+    );
+    // The hostile file's error carries a hint (the rename it needs).
+    assert!(errors.iter().any(|e| e["hint"].is_string()), "{errors:?}");
+    assert_eq!(d["maintenance"], serde_json::json!(["maint-m"]));
+    // db-b's silent mode (until 2030) is served from its last good config.
+    assert_eq!(d["silent"], serde_json::json!(["db-b"]));
+    // Threshold keys: the 10 platform defaults, plus the tenants' own keys: mysql_slow_queries,
+    // two container_cpu rows (db-a), redis_keys{db}, pg_connections{datname}, pg_deadlocks.
+    assert_eq!(d["counts"]["keys"], 16, "{d}");
+
+    let (status, page) = get(&server, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("{db_b}:4:")), "{page}");
+    assert!(page.contains("href=\"/tenants/maint-m\""));
+    assert!(page.contains("partly rejected"));
+    assert!(page.contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[tokio::test]
+async fn tenant_list_searches_filters_and_pages() {
+    let dir = setup();
+    let server = start(dir.path());
+    reject_db_b(&server, dir.path()).await;
+    let all = json(&server, "/api/v1/tenants").await;
+    let ids: Vec<&str> = all["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["<b>x", "cache-c", "db-a", "db-b", "evil", "maint-m"],
+        "{all}"
+    );
+    let rejected = json(&server, "/api/v1/tenants?state=rejected").await;
+    let rows = rejected["tenants"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["serving"], "nothing");
+    assert_eq!(rows[1]["tenant"], "db-b");
+    assert_eq!(rows[1]["serving"], "last good config");
+    // db-b as documented: tier standard, owner app-team, namespaces db-b and db-b-jobs.
+    assert_eq!(rows[1]["tier"], "standard");
+    assert_eq!(rows[1]["owner"], "app-team");
+    assert_eq!(
+        rows[1]["namespaces"],
+        serde_json::json!(["db-b", "db-b-jobs"])
+    );
+    // db-a: mysql_replication_lag is disabled (warning and critical of the platform).
+    let db_a = json(&server, "/api/v1/tenants?q=dba-team").await;
+    assert_eq!(db_a["tenants"][0]["tenant"], "db-a");
+    assert_eq!(db_a["tenants"][0]["tiers"]["disabled"], 2);
+    let owner = json(&server, "/api/v1/tenants?q=CACHE-TEAM&state=valid").await;
+    assert_eq!(owner["total"], 1);
+    assert_eq!(owner["tenants"][0]["tenant"], "cache-c");
+    let maint = json(&server, "/api/v1/tenants?state=maintenance").await;
+    assert_eq!(maint["tenants"][0]["tenant"], "maint-m");
+    assert_eq!(maint["total"], 1);
+
+    let (_, page) = get(&server, "/tenants?q=db-&state=rejected").await;
+    assert!(page.contains("href=\"/tenants/db-b\""));
+    assert!(!page.contains("href=\"/tenants/db-a\""));
+    assert!(page.contains("rejected: last good served"));
+    assert!(page.contains("<option value=\"rejected\" selected>"));
+    assert!(page.contains("<label for=\"q\">") && page.contains("<label for=\"state\">"));
+}
+
+#[tokio::test]
+async fn pagination_of_many_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("_defaults.yaml"),
+        "defaults:\n  mysql_connections: 80\n",
+    )
+    .unwrap();
+    for i in 0..250 {
+        std::fs::write(
+            dir.path().join(format!("t{i:04}.yaml")),
+            format!("tenants:\n  t{i:04}:\n    mysql_connections: {}\n", 100 + i),
+        )
+        .unwrap();
+    }
+    let server = start(dir.path());
+    let p3 = json(&server, "/api/v1/tenants?page=3").await;
+    assert_eq!(p3["total"], 250);
+    assert_eq!(p3["pagination"]["pages"], 3);
+    let rows = p3["tenants"].as_array().unwrap();
+    assert_eq!(rows.len(), 50);
+    assert_eq!(rows[0]["tenant"], "t0200");
+    let (_, page2) = get(&server, "/tenants?page=2").await;
+    assert!(page2.contains("href=\"/tenants/t0100\"") && page2.contains("href=\"/tenants/t0199\""));
+    assert!(
+        !page2.contains("href=\"/tenants/t0099\"") && !page2.contains("href=\"/tenants/t0200\"")
+    );
+    assert!(
+        page2.contains("href=\"/tenants?page=1\"") && page2.contains("href=\"/tenants?page=3\"")
+    );
+}
+
+#[tokio::test]
+async fn tenant_view_has_values_states_sources_and_masked_routing() {
+    let dir = setup();
+    let server = start(dir.path());
+    let d = json(&server, "/api/v1/tenants/db-a").await;
+    let file = dir.path().join("db-a.yaml").display().to_string();
+    // db-a.yaml line 6: `mysql_connections: "70"`, line 7 its critical tier "120".
+    let w = tier(&d, "mysql_connections", "warning");
+    assert_eq!(
+        (w["value"].as_f64(), w["state"].as_str()),
+        (Some(70.0), Some("custom"))
+    );
+    assert_eq!(w["source"], format!("{file}:6"));
+    assert_eq!(tier(&d, "mysql_connections", "critical")["value"], 120.0);
+    // `mysql_replication_lag: disable`: no series for either platform tier.
+    for sev in ["warning", "critical"] {
+        let t = tier(&d, "mysql_replication_lag", sev);
+        assert_eq!(
+            (t["value"].is_null(), t["state"].as_str()),
+            (true, Some("disabled"))
+        );
+    }
+    // A key db-a never sets: the platform default of _defaults.yaml.
+    let r = tier(&d, "redis_memory", "critical");
+    assert_eq!(
+        (r["value"].as_f64(), r["state"].as_str()),
+        (Some(95.0), Some("default"))
+    );
+    // container_memory: 85, or 95 inside the weekday night window.
+    let m = tier(&d, "container_memory", "warning");
+    match m["state"].as_str().unwrap() {
+        "custom" => assert_eq!(m["value"], 85.0),
+        "scheduled" => assert_eq!(m["value"], 95.0),
+        other => panic!("container_memory warning is {other}"),
+    }
+    assert!(d["next_change"]["at"].is_string(), "the window has edges");
+    // Routing: the webhook type and host, never the URL path.
+    assert_eq!(d["routing"]["receiver"]["type"], "webhook");
+    assert_eq!(d["routing"]["receiver"]["host"], "http://127.0.0.1:5001");
+    assert_eq!(d["routing"]["tier_receiver"]["receiver"], "vip-pager");
+    assert_eq!(d["routing"]["enforced"]["receiver"], "noc");
+
+    let c = json(&server, "/api/v1/tenants/cache-c").await;
+    // `redis_memory: {warning: 70, critical: disable}`.
+    assert_eq!(tier(&c, "redis_memory", "warning")["value"], 70.0);
+    assert_eq!(tier(&c, "redis_memory", "critical")["state"], "disabled");
+    // pg_replication_lag 600 until 2030-06-30: still the tenant's value.
+    let lag = tier(&c, "pg_replication_lag", "warning");
+    assert_eq!(
+        (lag["value"].as_f64(), lag["state"].as_str()),
+        (Some(600.0), Some("custom"))
+    );
+
+    let (status, page) = get(&server, "/tenants/db-a").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("dba-team") && page.contains(&format!("{file}:6")));
+    assert!(page.contains(">disabled</span>"));
+    let (status, _) = get(&server, "/tenants/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn rejected_tenant_page_names_its_error() {
+    let dir = setup();
+    let server = start(dir.path());
+    reject_db_b(&server, dir.path()).await;
+    let d = json(&server, "/api/v1/tenants/db-b").await;
+    assert_eq!(d["valid"], false);
+    assert_eq!(d["serving"], "last good config");
+    // Rejected since the reload that found the broken file, which is the last one.
+    let status = json(&server, "/api/v1/status").await;
+    assert_eq!(d["rejected_since"], status["last_reload"]["at"]);
+    // A later reload that still rejects the file keeps the first instant.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    reject_db_b(&server, dir.path()).await;
+    let again = json(&server, "/api/v1/tenants/db-b").await;
+    assert_eq!(again["rejected_since"], d["rejected_since"]);
+    assert_ne!(
+        json(&server, "/api/v1/status").await["last_reload"]["at"],
+        d["rejected_since"]
+    );
+    // The last good db-b.yaml: `mysql_connections: "200"`.
+    assert_eq!(tier(&d, "mysql_connections", "warning")["value"], 200.0);
+    let db_b = dir.path().join("db-b.yaml").display().to_string();
+    assert!(d["errors"][0]["location"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{db_b}:4:")));
+    let (_, page) = get(&server, "/tenants/db-b").await;
+    assert!(page.contains("rejected: the last good config is served"));
+    assert!(page.contains(&format!("{db_b}:4:")));
+}
+
+#[tokio::test]
+async fn catalogue_lists_keys_defaults_and_alerts() {
+    let dir = setup();
+    let server = start(dir.path());
+    let d = json(&server, "/api/v1/config").await;
+    let keys = d["keys"].as_array().unwrap();
+    // _defaults.yaml: ten `defaults:` keys and two `optional_overrides:`.
+    assert_eq!(keys.len(), 12);
+    let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
+    assert_eq!(
+        key("mysql_connections")["defaults"],
+        serde_json::json!([["warning", 80.0]])
+    );
+    assert_eq!(
+        key("pg_replication_lag")["defaults"],
+        serde_json::json!([["warning", 30.0], ["critical", 300.0]])
+    );
+    assert_eq!(key("pg_deadlocks")["kind"], "optional");
+    assert_eq!(
+        key("pg_connections")["dimensions"],
+        serde_json::json!(["datname"])
+    );
+    // rules/packs/mariadb/alerts.yaml: MariaDBHighConnections compares against this key.
+    let alerts: Vec<&str> = key("mysql_connections")["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alert"].as_str().unwrap())
+        .collect();
+    assert!(alerts.contains(&"MariaDBHighConnections"), "{alerts:?}");
+    assert_eq!(key("mysql_connections")["armed"], true);
+    let (_, page) = get(&server, "/config").await;
+    assert!(page.contains("MariaDBHighConnections") && page.contains(">armed</span>"));
+}
+
+#[tokio::test]
+async fn hostile_values_are_escaped_and_secrets_never_shown() {
+    let dir = setup();
+    let server = start(dir.path());
+    // Every URL of the example routing files is a secret (webhook URLs carry tokens).
+    let mut secrets = Vec::new();
+    for name in ["_routing.yaml", "db-a.yaml", "db-b.yaml", "cache-c.yaml"] {
+        let text = std::fs::read_to_string(Path::new(EXAMPLES).join(name)).unwrap();
+        // `url:` fields of receivers (not `runbook_url:`, which is public).
+        for (i, _) in text.match_indices("url: \"") {
+            if text[..i].ends_with([' ', '{']) {
+                let rest = &text[i + "url: \"".len()..];
+                secrets.push(rest.split('"').next().unwrap().to_string());
+            }
+        }
+    }
+    assert!(secrets.len() >= 6, "{secrets:?}");
+    let pages = [
+        "/",
+        "/tenants",
+        "/tenants?q=%3Cscript%3E",
+        "/tenants/evil",
+        "/tenants/db-a",
+        "/tenants/db-b",
+        "/tenants/%3Cb%3Ex",
+        "/config",
+        "/api/v1/status",
+        "/api/v1/tenants",
+        "/api/v1/tenants/db-a",
+        "/api/v1/tenants/db-b",
+        "/api/v1/config",
+    ];
+    for uri in pages {
+        let (_, body) = get(&server, uri).await;
+        for s in &secrets {
+            assert!(!body.contains(s.as_str()), "{uri} shows `{s}`");
+        }
+        if !uri.starts_with("/api/") {
+            assert!(!body.contains("<script"), "{uri}: {body}");
+            assert!(!body.contains("<img"), "{uri}: {body}");
+            assert!(!body.contains("<b>x"), "{uri}: {body}");
+        }
+    }
+    let (_, evil) = get(&server, "/tenants/evil").await;
+    assert!(
+        evil.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{evil}"
+    );
+    let (_, list) = get(&server, "/tenants").await;
+    assert!(list.contains("&lt;b&gt;x"), "{list}");
+    assert!(list.contains("href=\"/tenants/%3Cb%3Ex\""), "{list}");
+    // The hostile file is named in the errors of `/`, escaped.
+    let (_, status) = get(&server, "/").await;
+    assert!(status.contains("&lt;b&gt;x.yaml:"), "{status}");
+}
+
+#[tokio::test]
+async fn pages_sit_behind_basic_auth() {
+    let dir = setup();
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    opts.auth = Some(std::sync::Arc::new(dynalert_server::auth::Auth::new(
+        [("ops".to_string(), hash)].into_iter().collect(),
+    )));
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    use base64::Engine as _;
+    let right = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("ops:s3cret")
+    );
+    for uri in [
+        "/",
+        "/tenants",
+        "/tenants/db-a",
+        "/config",
+        "/api/v1/status",
+        "/api/v1/tenants",
+        "/api/v1/tenants/db-a",
+        "/api/v1/config",
+    ] {
+        let (status, _) = get(&server, uri).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        let req = Request::builder()
+            .uri(uri)
+            .header("authorization", &right)
+            .body(Body::empty())
+            .unwrap();
+        let resp = server.router().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+    }
+}
+
+/// A child process killed (and reaped) on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, failing after `limit`.
+async fn until<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_observations_next_to_each_key() {
+    let dir = setup();
+    // Replica 1 on a socket, scraped by a real Prometheus running the rule packs.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let exporter = listener.local_addr().unwrap();
+    let replica = start(dir.path());
+    let app = replica.router();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let work = tempfile::tempdir().unwrap();
+    let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/packs");
+    let mut rule_files = String::new();
+    for pack in ["mariadb", "platform"] {
+        for f in ["recording.yaml", "alerts.yaml"] {
+            rule_files.push_str(&format!("  - {}\n", packs.join(pack).join(f).display()));
+        }
+    }
+    let cfg = work.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files:\n{rule_files}\
+scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{targets: ['{exporter}']}}]\n"
+        ),
+    )
+    .unwrap();
+    let log = work.path().join("prometheus.log");
+    let _prom = Child(
+        std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                work.path().join("data").display()
+            ))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("prometheus not found (Debian package `prometheus`: scripts/install-deps.sh)"),
+    );
+    let prom: std::net::SocketAddr = until(
+        "Prometheus to listen",
+        Duration::from_secs(30),
+        async || {
+            let text = std::fs::read_to_string(&log).ok()?;
+            let line = text.lines().find(|l| l.contains("msg=\"Listening on\""))?;
+            line.split("address=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        },
+    )
+    .await;
+    let query = "/api/v1/query?query=tenant:alert_threshold:mysql_connections";
+    until(
+        "the recorded threshold",
+        Duration::from_secs(60),
+        async || {
+            let r = dynalert_server::client::get(prom, query).await.ok()?;
+            let v: Value = serde_json::from_slice(&r.body).ok()?;
+            (!v["data"]["result"].as_array()?.is_empty()).then_some(())
+        },
+    )
+    .await;
+
+    // Replica 2 asks that Prometheus.
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.prometheus_url = Some(format!("http://{prom}"));
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    let d = json(&server, "/api/v1/tenants/db-a").await;
+    let keys = d["prometheus"]["keys"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{d}"));
+    let conns = keys
+        .iter()
+        .find(|k| k["key"] == "mysql_connections")
+        .unwrap();
+    // rules/packs/mariadb: MariaDBHighConnections compares the connections against the key.
+    assert_eq!(conns["alertname"], "MariaDBHighConnections");
+    // No mysqld_exporter runs here: nothing observed, nothing firing.
+    assert!(conns["observed"].is_null(), "{conns}");
+    let warning = conns["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["severity"] == "warning")
+        .unwrap();
+    // db-a.yaml: `mysql_connections: "70"`, served by replica 1 and recorded by the pack.
+    assert_eq!(warning["exported"][exporter.to_string()], 70.0, "{warning}");
+    assert_eq!(warning["recorded"], 70.0, "{warning}");
+    assert_eq!(warning["alert_state"], "inactive");
+    let (_, page) = get(&server, "/tenants/db-a").await;
+    assert!(page.contains("<th scope=\"col\">observed</th>"), "{page}");
+    assert!(page.contains("MariaDBHighConnections <span class=\"badge mute\">inactive</span>"));
+    server.stop();
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+    replica.stop();
+}
+
+#[tokio::test]
+async fn unreachable_prometheus_is_named_without_credentials() {
+    let dir = setup();
+    // A port nothing listens on: bound, then closed by dropping the listener.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.prometheus_url = Some(format!("http://admin:hunter2@{closed}"));
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
+    let (status, page) = get(&server, "/tenants/db-a").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("no observations"), "{page}");
+    assert!(page.contains("mysql_connections"));
+    assert!(!page.contains("hunter2"), "{page}");
+    let d = json(&server, "/api/v1/tenants/db-a").await;
+    let err = d["prometheus"]["error"].as_str().unwrap();
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn a_key_no_alert_reads_is_unarmed() {
+    let dir = setup();
+    // A platform key no alert of the packs compares against.
+    let defaults = std::fs::read_to_string(dir.path().join("_defaults.yaml")).unwrap();
+    let defaults = defaults.replace("defaults:\n", "defaults:\n  mysql_uptime_floor: 60\n");
+    std::fs::write(dir.path().join("_defaults.yaml"), defaults).unwrap();
+    let server = start(dir.path());
+    let d = json(&server, "/api/v1/config").await;
+    let keys = d["keys"].as_array().unwrap();
+    let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
+    assert_eq!(key("mysql_uptime_floor")["armed"], false, "{d}");
+    assert_eq!(key("mysql_uptime_floor")["alerts"], serde_json::json!([]));
+    assert_eq!(key("mysql_connections")["armed"], true);
+    let (_, page) = get(&server, "/config").await;
+    assert!(page.contains(">unarmed</span>"));
+}
