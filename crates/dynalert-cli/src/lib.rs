@@ -112,6 +112,7 @@ pub enum Command {
     Bench(cmd::bench::Command),
     /// Kubernetes delivery: render and check the Helm chart offline (`check`).
     #[command(subcommand)]
+    #[command(about = cmd::deploy::ABOUT, long_about = cmd::deploy::LONG_ABOUT, after_long_help = cmd::deploy::AFTER_HELP)]
     Deploy(cmd::deploy::Command),
 }
 

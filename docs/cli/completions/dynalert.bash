@@ -25,6 +25,9 @@ _dynalert() {
             dynalert,completions)
                 cmd="dynalert__subcmd__completions"
                 ;;
+            dynalert,deploy)
+                cmd="dynalert__subcmd__deploy"
+                ;;
             dynalert,effective)
                 cmd="dynalert__subcmd__effective"
                 ;;
@@ -82,6 +85,18 @@ _dynalert() {
             dynalert__subcmd__bench__subcmd__help,rules)
                 cmd="dynalert__subcmd__bench__subcmd__help__subcmd__rules"
                 ;;
+            dynalert__subcmd__deploy,check)
+                cmd="dynalert__subcmd__deploy__subcmd__check"
+                ;;
+            dynalert__subcmd__deploy,help)
+                cmd="dynalert__subcmd__deploy__subcmd__help"
+                ;;
+            dynalert__subcmd__deploy__subcmd__help,check)
+                cmd="dynalert__subcmd__deploy__subcmd__help__subcmd__check"
+                ;;
+            dynalert__subcmd__deploy__subcmd__help,help)
+                cmd="dynalert__subcmd__deploy__subcmd__help__subcmd__help"
+                ;;
             dynalert__subcmd__help,alertmanager)
                 cmd="dynalert__subcmd__help__subcmd__alertmanager"
                 ;;
@@ -90,6 +105,9 @@ _dynalert() {
                 ;;
             dynalert__subcmd__help,completions)
                 cmd="dynalert__subcmd__help__subcmd__completions"
+                ;;
+            dynalert__subcmd__help,deploy)
+                cmd="dynalert__subcmd__help__subcmd__deploy"
                 ;;
             dynalert__subcmd__help,effective)
                 cmd="dynalert__subcmd__help__subcmd__effective"
@@ -135,6 +153,9 @@ _dynalert() {
                 ;;
             dynalert__subcmd__help__subcmd__bench,rules)
                 cmd="dynalert__subcmd__help__subcmd__bench__subcmd__rules"
+                ;;
+            dynalert__subcmd__help__subcmd__deploy,check)
+                cmd="dynalert__subcmd__help__subcmd__deploy__subcmd__check"
                 ;;
             dynalert__subcmd__help__subcmd__lab,down)
                 cmd="dynalert__subcmd__help__subcmd__lab__subcmd__down"
@@ -239,7 +260,7 @@ _dynalert() {
 
     case "${cmd}" in
         dynalert)
-            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench help"
+            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,6 +479,100 @@ _dynalert() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynalert__subcmd__deploy)
+            opts="-h --help check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__deploy__subcmd__check)
+            opts="-f -o -h --values --output --repo --tools --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --values)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tools)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__deploy__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__deploy__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__deploy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynalert__subcmd__effective)
             opts="-h --tenant --at --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -507,7 +622,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help)
-            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench help"
+            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -579,6 +694,34 @@ _dynalert() {
         dynalert__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__help__subcmd__deploy)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__help__subcmd__deploy__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

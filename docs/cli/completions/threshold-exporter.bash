@@ -23,7 +23,7 @@ _threshold__exporter() {
 
     case "${cmd}" in
         threshold__exporter)
-            opts="-h -V --config.dir --web.listen-address --web.telemetry-path --web.config.file --log.level --log.format --storage.path --config.poll-interval --config.watch --config.max-file-size --config.max-depth --config.max-nodes --config.settle-delay --web.enable-lifecycle --web.max-connections --help --version"
+            opts="-h -V --config.dir --web.listen-address --web.telemetry-path --web.config.file --log.level --log.format --storage.path --prometheus.url --config.poll-interval --config.watch --config.max-file-size --config.max-depth --config.max-nodes --config.settle-delay --web.enable-lifecycle --web.max-connections --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -54,6 +54,10 @@ _threshold__exporter() {
                     return 0
                     ;;
                 --storage.path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prometheus.url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -9,6 +9,7 @@ error\t''"
 complete -c threshold-exporter -l log.format -d 'Log line format' -r -f -a "logfmt\t''
 json\t''"
 complete -c threshold-exporter -l storage.path -d 'File keeping the last good effective config across restarts' -r -F
+complete -c threshold-exporter -l prometheus.url -d 'Prometheus running the rule packs: `/tenants/{id}` then shows observations and alert states' -r
 complete -c threshold-exporter -l config.poll-interval -d 'Interval of the fallback poll (stat only; reads files whose stamp changed)' -r
 complete -c threshold-exporter -l config.watch -d 'Watch the config directory with inotify (`--config.watch=false` relies on the poll)' -r -f -a "true\t''
 false\t''"

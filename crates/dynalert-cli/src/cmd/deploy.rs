@@ -13,9 +13,36 @@ use std::process::Command as Process;
 
 use anyhow::{bail, Context};
 
+/// One-line purpose, shown in `dynalert --help` and `-h`.
+pub const ABOUT: &str = r#"Render and check the Helm chart offline for a values file and a conf.d"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Render and check the Helm chart offline for a values file and a conf.d.
+
+Renders `deploy/helm/dynalert/` with the real Helm engine for the given values files, lints it,
+validates every rendered object against the Kubernetes and Prometheus Operator schemas, checks
+the conf.d as `dynalert validate` does, the rule packs with promtool and the generated
+Alertmanager configuration with amtool, then prints what would be deployed. Nothing talks to a
+cluster: everything is checked offline before it reaches one."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  Check a deployment before applying it:
+    dynalert deploy check conf.d -f values.yaml
+
+  Keep the rendered objects for review:
+    dynalert deploy check conf.d -f values.yaml -o rendered.yaml
+
+Exit codes:
+  0  every check passed
+  1  a problem was found (each one located in the file that causes it)
+  2  usage error, or the deploy tools are not installed
+
+See also:
+  dynalert validate       check the conf.d alone
+  dynalert alertmanager   the Alertmanager configuration the chart ships"#;
+
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Render the chart for a values file and a conf.d, validate everything, print what would be deployed.
+    #[command(about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_HELP)]
     Check(CheckArgs),
 }
 
