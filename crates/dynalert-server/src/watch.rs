@@ -3,8 +3,10 @@
 //! The directory itself is watched, not the files, so editors that replace files and
 //! Kubernetes ConfigMap updates (a new `..<timestamp>` directory and an atomic swap of the
 //! `..data` symlink) all show up as events in it. When the directory path itself is a
-//! symlink that gets swapped, the watch is re-added on the new target. Events are only
-//! hints: the reloader debounces them and re-reads what changed; the poll is the fallback.
+//! symlink, its parent directory is watched too, so swapping the link triggers a full
+//! reload at once (like a `..data` swap), after which the watch is re-added on the new
+//! target. Events are only hints: the reloader debounces them and re-reads what changed;
+//! the poll is the fallback.
 
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -23,12 +25,32 @@ pub struct DirWatch {
 
 impl DirWatch {
     pub fn start(dir: &Path, tx: mpsc::Sender<Msg>) -> notify::Result<Arc<DirWatch>> {
+        // The link itself, when `dir` is a symlink: `parent/name`.
+        let link = std::fs::symlink_metadata(dir)
+            .ok()
+            .filter(|m| m.file_type().is_symlink())
+            .and_then(|_| {
+                let name = dir.file_name()?.to_os_string();
+                let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+                let parent = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()?;
+                Some((parent, name))
+            });
+        let link_cb = link.clone();
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let Ok(event) = res else {
                 // Overflow or another watcher error: rescan everything.
                 let _ = tx.send(Msg::Changed(None));
                 return;
             };
+            if let Some((parent, name)) = &link_cb {
+                if event.paths.iter().any(|p| p.parent() == Some(parent.as_path())) {
+                    // An event of the parent: only the config directory link matters.
+                    if event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str())) {
+                        let _ = tx.send(Msg::Changed(None));
+                    }
+                    return;
+                }
+            }
             let relevant = match event.kind {
                 // Our own reads open and close files; only writes matter.
                 EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
@@ -46,6 +68,12 @@ impl DirWatch {
             watcher: Mutex::new(watcher),
             target: Mutex::new(None),
         });
+        if let Some((parent, _)) = &link {
+            w.watcher
+                .lock()
+                .expect("watcher")
+                .watch(parent, RecursiveMode::NonRecursive)?;
+        }
         w.rewatch()?;
         Ok(w)
     }

@@ -168,6 +168,30 @@ async fn configmap_data_symlink_swap_is_seen() {
     run.stop().await;
 }
 
+/// `--config.dir` is itself a symlink (as with git-sync's `current`): swapping it is seen
+/// at once through the watch of its parent, not at the next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swapped_config_dir_symlink_is_seen_without_the_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    configmap_version(d, "rev-1", 70);
+    std::os::unix::fs::symlink("rev-1", d.join("current")).unwrap();
+    let mut opts = Options::new(d.join("current"));
+    opts.poll_interval = Duration::from_secs(3600);
+    let run = start(opts, None).await;
+    wait_ready(run.addr).await;
+    wait_value(run.addr, 70, Duration::from_secs(1)).await;
+    for (i, v) in [(2, 64), (3, 65)] {
+        let name = format!("rev-{i}");
+        configmap_version(d, &name, v);
+        std::os::unix::fs::symlink(&name, d.join("current.tmp")).unwrap();
+        std::fs::rename(d.join("current.tmp"), d.join("current")).unwrap();
+        let took = wait_value(run.addr, v, Duration::from_secs(2)).await;
+        assert!(took < Duration::from_secs(2), "swap served after {took:?}");
+    }
+    run.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_and_basic_auth() {
     let dir = setup();

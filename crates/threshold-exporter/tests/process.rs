@@ -234,6 +234,60 @@ fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
     e.stop();
 }
 
+/// The web config is re-read when it changes: a new password applies without a restart,
+/// an emptied file is refused (the running users stay), and an empty file at start fails.
+#[test]
+fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
+    use base64::Engine as _;
+    let dir = small_dir();
+    let web = dir.path().join("..web.yml");
+    let users = |password: &str| {
+        format!(
+            "basic_auth_users:\n  prom: {}\n",
+            bcrypt::hash(password, 4).unwrap()
+        )
+    };
+    let status = |addr, password: &str| {
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("prom:{password}"))
+        );
+        rt().block_on(client::request(addr, "GET", "/-/healthy", &[("authorization", &auth)]))
+            .unwrap()
+            .status
+    };
+    std::fs::write(&web, "").unwrap();
+    let out = Command::new(EXE)
+        .args(["--config.dir", dir.path().to_str().unwrap()])
+        .args(["--web.listen-address", "127.0.0.1:0", "--web.config.file"])
+        .arg(&web)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--web.config.file") && err.contains("empty"), "{err}");
+
+    std::fs::write(&web, users("first")).unwrap();
+    let e = Exporter::spawn(&[
+        "--config.dir",
+        dir.path().to_str().unwrap(),
+        "--web.config.file",
+        web.to_str().unwrap(),
+    ]);
+    assert_eq!(status(e.addr, "first"), 200);
+    assert_eq!(status(e.addr, "second"), 401);
+    std::fs::write(&web, users("second")).unwrap();
+    wait_for("new password accepted", || status(e.addr, "second") == 200);
+    assert_eq!(status(e.addr, "first"), 401);
+    std::fs::write(&web, "").unwrap();
+    wait_for("empty web config refused", || {
+        e.log.lock().unwrap().iter().any(|l| l.contains("keeping the running web config"))
+    });
+    assert_eq!(status(e.addr, "second"), 200);
+    assert_eq!(get(e.addr, "/-/healthy").status, 401);
+    e.stop();
+}
+
 #[test]
 fn sighup_reloads() {
     let dir = small_dir();
