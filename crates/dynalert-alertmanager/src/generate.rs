@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use dynalert_model::routing::{PlatformRouting, Receiver, TenantRouting};
 use dynalert_model::{Config, Severity, Tenant};
 
+use crate::mute::{self, TimeInterval};
 use crate::route::{InhibitRule, Matcher, Op, Route};
 
 /// Receiver that notifies nobody: the silent-mode sentinel and the watchdog go there.
@@ -75,6 +76,10 @@ pub struct Generated {
     pub route: Route,
     pub receivers: Vec<AmReceiver>,
     pub inhibit_rules: Vec<InhibitRule>,
+    /// Time intervals referenced by `mute_time_intervals` (silent mode, maintenance).
+    pub time_intervals: Vec<TimeInterval>,
+    /// Problems that did not stop generation, located (`path:line:col: message`).
+    pub notes: Vec<String>,
 }
 
 impl Generated {
@@ -154,10 +159,93 @@ fn mask_platform(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// Alerts that reach the tenant's receivers even in silent mode or maintenance.
+pub const LIVENESS_ALERTS: [&str; 2] = ["MariaDBDown", "TenantExporterMissing"];
+
+/// Name of the generated time interval of a tenant's silent mode.
+pub fn silent_interval_name(id: &str) -> String {
+    format!("tenant-{id}-silent-mode")
+}
+
+/// Name of the generated time interval of a tenant's maintenance.
+pub fn maintenance_interval_name(id: &str) -> String {
+    format!("tenant-{id}-maintenance")
+}
+
+/// What mutes a tenant's own deliveries: (silent severities, silent interval, maintenance interval).
+struct Muting {
+    silent: Option<(Vec<Severity>, String)>,
+    maintenance: Option<String>,
+}
+
+fn tenant_muting(
+    tenant: &Tenant,
+    intervals: &mut Vec<TimeInterval>,
+    notes: &mut Vec<String>,
+) -> Muting {
+    let id = &tenant.id;
+    let silent = tenant.silent_mode.as_ref().and_then(|s| {
+        let specs = mute::absolute(None, s.expires);
+        if specs.is_empty() {
+            return None;
+        }
+        let name = silent_interval_name(id);
+        intervals.push(TimeInterval {
+            name: name.clone(),
+            specs,
+        });
+        Some((s.target.severities().to_vec(), name))
+    });
+    let maintenance = tenant.maintenance.as_ref().and_then(|m| {
+        let mut specs = Vec::new();
+        if m.one_off {
+            specs.extend(mute::absolute(m.start, m.expires));
+        }
+        for w in &m.recurring {
+            match mute::recurring(w) {
+                Ok(s) => specs.extend(s),
+                Err(e) => notes.push(format!(
+                    "{}: recurring maintenance `{}` of tenant `{id}` cannot be expressed as an Alertmanager time interval ({e}); its alerts are delivered during that window",
+                    m.source, w.cron
+                )),
+            }
+        }
+        if specs.is_empty() {
+            return None;
+        }
+        let name = maintenance_interval_name(id);
+        intervals.push(TimeInterval {
+            name: name.clone(),
+            specs,
+        });
+        Some(name)
+    });
+    Muting {
+        silent,
+        maintenance,
+    }
+}
+
+/// `routes` with `mute` set on every delivering route.
+fn muted(routes: &[Route], mute: &[String], why: &str) -> Vec<Route> {
+    routes
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.mute_time_intervals = mute.to_vec();
+            if !mute.is_empty() {
+                r.why = format!("{} ({why})", r.why);
+            }
+            r
+        })
+        .collect()
+}
+
 fn tenant_route(
     tenant: &Tenant,
     routing: &PlatformRouting,
     receivers: &mut Vec<AmReceiver>,
+    muting: &Muting,
 ) -> Option<Route> {
     let id = &tenant.id;
     let empty = TenantRouting::default();
@@ -175,7 +263,7 @@ fn tenant_route(
         }
         None => routing.default_receiver.clone(),
     };
-    let mut children = Vec::new();
+    let mut copies = Vec::new();
     if let Some((tier_name, tier)) = tenant
         .metadata
         .tier
@@ -194,8 +282,9 @@ fn tenant_route(
         );
         r.cont = true;
         r.timings = tier.timings.clone();
-        children.push(r);
+        copies.push(r);
     }
+    let mut deliveries = Vec::new();
     for (i, o) in tr.overrides.iter().enumerate() {
         let name = override_receiver_name(id, i + 1);
         receivers.push(AmReceiver {
@@ -214,7 +303,7 @@ fn tenant_route(
             matchers.push(Matcher::eq("severity", s.as_str()));
             what.push(format!("severity `{s}`"));
         }
-        children.push(Route::new(
+        deliveries.push(Route::new(
             name,
             matchers,
             format!(
@@ -225,7 +314,9 @@ fn tenant_route(
         ));
     }
     let custom = tr.group_by.is_some() || tr.timings != Default::default();
-    if children.is_empty() && tr.receiver.is_none() && !custom {
+    let mutes = muting.silent.is_some() || muting.maintenance.is_some();
+    if copies.is_empty() && deliveries.is_empty() && tr.receiver.is_none() && !custom && !mutes
+    {
         return None;
     }
     let own_why = if tr.receiver.is_some() {
@@ -233,10 +324,37 @@ fn tenant_route(
     } else {
         format!("tenant `{id}` has no receiver: platform default receiver")
     };
-    if !children.is_empty() {
-        // Explicit last child: after a `continue` child matched, Alertmanager no longer
-        // falls back to the parent's receiver.
-        children.push(Route::new(&own, vec![], own_why.clone()));
+    let mut children = copies;
+    if !children.is_empty() || !deliveries.is_empty() || mutes {
+        // Explicit last delivery: after a `continue` child matched, Alertmanager no
+        // longer falls back to the parent's receiver.
+        deliveries.push(Route::new(&own, vec![], own_why.clone()));
+    }
+    if mutes {
+        // Only the tenant's own deliveries are muted; the enforced and tier copies
+        // above and the liveness alerts keep notifying.
+        let mut live = Route::new(
+            &own,
+            vec![Matcher::new("alertname", Op::Re, LIVENESS_ALERTS.join("|"))],
+            format!("liveness alerts of tenant `{id}` are never muted"),
+        );
+        live.routes = deliveries.clone();
+        children.push(live);
+        let maint: Vec<String> = muting.maintenance.iter().cloned().collect();
+        if let Some((sevs, name)) = &muting.silent {
+            let mut mute = vec![name.clone()];
+            mute.extend(maint.iter().cloned());
+            let mut r = Route::new(
+                &own,
+                vec![severity_matcher(sevs)],
+                format!("silent mode of tenant `{id}` for {}", severity_list(sevs)),
+            );
+            r.routes = muted(&deliveries, &mute, "muted in silent mode and maintenance");
+            children.push(r);
+        }
+        children.extend(muted(&deliveries, &maint, "muted in maintenance"));
+    } else {
+        children.extend(deliveries);
     }
     let mut route = Route::new(
         own,
@@ -305,8 +423,11 @@ pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
         r.cont = true;
         root.routes.push(r);
     }
+    let mut time_intervals = Vec::new();
+    let mut notes = Vec::new();
     for tenant in config.tenants.values() {
-        if let Some(r) = tenant_route(tenant, routing, &mut receivers) {
+        let muting = tenant_muting(tenant, &mut time_intervals, &mut notes);
+        if let Some(r) = tenant_route(tenant, routing, &mut receivers, &muting) {
             root.routes.push(r);
         }
     }
@@ -334,6 +455,8 @@ pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
         route: root,
         receivers,
         inhibit_rules: inhibit_rules(config),
+        time_intervals,
+        notes,
     })
 }
 
@@ -352,7 +475,7 @@ fn inhibit_rules(config: &Config) -> Vec<InhibitRule> {
     if !no_dedup.is_empty() {
         tenant_target.push(Matcher::new("tenant", Op::NotRe, no_dedup.join("|")));
     }
-    let mut rules = vec![
+    let rules = vec![
         InhibitRule {
             source: vec![
                 Matcher::eq("severity", "critical"),
@@ -376,21 +499,6 @@ fn inhibit_rules(config: &Config) -> Vec<InhibitRule> {
             why: "severity dedup of platform alerts".into(),
         },
     ];
-    for sev in Severity::ALL {
-        rules.push(InhibitRule {
-            source: vec![
-                Matcher::eq("alertname", SILENT_SENTINEL),
-                Matcher::eq("target_severity", sev.as_str()),
-                Matcher::eq("scope", "platform"),
-            ],
-            target: vec![
-                Matcher::eq("severity", sev.as_str()),
-                Matcher::new("scope", Op::Ne, "platform"),
-            ],
-            equal: vec!["tenant".into()],
-            why: format!("silent mode of a tenant mutes its `{sev}` alerts"),
-        });
-    }
     rules
 }
 
@@ -403,6 +511,8 @@ pub struct Delivery {
     pub why: String,
     /// The receiver with secrets masked.
     pub masked: Option<serde_json::Value>,
+    /// Time intervals during which this delivery is muted (silent mode, maintenance).
+    pub muted_by: Vec<String>,
 }
 
 /// Which receivers get an alert with `labels`, and why, in delivery order.
@@ -426,6 +536,7 @@ pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<
                 path,
                 why: last.why.clone(),
                 masked: generated.receiver(&last.receiver).map(|r| r.masked.clone()),
+                muted_by: last.mute_time_intervals.clone(),
             })
         })
         .collect()

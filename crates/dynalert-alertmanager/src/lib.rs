@@ -14,6 +14,7 @@
 //! 4. `default_receiver` for everything else (platform alerts, tenants without routing).
 
 pub mod generate;
+pub mod mute;
 pub mod render;
 pub mod route;
 
