@@ -315,8 +315,7 @@ fn tenant_route(
     }
     let custom = tr.group_by.is_some() || tr.timings != Default::default();
     let mutes = muting.silent.is_some() || muting.maintenance.is_some();
-    if copies.is_empty() && deliveries.is_empty() && tr.receiver.is_none() && !custom && !mutes
-    {
+    if copies.is_empty() && deliveries.is_empty() && tr.receiver.is_none() && !custom && !mutes {
         return None;
     }
     let own_why = if tr.receiver.is_some() {

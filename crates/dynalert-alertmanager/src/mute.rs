@@ -167,7 +167,11 @@ fn whole_days(mut d1: NaiveDate, d2: NaiveDate, out: &mut Vec<Spec>) {
         d1 = NaiveDate::from_ymd_opt(d2.year(), 1, 1).expect("valid date");
     }
     if d1.month() < d2.month() {
-        out.push(ymd(d2.year(), Some(range(d1.month(), d2.month() - 1)), None));
+        out.push(ymd(
+            d2.year(),
+            Some(range(d1.month(), d2.month() - 1)),
+            None,
+        ));
     }
     if d2.day() > 1 {
         out.push(ymd(
@@ -240,7 +244,10 @@ pub fn absolute(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Vec
 fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str]) -> Result<Vec<u32>, String> {
     let value = |s: &str| -> Result<u32, String> {
         let lower = s.to_ascii_lowercase();
-        if let Some(p) = names.iter().position(|n| n.starts_with(&lower) && lower.len() == 3) {
+        if let Some(p) = names
+            .iter()
+            .position(|n| n.starts_with(&lower) && lower.len() == 3)
+        {
             return Ok(p as u32 + lo);
         }
         s.parse::<u32>()
@@ -331,7 +338,10 @@ pub fn recurring(w: &RecurringWindow) -> Result<Vec<Spec>, String> {
             let end = start + duration;
             let mut k = 0;
             while k * DAY < end {
-                let seg = (start.max(k * DAY) - k * DAY, end.min((k + 1) * DAY) - k * DAY);
+                let seg = (
+                    start.max(k * DAY) - k * DAY,
+                    end.min((k + 1) * DAY) - k * DAY,
+                );
                 if seg.0 < seg.1 {
                     if k > 0 && !month_all {
                         return Err(format!(
@@ -418,8 +428,11 @@ mod tests {
         assert!(!inside(&after, "2026-12-01T09:59:00Z"));
         assert!(inside(&after, "2026-12-01T10:00:00Z"));
         assert!(inside(&after, "2099-01-01T00:00:00Z"));
-        assert!(absolute(Some(at("2026-12-01T10:00:10Z")), Some(at("2026-12-01T10:00:50Z")))
-            .is_empty());
+        assert!(absolute(
+            Some(at("2026-12-01T10:00:10Z")),
+            Some(at("2026-12-01T10:00:50Z"))
+        )
+        .is_empty());
     }
 
     fn window(cron: &str, hours: i64, tz: &str) -> RecurringWindow {
