@@ -795,7 +795,11 @@ fn scenario_c(ctx: &mut Ctx) -> anyhow::Result<()> {
 /// `dynalert alertmanager --output … --reload-url …` does after a change.
 fn regenerate_alertmanager(ctx: &Ctx) -> anyhow::Result<()> {
     let report = dynalert_config::load_dir(&ctx.lab.conf_dir, chrono::Utc::now())?;
-    anyhow::ensure!(report.errors() == 0, "conf.d has errors: {:?}", report.diagnostics);
+    anyhow::ensure!(
+        report.errors() == 0,
+        "conf.d has errors: {:?}",
+        report.diagnostics
+    );
     let generated = dynalert_alertmanager::generate(&report.config)?;
     let text = dynalert_alertmanager::render(&generated, None)?;
     let path = ctx.lab.dir.join("alertmanager").join("alertmanager.yml");
@@ -965,7 +969,13 @@ fn scenario_d(ctx: &mut Ctx) -> anyhow::Result<()> {
     let a_run = [("tenant", "db-a"), ("severity", "critical")];
     ctx.wait_alert("MariaDBHighThreadsRunning", &a_run, true)?;
     for r in ["noc", "vip-pager"] {
-        ctx.wait_notification(since, Some(r), "MariaDBHighThreadsRunning", &a_run, "firing")?;
+        ctx.wait_notification(
+            since,
+            Some(r),
+            "MariaDBHighThreadsRunning",
+            &a_run,
+            "firing",
+        )?;
     }
     ctx.stage("new critical received at noc and vip-pager", t2);
     ctx.wait_alert("MariaDBHighConnections", &a_crit, true)?;

@@ -44,6 +44,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             return Ok(EXIT_FINDINGS);
         }
     };
+    for note in &generated.notes {
+        eprintln!("warning: {note}");
+    }
     let base = match &args.base {
         Some(p) => Some(fs_read(p)?),
         None => None,
