@@ -86,6 +86,74 @@ impl Generated {
     pub fn receiver(&self, name: &str) -> Option<&AmReceiver> {
         self.receivers.iter().find(|r| r.name == name)
     }
+
+    /// Every secret of the receivers: values that masking hides, and for URLs their
+    /// user information and everything after the host. Longest first.
+    pub fn secrets(&self) -> Vec<String> {
+        fn walk(plain: &serde_json::Value, masked: &serde_json::Value, out: &mut Vec<String>) {
+            use serde_json::Value;
+            match (plain, masked) {
+                (Value::String(p), Value::String(m)) if p != m => {
+                    out.push(p.clone());
+                    if let Some((_, rest)) = p.split_once("://") {
+                        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                        let (authority, tail) = rest.split_at(end);
+                        if let Some((user, _)) = authority.rsplit_once('@') {
+                            out.push(user.to_string());
+                            if let Some((_, pw)) = user.split_once(':') {
+                                out.push(pw.to_string());
+                            }
+                        }
+                        out.push(tail.to_string());
+                    }
+                }
+                (Value::Object(p), Value::Object(m)) => {
+                    for (k, v) in p {
+                        if let Some(mv) = m.get(k) {
+                            walk(v, mv, out);
+                        }
+                    }
+                }
+                (Value::Array(p), Value::Array(m)) => {
+                    for (a, b) in p.iter().zip(m) {
+                        walk(a, b, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for r in &self.receivers {
+            walk(&r.config, &r.masked, &mut out);
+        }
+        // Short fragments (`/`, `a`) would blank out ordinary text.
+        out.retain(|s| s.len() >= 4);
+        out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        out.dedup();
+        out
+    }
+
+    /// `text` with every secret of the receivers replaced by `<secret>`, and every
+    /// `scheme://…` URL reduced to its scheme and host.
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, &self.secrets())
+    }
+}
+
+/// `text` with every string of `secrets` (longest first) replaced by `<secret>`, and every
+/// `scheme://…` URL reduced to its scheme and host.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "<secret>");
+        }
+    }
+    let re = regex::Regex::new(r#"[A-Za-z][A-Za-z0-9+.-]*://[^\s"'`<>]+"#).expect("valid regex");
+    re.replace_all(&out, |c: &regex::Captures| {
+        dynalert_model::routing::mask_url(&c[0])
+    })
+    .into_owned()
 }
 
 /// Name of a tenant's own receiver.
@@ -123,16 +191,24 @@ fn receiver_json(name: &str, r: &Receiver, masked: bool) -> serde_json::Value {
 
 fn mask_platform(value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
-    const SECRET_KEYS: [&str; 9] = [
+    const SECRET_KEYS: [&str; 17] = [
         "url",
         "api_url",
         "webhook_url",
+        "proxy_url",
+        "token_url",
         "routing_key",
         "service_key",
         "auth_password",
+        "auth_secret",
         "password",
         "credentials",
         "token",
+        "bot_token",
+        "bearer_token",
+        "client_secret",
+        "api_key",
+        "user_key",
     ];
     match value {
         Value::Object(m) => Value::Object(
@@ -160,7 +236,12 @@ fn mask_platform(value: &serde_json::Value) -> serde_json::Value {
 }
 
 /// Alerts that reach the tenant's receivers even in silent mode or maintenance.
-pub const LIVENESS_ALERTS: [&str; 2] = ["MariaDBDown", "TenantExporterMissing"];
+pub const LIVENESS_ALERTS: [&str; 4] = [
+    "MariaDBDown",
+    "PostgreSQLDown",
+    "RedisDown",
+    "TenantExporterMissing",
+];
 
 /// Name of the generated time interval of a tenant's silent mode.
 pub fn silent_interval_name(id: &str) -> String {

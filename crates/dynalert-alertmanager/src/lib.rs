@@ -19,7 +19,7 @@ pub mod render;
 pub mod route;
 
 pub use generate::{
-    explain, generate, override_receiver_name, tenant_receiver_name, AmReceiver, Delivery,
+    explain, generate, override_receiver_name, redact, tenant_receiver_name, AmReceiver, Delivery,
     GenerateError, Generated, Owner, BLACKHOLE,
 };
 pub use render::{render, RenderError};
