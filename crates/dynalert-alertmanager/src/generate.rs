@@ -621,3 +621,144 @@ pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<
         })
         .collect()
 }
+
+/// Every delivering or copying route, keyed by its chain of matchers (root first).
+fn flat_routes(root: &Route) -> Vec<(String, String)> {
+    fn walk(
+        r: &Route,
+        path: &mut Vec<String>,
+        seen: &mut BTreeMap<String, usize>,
+        out: &mut Vec<(String, String)>,
+    ) {
+        let m: Vec<String> = r.matchers.iter().map(ToString::to_string).collect();
+        path.push(format!("{{{}}}", m.join(", ")));
+        let mut what = format!("-> {}", r.receiver);
+        if r.cont {
+            what += " (continue)";
+        }
+        if let Some(g) = &r.group_by {
+            what += &format!(" group_by [{}]", g.join(", "));
+        }
+        for (k, v) in [
+            ("group_wait", r.timings.group_wait),
+            ("group_interval", r.timings.group_interval),
+            ("repeat_interval", r.timings.repeat_interval),
+        ] {
+            if let Some(v) = v {
+                what += &format!(" {k} {v}s");
+            }
+        }
+        if !r.mute_time_intervals.is_empty() {
+            what += &format!(" muted during {}", r.mute_time_intervals.join(", "));
+        }
+        let key = path
+            .iter()
+            .filter(|p| p.as_str() != "{}")
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" > ");
+        let key = if key.is_empty() {
+            "(root)".to_string()
+        } else {
+            key
+        };
+        let n = seen.entry(key.clone()).or_default();
+        *n += 1;
+        let key = if *n == 1 { key } else { format!("{key} #{n}") };
+        out.push((key, what));
+        for c in &r.routes {
+            walk(c, path, seen, out);
+        }
+        path.pop();
+    }
+    let mut out = Vec::new();
+    walk(root, &mut Vec::new(), &mut BTreeMap::new(), &mut out);
+    out
+}
+
+/// What changes from `old` to `new`, route by route, receiver by receiver; secrets masked.
+pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
+    let mut out = Vec::new();
+    let (a, b) = (flat_routes(&old.route), flat_routes(&new.route));
+    let am: BTreeMap<&str, &str> = a.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let bm: BTreeMap<&str, &str> = b.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (k, v) in &am {
+        match bm.get(k) {
+            None => out.push(format!("- route {k} {v}")),
+            Some(w) if w != v => out.push(format!("~ route {k} {v}  =>  {w}")),
+            _ => {}
+        }
+    }
+    for (k, w) in &bm {
+        if !am.contains_key(k) {
+            out.push(format!("+ route {k} {w}"));
+        }
+    }
+    for r in &old.receivers {
+        match new.receiver(&r.name) {
+            None => out.push(format!("- receiver {}: {}", r.name, r.masked)),
+            Some(n) if n.config != r.config => {
+                if n.masked == r.masked {
+                    out.push(format!("~ receiver {}: a secret changed", r.name));
+                } else {
+                    out.push(format!(
+                        "~ receiver {}: {}  =>  {}",
+                        r.name, r.masked, n.masked
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for n in &new.receivers {
+        if old.receiver(&n.name).is_none() {
+            out.push(format!("+ receiver {}: {}", n.name, n.masked));
+        }
+    }
+    let intervals = |g: &Generated| -> BTreeMap<String, String> {
+        g.time_intervals
+            .iter()
+            .map(|t| (t.name.clone(), format!("{:?}", t.specs)))
+            .collect()
+    };
+    let (ia, ib) = (intervals(old), intervals(new));
+    for (k, v) in &ia {
+        match ib.get(k) {
+            None => out.push(format!("- time interval {k}")),
+            Some(w) if w != v => out.push(format!("~ time interval {k}")),
+            _ => {}
+        }
+    }
+    for k in ib.keys() {
+        if !ia.contains_key(k) {
+            out.push(format!("+ time interval {k}"));
+        }
+    }
+    let rules = |g: &Generated| -> Vec<String> {
+        g.inhibit_rules
+            .iter()
+            .map(|r| {
+                let m = |ms: &[Matcher]| {
+                    ms.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "source {{{}}} target {{{}}} equal [{}]",
+                    m(&r.source),
+                    m(&r.target),
+                    r.equal.join(", ")
+                )
+            })
+            .collect()
+    };
+    let (ra, rb) = (rules(old), rules(new));
+    for r in ra.iter().filter(|r| !rb.contains(r)) {
+        out.push(format!("- inhibit rule {r}"));
+    }
+    for r in rb.iter().filter(|r| !ra.contains(r)) {
+        out.push(format!("+ inhibit rule {r}"));
+    }
+    out
+}

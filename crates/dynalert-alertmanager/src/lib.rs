@@ -19,8 +19,8 @@ pub mod render;
 pub mod route;
 
 pub use generate::{
-    explain, generate, override_receiver_name, redact, tenant_receiver_name, AmReceiver, Delivery,
-    GenerateError, Generated, Owner, BLACKHOLE,
+    diff, explain, generate, override_receiver_name, redact, tenant_receiver_name, AmReceiver,
+    Delivery, GenerateError, Generated, Owner, BLACKHOLE,
 };
 pub use render::{render, RenderError};
 pub use route::{parse_labels, InhibitRule, Matcher, Op, Route};

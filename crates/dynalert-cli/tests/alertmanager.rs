@@ -13,7 +13,8 @@ fn examples() -> PathBuf {
 
 fn args(dir: PathBuf, output: Option<PathBuf>, reload_url: Option<String>) -> alertmanager::Args {
     alertmanager::Args {
-        dir,
+        command: None,
+        dir: Some(dir),
         base: None,
         output,
         reload_url,

@@ -16,9 +16,13 @@ use anyhow::Context;
 use crate::{EXIT_ERROR, EXIT_FINDINGS};
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Sub>,
     /// The conf.d directory.
-    pub dir: PathBuf,
+    #[arg(required = true)]
+    pub dir: Option<PathBuf>,
     /// An existing alertmanager.yml to merge into (its global settings, templates,
     /// time intervals, receivers, child routes and inhibit rules are kept).
     #[arg(long, value_name = "FILE")]
@@ -32,14 +36,27 @@ pub struct Args {
     pub reload_url: Option<String>,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    /// What a conf.d change does to the generated configuration, route by route (secrets masked).
+    Diff(super::alertmanager_diff::Args),
+}
+
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let report = dynalert_config::load_dir(&args.dir, chrono::Utc::now())?;
+    if let Some(Sub::Diff(d)) = args.command {
+        return super::alertmanager_diff::run(d);
+    }
+    let Some(dir) = args.dir.clone() else {
+        eprintln!("error: no conf.d directory given");
+        return Ok(EXIT_ERROR);
+    };
+    let report = dynalert_config::load_dir(&dir, chrono::Utc::now())?;
     crate::output::print_diagnostics(&report.diagnostics);
     if !report.platform_valid || report.config.platform.routing.is_none() {
         if report.errors() > 0 {
             eprintln!(
                 "error: the platform files of `{}` have errors; no Alertmanager configuration generated",
-                args.dir.display()
+                dir.display()
             );
         } else {
             eprintln!("error: {}", dynalert_alertmanager::GenerateError::NoRouting);
@@ -150,14 +167,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             );
             if let (Some(path), Some(old)) = (&args.output, previous) {
                 match old {
-                    Some(old) => write_atomic(path, &old)?,
-                    None => std::fs::remove_file(path)
-                        .with_context(|| format!("cannot remove `{}`", path.display()))?,
+                    Some(old) => {
+                        write_atomic(path, &old)?;
+                        eprintln!(
+                            "restored the previous `{}`, the configuration Alertmanager keeps running with",
+                            path.display()
+                        );
+                    }
+                    None => {
+                        std::fs::remove_file(path)
+                            .with_context(|| format!("cannot remove `{}`", path.display()))?;
+                        eprintln!("removed `{}`: there was no previous file", path.display());
+                    }
                 }
-                eprintln!(
-                    "restored the previous `{}`: Alertmanager keeps running with it",
-                    path.display()
-                );
             }
             return Ok(EXIT_ERROR);
         }
