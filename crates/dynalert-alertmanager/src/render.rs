@@ -212,11 +212,13 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
         .and_then(|r| r.as_vec())
         .cloned()
         .unwrap_or_default();
+    // Names of the base receivers: one lookup per generated receiver keeps this linear.
+    let base_names: std::collections::HashSet<String> = receivers
+        .iter()
+        .filter_map(|b| name_of(b).map(str::to_string))
+        .collect();
     for r in &generated.receivers {
-        if receivers
-            .iter()
-            .any(|b| name_of(b) == Some(r.name.as_str()))
-        {
+        if base_names.contains(r.name.as_str()) {
             if r.name == BLACKHOLE {
                 continue;
             }
@@ -248,12 +250,13 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
             .and_then(|r| r.as_vec())
             .cloned()
             .unwrap_or_default();
+        let base_names: std::collections::HashSet<String> = intervals
+            .iter()
+            .chain(&legacy)
+            .filter_map(|b| name_of(b).map(str::to_string))
+            .collect();
         for t in &generated.time_intervals {
-            if intervals
-                .iter()
-                .chain(&legacy)
-                .any(|b| name_of(b) == Some(t.name.as_str()))
-            {
+            if base_names.contains(t.name.as_str()) {
                 return Err(RenderError::IntervalConflict(t.name.clone()));
             }
             intervals.push(interval_yaml(t));
