@@ -5,6 +5,9 @@
 //!   tenant `<a>` (`tenant-<a>`, `tenant-<a>-<n>`): tenant routes match `tenant` exactly;
 //! * every inhibit rule has `tenant` in `equal`, and no tenant-controlled rule can mute
 //!   an alert labelled `scope="platform"`;
+//! * silent mode and maintenance mute only the tenant's own delivery routes (time
+//!   intervals), never the enforced copy, the tier copy or liveness alerts;
+//! * receiver secrets never reach a message: [`Generated::redact`].
 //! * the output depends only on the configuration (tenants in id order), never on time.
 
 use std::collections::BTreeMap;

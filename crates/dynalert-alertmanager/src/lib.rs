@@ -8,9 +8,11 @@
 //! Route tree, in order under the root (receiver: `default_receiver`):
 //! 1. `alertname=~"TenantSilentModeActive|Watchdog", scope="platform"` -> `dynalert-blackhole`;
 //! 2. enforced copy (`severity` in `enforced.severities`, `continue: true`);
-//! 3. one route per tenant with routing (`tenant="<id>", scope!="platform"`): tier copy
-//!    (`continue: true`), then overrides `tenant-<id>-<n>`, then `tenant-<id>` (or the
-//!    default receiver when the tenant has none);
+//! 3. one route per tenant with routing, silent mode or maintenance
+//!    (`tenant="<id>", scope!="platform"`): tier copy (`continue: true`), then overrides
+//!    `tenant-<id>-<n>`, then `tenant-<id>` (or the default receiver when the tenant has
+//!    none); silent mode and maintenance mute only these own deliveries, through
+//!    `mute_time_intervals` ([`mute`]), never the enforced or tier copies or liveness alerts;
 //! 4. `default_receiver` for everything else (platform alerts, tenants without routing).
 
 pub mod generate;
