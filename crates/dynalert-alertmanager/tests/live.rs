@@ -414,9 +414,9 @@ fn silent_mode_and_maintenance_never_mute_platform_copies() {
         began.hour(),
         chrono::Datelike::weekday(&began).num_days_from_sunday()
     );
-    // A one-off window that ends at a whole minute at least 40 s from now: the test
+    // A one-off window that ends at a whole minute at least 70 s from now: the test
     // watches Alertmanager unmute the tenant on its own, without a reload.
-    let mut end = now + chrono::Duration::seconds(100);
+    let mut end = now + chrono::Duration::seconds(130);
     end = end - chrono::Duration::seconds(i64::from(end.second()));
     let tenants: [(&str, String); 7] = [
         ("ctl", String::new()),
