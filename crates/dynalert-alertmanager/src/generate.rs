@@ -5,6 +5,9 @@
 //!   tenant `<a>` (`tenant-<a>`, `tenant-<a>-<n>`): tenant routes match `tenant` exactly;
 //! * every inhibit rule has `tenant` in `equal`, and no tenant-controlled rule can mute
 //!   an alert labelled `scope="platform"`;
+//! * silent mode and maintenance mute only the tenant's own delivery routes (time
+//!   intervals), never the enforced copy, the tier copy or liveness alerts;
+//! * receiver secrets never reach a message: [`Generated::redact`].
 //! * the output depends only on the configuration (tenants in id order), never on time.
 
 use std::collections::BTreeMap;
@@ -12,6 +15,7 @@ use std::collections::BTreeMap;
 use dynalert_model::routing::{PlatformRouting, Receiver, TenantRouting};
 use dynalert_model::{Config, Severity, Tenant};
 
+use crate::mute::{self, TimeInterval};
 use crate::route::{InhibitRule, Matcher, Op, Route};
 
 /// Receiver that notifies nobody: the silent-mode sentinel and the watchdog go there.
@@ -75,12 +79,84 @@ pub struct Generated {
     pub route: Route,
     pub receivers: Vec<AmReceiver>,
     pub inhibit_rules: Vec<InhibitRule>,
+    /// Time intervals referenced by `mute_time_intervals` (silent mode, maintenance).
+    pub time_intervals: Vec<TimeInterval>,
+    /// Problems that did not stop generation, located (`path:line:col: message`).
+    pub notes: Vec<String>,
 }
 
 impl Generated {
     pub fn receiver(&self, name: &str) -> Option<&AmReceiver> {
         self.receivers.iter().find(|r| r.name == name)
     }
+
+    /// Every secret of the receivers: values that masking hides, and for URLs their
+    /// user information and everything after the host. Longest first.
+    pub fn secrets(&self) -> Vec<String> {
+        fn walk(plain: &serde_json::Value, masked: &serde_json::Value, out: &mut Vec<String>) {
+            use serde_json::Value;
+            match (plain, masked) {
+                (Value::String(p), Value::String(m)) if p != m => {
+                    out.push(p.clone());
+                    if let Some((_, rest)) = p.split_once("://") {
+                        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                        let (authority, tail) = rest.split_at(end);
+                        if let Some((user, _)) = authority.rsplit_once('@') {
+                            out.push(user.to_string());
+                            if let Some((_, pw)) = user.split_once(':') {
+                                out.push(pw.to_string());
+                            }
+                        }
+                        out.push(tail.to_string());
+                    }
+                }
+                (Value::Object(p), Value::Object(m)) => {
+                    for (k, v) in p {
+                        if let Some(mv) = m.get(k) {
+                            walk(v, mv, out);
+                        }
+                    }
+                }
+                (Value::Array(p), Value::Array(m)) => {
+                    for (a, b) in p.iter().zip(m) {
+                        walk(a, b, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for r in &self.receivers {
+            walk(&r.config, &r.masked, &mut out);
+        }
+        // Short fragments (`/`, `a`) would blank out ordinary text.
+        out.retain(|s| s.len() >= 4);
+        out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        out.dedup();
+        out
+    }
+
+    /// `text` with every secret of the receivers replaced by `<secret>`, and every
+    /// `scheme://…` URL reduced to its scheme and host.
+    pub fn redact(&self, text: &str) -> String {
+        redact(text, &self.secrets())
+    }
+}
+
+/// `text` with every string of `secrets` (longest first) replaced by `<secret>`, and every
+/// `scheme://…` URL reduced to its scheme and host.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "<secret>");
+        }
+    }
+    let re = regex::Regex::new(r#"[A-Za-z][A-Za-z0-9+.-]*://[^\s"'`<>]+"#).expect("valid regex");
+    re.replace_all(&out, |c: &regex::Captures| {
+        dynalert_model::routing::mask_url(&c[0])
+    })
+    .into_owned()
 }
 
 /// Name of a tenant's own receiver.
@@ -118,16 +194,24 @@ fn receiver_json(name: &str, r: &Receiver, masked: bool) -> serde_json::Value {
 
 fn mask_platform(value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
-    const SECRET_KEYS: [&str; 9] = [
+    const SECRET_KEYS: [&str; 17] = [
         "url",
         "api_url",
         "webhook_url",
+        "proxy_url",
+        "token_url",
         "routing_key",
         "service_key",
         "auth_password",
+        "auth_secret",
         "password",
         "credentials",
         "token",
+        "bot_token",
+        "bearer_token",
+        "client_secret",
+        "api_key",
+        "user_key",
     ];
     match value {
         Value::Object(m) => Value::Object(
@@ -154,10 +238,98 @@ fn mask_platform(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// Alerts that reach the tenant's receivers even in silent mode or maintenance.
+pub const LIVENESS_ALERTS: [&str; 4] = [
+    "MariaDBDown",
+    "PostgreSQLDown",
+    "RedisDown",
+    "TenantExporterMissing",
+];
+
+/// Name of the generated time interval of a tenant's silent mode.
+pub fn silent_interval_name(id: &str) -> String {
+    format!("tenant-{id}-silent-mode")
+}
+
+/// Name of the generated time interval of a tenant's maintenance.
+pub fn maintenance_interval_name(id: &str) -> String {
+    format!("tenant-{id}-maintenance")
+}
+
+/// What mutes a tenant's own deliveries: (silent severities, silent interval, maintenance interval).
+struct Muting {
+    silent: Option<(Vec<Severity>, String)>,
+    maintenance: Option<String>,
+}
+
+fn tenant_muting(
+    tenant: &Tenant,
+    intervals: &mut Vec<TimeInterval>,
+    notes: &mut Vec<String>,
+) -> Muting {
+    let id = &tenant.id;
+    let silent = tenant.silent_mode.as_ref().and_then(|s| {
+        let specs = mute::absolute(None, s.expires);
+        if specs.is_empty() {
+            return None;
+        }
+        let name = silent_interval_name(id);
+        intervals.push(TimeInterval {
+            name: name.clone(),
+            specs,
+        });
+        Some((s.target.severities().to_vec(), name))
+    });
+    let maintenance = tenant.maintenance.as_ref().and_then(|m| {
+        let mut specs = Vec::new();
+        if m.one_off {
+            specs.extend(mute::absolute(m.start, m.expires));
+        }
+        for w in &m.recurring {
+            match mute::recurring(w) {
+                Ok(s) => specs.extend(s),
+                Err(e) => notes.push(format!(
+                    "{}: recurring maintenance `{}` of tenant `{id}` cannot be expressed as an Alertmanager time interval ({e}); its alerts are delivered during that window",
+                    m.source, w.cron
+                )),
+            }
+        }
+        if specs.is_empty() {
+            return None;
+        }
+        let name = maintenance_interval_name(id);
+        intervals.push(TimeInterval {
+            name: name.clone(),
+            specs,
+        });
+        Some(name)
+    });
+    Muting {
+        silent,
+        maintenance,
+    }
+}
+
+/// `routes` with `mute` set on every delivering route.
+fn muted(routes: &[Route], mute: &[String], why: &str) -> Vec<Route> {
+    routes
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.mute_time_intervals = mute.to_vec();
+            if !mute.is_empty() {
+                r.why = format!("{} ({why})", r.why);
+            }
+            r
+        })
+        .collect()
+}
+
 fn tenant_route(
     tenant: &Tenant,
     routing: &PlatformRouting,
     receivers: &mut Vec<AmReceiver>,
+    muting: &Muting,
 ) -> Option<Route> {
     let id = &tenant.id;
     let empty = TenantRouting::default();
@@ -175,7 +347,7 @@ fn tenant_route(
         }
         None => routing.default_receiver.clone(),
     };
-    let mut children = Vec::new();
+    let mut copies = Vec::new();
     if let Some((tier_name, tier)) = tenant
         .metadata
         .tier
@@ -194,8 +366,9 @@ fn tenant_route(
         );
         r.cont = true;
         r.timings = tier.timings.clone();
-        children.push(r);
+        copies.push(r);
     }
+    let mut deliveries = Vec::new();
     for (i, o) in tr.overrides.iter().enumerate() {
         let name = override_receiver_name(id, i + 1);
         receivers.push(AmReceiver {
@@ -214,7 +387,7 @@ fn tenant_route(
             matchers.push(Matcher::eq("severity", s.as_str()));
             what.push(format!("severity `{s}`"));
         }
-        children.push(Route::new(
+        deliveries.push(Route::new(
             name,
             matchers,
             format!(
@@ -225,7 +398,8 @@ fn tenant_route(
         ));
     }
     let custom = tr.group_by.is_some() || tr.timings != Default::default();
-    if children.is_empty() && tr.receiver.is_none() && !custom {
+    let mutes = muting.silent.is_some() || muting.maintenance.is_some();
+    if copies.is_empty() && deliveries.is_empty() && tr.receiver.is_none() && !custom && !mutes {
         return None;
     }
     let own_why = if tr.receiver.is_some() {
@@ -233,10 +407,37 @@ fn tenant_route(
     } else {
         format!("tenant `{id}` has no receiver: platform default receiver")
     };
-    if !children.is_empty() {
-        // Explicit last child: after a `continue` child matched, Alertmanager no longer
-        // falls back to the parent's receiver.
-        children.push(Route::new(&own, vec![], own_why.clone()));
+    let mut children = copies;
+    if !children.is_empty() || !deliveries.is_empty() || mutes {
+        // Explicit last delivery: after a `continue` child matched, Alertmanager no
+        // longer falls back to the parent's receiver.
+        deliveries.push(Route::new(&own, vec![], own_why.clone()));
+    }
+    if mutes {
+        // Only the tenant's own deliveries are muted; the enforced and tier copies
+        // above and the liveness alerts keep notifying.
+        let mut live = Route::new(
+            &own,
+            vec![Matcher::new("alertname", Op::Re, LIVENESS_ALERTS.join("|"))],
+            format!("liveness alerts of tenant `{id}` are never muted"),
+        );
+        live.routes = deliveries.clone();
+        children.push(live);
+        let maint: Vec<String> = muting.maintenance.iter().cloned().collect();
+        if let Some((sevs, name)) = &muting.silent {
+            let mut mute = vec![name.clone()];
+            mute.extend(maint.iter().cloned());
+            let mut r = Route::new(
+                &own,
+                vec![severity_matcher(sevs)],
+                format!("silent mode of tenant `{id}` for {}", severity_list(sevs)),
+            );
+            r.routes = muted(&deliveries, &mute, "muted in silent mode and maintenance");
+            children.push(r);
+        }
+        children.extend(muted(&deliveries, &maint, "muted in maintenance"));
+    } else {
+        children.extend(deliveries);
     }
     let mut route = Route::new(
         own,
@@ -305,8 +506,11 @@ pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
         r.cont = true;
         root.routes.push(r);
     }
+    let mut time_intervals = Vec::new();
+    let mut notes = Vec::new();
     for tenant in config.tenants.values() {
-        if let Some(r) = tenant_route(tenant, routing, &mut receivers) {
+        let muting = tenant_muting(tenant, &mut time_intervals, &mut notes);
+        if let Some(r) = tenant_route(tenant, routing, &mut receivers, &muting) {
             root.routes.push(r);
         }
     }
@@ -334,6 +538,8 @@ pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
         route: root,
         receivers,
         inhibit_rules: inhibit_rules(config),
+        time_intervals,
+        notes,
     })
 }
 
@@ -352,7 +558,7 @@ fn inhibit_rules(config: &Config) -> Vec<InhibitRule> {
     if !no_dedup.is_empty() {
         tenant_target.push(Matcher::new("tenant", Op::NotRe, no_dedup.join("|")));
     }
-    let mut rules = vec![
+    let rules = vec![
         InhibitRule {
             source: vec![
                 Matcher::eq("severity", "critical"),
@@ -376,21 +582,6 @@ fn inhibit_rules(config: &Config) -> Vec<InhibitRule> {
             why: "severity dedup of platform alerts".into(),
         },
     ];
-    for sev in Severity::ALL {
-        rules.push(InhibitRule {
-            source: vec![
-                Matcher::eq("alertname", SILENT_SENTINEL),
-                Matcher::eq("target_severity", sev.as_str()),
-                Matcher::eq("scope", "platform"),
-            ],
-            target: vec![
-                Matcher::eq("severity", sev.as_str()),
-                Matcher::new("scope", Op::Ne, "platform"),
-            ],
-            equal: vec!["tenant".into()],
-            why: format!("silent mode of a tenant mutes its `{sev}` alerts"),
-        });
-    }
     rules
 }
 
@@ -403,6 +594,8 @@ pub struct Delivery {
     pub why: String,
     /// The receiver with secrets masked.
     pub masked: Option<serde_json::Value>,
+    /// Time intervals during which this delivery is muted (silent mode, maintenance).
+    pub muted_by: Vec<String>,
 }
 
 /// Which receivers get an alert with `labels`, and why, in delivery order.
@@ -426,7 +619,149 @@ pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<
                 path,
                 why: last.why.clone(),
                 masked: generated.receiver(&last.receiver).map(|r| r.masked.clone()),
+                muted_by: last.mute_time_intervals.clone(),
             })
         })
         .collect()
+}
+
+/// Every delivering or copying route, keyed by its chain of matchers (root first).
+fn flat_routes(root: &Route) -> Vec<(String, String)> {
+    fn walk(
+        r: &Route,
+        path: &mut Vec<String>,
+        seen: &mut BTreeMap<String, usize>,
+        out: &mut Vec<(String, String)>,
+    ) {
+        let m: Vec<String> = r.matchers.iter().map(ToString::to_string).collect();
+        path.push(format!("{{{}}}", m.join(", ")));
+        let mut what = format!("-> {}", r.receiver);
+        if r.cont {
+            what += " (continue)";
+        }
+        if let Some(g) = &r.group_by {
+            what += &format!(" group_by [{}]", g.join(", "));
+        }
+        for (k, v) in [
+            ("group_wait", r.timings.group_wait),
+            ("group_interval", r.timings.group_interval),
+            ("repeat_interval", r.timings.repeat_interval),
+        ] {
+            if let Some(v) = v {
+                what += &format!(" {k} {v}s");
+            }
+        }
+        if !r.mute_time_intervals.is_empty() {
+            what += &format!(" muted during {}", r.mute_time_intervals.join(", "));
+        }
+        let key = path
+            .iter()
+            .filter(|p| p.as_str() != "{}")
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" > ");
+        let key = if key.is_empty() {
+            "(root)".to_string()
+        } else {
+            key
+        };
+        let n = seen.entry(key.clone()).or_default();
+        *n += 1;
+        let key = if *n == 1 { key } else { format!("{key} #{n}") };
+        out.push((key, what));
+        for c in &r.routes {
+            walk(c, path, seen, out);
+        }
+        path.pop();
+    }
+    let mut out = Vec::new();
+    walk(root, &mut Vec::new(), &mut BTreeMap::new(), &mut out);
+    out
+}
+
+/// What changes from `old` to `new`, route by route, receiver by receiver; secrets masked.
+pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
+    let mut out = Vec::new();
+    let (a, b) = (flat_routes(&old.route), flat_routes(&new.route));
+    let am: BTreeMap<&str, &str> = a.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let bm: BTreeMap<&str, &str> = b.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (k, v) in &am {
+        match bm.get(k) {
+            None => out.push(format!("- route {k} {v}")),
+            Some(w) if w != v => out.push(format!("~ route {k} {v}  =>  {w}")),
+            _ => {}
+        }
+    }
+    for (k, w) in &bm {
+        if !am.contains_key(k) {
+            out.push(format!("+ route {k} {w}"));
+        }
+    }
+    for r in &old.receivers {
+        match new.receiver(&r.name) {
+            None => out.push(format!("- receiver {}: {}", r.name, r.masked)),
+            Some(n) if n.config != r.config => {
+                if n.masked == r.masked {
+                    out.push(format!("~ receiver {}: a secret changed", r.name));
+                } else {
+                    out.push(format!(
+                        "~ receiver {}: {}  =>  {}",
+                        r.name, r.masked, n.masked
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    for n in &new.receivers {
+        if old.receiver(&n.name).is_none() {
+            out.push(format!("+ receiver {}: {}", n.name, n.masked));
+        }
+    }
+    let intervals = |g: &Generated| -> BTreeMap<String, String> {
+        g.time_intervals
+            .iter()
+            .map(|t| (t.name.clone(), format!("{:?}", t.specs)))
+            .collect()
+    };
+    let (ia, ib) = (intervals(old), intervals(new));
+    for (k, v) in &ia {
+        match ib.get(k) {
+            None => out.push(format!("- time interval {k}")),
+            Some(w) if w != v => out.push(format!("~ time interval {k}")),
+            _ => {}
+        }
+    }
+    for k in ib.keys() {
+        if !ia.contains_key(k) {
+            out.push(format!("+ time interval {k}"));
+        }
+    }
+    let rules = |g: &Generated| -> Vec<String> {
+        g.inhibit_rules
+            .iter()
+            .map(|r| {
+                let m = |ms: &[Matcher]| {
+                    ms.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "source {{{}}} target {{{}}} equal [{}]",
+                    m(&r.source),
+                    m(&r.target),
+                    r.equal.join(", ")
+                )
+            })
+            .collect()
+    };
+    let (ra, rb) = (rules(old), rules(new));
+    for r in ra.iter().filter(|r| !rb.contains(r)) {
+        out.push(format!("- inhibit rule {r}"));
+    }
+    for r in rb.iter().filter(|r| !ra.contains(r)) {
+        out.push(format!("+ inhibit rule {r}"));
+    }
+    out
 }

@@ -8,18 +8,21 @@
 //! Route tree, in order under the root (receiver: `default_receiver`):
 //! 1. `alertname=~"TenantSilentModeActive|Watchdog", scope="platform"` -> `dynalert-blackhole`;
 //! 2. enforced copy (`severity` in `enforced.severities`, `continue: true`);
-//! 3. one route per tenant with routing (`tenant="<id>", scope!="platform"`): tier copy
-//!    (`continue: true`), then overrides `tenant-<id>-<n>`, then `tenant-<id>` (or the
-//!    default receiver when the tenant has none);
+//! 3. one route per tenant with routing, silent mode or maintenance
+//!    (`tenant="<id>", scope!="platform"`): tier copy (`continue: true`), then overrides
+//!    `tenant-<id>-<n>`, then `tenant-<id>` (or the default receiver when the tenant has
+//!    none); silent mode and maintenance mute only these own deliveries, through
+//!    `mute_time_intervals` ([`mute`]), never the enforced or tier copies or liveness alerts;
 //! 4. `default_receiver` for everything else (platform alerts, tenants without routing).
 
 pub mod generate;
+pub mod mute;
 pub mod render;
 pub mod route;
 
 pub use generate::{
-    explain, generate, override_receiver_name, tenant_receiver_name, AmReceiver, Delivery,
-    GenerateError, Generated, Owner, BLACKHOLE,
+    diff, explain, generate, override_receiver_name, redact, tenant_receiver_name, AmReceiver,
+    Delivery, GenerateError, Generated, Owner, BLACKHOLE,
 };
 pub use render::{render, RenderError};
 pub use route::{parse_labels, InhibitRule, Matcher, Op, Route};

@@ -11,6 +11,7 @@ use yaml_rust2::yaml::{Hash, Yaml};
 use yaml_rust2::{YamlEmitter, YamlLoader};
 
 use crate::generate::{Generated, BLACKHOLE};
+use crate::mute::TimeInterval;
 use crate::route::{InhibitRule, Matcher, Route};
 
 /// Errors while reading the base file or rendering.
@@ -22,6 +23,8 @@ pub enum RenderError {
     BaseShape,
     #[error("receiver `{0}` is defined in the base config and generated from conf.d")]
     ReceiverConflict(String),
+    #[error("time interval `{0}` is defined in the base config and generated from conf.d")]
+    IntervalConflict(String),
     #[error("cannot render YAML: {0}")]
     Emit(String),
 }
@@ -69,6 +72,12 @@ fn route_yaml(r: &Route) -> Yaml {
     if r.cont {
         h.insert(s("continue"), Yaml::Boolean(true));
     }
+    if !r.mute_time_intervals.is_empty() {
+        h.insert(
+            s("mute_time_intervals"),
+            Yaml::Array(r.mute_time_intervals.iter().map(|n| s(n)).collect()),
+        );
+    }
     if !r.routes.is_empty() {
         h.insert(
             s("routes"),
@@ -86,6 +95,44 @@ fn inhibit_yaml(r: &InhibitRule) -> Yaml {
         s("equal"),
         Yaml::Array(r.equal.iter().map(|l| s(l)).collect()),
     );
+    Yaml::Hash(h)
+}
+
+fn hhmm(minutes: u32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+fn interval_yaml(t: &TimeInterval) -> Yaml {
+    let specs = t
+        .specs
+        .iter()
+        .map(|spec| {
+            let mut h = Hash::new();
+            if let Some((a, b)) = spec.times {
+                let mut range = Hash::new();
+                range.insert(s("start_time"), s(&hhmm(a)));
+                range.insert(s("end_time"), s(&hhmm(b)));
+                h.insert(s("times"), Yaml::Array(vec![Yaml::Hash(range)]));
+            }
+            for (key, list) in [
+                ("weekdays", &spec.weekdays),
+                ("days_of_month", &spec.days_of_month),
+                ("months", &spec.months),
+                ("years", &spec.years),
+            ] {
+                if !list.is_empty() {
+                    h.insert(s(key), Yaml::Array(list.iter().map(|v| s(v)).collect()));
+                }
+            }
+            if let Some(l) = &spec.location {
+                h.insert(s("location"), s(l));
+            }
+            Yaml::Hash(h)
+        })
+        .collect();
+    let mut h = Hash::new();
+    h.insert(s("name"), s(&t.name));
+    h.insert(s("time_intervals"), Yaml::Array(specs));
     Yaml::Hash(h)
 }
 
@@ -165,11 +212,13 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
         .and_then(|r| r.as_vec())
         .cloned()
         .unwrap_or_default();
+    // Names of the base receivers: one lookup per generated receiver keeps this linear.
+    let base_names: std::collections::HashSet<String> = receivers
+        .iter()
+        .filter_map(|b| name_of(b).map(str::to_string))
+        .collect();
     for r in &generated.receivers {
-        if receivers
-            .iter()
-            .any(|b| name_of(b) == Some(r.name.as_str()))
-        {
+        if base_names.contains(r.name.as_str()) {
             if r.name == BLACKHOLE {
                 continue;
             }
@@ -188,6 +237,31 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
         if !inhibit.contains(&y) {
             inhibit.push(y);
         }
+    }
+
+    if !generated.time_intervals.is_empty() {
+        let mut intervals: Vec<Yaml> = top
+            .get(&s("time_intervals"))
+            .and_then(|r| r.as_vec())
+            .cloned()
+            .unwrap_or_default();
+        let legacy: Vec<Yaml> = top
+            .get(&s("mute_time_intervals"))
+            .and_then(|r| r.as_vec())
+            .cloned()
+            .unwrap_or_default();
+        let base_names: std::collections::HashSet<String> = intervals
+            .iter()
+            .chain(&legacy)
+            .filter_map(|b| name_of(b).map(str::to_string))
+            .collect();
+        for t in &generated.time_intervals {
+            if base_names.contains(t.name.as_str()) {
+                return Err(RenderError::IntervalConflict(t.name.clone()));
+            }
+            intervals.push(interval_yaml(t));
+        }
+        top.insert(s("time_intervals"), Yaml::Array(intervals));
     }
 
     // Stable key order: base keys first as written, then ours.

@@ -88,6 +88,8 @@ pub struct Route {
     pub group_by: Option<Vec<String>>,
     pub timings: Timings,
     pub routes: Vec<Route>,
+    /// Names of `time_intervals` during which this route notifies nobody.
+    pub mute_time_intervals: Vec<String>,
     /// Why the route exists, in words (used by explain; not rendered).
     pub why: String,
 }
@@ -105,6 +107,7 @@ impl Route {
             group_by: None,
             timings: Timings::default(),
             routes: Vec::new(),
+            mute_time_intervals: Vec::new(),
             why: why.into(),
         }
     }

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use dynalert_alertmanager::{generate, render};
 
 type Seen = Arc<Mutex<BTreeSet<(String, String, String, String)>>>;
+/// Every notified alert in arrival order: (receiver, tenant, alertname, severity, status).
+type Log = Arc<Mutex<Vec<(String, String, String, String, String)>>>;
 
 /// Kills and reaps the child process on drop.
 struct Proc(Child);
@@ -25,15 +27,38 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Starts Alertmanager on `127.0.0.1:0` and reads the port it bound back from its log.
+fn start_am(dir: &Path, config: &Path) -> (Proc, u16) {
+    let log_path = dir.join("alertmanager.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let am = Proc(
+        Command::new(binary())
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", dir.join("data").display()))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start Alertmanager"),
+    );
+    let mut port = 0;
+    wait_for("Alertmanager to listen", Duration::from_secs(60), || {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        port = text
+            .lines()
+            .filter(|l| l.contains("msg=\"Listening on\""))
+            .find_map(|l| l.rsplit("127.0.0.1:").next()?.trim().parse().ok())
+            .unwrap_or(0);
+        port != 0
+    });
+    wait_for("Alertmanager to be ready", Duration::from_secs(60), || {
+        http(port, "GET", "/-/ready", "").is_ok_and(|c| c == 200)
+    });
+    (am, port)
 }
 
-fn handle(mut stream: TcpStream, seen: &Seen) -> std::io::Result<()> {
+fn handle(mut stream: TcpStream, seen: &Seen, log: &Log) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut len = 0usize;
@@ -58,25 +83,37 @@ fn handle(mut stream: TcpStream, seen: &Seen) -> std::io::Result<()> {
     };
     let receiver = v["receiver"].as_str().unwrap_or_default().to_string();
     let mut seen = seen.lock().unwrap();
+    let mut log = log.lock().unwrap();
     for a in v["alerts"].as_array().into_iter().flatten() {
         let l = |k: &str| a["labels"][k].as_str().unwrap_or_default().to_string();
-        seen.insert((receiver.clone(), l("tenant"), l("alertname"), l("severity")));
+        let status = a["status"].as_str().unwrap_or_default().to_string();
+        if status == "firing" {
+            seen.insert((receiver.clone(), l("tenant"), l("alertname"), l("severity")));
+        }
+        log.push((
+            receiver.clone(),
+            l("tenant"),
+            l("alertname"),
+            l("severity"),
+            status,
+        ));
     }
     Ok(())
 }
 
 /// A webhook sink on 127.0.0.1 recording (receiver, tenant, alertname, severity).
-fn sink() -> (u16, Seen) {
+fn sink() -> (u16, Seen, Log) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen: Seen = Arc::default();
-    let s = seen.clone();
+    let log: Log = Arc::default();
+    let (s, l) = (seen.clone(), log.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let _ = handle(stream, &s);
+            let _ = handle(stream, &s, &l);
         }
     });
-    (port, seen)
+    (port, seen, log)
 }
 
 fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<u16> {
@@ -127,7 +164,7 @@ fn binary() -> &'static str {
     panic!("no Alertmanager binary: install the Debian package `prometheus-alertmanager`");
 }
 
-fn write_conf(dir: &Path, sink: u16) {
+fn write_platform(dir: &Path, sink: u16) {
     let url = |p: &str| format!("http://127.0.0.1:{sink}/{p}");
     let platform = format!(
         r#"defaults: {{mysql_connections: 80}}
@@ -154,6 +191,11 @@ routing:
         "tenancy:\n  vip: {tier: vip}\n  std: {tier: standard}\n",
     )
     .unwrap();
+}
+
+fn write_conf(dir: &Path, sink: u16) {
+    let url = |p: &str| format!("http://127.0.0.1:{sink}/{p}");
+    write_platform(dir, sink);
     let tenant = |id: &str, extra: &str| {
         let text = format!(
             "tenants:\n  {id}:\n{extra}    _routing:\n      receiver: {{type: webhook, url: \"{}\"}}\n      group_wait: 1s\n",
@@ -179,7 +221,7 @@ routing:
 
 #[test]
 fn real_alertmanager_delivers_to_exactly_the_contract_receivers() {
-    let (sink_port, seen) = sink();
+    let (sink_port, seen, _) = sink();
     let tmp = tempfile::tempdir().unwrap();
     let conf = tmp.path().join("conf.d");
     std::fs::create_dir(&conf).unwrap();
@@ -190,25 +232,7 @@ fn real_alertmanager_delivers_to_exactly_the_contract_receivers() {
     let config = tmp.path().join("alertmanager.yml");
     std::fs::write(&config, &text).unwrap();
 
-    let port = free_port();
-    let log = std::fs::File::create(tmp.path().join("alertmanager.log")).unwrap();
-    let _am = Proc(
-        Command::new(binary())
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.path={}",
-                tmp.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start Alertmanager"),
-    );
-    wait_for("Alertmanager to be ready", Duration::from_secs(60), || {
-        http(port, "GET", "/-/ready", "").is_ok_and(|c| c == 200)
-    });
+    let (_am, port) = start_am(tmp.path(), &config);
 
     // Inhibiting alerts first: the silent-mode sentinel and the critical halves of dedup pairs.
     post(
@@ -347,5 +371,191 @@ fn real_alertmanager_delivers_to_exactly_the_contract_receivers() {
     assert!(
         unexpected.is_empty(),
         "unexpected notifications: {unexpected:#?}"
+    );
+}
+
+fn generate_file(conf: &Path, out: &Path) {
+    let report = dynalert_config::load_dir(conf, chrono::Utc::now()).unwrap();
+    assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
+    let generated = generate(&report.config).unwrap();
+    assert!(generated.notes.is_empty(), "{:#?}", generated.notes);
+    std::fs::write(out, render(&generated, None).unwrap()).unwrap();
+}
+
+fn vip_tenant(dir: &Path, sink: u16, id: &str, extra: &str) {
+    let text = format!(
+        "tenants:\n  {id}:\n    _metadata: {{tier: vip}}\n{extra}    _routing:\n      receiver: {{type: webhook, url: \"http://127.0.0.1:{sink}/{id}\", send_resolved: true}}\n      group_wait: 1s\n      group_interval: 1s\n"
+    );
+    std::fs::write(dir.join(format!("{id}.yaml")), text).unwrap();
+    // The tier is the platform's to assign: add the tenant to `tenancy:`.
+    let tenancy = dir.join("_tenancy.yaml");
+    let mut t = std::fs::read_to_string(&tenancy).unwrap_or_else(|_| "tenancy:\n".into());
+    if !t.contains(&format!("\n  {id}: ")) {
+        t.push_str(&format!("  {id}: {{tier: vip}}\n"));
+        std::fs::write(&tenancy, t).unwrap();
+    }
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn key(r: &str, t: &str, a: &str, s: &str) -> (String, String, String, String) {
+    (r.into(), t.into(), a.into(), s.into())
+}
+
+/// Silent mode (each target) and maintenance (one-off, recurring) mute the tenant's own
+/// receiver only: the enforced NOC copy, the VIP page and liveness alerts still arrive,
+/// and an alert that keeps firing through a window is never reported as resolved.
+#[test]
+fn silent_mode_and_maintenance_never_mute_platform_copies() {
+    use chrono::{Timelike, Utc};
+    let (sink_port, seen, log) = sink();
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    write_platform(&conf, sink_port);
+    let now = Utc::now();
+    let in_an_hour = rfc3339(now + chrono::Duration::hours(1));
+    // A recurring window that started 30 minutes ago, in the tenant's time zone.
+    let taipei: chrono_tz::Tz = "Asia/Taipei".parse().unwrap();
+    let began = (now - chrono::Duration::minutes(30)).with_timezone(&taipei);
+    let cron = format!(
+        "{} {} * * {}",
+        began.minute(),
+        began.hour(),
+        chrono::Datelike::weekday(&began).num_days_from_sunday()
+    );
+    // A one-off window that ends at a whole minute at least 70 s from now: the test
+    // watches Alertmanager unmute the tenant on its own, without a reload.
+    let mut end = now + chrono::Duration::seconds(130);
+    end = end - chrono::Duration::seconds(i64::from(end.second()));
+    let tenants: [(&str, String); 7] = [
+        ("ctl", String::new()),
+        ("sw", format!("    _silent_mode: {{target: warning, expires: \"{in_an_hour}\"}}\n")),
+        ("sc", format!("    _silent_mode: {{target: critical, expires: \"{in_an_hour}\"}}\n")),
+        ("sa", "    _silent_mode: {target: all}\n".into()),
+        (
+            "mt",
+            format!(
+                "    _state_maintenance: {{start: \"{}\", expires: \"{in_an_hour}\"}}\n",
+                rfc3339(now - chrono::Duration::hours(1))
+            ),
+        ),
+        (
+            "mr",
+            format!("    _state_maintenance: {{recurring: [{{cron: \"{cron}\", duration: 2h, timezone: Asia/Taipei}}]}}\n"),
+        ),
+        ("me", format!("    _state_maintenance: {{expires: \"{}\"}}\n", rfc3339(end))),
+    ];
+    for (id, extra) in &tenants {
+        vip_tenant(&conf, sink_port, id, extra);
+    }
+    let config = tmp.path().join("alertmanager.yml");
+    generate_file(&conf, &config);
+    let (_am, port) = start_am(tmp.path(), &config);
+
+    let mut alerts = Vec::new();
+    for (id, _) in &tenants {
+        alerts.push(alert(&[
+            ("alertname", "HighX"),
+            ("tenant", id),
+            ("severity", "critical"),
+        ]));
+        alerts.push(alert(&[
+            ("alertname", "HighY"),
+            ("tenant", id),
+            ("severity", "warning"),
+        ]));
+        alerts.push(alert(&[
+            ("alertname", "MariaDBDown"),
+            ("tenant", id),
+            ("severity", "critical"),
+        ]));
+    }
+    post(port, &alerts);
+
+    // From the contract: every critical reaches the NOC and the VIP pager; the tenant's
+    // own receiver gets what its silent mode / maintenance leaves, liveness always.
+    let mut expected = BTreeSet::new();
+    for (id, _) in &tenants {
+        for a in ["HighX", "MariaDBDown"] {
+            expected.insert(key("noc", id, a, "critical"));
+            expected.insert(key("vip-pager", id, a, "critical"));
+        }
+        expected.insert(key(&format!("tenant-{id}"), id, "MariaDBDown", "critical"));
+    }
+    for (id, x, y) in [
+        ("ctl", true, true),
+        ("sw", true, false),
+        ("sc", false, true),
+    ] {
+        if x {
+            expected.insert(key(&format!("tenant-{id}"), id, "HighX", "critical"));
+        }
+        if y {
+            expected.insert(key(&format!("tenant-{id}"), id, "HighY", "warning"));
+        }
+    }
+    wait_for(
+        "every expected notification",
+        Duration::from_secs(120),
+        || seen.lock().unwrap().is_superset(&expected),
+    );
+    // A marker of a tenant without muting, posted last, flushes after everything above.
+    post(
+        port,
+        &[alert(&[
+            ("alertname", "Marker"),
+            ("tenant", "ctl"),
+            ("severity", "warning"),
+        ])],
+    );
+    let marker = key("tenant-ctl", "ctl", "Marker", "warning");
+    wait_for("the marker", Duration::from_secs(120), || {
+        seen.lock().unwrap().contains(&marker)
+    });
+    expected.insert(marker);
+    let got = seen.lock().unwrap().clone();
+    assert!(
+        Utc::now() < end,
+        "too slow: the window of `me` ended before the check"
+    );
+    let unexpected: Vec<_> = got.difference(&expected).collect();
+    assert!(
+        unexpected.is_empty(),
+        "muted deliveries were sent: {unexpected:#?}"
+    );
+
+    // The window of `me` ends at `end`; its alerts keep firing (Prometheus re-sends them).
+    // After the end its receiver gets them as firing, and nobody ever gets a RESOLVED.
+    let me_x = key("tenant-me", "me", "HighX", "critical");
+    wait_for(
+        "`me` to be notified after its window",
+        Duration::from_secs(180),
+        || {
+            let me: Vec<_> = alerts
+                .iter()
+                .filter(|a| a["labels"]["tenant"] == "me")
+                .cloned()
+                .collect();
+            post(port, &me);
+            seen.lock().unwrap().contains(&me_x)
+        },
+    );
+    assert!(
+        Utc::now() >= end,
+        "`me` was notified before its window ended at {end}"
+    );
+    let resolved: Vec<_> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|n| n.4 != "firing")
+        .cloned()
+        .collect();
+    assert!(
+        resolved.is_empty(),
+        "resolved notifications for alerts that kept firing: {resolved:#?}"
     );
 }

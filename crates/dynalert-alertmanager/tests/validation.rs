@@ -157,3 +157,52 @@ fn examples_validate_cleanly() {
     assert_eq!(receiver.fields["url"], "http://127.0.0.1:5001/db-a");
     assert_eq!(db_a.routing.as_ref().unwrap().timings.group_wait, Some(30));
 }
+
+const OPEN_PLATFORM: &str = r#"defaults: {mysql_connections: 80}
+routing:
+  default_receiver: platform-default
+  receivers:
+    - {name: platform-default, webhook_configs: [{url: "http://hooks.example.com/x"}]}
+"#;
+
+/// Each input below passed validation before and produced a file Alertmanager rejects (or
+/// reached an address the platform never allowed); each must now be a located error.
+#[test]
+fn inputs_alertmanager_rejects_are_located_errors() {
+    let tenant = "tenants:\n  t:\n    _routing:\n      group_by: [alertname, tenant, alertname]\n      repeat_interval: 2600000h\n      overrides:\n        - {alertname: A, receiver: {type: webhook, url: \"http:///x\"}}\n        - {alertname: B, receiver: {type: webhook, url: \"http://exa mple.com/\"}}\n        - {alertname: C, receiver: {type: webhook, url: \"http://[::1/\"}}\n        - {alertname: D, receiver: {type: webhook, url: \"https://h.example/%zz\"}}\n        - {alertname: E, receiver: {type: webhook, url: \"http://h.example/a\tb\"}}\n        - {alertname: F, receiver: {type: email, to: a@example.com, from: b@example.com, smarthost: smtp.example.com}}\n        - {alertname: G, receiver: {type: webhook, url: \"http://169.254.169.254/latest\"}}\n        - {alertname: H, receiver: {type: webhook, url: \"http://[fe80::1]:80/x\"}}\n        - {alertname: I, receiver: {type: webhook, url: \"http://127.0.0.1:9093/x\"}}\n      receiver: {type: webhook, url: \"http://hooks.example.com/t\"}\n";
+    let d = diagnostics(&[("_defaults.yaml", OPEN_PLATFORM), ("t.yaml", tenant)]);
+    let at = |line: u32| {
+        d.iter()
+            .filter(|x| x.starts_with(&format!("t.yaml:{line}:")) && x.contains("error:"))
+            .count()
+    };
+    for line in [4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
+        assert_eq!(at(line), 1, "line {line}:\n{}", d.join("\n"));
+    }
+    assert!(d.iter().any(|x| x.contains("`alertname` appears twice")));
+    assert!(d.iter().any(|x| x.contains("points to a link-local")));
+    assert!(d.iter().any(|x| x.contains("`smarthost` has no port")));
+}
+
+#[test]
+fn the_allow_list_can_allow_a_denied_address() {
+    let platform = OPEN_PLATFORM.to_string()
+        + "  allowed_url_patterns: [\"http://127\\\\.0\\\\.0\\\\.1:[0-9]+/.*\"]\n";
+    let tenant = "tenants:\n  t:\n    _routing: {receiver: {type: webhook, url: \"http://127.0.0.1:5001/t\"}}\n";
+    let d = diagnostics(&[("_defaults.yaml", &platform), ("t.yaml", tenant)]);
+    assert!(d.iter().all(|x| !x.contains("error")), "{d:#?}");
+}
+
+#[test]
+fn platform_receivers_are_checked() {
+    let platform = "routing:\n  default_receiver: a\n  receivers:\n    - name: a\n      webhook_configs:\n        - url: \"http:///x\"\n          send_resolved: yes\n    - name: b\n      email_configs: [{to: x@example.com, smarthost: smtp.example.com}]\n      <<: {x: 1}\n";
+    let d = diagnostics(&[("_defaults.yaml", platform)]);
+    for line in [6, 7, 9, 10] {
+        assert!(
+            d.iter()
+                .any(|x| x.starts_with(&format!("_defaults.yaml:{line}:"))),
+            "line {line}:\n{}",
+            d.join("\n")
+        );
+    }
+}

@@ -13,7 +13,8 @@ fn examples() -> PathBuf {
 
 fn args(dir: PathBuf, output: Option<PathBuf>, reload_url: Option<String>) -> alertmanager::Args {
     alertmanager::Args {
-        dir,
+        command: None,
+        dir: Some(dir),
         base: None,
         output,
         reload_url,
@@ -90,30 +91,130 @@ fn failed_reload_exits_2() {
     server.join().unwrap();
 }
 
-#[test]
-fn invalid_directory_is_a_finding_and_writes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path().join("conf.d");
+fn conf_with(tmp: &Path, tenants: &[(&str, &str)]) -> PathBuf {
+    let conf = tmp.join("conf.d");
     std::fs::create_dir(&conf).unwrap();
     for f in ["_defaults.yaml", "_routing.yaml"] {
         std::fs::copy(examples().join(f), conf.join(f)).unwrap();
     }
-    std::fs::write(
-        conf.join("t.yaml"),
-        "tenants:\n  t:\n    _routing: {receiver: {type: webhok}}\n",
-    )
-    .unwrap();
+    for (name, text) in tenants {
+        std::fs::write(conf.join(name), text).unwrap();
+    }
+    conf
+}
+
+#[test]
+fn rejected_tenant_never_blocks_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = conf_with(
+        tmp.path(),
+        &[
+            ("t.yaml", "tenants:\n  t:\n    _routing: {receiver: {type: webhok}}\n"),
+            (
+                "u.yaml",
+                "tenants:\n  u:\n    _routing: {receiver: {type: webhook, url: \"http://127.0.0.1:5001/u\"}}\n",
+            ),
+        ],
+    );
     let out = tmp.path().join("am.yml");
+    // A finding (exit 1), but the file is written: `u` keeps its route, `t` gets none,
+    // so its alerts reach the platform default receiver through the final route.
     assert_eq!(
         alertmanager::run(args(conf.clone(), Some(out.clone()), None)).unwrap(),
         1
     );
-    assert!(!out.exists());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("name: tenant-u"), "{text}");
+    assert!(!text.contains("tenant=\"t\""), "{text}");
     let explain = explain_route::Args {
         dir: conf,
         labels: vec!["tenant=t".into()],
     };
     assert_eq!(explain_route::run(explain).unwrap(), 1);
+}
+
+#[test]
+fn platform_errors_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = conf_with(tmp.path(), &[]);
+    std::fs::write(
+        conf.join("_routing.yaml"),
+        "routing:\n  default_receiver: nobody\n  receivers: [{name: a, webhook_configs: [{url: \"http:///x\"}]}]\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("am.yml");
+    assert_eq!(
+        alertmanager::run(args(conf, Some(out.clone()), None)).unwrap(),
+        1
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn new_files_are_0600_and_existing_modes_are_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("am.yml");
+    assert_eq!(
+        alertmanager::run(args(examples(), Some(out.clone()), None)).unwrap(),
+        0
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out), 0o600);
+    std::fs::write(&out, "old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(
+        alertmanager::run(args(examples(), Some(out.clone()), None)).unwrap(),
+        0
+    );
+    assert_eq!(mode(&out), 0o640);
+    assert_ne!(std::fs::read_to_string(&out).unwrap(), "old");
+}
+
+#[test]
+fn rejected_reload_restores_the_previous_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("am.yml");
+    std::fs::write(&out, "# the running configuration\n").unwrap();
+    let (url, server) = fake_server("400 Bad Request");
+    assert_eq!(
+        alertmanager::run(args(examples(), Some(out.clone()), Some(url))).unwrap(),
+        2
+    );
+    server.join().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "# the running configuration\n"
+    );
+    // Without a previous file, the rejected one is removed.
+    let fresh = tmp.path().join("fresh.yml");
+    let (url, server) = fake_server("400 Bad Request");
+    assert_eq!(
+        alertmanager::run(args(examples(), Some(fresh.clone()), Some(url))).unwrap(),
+        2
+    );
+    server.join().unwrap();
+    assert!(!fresh.exists());
+}
+
+#[test]
+fn base_problems_are_located_and_block_the_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base.yml");
+    std::fs::write(
+        &base,
+        "route:\n  receiver: x\n  routes:\n    - receiver: missing\n      mute_time_intervals: [nope]\nreceivers:\n  - name: x\n    webhook_configs:\n      - url: \"http://h.example/a\"\n        send_resolved: yes\n        <<: {max_alerts: 1}\n",
+    )
+    .unwrap();
+    let problems = alertmanager::check_base(&std::fs::read_to_string(&base).unwrap(), &[]);
+    let lines: Vec<u32> = problems.iter().map(|p| p.0.line).collect();
+    // Dangling receiver (4), dangling time interval (5), YAML 1.1 boolean (10), merge key (11).
+    assert_eq!(lines, [4, 5, 10, 11], "{problems:#?}");
+    let out = tmp.path().join("am.yml");
+    let mut a = args(examples(), Some(out.clone()), None);
+    a.base = Some(base);
+    assert_eq!(alertmanager::run(a).unwrap(), 1);
+    assert!(!out.exists());
 }
 
 #[test]

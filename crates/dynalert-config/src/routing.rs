@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dynalert_model::routing::{
-    mask_url, Enforced, FieldKind, Guardrails, OverrideMatch, PlatformReceiver, PlatformRouting,
-    Range, Receiver, ReceiverType, RouteOverride, TenantRouting, TierRoute, Timings,
-    BLACKHOLE_RECEIVER,
+    check_host_port, check_url, denied_host, mask_url, Enforced, FieldKind, Guardrails,
+    OverrideMatch, PlatformReceiver, PlatformRouting, Range, Receiver, ReceiverType, RouteOverride,
+    TenantRouting, TierRoute, Timings, BLACKHOLE_RECEIVER,
 };
 use dynalert_model::{Platform, Severity};
 use regex::Regex;
@@ -37,6 +37,13 @@ const TENANT_KEYS: [&str; 6] = [
     "overrides",
 ];
 const TIMING_KEYS: [&str; 3] = ["group_wait", "group_interval", "repeat_interval"];
+/// Upper bounds of the timings whatever the guardrails say: Alertmanager's durations
+/// overflow past about 292 years, and values beyond these bounds are mistakes.
+const HARD_LIMITS: [(&str, u64); 3] = [
+    ("group_wait", 3600),
+    ("group_interval", 24 * 3600),
+    ("repeat_interval", 30 * 24 * 3600),
+];
 const GUARDRAIL_KEYS: [&str; 4] = [
     "group_wait",
     "group_interval",
@@ -113,7 +120,29 @@ fn is_label_name(s: &str) -> bool {
 fn group_by(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
     let labels = string_list(ctx, node, what)?;
     let mut ok = true;
-    for (label, item) in labels.iter().zip(node.as_seq().unwrap_or_default()) {
+    let items = node.as_seq().unwrap_or_default();
+    if labels.len() != items.len() {
+        return None;
+    }
+    if labels.len() > 1 && labels.iter().any(|l| l == "...") {
+        ctx.error_hint(
+            node.pos,
+            format!("{what} mixes `...` with label names"),
+            "`...` (group by all labels) must be the only entry",
+        );
+        ok = false;
+    }
+    let mut seen = BTreeSet::new();
+    for (label, item) in labels.iter().zip(items) {
+        if !seen.insert(label.as_str()) {
+            ctx.error_hint(
+                item.pos,
+                format!("`{label}` appears twice in {what}"),
+                "list every label once; Alertmanager rejects duplicates",
+            );
+            ok = false;
+            continue;
+        }
         if label == "..." {
             continue;
         }
@@ -164,6 +193,27 @@ fn timings(ctx: &mut Ctx, node: &Node, guard: &Guardrails, what: &str) -> Timing
             "group_interval" => guard.group_interval,
             _ => guard.repeat_interval,
         };
+        let (_, limit) = HARD_LIMITS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .copied()
+            .unwrap_or(("", u64::MAX));
+        if secs > limit {
+            ctx.error_hint(
+                v.pos,
+                format!(
+                    "`{key}` of {what} is `{}`, longer than {} allows",
+                    v.as_str().unwrap_or_default(),
+                    if range.is_some() {
+                        "the hard limit"
+                    } else {
+                        "the limit that applies without platform guardrails"
+                    }
+                ),
+                format!("use at most `{}`", fmt_secs(limit)),
+            );
+            continue;
+        }
         if let Some(r) = range {
             if secs < r.min || secs > r.max {
                 ctx.error_hint(
@@ -271,6 +321,72 @@ fn unknown_type(ctx: &mut Ctx, node: &Node, name: &str, allowed: &[ReceiverType]
     ctx.error_hint(node.pos, format!("unknown receiver type `{name}`"), hint);
 }
 
+/// Fields of Alertmanager integrations that hold a URL.
+const URL_KEYS: [&str; 6] = [
+    "url",
+    "api_url",
+    "webhook_url",
+    "proxy_url",
+    "token_url",
+    "fallback_url",
+];
+/// Fields of Alertmanager integrations that are booleans.
+const BOOL_KEYS: [&str; 8] = [
+    "send_resolved",
+    "require_tls",
+    "insecure_skip_verify",
+    "follow_redirects",
+    "enable_http2",
+    "short",
+    "link_names",
+    "disable_notifications",
+];
+
+/// Checks a platform receiver the way Alertmanager reads it: URLs, `host:port`
+/// smarthosts, booleans, and no YAML merge keys (their meaning differs between the
+/// YAML versions of this loader and Alertmanager's).
+fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
+    if let Some(entries) = node.as_map() {
+        for (k, v) in entries {
+            let key = k.as_str().unwrap_or_default();
+            if key == "<<" {
+                ctx.error_hint(
+                    k.pos,
+                    "YAML merge key `<<` in a platform receiver",
+                    "write the keys out; merge keys are read differently by YAML 1.1 and 1.2",
+                );
+                continue;
+            }
+            if URL_KEYS.contains(&key) {
+                if let Some(url) = v.as_str().filter(|_| v.as_map().is_none()) {
+                    if let Err(e) = check_url(url) {
+                        ctx.error(
+                            v.pos,
+                            format!("`{key}` `{}` is not a valid URL: it {e}", mask_url(url)),
+                        );
+                    }
+                }
+            } else if BOOL_KEYS.contains(&key) && !matches!(v.to_json(), serde_json::Value::Bool(_))
+            {
+                ctx.error_hint(
+                    v.pos,
+                    format!("`{key}` must be `true` or `false`, found {}", show(v)),
+                    "YAML 1.1 words such as `yes`/`no`/`on`/`off` mean different things to Alertmanager; write `true` or `false`",
+                );
+            } else if key == "smarthost" {
+                if let Err(e) = check_host_port(v.as_str().unwrap_or_default()) {
+                    ctx.error(v.pos, format!("`smarthost` {e}"));
+                }
+            }
+            check_platform_fields(ctx, v);
+        }
+    } else if let Some(items) = node.as_seq() {
+        for item in items {
+            check_platform_fields(ctx, item);
+        }
+    }
+}
+
 fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
     let Some(items) = node.as_seq() else {
         ctx.error_hint(
@@ -309,6 +425,7 @@ fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
             );
             continue;
         }
+        check_platform_fields(ctx, item);
         out.push(PlatformReceiver {
             name,
             config: item.to_json(),
@@ -573,20 +690,43 @@ fn tenant_receiver(
             } else {
                 url.to_string()
             };
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                ctx.error(
-                    v.pos,
-                    format!("`{name}` must be an http or https URL, found `{shown}`"),
-                );
-                ok = false;
-                continue;
-            }
-            if !patterns.is_empty() && !patterns.iter().any(|p| p.is_match(url)) {
+            let host = match check_url(url) {
+                Ok(h) => h,
+                Err(e) => {
+                    ctx.error_hint(
+                        v.pos,
+                        format!("`{name}` `{shown}` is not a valid URL: it {e}"),
+                        "write an absolute URL such as `https://hooks.example.com/path`",
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            let allowed = patterns.iter().any(|p| p.is_match(url));
+            if !patterns.is_empty() && !allowed {
                 ctx.error_hint(
                     v.pos,
                     format!("URL `{shown}` is outside the platform allow-list"),
                     "the platform allows only URLs matching `routing.allowed_url_patterns`; ask the platform team to add it",
                 );
+                ok = false;
+                continue;
+            }
+            // Checked where Alertmanager configuration is generated (a `routing:` block);
+            // a directory without one (an existing threshold-exporter layout) keeps loading.
+            if let Some(why) = denied_host(&host.host).filter(|_| !allowed && routing.is_some()) {
+                ctx.error_hint(
+                    v.pos,
+                    format!("URL `{shown}` points to {why}"),
+                    "loopback, link-local and metadata addresses are denied unless `routing.allowed_url_patterns` allows them",
+                );
+                ok = false;
+                continue;
+            }
+        }
+        if kind == ReceiverType::Email && name == "smarthost" {
+            if let Err(e) = check_host_port(value.as_str().unwrap_or_default()) {
+                ctx.error(v.pos, format!("`smarthost` {e}"));
                 ok = false;
                 continue;
             }

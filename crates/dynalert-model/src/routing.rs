@@ -196,6 +196,202 @@ pub fn mask_url(url: &str) -> String {
     }
 }
 
+/// Host and port of a URL checked by [`check_url`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlHost {
+    /// Lower-case host, IPv6 addresses without brackets.
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+fn valid_escapes(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if i + 2 >= b.len() {
+                return false;
+            }
+            if !(b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()) {
+                return false;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+fn port(text: &str) -> Result<Option<u16>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if !text.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(format!("invalid port `{text}`"));
+    }
+    text.parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .map(Some)
+        .ok_or_else(|| format!("port `{text}` is out of range"))
+}
+
+/// Checks an `http`/`https` URL the way Alertmanager reads it (Go's `net/url` plus a
+/// required host), a little stricter: no spaces, every `%` escape valid, ports 1-65535.
+/// Messages never repeat the URL (it may hold a secret).
+pub fn check_url(url: &str) -> Result<UrlHost, String> {
+    if let Some(c) = url.chars().find(|c| c.is_control()) {
+        return Err(format!("contains the control character {:?}", c));
+    }
+    if url.contains(' ') {
+        return Err("contains a space; percent-encode it as `%20`".into());
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("is not an absolute `http://` or `https://` URL".into());
+    };
+    if !matches!(scheme, "http" | "https") {
+        return Err(format!("has scheme `{scheme}`; use `http` or `https`"));
+    }
+    if !valid_escapes(rest) {
+        return Err("has an invalid `%` escape (`%` must be followed by two hex digits)".into());
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let hostport = match authority.rsplit_once('@') {
+        Some((user, hp)) => {
+            if !user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c))
+            {
+                return Err("has an invalid character in its user information".into());
+            }
+            hp
+        }
+        None => authority,
+    };
+    let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
+        let Some((ip, after)) = inner.split_once(']') else {
+            return Err("is missing `]` after an IPv6 host".into());
+        };
+        if ip.parse::<std::net::Ipv6Addr>().is_err() && !ip.contains("%25") {
+            return Err("has an invalid IPv6 address in `[…]`".into());
+        }
+        let port = match after {
+            "" => None,
+            p => match p.strip_prefix(':') {
+                Some(p) => self::port(p)?,
+                None => return Err("has text after `]` that is not a `:port`".into()),
+            },
+        };
+        (ip.to_ascii_lowercase(), port)
+    } else {
+        if hostport.contains(['[', ']']) {
+            return Err("has `[` or `]` outside an IPv6 host".into());
+        }
+        let (h, p) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, self::port(p)?),
+            None => (hostport, None),
+        };
+        if let Some(c) = h
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%".contains(*c)))
+        {
+            return Err(format!("has the invalid character {c:?} in its host name"));
+        }
+        (h.to_ascii_lowercase(), p)
+    };
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    Ok(UrlHost { host, port })
+}
+
+/// Why a host is on the default deny-list (loopback, link-local, cloud metadata, unspecified
+/// or non-canonical IP addresses), or `None`.
+pub fn denied_host(host: &str) -> Option<&'static str> {
+    use std::net::{IpAddr, Ipv4Addr};
+    let host = host.trim_end_matches('.');
+    if host == "localhost" || host.ends_with(".localhost") {
+        return Some("a loopback address");
+    }
+    if matches!(
+        host,
+        "metadata.google.internal" | "metadata" | "instance-data" | "metadata.azure.com"
+    ) {
+        return Some("a cloud metadata address");
+    }
+    let v4 = |ip: Ipv4Addr| {
+        if ip.is_loopback() {
+            Some("a loopback address")
+        } else if ip.is_link_local() {
+            Some("a link-local or cloud metadata address")
+        } else if ip.is_unspecified() {
+            Some("the unspecified address")
+        } else {
+            None
+        }
+    };
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => v4(ip),
+        Ok(IpAddr::V6(ip)) => {
+            if let Some(m) = ip.to_ipv4_mapped() {
+                return v4(m);
+            }
+            let seg = ip.segments();
+            if ip.is_loopback() {
+                Some("a loopback address")
+            } else if ip.is_unspecified() {
+                Some("the unspecified address")
+            } else if seg[0] & 0xffc0 == 0xfe80 {
+                Some("a link-local address")
+            } else if seg[0] == 0xfd00 && seg[1] == 0x0ec2 {
+                Some("a cloud metadata address")
+            } else {
+                None
+            }
+        }
+        // Resolvers read `2130706433`, `0x7f.1` or `127.1` as IP addresses.
+        Err(_)
+            if host.split('.').all(|p| {
+                !p.is_empty() && (p.bytes().all(|c| c.is_ascii_digit()) || p.starts_with("0x"))
+            }) =>
+        {
+            Some("a non-canonical IP address")
+        }
+        Err(_) => None,
+    }
+}
+
+/// Checks `host:port` as Alertmanager's email `smarthost` needs it.
+pub fn check_host_port(text: &str) -> Result<(), String> {
+    let (host, p) = if let Some(inner) = text.strip_prefix('[') {
+        match inner.split_once("]:") {
+            Some((h, p)) if h.parse::<std::net::Ipv6Addr>().is_ok() => (h, p),
+            _ => return Err("must be `[ipv6]:port` for an IPv6 host".into()),
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, p),
+            None => {
+                return Err("has no port; write `host:port`, e.g. `smtp.example.com:587`".into())
+            }
+            _ => return Err("must be `host:port`, e.g. `smtp.example.com:587`".into()),
+        }
+    };
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c) || c == ':')
+    {
+        return Err("has an invalid host; write `host:port`".into());
+    }
+    match port(p)? {
+        Some(_) => Ok(()),
+        None => Err("has no port; write `host:port`, e.g. `smtp.example.com:587`".into()),
+    }
+}
+
 /// Notification timings; `None` inherits from the parent route.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timings {
@@ -311,5 +507,70 @@ mod tests {
         assert_eq!(mask_url("http://user:pw@h:1/p?q"), "http://h:1/<secret>");
         assert_eq!(mask_url("http://h:1"), "http://h:1");
         assert_eq!(mask_url("token"), "<secret>");
+    }
+
+    #[test]
+    fn urls_alertmanager_rejects_are_rejected() {
+        // Each of these fails Go's url.Parse or Alertmanager's host check.
+        for bad in [
+            "http:///x",
+            "http://exa mple.com/",
+            "http://[::1/",
+            "https://h.example/%zz",
+            "http://h.example/a\tb",
+            "http://h.example:port/",
+            "ftp://h.example/",
+            "http://h.exa^mple/",
+            "h.example/x",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad:?} accepted");
+        }
+        let ok = check_url("https://user:pw@Hooks.Example.com:8443/a%20b?x=1#f").unwrap();
+        assert_eq!(ok.host, "hooks.example.com");
+        assert_eq!(ok.port, Some(8443));
+        assert_eq!(check_url("http://[::1]:9/").unwrap().host, "::1");
+    }
+
+    #[test]
+    fn deny_list_covers_loopback_link_local_and_metadata() {
+        for h in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "169.254.169.254",
+            "::1",
+            "fe80::1",
+            "localhost",
+            "metadata.google.internal",
+            "2130706433",
+            "0x7f.1",
+            "::ffff:127.0.0.1",
+            "fd00:ec2::254",
+            "0.0.0.0",
+        ] {
+            assert!(denied_host(h).is_some(), "{h} allowed");
+        }
+        for h in [
+            "10.0.0.1",
+            "hooks.example.com",
+            "2001:db8::1",
+            "192.168.1.1",
+        ] {
+            assert!(denied_host(h).is_none(), "{h} denied");
+        }
+    }
+
+    #[test]
+    fn smarthost_needs_a_port() {
+        assert!(check_host_port("smtp.example.com:587").is_ok());
+        assert!(check_host_port("[2001:db8::1]:25").is_ok());
+        for bad in [
+            "smtp.example.com",
+            ":25",
+            "smtp.example.com:",
+            "a b:25",
+            "::1:25",
+        ] {
+            assert!(check_host_port(bad).is_err(), "{bad} accepted");
+        }
     }
 }

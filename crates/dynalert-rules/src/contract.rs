@@ -13,9 +13,6 @@ use crate::pack::{Rule, RuleKind};
 use crate::promql::{self, Selector};
 use crate::Error;
 
-/// Packs whose alerts are exempt from the maintenance guard.
-pub const GUARD_EXEMPT_PACKS: &[&str] = &["liveness", "platform"];
-
 /// Series of the threshold exporter contract (BRIEF §4) plus Prometheus' own `up`.
 pub const EXPORTER_FAMILIES: &[&str] = &[
     "user_threshold",
@@ -318,13 +315,12 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
             if !platform && scope.is_some() {
                 push(rule, "tenant alert with a `scope` label".into());
             }
-            if !platform
-                && !GUARD_EXEMPT_PACKS.contains(&rule.pack.as_str())
-                && !has_maintenance_guard(&expr)
-            {
+            // Maintenance mutes the tenant's own deliveries in Alertmanager; an alert that
+            // stopped during a window would resolve and fire again for a problem that stayed.
+            if a.selectors.iter().any(|s| s.name == "user_maintenance") {
                 push(
                     rule,
-                    "tenant alert without `unless on(tenant) (... user_maintenance ...)` as its outermost operation".into(),
+                    "alert reads `user_maintenance`: maintenance mutes the tenant's routes in Alertmanager, the alert must keep firing".into(),
                 );
             }
             if !platform {
@@ -477,18 +473,3 @@ fn state_reasons(selectors: &[Selector]) -> BTreeSet<String> {
     out
 }
 
-/// True when the outermost operation is `unless on(tenant) (...)` reading `user_maintenance`.
-pub fn has_maintenance_guard(expr: &promql_parser::parser::Expr) -> bool {
-    use promql_parser::parser::{Expr, LabelModifier};
-    let Expr::Binary(b) = promql::strip_parens(expr) else {
-        return false;
-    };
-    let on_tenant = b.modifier.as_ref().is_some_and(|m| {
-        matches!(&m.matching, Some(LabelModifier::Include(l)) if l.labels.iter().any(|x| x == "tenant"))
-    });
-    b.op.to_string() == "unless"
-        && on_tenant
-        && promql::selectors(&b.rhs)
-            .iter()
-            .any(|s| s.name == "user_maintenance")
-}

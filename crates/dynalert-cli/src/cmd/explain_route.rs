@@ -78,6 +78,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         if let Some(m) = &d.masked {
             println!("   receiver: {m}");
         }
+        if !d.muted_by.is_empty() {
+            println!("   muted during: {}", d.muted_by.join(", "));
+        }
     }
     let inhibitors: Vec<&str> = generated
         .inhibit_rules

@@ -1,6 +1,7 @@
 //! One module per subcommand; each has `Args` and `run(args) -> exit code`.
 
 pub mod alertmanager;
+pub mod alertmanager_diff;
 pub mod bench;
 pub mod deploy;
 pub mod effective;

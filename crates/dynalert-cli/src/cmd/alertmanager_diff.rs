@@ -1,0 +1,63 @@
+//! `dynalert alertmanager diff OLD NEW`: what a conf.d change does to the generated
+//! Alertmanager configuration, route by route and receiver by receiver, secrets masked.
+//!
+//! Exit codes: 0 no change, 1 changes (or a directory with errors), 2 internal error.
+
+use std::path::{Path, PathBuf};
+
+use crate::EXIT_FINDINGS;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The conf.d directory before the change.
+    pub old: PathBuf,
+    /// The conf.d directory after the change.
+    pub new: PathBuf,
+}
+
+fn generate(dir: &Path) -> anyhow::Result<Option<dynalert_alertmanager::Generated>> {
+    let report = dynalert_config::load_dir(dir, chrono::Utc::now())?;
+    crate::output::print_diagnostics(&report.diagnostics);
+    if !report.platform_valid {
+        eprintln!(
+            "error: the platform files of `{}` have errors",
+            dir.display()
+        );
+        return Ok(None);
+    }
+    for (id, ok) in &report.tenant_valid {
+        if !ok {
+            eprintln!(
+                "warning: tenant `{id}` of `{}` is rejected; compared as generated without it",
+                dir.display()
+            );
+        }
+    }
+    match dynalert_alertmanager::generate(&report.config) {
+        Ok(g) => Ok(Some(g)),
+        Err(e) => {
+            eprintln!("error: `{}`: {e}", dir.display());
+            Ok(None)
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let (Some(old), Some(new)) = (generate(&args.old)?, generate(&args.new)?) else {
+        return Ok(EXIT_FINDINGS);
+    };
+    let mut secrets = old.secrets();
+    secrets.extend(new.secrets());
+    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    let lines = dynalert_alertmanager::diff(&old, &new);
+    for l in &lines {
+        println!("{}", dynalert_alertmanager::redact(l, &secrets));
+    }
+    if lines.is_empty() {
+        eprintln!("no change to the generated Alertmanager configuration");
+        Ok(0)
+    } else {
+        eprintln!("{} changes", lines.len());
+        Ok(EXIT_FINDINGS)
+    }
+}
