@@ -70,6 +70,7 @@ const BASE: &str = r#"receivers:
 fn conf(dir: &Path, noc: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("_defaults.yaml"), platform(noc)).unwrap();
+    std::fs::write(dir.join("_tenancy.yaml"), "tenancy:\n  db-a: {tier: vip}\n").unwrap();
     std::fs::write(dir.join("db-a.yaml"), TENANT).unwrap();
     dir.to_path_buf()
 }

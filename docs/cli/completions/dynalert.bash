@@ -67,6 +67,18 @@ _dynalert() {
             dynalert,verify-threshold)
                 cmd="dynalert__subcmd__verify__subcmd__threshold"
                 ;;
+            dynalert__subcmd__alertmanager,diff)
+                cmd="dynalert__subcmd__alertmanager__subcmd__diff"
+                ;;
+            dynalert__subcmd__alertmanager,help)
+                cmd="dynalert__subcmd__alertmanager__subcmd__help"
+                ;;
+            dynalert__subcmd__alertmanager__subcmd__help,diff)
+                cmd="dynalert__subcmd__alertmanager__subcmd__help__subcmd__diff"
+                ;;
+            dynalert__subcmd__alertmanager__subcmd__help,help)
+                cmd="dynalert__subcmd__alertmanager__subcmd__help__subcmd__help"
+                ;;
             dynalert__subcmd__bench,exporter)
                 cmd="dynalert__subcmd__bench__subcmd__exporter"
                 ;;
@@ -147,6 +159,9 @@ _dynalert() {
                 ;;
             dynalert__subcmd__help,verify-threshold)
                 cmd="dynalert__subcmd__help__subcmd__verify__subcmd__threshold"
+                ;;
+            dynalert__subcmd__help__subcmd__alertmanager,diff)
+                cmd="dynalert__subcmd__help__subcmd__alertmanager__subcmd__diff"
                 ;;
             dynalert__subcmd__help__subcmd__bench,exporter)
                 cmd="dynalert__subcmd__help__subcmd__bench__subcmd__exporter"
@@ -274,7 +289,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__alertmanager)
-            opts="-o -h --base --output --reload-url --help"
+            opts="-o -h --base --output --reload-url --help diff help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -296,6 +311,62 @@ _dynalert() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__alertmanager__subcmd__diff)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__alertmanager__subcmd__help)
+            opts="diff help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__alertmanager__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__alertmanager__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -636,8 +707,22 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help__subcmd__alertmanager)
-            opts=""
+            opts="diff"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__help__subcmd__alertmanager__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

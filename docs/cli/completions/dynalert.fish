@@ -66,10 +66,15 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand completions" -s h -l h
 complete -c dynalert -n "__fish_dynalert_using_subcommand man" -l dir -d 'Write `dynalert.1` and one page per command into this directory' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand man" -l check -d 'With `--dir`: write nothing; exit 1 when the pages there differ'
 complete -c dynalert -n "__fish_dynalert_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager" -l base -d 'An existing alertmanager.yml to merge into (its global settings, templates, time intervals, receivers, child routes and inhibit rules are kept)' -r -F
-complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager" -s o -l output -d 'Write here (atomically, only when changed) instead of to stdout' -r -F
-complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager" -l reload-url -d 'After writing, POST Alertmanager\'s reload endpoint at this URL (e.g. `http://127.0.0.1:9093`, `/-/reload` is added when the URL has no path)' -r
-complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and not __fish_seen_subcommand_from diff help" -l base -d 'An existing alertmanager.yml to merge into (its global settings, templates, time intervals, receivers, child routes and inhibit rules are kept)' -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and not __fish_seen_subcommand_from diff help" -s o -l output -d 'Write here (atomically, only when changed) instead of to stdout' -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and not __fish_seen_subcommand_from diff help" -l reload-url -d 'After writing, POST Alertmanager\'s reload endpoint at this URL (e.g. `http://127.0.0.1:9093`, `/-/reload` is added when the URL has no path)' -r
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and not __fish_seen_subcommand_from diff help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and not __fish_seen_subcommand_from diff help" -a "diff" -d 'Show what a conf.d change does to the Alertmanager routing'
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and not __fish_seen_subcommand_from diff help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and __fish_seen_subcommand_from help" -f -a "diff" -d 'Show what a conf.d change does to the Alertmanager routing'
+complete -c dynalert -n "__fish_dynalert_using_subcommand alertmanager; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dynalert -n "__fish_dynalert_using_subcommand explain-route" -s l -l labels -d 'Alert labels, e.g. `tenant=db-a,severity=critical,alertname=MariaDBHighConnections` (may be repeated)' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand explain-route" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and not __fish_seen_subcommand_from coverage regex help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -183,6 +188,7 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand help; and not __fish_s
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and not __fish_seen_subcommand_from init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy help" -f -a "deploy" -d 'Render and check the Helm chart offline for a values file and a conf.d'
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and not __fish_seen_subcommand_from init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and __fish_seen_subcommand_from tenant" -f -a "new" -d 'Write a tenant file listing every catalogue key with its current default'
+complete -c dynalert -n "__fish_dynalert_using_subcommand help; and __fish_seen_subcommand_from alertmanager" -f -a "diff" -d 'Show what a conf.d change does to the Alertmanager routing'
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "coverage" -d 'Print which alerts read each catalogue key; fail on unarmed or unknown keys'
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and __fish_seen_subcommand_from rules" -f -a "regex" -d 'Write each pack\'s regex-thresholds.yaml for the regex rows of a conf.d'
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and __fish_seen_subcommand_from lab" -f -a "up" -d 'Start every part on free 127.0.0.1 ports and wait until all are ready'

@@ -20,13 +20,16 @@ pub const ABOUT: &str = r#"Generate a tenant-scoped alertmanager.yml from a conf
 /// Description shown by `--help`.
 pub const LONG_ABOUT: &str = r#"Generate a tenant-scoped alertmanager.yml from a conf.d.
 
-Builds one route per tenant from the `routing:` block of the platform files and each tenant's
-`_routing`, `_metadata.tier`, `_silent_mode` and `_state_maintenance`: tier routing (VIP pager),
-the platform's copy, severity dedup (critical inhibits warning), silent-mode inhibits and
-maintenance time intervals. With `--base`, the generated parts are merged into an existing
-file whose own settings are kept. A directory with errors generates nothing, so a rejected
-tenant never silently loses its routing. With `--output`, the file is written atomically and
-only when it changed; `--reload-url` then asks Alertmanager to reload."#;
+Builds one route per tenant from the `routing:` block of the platform files, the tier the
+platform assigns (`tenancy:`) and each tenant's `_routing`, `_silent_mode` and
+`_state_maintenance`: tier routing (VIP pager), the platform's copy, severity dedup (critical
+inhibits warning), and silent mode and maintenance as time intervals that mute only the
+tenant's own routes (the platform's copies are always delivered). Errors in the platform files
+generate nothing; a tenant whose file is rejected is reported and its alerts go to the default
+receiver, without blocking the others. With `--base`, the generated parts are merged into an
+existing file whose own settings are kept. With `--output`, the file is written atomically
+(keeping its mode; new files are 0600) and only when it changed; `--reload-url` then asks
+Alertmanager to reload, and puts the previous file back when Alertmanager rejects it."#;
 /// Examples, exit codes and related commands, shown by `--help`.
 pub const AFTER_HELP: &str = r#"Examples:
   Print the configuration:
@@ -45,7 +48,8 @@ Exit codes:
   2  usage error, a file cannot be read or written, or the reload failed
 
 See also:
-  dynalert explain-route   which receivers one alert reaches, and why"#;
+  dynalert explain-route       which receivers one alert reaches, and why
+  dynalert alertmanager diff   what a conf.d change does to the routing"#;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -70,7 +74,11 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Sub {
-    /// What a conf.d change does to the generated configuration, route by route (secrets masked).
+    #[command(
+        about = super::alertmanager_diff::ABOUT,
+        long_about = super::alertmanager_diff::LONG_ABOUT,
+        after_long_help = super::alertmanager_diff::AFTER_HELP
+    )]
     Diff(super::alertmanager_diff::Args),
 }
 

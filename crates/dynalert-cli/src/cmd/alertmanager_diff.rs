@@ -7,6 +7,31 @@ use std::path::{Path, PathBuf};
 
 use crate::EXIT_FINDINGS;
 
+/// One-line purpose, shown in `dynalert alertmanager --help`.
+pub const ABOUT: &str = r#"Show what a conf.d change does to the Alertmanager routing"#;
+/// Description shown by `--help`.
+pub const LONG_ABOUT: &str = r#"Show what a conf.d change does to the Alertmanager routing.
+
+Generates the Alertmanager configuration of both directories and prints the difference route
+by route and receiver by receiver. Secrets (passwords, tokens, keys, URL credentials) are never
+printed: a change of a secret shows as "a secret changed"."#;
+/// Examples, exit codes and related commands, shown by `--help`.
+pub const AFTER_HELP: &str = r#"Examples:
+  Review a change before merging it:
+    dynalert alertmanager diff conf.d.main conf.d
+
+  Compare the shipped examples with a working copy:
+    dynalert alertmanager diff examples/conf.d my-conf.d
+
+Exit codes:
+  0  no change
+  1  changes found, or a directory has errors
+  2  usage or internal error
+
+See also:
+  dynalert alertmanager    generate the configuration
+  dynalert explain-route   which receivers one alert reaches, and why"#;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conf.d directory before the change.
