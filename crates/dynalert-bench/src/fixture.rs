@@ -209,10 +209,19 @@ impl Fixture {
         fs_err::write(dir.join("_defaults.yaml"), platform)?;
         // Tiers are the platform's: `tenancy:` in files of at most 5,000 tenants each,
         // well inside the loader's per-file limits.
-        for (i, chunk) in (0..self.tenants).collect::<Vec<_>>().chunks(5000).enumerate() {
+        for (i, chunk) in (0..self.tenants)
+            .collect::<Vec<_>>()
+            .chunks(5000)
+            .enumerate()
+        {
             let mut tenancy = String::from("tenancy:\n");
             for &t in chunk {
-                let _ = writeln!(tenancy, "  {}: {{tier: {}}}", Self::tenant(t), Self::tier(t));
+                let _ = writeln!(
+                    tenancy,
+                    "  {}: {{tier: {}}}",
+                    Self::tenant(t),
+                    Self::tier(t)
+                );
             }
             fs_err::write(dir.join(format!("_tenancy-{i:03}.yaml")), tenancy)?;
         }

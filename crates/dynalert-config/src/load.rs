@@ -566,9 +566,7 @@ impl Loader {
             return true;
         };
         match &f.content {
-            Content::Parsed(Ok(Some(doc)))
-                if matches!(&doc.kind, NodeKind::Map(m) if m.is_empty()) =>
-            {
+            Content::Parsed(Ok(Some(doc))) if matches!(&doc.kind, NodeKind::Map(m) if m.is_empty()) => {
                 true
             }
             Content::Parsed(Err(d)) if d.iter().any(|d| d.message.contains("was removed")) => false,
@@ -690,8 +688,11 @@ impl Loader {
                 level: Level::Error,
                 file: self.display_path(name),
                 pos: Pos { line: 1, col: 1 },
-                message: "file kept changing while it was read; its last good content is kept".into(),
-                hint: Some("write config files atomically: write a temporary file, then rename it".into()),
+                message: "file kept changing while it was read; its last good content is kept"
+                    .into(),
+                hint: Some(
+                    "write config files atomically: write a temporary file, then rename it".into(),
+                ),
             });
         }
         let (platform, mut platform_diags) = self.build_platform(now);

@@ -300,12 +300,18 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
     for (k, v) in entries {
         let id = k.as_str().unwrap_or_default();
         if let Err(message) = crate::load::check_tenant_id(id) {
-            let message = message.replace("file name gives the tenant id", "`tenancy` names the tenant id");
+            let message = message.replace(
+                "file name gives the tenant id",
+                "`tenancy` names the tenant id",
+            );
             ctx.error(k.pos, message);
             continue;
         }
         if let Some(prev) = platform.tenancy.get(id) {
-            let at = prev.source.as_ref().map_or_else(String::new, |s| format!(" (first at {s})"));
+            let at = prev
+                .source
+                .as_ref()
+                .map_or_else(String::new, |s| format!(" (first at {s})"));
             ctx.error_hint(
                 k.pos,
                 format!("tenant `{id}` is assigned twice in `tenancy`{at}"),
@@ -329,12 +335,21 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
         if let Some(t) = v.get("tier") {
             match t.as_str() {
                 Some(s) if !t.is_null() && !s.is_empty() => a.tier = Some(s.to_string()),
-                _ => ctx.error(t.pos, format!("`tenancy.{id}.tier` must be a tier name, found {}", show(t))),
+                _ => ctx.error(
+                    t.pos,
+                    format!("`tenancy.{id}.tier` must be a tier name, found {}", show(t)),
+                ),
             }
         }
         if let Some(ns) = v.get("namespaces") {
             let Some(items) = ns.as_seq() else {
-                ctx.error(ns.pos, format!("`tenancy.{id}.namespaces` must be a list, found {}", show(ns)));
+                ctx.error(
+                    ns.pos,
+                    format!(
+                        "`tenancy.{id}.namespaces` must be a list, found {}",
+                        show(ns)
+                    ),
+                );
                 continue;
             };
             for item in items {
@@ -354,7 +369,9 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
                         "a namespace belongs to one tenant: remove one of the two assignments",
                     ),
                     None => {
-                        platform.namespace_owner.insert(s.to_string(), id.to_string());
+                        platform
+                            .namespace_owner
+                            .insert(s.to_string(), id.to_string());
                         a.namespaces.push(s.to_string());
                     }
                 }

@@ -441,7 +441,9 @@ fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metada
                         };
                         ctx.error_hint(
                             item.pos,
-                            format!("namespace `{s}` is not assigned to tenant `{id}` by the platform"),
+                            format!(
+                                "namespace `{s}` is not assigned to tenant `{id}` by the platform"
+                            ),
                             hint,
                         );
                     }
@@ -467,7 +469,11 @@ fn check_tier_claim(ctx: &mut Ctx, pos: Pos, id: &str, claim: &str, platform: &P
         .as_ref()
         .map(|r| r.tiers.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    let known = tiers.contains(&claim) || platform.tenancy.values().any(|a| a.tier.as_deref() == Some(claim));
+    let known = tiers.contains(&claim)
+        || platform
+            .tenancy
+            .values()
+            .any(|a| a.tier.as_deref() == Some(claim));
     let hint = match (assigned, known) {
         (Some(t), _) if t.eq_ignore_ascii_case(claim) => format!("tier names match exactly: did you mean `{t}`?"),
         (_, false) => did_you_mean(claim, tiers.iter().copied()).unwrap_or_else(|| {

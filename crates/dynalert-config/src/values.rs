@@ -592,12 +592,20 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
             }
             // Label values name containers, databases and the like: a quote or a brace
             // can only be an attempt to break out of the series, never a real name.
-            let forbidden: &[char] = if regex { &['"'] } else { &['"', '{', '}', '\\'] };
+            let forbidden: &[char] = if regex {
+                &['"']
+            } else {
+                &['"', '{', '}', '\\']
+            };
             if unquoted.contains(forbidden) {
                 return Err(format!(
                     "label value {} in a key may not contain {}",
                     crate::yaml::quote(unquoted),
-                    if regex { "`\"`" } else { "`\"`, `{`, `}` or `\\`" }
+                    if regex {
+                        "`\"`"
+                    } else {
+                        "`\"`, `{`, `}` or `\\`"
+                    }
                 ));
             }
             if regex {

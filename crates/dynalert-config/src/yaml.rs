@@ -459,11 +459,23 @@ mod tests {
         let text = "- ".repeat(10_000) + "x\n";
         let err = parse(&text).unwrap_err();
         assert_eq!(err.len(), 1);
-        assert!(err[0].message.contains("deeper than 64 levels"), "{}", err[0].message);
-        assert!(err[0].hint.as_deref().unwrap().contains("--config.max-depth"));
+        assert!(
+            err[0].message.contains("deeper than 64 levels"),
+            "{}",
+            err[0].message
+        );
+        assert!(err[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("--config.max-depth"));
         let flow = "[".repeat(10_000) + &"]".repeat(10_000);
         let e = parse(&flow).unwrap_err();
-        assert!(e[0].message.contains("deeper than") || e[0].message.contains("recursion"), "{}", e[0].message);
+        assert!(
+            e[0].message.contains("deeper than") || e[0].message.contains("recursion"),
+            "{}",
+            e[0].message
+        );
         // Exactly at the limit is fine.
         let ok = "[".repeat(64) + &"]".repeat(64);
         assert!(parse(&ok).is_ok());
@@ -478,7 +490,11 @@ mod tests {
         }
         let started = std::time::Instant::now();
         let err = parse(&text).unwrap_err();
-        assert!(err[0].message.contains("more than 100000 nodes"), "{}", err[0].message);
+        assert!(
+            err[0].message.contains("more than 100000 nodes"),
+            "{}",
+            err[0].message
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 

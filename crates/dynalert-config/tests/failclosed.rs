@@ -27,8 +27,12 @@ fn served(report: &LoadReport, id: &str) -> Option<f64> {
         .series
         .iter()
         .find(|s| {
-            s.labels.iter().any(|(k, v)| k == "metric" && v == "connections")
-                && s.labels.iter().any(|(k, v)| k == "severity" && v == "warning")
+            s.labels
+                .iter()
+                .any(|(k, v)| k == "metric" && v == "connections")
+                && s.labels
+                    .iter()
+                    .any(|(k, v)| k == "severity" && v == "warning")
         })
         .map(|s| s.value)
 }
@@ -63,8 +67,14 @@ fn assert_kept(report: &LoadReport, file: &str, expect: &str) {
         "no error containing `{expect}` on {file}: {:?}",
         report.diagnostics
     );
-    assert!(errs.iter().all(|e| e.contains(":1:1: error:") || e.contains(": error:")));
-    assert_eq!(served(report, "db-a"), Some(70.0), "db-a lost its last good config");
+    assert!(errs
+        .iter()
+        .all(|e| e.contains(":1:1: error:") || e.contains(": error:")));
+    assert_eq!(
+        served(report, "db-a"),
+        Some(70.0),
+        "db-a lost its last good config"
+    );
     assert_eq!(served(report, "db-b"), Some(90.0));
 }
 
@@ -72,8 +82,11 @@ fn assert_kept(report: &LoadReport, file: &str, expect: &str) {
 fn dangling_symlink_is_an_error_not_a_deletion() {
     let (dir, mut loader) = setup();
     std::fs::remove_file(dir.path().join("db-a.yaml")).unwrap();
-    std::os::unix::fs::symlink(dir.path().join("missing.yaml"), dir.path().join("db-a.yaml"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("missing.yaml"),
+        dir.path().join("db-a.yaml"),
+    )
+    .unwrap();
     let report = loader.reload(Utc::now()).unwrap();
     assert_kept(&report, "db-a.yaml", "dangling symbolic link");
     assert_eq!(report.tenant_valid.get("db-a"), Some(&false));
@@ -96,7 +109,10 @@ fn fifo_directory_and_device_are_errors_and_never_block() {
         std::fs::remove_file(&path).unwrap();
         let expect = match kind {
             "fifo" => {
-                let ok = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
+                let ok = std::process::Command::new("mkfifo")
+                    .arg(&path)
+                    .status()
+                    .unwrap();
                 assert!(ok.success());
                 "a FIFO"
             }
@@ -164,7 +180,11 @@ fn removed_or_emptied_platform_file_keeps_the_last_good_platform() {
     let report = loader.reload(Utc::now()).unwrap();
     assert!(report.platform_valid, "{:?}", report.diagnostics);
     write(dir.path(), "_defaults.yaml", "{}\n");
-    write(dir.path(), "db-c.yaml", "tenants:\n  db-c:\n    mysql_connections: 10\n");
+    write(
+        dir.path(),
+        "db-c.yaml",
+        "tenants:\n  db-c:\n    mysql_connections: 10\n",
+    );
     // `mysql_connections` left the catalogue with the defaults: tenants that set it are
     // now rejected and keep their last good config; that is the platform's decision.
     let _ = loader.reload(Utc::now()).unwrap();
@@ -189,18 +209,31 @@ fn extensions_in_any_case_are_tenant_files() {
     let (dir, mut loader) = setup();
     write(dir.path(), "db-c.YAML", &tenant("db-c", 33));
     let report = loader.reload(Utc::now()).unwrap();
-    assert_eq!(served(&report, "db-c"), Some(33.0), "{:?}", report.diagnostics);
+    assert_eq!(
+        served(&report, "db-c"),
+        Some(33.0),
+        "{:?}",
+        report.diagnostics
+    );
 }
 
 #[test]
 fn invalid_tenant_ids_from_file_names_are_errors() {
-    for name in ["-bad.yaml", "Upper.yaml", "bad-.yml", "ünï.yaml", &format!("{}.yaml", "a".repeat(64))] {
+    for name in [
+        "-bad.yaml",
+        "Upper.yaml",
+        "bad-.yml",
+        "ünï.yaml",
+        &format!("{}.yaml", "a".repeat(64)),
+    ] {
         let (dir, mut loader) = setup();
         let id = dynalert_config::tenant_id(name).unwrap().to_string();
         write(dir.path(), name, &tenant(&id, 1));
         let report = loader.reload(Utc::now()).unwrap();
         assert!(
-            errors_for(&report, name).iter().any(|e| e.contains("not a valid tenant id")),
+            errors_for(&report, name)
+                .iter()
+                .any(|e| e.contains("not a valid tenant id")),
             "{name}: {:?}",
             report.diagnostics
         );
@@ -234,9 +267,17 @@ fn oversized_file_is_rejected_with_the_limit_named() {
 #[test]
 fn nul_bytes_and_invalid_utf8_are_located_errors() {
     let (dir, mut loader) = setup();
-    std::fs::write(dir.path().join("db-a.yaml"), b"tenants:\n  db-a:\n    x: \xff\n").unwrap();
+    std::fs::write(
+        dir.path().join("db-a.yaml"),
+        b"tenants:\n  db-a:\n    x: \xff\n",
+    )
+    .unwrap();
     let report = loader.reload(Utc::now()).unwrap();
-    assert_kept(&report, "db-a.yaml", "db-a.yaml:3:8: error: file is not valid UTF-8");
+    assert_kept(
+        &report,
+        "db-a.yaml",
+        "db-a.yaml:3:8: error: file is not valid UTF-8",
+    );
     std::fs::write(dir.path().join("db-a.yaml"), b"tenants:\0\n").unwrap();
     let report = loader.reload(Utc::now()).unwrap();
     assert_kept(&report, "db-a.yaml", "NUL bytes");
@@ -259,7 +300,8 @@ fn a_file_modified_within_the_settle_delay_is_not_read() {
         .write(true)
         .open(dir.path().join("db-a.yaml"))
         .unwrap();
-    f.set_modified(SystemTime::now() - Duration::from_secs(3600)).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
     let report = loader.reload(Utc::now()).unwrap();
     assert!(report.unstable.is_empty());
     assert_eq!(served(&report, "db-a"), Some(11.0));
@@ -294,7 +336,11 @@ fn broken_configmap_data_link_keeps_everything() {
         }
         let report = loader.reload(Utc::now()).unwrap();
         assert!(report.errors() > 0, "{broken}");
-        assert!(Arc::ptr_eq(&report.config, &good.config) || report.config.tenants == good.config.tenants, "{broken}");
+        assert!(
+            Arc::ptr_eq(&report.config, &good.config)
+                || report.config.tenants == good.config.tenants,
+            "{broken}"
+        );
         assert_eq!(served(&report, "db-a"), Some(70.0), "{broken}");
         assert_eq!(served(&report, "db-b"), Some(90.0), "{broken}");
         std::fs::remove_file(d.join("..data")).unwrap();

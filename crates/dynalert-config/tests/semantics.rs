@@ -479,4 +479,3 @@ fn existing_threshold_exporter_layout_loads_unchanged() {
     let expected = std::fs::read_to_string(base.join("expected-user-threshold.prom")).unwrap();
     assert_eq!(got, expected);
 }
-

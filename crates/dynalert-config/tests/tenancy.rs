@@ -58,17 +58,26 @@ fn a_tier_claim_without_the_platform_is_a_located_error() {
     let e = errors(&r);
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].contains("db-a.yaml:3:"), "{e:?}");
-    assert!(e[0].contains("tier `vip` is not assigned to tenant `db-a` by the platform"), "{e:?}");
+    assert!(
+        e[0].contains("tier `vip` is not assigned to tenant `db-a` by the platform"),
+        "{e:?}"
+    );
     assert!(e[0].contains("tenancy:"), "the hint names the fix: {e:?}");
     assert_eq!(r.tenant_valid.get("db-a"), Some(&false));
-    assert!(!r.config.tenants.contains_key("db-a"), "no VIP tenant out of a claim");
+    assert!(
+        !r.config.tenants.contains_key("db-a"),
+        "no VIP tenant out of a claim"
+    );
 }
 
 #[test]
 fn the_platform_assigns_and_a_matching_claim_is_accepted() {
     let dir = dir_with(
         "tenancy:\n  db-a: {tier: vip, namespaces: [db-a, db-a-batch]}\n",
-        &[("db-a", "{tier: vip, namespaces: [db-a-batch]}"), ("db-b", "{owner: y}")],
+        &[
+            ("db-a", "{tier: vip, namespaces: [db-a-batch]}"),
+            ("db-b", "{owner: y}"),
+        ],
     );
     let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
@@ -89,7 +98,10 @@ fn an_unassigned_tenant_gets_its_tier_from_the_platform_without_claiming_it() {
 
 #[test]
 fn tier_names_match_exactly_with_a_hint() {
-    let dir = dir_with("tenancy:\n  db-a: {tier: vip}\n", &[("db-a", "{tier: VIP}")]);
+    let dir = dir_with(
+        "tenancy:\n  db-a: {tier: vip}\n",
+        &[("db-a", "{tier: VIP}")],
+    );
     let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
     let e = errors(&r);
     assert_eq!(e.len(), 1, "{e:?}");
@@ -99,7 +111,11 @@ fn tier_names_match_exactly_with_a_hint() {
     let dir = dir_with("tenancy:\n  db-a: {tier: Vip}\n", &[("db-a", "{owner: x}")]);
     let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
     let e = errors(&r);
-    assert!(e.iter().any(|e| e.contains("_tenancy.yaml:2:") && e.contains("unknown tier `Vip`")), "{e:?}");
+    assert!(
+        e.iter()
+            .any(|e| e.contains("_tenancy.yaml:2:") && e.contains("unknown tier `Vip`")),
+        "{e:?}"
+    );
     assert!(!r.platform_valid);
 }
 
@@ -112,8 +128,15 @@ fn another_tenants_namespace_cannot_be_claimed() {
     let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
     let e = errors(&r);
     assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].contains("db-b.yaml:3:") && e[0].contains("namespace `payments` is not assigned to tenant `db-b`"), "{e:?}");
-    assert!(e[0].contains("tenant `db-a`"), "the hint names the owner: {e:?}");
+    assert!(
+        e[0].contains("db-b.yaml:3:")
+            && e[0].contains("namespace `payments` is not assigned to tenant `db-b`"),
+        "{e:?}"
+    );
+    assert!(
+        e[0].contains("tenant `db-a`"),
+        "the hint names the owner: {e:?}"
+    );
     assert_eq!(namespaces(&r, "db-a"), vec!["payments"]);
 }
 
@@ -125,7 +148,12 @@ fn one_namespace_is_never_assigned_twice() {
     );
     let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
     let e = errors(&r);
-    assert!(e.iter().any(|e| e.contains("_tenancy.yaml:3:") && e.contains("already assigned to tenant `db-a`")), "{e:?}");
+    assert!(
+        e.iter()
+            .any(|e| e.contains("_tenancy.yaml:3:")
+                && e.contains("already assigned to tenant `db-a`")),
+        "{e:?}"
+    );
     assert!(!r.platform_valid);
 }
 
@@ -154,12 +182,20 @@ fn ownership_follows_the_platform_through_rejections() {
     let r = loader.reload(Utc::now()).unwrap();
     assert_eq!(namespaces(&r, "db-b"), vec!["db-b", "shared"]);
     // db-b's file breaks: its last good config is kept.
-    write(dir.path(), "db-b.yaml", "tenants:\n  db-b:\n    mysql_connections: lots\n");
+    write(
+        dir.path(),
+        "db-b.yaml",
+        "tenants:\n  db-b:\n    mysql_connections: lots\n",
+    );
     let r = loader.reload(Utc::now()).unwrap();
     assert_eq!(r.tenant_valid.get("db-b"), Some(&false));
     assert_eq!(namespaces(&r, "db-b"), vec!["db-b", "shared"]);
     // The platform moves `shared` to db-a: the kept config of db-b loses it.
-    write(dir.path(), "_tenancy.yaml", "tenancy:\n  db-a: {namespaces: [db-a, shared]}\n");
+    write(
+        dir.path(),
+        "_tenancy.yaml",
+        "tenancy:\n  db-a: {namespaces: [db-a, shared]}\n",
+    );
     let r = loader.reload(Utc::now()).unwrap();
     assert!(r.platform_valid, "{:?}", errors(&r));
     assert_eq!(namespaces(&r, "db-a"), vec!["db-a", "shared"]);

@@ -13,8 +13,8 @@ pub mod schedule;
 pub mod snapshot;
 
 pub use config::{
-    Assignment, Config, Maintenance, Metadata, Platform, RecurringWindow, SilentMode, SilentTarget, Source,
-    StateFilterDef, Tenant, TierValue, Tiers,
+    Assignment, Config, Maintenance, Metadata, Platform, RecurringWindow, SilentMode, SilentTarget,
+    Source, StateFilterDef, Tenant, TierValue, Tiers,
 };
 pub use key::{Dim, ThresholdKey};
 pub use resolve::{

@@ -472,4 +472,3 @@ fn state_reasons(selectors: &[Selector]) -> BTreeSet<String> {
     }
     out
 }
-

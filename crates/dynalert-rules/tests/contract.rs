@@ -209,7 +209,9 @@ fn catches_rate_on_a_gauge() {
 #[test]
 fn catches_an_alert_that_stops_during_maintenance() {
     let plain = "      - alert: X\n        expr: tenant:mysql_threads_connected:max > 1\n        labels: {severity: warning, component: mysql}\n";
-    assert!(!one("mariadb", plain).iter().any(|v| v.contains("user_maintenance")));
+    assert!(!one("mariadb", plain)
+        .iter()
+        .any(|v| v.contains("user_maintenance")));
     let guarded = format!("      - alert: X\n        expr: (tenant:mysql_threads_connected:max > 1) {GUARD}\n        labels: {{severity: warning, component: mysql}}\n");
     assert_caught("mariadb", &guarded, "alert reads `user_maintenance`");
     assert_caught("liveness", &guarded, "alert reads `user_maintenance`");

@@ -171,7 +171,11 @@ impl Auth {
             return Verdict::Denied;
         };
         if let Some(ok) = self.cached(&c) {
-            return if ok { Verdict::Allowed } else { Verdict::Denied };
+            return if ok {
+                Verdict::Allowed
+            } else {
+                Verdict::Denied
+            };
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= BCRYPT_QUEUE {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -184,7 +188,11 @@ impl Auth {
         };
         // The same credentials may have been checked while this request waited.
         if let Some(ok) = self.cached(&c) {
-            return if ok { Verdict::Allowed } else { Verdict::Denied };
+            return if ok {
+                Verdict::Allowed
+            } else {
+                Verdict::Denied
+            };
         }
         let me = self.clone();
         let ok = tokio::task::spawn_blocking(move || me.verify(&c))

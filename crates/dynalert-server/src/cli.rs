@@ -138,7 +138,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "KB" => 1_000,
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
-        _ => return Err(format!("invalid size unit in `{s}` (use `KiB`, `MiB` or `GiB`)")),
+        _ => {
+            return Err(format!(
+                "invalid size unit in `{s}` (use `KiB`, `MiB` or `GiB`)"
+            ))
+        }
     };
     match n.checked_mul(mult) {
         Some(0) | None => Err(format!("size `{s}` must be positive and below 16 EiB")),

@@ -137,6 +137,9 @@ mod tests {
         assert!(err.contains("checksum mismatch"), "{err}");
         // A file that is not a snapshot at all.
         std::fs::write(&path, b"garbage").unwrap();
-        assert!(read(&path).unwrap_err().to_string().contains("no snapshot header"));
+        assert!(read(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("no snapshot header"));
     }
 }

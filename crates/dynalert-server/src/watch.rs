@@ -43,9 +43,17 @@ impl DirWatch {
                 return;
             };
             if let Some((parent, name)) = &link_cb {
-                if event.paths.iter().any(|p| p.parent() == Some(parent.as_path())) {
+                if event
+                    .paths
+                    .iter()
+                    .any(|p| p.parent() == Some(parent.as_path()))
+                {
                     // An event of the parent: only the config directory link matters.
-                    if event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str())) {
+                    if event
+                        .paths
+                        .iter()
+                        .any(|p| p.file_name() == Some(name.as_os_str()))
+                    {
                         let _ = tx.send(Msg::Changed(None));
                     }
                     return;

@@ -241,7 +241,10 @@ async fn reload_endpoint_is_gated_by_the_lifecycle_flag() {
     let r = call(&server, "POST", "/-/reload", &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     let body = call(&server, "GET", "/metrics", &[]).await.text();
-    assert!(body.contains("metric=\"connections\",severity=\"warning\"} 70\n"), "{body}");
+    assert!(
+        body.contains("metric=\"connections\",severity=\"warning\"} 70\n"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

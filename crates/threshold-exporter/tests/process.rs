@@ -252,9 +252,14 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("prom:{password}"))
         );
-        rt().block_on(client::request(addr, "GET", "/-/healthy", &[("authorization", &auth)]))
-            .unwrap()
-            .status
+        rt().block_on(client::request(
+            addr,
+            "GET",
+            "/-/healthy",
+            &[("authorization", &auth)],
+        ))
+        .unwrap()
+        .status
     };
     std::fs::write(&web, "").unwrap();
     let out = Command::new(EXE)
@@ -265,7 +270,10 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--web.config.file") && err.contains("empty"), "{err}");
+    assert!(
+        err.contains("--web.config.file") && err.contains("empty"),
+        "{err}"
+    );
 
     std::fs::write(&web, users("first")).unwrap();
     let e = Exporter::spawn(&[
@@ -281,7 +289,11 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
     assert_eq!(status(e.addr, "first"), 401);
     std::fs::write(&web, "").unwrap();
     wait_for("empty web config refused", || {
-        e.log.lock().unwrap().iter().any(|l| l.contains("keeping the running web config"))
+        e.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("keeping the running web config"))
     });
     assert_eq!(status(e.addr, "second"), 200);
     assert_eq!(get(e.addr, "/-/healthy").status, 401);
