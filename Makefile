@@ -17,6 +17,8 @@ demo: deps build
 	@scripts/demo.sh
 
 test: deps build
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 	$(DYNALERT) schema --dir docs/schema --check
 	$(DYNALERT) man --dir docs/cli/man --check && $(DYNALERT) completions --dir docs/cli/completions --check
