@@ -310,3 +310,22 @@ so that scenarios B and C can run without Kubernetes. <a href=\"/metrics\">/metr
 <table border=1 cellpadding=3><tr><th>namespace</th><th>pod</th><th>container</th><th>CPU cores used / limit</th><th>waiting reason</th></tr>{rows}</table></body></html>"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_front_sends_rules_and_alerts_to_vmalert_and_the_rest_to_victoriametrics() {
+        let f = QueryFront {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            query_backend: "http://vm".into(),
+            rules_backend: "http://vmalert".into(),
+        };
+        assert_eq!(front_backend(&f, "/api/v1/rules"), "http://vmalert");
+        assert_eq!(front_backend(&f, "/api/v1/alerts"), "http://vmalert");
+        assert_eq!(front_backend(&f, "/api/v1/query"), "http://vm");
+        assert_eq!(front_backend(&f, "/api/v1/query_range"), "http://vm");
+        assert_eq!(front_backend(&f, "/api/v1/rules/extra"), "http://vm");
+    }
+}
