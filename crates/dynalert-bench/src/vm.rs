@@ -186,6 +186,8 @@ pub fn run_set(
         .arg("-search.maxUniqueTimeseries=100000000")
         .arg("-search.maxQueryDuration=10m")
         .arg("-search.maxConcurrentRequests=32")
+        // The threshold body at 20,000 tenants is larger than the 16 MB default.
+        .arg("-promscrape.maxScrapeSize=1GB")
         .arg("-loggerLevel=WARN")
         .args(vm_query_flags(opts.interval));
     let mut vm = Guard::spawn(

@@ -988,6 +988,9 @@ fn scenario_d(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 /// HA: kill one exporter replica while an alert fires.
 fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
+    // An alert still firing from the previous scenario (its files restored a moment ago)
+    // would be taken for this one and then resolve: start from a quiet db-a.
+    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
     let mut restore = Restore::new();
     restore.keep(&ctx.conf("db-a"))?;
     let sock = db_socket(ctx, "db-a")?;
@@ -1146,6 +1149,7 @@ fn recorded_per_tenant(prom: &str) -> anyhow::Result<BTreeMap<String, f64>> {
 /// evaluations every tenant keeps all its recorded thresholds, both threshold exporter
 /// replicas stay `up`, the alert keeps its `activeAt` and nothing resolves.
 fn scenario_vmagent_failover(ctx: &mut Ctx) -> anyhow::Result<()> {
+    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
     let mut restore = Restore::new();
     restore.keep(&ctx.conf("db-a"))?;
     let sock = db_socket(ctx, "db-a")?;
