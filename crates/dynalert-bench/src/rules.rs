@@ -227,6 +227,10 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
     let mut bodies = BTreeMap::new();
     bodies.insert("/source".to_string(), fixture.source_body());
     bodies.insert("/thresholds".to_string(), thresholds);
+    if opts.engines.contains(&Engine::Vmalert) {
+        // vmalert requires a notifier: the endpoint accepts its notifications and drops them.
+        bodies.insert(crate::vm::NOTIFIER_PATH.to_string(), String::new());
+    }
     let endpoint = Endpoint::start(bodies)?;
 
     let mut sets: Vec<(String, String, usize, bool)> = Vec::new();
