@@ -41,4 +41,31 @@ until "$BIN" verify-threshold db-a mysql_connections --lab.dir "$dir"; do
   sleep 5
 done
 [[ $status -eq 0 ]] && echo "tenant skills: inspect-tenant and verify-threshold agree with the lab"
+[[ $status -eq 0 ]] || exit "$status"
+
+# The same packs on the VictoriaMetrics engine (vmagent ×2, VictoriaMetrics, vmalert): scenario
+# A, HA, and the failover of one vmagent. A fresh lab in its own directory; the Prometheus lab
+# above is down first (never two labs at once).
+"$BIN" lab down --dir "$dir" >/dev/null 2>&1 || true
+vmdir="$dir/vm"
+cleanup_vm() {
+  "$BIN" lab down --dir "$vmdir" >/dev/null 2>&1 || true
+  cleanup
+}
+trap cleanup_vm EXIT
+status=1
+echo "== lab up --engine victoriametrics"
+"$BIN" lab up --engine victoriametrics --dir "$vmdir" --timeout 60 >/dev/null
+status=0
+for s in a ha vmagent-failover; do
+  "$BIN" scenario run "$s" --dir "$vmdir" || status=$?
+done
+echo "== inspect-tenant db-a against VictoriaMetrics"
+inspect=$("$BIN" inspect-tenant db-a --lab.dir "$vmdir" --format json) || true
+for want in '"alertname": "MariaDBHighConnections"' '"observation_rule": "tenant:mysql_threads_connected:max"'; do
+  if ! grep -qF "$want" <<<"$inspect"; then
+    echo "FAIL: inspect-tenant (VictoriaMetrics) output lacks $want" >&2
+    status=1
+  fi
+done
 exit "$status"

@@ -15,6 +15,7 @@ pub mod report;
 pub mod rules;
 pub mod serve;
 pub mod svg;
+pub mod vm;
 
 use std::time::Duration;
 

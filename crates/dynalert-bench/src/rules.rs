@@ -18,6 +18,33 @@ use crate::process::{free_port, wait_for, Guard};
 use crate::serve::Endpoint;
 use crate::{prom_duration, BenchError, Result};
 
+/// The engine that evaluates the rule sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Debian's Prometheus scrapes and evaluates.
+    Prometheus,
+    /// Single-node VictoriaMetrics scrapes, vmalert evaluates against it and writes recorded
+    /// results back by remote write.
+    Vmalert,
+}
+
+impl Engine {
+    pub fn parse(s: &str) -> Option<Engine> {
+        match s {
+            "prometheus" => Some(Engine::Prometheus),
+            "vmalert" => Some(Engine::Vmalert),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Prometheus => "prometheus",
+            Engine::Vmalert => "vmalert",
+        }
+    }
+}
+
 /// Options of a `bench rules` run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -32,6 +59,11 @@ pub struct Options {
     pub per_tenant: bool,
     pub prometheus: PathBuf,
     pub promtool: PathBuf,
+    /// Which engines evaluate every set, in turn, on the same fixture.
+    pub engines: Vec<Engine>,
+    /// `victoria-metrics` and `vmalert` (used with [`Engine::Vmalert`]).
+    pub victoria_metrics: PathBuf,
+    pub vmalert: PathBuf,
     /// Longest wait for the warm-up, and for the measured cycles beyond their nominal length,
     /// before a set is declared saturated and measured over the time it had.
     pub saturation_limit: Duration,
@@ -144,7 +176,19 @@ pub fn run(opts: &Options, command: String) -> Result<RulesReport> {
     let mut report = RulesReport {
         command,
         machine: machine_description(),
-        prometheus_version: version_line(&opts.prometheus),
+        prometheus_version: opts
+            .engines
+            .iter()
+            .map(|e| match e {
+                Engine::Prometheus => version_line(&opts.prometheus),
+                Engine::Vmalert => format!(
+                    "{} + {}",
+                    crate::vm::version_line(&opts.victoria_metrics),
+                    crate::vm::version_line(&opts.vmalert)
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
         interval_s: opts.interval.as_secs_f64(),
         cores: available_cores(),
         keys: opts.keys,
@@ -183,6 +227,10 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
     let mut bodies = BTreeMap::new();
     bodies.insert("/source".to_string(), fixture.source_body());
     bodies.insert("/thresholds".to_string(), thresholds);
+    if opts.engines.contains(&Engine::Vmalert) {
+        // vmalert requires a notifier: the endpoint accepts its notifications and drops them.
+        bodies.insert(crate::vm::NOTIFIER_PATH.to_string(), String::new());
+    }
     let endpoint = Endpoint::start(bodies)?;
 
     let mut sets: Vec<(String, String, usize, bool)> = Vec::new();
@@ -202,15 +250,28 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
         fs_err::write(&rule_file, &text)?;
         drop(text);
         progress(opts, &format!("{n} tenants, {name}: {rules} rules"));
-        let (result, firing) = run_set(
-            opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic,
-        )?;
-        let mut result = result;
-        result.answers_match = firing == expected;
-        if !result.answers_match && result.steady {
-            differences.push(describe_difference(&name, &expected, &firing));
-        }
-        progress(
+        for &engine in &opts.engines {
+            let (result, firing) = match engine {
+                Engine::Prometheus => run_set(
+                    opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic,
+                )?,
+                Engine::Vmalert => {
+                    let check_s = promtool_check(opts, &rule_file)?;
+                    let set_dir = set_dir.join("vmalert");
+                    fs_err::create_dir_all(&set_dir)?;
+                    let r = crate::vm::run_set(
+                        opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic, check_s,
+                    );
+                    let _ = fs_err::remove_dir_all(set_dir.join("data"));
+                    r?
+                }
+            };
+            let mut result = result;
+            result.answers_match = firing == expected;
+            if !result.answers_match && result.steady {
+                differences.push(describe_difference(&result.set, &expected, &firing));
+            }
+            progress(
             opts,
             &format!(
                 "{n} tenants, {name}: eval {:.1} ms/cycle, load {:.1} s, rss {:.0} MiB, firing {} (expected {}), missed {}",
@@ -222,7 +283,8 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
                 result.missed
             ),
         );
-        results.push(result);
+            results.push(result);
+        }
         // Prometheus' data directory is large at 20,000 tenants; the rule file and config stay.
         let _ = fs_err::remove_dir_all(set_dir.join("data"));
     }
@@ -273,21 +335,7 @@ fn run_set(
     dynamic: bool,
 ) -> Result<(SetResult, BTreeSet<Firing>)> {
     let rule_file_bytes = fs_err::metadata(rule_file)?.len();
-    let started = Instant::now();
-    let check = Command::new(&opts.promtool)
-        .arg("check")
-        .arg("rules")
-        .arg(rule_file)
-        .output()
-        .map_err(|e| BenchError::Process(format!("cannot run promtool: {e}")))?;
-    let promtool_check_s = started.elapsed().as_secs_f64();
-    if !check.status.success() {
-        return Err(BenchError::Process(format!(
-            "promtool check rules {} failed: {}",
-            rule_file.display(),
-            String::from_utf8_lossy(&check.stderr)
-        )));
-    }
+    let promtool_check_s = promtool_check(opts, rule_file)?;
 
     let interval = prom_duration(opts.interval);
     let mut config = format!(
@@ -442,6 +490,26 @@ fn run_set(
         rule_costs_ms,
     };
     Ok((result, firing))
+}
+
+/// `promtool check rules` on the rule file; its wall time in seconds.
+fn promtool_check(opts: &Options, rule_file: &Path) -> Result<f64> {
+    let started = Instant::now();
+    let check = Command::new(&opts.promtool)
+        .arg("check")
+        .arg("rules")
+        .arg(rule_file)
+        .output()
+        .map_err(|e| BenchError::Process(format!("cannot run promtool: {e}")))?;
+    let promtool_check_s = started.elapsed().as_secs_f64();
+    if !check.status.success() {
+        return Err(BenchError::Process(format!(
+            "promtool check rules {} failed: {}",
+            rule_file.display(),
+            String::from_utf8_lossy(&check.stderr)
+        )));
+    }
+    Ok(promtool_check_s)
 }
 
 fn version_line(prometheus: &Path) -> String {

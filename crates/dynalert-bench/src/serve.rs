@@ -64,12 +64,24 @@ fn handle(conn: TcpStream, bodies: &BTreeMap<String, Arc<Vec<u8>>>) -> std::io::
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut content_length = 0u64;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
             break;
         }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("content-length") {
+                content_length = v.trim().parse().unwrap_or(0);
+            }
+        }
     }
+    // A request body (vmalert's notifications to the stand-in notifier) is read and dropped,
+    // so the connection is not reset under the sender.
+    std::io::copy(
+        &mut std::io::Read::take(&mut reader, content_length),
+        &mut std::io::sink(),
+    )?;
     let mut conn = conn;
     match bodies.get(&path) {
         Some(body) => {

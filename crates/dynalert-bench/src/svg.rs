@@ -62,17 +62,28 @@ pub fn rules_plot(r: &RulesReport) -> String {
         H + 30.0
     );
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+    // vmalert's sets count vmalert and VictoriaMetrics together.
+    let who = if r
+        .sizes
+        .iter()
+        .flat_map(|z| &z.sets)
+        .any(|x| x.set.starts_with("vmalert"))
+    {
+        "Engine"
+    } else {
+        "Prometheus"
+    };
     panel(
         &mut s,
         0.0,
-        "Prometheus CPU per evaluation cycle (ms)",
+        &format!("{who} CPU per evaluation cycle (ms)"),
         &cpu,
         Some((
             r.interval_s * 1000.0 * cores as f64,
             format!("capacity: {cores} cores x {} s", r.interval_s),
         )),
     );
-    panel(&mut s, W, "Prometheus RSS (MiB)", &rss, None);
+    panel(&mut s, W, &format!("{who} RSS (MiB)"), &rss, None);
     let _ = writeln!(
         s,
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{} keys per tenant, {} - {}</text>",

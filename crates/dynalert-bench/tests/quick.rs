@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dynalert_bench::fixture::Variant;
 use dynalert_bench::process::which;
-use dynalert_bench::rules::{run, Options};
+use dynalert_bench::rules::{run, Engine, Options};
 
 #[test]
 fn tiny_run_fires_identical_alerts_with_every_rule_set() {
@@ -33,6 +33,9 @@ fn tiny_run_fires_identical_alerts_with_every_rule_set() {
         per_tenant: true,
         prometheus,
         promtool,
+        engines: vec![Engine::Prometheus],
+        victoria_metrics: "victoria-metrics".into(),
+        vmalert: "vmalert".into(),
         saturation_limit: Duration::from_secs(120),
         progress: false,
     };
@@ -55,4 +58,60 @@ fn tiny_run_fires_identical_alerts_with_every_rule_set() {
     dynalert_bench::report::write_rules(&report, out.path()).unwrap();
     let svg = std::fs::read_to_string(out.path().join("rules.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("per-tenant"));
+}
+
+/// The same fixture on VictoriaMetrics + vmalert: the per-tenant set and the rule packs' form
+/// fire exactly the alerts the fixture defines, as they do on Prometheus in the same run.
+#[test]
+fn tiny_run_fires_identical_alerts_on_both_engines() {
+    let (Some(prometheus), Some(promtool), Some(victoria_metrics), Some(vmalert)) = (
+        which("prometheus"),
+        which("promtool"),
+        which("victoria-metrics"),
+        which("vmalert"),
+    ) else {
+        panic!("`prometheus`, `promtool`, `victoria-metrics` and `vmalert` are required (Debian packages: prometheus, victoria-metrics; `make deps`)");
+    };
+    let out = tempfile::tempdir().unwrap();
+    let opts = Options {
+        tenants: vec![60],
+        keys: 4,
+        interval: Duration::from_secs(1),
+        warm_cycles: 2,
+        measure_cycles: 1,
+        out: out.path().to_path_buf(),
+        variants: vec![Variant::PreJoined],
+        per_tenant: true,
+        prometheus,
+        promtool,
+        engines: vec![Engine::Prometheus, Engine::Vmalert],
+        victoria_metrics,
+        vmalert,
+        saturation_limit: Duration::from_secs(120),
+        progress: false,
+    };
+    let report = run(&opts, "test".into()).unwrap();
+    let size = &report.sizes[0];
+    assert!(size.expected_firing > 0, "the fixture must fire something");
+    let names: Vec<&str> = size.sets.iter().map(|s| s.set.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "per-tenant",
+            "vmalert per-tenant",
+            "dynamic/pre-joined",
+            "vmalert dynamic/pre-joined"
+        ]
+    );
+    for set in &size.sets {
+        assert!(set.steady, "{}: not steady", set.set);
+        assert!(set.answers_match, "{}: {:?}", set.set, size.differences);
+        assert_eq!(set.firing, size.expected_firing);
+        assert!(
+            set.eval_ms_per_cycle > 0.0,
+            "{}: no evaluation time",
+            set.set
+        );
+        assert!(set.rss_bytes > 0.0);
+    }
 }

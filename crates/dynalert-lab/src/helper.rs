@@ -4,7 +4,10 @@
 //!   `GET /` shows them as a page, `GET /api/notifications` as JSON;
 //! * the simulated Kubernetes endpoint: `GET /metrics` serves cAdvisor and kube-state-metrics
 //!   series (labelled `simulated="true"`); `GET|PUT /api/pods`, `PUT|DELETE
-//!   /api/pods/{namespace}/{pod}` and `POST /api/reset` let the scenario runner control it.
+//!   /api/pods/{namespace}/{pod}` and `POST /api/reset` let the scenario runner control it;
+//! * on the VictoriaMetrics engine, the query front: one Prometheus-style URL for the tools,
+//!   `GET /api/v1/rules` and `GET /api/v1/alerts` from vmalert, every other `GET` from
+//!   VictoriaMetrics (the role of `-vmalert.proxyURL` in later VictoriaMetrics releases).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -28,11 +31,22 @@ struct SinkState {
 
 type SimState = Arc<Mutex<Cluster>>;
 
-/// Runs both servers until SIGTERM or SIGINT.
+/// Where the query front sends requests.
+#[derive(Debug, Clone)]
+pub struct QueryFront {
+    pub listen: SocketAddr,
+    /// VictoriaMetrics: queries, series, labels, everything but rules and alerts.
+    pub query_backend: String,
+    /// vmalert: `/api/v1/rules`, `/api/v1/alerts`.
+    pub rules_backend: String,
+}
+
+/// Runs the servers until SIGTERM or SIGINT.
 pub fn serve(
     sink_addr: SocketAddr,
     sim_addr: SocketAddr,
     sink_file: PathBuf,
+    front: Option<QueryFront>,
 ) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -48,9 +62,21 @@ pub fn serve(
         let l2 = tokio::net::TcpListener::bind(sim_addr).await?;
         let s1 = axum::serve(l1, sink).with_graceful_shutdown(shutdown());
         let s2 = axum::serve(l2, sim).with_graceful_shutdown(shutdown());
-        let (a, b) = tokio::join!(s1, s2);
+        let s3 = async move {
+            match front {
+                Some(f) => {
+                    let l3 = tokio::net::TcpListener::bind(f.listen).await?;
+                    axum::serve(l3, front_router(f))
+                        .with_graceful_shutdown(shutdown())
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
+        let (a, b, c) = tokio::join!(s1, s2, s3);
         a?;
         b?;
+        c?;
         anyhow::Ok(())
     })
 }
@@ -61,6 +87,57 @@ async fn shutdown() {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn front_router(front: QueryFront) -> Router {
+    Router::new()
+        .route("/-/ready", get(|| async { "ok" }))
+        .fallback(get(front_forward))
+        .with_state(Arc::new(front))
+}
+
+/// The backend a query-front request goes to.
+pub fn front_backend<'a>(front: &'a QueryFront, path: &str) -> &'a str {
+    if path == "/api/v1/rules" || path == "/api/v1/alerts" {
+        &front.rules_backend
+    } else {
+        &front.query_backend
+    }
+}
+
+async fn front_forward(State(front): State<Arc<QueryFront>>, uri: axum::http::Uri) -> Response {
+    let url = format!(
+        "{}{}",
+        front_backend(&front, uri.path()),
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let got = tokio::task::spawn_blocking(move || {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(std::time::Duration::from_secs(30))
+            .build();
+        match agent.get(&url).call() {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => {
+                let status = r.status();
+                let ctype = r.content_type().to_string();
+                let mut body = Vec::new();
+                std::io::Read::read_to_end(&mut r.into_reader(), &mut body)
+                    .map(|_| (status, ctype, body))
+                    .map_err(|e| format!("GET `{url}`: {e}"))
+            }
+            Err(e) => Err(format!("GET `{url}`: {e}")),
+        }
+    })
+    .await;
+    match got {
+        Ok(Ok((status, ctype, body))) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            [(header::CONTENT_TYPE, ctype)],
+            body,
+        )
+            .into_response(),
+        Ok(Err(e)) => (StatusCode::BAD_GATEWAY, e).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
 }
 
@@ -232,4 +309,23 @@ cAdvisor and kube-state-metrics series with their real names and labels, every o
 so that scenarios B and C can run without Kubernetes. <a href=\"/metrics\">/metrics</a></p>\
 <table border=1 cellpadding=3><tr><th>namespace</th><th>pod</th><th>container</th><th>CPU cores used / limit</th><th>waiting reason</th></tr>{rows}</table></body></html>"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_front_sends_rules_and_alerts_to_vmalert_and_the_rest_to_victoriametrics() {
+        let f = QueryFront {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            query_backend: "http://vm".into(),
+            rules_backend: "http://vmalert".into(),
+        };
+        assert_eq!(front_backend(&f, "/api/v1/rules"), "http://vmalert");
+        assert_eq!(front_backend(&f, "/api/v1/alerts"), "http://vmalert");
+        assert_eq!(front_backend(&f, "/api/v1/query"), "http://vm");
+        assert_eq!(front_backend(&f, "/api/v1/query_range"), "http://vm");
+        assert_eq!(front_backend(&f, "/api/v1/rules/extra"), "http://vm");
+    }
 }

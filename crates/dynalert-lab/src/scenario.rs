@@ -23,6 +23,9 @@ use crate::state::LabState;
 /// All scenarios in the order `all` runs them.
 pub const ALL: [&str; 6] = ["a", "b", "c", "d", "ha", "bad-config"];
 
+/// Scenarios of one engine only, run by name (`dynalert scenario run vmagent-failover`).
+pub const ENGINE_ONLY: [(&str, &str); 1] = [("vmagent-failover", "victoriametrics")];
+
 /// Deadline for each condition: several scrape + evaluation cycles.
 const WAIT: Duration = Duration::from_secs(45);
 
@@ -66,6 +69,7 @@ pub fn title(name: &str) -> &'static str {
         "d" => "D composite priority, routing, inhibition, silent mode, maintenance",
         "ha" => "HA: one exporter replica killed",
         "bad-config" => "bad config during a live run",
+        "vmagent-failover" => "vmagent failover: one of two scrapers killed",
         _ => "unknown",
     }
 }
@@ -392,10 +396,18 @@ impl Drop for Restore {
 
 /// Runs one scenario; never panics on a failed expectation, returns the verdict instead.
 pub fn run(lab: &LabState, name: &str, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Outcome> {
-    if !ALL.contains(&name) {
+    if let Some((_, engine)) = ENGINE_ONLY.iter().find(|(n, _)| *n == name) {
+        if lab.engine != *engine {
+            bail!(
+                "scenario `{name}` needs the `{engine}` engine; this lab runs `{}`\n  hint: start it with `dynalert lab up --engine {engine}`",
+                lab.engine
+            );
+        }
+    } else if !ALL.contains(&name) {
         bail!(
-            "unknown scenario `{name}`; expected one of {}",
-            ALL.join(", ")
+            "unknown scenario `{name}`; expected one of {}, {}",
+            ALL.join(", "),
+            ENGINE_ONLY.map(|(n, _)| n).join(", ")
         );
     }
     let mariadb = crate::up::check_mariadb_client()?;
@@ -426,6 +438,7 @@ pub fn run(lab: &LabState, name: &str, progress: &mut dyn FnMut(&str)) -> anyhow
         "c" => scenario_c(&mut ctx),
         "d" => scenario_d(&mut ctx),
         "ha" => scenario_ha(&mut ctx),
+        "vmagent-failover" => scenario_vmagent_failover(&mut ctx),
         _ => scenario_bad_config(&mut ctx),
     };
     let mut out = ctx.out;
@@ -1023,6 +1036,9 @@ fn scenario_d(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 /// HA: kill one exporter replica while an alert fires.
 fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
+    // An alert still firing from the previous scenario (its files restored a moment ago)
+    // would be taken for this one and then resolve: start from a quiet db-a.
+    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
     let mut restore = Restore::new();
     restore.keep(&ctx.conf("db-a"))?;
     let sock = db_socket(ctx, "db-a")?;
@@ -1038,7 +1054,10 @@ fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
             ctx.lab.sink_url
         ),
     )?;
-    let labels = [("tenant", "db-a"), ("severity", "warning")];
+    // With its metadata joined (tier from db-a's file): on VictoriaMetrics a changed
+    // `tenant:metadata:info` series becomes searchable an evaluation later, and until then
+    // the alert fires without it and then changes label set (docs/scaling.md).
+    let labels = [("tenant", "db-a"), ("severity", "warning"), ("tier", "vip")];
     ctx.wait_alert("MariaDBHighConnections", &labels, true)?;
     ctx.stage("alert firing", t0);
     let t_fire = Instant::now();
@@ -1143,6 +1162,226 @@ fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     drop(restore);
     ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
+    Ok(())
+}
+
+/// Firing alerts (label set rendered as text → `activeAt`) from `/api/v1/alerts`.
+fn firing_alerts(prom: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let v = api::get_json(&format!("{prom}/api/v1/alerts"))?;
+    Ok(v["data"]["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["state"] == "firing")
+        .map(|a| {
+            let labels: BTreeMap<String, String> =
+                serde_json::from_value(a["labels"].clone()).unwrap_or_default();
+            (
+                format!("{labels:?}"),
+                a["activeAt"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect())
+}
+
+/// Recorded thresholds per tenant (series of every `tenant:alert_threshold:*` rule).
+fn recorded_per_tenant(prom: &str) -> anyhow::Result<BTreeMap<String, f64>> {
+    Ok(api::query(
+        prom,
+        "count by(tenant)({__name__=~\"tenant:alert_threshold:.+\"})",
+    )?
+    .into_iter()
+    .map(|s| (s.labels.get("tenant").cloned().unwrap_or_default(), s.value))
+    .collect())
+}
+
+/// vmagent-failover (VictoriaMetrics engine): with an alert firing, vmagent-1 is killed with
+/// SIGKILL. vmagent-2 scrapes every target too (replication factor 2), so over the following
+/// evaluations every tenant keeps all its recorded thresholds, both threshold exporter
+/// replicas stay `up`, the alert keeps its `activeAt` and nothing resolves.
+fn scenario_vmagent_failover(ctx: &mut Ctx) -> anyhow::Result<()> {
+    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
+    let mut restore = Restore::new();
+    restore.keep(&ctx.conf("db-a"))?;
+    let sock = db_socket(ctx, "db-a")?;
+    ctx.say("open 15 connections to db-a and lower its connections warning to 5");
+    restore
+        .loads
+        .push(Load::open(&ctx.mariadb, &sock, 15, WAIT)?);
+    let t0 = ctx.write_tenant(
+        "db-a",
+        &format!(
+            "mysql_connections: {{warning: 5, critical: 100}}\nmysql_replication_lag: disable\n\
+             _metadata: {{tier: vip, owner: dba-team, namespaces: [db-a]}}\n_routing:\n  receiver: {{type: webhook, url: \"{}/db-a\"}}\n",
+            ctx.lab.sink_url
+        ),
+    )?;
+    // With its metadata joined (see scenario `ha`).
+    let labels = [("tenant", "db-a"), ("severity", "warning"), ("tier", "vip")];
+    ctx.wait_alert("MariaDBHighConnections", &labels, true)?;
+    ctx.stage("alert firing", t0);
+    let active_at = firing_active_at(ctx, "MariaDBHighConnections", &labels)?;
+    let prom = ctx.prom().to_string();
+    // Every tenant's recorded thresholds, once two evaluations agree (the file change above
+    // has settled).
+    let before = wait_for("the recorded thresholds to settle", WAIT, || {
+        let a = recorded_per_tenant(&prom)?;
+        std::thread::sleep(Duration::from_secs(crate::up::INTERVAL_S));
+        let b = recorded_per_tenant(&prom)?;
+        Ok((!a.is_empty() && a == b).then_some(a))
+    })?;
+    ctx.say(&format!(
+        "{} tenants with recorded thresholds before the failure: {}",
+        before.len(),
+        before
+            .iter()
+            .map(|(t, n)| format!("{t}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+
+    let victim = ctx
+        .lab
+        .part("vmagent-1")
+        .context("no vmagent-1 in the lab (start it with `--engine victoriametrics`)")?
+        .clone();
+    let survivor = ctx
+        .lab
+        .part("vmagent-2")
+        .and_then(|p| p.url.clone())
+        .context("no vmagent-2 in the lab")?;
+    let firing_before = firing_alerts(&prom)?;
+    ctx.say(&format!(
+        "{} alerts firing before the failure",
+        firing_before.len()
+    ));
+    ctx.say(&format!("kill -9 vmagent-1 (pid {})", victim.pid));
+    let since = chrono::Utc::now().timestamp_millis();
+    let t1 = Instant::now();
+    process::kill_now(&victim);
+    ctx.stage("vmagent-1 killed", t1);
+
+    // Watch every second until the alert rules have run four more times without vmagent-1.
+    let until = chrono::Utc::now() + chrono::Duration::seconds(4 * crate::up::INTERVAL_S as i64);
+    let mut lost: Vec<String> = Vec::new();
+    let mut exporters_down: Vec<String> = Vec::new();
+    let mut looks = 0;
+    wait_for("four rule evaluations without vmagent-1", WAIT * 2, || {
+        looks += 1;
+        let now = recorded_per_tenant(&prom)?;
+        for (t, n) in &before {
+            let got = now.get(t).copied().unwrap_or(0.0);
+            if got < *n {
+                lost.push(format!(
+                    "{t}: {got} of {n} recorded thresholds at {:.1}s",
+                    t1.elapsed().as_secs_f64()
+                ));
+            }
+        }
+        let up = api::query(&prom, "up{job=\"threshold-exporter\"} == 1")?;
+        if up.len() != ctx.lab.exporter_urls.len() {
+            exporters_down.push(format!(
+                "{} of {} threshold exporters up at {:.1}s",
+                up.len(),
+                ctx.lab.exporter_urls.len(),
+                t1.elapsed().as_secs_f64()
+            ));
+        }
+        let v = api::get_json(&format!("{prom}/api/v1/rules?type=alert"))?;
+        let evaluated = v["data"]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|g| g["name"] == "dynalert-mariadb.alerts")
+            .and_then(|g| g["lastEvaluation"].as_str())
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+        std::thread::sleep(Duration::from_millis(900));
+        Ok(evaluated.filter(|e| *e > until).map(|_| ()))
+    })?;
+    ctx.stage("four rule evaluations with one vmagent", t1);
+    ctx.check(
+        "no tenant's recorded threshold disappeared",
+        lost.is_empty(),
+        format!("{} of {looks} looks: {}", lost.len(), lost.join("; ")),
+    );
+    ctx.check(
+        "both threshold exporter replicas stayed up (scraped by vmagent-2)",
+        exporters_down.is_empty(),
+        exporters_down.join("; "),
+    );
+    // The survivor's own view: it scrapes both threshold exporters, recently.
+    let targets = api::get_json(&format!("{survivor}/api/v1/targets"))?;
+    let scraped: Vec<String> = targets["data"]["activeTargets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["labels"]["job"] == "threshold-exporter" && t["health"] == "up")
+        .filter_map(|t| t["scrapeUrl"].as_str().map(str::to_string))
+        .collect();
+    ctx.check(
+        "vmagent-2 scrapes both threshold exporters",
+        scraped.len() == ctx.lab.exporter_urls.len(),
+        format!("{scraped:?}"),
+    );
+    let window = (t1.elapsed().as_secs_f64().floor() as u64).max(5);
+    let q = |f: &str| {
+        format!("{f}(tenant:alert_threshold:mysql_connections{{tenant=\"db-a\",severity=\"warning\"}}[{window}s])")
+    };
+    let (mx, mn) = (
+        api::query(&prom, &q("max_over_time"))?
+            .first()
+            .map(|s| s.value),
+        api::query(&prom, &q("min_over_time"))?
+            .first()
+            .map(|s| s.value),
+    );
+    ctx.check(
+        "db-a's threshold stays 5 (not lost, not doubled)",
+        mx == Some(5.0) && mn == Some(5.0),
+        format!("min {mn:?}, max {mx:?} over {window}s"),
+    );
+    let still = firing_active_at(ctx, "MariaDBHighConnections", &labels);
+    ctx.check(
+        "the alert stayed firing (same activeAt)",
+        still.as_ref().ok() == Some(&active_at),
+        format!("before {active_at}, now {still:?}"),
+    );
+    let firing_after = firing_alerts(&prom)?;
+    let changed: Vec<String> = firing_before
+        .iter()
+        .filter(|(l, at)| firing_after.get(*l) != Some(at))
+        .map(|(l, at)| format!("{l} (active since {at})"))
+        .collect();
+    ctx.check(
+        "every alert firing before the failure still fires with the same activeAt",
+        changed.is_empty(),
+        changed.join("; "),
+    );
+    let resolved: Vec<String> = ctx
+        .notifications_since(since)
+        .into_iter()
+        .flat_map(|n| n.alerts)
+        .filter(|a| a.status == "resolved")
+        .map(|a| format!("{:?}", a.labels))
+        .filter(|l| firing_before.contains_key(l))
+        .collect();
+    ctx.check(
+        "no resolved notification for an alert that was firing",
+        resolved.is_empty(),
+        resolved.join("; "),
+    );
+
+    ctx.say("restart vmagent-1");
+    let t2 = Instant::now();
+    crate::up::restart(&mut ctx.lab, "vmagent-1")?;
+    let url = victim.url.clone().unwrap_or_default();
+    wait_for("vmagent-1 healthy", WAIT, || {
+        Ok((api::get_status(&format!("{url}/health")).ok() == Some(200)).then_some(()))
+    })?;
+    ctx.stage("vmagent-1 healthy again", t2);
+    drop(restore);
+    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
+    ctx.stage("alert resolved after the file is restored", t2);
     Ok(())
 }
 

@@ -43,7 +43,15 @@ pub struct LabState {
     pub dir: PathBuf,
     pub conf_dir: PathBuf,
     pub started_at: String,
+    /// `prometheus` or `victoriametrics`.
+    #[serde(default = "prometheus_engine")]
+    pub engine: String,
+    /// The Prometheus HTTP API the tools ask: Prometheus itself, or on the VictoriaMetrics
+    /// engine the query front (queries to VictoriaMetrics, rules and alerts to vmalert).
     pub prometheus_url: String,
+    /// vmalert's own URL (VictoriaMetrics engine only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmalert_url: Option<String>,
     pub alertmanager_url: String,
     pub exporter_urls: Vec<String>,
     pub sink_url: String,
@@ -51,6 +59,10 @@ pub struct LabState {
     pub databases: Vec<Database>,
     /// In start order; `down` stops them in reverse.
     pub parts: Vec<Part>,
+}
+
+fn prometheus_engine() -> String {
+    "prometheus".into()
 }
 
 impl LabState {

@@ -18,6 +18,28 @@ pub const DB_TENANTS: [&str; 2] = ["db-a", "db-b"];
 /// The placeholder sink address used in `examples/lab/`, rewritten to the real one.
 pub const SINK_PLACEHOLDER: &str = "127.0.0.1:5001";
 
+/// The engine that scrapes, stores and evaluates the rule packs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// One Prometheus scrapes, stores and evaluates.
+    Prometheus,
+    /// Two vmagent (sharing the targets, the threshold exporters scraped by both), a
+    /// single-node VictoriaMetrics with deduplication, vmalert evaluating the same packs.
+    VictoriaMetrics,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Prometheus => "prometheus",
+            Engine::VictoriaMetrics => "victoriametrics",
+        }
+    }
+}
+
+/// Scrape and evaluation interval of the lab.
+pub const INTERVAL_S: u64 = 5;
+
 /// What `up` needs to know.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
@@ -28,6 +50,7 @@ pub struct UpOptions {
     pub exporter_bin: PathBuf,
     /// How long every part together may take to become ready.
     pub ready_timeout: Duration,
+    pub engine: Engine,
 }
 
 /// Debian binaries the lab needs, with the package that ships each.
@@ -38,6 +61,13 @@ const BINARIES: [(&str, &str); 6] = [
     ("mariadb-install-db", "mariadb-server"),
     ("mariadb", "mariadb-client"),
     ("prometheus-mysqld-exporter", "prometheus-mysqld-exporter"),
+];
+
+/// The VictoriaMetrics engine's binaries (Debian package `victoria-metrics`).
+const VM_BINARIES: [(&str, &str); 3] = [
+    ("victoria-metrics", "victoria-metrics"),
+    ("vmagent", "victoria-metrics"),
+    ("vmalert", "victoria-metrics"),
 ];
 
 fn find_bin(bin: &str) -> Option<PathBuf> {
@@ -53,7 +83,16 @@ fn find_bin(bin: &str) -> Option<PathBuf> {
 pub fn check_binaries(opts: &UpOptions) -> anyhow::Result<BTreeMap<&'static str, PathBuf>> {
     let mut found = BTreeMap::new();
     let mut missing = Vec::new();
-    for (bin, pkg) in BINARIES {
+    let binaries: Vec<(&'static str, &'static str)> = match opts.engine {
+        Engine::Prometheus => BINARIES.to_vec(),
+        Engine::VictoriaMetrics => BINARIES
+            .iter()
+            .copied()
+            .filter(|(b, _)| *b != "prometheus")
+            .chain(VM_BINARIES)
+            .collect(),
+    };
+    for &(bin, pkg) in &binaries {
         match find_bin(bin) {
             Some(p) => {
                 found.insert(bin, p);
@@ -71,7 +110,7 @@ pub fn check_binaries(opts: &UpOptions) -> anyhow::Result<BTreeMap<&'static str,
         bail!(
             "missing {}\n  hint: run `scripts/install-deps.sh` (as root) or `apt-get install {}`",
             missing.join(", "),
-            BINARIES
+            binaries
                 .iter()
                 .filter(|(b, _)| !found.contains_key(b))
                 .map(|(_, p)| *p)
@@ -348,6 +387,10 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
             "conf.d",
             "rules",
             "prometheus",
+            "victoria-metrics",
+            "vmagent-1",
+            "vmagent-2",
+            "vmalert",
             "alertmanager",
             "exporter-1",
             "exporter-2",
@@ -373,6 +416,15 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
     let exporter_ports = [port("exporter-1")?, port("exporter-2")?];
     let am_port = port("alertmanager")?;
     let prom_port = port("prometheus")?;
+    // VictoriaMetrics engine: the query front takes the place of Prometheus' port.
+    let vm_ports = match opts.engine {
+        Engine::Prometheus => None,
+        Engine::VictoriaMetrics => Some(VmPorts {
+            vm: port("victoria-metrics")?,
+            agents: [port("vmagent-1")?, port("vmagent-2")?],
+            vmalert: port("vmalert")?,
+        }),
+    };
     let db_ports: Vec<DbPorts> = DB_TENANTS
         .iter()
         .map(|t| {
@@ -415,7 +467,7 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
     fs_err::create_dir_all(dir.join("sink"))?;
     let sink_url = format!("http://127.0.0.1:{sink_port}");
     let sim_url = format!("http://127.0.0.1:{sim_port}");
-    let argv = vec![
+    let mut argv = vec![
         opts.dynalert_bin.display().to_string(),
         "lab".into(),
         "helper".into(),
@@ -426,6 +478,16 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         "--sink-file".into(),
         dir.join("sink/notifications.jsonl").display().to_string(),
     ];
+    if let Some(v) = &vm_ports {
+        argv.extend([
+            "--query-listen".into(),
+            format!("127.0.0.1:{prom_port}"),
+            "--query-backend".into(),
+            format!("http://127.0.0.1:{}", v.vm),
+            "--rules-backend".into(),
+            format!("http://127.0.0.1:{}", v.vmalert),
+        ]);
+    }
     progress("starting the webhook sink and the simulated Kubernetes endpoint");
     let mut part = spawn(
         "sink-and-kubernetes-sim",
@@ -510,34 +572,52 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         databases.push(j.map_err(|_| anyhow::anyhow!("database start-up panicked"))??);
     }
 
-    progress(&format!("starting Prometheus with {n_rules} rule files"));
-    let prom_dir = dir.join("prometheus");
-    fs_err::create_dir_all(prom_dir.join("data"))?;
-    let prom_config = prom_dir.join("prometheus.yml");
-    fs_err::write(
-        &prom_config,
-        prometheus_config(&dir, am_port, &exporter_ports, &databases, sim_port),
-    )?;
     let prom_url = format!("http://127.0.0.1:{prom_port}");
-    let argv = vec![
-        bins["prometheus"].display().to_string(),
-        format!("--config.file={}", prom_config.display()),
-        format!("--storage.tsdb.path={}", prom_dir.join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{prom_port}"),
-        "--web.enable-lifecycle".into(),
-        "--storage.tsdb.retention.time=1d".into(),
-    ];
-    let mut part = spawn(
-        "prometheus",
-        &argv,
-        &BTreeMap::new(),
-        &logs.join("prometheus.log"),
-        false,
-    )?;
-    part.url = Some(prom_url.clone());
-    started.push(part);
-
     let remaining = || deadline.saturating_duration_since(Instant::now());
+    let mut vmalert_url = None;
+    if let Some(v) = &vm_ports {
+        progress(&format!(
+            "starting VictoriaMetrics, vmagent ×2 and vmalert with {n_rules} rule files"
+        ));
+        let scrape = scrape_configs(&exporter_ports, &databases, sim_port);
+        vmalert_url = Some(start_victoriametrics(
+            &bins,
+            &dir,
+            &logs,
+            v,
+            am_port,
+            &scrape,
+            &started,
+            remaining(),
+        )?);
+    } else {
+        progress(&format!("starting Prometheus with {n_rules} rule files"));
+        let prom_dir = dir.join("prometheus");
+        fs_err::create_dir_all(prom_dir.join("data"))?;
+        let prom_config = prom_dir.join("prometheus.yml");
+        fs_err::write(
+            &prom_config,
+            prometheus_config(&dir, am_port, &exporter_ports, &databases, sim_port),
+        )?;
+        let argv = vec![
+            bins["prometheus"].display().to_string(),
+            format!("--config.file={}", prom_config.display()),
+            format!("--storage.tsdb.path={}", prom_dir.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{prom_port}"),
+            "--web.enable-lifecycle".into(),
+            "--storage.tsdb.retention.time=1d".into(),
+        ];
+        let mut part = spawn(
+            "prometheus",
+            &argv,
+            &BTreeMap::new(),
+            &logs.join("prometheus.log"),
+            false,
+        )?;
+        part.url = Some(prom_url.clone());
+        started.push(part);
+    }
+
     progress("waiting for every part to be ready");
     wait_for("webhook sink", remaining(), || {
         Ok((api::get_status(&format!("{sink_url}/-/ready")).ok() == Some(200)).then_some(()))
@@ -553,10 +633,14 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
     wait_for("Alertmanager", remaining(), || {
         Ok((api::get_status(&format!("{am_url}/-/ready")).ok() == Some(200)).then_some(()))
     })?;
-    wait_for("Prometheus", remaining(), || {
+    let api_name = match opts.engine {
+        Engine::Prometheus => "Prometheus",
+        Engine::VictoriaMetrics => "the query front",
+    };
+    wait_for(api_name, remaining(), || {
         Ok((api::get_status(&format!("{prom_url}/-/ready")).ok() == Some(200)).then_some(()))
     })?;
-    wait_for("every Prometheus target up", remaining(), || {
+    wait_for("every scrape target up", remaining(), || {
         let up = api::query(&prom_url, "up")?;
         let expected = exporter_urls.len() + databases.len() + 1;
         Ok((up.len() == expected && up.iter().all(|s| s.value == 1.0)).then_some(()))
@@ -566,7 +650,9 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         dir: dir.clone(),
         conf_dir,
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        engine: opts.engine.name().to_string(),
         prometheus_url: prom_url,
+        vmalert_url,
         alertmanager_url: am_url,
         exporter_urls,
         sink_url,
@@ -597,6 +683,13 @@ fn prometheus_config(
     s.push_str(&format!(
         "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n"
     ));
+    s.push_str(&scrape_configs(exporters, dbs, sim_port));
+    s
+}
+
+/// The `scrape_configs` section, shared by Prometheus and vmagent.
+fn scrape_configs(exporters: &[u16], dbs: &[Database], sim_port: u16) -> String {
+    let mut s = String::new();
     s.push_str("scrape_configs:\n");
     s.push_str("  - job_name: threshold-exporter\n    static_configs:\n      - targets:\n");
     for p in exporters {
@@ -616,6 +709,150 @@ fn prometheus_config(
          - targets: ['127.0.0.1:{sim_port}']\n        labels: {{simulated: 'true'}}\n"
     ));
     s
+}
+
+/// Ports of the VictoriaMetrics engine's parts.
+struct VmPorts {
+    vm: u16,
+    agents: [u16; 2],
+    vmalert: u16,
+}
+
+/// The flags that make the VictoriaMetrics engine evaluate the packs as Prometheus does at the
+/// lab's interval (see `docs/scaling.md`): deduplication of the two vmagent replicas'
+/// identical samples, no 30 s latency offset on queries at "now", and a lookback of three
+/// intervals (vmalert's results carry no staleness markers; without it a resolved alert's
+/// `ALERTS` series and a vanished recorded threshold stay visible for the 5-minute default).
+pub fn victoriametrics_flags(interval_s: u64) -> Vec<String> {
+    vec![
+        format!("-dedup.minScrapeInterval={interval_s}s"),
+        "-search.latencyOffset=1s".into(),
+        format!("-search.maxStalenessInterval={}s", interval_s * 3),
+    ]
+}
+
+/// vmalert's flags for the packs: same interval as the scrape, recorded results and alert
+/// state written back, alert state restored on restart, no extra `alertgroup` label (the
+/// packs' label sets and Alertmanager routing stay exactly as with Prometheus).
+pub fn vmalert_flags(vm_url: &str, am_url: &str, interval_s: u64) -> Vec<String> {
+    vec![
+        format!("-datasource.url={vm_url}"),
+        format!("-remoteWrite.url={vm_url}"),
+        format!("-remoteRead.url={vm_url}"),
+        format!("-notifier.url={am_url}"),
+        format!("-evaluationInterval={interval_s}s"),
+        format!("-datasource.queryStep={interval_s}s"),
+        "-remoteWrite.flushInterval=1s".into(),
+        "-disableAlertgroupLabel".into(),
+    ]
+}
+
+/// vmagent's flags: member `member` of two, every target scraped by both (replication
+/// factor 2), samples sent to VictoriaMetrics.
+pub fn vmagent_flags(vm_url: &str, member: usize) -> Vec<String> {
+    vec![
+        format!("-remoteWrite.url={vm_url}/api/v1/write"),
+        "-promscrape.cluster.membersCount=2".into(),
+        format!("-promscrape.cluster.memberNum={member}"),
+        "-promscrape.cluster.replicationFactor=2".into(),
+        "-remoteWrite.flushInterval=1s".into(),
+    ]
+}
+
+/// Starts VictoriaMetrics, vmagent ×2 and vmalert, waits until each answers `/health`;
+/// returns vmalert's URL.
+#[allow(clippy::too_many_arguments)]
+fn start_victoriametrics(
+    bins: &BTreeMap<&'static str, PathBuf>,
+    dir: &Path,
+    logs: &Path,
+    ports: &VmPorts,
+    am_port: u16,
+    scrape: &str,
+    started: &Started,
+    timeout: Duration,
+) -> anyhow::Result<String> {
+    let deadline = Instant::now() + timeout;
+    let remaining = || deadline.saturating_duration_since(Instant::now());
+    let healthy = |name: &str, url: &str| {
+        wait_for(name, remaining(), || {
+            Ok((api::get_status(&format!("{url}/health")).ok() == Some(200)).then_some(()))
+        })
+    };
+    let vm_url = format!("http://127.0.0.1:{}", ports.vm);
+    let vm_dir = dir.join("victoria-metrics");
+    fs_err::create_dir_all(&vm_dir)?;
+    let mut argv = vec![
+        bins["victoria-metrics"].display().to_string(),
+        format!("-httpListenAddr=127.0.0.1:{}", ports.vm),
+        format!("-storageDataPath={}", vm_dir.join("data").display()),
+        "-retentionPeriod=1d".into(),
+    ];
+    argv.extend(victoriametrics_flags(INTERVAL_S));
+    let mut part = spawn(
+        "victoria-metrics",
+        &argv,
+        &BTreeMap::new(),
+        &logs.join("victoria-metrics.log"),
+        false,
+    )?;
+    part.url = Some(vm_url.clone());
+    started.push(part);
+    healthy("VictoriaMetrics", &vm_url)?;
+
+    for (i, p) in ports.agents.iter().enumerate() {
+        let n = i + 1;
+        let adir = dir.join(format!("vmagent-{n}"));
+        fs_err::create_dir_all(&adir)?;
+        let config = adir.join("scrape.yml");
+        fs_err::write(
+            &config,
+            format!(
+                "# Generated by `dynalert lab up --engine victoriametrics`.\nglobal:\n  scrape_interval: {INTERVAL_S}s\n{scrape}"
+            ),
+        )?;
+        let mut argv = vec![
+            bins["vmagent"].display().to_string(),
+            format!("-httpListenAddr=127.0.0.1:{p}"),
+            format!("-promscrape.config={}", config.display()),
+            format!("-remoteWrite.tmpDataPath={}", adir.join("queue").display()),
+        ];
+        argv.extend(vmagent_flags(&vm_url, i));
+        let url = format!("http://127.0.0.1:{p}");
+        let mut part = spawn(
+            &format!("vmagent-{n}"),
+            &argv,
+            &BTreeMap::new(),
+            &logs.join(format!("vmagent-{n}.log")),
+            false,
+        )?;
+        part.url = Some(url.clone());
+        started.push(part);
+        healthy(&format!("vmagent-{n}"), &url)?;
+    }
+
+    let va_url = format!("http://127.0.0.1:{}", ports.vmalert);
+    let mut argv = vec![
+        bins["vmalert"].display().to_string(),
+        format!("-httpListenAddr=127.0.0.1:{}", ports.vmalert),
+        format!("-rule={}/rules/*.yaml", dir.display()),
+    ];
+    argv.extend(vmalert_flags(
+        &vm_url,
+        &format!("http://127.0.0.1:{am_port}"),
+        INTERVAL_S,
+    ));
+    let mut part = spawn(
+        "vmalert",
+        &argv,
+        &BTreeMap::new(),
+        &logs.join("vmalert.log"),
+        false,
+    )?;
+    part.url = Some(va_url.clone());
+    started.push(part);
+    healthy("vmalert", &va_url)?;
+    Ok(va_url)
 }
 
 /// Prints one line per part: name, pid, running or not, URL.

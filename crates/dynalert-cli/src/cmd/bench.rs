@@ -86,6 +86,16 @@ pub struct RulesArgs {
     /// The promtool binary.
     #[arg(long, default_value = "promtool")]
     pub promtool: PathBuf,
+    /// Engines that evaluate every set on the same fixture, in turn: `prometheus` (scrapes and
+    /// evaluates), `vmalert` (single-node VictoriaMetrics scrapes, vmalert evaluates).
+    #[arg(long, value_delimiter = ',', default_value = "prometheus", value_parser = parse_engine)]
+    pub engine: Vec<dynalert_bench::rules::Engine>,
+    /// The victoria-metrics binary (`--engine vmalert`).
+    #[arg(long, default_value = "victoria-metrics")]
+    pub victoria_metrics: PathBuf,
+    /// The vmalert binary (`--engine vmalert`).
+    #[arg(long, default_value = "vmalert")]
+    pub vmalert: PathBuf,
     /// Longest wait for a saturated Prometheus before measuring it over the time it had.
     #[arg(long, default_value = "4m", value_parser = dynalert_bench::parse_duration)]
     pub saturation_limit: Duration,
@@ -117,6 +127,11 @@ fn parse_variant(s: &str) -> Result<Variant, String> {
     Variant::parse(s).ok_or_else(|| {
         format!("unknown variant `{s}` (pre-joined, per-key, single, inline, meta-once)")
     })
+}
+
+fn parse_engine(s: &str) -> Result<dynalert_bench::rules::Engine, String> {
+    dynalert_bench::rules::Engine::parse(s)
+        .ok_or_else(|| format!("unknown engine `{s}` (prometheus, vmalert)"))
 }
 
 fn command_line() -> String {
@@ -164,6 +179,12 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
             EXIT_FINDINGS
         });
     }
+    // Prometheus reads `rule_files` relative to its configuration file: pass absolute paths.
+    let a = RulesArgs {
+        out: std::path::absolute(&a.out)
+            .with_context(|| format!("bad `--out` `{}`", a.out.display()))?,
+        ..a
+    };
     let opts = dynalert_bench::rules::Options {
         tenants: a.tenants,
         keys: a.keys,
@@ -180,6 +201,21 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
         saturation_limit: a.saturation_limit,
         prometheus: binary(&a.prometheus, "prometheus", "--prometheus")?,
         promtool: binary(&a.promtool, "prometheus", "--promtool")?,
+        victoria_metrics: if a.engine.contains(&dynalert_bench::rules::Engine::Vmalert) {
+            binary(
+                &a.victoria_metrics,
+                "victoria-metrics",
+                "--victoria-metrics",
+            )?
+        } else {
+            a.victoria_metrics.clone()
+        },
+        vmalert: if a.engine.contains(&dynalert_bench::rules::Engine::Vmalert) {
+            binary(&a.vmalert, "victoria-metrics", "--vmalert")?
+        } else {
+            a.vmalert.clone()
+        },
+        engines: a.engine,
         progress: true,
     };
     let report = dynalert_bench::rules::run(&opts, command_line()).context("bench rules")?;

@@ -82,6 +82,17 @@ pub struct UpArgs {
     /// Seconds every part together may take to become ready.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// The engine that scrapes, stores and evaluates the rule packs: `prometheus`, or
+    /// `victoriametrics` (vmagent ×2, single-node VictoriaMetrics, vmalert).
+    #[arg(long, value_enum, default_value = "prometheus")]
+    pub engine: EngineArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EngineArg {
+    Prometheus,
+    #[value(name = "victoriametrics")]
+    VictoriaMetrics,
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +103,15 @@ pub struct HelperArgs {
     pub sim_listen: std::net::SocketAddr,
     #[arg(long)]
     pub sink_file: PathBuf,
+    /// The query front (VictoriaMetrics engine): listen address.
+    #[arg(long, requires_all = ["query_backend", "rules_backend"])]
+    pub query_listen: Option<std::net::SocketAddr>,
+    /// The query front: VictoriaMetrics' URL.
+    #[arg(long)]
+    pub query_backend: Option<String>,
+    /// The query front: vmalert's URL.
+    #[arg(long)]
+    pub rules_backend: Option<String>,
 }
 
 /// The repository root: the first ancestor of the current directory, then of this binary,
@@ -132,6 +152,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 dynalert_bin: exe,
                 exporter_bin: exporter,
                 ready_timeout: Duration::from_secs(a.timeout),
+                engine: match a.engine {
+                    EngineArg::Prometheus => up::Engine::Prometheus,
+                    EngineArg::VictoriaMetrics => up::Engine::VictoriaMetrics,
+                },
             };
             let state = up::up(&opts, &mut |m| eprintln!("lab: {m}"))?;
             print_urls(&state);
@@ -165,7 +189,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             Ok(0)
         }
         LabCommand::Helper(a) => {
-            dynalert_lab::helper::serve(a.sink_listen, a.sim_listen, a.sink_file)
+            let front = match (a.query_listen, a.query_backend, a.rules_backend) {
+                (Some(listen), Some(query_backend), Some(rules_backend)) => {
+                    Some(dynalert_lab::helper::QueryFront {
+                        listen,
+                        query_backend,
+                        rules_backend,
+                    })
+                }
+                _ => None,
+            };
+            dynalert_lab::helper::serve(a.sink_listen, a.sim_listen, a.sink_file, front)
                 .context("lab helper failed")?;
             Ok(0)
         }
@@ -174,7 +208,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 
 /// The URLs a person opens.
 pub fn print_urls(state: &LabState) {
-    println!("Prometheus             {}", state.prometheus_url);
+    match &state.vmalert_url {
+        Some(vmalert) => {
+            println!("query front (VM API)   {}", state.prometheus_url);
+            println!("vmalert                {vmalert}");
+        }
+        None => println!("Prometheus             {}", state.prometheus_url),
+    }
     println!("Alertmanager           {}", state.alertmanager_url);
     for (i, u) in state.exporter_urls.iter().enumerate() {
         println!("threshold-exporter {}   {u}", i + 1);

@@ -74,7 +74,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let lab = LabState::load(&a.dir)?;
     let names: Vec<&str> = if a.scenario == "all" {
         ALL.to_vec()
-    } else if ALL.contains(&a.scenario.as_str()) {
+    } else if ALL.contains(&a.scenario.as_str())
+        || scenario::ENGINE_ONLY
+            .iter()
+            .any(|(n, _)| *n == a.scenario.as_str())
+    {
         vec![a.scenario.as_str()]
     } else {
         anyhow::bail!(

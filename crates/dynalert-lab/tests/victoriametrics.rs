@@ -1,0 +1,144 @@
+//! How VictoriaMetrics 1.79 answers the packs' queries with and without the flags the lab's
+//! VictoriaMetrics engine sets (`docs/scaling.md`), against the real Debian binary: two
+//! servers, one with the defaults and one with `victoriametrics_flags`, fed the same samples.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dynalert_lab::process::{free_port, spawn, stop, wait_for, which};
+use dynalert_lab::state::Part;
+use dynalert_lab::up::victoriametrics_flags;
+
+struct Server {
+    part: Part,
+    url: String,
+    _dir: TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        stop(&self.part, Duration::from_secs(5));
+    }
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start(name: &str, extra: &[String]) -> Server {
+    let bin = which("victoria-metrics").unwrap_or_else(|| {
+        panic!("`victoria-metrics` is required (Debian package: victoria-metrics; `make deps`)")
+    });
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "dynalert-vm-test-{name}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port().unwrap();
+    let mut argv = vec![
+        bin.display().to_string(),
+        format!("-httpListenAddr=127.0.0.1:{port}"),
+        format!("-storageDataPath={}", dir.join("data").display()),
+    ];
+    argv.extend(extra.iter().cloned());
+    let part = spawn(name, &argv, &BTreeMap::new(), &dir.join("vm.log"), false).unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let server = Server {
+        part,
+        url: url.clone(),
+        _dir: TempDir(dir),
+    };
+    wait_for(
+        "VictoriaMetrics to answer /health",
+        Duration::from_secs(30),
+        || Ok(ureq::get(&format!("{url}/health")).call().ok().map(|_| ())),
+    )
+    .unwrap();
+    server
+}
+
+/// Imports exposition lines with millisecond timestamps, then waits until `check` (a series
+/// name) can be exported.
+fn import(s: &Server, body: &str, check: &str) {
+    ureq::post(&format!("{}/api/v1/import/prometheus", s.url))
+        .send_string(body)
+        .unwrap();
+    wait_for(
+        "the samples to be searchable",
+        Duration::from_secs(30),
+        || {
+            let text = ureq::get(&format!("{}/api/v1/export", s.url))
+                .query("match[]", check)
+                .call()?
+                .into_string()?;
+            Ok((!text.trim().is_empty()).then_some(()))
+        },
+    )
+    .unwrap();
+}
+
+/// Values of an instant query at `time` (seconds).
+fn query_at(s: &Server, expr: &str, time: f64) -> Vec<f64> {
+    let v: serde_json::Value = ureq::get(&format!("{}/api/v1/query", s.url))
+        .query("query", expr)
+        .query("time", &format!("{time:.3}"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(v["status"], "success", "{v}");
+    v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value"][1].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn lab_flags_bound_the_lookback_and_deduplicate_two_scrapers() {
+    let plain = start("defaults", &[]);
+    let lab = start("lab-flags", &victoriametrics_flags(5));
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // A recorded series whose rule stopped producing it 60 s ago (vmalert writes no staleness
+    // marker), and one series sent by two scrapers one second apart within one 5 s interval.
+    let vanished = now_ms - 60_000;
+    let slot = (now_ms - 120_000) / 5_000 * 5_000;
+    let body = format!(
+        "lab_vanished_recorded 1 {vanished}\nlab_scraped_twice 7 {}\nlab_scraped_twice 7 {}\n",
+        slot + 1_000,
+        slot + 2_000
+    );
+    for s in [&plain, &lab] {
+        import(s, &body, "lab_vanished_recorded");
+        import(s, "", "lab_scraped_twice");
+    }
+    let now = now_ms as f64 / 1000.0;
+    // Defaults: the instant query's lookback is its step, 5 minutes: the series stopped a
+    // minute ago is still returned, as an alert's `ALERTS` series would be after it resolved.
+    assert_eq!(query_at(&plain, "lab_vanished_recorded", now), vec![1.0]);
+    // `-search.maxStalenessInterval` of three intervals: gone.
+    assert!(query_at(&lab, "lab_vanished_recorded", now).is_empty());
+    // Both samples of the two scrapers fall in one 5 s interval: the defaults keep both,
+    // `-dedup.minScrapeInterval=5s` keeps one.
+    let at = (slot + 30_000) as f64 / 1000.0;
+    assert_eq!(
+        query_at(&plain, "count_over_time(lab_scraped_twice[1m])", at),
+        vec![2.0]
+    );
+    assert_eq!(
+        query_at(&lab, "count_over_time(lab_scraped_twice[1m])", at),
+        vec![1.0]
+    );
+}
