@@ -42,7 +42,19 @@ pub(crate) fn merge_platform_file(
             "optional_overrides" => merge_optional(ctx, v, platform),
             "state_filters" => merge_state_filters(ctx, v, platform),
             "dimensions" => merge_dimensions(ctx, v, platform),
-            "routing" => platform.routing = parse_platform_routing(ctx, v),
+            "routing" => {
+                if platform.routing.is_some() {
+                    // A second block would silently replace the first one's NOC copy, tiers,
+                    // guardrails and URL allow-list.
+                    ctx.error_hint(
+                        k.pos,
+                        "a second platform `routing:` block",
+                        "keep the platform's routing in one file; merge this block into the first one",
+                    );
+                } else {
+                    platform.routing = parse_platform_routing(ctx, v);
+                }
+            }
             "tenancy" => merge_tenancy(ctx, v, platform),
             "tenants" => ctx.error_hint(
                 k.pos,

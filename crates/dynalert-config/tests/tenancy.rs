@@ -208,3 +208,18 @@ fn ownership_follows_the_platform_through_rejections() {
         .count();
     assert_eq!(owners, 1);
 }
+
+#[test]
+fn a_second_routing_block_is_an_error_not_a_silent_replacement() {
+    let dir = dir_with("", &[("db-a", "{owner: a}")]);
+    write(dir.path(), "_zz.yaml", "routing:\n  default_receiver: d\n  receivers:\n    - {name: d, webhook_configs: [{url: \"http://127.0.0.1:1/x\"}]}\n");
+    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
+    let e = errors(&r);
+    assert!(
+        e.iter().any(
+            |e| e.contains("_zz.yaml:1:1:") && e.contains("a second platform `routing:` block")
+        ),
+        "{e:?}"
+    );
+    assert!(!r.platform_valid);
+}

@@ -4,8 +4,9 @@
 //! malformed bcrypt hash fails the start with a message naming it. Basic auth compares
 //! bcrypt hashes; recent outcomes (successes and failures, keyed by a SHA-256 digest of
 //! the credentials) are cached so a scrape does not pay the bcrypt cost every time, and at
-//! most [`BCRYPT_SLOTS`] bcrypt checks run at once, so a flood of wrong passwords queues
-//! behind them instead of taking every core from authorised scrapers. Hash costs above
+//! most [`BCRYPT_SLOTS`] bcrypt checks run at once and at most [`BCRYPT_PER_SECOND`] start
+//! per second, so a flood of wrong passwords is answered 503 at once instead of taking the
+//! cores from authorised scrapers (whose cached credentials never wait). Hash costs above
 //! [`MAX_BCRYPT_COST`] are refused at start. The certificate is served through a
 //! [`ReloadableCert`], so a changed certificate and key take effect without a restart.
 
@@ -47,6 +48,10 @@ pub const MAX_BCRYPT_COST: u32 = 14;
 pub const BCRYPT_SLOTS: usize = 1;
 /// Requests allowed to wait for a bcrypt slot; further ones get 503 at once.
 pub const BCRYPT_QUEUE: usize = 256;
+/// bcrypt checks started per second at most (uncached credentials only); above it a
+/// request gets 503 at once. Bounds the CPU a flood of wrong passwords can take to a
+/// fraction of one core, whatever its size.
+pub const BCRYPT_PER_SECOND: u32 = 8;
 /// Cached outcomes kept per kind before the cache is cleared.
 const CACHE_MAX: usize = 4096;
 
@@ -57,6 +62,8 @@ pub struct Auth {
     refused: Mutex<HashSet<[u8; 32]>>,
     slots: tokio::sync::Semaphore,
     waiting: std::sync::atomic::AtomicUsize,
+    /// Start of the current one-second window and the bcrypt checks started in it.
+    budget: Mutex<(std::time::Instant, u32)>,
 }
 
 /// Parsed `Authorization: Basic` credentials and their cache key.
@@ -124,7 +131,22 @@ impl Auth {
             refused: Mutex::new(HashSet::new()),
             slots: tokio::sync::Semaphore::new(BCRYPT_SLOTS),
             waiting: std::sync::atomic::AtomicUsize::new(0),
+            budget: Mutex::new((std::time::Instant::now(), 0)),
         }
+    }
+
+    /// Takes one bcrypt check from this second's budget; false when it is spent.
+    fn take_budget(&self) -> bool {
+        let mut b = self.budget.lock().expect("auth budget");
+        let now = std::time::Instant::now();
+        if now.duration_since(b.0) >= std::time::Duration::from_secs(1) {
+            *b = (now, 0);
+        }
+        if b.1 >= BCRYPT_PER_SECOND {
+            return false;
+        }
+        b.1 += 1;
+        true
     }
 
     /// The cached outcome for these credentials, if any.
@@ -176,6 +198,9 @@ impl Auth {
             } else {
                 Verdict::Denied
             };
+        }
+        if !self.take_budget() {
+            return Verdict::Busy;
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= BCRYPT_QUEUE {
             self.waiting.fetch_sub(1, Ordering::AcqRel);

@@ -1,0 +1,124 @@
+//! The workspace's dependency policy (`crates/README.md`): every edge between workspace
+//! crates is one the table allows, and pure crates pull in no async runtime or HTTP stack.
+//! Read from `cargo metadata`, so a new `Cargo.toml` line is checked, not a list kept here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+const PURE: &[&str] = &[
+    "dynalert-model",
+    "dynalert-config",
+    "dynalert-exposition",
+    "dynalert-rules",
+    "dynalert-alertmanager",
+];
+const NOT_IN_PURE: &[&str] = &["tokio", "axum", "hyper", "ureq", "reqwest"];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+}
+
+/// crate -> allowed workspace dependencies, from the table in crates/README.md.
+fn allowed() -> BTreeMap<String, BTreeSet<String>> {
+    let text = std::fs::read_to_string(root().join("crates/README.md")).unwrap();
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let name = cells[1].trim_matches('`').to_string();
+        let deps = cells[3]
+            .split(',')
+            .map(|d| d.trim().trim_matches('`').to_string())
+            .filter(|d| d.starts_with("dynalert") || d == "threshold-exporter")
+            .collect();
+        out.insert(name, deps);
+    }
+    out
+}
+
+/// crate -> normal (non-dev, non-build) dependencies, from `cargo metadata`.
+fn normal_deps() -> BTreeMap<String, BTreeSet<String>> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut deps = BTreeMap::new();
+    for p in meta["packages"].as_array().unwrap() {
+        let set = p["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect();
+        deps.insert(p["name"].as_str().unwrap().to_string(), set);
+    }
+    deps
+}
+
+#[test]
+fn every_workspace_edge_is_allowed_by_the_crates_table() {
+    let allowed = allowed();
+    let deps = normal_deps();
+    let mut problems = Vec::new();
+    for (name, set) in &deps {
+        let Some(ok) = allowed.get(name) else {
+            problems.push(format!("`{name}` has no row in crates/README.md"));
+            continue;
+        };
+        for d in set.iter().filter(|d| deps.contains_key(*d)) {
+            if !ok.contains(d) {
+                problems.push(format!(
+                    "`{name}` depends on `{d}`, which crates/README.md does not allow"
+                ));
+            }
+        }
+    }
+    for name in allowed.keys() {
+        if !deps.contains_key(name) {
+            problems.push(format!(
+                "crates/README.md lists `{name}`, which is not in the workspace"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn pure_crates_pull_in_no_async_runtime_or_http_stack() {
+    let deps = normal_deps();
+    let mut problems = Vec::new();
+    for name in PURE {
+        for bad in NOT_IN_PURE {
+            if deps[*name].contains(*bad) {
+                problems.push(format!("pure crate `{name}` depends on `{bad}`"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_table_parser_sees_a_forbidden_edge() {
+    // The check can fail: the model may depend on no sibling at all.
+    let allowed = allowed();
+    assert!(allowed["dynalert-model"].is_empty());
+    assert!(!allowed["dynalert-config"].contains("dynalert-server"));
+    assert!(allowed["dynalert-cli"].contains("dynalert-config"));
+}
