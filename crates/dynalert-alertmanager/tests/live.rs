@@ -430,6 +430,8 @@ fn silent_mode_and_maintenance_never_mute_platform_copies() {
     // watches Alertmanager unmute the tenant on its own, without a reload.
     let mut end = now + chrono::Duration::seconds(130);
     end = end - chrono::Duration::seconds(i64::from(end.second()));
+    // Whole minute exactly: Alertmanager's intervals have minute resolution.
+    end = end.with_nanosecond(0).unwrap();
     let tenants: [(&str, String); 7] = [
         ("ctl", String::new()),
         ("sw", format!("    _silent_mode: {{target: warning, expires: \"{in_an_hour}\"}}\n")),

@@ -479,7 +479,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__bench__subcmd__rules)
-            opts="-h --tenants --keys --interval --out --quick --variants --skip-per-tenant --cycles --prometheus --promtool --saturation-limit --from-json --help"
+            opts="-h --tenants --keys --interval --out --quick --variants --skip-per-tenant --cycles --prometheus --promtool --engine --victoria-metrics --vmalert --saturation-limit --from-json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -514,6 +514,18 @@ _dynalert() {
                     return 0
                     ;;
                 --promtool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --victoria-metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vmalert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1273,7 +1285,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__lab__subcmd__helper)
-            opts="-h --sink-listen --sim-listen --sink-file --help"
+            opts="-h --sink-listen --sim-listen --sink-file --query-listen --query-backend --rules-backend --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1288,6 +1300,18 @@ _dynalert() {
                     return 0
                     ;;
                 --sink-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --query-backend)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rules-backend)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1317,7 +1341,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__lab__subcmd__up)
-            opts="-h --dir --repo --exporter --timeout --help"
+            opts="-h --dir --repo --exporter --timeout --engine --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1337,6 +1361,10 @@ _dynalert() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -W "prometheus victoriametrics" -- "${cur}"))
                     return 0
                     ;;
                 *)

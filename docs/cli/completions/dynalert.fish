@@ -99,6 +99,8 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_s
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from up" -l repo -d 'Repository root holding `rules/packs/` and `examples/lab/` (default: found from the current directory or the binary\'s location)' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from up" -l exporter -d 'The `threshold-exporter` binary (default: next to this binary, then PATH)' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from up" -l timeout -d 'Seconds every part together may take to become ready' -r
+complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from up" -l engine -d 'The engine that scrapes, stores and evaluates the rule packs: `prometheus`, or `victoriametrics` (vmagent ×2, single-node VictoriaMetrics, vmalert)' -r -f -a "prometheus\t''
+victoriametrics\t''"
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from status" -l dir -d 'The lab directory' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -107,6 +109,9 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_s
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sink-listen -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sim-listen -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sink-file -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l query-listen -d 'The query front (VictoriaMetrics engine): listen address' -r
+complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l query-backend -d 'The query front: VictoriaMetrics\' URL' -r
+complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l rules-backend -d 'The query front: vmalert\'s URL' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -s h -l help -d 'Print help'
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "up" -d 'Start every part on free 127.0.0.1 ports and wait until all are ready'
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show every part, its pid, whether it runs, and its URL'
@@ -146,6 +151,9 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l cycles -d 'Measured evaluation cycles (default 4, 2 with `--quick`)' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l prometheus -d 'The Prometheus binary' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l promtool -d 'The promtool binary' -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l engine -d 'Engines that evaluate every set on the same fixture, in turn: `prometheus` (scrapes and evaluates), `vmalert` (single-node VictoriaMetrics scrapes, vmalert evaluates)' -r
+complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l victoria-metrics -d 'The victoria-metrics binary (`--engine vmalert`)' -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l vmalert -d 'The vmalert binary (`--engine vmalert`)' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l saturation-limit -d 'Longest wait for a saturated Prometheus before measuring it over the time it had' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l from-json -d 'Do not measure: re-render rules.txt and rules.svg in `--out` from this rules.json' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l quick -d 'Fewer and shorter cycles (harness check, not a measurement)'
