@@ -89,6 +89,13 @@ enum Read {
     Changed(Content),
 }
 
+impl Content {
+    /// An explicit empty mapping (`{}`): a platform file retired on purpose.
+    fn is_empty_mapping(&self) -> bool {
+        matches!(self, Content::Parsed(Ok(Some(doc))) if matches!(&doc.kind, NodeKind::Map(m) if m.is_empty()))
+    }
+}
+
 /// What the loader holds of a file between reloads.
 #[derive(Clone)]
 enum Content {
@@ -565,14 +572,15 @@ impl Loader {
         let Some(f) = self.files.get_mut(name) else {
             return true;
         };
-        match &f.content {
-            Content::Parsed(Ok(Some(doc))) if matches!(&doc.kind, NodeKind::Map(m) if m.is_empty()) => {
-                true
-            }
-            Content::Parsed(Err(d)) if d.iter().any(|d| d.message.contains("was removed")) => false,
+        const REMOVED: &str = "removed";
+        if f.content.is_empty_mapping() {
+            return true;
+        }
+        match f.stamp.broken.as_deref() {
+            Some(REMOVED) => false,
             _ => {
-                f.hash = Sha256::digest(b"removed").into();
-                f.stamp.broken = Some("removed".into());
+                f.hash = Sha256::digest(REMOVED.as_bytes()).into();
+                f.stamp.broken = Some(REMOVED.into());
                 f.content = Content::Parsed(Err(vec![Diagnostic {
                     level: Level::Error,
                     file,
@@ -706,11 +714,7 @@ impl Loader {
                 .files
                 .iter()
                 .filter(|(n, _)| is_platform_file(n))
-                .map(|(n, f)| {
-                    let empty = matches!(&f.content, Content::Parsed(Ok(Some(doc)))
-                        if matches!(&doc.kind, NodeKind::Map(m) if m.is_empty()));
-                    (n.clone(), empty)
-                })
+                .map(|(n, f)| (n.clone(), f.content.is_empty_mapping()))
                 .collect();
         }
         if !platform_valid {
@@ -840,10 +844,14 @@ impl Loader {
             }
         }
         // Tier and namespaces are the platform's: a last good config kept for a rejected
-        // file follows the current platform's assignment like every other tenant.
-        for t in served.values_mut() {
-            if let Some(fixed) = t.with_tenancy(&platform) {
-                *t = Arc::new(fixed);
+        // file follows the current platform's assignment like every other tenant. Only a
+        // platform change (a full run) can move an assignment; incremental runs keep what
+        // the last full run fixed up.
+        if full {
+            for t in served.values_mut() {
+                if let Some(fixed) = t.with_tenancy(&platform) {
+                    *t = Arc::new(fixed);
+                }
             }
         }
         // Two files for one tenant (`x.yaml` and `x.yml`, in any case): neither is

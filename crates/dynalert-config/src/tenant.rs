@@ -48,8 +48,7 @@ pub(crate) fn parse_tenant_file(
     let Some(doc) = doc else {
         // An empty file is a tenant with only platform defaults (the loader refuses empty
         // files before they get here: an empty file is more often a write in progress).
-        tenant.metadata.tier = platform.tier_of(id).map(str::to_string);
-        tenant.metadata.namespaces = platform.namespaces_of(id);
+        tenant.apply_tenancy(platform);
         return Some(tenant);
     };
     let Some(top) = doc.as_map() else {
@@ -88,8 +87,7 @@ pub(crate) fn parse_tenant_file(
         tenant_body(ctx, body, platform, &mut tenant, now);
     }
     // Tier and namespaces are the platform's; the file's `_metadata` only claimed them.
-    tenant.metadata.tier = platform.tier_of(id).map(str::to_string);
-    tenant.metadata.namespaces = platform.namespaces_of(id);
+    tenant.apply_tenancy(platform);
     let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
     (errors_after == errors_before).then_some(tenant)
 }

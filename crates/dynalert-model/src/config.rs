@@ -254,15 +254,15 @@ impl Tenant {
     /// This tenant with the tier and namespaces the platform assigns (a tenant's own
     /// file only claims them).
     pub fn with_tenancy(&self, platform: &Platform) -> Option<Tenant> {
-        let tier = platform.tier_of(&self.id).map(str::to_string);
-        let namespaces = platform.namespaces_of(&self.id);
-        if self.metadata.tier == tier && self.metadata.namespaces == namespaces {
-            return None;
-        }
         let mut t = self.clone();
-        t.metadata.tier = tier;
-        t.metadata.namespaces = namespaces;
-        Some(t)
+        t.apply_tenancy(platform);
+        (t.metadata != self.metadata).then_some(t)
+    }
+
+    /// Sets the tier and namespaces the platform assigns to this tenant.
+    pub fn apply_tenancy(&mut self, platform: &Platform) {
+        self.metadata.tier = platform.tier_of(&self.id).map(str::to_string);
+        self.metadata.namespaces = platform.namespaces_of(&self.id);
     }
 }
 
