@@ -35,6 +35,12 @@ fn write_fixture(dir: &Path, tenants: usize) {
     }
     platform.push_str("state_filters:\n  container_crashloop: {reasons: [CrashLoopBackOff], severity: critical}\n");
     std::fs::write(dir.join("_defaults.yaml"), platform).unwrap();
+    // Tiers are assigned by the platform; each tenant's file claims the same tier.
+    let mut tenancy = String::from("tenancy:\n");
+    for t in 0..tenants {
+        tenancy.push_str(&format!("  tenant-{t:05}: {{tier: standard}}\n"));
+    }
+    std::fs::write(dir.join("_tenancy.yaml"), tenancy).unwrap();
     for t in 0..tenants {
         std::fs::write(dir.join(format!("tenant-{t:05}.yaml")), tenant_file(t, 0)).unwrap();
     }
@@ -80,7 +86,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("cold_load_validate_resolve/{n}"), |b| {
             b.iter(|| {
                 let report = dynalert_config::load_dir(dir.path(), now).unwrap();
-                assert_eq!(report.errors(), 0);
+                assert_eq!(report.errors(), 0, "{:?}", report.diagnostics.first());
                 dynalert_model::resolve(&report.config, now)
             })
         });
