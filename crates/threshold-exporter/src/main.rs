@@ -7,8 +7,9 @@ use clap::Parser;
 /// Loading and resolving thousands of tenant files is allocation-heavy; mimalloc
 /// cuts that cost markedly against the system allocator (docs/performance.md).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: dynalert_alloc::MiMalloc = dynalert_alloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    dynalert_alloc::return_freed_memory_at_once();
     dynalert_server::run(dynalert_server::Args::parse())
 }

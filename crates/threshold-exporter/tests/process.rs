@@ -325,6 +325,66 @@ fn sighup_reloads() {
     e.stop();
 }
 
+fn signal_reloads(addr: SocketAddr) -> u64 {
+    get(addr, "/metrics")
+        .text()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("threshold_exporter_config_reloads_total{trigger=\"signal\"} ")
+        })
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+/// A burst of SIGHUPs while reloads take time costs a few reloads, not one per signal.
+#[test]
+fn a_burst_of_sighups_is_coalesced() {
+    const SIGNALS: usize = 1000;
+    let dir = small_dir();
+    for i in 0..1000 {
+        std::fs::write(
+            dir.path().join(format!("t{i:04}.yaml")),
+            format!(
+                "tenants:\n  t{i:04}:\n    mysql_connections: \"{}\"\n",
+                100 + i % 300
+            ),
+        )
+        .unwrap();
+    }
+    let e = Exporter::spawn(&[
+        "--config.dir",
+        dir.path().to_str().unwrap(),
+        "--config.watch=false",
+        "--config.poll-interval",
+        "1h",
+    ]);
+    wait_for("first value", || value(e.addr).as_deref() == Some("70"));
+    std::fs::write(dir.path().join("db-a.yaml"), tenant(33)).unwrap();
+    // The shell's built-in `kill` sends the whole burst within milliseconds.
+    let pid = e.child.id();
+    let burst = Command::new("bash")
+        .args([
+            "-c",
+            &format!("for i in $(seq {SIGNALS}); do kill -HUP {pid}; done"),
+        ])
+        .status()
+        .unwrap();
+    assert!(burst.success());
+    // One more signal after the burst with a new value: once it is served, every signal
+    // of the burst has been handled.
+    std::fs::write(dir.path().join("db-a.yaml"), tenant(34)).unwrap();
+    e.signal("-HUP");
+    wait_for("the value after the burst", || {
+        value(e.addr).as_deref() == Some("34")
+    });
+    let reloads = signal_reloads(e.addr);
+    eprintln!("{SIGNALS} + 1 SIGHUPs: {reloads} reloads");
+    assert!(
+        (1..=20).contains(&reloads),
+        "{SIGNALS} SIGHUPs cost {reloads} reloads"
+    );
+    e.stop();
+}
+
 #[test]
 fn storage_serves_last_good_after_restart_with_a_broken_file() {
     let dir = small_dir();
