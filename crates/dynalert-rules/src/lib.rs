@@ -17,7 +17,10 @@ pub use contract::{check, load_metric_types, MetricType, MetricTypes, Violation}
 pub use coverage::{coverage, render_coverage, Coverage};
 pub use joins::check_joins;
 pub use pack::{load_packs, Rule, RuleKind};
-pub use regex_rules::{regex_rows, regex_rows_of, render_regex_rules, RegexRow, DIMENSIONS};
+pub use regex_rules::{
+    armed_rows, regex_rows, regex_rows_of, render_regex_rules, unarmed_rows, RegexRow, ARMED,
+    DIMENSIONS,
+};
 
 use std::path::PathBuf;
 

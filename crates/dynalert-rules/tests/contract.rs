@@ -273,3 +273,99 @@ fn catches_warning_rule_before_critical() {
         .iter()
         .any(|v| v.contains(needle)));
 }
+
+// --- regex rows: armed or loudly unarmed ---------------------------------------------------
+
+/// The generated rule files arm exactly the rows they were generated from; a row added to a
+/// tenant afterwards (a conf.d edited without regenerating) is reported with its location.
+#[test]
+fn generated_markers_arm_exactly_the_generated_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    for e in std::fs::read_dir(root().join("examples/conf.d")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    let report = dynalert_config::load_dir(&dir, chrono::Utc::now()).unwrap();
+    let rows = regex_rows_of(&report.config);
+    let texts: Vec<String> = ["kubernetes", "postgresql", "redis"]
+        .iter()
+        .map(|p| render_regex_rules(p, &rows, "test"))
+        .collect();
+    let armed = armed_rows(texts.iter().map(String::as_str));
+    let supported: BTreeSet<RegexRow> = rows
+        .iter()
+        .filter(|r| {
+            DIMENSIONS
+                .iter()
+                .any(|(k, _, _, l)| *k == r.key && *l == r.label)
+        })
+        .cloned()
+        .collect();
+    assert!(!supported.is_empty());
+    assert_eq!(armed, supported);
+    assert!(unarmed_rows(&report.config, &armed).is_empty());
+
+    // A tenant adds a row on another regex: the same files no longer cover it.
+    let tenant = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            !n.starts_with('_')
+                && std::fs::read_to_string(p)
+                    .unwrap()
+                    .contains("container_cpu")
+        })
+        .expect("an example tenant with container_cpu");
+    let text = std::fs::read_to_string(&tenant).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("container_cpu"))
+        .unwrap();
+    let indent: String = text
+        .lines()
+        .nth(line)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c == ' ')
+        .collect();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let added = format!("{indent}\"container_cpu{{container=~'worker-.*'}}\": \"97\"");
+    lines.insert(line, &added);
+    std::fs::write(&tenant, lines.join("\n") + "\n").unwrap();
+    let report = dynalert_config::load_dir(&dir, chrono::Utc::now()).unwrap();
+    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
+    let unarmed = unarmed_rows(&report.config, &armed);
+    assert_eq!(unarmed.len(), 1, "{unarmed:?}");
+    let (_, row, at) = &unarmed[0];
+    assert_eq!(
+        (row.key.as_str(), row.label.as_str(), row.regex.as_str()),
+        ("container_cpu", "container", "worker-.*")
+    );
+    assert!(
+        at.ends_with(&format!(":{}", line + 1)),
+        "`{at}` should name line {}",
+        line + 1
+    );
+}
+
+/// ThresholdRegexRowUnarmed has one branch per dimension label the packs honour.
+#[test]
+fn unarmed_alert_covers_every_dimension_label() {
+    let rules = packs();
+    let alert = rules
+        .iter()
+        .find(|r| r.name == "ThresholdRegexRowUnarmed")
+        .expect("platform alert ThresholdRegexRowUnarmed");
+    for (_, _, _, label) in DIMENSIONS {
+        assert!(
+            alert.expr.contains(&format!("{label}_re!=\"\""))
+                && alert
+                    .expr
+                    .contains(&format!("unless on(component, metric, {label}_re) {ARMED}")),
+            "ThresholdRegexRowUnarmed has no branch for `{label}_re`:\n{}",
+            alert.expr
+        );
+    }
+}
