@@ -18,8 +18,8 @@ pub use coverage::{coverage, render_coverage, Coverage};
 pub use joins::check_joins;
 pub use pack::{load_packs, Rule, RuleKind};
 pub use regex_rules::{
-    armed_rows, regex_rows, regex_rows_of, render_regex_rules, unarmed_rows, RegexRow, ARMED,
-    DIMENSIONS,
+    armed_rows, regex_rows, regex_rows_of, render_regex_rules, unarmed_rows, RegexRow, UnarmedRow,
+    ARMED, DIMENSIONS,
 };
 
 use std::path::PathBuf;

@@ -155,7 +155,9 @@ pub fn armed_rows<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<Rege
             continue;
         };
         for doc in &docs {
-            for g in doc["groups"].as_vec().into_iter().flatten() {
+            // A rule file, or a Prometheus Operator PrometheusRule object.
+            let groups = doc["groups"].as_vec().or(doc["spec"]["groups"].as_vec());
+            for g in groups.into_iter().flatten() {
                 for r in g["rules"].as_vec().into_iter().flatten() {
                     if r["record"].as_str() != Some(ARMED) {
                         continue;
@@ -190,12 +192,23 @@ pub fn armed_rows<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<Rege
     out
 }
 
-/// Regex rows of every tenant of a validated configuration that `armed` does not cover:
-/// (tenant, row, where the row is written).
+/// A regex row of one tenant that no rule covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnarmedRow {
+    pub tenant: String,
+    pub row: RegexRow,
+    /// The whole key as written (`container_cpu{container=~"worker-.*"}`).
+    pub key: String,
+    /// Where the row is written (its first tier); the tenant file when unknown.
+    pub file: String,
+    pub line: u32,
+}
+
+/// Regex rows of every tenant of a validated configuration that `armed` does not cover.
 pub fn unarmed_rows(
     config: &dynalert_model::Config,
     armed: &BTreeSet<RegexRow>,
-) -> Vec<(String, RegexRow, String)> {
+) -> Vec<UnarmedRow> {
     let mut out = Vec::new();
     for (id, t) in &config.tenants {
         for (k, tiers) in &t.thresholds {
@@ -206,12 +219,18 @@ pub fn unarmed_rows(
                     regex: d.value.clone(),
                 };
                 if !armed.contains(&row) {
-                    let at = tiers
+                    let (file, line) = tiers
                         .iter()
-                        .map(|(_, v)| v.source.to_string())
+                        .map(|(_, v)| (v.source.file.to_string(), v.source.line))
                         .next()
-                        .unwrap_or_else(|| t.file.to_string());
-                    out.push((id.clone(), row, at));
+                        .unwrap_or_else(|| (t.file.to_string(), 1));
+                    out.push(UnarmedRow {
+                        tenant: id.clone(),
+                        row,
+                        key: k.to_string(),
+                        file,
+                        line,
+                    });
                 }
             }
         }

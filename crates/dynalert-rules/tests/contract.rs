@@ -338,16 +338,20 @@ fn generated_markers_arm_exactly_the_generated_rows() {
     assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
     let unarmed = unarmed_rows(&report.config, &armed);
     assert_eq!(unarmed.len(), 1, "{unarmed:?}");
-    let (_, row, at) = &unarmed[0];
+    let u = &unarmed[0];
     assert_eq!(
-        (row.key.as_str(), row.label.as_str(), row.regex.as_str()),
+        (
+            u.row.key.as_str(),
+            u.row.label.as_str(),
+            u.row.regex.as_str()
+        ),
         ("container_cpu", "container", "worker-.*")
     );
-    assert!(
-        at.ends_with(&format!(":{}", line + 1)),
-        "`{at}` should name line {}",
-        line + 1
-    );
+    assert_eq!(u.key, "container_cpu{container=~\"worker-.*\"}");
+    assert!(u
+        .file
+        .ends_with(&*tenant.file_name().unwrap().to_string_lossy()));
+    assert_eq!(u.line as usize, line + 1);
 }
 
 /// ThresholdRegexRowUnarmed has one branch per dimension label the packs honour.
