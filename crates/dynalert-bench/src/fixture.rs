@@ -378,7 +378,11 @@ impl Fixture {
             s,
             "      - record: instance:threshold_exporter_config_loaded:timestamp_seconds\n        expr: {PLATFORM_LOADED}\n"
         );
-        let mut rules = 2;
+        let _ = write!(
+            s,
+            "      - record: dynalert:runbook_base_url:info\n        labels: {{url: \"https://runbooks.example.com/dynalert\"}}\n        expr: vector(1)\n"
+        );
+        let mut rules = 3;
         if variant == Variant::MetaOnce {
             let _ = write!(
                 s,
@@ -471,11 +475,12 @@ impl Fixture {
             format!("(\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )")
         };
         let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
+        let base = "{{ with query `dynalert:runbook_base_url:info` }}{{ . | first | label \\\"url\\\" }}{{ end }}";
         format!(
             "      - alert: {ALERT}\n        expr: |\n          {joined}\n        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n        annotations:\n          \
              summary: \"{m} of tenant {{{{ $labels.tenant }}}} over its {sev} threshold\"\n          \
              owner: \"{{{{ with {meta} }}}}{{{{ . | first | label \\\"owner\\\" }}}}{{{{ end }}}}\"\n          \
-             runbook_url: \"{{{{ with {meta} }}}}{{{{ with . | first | label \\\"runbook_url\\\" }}}}{{{{ . }}}}{{{{ else }}}}https://runbooks.example/bench#{m}{{{{ end }}}}{{{{ else }}}}https://runbooks.example/bench#{m}{{{{ end }}}}\"\n"
+             runbook_url: \"{{{{ with {meta} }}}}{{{{ with . | first | label \\\"runbook_url\\\" }}}}{{{{ . }}}}{{{{ else }}}}{base}/bench/README.md#{m}{{{{ end }}}}{{{{ else }}}}{base}/bench/README.md#{m}{{{{ end }}}}\"\n"
         )
     }
 }

@@ -230,7 +230,9 @@ fn write_rules(repo: &Path, conf_dir: &Path, dst: &Path) -> anyhow::Result<usize
                 let text = if file == "regex-thresholds.yaml" {
                     dynalert_rules::render_regex_rules(&pname, &rows, "the lab's conf.d")
                 } else {
-                    fs_err::read_to_string(&p)?
+                    // Runbooks: the packs' README.md files of this checkout.
+                    let base = format!("file://{}", packs.display());
+                    dynalert_rules::set_runbook_base(&fs_err::read_to_string(&p)?, &base)
                 };
                 fs_err::write(dst.join(format!("{pname}-{file}")), lab_rule_text(&text))?;
                 n += 1;

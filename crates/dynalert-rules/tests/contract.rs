@@ -373,3 +373,93 @@ fn unarmed_alert_covers_every_dimension_label() {
         );
     }
 }
+
+// --- runbooks: absolute, from one platform setting -----------------------------------------
+
+/// Every alert's `runbook_url` is the tenant's own (tenant alerts) or
+/// `<setting>/<pack>/README.md#<alertname in lower case>`, built from the platform pack's
+/// setting, and that README has the heading; the shipped setting is an absolute URL.
+#[test]
+fn runbook_urls_are_built_from_the_platform_setting_and_resolve() {
+    let setting = format!(
+        "{{{{ with query `{RUNBOOK_SETTING}` }}}}{{{{ . | first | label \"url\" }}}}{{{{ end }}}}/"
+    );
+    let packs = root().join("rules/packs");
+    let mut seen = 0;
+    let mut problems = Vec::new();
+    for pack in [
+        "kubernetes",
+        "liveness",
+        "mariadb",
+        "platform",
+        "postgresql",
+        "redis",
+    ] {
+        let text = std::fs::read_to_string(packs.join(pack).join("alerts.yaml")).unwrap();
+        let readme = std::fs::read_to_string(packs.join(pack).join("README.md")).unwrap();
+        // Anchors a renderer gives the README: heading slugs and explicit `<a id="…">`.
+        let mut headings: BTreeSet<String> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("## "))
+            .map(|h| {
+                h.trim()
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect()
+            })
+            .collect();
+        for part in readme.split("<a id=\"").skip(1) {
+            headings.insert(part.split('"').next().unwrap().to_string());
+        }
+        let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+        for g in docs[0]["groups"].as_vec().unwrap() {
+            for r in g["rules"].as_vec().unwrap() {
+                let Some(alert) = r["alert"].as_str() else {
+                    if r["record"].as_str() == Some(RUNBOOK_SETTING) {
+                        let url = r["labels"]["url"].as_str().unwrap();
+                        assert!(url.starts_with("https://"), "{url}");
+                        assert_eq!(url, DEFAULT_RUNBOOK_BASE);
+                    }
+                    continue;
+                };
+                seen += 1;
+                let url = r["annotations"]["runbook_url"].as_str().unwrap_or("");
+                let want = format!("{setting}{pack}/README.md#{}", alert.to_lowercase());
+                if !url.contains(&want) {
+                    problems.push(format!(
+                        "{pack}: {alert}: runbook_url `{url}` lacks `{want}`"
+                    ));
+                }
+                if !headings.contains(&alert.to_lowercase()) {
+                    problems.push(format!("{pack}: {alert}: README.md has no anchor `{}`", alert.to_lowercase()));
+                }
+                // Nothing relative is left: every path goes through the setting.
+                if url.replace(&want, "").contains("README.md") {
+                    problems.push(format!(
+                        "{pack}: {alert}: a runbook path bypasses the setting"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(seen > 30, "{seen} alerts");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn setting_the_runbook_base_changes_only_the_setting() {
+    let path = root().join("rules/packs/platform/alerts.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let set = set_runbook_base(&text, "https://wiki.corp.example/runbooks/");
+    assert_ne!(set, text);
+    assert!(set.contains("url: \"https://wiki.corp.example/runbooks\""));
+    assert!(!set.contains(DEFAULT_RUNBOOK_BASE));
+    let changed: Vec<_> = text
+        .lines()
+        .zip(set.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+}
