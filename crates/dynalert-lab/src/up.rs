@@ -940,3 +940,58 @@ pub fn restart(state: &mut LabState, name: &str) -> anyhow::Result<()> {
 pub fn check_mariadb_client() -> anyhow::Result<PathBuf> {
     find_bin("mariadb").context("missing `mariadb` (Debian package `mariadb-client`)")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lab's Prometheus configuration is accepted by the real promtool, scrapes the
+    /// exporter replicas every second and everything else at the 5 s interval.
+    #[test]
+    fn prometheus_config_scrapes_the_exporters_every_second() {
+        let dir = std::env::temp_dir().join(format!("dynalert-lab-config-{}", std::process::id()));
+        fs_err::create_dir_all(dir.join("rules")).unwrap();
+        let dbs = [Database {
+            tenant: "db-a".into(),
+            port: 3306,
+            socket: dir.join("mysqld.sock"),
+            exporter_url: "http://127.0.0.1:9104".into(),
+        }];
+        let text = prometheus_config(&dir, 9093, &[9531, 9532], &dbs, 9000);
+        let file = dir.join("prometheus.yml");
+        fs_err::write(&file, &text).unwrap();
+        let out = std::process::Command::new("promtool")
+            .arg("check")
+            .arg("config")
+            .arg(&file)
+            .output()
+            .expect("promtool (Debian package `prometheus`)");
+        let _ = fs_err::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}{}\n{text}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Per job: its own scrape_interval, if any.
+        let mut job = String::new();
+        let mut intervals = BTreeMap::new();
+        for l in text.lines() {
+            let t = l.trim();
+            if let Some(j) = t.strip_prefix("- job_name: ") {
+                job = j.to_string();
+                intervals.insert(job.clone(), None);
+            } else if let Some(i) = t.strip_prefix("scrape_interval: ") {
+                if !job.is_empty() {
+                    intervals.insert(job.clone(), Some(i.to_string()));
+                }
+            }
+        }
+        assert!(text.contains("global:\n  scrape_interval: 5s\n  evaluation_interval: 5s"));
+        assert_eq!(intervals["threshold-exporter"].as_deref(), Some("1s"));
+        assert_eq!(intervals["mysqld"], None);
+        assert_eq!(intervals["kubernetes-simulated"], None);
+        // vmagent keeps one interval (VictoriaMetrics deduplicates to it).
+        assert!(!scrape_configs(&[9531], &dbs, 9000, None).contains("scrape_interval"));
+    }
+}
