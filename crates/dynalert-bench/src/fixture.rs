@@ -410,7 +410,7 @@ impl Fixture {
                 let m = Self::metric(k);
                 let _ = write!(
                     s,
-                    "      - record: tenant:bench_{m}:max\n        expr: max by(tenant)(bench_source_{m})\n"
+                    "      - record: tenant:bench_{m}:max\n        expr: max by(cluster, tenant)(bench_source_{m})\n"
                 );
                 rules += 1;
                 if matches!(
@@ -424,12 +424,20 @@ impl Fixture {
                     rules += 1;
                 }
                 if variant == Variant::PreJoined {
-                    // `group_right`: one observation per tenant against its thresholds of every
-                    // tier; the result keeps the threshold's labels and the observed value.
+                    // One branch per tier: observations (per cluster and tenant) against the
+                    // tier's threshold (unique per tenant), keeping the observation's labels,
+                    // the tier and the observed value.
                     let _ = write!(
                         s,
-                        "      - record: tenant:alert_over_threshold:{COMPONENT}_{m}\n        expr: tenant:bench_{m}:max > on(tenant) group_right tenant:alert_threshold:{COMPONENT}_{m}\n"
+                        "      - record: tenant:alert_over_threshold:{COMPONENT}_{m}\n        expr: |\n"
                     );
+                    for (i, sev) in SEVERITIES.iter().enumerate() {
+                        let _ = writeln!(
+                            s,
+                            "          {}tenant:bench_{m}:max > on(tenant) group_left(severity) tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}",
+                            if i == 0 { "" } else { "or " }
+                        );
+                    }
                     rules += 1;
                 }
             }
@@ -685,6 +693,17 @@ mod tests {
                 .unwrap();
             assert_eq!(ours, real, "{sev}");
         }
+        // The comparison and the observation too.
+        let real = find(&mariadb, "tenant:alert_over_threshold:mysql_connections/")
+            .replace("tenant:mysql_threads_connected:max", "tenant:bench_k02:max")
+            .replace(
+                "tenant:alert_threshold:mysql_connections",
+                "tenant:alert_threshold:bench_k02",
+            );
+        assert_eq!(find(&bench, "tenant:alert_over_threshold:bench_k02/"), real);
+        let real = find(&mariadb, "tenant:mysql_threads_connected:max/")
+            .replace("mysql_global_status_threads_connected", "bench_source_k02");
+        assert_eq!(find(&bench, "tenant:bench_k02:max/"), real);
         // Neither reads user_maintenance: Alertmanager mutes maintenance.
         assert!(!pack("mariadb").contains("user_maintenance"));
         assert!(bench.iter().all(|(_, e)| !e.contains("user_maintenance")));

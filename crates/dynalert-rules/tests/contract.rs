@@ -433,7 +433,10 @@ fn runbook_urls_are_built_from_the_platform_setting_and_resolve() {
                     ));
                 }
                 if !headings.contains(&alert.to_lowercase()) {
-                    problems.push(format!("{pack}: {alert}: README.md has no anchor `{}`", alert.to_lowercase()));
+                    problems.push(format!(
+                        "{pack}: {alert}: README.md has no anchor `{}`",
+                        alert.to_lowercase()
+                    ));
                 }
                 // Nothing relative is left: every path goes through the setting.
                 if url.replace(&want, "").contains("README.md") {
