@@ -363,22 +363,37 @@ impl Fixture {
         Ok((s, rules))
     }
 
-    /// The dynamic rule set in the rule packs' pattern: per-tenant normalisation, threshold
-    /// normalisation (by `variant`), metadata, and two alerts (critical, warning) per key that
-    /// join on `tenant`, with the left-outer metadata join and the maintenance guard. Like the
-    /// real packs (a handful of keys each, one recording and one alerts group per pack), the keys
-    /// are split into packs of [`KEYS_PER_PACK`], so Prometheus evaluates the groups
-    /// concurrently; the metadata and any shared threshold rule are in one more group.
+    /// The dynamic rule set in the rule packs' shape (`rules/packs/*/alerts.yaml`): a platform
+    /// group recording `tenant:metadata:info` exactly as the platform pack does, and one group
+    /// per simulated pack of [`KEYS_PER_PACK`] keys holding its recording rules first
+    /// (observation, threshold by `variant`) and its alerts after them, so every alert sees
+    /// the values recorded in the same evaluation. Per key three alerts (critical, warning,
+    /// info: the tiers the exporter serves) with the left-outer join of `tier`, `owner` and
+    /// `runbook_url` as annotations read from the metadata (a query per firing alert, as in
+    /// the packs), and no maintenance guard: the packs keep firing through maintenance, which
+    /// Alertmanager mutes.
     pub fn dynamic_rules(&self, variant: Variant) -> (String, usize) {
-        let mut s = String::from("groups:\n  - name: bench-dynamic.shared\n    rules:\n");
-        let mut rules = 1;
+        let mut s = String::from("groups:\n  - name: bench-dynamic-platform\n    rules:\n");
+        let _ = write!(
+            s,
+            "      - record: instance:threshold_exporter_config_loaded:timestamp_seconds\n        expr: {PLATFORM_LOADED}\n"
+        );
+        let _ = write!(
+            s,
+            "      - record: dynalert:runbook_base_url:info\n        labels: {{url: \"https://runbooks.example.com/dynalert\"}}\n        expr: vector(1)\n"
+        );
+        let mut rules = 3;
         if variant == Variant::MetaOnce {
-            s.push_str(
-                "      - record: tenant:metadata:info\n        expr: topk by(tenant) (1, max by(tenant, tier, owner, runbook_url)(tenant_metadata_info)) or on(tenant) (max by(tenant)(user_threshold) * 0 + 1)\n",
+            let _ = write!(
+                s,
+                "      - record: tenant:metadata:info\n        expr: |\n{}\n          or on(tenant) (max by(tenant)(user_threshold) * 0 + 1)\n",
+                indent_expr(PLATFORM_METADATA, 10)
             );
         } else {
-            s.push_str(
-                "      - record: tenant:metadata:info\n        expr: topk by(tenant) (1, max by(tenant, tier, owner, runbook_url)(tenant_metadata_info))\n",
+            let _ = write!(
+                s,
+                "      - record: tenant:metadata:info\n        expr: |\n{}\n",
+                indent_expr(PLATFORM_METADATA, 10)
             );
         }
         if variant == Variant::Single {
@@ -390,12 +405,12 @@ impl Fixture {
         }
         let keys: Vec<usize> = (0..self.keys).collect();
         for (p, pack) in keys.chunks(KEYS_PER_PACK).enumerate() {
-            let _ = write!(s, "  - name: bench-dynamic-p{p}.recording\n    rules:\n");
+            let _ = write!(s, "  - name: bench-dynamic-p{p}\n    rules:\n");
             for &k in pack {
                 let m = Self::metric(k);
                 let _ = write!(
                     s,
-                    "      - record: tenant:bench_{m}:max\n        expr: max by(tenant)(bench_source_{m})\n"
+                    "      - record: tenant:bench_{m}:max\n        expr: max by(cluster, tenant)(bench_source_{m})\n"
                 );
                 rules += 1;
                 if matches!(
@@ -409,18 +424,25 @@ impl Fixture {
                     rules += 1;
                 }
                 if variant == Variant::PreJoined {
-                    // `group_right`: one observation per tenant against its thresholds of every
-                    // tier; the result keeps the threshold's labels and the observed value.
+                    // One branch per tier: observations (per cluster and tenant) against the
+                    // tier's threshold (unique per tenant), keeping the observation's labels,
+                    // the tier and the observed value.
                     let _ = write!(
                         s,
-                        "      - record: tenant:alert_over_threshold:{COMPONENT}_{m}\n        expr: tenant:bench_{m}:max > on(tenant) group_right tenant:alert_threshold:{COMPONENT}_{m}\n"
+                        "      - record: tenant:alert_over_threshold:{COMPONENT}_{m}\n        expr: |\n"
                     );
+                    for (i, sev) in SEVERITIES.iter().enumerate() {
+                        let _ = writeln!(
+                            s,
+                            "          {}tenant:bench_{m}:max > on(tenant) group_left(severity) tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}",
+                            if i == 0 { "" } else { "or " }
+                        );
+                    }
                     rules += 1;
                 }
             }
-            let _ = write!(s, "  - name: bench-dynamic-p{p}.alerts\n    rules:\n");
             for &k in pack {
-                for sev in ["critical", "warning"] {
+                for sev in SEVERITIES {
                     s.push_str(&Self::dynamic_alert(variant, k, sev));
                     rules += 1;
                 }
@@ -429,8 +451,8 @@ impl Fixture {
         (s, rules)
     }
 
-    /// One alert rule of the dynamic set.
-    fn dynamic_alert(variant: Variant, k: usize, sev: &str) -> String {
+    /// The comparison of one alert of the dynamic set, before the metadata join.
+    fn dynamic_comparison(variant: Variant, k: usize, sev: &str) -> String {
         let m = Self::metric(k);
         let thr = match variant {
             Variant::PerKey | Variant::MetaOnce => {
@@ -444,20 +466,57 @@ impl Fixture {
                 "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
             ),
         };
-        let cmp = if variant == Variant::PreJoined {
+        if variant == Variant::PreJoined {
             format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
         } else {
             format!("(tenant:bench_{m}:max > on(tenant) {thr})")
-        };
+        }
+    }
+
+    /// One alert rule of the dynamic set.
+    fn dynamic_alert(variant: Variant, k: usize, sev: &str) -> String {
+        let m = Self::metric(k);
+        let cmp = Self::dynamic_comparison(variant, k, sev);
         let joined = if variant == Variant::MetaOnce {
-            format!("{cmp}\n            * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info")
+            format!("{cmp}\n            * on(tenant) group_left(tier) tenant:metadata:info")
         } else {
-            format!("(\n            {cmp}\n              * on(tenant) group_left(tier, owner, runbook_url) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )")
+            format!("(\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )")
         };
+        let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
+        let base = "{{ with query `dynalert:runbook_base_url:info` }}{{ . | first | label \\\"url\\\" }}{{ end }}";
         format!(
-            "      - alert: {ALERT}\n        expr: |\n          {joined}\n          unless on(tenant) (max by(tenant)(user_maintenance) == 1)\n        labels: {{severity: {sev}, key: {m}}}\n"
+            "      - alert: {ALERT}\n        expr: |\n          {joined}\n        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n        annotations:\n          \
+             summary: \"{m} of tenant {{{{ $labels.tenant }}}} over its {sev} threshold\"\n          \
+             owner: \"{{{{ with {meta} }}}}{{{{ . | first | label \\\"owner\\\" }}}}{{{{ end }}}}\"\n          \
+             runbook_url: \"{{{{ with {meta} }}}}{{{{ with . | first | label \\\"runbook_url\\\" }}}}{{{{ . }}}}{{{{ else }}}}{base}/bench/README.md#{m}{{{{ end }}}}{{{{ else }}}}{base}/bench/README.md#{m}{{{{ end }}}}\"\n"
         )
     }
+}
+
+/// Tiers of every key of the dynamic set, in the packs' order (critical first).
+pub const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
+
+/// `instance:threshold_exporter_config_loaded:timestamp_seconds` of the platform pack.
+pub const PLATFORM_LOADED: &str =
+    "max by(job, instance)(threshold_exporter_config_last_reload_success_timestamp_seconds)";
+
+/// `tenant:metadata:info` of the platform pack (`rules/packs/platform/alerts.yaml`): one
+/// series per tenant, the replica that loaded its configuration last wins.
+pub const PLATFORM_METADATA: &str = "0 * topk by(tenant)(1,
+  max by(tenant, tier, owner, runbook_url)(
+    tenant_metadata_info
+      * on(job, instance) group_left()
+    instance:threshold_exporter_config_loaded:timestamp_seconds
+  )
+  or on(tenant)
+  max by(tenant, tier, owner, runbook_url)(tenant_metadata_info)
+) + 1";
+
+fn indent_expr(expr: &str, n: usize) -> String {
+    expr.lines()
+        .map(|l| format!("{}{l}", " ".repeat(n)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Parses Prometheus text exposition into (name, labels, value); comments are skipped.
@@ -569,5 +628,96 @@ mod tests {
         let (rules, n) = f.per_tenant_rules(&text).unwrap();
         assert_eq!(n, from_definition.len());
         assert!(rules.contains("bench_source_k00{tenant=\"t-00000\"}"));
+    }
+
+    /// Every rule (record or alert name, expression) of a rule file.
+    fn rules_of(text: &str) -> Vec<(String, String)> {
+        let docs = yaml_rust2::YamlLoader::load_from_str(text).unwrap();
+        let mut out = Vec::new();
+        for g in docs[0]["groups"].as_vec().unwrap() {
+            for r in g["rules"].as_vec().unwrap() {
+                let name = r["record"].as_str().or(r["alert"].as_str()).unwrap();
+                let sev = r["labels"]["severity"].as_str().unwrap_or("");
+                out.push((
+                    format!("{name}/{sev}"),
+                    r["expr"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        out
+    }
+
+    fn squeeze(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn pack(name: &str) -> String {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../rules/packs")
+            .join(name)
+            .join("alerts.yaml");
+        fs_err::read_to_string(p).unwrap()
+    }
+
+    /// The bench measures the packs' shape: its metadata rule is the platform pack's, and its
+    /// alerts join and select tiers exactly as the MariaDB pack's MariaDBHighConnections does.
+    #[test]
+    fn dynamic_set_has_the_packs_shape() {
+        let platform = rules_of(&pack("platform"));
+        let mariadb = rules_of(&pack("mariadb"));
+        let (bench, _) = Fixture::new(3, 5).dynamic_rules(Variant::PreJoined);
+        let bench = rules_of(&bench);
+        let find = |rules: &[(String, String)], name: &str| {
+            rules
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, e)| squeeze(e))
+                .unwrap_or_else(|| panic!("no rule `{name}`"))
+        };
+        for name in [
+            "tenant:metadata:info/",
+            "instance:threshold_exporter_config_loaded:timestamp_seconds/",
+        ] {
+            assert_eq!(find(&bench, name), find(&platform, name), "{name}");
+        }
+        for sev in SEVERITIES {
+            let real = find(&mariadb, &format!("MariaDBHighConnections/{sev}")).replace(
+                "tenant:alert_over_threshold:mysql_connections",
+                "tenant:alert_over_threshold:bench_k02",
+            );
+            let ours = bench
+                .iter()
+                .filter(|(n, _)| n == &format!("{ALERT}/{sev}"))
+                .map(|(_, e)| squeeze(e))
+                .find(|e| e.contains("bench_k02"))
+                .unwrap();
+            assert_eq!(ours, real, "{sev}");
+        }
+        // The comparison and the observation too.
+        let real = find(&mariadb, "tenant:alert_over_threshold:mysql_connections/")
+            .replace("tenant:mysql_threads_connected:max", "tenant:bench_k02:max")
+            .replace(
+                "tenant:alert_threshold:mysql_connections",
+                "tenant:alert_threshold:bench_k02",
+            );
+        assert_eq!(find(&bench, "tenant:alert_over_threshold:bench_k02/"), real);
+        let real = find(&mariadb, "tenant:mysql_threads_connected:max/")
+            .replace("mysql_global_status_threads_connected", "bench_source_k02");
+        assert_eq!(find(&bench, "tenant:bench_k02:max/"), real);
+        // Neither reads user_maintenance: Alertmanager mutes maintenance.
+        assert!(!pack("mariadb").contains("user_maintenance"));
+        assert!(bench.iter().all(|(_, e)| !e.contains("user_maintenance")));
+        // Recording rules first in every pack group.
+        let text = Fixture::new(3, 12).dynamic_rules(Variant::PreJoined).0;
+        let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+        for g in docs[0]["groups"].as_vec().unwrap() {
+            let kinds: Vec<bool> = g["rules"]
+                .as_vec()
+                .unwrap()
+                .iter()
+                .map(|r| r["alert"].as_str().is_some())
+                .collect();
+            assert!(kinds.windows(2).all(|w| w[0] <= w[1]), "{:?}", g["name"]);
+        }
     }
 }

@@ -81,7 +81,8 @@ fn key_rule_of(
     })
 }
 
-/// The first comparison `obs > on(…) [group_right] <level>:alert_threshold:<key>` in a query:
+/// The first comparison `obs > on(…) [group_right | group_left(…)] <level>:alert_threshold:<key>`
+/// in a query:
 /// (key, observation). Prometheus prints `on (tenant)` and `group_right ()`; rule files say
 /// `on(tenant)` and `group_right`.
 fn comparison_of(query: &str) -> Option<(String, String)> {
@@ -102,6 +103,17 @@ fn comparison_of(query: &str) -> Option<(String, String)> {
             .strip_prefix("group_right")
             .unwrap_or(rest)
             .trim_start();
+        // `group_left(severity)`: one tier per branch (observations per cluster and tenant).
+        let rest = match rest.strip_prefix("group_left") {
+            Some(r) => {
+                let r = r.trim_start();
+                match r.strip_prefix('(') {
+                    Some(r) => r[r.find(')')? + 1..].trim_start(),
+                    None => r,
+                }
+            }
+            None => rest,
+        };
         let threshold = rest
             .trim_start_matches('(')
             .split(|c: char| c == '{' || c == ')' || c.is_whitespace())
@@ -289,5 +301,18 @@ mod tests {
         assert_eq!(r.key, "container_cpu");
         assert_eq!(r.observation, "tenant:container_cpu_usage:percent_of_limit");
         assert!(key_rule_of("PodContainerHighCPU", alert, 0.0, &BTreeMap::new()).is_none());
+    }
+
+    #[test]
+    fn comparison_found_in_per_tier_branches() {
+        // The MariaDB pack's comparison as Prometheus 2.42 prints it: one branch per tier.
+        let recording = "tenant:mysql_threads_connected:max > on (tenant) group_left (severity) tenant:alert_threshold:mysql_connections{severity=\"critical\"} or tenant:mysql_threads_connected:max > on (tenant) group_left (severity) tenant:alert_threshold:mysql_connections{severity=\"warning\"}";
+        assert_eq!(
+            comparison_of(recording),
+            Some((
+                "mysql_connections".to_string(),
+                "tenant:mysql_threads_connected:max".to_string()
+            ))
+        );
     }
 }

@@ -40,6 +40,23 @@ impl Engine {
 /// Scrape and evaluation interval of the lab.
 pub const INTERVAL_S: u64 = 5;
 
+/// Scrape interval of the threshold exporter replicas on the Prometheus engine.
+///
+/// A threshold change reaches an alert after the exporters reload, after the scrape of the
+/// later of the two replicas (thresholds are `max` over replicas, so a lowered threshold
+/// counts once both serve it) and at the next evaluation of the pack's group. Prometheus
+/// places every group at a fixed offset inside its interval (a hash of the group's name and
+/// file path) and every target at a fixed offset too (a hash of its labels and URL, seeded
+/// with the host name and external labels). With the exporter scraped at the 5 s evaluation
+/// interval, the gap from the replicas' scrapes to the group's evaluation is fixed per lab
+/// directory, anywhere from 0 to 5 s, and when the group's slot falls between the two
+/// replicas' slots a lowered threshold waits one more interval: 4.8 s median in one
+/// directory, 9.8 s in another. Scraping the exporter (a few hundred small series in the lab)
+/// every second bounds that gap by 1 s in every directory; what is left is the wait for the
+/// group's next evaluation, 0 to 5 s, the same in every directory. Observations and rules
+/// keep the 5 s interval.
+pub const EXPORTER_SCRAPE_INTERVAL_S: u64 = 1;
+
 /// What `up` needs to know.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
@@ -213,7 +230,9 @@ fn write_rules(repo: &Path, conf_dir: &Path, dst: &Path) -> anyhow::Result<usize
                 let text = if file == "regex-thresholds.yaml" {
                     dynalert_rules::render_regex_rules(&pname, &rows, "the lab's conf.d")
                 } else {
-                    fs_err::read_to_string(&p)?
+                    // Runbooks: the packs' README.md files of this checkout.
+                    let base = format!("file://{}", packs.display());
+                    dynalert_rules::set_runbook_base(&fs_err::read_to_string(&p)?, &base)
                 };
                 fs_err::write(dst.join(format!("{pname}-{file}")), lab_rule_text(&text))?;
                 n += 1;
@@ -579,7 +598,8 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         progress(&format!(
             "starting VictoriaMetrics, vmagent ×2 and vmalert with {n_rules} rule files"
         ));
-        let scrape = scrape_configs(&exporter_ports, &databases, sim_port);
+        // vmagent keeps the common interval: VictoriaMetrics deduplicates to it anyway.
+        let scrape = scrape_configs(&exporter_ports, &databases, sim_port, None);
         vmalert_url = Some(start_victoriametrics(
             &bins,
             &dir,
@@ -683,15 +703,30 @@ fn prometheus_config(
     s.push_str(&format!(
         "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n"
     ));
-    s.push_str(&scrape_configs(exporters, dbs, sim_port));
+    s.push_str(&scrape_configs(
+        exporters,
+        dbs,
+        sim_port,
+        Some(EXPORTER_SCRAPE_INTERVAL_S),
+    ));
     s
 }
 
-/// The `scrape_configs` section, shared by Prometheus and vmagent.
-fn scrape_configs(exporters: &[u16], dbs: &[Database], sim_port: u16) -> String {
+/// The `scrape_configs` section, shared by Prometheus and vmagent; `exporter_interval_s`
+/// overrides the global scrape interval for the threshold exporter job.
+fn scrape_configs(
+    exporters: &[u16],
+    dbs: &[Database],
+    sim_port: u16,
+    exporter_interval_s: Option<u64>,
+) -> String {
     let mut s = String::new();
     s.push_str("scrape_configs:\n");
-    s.push_str("  - job_name: threshold-exporter\n    static_configs:\n      - targets:\n");
+    s.push_str("  - job_name: threshold-exporter\n");
+    if let Some(i) = exporter_interval_s {
+        s.push_str(&format!("    scrape_interval: {i}s\n"));
+    }
+    s.push_str("    static_configs:\n      - targets:\n");
     for p in exporters {
         s.push_str(&format!("          - '127.0.0.1:{p}'\n"));
     }
@@ -904,4 +939,59 @@ pub fn restart(state: &mut LabState, name: &str) -> anyhow::Result<()> {
 /// The `mariadb` client, or an error naming its Debian package.
 pub fn check_mariadb_client() -> anyhow::Result<PathBuf> {
     find_bin("mariadb").context("missing `mariadb` (Debian package `mariadb-client`)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lab's Prometheus configuration is accepted by the real promtool, scrapes the
+    /// exporter replicas every second and everything else at the 5 s interval.
+    #[test]
+    fn prometheus_config_scrapes_the_exporters_every_second() {
+        let dir = std::env::temp_dir().join(format!("dynalert-lab-config-{}", std::process::id()));
+        fs_err::create_dir_all(dir.join("rules")).unwrap();
+        let dbs = [Database {
+            tenant: "db-a".into(),
+            port: 3306,
+            socket: dir.join("mysqld.sock"),
+            exporter_url: "http://127.0.0.1:9104".into(),
+        }];
+        let text = prometheus_config(&dir, 9093, &[9531, 9532], &dbs, 9000);
+        let file = dir.join("prometheus.yml");
+        fs_err::write(&file, &text).unwrap();
+        let out = std::process::Command::new("promtool")
+            .arg("check")
+            .arg("config")
+            .arg(&file)
+            .output()
+            .expect("promtool (Debian package `prometheus`)");
+        let _ = fs_err::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}{}\n{text}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Per job: its own scrape_interval, if any.
+        let mut job = String::new();
+        let mut intervals = BTreeMap::new();
+        for l in text.lines() {
+            let t = l.trim();
+            if let Some(j) = t.strip_prefix("- job_name: ") {
+                job = j.to_string();
+                intervals.insert(job.clone(), None);
+            } else if let Some(i) = t.strip_prefix("scrape_interval: ") {
+                if !job.is_empty() {
+                    intervals.insert(job.clone(), Some(i.to_string()));
+                }
+            }
+        }
+        assert!(text.contains("global:\n  scrape_interval: 5s\n  evaluation_interval: 5s"));
+        assert_eq!(intervals["threshold-exporter"].as_deref(), Some("1s"));
+        assert_eq!(intervals["mysqld"], None);
+        assert_eq!(intervals["kubernetes-simulated"], None);
+        // vmagent keeps one interval (VictoriaMetrics deduplicates to it).
+        assert!(!scrape_configs(&[9531], &dbs, 9000, None).contains("scrape_interval"));
+    }
 }

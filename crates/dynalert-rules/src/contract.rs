@@ -451,8 +451,10 @@ fn describe(t: Option<MetricType>) -> &'static str {
 /// `<label>_re:alert_threshold:<key>` series are recorded by the generated regex files,
 /// which may legitimately hold no rule for a given configuration.
 fn is_generated_regex_series(name: &str) -> bool {
-    name.split_once(":alert_threshold:")
-        .is_some_and(|(level, _)| level.ends_with("_re"))
+    name == crate::regex_rules::ARMED
+        || name
+            .split_once(":alert_threshold:")
+            .is_some_and(|(level, _)| level.ends_with("_re"))
 }
 
 /// The reasons the waiting-reason selectors of an expression match (`reason="x"` or

@@ -11,13 +11,18 @@ pub mod joins;
 pub mod pack;
 pub mod promql;
 pub mod regex_rules;
+pub mod runbook;
 
 pub use catalogue::{load_catalogue, Catalogue};
 pub use contract::{check, load_metric_types, MetricType, MetricTypes, Violation};
 pub use coverage::{coverage, render_coverage, Coverage};
 pub use joins::check_joins;
 pub use pack::{load_packs, Rule, RuleKind};
-pub use regex_rules::{regex_rows, regex_rows_of, render_regex_rules, RegexRow, DIMENSIONS};
+pub use regex_rules::{
+    armed_rows, regex_rows, regex_rows_of, render_regex_rules, unarmed_rows, RegexRow, UnarmedRow,
+    ARMED, DIMENSIONS,
+};
+pub use runbook::{set_runbook_base, DEFAULT_RUNBOOK_BASE, RUNBOOK_SETTING};
 
 use std::path::PathBuf;
 

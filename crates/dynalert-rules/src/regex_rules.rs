@@ -4,6 +4,11 @@
 //! (one per alerting tier) that select the matching observations with that regex and join
 //! them with the tenants that set the row. The pack's resolution rule then prefers exact
 //! rows over these, and these over the tenant-wide row.
+//!
+//! Each generated row also records a marker, `dynalert:regex_row:armed` with the row's
+//! `component`, `metric` and `<label>_re` labels (the labels of the row's `user_threshold`
+//! series). The platform pack's `ThresholdRegexRowUnarmed` fires for every regex row the
+//! exporter serves without a marker: a row that only the tenant-wide threshold would cover.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -30,6 +35,10 @@ pub const DIMENSIONS: &[(&str, &str, &str, &str)] = &[
     ),
     ("redis_keys", "redis", "tenant:redis_db_keys:max", "db"),
 ];
+
+/// The marker each generated regex row records (value 1, labels `component`, `metric`,
+/// `<label>_re`).
+pub const ARMED: &str = "dynalert:regex_row:armed";
 
 /// Tiers the packs alert on.
 pub const TIERS: &[&str] = &["warning", "critical", "info"];
@@ -104,6 +113,13 @@ pub fn render_regex_rules(pack: &str, rows: &[RegexRow], source: &str) -> String
     for (row, obs) in mine {
         let (key, label) = (&row.key, &row.label);
         let re = promql_string(&row.regex);
+        let (component, metric) = key.split_once('_').unwrap_or((key.as_str(), ""));
+        let _ = writeln!(out, "      - record: {ARMED}");
+        let _ = writeln!(out, "        labels:");
+        let _ = writeln!(out, "          component: {component}");
+        let _ = writeln!(out, "          metric: {metric}");
+        let _ = writeln!(out, "          {label}_re: {}", yaml_string(&row.regex));
+        let _ = writeln!(out, "        expr: vector(1)");
         for tier in TIERS {
             let _ = writeln!(out, "      - record: {label}_re:alert_threshold:{key}");
             let _ = writeln!(out, "        labels:");
@@ -127,4 +143,97 @@ fn promql_string(s: &str) -> String {
 
 fn yaml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Regex rows armed by rule files: the `component`, `metric` and `<label>_re` labels of every
+/// `dynalert:regex_row:armed` recording rule in `texts` (Prometheus rule files), as rows.
+/// Files that are not rule files are skipped.
+pub fn armed_rows<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<RegexRow> {
+    let mut out = BTreeSet::new();
+    for text in texts {
+        let Ok(docs) = yaml_rust2::YamlLoader::load_from_str(text) else {
+            continue;
+        };
+        for doc in &docs {
+            // A rule file, or a Prometheus Operator PrometheusRule object.
+            let groups = doc["groups"].as_vec().or(doc["spec"]["groups"].as_vec());
+            for g in groups.into_iter().flatten() {
+                for r in g["rules"].as_vec().into_iter().flatten() {
+                    if r["record"].as_str() != Some(ARMED) {
+                        continue;
+                    }
+                    let Some(labels) = r["labels"].as_hash() else {
+                        continue;
+                    };
+                    let get = |k: &str| {
+                        labels
+                            .get(&yaml_rust2::Yaml::String(k.into()))
+                            .and_then(|v| v.as_str())
+                    };
+                    let (Some(c), Some(m)) = (get("component"), get("metric")) else {
+                        continue;
+                    };
+                    for (k, v) in labels {
+                        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+                            continue;
+                        };
+                        if let Some(label) = k.strip_suffix("_re") {
+                            out.insert(RegexRow {
+                                key: format!("{c}_{m}"),
+                                label: label.to_string(),
+                                regex: v.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A regex row of one tenant that no rule covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnarmedRow {
+    pub tenant: String,
+    pub row: RegexRow,
+    /// The whole key as written (`container_cpu{container=~"worker-.*"}`).
+    pub key: String,
+    /// Where the row is written (its first tier); the tenant file when unknown.
+    pub file: String,
+    pub line: u32,
+}
+
+/// Regex rows of every tenant of a validated configuration that `armed` does not cover.
+pub fn unarmed_rows(
+    config: &dynalert_model::Config,
+    armed: &BTreeSet<RegexRow>,
+) -> Vec<UnarmedRow> {
+    let mut out = Vec::new();
+    for (id, t) in &config.tenants {
+        for (k, tiers) in &t.thresholds {
+            for d in k.dims.iter().filter(|d| d.regex) {
+                let row = RegexRow {
+                    key: k.base.clone(),
+                    label: d.label.clone(),
+                    regex: d.value.clone(),
+                };
+                if !armed.contains(&row) {
+                    let (file, line) = tiers
+                        .iter()
+                        .map(|(_, v)| (v.source.file.to_string(), v.source.line))
+                        .next()
+                        .unwrap_or_else(|| (t.file.to_string(), 1));
+                    out.push(UnarmedRow {
+                        tenant: id.clone(),
+                        row,
+                        key: k.to_string(),
+                        file,
+                        line,
+                    });
+                }
+            }
+        }
+    }
+    out
 }

@@ -273,3 +273,196 @@ fn catches_warning_rule_before_critical() {
         .iter()
         .any(|v| v.contains(needle)));
 }
+
+// --- regex rows: armed or loudly unarmed ---------------------------------------------------
+
+/// The generated rule files arm exactly the rows they were generated from; a row added to a
+/// tenant afterwards (a conf.d edited without regenerating) is reported with its location.
+#[test]
+fn generated_markers_arm_exactly_the_generated_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    for e in std::fs::read_dir(root().join("examples/conf.d")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    let report = dynalert_config::load_dir(&dir, chrono::Utc::now()).unwrap();
+    let rows = regex_rows_of(&report.config);
+    let texts: Vec<String> = ["kubernetes", "postgresql", "redis"]
+        .iter()
+        .map(|p| render_regex_rules(p, &rows, "test"))
+        .collect();
+    let armed = armed_rows(texts.iter().map(String::as_str));
+    let supported: BTreeSet<RegexRow> = rows
+        .iter()
+        .filter(|r| {
+            DIMENSIONS
+                .iter()
+                .any(|(k, _, _, l)| *k == r.key && *l == r.label)
+        })
+        .cloned()
+        .collect();
+    assert!(!supported.is_empty());
+    assert_eq!(armed, supported);
+    assert!(unarmed_rows(&report.config, &armed).is_empty());
+
+    // A tenant adds a row on another regex: the same files no longer cover it.
+    let tenant = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            !n.starts_with('_')
+                && std::fs::read_to_string(p)
+                    .unwrap()
+                    .contains("container_cpu")
+        })
+        .expect("an example tenant with container_cpu");
+    let text = std::fs::read_to_string(&tenant).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("container_cpu"))
+        .unwrap();
+    let indent: String = text
+        .lines()
+        .nth(line)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c == ' ')
+        .collect();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let added = format!("{indent}\"container_cpu{{container=~'worker-.*'}}\": \"97\"");
+    lines.insert(line, &added);
+    std::fs::write(&tenant, lines.join("\n") + "\n").unwrap();
+    let report = dynalert_config::load_dir(&dir, chrono::Utc::now()).unwrap();
+    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
+    let unarmed = unarmed_rows(&report.config, &armed);
+    assert_eq!(unarmed.len(), 1, "{unarmed:?}");
+    let u = &unarmed[0];
+    assert_eq!(
+        (
+            u.row.key.as_str(),
+            u.row.label.as_str(),
+            u.row.regex.as_str()
+        ),
+        ("container_cpu", "container", "worker-.*")
+    );
+    assert_eq!(u.key, "container_cpu{container=~\"worker-.*\"}");
+    assert!(u
+        .file
+        .ends_with(&*tenant.file_name().unwrap().to_string_lossy()));
+    assert_eq!(u.line as usize, line + 1);
+}
+
+/// ThresholdRegexRowUnarmed has one branch per dimension label the packs honour.
+#[test]
+fn unarmed_alert_covers_every_dimension_label() {
+    let rules = packs();
+    let alert = rules
+        .iter()
+        .find(|r| r.name == "ThresholdRegexRowUnarmed")
+        .expect("platform alert ThresholdRegexRowUnarmed");
+    for (_, _, _, label) in DIMENSIONS {
+        assert!(
+            alert.expr.contains(&format!("{label}_re!=\"\""))
+                && alert
+                    .expr
+                    .contains(&format!("unless on(component, metric, {label}_re) {ARMED}")),
+            "ThresholdRegexRowUnarmed has no branch for `{label}_re`:\n{}",
+            alert.expr
+        );
+    }
+}
+
+// --- runbooks: absolute, from one platform setting -----------------------------------------
+
+/// Every alert's `runbook_url` is the tenant's own (tenant alerts) or
+/// `<setting>/<pack>/README.md#<alertname in lower case>`, built from the platform pack's
+/// setting, and that README has the heading; the shipped setting is an absolute URL.
+#[test]
+fn runbook_urls_are_built_from_the_platform_setting_and_resolve() {
+    let setting = format!(
+        "{{{{ with query `{RUNBOOK_SETTING}` }}}}{{{{ . | first | label \"url\" }}}}{{{{ end }}}}/"
+    );
+    let packs = root().join("rules/packs");
+    let mut seen = 0;
+    let mut problems = Vec::new();
+    for pack in [
+        "kubernetes",
+        "liveness",
+        "mariadb",
+        "platform",
+        "postgresql",
+        "redis",
+    ] {
+        let text = std::fs::read_to_string(packs.join(pack).join("alerts.yaml")).unwrap();
+        let readme = std::fs::read_to_string(packs.join(pack).join("README.md")).unwrap();
+        // Anchors a renderer gives the README: heading slugs and explicit `<a id="…">`.
+        let mut headings: BTreeSet<String> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("## "))
+            .map(|h| {
+                h.trim()
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect()
+            })
+            .collect();
+        for part in readme.split("<a id=\"").skip(1) {
+            headings.insert(part.split('"').next().unwrap().to_string());
+        }
+        let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+        for g in docs[0]["groups"].as_vec().unwrap() {
+            for r in g["rules"].as_vec().unwrap() {
+                let Some(alert) = r["alert"].as_str() else {
+                    if r["record"].as_str() == Some(RUNBOOK_SETTING) {
+                        let url = r["labels"]["url"].as_str().unwrap();
+                        assert!(url.starts_with("https://"), "{url}");
+                        assert_eq!(url, DEFAULT_RUNBOOK_BASE);
+                    }
+                    continue;
+                };
+                seen += 1;
+                let url = r["annotations"]["runbook_url"].as_str().unwrap_or("");
+                let want = format!("{setting}{pack}/README.md#{}", alert.to_lowercase());
+                if !url.contains(&want) {
+                    problems.push(format!(
+                        "{pack}: {alert}: runbook_url `{url}` lacks `{want}`"
+                    ));
+                }
+                if !headings.contains(&alert.to_lowercase()) {
+                    problems.push(format!(
+                        "{pack}: {alert}: README.md has no anchor `{}`",
+                        alert.to_lowercase()
+                    ));
+                }
+                // Nothing relative is left: every path goes through the setting.
+                if url.replace(&want, "").contains("README.md") {
+                    problems.push(format!(
+                        "{pack}: {alert}: a runbook path bypasses the setting"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(seen > 30, "{seen} alerts");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn setting_the_runbook_base_changes_only_the_setting() {
+    let path = root().join("rules/packs/platform/alerts.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let set = set_runbook_base(&text, "https://wiki.corp.example/runbooks/");
+    assert_ne!(set, text);
+    assert!(set.contains("url: \"https://wiki.corp.example/runbooks\""));
+    assert!(!set.contains(DEFAULT_RUNBOOK_BASE));
+    let changed: Vec<_> = text
+        .lines()
+        .zip(set.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+}

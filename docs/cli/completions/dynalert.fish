@@ -51,6 +51,7 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand tenant; and __fish_see
 complete -c dynalert -n "__fish_dynalert_using_subcommand tenant; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand tenant; and __fish_seen_subcommand_from help" -f -a "new" -d 'Write a tenant file listing every catalogue key with its current default'
 complete -c dynalert -n "__fish_dynalert_using_subcommand tenant; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dynalert -n "__fish_dynalert_using_subcommand validate" -l rules -d 'Rule files to be deployed (read recursively): every regex row must be armed by them' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand effective" -l tenant -d 'Only this tenant' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand effective" -l at -d 'Resolve at this instant (RFC 3339) instead of now' -r
