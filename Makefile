@@ -19,6 +19,7 @@ demo: deps build
 test: deps build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) machete
 	$(CARGO) test --workspace
 	$(DYNALERT) schema --dir docs/schema --check
 	$(DYNALERT) man --dir docs/cli/man --check && $(DYNALERT) completions --dir docs/cli/completions --check
@@ -35,6 +36,7 @@ test: deps build
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) machete
 
 bench: build
 	$(CARGO) bench -p dynalert-config --bench load

