@@ -2,8 +2,6 @@
 //! the configuration, what every exporter replica serves, the recording rule, and that the
 //! alert is pending or firing exactly while the observation is above the threshold.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use dynalert_lab::inspect;
 
@@ -57,11 +55,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let (prom, conf, _) = args.target.resolve()?;
     let rules = inspect::key_rules(&prom)?;
     // A change may be between scrape and evaluation: a mismatch is confirmed on two later
-    // looks, one evaluation interval apart, before it is reported.
+    // looks, each after every rule group has been evaluated again, before it is reported.
     let mut view = None;
     for attempt in 0..3 {
         if attempt > 0 {
-            std::thread::sleep(Duration::from_secs(6));
+            inspect::wait_for_next_evaluation(&prom)?;
         }
         let now = chrono::Utc::now();
         let report = dynalert_config::load_dir(&conf, now)?;
