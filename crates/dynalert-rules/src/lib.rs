@@ -7,6 +7,7 @@
 pub mod catalogue;
 pub mod contract;
 pub mod coverage;
+pub mod custom;
 pub mod joins;
 pub mod pack;
 pub mod promql;
@@ -15,6 +16,7 @@ pub mod regex_rules;
 pub use catalogue::{load_catalogue, Catalogue};
 pub use contract::{check, load_metric_types, MetricType, MetricTypes, Violation};
 pub use coverage::{coverage, render_coverage, Coverage};
+pub use custom::{render_custom_rules, shapes_of};
 pub use joins::check_joins;
 pub use pack::{load_packs, Rule, RuleKind};
 pub use regex_rules::{regex_rows, regex_rows_of, render_regex_rules, RegexRow, DIMENSIONS};

@@ -1,0 +1,268 @@
+//! The compiler of `_custom_alerts:` recipes into Prometheus rules.
+//!
+//! One alerting rule per distinct [`RecipeShape`], whatever the number of tenants using
+//! it: the observation is aggregated per tenant and joined on `tenant` with
+//! `user_custom_threshold{rule="<shape id>"}`, which the exporter serves only for the
+//! tenants that declared the recipe (or all tenants for a platform recipe). An `absence`
+//! shape has one recording rule more (which tenants exported the series).
+//!
+//! Recipes carry no PromQL. Metric and label names were validated against the Prometheus
+//! grammar by the loader; selector values are written as escaped PromQL string literals,
+//! so no value can end the literal, the selector or the expression.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use dynalert_model::{CompareOp, Config, RecipeKind, RecipeShape};
+
+/// Name of the rule group in the generated file.
+pub const GROUP: &str = "dynalert-custom-alerts";
+
+/// Distinct recipe shapes of a validated configuration (platform recipes and the
+/// recipes of every accepted tenant), sorted.
+pub fn shapes_of(config: &Config) -> Vec<RecipeShape> {
+    let shapes: BTreeSet<&RecipeShape> = config
+        .platform
+        .custom_alerts
+        .iter()
+        .chain(config.tenants.values().flat_map(|t| &t.custom_alerts))
+        .map(|a| &a.shape)
+        .collect();
+    shapes.into_iter().cloned().collect()
+}
+
+/// A PromQL double-quoted string literal holding exactly `s`.
+pub fn promql_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            c if (c as u32) <= 0xffff => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `metric{sel="v",re=~"r"}` of a shape (`suffix` appended to the metric name).
+fn selector(shape: &RecipeShape, metric: &str, suffix: &str) -> String {
+    let mut parts: Vec<String> = shape
+        .selectors
+        .iter()
+        .map(|(k, v)| format!("{k}={}", promql_string(v)))
+        .collect();
+    parts.extend(
+        shape
+            .selectors_re
+            .iter()
+            .map(|(k, v)| format!("{k}=~{}", promql_string(v))),
+    );
+    if parts.is_empty() {
+        format!("{metric}{suffix}")
+    } else {
+        format!("{metric}{suffix}{{{}}}", parts.join(", "))
+    }
+}
+
+/// Name of the recording rule of an absence shape.
+pub fn seen_record(shape: &RecipeShape) -> String {
+    format!("tenant:custom_alert_seen:r{}", shape.id())
+}
+
+fn threshold(id: &str, severity: Option<&str>) -> String {
+    match severity {
+        Some(s) => format!(
+            "max by(tenant, severity) (user_custom_threshold{{rule=\"{id}\", severity=\"{s}\"}})"
+        ),
+        None => format!("max by(tenant, severity) (user_custom_threshold{{rule=\"{id}\"}})"),
+    }
+}
+
+/// The per-tenant observation of a shape (one series per tenant, label `tenant` only).
+fn observation(shape: &RecipeShape) -> String {
+    let w = &shape.window;
+    let low = matches!(shape.op, CompareOp::Lt | CompareOp::Le);
+    let agg = if low { "min" } else { "max" };
+    match shape.kind {
+        RecipeKind::Threshold => format!(
+            "{agg} by(tenant) (avg_over_time({}[{w}]))",
+            selector(shape, &shape.metric, "")
+        ),
+        RecipeKind::Rate => format!(
+            "sum by(tenant) (rate({}[{w}]))",
+            selector(shape, &shape.metric, "")
+        ),
+        RecipeKind::Ratio => format!(
+            "sum by(tenant) (rate({}[{w}]))\n  / (sum by(tenant) (rate({}[{w}])) > 0)",
+            selector(shape, &shape.metric, ""),
+            selector(shape, shape.denominator.as_deref().unwrap_or_default(), "")
+        ),
+        RecipeKind::Quantile => format!(
+            "histogram_quantile({}, sum by(tenant, le) (rate({}[{w}])))",
+            shape.quantile.as_deref().unwrap_or("0.99"),
+            selector(shape, &shape.metric, "_bucket")
+        ),
+        RecipeKind::Absence => String::new(),
+    }
+}
+
+/// The condition of a shape: one series per (tenant, severity) over its threshold.
+fn condition(shape: &RecipeShape) -> String {
+    let id = shape.id();
+    let op = shape.op.as_str();
+    match (shape.kind, shape.op) {
+        (RecipeKind::Absence, _) => format!(
+            "{}\n  and on(tenant) {}\n  unless on(tenant) group by(tenant) (present_over_time({}[{}]))",
+            threshold(&id, None),
+            seen_record(shape),
+            selector(shape, &shape.metric, ""),
+            shape.window
+        ),
+        // Equality is checked per series before aggregating, so two instances holding
+        // different values never mask each other; one term per tier keeps the one-side of
+        // each join unique.
+        (_, CompareOp::Eq | CompareOp::Ne) => {
+            let terms: Vec<String> = ["critical", "warning", "info"]
+                .iter()
+                .map(|sev| {
+                    format!(
+                        "  (last_over_time({}[{}])\n     {op} on(tenant) group_left(severity)\n   {})",
+                        selector(shape, &shape.metric, ""),
+                        shape.window,
+                        threshold(&id, Some(sev))
+                    )
+                })
+                .collect();
+            format!("max by(tenant, severity) (\n{}\n)", terms.join("\n  or\n"))
+        }
+        _ => format!(
+            "{}\n  {op} on(tenant) group_right\n{}",
+            observation(shape),
+            threshold(&id, None)
+        ),
+    }
+}
+
+fn indent(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    text.lines()
+        .map(|l| format!("{pad}{l}\n"))
+        .collect::<String>()
+}
+
+/// The full alert expression: the condition, with the tenant's tier joined (left outer)
+/// and nothing while the tenant is in maintenance.
+pub fn alert_expr(shape: &RecipeShape) -> String {
+    let c = condition(shape);
+    format!(
+        "(\n  (\n{c}\n  )\n    * on(tenant) group_left(tier)\n  topk by(tenant) (1, max by(tenant, tier) (tenant_metadata_info))\n  or on(tenant)\n  (\n{c}\n  )\n)\nunless on(tenant) (max by(tenant) (user_maintenance) == 1)",
+        c = indent(&c, 4).trim_end()
+    )
+}
+
+fn describe(shape: &RecipeShape) -> String {
+    let what = match shape.kind {
+        RecipeKind::Threshold if matches!(shape.op, CompareOp::Eq | CompareOp::Ne) => {
+            format!("last value of {} over {}", shape.metric, shape.window)
+        }
+        RecipeKind::Threshold => format!("average of {} over {}", shape.metric, shape.window),
+        RecipeKind::Rate => format!("per-second rate of {} over {}", shape.metric, shape.window),
+        RecipeKind::Ratio => format!(
+            "rate of {} over rate of {} ({})",
+            shape.metric,
+            shape.denominator.as_deref().unwrap_or_default(),
+            shape.window
+        ),
+        RecipeKind::Quantile => format!(
+            "quantile {} of {} over {}",
+            shape.quantile.as_deref().unwrap_or_default(),
+            shape.metric,
+            shape.window
+        ),
+        RecipeKind::Absence => {
+            return format!(
+                "no {} series for {} although the tenant exported it before",
+                shape.metric, shape.window
+            )
+        }
+    };
+    format!("{what} {} the tenant's threshold", shape.op.as_str())
+}
+
+/// The generated rule file for `shapes` (`source` names the conf.d in the header).
+pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Generated from the `_custom_alerts:` recipes of {source} by `dynalert rules recipes`."
+    );
+    let _ = writeln!(
+        out,
+        "# One rule per recipe shape; thresholds come from user_custom_threshold. Do not edit."
+    );
+    let _ = writeln!(out, "groups:");
+    let _ = writeln!(out, "  - name: {GROUP}");
+    if shapes.is_empty() {
+        let _ = writeln!(out, "    rules: []");
+        return out;
+    }
+    let _ = writeln!(out, "    rules:");
+    // Recording rules first: an alert reads this cycle's values.
+    for shape in shapes.iter().filter(|s| s.kind == RecipeKind::Absence) {
+        let _ = writeln!(
+            out,
+            "      # which tenants exported the series of recipe shape {}",
+            shape.id()
+        );
+        let _ = writeln!(out, "      - record: {}", seen_record(shape));
+        let _ = writeln!(out, "        expr: |");
+        let expr = format!(
+            "(\n  group by(tenant) ({})\n  or {}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{}\"}})",
+            selector(shape, &shape.metric, ""),
+            seen_record(shape),
+            shape.id()
+        );
+        out.push_str(&indent(&expr, 10));
+    }
+    for shape in shapes {
+        let id = shape.id();
+        let _ = writeln!(out, "      - alert: {}", shape.name);
+        let _ = writeln!(out, "        expr: |");
+        out.push_str(&indent(&alert_expr(shape), 10));
+        if let Some(f) = &shape.for_ {
+            let _ = writeln!(out, "        for: {f}");
+        }
+        let _ = writeln!(out, "        labels:");
+        let _ = writeln!(out, "          component: custom");
+        let _ = writeln!(out, "          recipe: {}", shape.kind.as_str());
+        let _ = writeln!(out, "          rule: \"{id}\"");
+        let _ = writeln!(out, "        annotations:");
+        let _ = writeln!(
+            out,
+            "          summary: \"Custom alert {} of tenant {{{{ $labels.tenant }}}} ({{{{ $labels.severity }}}})\"",
+            shape.name
+        );
+        let _ = writeln!(
+            out,
+            "          description: \"Tenant {{{{ $labels.tenant }}}}: {} (value {{{{ $value | humanize }}}}).\"",
+            describe(shape)
+        );
+        let _ = writeln!(
+            out,
+            "          runbook_url: \"docs/recipes.md#{}\"",
+            shape.kind.as_str()
+        );
+    }
+    out
+}
