@@ -376,3 +376,264 @@ fn each_recipe_fires_for_its_tenant_only() {
     ));
     test_rules(dir.path(), &t);
 }
+
+/// Hostile selector values: quotes, braces, a PromQL tail, a newline, a comment sign.
+const HOSTILE: &[&str] = &[
+    "\"}or vector(1)#",
+    "x\"} or on() order_queue_depth{tenant=\"shop-a\"} #",
+    "{{ $labels.tenant }}\n\\\"",
+    "\u{2028}'`}",
+];
+
+#[test]
+fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    let mut evil = String::from("tenants:\n  evil:\n    _custom_alerts:\n");
+    for (i, h) in HOSTILE.iter().enumerate() {
+        let quoted = serde_json_string(h);
+        let _ = writeln!(
+            evil,
+            "      - {{recipe: threshold, name: queue_depth_high_{i}, metric: order_queue_depth, selectors: {{instance: {quoted}}}, op: \">\", window: 5m, threshold: 0}}"
+        );
+        let _ = writeln!(
+            evil,
+            "      - {{recipe: rate, name: http_5xx_spike_{i}, metric: http_requests_total, selectors: {{method: {quoted}}}, op: \">\", window: 5m, threshold: 0}}"
+        );
+    }
+    // A regex that PromQL would need to keep as one literal, and the names of other
+    // tenants' alerts: the evil tenant's own series are the only ones it can see.
+    evil.push_str(
+        "      - {recipe: threshold, name: queue_depth_high, metric: order_queue_depth, selectors_re: {instance: \".*\\\"} or vector(1) #\"}, op: \">\", window: 5m, threshold: 0}\n",
+    );
+    evil.push_str(
+        "      - {recipe: threshold, name: evil_same_shape, metric: order_queue_depth, op: \">\", window: 5m, threshold: 0}\n",
+    );
+    write_conf(
+        &conf,
+        &[
+            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
+            (
+                "shop-a.yaml",
+                "tenants:\n  shop-a:\n    _custom_alerts:\n      - {recipe: threshold, name: queue_depth_high, metric: order_queue_depth, op: \">\", window: 5m, threshold: \"1000:warning\"}\n",
+            ),
+            (
+                "shop-b.yaml",
+                "tenants:\n  shop-b:\n    _custom_alerts:\n      - {recipe: threshold, name: queue_depth_high, metric: order_queue_depth, op: \">\", window: 5m, threshold: \"5000:warning\"}\n",
+            ),
+            ("evil.yaml", &evil),
+        ],
+    );
+    let config = load(&conf);
+    assert_eq!(
+        config.tenants["evil"].custom_alerts.len(),
+        HOSTILE.len() * 2 + 2
+    );
+    let rules = generate(&config, dir.path());
+
+    // The structure of every generated expression is the template's: hostile values never
+    // add a selector, a metric or a matcher on another label. (Whether each value reaches
+    // Prometheus unchanged is proven below by promtool: the evil tenant's own series,
+    // labelled with exactly those values, are the ones its alerts select.)
+    let text = std::fs::read_to_string(&rules).unwrap();
+    let doc = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
+    for rule in doc["groups"][0]["rules"].as_vec().unwrap() {
+        let expr = rule["expr"].as_str().unwrap();
+        let parsed = dynalert_rules::promql::parse(expr).expect("generated PromQL parses");
+        for s in dynalert_rules::promql::selectors(&parsed) {
+            assert!(
+                [
+                    "order_queue_depth",
+                    "http_requests_total",
+                    "user_custom_threshold",
+                    "tenant_metadata_info",
+                    "user_maintenance"
+                ]
+                .contains(&s.name.as_str()),
+                "unexpected selector {s:?} in {expr}"
+            );
+            for (label, _, value) in &s.matchers {
+                assert!(
+                    ["instance", "method", "rule", "severity"].contains(&label.as_str()),
+                    "unexpected matcher {label}={value:?} in {expr}"
+                );
+            }
+        }
+    }
+
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
+        rules.display()
+    );
+    t.push_str(&exporter_series(&config, 30));
+    for (series, values) in [
+        (
+            "order_queue_depth{tenant=\"shop-a\",instance=\"q1\"}",
+            "1500x30",
+        ),
+        (
+            "order_queue_depth{tenant=\"shop-b\",instance=\"q1\"}",
+            "1500x30",
+        ),
+        (
+            "http_requests_total{tenant=\"shop-a\",method=\"POST\"}",
+            "0+600x30",
+        ),
+        (
+            "http_requests_total{tenant=\"shop-b\",method=\"POST\"}",
+            "0+600x30",
+        ),
+    ] {
+        let _ = writeln!(t, "      - series: '{series}'\n        values: '{values}'");
+    }
+    // The evil tenant's own series carry the hostile values as labels (Go-quoted in the
+    // series notation, inside a YAML double-quoted scalar).
+    let evil_series = |metric: &str, label: &str, value: &str, values: &str| {
+        let desc = format!(
+            "{metric}{{tenant=\"evil\",{label}={}}}",
+            serde_json_string(value)
+        );
+        format!(
+            "      - series: {}\n        values: '{values}'\n",
+            serde_json_string(&desc)
+        )
+    };
+    for h in HOSTILE {
+        t.push_str(&evil_series("order_queue_depth", "instance", h, "7x30"));
+        t.push_str(&evil_series("http_requests_total", "method", h, "0+60x30"));
+    }
+    t.push_str(&evil_series(
+        "order_queue_depth",
+        "instance",
+        // `(1)` is a regex group: the regex matches `vector1`, as RE2 would.
+        "a\"} or vector1 #",
+        "7x30",
+    ));
+    t.push_str("    alert_rule_test:\n");
+    let evil_queue = |name: &str| {
+        expect(
+            &config,
+            "evil",
+            name,
+            "threshold",
+            "warning",
+            "average of order_queue_depth over 5m > the tenant's threshold (value 7)",
+        )
+    };
+    t.push_str(&case(
+        "queue_depth_high",
+        "20m",
+        &[
+            expect(
+                &config,
+                "shop-a",
+                "queue_depth_high",
+                "threshold",
+                "warning",
+                "average of order_queue_depth over 5m > the tenant's threshold (value 1.5k)",
+            ),
+            evil_queue("queue_depth_high"),
+        ],
+    ));
+    t.push_str(&case(
+        "evil_same_shape",
+        "20m",
+        &[evil_queue("evil_same_shape")],
+    ));
+    for i in 0..HOSTILE.len() {
+        let name = format!("queue_depth_high_{i}");
+        t.push_str(&case(&name, "20m", &[evil_queue(&name)]));
+        let name = format!("http_5xx_spike_{i}");
+        t.push_str(&case(
+            &name,
+            "20m",
+            &[expect(
+                &config,
+                "evil",
+                &name,
+                "rate",
+                "warning",
+                "per-second rate of http_requests_total over 5m > the tenant's threshold (value 1)",
+            )],
+        ));
+    }
+    test_rules(dir.path(), &t);
+}
+
+/// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+fn serde_json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[test]
+fn a_thousand_tenants_with_twenty_shapes_make_twenty_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    write_conf(
+        &conf,
+        &[("_defaults.yaml", "defaults:\n  mysql_connections: 80\n")],
+    );
+    // 20 shapes: 4 of each recipe kind.
+    let shape = |s: usize| -> String {
+        let n = s / 5;
+        match s % 5 {
+            0 => format!("{{recipe: threshold, name: queue_high_{n}, metric: queue_depth_{n}, op: \">\", window: 5m, threshold: THR}}"),
+            1 => format!("{{recipe: rate, name: errors_{n}, metric: http_requests_total, selectors: {{handler: \"/api/{n}\"}}, selectors_re: {{code: \"5..\"}}, op: \">\", window: 5m, threshold: THR}}"),
+            2 => format!("{{recipe: ratio, name: error_ratio_{n}, metric: errors_{n}_total, denominator_metric: requests_{n}_total, op: \">\", window: 10m, threshold: THR}}"),
+            3 => format!("{{recipe: quantile, name: latency_{n}, metric: latency_{n}_seconds, quantile: \"0.9\", op: \">\", window: 5m, threshold: THR}}"),
+            _ => format!("{{recipe: absence, name: heartbeat_{n}, metric: heartbeat_{n}_total, window: 15m, threshold: \"0:critical\"}}"),
+        }
+    };
+    for i in 0..1000usize {
+        let mut text = format!("tenants:\n  t-{i:04}:\n    _custom_alerts:\n");
+        for k in 0..3 {
+            let s = (i * 7 + k * 3) % 20;
+            // Thresholds differ per tenant: they are data, not part of the rule.
+            let _ = writeln!(
+                text,
+                "      - {}",
+                shape(s).replace("THR", &format!("{}", i + k))
+            );
+        }
+        std::fs::write(conf.join(format!("t-{i:04}.yaml")), text).unwrap();
+    }
+    let config = load(&conf);
+    assert_eq!(config.tenants.len(), 1000);
+    let declared: usize = config.tenants.values().map(|t| t.custom_alerts.len()).sum();
+    assert_eq!(declared, 3000);
+    let rules = generate(&config, dir.path());
+    let text = std::fs::read_to_string(&rules).unwrap();
+    let doc = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
+    let all = doc["groups"][0]["rules"].as_vec().unwrap();
+    let alerts = all.iter().filter(|r| !r["alert"].is_badvalue()).count();
+    let records = all.iter().filter(|r| !r["record"].is_badvalue()).count();
+    assert_eq!(alerts, 20, "one alerting rule per shape");
+    // Each of the 4 absence shapes remembers which tenants exported its series.
+    assert_eq!(records, 4);
+
+    // The exporter serves one threshold series per tenant and recipe.
+    let snapshot = dynalert_model::resolve(&config, now());
+    let body = dynalert_exposition::render(&snapshot, dynalert_exposition::Format::Text);
+    let series = body
+        .lines()
+        .filter(|l| l.starts_with("user_custom_threshold{"))
+        .count();
+    assert_eq!(series, 3000);
+}
