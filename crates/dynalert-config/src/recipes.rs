@@ -28,8 +28,15 @@ pub const MAX_NAME_LEN: usize = 63;
 /// Longest `window` and `for`.
 pub const MAX_DURATION_SECS: i64 = 7 * 86_400;
 
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 19] = [
     "recipe",
+    "mode",
+    "capacity_metric",
+    "horizon",
+    "group_by",
+    "objective",
+    "slo_period",
+    "min_events",
     "name",
     "metric",
     "denominator_metric",
@@ -42,9 +49,9 @@ const FIELDS: [&str; 12] = [
     "threshold_critical",
     "for",
 ];
-/// Upstream spellings accepted as they are (`mode: page` is the only behaviour we have).
-const UPSTREAM_FIELDS: [&str; 1] = ["mode"];
-const RECIPES: [&str; 6] = [
+const RECIPES: [&str; 8] = [
+    "forecast",
+    "slo_burn_rate",
     "threshold",
     "rate",
     "ratio",
@@ -76,12 +83,26 @@ pub fn parse_custom_alerts(
         RecipeScope::Tenant => (MAX_TENANT_RECIPES, "a tenant"),
         RecipeScope::Platform => (MAX_PLATFORM_RECIPES, "the platform"),
     };
-    if items.len() > limit {
+    // An `slo_burn_rate` recipe is two alerts and counts twice.
+    let cost: usize = items
+        .iter()
+        .map(|i| 1 + usize::from(i.get("recipe").and_then(Node::as_str) == Some("slo_burn_rate")))
+        .sum();
+    if cost > limit {
+        let mut acc = 0;
+        let at = items
+            .iter()
+            .find(|i| {
+                acc += 1 + usize::from(
+                    i.get("recipe").and_then(Node::as_str) == Some("slo_burn_rate"),
+                );
+                acc > limit
+            })
+            .map_or(node.pos, |i| i.pos);
         ctx.error_hint(
-            items[limit].pos,
+            at,
             format!(
-                "too many custom alerts: {} declared, {whose} may declare at most {limit}",
-                items.len()
+                "too many custom alerts: {cost} declared, {whose} may declare at most {limit} (an `slo_burn_rate` recipe counts twice)"
             ),
             "remove recipes, or merge alerts that differ only in thresholds into one recipe with tiers",
         );
@@ -122,7 +143,8 @@ pub fn merge_platform_custom_alerts(
 ) {
     let parsed = parse_custom_alerts(ctx, node, RecipeScope::Platform, now);
     for alert in parsed {
-        if existing.len() >= MAX_PLATFORM_RECIPES {
+        let used: usize = existing.iter().map(|a| a.shape.cost()).sum();
+        if used + alert.shape.cost() > MAX_PLATFORM_RECIPES {
             ctx.error_hint(
                 node.pos,
                 format!(
@@ -371,7 +393,7 @@ fn parse_recipe(
     let what = label.as_str();
     for (k, _) in item.as_map().unwrap_or_default() {
         let name = k.as_str().unwrap_or_default();
-        if !FIELDS.contains(&name) && !UPSTREAM_FIELDS.contains(&name) {
+        if !FIELDS.contains(&name) {
             let hint = did_you_mean(name, FIELDS).unwrap_or_else(|| {
                 format!(
                     "fields are {}",
@@ -385,15 +407,24 @@ fn parse_recipe(
             ctx.error_hint(k.pos, format!("unknown field `{name}` in {what}"), hint);
         }
     }
-    if let Some(m) = item.get("mode") {
-        if m.as_str() != Some("page") {
-            ctx.error_hint(
-                m.pos,
-                format!("`mode` of {what} must be `page`, found {}", show(m)),
-                "remove `mode`; to mute an alert use `_silent_mode` or a `disable` threshold",
-            );
-        }
-    }
+    let silent = match item.get("mode") {
+        None => false,
+        Some(m) => match m.as_str() {
+            Some("page") => false,
+            Some("silent") => true,
+            _ => {
+                ctx.error_hint(
+                    m.pos,
+                    format!(
+                        "`mode` of {what} must be `page` or `silent`, found {}",
+                        show(m)
+                    ),
+                    "`page` notifies; `silent` marks the alert `mode=\"silent\"`",
+                );
+                false
+            }
+        },
+    };
 
     let recipe = required(ctx, item, "recipe", what);
     let kind = recipe.and_then(|r| match r {
@@ -402,9 +433,11 @@ fn parse_recipe(
         "ratio" => Some(RecipeKind::Ratio),
         "quantile" | "p99_latency" => Some(RecipeKind::Quantile),
         "absence" => Some(RecipeKind::Absence),
+        "forecast" => Some(RecipeKind::Forecast),
+        "slo_burn_rate" => Some(RecipeKind::SloBurnRate),
         other => {
             let hint = did_you_mean(other, RECIPES).unwrap_or_else(|| {
-                "recipes are `threshold`, `rate`, `ratio`, `quantile` (also `p99_latency`) and `absence`".into()
+                "recipes are `threshold`, `rate`, `ratio`, `quantile` (also `p99_latency`), `absence`, `forecast` and `slo_burn_rate`".into()
             });
             let pos = item.get("recipe").map_or(item.pos, |n| n.pos);
             ctx.error_hint(pos, format!("unknown recipe `{other}` in {what}"), hint);
@@ -444,13 +477,15 @@ fn parse_recipe(
     let mut denominator = None;
     let mut quantile = None;
     match kind {
-        Some(RecipeKind::Ratio) => denominator = metric_field(ctx, "denominator_metric"),
+        Some(RecipeKind::Ratio | RecipeKind::SloBurnRate) => {
+            denominator = metric_field(ctx, "denominator_metric")
+        }
         Some(k) if item.get("denominator_metric").is_some() => {
             let pos = item.get("denominator_metric").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
                 pos,
                 format!("`denominator_metric` in {what}, a `{}` recipe", k.as_str()),
-                "only `ratio` recipes have a denominator",
+                "only `ratio` and `slo_burn_rate` recipes have a denominator",
             );
         }
         _ => {}
@@ -497,6 +532,145 @@ fn parse_recipe(
         (_, m) => m,
     };
 
+    let only = |ctx: &mut Ctx, field: &str, kinds: &[RecipeKind]| -> bool {
+        match (item.get(field), kind) {
+            (Some(f), Some(k)) if !kinds.contains(&k) => {
+                ctx.error_hint(
+                    f.pos,
+                    format!("`{field}` in {what}, a `{}` recipe", k.as_str()),
+                    format!(
+                        "`{field}` belongs to {} recipes; remove it",
+                        kinds
+                            .iter()
+                            .map(|k| format!("`{}`", k.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                );
+                false
+            }
+            (Some(_), _) => true,
+            (None, _) => false,
+        }
+    };
+    let forecast = [RecipeKind::Forecast];
+    let slo = [RecipeKind::SloBurnRate];
+    let capacity = if only(ctx, "capacity_metric", &forecast) {
+        metric_field(ctx, "capacity_metric")
+    } else {
+        None
+    };
+    let horizon_secs = if only(ctx, "horizon", &forecast) {
+        let text = str_field(ctx, item, "horizon", what).unwrap_or_default();
+        match parse_duration_secs(text) {
+            Some(s) if s > 0 && s <= MAX_DURATION_SECS => Some(s),
+            _ => {
+                let pos = item.get("horizon").map_or(item.pos, |n| n.pos);
+                ctx.error_hint(
+                    pos,
+                    format!(
+                        "`horizon` of {what} must be a duration between 1s and 7d, found `{text}`"
+                    ),
+                    "write a duration such as `4h`",
+                );
+                None
+            }
+        }
+    } else {
+        if kind == Some(RecipeKind::Forecast) {
+            ctx.error_hint(
+                item.pos,
+                format!("{what} has no `horizon`"),
+                "add `horizon: 4h`",
+            );
+        }
+        None
+    };
+    let mut group_by = Vec::new();
+    if only(ctx, "group_by", &forecast) {
+        let node = item.get("group_by").expect("checked");
+        match node.as_seq() {
+            Some(labels) if labels.len() <= 4 => {
+                for l in labels {
+                    let name = l.as_str().unwrap_or_default();
+                    if is_label_name(name)
+                        && !name.starts_with("__")
+                        && name != "tenant"
+                        && name != "severity"
+                    {
+                        group_by.push(name.to_string());
+                    } else {
+                        ctx.error_hint(
+                            l.pos,
+                            format!("`group_by` of {what}: `{name}` is not a label it can group by"),
+                            "label names are letters, digits and `_`; `tenant` and `severity` are always kept",
+                        );
+                    }
+                }
+                group_by.sort();
+                group_by.dedup();
+            }
+            _ => ctx.error_hint(
+                node.pos,
+                format!("`group_by` of {what} must be a list of at most 4 label names"),
+                "write `group_by: [persistentvolumeclaim]`",
+            ),
+        }
+    }
+    let mut min_events = None;
+    if only(ctx, "min_events", &slo) {
+        let text = str_field(ctx, item, "min_events", what).unwrap_or_default();
+        match text.trim().parse::<u64>() {
+            Ok(n) if n <= 1_000_000 => min_events = Some(n),
+            _ => {
+                let pos = item.get("min_events").map_or(item.pos, |n| n.pos);
+                ctx.error_hint(
+                    pos,
+                    format!("`min_events` of {what} must be a whole number, found `{text}`"),
+                    "write `min_events: 10`",
+                );
+            }
+        }
+    } else if kind == Some(RecipeKind::SloBurnRate) {
+        min_events = Some(10);
+    }
+    // `slo_period` describes the objective; the burn windows are fixed by the recipe.
+    if only(ctx, "slo_period", &slo) {
+        let text = str_field(ctx, item, "slo_period", what).unwrap_or_default();
+        if parse_duration_secs(text).is_none_or(|s| s <= 0) {
+            let pos = item.get("slo_period").map_or(item.pos, |n| n.pos);
+            ctx.error_hint(
+                pos,
+                format!("`slo_period` of {what} must be a duration, found `{text}`"),
+                "write `slo_period: 30d`",
+            );
+        }
+    }
+    let objective = if only(ctx, "objective", &slo) {
+        let text = str_field(ctx, item, "objective", what).unwrap_or_default();
+        match text.trim().trim_end_matches('%').parse::<f64>() {
+            Ok(v) if v > 0.0 && v < 100.0 => Some(v),
+            _ => {
+                let pos = item.get("objective").map_or(item.pos, |n| n.pos);
+                ctx.error_hint(
+                    pos,
+                    format!("`objective` of {what} must be a percentage between 0 and 100, found `{text}`"),
+                    "write `objective: \"99.9\"`",
+                );
+                None
+            }
+        }
+    } else {
+        if kind == Some(RecipeKind::SloBurnRate) {
+            ctx.error_hint(
+                item.pos,
+                format!("{what} has no `objective`"),
+                "add `objective: \"99.9\"` (percent of good events)",
+            );
+        }
+        None
+    };
+
     let selectors_eq = selectors(ctx, item, "selectors", false, what);
     let selectors_re = selectors(ctx, item, "selectors_re", true, what);
     if let (Some(a), Some(b)) = (&selectors_eq, &selectors_re) {
@@ -521,12 +695,12 @@ fn parse_recipe(
     }
 
     let op = match (kind, item.get("op")) {
-        (Some(RecipeKind::Absence), None) => Some(CompareOp::Gt),
-        (Some(RecipeKind::Absence), Some(o)) => {
+        (Some(RecipeKind::Absence | RecipeKind::SloBurnRate), None) => Some(CompareOp::Gt),
+        (Some(k @ (RecipeKind::Absence | RecipeKind::SloBurnRate)), Some(o)) => {
             ctx.error_hint(
                 o.pos,
-                format!("`op` in {what}, an `absence` recipe"),
-                "an absence recipe fires when the series stops; remove `op`",
+                format!("`op` in {what}, an `{}` recipe", k.as_str()),
+                "this recipe has a fixed condition; remove `op`",
             );
             None
         }
@@ -567,8 +741,21 @@ fn parse_recipe(
         }
     };
 
-    let window = match item.get("window") {
-        None => {
+    let window = match (kind, item.get("window")) {
+        (Some(k @ (RecipeKind::Forecast | RecipeKind::SloBurnRate)), Some(w)) => {
+            ctx.error_hint(
+                w.pos,
+                format!("`window` in {what}, a `{}` recipe", k.as_str()),
+                "its windows are derived by the recipe (forecast: from `horizon`; slo_burn_rate: 5m/1h and 30m/6h); remove `window`",
+            );
+            None
+        }
+        // The forecast looks back over max(2 × horizon, 1h).
+        (Some(RecipeKind::Forecast), None) => {
+            horizon_secs.map(|h| canonical_duration((2 * h).max(3600)))
+        }
+        (Some(RecipeKind::SloBurnRate), None) => Some(String::new()),
+        (_, None) => {
             ctx.error_hint(
                 item.pos,
                 format!("{what} has no `window`"),
@@ -576,15 +763,33 @@ fn parse_recipe(
             );
             None
         }
-        Some(_) => duration(ctx, item, "window", what).flatten(),
+        (_, Some(_)) => duration(ctx, item, "window", what).flatten(),
     };
     let for_ = duration(ctx, item, "for", what);
 
     // Thresholds, in every spelling catalogue keys have.
     let mut entry = KeyEntry::default();
-    match item.get("threshold") {
-        Some(t) => parse_key_value(ctx, t, "threshold", None, &mut entry, now),
-        None => ctx.error_hint(
+    match (kind, item.get("threshold")) {
+        (Some(RecipeKind::SloBurnRate), Some(t)) => ctx.error_hint(
+            t.pos,
+            format!("`threshold` in {what}, an `slo_burn_rate` recipe"),
+            "`objective` replaces the threshold: fast burn pages critical, slow burn warns",
+        ),
+        (Some(RecipeKind::SloBurnRate), None) => {
+            // The served threshold is the error budget; the rule multiplies it by the
+            // burn-rate factor of each tier.
+            if let Some(o) = objective {
+                let budget = (100.0 - o) / 100.0;
+                for sev in [Severity::Critical, Severity::Warning] {
+                    entry.tiers.insert(
+                        sev,
+                        (TierValue::fixed(Some(budget), ctx.source(item.pos)), item.pos),
+                    );
+                }
+            }
+        }
+        (_, Some(t)) => parse_key_value(ctx, t, "threshold", None, &mut entry, now),
+        (_, None) => ctx.error_hint(
             item.pos,
             format!("{what} has no `threshold`"),
             "add `threshold: 100`, `threshold: \"100:critical\"` or `threshold: {warning: 100, critical: 200}`",
@@ -627,6 +832,11 @@ fn parse_recipe(
             op: op?,
             window: window?,
             for_: for_?,
+            horizon: horizon_secs.map(canonical_duration),
+            capacity,
+            group_by,
+            min_events,
+            silent,
         },
         thresholds,
         scope,

@@ -14,7 +14,7 @@ use crate::{Source, Tiers};
 
 /// What a recipe measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum RecipeKind {
     /// A gauge against a value.
     Threshold,
@@ -26,15 +26,21 @@ pub enum RecipeKind {
     Quantile,
     /// A series that stops, for tenants that exported it.
     Absence,
+    /// `predict_linear` of a gauge (optionally as a fraction of a capacity) over a horizon.
+    Forecast,
+    /// Multi-window error-budget burn rate of an availability objective.
+    SloBurnRate,
 }
 
 impl RecipeKind {
-    pub const ALL: [RecipeKind; 5] = [
+    pub const ALL: [RecipeKind; 7] = [
         RecipeKind::Threshold,
         RecipeKind::Rate,
         RecipeKind::Ratio,
         RecipeKind::Quantile,
         RecipeKind::Absence,
+        RecipeKind::Forecast,
+        RecipeKind::SloBurnRate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +50,8 @@ impl RecipeKind {
             RecipeKind::Ratio => "ratio",
             RecipeKind::Quantile => "quantile",
             RecipeKind::Absence => "absence",
+            RecipeKind::Forecast => "forecast",
+            RecipeKind::SloBurnRate => "slo_burn_rate",
         }
     }
 }
@@ -117,9 +125,33 @@ pub struct RecipeShape {
     /// `for:` as a Prometheus duration; `None` = fire at the first evaluation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub for_: Option<String>,
+    /// `forecast` only: how far ahead (a Prometheus duration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<String>,
+    /// `forecast` only: the capacity gauge; the forecast is then a fraction of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<String>,
+    /// `forecast` only: labels evaluated separately (e.g. one volume of many).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<String>,
+    /// `slo_burn_rate` only: fewest requests in a window for it to count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_events: Option<u64>,
+    /// `mode: silent`: the alert carries `mode="silent"` (visible, meant not to notify).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
 }
 
 impl RecipeShape {
+    /// How many rules the shape costs toward the limits (`slo_burn_rate` is two alerts).
+    pub fn cost(&self) -> usize {
+        if self.kind == RecipeKind::SloBurnRate {
+            2
+        } else {
+            1
+        }
+    }
+
     /// Canonical text of the shape: equal shapes, equal text.
     pub fn canonical(&self) -> String {
         let mut s = String::new();
@@ -134,6 +166,15 @@ impl RecipeShape {
             self.op.as_str(),
             self.window,
             self.for_.as_deref().unwrap_or(""),
+        );
+        let _ = write!(
+            s,
+            "\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}",
+            self.horizon.as_deref().unwrap_or(""),
+            self.capacity.as_deref().unwrap_or(""),
+            self.group_by.join(","),
+            self.min_events.map(|m| m.to_string()).unwrap_or_default(),
+            if self.silent { "silent" } else { "" },
         );
         for (sep, map) in [('=', &self.selectors), ('~', &self.selectors_re)] {
             for (k, v) in map {

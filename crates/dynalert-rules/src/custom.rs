@@ -113,15 +113,94 @@ fn observation(shape: &RecipeShape) -> String {
             shape.quantile.as_deref().unwrap_or("0.99"),
             selector(shape, &shape.metric, "_bucket")
         ),
-        RecipeKind::Absence => String::new(),
+        RecipeKind::Forecast => {
+            let by = std::iter::once("tenant")
+                .chain(shape.group_by.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let horizon = shape.horizon.as_deref().unwrap_or("1h");
+            let predicted = format!(
+                "predict_linear({}[{w}], {})",
+                selector(shape, &shape.metric, ""),
+                duration_secs(horizon)
+            );
+            match &shape.capacity {
+                Some(c) => format!(
+                    "{agg} by({by}) ({predicted}\n  / {})",
+                    selector(shape, c, "")
+                ),
+                None => format!("{agg} by({by}) ({predicted})"),
+            }
+        }
+        RecipeKind::Absence | RecipeKind::SloBurnRate => String::new(),
     }
 }
+
+/// Seconds of a canonical duration (`4h` -> 14400).
+fn duration_secs(d: &str) -> i64 {
+    let (n, unit) = d.split_at(d.len() - 1);
+    let n: i64 = n.parse().unwrap_or(0);
+    n * match unit {
+        "w" => 604_800,
+        "d" => 86_400,
+        "h" => 3600,
+        "m" => 60,
+        _ => 1,
+    }
+}
+
+/// Error ratio of an `slo_burn_rate` shape over `w`, only where at least `min_events`
+/// requests were made (a low-traffic window never counts).
+fn slo_ratio(shape: &RecipeShape, w: &str) -> String {
+    let errors = selector(shape, &shape.metric, "");
+    let total = selector(shape, shape.denominator.as_deref().unwrap_or_default(), "");
+    format!(
+        "(sum by(tenant) (rate({errors}[{w}])) / (sum by(tenant) (rate({total}[{w}])) > 0)\n   and on(tenant) sum by(tenant) (increase({total}[{w}])) >= {})",
+        shape.min_events.unwrap_or(10)
+    )
+}
+
+/// Burn-rate windows and factors: (severity, long window, short window, factor).
+pub const BURN_WINDOWS: [(&str, &str, &str, &str); 2] = [
+    ("critical", "1h", "5m", "14.4"),
+    ("warning", "6h", "30m", "6"),
+];
 
 /// The condition of a shape: one series per (tenant, severity) over its threshold.
 fn condition(shape: &RecipeShape) -> String {
     let id = shape.id();
     let op = shape.op.as_str();
     match (shape.kind, shape.op) {
+        (RecipeKind::SloBurnRate, _) => {
+            let terms: Vec<String> = BURN_WINDOWS
+                .iter()
+                .map(|(sev, long, short, factor)| {
+                    // `group_right (…)` would read the parenthesis as a label list.
+                    let t = format!("{} * {factor}", threshold(&id, Some(sev)));
+                    format!(
+                        "(\n  {}\n    > on(tenant) group_right {t}\n)\nand on(tenant)\n(\n  {}\n    > on(tenant) group_right {t}\n)",
+                        slo_ratio(shape, long),
+                        slo_ratio(shape, short)
+                    )
+                })
+                .collect();
+            format!("(\n{}\n)", terms.join("\nor\n"))
+        }
+        // Grouped forecasts have several series per tenant: one term per tier keeps the
+        // threshold side of each join unique.
+        (RecipeKind::Forecast, _) if !shape.group_by.is_empty() => {
+            let terms: Vec<String> = ["critical", "warning", "info"]
+                .iter()
+                .map(|sev| {
+                    format!(
+                        "  ({}\n     {op} on(tenant) group_left(severity)\n   {})",
+                        observation(shape),
+                        threshold(&id, Some(sev))
+                    )
+                })
+                .collect();
+            terms.join("\n  or\n")
+        }
         (RecipeKind::Absence, _) => format!(
             "{}\n  and on(tenant) {}\n  unless on(tenant) group by(tenant) (present_over_time({}[{}]))",
             threshold(&id, None),
@@ -190,6 +269,22 @@ fn describe(shape: &RecipeShape) -> String {
             shape.metric,
             shape.window
         ),
+        RecipeKind::Forecast => format!(
+            "{} forecast {} ahead{}",
+            shape.metric,
+            shape.horizon.as_deref().unwrap_or_default(),
+            match &shape.capacity {
+                Some(c) => format!(" as a fraction of {c}"),
+                None => String::new(),
+            }
+        ),
+        RecipeKind::SloBurnRate => {
+            return format!(
+                "{} over {} burns the error budget too fast (fast burn 14.4x over 1h and 5m is critical, slow burn 6x over 6h and 30m is a warning)",
+                shape.metric,
+                shape.denominator.as_deref().unwrap_or_default()
+            )
+        }
         RecipeKind::Absence => {
             return format!(
                 "no {} series for {} although the tenant exported it before",
@@ -247,6 +342,9 @@ pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
         let _ = writeln!(out, "          component: custom");
         let _ = writeln!(out, "          recipe: {}", shape.kind.as_str());
         let _ = writeln!(out, "          rule: \"{id}\"");
+        if shape.silent {
+            let _ = writeln!(out, "          mode: silent");
+        }
         let _ = writeln!(out, "        annotations:");
         let _ = writeln!(
             out,

@@ -637,3 +637,168 @@ fn a_thousand_tenants_with_twenty_shapes_make_twenty_rules() {
         .count();
     assert_eq!(series, 3000);
 }
+
+/// The upstream corpus (`compat/upstream/` of the shared directory next to the
+/// repository), read in place; `DYNALERT_UPSTREAM_CORPUS` names it explicitly.
+fn upstream_corpus() -> PathBuf {
+    if let Ok(dir) = std::env::var("DYNALERT_UPSTREAM_CORPUS") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/compat/upstream"))
+        .find(|p| p.is_dir())
+        .expect("the upstream corpus `shared/compat/upstream` next to the repository (or set DYNALERT_UPSTREAM_CORPUS)")
+}
+
+#[test]
+fn upstream_recipe_files_load_and_compile() {
+    use dynalert_config::diag::Ctx;
+    use dynalert_model::RecipeScope;
+    let corpus = upstream_corpus();
+    // (file, where the list is, recipes upstream declares there)
+    let files: [(&str, Option<&str>, usize); 4] = [
+        ("recipes-example/shop.yaml", Some("shop-a"), 10),
+        ("recipes-example/finance/_defaults.yaml", None, 1),
+        ("recipes-example/finance/pay.yaml", Some("pay-a"), 1),
+        ("exporter-example/db-b.yaml", Some("db-b"), 2),
+    ];
+    let mut all = Vec::new();
+    for (file, tenant, count) in files {
+        let path = corpus.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc = dynalert_config::yaml::parse(&text).unwrap().unwrap();
+        let list = match tenant {
+            Some(t) => doc
+                .get("tenants")
+                .and_then(|n| n.get(t))
+                .and_then(|n| n.get("_custom_alerts")),
+            None => doc.get("_custom_alerts"),
+        }
+        .unwrap_or_else(|| panic!("{file}: no _custom_alerts"));
+        let scope = if tenant.is_some() {
+            RecipeScope::Tenant
+        } else {
+            RecipeScope::Platform
+        };
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            file: path.display().to_string().into(),
+            out: &mut out,
+        };
+        let recipes = dynalert_config::recipes::parse_custom_alerts(&mut ctx, list, scope, now());
+        let errors: Vec<String> = out.iter().map(|d| d.to_string()).collect();
+        assert!(errors.is_empty(), "{file}: {errors:#?}");
+        assert_eq!(recipes.len(), count, "{file}");
+        all.extend(recipes.into_iter().map(|r| r.shape));
+    }
+    // Upstream's kinds and options arrive as written.
+    let by_name = |n: &str| all.iter().find(|s| s.name == n).unwrap();
+    assert_eq!(
+        by_name("api_latency_p99").kind,
+        dynalert_model::RecipeKind::Quantile
+    );
+    assert_eq!(
+        by_name("disk_will_fill").group_by,
+        vec!["persistentvolumeclaim".to_string()]
+    );
+    assert_eq!(
+        by_name("disk_will_fill").window,
+        "8h",
+        "lookback = max(2 x 4h, 1h)"
+    );
+    assert_eq!(by_name("http_5xx_spike").selectors_re["status"], "5..");
+    assert!(by_name("mariadb_slow_query_rate").silent);
+    all.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upstream.yaml");
+    std::fs::write(&path, dynalert_rules::render_custom_rules(&all, "upstream")).unwrap();
+    check_rules(&path);
+}
+
+#[test]
+fn forecast_and_slo_burn_rate_fire_for_their_tenant_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    let forecast = |t: &str| {
+        format!("      - {{recipe: forecast, name: disk_will_fill, metric: kubelet_volume_stats_available_bytes, capacity_metric: kubelet_volume_stats_capacity_bytes, op: \"<\", horizon: 1h, threshold: \"{t}:warning\", group_by: [persistentvolumeclaim]}}\n")
+    };
+    let slo = |o: &str| {
+        format!("      - {{recipe: slo_burn_rate, name: checkout_availability, metric: checkout_errors_total, denominator_metric: checkout_requests_total, objective: \"{o}\"}}\n")
+    };
+    let file = |id: &str, body: String| format!("tenants:\n  {id}:\n    _custom_alerts:\n{body}");
+    write_conf(
+        &conf,
+        &[
+            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
+            (
+                "shop-a.yaml",
+                &file("shop-a", forecast("0.15") + &slo("99.9")),
+            ),
+            (
+                "shop-b.yaml",
+                &file("shop-b", forecast("0.05") + &slo("50")),
+            ),
+            // Too little traffic for `min_events` (10 requests per window).
+            ("shop-c.yaml", &file("shop-c", slo("99.9"))),
+        ],
+    );
+    let config = load(&conf);
+    let rules = generate(&config, dir.path());
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
+        rules.display()
+    );
+    t.push_str(&exporter_series(&config, 40));
+    for (series, values) in [
+        // `data` loses 10 bytes a minute from 900: in 1h it will have 100 of 1000 left (0.1).
+        ("kubelet_volume_stats_available_bytes{tenant=\"shop-a\",persistentvolumeclaim=\"data\"}", "900-10x40"),
+        ("kubelet_volume_stats_capacity_bytes{tenant=\"shop-a\",persistentvolumeclaim=\"data\"}", "1000x40"),
+        ("kubelet_volume_stats_available_bytes{tenant=\"shop-a\",persistentvolumeclaim=\"logs\"}", "900x40"),
+        ("kubelet_volume_stats_capacity_bytes{tenant=\"shop-a\",persistentvolumeclaim=\"logs\"}", "1000x40"),
+        ("kubelet_volume_stats_available_bytes{tenant=\"shop-b\",persistentvolumeclaim=\"data\"}", "900-10x40"),
+        ("kubelet_volume_stats_capacity_bytes{tenant=\"shop-b\",persistentvolumeclaim=\"data\"}", "1000x40"),
+        // 10 % of checkout requests fail.
+        ("checkout_requests_total{tenant=\"shop-a\"}", "0+600x40"),
+        ("checkout_errors_total{tenant=\"shop-a\"}", "0+60x40"),
+        ("checkout_requests_total{tenant=\"shop-b\"}", "0+600x40"),
+        ("checkout_errors_total{tenant=\"shop-b\"}", "0+60x40"),
+        // Every request fails, but there are about 6 in 30 minutes.
+        ("checkout_requests_total{tenant=\"shop-c\"}", "0+0.2x40"),
+        ("checkout_errors_total{tenant=\"shop-c\"}", "0+0.2x40"),
+    ] {
+        let _ = writeln!(t, "      - series: '{series}'\n        values: '{values}'");
+    }
+    t.push_str("    alert_rule_test:\n");
+    let pvc = expect(&config, "shop-a", "disk_will_fill", "forecast", "warning",
+        "kubelet_volume_stats_available_bytes forecast 1h ahead as a fraction of kubelet_volume_stats_capacity_bytes < the tenant's threshold (value 100m)")
+        .replace("              tenant: shop-a\n", "              tenant: shop-a\n              persistentvolumeclaim: data\n");
+    t.push_str(&case("disk_will_fill", "20m", &[pvc]));
+    let burn = "checkout_errors_total over checkout_requests_total burns the error budget too fast (fast burn 14.4x over 1h and 5m is critical, slow burn 6x over 6h and 30m is a warning) (value 100m)";
+    t.push_str(&case(
+        "checkout_availability",
+        "20m",
+        &[
+            expect(
+                &config,
+                "shop-a",
+                "checkout_availability",
+                "slo_burn_rate",
+                "critical",
+                burn,
+            ),
+            expect(
+                &config,
+                "shop-a",
+                "checkout_availability",
+                "slo_burn_rate",
+                "warning",
+                burn,
+            ),
+        ],
+    ));
+    test_rules(dir.path(), &t);
+}
