@@ -187,6 +187,9 @@ _dynalert() {
             dynalert__subcmd__help__subcmd__rules,coverage)
                 cmd="dynalert__subcmd__help__subcmd__rules__subcmd__coverage"
                 ;;
+            dynalert__subcmd__help__subcmd__rules,recipes)
+                cmd="dynalert__subcmd__help__subcmd__rules__subcmd__recipes"
+                ;;
             dynalert__subcmd__help__subcmd__rules,regex)
                 cmd="dynalert__subcmd__help__subcmd__rules__subcmd__regex"
                 ;;
@@ -232,6 +235,9 @@ _dynalert() {
             dynalert__subcmd__rules,help)
                 cmd="dynalert__subcmd__rules__subcmd__help"
                 ;;
+            dynalert__subcmd__rules,recipes)
+                cmd="dynalert__subcmd__rules__subcmd__recipes"
+                ;;
             dynalert__subcmd__rules,regex)
                 cmd="dynalert__subcmd__rules__subcmd__regex"
                 ;;
@@ -240,6 +246,9 @@ _dynalert() {
                 ;;
             dynalert__subcmd__rules__subcmd__help,help)
                 cmd="dynalert__subcmd__rules__subcmd__help__subcmd__help"
+                ;;
+            dynalert__subcmd__rules__subcmd__help,recipes)
+                cmd="dynalert__subcmd__rules__subcmd__help__subcmd__recipes"
                 ;;
             dynalert__subcmd__rules__subcmd__help,regex)
                 cmd="dynalert__subcmd__rules__subcmd__help__subcmd__regex"
@@ -985,7 +994,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help__subcmd__rules)
-            opts="coverage regex"
+            opts="coverage regex recipes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -999,6 +1008,20 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help__subcmd__rules__subcmd__coverage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__help__subcmd__rules__subcmd__recipes)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1393,7 +1416,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__rules)
-            opts="-h --help coverage regex help"
+            opts="-h --help coverage regex recipes help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1425,7 +1448,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__rules__subcmd__help)
-            opts="coverage regex help"
+            opts="coverage regex recipes help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1466,6 +1489,20 @@ _dynalert() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynalert__subcmd__rules__subcmd__help__subcmd__recipes)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynalert__subcmd__rules__subcmd__help__subcmd__regex)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1473,6 +1510,24 @@ _dynalert() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__rules__subcmd__recipes)
+            opts="-h --out --check --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
