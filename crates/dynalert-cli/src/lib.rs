@@ -114,6 +114,9 @@ pub enum Command {
     #[command(subcommand)]
     #[command(about = cmd::deploy::ABOUT, long_about = cmd::deploy::LONG_ABOUT, after_long_help = cmd::deploy::AFTER_HELP)]
     Deploy(cmd::deploy::Command),
+    /// Turn static per-tenant alert rules into a conf.d, and report what was left alone.
+    #[command(about = cmd::migrate::ABOUT, long_about = cmd::migrate::LONG_ABOUT, after_long_help = cmd::migrate::AFTER_HELP)]
+    Migrate(cmd::migrate::Args),
 }
 
 /// Exit code for findings.
@@ -148,6 +151,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::VerifyThreshold(a) => cmd::verify_threshold::run(a),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Deploy(c) => cmd::deploy::run(c),
+        Command::Migrate(a) => cmd::migrate::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -755,6 +755,9 @@ fn parse_recipe(
             horizon_secs.map(|h| canonical_duration((2 * h).max(3600)))
         }
         (Some(RecipeKind::SloBurnRate), None) => Some(String::new()),
+        // A threshold without a window compares the latest sample, as a hand-written
+        // `max(metric) > 70` does.
+        (Some(RecipeKind::Threshold), None) => Some(String::new()),
         (_, None) => {
             ctx.error_hint(
                 item.pos,

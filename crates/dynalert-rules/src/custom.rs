@@ -95,6 +95,9 @@ fn observation(shape: &RecipeShape) -> String {
     let low = matches!(shape.op, CompareOp::Lt | CompareOp::Le);
     let agg = if low { "min" } else { "max" };
     match shape.kind {
+        RecipeKind::Threshold if w.is_empty() => {
+            format!("{agg} by(tenant) ({})", selector(shape, &shape.metric, ""))
+        }
         RecipeKind::Threshold => format!(
             "{agg} by(tenant) (avg_over_time({}[{w}]))",
             selector(shape, &shape.metric, "")
@@ -215,10 +218,17 @@ fn condition(shape: &RecipeShape) -> String {
             let terms: Vec<String> = ["critical", "warning", "info"]
                 .iter()
                 .map(|sev| {
+                    let latest = if shape.window.is_empty() {
+                        selector(shape, &shape.metric, "")
+                    } else {
+                        format!(
+                            "last_over_time({}[{}])",
+                            selector(shape, &shape.metric, ""),
+                            shape.window
+                        )
+                    };
                     format!(
-                        "  (last_over_time({}[{}])\n     {op} on(tenant) group_left(severity)\n   {})",
-                        selector(shape, &shape.metric, ""),
-                        shape.window,
+                        "  ({latest}\n     {op} on(tenant) group_left(severity)\n   {})",
                         threshold(&id, Some(sev))
                     )
                 })
@@ -252,6 +262,9 @@ pub fn alert_expr(shape: &RecipeShape) -> String {
 
 fn describe(shape: &RecipeShape) -> String {
     let what = match shape.kind {
+        RecipeKind::Threshold if shape.window.is_empty() => {
+            format!("latest value of {}", shape.metric)
+        }
         RecipeKind::Threshold if matches!(shape.op, CompareOp::Eq | CompareOp::Ne) => {
             format!("last value of {} over {}", shape.metric, shape.window)
         }

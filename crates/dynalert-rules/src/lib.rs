@@ -9,6 +9,7 @@ pub mod contract;
 pub mod coverage;
 pub mod custom;
 pub mod joins;
+pub mod migrate;
 pub mod pack;
 pub mod promql;
 pub mod regex_rules;

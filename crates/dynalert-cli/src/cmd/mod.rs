@@ -10,6 +10,7 @@ pub mod init;
 pub mod inspect_tenant;
 pub mod lab;
 pub mod man;
+pub mod migrate;
 pub mod rules;
 pub mod scenario;
 pub mod schema;
