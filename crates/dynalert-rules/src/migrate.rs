@@ -249,6 +249,8 @@ pub struct Migration {
 /// A per-tenant copy: (tenant, template, op, constant).
 struct Copy {
     tenant: String,
+    /// The old expression aggregated without `by(tenant)`: its alerts had no tenant label.
+    unlabelled: bool,
     template: Expr,
     op: String,
     value: f64,
@@ -319,8 +321,10 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
         ));
     }
     // `max(x{tenant="a"})` is `max by(tenant)(x)` of that tenant.
+    let mut unlabelled = false;
     if let Expr::Aggregate(a) = &mut template {
         if a.modifier.is_none() {
+            unlabelled = true;
             a.modifier = Some(LabelModifier::Include(promql_parser::label::Labels {
                 labels: vec![tenant_label.to_string()],
             }));
@@ -328,6 +332,7 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
     }
     Ok(Copy {
         tenant: tenants.into_iter().next().unwrap_or_default(),
+        unlabelled,
         template,
         op,
         value: n.val,
@@ -520,7 +525,7 @@ fn by_tenant_only(m: &Option<LabelModifier>, label: &str) -> bool {
 fn duration_text(d: std::time::Duration) -> String {
     let s = d.as_secs();
     for (unit, n) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
-        if s % n == 0 && s > 0 {
+        if s.is_multiple_of(n) && s > 0 {
             return format!("{}{unit}", s / n);
         }
     }
@@ -774,6 +779,11 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
                 alert: alert.clone(),
                 reason,
             });
+        }
+        if copies.iter().any(|(_, c)| c.unlabelled) {
+            notes.push(format!(
+                "the old alerts have no `{tenant_label}` label (aggregated without `by({tenant_label})`); the new ones have"
+            ));
         }
         let dropped: BTreeSet<String> = copies
             .iter()

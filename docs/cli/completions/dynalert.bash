@@ -49,6 +49,9 @@ _dynalert() {
             dynalert,man)
                 cmd="dynalert__subcmd__man"
                 ;;
+            dynalert,migrate)
+                cmd="dynalert__subcmd__migrate"
+                ;;
             dynalert,rules)
                 cmd="dynalert__subcmd__rules"
                 ;;
@@ -141,6 +144,9 @@ _dynalert() {
                 ;;
             dynalert__subcmd__help,man)
                 cmd="dynalert__subcmd__help__subcmd__man"
+                ;;
+            dynalert__subcmd__help,migrate)
+                cmd="dynalert__subcmd__help__subcmd__migrate"
                 ;;
             dynalert__subcmd__help,rules)
                 cmd="dynalert__subcmd__help__subcmd__rules"
@@ -284,7 +290,7 @@ _dynalert() {
 
     case "${cmd}" in
         dynalert)
-            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy help"
+            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -714,7 +720,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help)
-            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy help"
+            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -980,6 +986,20 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1405,6 +1425,36 @@ _dynalert() {
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__migrate)
+            opts="-h --out --packs --tenant-label --report --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --packs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant-label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
