@@ -106,6 +106,8 @@ pub struct PackKey {
     /// The pack alert that reads the comparison, and its `for:`.
     pub alert: Option<String>,
     pub for_: Option<String>,
+    /// Static labels of that alert other than `severity`.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Reads the packs' recording rules: `tenant:<signal>` observations and the
@@ -114,7 +116,8 @@ pub struct PackKey {
 pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
     let mut obs: BTreeMap<String, String> = BTreeMap::new();
     let mut over: Vec<(String, String)> = Vec::new();
-    let mut alert_for: Vec<(String, String, Option<String>)> = Vec::new();
+    type Reader = (String, String, Option<String>, BTreeMap<String, String>);
+    let mut alert_for: Vec<Reader> = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -130,10 +133,20 @@ pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
                 for r in g["rules"].as_vec().into_iter().flatten() {
                     let expr = r["expr"].as_str().unwrap_or_default();
                     if let Some(alert) = r["alert"].as_str() {
+                        let labels = r["labels"]
+                            .as_hash()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(k, v)| {
+                                Some((k.as_str()?.to_string(), v.as_str()?.to_string()))
+                            })
+                            .filter(|(k, _)| k != "severity")
+                            .collect();
                         alert_for.push((
                             alert.to_string(),
                             expr.to_string(),
                             r["for"].as_str().map(str::to_string),
+                            labels,
                         ));
                         continue;
                     }
@@ -172,13 +185,20 @@ pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
         }
         let Some(template) = obs.get(l) else { continue };
         let record = format!("tenant:alert_over_threshold:{key}");
-        let reader = alert_for.iter().find(|(_, e, _)| e.contains(&record));
+        // `…:<key>{` or `…:<key>` at the end: not the record of a longer key.
+        let reader = alert_for.iter().find(|(_, e, _, _)| {
+            e.match_indices(&record).any(|(i, _)| {
+                !e[i + record.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            })
+        });
         keys.by_template.insert(
             template.clone(),
             PackKey {
                 key,
-                alert: reader.map(|(a, _, _)| a.clone()),
-                for_: reader.and_then(|(_, _, f)| f.clone()),
+                alert: reader.map(|(a, _, _, _)| a.clone()),
+                for_: reader.and_then(|(_, _, f, _)| f.clone()),
+                labels: reader.map(|(_, _, _, l)| l.clone()).unwrap_or_default(),
             },
         );
     }
@@ -228,6 +248,16 @@ pub struct Converted {
     pub thresholds: BTreeMap<String, BTreeMap<String, f64>>,
     pub rules: usize,
     pub notes: Vec<String>,
+    /// Indices (into the rules given to [`migrate`]) of the copies converted.
+    pub sources: Vec<(usize, String)>,
+    pub op: String,
+    pub for_: Option<String>,
+    /// The alert that replaces the copies: name and static labels that tell it apart
+    /// (a pack alert can cover several keys under one name).
+    pub new_alert: String,
+    pub new_labels: BTreeMap<String, String>,
+    /// `for:` of the new alert.
+    pub new_for: Option<String>,
 }
 
 /// A rule left alone, and why.
@@ -700,7 +730,12 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
                         for_.as_deref().unwrap_or("0s")
                     ));
                 }
-                Ok(Target::Key(pk.key.clone()))
+                Ok((
+                    Target::Key(pk.key.clone()),
+                    pk.alert.clone().unwrap_or_default(),
+                    pk.labels.clone(),
+                    pk.for_.clone(),
+                ))
             }
             other => {
                 if other.is_some() {
@@ -725,13 +760,13 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
                                 "alert `{alert}` becomes `{name}` (recipe names are snake_case): update routes and silences that match on `alertname`"
                             ));
                         }
-                        r.name = name;
+                        r.name = name.clone();
                         r.for_ = for_.clone();
-                        Target::Recipe(r)
+                        (Target::Recipe(r), name, BTreeMap::new(), for_.clone())
                     })
             }
         };
-        let target = match target {
+        let (target, new_alert, new_labels, new_for) = match target {
             Ok(t) => t,
             Err(reason) => {
                 for (i, _) in &copies {
@@ -746,6 +781,7 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
         };
         let mut thresholds: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
         let mut conflicts = Vec::new();
+        let mut sources = Vec::new();
         for (i, c) in &copies {
             let sev = rules[*i]
                 .labels
@@ -770,6 +806,7 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
                 )),
                 _ => {
                     slot.insert(sev, c.value);
+                    sources.push((*i, c.tenant.clone()));
                 }
             }
         }
@@ -804,6 +841,12 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
             thresholds,
             rules: copies.len(),
             notes,
+            sources,
+            op,
+            for_,
+            new_alert,
+            new_labels,
+            new_for,
         });
     }
     m
@@ -986,4 +1029,325 @@ pub fn rule_files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// `--prove`: a `promtool test rules` file that evaluates the old per-tenant copies and the
+/// new rules (packs and recipes, with the migrated conf.d's exporter series) on the same
+/// synthetic observations, and fails unless both fire the same (tenant, severity) alerts at
+/// every evaluation step.
+#[derive(Debug, Clone, Default)]
+pub struct Proof {
+    /// The old copies of the converted alerts, renamed `DynalertMigrateOld<n>` and labelled
+    /// with their tenant (so that copies without a `tenant` label can be compared).
+    pub old_rules: String,
+    /// The promtool test (its `rule_files` are the old rules and `new_rules`).
+    pub test: String,
+    pub steps: usize,
+    pub proven: Vec<String>,
+    /// Converted alerts for which no observation series could be generated, and why.
+    pub unproven: Vec<(String, String)>,
+}
+
+/// One generated observation: metric, labels (without the tenant), counter?
+struct Observation {
+    metric: String,
+    labels: BTreeMap<String, String>,
+    counter: bool,
+}
+
+/// A label value a simple regex matches fully: the first alternative of `a|b|c`, or a
+/// literal with `.` wildcards replaced by `0`.
+fn regex_example(re: &str) -> Option<String> {
+    let first = re.split('|').next()?;
+    let candidate: String = first
+        .chars()
+        .map(|c| if c == '.' { '0' } else { c })
+        .collect();
+    let ok = candidate
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let anchored = regex::Regex::new(&format!("^(?:{re})$")).ok()?;
+    (ok && anchored.is_match(&candidate)).then_some(candidate)
+}
+
+fn observation(template: &str, tenant_label: &str) -> Result<Observation, String> {
+    let e = parser::parse(template).map_err(|e| e.to_string())?;
+    let Expr::Aggregate(a) = strip(&e) else {
+        return Err("no series generator for this observation".into());
+    };
+    let (vs, counter) = match strip(&a.expr) {
+        Expr::VectorSelector(vs) => (vs.clone(), false),
+        Expr::Call(c) if c.func.name == "rate" && a.op.to_string() == "sum" => {
+            match c.args.args.first().map(|x| strip(x)) {
+                Some(Expr::MatrixSelector(ms)) => (ms.vs.clone(), true),
+                _ => return Err("no series generator for this observation".into()),
+            }
+        }
+        _ => return Err("no series generator for this observation".into()),
+    };
+    let mut metric = vs.name.clone().unwrap_or_default();
+    let mut labels = BTreeMap::new();
+    for m in &vs.matchers.matchers {
+        match (&m.op, m.name.as_str()) {
+            (MatchOp::Equal, "__name__") => metric = m.value.clone(),
+            (_, l) if l == tenant_label => {}
+            (MatchOp::Equal, l) => {
+                labels.insert(l.to_string(), m.value.clone());
+            }
+            (MatchOp::Re(_), l) => {
+                let v = regex_example(&m.value)
+                    .ok_or_else(|| format!("no example value for the regex `{}`", m.value))?;
+                labels.insert(l.to_string(), v);
+            }
+            _ => return Err(format!("matcher `{}` has no example value", m.name)),
+        }
+        if m.value.contains('\\') {
+            return Err("an escaped matcher value".into());
+        }
+    }
+    if metric.is_empty() {
+        return Err("the selector has no metric name".into());
+    }
+    Ok(Observation {
+        metric,
+        labels,
+        counter,
+    })
+}
+
+fn minutes(d: Option<&str>) -> i64 {
+    d.and_then(|d| {
+        let (n, unit) = d.split_at(d.len().checked_sub(1)?);
+        let n: i64 = n.parse().ok()?;
+        Some(match unit {
+            "s" => (n + 59) / 60,
+            "m" => n,
+            "h" => n * 60,
+            "d" => n * 1440,
+            _ => return None,
+        })
+    })
+    .unwrap_or(0)
+}
+
+/// The observed values a tenant's series steps through: below every threshold, each
+/// threshold exactly, between them, above all (reversed for `<` and `<=`).
+fn phases(thresholds: &[f64], op: &str, counter: bool) -> Vec<f64> {
+    let mut t: Vec<f64> = thresholds.to_vec();
+    t.sort_by(f64::total_cmp);
+    t.dedup();
+    let margin = |v: f64| (v.abs() * 0.5).max(1.0);
+    let mut out = vec![t[0] - margin(t[0])];
+    for (i, v) in t.iter().enumerate() {
+        out.push(*v);
+        if let Some(next) = t.get(i + 1) {
+            out.push((v + next) / 2.0);
+        }
+    }
+    let last = t[t.len() - 1];
+    out.push(last + margin(last));
+    if matches!(op, "<" | "<=") {
+        out.reverse();
+    }
+    if counter {
+        for v in &mut out {
+            *v = v.max(0.0);
+        }
+    }
+    out
+}
+
+fn yaml_single(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn promql_label_value(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Builds the proof for `m` (from `rules`), with the migrated conf.d's `exposition` and the
+/// new rule files; `old_rules_path` is where the caller writes [`Proof::old_rules`].
+pub fn proof(
+    m: &Migration,
+    rules: &[SourceRule],
+    exposition: &str,
+    new_rules: &[PathBuf],
+    old_rules_path: &Path,
+    tenant_label: &str,
+) -> Proof {
+    let mut p = Proof::default();
+    let mut plans = Vec::new();
+    for (k, c) in m.converted.iter().enumerate() {
+        match observation(&c.template, tenant_label) {
+            Ok(o) => plans.push((k, c, o)),
+            Err(e) => p.unproven.push((c.alert.clone(), e)),
+        }
+    }
+    let phase_len = plans
+        .iter()
+        .map(|(_, c, _)| minutes(c.for_.as_deref()).max(minutes(c.new_for.as_deref())))
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let phase_count = plans
+        .iter()
+        .flat_map(|(_, c, o)| {
+            c.thresholds
+                .values()
+                .map(|t| phases(&t.values().copied().collect::<Vec<_>>(), &c.op, o.counter).len())
+        })
+        .max()
+        .unwrap_or(1);
+    let steps = (phase_len * phase_count as i64) as usize;
+    p.steps = steps;
+
+    // Old copies, renamed and labelled with their tenant.
+    let mut old = String::from("groups:\n  - name: dynalert-migrate-old\n    rules:\n");
+    for (k, c, _) in &plans {
+        for (i, tenant) in &c.sources {
+            let r = &rules[*i];
+            let sev = r.labels.get("severity").map_or("warning", String::as_str);
+            let _ = write!(
+                old,
+                "      - alert: DynalertMigrateOld{k}\n        expr: {}\n",
+                yaml_single(&r.expr.replace('\n', " "))
+            );
+            if let Some(f) = &r.for_ {
+                let _ = writeln!(old, "        for: {f}");
+            }
+            let _ = writeln!(
+                old,
+                "        labels:\n          severity: {}\n          {tenant_label}: {}",
+                yaml_single(sev),
+                yaml_single(tenant)
+            );
+        }
+    }
+    p.old_rules = old;
+
+    let mut t = String::from("rule_files:\n");
+    let _ = writeln!(
+        t,
+        "  - {}",
+        yaml_single(&old_rules_path.display().to_string())
+    );
+    for f in new_rules {
+        let _ = writeln!(t, "  - {}", yaml_single(&f.display().to_string()));
+    }
+    t.push_str("evaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n");
+    for line in exposition
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let _ = writeln!(
+            t,
+            "      - series: {}\n        values: '{value}x{steps}'",
+            yaml_single(series)
+        );
+    }
+    for (_, c, o) in &plans {
+        for (tenant, tiers) in &c.thresholds {
+            let values = phases(
+                &tiers.values().copied().collect::<Vec<_>>(),
+                &c.op,
+                o.counter,
+            );
+            let mut labels = vec![format!("{tenant_label}={}", promql_label_value(tenant))];
+            labels.extend(
+                o.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", promql_label_value(v))),
+            );
+            let series = format!("{}{{{}}}", o.metric, labels.join(","));
+            let mut segs = Vec::new();
+            let mut last = 0.0_f64;
+            for i in 0..=phase_count {
+                let v = values[i.min(values.len() - 1)];
+                let n = if i == phase_count { 1 } else { phase_len };
+                if o.counter {
+                    let d = v * 60.0;
+                    let start = if i == 0 { 0.0 } else { last + d };
+                    segs.push(format!("{start}+{d}x{}", n - 1));
+                    last = start + d * (n - 1) as f64;
+                } else {
+                    segs.push(format!("{v}x{}", n - 1));
+                }
+            }
+            let _ = writeln!(
+                t,
+                "      - series: {}\n        values: '{}'",
+                yaml_single(&series),
+                segs.join(" ")
+            );
+        }
+    }
+    t.push_str("    promql_expr_test:\n");
+    for (k, c, _) in &plans {
+        let mut sel = vec![
+            "alertstate=\"firing\"".to_string(),
+            format!("alertname={}", promql_label_value(&c.new_alert)),
+        ];
+        sel.extend(
+            c.new_labels
+                .iter()
+                .map(|(l, v)| format!("{l}={}", promql_label_value(v))),
+        );
+        // Another converted alert becomes the same new alert (old copies that differed in
+        // `for:`, say): compare only this one's tenants.
+        let shared = m
+            .converted
+            .iter()
+            .filter(|o| o.new_alert == c.new_alert && o.new_labels == c.new_labels)
+            .count()
+            > 1;
+        if shared {
+            let ids: Vec<String> = c
+                .thresholds
+                .keys()
+                .map(|t| t.replace('.', "\\\\."))
+                .collect();
+            sel.push(format!("{tenant_label}=~\"{}\"", ids.join("|")));
+        }
+        let new = format!(
+            "group by({tenant_label}, severity) (ALERTS{{{}}})",
+            sel.join(", ")
+        );
+        let old = format!(
+            "group by({tenant_label}, severity) (ALERTS{{alertstate=\"firing\", alertname=\"DynalertMigrateOld{k}\"}})"
+        );
+        let diff = format!(
+            "({old} unless on({tenant_label}, severity) {new}) or ({new} unless on({tenant_label}, severity) {old})"
+        );
+        for step in 1..=steps {
+            let _ = writeln!(
+                t,
+                "      - expr: {}\n        eval_time: {step}m\n        exp_samples: []",
+                yaml_single(&diff)
+            );
+        }
+        // Not vacuous: at the last step every tier of every tenant is crossed.
+        if matches!(c.op.as_str(), ">" | ">=" | "<" | "<=") {
+            let pairs: usize = c.thresholds.values().map(BTreeMap::len).sum();
+            let _ = writeln!(
+                t,
+                "      - expr: {}\n        eval_time: {steps}m\n        exp_samples:\n          - labels: '{{}}'\n            value: {pairs}",
+                yaml_single(&format!("count({old})"))
+            );
+        }
+        p.proven.push(c.alert.clone());
+    }
+    p.test = t;
+    p
+}
+
+/// Whether `path` holds Prometheus rule groups (the packs directory also holds other YAML,
+/// such as exporter query files).
+pub fn is_rule_file(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| yaml_rust2::YamlLoader::load_from_str(&t).ok())
+        .is_some_and(|docs| docs.iter().any(|d| d["groups"].as_vec().is_some()))
 }

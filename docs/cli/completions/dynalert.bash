@@ -1436,7 +1436,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__migrate)
-            opts="-h --out --packs --tenant-label --report --help"
+            opts="-h --out --packs --tenant-label --report --prove --promtool --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1455,6 +1455,10 @@ _dynalert() {
                     return 0
                     ;;
                 --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --promtool)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

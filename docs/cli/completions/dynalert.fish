@@ -188,6 +188,8 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand migrate" -l out -d 'Th
 complete -c dynalert -n "__fish_dynalert_using_subcommand migrate" -l packs -d 'The rule packs directory (which observations are catalogue keys)' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand migrate" -l tenant-label -d 'The label that holds the tenant id in the old rules\' selectors' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand migrate" -l report -d 'Also write the report to this file' -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand migrate" -l promtool -d 'The promtool binary `--prove` runs' -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand migrate" -l prove -d 'Prove the conversion: evaluate the old copies and the new rules (packs, recipes, exporter series of the written conf.d) on the same generated series with `promtool test rules`; fail unless both fire the same alerts at every step'
 complete -c dynalert -n "__fish_dynalert_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and not __fish_seen_subcommand_from init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate help" -f -a "init" -d 'Start a new conf.d: the catalogue of the shipped rule packs and one example tenant'
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and not __fish_seen_subcommand_from init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate help" -f -a "tenant" -d 'Add a tenant file to a conf.d'

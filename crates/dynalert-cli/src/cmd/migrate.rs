@@ -61,6 +61,14 @@ pub struct Args {
     /// Also write the report to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Prove the conversion: evaluate the old copies and the new rules (packs, recipes,
+    /// exporter series of the written conf.d) on the same generated series with
+    /// `promtool test rules`; fail unless both fire the same alerts at every step.
+    #[arg(long)]
+    pub prove: bool,
+    /// The promtool binary `--prove` runs.
+    #[arg(long, default_value = "promtool")]
+    pub promtool: PathBuf,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -107,9 +115,104 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         loaded.config.tenants.len(),
         args.out.display()
     );
-    Ok(if m.left_alone.is_empty() {
+    let proved = if args.prove {
+        prove(&args, &m, &rules, &loaded.config)?
+    } else {
+        true
+    };
+    Ok(if m.left_alone.is_empty() && proved {
         0
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// Runs the `--prove` comparison of a migration; true when the old copies and the new rules
+/// fire the same alerts at every step and every converted alert could be compared.
+pub fn prove(
+    args: &Args,
+    m: &dynalert_rules::migrate::Migration,
+    rules: &[dynalert_rules::migrate::SourceRule],
+    config: &dynalert_model::Config,
+) -> anyhow::Result<bool> {
+    let work = std::env::temp_dir().join(format!("dynalert-migrate-prove-{}", std::process::id()));
+    std::fs::create_dir_all(&work)
+        .with_context(|| format!("cannot create `{}`", work.display()))?;
+    let result = prove_in(args, m, rules, config, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+fn prove_in(
+    args: &Args,
+    m: &dynalert_rules::migrate::Migration,
+    rules: &[dynalert_rules::migrate::SourceRule],
+    config: &dynalert_model::Config,
+    work: &std::path::Path,
+) -> anyhow::Result<bool> {
+    let mut new_rules: Vec<PathBuf> = dynalert_rules::migrate::rule_files_under(&args.packs)
+        .into_iter()
+        .filter(|p| dynalert_rules::migrate::is_rule_file(p))
+        .collect();
+    let shapes = dynalert_rules::shapes_of(config);
+    if !shapes.is_empty() {
+        let path = work.join("custom-alerts.yaml");
+        std::fs::write(
+            &path,
+            dynalert_rules::render_custom_rules(&shapes, "the migrated conf.d"),
+        )?;
+        new_rules.push(path);
+    }
+    let exposition = dynalert_exposition::render(
+        &dynalert_model::resolve(config, Utc::now()),
+        dynalert_exposition::Format::Text,
+    );
+    let old_path = work.join("old-copies.yaml");
+    let proof = dynalert_rules::migrate::proof(
+        m,
+        rules,
+        &exposition,
+        &new_rules,
+        &old_path,
+        &args.tenant_label,
+    );
+    std::fs::write(&old_path, &proof.old_rules)?;
+    let test_path = work.join("prove.test.yaml");
+    std::fs::write(&test_path, &proof.test)?;
+    if let Ok(keep) = std::env::var("DYNALERT_MIGRATE_PROVE_KEEP") {
+        let _ = std::fs::copy(&test_path, PathBuf::from(&keep).join("prove.test.yaml"));
+        let _ = std::fs::copy(&old_path, PathBuf::from(&keep).join("old-copies.yaml"));
+    }
+    for (alert, why) in &proof.unproven {
+        println!("prove: `{alert}` not proven: {why}");
+    }
+    if proof.proven.is_empty() {
+        println!("prove: nothing to compare");
+        return Ok(proof.unproven.is_empty());
+    }
+    let out = std::process::Command::new(&args.promtool)
+        .args(["test", "rules"])
+        .arg(&test_path)
+        .output()
+        .with_context(|| format!("cannot run `{}`", args.promtool.display()))?;
+    if out.status.success() {
+        println!(
+            "prove: {} alerts fire the same (tenant, severity) alerts as their old copies at each of {} evaluation steps",
+            proof.proven.len(),
+            proof.steps
+        );
+        return Ok(proof.unproven.is_empty());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("prove: the old and the new rules fire differently:");
+    for line in text
+        .lines()
+        .chain(err.lines())
+        .filter(|l| !l.trim().is_empty())
+        .take(60)
+    {
+        println!("  {line}");
+    }
+    Ok(false)
 }
