@@ -117,6 +117,9 @@ pub enum Command {
     /// Turn static per-tenant alert rules into a conf.d, and report what was left alone.
     #[command(about = cmd::migrate::ABOUT, long_about = cmd::migrate::LONG_ABOUT, after_long_help = cmd::migrate::AFTER_HELP)]
     Migrate(cmd::migrate::Args),
+    /// Replay past observations against a conf.d: how often each key would have fired.
+    #[command(about = cmd::backtest::ABOUT, long_about = cmd::backtest::LONG_ABOUT, after_long_help = cmd::backtest::AFTER_HELP)]
+    Backtest(cmd::backtest::Args),
 }
 
 /// Exit code for findings.
@@ -152,6 +155,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Bench(c) => cmd::bench::run(c),
         Command::Deploy(c) => cmd::deploy::run(c),
         Command::Migrate(a) => cmd::migrate::run(a),
+        Command::Backtest(a) => cmd::backtest::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod alertmanager_diff;
+pub mod backtest;
 pub mod bench;
 pub mod deploy;
 pub mod effective;
