@@ -19,6 +19,9 @@ _dynalert() {
             dynalert,alertmanager)
                 cmd="dynalert__subcmd__alertmanager"
                 ;;
+            dynalert,backtest)
+                cmd="dynalert__subcmd__backtest"
+                ;;
             dynalert,bench)
                 cmd="dynalert__subcmd__bench"
                 ;;
@@ -114,6 +117,9 @@ _dynalert() {
                 ;;
             dynalert__subcmd__help,alertmanager)
                 cmd="dynalert__subcmd__help__subcmd__alertmanager"
+                ;;
+            dynalert__subcmd__help,backtest)
+                cmd="dynalert__subcmd__help__subcmd__backtest"
                 ;;
             dynalert__subcmd__help,bench)
                 cmd="dynalert__subcmd__help__subcmd__bench"
@@ -290,7 +296,7 @@ _dynalert() {
 
     case "${cmd}" in
         dynalert)
-            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate help"
+            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate backtest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -382,6 +388,48 @@ _dynalert() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__backtest)
+            opts="-h --prometheus --from --to --against --packs --step --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prometheus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --against)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --packs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --step)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -720,7 +768,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help)
-            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate help"
+            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate backtest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -750,6 +798,20 @@ _dynalert() {
         dynalert__subcmd__help__subcmd__alertmanager__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__help__subcmd__backtest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

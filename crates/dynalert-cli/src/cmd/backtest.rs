@@ -12,7 +12,8 @@ use serde::Serialize;
 use crate::EXIT_FINDINGS;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
-pub const ABOUT: &str = r#"Replay past observations against a conf.d: how often each key would have fired"#;
+pub const ABOUT: &str =
+    r#"Replay past observations against a conf.d: how often each key would have fired"#;
 /// Description shown by `--help`.
 pub const LONG_ABOUT: &str = r#"Replay past observations against a conf.d: how often each key would have fired.
 
@@ -125,8 +126,14 @@ pub fn replay(
     }
     f.fired = f.intervals.len();
     f.firing_seconds = f.intervals.iter().map(|(a, b)| b - a).sum();
-    f.first = f.intervals.first().and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
-    f.last = f.intervals.last().and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+    f.first = f
+        .intervals
+        .first()
+        .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+    f.last = f
+        .intervals
+        .last()
+        .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
     f
 }
 
@@ -211,7 +218,10 @@ pub fn fetch(
     while start <= to {
         let end = (start + chunk - step).min(to);
         let resp = agent
-            .get(&format!("{}/api/v1/query_range", prometheus.trim_end_matches('/')))
+            .get(&format!(
+                "{}/api/v1/query_range",
+                prometheus.trim_end_matches('/')
+            ))
             .query("query", expr)
             .query("start", &start.to_string())
             .query("end", &end.to_string())
@@ -278,7 +288,12 @@ pub fn rows(
             let series = obs.get(tenant).unwrap_or(&empty);
             let run = |m: &BTreeMap<(String, Severity), BTreeMap<i64, f64>>| {
                 let thr = m.get(&(tenant.clone(), *sev));
-                replay(steps, series, &|t| thr.and_then(|x| x.get(&t).copied()), a.for_secs)
+                replay(
+                    steps,
+                    series,
+                    &|t| thr.and_then(|x| x.get(&t).copied()),
+                    a.for_secs,
+                )
             };
             let firing = run(&now);
             let against = old.as_ref().map(run);
@@ -379,7 +394,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 100.0 * (done - from) as f64 / (to - from).max(1) as f64
             );
         };
-        let data = fetch(&args.prometheus, &a.observation, from, to, step, &mut progress)?;
+        let data = fetch(
+            &args.prometheus,
+            &a.observation,
+            from,
+            to,
+            step,
+            &mut progress,
+        )?;
         observations.insert(a.key.clone(), data);
     }
     let rows = rows(&config, against.as_ref(), &alerts, &observations, &steps);
@@ -412,8 +434,14 @@ mod tests {
     #[test]
     fn a_for_duration_delays_firing_and_a_dip_resets_it() {
         // Over 70 from minute 2 to 9, a dip at minute 5, over again 6..9; for: 2m.
-        let values = [10.0, 10.0, 80.0, 80.0, 80.0, 10.0, 80.0, 80.0, 80.0, 80.0, 10.0, 10.0];
-        let obs: BTreeMap<i64, f64> = values.iter().enumerate().map(|(i, v)| (i as i64 * 60, *v)).collect();
+        let values = [
+            10.0, 10.0, 80.0, 80.0, 80.0, 10.0, 80.0, 80.0, 80.0, 80.0, 10.0, 10.0,
+        ];
+        let obs: BTreeMap<i64, f64> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64 * 60, *v))
+            .collect();
         let f = replay(&steps(12), &obs, &|_| Some(70.0), 120);
         // First run 2..4: pending at 2, firing at 4 (2 minutes later), resolved at 5.
         // Second run 6..9: firing at 8, resolved at 10.
@@ -426,7 +454,10 @@ mod tests {
     fn no_threshold_or_no_data_never_fires() {
         let obs: BTreeMap<i64, f64> = (0..5).map(|i| (i * 60, 100.0)).collect();
         assert_eq!(replay(&steps(5), &obs, &|_| None, 0).fired, 0);
-        assert_eq!(replay(&steps(5), &BTreeMap::new(), &|_| Some(1.0), 0).fired, 0);
+        assert_eq!(
+            replay(&steps(5), &BTreeMap::new(), &|_| Some(1.0), 0).fired,
+            0
+        );
         // Still over at the end: the interval ends with the range.
         let f = replay(&steps(5), &obs, &|t| (t >= 120).then_some(50.0), 0);
         assert_eq!(f.intervals, vec![(120, 240)]);
