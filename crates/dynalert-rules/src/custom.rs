@@ -17,6 +17,10 @@ use dynalert_model::{CompareOp, Config, RecipeKind, RecipeShape};
 
 /// Name of the rule group in the generated file.
 pub const GROUP: &str = "dynalert-custom-alerts";
+/// Recording rule: one series per recipe shape the file has a rule for.
+pub const ARMED: &str = "dynalert:custom_alert_rule:armed";
+/// Platform alert: a tenant's recipe whose shape no loaded rule covers.
+pub const UNARMED: &str = "CustomAlertUnarmed";
 
 /// Distinct recipe shapes of a validated configuration (platform recipes and the
 /// recipes of every accepted tenant), sorted.
@@ -321,11 +325,26 @@ pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
     );
     let _ = writeln!(out, "groups:");
     let _ = writeln!(out, "  - name: {GROUP}");
-    if shapes.is_empty() {
-        let _ = writeln!(out, "    rules: []");
-        return out;
-    }
     let _ = writeln!(out, "    rules:");
+    // Which shapes this file arms: a tenant's recipe whose shape is not here (the file was
+    // not regenerated, or not reloaded) is reported, never silently off.
+    let _ = writeln!(out, "      - record: {ARMED}");
+    let _ = writeln!(out, "        expr: |");
+    let armed = if shapes.is_empty() {
+        "vector(1) == 0".to_string()
+    } else {
+        shapes
+            .iter()
+            .map(|s| {
+                format!(
+                    "label_replace(vector(1), \"rule\", \"{}\", \"\", \"\")",
+                    s.id()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\nor ")
+    };
+    out.push_str(&indent(&armed, 10));
     // Recording rules first: an alert reads this cycle's values.
     for shape in shapes.iter().filter(|s| s.kind == RecipeKind::Absence) {
         let _ = writeln!(
@@ -343,6 +362,29 @@ pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
         );
         out.push_str(&indent(&expr, 10));
     }
+    let _ = writeln!(out, "      - alert: {UNARMED}");
+    let _ = writeln!(out, "        expr: |");
+    out.push_str(&indent(
+        &format!("group by(tenant, alert, rule) (user_custom_threshold)\nunless on(rule) {ARMED}"),
+        10,
+    ));
+    let _ = writeln!(out, "        for: 15m");
+    let _ = writeln!(out, "        labels:");
+    let _ = writeln!(out, "          severity: warning");
+    let _ = writeln!(out, "          component: custom");
+    let _ = writeln!(out, "        annotations:");
+    let _ = writeln!(
+        out,
+        "          summary: \"Custom alert {{{{ $labels.alert }}}} of tenant {{{{ $labels.tenant }}}} has no rule\""
+    );
+    let _ = writeln!(
+        out,
+        "          description: \"The exporter serves thresholds of recipe shape {{{{ $labels.rule }}}}, but the loaded custom-alert rules do not cover it: run `dynalert rules recipes` and reload Prometheus.\""
+    );
+    let _ = writeln!(
+        out,
+        "          runbook_url: \"docs/recipes.md#generating-the-rules\""
+    );
     for shape in shapes {
         let id = shape.id();
         let _ = writeln!(out, "      - alert: {}", shape.name);
@@ -374,6 +416,33 @@ pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
             "          runbook_url: \"docs/recipes.md#{}\"",
             shape.kind.as_str()
         );
+    }
+    out
+}
+
+/// The generated rule file as a Prometheus Operator `PrometheusRule` object (for the chart):
+/// the same groups under `spec`.
+pub fn as_prometheus_rule(rule_file: &str, name: &str) -> String {
+    let mut out = String::new();
+    let mut body = false;
+    for line in rule_file.lines() {
+        if !body {
+            if line == "groups:" {
+                body = true;
+                let _ = writeln!(
+                    out,
+                    "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: {name}\n  labels:\n    app.kubernetes.io/part-of: dynalert\nspec:\n  groups:"
+                );
+            } else {
+                let _ = writeln!(out, "{line}");
+            }
+            continue;
+        }
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     out
 }

@@ -448,7 +448,8 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
                     "http_requests_total",
                     "user_custom_threshold",
                     "tenant_metadata_info",
-                    "user_maintenance"
+                    "user_maintenance",
+                    "dynalert:custom_alert_rule:armed"
                 ]
                 .contains(&s.name.as_str()),
                 "unexpected selector {s:?} in {expr}"
@@ -622,11 +623,16 @@ fn a_thousand_tenants_with_twenty_shapes_make_twenty_rules() {
     let text = std::fs::read_to_string(&rules).unwrap();
     let doc = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
     let all = doc["groups"][0]["rules"].as_vec().unwrap();
-    let alerts = all.iter().filter(|r| !r["alert"].is_badvalue()).count();
+    let alerts = all
+        .iter()
+        .filter(|r| !r["alert"].is_badvalue() && r["alert"].as_str() != Some("CustomAlertUnarmed"))
+        .count();
     let records = all.iter().filter(|r| !r["record"].is_badvalue()).count();
     assert_eq!(alerts, 20, "one alerting rule per shape");
-    // Each of the 4 absence shapes remembers which tenants exported its series.
-    assert_eq!(records, 4);
+    // Each of the 4 absence shapes remembers which tenants exported its series, and one
+    // rule lists the shapes the file arms (for `CustomAlertUnarmed`).
+    assert_eq!(records, 4 + 1);
+    assert_eq!(all.len(), 20 + 4 + 2);
 
     // The exporter serves one threshold series per tenant and recipe.
     let snapshot = dynalert_model::resolve(&config, now());
@@ -801,4 +807,76 @@ fn forecast_and_slo_burn_rate_fire_for_their_tenant_only() {
         ],
     ));
     test_rules(dir.path(), &t);
+}
+
+#[test]
+fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    let recipe = |t: &str| {
+        format!("tenants:\n  {t}:\n    _custom_alerts:\n      - {{recipe: threshold, name: queue_depth_high, metric: order_queue_depth, op: \">\", window: 5m, threshold: 1000}}\n")
+    };
+    write_conf(
+        &conf,
+        &[
+            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
+            ("shop-a.yaml", &recipe("shop-a")),
+        ],
+    );
+    // The rules were generated before shop-b added a recipe of its own shape.
+    let stale = load(&conf);
+    let rules = generate(&stale, dir.path());
+    let recipe_b = recipe("shop-b").replace("op: \">\"", "op: \">=\"");
+    write_conf(&conf, &[("shop-b.yaml", &recipe_b)]);
+    let config = load(&conf);
+    let id_b = rule_id(&config, "shop-b", "queue_depth_high");
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
+        rules.display()
+    );
+    t.push_str(&exporter_series(&config, 30));
+    t.push_str("    alert_rule_test:\n");
+    t.push_str(&case("CustomAlertUnarmed", "14m", &[]));
+    t.push_str(&format!(
+        "      - eval_time: 16m\n        alertname: CustomAlertUnarmed\n        exp_alerts:\n          - exp_labels:\n              tenant: shop-b\n              alert: queue_depth_high\n              rule: \"{id_b}\"\n              severity: warning\n              component: custom\n            exp_annotations:\n              summary: \"Custom alert queue_depth_high of tenant shop-b has no rule\"\n              description: \"The exporter serves thresholds of recipe shape {id_b}, but the loaded custom-alert rules do not cover it: run `dynalert rules recipes` and reload Prometheus.\"\n              runbook_url: \"docs/recipes.md#generating-the-rules\"\n"
+    ));
+    test_rules(dir.path(), &t);
+    // Regenerated, every shape is armed.
+    let rules = generate(&config, dir.path());
+    let mut t2 = String::new();
+    let _ = writeln!(
+        t2,
+        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
+        rules.display()
+    );
+    t2.push_str(&exporter_series(&config, 30));
+    t2.push_str("    alert_rule_test:\n");
+    t2.push_str(&case("CustomAlertUnarmed", "20m", &[]));
+    test_rules(dir.path(), &t2);
+}
+
+#[test]
+fn the_prometheus_rule_object_holds_the_same_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    write_conf(
+        &conf,
+        &[
+            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
+            ("shop-a.yaml", RECIPES_A),
+        ],
+    );
+    let config = load(&conf);
+    let plain = dynalert_rules::render_custom_rules(&dynalert_rules::shapes_of(&config), "conf.d");
+    let object = dynalert_rules::custom::as_prometheus_rule(&plain, "dynalert-custom-alerts");
+    let a = &yaml_rust2::YamlLoader::load_from_str(&plain).unwrap()[0];
+    let b = &yaml_rust2::YamlLoader::load_from_str(&object).unwrap()[0];
+    assert_eq!(b["kind"].as_str(), Some("PrometheusRule"));
+    assert_eq!(b["apiVersion"].as_str(), Some("monitoring.coreos.com/v1"));
+    assert_eq!(a["groups"], b["spec"]["groups"]);
+    assert!(a["groups"][0]["rules"].as_vec().unwrap().len() > 6);
 }

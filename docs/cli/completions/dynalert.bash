@@ -1634,7 +1634,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__rules__subcmd__recipes)
-            opts="-h --out --check --help"
+            opts="-h --out --check --prometheus-rule --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

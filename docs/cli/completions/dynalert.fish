@@ -91,6 +91,7 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and __fish_seen
 complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and __fish_seen_subcommand_from regex" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and __fish_seen_subcommand_from recipes" -l out -d 'The rule file to write' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and __fish_seen_subcommand_from recipes" -l check -d 'Do not write; exit 1 when the file differs'
+complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and __fish_seen_subcommand_from recipes" -l prometheus-rule -d 'Write a Prometheus Operator `PrometheusRule` object instead of a rule file'
 complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and __fish_seen_subcommand_from recipes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "coverage" -d 'Print which alerts read each catalogue key; fail on unarmed or unknown keys'
 complete -c dynalert -n "__fish_dynalert_using_subcommand rules; and __fish_seen_subcommand_from help" -f -a "regex" -d 'Write each pack\'s regex-thresholds.yaml for the regex rows of a conf.d'

@@ -66,6 +66,9 @@ pub struct RecipesArgs {
     /// Do not write; exit 1 when the file differs.
     #[arg(long)]
     pub check: bool,
+    /// Write a Prometheus Operator `PrometheusRule` object instead of a rule file.
+    #[arg(long)]
+    pub prometheus_rule: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -188,7 +191,10 @@ fn recipes(args: RecipesArgs) -> anyhow::Result<u8> {
         }
     }
     let shapes = dynalert_rules::shapes_of(&report.config);
-    let text = dynalert_rules::render_custom_rules(&shapes, &args.dir.display().to_string());
+    let mut text = dynalert_rules::render_custom_rules(&shapes, &args.dir.display().to_string());
+    if args.prometheus_rule {
+        text = dynalert_rules::custom::as_prometheus_rule(&text, "dynalert-custom-alerts");
+    }
     if args.check {
         if std::fs::read_to_string(&args.out).unwrap_or_default() != text {
             eprintln!("error: `{}` is out of date", args.out.display());
