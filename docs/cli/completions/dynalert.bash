@@ -396,7 +396,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__backtest)
-            opts="-h --prometheus --from --to --against --packs --step --format --help"
+            opts="-h --prometheus --from --to --against --packs --step --format --svg --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -428,6 +428,10 @@ _dynalert() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -65,6 +65,9 @@ pub struct Args {
     /// Output format.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
+    /// Also write an SVG timeline per tenant and key that would have fired into this directory.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
 }
 
 /// A key the packs alert on: its observation expression and the alert's `for:` (seconds).
@@ -313,6 +316,146 @@ pub fn rows(
     out
 }
 
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn tier_colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "#1f77b4",
+        Severity::Warning => "#e69500",
+        Severity::Critical => "#d62728",
+    }
+}
+
+/// A timeline of one tenant and key: the observation, the served thresholds of every tier
+/// drawn over it, and a band per tier with the firing intervals (and those of `--against`,
+/// hatched, below them).
+pub fn render_svg(
+    tenant: &str,
+    key: &str,
+    steps: &[i64],
+    observation: &BTreeMap<i64, f64>,
+    thresholds: &[(Severity, &BTreeMap<i64, f64>)],
+    rows: &[&Row],
+) -> String {
+    use std::fmt::Write as _;
+    let (w, h, left, top, plot_h) = (960.0, 300.0, 60.0, 30.0, 180.0);
+    let (t0, t1) = (
+        steps[0] as f64,
+        (*steps.last().unwrap_or(&steps[0])).max(steps[0] + 1) as f64,
+    );
+    let values = observation
+        .values()
+        .chain(thresholds.iter().flat_map(|(_, m)| m.values()))
+        .copied()
+        .filter(|v| v.is_finite());
+    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    let x = |t: i64| left + (t as f64 - t0) / (t1 - t0) * (w - left - 20.0);
+    let y = |v: f64| top + plot_h - (v - lo) / (hi - lo) * plot_h;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">"
+    );
+    let _ = writeln!(s, "<title>{} {}</title>", esc(tenant), esc(key));
+    let _ = writeln!(s, "<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\"><path d=\"M0,6 l6,-6\" stroke=\"#888\"/></pattern></defs>");
+    let _ = writeln!(
+        s,
+        "<text x=\"{left}\" y=\"18\">tenant {} · key {} · {} to {}</text>",
+        esc(tenant),
+        esc(key),
+        Utc.timestamp_opt(steps[0], 0)
+            .single()
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+        Utc.timestamp_opt(t1 as i64, 0)
+            .single()
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"4\" y=\"{}\">{hi}</text><text x=\"4\" y=\"{}\">{lo}</text>",
+        top + 4.0,
+        top + plot_h
+    );
+    let points: Vec<String> = observation
+        .iter()
+        .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "<polyline class=\"observation\" fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" points=\"{}\"/>",
+        points.join(" ")
+    );
+    for (sev, m) in thresholds {
+        let mut pts = Vec::new();
+        for (t, v) in m.iter() {
+            pts.push(format!("{:.1},{:.1}", x(*t), y(*v)));
+            pts.push(format!(
+                "{:.1},{:.1}",
+                x(*t + steps.get(1).map_or(60, |n| n - steps[0])),
+                y(*v)
+            ));
+        }
+        let _ = writeln!(
+            s,
+            "<polyline class=\"threshold {sev}\" fill=\"none\" stroke=\"{}\" stroke-dasharray=\"6 3\" points=\"{}\"/>",
+            tier_colour(*sev),
+            pts.join(" ")
+        );
+    }
+    let mut band = top + plot_h + 14.0;
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "<text x=\"4\" y=\"{}\">{}</text>",
+            band + 9.0,
+            r.severity
+        );
+        for (a, b) in &r.firing.intervals {
+            let _ = writeln!(
+                s,
+                "<rect class=\"firing {}\" x=\"{:.1}\" y=\"{band}\" width=\"{:.1}\" height=\"10\" fill=\"{}\"><title>firing {}s</title></rect>",
+                r.severity,
+                x(*a),
+                (x(*b) - x(*a)).max(1.0),
+                tier_colour(r.severity),
+                b - a
+            );
+        }
+        if let Some(f) = &r.against {
+            for (a, b) in &f.intervals {
+                let _ = writeln!(
+                    s,
+                    "<rect class=\"against {}\" x=\"{:.1}\" y=\"{}\" width=\"{:.1}\" height=\"8\" fill=\"url(#hatch)\" stroke=\"{}\"><title>--against firing {}s</title></rect>",
+                    r.severity,
+                    x(*a),
+                    band + 11.0,
+                    (x(*b) - x(*a)).max(1.0),
+                    tier_colour(r.severity),
+                    b - a
+                );
+            }
+        }
+        band += 24.0;
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
 fn human(secs: i64) -> String {
     match secs {
         s if s >= 3600 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
@@ -405,6 +548,44 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         observations.insert(a.key.clone(), data);
     }
     let rows = rows(&config, against.as_ref(), &alerts, &observations, &steps);
+    if let Some(dir) = &args.svg {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let mut written = 0;
+        for a in &alerts {
+            let served = served(&config, &a.key, &steps);
+            let mut tenants: Vec<&String> = rows
+                .iter()
+                .filter(|r| r.key == a.key)
+                .map(|r| &r.tenant)
+                .collect();
+            tenants.dedup();
+            for tenant in tenants {
+                let mine: Vec<&Row> = rows
+                    .iter()
+                    .filter(|r| r.key == a.key && &r.tenant == tenant)
+                    .collect();
+                let thresholds: Vec<(Severity, &BTreeMap<i64, f64>)> = served
+                    .iter()
+                    .filter(|((t, _), _)| t == tenant)
+                    .map(|((_, sev), m)| (*sev, m))
+                    .collect();
+                let empty = BTreeMap::new();
+                let obs = observations
+                    .get(&a.key)
+                    .and_then(|o| o.get(tenant))
+                    .unwrap_or(&empty);
+                let path = dir.join(format!("{tenant}__{}.svg", a.key));
+                std::fs::write(
+                    &path,
+                    render_svg(tenant, &a.key, &steps, obs, &thresholds, &mine),
+                )
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+                written += 1;
+            }
+        }
+        eprintln!("backtest: wrote {written} timelines to {}", dir.display());
+    }
     if args.format == "json" {
         println!(
             "{}",
@@ -448,6 +629,52 @@ mod tests {
         assert_eq!(f.intervals, vec![(240, 300), (480, 600)]);
         assert_eq!(f.fired, 2);
         assert_eq!(f.firing_seconds, 60 + 120);
+    }
+
+    #[test]
+    fn the_timeline_draws_every_firing_interval_and_threshold() {
+        let steps = steps(12);
+        let obs: BTreeMap<i64, f64> = steps
+            .iter()
+            .map(|t| (*t, if *t >= 240 { 90.0 } else { 10.0 }))
+            .collect();
+        let warn: BTreeMap<i64, f64> = steps.iter().map(|t| (*t, 70.0)).collect();
+        let firing = replay(&steps, &obs, &|t| warn.get(&t).copied(), 0);
+        let against = replay(&steps, &obs, &|_| Some(5.0), 0);
+        let row = Row {
+            tenant: "db-a".into(),
+            key: "mysql_connections".into(),
+            severity: Severity::Warning,
+            alert: None,
+            firing,
+            against: Some(against),
+        };
+        let svg = render_svg(
+            "db-a",
+            "mysql_connections",
+            &steps,
+            &obs,
+            &[(Severity::Warning, &warn)],
+            &[&row],
+        );
+        assert_eq!(svg.matches("<rect class=\"firing warning\"").count(), 1);
+        assert_eq!(svg.matches("<rect class=\"against warning\"").count(), 1);
+        assert_eq!(
+            svg.matches("<polyline class=\"threshold warning\"").count(),
+            1
+        );
+        let points = svg
+            .split("class=\"observation\"")
+            .nth(1)
+            .unwrap()
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert_eq!(points.split(' ').count(), 12);
+        assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>\n"));
     }
 
     #[test]
