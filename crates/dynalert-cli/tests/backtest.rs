@@ -228,6 +228,29 @@ fn backtest_replays_a_backfilled_history() {
     .into_iter()
     .collect();
     assert_eq!(got, want);
+    // The timeline of db-a: both tiers' thresholds, their firing intervals, and the
+    // `--against` interval of the warning tier.
+    let served = backtest::served(&config, "mysql_connections", &steps);
+    let thresholds: Vec<(Severity, &BTreeMap<i64, f64>)> = served
+        .iter()
+        .filter(|((t, _), _)| t == "db-a")
+        .map(|((_, s), m)| (*s, m))
+        .collect();
+    let mine: Vec<&backtest::Row> = rows.iter().filter(|r| r.tenant == "db-a").collect();
+    let svg = backtest::render_svg(
+        "db-a",
+        "mysql_connections",
+        &steps,
+        &observations["mysql_connections"]["db-a"],
+        &thresholds,
+        &mine,
+    );
+    assert_eq!(svg.matches("<rect class=\"firing ").count(), 2);
+    assert_eq!(svg.matches("<rect class=\"against warning\"").count(), 1);
+    assert_eq!(svg.matches("<polyline class=\"threshold ").count(), 2);
+    if let Ok(keep) = std::env::var("DYNALERT_BACKTEST_SVG") {
+        std::fs::write(keep, &svg).unwrap();
+    }
     let text = backtest::render_text(&rows);
     assert!(
         text.contains("db-a\tmysql_connections\twarning\t1\t55m00s"),
