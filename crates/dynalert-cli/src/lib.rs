@@ -114,6 +114,12 @@ pub enum Command {
     #[command(subcommand)]
     #[command(about = cmd::deploy::ABOUT, long_about = cmd::deploy::LONG_ABOUT, after_long_help = cmd::deploy::AFTER_HELP)]
     Deploy(cmd::deploy::Command),
+    /// Turn static per-tenant alert rules into a conf.d, and report what was left alone.
+    #[command(about = cmd::migrate::ABOUT, long_about = cmd::migrate::LONG_ABOUT, after_long_help = cmd::migrate::AFTER_HELP)]
+    Migrate(cmd::migrate::Args),
+    /// Replay past observations against a conf.d: how often each key would have fired.
+    #[command(about = cmd::backtest::ABOUT, long_about = cmd::backtest::LONG_ABOUT, after_long_help = cmd::backtest::AFTER_HELP)]
+    Backtest(cmd::backtest::Args),
 }
 
 /// Exit code for findings.
@@ -148,6 +154,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::VerifyThreshold(a) => cmd::verify_threshold::run(a),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Deploy(c) => cmd::deploy::run(c),
+        Command::Migrate(a) => cmd::migrate::run(a),
+        Command::Backtest(a) => cmd::backtest::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -8,6 +8,7 @@ pub mod diag;
 pub mod fsutil;
 pub mod load;
 mod platform;
+pub mod recipes;
 mod routing;
 pub mod schema;
 mod tenant;

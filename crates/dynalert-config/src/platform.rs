@@ -56,6 +56,12 @@ pub(crate) fn merge_platform_file(
                 }
             }
             "tenancy" => merge_tenancy(ctx, v, platform),
+            "_custom_alerts" => crate::recipes::merge_platform_custom_alerts(
+                ctx,
+                v,
+                &mut platform.custom_alerts,
+                now,
+            ),
             "tenants" => ctx.error_hint(
                 k.pos,
                 "tenant block `tenants` in a platform file",

@@ -17,7 +17,8 @@ use crate::values::{
 };
 use crate::yaml::{Node, Pos};
 
-const RESERVED: [&str; 5] = [
+const RESERVED: [&str; 6] = [
+    "_custom_alerts",
     "_metadata",
     "_routing",
     "_silent_mode",
@@ -44,6 +45,7 @@ pub(crate) fn parse_tenant_file(
         silent_mode: None,
         maintenance: None,
         severity_dedup: true,
+        custom_alerts: Vec::new(),
     };
     let Some(doc) = doc else {
         // An empty file is a tenant with only platform defaults (the loader refuses empty
@@ -324,6 +326,16 @@ fn reserved(
 ) {
     let name = k.as_str().unwrap_or_default();
     match name {
+        "_custom_alerts" => {
+            let own = crate::recipes::parse_custom_alerts(
+                ctx,
+                v,
+                dynalert_model::RecipeScope::Tenant,
+                now,
+            );
+            crate::recipes::check_against_platform(ctx, v, &own, &platform.custom_alerts);
+            tenant.custom_alerts = own;
+        }
         "_metadata" => tenant.metadata = metadata(ctx, v, &tenant.id, platform),
         "_routing" => tenant.routing = parse_tenant_routing(ctx, v, platform),
         "_silent_mode" => tenant.silent_mode = silent_mode(ctx, v, now),

@@ -183,6 +183,9 @@ pub struct Platform {
     /// Namespace -> tenant, from `tenancy:` (one owner per namespace by construction).
     #[serde(default)]
     pub namespace_owner: BTreeMap<String, String>,
+    /// `_custom_alerts:` of the platform files: recipes every tenant gets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_alerts: Vec<crate::custom::CustomAlert>,
 }
 
 /// What the platform assigns to one tenant.
@@ -330,6 +333,9 @@ pub struct Tenant {
     pub maintenance: Option<Maintenance>,
     /// `_severity_dedup`: critical inhibits warning (default true).
     pub severity_dedup: bool,
+    /// `_custom_alerts:` of the tenant file (the platform's apply as well).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_alerts: Vec<crate::custom::CustomAlert>,
 }
 
 /// The whole validated configuration.

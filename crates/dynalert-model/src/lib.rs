@@ -6,6 +6,7 @@
 //! here touches the file system, the network or a clock: time is an argument.
 
 pub mod config;
+pub mod custom;
 pub mod key;
 pub mod resolve;
 pub mod routing;
@@ -16,10 +17,11 @@ pub use config::{
     Assignment, Config, Maintenance, Metadata, Platform, RecurringWindow, SilentMode, SilentTarget,
     Source, StateFilterDef, Tenant, TierValue, Tiers,
 };
+pub use custom::{CompareOp, CustomAlert, RecipeKind, RecipeScope, RecipeShape};
 pub use key::{Dim, ThresholdKey};
 pub use resolve::{
-    effective, effective_tenant, parallel_map, resolve, resolve_tenant, series_of, KeyEffective,
-    Resolver, TenantEffective, TierEffective, ValueState,
+    effective, effective_tenant, parallel_map, resolve, resolve_tenant, series_of, CustomEffective,
+    KeyEffective, Resolver, TenantEffective, TierEffective, ValueState,
 };
 pub use schedule::{Override, Window};
 pub use snapshot::{Family, Series, Snapshot, TenantSeries};

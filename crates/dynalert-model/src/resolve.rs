@@ -85,6 +85,18 @@ pub struct EventEffective {
     pub reason: String,
 }
 
+/// One custom alert recipe of a tenant at an instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomEffective {
+    /// The alert name.
+    pub alert: String,
+    pub recipe: crate::custom::RecipeKind,
+    /// Id of the recipe shape (the generated rule).
+    pub rule: String,
+    pub scope: crate::custom::RecipeScope,
+    pub tiers: Vec<TierEffective>,
+}
+
 /// A tenant's effective configuration at an instant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TenantEffective {
@@ -101,6 +113,9 @@ pub struct TenantEffective {
     pub severity_dedup: bool,
     pub events: Vec<EventEffective>,
     pub next_change: Option<DateTime<Utc>>,
+    /// `_custom_alerts:` recipes that apply: the platform's, then the tenant's own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub custom_alerts: Vec<CustomEffective>,
 }
 
 fn as_display<S: serde::Serializer>(v: &Source, s: S) -> Result<S::Ok, S::Error> {
@@ -348,6 +363,33 @@ pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) 
 
     let namespaces = tenant.metadata.namespaces.clone();
 
+    let custom_alerts = platform
+        .custom_alerts
+        .iter()
+        .chain(&tenant.custom_alerts)
+        .map(|c| {
+            let mut expired = false;
+            let tiers = c
+                .thresholds
+                .iter()
+                .map(|(sev, tv)| tier_effective(sev, Some(tv), None, t, &mut next, &mut expired))
+                .collect();
+            if expired {
+                events.push(EventEffective {
+                    event: "threshold_expired".into(),
+                    reason: format!("_custom_alerts/{}", c.shape.name),
+                });
+            }
+            CustomEffective {
+                alert: c.shape.name.clone(),
+                recipe: c.shape.kind,
+                rule: c.shape.id(),
+                scope: c.scope,
+                tiers,
+            }
+        })
+        .collect();
+
     TenantEffective {
         tenant: tenant.id.clone(),
         file: tenant.file.to_string(),
@@ -362,6 +404,7 @@ pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) 
         severity_dedup: tenant.severity_dedup,
         events,
         next_change: next.next,
+        custom_alerts,
     }
 }
 
@@ -436,6 +479,22 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
             labels: labels(&[("tenant", tenant), ("namespace", ns)]),
             value: 1.0,
         });
+    }
+    for c in &e.custom_alerts {
+        for tier in &c.tiers {
+            let Some(value) = tier.value else { continue };
+            out.push(Series {
+                family: Family::UserCustomThreshold,
+                labels: labels(&[
+                    ("tenant", tenant),
+                    ("alert", &c.alert),
+                    ("recipe", c.recipe.as_str()),
+                    ("rule", &c.rule),
+                    ("severity", tier.severity.as_str()),
+                ]),
+                value,
+            });
+        }
     }
     for ev in &e.events {
         out.push(Series {

@@ -15,10 +15,11 @@ pub enum Family {
     TenantMetadataInfo,
     TenantNamespaceInfo,
     ConfigEvent,
+    UserCustomThreshold,
 }
 
 impl Family {
-    pub const ALL: [Family; 7] = [
+    pub const ALL: [Family; 8] = [
         Family::UserThreshold,
         Family::UserStateFilter,
         Family::UserSilentMode,
@@ -26,6 +27,7 @@ impl Family {
         Family::TenantMetadataInfo,
         Family::TenantNamespaceInfo,
         Family::ConfigEvent,
+        Family::UserCustomThreshold,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Family {
             Family::TenantMetadataInfo => "tenant_metadata_info",
             Family::TenantNamespaceInfo => "tenant_namespace_info",
             Family::ConfigEvent => "threshold_exporter_config_event",
+            Family::UserCustomThreshold => "user_custom_threshold",
         }
     }
 
@@ -50,6 +53,9 @@ impl Family {
             Family::TenantNamespaceInfo => "Kubernetes namespace owned by a tenant, always 1.",
             Family::ConfigEvent => {
                 "1 while a configuration event (such as an expiry) awaits cleanup in the tenant file."
+            }
+            Family::UserCustomThreshold => {
+                "Threshold of a tenant for one custom alert recipe (rule = recipe shape id) and severity tier."
             }
         }
     }

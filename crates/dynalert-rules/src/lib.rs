@@ -7,7 +7,9 @@
 pub mod catalogue;
 pub mod contract;
 pub mod coverage;
+pub mod custom;
 pub mod joins;
+pub mod migrate;
 pub mod pack;
 pub mod promql;
 pub mod regex_rules;
@@ -16,6 +18,7 @@ pub mod runbook;
 pub use catalogue::{load_catalogue, Catalogue};
 pub use contract::{check, load_metric_types, MetricType, MetricTypes, Violation};
 pub use coverage::{coverage, render_coverage, Coverage};
+pub use custom::{render_custom_rules, shapes_of};
 pub use joins::check_joins;
 pub use pack::{load_packs, Rule, RuleKind};
 pub use regex_rules::{

@@ -19,6 +19,9 @@ _dynalert() {
             dynalert,alertmanager)
                 cmd="dynalert__subcmd__alertmanager"
                 ;;
+            dynalert,backtest)
+                cmd="dynalert__subcmd__backtest"
+                ;;
             dynalert,bench)
                 cmd="dynalert__subcmd__bench"
                 ;;
@@ -48,6 +51,9 @@ _dynalert() {
                 ;;
             dynalert,man)
                 cmd="dynalert__subcmd__man"
+                ;;
+            dynalert,migrate)
+                cmd="dynalert__subcmd__migrate"
                 ;;
             dynalert,rules)
                 cmd="dynalert__subcmd__rules"
@@ -112,6 +118,9 @@ _dynalert() {
             dynalert__subcmd__help,alertmanager)
                 cmd="dynalert__subcmd__help__subcmd__alertmanager"
                 ;;
+            dynalert__subcmd__help,backtest)
+                cmd="dynalert__subcmd__help__subcmd__backtest"
+                ;;
             dynalert__subcmd__help,bench)
                 cmd="dynalert__subcmd__help__subcmd__bench"
                 ;;
@@ -141,6 +150,9 @@ _dynalert() {
                 ;;
             dynalert__subcmd__help,man)
                 cmd="dynalert__subcmd__help__subcmd__man"
+                ;;
+            dynalert__subcmd__help,migrate)
+                cmd="dynalert__subcmd__help__subcmd__migrate"
                 ;;
             dynalert__subcmd__help,rules)
                 cmd="dynalert__subcmd__help__subcmd__rules"
@@ -187,6 +199,9 @@ _dynalert() {
             dynalert__subcmd__help__subcmd__rules,coverage)
                 cmd="dynalert__subcmd__help__subcmd__rules__subcmd__coverage"
                 ;;
+            dynalert__subcmd__help__subcmd__rules,recipes)
+                cmd="dynalert__subcmd__help__subcmd__rules__subcmd__recipes"
+                ;;
             dynalert__subcmd__help__subcmd__rules,regex)
                 cmd="dynalert__subcmd__help__subcmd__rules__subcmd__regex"
                 ;;
@@ -232,6 +247,9 @@ _dynalert() {
             dynalert__subcmd__rules,help)
                 cmd="dynalert__subcmd__rules__subcmd__help"
                 ;;
+            dynalert__subcmd__rules,recipes)
+                cmd="dynalert__subcmd__rules__subcmd__recipes"
+                ;;
             dynalert__subcmd__rules,regex)
                 cmd="dynalert__subcmd__rules__subcmd__regex"
                 ;;
@@ -240,6 +258,9 @@ _dynalert() {
                 ;;
             dynalert__subcmd__rules__subcmd__help,help)
                 cmd="dynalert__subcmd__rules__subcmd__help__subcmd__help"
+                ;;
+            dynalert__subcmd__rules__subcmd__help,recipes)
+                cmd="dynalert__subcmd__rules__subcmd__help__subcmd__recipes"
                 ;;
             dynalert__subcmd__rules__subcmd__help,regex)
                 cmd="dynalert__subcmd__rules__subcmd__help__subcmd__regex"
@@ -275,7 +296,7 @@ _dynalert() {
 
     case "${cmd}" in
         dynalert)
-            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy help"
+            opts="-h -V --help --version init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate backtest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +388,52 @@ _dynalert() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__backtest)
+            opts="-h --prometheus --from --to --against --packs --step --format --svg --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prometheus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --against)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --packs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --step)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -705,7 +772,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help)
-            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy help"
+            opts="init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate backtest help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -735,6 +802,20 @@ _dynalert() {
         dynalert__subcmd__help__subcmd__alertmanager__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__help__subcmd__backtest)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -984,8 +1065,22 @@ _dynalert() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynalert__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynalert__subcmd__help__subcmd__rules)
-            opts="coverage regex"
+            opts="coverage regex recipes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -999,6 +1094,20 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__help__subcmd__rules__subcmd__coverage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__help__subcmd__rules__subcmd__recipes)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1392,8 +1501,42 @@ _dynalert() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynalert__subcmd__migrate)
+            opts="-h --out --packs --tenant-label --report --prove --promtool --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --packs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant-label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --promtool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynalert__subcmd__rules)
-            opts="-h --help coverage regex help"
+            opts="-h --help coverage regex recipes help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1425,7 +1568,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__rules__subcmd__help)
-            opts="coverage regex help"
+            opts="coverage regex recipes help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1466,6 +1609,20 @@ _dynalert() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        dynalert__subcmd__rules__subcmd__help__subcmd__recipes)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         dynalert__subcmd__rules__subcmd__help__subcmd__regex)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1473,6 +1630,24 @@ _dynalert() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dynalert__subcmd__rules__subcmd__recipes)
+            opts="-h --out --check --prometheus-rule --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod alertmanager_diff;
+pub mod backtest;
 pub mod bench;
 pub mod deploy;
 pub mod effective;
@@ -10,6 +11,7 @@ pub mod init;
 pub mod inspect_tenant;
 pub mod lab;
 pub mod man;
+pub mod migrate;
 pub mod rules;
 pub mod scenario;
 pub mod schema;

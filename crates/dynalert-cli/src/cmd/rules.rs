@@ -29,6 +29,9 @@ pub const AFTER_HELP: &str = r#"Examples:
   Regenerate the regex-threshold rules after a tenant added a regex row:
     dynalert rules regex conf.d
 
+  Write the rules of the tenants' custom alert recipes:
+    dynalert rules recipes conf.d --out rules/custom-alerts.yaml
+
   Fail when the committed rules are stale:
     dynalert rules regex examples/conf.d --check
 
@@ -48,6 +51,24 @@ pub enum Command {
     /// Write each pack's `regex-thresholds.yaml` for the regex rows (`key{label=~"…"}`) of a conf.d.
     #[command(about = r#"Write each pack's regex-thresholds.yaml for the regex rows of a conf.d"#, long_about = None, after_long_help = AFTER_HELP)]
     Regex(RegexArgs),
+    /// Write the rules of the `_custom_alerts:` recipes of a conf.d: one rule per recipe shape.
+    #[command(about = r#"Write the rules of the _custom_alerts recipes of a conf.d, one per recipe shape"#, long_about = None, after_long_help = AFTER_HELP)]
+    Recipes(RecipesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RecipesArgs {
+    /// The conf.d directory.
+    pub dir: PathBuf,
+    /// The rule file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Do not write; exit 1 when the file differs.
+    #[arg(long)]
+    pub check: bool,
+    /// Write a Prometheus Operator `PrometheusRule` object instead of a rule file.
+    #[arg(long)]
+    pub prometheus_rule: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,6 +96,7 @@ pub fn run(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
         Command::Coverage(a) => coverage(a),
         Command::Regex(a) => regex(a),
+        Command::Recipes(a) => recipes(a),
     }
 }
 
@@ -147,4 +169,55 @@ fn regex(args: RegexArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_FINDINGS);
     }
     Ok(0)
+}
+
+fn recipes(args: RecipesArgs) -> anyhow::Result<u8> {
+    let report = dynalert_config::load_dir(&args.dir, Utc::now())
+        .with_context(|| format!("cannot read `{}`", args.dir.display()))?;
+    if !report.platform_valid {
+        print_diagnostics(&report.diagnostics);
+        anyhow::bail!("the platform files of `{}` are invalid", args.dir.display());
+    }
+    let rejected: Vec<&String> = report
+        .tenant_valid
+        .iter()
+        .filter(|(_, ok)| !**ok)
+        .map(|(t, _)| t)
+        .collect();
+    if !rejected.is_empty() {
+        print_diagnostics(&report.diagnostics);
+        for t in &rejected {
+            eprintln!("warning: tenant file of `{t}` is rejected: its custom alerts generate no rule (a running exporter keeps serving its last good recipes; fix the file and regenerate)");
+        }
+    }
+    let shapes = dynalert_rules::shapes_of(&report.config);
+    let mut text = dynalert_rules::render_custom_rules(&shapes, &args.dir.display().to_string());
+    if args.prometheus_rule {
+        text = dynalert_rules::custom::as_prometheus_rule(&text, "dynalert-custom-alerts");
+    }
+    if args.check {
+        if std::fs::read_to_string(&args.out).unwrap_or_default() != text {
+            eprintln!("error: `{}` is out of date", args.out.display());
+            eprintln!(
+                "  hint: run `dynalert rules recipes {} --out {}` and reload Prometheus",
+                args.dir.display(),
+                args.out.display()
+            );
+            return Ok(EXIT_FINDINGS);
+        }
+        return Ok(0);
+    }
+    std::fs::write(&args.out, text)
+        .with_context(|| format!("cannot write `{}`", args.out.display()))?;
+    eprintln!(
+        "wrote {} ({} rule shapes from {} tenants)",
+        args.out.display(),
+        shapes.len(),
+        report.config.tenants.len()
+    );
+    Ok(if rejected.is_empty() {
+        0
+    } else {
+        EXIT_FINDINGS
+    })
 }

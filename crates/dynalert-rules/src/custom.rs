@@ -1,0 +1,448 @@
+//! The compiler of `_custom_alerts:` recipes into Prometheus rules.
+//!
+//! One alerting rule per distinct [`RecipeShape`], whatever the number of tenants using
+//! it: the observation is aggregated per tenant and joined on `tenant` with
+//! `user_custom_threshold{rule="<shape id>"}`, which the exporter serves only for the
+//! tenants that declared the recipe (or all tenants for a platform recipe). An `absence`
+//! shape has one recording rule more (which tenants exported the series).
+//!
+//! Recipes carry no PromQL. Metric and label names were validated against the Prometheus
+//! grammar by the loader; selector values are written as escaped PromQL string literals,
+//! so no value can end the literal, the selector or the expression.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use dynalert_model::{CompareOp, Config, RecipeKind, RecipeShape};
+
+/// Name of the rule group in the generated file.
+pub const GROUP: &str = "dynalert-custom-alerts";
+/// Recording rule: one series per recipe shape the file has a rule for.
+pub const ARMED: &str = "dynalert:custom_alert_rule:armed";
+/// Platform alert: a tenant's recipe whose shape no loaded rule covers.
+pub const UNARMED: &str = "CustomAlertUnarmed";
+
+/// Distinct recipe shapes of a validated configuration (platform recipes and the
+/// recipes of every accepted tenant), sorted.
+pub fn shapes_of(config: &Config) -> Vec<RecipeShape> {
+    let shapes: BTreeSet<&RecipeShape> = config
+        .platform
+        .custom_alerts
+        .iter()
+        .chain(config.tenants.values().flat_map(|t| &t.custom_alerts))
+        .map(|a| &a.shape)
+        .collect();
+    shapes.into_iter().cloned().collect()
+}
+
+/// A PromQL double-quoted string literal holding exactly `s`.
+pub fn promql_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            c if (c as u32) <= 0xffff => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `metric{sel="v",re=~"r"}` of a shape (`suffix` appended to the metric name).
+fn selector(shape: &RecipeShape, metric: &str, suffix: &str) -> String {
+    let mut parts: Vec<String> = shape
+        .selectors
+        .iter()
+        .map(|(k, v)| format!("{k}={}", promql_string(v)))
+        .collect();
+    parts.extend(
+        shape
+            .selectors_re
+            .iter()
+            .map(|(k, v)| format!("{k}=~{}", promql_string(v))),
+    );
+    if parts.is_empty() {
+        format!("{metric}{suffix}")
+    } else {
+        format!("{metric}{suffix}{{{}}}", parts.join(", "))
+    }
+}
+
+/// Name of the recording rule of an absence shape.
+pub fn seen_record(shape: &RecipeShape) -> String {
+    format!("tenant:custom_alert_seen:r{}", shape.id())
+}
+
+fn threshold(id: &str, severity: Option<&str>) -> String {
+    match severity {
+        Some(s) => format!(
+            "max by(tenant, severity) (user_custom_threshold{{rule=\"{id}\", severity=\"{s}\"}})"
+        ),
+        None => format!("max by(tenant, severity) (user_custom_threshold{{rule=\"{id}\"}})"),
+    }
+}
+
+/// The per-tenant observation of a shape (one series per tenant, label `tenant` only).
+fn observation(shape: &RecipeShape) -> String {
+    let w = &shape.window;
+    let low = matches!(shape.op, CompareOp::Lt | CompareOp::Le);
+    let agg = if low { "min" } else { "max" };
+    match shape.kind {
+        RecipeKind::Threshold if w.is_empty() => {
+            format!("{agg} by(tenant) ({})", selector(shape, &shape.metric, ""))
+        }
+        RecipeKind::Threshold => format!(
+            "{agg} by(tenant) (avg_over_time({}[{w}]))",
+            selector(shape, &shape.metric, "")
+        ),
+        RecipeKind::Rate => format!(
+            "sum by(tenant) (rate({}[{w}]))",
+            selector(shape, &shape.metric, "")
+        ),
+        RecipeKind::Ratio => format!(
+            "sum by(tenant) (rate({}[{w}]))\n  / (sum by(tenant) (rate({}[{w}])) > 0)",
+            selector(shape, &shape.metric, ""),
+            selector(shape, shape.denominator.as_deref().unwrap_or_default(), "")
+        ),
+        RecipeKind::Quantile => format!(
+            "histogram_quantile({}, sum by(tenant, le) (rate({}[{w}])))",
+            shape.quantile.as_deref().unwrap_or("0.99"),
+            selector(shape, &shape.metric, "_bucket")
+        ),
+        RecipeKind::Forecast => {
+            let by = std::iter::once("tenant")
+                .chain(shape.group_by.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let horizon = shape.horizon.as_deref().unwrap_or("1h");
+            let predicted = format!(
+                "predict_linear({}[{w}], {})",
+                selector(shape, &shape.metric, ""),
+                duration_secs(horizon)
+            );
+            match &shape.capacity {
+                Some(c) => format!(
+                    "{agg} by({by}) ({predicted}\n  / {})",
+                    selector(shape, c, "")
+                ),
+                None => format!("{agg} by({by}) ({predicted})"),
+            }
+        }
+        RecipeKind::Absence | RecipeKind::SloBurnRate => String::new(),
+    }
+}
+
+/// Seconds of a canonical duration (`4h` -> 14400).
+fn duration_secs(d: &str) -> i64 {
+    let (n, unit) = d.split_at(d.len() - 1);
+    let n: i64 = n.parse().unwrap_or(0);
+    n * match unit {
+        "w" => 604_800,
+        "d" => 86_400,
+        "h" => 3600,
+        "m" => 60,
+        _ => 1,
+    }
+}
+
+/// Error ratio of an `slo_burn_rate` shape over `w`, only where at least `min_events`
+/// requests were made (a low-traffic window never counts).
+fn slo_ratio(shape: &RecipeShape, w: &str) -> String {
+    let errors = selector(shape, &shape.metric, "");
+    let total = selector(shape, shape.denominator.as_deref().unwrap_or_default(), "");
+    format!(
+        "(sum by(tenant) (rate({errors}[{w}])) / (sum by(tenant) (rate({total}[{w}])) > 0)\n   and on(tenant) sum by(tenant) (increase({total}[{w}])) >= {})",
+        shape.min_events.unwrap_or(10)
+    )
+}
+
+/// Burn-rate windows and factors: (severity, long window, short window, factor).
+pub const BURN_WINDOWS: [(&str, &str, &str, &str); 2] = [
+    ("critical", "1h", "5m", "14.4"),
+    ("warning", "6h", "30m", "6"),
+];
+
+/// The condition of a shape: one series per (tenant, severity) over its threshold.
+fn condition(shape: &RecipeShape) -> String {
+    let id = shape.id();
+    let op = shape.op.as_str();
+    match (shape.kind, shape.op) {
+        (RecipeKind::SloBurnRate, _) => {
+            let terms: Vec<String> = BURN_WINDOWS
+                .iter()
+                .map(|(sev, long, short, factor)| {
+                    // `group_right (…)` would read the parenthesis as a label list.
+                    let t = format!("{} * {factor}", threshold(&id, Some(sev)));
+                    format!(
+                        "(\n  {}\n    > on(tenant) group_right {t}\n)\nand on(tenant)\n(\n  {}\n    > on(tenant) group_right {t}\n)",
+                        slo_ratio(shape, long),
+                        slo_ratio(shape, short)
+                    )
+                })
+                .collect();
+            format!("(\n{}\n)", terms.join("\nor\n"))
+        }
+        // Grouped forecasts have several series per tenant: one term per tier keeps the
+        // threshold side of each join unique.
+        (RecipeKind::Forecast, _) if !shape.group_by.is_empty() => {
+            let terms: Vec<String> = ["critical", "warning", "info"]
+                .iter()
+                .map(|sev| {
+                    format!(
+                        "  ({}\n     {op} on(tenant) group_left(severity)\n   {})",
+                        observation(shape),
+                        threshold(&id, Some(sev))
+                    )
+                })
+                .collect();
+            terms.join("\n  or\n")
+        }
+        (RecipeKind::Absence, _) => format!(
+            "{}\n  and on(tenant) {}\n  unless on(tenant) group by(tenant) (present_over_time({}[{}]))",
+            threshold(&id, None),
+            seen_record(shape),
+            selector(shape, &shape.metric, ""),
+            shape.window
+        ),
+        // Equality is checked per series before aggregating, so two instances holding
+        // different values never mask each other; one term per tier keeps the one-side of
+        // each join unique.
+        (_, CompareOp::Eq | CompareOp::Ne) => {
+            let terms: Vec<String> = ["critical", "warning", "info"]
+                .iter()
+                .map(|sev| {
+                    let latest = if shape.window.is_empty() {
+                        selector(shape, &shape.metric, "")
+                    } else {
+                        format!(
+                            "last_over_time({}[{}])",
+                            selector(shape, &shape.metric, ""),
+                            shape.window
+                        )
+                    };
+                    format!(
+                        "  ({latest}\n     {op} on(tenant) group_left(severity)\n   {})",
+                        threshold(&id, Some(sev))
+                    )
+                })
+                .collect();
+            format!("max by(tenant, severity) (\n{}\n)", terms.join("\n  or\n"))
+        }
+        _ => format!(
+            "{}\n  {op} on(tenant) group_right\n{}",
+            observation(shape),
+            threshold(&id, None)
+        ),
+    }
+}
+
+fn indent(text: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    text.lines()
+        .map(|l| format!("{pad}{l}\n"))
+        .collect::<String>()
+}
+
+/// The full alert expression: the condition, with the tenant's tier joined (left outer)
+/// and nothing while the tenant is in maintenance.
+pub fn alert_expr(shape: &RecipeShape) -> String {
+    let c = condition(shape);
+    format!(
+        "(\n  (\n{c}\n  )\n    * on(tenant) group_left(tier)\n  topk by(tenant) (1, max by(tenant, tier) (tenant_metadata_info))\n  or on(tenant)\n  (\n{c}\n  )\n)\nunless on(tenant) (max by(tenant) (user_maintenance) == 1)",
+        c = indent(&c, 4).trim_end()
+    )
+}
+
+fn describe(shape: &RecipeShape) -> String {
+    let what = match shape.kind {
+        RecipeKind::Threshold if shape.window.is_empty() => {
+            format!("latest value of {}", shape.metric)
+        }
+        RecipeKind::Threshold if matches!(shape.op, CompareOp::Eq | CompareOp::Ne) => {
+            format!("last value of {} over {}", shape.metric, shape.window)
+        }
+        RecipeKind::Threshold => format!("average of {} over {}", shape.metric, shape.window),
+        RecipeKind::Rate => format!("per-second rate of {} over {}", shape.metric, shape.window),
+        RecipeKind::Ratio => format!(
+            "rate of {} over rate of {} ({})",
+            shape.metric,
+            shape.denominator.as_deref().unwrap_or_default(),
+            shape.window
+        ),
+        RecipeKind::Quantile => format!(
+            "quantile {} of {} over {}",
+            shape.quantile.as_deref().unwrap_or_default(),
+            shape.metric,
+            shape.window
+        ),
+        RecipeKind::Forecast => format!(
+            "{} forecast {} ahead{}",
+            shape.metric,
+            shape.horizon.as_deref().unwrap_or_default(),
+            match &shape.capacity {
+                Some(c) => format!(" as a fraction of {c}"),
+                None => String::new(),
+            }
+        ),
+        RecipeKind::SloBurnRate => {
+            return format!(
+                "{} over {} burns the error budget too fast (fast burn 14.4x over 1h and 5m is critical, slow burn 6x over 6h and 30m is a warning)",
+                shape.metric,
+                shape.denominator.as_deref().unwrap_or_default()
+            )
+        }
+        RecipeKind::Absence => {
+            return format!(
+                "no {} series for {} although the tenant exported it before",
+                shape.metric, shape.window
+            )
+        }
+    };
+    format!("{what} {} the tenant's threshold", shape.op.as_str())
+}
+
+/// The generated rule file for `shapes` (`source` names the conf.d in the header).
+pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Generated from the `_custom_alerts:` recipes of {source} by `dynalert rules recipes`."
+    );
+    let _ = writeln!(
+        out,
+        "# One rule per recipe shape; thresholds come from user_custom_threshold. Do not edit."
+    );
+    let _ = writeln!(out, "groups:");
+    let _ = writeln!(out, "  - name: {GROUP}");
+    let _ = writeln!(out, "    rules:");
+    // Which shapes this file arms: a tenant's recipe whose shape is not here (the file was
+    // not regenerated, or not reloaded) is reported, never silently off.
+    let _ = writeln!(out, "      - record: {ARMED}");
+    let _ = writeln!(out, "        expr: |");
+    let armed = if shapes.is_empty() {
+        "vector(1) == 0".to_string()
+    } else {
+        shapes
+            .iter()
+            .map(|s| {
+                format!(
+                    "label_replace(vector(1), \"rule\", \"{}\", \"\", \"\")",
+                    s.id()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\nor ")
+    };
+    out.push_str(&indent(&armed, 10));
+    // Recording rules first: an alert reads this cycle's values.
+    for shape in shapes.iter().filter(|s| s.kind == RecipeKind::Absence) {
+        let _ = writeln!(
+            out,
+            "      # which tenants exported the series of recipe shape {}",
+            shape.id()
+        );
+        let _ = writeln!(out, "      - record: {}", seen_record(shape));
+        let _ = writeln!(out, "        expr: |");
+        let expr = format!(
+            "(\n  group by(tenant) ({})\n  or {}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{}\"}})",
+            selector(shape, &shape.metric, ""),
+            seen_record(shape),
+            shape.id()
+        );
+        out.push_str(&indent(&expr, 10));
+    }
+    let _ = writeln!(out, "      - alert: {UNARMED}");
+    let _ = writeln!(out, "        expr: |");
+    out.push_str(&indent(
+        &format!("group by(tenant, alert, rule) (user_custom_threshold)\nunless on(rule) {ARMED}"),
+        10,
+    ));
+    let _ = writeln!(out, "        for: 15m");
+    let _ = writeln!(out, "        labels:");
+    let _ = writeln!(out, "          severity: warning");
+    let _ = writeln!(out, "          component: custom");
+    let _ = writeln!(out, "        annotations:");
+    let _ = writeln!(
+        out,
+        "          summary: \"Custom alert {{{{ $labels.alert }}}} of tenant {{{{ $labels.tenant }}}} has no rule\""
+    );
+    let _ = writeln!(
+        out,
+        "          description: \"The exporter serves thresholds of recipe shape {{{{ $labels.rule }}}}, but the loaded custom-alert rules do not cover it: run `dynalert rules recipes` and reload Prometheus.\""
+    );
+    let _ = writeln!(
+        out,
+        "          runbook_url: \"docs/recipes.md#generating-the-rules\""
+    );
+    for shape in shapes {
+        let id = shape.id();
+        let _ = writeln!(out, "      - alert: {}", shape.name);
+        let _ = writeln!(out, "        expr: |");
+        out.push_str(&indent(&alert_expr(shape), 10));
+        if let Some(f) = &shape.for_ {
+            let _ = writeln!(out, "        for: {f}");
+        }
+        let _ = writeln!(out, "        labels:");
+        let _ = writeln!(out, "          component: custom");
+        let _ = writeln!(out, "          recipe: {}", shape.kind.as_str());
+        let _ = writeln!(out, "          rule: \"{id}\"");
+        if shape.silent {
+            let _ = writeln!(out, "          mode: silent");
+        }
+        let _ = writeln!(out, "        annotations:");
+        let _ = writeln!(
+            out,
+            "          summary: \"Custom alert {} of tenant {{{{ $labels.tenant }}}} ({{{{ $labels.severity }}}})\"",
+            shape.name
+        );
+        let _ = writeln!(
+            out,
+            "          description: \"Tenant {{{{ $labels.tenant }}}}: {} (value {{{{ $value | humanize }}}}).\"",
+            describe(shape)
+        );
+        let _ = writeln!(
+            out,
+            "          runbook_url: \"docs/recipes.md#{}\"",
+            shape.kind.as_str()
+        );
+    }
+    out
+}
+
+/// The generated rule file as a Prometheus Operator `PrometheusRule` object (for the chart):
+/// the same groups under `spec`.
+pub fn as_prometheus_rule(rule_file: &str, name: &str) -> String {
+    let mut out = String::new();
+    let mut body = false;
+    for line in rule_file.lines() {
+        if !body {
+            if line == "groups:" {
+                body = true;
+                let _ = writeln!(
+                    out,
+                    "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: {name}\n  labels:\n    app.kubernetes.io/part-of: dynalert\nspec:\n  groups:"
+                );
+            } else {
+                let _ = writeln!(out, "{line}");
+            }
+            continue;
+        }
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
