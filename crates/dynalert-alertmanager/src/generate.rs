@@ -453,6 +453,34 @@ fn tenant_route(
     Some(route)
 }
 
+/// `config` with a stand-in for every tenant in `rejected` that has no accepted
+/// configuration (its file failed validation and no last good version exists): the tier
+/// the platform assigns, no routing, no silent mode or maintenance. The platform's copies
+/// (enforced receiver, tier page) are decided by platform files, so a tenant cannot lose
+/// them by writing a bad file; its own alerts reach `default_receiver`.
+pub fn with_rejected(config: &Config, rejected: &[&str]) -> Config {
+    let mut out = config.clone();
+    for id in rejected {
+        if out.tenants.contains_key(*id) {
+            continue;
+        }
+        let mut t = Tenant {
+            id: id.to_string(),
+            file: std::sync::Arc::from(""),
+            thresholds: Default::default(),
+            state_filters: Default::default(),
+            metadata: Default::default(),
+            routing: None,
+            silent_mode: None,
+            maintenance: None,
+            severity_dedup: true,
+        };
+        t.apply_tenancy(&config.platform);
+        out.tenants.insert(id.to_string(), std::sync::Arc::new(t));
+    }
+    out
+}
+
 /// Builds receivers, routes and inhibit rules for `config`.
 pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
     let routing = config

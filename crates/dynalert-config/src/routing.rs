@@ -577,6 +577,30 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
     })
 }
 
+thread_local! {
+    /// The last allow-list compiled on this thread: every tenant receiver of a load is
+    /// checked against the same platform patterns, and compiling them per receiver
+    /// dominated the load time of large directories.
+    static ALLOW_LIST: std::cell::RefCell<(Vec<String>, std::rc::Rc<Vec<Regex>>)> =
+        std::cell::RefCell::new((Vec::new(), std::rc::Rc::new(Vec::new())));
+}
+
+/// `routing.allowed_url_patterns` compiled, anchored at both ends (patterns that do not
+/// compile are reported where the platform file is parsed).
+fn allow_list(patterns: &[String]) -> std::rc::Rc<Vec<Regex>> {
+    ALLOW_LIST.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0.as_slice() != patterns {
+            let compiled = patterns
+                .iter()
+                .filter_map(|p| Regex::new(&format!("^(?:{p})$")).ok())
+                .collect();
+            *cache = (patterns.to_vec(), std::rc::Rc::new(compiled));
+        }
+        cache.1.clone()
+    })
+}
+
 fn tenant_receiver(
     ctx: &mut Ctx,
     node: &Node,
@@ -626,12 +650,11 @@ fn tenant_receiver(
     let mut allowed: Vec<&str> = vec!["type"];
     allowed.extend(kind.fields().iter().map(|f| f.name));
     check_keys(ctx, node, &allowed, &format!("a `{kind}` receiver"));
-    let patterns: Vec<Regex> = routing
-        .map(|r| r.allowed_url_patterns.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| Regex::new(&format!("^(?:{p})$")).ok())
-        .collect();
+    let patterns = allow_list(
+        routing
+            .map(|r| r.allowed_url_patterns.as_slice())
+            .unwrap_or_default(),
+    );
     let mut fields = BTreeMap::new();
     let mut ok = true;
     for (k, v) in node.as_map().unwrap_or_default() {
