@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const SECRETS: [&str; 14] = [
+const SECRETS: [&str; 17] = [
     "SECRET-BOT-1",
     "SECRET-PW-2",
     "SECRET-AS-3",
@@ -23,7 +23,21 @@ const SECRETS: [&str; 14] = [
     "SECRET-SLACK-12",
     "SECRET-BASEPW-13",
     "SECRET-BASEBT-14",
+    "SECRET-BADPW-15",
+    "SECRET-BADPATH-16",
+    "SECRET-OUTSIDE-17",
 ];
+
+/// A tenant file with errors whose messages quote fields holding secrets: an unparsable
+/// URL with credentials, a URL outside the allow-list, a secret of the wrong type.
+const BAD_TENANT: &str = r##"tenants:
+  db-b:
+    _routing:
+      receiver: {type: webhook, url: "https://u:SECRET-BADPW-15@exa mple.com/SECRET-BADPATH-16"}
+      overrides:
+        - {alertname: A, receiver: {type: slack, api_url: "https://other.example.com/SECRET-OUTSIDE-17", channel: "#x"}}
+        - {alertname: B, receiver: {type: pagerduty, routing_key: ["SECRET-BADPW-15"]}}
+"##;
 
 fn platform(noc: &str) -> String {
     format!(
@@ -201,6 +215,35 @@ fn no_secret_in_explain_diff_generation_or_failed_reload() {
         "previous file not restored"
     );
     outputs.push(shown(&out));
+
+    // Log output of rejected input: validation errors, generation warnings, explain-route.
+    std::fs::write(old.join("db-b.yaml"), BAD_TENANT).unwrap();
+    let isolated = tmp.path().join("isolated.yml");
+    for args in [
+        vec!["validate", old_s],
+        vec![
+            "alertmanager",
+            old_s,
+            "--output",
+            isolated.to_str().unwrap(),
+        ],
+        vec![
+            "explain-route",
+            old_s,
+            "--labels",
+            "tenant=db-b,severity=critical",
+        ],
+        vec!["alertmanager", "diff", new_s, old_s],
+    ] {
+        let out = dynalert(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", shown(&out));
+        assert!(
+            shown(&out).contains("db-b.yaml:4:"),
+            "{args:?}: {}",
+            shown(&out)
+        );
+        outputs.push(shown(&out));
+    }
 
     let all = outputs.join("\n");
     let leaked: Vec<&str> = SECRETS
