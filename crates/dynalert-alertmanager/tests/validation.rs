@@ -88,7 +88,7 @@ fn tenant_routing_errors_are_located_and_complete() {
     );
     assert_has(
         &d,
-        "t.yaml:12:11: error: override 4 matches nothing\n  hint: add `alertname:` or `severity:`",
+        "t.yaml:12:11: error: override 4 matches nothing\n  hint: add `alertname:`, `severity:` or `matchers:`",
     );
     assert!(d.iter().all(|m| !m.contains("SECRET-TOKEN")), "{d:#?}");
     // `dynalert validate` prints the same diagnostics.

@@ -6,6 +6,7 @@
 //! here touches the file system, the network or a clock: time is an argument.
 
 pub mod config;
+pub mod gotemplate;
 pub mod key;
 pub mod resolve;
 pub mod routing;
