@@ -703,6 +703,8 @@ pub struct Delivery {
     pub masked: Option<serde_json::Value>,
     /// Time intervals during which this delivery is muted (silent mode, maintenance).
     pub muted_by: Vec<String>,
+    /// Time intervals outside which this delivery is muted (`active_time_intervals`).
+    pub active_during: Vec<String>,
 }
 
 /// Which receivers get an alert with `labels`, and why, in delivery order.
@@ -727,6 +729,7 @@ pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<
                 why: last.why.clone(),
                 masked: generated.receiver(&last.receiver).map(|r| r.masked.clone()),
                 muted_by: last.mute_time_intervals.clone(),
+                active_during: last.active_time_intervals.clone(),
             })
         })
         .collect()

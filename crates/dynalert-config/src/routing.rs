@@ -1166,6 +1166,7 @@ fn label_matcher(ctx: &mut Ctx, node: &Node, what: &str) -> Option<LabelMatch> {
                 .last()
                 .unwrap_or_default()
                 .trim()
+                .trim_start_matches("error: ")
                 .to_string();
             ctx.error_hint(
                 node.pos,

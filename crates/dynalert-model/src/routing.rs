@@ -308,7 +308,7 @@ impl ReceiverType {
             ReceiverType::Opsgenie => &[&["api_key", "api_key_file"]],
             ReceiverType::Telegram => &[&["bot_token"], &["chat_id"]],
             ReceiverType::Discord => &[&["webhook_url"]],
-            ReceiverType::Webex => &[&["room_id"], &["http_config"]],
+            ReceiverType::Webex => &[&["room_id"]],
             ReceiverType::Sns => &[&["topic_arn", "phone_number", "target_arn"]],
             ReceiverType::Victorops => &[&["api_key", "api_key_file"], &["routing_key"]],
             ReceiverType::Pushover => &[&["user_key"], &["token"]],
