@@ -617,6 +617,32 @@ pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
     for tenant in config.tenants.values() {
         let muting = tenant_muting(tenant, &mut time_intervals, &mut notes);
         tenant_intervals(tenant, &mut time_intervals);
+        // An override receiver `tenant-<id>-<n>` would take the name of tenant `<id>-<n>`'s
+        // own receiver: the overriding tenant loses its overrides, never the other tenant
+        // its receiver, and generation goes on for everyone.
+        let clash = tenant.routing.as_ref().and_then(|tr| {
+            (1..=tr.overrides.len())
+                .map(|n| format!("{}-{n}", tenant.id))
+                .find(|other| config.tenants.contains_key(other))
+        });
+        let stand_in;
+        let tenant = match clash {
+            Some(other) => {
+                notes.push(format!(
+                    "{}: the overrides of tenant `{}` are left out: receiver `{}` would have the name of tenant `{other}`'s receiver; its other alerts are routed as usual",
+                    tenant.file,
+                    tenant.id,
+                    tenant_receiver_name(&other)
+                ));
+                let mut t = (**tenant).clone();
+                if let Some(tr) = t.routing.as_mut() {
+                    tr.overrides.clear();
+                }
+                stand_in = t;
+                &stand_in
+            }
+            None => &**tenant,
+        };
         if let Some(r) = tenant_route(tenant, routing, &mut receivers, &muting) {
             root.routes.push(r);
         }
