@@ -443,6 +443,20 @@ fn tenant_text(r: &mut Rng, id: &str) -> String {
                     let n = 1 + r.below(3);
                     let ms: Vec<String> = (0..n)
                         .map(|_| {
+                            // Valid matchers first: a tame tenant picks among those five.
+                            const VALID: usize = 5;
+                            let i = r.below(VALID);
+                            if r.1 {
+                                return quote(
+                                    [
+                                        "team=db",
+                                        "team=~\"db|infra\"",
+                                        "env!=dev",
+                                        "instance!~\"10\\\\..*\"",
+                                        "x=~\"\\\\d+\"",
+                                    ][i],
+                                );
+                            }
                             quote(r.pick(&[
                                 "team=db",
                                 "team=~\"db|infra\"",
@@ -631,7 +645,7 @@ const COVERED: [&str; 16] = [
     "active_time_intervals",
     "team=~",
     "env!=",
-    "continue: true",
+    "instance!~",
     "tenant-t0/business-hours",
     "{{",
 ];
