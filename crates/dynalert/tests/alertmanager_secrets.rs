@@ -1,6 +1,6 @@
 //! Secrets never shown: a conf.d full of known secret strings (telegram `bot_token`, email
 //! `auth_password`/`auth_secret`, `bearer_token`, oauth2 `client_secret`, proxy and URL
-//! credentials, tenant webhook, slack and pagerduty secrets) goes through `explain-route`,
+//! credentials, tenant webhook, slack and pagerduty secrets, a tenant `http_config` password) goes through `explain-route`,
 //! `alertmanager diff`, a generation, and a reload that a real Alertmanager rejects; none of
 //! the secrets appears on stdout or stderr, while the generated file holds every one.
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const SECRETS: [&str; 17] = [
+const SECRETS: [&str; 18] = [
     "SECRET-BOT-1",
     "SECRET-PW-2",
     "SECRET-AS-3",
@@ -26,6 +26,7 @@ const SECRETS: [&str; 17] = [
     "SECRET-BADPW-15",
     "SECRET-BADPATH-16",
     "SECRET-OUTSIDE-17",
+    "SECRET-HTTPPW-18",
 ];
 
 /// A tenant file with errors whose messages quote fields holding secrets: an unparsable
@@ -72,6 +73,7 @@ const TENANT: &str = r##"tenants:
         - {alertname: Mail, receiver: {type: email, to: t@example.com, from: am@example.com, smarthost: "smtp.example.com:587", auth_password: "SECRET-TENANTPW-10"}}
         - {alertname: Page, receiver: {type: pagerduty, routing_key: "SECRET-ROUTING-11"}}
         - {alertname: Chat, receiver: {type: slack, api_url: "https://hooks.example.com/SECRET-SLACK-12", channel: "#db"}}
+        - {alertname: Hook, receiver: {type: webhook, url: "https://hooks.example.com/h", http_config: {basic_auth: {username: u, password: "SECRET-HTTPPW-18"}}}}
 "##;
 
 const BASE: &str = r#"receivers:
@@ -155,6 +157,7 @@ fn no_secret_in_explain_diff_generation_or_failed_reload() {
         "tenant=db-a,severity=critical,alertname=Mail",
         "tenant=db-a,severity=warning,alertname=Page",
         "tenant=db-a,severity=warning,alertname=Chat",
+        "tenant=db-a,severity=warning,alertname=Hook",
         "tenant=other,severity=warning,alertname=X",
     ] {
         let out = dynalert(&["explain-route", old_s, "--labels", labels]);
@@ -169,6 +172,7 @@ fn no_secret_in_explain_diff_generation_or_failed_reload() {
         "bearer_token",
         "routing_key",
         "api_url",
+        "basic_auth",
     ] {
         assert!(
             explained.contains(part),
@@ -188,7 +192,7 @@ fn no_secret_in_explain_diff_generation_or_failed_reload() {
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     outputs.push(shown(&out));
     let generated = std::fs::read_to_string(&am_file).unwrap();
-    for s in SECRETS.iter().take(12) {
+    for s in SECRETS.iter().take(12).chain(&SECRETS[17..]) {
         assert!(generated.contains(s), "{s} missing from the generated file");
     }
 
