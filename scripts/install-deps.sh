@@ -18,6 +18,8 @@ PACKAGES=(
   chromium-driver
   curl
   ca-certificates
+  hyperfine                    # wall-clock benchmarks (docs/performance.md)
+  valgrind                     # callgrind instruction counts (docs/performance.md)
 )
 
 missing=()

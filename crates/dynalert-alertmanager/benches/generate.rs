@@ -27,6 +27,12 @@ routing:
 /// Writes the fixture described in the module comment.
 pub fn write_fixture(dir: &Path, tenants: usize) {
     std::fs::write(dir.join("_defaults.yaml"), PLATFORM).unwrap();
+    // The platform assigns the tier; a tenant's `_metadata.tier` is only a claim.
+    let mut tenancy = String::from("tenancy:\n");
+    for i in (0..tenants).step_by(10) {
+        tenancy += &format!("  t{i:05}: {{tier: vip}}\n");
+    }
+    std::fs::write(dir.join("_tenancy.yaml"), tenancy).unwrap();
     for i in 0..tenants {
         let id = format!("t{i:05}");
         let mut s = format!("tenants:\n  {id}:\n    mysql_connections: 90\n");
@@ -50,6 +56,14 @@ pub fn write_fixture(dir: &Path, tenants: usize) {
 }
 
 fn bench(c: &mut Criterion) {
+    // `AM_FIXTURE=DIR:N cargo bench -p dynalert-alertmanager` only writes the fixture of N
+    // tenants into DIR (for measuring the whole command and Alertmanager's load time).
+    if let Ok(spec) = std::env::var("AM_FIXTURE") {
+        let (dir, n) = spec.rsplit_once(':').expect("AM_FIXTURE=DIR:N");
+        std::fs::create_dir_all(dir).unwrap();
+        write_fixture(Path::new(dir), n.parse().expect("AM_FIXTURE=DIR:N"));
+        return;
+    }
     let mut group = c.benchmark_group("alertmanager");
     group.sample_size(10);
     for n in [10_000, 20_000] {

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use dynalert_model::routing::{PlatformRouting, Receiver, TenantRouting};
+use dynalert_model::routing::{MatchOp, PlatformRouting, Receiver, TenantRouting};
 use dynalert_model::{Config, Severity, Tenant};
 
 use crate::mute::{self, TimeInterval};
@@ -187,9 +187,61 @@ fn severity_list(sevs: &[Severity]) -> String {
 }
 
 fn receiver_json(name: &str, r: &Receiver, masked: bool) -> serde_json::Value {
-    let fields = if masked { r.masked() } else { r.fields.clone() };
-    let cfg: serde_json::Map<String, serde_json::Value> = fields.into_iter().collect();
-    serde_json::json!({ "name": name, r.kind.configs_key(): [cfg] })
+    let mut out = serde_json::Map::new();
+    out.insert("name".into(), serde_json::Value::String(name.into()));
+    for one in std::iter::once(r).chain(&r.more) {
+        let fields = if masked {
+            one.masked()
+        } else {
+            one.fields.clone()
+        };
+        let cfg: serde_json::Map<String, serde_json::Value> = fields.into_iter().collect();
+        if let serde_json::Value::Array(list) = out
+            .entry(one.kind.configs_key())
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()))
+        {
+            list.push(serde_json::Value::Object(cfg));
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// Name of the generated time interval of a tenant's own `_routing.time_intervals` entry
+/// (`/` is in neither tenant ids nor interval names, so names never clash).
+pub fn tenant_interval_name(id: &str, name: &str) -> String {
+    format!("tenant-{id}/{name}")
+}
+
+fn tenant_intervals(tenant: &Tenant, intervals: &mut Vec<TimeInterval>) {
+    let Some(tr) = &tenant.routing else { return };
+    for (name, specs) in &tr.time_intervals {
+        let mut out = Vec::new();
+        for spec in specs {
+            let base = mute::Spec {
+                times: None,
+                weekdays: spec.weekdays.clone(),
+                days_of_month: spec.days_of_month.clone(),
+                months: spec.months.clone(),
+                years: spec.years.clone(),
+                location: spec.location.clone(),
+            };
+            if spec.times.is_empty() {
+                out.push(base);
+            } else {
+                // One entry per time range: entries are alternatives, so this is the same set.
+                for t in &spec.times {
+                    out.push(mute::Spec {
+                        times: Some(*t),
+                        ..base.clone()
+                    });
+                }
+            }
+        }
+        intervals.push(TimeInterval {
+            name: tenant_interval_name(&tenant.id, name),
+            specs: out,
+        });
+    }
 }
 
 fn mask_platform(value: &serde_json::Value) -> serde_json::Value {
@@ -316,7 +368,7 @@ fn muted(routes: &[Route], mute: &[String], why: &str) -> Vec<Route> {
         .iter()
         .cloned()
         .map(|mut r| {
-            r.mute_time_intervals = mute.to_vec();
+            r.mute_time_intervals.extend(mute.iter().cloned());
             if !mute.is_empty() {
                 r.why = format!("{} ({why})", r.why);
             }
@@ -387,7 +439,18 @@ fn tenant_route(
             matchers.push(Matcher::eq("severity", s.as_str()));
             what.push(format!("severity `{s}`"));
         }
-        deliveries.push(Route::new(
+        for l in &o.matches.labels {
+            let op = match l.op {
+                MatchOp::Eq => Op::Eq,
+                MatchOp::Ne => Op::Ne,
+                MatchOp::Re => Op::Re,
+                MatchOp::NotRe => Op::NotRe,
+            };
+            let m = Matcher::new(&l.name, op, l.value.clone());
+            what.push(format!("`{m}`"));
+            matchers.push(m);
+        }
+        let mut route = Route::new(
             name,
             matchers,
             format!(
@@ -395,7 +458,22 @@ fn tenant_route(
                 i + 1,
                 what.join(" and ")
             ),
-        ));
+        );
+        route.group_by = o.group_by.clone();
+        route.timings = o.timings.clone();
+        route.cont = o.cont;
+        route.active_time_intervals = o
+            .active_time_intervals
+            .iter()
+            .map(|n| tenant_interval_name(id, n))
+            .collect();
+        let own_mutes: Vec<String> = o
+            .mute_time_intervals
+            .iter()
+            .map(|n| tenant_interval_name(id, n))
+            .collect();
+        route.mute_time_intervals = own_mutes;
+        deliveries.push(route);
     }
     let custom = tr.group_by.is_some() || tr.timings != Default::default();
     let mutes = muting.silent.is_some() || muting.maintenance.is_some();
@@ -451,6 +529,34 @@ fn tenant_route(
     route.timings = tr.timings.clone();
     route.routes = children;
     Some(route)
+}
+
+/// `config` with a stand-in for every tenant in `rejected` that has no accepted
+/// configuration (its file failed validation and no last good version exists): the tier
+/// the platform assigns, no routing, no silent mode or maintenance. The platform's copies
+/// (enforced receiver, tier page) are decided by platform files, so a tenant cannot lose
+/// them by writing a bad file; its own alerts reach `default_receiver`.
+pub fn with_rejected(config: &Config, rejected: &[&str]) -> Config {
+    let mut out = config.clone();
+    for id in rejected {
+        if out.tenants.contains_key(*id) {
+            continue;
+        }
+        let mut t = Tenant {
+            id: id.to_string(),
+            file: std::sync::Arc::from(""),
+            thresholds: Default::default(),
+            state_filters: Default::default(),
+            metadata: Default::default(),
+            routing: None,
+            silent_mode: None,
+            maintenance: None,
+            severity_dedup: true,
+        };
+        t.apply_tenancy(&config.platform);
+        out.tenants.insert(id.to_string(), std::sync::Arc::new(t));
+    }
+    out
 }
 
 /// Builds receivers, routes and inhibit rules for `config`.
@@ -510,6 +616,33 @@ pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
     let mut notes = Vec::new();
     for tenant in config.tenants.values() {
         let muting = tenant_muting(tenant, &mut time_intervals, &mut notes);
+        tenant_intervals(tenant, &mut time_intervals);
+        // An override receiver `tenant-<id>-<n>` would take the name of tenant `<id>-<n>`'s
+        // own receiver: the overriding tenant loses its overrides, never the other tenant
+        // its receiver, and generation goes on for everyone.
+        let clash = tenant.routing.as_ref().and_then(|tr| {
+            (1..=tr.overrides.len())
+                .map(|n| format!("{}-{n}", tenant.id))
+                .find(|other| config.tenants.contains_key(other))
+        });
+        let stand_in;
+        let tenant = match clash {
+            Some(other) => {
+                notes.push(format!(
+                    "{}: the overrides of tenant `{}` are left out: receiver `{}` would have the name of tenant `{other}`'s receiver; its other alerts are routed as usual",
+                    tenant.file,
+                    tenant.id,
+                    tenant_receiver_name(&other)
+                ));
+                let mut t = (**tenant).clone();
+                if let Some(tr) = t.routing.as_mut() {
+                    tr.overrides.clear();
+                }
+                stand_in = t;
+                &stand_in
+            }
+            None => &**tenant,
+        };
         if let Some(r) = tenant_route(tenant, routing, &mut receivers, &muting) {
             root.routes.push(r);
         }
@@ -596,6 +729,8 @@ pub struct Delivery {
     pub masked: Option<serde_json::Value>,
     /// Time intervals during which this delivery is muted (silent mode, maintenance).
     pub muted_by: Vec<String>,
+    /// Time intervals outside which this delivery is muted (`active_time_intervals`).
+    pub active_during: Vec<String>,
 }
 
 /// Which receivers get an alert with `labels`, and why, in delivery order.
@@ -620,6 +755,7 @@ pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<
                 why: last.why.clone(),
                 masked: generated.receiver(&last.receiver).map(|r| r.masked.clone()),
                 muted_by: last.mute_time_intervals.clone(),
+                active_during: last.active_time_intervals.clone(),
             })
         })
         .collect()
@@ -653,6 +789,9 @@ fn flat_routes(root: &Route) -> Vec<(String, String)> {
         }
         if !r.mute_time_intervals.is_empty() {
             what += &format!(" muted during {}", r.mute_time_intervals.join(", "));
+        }
+        if !r.active_time_intervals.is_empty() {
+            what += &format!(" active during {}", r.active_time_intervals.join(", "));
         }
         let key = path
             .iter()

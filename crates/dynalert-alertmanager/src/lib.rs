@@ -21,8 +21,8 @@ pub mod render;
 pub mod route;
 
 pub use generate::{
-    diff, explain, generate, override_receiver_name, redact, tenant_receiver_name, AmReceiver,
-    Delivery, GenerateError, Generated, Owner, BLACKHOLE,
+    diff, explain, generate, override_receiver_name, redact, tenant_receiver_name, with_rejected,
+    AmReceiver, Delivery, GenerateError, Generated, Owner, BLACKHOLE,
 };
 pub use render::{render, RenderError};
 pub use route::{parse_labels, InhibitRule, Matcher, Op, Route};

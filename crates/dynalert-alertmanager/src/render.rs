@@ -78,6 +78,12 @@ fn route_yaml(r: &Route) -> Yaml {
             Yaml::Array(r.mute_time_intervals.iter().map(|n| s(n)).collect()),
         );
     }
+    if !r.active_time_intervals.is_empty() {
+        h.insert(
+            s("active_time_intervals"),
+            Yaml::Array(r.active_time_intervals.iter().map(|n| s(n)).collect()),
+        );
+    }
     if !r.routes.is_empty() {
         h.insert(
             s("routes"),

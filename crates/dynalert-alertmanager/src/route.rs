@@ -90,6 +90,8 @@ pub struct Route {
     pub routes: Vec<Route>,
     /// Names of `time_intervals` during which this route notifies nobody.
     pub mute_time_intervals: Vec<String>,
+    /// Names of `time_intervals` outside which this route notifies nobody.
+    pub active_time_intervals: Vec<String>,
     /// Why the route exists, in words (used by explain; not rendered).
     pub why: String,
 }
@@ -108,6 +110,7 @@ impl Route {
             timings: Timings::default(),
             routes: Vec::new(),
             mute_time_intervals: Vec::new(),
+            active_time_intervals: Vec::new(),
             why: why.into(),
         }
     }

@@ -1,6 +1,8 @@
 //! Differential test against the real `amtool check-config`: 1,200 seeded random and
-//! hostile conf.d directories (tenant `_routing`, silent mode, maintenance, platform
-//! `routing:` blocks with odd receivers). For each one:
+//! hostile conf.d directories (tenant `_routing` with every integration type, several
+//! integrations, `http_config`, `*_file` secrets, template text, label matchers, time
+//! intervals, silent mode, maintenance, platform `routing:` blocks with odd receivers and
+//! limits). For each one:
 //! * every error the loader reports names its file, line and column;
 //! * when the platform files are valid, the file generated from the tenants that were
 //!   accepted (rejected tenants fall back to the default receiver) is accepted by
@@ -12,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Small deterministic generator (xorshift64*), so a failure is reproducible by seed.
-struct Rng(u64);
+/// `tame`: `pick` returns the first item (the lists start with a valid value), so a
+/// share of the tenants is valid as a whole and its new features reach accepted files.
+struct Rng(u64, bool);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -28,13 +32,18 @@ impl Rng {
         self.next() % 100 < percent
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
+        let i = self.below(items.len());
+        if self.1 {
+            items[0]
+        } else {
+            items[i]
+        }
     }
 }
 
 const URLS: &[&str] = &[
-    "http://127.0.0.1:5001/ok",
     "https://hooks.example.com/T0/B1/xyz",
+    "http://127.0.0.1:5001/ok",
     "http://hooks.example.com:8080/a%20b?q=1#f",
     "https://user:pw@hooks.example.com/x",
     "http://[2001:db8::1]:9000/x",
@@ -59,9 +68,9 @@ const URLS: &[&str] = &[
 ];
 
 const DURATIONS: &[&str] = &[
+    "30s",
     "0s",
     "1s",
-    "30s",
     "5m",
     "1h",
     "4h",
@@ -120,8 +129,147 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap()
 }
 
-fn receiver(r: &mut Rng) -> String {
+/// Template text: valid, invalid, and valid only in a newer Go (checked by the real parser
+/// in `templates_parse_like_alertmanager`).
+const TEMPLATES: &[&str] = &[
+    "{{ .CommonLabels.alertname }}",
+    "{{ range .Alerts }}{{ .Labels.instance }} {{ end }}",
+    "{{ if eq .Status \"firing\" }}FIRING{{ else }}ok{{ end }}",
+    "{{ .CommonLabels.alertname | toUpper }}",
+    "{{ template \"slack.default.title\" . }}",
+    "plain text",
+    "{{ .Status ",
+    "{{ nosuch . }}",
+    "{{ end }}",
+    "{{ $x }}",
+    "{{ with .X }}{{ else with .Y }}{{ end }}",
+    "{{ if .X }}unclosed",
+    "{{ \"a\\q\" }}",
+];
+
+const SECRET_FILES: &[&str] = &[
+    "/etc/am/tenant-secrets/{id}/key",
+    "/etc/am/tenant-secrets/{id}/sub/key",
+    "/etc/am/tenant-secrets/other/key",
+    "/etc/am/tenant-secrets/{id}/../other/key",
+    "/etc/alertmanager/platform.key",
+    "relative/key",
+];
+
+fn http_config(r: &mut Rng, id: &str) -> String {
+    let mut parts = Vec::new();
+    let file = |r: &mut Rng| quote(&r.pick(SECRET_FILES).replace("{id}", id));
     match r.below(6) {
+        0 => parts.push("basic_auth: {username: u, password: p}".to_string()),
+        1 => parts.push(format!(
+            "basic_auth: {{username: u, password_file: {}}}",
+            file(r)
+        )),
+        2 => parts.push("authorization: {credentials: tok}".to_string()),
+        3 => parts.push(format!(
+            "authorization: {{type: {}, credentials: tok}}",
+            r.pick(&["Bearer", "basic", "Token"])
+        )),
+        4 => parts.push("bearer_token: tok".to_string()),
+        _ => parts.push(format!("bearer_token_file: {}", file(r))),
+    }
+    if !r.1 && r.chance(20) {
+        // A second authentication method: Alertmanager refuses the file.
+        parts.push("bearer_token: again".to_string());
+    }
+    if !r.1 && r.chance(20) {
+        parts.push("basic_auth: {username: u, password: p, password_file: /x}".to_string());
+    }
+    if r.chance(40) {
+        parts.push(format!(
+            "tls_config: {{ca_file: {}, insecure_skip_verify: {}}}",
+            file(r),
+            r.pick(&["false", "true", "yes"])
+        ));
+    }
+    if r.chance(30) {
+        parts.push(format!("proxy_url: {}", quote(r.pick(URLS))));
+    }
+    if !r.1 && r.chance(10) {
+        parts.push("oauth2: {client_id: c}".to_string());
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// Integrations Debian's Alertmanager 0.25 has beyond the four first ones.
+fn new_integration(r: &mut Rng, id: &str) -> String {
+    let file = |r: &mut Rng| quote(&r.pick(SECRET_FILES).replace("{id}", id));
+    let tmpl = |r: &mut Rng| quote(r.pick(TEMPLATES));
+    let mut s = match r.below(if r.1 { 8 } else { 9 }) {
+        0 => format!(
+            "{{type: opsgenie, api_key: k, message: {}, priority: P1",
+            tmpl(r)
+        ),
+        1 => format!("{{type: opsgenie, api_key_file: {}", file(r)),
+        2 => format!(
+            "{{type: telegram, bot_token: \"1:x\", chat_id: {}, parse_mode: {}, message: {}",
+            r.pick(&["-100123", "42", "x", "1.5"]),
+            r.pick(&["HTML", "Markdown", "html", "\"\""]),
+            tmpl(r)
+        ),
+        3 => format!(
+            "{{type: discord, webhook_url: {}, title: {}",
+            quote(r.pick(URLS)),
+            tmpl(r)
+        ),
+        4 => format!(
+            "{{type: webex, room_id: r1{}",
+            if r.1 || r.chance(80) {
+                ", http_config: {authorization: {credentials: tok}}"
+            } else {
+                ""
+            }
+        ),
+        5 => format!(
+            "{{type: sns, {}, subject: {}, sigv4: {{region: us-east-1, access_key: a, secret_key: b}}",
+            r.pick(&[
+                "topic_arn: \"arn:aws:sns:us-east-1:1:t\"",
+                "phone_number: \"+15550100\"",
+                "topic_arn: \"arn:aws:sns:us-east-1:1:t\", phone_number: \"+1\"",
+                "target_arn: \"arn:aws:sns:us-east-1:1:e\""
+            ]),
+            tmpl(r)
+        ),
+        6 => format!(
+            "{{type: victorops, {}{}",
+            r.pick(&["api_key: k", "api_key_file: /etc/am/tenant-secrets/x/k", ""]),
+            if r.1 || r.chance(80) { ", routing_key: rk" } else { "" }
+        ),
+        7 => format!(
+            "{{type: pushover, user_key: u{}, title: {}",
+            if r.1 || r.chance(85) { ", token: t" } else { "" },
+            tmpl(r)
+        ),
+        _ => format!(
+            "{{type: {}, webhook_url: \"https://hooks.example.com/x\"",
+            r.pick(&["msteams", "opsgenei"])
+        ),
+    };
+    if r.chance(25) {
+        s += &format!(", http_config: {}", http_config(r, id));
+    }
+    s + "}"
+}
+
+fn receiver(r: &mut Rng, id: &str) -> String {
+    if r.chance(15) {
+        let n = 1 + r.below(4);
+        let items: Vec<String> = (0..n).map(|_| one_receiver(r, id)).collect();
+        return format!("[{}]", items.join(", "));
+    }
+    one_receiver(r, id)
+}
+
+fn one_receiver(r: &mut Rng, id: &str) -> String {
+    if r.chance(35) {
+        return new_integration(r, id);
+    }
+    match r.below(if r.1 { 5 } else { 6 }) {
         0 | 1 => {
             let mut s = format!("{{type: webhook, url: {}", quote(r.pick(URLS)));
             if r.chance(30) {
@@ -133,6 +281,9 @@ fn receiver(r: &mut Rng) -> String {
             if r.chance(20) {
                 s += &format!(", max_alerts: {}", r.pick(&["0", "5", "-1", "x"]));
             }
+            if r.chance(30) {
+                s += &format!(", http_config: {}", http_config(r, id));
+            }
             s + "}"
         }
         2 => format!(
@@ -141,13 +292,27 @@ fn receiver(r: &mut Rng) -> String {
             quote(r.pick(SMARTHOSTS))
         ),
         3 => format!(
-            "{{type: slack, api_url: {}, channel: {}}}",
-            quote(r.pick(URLS)),
-            quote(r.pick(&["#ops", "", "ops"]))
+            "{{type: slack, {}, channel: {}, title: {}}}",
+            if r.chance(25) {
+                format!(
+                    "api_url_file: {}",
+                    quote(&r.pick(SECRET_FILES).replace("{id}", id))
+                )
+            } else {
+                format!("api_url: {}", quote(r.pick(URLS)))
+            },
+            quote(r.pick(&["#ops", "", "ops"])),
+            quote(r.pick(TEMPLATES))
         ),
         4 => format!(
-            "{{type: pagerduty, routing_key: {}}}",
-            quote(r.pick(&["0123456789abcdef", "", "k"]))
+            "{{type: pagerduty, {}}}",
+            r.pick(&[
+                "routing_key: \"0123456789abcdef\"",
+                "routing_key: \"\"",
+                "routing_key: k",
+                "routing_key_file: /etc/am/tenant-secrets/t0/pd",
+                "routing_key: k, routing_key_file: /etc/am/tenant-secrets/t0/pd"
+            ])
         ),
         _ => format!(
             "{{type: {}, url: {}}}",
@@ -168,8 +333,15 @@ fn timestamp(r: &mut Rng) -> String {
 }
 
 fn tenant(r: &mut Rng, id: &str) -> String {
+    r.1 = r.chance(50);
+    let s = tenant_text(r, id);
+    r.1 = false;
+    s
+}
+
+fn tenant_text(r: &mut Rng, id: &str) -> String {
     let mut s = format!("tenants:\n  {id}:\n    mysql_connections: 90\n");
-    if r.chance(30) {
+    if !r.1 && r.chance(30) {
         s += &format!(
             "    _metadata: {{tier: {}}}\n",
             r.pick(&["vip", "gold", "standard", "VIP"])
@@ -210,7 +382,7 @@ fn tenant(r: &mut Rng, id: &str) -> String {
     if r.chance(85) {
         s += "    _routing:\n";
         if r.chance(85) {
-            s += &format!("      receiver: {}\n", receiver(r));
+            s += &format!("      receiver: {}\n", receiver(r, id));
         }
         if r.chance(40) {
             let n = 1 + r.below(4);
@@ -220,6 +392,29 @@ fn tenant(r: &mut Rng, id: &str) -> String {
         for key in ["group_wait", "group_interval", "repeat_interval"] {
             if r.chance(25) {
                 s += &format!("      {key}: {}\n", quote(r.pick(DURATIONS)));
+            }
+        }
+        let intervals = r.1 || r.chance(30);
+        if intervals {
+            s += &format!(
+                "      time_intervals:\n        business-hours:\n          - {{weekdays: [{}], times: [{}], location: {}}}\n",
+                quote(r.pick(&["monday:friday", "saturday", "mon:fri", "1:5", "friday:monday"])),
+                r.pick(&[
+                    "{start_time: \"09:00\", end_time: \"17:00\"}",
+                    "{start_time: \"09:00\", end_time: \"12:00\"}, {start_time: \"13:00\", end_time: \"24:00\"}",
+                    "{start_time: \"17:00\", end_time: \"09:00\"}",
+                    "{start_time: \"9:00\", end_time: \"17:00\"}",
+                    "{start_time: \"09:00\", end_time: \"24:01\"}"
+                ]),
+                r.pick(&["Europe/Berlin", "UTC", "Asia/Taipei", "Mars/Base", "Local"])
+            );
+            if r.chance(50) {
+                s += &format!(
+                    "        month-end:\n          - {{days_of_month: [{}], months: [{}], years: [{}]}}\n",
+                    quote(r.pick(&["-3:-1", "1:15", "25:31", "0", "-1:5", "32"])),
+                    quote(r.pick(&["january:march", "12", "dec", "13"])),
+                    quote(r.pick(&["2026:2030", "2030", "2030:2026"]))
+                );
             }
         }
         if r.chance(40) {
@@ -244,7 +439,62 @@ fn tenant(r: &mut Rng, id: &str) -> String {
                         r.pick(&["critical", "warning", "page"])
                     ));
                 }
-                o.push(format!("receiver: {}", receiver(r)));
+                if r.chance(40) {
+                    let n = 1 + r.below(3);
+                    let ms: Vec<String> = (0..n)
+                        .map(|_| {
+                            // Valid matchers first: a tame tenant picks among those five.
+                            const VALID: usize = 5;
+                            let i = r.below(VALID);
+                            if r.1 {
+                                return quote(
+                                    [
+                                        "team=db",
+                                        "team=~\"db|infra\"",
+                                        "env!=dev",
+                                        "instance!~\"10\\\\..*\"",
+                                        "x=~\"\\\\d+\"",
+                                    ][i],
+                                );
+                            }
+                            quote(r.pick(&[
+                                "team=db",
+                                "team=~\"db|infra\"",
+                                "env!=dev",
+                                "instance!~\"10\\\\..*\"",
+                                "job=~\"(a|b\"",
+                                "0bad=x",
+                                "team~db",
+                                "tenant=t9",
+                                "scope!=platform",
+                                "x=~\"(?<n>a)\"",
+                                "x=~\"\\\\d+\"",
+                                "quoted=\"a\\\"b\"",
+                            ]))
+                        })
+                        .collect();
+                    o.push(format!("matchers: [{}]", ms.join(", ")));
+                }
+                if r.chance(20) {
+                    o.push(format!(
+                        "group_by: [{}]",
+                        r.pick(&["alertname, team", "alertname, alertname", "..."])
+                    ));
+                }
+                if r.chance(20) {
+                    o.push(format!("group_wait: {}", quote(r.pick(DURATIONS))));
+                }
+                if r.chance(25) {
+                    o.push(format!("continue: {}", r.pick(&["true", "false", "yes"])));
+                }
+                if r.chance(30) {
+                    o.push(format!(
+                        "{}: [{}]",
+                        r.pick(&["active_time_intervals", "mute_time_intervals"]),
+                        r.pick(&["business-hours", "month-end", "nosuch"])
+                    ));
+                }
+                o.push(format!("receiver: {}", receiver(r, id)));
                 s += &format!("        - {{{}}}\n", o.join(", "));
             }
         }
@@ -318,6 +568,32 @@ fn platform(r: &mut Rng, sink: &str) -> String {
     }
     if r.chance(40) {
         s += "  guardrails: {group_wait: {min: 1s, max: 5m}, repeat_interval: {min: 1m, max: 72h}, receiver_types: [webhook, email, slack, pagerduty]}\n";
+    } else if r.chance(70) {
+        s += &format!(
+            "  guardrails: {{receiver_types: [webhook, email, slack, pagerduty, opsgenie, telegram, discord, webex, sns, victorops, pushover{}]}}\n",
+            if hostile && r.chance(20) { ", msteams" } else { "" }
+        );
+    }
+    if r.chance(60) {
+        s += &format!(
+            "  tenant_secret_dir: {}\n",
+            if hostile && r.chance(20) {
+                "etc/am/../x"
+            } else {
+                "/etc/am/tenant-secrets"
+            }
+        );
+    }
+    if r.chance(30) {
+        s += &format!(
+            "  limits: {{overrides: {}, integrations: {}, template_bytes: {}}}\n",
+            r.pick(&["1", "2", "20"]),
+            r.pick(&["1", "2", "5"]),
+            r.pick(&["20", "4096", "-1"])
+        );
+    }
+    if r.chance(20) {
+        s += "  tenant_limits: {t0: {overrides: 3, matchers: 1}}\n";
     }
     if r.chance(50) {
         s += "  allowed_url_patterns: [\"http://127\\\\.0\\\\.0\\\\.1:[0-9]+/.*\", \"https://hooks\\\\.example\\\\.com/.*\"]\n";
@@ -354,6 +630,26 @@ fn amtool_check(files: &[PathBuf]) -> Vec<(PathBuf, String)> {
     failed
 }
 
+/// Parts of the generated file that must appear in accepted files.
+const COVERED: [&str; 16] = [
+    "opsgenie_configs",
+    "telegram_configs",
+    "discord_configs",
+    "webex_configs",
+    "sns_configs",
+    "victorops_configs",
+    "pushover_configs",
+    "http_config",
+    "password_file",
+    "api_url_file",
+    "active_time_intervals",
+    "team=~",
+    "env!=",
+    "instance!~",
+    "tenant-t0/business-hours",
+    "{{",
+];
+
 #[test]
 fn every_generated_file_passes_amtool_and_every_rejection_is_located() {
     const CASES: usize = 1200;
@@ -362,9 +658,10 @@ fn every_generated_file_passes_amtool_and_every_rejection_is_located() {
     std::fs::create_dir(&out_dir).unwrap();
     let mut files = Vec::new();
     let (mut rejected_platforms, mut rejected_tenants, mut generated) = (0, 0, 0);
+    let mut covered = [0usize; COVERED.len()];
     for case in 0..CASES {
         let seed = 0x9e37_79b9_7f4a_7c15 ^ (case as u64 + 1);
-        let mut r = Rng(seed);
+        let mut r = Rng(seed, false);
         let conf = tmp.path().join(format!("c{case}"));
         std::fs::create_dir(&conf).unwrap();
         std::fs::write(
@@ -388,9 +685,22 @@ fn every_generated_file_passes_amtool_and_every_rejection_is_located() {
             rejected_platforms += 1;
             continue;
         }
-        let g = dynalert_alertmanager::generate(&report.config)
+        // As `dynalert alertmanager` does: rejected tenants keep the platform's copies.
+        let rejected: Vec<&str> = report
+            .tenant_valid
+            .iter()
+            .filter(|(_, ok)| !**ok)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let config = dynalert_alertmanager::with_rejected(&report.config, &rejected);
+        let g = dynalert_alertmanager::generate(&config)
             .unwrap_or_else(|e| panic!("seed {seed:#x}: {e}"));
         let text = dynalert_alertmanager::render(&g, None).unwrap();
+        for (n, needle) in COVERED.iter().enumerate() {
+            if text.contains(needle) {
+                covered[n] += 1;
+            }
+        }
         let file = out_dir.join(format!("case-{case}-seed-{seed:x}.yml"));
         std::fs::write(&file, text).unwrap();
         files.push(file);
@@ -418,7 +728,116 @@ fn every_generated_file_passes_amtool_and_every_rejection_is_located() {
         rejected_tenants > 200,
         "only {rejected_tenants} tenants rejected"
     );
+    // The new inputs of tenant routing reach accepted files, not only rejections.
+    for (needle, n) in COVERED.iter().zip(covered) {
+        assert!(
+            n >= 5,
+            "only {n} accepted files contain `{needle}`: {:?}",
+            COVERED.iter().zip(covered).collect::<Vec<_>>()
+        );
+    }
     eprintln!(
-        "{CASES} cases: {generated} files accepted by amtool, {rejected_platforms} platforms and {rejected_tenants} tenant files rejected with located errors"
+        "{CASES} cases: {generated} files accepted by amtool, {rejected_platforms} platforms and {rejected_tenants} tenant files rejected with located errors; accepted files containing {:?}: {covered:?}",
+        COVERED
+    );
+}
+
+/// Pieces of Go template text; joined at random they make valid and invalid templates.
+const FRAGMENTS: &[&str] = &[
+    "{{ .Status }}",
+    "{{ .CommonLabels.alertname | toUpper }}",
+    "{{ range .Alerts }}",
+    "{{ range $i, $a := .Alerts }}{{ $i }}",
+    "{{ if eq .Status \"firing\" }}",
+    "{{ else }}",
+    "{{ else if .X }}",
+    "{{ with .CommonLabels }}",
+    "{{ end }}",
+    "{{ $x := 1 }}",
+    "{{ $x }}",
+    "{{ $ }}",
+    "{{- \"trim\" -}}",
+    "{{/* comment */}}",
+    "{{- /* comment */ -}}",
+    "{{ /* bad comment */ }}",
+    "{{ printf \"%s-%d\" \"a\" 1 }}",
+    "{{ (len .Alerts) }}",
+    "{{ (len .Alerts }}",
+    "{{ len .Alerts | printf \"%d\" }}",
+    "{{ | len }}",
+    "{{ nosuch }}",
+    "{{ since . }}",
+    "{{ break }}",
+    "{{ continue }}",
+    "{{ define \"x\" }}",
+    "{{ template \"x\" . }}",
+    "{{ block \"b\" . }}",
+    "{{ \"unterminated }}",
+    "{{ `raw` }}",
+    "{{ 'c' }}",
+    "{{ 0x1F }}",
+    "{{ 1.5e3 }}",
+    "{{-3}}",
+    "{{ .Labels.a-b }}",
+    "{{}}",
+    "{{ if }}",
+    "{{ .Status ",
+    "{{ reReplaceAll \"a\" \"b\" .Status }}",
+    "{{ join (stringSlice \"a\" \"b\") \",\" }}",
+    "{{ match \"a\" .Status | not }}",
+    "{{ safeHtml \"<b>\" | title | toLower }}",
+    "text ",
+    "}} ",
+];
+
+/// Whether Alertmanager's own parser (`amtool template render`) accepts `text`: it either
+/// renders or fails only while executing.
+fn amtool_parses(text: &str, empty: &Path) -> (bool, String) {
+    let out = Command::new("amtool")
+        .arg("template")
+        .arg("render")
+        .arg(format!("--template.glob={}", empty.display()))
+        .arg(format!("--template.text={text}"))
+        .output()
+        .expect("amtool (Debian package `prometheus-alertmanager`)");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.success() || err.contains("executing"), err)
+}
+
+#[test]
+fn templates_parse_like_alertmanager() {
+    const CASES: usize = 300;
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty.tmpl");
+    std::fs::write(&empty, "").unwrap();
+    let mut r = Rng(0x5851_f42d_4c95_7f2d, false);
+    let (mut accepted, mut refused) = (0, 0);
+    let mut mismatches = Vec::new();
+    for _ in 0..CASES {
+        let n = 1 + r.below(4);
+        let text: String = (0..n).map(|_| r.pick(FRAGMENTS)).collect();
+        let (parses, why) = amtool_parses(&text, &empty);
+        let ours = dynalert_model::gotemplate::check(&text);
+        if parses {
+            accepted += 1;
+        } else {
+            refused += 1;
+        }
+        if parses != ours.is_ok() {
+            mismatches.push(format!("{text:?}: amtool {why:?}, ours {ours:?}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {CASES} templates judged differently:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        accepted > 30 && refused > 30,
+        "{accepted} accepted, {refused} refused"
+    );
+    eprintln!(
+        "{CASES} templates: {accepted} parsed by Alertmanager, {refused} refused, same verdicts"
     );
 }

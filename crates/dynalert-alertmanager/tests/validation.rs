@@ -88,7 +88,7 @@ fn tenant_routing_errors_are_located_and_complete() {
     );
     assert_has(
         &d,
-        "t.yaml:12:11: error: override 4 matches nothing\n  hint: add `alertname:` or `severity:`",
+        "t.yaml:12:11: error: override 4 matches nothing\n  hint: add `alertname:`, `severity:` or `matchers:`",
     );
     assert!(d.iter().all(|m| !m.contains("SECRET-TOKEN")), "{d:#?}");
     // `dynalert validate` prints the same diagnostics.
@@ -205,4 +205,87 @@ fn platform_receivers_are_checked() {
             d.join("\n")
         );
     }
+}
+
+/// The diagnostic at `file:line:` containing `part`.
+fn assert_at(diags: &[String], at: &str, part: &str) {
+    assert!(
+        diags.iter().any(|d| d.starts_with(at) && d.contains(part)),
+        "missing at `{at}`: {part}\nin:\n{}",
+        diags.join("\n")
+    );
+}
+
+#[test]
+fn new_tenant_routing_inputs_alertmanager_would_refuse_are_located() {
+    let platform = r#"defaults: {mysql_connections: 80}
+routing:
+  default_receiver: platform-default
+  receivers:
+    - {name: platform-default, webhook_configs: [{url: "http://127.0.0.1:5001/x"}]}
+  guardrails: {receiver_types: [webhook, slack, opsgenie, telegram, webex, sns]}
+  allowed_url_patterns: ["https://hooks\\.example\\.com/.*"]
+  tenant_secret_dir: /etc/am/secrets
+  limits: {integrations: 2, template_bytes: 64}
+"#;
+    let tenant = r##"tenants:
+  t:
+    _routing:
+      receiver: {type: msteams, webhook_url: "https://hooks.example.com/x"}
+      time_intervals:
+        office: [{weekdays: ["monday:friday"], times: [{start_time: "17:00", end_time: "09:00"}]}]
+        tz: [{location: Mars/Base}]
+      overrides:
+        - {matchers: ['tenant=other'], receiver: {type: webhook, url: "https://hooks.example.com/a"}}
+        - {matchers: ['job=~"(a"'], receiver: {type: webhook, url: "https://hooks.example.com/a"}}
+        - {alertname: A, active_time_intervals: [ofice], receiver: {type: webhook, url: "https://hooks.example.com/a"}}
+        - {alertname: B, receiver: {type: slack, api_url_file: /etc/am/secrets/other/k, channel: "#c"}}
+        - {alertname: C, receiver: {type: slack, api_url_file: /etc/am/secrets/t/../other/k, channel: "#c"}}
+        - {alertname: D, receiver: {type: telegram, bot_token: "1:x", chat_id: 5, message: "{{ .Status "}}
+        - {alertname: E, receiver: {type: webex, room_id: r}}
+        - {alertname: F, receiver: {type: webhook, url: "https://hooks.example.com/a", http_config: {basic_auth: {username: u, password: p}, bearer_token: b}}}
+        - {alertname: G, receiver: {type: sns, topic_arn: "arn:aws:sns:us-east-1:1:t", phone_number: "+1"}}
+        - {alertname: H, receiver: [{type: webhook, url: "https://hooks.example.com/a"}, {type: webhook, url: "https://hooks.example.com/b"}, {type: webhook, url: "https://hooks.example.com/c"}]}
+        - {alertname: I, receiver: {type: opsgenie, api_key: k, message: "{{ range .Alerts }}{{ .Labels.alertname }} is firing, please have a look{{ end }}"}}
+        - {alertname: J, receiver: {type: telegram, bot_token: "1:x", chat_id: 5, parse_mode: html}}
+"##;
+    let d = diagnostics(&[("_defaults.yaml", platform), ("t.yaml", tenant)]);
+    assert_at(&d, "t.yaml:4:", "receiver type `msteams` is not available");
+    assert_at(&d, "t.yaml:4:", "needs Alertmanager 0.26");
+    assert_at(&d, "t.yaml:6:", "`start_time` before `end_time`");
+    assert_at(&d, "t.yaml:7:", "`Mars/Base` is not an IANA time zone");
+    assert_at(
+        &d,
+        "t.yaml:9:",
+        "matches `tenant`, which the platform decides",
+    );
+    assert_at(&d, "t.yaml:10:", "invalid regular expression");
+    assert_at(
+        &d,
+        "t.yaml:11:",
+        "time interval `ofice` in `active_time_intervals`",
+    );
+    assert_at(
+        &d,
+        "t.yaml:12:",
+        "outside the tenant's secret directory `/etc/am/secrets/t/`",
+    );
+    assert_at(&d, "t.yaml:13:", "outside the tenant's secret directory");
+    assert_at(
+        &d,
+        "t.yaml:14:",
+        "not a valid Alertmanager template: unclosed action",
+    );
+    assert_at(&d, "t.yaml:15:", "has no `http_config.authorization`");
+    assert_at(&d, "t.yaml:16:", "at most one authentication method");
+    assert_at(&d, "t.yaml:17:", "sets `topic_arn` and `phone_number`");
+    assert_at(
+        &d,
+        "t.yaml:18:",
+        "3 integrations, over the platform's limit of 2",
+    );
+    assert_at(&d, "t.yaml:19:", "over the platform's limit of 64");
+    assert_at(&d, "t.yaml:20:", "`parse_mode` `html`");
+    let errors = d.iter().filter(|m| m.contains(": error: ")).count();
+    assert_eq!(errors, 15, "{}", d.join("\n"));
 }

@@ -233,3 +233,105 @@ fn explain_route_succeeds_on_examples() {
     };
     assert_eq!(explain_route::run(bad).unwrap(), 2);
 }
+
+/// Receivers `amtool config routes test` (Debian's Alertmanager) finds for `labels`.
+fn amtool_routes(file: &Path, labels: &[&str]) -> String {
+    let out = std::process::Command::new("amtool")
+        .arg("config")
+        .arg("routes")
+        .arg("test")
+        .arg(format!("--config.file={}", file.display()))
+        .args(labels)
+        .output()
+        .expect("run amtool (Debian package `prometheus-alertmanager`)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn rejected_vip_tenant_keeps_its_platform_page_and_a_false_claim_gets_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `v` is on the platform's vip tier, but its own file is broken; `w` claims `vip`
+    // without the platform's assignment (rejected too).
+    let conf = conf_with(
+        tmp.path(),
+        &[
+            ("_tenancy.yaml", "tenancy:\n  v: {tier: vip}\n"),
+            (
+                "v.yaml",
+                "tenants:\n  v:\n    _routing: {receiver: {type: webhok}}\n",
+            ),
+            ("w.yaml", "tenants:\n  w:\n    _metadata: {tier: vip}\n"),
+        ],
+    );
+    let out = tmp.path().join("am.yml");
+    assert_eq!(
+        alertmanager::run(args(conf, Some(out.clone()), None)).unwrap(),
+        1
+    );
+    // Contract: the enforced copy (noc) and the tier page (vip-pager) are the platform's;
+    // the tenant's own alerts fall back to the default receiver.
+    assert_eq!(
+        amtool_routes(
+            &out,
+            &["tenant=v", "severity=critical", "alertname=MariaDBDown"]
+        ),
+        "noc,vip-pager,platform-default"
+    );
+    assert_eq!(
+        amtool_routes(&out, &["tenant=v", "severity=warning", "alertname=X"]),
+        "platform-default"
+    );
+    assert_eq!(
+        amtool_routes(&out, &["tenant=w", "severity=critical", "alertname=X"]),
+        "noc,platform-default"
+    );
+}
+
+#[test]
+fn an_override_taking_another_tenants_receiver_name_never_blocks_generation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = |p: &str| format!("{{type: webhook, url: \"http://127.0.0.1:5001/{p}\"}}");
+    // Override 1 of `x` would be named `tenant-x-1`, the name of tenant `x-1`'s receiver.
+    let x = format!(
+        "tenants:\n  x:\n    _routing:\n      receiver: {}\n      overrides:\n        - {{alertname: A, receiver: {}}}\n",
+        hook("x"),
+        hook("x-override")
+    );
+    let x1 = format!(
+        "tenants:\n  x-1:\n    _routing: {{receiver: {}}}\n",
+        hook("x-1")
+    );
+    let other = format!(
+        "tenants:\n  y:\n    _routing: {{receiver: {}}}\n",
+        hook("y")
+    );
+    let conf = conf_with(
+        tmp.path(),
+        &[("x.yaml", &x), ("x-1.yaml", &x1), ("y.yaml", &other)],
+    );
+    let out = tmp.path().join("am.yml");
+    assert_eq!(
+        alertmanager::run(args(conf, Some(out.clone()), None)).unwrap(),
+        0
+    );
+    // `x-1` keeps its receiver, `y` is untouched, `x` keeps its own receiver.
+    assert_eq!(
+        amtool_routes(&out, &["tenant=x-1", "severity=warning", "alertname=A"]),
+        "tenant-x-1"
+    );
+    assert_eq!(
+        amtool_routes(&out, &["tenant=y", "severity=warning", "alertname=A"]),
+        "tenant-y"
+    );
+    assert_eq!(
+        amtool_routes(&out, &["tenant=x", "severity=warning", "alertname=A"]),
+        "tenant-x"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(!text.contains("x-override"), "{text}");
+}

@@ -8,9 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dynalert_model::routing::{
-    check_host_port, check_url, denied_host, mask_url, Enforced, FieldKind, Guardrails,
-    OverrideMatch, PlatformReceiver, PlatformRouting, Range, Receiver, ReceiverType, RouteOverride,
-    TenantRouting, TierRoute, Timings, BLACKHOLE_RECEIVER,
+    check_host_port, check_url, denied_host, mask_url, Enforced, FieldKind, FieldSpec, Guardrails,
+    IntervalSpec, LabelMatch, MatchOp, OverrideMatch, PlatformReceiver, PlatformRouting, Range,
+    Receiver, ReceiverType, RouteOverride, TenantLimits, TenantRouting, TierRoute, Timings,
+    BLACKHOLE_RECEIVER, HTTP_AUTH_FIELDS, UNSUPPORTED_TYPES,
 };
 use dynalert_model::{Platform, Severity};
 use regex::Regex;
@@ -19,7 +20,7 @@ use crate::diag::{did_you_mean, Ctx};
 use crate::values::{check_keys, parse_duration_secs, parse_severity, show};
 use crate::yaml::Node;
 
-const PLATFORM_KEYS: [&str; 7] = [
+const PLATFORM_KEYS: [&str; 10] = [
     "default_receiver",
     "receivers",
     "enforced",
@@ -27,14 +28,30 @@ const PLATFORM_KEYS: [&str; 7] = [
     "defaults",
     "guardrails",
     "allowed_url_patterns",
+    "tenant_secret_dir",
+    "limits",
+    "tenant_limits",
 ];
-const TENANT_KEYS: [&str; 6] = [
+const TENANT_KEYS: [&str; 7] = [
     "receiver",
     "group_by",
     "group_wait",
     "group_interval",
     "repeat_interval",
     "overrides",
+    "time_intervals",
+];
+const OVERRIDE_KEYS: [&str; 10] = [
+    "alertname",
+    "severity",
+    "matchers",
+    "receiver",
+    "group_by",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "continue",
+    "active_time_intervals",
 ];
 const TIMING_KEYS: [&str; 3] = ["group_wait", "group_interval", "repeat_interval"];
 /// Upper bounds of the timings whatever the guardrails say: Alertmanager's durations
@@ -307,6 +324,14 @@ fn guardrails(ctx: &mut Ctx, node: &Node) -> Guardrails {
 }
 
 fn unknown_type(ctx: &mut Ctx, node: &Node, name: &str, allowed: &[ReceiverType]) {
+    if let Some((_, why)) = UNSUPPORTED_TYPES.iter().find(|(n, _)| *n == name) {
+        ctx.error_hint(
+            node.pos,
+            format!("receiver type `{name}` is not available"),
+            format!("{why}; use `webhook` with a relay, or another type"),
+        );
+        return;
+    }
     let names: Vec<&str> = allowed.iter().map(|t| t.as_str()).collect();
     let hint = did_you_mean(name, names.iter().copied()).unwrap_or_else(|| {
         format!(
@@ -561,11 +586,40 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
             }
         }
     }
+    let tenant_secret_dir = node.get("tenant_secret_dir").and_then(|d| {
+        let dir = text(ctx, d, "`routing.tenant_secret_dir`")?;
+        if !dir.starts_with('/') || dir.split('/').any(|c| c == "..") {
+            ctx.error_hint(
+                d.pos,
+                "`routing.tenant_secret_dir` must be an absolute path without `..`",
+                "e.g. `/etc/alertmanager/tenant-secrets`",
+            );
+            return None;
+        }
+        Some(dir.trim_end_matches('/').to_string())
+    });
+    let limits = node
+        .get("limits")
+        .map(|l| tenant_limits(ctx, l, &TenantLimits::default(), "`routing.limits`"))
+        .unwrap_or_default();
+    let mut per_tenant = BTreeMap::new();
+    if let Some(t) = node.get("tenant_limits") {
+        if !err_not_map(ctx, t, "`routing.tenant_limits`") {
+            for (k, v) in t.as_map().unwrap_or_default() {
+                let id = k.as_str().unwrap_or_default().to_string();
+                let l = tenant_limits(ctx, v, &limits, &format!("`routing.tenant_limits.{id}`"));
+                per_tenant.insert(id, l);
+            }
+        }
+    }
     let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
     if errors_after > errors_before {
         return None;
     }
     Some(PlatformRouting {
+        tenant_secret_dir,
+        limits,
+        tenant_limits: per_tenant,
         default_receiver: default_receiver?,
         receivers,
         enforced,
@@ -577,12 +631,321 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
     })
 }
 
-fn tenant_receiver(
+thread_local! {
+    /// The last allow-list compiled on this thread: every tenant receiver of a load is
+    /// checked against the same platform patterns, and compiling them per receiver
+    /// dominated the load time of large directories.
+    static ALLOW_LIST: std::cell::RefCell<(Vec<String>, std::rc::Rc<Vec<Regex>>)> =
+        std::cell::RefCell::new((Vec::new(), std::rc::Rc::new(Vec::new())));
+}
+
+/// `routing.allowed_url_patterns` compiled, anchored at both ends (patterns that do not
+/// compile are reported where the platform file is parsed).
+fn allow_list(patterns: &[String]) -> std::rc::Rc<Vec<Regex>> {
+    ALLOW_LIST.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0.as_slice() != patterns {
+            let compiled = patterns
+                .iter()
+                .filter_map(|p| Regex::new(&format!("^(?:{p})$")).ok())
+                .collect();
+            *cache = (patterns.to_vec(), std::rc::Rc::new(compiled));
+        }
+        cache.1.clone()
+    })
+}
+
+fn tenant_limits(ctx: &mut Ctx, node: &Node, base: &TenantLimits, what: &str) -> TenantLimits {
+    let mut out = base.clone();
+    if err_not_map(ctx, node, what) {
+        return out;
+    }
+    check_keys(ctx, node, &TenantLimits::KEYS, what);
+    for key in TenantLimits::KEYS {
+        if let Some(v) = node.get(key) {
+            match v.to_json().as_u64() {
+                Some(n) => out.set(key, n as usize),
+                None => ctx.error(
+                    v.pos,
+                    format!(
+                        "`{key}` of {what} must be a whole number, found {}",
+                        show(v)
+                    ),
+                ),
+            }
+        }
+    }
+    out
+}
+
+/// What a tenant receiver is checked against: the platform's routing, the tenant.
+struct ReceiverCtx<'a> {
+    routing: Option<&'a PlatformRouting>,
+    tenant: &'a str,
+    patterns: std::rc::Rc<Vec<Regex>>,
+    limits: TenantLimits,
+}
+
+/// Checks a URL field: syntax as Alertmanager reads it, allow-list, deny-list.
+fn url_field(
     ctx: &mut Ctx,
+    rc: &ReceiverCtx,
+    v: &Node,
+    name: &str,
+    url: &str,
+    secret: bool,
+) -> bool {
+    let shown = if secret {
+        mask_url(url)
+    } else {
+        url.to_string()
+    };
+    let host = match check_url(url) {
+        Ok(h) => h,
+        Err(e) => {
+            ctx.error_hint(
+                v.pos,
+                format!("`{name}` `{shown}` is not a valid URL: it {e}"),
+                "write an absolute URL such as `https://hooks.example.com/path`",
+            );
+            return false;
+        }
+    };
+    let allowed = rc.patterns.iter().any(|p| p.is_match(url));
+    if !rc.patterns.is_empty() && !allowed {
+        ctx.error_hint(
+            v.pos,
+            format!("URL `{shown}` is outside the platform allow-list"),
+            "the platform allows only URLs matching `routing.allowed_url_patterns`; ask the platform team to add it",
+        );
+        return false;
+    }
+    // Checked where Alertmanager configuration is generated (a `routing:` block);
+    // a directory without one (an existing threshold-exporter layout) keeps loading.
+    if let Some(why) = denied_host(&host.host).filter(|_| !allowed && rc.routing.is_some()) {
+        ctx.error_hint(
+            v.pos,
+            format!("URL `{shown}` points to {why}"),
+            "loopback, link-local and metadata addresses are denied unless `routing.allowed_url_patterns` allows them",
+        );
+        return false;
+    }
+    true
+}
+
+/// Checks a secret file reference: inside `<tenant_secret_dir>/<tenant>/`.
+fn file_field(ctx: &mut Ctx, rc: &ReceiverCtx, v: &Node, name: &str, path: &str) -> bool {
+    let Some(dir) = rc.routing.and_then(|r| r.tenant_secret_dir.as_deref()) else {
+        ctx.error_hint(
+            v.pos,
+            format!("`{name}` is not available: the platform sets no `routing.tenant_secret_dir`"),
+            "write the secret inline, or ask the platform team for a secret directory",
+        );
+        return false;
+    };
+    let own = format!("{dir}/{}/", rc.tenant);
+    let inside = path.starts_with(&own)
+        && path.len() > own.len()
+        && !path.split('/').any(|c| c == ".." || c == ".")
+        && !path.contains("//")
+        && !path.chars().any(|c| c.is_control());
+    if !inside {
+        ctx.error_hint(
+            v.pos,
+            format!("`{name}` `{path}` is outside the tenant's secret directory `{own}`"),
+            format!("put the file under `{own}` (no `..`)"),
+        );
+        return false;
+    }
+    true
+}
+
+/// Checks the fields of `node` against `specs`; returns them as JSON, or `None` on errors.
+fn check_fields(
+    ctx: &mut Ctx,
+    rc: &ReceiverCtx,
     node: &Node,
-    routing: Option<&PlatformRouting>,
+    specs: &'static [FieldSpec],
+    kind: ReceiverType,
     what: &str,
-) -> Option<Receiver> {
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut fields = serde_json::Map::new();
+    let mut ok = true;
+    for (k, v) in node.as_map().unwrap_or_default() {
+        let name = k.as_str().unwrap_or_default();
+        let Some(spec) = specs.iter().find(|f| f.name == name).copied() else {
+            continue;
+        };
+        let value = match spec.kind {
+            FieldKind::Text | FieldKind::Url | FieldKind::File | FieldKind::Template => {
+                match v.as_str() {
+                    Some(s)
+                        if !v.is_null()
+                            && !s.trim().is_empty()
+                            && v.as_map().is_none()
+                            && v.as_seq().is_none() =>
+                    {
+                        serde_json::Value::String(s.to_string())
+                    }
+                    _ => {
+                        let shown = if spec.secret {
+                            "a secret".to_string()
+                        } else {
+                            show(v)
+                        };
+                        ctx.error(
+                            v.pos,
+                            format!("`{name}` must be a non-empty string, found {shown}"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+            FieldKind::Bool => match v.to_json() {
+                b @ serde_json::Value::Bool(_) => b,
+                _ => {
+                    ctx.error(
+                        v.pos,
+                        format!("`{name}` must be `true` or `false`, found {}", show(v)),
+                    );
+                    ok = false;
+                    continue;
+                }
+            },
+            FieldKind::Count | FieldKind::Int => match v.to_json() {
+                serde_json::Value::Number(n)
+                    if n.as_u64().is_some()
+                        || (spec.kind == FieldKind::Int && n.as_i64().is_some()) =>
+                {
+                    serde_json::Value::Number(n)
+                }
+                _ => {
+                    ctx.error(
+                        v.pos,
+                        format!("`{name}` must be a whole number, found {}", show(v)),
+                    );
+                    ok = false;
+                    continue;
+                }
+            },
+            FieldKind::Map(inner) => {
+                let inner_what = format!("`{name}` of {what}");
+                if err_not_map(ctx, v, &inner_what) {
+                    ok = false;
+                    continue;
+                }
+                let allowed: Vec<&str> = inner.iter().map(|f| f.name).collect();
+                check_keys(ctx, v, &allowed, &inner_what);
+                match check_fields(ctx, rc, v, inner, kind, &inner_what) {
+                    Some(m) => serde_json::Value::Object(m),
+                    None => {
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+        };
+        let text = value.as_str().unwrap_or_default();
+        let field_ok = match spec.kind {
+            FieldKind::Url => url_field(ctx, rc, v, name, text, spec.secret),
+            FieldKind::File => file_field(ctx, rc, v, name, text),
+            FieldKind::Template => {
+                if text.len() > rc.limits.template_bytes {
+                    ctx.error_hint(
+                        v.pos,
+                        format!(
+                            "`{name}` is {} bytes long, over the platform's limit of {}",
+                            text.len(),
+                            rc.limits.template_bytes
+                        ),
+                        "shorten the text (limit `template_bytes` in `routing.limits`)",
+                    );
+                    false
+                } else if let Err(e) = dynalert_model::gotemplate::check(text) {
+                    ctx.error_hint(
+                        v.pos,
+                        format!("`{name}` is not a valid Alertmanager template: {e}"),
+                        "Go template syntax: `{{ .CommonLabels.alertname }}`, `{{ range .Alerts }}…{{ end }}`",
+                    );
+                    false
+                } else {
+                    true
+                }
+            }
+            _ => true,
+        };
+        if !field_ok {
+            ok = false;
+            continue;
+        }
+        if kind == ReceiverType::Email && name == "smarthost" {
+            if let Err(e) = check_host_port(text) {
+                ctx.error(v.pos, format!("`smarthost` {e}"));
+                ok = false;
+                continue;
+            }
+        }
+        if kind == ReceiverType::Telegram
+            && name == "parse_mode"
+            && !matches!(text, "Markdown" | "MarkdownV2" | "HTML")
+        {
+            ctx.error_hint(
+                v.pos,
+                format!("`parse_mode` `{text}` is not one Telegram knows"),
+                "use `Markdown`, `MarkdownV2` or `HTML`",
+            );
+            ok = false;
+            continue;
+        }
+        if name == "type" && text.eq_ignore_ascii_case("basic") {
+            ctx.error_hint(
+                v.pos,
+                "authorization `type` cannot be `basic`",
+                "use `basic_auth: {username, password}` instead",
+            );
+            ok = false;
+            continue;
+        }
+        fields.insert(name.to_string(), value);
+    }
+    // `x` and `x_file` exclude each other; so do the authentication methods.
+    for spec in specs.iter().filter(|f| f.kind == FieldKind::File) {
+        let plain = spec.name.trim_end_matches("_file");
+        if fields.contains_key(spec.name) && fields.contains_key(plain) {
+            ctx.error_hint(
+                node.pos,
+                format!("{what} sets both `{plain}` and `{}`", spec.name),
+                "keep one of them",
+            );
+            ok = false;
+        }
+    }
+    if specs.iter().any(|f| f.name == "bearer_token_file") {
+        let set: Vec<&str> = HTTP_AUTH_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| fields.contains_key(*f))
+            .collect();
+        if set.len() > 1 {
+            ctx.error_hint(
+                node.pos,
+                format!(
+                    "{what} sets {}: at most one authentication method",
+                    set.iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                "keep one of `basic_auth`, `authorization`, `bearer_token`, `bearer_token_file`",
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(fields)
+}
+
+fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> Option<Receiver> {
     if node.as_map().is_none() {
         ctx.error_hint(
             node.pos,
@@ -592,7 +955,7 @@ fn tenant_receiver(
         return None;
     }
     let default_guard = Guardrails::default();
-    let guard = routing.map_or(&default_guard, |r| &r.guardrails);
+    let guard = rc.routing.map_or(&default_guard, |r| &r.guardrails);
     let allowed_types = guard
         .receiver_types
         .iter()
@@ -626,145 +989,452 @@ fn tenant_receiver(
     let mut allowed: Vec<&str> = vec!["type"];
     allowed.extend(kind.fields().iter().map(|f| f.name));
     check_keys(ctx, node, &allowed, &format!("a `{kind}` receiver"));
-    let patterns: Vec<Regex> = routing
-        .map(|r| r.allowed_url_patterns.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| Regex::new(&format!("^(?:{p})$")).ok())
-        .collect();
-    let mut fields = BTreeMap::new();
-    let mut ok = true;
-    for (k, v) in node.as_map().unwrap_or_default() {
-        let name = k.as_str().unwrap_or_default();
-        let Some(spec) = kind.field(name) else {
-            continue;
-        };
-        let value = match spec.kind {
-            FieldKind::Text | FieldKind::Url => match v.as_str() {
-                Some(s) if !v.is_null() && !s.trim().is_empty() && v.as_map().is_none() => {
-                    serde_json::Value::String(s.to_string())
-                }
-                _ => {
-                    let shown = if spec.secret {
-                        "a secret".to_string()
-                    } else {
-                        show(v)
-                    };
-                    ctx.error(
-                        v.pos,
-                        format!("`{name}` must be a non-empty string, found {shown}"),
-                    );
-                    ok = false;
-                    continue;
-                }
-            },
-            FieldKind::Bool => match v.to_json() {
-                b @ serde_json::Value::Bool(_) => b,
-                _ => {
-                    ctx.error(
-                        v.pos,
-                        format!("`{name}` must be `true` or `false`, found {}", show(v)),
-                    );
-                    ok = false;
-                    continue;
-                }
-            },
-            FieldKind::Count => match v.to_json() {
-                serde_json::Value::Number(n) if n.as_u64().is_some() => {
-                    serde_json::Value::Number(n)
-                }
-                _ => {
-                    ctx.error(
-                        v.pos,
-                        format!("`{name}` must be a whole number, found {}", show(v)),
-                    );
-                    ok = false;
-                    continue;
-                }
-            },
-        };
-        if spec.kind == FieldKind::Url {
-            let url = value.as_str().unwrap_or_default();
-            let shown = if spec.secret {
-                mask_url(url)
-            } else {
-                url.to_string()
-            };
-            let host = match check_url(url) {
-                Ok(h) => h,
-                Err(e) => {
-                    ctx.error_hint(
-                        v.pos,
-                        format!("`{name}` `{shown}` is not a valid URL: it {e}"),
-                        "write an absolute URL such as `https://hooks.example.com/path`",
-                    );
-                    ok = false;
-                    continue;
-                }
-            };
-            let allowed = patterns.iter().any(|p| p.is_match(url));
-            if !patterns.is_empty() && !allowed {
-                ctx.error_hint(
-                    v.pos,
-                    format!("URL `{shown}` is outside the platform allow-list"),
-                    "the platform allows only URLs matching `routing.allowed_url_patterns`; ask the platform team to add it",
-                );
-                ok = false;
-                continue;
-            }
-            // Checked where Alertmanager configuration is generated (a `routing:` block);
-            // a directory without one (an existing threshold-exporter layout) keeps loading.
-            if let Some(why) = denied_host(&host.host).filter(|_| !allowed && routing.is_some()) {
-                ctx.error_hint(
-                    v.pos,
-                    format!("URL `{shown}` points to {why}"),
-                    "loopback, link-local and metadata addresses are denied unless `routing.allowed_url_patterns` allows them",
-                );
-                ok = false;
-                continue;
-            }
-        }
-        if kind == ReceiverType::Email && name == "smarthost" {
-            if let Err(e) = check_host_port(value.as_str().unwrap_or_default()) {
-                ctx.error(v.pos, format!("`smarthost` {e}"));
-                ok = false;
-                continue;
-            }
-        }
-        fields.insert(name.to_string(), value);
-    }
+    let fields = check_fields(ctx, rc, node, kind.fields(), kind, what)?;
+    let group = |g: &[&str]| {
+        g.iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
     let missing: Vec<String> = kind
         .required()
         .iter()
-        .filter(|group| !group.iter().any(|f| fields.contains_key(*f)))
-        .map(|group| {
-            group
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        })
+        .filter(|g| !g.iter().any(|f| fields.contains_key(*f)))
+        .map(|g| group(g))
         .collect();
-    if ok && !missing.is_empty() {
-        let needed: Vec<String> = kind
-            .required()
-            .iter()
-            .map(|group| {
-                group
-                    .iter()
-                    .map(|f| format!("`{f}`"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            })
-            .collect();
+    if !missing.is_empty() {
+        let needed: Vec<String> = kind.required().iter().map(|g| group(g)).collect();
         ctx.error_hint(
             node.pos,
             format!("{what} (`{kind}`) is missing {}", missing.join(" and ")),
             format!("`{kind}` receivers need {}", needed.join(", ")),
         );
-        ok = false;
+        return None;
     }
-    ok.then_some(Receiver { kind, fields })
+    for g in kind.exclusive() {
+        let set: Vec<&str> = g
+            .iter()
+            .copied()
+            .filter(|f| fields.contains_key(*f))
+            .collect();
+        if set.len() > 1 {
+            ctx.error_hint(
+                node.pos,
+                format!(
+                    "{what} (`{kind}`) sets {}",
+                    set.iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                format!("set exactly one of {}", group(g)),
+            );
+            return None;
+        }
+    }
+    let has_authorization = fields
+        .get("http_config")
+        .and_then(|h| h.get("authorization"))
+        .is_some();
+    if kind == ReceiverType::Webex && !has_authorization {
+        ctx.error_hint(
+            node.pos,
+            format!("{what} (`webex`) has no `http_config.authorization`"),
+            "add `http_config: {authorization: {credentials: <bot token>}}`",
+        );
+        return None;
+    }
+    Some(Receiver {
+        kind,
+        fields: fields.into_iter().collect(),
+        more: Vec::new(),
+    })
+}
+
+/// A tenant receiver: one integration (a mapping) or several (a list of mappings).
+fn tenant_receiver(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> Option<Receiver> {
+    let Some(items) = node.as_seq() else {
+        return one_integration(ctx, rc, node, what);
+    };
+    if items.is_empty() {
+        ctx.error(node.pos, format!("{what} is an empty list"));
+        return None;
+    }
+    if items.len() > rc.limits.integrations {
+        ctx.error_hint(
+            node.pos,
+            format!(
+                "{what} has {} integrations, over the platform's limit of {}",
+                items.len(),
+                rc.limits.integrations
+            ),
+            "limit `integrations` in `routing.limits`",
+        );
+        return None;
+    }
+    let mut all = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        all.push(one_integration(
+            ctx,
+            rc,
+            item,
+            &format!("integration {} of {what}", i + 1),
+        ));
+    }
+    let mut all: Vec<Receiver> = all.into_iter().collect::<Option<Vec<_>>>()?;
+    let mut first = all.remove(0);
+    first.more = all;
+    Some(first)
+}
+
+/// `label=value`, `label!=value`, `label=~regex`, `label!~regex`; the value may be quoted.
+fn label_matcher(ctx: &mut Ctx, node: &Node, what: &str) -> Option<LabelMatch> {
+    let text = text(ctx, node, what)?;
+    let Some(at) = text.find(['=', '!']) else {
+        ctx.error_hint(
+            node.pos,
+            format!("{what} `{text}` has no operator"),
+            "write `label=value`, `label!=value`, `label=~regex` or `label!~regex`",
+        );
+        return None;
+    };
+    let name = text[..at].trim();
+    let rest = &text[at..];
+    let (op, value) = if let Some(v) = rest.strip_prefix("=~") {
+        (MatchOp::Re, v)
+    } else if let Some(v) = rest.strip_prefix("!~") {
+        (MatchOp::NotRe, v)
+    } else if let Some(v) = rest.strip_prefix("!=") {
+        (MatchOp::Ne, v)
+    } else if let Some(v) = rest.strip_prefix('=') {
+        (MatchOp::Eq, v)
+    } else {
+        ctx.error_hint(
+            node.pos,
+            format!("{what} `{text}` has no valid operator"),
+            "use `=`, `!=`, `=~` or `!~`",
+        );
+        return None;
+    };
+    if !is_label_name(name) {
+        ctx.error_hint(
+            node.pos,
+            format!("{what}: `{name}` is not a label name"),
+            "label names are letters, digits and `_`, not starting with a digit",
+        );
+        return None;
+    }
+    if matches!(name, "tenant" | "scope") {
+        ctx.error_hint(
+            node.pos,
+            format!("{what} matches `{name}`, which the platform decides"),
+            "overrides already apply to this tenant's alerts only; match other labels",
+        );
+        return None;
+    }
+    let value = value.trim();
+    let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => match serde_json::from_str::<String>(&format!("\"{inner}\"")) {
+            Ok(v) => v,
+            Err(_) => {
+                ctx.error(node.pos, format!("{what} has an invalid quoted value"));
+                return None;
+            }
+        },
+        None => value.to_string(),
+    };
+    if value.chars().any(|c| c.is_control()) {
+        ctx.error(
+            node.pos,
+            format!("{what} has a control character in its value"),
+        );
+        return None;
+    }
+    if matches!(op, MatchOp::Re | MatchOp::NotRe) {
+        // Alertmanager compiles `^(?:regex)$` with Go's RE2; the syntax both accept.
+        if value.contains("(?<") || value.contains("(?P=") {
+            ctx.error(
+                node.pos,
+                format!("{what}: Go's regular expressions have no `(?<name>` or back-references"),
+            );
+            return None;
+        }
+        if let Err(e) = Regex::new(&format!("^(?:{value})$")) {
+            let first = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .trim_start_matches("error: ")
+                .to_string();
+            ctx.error_hint(
+                node.pos,
+                format!("{what} has an invalid regular expression: {first}"),
+                "RE2 syntax, anchored at both ends, e.g. `team=~\"db|infra\"`",
+            );
+            return None;
+        }
+    }
+    Some(LabelMatch {
+        name: name.to_string(),
+        op,
+        value,
+    })
+}
+
+const WEEKDAY_NAMES: [&str; 7] = [
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
+const MONTH_NAMES: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Key, names, bounds and whether negative values count from the end.
+type ListSpec<'a> = (&'a str, &'a [&'a str], (i64, i64), bool);
+
+/// One list of `time_intervals` ranges (`monday:friday`, `1:15`, `-1`, `2026:2027`).
+fn interval_ranges(
+    ctx: &mut Ctx,
+    node: &Node,
+    what: &str,
+    names: &[&str],
+    bounds: (i64, i64),
+    negative_ok: bool,
+) -> Option<Vec<String>> {
+    let list = string_list(ctx, node, what)?;
+    let parse = |s: &str| -> Option<i64> {
+        let lower = s.trim().to_ascii_lowercase();
+        if let Some(p) = names.iter().position(|n| *n == lower) {
+            return Some(p as i64 + if names.len() == 12 { 1 } else { 0 });
+        }
+        let n: i64 = lower.parse().ok()?;
+        let in_range =
+            (bounds.0..=bounds.1).contains(&n) || (negative_ok && (-bounds.1..=-1).contains(&n));
+        in_range.then_some(n)
+    };
+    let mut out = Vec::new();
+    for item in &list {
+        let (a, b) = match item.split_once(':') {
+            Some((a, b)) => (parse(a), parse(b)),
+            None => (parse(item), parse(item)),
+        };
+        match (a, b) {
+            (Some(a), Some(b)) if a <= b && (a < 0) == (b < 0) => {
+                out.push(item.trim().to_ascii_lowercase())
+            }
+            _ => {
+                let hint = if names.is_empty() {
+                    format!(
+                        "numbers from {} to {}, or ranges such as `{}:{}`",
+                        bounds.0, bounds.1, bounds.0, bounds.1
+                    )
+                } else {
+                    format!(
+                        "names such as `{}` or ranges such as `{}:{}`",
+                        names[1], names[1], names[5]
+                    )
+                };
+                ctx.error_hint(
+                    node.pos,
+                    format!("{what}: `{item}` is not a valid range"),
+                    hint,
+                );
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+fn hh_mm(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (m < 60 && (h < 24 || h == 24 && m == 0)).then_some(h * 60 + m)
+}
+
+/// `_routing.time_intervals`: name -> list of Alertmanager time interval entries.
+fn tenant_time_intervals(
+    ctx: &mut Ctx,
+    node: &Node,
+    limits: &TenantLimits,
+) -> BTreeMap<String, Vec<IntervalSpec>> {
+    let mut out = BTreeMap::new();
+    if err_not_map(ctx, node, "`_routing.time_intervals`") {
+        return out;
+    }
+    let entries = node.as_map().unwrap_or_default();
+    if entries.len() > limits.time_intervals {
+        ctx.error_hint(
+            node.pos,
+            format!(
+                "`_routing.time_intervals` has {} entries, over the platform's limit of {}",
+                entries.len(),
+                limits.time_intervals
+            ),
+            "limit `time_intervals` in `routing.limits`",
+        );
+        return out;
+    }
+    for (k, v) in entries {
+        let name = k.as_str().unwrap_or_default().to_string();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            ctx.error_hint(
+                k.pos,
+                format!("time interval name `{name}` is not valid"),
+                "use letters, digits, `-` and `_`",
+            );
+            continue;
+        }
+        let what = format!("time interval `{name}`");
+        let Some(items) = v.as_seq() else {
+            ctx.error_hint(
+                v.pos,
+                format!("{what} must be a list, found {}", show(v)),
+                "write `- {weekdays: [\"monday:friday\"], times: [{start_time: \"09:00\", end_time: \"17:00\"}], location: Europe/Berlin}`",
+            );
+            continue;
+        };
+        let mut specs = Vec::new();
+        let mut ok = true;
+        for item in items {
+            if err_not_map(ctx, item, &format!("an entry of {what}")) {
+                ok = false;
+                continue;
+            }
+            check_keys(
+                ctx,
+                item,
+                &[
+                    "times",
+                    "weekdays",
+                    "days_of_month",
+                    "months",
+                    "years",
+                    "location",
+                ],
+                &format!("an entry of {what}"),
+            );
+            let mut spec = IntervalSpec::default();
+            if let Some(t) = item.get("times") {
+                match t.as_seq() {
+                    Some(ranges) => {
+                        for r in ranges {
+                            let start =
+                                r.get("start_time").and_then(|n| n.as_str()).and_then(hh_mm);
+                            let end = r.get("end_time").and_then(|n| n.as_str()).and_then(hh_mm);
+                            match (start, end) {
+                                (Some(a), Some(b))
+                                    if a < b && r.as_map().is_some_and(|m| m.len() == 2) =>
+                                {
+                                    spec.times.push((a, b))
+                                }
+                                _ => {
+                                    ctx.error_hint(
+                                        r.pos,
+                                        format!("{what}: `times` entries need `start_time` before `end_time`, as `HH:MM`"),
+                                        "e.g. `{start_time: \"09:00\", end_time: \"17:00\"}` (`24:00` ends the day)",
+                                    );
+                                    ok = false;
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        ctx.error(t.pos, format!("{what}: `times` must be a list"));
+                        ok = false;
+                    }
+                }
+            }
+            let lists: [ListSpec; 4] = [
+                ("weekdays", &WEEKDAY_NAMES, (0, 6), false),
+                ("days_of_month", &[], (1, 31), true),
+                ("months", &MONTH_NAMES, (1, 12), false),
+                ("years", &[], (1, 9999), false),
+            ];
+            for (key, names, bounds, neg) in lists {
+                if let Some(n) = item.get(key) {
+                    // Weekday numbers are not accepted by Alertmanager: names only.
+                    let r =
+                        interval_ranges(ctx, n, &format!("`{key}` of {what}"), names, bounds, neg);
+                    match r {
+                        Some(r)
+                            if key == "weekdays"
+                                && r.iter()
+                                    .any(|x| x.split(':').any(|p| p.parse::<i64>().is_ok())) =>
+                        {
+                            ctx.error_hint(
+                                n.pos,
+                                format!("`weekdays` of {what} must name the days"),
+                                "e.g. `monday:friday`",
+                            );
+                            ok = false;
+                        }
+                        Some(r) => match key {
+                            "weekdays" => spec.weekdays = r,
+                            "days_of_month" => spec.days_of_month = r,
+                            "months" => spec.months = r,
+                            _ => spec.years = r,
+                        },
+                        None => ok = false,
+                    }
+                }
+            }
+            if let Some(l) = item.get("location") {
+                match l.as_str() {
+                    Some(z) if z == "Local" || z.parse::<chrono_tz::Tz>().is_ok() => {
+                        if z == "Local" {
+                            ctx.error_hint(
+                                l.pos,
+                                format!("{what}: `Local` depends on the Alertmanager host"),
+                                "name an IANA time zone such as `Europe/Berlin`",
+                            );
+                            ok = false;
+                        } else {
+                            spec.location = Some(z.to_string());
+                        }
+                    }
+                    _ => {
+                        ctx.error_hint(
+                            l.pos,
+                            format!("{what}: `location` {} is not an IANA time zone", show(l)),
+                            "e.g. `Europe/Berlin`, `Asia/Taipei` or `UTC`",
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            specs.push(spec);
+        }
+        if ok {
+            out.insert(name, specs);
+        }
+    }
+    out
 }
 
 /// Parses a tenant `_routing` block against the merged platform. `None` when it has errors.
@@ -772,6 +1442,7 @@ pub(crate) fn parse_tenant_routing(
     ctx: &mut Ctx,
     node: &Node,
     platform: &Platform,
+    tenant: &str,
 ) -> Option<TenantRouting> {
     if err_not_map(ctx, node, "`_routing`") {
         return None;
@@ -781,15 +1452,32 @@ pub(crate) fn parse_tenant_routing(
     check_keys(ctx, node, &TENANT_KEYS, "`_routing`");
     let default_guard = Guardrails::default();
     let guard = routing.map_or(&default_guard, |r| &r.guardrails);
+    let rc = ReceiverCtx {
+        routing,
+        tenant,
+        patterns: allow_list(
+            routing
+                .map(|r| r.allowed_url_patterns.as_slice())
+                .unwrap_or_default(),
+        ),
+        limits: routing
+            .map(|r| r.limits_of(tenant).clone())
+            .unwrap_or_default(),
+    };
+    let time_intervals = node
+        .get("time_intervals")
+        .map(|t| tenant_time_intervals(ctx, t, &rc.limits))
+        .unwrap_or_default();
     let mut out = TenantRouting {
         receiver: node
             .get("receiver")
-            .and_then(|r| tenant_receiver(ctx, r, routing, "`_routing.receiver`")),
+            .and_then(|r| tenant_receiver(ctx, &rc, r, "`_routing.receiver`")),
         group_by: node
             .get("group_by")
             .and_then(|g| group_by(ctx, g, "`_routing.group_by`")),
         timings: timings(ctx, node, guard, "`_routing`"),
         overrides: Vec::new(),
+        time_intervals,
     };
     if let Some(list) = node.get("overrides") {
         match list.as_seq() {
@@ -798,41 +1486,123 @@ pub(crate) fn parse_tenant_routing(
                 format!("`_routing.overrides` must be a list, found {}", show(list)),
                 "write `- {alertname: X, receiver: {type: webhook, url: …}}`",
             ),
+            Some(items) if items.len() > rc.limits.overrides => ctx.error_hint(
+                list.pos,
+                format!(
+                    "`_routing.overrides` has {} entries, over the platform's limit of {}",
+                    items.len(),
+                    rc.limits.overrides
+                ),
+                "limit `overrides` in `routing.limits`",
+            ),
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let what = format!("override {}", i + 1);
                     if err_not_map(ctx, item, &format!("`_routing.overrides` entry {}", i + 1)) {
                         continue;
                     }
-                    check_keys(ctx, item, &["alertname", "severity", "receiver"], &what);
+                    let mut keys = OVERRIDE_KEYS.to_vec();
+                    keys.push("mute_time_intervals");
+                    check_keys(ctx, item, &keys, &what);
                     let alertname = item
                         .get("alertname")
                         .and_then(|a| text(ctx, a, "`alertname`"));
                     let severity = item
                         .get("severity")
                         .and_then(|s| parse_severity(ctx, s, &format!("`severity` of {what}")));
-                    if item.get("alertname").is_none() && item.get("severity").is_none() {
+                    let mut labels = Vec::new();
+                    if let Some(m) = item.get("matchers") {
+                        match m.as_seq() {
+                            Some(ms) if ms.len() > rc.limits.matchers => ctx.error_hint(
+                                m.pos,
+                                format!("`matchers` of {what} has {} entries, over the platform's limit of {}", ms.len(), rc.limits.matchers),
+                                "limit `matchers` in `routing.limits`",
+                            ),
+                            Some(ms) => {
+                                for (j, mn) in ms.iter().enumerate() {
+                                    if let Some(lm) = label_matcher(ctx, mn, &format!("matcher {} of {what}", j + 1)) {
+                                        labels.push(lm);
+                                    }
+                                }
+                            }
+                            None => ctx.error_hint(
+                                m.pos,
+                                format!("`matchers` of {what} must be a list, found {}", show(m)),
+                                "write `matchers: ['team=~\"db|infra\"', 'env!=dev']`",
+                            ),
+                        }
+                    }
+                    if item.get("alertname").is_none()
+                        && item.get("severity").is_none()
+                        && item.get("matchers").is_none()
+                    {
                         ctx.error_hint(
                             item.pos,
                             format!("{what} matches nothing"),
-                            "add `alertname:` or `severity:`",
+                            "add `alertname:`, `severity:` or `matchers:`",
                         );
                         continue;
                     }
                     let receiver = match item.get("receiver") {
-                        Some(r) => tenant_receiver(ctx, r, routing, &format!("receiver of {what}")),
+                        Some(r) => tenant_receiver(ctx, &rc, r, &format!("receiver of {what}")),
                         None => {
                             ctx.error(item.pos, format!("{what} has no `receiver`"));
                             None
                         }
                     };
+                    let group = item
+                        .get("group_by")
+                        .and_then(|g| group_by(ctx, g, &format!("`group_by` of {what}")));
+                    let timing = timings(ctx, item, guard, &what);
+                    let cont = match item.get("continue") {
+                        None => false,
+                        Some(c) => {
+                            match c.to_json() {
+                                serde_json::Value::Bool(b) => b,
+                                _ => {
+                                    ctx.error(c.pos, format!("`continue` of {what} must be `true` or `false`, found {}", show(c)));
+                                    false
+                                }
+                            }
+                        }
+                    };
+                    let mut refs = [Vec::new(), Vec::new()];
+                    for (slot, key) in ["active_time_intervals", "mute_time_intervals"]
+                        .iter()
+                        .enumerate()
+                    {
+                        let Some(n) = item.get(key) else { continue };
+                        let Some(names) = string_list(ctx, n, &format!("`{key}` of {what}")) else {
+                            continue;
+                        };
+                        for (name, pos) in names.iter().zip(n.as_seq().unwrap_or_default()) {
+                            if out.time_intervals.contains_key(name) {
+                                refs[slot].push(name.clone());
+                            } else {
+                                let known: Vec<&str> =
+                                    out.time_intervals.keys().map(String::as_str).collect();
+                                ctx.error_hint(
+                                    pos.pos,
+                                    format!("time interval `{name}` in `{key}` of {what} is not defined"),
+                                    did_you_mean(name, known.iter().copied()).unwrap_or_else(|| "define it under `_routing.time_intervals`".into()),
+                                );
+                            }
+                        }
+                    }
                     if let Some(receiver) = receiver {
+                        let [active, mute] = refs;
                         out.overrides.push(RouteOverride {
                             matches: OverrideMatch {
                                 alertname,
                                 severity,
+                                labels,
                             },
                             receiver,
+                            group_by: group,
+                            timings: timing,
+                            cont,
+                            active_time_intervals: active,
+                            mute_time_intervals: mute,
                         });
                     }
                 }

@@ -337,7 +337,7 @@ fn reserved(
             tenant.custom_alerts = own;
         }
         "_metadata" => tenant.metadata = metadata(ctx, v, &tenant.id, platform),
-        "_routing" => tenant.routing = parse_tenant_routing(ctx, v, platform),
+        "_routing" => tenant.routing = parse_tenant_routing(ctx, v, platform, &tenant.id),
         "_silent_mode" => tenant.silent_mode = silent_mode(ctx, v, now),
         "_state_maintenance" => tenant.maintenance = maintenance(ctx, v, now),
         "_severity_dedup" => {

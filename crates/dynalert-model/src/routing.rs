@@ -13,7 +13,9 @@ use crate::Severity;
 /// Receiver the generator adds for alerts that must notify nobody; platform receivers may not use the name.
 pub const BLACKHOLE_RECEIVER: &str = "dynalert-blackhole";
 
-/// Notification integrations a receiver may use.
+/// Notification integrations a receiver may use: those of Alertmanager 0.25 (Debian
+/// bookworm). Microsoft Teams (`msteams_configs`) needs Alertmanager 0.26 and is refused
+/// with that reason ([`UNSUPPORTED_TYPES`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReceiverType {
@@ -21,8 +23,20 @@ pub enum ReceiverType {
     Email,
     Slack,
     Pagerduty,
-    Msteams,
+    Opsgenie,
+    Telegram,
+    Discord,
+    Webex,
+    Sns,
+    Victorops,
+    Pushover,
 }
+
+/// Receiver types Alertmanager 0.25 does not have: name and why.
+pub const UNSUPPORTED_TYPES: [(&str, &str); 1] = [(
+    "msteams",
+    "Microsoft Teams (`msteams_configs`) needs Alertmanager 0.26 or later; Debian's Alertmanager 0.25 rejects the whole file",
+)];
 
 /// Field of a receiver: name, whether it holds a secret, whether it is a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,18 +53,71 @@ pub enum FieldKind {
     Url,
     Bool,
     Count,
+    /// A whole number that may be negative (a Telegram `chat_id`).
+    Int,
+    /// Text Alertmanager expands as a Go template (checked before it reaches Alertmanager).
+    Template,
+    /// A path to a file holding a secret (`*_file`); tenants may only name files in their
+    /// own directory under `routing.tenant_secret_dir`.
+    File,
+    /// A nested mapping with its own fields (`http_config`, `basic_auth`, `sigv4`, …).
+    Map(&'static [FieldSpec]),
 }
 
 const fn f(name: &'static str, kind: FieldKind, secret: bool) -> FieldSpec {
     FieldSpec { name, kind, secret }
 }
 
-use FieldKind::{Bool, Count, Text, Url};
+use FieldKind::{Bool, Count, File, Int, Map, Template, Text, Url};
+
+const BASIC_AUTH: &[FieldSpec] = &[
+    f("username", Text, false),
+    f("password", Text, true),
+    f("password_file", File, false),
+];
+const AUTHORIZATION: &[FieldSpec] = &[
+    f("type", Text, false),
+    f("credentials", Text, true),
+    f("credentials_file", File, false),
+];
+const TLS_CONFIG: &[FieldSpec] = &[
+    f("ca_file", File, false),
+    f("cert_file", File, false),
+    f("key_file", File, false),
+    f("server_name", Text, false),
+    f("insecure_skip_verify", Bool, false),
+];
+/// Alertmanager's `http_config` (Prometheus common HTTP client settings), without OAuth 2.
+pub const HTTP_CONFIG: &[FieldSpec] = &[
+    f("basic_auth", Map(BASIC_AUTH), false),
+    f("authorization", Map(AUTHORIZATION), false),
+    f("bearer_token", Text, true),
+    f("bearer_token_file", File, false),
+    f("tls_config", Map(TLS_CONFIG), false),
+    f("proxy_url", Url, true),
+    f("follow_redirects", Bool, false),
+    f("enable_http2", Bool, false),
+];
+/// Fields of `http_config` of which at most one may be set (Alertmanager refuses more).
+pub const HTTP_AUTH_FIELDS: [&str; 4] = [
+    "basic_auth",
+    "authorization",
+    "bearer_token",
+    "bearer_token_file",
+];
+const SIGV4: &[FieldSpec] = &[
+    f("region", Text, false),
+    f("access_key", Text, true),
+    f("secret_key", Text, true),
+    f("profile", Text, false),
+    f("role_arn", Text, false),
+];
 
 const WEBHOOK: &[FieldSpec] = &[
     f("url", Url, true),
     f("send_resolved", Bool, false),
     f("max_alerts", Count, false),
+    f("http_config", Map(HTTP_CONFIG), false),
 ];
 const EMAIL: &[FieldSpec] = &[
     f("to", Text, false),
@@ -58,41 +125,118 @@ const EMAIL: &[FieldSpec] = &[
     f("smarthost", Text, false),
     f("auth_username", Text, false),
     f("auth_password", Text, true),
+    f("auth_password_file", File, false),
     f("auth_identity", Text, false),
     f("require_tls", Bool, false),
     f("send_resolved", Bool, false),
 ];
 const SLACK: &[FieldSpec] = &[
     f("api_url", Url, true),
+    f("api_url_file", File, false),
     f("channel", Text, false),
     f("username", Text, false),
-    f("title", Text, false),
-    f("text", Text, false),
+    f("title", Template, false),
+    f("text", Template, false),
     f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
 ];
 const PAGERDUTY: &[FieldSpec] = &[
     f("routing_key", Text, true),
+    f("routing_key_file", File, false),
     f("service_key", Text, true),
+    f("service_key_file", File, false),
     f("url", Url, false),
     f("severity", Text, false),
+    f("description", Template, false),
     f("client", Text, false),
     f("client_url", Text, false),
     f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
 ];
-const MSTEAMS: &[FieldSpec] = &[
-    f("webhook_url", Url, true),
-    f("title", Text, false),
-    f("text", Text, false),
+const OPSGENIE: &[FieldSpec] = &[
+    f("api_key", Text, true),
+    f("api_key_file", File, false),
+    f("api_url", Url, false),
+    f("message", Template, false),
+    f("description", Template, false),
+    f("source", Text, false),
+    f("priority", Text, false),
+    f("tags", Text, false),
+    f("note", Template, false),
     f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
+];
+const TELEGRAM: &[FieldSpec] = &[
+    f("bot_token", Text, true),
+    f("chat_id", Int, false),
+    f("message", Template, false),
+    f("parse_mode", Text, false),
+    f("disable_notifications", Bool, false),
+    f("api_url", Url, false),
+    f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
+];
+const DISCORD: &[FieldSpec] = &[
+    f("webhook_url", Url, true),
+    f("title", Template, false),
+    f("message", Template, false),
+    f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
+];
+const WEBEX: &[FieldSpec] = &[
+    f("room_id", Text, false),
+    f("message", Template, false),
+    f("api_url", Url, false),
+    f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
+];
+const SNS: &[FieldSpec] = &[
+    f("topic_arn", Text, false),
+    f("phone_number", Text, false),
+    f("target_arn", Text, false),
+    f("subject", Template, false),
+    f("message", Template, false),
+    f("api_url", Url, false),
+    f("sigv4", Map(SIGV4), false),
+    f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
+];
+const VICTOROPS: &[FieldSpec] = &[
+    f("api_key", Text, true),
+    f("api_key_file", File, false),
+    f("routing_key", Text, false),
+    f("message_type", Text, false),
+    f("entity_display_name", Template, false),
+    f("state_message", Template, false),
+    f("monitoring_tool", Text, false),
+    f("api_url", Url, false),
+    f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
+];
+const PUSHOVER: &[FieldSpec] = &[
+    f("user_key", Text, true),
+    f("token", Text, true),
+    f("title", Template, false),
+    f("message", Template, false),
+    f("url", Url, false),
+    f("priority", Text, false),
+    f("send_resolved", Bool, false),
+    f("http_config", Map(HTTP_CONFIG), false),
 ];
 
 impl ReceiverType {
-    pub const ALL: [ReceiverType; 5] = [
+    pub const ALL: [ReceiverType; 11] = [
         ReceiverType::Webhook,
         ReceiverType::Email,
         ReceiverType::Slack,
         ReceiverType::Pagerduty,
-        ReceiverType::Msteams,
+        ReceiverType::Opsgenie,
+        ReceiverType::Telegram,
+        ReceiverType::Discord,
+        ReceiverType::Webex,
+        ReceiverType::Sns,
+        ReceiverType::Victorops,
+        ReceiverType::Pushover,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,7 +245,13 @@ impl ReceiverType {
             ReceiverType::Email => "email",
             ReceiverType::Slack => "slack",
             ReceiverType::Pagerduty => "pagerduty",
-            ReceiverType::Msteams => "msteams",
+            ReceiverType::Opsgenie => "opsgenie",
+            ReceiverType::Telegram => "telegram",
+            ReceiverType::Discord => "discord",
+            ReceiverType::Webex => "webex",
+            ReceiverType::Sns => "sns",
+            ReceiverType::Victorops => "victorops",
+            ReceiverType::Pushover => "pushover",
         }
     }
 
@@ -116,7 +266,13 @@ impl ReceiverType {
             ReceiverType::Email => "email_configs",
             ReceiverType::Slack => "slack_configs",
             ReceiverType::Pagerduty => "pagerduty_configs",
-            ReceiverType::Msteams => "msteams_configs",
+            ReceiverType::Opsgenie => "opsgenie_configs",
+            ReceiverType::Telegram => "telegram_configs",
+            ReceiverType::Discord => "discord_configs",
+            ReceiverType::Webex => "webex_configs",
+            ReceiverType::Sns => "sns_configs",
+            ReceiverType::Victorops => "victorops_configs",
+            ReceiverType::Pushover => "pushover_configs",
         }
     }
 
@@ -127,7 +283,13 @@ impl ReceiverType {
             ReceiverType::Email => EMAIL,
             ReceiverType::Slack => SLACK,
             ReceiverType::Pagerduty => PAGERDUTY,
-            ReceiverType::Msteams => MSTEAMS,
+            ReceiverType::Opsgenie => OPSGENIE,
+            ReceiverType::Telegram => TELEGRAM,
+            ReceiverType::Discord => DISCORD,
+            ReceiverType::Webex => WEBEX,
+            ReceiverType::Sns => SNS,
+            ReceiverType::Victorops => VICTOROPS,
+            ReceiverType::Pushover => PUSHOVER,
         }
     }
 
@@ -136,9 +298,34 @@ impl ReceiverType {
         match self {
             ReceiverType::Webhook => &[&["url"]],
             ReceiverType::Email => &[&["to"], &["from"], &["smarthost"]],
-            ReceiverType::Slack => &[&["api_url"], &["channel"]],
-            ReceiverType::Pagerduty => &[&["routing_key", "service_key"]],
-            ReceiverType::Msteams => &[&["webhook_url"]],
+            ReceiverType::Slack => &[&["api_url", "api_url_file"], &["channel"]],
+            ReceiverType::Pagerduty => &[&[
+                "routing_key",
+                "service_key",
+                "routing_key_file",
+                "service_key_file",
+            ]],
+            ReceiverType::Opsgenie => &[&["api_key", "api_key_file"]],
+            ReceiverType::Telegram => &[&["bot_token"], &["chat_id"]],
+            ReceiverType::Discord => &[&["webhook_url"]],
+            ReceiverType::Webex => &[&["room_id"]],
+            ReceiverType::Sns => &[&["topic_arn", "phone_number", "target_arn"]],
+            ReceiverType::Victorops => &[&["api_key", "api_key_file"], &["routing_key"]],
+            ReceiverType::Pushover => &[&["user_key"], &["token"]],
+        }
+    }
+
+    /// Groups of fields of which at most one may be set (Alertmanager refuses more).
+    pub fn exclusive(self) -> &'static [&'static [&'static str]] {
+        match self {
+            ReceiverType::Pagerduty => &[&[
+                "routing_key",
+                "service_key",
+                "routing_key_file",
+                "service_key_file",
+            ]],
+            ReceiverType::Sns => &[&["topic_arn", "phone_number", "target_arn"]],
+            _ => &[],
         }
     }
 
@@ -158,27 +345,54 @@ impl std::fmt::Display for ReceiverType {
 pub struct Receiver {
     #[serde(rename = "type")]
     pub kind: ReceiverType,
-    /// Field name -> value (strings, booleans or counts), checked against [`ReceiverType::fields`].
+    /// Field name -> value (strings, booleans, numbers or nested mappings), checked
+    /// against [`ReceiverType::fields`].
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// More integrations of the same receiver (`receiver:` written as a list).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<Receiver>,
+}
+
+/// `fields` (described by `specs`) with every secret replaced by `<secret>` (URLs keep
+/// scheme and host), nested mappings included.
+pub fn mask_fields(
+    specs: &[FieldSpec],
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let spec = specs.iter().find(|s| s.name == k);
+            let shown = match (spec, v) {
+                (Some(s), serde_json::Value::String(text))
+                    if s.secret && s.kind == FieldKind::Url =>
+                {
+                    serde_json::Value::String(mask_url(text))
+                }
+                (Some(s), _) if s.secret => serde_json::Value::String("<secret>".into()),
+                (
+                    Some(FieldSpec {
+                        kind: FieldKind::Map(inner),
+                        ..
+                    }),
+                    serde_json::Value::Object(m),
+                ) => serde_json::Value::Object(mask_fields(inner, m)),
+                _ => v.clone(),
+            };
+            (k.clone(), shown)
+        })
+        .collect()
 }
 
 impl Receiver {
     /// The fields with every secret replaced by `<secret>` (URLs keep scheme and host).
     pub fn masked(&self) -> BTreeMap<String, serde_json::Value> {
-        self.fields
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .fields
             .iter()
-            .map(|(k, v)| {
-                let spec = self.kind.field(k);
-                let shown = match (spec, v.as_str()) {
-                    (Some(s), Some(text)) if s.secret && s.kind == FieldKind::Url => {
-                        serde_json::Value::String(mask_url(text))
-                    }
-                    (Some(s), _) if s.secret => serde_json::Value::String("<secret>".into()),
-                    _ => v.clone(),
-                };
-                (k.clone(), shown)
-            })
-            .collect()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        mask_fields(self.kind.fields(), &map).into_iter().collect()
     }
 }
 
@@ -468,6 +682,127 @@ pub struct PlatformRouting {
     pub guardrails: Guardrails,
     /// Regular expressions (matched against the whole URL) tenant URLs must match; empty allows any.
     pub allowed_url_patterns: Vec<String>,
+    /// Directory of tenant secret files: a tenant's `*_file` fields may only name files
+    /// under `<dir>/<tenant id>/`; unset, tenants cannot use `*_file` fields.
+    #[serde(default)]
+    pub tenant_secret_dir: Option<String>,
+    /// Limits on each tenant's routing (`routing.limits`).
+    #[serde(default)]
+    pub limits: TenantLimits,
+    /// Per-tenant limits (`routing.tenant_limits.<id>`), each complete (unset keys take
+    /// `limits`).
+    #[serde(default)]
+    pub tenant_limits: BTreeMap<String, TenantLimits>,
+}
+
+impl PlatformRouting {
+    /// The limits that apply to one tenant.
+    pub fn limits_of(&self, tenant: &str) -> &TenantLimits {
+        self.tenant_limits.get(tenant).unwrap_or(&self.limits)
+    }
+}
+
+/// How much routing one tenant may define; the platform sets them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantLimits {
+    /// `_routing.overrides` entries.
+    pub overrides: usize,
+    /// Integrations of one receiver.
+    pub integrations: usize,
+    /// Label matchers of one override.
+    pub matchers: usize,
+    /// `_routing.time_intervals` entries.
+    pub time_intervals: usize,
+    /// Bytes of one template text field.
+    pub template_bytes: usize,
+}
+
+impl TenantLimits {
+    pub const KEYS: [&'static str; 5] = [
+        "overrides",
+        "integrations",
+        "matchers",
+        "time_intervals",
+        "template_bytes",
+    ];
+
+    pub fn get(&self, key: &str) -> usize {
+        match key {
+            "overrides" => self.overrides,
+            "integrations" => self.integrations,
+            "matchers" => self.matchers,
+            "time_intervals" => self.time_intervals,
+            _ => self.template_bytes,
+        }
+    }
+
+    pub fn set(&mut self, key: &str, v: usize) {
+        match key {
+            "overrides" => self.overrides = v,
+            "integrations" => self.integrations = v,
+            "matchers" => self.matchers = v,
+            "time_intervals" => self.time_intervals = v,
+            _ => self.template_bytes = v,
+        }
+    }
+}
+
+impl Default for TenantLimits {
+    fn default() -> Self {
+        TenantLimits {
+            overrides: 20,
+            integrations: 5,
+            matchers: 10,
+            time_intervals: 10,
+            template_bytes: 4096,
+        }
+    }
+}
+
+/// Operator of a label matcher, as Alertmanager writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MatchOp {
+    #[serde(rename = "=")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+    #[serde(rename = "=~")]
+    Re,
+    #[serde(rename = "!~")]
+    NotRe,
+}
+
+impl MatchOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Eq => "=",
+            MatchOp::Ne => "!=",
+            MatchOp::Re => "=~",
+            MatchOp::NotRe => "!~",
+        }
+    }
+}
+
+/// One label matcher of a tenant override (`label=value`, `label!~regex`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelMatch {
+    pub name: String,
+    pub op: MatchOp,
+    pub value: String,
+}
+
+/// One entry of a tenant time interval, in Alertmanager's `time_intervals` terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntervalSpec {
+    /// `[start, end)` minutes of the day.
+    pub times: Vec<(u32, u32)>,
+    /// `monday`, `monday:friday`, …
+    pub weekdays: Vec<String>,
+    pub days_of_month: Vec<String>,
+    pub months: Vec<String>,
+    pub years: Vec<String>,
+    /// IANA time zone.
+    pub location: Option<String>,
 }
 
 /// Which alerts a tenant override applies to (all given conditions must hold).
@@ -475,6 +810,9 @@ pub struct PlatformRouting {
 pub struct OverrideMatch {
     pub alertname: Option<String>,
     pub severity: Option<Severity>,
+    /// Any other label conditions (`matchers: ['team=~"db|infra"', 'env!=dev']`).
+    #[serde(default)]
+    pub labels: Vec<LabelMatch>,
 }
 
 /// One `_routing.overrides` entry.
@@ -483,6 +821,19 @@ pub struct RouteOverride {
     #[serde(rename = "match")]
     pub matches: OverrideMatch,
     pub receiver: Receiver,
+    #[serde(default)]
+    pub group_by: Option<Vec<String>>,
+    #[serde(default)]
+    pub timings: Timings,
+    /// `continue`: later overrides and the tenant's receiver still see the alert.
+    #[serde(default, rename = "continue")]
+    pub cont: bool,
+    /// Names of the tenant's `time_intervals` outside which this override notifies nobody.
+    #[serde(default)]
+    pub active_time_intervals: Vec<String>,
+    /// Names of the tenant's `time_intervals` during which this override notifies nobody.
+    #[serde(default)]
+    pub mute_time_intervals: Vec<String>,
 }
 
 /// Tenant `_routing` block.
@@ -492,6 +843,9 @@ pub struct TenantRouting {
     pub group_by: Option<Vec<String>>,
     pub timings: Timings,
     pub overrides: Vec<RouteOverride>,
+    /// `_routing.time_intervals`: name -> entries (any one matching).
+    #[serde(default)]
+    pub time_intervals: BTreeMap<String, Vec<IntervalSpec>>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Secrets never shown: a conf.d full of known secret strings (telegram `bot_token`, email
 //! `auth_password`/`auth_secret`, `bearer_token`, oauth2 `client_secret`, proxy and URL
-//! credentials, tenant webhook, slack and pagerduty secrets) goes through `explain-route`,
+//! credentials, tenant webhook, slack and pagerduty secrets, a tenant `http_config` password) goes through `explain-route`,
 //! `alertmanager diff`, a generation, and a reload that a real Alertmanager rejects; none of
 //! the secrets appears on stdout or stderr, while the generated file holds every one.
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const SECRETS: [&str; 14] = [
+const SECRETS: [&str; 18] = [
     "SECRET-BOT-1",
     "SECRET-PW-2",
     "SECRET-AS-3",
@@ -23,7 +23,22 @@ const SECRETS: [&str; 14] = [
     "SECRET-SLACK-12",
     "SECRET-BASEPW-13",
     "SECRET-BASEBT-14",
+    "SECRET-BADPW-15",
+    "SECRET-BADPATH-16",
+    "SECRET-OUTSIDE-17",
+    "SECRET-HTTPPW-18",
 ];
+
+/// A tenant file with errors whose messages quote fields holding secrets: an unparsable
+/// URL with credentials, a URL outside the allow-list, a secret of the wrong type.
+const BAD_TENANT: &str = r##"tenants:
+  db-b:
+    _routing:
+      receiver: {type: webhook, url: "https://u:SECRET-BADPW-15@exa mple.com/SECRET-BADPATH-16"}
+      overrides:
+        - {alertname: A, receiver: {type: slack, api_url: "https://other.example.com/SECRET-OUTSIDE-17", channel: "#x"}}
+        - {alertname: B, receiver: {type: pagerduty, routing_key: ["SECRET-BADPW-15"]}}
+"##;
 
 fn platform(noc: &str) -> String {
     format!(
@@ -58,6 +73,7 @@ const TENANT: &str = r##"tenants:
         - {alertname: Mail, receiver: {type: email, to: t@example.com, from: am@example.com, smarthost: "smtp.example.com:587", auth_password: "SECRET-TENANTPW-10"}}
         - {alertname: Page, receiver: {type: pagerduty, routing_key: "SECRET-ROUTING-11"}}
         - {alertname: Chat, receiver: {type: slack, api_url: "https://hooks.example.com/SECRET-SLACK-12", channel: "#db"}}
+        - {alertname: Hook, receiver: {type: webhook, url: "https://hooks.example.com/h", http_config: {basic_auth: {username: u, password: "SECRET-HTTPPW-18"}}}}
 "##;
 
 const BASE: &str = r#"receivers:
@@ -141,6 +157,7 @@ fn no_secret_in_explain_diff_generation_or_failed_reload() {
         "tenant=db-a,severity=critical,alertname=Mail",
         "tenant=db-a,severity=warning,alertname=Page",
         "tenant=db-a,severity=warning,alertname=Chat",
+        "tenant=db-a,severity=warning,alertname=Hook",
         "tenant=other,severity=warning,alertname=X",
     ] {
         let out = dynalert(&["explain-route", old_s, "--labels", labels]);
@@ -155,6 +172,7 @@ fn no_secret_in_explain_diff_generation_or_failed_reload() {
         "bearer_token",
         "routing_key",
         "api_url",
+        "basic_auth",
     ] {
         assert!(
             explained.contains(part),
@@ -174,7 +192,7 @@ fn no_secret_in_explain_diff_generation_or_failed_reload() {
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     outputs.push(shown(&out));
     let generated = std::fs::read_to_string(&am_file).unwrap();
-    for s in SECRETS.iter().take(12) {
+    for s in SECRETS.iter().take(12).chain(&SECRETS[17..]) {
         assert!(generated.contains(s), "{s} missing from the generated file");
     }
 
@@ -201,6 +219,35 @@ fn no_secret_in_explain_diff_generation_or_failed_reload() {
         "previous file not restored"
     );
     outputs.push(shown(&out));
+
+    // Log output of rejected input: validation errors, generation warnings, explain-route.
+    std::fs::write(old.join("db-b.yaml"), BAD_TENANT).unwrap();
+    let isolated = tmp.path().join("isolated.yml");
+    for args in [
+        vec!["validate", old_s],
+        vec![
+            "alertmanager",
+            old_s,
+            "--output",
+            isolated.to_str().unwrap(),
+        ],
+        vec![
+            "explain-route",
+            old_s,
+            "--labels",
+            "tenant=db-b,severity=critical",
+        ],
+        vec!["alertmanager", "diff", new_s, old_s],
+    ] {
+        let out = dynalert(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", shown(&out));
+        assert!(
+            shown(&out).contains("db-b.yaml:4:"),
+            "{args:?}: {}",
+            shown(&out)
+        );
+        outputs.push(shown(&out));
+    }
 
     let all = outputs.join("\n");
     let leaked: Vec<&str> = SECRETS

@@ -114,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .collect();
     for id in &rejected {
         eprintln!(
-            "warning: tenant `{id}` is rejected (errors above): its alerts go to the platform default receiver until its file is fixed"
+            "warning: tenant `{id}` is rejected (errors above): its alerts go to the platform default receiver (and its platform tier and enforced copies) until its file is fixed"
         );
     }
     let kept: Vec<&String> = report
@@ -128,7 +128,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             "warning: tenant `{id}` is rejected (errors above): its last good routing is kept"
         );
     }
-    let generated = match dynalert_alertmanager::generate(&report.config) {
+    let ids: Vec<&str> = rejected.iter().map(|s| s.as_str()).collect();
+    let config = dynalert_alertmanager::with_rejected(&report.config, &ids);
+    let generated = match dynalert_alertmanager::generate(&config) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("error: {e}");

@@ -50,15 +50,18 @@ fn generate(dir: &Path) -> anyhow::Result<Option<dynalert_alertmanager::Generate
         );
         return Ok(None);
     }
+    let mut rejected = Vec::new();
     for (id, ok) in &report.tenant_valid {
         if !ok {
             eprintln!(
-                "warning: tenant `{id}` of `{}` is rejected; compared as generated without it",
+                "warning: tenant `{id}` of `{}` is rejected; compared as `dynalert alertmanager` generates it (last good routing, else the platform default receiver)",
                 dir.display()
             );
+            rejected.push(id.as_str());
         }
     }
-    match dynalert_alertmanager::generate(&report.config) {
+    let config = dynalert_alertmanager::with_rejected(&report.config, &rejected);
+    match dynalert_alertmanager::generate(&config) {
         Ok(g) => Ok(Some(g)),
         Err(e) => {
             eprintln!("error: `{}`: {e}", dir.display());

@@ -78,6 +78,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         if let Some(m) = &d.masked {
             println!("   receiver: {m}");
         }
+        if !d.active_during.is_empty() {
+            println!("   only during: {}", d.active_during.join(", "));
+        }
         if !d.muted_by.is_empty() {
             println!("   muted during: {}", d.muted_by.join(", "));
         }
