@@ -552,6 +552,7 @@ pub fn with_rejected(config: &Config, rejected: &[&str]) -> Config {
             silent_mode: None,
             maintenance: None,
             severity_dedup: true,
+            custom_alerts: Vec::new(),
         };
         t.apply_tenancy(&config.platform);
         out.tenants.insert(id.to_string(), std::sync::Arc::new(t));
