@@ -169,21 +169,17 @@ pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
         let Ok(e) = parser::parse(&expr) else {
             continue;
         };
-        let Expr::Binary(b) = strip(&e) else { continue };
-        if b.op.to_string() != ">" {
+        // `obs > on(…) tenant:alert_threshold:<key>`, once or once per tier joined by `or`:
+        // every comparison must name the same observation.
+        let threshold = format!("tenant:alert_threshold:{key}");
+        let mut observed = BTreeSet::new();
+        let mut others = false;
+        threshold_comparisons(&e, &threshold, &mut observed, &mut others);
+        if others || observed.len() != 1 {
             continue;
         }
-        let (Expr::VectorSelector(l), Expr::VectorSelector(r)) = (strip(&b.lhs), strip(&b.rhs))
-        else {
-            continue;
-        };
-        let (Some(l), Some(r)) = (&l.name, &r.name) else {
-            continue;
-        };
-        if *r != format!("tenant:alert_threshold:{key}") {
-            continue;
-        }
-        let Some(template) = obs.get(l) else { continue };
+        let l = observed.into_iter().next().expect("one observation");
+        let Some(template) = obs.get(&l) else { continue };
         let record = format!("tenant:alert_over_threshold:{key}");
         // `…:<key>{` or `…:<key>` at the end: not the record of a longer key.
         let reader = alert_for.iter().find(|(_, e, _, _)| {
@@ -203,6 +199,36 @@ pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
         );
     }
     Ok(keys)
+}
+
+/// Collects the observation names `x` of every `x > … tenant:alert_threshold:<key>` in `e`,
+/// walking through set operators (`or`, `and`, `unless`) and parentheses; anything else sets
+/// `others`.
+fn threshold_comparisons(
+    e: &Expr,
+    threshold: &str,
+    observed: &mut BTreeSet<String>,
+    others: &mut bool,
+) {
+    let Expr::Binary(b) = strip(e) else {
+        *others = true;
+        return;
+    };
+    match b.op.to_string().as_str() {
+        "or" | "and" | "unless" => {
+            threshold_comparisons(&b.lhs, threshold, observed, others);
+            threshold_comparisons(&b.rhs, threshold, observed, others);
+        }
+        ">" => match (strip(&b.lhs), strip(&b.rhs)) {
+            (Expr::VectorSelector(l), Expr::VectorSelector(r))
+                if r.name.as_deref() == Some(threshold) && l.name.is_some() =>
+            {
+                observed.insert(l.name.clone().expect("checked"));
+            }
+            _ => *others = true,
+        },
+        _ => *others = true,
+    }
 }
 
 fn strip(mut e: &Expr) -> &Expr {
