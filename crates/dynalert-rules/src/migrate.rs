@@ -156,7 +156,8 @@ pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
                     if let Some(key) = record.strip_prefix("tenant:alert_over_threshold:") {
                         over.push((key.to_string(), expr.to_string()));
                     } else if record.starts_with("tenant:") && !record.contains(":alert_") {
-                        if let Ok(e) = parser::parse(expr) {
+                        if let Ok(mut e) = parser::parse(expr) {
+                            without_cluster(&mut e);
                             obs.insert(record.to_string(), canonical(&e));
                         }
                     }
@@ -179,7 +180,9 @@ pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
             continue;
         }
         let l = observed.into_iter().next().expect("one observation");
-        let Some(template) = obs.get(&l) else { continue };
+        let Some(template) = obs.get(&l) else {
+            continue;
+        };
         let record = format!("tenant:alert_over_threshold:{key}");
         // `…:<key>{` or `…:<key>` at the end: not the record of a longer key.
         let reader = alert_for.iter().find(|(_, e, _, _)| {
@@ -228,6 +231,27 @@ fn threshold_comparisons(
             _ => *others = true,
         },
         _ => *others = true,
+    }
+}
+
+/// Drops `cluster` from the grouping of every aggregation: the packs keep a `cluster` label
+/// when observations carry one (several clusters behind one conf.d) and group by nothing more
+/// when they do not, which is what a per-tenant rule of a single cluster computes.
+fn without_cluster(e: &mut Expr) {
+    match e {
+        Expr::Aggregate(a) => {
+            if let Some(LabelModifier::Include(l)) = &mut a.modifier {
+                l.labels.retain(|x| x != "cluster");
+            }
+            without_cluster(&mut a.expr);
+        }
+        Expr::Paren(p) => without_cluster(&mut p.expr),
+        Expr::Binary(b) => {
+            without_cluster(&mut b.lhs);
+            without_cluster(&mut b.rhs);
+        }
+        Expr::Call(c) => c.args.args.iter_mut().for_each(|a| without_cluster(a)),
+        _ => {}
     }
 }
 
