@@ -26,6 +26,28 @@ pub(crate) fn merge_platform_file(
     platform: &mut Platform,
     now: DateTime<Utc>,
 ) {
+    merge_file(ctx, doc, platform, now, false);
+}
+
+/// Merges one `_defaults.yaml` of a subdirectory (a level of a hierarchical conf.d) into
+/// the platform of its parent directory: maps merge (per key and tier), lists replace.
+/// What crosses tenants (`routing`, `tenancy`) stays in the root platform files.
+pub(crate) fn merge_level_file(
+    ctx: &mut Ctx,
+    doc: Option<&Node>,
+    platform: &mut Platform,
+    now: DateTime<Utc>,
+) {
+    merge_file(ctx, doc, platform, now, true);
+}
+
+fn merge_file(
+    ctx: &mut Ctx,
+    doc: Option<&Node>,
+    platform: &mut Platform,
+    now: DateTime<Utc>,
+    level: bool,
+) {
     platform.files.push(ctx.file.clone());
     let Some(doc) = doc else { return };
     if doc.as_map().is_none() {
@@ -37,8 +59,32 @@ pub(crate) fn merge_platform_file(
         return;
     }
     for (k, v) in doc.as_map().unwrap_or_default() {
-        match k.as_str().unwrap_or_default() {
-            "defaults" => merge_defaults(ctx, v, platform, now),
+        let name = k.as_str().unwrap_or_default();
+        if level && matches!(name, "routing" | "tenancy") {
+            ctx.error_hint(
+                k.pos,
+                format!("platform-wide block `{name}` in a subdirectory's defaults"),
+                "routing and tenancy apply to every tenant: put the block in a platform file of the root directory",
+            );
+            continue;
+        }
+        if name == "_custom_alerts" {
+            crate::compat::custom_alerts(ctx, k, v);
+            continue;
+        }
+        if name == "_metadata" {
+            ctx.warn(
+                k.pos,
+                "`_metadata` in a defaults file is ignored: metadata is never inherited",
+                "set `_metadata` in each tenant's own settings; tier and namespaces come from the platform `tenancy:` block",
+            );
+            continue;
+        }
+        if crate::compat::upstream_setting(ctx, k, name, &crate::compat::UPSTREAM_PLATFORM_BLOCKS) {
+            continue;
+        }
+        match name {
+            "defaults" => merge_defaults(ctx, v, platform, now, level),
             "optional_overrides" => merge_optional(ctx, v, platform),
             "state_filters" => merge_state_filters(ctx, v, platform),
             "dimensions" => merge_dimensions(ctx, v, platform),
@@ -71,7 +117,13 @@ pub(crate) fn merge_platform_file(
     }
 }
 
-fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: DateTime<Utc>) {
+fn merge_defaults(
+    ctx: &mut Ctx,
+    node: &Node,
+    platform: &mut Platform,
+    now: DateTime<Utc>,
+    level: bool,
+) {
     let Some(entries) = node.as_map() else {
         ctx.error(
             node.pos,
@@ -83,6 +135,14 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
     let mut parsed: BTreeMap<ThresholdKey, KeyEntry> = BTreeMap::new();
     for (k, v) in entries {
         let name = k.as_str().unwrap_or_default();
+        // A free-form value under a key the platform already knows is a broken
+        // threshold, not upstream's free-form setting.
+        let known = platform.knows(name.split('{').next().unwrap_or(name));
+        if crate::compat::key_without_component(ctx, k, v, name)
+            || (!known && crate::compat::free_form_default(ctx, k, v, name))
+        {
+            continue;
+        }
         // `<key>_critical` next to `<key>` is the compatible tier spelling.
         let (key_text, forced) = match name.rsplit_once('_') {
             Some((base, tier)) if names.contains(&base) => match Severity::parse(tier) {
@@ -134,7 +194,26 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
                 "list it in one place only",
             );
         }
-        platform.defaults.insert(key, tiers);
+        if level {
+            // A level refines the tiers it names and inherits the others (maps merge).
+            let source = tiers.values().next().map(|tv| tv.source.clone());
+            let chain = platform.chain.entry(key.clone()).or_insert_with(|| {
+                platform
+                    .defaults
+                    .get(&key)
+                    .and_then(|t| t.values().next())
+                    .map(|tv| vec![tv.source.clone()])
+                    .unwrap_or_default()
+            });
+            chain.extend(source);
+            let merged = platform.defaults.entry(key).or_default();
+            for (sev, tv) in tiers.iter() {
+                merged.insert(sev, tv.clone());
+            }
+        } else {
+            platform.chain.remove(&key);
+            platform.defaults.insert(key, tiers);
+        }
     }
 }
 
@@ -190,6 +269,14 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             ctx.error(
                 k.pos,
                 format!("bad state filter name `{name}`: use lower-case letters, digits and `_`"),
+            );
+            continue;
+        }
+        if name == "maintenance" {
+            ctx.warn(
+                k.pos,
+                "upstream state filter `maintenance` is not a container state filter and is ignored",
+                "maintenance is the tenant's `_state_maintenance` setting, with `expires` or `recurring` windows",
             );
             continue;
         }
@@ -280,9 +367,24 @@ pub(crate) fn state_filter_keys(platform: &Platform) -> Vec<String> {
         .collect()
 }
 
-/// Platform file name check used by the loader.
+/// A platform file of the root directory (`_*.yaml`).
 pub(crate) fn is_platform_file(name: &str) -> bool {
-    name.starts_with('_')
+    !name.contains('/') && name.starts_with('_')
+}
+
+/// A `_defaults.yaml` (`.yml`, any case) in a subdirectory: defaults of that level of a
+/// hierarchical conf.d.
+pub(crate) fn is_level_file(rel: &str) -> bool {
+    rel.rsplit_once('/').is_some_and(|(_, base)| {
+        crate::load::tenant_id(base).is_some_and(|stem| stem.eq_ignore_ascii_case("_defaults"))
+    })
+}
+
+/// Any other `_*.yaml` file in a subdirectory: read by nothing (as upstream).
+pub(crate) fn is_ignored_level_file(rel: &str) -> bool {
+    rel.rsplit_once('/')
+        .is_some_and(|(_, base)| base.starts_with('_'))
+        && !is_level_file(rel)
 }
 
 /// A Kubernetes namespace name: lower-case letters, digits and `-`, at most 63.

@@ -1,6 +1,7 @@
 //! Tenant files (`<tenant>.yaml`): thresholds and reserved `_` settings of one tenant.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use dynalert_model::{
@@ -8,7 +9,7 @@ use dynalert_model::{
     ThresholdKey, TierValue, Tiers,
 };
 
-use crate::diag::{did_you_mean, Ctx};
+use crate::diag::{did_you_mean, Ctx, Diagnostic};
 use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::values::{
@@ -25,50 +26,71 @@ const RESERVED: [&str; 5] = [
     "_severity_dedup",
 ];
 
-/// Validates a tenant file whose stem is `id`. Returns `None` when it has errors.
-pub(crate) fn parse_tenant_file(
-    ctx: &mut Ctx,
-    id: &str,
+/// One tenant declared in a file: its id, where it is declared, the tenant when it is
+/// valid, and its own findings.
+pub(crate) struct Declared {
+    pub id: String,
+    pub pos: Pos,
+    pub tenant: Option<Tenant>,
+    pub diags: Vec<Diagnostic>,
+}
+
+/// What a tenant file declares.
+pub(crate) struct FileTenants {
+    /// Findings about the file as a whole; an error here rejects every tenant of the file.
+    pub diags: Vec<Diagnostic>,
+    pub tenants: Vec<Declared>,
+}
+
+impl FileTenants {
+    pub fn file_ok(&self) -> bool {
+        !self.diags.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Validates a tenant file: `tenants:` holds one or more tenants, each named by its key
+/// (upstream's format; a file may hold several tenants, as upstream's `tenants.yaml`).
+pub(crate) fn parse_tenants_file(
+    file: &Arc<str>,
+    stem: &str,
     doc: Option<&Node>,
     platform: &Platform,
     now: DateTime<Utc>,
-) -> Option<Tenant> {
-    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
-    let mut tenant = Tenant {
-        id: id.to_string(),
-        file: ctx.file.clone(),
-        thresholds: BTreeMap::new(),
-        state_filters: BTreeMap::new(),
-        metadata: Metadata::default(),
-        routing: None,
-        silent_mode: None,
-        maintenance: None,
-        severity_dedup: true,
+) -> FileTenants {
+    let mut out = FileTenants {
+        diags: Vec::new(),
+        tenants: Vec::new(),
+    };
+    let mut ctx = Ctx {
+        file: file.clone(),
+        out: &mut out.diags,
+    };
+    let example = if crate::load::check_tenant_id(stem).is_ok() {
+        stem
+    } else {
+        "db-a"
     };
     let Some(doc) = doc else {
-        // An empty file is a tenant with only platform defaults (the loader refuses empty
-        // files before they get here: an empty file is more often a write in progress).
-        tenant.apply_tenancy(platform);
-        return Some(tenant);
+        return out;
     };
     let Some(top) = doc.as_map() else {
         ctx.error_hint(
             doc.pos,
             format!("a tenant file must be a mapping, found {}", show(doc)),
-            format!("start with `tenants:` and then `  {id}:`"),
+            format!("start with `tenants:` and then `  {example}:`"),
         );
-        return None;
+        return out;
     };
-    let mut body = None;
+    let mut block = None;
     for (k, v) in top {
         let name = k.as_str().unwrap_or_default();
         if name == "tenants" {
-            body = tenants_block(ctx, id, v);
+            block = Some(v);
         } else if PLATFORM_BLOCKS.contains(&name) {
-            platform_block_error(ctx, k);
+            platform_block_error(&mut ctx, k);
         } else {
             let hint = did_you_mean(name, ["tenants"])
-                .unwrap_or_else(|| format!("a tenant file holds `tenants: {{{id}: …}}` only"));
+                .unwrap_or_else(|| format!("a tenant file holds `tenants: {{{example}: …}}` only"));
             ctx.error_hint(
                 k.pos,
                 format!("unknown top-level key `{name}` in a tenant file"),
@@ -76,20 +98,72 @@ pub(crate) fn parse_tenant_file(
             );
         }
     }
-    if top.iter().all(|(k, _)| k.as_str() != Some("tenants")) {
+    let Some(block) = block else {
         ctx.error_hint(
             doc.pos,
             "tenant file has no `tenants:` block",
-            format!("wrap the settings in `tenants:` and `  {id}:`"),
+            format!("wrap the settings in `tenants:` and `  {example}:`"),
         );
+        return out;
+    };
+    let Some(entries) = block.as_map() else {
+        ctx.error_hint(
+            block.pos,
+            format!("`tenants` must be a mapping, found {}", show(block)),
+            format!("write `tenants:` and then `  {example}:`"),
+        );
+        return out;
+    };
+    if entries.is_empty() {
+        ctx.error_hint(
+            block.pos,
+            "`tenants` declares no tenant",
+            format!("add `  {example}:` with the tenant's settings, or delete the file"),
+        );
+        return out;
     }
-    if let Some(body) = body {
-        tenant_body(ctx, body, platform, &mut tenant, now);
+    for (k, v) in entries {
+        let id = k.as_str().unwrap_or_default().to_string();
+        let mut declared = Declared {
+            id: id.clone(),
+            pos: k.pos,
+            tenant: None,
+            diags: Vec::new(),
+        };
+        let mut tctx = Ctx {
+            file: file.clone(),
+            out: &mut declared.diags,
+        };
+        if crate::load::check_tenant_id(&id).is_err() {
+            tctx.error_hint(
+                k.pos,
+                format!("{} is not a valid tenant id", crate::yaml::quote(&id)),
+                "tenant ids are lower-case letters, digits, `-`, `_` and `.`, start and end with a letter or digit, at most 63 characters",
+            );
+            out.tenants.push(declared);
+            continue;
+        }
+        let mut tenant = Tenant {
+            id: id.clone(),
+            file: file.clone(),
+            thresholds: BTreeMap::new(),
+            state_filters: BTreeMap::new(),
+            metadata: Metadata::default(),
+            routing: None,
+            silent_mode: None,
+            maintenance: None,
+            severity_dedup: true,
+            level: None,
+        };
+        tenant_body(&mut tctx, v, platform, &mut tenant, now);
+        // Tier and namespaces are the platform's; the file's `_metadata` only claimed them.
+        tenant.apply_tenancy(platform);
+        if !declared.diags.iter().any(Diagnostic::is_error) {
+            declared.tenant = Some(tenant);
+        }
+        out.tenants.push(declared);
     }
-    // Tier and namespaces are the platform's; the file's `_metadata` only claimed them.
-    tenant.apply_tenancy(platform);
-    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(tenant)
+    out
 }
 
 fn platform_block_error(ctx: &mut Ctx, k: &Node) {
@@ -101,40 +175,6 @@ fn platform_block_error(ctx: &mut Ctx, k: &Node) {
         ),
         "move it to a platform file such as `_defaults.yaml`",
     );
-}
-
-fn tenants_block<'a>(ctx: &mut Ctx, id: &str, node: &'a Node) -> Option<&'a Node> {
-    let Some(entries) = node.as_map() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`tenants` must be a mapping, found {}", show(node)),
-            format!("write `tenants:` and then `  {id}:`"),
-        );
-        return None;
-    };
-    let mut body = None;
-    for (k, v) in entries {
-        let name = k.as_str().unwrap_or_default();
-        if name == id {
-            body = Some(v);
-        } else {
-            ctx.error_hint(
-                k.pos,
-                format!("tenant file for `{id}` declares tenant `{name}`"),
-                format!(
-                    "a tenant file declares exactly the tenant it is named after: rename the key to `{id}` or move it to `{name}.yaml`"
-                ),
-            );
-        }
-    }
-    if body.is_none() && entries.iter().all(|(k, _)| k.as_str() != Some(id)) && entries.is_empty() {
-        ctx.error_hint(
-            node.pos,
-            format!("`tenants` does not declare `{id}`"),
-            format!("add `  {id}:`"),
-        );
-    }
-    body
 }
 
 fn tenant_body(
@@ -171,6 +211,9 @@ fn tenant_body(
             platform_block_error(ctx, k);
             continue;
         }
+        if crate::compat::key_without_component(ctx, k, v, name) {
+            continue;
+        }
         let key = match parse_key_name(name) {
             Ok(key) => key,
             Err(msg) => {
@@ -199,11 +242,9 @@ fn tenant_body(
                             "add `{base}` to `defaults` or `optional_overrides` in a platform file"
                         )
                     });
-                    ctx.error_hint(
-                        k.pos,
-                        format!("`_{sev}` key `{name}` has no base key `{base}` in the catalogue"),
-                        hint,
-                    );
+                    let message =
+                        format!("`_{sev}` key `{name}` has no base key `{base}` in the catalogue");
+                    unknown_key(ctx, k, base, &catalogue, message, hint);
                     continue;
                 }
                 None => {
@@ -212,7 +253,8 @@ fn tenant_body(
                             "add the key to `defaults` or `optional_overrides` in a platform file"
                                 .into()
                         });
-                    ctx.error_hint(k.pos, format!("unknown key `{}`", key.base), hint);
+                    let message = format!("unknown key `{}`", key.base);
+                    unknown_key(ctx, k, &key.base, &catalogue, message, hint);
                     continue;
                 }
             }
@@ -248,6 +290,28 @@ fn tenant_body(
             }
         }
         tenant.thresholds.insert(key, tiers);
+    }
+}
+
+/// A key outside the platform's catalogue is not served. It is an error when it is a
+/// likely typo of a catalogue key (at most two edits away, or cut short), so a misspelt threshold never
+/// goes unnoticed; otherwise a warning (upstream files set keys of other rule packs that
+/// the platform does not offer, and upstream does not serve them either).
+fn unknown_key(
+    ctx: &mut Ctx,
+    k: &Node,
+    base: &str,
+    catalogue: &std::collections::BTreeSet<&str>,
+    message: String,
+    hint: String,
+) {
+    let typo = catalogue
+        .iter()
+        .any(|c| strsim::levenshtein(base, c) <= 2 || c.starts_with(base) || base.starts_with(c));
+    if typo {
+        ctx.error_hint(k.pos, message, hint);
+    } else {
+        ctx.warn(k.pos, format!("{message}; not served"), hint);
     }
 }
 
@@ -323,6 +387,13 @@ fn reserved(
     now: DateTime<Utc>,
 ) {
     let name = k.as_str().unwrap_or_default();
+    if name == "_custom_alerts" {
+        crate::compat::custom_alerts(ctx, k, v);
+        return;
+    }
+    if crate::compat::upstream_setting(ctx, k, name, &crate::compat::UPSTREAM_TENANT_KEYS) {
+        return;
+    }
     match name {
         "_metadata" => tenant.metadata = metadata(ctx, v, &tenant.id, platform),
         "_routing" => tenant.routing = parse_tenant_routing(ctx, v, platform),
@@ -396,10 +467,21 @@ fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metada
         return m;
     }
     m.source = Some(ctx.source(node.pos));
+    for (k, _) in node.as_map().unwrap_or_default() {
+        if let Some(name) = k.as_str() {
+            crate::compat::upstream_setting(ctx, k, name, &crate::compat::UPSTREAM_METADATA_FIELDS);
+        }
+    }
     check_keys(
         ctx,
         node,
-        &["tier", "owner", "runbook_url", "namespaces"],
+        &[
+            "tier",
+            "owner",
+            "runbook_url",
+            "namespaces",
+            crate::compat::UPSTREAM_METADATA_FIELDS[0].0,
+        ],
         "`_metadata`",
     );
     m.tier = string_field(ctx, node, "tier");

@@ -183,6 +183,10 @@ pub struct Platform {
     /// Namespace -> tenant, from `tenancy:` (one owner per namespace by construction).
     #[serde(default)]
     pub namespace_owner: BTreeMap<String, String>,
+    /// Per default key, where each level of a hierarchical conf.d set it, root first
+    /// (one entry for a flat layout).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chain: BTreeMap<ThresholdKey, Vec<Source>>,
 }
 
 /// What the platform assigns to one tenant.
@@ -330,6 +334,11 @@ pub struct Tenant {
     pub maintenance: Option<Maintenance>,
     /// `_severity_dedup`: critical inhibits warning (default true).
     pub severity_dedup: bool,
+    /// The defaults of the tenant's directory in a hierarchical conf.d (the root platform
+    /// deep-merged with every `_defaults.yaml` above the tenant file); `None` for a tenant
+    /// in the root directory, which uses the root platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Arc<Platform>>,
 }
 
 /// The whole validated configuration.
