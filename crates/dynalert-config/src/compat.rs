@@ -111,7 +111,20 @@ pub(crate) fn threshold_like(node: &Node) -> bool {
 /// empty `metric`). Returns true when the key has no component (and was reported).
 pub(crate) fn key_without_component(ctx: &mut Ctx, key: &Node, value: &Node, name: &str) -> bool {
     let base = name.split('{').next().unwrap_or(name).trim();
-    if base.contains('_') || base.is_empty() {
+    if name == "<<" {
+        ctx.error_hint(
+            key.pos,
+            "YAML merge key `<<` is not supported",
+            "write the keys out in this mapping (files are read with bounded YAML: no merge keys)",
+        );
+        return true;
+    }
+    let plain = base.starts_with(|c: char| c.is_ascii_lowercase())
+        && base
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !plain {
+        // Not a key name at all: the key-name check reports it.
         return false;
     }
     if threshold_like(value) {

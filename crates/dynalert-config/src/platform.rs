@@ -174,6 +174,7 @@ fn merge_defaults(
         parse_key_value(ctx, v, key_text, forced, entry, now);
     }
     for (key, entry) in parsed {
+        let sole = entry.sole.is_some();
         let mut tiers: Tiers = entry
             .tiers
             .into_iter()
@@ -194,7 +195,16 @@ fn merge_defaults(
                 "list it in one place only",
             );
         }
-        if level {
+        if level && sole {
+            // `"N:tier"` replaces the key's value as a whole (upstream: one row).
+            let source = tiers.values().next().map(|tv| tv.source.clone());
+            platform
+                .chain
+                .entry(key.clone())
+                .or_default()
+                .extend(source);
+            platform.defaults.insert(key, tiers);
+        } else if level {
             // A level refines the tiers it names and inherits the others (maps merge).
             let source = tiers.values().next().map(|tv| tv.source.clone());
             let chain = platform.chain.entry(key.clone()).or_insert_with(|| {

@@ -280,6 +280,13 @@ fn tenant_body(
             );
             tiers.insert(sev, tv);
         }
+        if let Some(pos) = entry.sole {
+            // `"N:critical"` is the key's one row: the default's other tiers do not
+            // apply next to it.
+            for sev in platform_tiers.into_iter().flat_map(Tiers::keys) {
+                tiers.insert_if_absent(sev, || TierValue::fixed(None, ctx.source(pos)));
+            }
+        }
         if let Some(pos) = entry.disable_all {
             let mut disable = |sev: Severity| {
                 tiers.insert_if_absent(sev, || TierValue::fixed(None, ctx.source(pos)));
@@ -641,14 +648,14 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
             return None;
         }
         if is_enable(s) {
-            return Some(Maintenance {
-                one_off: true,
-                start: None,
-                expires: None,
-                reason: None,
-                recurring: Vec::new(),
-                source: ctx.source(node.pos),
-            });
+            // Upstream's open-ended switch. Maintenance that never ends would mute the
+            // tenant's alerts for good, so it is not applied: alerts keep flowing.
+            ctx.warn(
+                node.pos,
+                "`_state_maintenance: enable` has no end and is not applied",
+                "give the maintenance an end: `{expires: \"2026-12-01T06:00:00Z\", reason: \"upgrade\"}` or `recurring` windows",
+            );
+            return None;
         }
     }
     if node.as_map().is_none() {
@@ -665,9 +672,22 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     check_keys(
         ctx,
         node,
-        &["start", "expires", "reason", "recurring"],
+        &["start", "expires", "reason", "recurring", "target"],
         "`_state_maintenance`",
     );
+    // Upstream's `target` limits maintenance to some severities; dynalert's maintenance
+    // covers every severity, so a narrower target is not applied (alerts keep flowing)
+    // rather than muting more than was asked.
+    if let Some(t) = node.get("target") {
+        if t.as_str().is_none_or(|s| !s.eq_ignore_ascii_case("all")) {
+            ctx.warn(
+                t.pos,
+                format!("maintenance `target` {} is not supported and the maintenance is not applied", show(t)),
+                "dynalert's maintenance covers every severity: drop `target` (or write `all`); to mute one severity use `_silent_mode`",
+            );
+            return None;
+        }
+    }
     let start = node.get("start").map(|s| parse_time(ctx, s, "start"));
     let expires = node.get("expires").map(|e| parse_expires(ctx, e, now));
     let reason = string_field(ctx, node, "reason");
@@ -697,6 +717,14 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     }
     let start = start.flatten();
     let expires = expires.flatten();
+    if expires.is_none() && recurring.is_empty() {
+        ctx.error_hint(
+            node.pos,
+            "maintenance has no end: neither `expires` nor `recurring` windows",
+            "add `expires: \"2026-12-01T06:00:00Z\"` (RFC 3339) or `recurring: [{cron: \"0 2 * * sun\", duration: 2h}]`",
+        );
+        return None;
+    }
     Some(Maintenance {
         one_off: start.is_some() || expires.is_some() || recurring.is_empty(),
         start,
@@ -719,7 +747,7 @@ fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
     check_keys(
         ctx,
         node,
-        &["cron", "duration", "timezone"],
+        &["cron", "duration", "timezone", "reason"],
         "a recurring maintenance window",
     );
     let cron = match node.get("cron") {

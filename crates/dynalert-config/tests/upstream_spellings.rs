@@ -1,0 +1,167 @@
+//! Upstream spellings and semantic corners of issue 12, each written from the documented
+//! meaning (docs/configuration.md, docs/compatibility.md), not from the output.
+
+use chrono::{DateTime, TimeZone, Utc};
+use dynalert_model::Family;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+const PLATFORM: &str = "\
+defaults:
+  mysql_connections: 80
+  container_cpu: 80
+";
+
+/// Loads a conf.d with the platform above and one tenant `db-a` with `body`.
+fn load(body: &str) -> dynalert_config::LoadReport {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("_defaults.yaml"), PLATFORM).unwrap();
+    std::fs::write(
+        dir.path().join("db-a.yaml"),
+        format!("tenants:\n  db-a:\n{body}"),
+    )
+    .unwrap();
+    dynalert_config::load_dir(dir.path(), now()).unwrap()
+}
+
+fn messages(report: &dynalert_config::LoadReport, errors: bool) -> Vec<String> {
+    report
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() == errors)
+        .map(|d| d.message.clone())
+        .collect()
+}
+
+fn in_maintenance(report: &dynalert_config::LoadReport) -> bool {
+    let snap = dynalert_model::resolve(&report.config, now());
+    let active = snap
+        .series()
+        .any(|s| s.family == Family::UserMaintenance && s.value == 1.0);
+    active
+}
+
+#[test]
+fn maintenance_without_an_end_is_an_error() {
+    for body in [
+        "    _state_maintenance: {reason: upgrade}\n",
+        "    _state_maintenance: {recurring: []}\n",
+        "    _state_maintenance: {start: \"2026-06-01T00:00:00Z\"}\n",
+    ] {
+        let r = load(body);
+        assert!(
+            messages(&r, true)
+                .iter()
+                .any(|m| m.contains("maintenance has no end")),
+            "{body}: {:?}",
+            r.diagnostics
+        );
+        assert!(!in_maintenance(&r), "{body}");
+    }
+    // With an end it applies.
+    let r = load("    _state_maintenance: {expires: \"2026-06-02T00:00:00Z\", reason: upgrade}\n");
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    assert!(in_maintenance(&r));
+}
+
+#[test]
+fn upstream_open_ended_maintenance_switch_is_a_warning_and_not_applied() {
+    let r = load("    _state_maintenance: \"enable\"\n");
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    assert!(messages(&r, false)
+        .iter()
+        .any(|m| m.contains("`_state_maintenance: enable` has no end")));
+    assert!(r.config.tenants.contains_key("db-a"));
+    assert!(
+        !in_maintenance(&r),
+        "open-ended maintenance must not mute the tenant"
+    );
+}
+
+#[test]
+fn maintenance_target_other_than_all_is_a_warning_and_not_applied() {
+    let r = load("    _state_maintenance: {expires: \"2026-06-02T00:00:00Z\", target: warning}\n");
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    assert!(messages(&r, false).iter().any(|m| m.contains("`target`")));
+    assert!(!in_maintenance(&r));
+    let r = load("    _state_maintenance: {expires: \"2026-06-02T00:00:00Z\", target: all}\n");
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    assert!(in_maintenance(&r));
+}
+
+#[test]
+fn recurring_reason_and_decimal_durations_are_accepted() {
+    let r = load(
+        "    _state_maintenance:\n      recurring:\n        - {cron: \"0 11 * * *\", duration: 1.5h, reason: backup}\n",
+    );
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    // 11:00 + 1.5h covers 12:00 and 12:29, not 12:30.
+    assert!(in_maintenance(&r));
+    let m = r.config.tenants["db-a"].maintenance.clone().unwrap();
+    assert_eq!(m.recurring[0].duration_secs, 5400);
+}
+
+#[test]
+fn unquoted_label_values_are_the_same_key_as_quoted_ones() {
+    let r = load("    \"container_cpu{container=mariadb}\": 90\n");
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    let snap = dynalert_model::resolve(&r.config, now());
+    assert!(snap.series().any(|s| s.family == Family::UserThreshold
+        && s.labels
+            .iter()
+            .any(|(k, v)| k == "container" && v == "mariadb")
+        && s.value == 90.0));
+}
+
+#[test]
+fn keys_outside_the_catalogue_typo_is_an_error_other_is_a_warning() {
+    let r = load("    mysql_conection: 70\n");
+    assert!(messages(&r, true)
+        .iter()
+        .any(|m| m.contains("unknown key `mysql_conection`")));
+    let r = load("    redis_queue_length: 70\n");
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    assert!(messages(&r, false)
+        .iter()
+        .any(|m| m.contains("unknown key `redis_queue_length`; not served")));
+    let snap = dynalert_model::resolve(&r.config, now());
+    assert!(!snap
+        .series()
+        .any(|s| s.labels.iter().any(|(_, v)| v == "queue_length")));
+}
+
+#[test]
+fn a_key_without_a_component_is_an_error_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("_defaults.yaml"),
+        "defaults:\n  uptime: 5\n  mysql_connections: 80\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("db-a.yaml"), "tenants:\n  db-a: {}\n").unwrap();
+    let r = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    let d = r
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error() && d.message == "key `uptime` has no component")
+        .unwrap_or_else(|| panic!("{:?}", r.diagnostics));
+    assert_eq!((d.pos.line, d.pos.col), (2, 3));
+    assert!(d
+        .hint
+        .as_deref()
+        .unwrap()
+        .contains("`<component>_<metric>`"));
+}
+
+#[test]
+fn a_misspelt_tier_in_a_tier_map_gets_a_did_you_mean() {
+    let r = load("    mysql_connections: {warn: 70}\n");
+    let d = r
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error() && d.message.contains("`warn`"))
+        .unwrap_or_else(|| panic!("{:?}", r.diagnostics));
+    assert_eq!(d.hint.as_deref(), Some("did you mean `warning`?"));
+}
