@@ -133,6 +133,9 @@ fn merge_defaults(
     };
     let names: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
     let mut parsed: BTreeMap<ThresholdKey, KeyEntry> = BTreeMap::new();
+    // Keys this file sets only through `<key>_<tier>`: they add a tier to the key.
+    let mut suffix_only: std::collections::BTreeSet<ThresholdKey> = Default::default();
+    let mut plain: std::collections::BTreeSet<ThresholdKey> = Default::default();
     for (k, v) in entries {
         let name = k.as_str().unwrap_or_default();
         // A free-form value under a key the platform already knows is a broken
@@ -145,10 +148,13 @@ fn merge_defaults(
         }
         // `<key>_critical` next to `<key>` is the compatible tier spelling.
         let (key_text, forced) = match name.rsplit_once('_') {
-            Some((base, tier)) if names.contains(&base) => match Severity::parse(tier) {
-                Some(sev) => (base, Some(sev)),
-                None => (name, None),
-            },
+            // Wherever it is written: next to its base, or in a later file or a level below.
+            Some((base, tier)) if names.contains(&base) || platform.knows(base) => {
+                match Severity::parse(tier) {
+                    Some(sev) => (base, Some(sev)),
+                    None => (name, None),
+                }
+            }
             _ => (name, None),
         };
         let key = match parse_key_name(key_text) {
@@ -170,11 +176,28 @@ fn merge_defaults(
             );
             continue;
         }
+        if forced.is_some() {
+            suffix_only.insert(key.clone());
+        } else {
+            plain.insert(key.clone());
+        }
         let entry = parsed.entry(key).or_default();
         parse_key_value(ctx, v, key_text, forced, entry, now);
     }
     for (key, entry) in parsed {
+        let adds_tier = suffix_only.contains(&key) && !plain.contains(&key);
         let sole = entry.sole.is_some();
+        for (tv, pos) in entry.tiers.values() {
+            if tv.expires.is_some() {
+                // A default has nothing to fall back to after an expiry: refuse rather
+                // than accept and ignore it.
+                ctx.error_hint(
+                    *pos,
+                    format!("`expires` on the platform default `{key}`"),
+                    "a default applies until the platform file changes: drop `expires`, or put temporary values in tenant files",
+                );
+            }
+        }
         let mut tiers: Tiers = entry
             .tiers
             .into_iter()
@@ -216,6 +239,12 @@ fn merge_defaults(
                     .unwrap_or_default()
             });
             chain.extend(source);
+            let merged = platform.defaults.entry(key).or_default();
+            for (sev, tv) in tiers.iter() {
+                merged.insert(sev, tv.clone());
+            }
+        } else if adds_tier {
+            // `<key>_critical` in a later file adds the tier to the key.
             let merged = platform.defaults.entry(key).or_default();
             for (sev, tv) in tiers.iter() {
                 merged.insert(sev, tv.clone());

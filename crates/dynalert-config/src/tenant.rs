@@ -268,6 +268,19 @@ fn tenant_body(
     }
     for (key, entry) in keys {
         let platform_tiers = platform.defaults.get(&key);
+        if platform_tiers.is_none() {
+            // An optional key has no default to fall back to: a value that expires would
+            // just vanish. Refused, as upstream does.
+            for (tv, pos) in entry.tiers.values() {
+                if tv.expires.is_some() {
+                    ctx.error_hint(
+                        *pos,
+                        format!("`expires` on `{key}`, which has no platform default to return to"),
+                        "drop `expires` and remove the key when it should stop, or ask the platform team for a default",
+                    );
+                }
+            }
+        }
         let mut tiers = Tiers::new();
         for (sev, (tv, pos)) in entry.tiers {
             warn_if_default(

@@ -165,3 +165,80 @@ fn a_misspelt_tier_in_a_tier_map_gets_a_did_you_mean() {
         .unwrap_or_else(|| panic!("{:?}", r.diagnostics));
     assert_eq!(d.hint.as_deref(), Some("did you mean `warning`?"));
 }
+
+#[test]
+fn a_critical_key_in_a_later_platform_file_resolves_to_its_base() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("_defaults.yaml"), PLATFORM).unwrap();
+    std::fs::write(
+        dir.path().join("_more.yaml"),
+        "defaults:\n  mysql_connections_critical: 120\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("db-a.yaml"),
+        "tenants:\n  db-a:\n    mysql_connections_critical: 150\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("db-b.yaml"), "tenants:\n  db-b: {}\n").unwrap();
+    let r = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    let snap = dynalert_model::resolve(&r.config, now());
+    let rows = |t: &str| -> Vec<String> {
+        let mut v: Vec<String> = snap
+            .series()
+            .filter(|s| s.family == Family::UserThreshold && s.labels[0].1 == t)
+            .filter(|s| {
+                s.labels
+                    .iter()
+                    .any(|(k, v)| k == "component" && v == "mysql")
+            })
+            .map(|s| {
+                format!(
+                    "{}/{}={}",
+                    s.labels.iter().find(|(k, _)| k == "metric").unwrap().1,
+                    s.labels.iter().find(|(k, _)| k == "severity").unwrap().1,
+                    s.value
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        rows("db-b"),
+        vec!["connections/critical=120", "connections/warning=80"]
+    );
+    assert_eq!(
+        rows("db-a"),
+        vec!["connections/critical=150", "connections/warning=80"]
+    );
+}
+
+#[test]
+fn expires_is_refused_where_there_is_nothing_to_return_to() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("_defaults.yaml"),
+        "defaults:\n  mysql_connections: {value: 80, expires: \"2027-01-01T00:00:00Z\"}\noptional_overrides: [mysql_slow_queries]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("db-a.yaml"),
+        "tenants:\n  db-a:\n    mysql_slow_queries: {value: 5, expires: \"2027-01-01T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let r = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    let errs = messages(&r, true);
+    assert!(
+        errs.iter()
+            .any(|m| m == "`expires` on the platform default `mysql_connections`"),
+        "{errs:?}"
+    );
+    // The tenant error is reported in the same run as the platform error.
+    assert!(
+        errs.iter()
+            .any(|m| m.contains("`expires` on `mysql_slow_queries`")),
+        "{errs:?}"
+    );
+}
