@@ -1178,21 +1178,20 @@ impl Loader {
             .collect();
         let mut all: BTreeSet<String> = dirs.iter().map(|d| d.to_string()).collect();
         all.extend(level_dirs);
+        // Other `_*.yaml` files of a subdirectory are read by nothing: say so.
+        let mut ignored: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
+        for n in self.files.keys().filter(|n| is_ignored_level_file(n)) {
+            ignored.entry(dir_of(n).to_string()).or_default().push(Diagnostic {
+                level: Level::Warning,
+                hint: Some("only `_defaults.yaml` applies to the tenants of a subdirectory; platform files live in the root directory".into()),
+                ..io_diag(&self.display_path(n), "file is ignored: a `_` file in a subdirectory other than `_defaults.yaml`".into())
+            });
+        }
+        all.extend(ignored.keys().cloned());
         let mut out = BTreeMap::new();
         for d in all {
             let mut level = self.level(&d, root, generation, now);
-            // Other `_*.yaml` files of a subdirectory are read by nothing: say so.
-            let ignored: Vec<Diagnostic> = self
-                .files
-                .keys()
-                .filter(|n| is_ignored_level_file(n) && dir_of(n) == d)
-                .map(|n| Diagnostic {
-                    level: Level::Warning,
-                    hint: Some("only `_defaults.yaml` applies to the tenants of a subdirectory; platform files live in the root directory".into()),
-                    ..io_diag(&self.display_path(n), "file is ignored: a `_` file in a subdirectory other than `_defaults.yaml`".into())
-                })
-                .collect();
-            level.own.extend(ignored);
+            level.own.extend(ignored.remove(&d).unwrap_or_default());
             out.insert(d, level);
         }
         self.levels

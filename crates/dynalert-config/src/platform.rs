@@ -522,15 +522,14 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
                         "a namespace belongs to one tenant: remove one of the two assignments",
                     ),
                     None => {
-                        platform
-                            .namespace_owner
+                        std::sync::Arc::make_mut(&mut platform.namespace_owner)
                             .insert(s.to_string(), id.to_string());
                         a.namespaces.push(s.to_string());
                     }
                 }
             }
         }
-        platform.tenancy.insert(id.to_string(), a);
+        std::sync::Arc::make_mut(&mut platform.tenancy).insert(id.to_string(), a);
     }
 }
 
@@ -540,7 +539,7 @@ pub(crate) fn finish_platform(ctx: &mut Ctx, platform: &Platform) {
     let Some(routing) = &platform.routing else {
         return;
     };
-    for (id, a) in &platform.tenancy {
+    for (id, a) in platform.tenancy.iter() {
         let Some(tier) = &a.tier else { continue };
         if routing.tiers.contains_key(tier) {
             continue;

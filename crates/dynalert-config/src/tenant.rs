@@ -308,6 +308,12 @@ fn tenant_body(
             for sev in platform_tiers.into_iter().flat_map(Tiers::keys) {
                 disable(sev);
             }
+            if key.is_dimensional() {
+                // No alert for that dimension at any tier.
+                for sev in Severity::ALL {
+                    disable(sev);
+                }
+            }
         }
         tenant.thresholds.insert(key, tiers);
     }

@@ -242,3 +242,34 @@ fn expires_is_refused_where_there_is_nothing_to_return_to() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn a_disabled_dimensional_row_is_served_as_infinity_and_leaves_the_tenant_wide_row() {
+    let r = load("    \"container_cpu{container='batch'}\": disable\n    container_cpu: 85\n");
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    let snap = dynalert_model::resolve(&r.config, now());
+    let mut rows: Vec<String> = snap
+        .series()
+        .filter(|s| s.family == Family::UserThreshold)
+        .filter(|s| s.labels.iter().any(|(k, v)| k == "metric" && v == "cpu"))
+        .map(|s| {
+            let get = |k: &str| {
+                s.labels
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map_or("-".to_string(), |(_, v)| v.clone())
+            };
+            format!("{}/{}={}", get("container"), get("severity"), s.value)
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            "-/warning=85",
+            "batch/critical=inf",
+            "batch/info=inf",
+            "batch/warning=inf",
+        ]
+    );
+}

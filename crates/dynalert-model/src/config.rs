@@ -179,10 +179,12 @@ pub struct Platform {
     /// `tenancy:`: the tier and namespaces the platform assigns to each tenant. What
     /// crosses tenants is decided here, never by a tenant's own file.
     #[serde(default)]
-    pub tenancy: BTreeMap<String, Assignment>,
+    /// Shared between the platform and the merged defaults of every directory of a
+    /// hierarchical conf.d (which never change it).
+    pub tenancy: Arc<BTreeMap<String, Assignment>>,
     /// Namespace -> tenant, from `tenancy:` (one owner per namespace by construction).
     #[serde(default)]
-    pub namespace_owner: BTreeMap<String, String>,
+    pub namespace_owner: Arc<BTreeMap<String, String>>,
     /// Per default key, where each level of a hierarchical conf.d set it, root first
     /// (one entry for a flat layout).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

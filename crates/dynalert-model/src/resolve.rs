@@ -397,7 +397,14 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
     let mut out = Vec::new();
     for k in &e.keys {
         for tier in &k.tiers {
-            let Some(value) = tier.value else { continue };
+            // A disabled dimensional row is served as `+Inf`: the most specific row
+            // wins in the rule packs, and nothing is above `+Inf`, so that dimension
+            // raises no alert (the tenant-wide threshold does not take over).
+            let value = match tier.value {
+                Some(v) => v,
+                None if !k.labels.is_empty() && tier.state == ValueState::Disabled => f64::INFINITY,
+                None => continue,
+            };
             let mut l = labels(&[
                 ("tenant", tenant),
                 ("component", &k.component),

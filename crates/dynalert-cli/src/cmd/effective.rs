@@ -100,12 +100,26 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             print!("{out}");
         }
         OutputFormat::Json => {
-            let tenants: Vec<_> = dynalert_model::effective(config, at)
-                .into_iter()
-                .filter(|t| args.tenant.as_ref().is_none_or(|id| &t.tenant == id))
-                .collect();
-            let doc = serde_json::json!({ "at": at.to_rfc3339(), "tenants": tenants });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            // Streamed tenant by tenant: the effective view of 10,000 tenants is never
+            // held in memory at once.
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            write!(
+                w,
+                "{{\n\"at\": {},\n\"tenants\": [",
+                serde_json::to_string(&at.to_rfc3339())?
+            )?;
+            let tenants = config
+                .tenants
+                .values()
+                .filter(|t| args.tenant.as_ref().is_none_or(|id| &t.id == id));
+            for (i, tenant) in tenants.enumerate() {
+                let e = dynalert_model::effective_tenant(&config.platform, tenant, at);
+                w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer_pretty(&mut w, &e)?;
+            }
+            w.write_all(b"\n]\n}\n")?;
+            w.flush()?;
         }
     }
     Ok(if report.errors() > 0 {
