@@ -344,9 +344,63 @@ fn unknown_key(
 /// A dimensional key must use a label the platform declares for that key under
 /// `dimensions:` (the labels the rule packs honour); otherwise its row would be folded
 /// into the tenant-wide threshold and change the threshold of every other series.
+/// Labels each key of the shipped rule packs may be refined by (`labels:` in
+/// `rules/catalogue.yaml`): what applies when the platform declares no `dimensions:`.
+fn shipped_dimensions() -> &'static BTreeMap<String, Vec<String>> {
+    static DIMS: std::sync::OnceLock<BTreeMap<String, Vec<String>>> = std::sync::OnceLock::new();
+    DIMS.get_or_init(|| {
+        let text = include_str!("../../../rules/catalogue.yaml");
+        let doc = crate::yaml::parse_with(text, crate::yaml::Limits::default())
+            .ok()
+            .flatten();
+        let mut out = BTreeMap::new();
+        let keys = doc
+            .as_ref()
+            .and_then(|d| d.get("keys"))
+            .and_then(Node::as_map);
+        for (k, v) in keys.unwrap_or_default() {
+            let labels: Vec<String> = v
+                .get("labels")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect();
+            if let Some(name) = k.as_str() {
+                out.insert(name.to_string(), labels);
+            }
+        }
+        out
+    })
+}
+
 fn dimensions_allowed(ctx: &mut Ctx, k: &Node, key: &ThresholdKey, platform: &Platform) -> bool {
     let Some(declared) = &platform.dimensions else {
-        return true;
+        // Without a `dimensions:` block (upstream's format), a key of the shipped packs
+        // may be refined only by the labels those packs honour: a row on any other label
+        // would be folded into the tenant-wide threshold.
+        let Some(allowed) = shipped_dimensions().get(&key.base) else {
+            return true;
+        };
+        let mut ok = true;
+        for d in key.dims.iter().filter(|d| !allowed.contains(&d.label)) {
+            ok = false;
+            let hint = if allowed.is_empty() {
+                format!("the shipped rule packs honour no per-label threshold for `{}`; a platform with its own rules declares them under `dimensions:`", key.base)
+            } else {
+                format!(
+                    "the shipped rule packs refine `{}` by {}",
+                    key.base,
+                    allowed.join(", ")
+                )
+            };
+            ctx.error_hint(
+                k.pos,
+                format!("`{}` cannot be refined by label `{}`", key.base, d.label),
+                hint,
+            );
+        }
+        return ok;
     };
     let allowed = declared
         .get(&key.base)

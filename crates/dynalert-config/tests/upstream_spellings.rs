@@ -273,3 +273,31 @@ fn a_disabled_dimensional_row_is_served_as_infinity_and_leaves_the_tenant_wide_r
         ]
     );
 }
+
+#[test]
+fn without_a_dimensions_block_rows_follow_the_shipped_packs() {
+    // The platform above has no `dimensions:` block (upstream's format).
+    let r = load("    \"container_cpu{pod='web-0'}\": 95\n");
+    let d = r
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error())
+        .unwrap_or_else(|| panic!("{:?}", r.diagnostics));
+    assert_eq!(
+        d.message,
+        "`container_cpu` cannot be refined by label `pod`"
+    );
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("the shipped rule packs refine `container_cpu` by container")
+    );
+    // The label the pack honours is accepted, exact and regex.
+    let r = load("    \"container_cpu{container='app'}\": 95\n    \"container_cpu{container=~'side-.*'}\": 96\n");
+    assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+    // The tenant-wide row stays the platform default (80): rows are extra series.
+    let snap = dynalert_model::resolve(&r.config, now());
+    assert!(snap.series().any(|s| s.family == Family::UserThreshold
+        && s.labels.len() == 4
+        && s.labels.iter().any(|(k, v)| k == "metric" && v == "cpu")
+        && s.value == 80.0));
+}
