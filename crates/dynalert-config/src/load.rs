@@ -1170,14 +1170,15 @@ impl Loader {
         let mut dirs: BTreeSet<&str> = files.iter().map(|n| dir_of(n)).collect();
         dirs.insert("");
         // Directories with level files report their findings even without tenants.
-        let level_dirs: Vec<String> = self
-            .files
-            .keys()
-            .filter(|n| is_level_file(n))
-            .map(|n| dir_of(n).to_string())
-            .collect();
+        let mut level_files: BTreeMap<String, Vec<(String, [u8; 32])>> = BTreeMap::new();
+        for (n, f) in self.files.iter().filter(|(n, _)| is_level_file(n)) {
+            level_files
+                .entry(dir_of(n).to_string())
+                .or_default()
+                .push((n.clone(), f.hash));
+        }
         let mut all: BTreeSet<String> = dirs.iter().map(|d| d.to_string()).collect();
-        all.extend(level_dirs);
+        all.extend(level_files.keys().cloned());
         // Other `_*.yaml` files of a subdirectory are read by nothing: say so.
         let mut ignored: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
         for n in self.files.keys().filter(|n| is_ignored_level_file(n)) {
@@ -1190,7 +1191,7 @@ impl Loader {
         all.extend(ignored.keys().cloned());
         let mut out = BTreeMap::new();
         for d in all {
-            let mut level = self.level(&d, root, generation, now);
+            let mut level = self.level(&d, root, generation, now, &out, &level_files);
             level.own.extend(ignored.remove(&d).unwrap_or_default());
             out.insert(d, level);
         }
@@ -1205,6 +1206,8 @@ impl Loader {
         root: &Arc<Platform>,
         generation: u64,
         now: DateTime<Utc>,
+        done: &BTreeMap<String, LevelState>,
+        level_files: &BTreeMap<String, Vec<(String, [u8; 32])>>,
     ) -> LevelState {
         if dir.is_empty() {
             return LevelState {
@@ -1214,14 +1217,12 @@ impl Loader {
                 broken: false,
             };
         }
-        let parent = self.level(dir_of(dir), root, generation, now);
-        let own_files: Vec<(String, [u8; 32])> = self
-            .files
-            .range(format!("{dir}/")..)
-            .take_while(|(n, _)| n.starts_with(&format!("{dir}/")))
-            .filter(|(n, _)| is_level_file(n) && dir_of(n) == dir)
-            .map(|(n, f)| (n.clone(), f.hash))
-            .collect();
+        // Parents sort before their children, so the parent is usually done already.
+        let parent = match done.get(dir_of(dir)) {
+            Some(p) => p.clone(),
+            None => self.level(dir_of(dir), root, generation, now, done, level_files),
+        };
+        let own_files = level_files.get(dir).cloned().unwrap_or_default();
         if own_files.is_empty() {
             return LevelState {
                 own: Vec::new(),
