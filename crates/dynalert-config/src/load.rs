@@ -1195,8 +1195,8 @@ impl Loader {
             level.own.extend(ignored.remove(&d).unwrap_or_default());
             out.insert(d, level);
         }
-        self.levels
-            .retain(|d, _| out.contains_key(d) || self.files.keys().any(|n| beneath(n, d)));
+        // Only directories with level files are cached, and they are all in `out`.
+        self.levels.retain(|d, _| out.contains_key(d));
         out
     }
 
