@@ -1246,6 +1246,12 @@ impl Loader {
             };
             match &f.content {
                 Content::Parsed(Err(d)) => own.extend(d.iter().cloned()),
+                // An empty file is more often a write in progress than a decision: the
+                // tenants beneath keep their last good configuration.
+                Content::Parsed(Ok(None)) => own.push(Diagnostic {
+                    hint: Some("write `{}` (or comments) for a level without defaults".into()),
+                    ..io_diag(&file, "defaults file is empty; the tenants beneath keep their last good configuration".into())
+                }),
                 Content::Parsed(Ok(doc)) => {
                     let mut ctx = Ctx {
                         file,

@@ -355,3 +355,17 @@ fn platform_and_tenant_errors_are_reported_in_one_run() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn an_emptied_level_file_keeps_the_tenants_beneath_on_their_last_good_config() {
+    let dir = tree();
+    let mut loader = Loader::new(dir.path());
+    loader.reload(now()).unwrap();
+    write(dir.path(), "db/_defaults.yaml", "");
+    let report = loader.reload(now()).unwrap();
+    assert!(report.diagnostics.iter().any(|d| d.is_error()
+        && d.file.ends_with("db/_defaults.yaml")
+        && d.message.contains("defaults file is empty")));
+    assert_eq!(report.tenant_valid.get("y"), Some(&false));
+    assert!(rows(&report.config, "y").contains(&"mysql_connections/warning=60".to_string()));
+}
