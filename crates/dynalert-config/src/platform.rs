@@ -140,7 +140,9 @@ fn merge_defaults(
         let name = k.as_str().unwrap_or_default();
         // A free-form value under a key the platform already knows is a broken
         // threshold, not upstream's free-form setting.
-        let known = platform.knows(name.split('{').next().unwrap_or(name));
+        // So is one under a key the shipped rule packs read.
+        let base = name.split('{').next().unwrap_or(name);
+        let known = platform.knows(base) || crate::tenant::shipped_dimensions().contains_key(base);
         if crate::compat::key_without_component(ctx, k, v, name)
             || (!known && crate::compat::free_form_default(ctx, k, v, name))
         {

@@ -346,7 +346,7 @@ fn unknown_key(
 /// into the tenant-wide threshold and change the threshold of every other series.
 /// Labels each key of the shipped rule packs may be refined by (`labels:` in
 /// `rules/catalogue.yaml`): what applies when the platform declares no `dimensions:`.
-fn shipped_dimensions() -> &'static BTreeMap<String, Vec<String>> {
+pub(crate) fn shipped_dimensions() -> &'static BTreeMap<String, Vec<String>> {
     static DIMS: std::sync::OnceLock<BTreeMap<String, Vec<String>>> = std::sync::OnceLock::new();
     DIMS.get_or_init(|| {
         let text = include_str!("../../../rules/catalogue.yaml");

@@ -301,3 +301,26 @@ fn without_a_dimensions_block_rows_follow_the_shipped_packs() {
         && s.labels.iter().any(|(k, v)| k == "metric" && v == "cpu")
         && s.value == 80.0));
 }
+
+#[test]
+fn free_form_defaults_are_warnings_but_not_under_keys_the_packs_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("_defaults.yaml"),
+        "defaults:\n  alert_group: baseline\n  mysql_connections: eighty\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("db-a.yaml"), "tenants:\n  db-a: {}\n").unwrap();
+    let r = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    assert!(messages(&r, false)
+        .iter()
+        .any(|m| m == "default `alert_group` is not a threshold value; ignored"));
+    assert!(
+        messages(&r, true)
+            .iter()
+            .any(|m| m.contains("`mysql_connections` is not a number: `eighty`")),
+        "{:?}",
+        r.diagnostics
+    );
+    assert!(!r.platform_valid);
+}
