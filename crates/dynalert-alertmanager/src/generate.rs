@@ -553,6 +553,7 @@ pub fn with_rejected(config: &Config, rejected: &[&str]) -> Config {
             maintenance: None,
             severity_dedup: true,
             custom_alerts: Vec::new(),
+            level: None,
         };
         t.apply_tenancy(&config.platform);
         out.tenants.insert(id.to_string(), std::sync::Arc::new(t));

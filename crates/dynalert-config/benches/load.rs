@@ -2,7 +2,8 @@
 //!
 //! Fixtures: 20 catalogue keys; each tenant sets 8 custom values, disables 2
 //! keys, every 10th tenant has a scheduled value with a time zone and every 5th
-//! a dimensional key. Run with `make bench` (or `cargo bench -p dynalert-config`).
+//! a dimensional key. The hierarchical fixture puts the same tenants under four levels
+//! of `_defaults.yaml`. Run with `make bench` (or `cargo bench -p dynalert-config`).
 
 use std::path::Path;
 
@@ -44,6 +45,51 @@ fn write_fixture(dir: &Path, tenants: usize) {
     for t in 0..tenants {
         std::fs::write(dir.join(format!("tenant-{t:05}.yaml")), tenant_file(t, 0)).unwrap();
     }
+}
+
+/// The same tenants under four levels: 10 domains x 10 regions x 10 environments, each
+/// level with a `_defaults.yaml` that refines one key, 10 tenants per environment.
+fn write_hierarchical_fixture(dir: &Path, tenants: usize) {
+    write_fixture(dir, 0);
+    let mut t = 0;
+    'outer: for d in 0..10 {
+        for r in 0..10 {
+            for e in 0..10 {
+                let domain = dir.join(format!("d{d}"));
+                let region = domain.join(format!("r{r}"));
+                let env = region.join(format!("e{e}"));
+                std::fs::create_dir_all(&env).unwrap();
+                std::fs::write(
+                    domain.join("_defaults.yaml"),
+                    format!("defaults:\n  {}: {}\n", key(12), 60 + d),
+                )
+                .unwrap();
+                std::fs::write(
+                    region.join("_defaults.yaml"),
+                    format!("defaults:\n  {}: {{critical: {}}}\n", key(13), 90 + r),
+                )
+                .unwrap();
+                std::fs::write(
+                    env.join("_defaults.yaml"),
+                    format!("defaults:\n  {}: {}\n", key(14), 70 + e),
+                )
+                .unwrap();
+                for _ in 0..10 {
+                    if t == tenants {
+                        break 'outer;
+                    }
+                    std::fs::write(env.join(format!("tenant-{t:05}.yaml")), tenant_file(t, 0))
+                        .unwrap();
+                    t += 1;
+                }
+            }
+        }
+    }
+    let mut tenancy = String::from("tenancy:\n");
+    for t in 0..tenants {
+        tenancy.push_str(&format!("  tenant-{t:05}: {{tier: standard}}\n"));
+    }
+    std::fs::write(dir.join("_tenancy.yaml"), tenancy).unwrap();
 }
 
 fn tenant_file(t: usize, bump: usize) -> String {
@@ -90,6 +136,22 @@ fn bench(c: &mut Criterion) {
                 dynalert_model::resolve(&report.config, now)
             })
         });
+    }
+    {
+        let n = 10_000;
+        let dir = tempfile::tempdir().unwrap();
+        write_hierarchical_fixture(dir.path(), n);
+        group.bench_function(
+            format!("cold_load_validate_resolve_hierarchical/{n}"),
+            |b| {
+                b.iter(|| {
+                    let report = dynalert_config::load_dir(dir.path(), now).unwrap();
+                    assert_eq!(report.errors(), 0, "{:?}", report.diagnostics.first());
+                    assert_eq!(report.config.tenants.len(), n);
+                    dynalert_model::resolve(&report.config, now)
+                })
+            },
+        );
     }
     let n = 10_000;
     let dir = tempfile::tempdir().unwrap();

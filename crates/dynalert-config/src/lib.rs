@@ -4,6 +4,7 @@
 //! `path:line:col: error: message` with a hint where a fix is known. All
 //! problems of a run are collected; nothing stops at the first error.
 
+mod compat;
 pub mod diag;
 pub mod fsutil;
 pub mod load;

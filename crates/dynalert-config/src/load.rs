@@ -26,8 +26,11 @@ use dynalert_model::{Config, Platform, Tenant};
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Ctx, Diagnostic, Level};
-use crate::platform::{finish_platform, is_platform_file, merge_platform_file};
-use crate::tenant::parse_tenant_file;
+use crate::platform::{
+    finish_platform, is_ignored_level_file, is_level_file, is_platform_file, merge_level_file,
+    merge_platform_file,
+};
+use crate::tenant::{parse_tenants_file, FileTenants};
 use crate::yaml::{self, Limits, Node, NodeKind, Pos};
 
 /// Errors that stop a load entirely (the directory itself is unusable).
@@ -148,6 +151,49 @@ impl LoadReport {
 /// The merged platform: (content hashes of the platform files, platform, diagnostics).
 type CachedPlatform = (Vec<[u8; 32]>, Arc<Platform>, Vec<Diagnostic>);
 
+/// The defaults of one directory of a hierarchical conf.d: the root platform merged with
+/// the `_defaults.yaml` files of every level down to the directory.
+#[derive(Clone)]
+struct LevelState {
+    /// Root platform generation and content hashes of the level files of the chain.
+    key: (u64, Vec<[u8; 32]>),
+    platform: Arc<Platform>,
+    /// Findings in this directory's own level files.
+    own: Vec<Diagnostic>,
+    /// Whether a level file of the chain has an error (the tenants beneath keep their
+    /// last good configuration).
+    broken: bool,
+}
+
+/// Position of the empty mapping that stands for a platform file of comments only.
+const COMMENTS_ONLY: Pos = Pos { line: 0, col: 0 };
+
+/// How many directory levels a conf.d may have: root, domain, region, environment.
+const MAX_LEVELS: usize = 4;
+
+/// The directory part of a relative file name (`""` for the root).
+fn dir_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// The file name part of a relative file name.
+fn base_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or(rel, |(_, b)| b)
+}
+
+/// A tenant file (not a platform or level `_*.yaml` file).
+fn is_tenant_file(rel: &str) -> bool {
+    !base_of(rel).starts_with('_')
+}
+
+/// Whether `rel` lies beneath directory `dir` (`""`: everything).
+fn beneath(rel: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || rel
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// Incremental loader of one directory.
 pub struct Loader {
     dir: PathBuf,
@@ -161,7 +207,15 @@ pub struct Loader {
     applied_platform: BTreeMap<String, bool>,
     /// Platform generation the tenant state below was validated against.
     validated_generation: Option<u64>,
-    /// Tenant id -> validation errors of its current file (invalid tenants only).
+    /// Directory of a hierarchical conf.d -> its merged defaults.
+    levels: BTreeMap<String, LevelState>,
+    /// Tenant file -> the tenants it declared when it was last validated (with where).
+    file_ids: BTreeMap<String, Vec<(String, Pos)>>,
+    /// Tenant id -> the files that declare it (more than one is an error).
+    id_files: BTreeMap<String, BTreeSet<String>>,
+    /// Tenant id -> "declared in more than one file" errors.
+    duplicates: BTreeMap<String, Vec<Diagnostic>>,
+    /// Tenant file -> validation errors of its current content.
     rejected: BTreeMap<String, Vec<Diagnostic>>,
     /// Tenant id -> whether its current file is accepted.
     valid: BTreeMap<String, bool>,
@@ -329,6 +383,78 @@ fn probe(path: &Path) -> Probe {
     }
 }
 
+/// Config file names of a conf.d, relative to it (`db/mariadb/_defaults.yaml`), down to
+/// [`MAX_LEVELS`] directory levels. Dot-names are skipped; symlinks are followed. A deeper
+/// directory holding config files is reported, never silently skipped.
+fn list_tree(root: &Path) -> Result<(Vec<String>, Vec<Diagnostic>), LoadError> {
+    let read = |dir: &Path| -> Result<Vec<String>, LoadError> {
+        Ok(fs_err::read_dir(dir)
+            .map_err(|e| LoadError::Dir {
+                path: dir.to_path_buf(),
+                source: std::io::Error::new(e.kind(), e.to_string()),
+            })?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect())
+    };
+    let mut names = Vec::new();
+    let mut deep = Vec::new();
+    let mut todo = vec![(String::new(), 1usize)];
+    while let Some((rel, depth)) = todo.pop() {
+        let dir = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(&rel)
+        };
+        let entries = match read(&dir) {
+            Ok(e) => e,
+            Err(e) if rel.is_empty() => return Err(e),
+            Err(e) => {
+                deep.push(io_diag(
+                    &Arc::from(dir.display().to_string()),
+                    format!("cannot read directory: {e}"),
+                ));
+                continue;
+            }
+        };
+        for name in entries {
+            if name.starts_with('.') {
+                continue;
+            }
+            let child = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if tenant_id(&name).is_some() {
+                names.push(child);
+                continue;
+            }
+            if !std::fs::metadata(dir.join(&name)).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            if depth < MAX_LEVELS {
+                todo.push((child, depth + 1));
+            } else if read(&dir.join(&name)).is_ok_and(|e| {
+                e.iter()
+                    .any(|n| !n.starts_with('.') && tenant_id(n).is_some())
+            }) {
+                deep.push(Diagnostic {
+                    hint: Some(format!(
+                        "a conf.d has at most {MAX_LEVELS} levels (root, domain, region, environment): move the files up"
+                    )),
+                    ..io_diag(
+                        &Arc::from(root.join(&child).display().to_string()),
+                        format!("directory `{child}` is nested too deep; its files are not read"),
+                    )
+                });
+            }
+        }
+    }
+    names.sort();
+    Ok((names, deep))
+}
+
 fn io_diag(file: &Arc<str>, message: String) -> Diagnostic {
     Diagnostic {
         level: Level::Error,
@@ -349,6 +475,10 @@ impl Loader {
             platform_generation: 0,
             applied_platform: BTreeMap::new(),
             validated_generation: None,
+            levels: BTreeMap::new(),
+            file_ids: BTreeMap::new(),
+            id_files: BTreeMap::new(),
+            duplicates: BTreeMap::new(),
             rejected: BTreeMap::new(),
             valid: BTreeMap::new(),
             served: BTreeMap::new(),
@@ -376,20 +506,6 @@ impl Loader {
         &self.dir
     }
 
-    /// The tenant files of one tenant id (more than one is an error).
-    fn files_of(&self, id: &str) -> Vec<String> {
-        self.files
-            .range(id.to_string()..)
-            .take_while(|(n, _)| n.starts_with(id))
-            .filter(|(n, _)| !is_platform_file(n) && tenant_id(n) == Some(id))
-            .map(|(n, _)| n.clone())
-            .collect()
-    }
-
-    fn has_tenant_file(&self, id: &str) -> bool {
-        !self.files_of(id).is_empty()
-    }
-
     /// The last configuration that was served.
     pub fn last_good(&self) -> Arc<Config> {
         self.last_good.clone()
@@ -408,25 +524,19 @@ impl Loader {
         only: Option<&[String]>,
         report: &mut LoadReport,
     ) -> Result<Vec<Diagnostic>, LoadError> {
-        let listed = |dir: &Path| -> Result<Vec<String>, LoadError> {
-            Ok(fs_err::read_dir(dir)
-                .map_err(|e| LoadError::Dir {
-                    path: dir.to_path_buf(),
-                    source: std::io::Error::new(e.kind(), e.to_string()),
-                })?
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect())
-        };
         let names: Vec<String> = match only {
             Some(names) => names.to_vec(),
-            None => listed(&self.dir)?,
+            None => {
+                let (names, deep) = list_tree(&self.dir)?;
+                report.diagnostics.extend(deep);
+                names
+            }
         };
         let mut seen = BTreeSet::new();
         let mut gone = Vec::new();
         let mut stale = Vec::new();
         for name in names {
-            if tenant_id(&name).is_none() {
+            if tenant_id(base_of(&name)).is_none() {
                 continue;
             }
             let path = self.dir.join(&name);
@@ -458,9 +568,10 @@ impl Loader {
             // mount, not the removal of every tenant.
             let remaining = match only {
                 None => seen.len(),
-                Some(_) => listed(&self.dir)?
+                Some(_) => list_tree(&self.dir)?
+                    .0
                     .iter()
-                    .filter(|n| tenant_id(n).is_some())
+                    .filter(|n| tenant_id(base_of(n)).is_some())
                     .count(),
             };
             if remaining == 0 {
@@ -518,8 +629,8 @@ impl Loader {
             if *prev == Some(hash) {
                 return (name.clone(), stamp.clone(), hash, Read::Same);
             }
-            let content = if is_platform_file(name) {
-                Content::Parsed(parse_file(&file, text.as_deref(), read.limits))
+            let content = if is_platform_file(name) || is_level_file(name) {
+                Content::Parsed(parse_file(&file, text.as_deref(), read.limits, true))
             } else {
                 Content::Text(text)
             };
@@ -627,6 +738,22 @@ impl Loader {
                         ..io_diag(&file, "platform file is empty; the last good platform is kept".into())
                     });
                 }
+                Ok(Some(doc))
+                    if doc.pos == COMMENTS_ONLY
+                        && self.applied_platform.get(name) == Some(&false) =>
+                {
+                    // A file of comments only is fine as written (upstream ships one),
+                    // but replacing a platform file that was in use is a broken deploy.
+                    platform.files.push(file.clone());
+                    diags.push(Diagnostic {
+                        hint: Some("write `{}` to retire the file on purpose".into()),
+                        ..io_diag(
+                            &file,
+                            "platform file now holds only comments; the last good platform is kept"
+                                .into(),
+                        )
+                    });
+                }
                 Ok(doc) => {
                     let mut ctx = Ctx {
                         file,
@@ -718,10 +845,34 @@ impl Loader {
                 .collect();
         }
         if !platform_valid {
-            // Keep everything; changed tenant files wait for a valid platform.
+            // Keep everything; changed tenant files wait for a valid platform. Their
+            // findings are still reported (against what the platform files define so far),
+            // so one run shows every error, platform and tenant alike.
             self.validated_generation = None;
+            let pending: Vec<String> = self
+                .files
+                .iter()
+                .filter(|(n, f)| is_tenant_file(n) && matches!(f.content, Content::Text(_)))
+                .map(|(n, _)| n.clone())
+                .collect();
+            let dirs = self.level_dirs(&pending, &platform, generation, now);
+            for (_, level) in dirs.iter() {
+                report.diagnostics.extend(level.own.iter().cloned());
+            }
+            let (files, dir, limits) = (&self.files, &self.dir, self.read.limits);
+            let owners = Owners::new();
+            let checked = dynalert_model::parallel_map(&pending, |name| {
+                let level = &dirs[dir_of(name)];
+                validate_file(files, dir, name, &level.platform, limits, now, &owners)
+            });
+            for ft in checked.into_iter().flatten() {
+                report.diagnostics.extend(ft.diags);
+                for d in ft.tenants {
+                    report.diagnostics.extend(d.diags);
+                }
+            }
             report.tenant_valid = self.valid.clone();
-            for diags in self.rejected.values() {
+            for diags in self.rejected.values().chain(self.duplicates.values()) {
                 report.diagnostics.extend(diags.iter().cloned());
             }
             sort_diagnostics(&mut report.diagnostics);
@@ -729,82 +880,88 @@ impl Loader {
             return Ok(report);
         }
         let full = self.validated_generation != Some(generation);
+        // Level files (`_defaults.yaml` in subdirectories) that changed: every tenant file
+        // beneath them is validated again, and only those.
+        let touched_levels: Vec<String> = self
+            .touched
+            .iter()
+            .filter(|n| is_level_file(n))
+            .map(|n| dir_of(n).to_string())
+            .collect();
         let names: Vec<String> = if full {
             self.touched.clear();
             self.valid.clear();
             self.rejected.clear();
+            self.duplicates.clear();
+            self.file_ids.clear();
+            self.id_files.clear();
             self.files
                 .keys()
-                .filter(|n| !is_platform_file(n))
+                .filter(|n| is_tenant_file(n))
                 .cloned()
                 .collect()
         } else {
-            // Every file of a touched tenant id: a duplicate that goes away clears the
-            // "defined twice" error of the file that stays.
             let touched: BTreeSet<String> = std::mem::take(&mut self.touched)
                 .into_iter()
-                .filter(|n| !is_platform_file(n))
+                .filter(|n| is_tenant_file(n))
                 .collect();
             let mut all = touched.clone();
+            // Every file declaring a tenant of a touched file: a duplicate that goes away
+            // clears the "declared twice" error of the file that stays.
             for name in &touched {
-                if let Some(id) = tenant_id(name) {
-                    all.extend(self.files_of(id));
+                for (id, _) in self.file_ids.get(name).into_iter().flatten() {
+                    all.extend(self.id_files.get(id).into_iter().flatten().cloned());
                 }
+            }
+            if !touched_levels.is_empty() {
+                all.extend(
+                    self.files
+                        .keys()
+                        .filter(|n| is_tenant_file(n))
+                        .filter(|n| touched_levels.iter().any(|d| beneath(n, d)))
+                        .cloned(),
+                );
             }
             all.into_iter().collect()
         };
+        let all_tenant_files: Vec<String> = if touched_levels.is_empty() && !full {
+            names.clone()
+        } else {
+            self.files
+                .keys()
+                .filter(|n| is_tenant_file(n))
+                .cloned()
+                .collect()
+        };
+        let dirs = self.level_dirs(&all_tenant_files, &platform, generation, now);
+        for level in dirs.values() {
+            report.diagnostics.extend(level.own.iter().cloned());
+        }
         // Validate the changed tenant files in parallel.
-        let files = &self.files;
-        let dir = &self.dir;
-        let limits = self.read.limits;
-        let platform_ref = &platform;
+        let (files, dir, limits) = (&self.files, &self.dir, self.read.limits);
+        let owners = Owners::new();
         let validated = dynalert_model::parallel_map(&names, |name| {
-            let id = tenant_id(name).unwrap_or(name).to_string();
-            let Some(f) = files.get(name) else {
-                return (id, None);
-            };
-            let file: Arc<str> = Arc::from(dir.join(name.as_str()).display().to_string());
-            if let Err(message) = check_tenant_id(&id) {
-                let d = Diagnostic {
-                    hint: Some("tenant ids are lower-case letters, digits, `-`, `_` and `.`, start and end with a letter or digit, at most 63 characters: rename the file".into()),
-                    ..io_diag(&file, message)
-                };
-                return (id, Some(Err(vec![d])));
-            }
-            let parsed;
-            let doc = match &f.content {
-                Content::Parsed(doc) => doc,
-                Content::Text(text) => {
-                    parsed = parse_file(&file, text.as_deref(), limits);
-                    &parsed
+            let level = &dirs[dir_of(name)];
+            let mut outcome =
+                validate_file(files, dir, name, &level.platform, limits, now, &owners);
+            if let Some(ft) = outcome.as_mut() {
+                if level.broken {
+                    ft.diags.push(Diagnostic {
+                        hint: Some("fix the errors of the `_defaults.yaml` files above this file".into()),
+                        ..io_diag(
+                            &Arc::from(dir.join(name.as_str()).display().to_string()),
+                            "the defaults of this directory have errors; its tenants keep their last good configuration".into(),
+                        )
+                    });
                 }
-                Content::Dropped => {
-                    let text = read_bounded(&dir.join(name.as_str()), limits.max_bytes);
-                    parsed = parse_file(&file, text.as_deref(), limits);
-                    &parsed
-                }
-            };
-            let result = match doc {
-                Err(d) => Err(d.clone()),
-                Ok(None) => Err(vec![Diagnostic {
-                    hint: Some(format!("an empty file is taken as a write in progress or a mistake: write `tenants: {{{id}: {{}}}}` for a tenant on platform defaults, or delete the file to remove the tenant")),
-                    ..io_diag(&file, "tenant file is empty".into())
-                }]),
-                Ok(doc) => {
-                    let mut diags = Vec::new();
-                    let mut ctx = Ctx {
-                        file,
-                        out: &mut diags,
-                    };
-                    match parse_tenant_file(&mut ctx, &id, doc.as_deref(), platform_ref, now) {
-                        Some(t) if !diags.iter().any(Diagnostic::is_error) => {
-                            Ok((Arc::new(t), diags))
-                        }
-                        _ => Err(diags),
+                let hierarchical = !Arc::ptr_eq(&level.platform, &platform);
+                for d in &mut ft.tenants {
+                    if let Some(t) = d.tenant.as_mut() {
+                        t.level = hierarchical.then(|| level.platform.clone());
                     }
                 }
-            };
-            (id, Some(result))
+            }
+            outcome
         });
         for name in &names {
             if let Some(f) = self.files.get_mut(name) {
@@ -816,32 +973,97 @@ impl Loader {
         } else {
             std::mem::take(&mut self.served)
         };
-        for (id, result) in validated {
-            match result {
-                // The file is gone: so is the tenant (removing a file is a deliberate change).
-                None => {
-                    if !self.has_tenant_file(&id) {
-                        served.remove(&id);
-                        self.valid.remove(&id);
-                        self.rejected.remove(&id);
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        for (name, outcome) in names.iter().zip(validated) {
+            let old_ids: Vec<(String, Pos)> = self.file_ids.remove(name).unwrap_or_default();
+            affected.extend(old_ids.iter().map(|(id, _)| id.clone()));
+            let Some(ft) = outcome else {
+                // The file is gone: so are its tenants (removing a file is deliberate),
+                // unless another file still declares them.
+                self.rejected.remove(name);
+                for (id, _) in old_ids {
+                    self.forget(&id, name, &mut served);
+                }
+                continue;
+            };
+            let mut errors: Vec<Diagnostic> = Vec::new();
+            let file_ok = ft.file_ok();
+            for d in ft.diags {
+                if d.is_error() {
+                    errors.push(d);
+                } else {
+                    report.diagnostics.push(d);
+                }
+            }
+            // Declared ids that break the grammar are reported, never served or counted.
+            let mut ids: Vec<(String, Pos)> = ft
+                .tenants
+                .iter()
+                .filter(|d| check_tenant_id(&d.id).is_ok())
+                .filter(|d| {
+                    Some(d.id.as_str()) == tenant_id(base_of(name))
+                        || owners.own_file(&self.files, &d.id).is_none()
+                })
+                .map(|d| (d.id.clone(), d.pos))
+                .collect();
+            if file_ok {
+                // Tenants the file no longer declares are removed (a deliberate change).
+                for (id, _) in &old_ids {
+                    if !ids.iter().any(|(n, _)| n == id) {
+                        self.forget(id, name, &mut served);
                     }
                 }
-                Some(Ok((tenant, warnings))) => {
-                    // Warnings are reported when the file is (re)validated.
-                    report.diagnostics.extend(warnings);
-                    self.rejected.remove(&id);
-                    self.valid.insert(id.clone(), true);
-                    served.insert(id, tenant);
-                }
-                Some(Err(diags)) => {
-                    self.rejected.insert(id.clone(), diags);
-                    self.valid.insert(id.clone(), false);
-                    // Keep the last good configuration of the tenant, if it ever had one.
-                    if let Some(prev) = self.last_good.tenants.get(&id) {
-                        served.insert(id, prev.clone());
+            } else {
+                // A file that cannot be read as a whole keeps every tenant it declared.
+                for (id, pos) in &old_ids {
+                    if !ids.iter().any(|(n, _)| n == id) {
+                        ids.push((id.clone(), *pos));
                     }
                 }
             }
+            let has_errors = !file_ok
+                || ft
+                    .tenants
+                    .iter()
+                    .any(|d| d.diags.iter().any(Diagnostic::is_error));
+            if ids.is_empty() && has_errors {
+                // Nothing valid declared: the file is reported under its own name.
+                if let Some(stem) = tenant_id(base_of(name)) {
+                    ids.push((stem.to_string(), Pos { line: 1, col: 1 }));
+                }
+            }
+            let mut accepted = BTreeSet::new();
+            for d in ft.tenants {
+                let ok = file_ok && d.tenant.is_some();
+                for diag in d.diags {
+                    if diag.is_error() {
+                        errors.push(diag);
+                    } else if ok {
+                        report.diagnostics.push(diag);
+                    }
+                }
+                if let Some(t) = d.tenant.filter(|_| ok) {
+                    served.insert(d.id.clone(), Arc::new(t));
+                    self.valid.insert(d.id.clone(), true);
+                    accepted.insert(d.id);
+                }
+            }
+            for (id, _) in &ids {
+                affected.insert(id.clone());
+                self.id_files
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(name.clone());
+                if !accepted.contains(id) {
+                    self.reject(id, &mut served);
+                }
+            }
+            if errors.is_empty() {
+                self.rejected.remove(name);
+            } else {
+                self.rejected.insert(name.clone(), errors);
+            }
+            self.file_ids.insert(name.clone(), ids);
         }
         // Tier and namespaces are the platform's: a last good config kept for a rejected
         // file follows the current platform's assignment like every other tenant. Only a
@@ -854,22 +1076,35 @@ impl Loader {
                 }
             }
         }
-        // Two files for one tenant (`x.yaml` and `x.yml`, in any case): neither is
-        // served, the tenant keeps its last good config.
-        let changed_ids: BTreeSet<&str> = names.iter().filter_map(|n| tenant_id(n)).collect();
-        for id in changed_ids {
-            let files = self.files_of(id);
+        // A tenant declared in two files (`x.yaml` and `x.yml`, or two multi-tenant
+        // files): neither is served, the tenant keeps its last good config.
+        for id in affected {
+            let files: Vec<String> = self
+                .id_files
+                .get(&id)
+                .map(|f| f.iter().cloned().collect())
+                .unwrap_or_default();
             if files.len() < 2 {
+                self.duplicates.remove(&id);
                 continue;
             }
+            let mut diags = Vec::new();
             for name in &files {
                 let others: Vec<String> = files
                     .iter()
                     .filter(|o| *o != name)
                     .map(|o| format!("`{o}`"))
                     .collect();
-                let d = Diagnostic {
-                    hint: Some("keep one file per tenant: delete or rename the others".into()),
+                let pos = self
+                    .file_ids
+                    .get(name)
+                    .and_then(|ids| ids.iter().find(|(n, _)| *n == id))
+                    .map_or(Pos { line: 1, col: 1 }, |(_, p)| *p);
+                diags.push(Diagnostic {
+                    pos,
+                    hint: Some(
+                        "declare each tenant in one file only: delete or rename the others".into(),
+                    ),
                     ..io_diag(
                         &self.display_path(name),
                         format!(
@@ -877,16 +1112,12 @@ impl Loader {
                             others.join(", ")
                         ),
                     )
-                };
-                self.rejected.entry(id.to_string()).or_default().push(d);
+                });
             }
-            self.valid.insert(id.to_string(), false);
-            match self.last_good.tenants.get(id) {
-                Some(prev) => served.insert(id.to_string(), prev.clone()),
-                None => served.remove(id),
-            };
+            self.duplicates.insert(id.clone(), diags);
+            self.reject(&id, &mut served);
         }
-        for diags in self.rejected.values() {
+        for diags in self.rejected.values().chain(self.duplicates.values()) {
             report.diagnostics.extend(diags.iter().cloned());
         }
         sort_diagnostics(&mut report.diagnostics);
@@ -903,6 +1134,241 @@ impl Loader {
         report.config = self.last_good.clone();
         Ok(report)
     }
+
+    /// A tenant whose current configuration is rejected: it keeps its last good one.
+    fn reject(&mut self, id: &str, served: &mut BTreeMap<String, Arc<Tenant>>) {
+        self.valid.insert(id.to_string(), false);
+        match self.last_good.tenants.get(id) {
+            Some(prev) => served.insert(id.to_string(), prev.clone()),
+            None => served.remove(id),
+        };
+    }
+
+    /// File `name` no longer declares tenant `id`: the tenant goes when no file does.
+    fn forget(&mut self, id: &str, name: &str, served: &mut BTreeMap<String, Arc<Tenant>>) {
+        if let Some(files) = self.id_files.get_mut(id) {
+            files.remove(name);
+            if !files.is_empty() {
+                return;
+            }
+        }
+        self.id_files.remove(id);
+        self.duplicates.remove(id);
+        served.remove(id);
+        self.valid.remove(id);
+    }
+
+    /// The merged defaults of every directory holding one of `files` (and of the
+    /// directories above them), from the cache where nothing changed.
+    fn level_dirs(
+        &mut self,
+        files: &[String],
+        root: &Arc<Platform>,
+        generation: u64,
+        now: DateTime<Utc>,
+    ) -> BTreeMap<String, LevelState> {
+        let mut dirs: BTreeSet<&str> = files.iter().map(|n| dir_of(n)).collect();
+        dirs.insert("");
+        // Directories with level files report their findings even without tenants.
+        let mut level_files: BTreeMap<String, Vec<(String, [u8; 32])>> = BTreeMap::new();
+        for (n, f) in self.files.iter().filter(|(n, _)| is_level_file(n)) {
+            level_files
+                .entry(dir_of(n).to_string())
+                .or_default()
+                .push((n.clone(), f.hash));
+        }
+        let mut all: BTreeSet<String> = dirs.iter().map(|d| d.to_string()).collect();
+        all.extend(level_files.keys().cloned());
+        // Other `_*.yaml` files of a subdirectory are read by nothing: say so.
+        let mut ignored: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
+        for n in self.files.keys().filter(|n| is_ignored_level_file(n)) {
+            ignored.entry(dir_of(n).to_string()).or_default().push(Diagnostic {
+                level: Level::Warning,
+                hint: Some("only `_defaults.yaml` applies to the tenants of a subdirectory; platform files live in the root directory".into()),
+                ..io_diag(&self.display_path(n), "file is ignored: a `_` file in a subdirectory other than `_defaults.yaml`".into())
+            });
+        }
+        all.extend(ignored.keys().cloned());
+        let mut out = BTreeMap::new();
+        for d in all {
+            let mut level = self.level(&d, root, generation, now, &out, &level_files);
+            level.own.extend(ignored.remove(&d).unwrap_or_default());
+            out.insert(d, level);
+        }
+        // Only directories with level files are cached, and they are all in `out`.
+        self.levels.retain(|d, _| out.contains_key(d));
+        out
+    }
+
+    fn level(
+        &mut self,
+        dir: &str,
+        root: &Arc<Platform>,
+        generation: u64,
+        now: DateTime<Utc>,
+        done: &BTreeMap<String, LevelState>,
+        level_files: &BTreeMap<String, Vec<(String, [u8; 32])>>,
+    ) -> LevelState {
+        if dir.is_empty() {
+            return LevelState {
+                key: (generation, Vec::new()),
+                platform: root.clone(),
+                own: Vec::new(),
+                broken: false,
+            };
+        }
+        // Parents sort before their children, so the parent is usually done already.
+        let parent = match done.get(dir_of(dir)) {
+            Some(p) => p.clone(),
+            None => self.level(dir_of(dir), root, generation, now, done, level_files),
+        };
+        let own_files = level_files.get(dir).cloned().unwrap_or_default();
+        if own_files.is_empty() {
+            return LevelState {
+                own: Vec::new(),
+                ..parent
+            };
+        }
+        let mut hashes = parent.key.1.clone();
+        hashes.extend(own_files.iter().map(|(_, h)| *h));
+        let key = (generation, hashes);
+        if let Some(cached) = self.levels.get(dir) {
+            if cached.key == key {
+                return cached.clone();
+            }
+        }
+        let mut platform = (*parent.platform).clone();
+        let mut own = Vec::new();
+        for (name, _) in &own_files {
+            let file = self.display_path(name);
+            let Some(f) = self.files.get(name) else {
+                continue;
+            };
+            match &f.content {
+                Content::Parsed(Err(d)) => own.extend(d.iter().cloned()),
+                // An empty file is more often a write in progress than a decision: the
+                // tenants beneath keep their last good configuration.
+                Content::Parsed(Ok(None)) => own.push(Diagnostic {
+                    hint: Some("write `{}` (or comments) for a level without defaults".into()),
+                    ..io_diag(&file, "defaults file is empty; the tenants beneath keep their last good configuration".into())
+                }),
+                Content::Parsed(Ok(doc)) => {
+                    let mut ctx = Ctx {
+                        file,
+                        out: &mut own,
+                    };
+                    merge_level_file(&mut ctx, doc.as_deref(), &mut platform, now);
+                }
+                _ => {}
+            }
+        }
+        let state = LevelState {
+            key,
+            platform: Arc::new(platform),
+            broken: parent.broken || own.iter().any(Diagnostic::is_error),
+            own,
+        };
+        self.levels.insert(dir.to_string(), state.clone());
+        state
+    }
+}
+
+/// Validates one tenant file against the defaults of its directory; `None` when the file
+/// is gone.
+fn validate_file(
+    files: &BTreeMap<String, FileState>,
+    dir: &Path,
+    name: &str,
+    platform: &Platform,
+    limits: Limits,
+    now: DateTime<Utc>,
+    owners: &Owners,
+) -> Option<FileTenants> {
+    let f = files.get(name)?;
+    let file: Arc<str> = Arc::from(dir.join(name).display().to_string());
+    let stem = tenant_id(base_of(name)).unwrap_or(name);
+    let parsed;
+    let doc = match &f.content {
+        Content::Parsed(doc) => doc,
+        Content::Text(text) => {
+            parsed = parse_file(&file, text.as_deref(), limits, false);
+            &parsed
+        }
+        Content::Dropped => {
+            let text = read_bounded(&dir.join(name), limits.max_bytes);
+            parsed = parse_file(&file, text.as_deref(), limits, false);
+            &parsed
+        }
+    };
+    let mut out = match doc {
+        Err(d) => FileTenants {
+            diags: d.clone(),
+            tenants: Vec::new(),
+        },
+        Ok(None) => {
+            let example = if check_tenant_id(stem).is_ok() {
+                stem
+            } else {
+                "db-a"
+            };
+            FileTenants {
+                diags: vec![Diagnostic {
+                    hint: Some(format!("an empty file is taken as a write in progress or a mistake: write `tenants: {{{example}: {{}}}}` for a tenant on platform defaults, or delete the file to remove its tenants")),
+                    ..io_diag(&file, "tenant file is empty".into())
+                }],
+                tenants: Vec::new(),
+            }
+        }
+        Ok(Some(doc)) => parse_tenants_file(&file, stem, Some(doc), platform, now),
+    };
+    if let Err(message) = check_tenant_id(stem) {
+        out.diags.push(Diagnostic {
+            hint: Some("tenant ids are lower-case letters, digits, `-`, `_` and `.`, start and end with a letter or digit, at most 63 characters: rename the file".into()),
+            ..io_diag(&file, message)
+        });
+    }
+    // A tenant with a file named after it is declared there only: another file cannot
+    // take it over (nor freeze it by declaring it twice).
+    for d in &out.tenants {
+        if d.id == stem {
+            continue;
+        }
+        if let Some(own) = owners.own_file(files, &d.id).filter(|own| own != name) {
+            out.diags.push(Diagnostic {
+                pos: d.pos,
+                hint: Some(format!(
+                    "a tenant with a file named after it is declared only there: edit `{own}` instead"
+                )),
+                ..io_diag(
+                    &file,
+                    format!("file declares tenant `{}`, which has its own file `{own}`", d.id),
+                )
+            });
+        }
+    }
+    Some(out)
+}
+
+/// Tenant id -> the file named after it (`db-a.yaml`), built on first use.
+struct Owners(std::sync::OnceLock<BTreeMap<String, String>>);
+
+impl Owners {
+    fn new() -> Owners {
+        Owners(std::sync::OnceLock::new())
+    }
+
+    fn own_file(&self, files: &BTreeMap<String, FileState>, id: &str) -> Option<String> {
+        self.0
+            .get_or_init(|| {
+                files
+                    .keys()
+                    .filter(|n| is_tenant_file(n))
+                    .filter_map(|n| Some((tenant_id(base_of(n))?.to_string(), n.clone())))
+                    .collect()
+            })
+            .get(id)
+            .cloned()
+    }
 }
 
 fn sort_diagnostics(d: &mut Vec<Diagnostic>) {
@@ -915,6 +1381,7 @@ fn parse_file(
     file: &Arc<str>,
     text: Result<&[u8], &String>,
     limits: Limits,
+    platform: bool,
 ) -> Result<Option<Arc<Node>>, Vec<Diagnostic>> {
     match text {
         Err(e) => Err(vec![io_diag(file, format!("cannot read file: {e}"))]),
@@ -937,7 +1404,18 @@ fn parse_file(
                 ..io_diag(file, "file contains NUL bytes".into())
             }]),
             Ok(text) => yaml::parse_with(text, limits)
-                .map(|d| d.map(Arc::new))
+                .map(|d| match d {
+                    // A platform file of comments only was written on purpose (upstream
+                    // ships such `_defaults.yaml` files): it is an empty mapping. Only a
+                    // file with no text at all is taken as a write in progress.
+                    None if platform && text.lines().any(|l| l.trim_start().starts_with('#')) => {
+                        Some(Arc::new(Node {
+                            kind: NodeKind::Map(Vec::new()),
+                            pos: COMMENTS_ONLY,
+                        }))
+                    }
+                    d => d.map(Arc::new),
+                })
                 .map_err(|problems| {
                     problems
                         .into_iter()

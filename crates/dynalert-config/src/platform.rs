@@ -26,6 +26,28 @@ pub(crate) fn merge_platform_file(
     platform: &mut Platform,
     now: DateTime<Utc>,
 ) {
+    merge_file(ctx, doc, platform, now, false);
+}
+
+/// Merges one `_defaults.yaml` of a subdirectory (a level of a hierarchical conf.d) into
+/// the platform of its parent directory: maps merge (per key and tier), lists replace.
+/// What crosses tenants (`routing`, `tenancy`) stays in the root platform files.
+pub(crate) fn merge_level_file(
+    ctx: &mut Ctx,
+    doc: Option<&Node>,
+    platform: &mut Platform,
+    now: DateTime<Utc>,
+) {
+    merge_file(ctx, doc, platform, now, true);
+}
+
+fn merge_file(
+    ctx: &mut Ctx,
+    doc: Option<&Node>,
+    platform: &mut Platform,
+    now: DateTime<Utc>,
+    level: bool,
+) {
     platform.files.push(ctx.file.clone());
     let Some(doc) = doc else { return };
     if doc.as_map().is_none() {
@@ -37,8 +59,28 @@ pub(crate) fn merge_platform_file(
         return;
     }
     for (k, v) in doc.as_map().unwrap_or_default() {
-        match k.as_str().unwrap_or_default() {
-            "defaults" => merge_defaults(ctx, v, platform, now),
+        let name = k.as_str().unwrap_or_default();
+        if level && matches!(name, "routing" | "tenancy") {
+            ctx.error_hint(
+                k.pos,
+                format!("platform-wide block `{name}` in a subdirectory's defaults"),
+                "routing and tenancy apply to every tenant: put the block in a platform file of the root directory",
+            );
+            continue;
+        }
+        if name == "_metadata" {
+            ctx.warn(
+                k.pos,
+                "`_metadata` in a defaults file is ignored: metadata is never inherited",
+                "set `_metadata` in each tenant's own settings; tier and namespaces come from the platform `tenancy:` block",
+            );
+            continue;
+        }
+        if crate::compat::upstream_setting(ctx, k, name, &crate::compat::UPSTREAM_PLATFORM_BLOCKS) {
+            continue;
+        }
+        match name {
+            "defaults" => merge_defaults(ctx, v, platform, now, level),
             "optional_overrides" => merge_optional(ctx, v, platform),
             "state_filters" => merge_state_filters(ctx, v, platform),
             "dimensions" => merge_dimensions(ctx, v, platform),
@@ -77,7 +119,13 @@ pub(crate) fn merge_platform_file(
     }
 }
 
-fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: DateTime<Utc>) {
+fn merge_defaults(
+    ctx: &mut Ctx,
+    node: &Node,
+    platform: &mut Platform,
+    now: DateTime<Utc>,
+    level: bool,
+) {
     let Some(entries) = node.as_map() else {
         ctx.error(
             node.pos,
@@ -87,14 +135,30 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
     };
     let names: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
     let mut parsed: BTreeMap<ThresholdKey, KeyEntry> = BTreeMap::new();
+    // Keys this file sets only through `<key>_<tier>`: they add a tier to the key.
+    let mut suffix_only: std::collections::BTreeSet<ThresholdKey> = Default::default();
+    let mut plain: std::collections::BTreeSet<ThresholdKey> = Default::default();
     for (k, v) in entries {
         let name = k.as_str().unwrap_or_default();
+        // A free-form value under a key the platform already knows is a broken
+        // threshold, not upstream's free-form setting.
+        // So is one under a key the shipped rule packs read.
+        let base = name.split('{').next().unwrap_or(name);
+        let known = platform.knows(base) || crate::tenant::shipped_dimensions().contains_key(base);
+        if crate::compat::key_without_component(ctx, k, v, name)
+            || (!known && crate::compat::free_form_default(ctx, k, v, name))
+        {
+            continue;
+        }
         // `<key>_critical` next to `<key>` is the compatible tier spelling.
         let (key_text, forced) = match name.rsplit_once('_') {
-            Some((base, tier)) if names.contains(&base) => match Severity::parse(tier) {
-                Some(sev) => (base, Some(sev)),
-                None => (name, None),
-            },
+            // Wherever it is written: next to its base, or in a later file or a level below.
+            Some((base, tier)) if names.contains(&base) || platform.knows(base) => {
+                match Severity::parse(tier) {
+                    Some(sev) => (base, Some(sev)),
+                    None => (name, None),
+                }
+            }
             _ => (name, None),
         };
         let key = match parse_key_name(key_text) {
@@ -116,10 +180,28 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
             );
             continue;
         }
+        if forced.is_some() {
+            suffix_only.insert(key.clone());
+        } else {
+            plain.insert(key.clone());
+        }
         let entry = parsed.entry(key).or_default();
         parse_key_value(ctx, v, key_text, forced, entry, now);
     }
     for (key, entry) in parsed {
+        let adds_tier = suffix_only.contains(&key) && !plain.contains(&key);
+        let sole = entry.sole.is_some();
+        for (tv, pos) in entry.tiers.values() {
+            if tv.expires.is_some() {
+                // A default has nothing to fall back to after an expiry: refuse rather
+                // than accept and ignore it.
+                ctx.error_hint(
+                    *pos,
+                    format!("`expires` on the platform default `{key}`"),
+                    "a default applies until the platform file changes: drop `expires`, or put temporary values in tenant files",
+                );
+            }
+        }
         let mut tiers: Tiers = entry
             .tiers
             .into_iter()
@@ -140,7 +222,41 @@ fn merge_defaults(ctx: &mut Ctx, node: &Node, platform: &mut Platform, now: Date
                 "list it in one place only",
             );
         }
-        platform.defaults.insert(key, tiers);
+        if level && sole {
+            // `"N:tier"` replaces the key's value as a whole (upstream: one row).
+            let source = tiers.values().next().map(|tv| tv.source.clone());
+            platform
+                .chain
+                .entry(key.clone())
+                .or_default()
+                .extend(source);
+            platform.defaults.insert(key, tiers);
+        } else if level {
+            // A level refines the tiers it names and inherits the others (maps merge).
+            let source = tiers.values().next().map(|tv| tv.source.clone());
+            let chain = platform.chain.entry(key.clone()).or_insert_with(|| {
+                platform
+                    .defaults
+                    .get(&key)
+                    .and_then(|t| t.values().next())
+                    .map(|tv| vec![tv.source.clone()])
+                    .unwrap_or_default()
+            });
+            chain.extend(source);
+            let merged = platform.defaults.entry(key).or_default();
+            for (sev, tv) in tiers.iter() {
+                merged.insert(sev, tv.clone());
+            }
+        } else if adds_tier {
+            // `<key>_critical` in a later file adds the tier to the key.
+            let merged = platform.defaults.entry(key).or_default();
+            for (sev, tv) in tiers.iter() {
+                merged.insert(sev, tv.clone());
+            }
+        } else {
+            platform.chain.remove(&key);
+            platform.defaults.insert(key, tiers);
+        }
     }
 }
 
@@ -196,6 +312,14 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             ctx.error(
                 k.pos,
                 format!("bad state filter name `{name}`: use lower-case letters, digits and `_`"),
+            );
+            continue;
+        }
+        if name == "maintenance" {
+            ctx.warn(
+                k.pos,
+                "upstream state filter `maintenance` is not a container state filter and is ignored",
+                "maintenance is the tenant's `_state_maintenance` setting, with `expires` or `recurring` windows",
             );
             continue;
         }
@@ -286,9 +410,24 @@ pub(crate) fn state_filter_keys(platform: &Platform) -> Vec<String> {
         .collect()
 }
 
-/// Platform file name check used by the loader.
+/// A platform file of the root directory (`_*.yaml`).
 pub(crate) fn is_platform_file(name: &str) -> bool {
-    name.starts_with('_')
+    !name.contains('/') && name.starts_with('_')
+}
+
+/// A `_defaults.yaml` (`.yml`, any case) in a subdirectory: defaults of that level of a
+/// hierarchical conf.d.
+pub(crate) fn is_level_file(rel: &str) -> bool {
+    rel.rsplit_once('/').is_some_and(|(_, base)| {
+        crate::load::tenant_id(base).is_some_and(|stem| stem.eq_ignore_ascii_case("_defaults"))
+    })
+}
+
+/// Any other `_*.yaml` file in a subdirectory: read by nothing (as upstream).
+pub(crate) fn is_ignored_level_file(rel: &str) -> bool {
+    rel.rsplit_once('/')
+        .is_some_and(|(_, base)| base.starts_with('_'))
+        && !is_level_file(rel)
 }
 
 /// A Kubernetes namespace name: lower-case letters, digits and `-`, at most 63.
@@ -387,15 +526,14 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
                         "a namespace belongs to one tenant: remove one of the two assignments",
                     ),
                     None => {
-                        platform
-                            .namespace_owner
+                        std::sync::Arc::make_mut(&mut platform.namespace_owner)
                             .insert(s.to_string(), id.to_string());
                         a.namespaces.push(s.to_string());
                     }
                 }
             }
         }
-        platform.tenancy.insert(id.to_string(), a);
+        std::sync::Arc::make_mut(&mut platform.tenancy).insert(id.to_string(), a);
     }
 }
 
@@ -405,7 +543,7 @@ pub(crate) fn finish_platform(ctx: &mut Ctx, platform: &Platform) {
     let Some(routing) = &platform.routing else {
         return;
     };
-    for (id, a) in &platform.tenancy {
+    for (id, a) in platform.tenancy.iter() {
         let Some(tier) = &a.tier else { continue };
         if routing.tiers.contains_key(tier) {
             continue;

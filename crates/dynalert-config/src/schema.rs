@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use schemars::{schema_for, JsonSchema};
+use schemars::JsonSchema;
 
 /// A scalar value: a number, a quoted number with optional `:tier` suffix, or `disable`.
 #[derive(JsonSchema)]
@@ -88,6 +88,8 @@ struct RawStateFilter {
     /// Container waiting reasons matched, e.g. `CrashLoopBackOff`.
     reasons: Vec<String>,
     severity: Option<String>,
+    /// Upstream's maintenance switch (`default_state: disable`): read with a warning.
+    default_state: Option<String>,
 }
 
 /// A platform file (`_*.yaml`).
@@ -127,6 +129,8 @@ struct RawMetadata {
     runbook_url: Option<String>,
     /// A claim: each must be among the namespaces the platform assigns under `tenancy:`.
     namespaces: Option<Vec<String>>,
+    /// Upstream setting, read with a warning.
+    db_type: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -150,14 +154,17 @@ enum RawSilent {
 struct RawRecurring {
     /// Five-field cron expression of the window starts.
     cron: String,
-    /// e.g. `2h`.
+    /// e.g. `2h`, `1.5h`.
     duration: String,
     timezone: Option<String>,
+    reason: Option<String>,
 }
 
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawMaintenance {
+    /// Upstream's severity target: only `all` is applied.
+    target: Option<String>,
     start: Option<String>,
     expires: Option<String>,
     reason: Option<String>,
@@ -196,19 +203,90 @@ struct RawTenantFile {
     tenants: BTreeMap<String, RawTenant>,
 }
 
-fn pretty(schema: &schemars::schema::RootSchema) -> String {
+fn pretty(schema: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(schema).expect("schema serialises");
     s.push('\n');
     s
 }
 
+/// A threshold scalar as text: a non-negative number with an optional `:tier`, or a
+/// disable word (any case), as the loader reads it.
+const SCALAR_TEXT: &str = r"^\s*(((\+)?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[dD][iI][sS][aA][bB][lL][eE][dD]?|[oO][fF][fF]|[fF][aA][lL][sS][eE])(\s*:\s*(info|warning|critical))?)\s*$";
+
+/// Tenant ids (BRIEF §3 grammar).
+const TENANT_ID: &str = r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$";
+
+/// Keys of a tenant's settings: catalogue keys (with an optional label selector) and
+/// reserved `_` keys.
+const TENANT_KEY: &str = r"^(_[a-z0-9_]+|[a-z][a-z0-9_]*(\{.*\})?)$";
+
+fn generate<T: JsonSchema>() -> serde_json::Value {
+    let settings = schemars::gen::SchemaSettings::draft07().with(|s| {
+        // The loader rejects `null` for every optional setting: so does the schema.
+        s.option_add_null_type = false;
+    });
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    serde_json::to_value(schema).expect("schema serialises")
+}
+
+/// What derive cannot say: values are thresholds (not any string), tenant settings
+/// beyond the reserved keys are threshold values, tenant ids follow the grammar, and
+/// upstream settings that are read with a warning are allowed.
+fn refine(v: &mut serde_json::Value) {
+    use serde_json::json;
+    let defs = &mut v["definitions"];
+    if defs.get("RawScalar").is_some() {
+        defs["RawScalar"]["anyOf"] = json!([
+            {"type": "number", "minimum": 0},
+            {"type": "string", "pattern": SCALAR_TEXT,
+             "description": "`\"70\"`, `\"70:critical\"`, `disable` (also `disabled`, `off`, `false`, any case)"},
+            {"const": false}
+        ]);
+    }
+    if defs.get("RawTenant").is_some() {
+        let t = &mut defs["RawTenant"];
+        t["propertyNames"] = json!({"pattern": TENANT_KEY});
+        t["patternProperties"] = json!({
+            "^_state_(?!maintenance$)[a-z0-9_]+$": {"type": ["string", "boolean"],
+                "description": "`enable` / `disable` a platform state filter for this tenant"}
+        });
+        t["additionalProperties"] = json!({"$ref": "#/definitions/RawKeyValue"});
+        for upstream in ["_custom_alerts", "_routing_profile"] {
+            t["properties"][upstream] = json!({"description": "upstream setting: read with a warning (docs/compatibility.md)"});
+        }
+    }
+    if let Some(tenants) = v.pointer_mut("/properties/tenants") {
+        tenants["propertyNames"] = json!({"pattern": TENANT_ID});
+        tenants["minProperties"] = json!(1);
+        tenants["additionalProperties"] =
+            json!({"anyOf": [{"$ref": "#/definitions/RawTenant"}, {"type": "null"}]});
+    }
+    if let Some(props) = v
+        .pointer_mut("/properties")
+        .filter(|p| p.get("defaults").is_some())
+    {
+        for upstream in [
+            "_routing_defaults",
+            "_routing_enforced",
+            "routing_profiles",
+            "domain_policies",
+            "instance_tenant_mapping",
+            "_custom_alerts",
+            "_metadata",
+        ] {
+            props[upstream] = json!({"description": "upstream setting: read with a warning (docs/compatibility.md)"});
+        }
+    }
+}
+
 /// `(file name, content)` of every schema file.
 pub fn files() -> Vec<(&'static str, String)> {
+    let mut platform = generate::<RawPlatformFile>();
+    refine(&mut platform);
+    let mut tenant = generate::<RawTenantFile>();
+    refine(&mut tenant);
     vec![
-        (
-            "platform.schema.json",
-            pretty(&schema_for!(RawPlatformFile)),
-        ),
-        ("tenant.schema.json", pretty(&schema_for!(RawTenantFile))),
+        ("platform.schema.json", pretty(&platform)),
+        ("tenant.schema.json", pretty(&tenant)),
     ]
 }

@@ -1,6 +1,7 @@
 //! Tenant files (`<tenant>.yaml`): thresholds and reserved `_` settings of one tenant.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use dynalert_model::{
@@ -8,7 +9,7 @@ use dynalert_model::{
     ThresholdKey, TierValue, Tiers,
 };
 
-use crate::diag::{did_you_mean, Ctx};
+use crate::diag::{did_you_mean, Ctx, Diagnostic};
 use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::values::{
@@ -26,51 +27,71 @@ const RESERVED: [&str; 6] = [
     "_severity_dedup",
 ];
 
-/// Validates a tenant file whose stem is `id`. Returns `None` when it has errors.
-pub(crate) fn parse_tenant_file(
-    ctx: &mut Ctx,
-    id: &str,
+/// One tenant declared in a file: its id, where it is declared, the tenant when it is
+/// valid, and its own findings.
+pub(crate) struct Declared {
+    pub id: String,
+    pub pos: Pos,
+    pub tenant: Option<Tenant>,
+    pub diags: Vec<Diagnostic>,
+}
+
+/// What a tenant file declares.
+pub(crate) struct FileTenants {
+    /// Findings about the file as a whole; an error here rejects every tenant of the file.
+    pub diags: Vec<Diagnostic>,
+    pub tenants: Vec<Declared>,
+}
+
+impl FileTenants {
+    pub fn file_ok(&self) -> bool {
+        !self.diags.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Validates a tenant file: `tenants:` holds one or more tenants, each named by its key
+/// (upstream's format; a file may hold several tenants, as upstream's `tenants.yaml`).
+pub(crate) fn parse_tenants_file(
+    file: &Arc<str>,
+    stem: &str,
     doc: Option<&Node>,
     platform: &Platform,
     now: DateTime<Utc>,
-) -> Option<Tenant> {
-    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
-    let mut tenant = Tenant {
-        id: id.to_string(),
-        file: ctx.file.clone(),
-        thresholds: BTreeMap::new(),
-        state_filters: BTreeMap::new(),
-        metadata: Metadata::default(),
-        routing: None,
-        silent_mode: None,
-        maintenance: None,
-        severity_dedup: true,
-        custom_alerts: Vec::new(),
+) -> FileTenants {
+    let mut out = FileTenants {
+        diags: Vec::new(),
+        tenants: Vec::new(),
+    };
+    let mut ctx = Ctx {
+        file: file.clone(),
+        out: &mut out.diags,
+    };
+    let example = if crate::load::check_tenant_id(stem).is_ok() {
+        stem
+    } else {
+        "db-a"
     };
     let Some(doc) = doc else {
-        // An empty file is a tenant with only platform defaults (the loader refuses empty
-        // files before they get here: an empty file is more often a write in progress).
-        tenant.apply_tenancy(platform);
-        return Some(tenant);
+        return out;
     };
     let Some(top) = doc.as_map() else {
         ctx.error_hint(
             doc.pos,
             format!("a tenant file must be a mapping, found {}", show(doc)),
-            format!("start with `tenants:` and then `  {id}:`"),
+            format!("start with `tenants:` and then `  {example}:`"),
         );
-        return None;
+        return out;
     };
-    let mut body = None;
+    let mut block = None;
     for (k, v) in top {
         let name = k.as_str().unwrap_or_default();
         if name == "tenants" {
-            body = tenants_block(ctx, id, v);
+            block = Some(v);
         } else if PLATFORM_BLOCKS.contains(&name) {
-            platform_block_error(ctx, k);
+            platform_block_error(&mut ctx, k);
         } else {
             let hint = did_you_mean(name, ["tenants"])
-                .unwrap_or_else(|| format!("a tenant file holds `tenants: {{{id}: …}}` only"));
+                .unwrap_or_else(|| format!("a tenant file holds `tenants: {{{example}: …}}` only"));
             ctx.error_hint(
                 k.pos,
                 format!("unknown top-level key `{name}` in a tenant file"),
@@ -78,20 +99,73 @@ pub(crate) fn parse_tenant_file(
             );
         }
     }
-    if top.iter().all(|(k, _)| k.as_str() != Some("tenants")) {
+    let Some(block) = block else {
         ctx.error_hint(
             doc.pos,
             "tenant file has no `tenants:` block",
-            format!("wrap the settings in `tenants:` and `  {id}:`"),
+            format!("wrap the settings in `tenants:` and `  {example}:`"),
         );
+        return out;
+    };
+    let Some(entries) = block.as_map() else {
+        ctx.error_hint(
+            block.pos,
+            format!("`tenants` must be a mapping, found {}", show(block)),
+            format!("write `tenants:` and then `  {example}:`"),
+        );
+        return out;
+    };
+    if entries.is_empty() {
+        ctx.error_hint(
+            block.pos,
+            "`tenants` declares no tenant",
+            format!("add `  {example}:` with the tenant's settings, or delete the file"),
+        );
+        return out;
     }
-    if let Some(body) = body {
-        tenant_body(ctx, body, platform, &mut tenant, now);
+    for (k, v) in entries {
+        let id = k.as_str().unwrap_or_default().to_string();
+        let mut declared = Declared {
+            id: id.clone(),
+            pos: k.pos,
+            tenant: None,
+            diags: Vec::new(),
+        };
+        let mut tctx = Ctx {
+            file: file.clone(),
+            out: &mut declared.diags,
+        };
+        if crate::load::check_tenant_id(&id).is_err() {
+            tctx.error_hint(
+                k.pos,
+                format!("{} is not a valid tenant id", crate::yaml::quote(&id)),
+                "tenant ids are lower-case letters, digits, `-`, `_` and `.`, start and end with a letter or digit, at most 63 characters",
+            );
+            out.tenants.push(declared);
+            continue;
+        }
+        let mut tenant = Tenant {
+            id: id.clone(),
+            file: file.clone(),
+            thresholds: BTreeMap::new(),
+            state_filters: BTreeMap::new(),
+            metadata: Metadata::default(),
+            routing: None,
+            silent_mode: None,
+            maintenance: None,
+            severity_dedup: true,
+            custom_alerts: Vec::new(),
+            level: None,
+        };
+        tenant_body(&mut tctx, v, platform, &mut tenant, now);
+        // Tier and namespaces are the platform's; the file's `_metadata` only claimed them.
+        tenant.apply_tenancy(platform);
+        if !declared.diags.iter().any(Diagnostic::is_error) {
+            declared.tenant = Some(tenant);
+        }
+        out.tenants.push(declared);
     }
-    // Tier and namespaces are the platform's; the file's `_metadata` only claimed them.
-    tenant.apply_tenancy(platform);
-    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(tenant)
+    out
 }
 
 fn platform_block_error(ctx: &mut Ctx, k: &Node) {
@@ -103,40 +177,6 @@ fn platform_block_error(ctx: &mut Ctx, k: &Node) {
         ),
         "move it to a platform file such as `_defaults.yaml`",
     );
-}
-
-fn tenants_block<'a>(ctx: &mut Ctx, id: &str, node: &'a Node) -> Option<&'a Node> {
-    let Some(entries) = node.as_map() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`tenants` must be a mapping, found {}", show(node)),
-            format!("write `tenants:` and then `  {id}:`"),
-        );
-        return None;
-    };
-    let mut body = None;
-    for (k, v) in entries {
-        let name = k.as_str().unwrap_or_default();
-        if name == id {
-            body = Some(v);
-        } else {
-            ctx.error_hint(
-                k.pos,
-                format!("tenant file for `{id}` declares tenant `{name}`"),
-                format!(
-                    "a tenant file declares exactly the tenant it is named after: rename the key to `{id}` or move it to `{name}.yaml`"
-                ),
-            );
-        }
-    }
-    if body.is_none() && entries.iter().all(|(k, _)| k.as_str() != Some(id)) && entries.is_empty() {
-        ctx.error_hint(
-            node.pos,
-            format!("`tenants` does not declare `{id}`"),
-            format!("add `  {id}:`"),
-        );
-    }
-    body
 }
 
 fn tenant_body(
@@ -173,6 +213,9 @@ fn tenant_body(
             platform_block_error(ctx, k);
             continue;
         }
+        if crate::compat::key_without_component(ctx, k, v, name) {
+            continue;
+        }
         let key = match parse_key_name(name) {
             Ok(key) => key,
             Err(msg) => {
@@ -201,11 +244,9 @@ fn tenant_body(
                             "add `{base}` to `defaults` or `optional_overrides` in a platform file"
                         )
                     });
-                    ctx.error_hint(
-                        k.pos,
-                        format!("`_{sev}` key `{name}` has no base key `{base}` in the catalogue"),
-                        hint,
-                    );
+                    let message =
+                        format!("`_{sev}` key `{name}` has no base key `{base}` in the catalogue");
+                    unknown_key(ctx, k, base, &catalogue, message, hint);
                     continue;
                 }
                 None => {
@@ -214,7 +255,8 @@ fn tenant_body(
                             "add the key to `defaults` or `optional_overrides` in a platform file"
                                 .into()
                         });
-                    ctx.error_hint(k.pos, format!("unknown key `{}`", key.base), hint);
+                    let message = format!("unknown key `{}`", key.base);
+                    unknown_key(ctx, k, &key.base, &catalogue, message, hint);
                     continue;
                 }
             }
@@ -228,6 +270,19 @@ fn tenant_body(
     }
     for (key, entry) in keys {
         let platform_tiers = platform.defaults.get(&key);
+        if platform_tiers.is_none() {
+            // An optional key has no default to fall back to: a value that expires would
+            // just vanish. Refused, as upstream does.
+            for (tv, pos) in entry.tiers.values() {
+                if tv.expires.is_some() {
+                    ctx.error_hint(
+                        *pos,
+                        format!("`expires` on `{key}`, which has no platform default to return to"),
+                        "drop `expires` and remove the key when it should stop, or ask the platform team for a default",
+                    );
+                }
+            }
+        }
         let mut tiers = Tiers::new();
         for (sev, (tv, pos)) in entry.tiers {
             warn_if_default(
@@ -240,6 +295,13 @@ fn tenant_body(
             );
             tiers.insert(sev, tv);
         }
+        if let Some(pos) = entry.sole {
+            // `"N:critical"` is the key's one row: the default's other tiers do not
+            // apply next to it.
+            for sev in platform_tiers.into_iter().flat_map(Tiers::keys) {
+                tiers.insert_if_absent(sev, || TierValue::fixed(None, ctx.source(pos)));
+            }
+        }
         if let Some(pos) = entry.disable_all {
             let mut disable = |sev: Severity| {
                 tiers.insert_if_absent(sev, || TierValue::fixed(None, ctx.source(pos)));
@@ -248,17 +310,99 @@ fn tenant_body(
             for sev in platform_tiers.into_iter().flat_map(Tiers::keys) {
                 disable(sev);
             }
+            if key.is_dimensional() {
+                // No alert for that dimension at any tier.
+                for sev in Severity::ALL {
+                    disable(sev);
+                }
+            }
         }
         tenant.thresholds.insert(key, tiers);
+    }
+}
+
+/// A key outside the platform's catalogue is not served. It is an error when it is a
+/// likely typo of a catalogue key (at most two edits away, or cut short), so a misspelt threshold never
+/// goes unnoticed; otherwise a warning (upstream files set keys of other rule packs that
+/// the platform does not offer, and upstream does not serve them either).
+fn unknown_key(
+    ctx: &mut Ctx,
+    k: &Node,
+    base: &str,
+    catalogue: &std::collections::BTreeSet<&str>,
+    message: String,
+    hint: String,
+) {
+    let typo = catalogue
+        .iter()
+        .any(|c| strsim::levenshtein(base, c) <= 2 || c.starts_with(base) || base.starts_with(c));
+    if typo {
+        ctx.error_hint(k.pos, message, hint);
+    } else {
+        ctx.warn(k.pos, format!("{message}; not served"), hint);
     }
 }
 
 /// A dimensional key must use a label the platform declares for that key under
 /// `dimensions:` (the labels the rule packs honour); otherwise its row would be folded
 /// into the tenant-wide threshold and change the threshold of every other series.
+/// Labels each key of the shipped rule packs may be refined by (`labels:` in
+/// `rules/catalogue.yaml`): what applies when the platform declares no `dimensions:`.
+pub(crate) fn shipped_dimensions() -> &'static BTreeMap<String, Vec<String>> {
+    static DIMS: std::sync::OnceLock<BTreeMap<String, Vec<String>>> = std::sync::OnceLock::new();
+    DIMS.get_or_init(|| {
+        let text = include_str!("../../../rules/catalogue.yaml");
+        let doc = crate::yaml::parse_with(text, crate::yaml::Limits::default())
+            .ok()
+            .flatten();
+        let mut out = BTreeMap::new();
+        let keys = doc
+            .as_ref()
+            .and_then(|d| d.get("keys"))
+            .and_then(Node::as_map);
+        for (k, v) in keys.unwrap_or_default() {
+            let labels: Vec<String> = v
+                .get("labels")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect();
+            if let Some(name) = k.as_str() {
+                out.insert(name.to_string(), labels);
+            }
+        }
+        out
+    })
+}
+
 fn dimensions_allowed(ctx: &mut Ctx, k: &Node, key: &ThresholdKey, platform: &Platform) -> bool {
     let Some(declared) = &platform.dimensions else {
-        return true;
+        // Without a `dimensions:` block (upstream's format), a key of the shipped packs
+        // may be refined only by the labels those packs honour: a row on any other label
+        // would be folded into the tenant-wide threshold.
+        let Some(allowed) = shipped_dimensions().get(&key.base) else {
+            return true;
+        };
+        let mut ok = true;
+        for d in key.dims.iter().filter(|d| !allowed.contains(&d.label)) {
+            ok = false;
+            let hint = if allowed.is_empty() {
+                format!("the shipped rule packs honour no per-label threshold for `{}`; a platform with its own rules declares them under `dimensions:`", key.base)
+            } else {
+                format!(
+                    "the shipped rule packs refine `{}` by {}",
+                    key.base,
+                    allowed.join(", ")
+                )
+            };
+            ctx.error_hint(
+                k.pos,
+                format!("`{}` cannot be refined by label `{}`", key.base, d.label),
+                hint,
+            );
+        }
+        return ok;
     };
     let allowed = declared
         .get(&key.base)
@@ -325,6 +469,9 @@ fn reserved(
     now: DateTime<Utc>,
 ) {
     let name = k.as_str().unwrap_or_default();
+    if crate::compat::upstream_setting(ctx, k, name, &crate::compat::UPSTREAM_TENANT_KEYS) {
+        return;
+    }
     match name {
         "_custom_alerts" => {
             let own = crate::recipes::parse_custom_alerts(
@@ -408,10 +555,21 @@ fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metada
         return m;
     }
     m.source = Some(ctx.source(node.pos));
+    for (k, _) in node.as_map().unwrap_or_default() {
+        if let Some(name) = k.as_str() {
+            crate::compat::upstream_setting(ctx, k, name, &crate::compat::UPSTREAM_METADATA_FIELDS);
+        }
+    }
     check_keys(
         ctx,
         node,
-        &["tier", "owner", "runbook_url", "namespaces"],
+        &[
+            "tier",
+            "owner",
+            "runbook_url",
+            "namespaces",
+            crate::compat::UPSTREAM_METADATA_FIELDS[0].0,
+        ],
         "`_metadata`",
     );
     m.tier = string_field(ctx, node, "tier");
@@ -571,14 +729,14 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
             return None;
         }
         if is_enable(s) {
-            return Some(Maintenance {
-                one_off: true,
-                start: None,
-                expires: None,
-                reason: None,
-                recurring: Vec::new(),
-                source: ctx.source(node.pos),
-            });
+            // Upstream's open-ended switch. Maintenance that never ends would mute the
+            // tenant's alerts for good, so it is not applied: alerts keep flowing.
+            ctx.warn(
+                node.pos,
+                "`_state_maintenance: enable` has no end and is not applied",
+                "give the maintenance an end: `{expires: \"2026-12-01T06:00:00Z\", reason: \"upgrade\"}` or `recurring` windows",
+            );
+            return None;
         }
     }
     if node.as_map().is_none() {
@@ -595,9 +753,22 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     check_keys(
         ctx,
         node,
-        &["start", "expires", "reason", "recurring"],
+        &["start", "expires", "reason", "recurring", "target"],
         "`_state_maintenance`",
     );
+    // Upstream's `target` limits maintenance to some severities; dynalert's maintenance
+    // covers every severity, so a narrower target is not applied (alerts keep flowing)
+    // rather than muting more than was asked.
+    if let Some(t) = node.get("target") {
+        if t.as_str().is_none_or(|s| !s.eq_ignore_ascii_case("all")) {
+            ctx.warn(
+                t.pos,
+                format!("maintenance `target` {} is not supported and the maintenance is not applied", show(t)),
+                "dynalert's maintenance covers every severity: drop `target` (or write `all`); to mute one severity use `_silent_mode`",
+            );
+            return None;
+        }
+    }
     let start = node.get("start").map(|s| parse_time(ctx, s, "start"));
     let expires = node.get("expires").map(|e| parse_expires(ctx, e, now));
     let reason = string_field(ctx, node, "reason");
@@ -627,6 +798,14 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     }
     let start = start.flatten();
     let expires = expires.flatten();
+    if expires.is_none() && recurring.is_empty() {
+        ctx.error_hint(
+            node.pos,
+            "maintenance has no end: neither `expires` nor `recurring` windows",
+            "add `expires: \"2026-12-01T06:00:00Z\"` (RFC 3339) or `recurring: [{cron: \"0 2 * * sun\", duration: 2h}]`",
+        );
+        return None;
+    }
     Some(Maintenance {
         one_off: start.is_some() || expires.is_some() || recurring.is_empty(),
         start,
@@ -649,7 +828,7 @@ fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
     check_keys(
         ctx,
         node,
-        &["cron", "duration", "timezone"],
+        &["cron", "duration", "timezone", "reason"],
         "a recurring maintenance window",
     );
     let cron = match node.get("cron") {

@@ -184,11 +184,12 @@ pub fn parse_duration_secs(s: &str) -> Option<i64> {
     let mut digits = String::new();
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
+        if c.is_ascii_digit() || (c == '.' && !digits.contains('.')) {
             digits.push(c);
             continue;
         }
-        let n: i64 = digits.parse().ok()?;
+        // Decimal amounts (`1.5h`, as upstream writes them) must come to whole seconds.
+        let amount: f64 = digits.parse().ok()?;
         digits.clear();
         let unit = match c {
             'm' if chars.peek() == Some(&'s') => {
@@ -202,7 +203,11 @@ pub fn parse_duration_secs(s: &str) -> Option<i64> {
             'w' => 604_800,
             _ => return None,
         };
-        total = total.checked_add(n.checked_mul(unit)?)?;
+        let secs = amount * unit as f64;
+        if !secs.is_finite() || secs.fract() != 0.0 || secs > i64::MAX as f64 / 2.0 {
+            return None;
+        }
+        total = total.checked_add(secs as i64)?;
     }
     if !digits.is_empty() {
         return None;
@@ -426,6 +431,9 @@ pub fn parse_tier_value(
 #[derive(Default)]
 pub struct KeyEntry {
     pub disable_all: Option<Pos>,
+    /// Set by a scalar `"N:tier"` (upstream's meaning): the key's value is that one row,
+    /// so tiers inherited from a default are not served next to it.
+    pub sole: Option<Pos>,
     pub tiers: BTreeMap<Severity, (TierValue, Pos)>,
 }
 
@@ -453,8 +461,11 @@ pub fn parse_key_value(
         entry.tiers.insert(sev, (tv, pos));
     };
     let tier_map = node.as_map().is_some_and(|m| {
-        m.iter()
-            .any(|(k, _)| k.as_str().is_some_and(|s| TIER_NAMES.contains(&s)))
+        let names = || m.iter().filter_map(|(k, _)| k.as_str());
+        names().any(|s| TIER_NAMES.contains(&s))
+            // `{warn: 70}`: a misspelt tier, not a value map (did-you-mean on the tier).
+            || (!names().any(|s| VALUE_MAP_KEYS.contains(&s))
+                && names().any(|s| did_you_mean(s, TIER_NAMES).is_some()))
     });
     if tier_map {
         if let Some(t) = forced_tier {
@@ -521,6 +532,9 @@ pub fn parse_key_value(
                 };
                 Some(v)
             };
+            if forced_tier.is_none() {
+                entry.sole = Some(node.pos);
+            }
             set(
                 ctx,
                 sev,
@@ -586,7 +600,17 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
                 .strip_prefix('"')
                 .and_then(|v| v.strip_suffix('"'))
                 .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .ok_or_else(|| format!("label value `{value}` in `{text}` must be quoted"))?;
+                // Upstream also accepts a bare value (`{container=mariadb}`).
+                .or_else(|| {
+                    (!value.is_empty()
+                        && !value.contains(|c: char| {
+                            c.is_whitespace() || matches!(c, '"' | '\'' | '{' | '}' | ',' | '\\')
+                        }))
+                    .then_some(value)
+                })
+                .ok_or_else(|| {
+                    format!("label value `{value}` in `{text}` must be quoted, e.g. `\"{value}\"`")
+                })?;
             if !valid_label(label) {
                 return Err(format!("bad label name `{label}` in `{text}`"));
             }
@@ -679,7 +703,14 @@ mod tests {
         assert_eq!(k.to_string(), "container_cpu{container=\"mariadb\"}");
         let k = parse_key_name("container_cpu{container=~\"sidecar-.*\"}").unwrap();
         assert!(k.dims[0].regex);
-        assert!(parse_key_name("container_cpu{container=mariadb}").is_err());
+        // A bare value is upstream's spelling of the same key.
+        assert_eq!(
+            parse_key_name("container_cpu{container=mariadb}").unwrap(),
+            parse_key_name("container_cpu{container=\"mariadb\"}").unwrap()
+        );
+        assert!(parse_key_name("container_cpu{container=maria db}").is_err());
+        assert_eq!(parse_duration_secs("1.5h"), Some(5400));
+        assert_eq!(parse_duration_secs("0.5s"), None);
         assert!(parse_key_name("container_cpu{tenant='x'}").is_err());
         assert!(parse_key_name("Container").is_err());
         assert!(parse_key_name("container_cpu{container=~'('}").is_err());

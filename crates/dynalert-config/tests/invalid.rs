@@ -62,7 +62,7 @@ fn all_errors_of_a_run_are_reported_not_just_the_first() {
     .unwrap();
     std::fs::write(
         p.join("db-b.yaml"),
-        "tenants:\n  db-c:\n    container_cpu: 70\n",
+        "tenants:\n  DB-C:\n    container_cpu: 70\n",
     )
     .unwrap();
     let report = dynalert_config::load_dir(p, Utc::now()).unwrap();

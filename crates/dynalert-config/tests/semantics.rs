@@ -121,8 +121,18 @@ fn three_tier_spellings_are_equivalent() {
         let dir = confd(&[("db-a", body)]);
         assert_eq!(thresholds(dir.path(), "db-a", at(NOW)), expected, "{body}");
     }
-    // `"120:critical"` alone sets only the critical tier; warning stays default.
+    // `"120:critical"` alone is the key's one row, as upstream has it: the warning
+    // default (80) is not served next to it. `<key>_critical` alone adds the critical
+    // tier and keeps the warning default.
     let dir = confd(&[("db-a", "    mysql_connections: \"120:critical\"\n")]);
+    let got = thresholds(dir.path(), "db-a", at(NOW));
+    assert!(got.contains(&"component=mysql,metric=connections,severity=critical 120".to_string()));
+    assert!(
+        !got.iter()
+            .any(|l| l.starts_with("component=mysql,metric=connections,severity=warning")),
+        "{got:?}"
+    );
+    let dir = confd(&[("db-a", "    mysql_connections_critical: \"120\"\n")]);
     let got = thresholds(dir.path(), "db-a", at(NOW));
     assert!(got.contains(&"component=mysql,metric=connections,severity=critical 120".to_string()));
     assert!(got.contains(&"component=mysql,metric=connections,severity=warning 80".to_string()));

@@ -179,13 +179,19 @@ pub struct Platform {
     /// `tenancy:`: the tier and namespaces the platform assigns to each tenant. What
     /// crosses tenants is decided here, never by a tenant's own file.
     #[serde(default)]
-    pub tenancy: BTreeMap<String, Assignment>,
+    /// Shared between the platform and the merged defaults of every directory of a
+    /// hierarchical conf.d (which never change it).
+    pub tenancy: Arc<BTreeMap<String, Assignment>>,
     /// Namespace -> tenant, from `tenancy:` (one owner per namespace by construction).
     #[serde(default)]
-    pub namespace_owner: BTreeMap<String, String>,
+    pub namespace_owner: Arc<BTreeMap<String, String>>,
     /// `_custom_alerts:` of the platform files: recipes every tenant gets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_alerts: Vec<crate::custom::CustomAlert>,
+    /// Per default key, where each level of a hierarchical conf.d set it, root first
+    /// (one entry for a flat layout).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chain: BTreeMap<ThresholdKey, Vec<Source>>,
 }
 
 /// What the platform assigns to one tenant.
@@ -336,6 +342,11 @@ pub struct Tenant {
     /// `_custom_alerts:` of the tenant file (the platform's apply as well).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_alerts: Vec<crate::custom::CustomAlert>,
+    /// The defaults of the tenant's directory in a hierarchical conf.d (the root platform
+    /// deep-merged with every `_defaults.yaml` above the tenant file); `None` for a tenant
+    /// in the root directory, which uses the root platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Arc<Platform>>,
 }
 
 /// The whole validated configuration.

@@ -53,6 +53,10 @@ pub struct KeyEffective {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<(String, String)>,
     pub tiers: Vec<TierEffective>,
+    /// Where each level set the key (`file:line`, root first, the tenant's file last):
+    /// the chain a hierarchical conf.d merged the value from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -231,7 +235,19 @@ fn key_effective(
             reason: key.to_string(),
         });
     }
+    let mut chain: Vec<String> = platform
+        .chain
+        .get(key)
+        .map(|c| c.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    if let Some(own) = tenant_tiers
+        .and_then(|m| m.values().next())
+        .filter(|_| !chain.is_empty())
+    {
+        chain.push(own.source.to_string());
+    }
     KeyEffective {
+        chain,
         key: key.to_string(),
         component: key.component().to_string(),
         metric: key.metric().to_string(),
@@ -309,6 +325,9 @@ fn maintenance_active(
 
 /// The effective configuration of one tenant at `t`.
 pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) -> TenantEffective {
+    // A tenant beneath `_defaults.yaml` files of a hierarchical conf.d resolves against
+    // the defaults of its directory.
+    let platform = tenant.level.as_deref().unwrap_or(platform);
     let mut next = NextChange { now: t, next: None };
     let mut events = Vec::new();
     let mut keys: Vec<&ThresholdKey> = platform
@@ -421,7 +440,14 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
     let mut out = Vec::new();
     for k in &e.keys {
         for tier in &k.tiers {
-            let Some(value) = tier.value else { continue };
+            // A disabled dimensional row is served as `+Inf`: the most specific row
+            // wins in the rule packs, and nothing is above `+Inf`, so that dimension
+            // raises no alert (the tenant-wide threshold does not take over).
+            let value = match tier.value {
+                Some(v) => v,
+                None if !k.labels.is_empty() && tier.state == ValueState::Disabled => f64::INFINITY,
+                None => continue,
+            };
             let mut l = labels(&[
                 ("tenant", tenant),
                 ("component", &k.component),

@@ -1,8 +1,10 @@
 //! Scheduled values: `HH:MM-HH:MM` windows with optional weekdays and an IANA time zone.
 //!
 //! A window belongs to the day it starts on; a window that crosses midnight
-//! (`22:00-06:00`) ends on the next day. Time-zone arithmetic, including DST
-//! gaps and folds, is left to `chrono-tz`.
+//! (`22:00-06:00`) ends on the next day. An edge that falls into a DST gap moves to
+//! the first instant after the gap, so a window lying wholly inside the gap does not
+//! exist that day; in the repeated hour of a fold an edge is the first of the two
+//! instants.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -55,13 +57,14 @@ fn local_instant(tz: Tz, date: NaiveDate, minutes: u16) -> Option<DateTime<Utc>>
     let time = NaiveTime::from_hms_opt(u32::from(minutes / 60), u32::from(minutes % 60), 0)?;
     let naive = date.and_time(time);
     // In a DST gap the wall-clock time does not exist: the window edge moves to the
-    // first instant after the gap.
+    // first instant after the gap (the first wall-clock minute that exists again). In
+    // a fold (the repeated hour) the earlier of the two instants is the edge.
     let mut probe = naive;
-    for _ in 0..4 {
+    for _ in 0..=24 * 60 {
         if let Some(dt) = tz.from_local_datetime(&probe).earliest() {
             return Some(dt.with_timezone(&Utc));
         }
-        probe += Duration::minutes(30);
+        probe += Duration::minutes(1);
     }
     None
 }
@@ -161,6 +164,37 @@ mod tests {
         assert_eq!(
             o.next_edge_after(at("2026-06-01T12:00:00+08:00")),
             Some(at("2026-06-01T14:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn dst_gap_edges_move_to_the_end_of_the_gap() {
+        // 2026-03-29: Berlin skips 02:00-03:00 CET (01:00Z is 03:00 CEST).
+        let berlin = chrono_tz::Europe::Berlin;
+        let o = ov(2 * 60 + 15, 4 * 60, ALL_DAYS, berlin);
+        assert_eq!(
+            o.next_edge_after(at("2026-03-29T00:00:00Z")),
+            Some(at("2026-03-29T01:00:00Z"))
+        );
+        assert!(!o.is_active(at("2026-03-29T00:59:00Z")));
+        assert!(o.is_active(at("2026-03-29T01:00:00Z")));
+        assert!(!o.is_active(at("2026-03-29T02:00:00Z")));
+        // A window wholly inside the gap does not exist that day.
+        let inside = ov(2 * 60 + 15, 2 * 60 + 45, ALL_DAYS, berlin);
+        for t in [
+            "2026-03-29T00:59:00Z",
+            "2026-03-29T01:00:00Z",
+            "2026-03-29T01:30:00Z",
+        ] {
+            assert!(!inside.is_active(at(t)), "{t}");
+        }
+        // ... but the next day it does: 02:15 CEST = 00:15Z.
+        assert!(inside.is_active(at("2026-03-30T00:15:00Z")));
+        // In the repeated hour (2026-10-25, 02:00-03:00 twice) the first instant counts.
+        let fold = ov(2 * 60 + 30, 5 * 60, ALL_DAYS, berlin);
+        assert_eq!(
+            fold.next_edge_after(at("2026-10-24T23:00:00Z")),
+            Some(at("2026-10-25T00:30:00Z"))
         );
     }
 

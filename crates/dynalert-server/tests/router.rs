@@ -266,11 +266,12 @@ async fn reload_applies_and_refuses_get() {
 async fn broken_tenant_keeps_last_good_values() {
     let dir = fixture();
     let server = start(dir.path());
-    // A bad value, then a syntax error, then a file declaring another tenant.
+    // A bad value, then a syntax error, then a file declaring another tenant that has its
+    // own file.
     for bad in [
         tenant("db-a", "seventy"),
         "tenants:\n  db-a:\n    mysql_connections: [\n".to_string(),
-        tenant("db-z", "10"),
+        tenant("db-b", "10"),
     ] {
         write(dir.path(), "db-a.yaml", &bad);
         write(dir.path(), "db-b.yaml", &tenant("db-b", "201"));

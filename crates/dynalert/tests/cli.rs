@@ -127,5 +127,28 @@ fn effective_prom_for_one_tenant_only() {
         .filter(|l| !l.starts_with('#'))
         .all(|l| l.contains("tenant=\"db-b\"")));
     let missing = dynalert(&["effective", "examples/conf.d", "--tenant", "nope"]);
-    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("no valid tenant `nope`"), "{stderr}");
+    assert!(missing.stdout.is_empty());
+}
+
+#[test]
+fn validate_fails_on_a_directory_without_tenants() {
+    let empty = tempfile::tempdir().unwrap();
+    let only_platform = tempfile::tempdir().unwrap();
+    std::fs::write(
+        only_platform.path().join("_defaults.yaml"),
+        "defaults:\n  mysql_connections: 80\n",
+    )
+    .unwrap();
+    for dir in [empty.path(), only_platform.path()] {
+        let out = dynalert(&["validate", dir.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("error: the directory declares no tenant"),
+            "{stderr}"
+        );
+    }
 }

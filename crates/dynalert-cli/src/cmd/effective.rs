@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use dynalert_exposition::render_families;
 
@@ -34,8 +34,9 @@ pub const AFTER_HELP: &str = r#"Examples:
 
 Exit codes:
   0  printed, the directory has no errors
-  1  printed, but the directory has errors (rejected tenants are left out)
-  2  usage error, a bad `--at`, an unknown `--tenant`, or the directory cannot be read
+  1  printed, but the directory has errors (rejected tenants are left out), or the
+     `--tenant` is not a valid tenant of the directory (nothing printed)
+  2  usage error, a bad `--at`, or the directory cannot be read
 
 See also:
   dynalert validate         the problems only
@@ -78,7 +79,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let config = &report.config;
     if let Some(id) = &args.tenant {
         if !config.tenants.contains_key(id) {
-            bail!("no valid tenant `{id}` in `{}`", args.dir.display());
+            // A finding about the directory (the tenant is absent or rejected), not a
+            // usage error.
+            let why = match report.tenant_valid.get(id) {
+                Some(false) => "its file is rejected and it has no last good configuration",
+                _ => "no file declares it",
+            };
+            eprintln!(
+                "error: no valid tenant `{id}` in `{}`: {why}",
+                args.dir.display()
+            );
+            return Ok(EXIT_FINDINGS);
         }
     }
     match args.format {
@@ -89,12 +100,26 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             print!("{out}");
         }
         OutputFormat::Json => {
-            let tenants: Vec<_> = dynalert_model::effective(config, at)
-                .into_iter()
-                .filter(|t| args.tenant.as_ref().is_none_or(|id| &t.tenant == id))
-                .collect();
-            let doc = serde_json::json!({ "at": at.to_rfc3339(), "tenants": tenants });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            // Streamed tenant by tenant: the effective view of 10,000 tenants is never
+            // held in memory at once.
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            write!(
+                w,
+                "{{\n\"at\": {},\n\"tenants\": [",
+                serde_json::to_string(&at.to_rfc3339())?
+            )?;
+            let tenants = config
+                .tenants
+                .values()
+                .filter(|t| args.tenant.as_ref().is_none_or(|id| &t.id == id));
+            for (i, tenant) in tenants.enumerate() {
+                let e = dynalert_model::effective_tenant(&config.platform, tenant, at);
+                w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer_pretty(&mut w, &e)?;
+            }
+            w.write_all(b"\n]\n}\n")?;
+            w.flush()?;
         }
     }
     Ok(if report.errors() > 0 {

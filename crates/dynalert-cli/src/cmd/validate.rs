@@ -17,8 +17,10 @@ pub const LONG_ABOUT: &str = r#"Check a conf.d directory and report every proble
 
 Loads the platform files (`_*.yaml`) and every tenant file exactly as threshold-exporter does and
 prints each problem as `path:line:col: error: message`, with a `hint:` where a fix is known
-(did-you-mean for misspelt keys). All problems of a run are reported, not just the first. A
-summary (tenants, thresholds, errors, warnings) goes to stderr; nothing is printed on stdout.
+(did-you-mean for misspelt keys). All problems of a run are reported, not just the first,
+platform and tenant files alike. A directory that declares no tenant is an error. Upstream
+settings dynalert does not serve are warnings that name the setting. A summary (tenants,
+thresholds, errors, warnings) goes to stderr; nothing is printed on stdout.
 
 With `--rules DIR`, also checks that the rule files in DIR (Prometheus rule files or
 PrometheusRule objects, read recursively) arm every regex row (`key{label=~"…"}`) of the
@@ -59,7 +61,19 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let report = dynalert_config::load_dir(&args.dir, Utc::now())?;
+    let mut report = dynalert_config::load_dir(&args.dir, Utc::now())?;
+    if report.platform_valid && report.tenant_valid.is_empty() {
+        // A conf.d that serves no tenant is a broken mount or a wrong path, not a pass.
+        report.diagnostics.push(dynalert_config::Diagnostic {
+            level: dynalert_config::Level::Error,
+            file: std::sync::Arc::from(args.dir.display().to_string()),
+            pos: dynalert_config::yaml::Pos { line: 1, col: 1 },
+            message: "the directory declares no tenant".into(),
+            hint: Some(
+                "add a tenant file such as `db-a.yaml` with `tenants: {db-a: {}}`, or check the path".into(),
+            ),
+        });
+    }
     print_diagnostics(&report.diagnostics);
     let snapshot = dynalert_model::resolve(&report.config, Utc::now());
     let thresholds = snapshot

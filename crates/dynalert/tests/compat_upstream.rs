@@ -1,0 +1,135 @@
+//! Upstream's own conf.d directories (`../shared/compat/upstream/`, read in place):
+//! `dynalert validate` exits 0 with warnings that name each unsupported setting, and
+//! `dynalert effective` prints exactly the hand-written series of
+//! `testdata/compat/upstream/<name>.prom`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// `shared/compat/upstream` next to the repository (`../shared`), or next to one of its
+/// parent directories (a worktree of the repository). `DYNALERT_UPSTREAM_CORPUS` overrides.
+fn corpus() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DYNALERT_UPSTREAM_CORPUS") {
+        return PathBuf::from(dir);
+    }
+    let repo = root();
+    repo.ancestors()
+        .skip(1)
+        .map(|a| a.join("shared/compat/upstream"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "the upstream corpus `shared/compat/upstream` was not found next to `{}` or a parent; set DYNALERT_UPSTREAM_CORPUS",
+                repo.display()
+            )
+        })
+}
+
+fn dynalert(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dynalert"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn cases() -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(corpus())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    out.sort();
+    assert!(
+        out.len() >= 5,
+        "expected the five upstream directories, found {out:?}"
+    );
+    out
+}
+
+#[test]
+fn every_upstream_directory_validates_with_warnings_only() {
+    let mut failures = Vec::new();
+    for (name, dir) in cases() {
+        let out = dynalert(&["validate", dir.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() != Some(0) || stderr.contains(": error:") {
+            failures.push(format!("{name}: exit {:?}\n{stderr}", out.status.code()));
+            continue;
+        }
+        let expected = root().join(format!("testdata/compat/upstream/{name}.warnings"));
+        let words = std::fs::read_to_string(&expected)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected.display()));
+        let warnings: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains(": warning:"))
+            .collect();
+        for word in words.lines().filter(|w| !w.trim().is_empty()) {
+            if !warnings
+                .iter()
+                .any(|w| w.contains(&format!("`{word}`")) || w.contains(word))
+            {
+                failures.push(format!("{name}: no warning names `{word}`\n{stderr}"));
+            }
+        }
+        // Every warning names what it is about, in backticks.
+        for w in &warnings {
+            if !w.contains('`') {
+                failures.push(format!("{name}: warning names nothing: {w}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_upstream_directory_serves_the_hand_written_series() {
+    let mut failures = Vec::new();
+    for (name, dir) in cases() {
+        let out = dynalert(&[
+            "effective",
+            dir.to_str().unwrap(),
+            "--at",
+            "2026-06-01T12:00:00Z",
+        ]);
+        if out.status.code() != Some(0) {
+            failures.push(format!(
+                "{name}: exit {:?}: {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        let got: BTreeSet<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        let path = root().join(format!("testdata/compat/upstream/{name}.prom"));
+        let want: BTreeSet<String> = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        if got != want {
+            failures.push(format!(
+                "{name}:\n  missing: {:#?}\n  unexpected: {:#?}",
+                want.difference(&got).collect::<Vec<_>>(),
+                got.difference(&want).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
