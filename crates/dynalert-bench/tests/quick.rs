@@ -29,6 +29,7 @@ fn tiny_run_fires_identical_alerts_with_every_rule_set() {
             Variant::Inline,
             Variant::MetaOnce,
             Variant::PreJoined,
+            Variant::Lean,
         ],
         per_tenant: true,
         prometheus,
@@ -80,7 +81,7 @@ fn tiny_run_fires_identical_alerts_on_both_engines() {
         warm_cycles: 2,
         measure_cycles: 1,
         out: out.path().to_path_buf(),
-        variants: vec![Variant::PreJoined],
+        variants: vec![Variant::Lean],
         per_tenant: true,
         prometheus,
         promtool,
@@ -99,8 +100,8 @@ fn tiny_run_fires_identical_alerts_on_both_engines() {
         [
             "per-tenant",
             "vmalert per-tenant",
-            "dynamic/pre-joined",
-            "vmalert dynamic/pre-joined"
+            "dynamic/lean",
+            "vmalert dynamic/lean"
         ]
     );
     for set in &size.sets {
