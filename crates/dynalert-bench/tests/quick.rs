@@ -43,7 +43,7 @@ fn tiny_run_fires_identical_alerts_with_every_rule_set() {
     let report = run(&opts, "test".into()).unwrap();
     let size = &report.sizes[0];
     assert!(size.expected_firing > 0, "the fixture must fire something");
-    assert_eq!(size.sets.len(), 6);
+    assert_eq!(size.sets.len(), 7);
     for set in &size.sets {
         assert!(set.steady, "{}: not steady", set.set);
         assert!(set.answers_match, "{}: {:?}", set.set, size.differences);
