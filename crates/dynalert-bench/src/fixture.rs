@@ -44,11 +44,16 @@ pub enum Variant {
     /// recording rule (one series for every tenant with a threshold, with or without
     /// `tenant_metadata_info`), so each alert evaluates its comparison once, with an inner join.
     MetaOnce,
-    /// The rule packs' pattern: per-key thresholds plus one recording rule per key holding
+    /// The rule packs' pattern before `Lean`: per-key thresholds plus one recording rule per key holding
     /// only the (tenant, severity) pairs over their threshold
     /// (`tenant:alert_over_threshold:<key>`, comparison evaluated once for both tiers); each
     /// alert selects its tier from that small set and keeps the left-outer metadata join.
     PreJoined,
+    /// The rule packs' pattern: `PreJoined` with the metadata read once per pack instead of once per alert: each pack
+    /// records `tenant:metadata:alerting{pack}`, the metadata of the tenants over a threshold
+    /// of the pack, and its alerts join that small set; the `runbook_url` annotation needs one
+    /// template query instead of two (tenant metadata and the platform base URL in one).
+    Lean,
 }
 
 impl Variant {
@@ -59,6 +64,7 @@ impl Variant {
             Variant::Inline => "inline",
             Variant::MetaOnce => "meta-once",
             Variant::PreJoined => "pre-joined",
+            Variant::Lean => "lean",
         }
     }
 
@@ -69,6 +75,7 @@ impl Variant {
             "inline" => Some(Variant::Inline),
             "meta-once" => Some(Variant::MetaOnce),
             "pre-joined" => Some(Variant::PreJoined),
+            "lean" => Some(Variant::Lean),
             _ => None,
         }
     }
@@ -415,7 +422,7 @@ impl Fixture {
                 rules += 1;
                 if matches!(
                     variant,
-                    Variant::PerKey | Variant::MetaOnce | Variant::PreJoined
+                    Variant::PerKey | Variant::MetaOnce | Variant::PreJoined | Variant::Lean
                 ) {
                     let _ = write!(
                         s,
@@ -423,7 +430,7 @@ impl Fixture {
                     );
                     rules += 1;
                 }
-                if variant == Variant::PreJoined {
+                if matches!(variant, Variant::PreJoined | Variant::Lean) {
                     // One branch per tier: observations (per cluster and tenant) against the
                     // tier's threshold (unique per tenant), keeping the observation's labels,
                     // the tier and the observed value.
@@ -441,9 +448,28 @@ impl Fixture {
                     rules += 1;
                 }
             }
+            if variant == Variant::Lean {
+                // The metadata of the pack's tenants over any threshold: one read of
+                // `tenant:metadata:info` per pack, unique per tenant like its source.
+                let over: Vec<String> = pack
+                    .iter()
+                    .map(|&k| {
+                        format!(
+                            "tenant:alert_over_threshold:{COMPONENT}_{}",
+                            Self::metric(k)
+                        )
+                    })
+                    .collect();
+                let _ = write!(
+                    s,
+                    "      - record: tenant:metadata:alerting\n        labels: {{pack: p{p}}}\n        expr: tenant:metadata:info and on(tenant) ({})\n",
+                    over.join(" or ")
+                );
+                rules += 1;
+            }
             for &k in pack {
                 for sev in SEVERITIES {
-                    s.push_str(&Self::dynamic_alert(variant, k, sev));
+                    s.push_str(&Self::dynamic_alert(variant, k, sev, p));
                     rules += 1;
                 }
             }
@@ -458,7 +484,7 @@ impl Fixture {
             Variant::PerKey | Variant::MetaOnce => {
                 format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
             }
-            Variant::PreJoined => String::new(),
+            Variant::PreJoined | Variant::Lean => String::new(),
             Variant::Single => {
                 format!("tenant:alert_threshold:{COMPONENT}{{metric=\"{m}\", severity=\"{sev}\"}}")
             }
@@ -466,7 +492,7 @@ impl Fixture {
                 "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
             ),
         };
-        if variant == Variant::PreJoined {
+        if matches!(variant, Variant::PreJoined | Variant::Lean) {
             format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
         } else {
             format!("(tenant:bench_{m}:max > on(tenant) {thr})")
@@ -474,9 +500,19 @@ impl Fixture {
     }
 
     /// One alert rule of the dynamic set.
-    fn dynamic_alert(variant: Variant, k: usize, sev: &str) -> String {
+    fn dynamic_alert(variant: Variant, k: usize, sev: &str, pack: usize) -> String {
         let m = Self::metric(k);
         let cmp = Self::dynamic_comparison(variant, k, sev);
+        if variant == Variant::Lean {
+            let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
+            let runbook = "printf `tenant:metadata:info{tenant='%s'} * on() group_left(url) dynalert:runbook_base_url:info or on() dynalert:runbook_base_url:info` $labels.tenant | query";
+            return format!(
+                "      - alert: {ALERT}\n        expr: |\n          (\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:alerting{{pack=\"p{pack}\"}}\n            or on(tenant)\n            {cmp}\n          )\n        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n        annotations:\n          \
+                 summary: \"{m} of tenant {{{{ $labels.tenant }}}} over its {sev} threshold\"\n          \
+                 owner: \"{{{{ with {meta} }}}}{{{{ . | first | label \\\"owner\\\" }}}}{{{{ end }}}}\"\n          \
+                 runbook_url: \"{{{{ with {runbook} }}}}{{{{ $s := . | first }}}}{{{{ with $s | label \\\"runbook_url\\\" }}}}{{{{ . }}}}{{{{ else }}}}{{{{ $s | label \\\"url\\\" }}}}/bench/README.md#{m}{{{{ end }}}}{{{{ else }}}}/bench/README.md#{m}{{{{ end }}}}\"\n"
+            );
+        }
         let joined = if variant == Variant::MetaOnce {
             format!("{cmp}\n            * on(tenant) group_left(tier) tenant:metadata:info")
         } else {
@@ -665,7 +701,7 @@ mod tests {
     fn dynamic_set_has_the_packs_shape() {
         let platform = rules_of(&pack("platform"));
         let mariadb = rules_of(&pack("mariadb"));
-        let (bench, _) = Fixture::new(3, 5).dynamic_rules(Variant::PreJoined);
+        let (bench, _) = Fixture::new(3, 5).dynamic_rules(Variant::Lean);
         let bench = rules_of(&bench);
         let find = |rules: &[(String, String)], name: &str| {
             rules
@@ -681,10 +717,15 @@ mod tests {
             assert_eq!(find(&bench, name), find(&platform, name), "{name}");
         }
         for sev in SEVERITIES {
-            let real = find(&mariadb, &format!("MariaDBHighConnections/{sev}")).replace(
-                "tenant:alert_over_threshold:mysql_connections",
-                "tenant:alert_over_threshold:bench_k02",
-            );
+            let real = find(&mariadb, &format!("MariaDBHighConnections/{sev}"))
+                .replace(
+                    "tenant:alert_over_threshold:mysql_connections",
+                    "tenant:alert_over_threshold:bench_k02",
+                )
+                .replace(
+                    "tenant:metadata:alerting{pack=\"mariadb\"}",
+                    "tenant:metadata:alerting{pack=\"p0\"}",
+                );
             let ours = bench
                 .iter()
                 .filter(|(n, _)| n == &format!("{ALERT}/{sev}"))
@@ -708,7 +749,7 @@ mod tests {
         assert!(!pack("mariadb").contains("user_maintenance"));
         assert!(bench.iter().all(|(_, e)| !e.contains("user_maintenance")));
         // Recording rules first in every pack group.
-        let text = Fixture::new(3, 12).dynamic_rules(Variant::PreJoined).0;
+        let text = Fixture::new(3, 12).dynamic_rules(Variant::Lean).0;
         let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
         for g in docs[0]["groups"].as_vec().unwrap() {
             let kinds: Vec<bool> = g["rules"]

@@ -29,6 +29,7 @@ fn tiny_run_fires_identical_alerts_with_every_rule_set() {
             Variant::Inline,
             Variant::MetaOnce,
             Variant::PreJoined,
+            Variant::Lean,
         ],
         per_tenant: true,
         prometheus,
@@ -42,7 +43,7 @@ fn tiny_run_fires_identical_alerts_with_every_rule_set() {
     let report = run(&opts, "test".into()).unwrap();
     let size = &report.sizes[0];
     assert!(size.expected_firing > 0, "the fixture must fire something");
-    assert_eq!(size.sets.len(), 6);
+    assert_eq!(size.sets.len(), 7);
     for set in &size.sets {
         assert!(set.steady, "{}: not steady", set.set);
         assert!(set.answers_match, "{}: {:?}", set.set, size.differences);
@@ -80,7 +81,7 @@ fn tiny_run_fires_identical_alerts_on_both_engines() {
         warm_cycles: 2,
         measure_cycles: 1,
         out: out.path().to_path_buf(),
-        variants: vec![Variant::PreJoined],
+        variants: vec![Variant::Lean],
         per_tenant: true,
         prometheus,
         promtool,
@@ -99,8 +100,8 @@ fn tiny_run_fires_identical_alerts_on_both_engines() {
         [
             "per-tenant",
             "vmalert per-tenant",
-            "dynamic/pre-joined",
-            "vmalert dynamic/pre-joined"
+            "dynamic/lean",
+            "vmalert dynamic/lean"
         ]
     );
     for set in &size.sets {

@@ -438,8 +438,22 @@ fn runbook_urls_are_built_from_the_platform_setting_and_resolve() {
                         alert.to_lowercase()
                     ));
                 }
+                // One template query for the tenant's own URL and the setting: the tenant's
+                // metadata joined with the setting, else the setting alone; its path is the
+                // same as the fallback's.
+                let combined = format!(
+                    "tenant:metadata:info{{tenant='%s'}} * on() group_left(url) {RUNBOOK_SETTING} or on() {RUNBOOK_SETTING}`"
+                );
+                let joined_path = format!(
+                    "{{{{ $s | label \"url\" }}}}/{pack}/README.md#{}",
+                    alert.to_lowercase()
+                );
+                let mut rest = url.replace(&want, "");
+                if url.contains(&combined) {
+                    rest = rest.replace(&joined_path, "");
+                }
                 // Nothing relative is left: every path goes through the setting.
-                if url.replace(&want, "").contains("README.md") {
+                if rest.contains("README.md") {
                     problems.push(format!(
                         "{pack}: {alert}: a runbook path bypasses the setting"
                     ));

@@ -156,7 +156,7 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l keys -d 'Threshold keys per tenant' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l interval -d 'Scrape and evaluation interval (default 15s, 3s with `--quick`)' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l out -d 'Output directory for rules.txt, rules.json, rules.svg and the generated inputs' -r -F
-complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l variants -d 'Variants of the dynamic set: `pre-joined` (the rule packs), `per-key` (the packs before the comparison was recorded once per key), `single`, `inline`, `meta-once`' -r
+complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l variants -d 'Variants of the dynamic set: `lean` (the rule packs), `pre-joined` (the packs before the metadata was read once per pack), `per-key` (before the comparison was recorded once per key), `single`, `inline`, `meta-once`' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l cycles -d 'Measured evaluation cycles (default 4, 2 with `--quick`)' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l prometheus -d 'The Prometheus binary' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l promtool -d 'The promtool binary' -r -F
