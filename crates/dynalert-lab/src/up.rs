@@ -189,8 +189,9 @@ pub fn lab_rule_text(text: &str) -> String {
         + "\n"
 }
 
-fn copy_conf(src: &Path, dst: &Path, sink_addr: &str) -> anyhow::Result<()> {
+fn copy_conf(src: &Path, dst: &Path, sink_addr: &str, engine: Engine) -> anyhow::Result<()> {
     fs_err::create_dir_all(dst)?;
+    let group_wait = lab_group_wait_s(engine);
     for e in fs_err::read_dir(src)? {
         let e = e?;
         let name = e.file_name();
@@ -198,10 +199,45 @@ fn copy_conf(src: &Path, dst: &Path, sink_addr: &str) -> anyhow::Result<()> {
         if n.starts_with('.') || !(n.ends_with(".yaml") || n.ends_with(".yml")) {
             continue;
         }
-        let text = fs_err::read_to_string(e.path())?.replace(SINK_PLACEHOLDER, sink_addr);
+        let mut text = fs_err::read_to_string(e.path())?.replace(SINK_PLACEHOLDER, sink_addr);
+        if n == "_routing.yaml" {
+            text = with_group_wait(&text, group_wait).with_context(|| {
+                format!(
+                    "cannot set the lab's group_wait in `{}`",
+                    e.path().display()
+                )
+            })?;
+        }
         fs_err::write(dst.join(&*n), text)?;
     }
     Ok(())
+}
+
+/// The lab's Alertmanager `group_wait` (routing defaults and the VIP tier), in seconds.
+///
+/// Prometheus sends a tenant's critical and warning of one alert from the same evaluation
+/// (both read the values recorded in that evaluation), so 1 s is enough for the critical to
+/// inhibit the warning. vmalert reads the recorded comparisons back from VictoriaMetrics, where
+/// a series seen for the first time becomes searchable up to about 10 s after it is written
+/// (VictoriaMetrics 1.79.5, measured) while a new sample of a known series takes about 1 s:
+/// when a tenant's warning comparison already exists and its critical one is new, the critical
+/// alert becomes active up to two evaluations after the warning. The VictoriaMetrics engine's
+/// routes therefore wait three evaluation intervals (`docs/scaling.md`).
+pub fn lab_group_wait_s(engine: Engine) -> u64 {
+    match engine {
+        Engine::Prometheus => 1,
+        Engine::VictoriaMetrics => 3 * INTERVAL_S,
+    }
+}
+
+/// `text` (the lab's `_routing.yaml`) with every `group_wait: 1s` set to `seconds`; an error
+/// when there is none, so a changed example file cannot silently keep the short wait.
+fn with_group_wait(text: &str, seconds: u64) -> anyhow::Result<String> {
+    const SHORT: &str = "group_wait: 1s";
+    if !text.contains(SHORT) {
+        bail!("no `{SHORT}` to set");
+    }
+    Ok(text.replace(SHORT, &format!("group_wait: {seconds}s")))
 }
 
 /// Writes each pack's group and the regex-row group generated from the lab's own conf.d (the
@@ -479,6 +515,7 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         &opts.repo.join("examples/lab"),
         &conf_dir,
         &format!("127.0.0.1:{sink_port}"),
+        opts.engine,
     )?;
     let n_rules = write_rules(&opts.repo, &conf_dir, &dir.join("rules"))?;
 
@@ -944,6 +981,32 @@ pub fn check_mariadb_client() -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The VictoriaMetrics lab's copy of the example routing waits longer than two evaluation
+    /// intervals before a group's first notification (routing defaults and VIP tier alike);
+    /// the Prometheus lab's copy keeps the example's 1 s.
+    #[test]
+    fn routing_group_wait_covers_vmalert_skew() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lab");
+        let base = std::env::temp_dir().join(format!("dynalert-lab-gw-{}", std::process::id()));
+        for (engine, want) in [
+            (Engine::Prometheus, "group_wait: 1s"),
+            (Engine::VictoriaMetrics, "group_wait: 15s"),
+        ] {
+            let dst = base.join(engine.name());
+            copy_conf(&src, &dst, "127.0.0.1:1", engine).unwrap();
+            let text = fs_err::read_to_string(dst.join("_routing.yaml")).unwrap();
+            let waits: Vec<&str> = text
+                .lines()
+                .flat_map(|l| l.split([',', '{', '}']))
+                .map(str::trim)
+                .filter(|t| t.starts_with("group_wait: "))
+                .collect();
+            assert_eq!(waits, [want, want], "{engine:?}:\n{text}");
+        }
+        assert!(lab_group_wait_s(Engine::VictoriaMetrics) > 2 * INTERVAL_S);
+        let _ = fs_err::remove_dir_all(&base);
+    }
 
     /// The lab's Prometheus configuration is accepted by the real promtool, scrapes the
     /// exporter replicas every second and everything else at the 5 s interval.
