@@ -7,7 +7,6 @@ pub mod auth;
 pub mod body;
 mod chunks;
 pub mod cli;
-pub mod client;
 pub mod http;
 pub mod logging;
 pub mod reload;

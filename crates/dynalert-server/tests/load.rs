@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dynalert_server::body::body_hash;
-use dynalert_server::client::Client;
 use dynalert_server::{Options, Server};
+use dynalert_test::http::Client;
 
 const TENANTS: usize = 50;
 const RUN: Duration = Duration::from_secs(20);

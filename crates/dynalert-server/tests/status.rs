@@ -530,7 +530,7 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
         "the recorded threshold",
         Duration::from_secs(60),
         async || {
-            let r = dynalert_server::client::get(prom, query).await.ok()?;
+            let r = dynalert_test::http::get(prom, query).await.ok()?;
             let v: Value = serde_json::from_slice(&r.body).ok()?;
             (!v["data"]["result"].as_array()?.is_empty()).then_some(())
         },

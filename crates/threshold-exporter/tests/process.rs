@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dynalert_server::client;
+use dynalert_test::http as client;
 
 const EXE: &str = env!("CARGO_BIN_EXE_threshold-exporter");
 const LINE: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} ";
