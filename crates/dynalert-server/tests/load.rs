@@ -118,7 +118,7 @@ async fn scrapes_stay_consistent_under_reloads() {
         }));
     }
 
-    let writer = tokio::task::spawn_blocking(move || {
+    let writer = tokio::spawn(async move {
         let started = Instant::now();
         let mut changes = 0u64;
         let mut invalid = 0u64;
@@ -133,7 +133,7 @@ async fn scrapes_stay_consistent_under_reloads() {
             )
             .unwrap();
             changes += 1;
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         (changes, invalid)
     });

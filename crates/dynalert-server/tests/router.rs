@@ -184,8 +184,7 @@ async fn gzip_when_asked_once_compressed() {
             break;
         }
         assert!(Instant::now() < deadline, "body never compressed");
-        tokio::task::yield_now().await;
-        std::thread::sleep(Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

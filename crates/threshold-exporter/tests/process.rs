@@ -438,15 +438,46 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
     e.stop();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Prometheus(Child);
+
+impl Prometheus {
+    /// Starts Prometheus on `127.0.0.1:0` and reads the address it bound from its log
+    /// (`msg="Listening on" address=…`), so no port is reserved and released.
+    fn spawn(cfg: &Path, data: &Path) -> (Prometheus, SocketAddr) {
+        let mut child = Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect(
+                "prometheus not found (install the `prometheus` package: scripts/install-deps.sh)",
+            );
+        let stderr = child.stderr.take().unwrap();
+        let prom = Prometheus(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Keeps draining the log after the address so Prometheus never blocks on it.
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("msg=\"Listening on\"") {
+                    let addr = line
+                        .split_whitespace()
+                        .find_map(|f| f.strip_prefix("address="))
+                        .and_then(|a| a.parse::<SocketAddr>().ok());
+                    if let Some(a) = addr {
+                        let _ = tx.send(a);
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("prometheus did not report its listen address");
+        (prom, addr)
+    }
+}
 
 impl Drop for Prometheus {
     fn drop(&mut self) {
@@ -486,24 +517,7 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
         ),
     )
     .unwrap();
-    let port = free_port();
-    let prom = Prometheus(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                work.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "prometheus not found (install the `prometheus` package: scripts/install-deps.sh)",
-            ),
-    );
-    let paddr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (prom, paddr) = Prometheus::spawn(&cfg, &work.path().join("data"));
     let query = |q: &str| -> Option<serde_json::Value> {
         let path = format!("/api/v1/query?query={q}");
         let r = rt().block_on(client::get(paddr, &path)).ok()?;
