@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 mod chunks;
 pub mod cli;
+pub mod clock;
 pub mod http;
 pub mod logging;
 pub mod reload;
@@ -27,6 +28,7 @@ use arc_swap::ArcSwap;
 use dynalert_config::{Limits, Loader, ReadOptions};
 
 pub use cli::Args;
+pub use clock::{Clock, SystemClock};
 pub use http::router;
 pub use state::AppState;
 
@@ -52,6 +54,8 @@ pub struct Options {
     pub read: ReadOptions,
     /// Whether `POST /-/reload` is enabled (`--web.enable-lifecycle`).
     pub enable_lifecycle: bool,
+    /// The time that expiry and schedule edges are resolved against.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Options {
@@ -66,6 +70,7 @@ impl Options {
             auth: None,
             read: ReadOptions::default(),
             enable_lifecycle: true,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -84,7 +89,7 @@ impl Server {
         let empty = Published {
             body: Arc::new(Body::assemble(&[])),
             config: Arc::default(),
-            at: chrono::Utc::now(),
+            at: opts.clock.now(),
             status: Arc::new(Status::default()),
             valid: Arc::new(Segment::new(selfmetrics::render_tenant_valid(
                 &Default::default(),
@@ -138,6 +143,7 @@ impl Server {
             opts.storage_path.clone(),
             opts.poll_interval,
             hook,
+            opts.clock.clone(),
         );
         // The snapshot is served at once, marked as such, while the first load runs.
         if let Some(seed) = seed {
@@ -172,6 +178,16 @@ impl Server {
             std::thread::sleep(Duration::from_millis(2));
         }
         false
+    }
+
+    /// Tells the reloader that its clock moved (a manual clock in tests, or a wall-clock
+    /// jump): it re-checks the next edge at once instead of at the instant it computed.
+    /// Returns once any change is published.
+    pub async fn clock_moved(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.shared.reload.send(Msg::Tick(Some(tx))).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Stops the reloader and waits for it.
@@ -252,6 +268,7 @@ fn try_run(args: Args) -> Result<(), String> {
                 ..ReadOptions::default()
             },
             enable_lifecycle: args.enable_lifecycle,
+            clock: Arc::new(SystemClock),
         };
         let server = Server::start(opts);
         tracing::info!(

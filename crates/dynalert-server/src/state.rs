@@ -111,6 +111,8 @@ pub enum Msg {
     /// A file system event; reloads after the debounce delay. `Some(names)`: only these
     /// config files changed; `None`: anything may have changed (full scan).
     Changed(Option<Vec<String>>),
+    /// The clock moved: publish whatever edge has passed, then answer.
+    Tick(Option<tokio::sync::oneshot::Sender<()>>),
     Stop,
 }
 

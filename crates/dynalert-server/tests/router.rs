@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -9,6 +10,9 @@ use axum::http::{Request, StatusCode};
 use dynalert_server::{Options, Server};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+
+mod common;
+use common::ManualClock;
 
 const PLATFORM: &str =
     "defaults:\n  mysql_connections: 80\n  container_cpu: {warning: 70, critical: 90}\n";
@@ -410,35 +414,50 @@ async fn basic_auth_guards_every_endpoint() {
     );
 }
 
+/// BRIEF: after `expires` the platform default applies again and the tenant's
+/// `threshold_exporter_config_event` says so; the exporter re-renders at the edge itself
+/// (`expires` is the first instant at which the value no longer applies).
 #[tokio::test]
 async fn expiry_is_served_at_the_edge() {
     let dir = fixture();
-    let expires = (chrono::Utc::now() + chrono::Duration::seconds(2))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     write(
         dir.path(),
         "db-a.yaml",
-        &format!(
-            "tenants:\n  db-a:\n    mysql_connections: {{value: 42, expires: \"{expires}\"}}\n"
-        ),
+        "tenants:\n  db-a:\n    mysql_connections: {value: 42, expires: \"2026-06-01T12:00:02Z\"}\n",
     );
-    let server = start(dir.path());
+    let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    opts.clock = clock.clone();
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
     let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+    let event = "threshold_exporter_config_event{tenant=\"db-a\",event=\"threshold_expired\",reason=\"mysql_connections\"}";
     let body = call(&server, "GET", "/metrics", &[]).await.text();
     assert_eq!(sample(&body, line).as_deref(), Some("42"), "{body}");
-    let edge = chrono::DateTime::parse_from_rfc3339(&expires).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let body = call(&server, "GET", "/metrics", &[]).await.text();
-        if sample(&body, line).as_deref() == Some("80") {
-            let late = chrono::Utc::now().signed_duration_since(edge);
-            assert!(
-                late < chrono::Duration::seconds(1),
-                "served {late} after the edge"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "expiry never served");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_eq!(sample(&body, event), None, "{body}");
+
+    let edge = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:02Z")
+        .unwrap()
+        .to_utc();
+    clock.set(edge - chrono::Duration::milliseconds(1));
+    server.clock_moved().await;
+    let body = call(&server, "GET", "/metrics", &[]).await.text();
+    assert_eq!(
+        sample(&body, line).as_deref(),
+        Some("42"),
+        "before the edge: {body}"
+    );
+
+    clock.set(edge);
+    server.clock_moved().await;
+    let body = call(&server, "GET", "/metrics", &[]).await.text();
+    // `_defaults.yaml` of the fixture: mysql_connections 80.
+    assert_eq!(
+        sample(&body, line).as_deref(),
+        Some("80"),
+        "at the edge: {body}"
+    );
+    assert_eq!(sample(&body, event).as_deref(), Some("1"), "{body}");
 }

@@ -3,14 +3,18 @@
 //! Expected values come from what the example files document, not from the pages.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dynalert_server::{Options, Server};
+use dynalert_server::{Clock, Options, Server};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+
+mod common;
+use common::ManualClock;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/conf.d");
 
@@ -280,7 +284,13 @@ async fn tenant_view_has_values_states_sources_and_masked_routing() {
 #[tokio::test]
 async fn rejected_tenant_page_names_its_error() {
     let dir = setup();
-    let server = start(dir.path());
+    let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    opts.clock = clock.clone();
+    let server = Server::start(opts);
+    assert!(server.wait_ready(Duration::from_secs(10)));
     reject_db_b(&server, dir.path()).await;
     let d = json(&server, "/api/v1/tenants/db-b").await;
     assert_eq!(d["valid"], false);
@@ -289,7 +299,7 @@ async fn rejected_tenant_page_names_its_error() {
     let status = json(&server, "/api/v1/status").await;
     assert_eq!(d["rejected_since"], status["last_reload"]["at"]);
     // A later reload that still rejects the file keeps the first instant.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.set(clock.now() + chrono::Duration::seconds(5));
     reject_db_b(&server, dir.path()).await;
     let again = json(&server, "/api/v1/tenants/db-b").await;
     assert_eq!(again["rejected_since"], d["rejected_since"]);
