@@ -45,6 +45,7 @@ fn parse(body: &str) -> Result<String, String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "stress test (20 s): run by `make test` as the step `stress tests`"]
 async fn scrapes_stay_consistent_under_reloads() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();

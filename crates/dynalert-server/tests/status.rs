@@ -474,6 +474,7 @@ async fn until<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> Optio
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts a real Prometheus: run by `make test` as the step `real-server tests`"]
 async fn prometheus_observations_next_to_each_key() {
     let dir = setup();
     // Replica 1 on a socket, scraped by a real Prometheus running the rule packs.

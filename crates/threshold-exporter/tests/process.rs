@@ -159,6 +159,7 @@ fn promtool_check(text: &str) {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn promtool_accepts_the_metrics() {
     let small = small_dir();
     for dir in [small.path().to_path_buf(), examples()] {
@@ -172,6 +173,7 @@ fn promtool_accepts_the_metrics() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn bad_flags_fail_at_start_naming_the_flag() {
     let run = |args: &[&str], want: &str| {
         let out = Command::new(EXE)
@@ -209,6 +211,7 @@ fn bad_flags_fail_at_start_naming_the_flag() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
     let dir = small_dir();
     let e = Exporter::spawn(&["--config.dir", dir.path().to_str().unwrap()]);
@@ -237,6 +240,7 @@ fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
 /// The web config is re-read when it changes: a new password applies without a restart,
 /// an emptied file is refused (the running users stay), and an empty file at start fails.
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
     use base64::Engine as _;
     let dir = small_dir();
@@ -301,6 +305,7 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn sighup_reloads() {
     let dir = small_dir();
     let e = Exporter::spawn(&[
@@ -337,6 +342,7 @@ fn signal_reloads(addr: SocketAddr) -> u64 {
 
 /// A burst of SIGHUPs while reloads take time costs a few reloads, not one per signal.
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn a_burst_of_sighups_is_coalesced() {
     const SIGNALS: usize = 1000;
     let dir = small_dir();
@@ -386,6 +392,7 @@ fn a_burst_of_sighups_is_coalesced() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn storage_serves_last_good_after_restart_with_a_broken_file() {
     let dir = small_dir();
     let store = tempfile::tempdir().unwrap();
@@ -487,6 +494,7 @@ impl Drop for Prometheus {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
     let conf = examples();
     let e = Exporter::spawn(&["--config.dir", conf.to_str().unwrap()]);
@@ -558,6 +566,7 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn build_info_names_the_git_revision() {
     let git = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
