@@ -168,7 +168,23 @@ impl Server {
         router(self.shared.clone())
     }
 
-    /// Waits until the first load finished (for tests and benchmarks).
+    /// Waits, without blocking the async runtime, until the first load finished or
+    /// `timeout` passed; true when it finished.
+    pub async fn ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.shared.load().status.last_reload.is_some() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Blocks the calling thread until the first load finished (for synchronous callers
+    /// such as the benchmarks; async code uses [`Server::ready`]).
     pub fn wait_ready(&self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
         while std::time::Instant::now() < deadline {

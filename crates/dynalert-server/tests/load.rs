@@ -64,7 +64,7 @@ async fn scrapes_stay_consistent_under_reloads() {
     let mut opts = Options::new(&d);
     opts.poll_interval = Duration::from_millis(500);
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(20)));
+    assert!(server.ready(Duration::from_secs(20)).await);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -33,12 +33,12 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
-fn start(dir: &Path) -> Server {
+async fn start(dir: &Path) -> Server {
     let mut opts = Options::new(dir);
     opts.watch = false;
     opts.poll_interval = Duration::from_secs(3600);
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     server
 }
 
@@ -89,7 +89,7 @@ fn sample(body: &str, prefix: &str) -> Option<String> {
 #[tokio::test]
 async fn metrics_serve_thresholds_and_self_metrics() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let r = call(&server, "GET", "/metrics", &[]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
@@ -136,7 +136,7 @@ async fn metrics_serve_thresholds_and_self_metrics() {
 #[tokio::test]
 async fn openmetrics_by_negotiation() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     let r = call(&server, "GET", "/metrics", &[("accept", accept)]).await;
     assert!(r.headers["content-type"]
@@ -165,7 +165,7 @@ async fn openmetrics_by_negotiation() {
 #[tokio::test]
 async fn gzip_when_asked_once_compressed() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let plain = call(&server, "GET", "/metrics", &[]).await.text();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -195,7 +195,7 @@ async fn gzip_when_asked_once_compressed() {
 #[tokio::test]
 async fn health_ready_and_landing() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     assert_eq!(
         call(&server, "GET", "/-/healthy", &[]).await.status,
         StatusCode::OK
@@ -216,7 +216,7 @@ async fn health_ready_and_landing() {
 #[tokio::test]
 async fn not_ready_without_a_config() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("missing"));
+    let server = start(&dir.path().join("missing")).await;
     assert_eq!(
         call(&server, "GET", "/-/ready", &[]).await.status,
         StatusCode::SERVICE_UNAVAILABLE
@@ -239,7 +239,7 @@ async fn reload_endpoint_is_gated_by_the_lifecycle_flag() {
     opts.poll_interval = Duration::from_secs(3600);
     opts.enable_lifecycle = false;
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     write(dir.path(), "db-a.yaml", &tenant("db-a", "55"));
     let r = call(&server, "POST", "/-/reload", &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
@@ -253,7 +253,7 @@ async fn reload_endpoint_is_gated_by_the_lifecycle_flag() {
 #[tokio::test]
 async fn reload_applies_and_refuses_get() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     assert_eq!(
         call(&server, "GET", "/-/reload", &[]).await.status,
         StatusCode::METHOD_NOT_ALLOWED
@@ -268,7 +268,7 @@ async fn reload_applies_and_refuses_get() {
 #[tokio::test]
 async fn broken_tenant_keeps_last_good_values() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     // A bad value, then a syntax error, then a file declaring another tenant.
     for bad in [
         tenant("db-a", "seventy"),
@@ -307,7 +307,7 @@ async fn broken_tenant_keeps_last_good_values() {
 #[tokio::test]
 async fn broken_platform_keeps_everything() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let before = call(&server, "GET", "/metrics", &[]).await.text();
     write(
         dir.path(),
@@ -332,7 +332,7 @@ async fn broken_platform_keeps_everything() {
 #[tokio::test]
 async fn tenant_api_has_effective_config_with_sources() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let list: serde_json::Value =
         serde_json::from_slice(&call(&server, "GET", "/api/v1/tenants", &[]).await.body).unwrap();
     let ids: Vec<&str> = list["tenants"]
@@ -373,7 +373,7 @@ async fn basic_auth_guards_every_endpoint() {
         [("prom".to_string(), hash)].into_iter().collect(),
     )));
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     use base64::Engine as _;
     let b64 = |s: &str| {
         format!(
@@ -431,7 +431,7 @@ async fn expiry_is_served_at_the_edge() {
     opts.poll_interval = Duration::from_secs(3600);
     opts.clock = clock.clone();
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
     let event = "threshold_exporter_config_event{tenant=\"db-a\",event=\"threshold_expired\",reason=\"mysql_connections\"}";
     let body = call(&server, "GET", "/metrics", &[]).await.text();

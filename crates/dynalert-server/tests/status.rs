@@ -47,12 +47,12 @@ fn setup() -> tempfile::TempDir {
     dir
 }
 
-fn start(dir: &Path) -> Server {
+async fn start(dir: &Path) -> Server {
     let mut opts = Options::new(dir);
     opts.watch = false;
     opts.poll_interval = Duration::from_secs(3600);
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     server
 }
 
@@ -105,7 +105,7 @@ fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
 #[tokio::test]
 async fn status_page_counts_errors_and_modes() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     reject_db_b(&server, dir.path()).await;
     let d = json(&server, "/api/v1/status").await;
     // db-a, cache-c, maint-m, evil are valid; db-b (last good) and `<b>x` are rejected.
@@ -142,7 +142,7 @@ async fn status_page_counts_errors_and_modes() {
 #[tokio::test]
 async fn tenant_list_searches_filters_and_pages() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     reject_db_b(&server, dir.path()).await;
     let all = json(&server, "/api/v1/tenants").await;
     let ids: Vec<&str> = all["tenants"]
@@ -203,7 +203,7 @@ async fn pagination_of_many_tenants() {
         )
         .unwrap();
     }
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let p3 = json(&server, "/api/v1/tenants?page=3").await;
     assert_eq!(p3["total"], 250);
     assert_eq!(p3["pagination"]["pages"], 3);
@@ -223,7 +223,7 @@ async fn pagination_of_many_tenants() {
 #[tokio::test]
 async fn tenant_view_has_values_states_sources_and_masked_routing() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/tenants/db-a").await;
     let file = dir.path().join("db-a.yaml").display().to_string();
     // db-a.yaml line 6: `mysql_connections: "70"`, line 7 its critical tier "120".
@@ -290,7 +290,7 @@ async fn rejected_tenant_page_names_its_error() {
     opts.poll_interval = Duration::from_secs(3600);
     opts.clock = clock.clone();
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     reject_db_b(&server, dir.path()).await;
     let d = json(&server, "/api/v1/tenants/db-b").await;
     assert_eq!(d["valid"], false);
@@ -322,7 +322,7 @@ async fn rejected_tenant_page_names_its_error() {
 #[tokio::test]
 async fn catalogue_lists_keys_defaults_and_alerts() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/config").await;
     let keys = d["keys"].as_array().unwrap();
     // _defaults.yaml: ten `defaults:` keys and two `optional_overrides:`.
@@ -357,7 +357,7 @@ async fn catalogue_lists_keys_defaults_and_alerts() {
 #[tokio::test]
 async fn hostile_values_are_escaped_and_secrets_never_shown() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     // Every URL of the example routing files is a secret (webhook URLs carry tokens).
     let mut secrets = Vec::new();
     for name in ["_routing.yaml", "db-a.yaml", "db-b.yaml", "cache-c.yaml"] {
@@ -420,7 +420,7 @@ async fn pages_sit_behind_basic_auth() {
         [("ops".to_string(), hash)].into_iter().collect(),
     )));
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     use base64::Engine as _;
     let right = format!(
         "Basic {}",
@@ -480,7 +480,7 @@ async fn prometheus_observations_next_to_each_key() {
     // Replica 1 on a socket, scraped by a real Prometheus running the rule packs.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let exporter = listener.local_addr().unwrap();
-    let replica = start(dir.path());
+    let replica = start(dir.path()).await;
     let app = replica.router();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(async move {
@@ -553,7 +553,7 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
     opts.watch = false;
     opts.prometheus_url = Some(format!("http://{prom}"));
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     let d = json(&server, "/api/v1/tenants/db-a").await;
     let keys = d["prometheus"]["keys"]
         .as_array()
@@ -597,7 +597,7 @@ async fn unreachable_prometheus_is_named_without_credentials() {
     opts.watch = false;
     opts.prometheus_url = Some(format!("http://admin:hunter2@{closed}"));
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     let (status, page) = get(&server, "/tenants/db-a").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("no observations"), "{page}");
@@ -615,7 +615,7 @@ async fn a_key_no_alert_reads_is_unarmed() {
     let defaults = std::fs::read_to_string(dir.path().join("_defaults.yaml")).unwrap();
     let defaults = defaults.replace("defaults:\n", "defaults:\n  mysql_uptime_floor: 60\n");
     std::fs::write(dir.path().join("_defaults.yaml"), defaults).unwrap();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/config").await;
     let keys = d["keys"].as_array().unwrap();
     let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
