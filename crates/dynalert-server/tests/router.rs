@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dynalert_server::{Options, Server};
+use dynalert_server::{Clock, Options, Server};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 mod common;
-use common::ManualClock;
+use common::{ManualClock, OffsetClock};
 
 const PLATFORM: &str =
     "defaults:\n  mysql_connections: 80\n  container_cpu: {warning: 70, critical: 90}\n";
@@ -460,4 +460,51 @@ async fn expiry_is_served_at_the_edge() {
         "at the edge: {body}"
     );
     assert_eq!(sample(&body, event).as_deref(), Some("1"), "{body}");
+}
+
+/// The reloader's timer serves an edge by itself (no reload, no nudge): the clock runs at
+/// real speed from half a second before the edge, and the default must be served within a
+/// second after it, never before it.
+#[tokio::test]
+async fn expiry_timer_fires_without_a_nudge() {
+    let dir = fixture();
+    write(
+        dir.path(),
+        "db-a.yaml",
+        "tenants:\n  db-a:\n    mysql_connections: {value: 42, expires: \"2026-06-01T12:00:02Z\"}\n",
+    );
+    let edge = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:02Z")
+        .unwrap()
+        .to_utc();
+    let clock = Arc::new(OffsetClock(
+        edge - chrono::Duration::milliseconds(500) - chrono::Utc::now(),
+    ));
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    opts.clock = clock.clone();
+    let server = Server::start(opts);
+    assert!(server.ready(Duration::from_secs(10)).await);
+    let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = call(&server, "GET", "/metrics", &[]).await.text();
+        let seen = clock.now();
+        match sample(&body, line).as_deref() {
+            Some("42") => assert!(
+                seen < edge + chrono::Duration::seconds(1),
+                "still 42 at {seen}"
+            ),
+            Some("80") => {
+                assert!(
+                    seen >= edge,
+                    "the default was served before the edge, at {seen}"
+                );
+                break;
+            }
+            other => panic!("unexpected value {other:?}: {body}"),
+        }
+        assert!(Instant::now() < deadline, "expiry never served");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -1,5 +1,8 @@
 //! Helpers shared by the in-process server tests.
 
+// Each test binary includes this module and uses a part of it.
+#![allow(dead_code)]
+
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -24,5 +27,15 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap()
+    }
+}
+
+/// The system clock shifted by a fixed offset: time runs at real speed, so the reloader's
+/// own timer is what must serve an edge placed a moment ahead.
+pub struct OffsetClock(pub chrono::Duration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
     }
 }
