@@ -3,6 +3,10 @@ CARGO   ?= cargo
 RELEASE := target/release
 DYNALERT := $(RELEASE)/dynalert
 
+# A named test step that prints its wall time. Tests marked `#[ignore]` (real servers,
+# stress) are left out of a plain `cargo test` and run here by name.
+timed = @t0=$$(date +%s); echo "== $(1)"; $(2) && echo "== $(1): $$(( $$(date +%s) - t0 )) s"
+
 .PHONY: all demo test lint bench clean deps build schema lab-up lab-down scenarios verify lab-e2e bench-scale
 
 all: build
@@ -20,7 +24,9 @@ test: deps build
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) machete
-	$(CARGO) test --workspace
+	$(call timed,unit and in-process tests,$(CARGO) test --workspace)
+	$(call timed,real-server tests,$(CARGO) test -p dynalert-server --test status -- --ignored && $(CARGO) test -p threshold-exporter --test process -- --ignored)
+	$(call timed,stress tests,$(CARGO) test -p dynalert-server --test load -- --ignored && $(CARGO) test -p threshold-exporter --test churn --test hostile --test memory -- --ignored)
 	$(DYNALERT) schema --dir docs/schema --check
 	$(DYNALERT) man --dir docs/cli/man --check && $(DYNALERT) completions --dir docs/cli/completions --check
 	scripts/test-install.sh
@@ -31,7 +37,7 @@ test: deps build
 	scripts/test-deploy.sh
 	scripts/test-status-browser.sh
 	$(DYNALERT) bench rules --tenants 100,1000 --quick --out $(CURDIR)/target/bench-quick
-	scripts/lab-e2e.sh
+	$(call timed,lab end-to-end tests,scripts/lab-e2e.sh)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use dynalert_server::auth::Auth;
-use dynalert_server::client::Client;
 use dynalert_server::{Options, Server};
+use dynalert_test::http::Client;
 
 const FLOOD: usize = 600;
 const CONCURRENCY: usize = 300;
@@ -112,7 +112,7 @@ fn main() {
                 let mut codes = Vec::new();
                 for n in 0..per_task {
                     let wrong = basic("prometheus", &format!("wrong-{task}-{n}"));
-                    let r = dynalert_server::client::request(
+                    let r = dynalert_test::http::request(
                         addr,
                         "GET",
                         "/metrics",

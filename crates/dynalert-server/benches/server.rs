@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dynalert_server::client::Client;
 use dynalert_server::selfmetrics::ProcessStats;
 use dynalert_server::{Options, Server};
+use dynalert_test::http::Client;
 
 // The same allocator as the `threshold-exporter` binary.
 #[global_allocator]

@@ -7,7 +7,7 @@ pub mod auth;
 pub mod body;
 mod chunks;
 pub mod cli;
-pub mod client;
+pub mod clock;
 pub mod http;
 pub mod logging;
 pub mod reload;
@@ -28,6 +28,7 @@ use arc_swap::ArcSwap;
 use dynalert_config::{Limits, Loader, ReadOptions};
 
 pub use cli::Args;
+pub use clock::{Clock, SystemClock};
 pub use http::router;
 pub use state::AppState;
 
@@ -53,6 +54,8 @@ pub struct Options {
     pub read: ReadOptions,
     /// Whether `POST /-/reload` is enabled (`--web.enable-lifecycle`).
     pub enable_lifecycle: bool,
+    /// The time that expiry and schedule edges are resolved against.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Options {
@@ -67,6 +70,7 @@ impl Options {
             auth: None,
             read: ReadOptions::default(),
             enable_lifecycle: true,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -85,7 +89,7 @@ impl Server {
         let empty = Published {
             body: Arc::new(Body::assemble(&[])),
             config: Arc::default(),
-            at: chrono::Utc::now(),
+            at: opts.clock.now(),
             status: Arc::new(Status::default()),
             valid: Arc::new(Segment::new(selfmetrics::render_tenant_valid(
                 &Default::default(),
@@ -139,6 +143,7 @@ impl Server {
             opts.storage_path.clone(),
             opts.poll_interval,
             hook,
+            opts.clock.clone(),
         );
         // The snapshot is served at once, marked as such, while the first load runs.
         if let Some(seed) = seed {
@@ -163,7 +168,23 @@ impl Server {
         router(self.shared.clone())
     }
 
-    /// Waits until the first load finished (for tests and benchmarks).
+    /// Waits, without blocking the async runtime, until the first load finished or
+    /// `timeout` passed; true when it finished.
+    pub async fn ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.shared.load().status.last_reload.is_some() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Blocks the calling thread until the first load finished (for synchronous callers
+    /// such as the benchmarks; async code uses [`Server::ready`]).
     pub fn wait_ready(&self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
         while std::time::Instant::now() < deadline {
@@ -173,6 +194,16 @@ impl Server {
             std::thread::sleep(Duration::from_millis(2));
         }
         false
+    }
+
+    /// Tells the reloader that its clock moved (a manual clock in tests, or a wall-clock
+    /// jump): it re-checks the next edge at once instead of at the instant it computed.
+    /// Returns once any change is published.
+    pub async fn clock_moved(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.shared.reload.send(Msg::Tick(Some(tx))).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Stops the reloader and waits for it.
@@ -253,6 +284,7 @@ fn try_run(args: Args) -> Result<(), String> {
                 ..ReadOptions::default()
             },
             enable_lifecycle: args.enable_lifecycle,
+            clock: Arc::new(SystemClock),
         };
         let server = Server::start(opts);
         tracing::info!(

@@ -17,6 +17,7 @@ use dynalert_config::Loader;
 use dynalert_model::{resolve_tenant, Config, Platform, Tenant};
 
 use crate::body::{Body, Chunk, Segment};
+use crate::clock::Clock;
 use crate::selfmetrics::render_tenant_valid;
 use crate::state::{Msg, Outcome, Published, Shared, Status, Trigger};
 
@@ -48,6 +49,7 @@ pub struct Reloader {
     poll: Duration,
     next_change: Option<DateTime<Utc>>,
     on_reload: Option<Box<dyn Fn() + Send>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Reloader {
@@ -57,6 +59,7 @@ impl Reloader {
         storage: Option<PathBuf>,
         poll: Duration,
         on_reload: Option<Box<dyn Fn() + Send>>,
+        clock: Arc<dyn Clock>,
     ) -> Reloader {
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -74,6 +77,7 @@ impl Reloader {
             poll,
             next_change: None,
             on_reload,
+            clock,
         }
     }
 
@@ -88,7 +92,7 @@ impl Reloader {
         loop {
             let now = Instant::now();
             let edge = self.next_change.map(|t| {
-                let wait = (t - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                let wait = (t - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
                 now + wait
             });
             let deadline = [Some(next_poll), debounce, edge]
@@ -101,6 +105,7 @@ impl Reloader {
                     // Coalesce: every reload request already queued is answered by this
                     // one reload (a burst of SIGHUPs or POSTs costs one reload).
                     let mut replies: Vec<_> = reply.into_iter().collect();
+                    let mut ticks = Vec::new();
                     let mut stop = false;
                     let mut changed = Vec::new();
                     while let Ok(msg) = rx.try_recv() {
@@ -108,6 +113,7 @@ impl Reloader {
                             Msg::Reload(_, r) => replies.extend(r),
                             Msg::Stop => stop = true,
                             Msg::Changed(n) => changed.push(n),
+                            Msg::Tick(t) => ticks.extend(t),
                         }
                     }
                     let outcome = self.reload(trigger);
@@ -115,6 +121,10 @@ impl Reloader {
                     pending = Some(BTreeSet::new());
                     for reply in replies {
                         let _ = reply.send(outcome.clone());
+                    }
+                    // The reload resolved at the current time: every passed edge is served.
+                    for tick in ticks {
+                        let _ = tick.send(());
                     }
                     if stop {
                         break;
@@ -132,6 +142,12 @@ impl Reloader {
                         debounce.get_or_insert_with(|| Instant::now() + DEBOUNCE);
                     }
                 }
+                Ok(Msg::Tick(reply)) => {
+                    self.refresh_if_due();
+                    if let Some(reply) = reply {
+                        let _ = reply.send(());
+                    }
+                }
                 Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     let now = Instant::now();
@@ -142,9 +158,8 @@ impl Reloader {
                     } else if next_poll <= now {
                         next_poll = now + self.poll;
                         self.reload(Trigger::Poll);
-                    } else if self.next_change.is_some_and(|t| t <= Utc::now()) {
-                        let config = self.loader.last_good();
-                        self.refresh(&config, Utc::now());
+                    } else {
+                        self.refresh_if_due();
                     }
                 }
             }
@@ -155,7 +170,7 @@ impl Reloader {
     pub fn publish_snapshot(&mut self, config: &Arc<Config>) {
         self.status.ready = true;
         self.status.from_snapshot = true;
-        self.publish(config, Utc::now(), false);
+        self.publish(config, self.clock.now(), false);
     }
 
     /// Reloads the directory and publishes the result.
@@ -166,7 +181,7 @@ impl Reloader {
     /// Reloads the named files only (`Some`), or scans the whole directory (`None`).
     pub fn reload_with(&mut self, trigger: Trigger, names: Option<Vec<String>>) -> Outcome {
         let started = Instant::now();
-        let now = Utc::now();
+        let now = self.clock.now();
         *self.status.reloads.entry(trigger.as_str()).or_default() += 1;
         let result = match &names {
             Some(names) => self.loader.reload_files(names, now),
@@ -272,9 +287,14 @@ impl Reloader {
         outcome
     }
 
-    /// Re-resolves at `now` (schedule edge) and publishes when the series changed.
-    fn refresh(&mut self, config: &Arc<Config>, now: DateTime<Utc>) {
-        self.publish(config, now, false);
+    /// Re-resolves the last good config when the next edge has passed (schedule window,
+    /// expiry, maintenance boundary) and publishes when the series changed.
+    fn refresh_if_due(&mut self) {
+        let now = self.clock.now();
+        if self.next_change.is_some_and(|t| t <= now) {
+            let config = self.loader.last_good();
+            self.publish(&config, now, false);
+        }
     }
 
     fn publish(&mut self, config: &Arc<Config>, now: DateTime<Utc>, valid_changed: bool) {

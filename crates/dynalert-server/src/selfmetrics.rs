@@ -7,30 +7,7 @@ use std::fmt::Write as _;
 
 use dynalert_exposition::{write_header, write_sample, write_value, Format};
 
-use crate::state::Published;
-
-/// Upper bounds of the reload duration histogram, in seconds.
-pub const RELOAD_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
-
-/// Cumulative counts of a histogram with [`RELOAD_BUCKETS`].
-#[derive(Debug, Clone, Default)]
-pub struct Histogram {
-    pub buckets: [u64; RELOAD_BUCKETS.len()],
-    pub count: u64,
-    pub sum: f64,
-}
-
-impl Histogram {
-    pub fn observe(&mut self, v: f64) {
-        for (i, le) in RELOAD_BUCKETS.iter().enumerate() {
-            if v <= *le {
-                self.buckets[i] += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += v;
-    }
-}
+use crate::state::{Published, RELOAD_BUCKETS};
 
 fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
     write_header(out, name, help, "gauge");

@@ -12,7 +12,29 @@ use dynalert_model::Config;
 
 use crate::auth::Auth;
 use crate::body::{Body, Segment};
-use crate::selfmetrics::Histogram;
+
+/// Upper bounds of the reload duration histogram, in seconds.
+pub const RELOAD_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// Cumulative counts of a histogram with [`RELOAD_BUCKETS`].
+#[derive(Debug, Clone, Default)]
+pub struct Histogram {
+    pub buckets: [u64; RELOAD_BUCKETS.len()],
+    pub count: u64,
+    pub sum: f64,
+}
+
+impl Histogram {
+    pub fn observe(&mut self, v: f64) {
+        for (i, le) in RELOAD_BUCKETS.iter().enumerate() {
+            if v <= *le {
+                self.buckets[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += v;
+    }
+}
 
 /// Reload and validation status, as of the last reload.
 #[derive(Debug, Clone, Default)]
@@ -89,6 +111,8 @@ pub enum Msg {
     /// A file system event; reloads after the debounce delay. `Some(names)`: only these
     /// config files changed; `None`: anything may have changed (full scan).
     Changed(Option<Vec<String>>),
+    /// The clock moved: publish whatever edge has passed, then answer.
+    Tick(Option<tokio::sync::oneshot::Sender<()>>),
     Stop,
 }
 

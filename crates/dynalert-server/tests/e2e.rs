@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dynalert_server::client::{self, Client};
 use dynalert_server::{Options, Server};
+use dynalert_test::http::{self as client, Client};
 
 const PLATFORM: &str = "defaults:\n  mysql_connections: 80\n";
 const LINE: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} ";

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dynalert_server::body::body_hash;
-use dynalert_server::client::Client;
 use dynalert_server::{Options, Server};
+use dynalert_test::http::Client;
 
 const TENANTS: usize = 50;
 const RUN: Duration = Duration::from_secs(20);
@@ -45,6 +45,7 @@ fn parse(body: &str) -> Result<String, String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "stress test (20 s): run by `make test` as the step `stress tests`"]
 async fn scrapes_stay_consistent_under_reloads() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
@@ -63,7 +64,7 @@ async fn scrapes_stay_consistent_under_reloads() {
     let mut opts = Options::new(&d);
     opts.poll_interval = Duration::from_millis(500);
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(20)));
+    assert!(server.ready(Duration::from_secs(20)).await);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -118,7 +119,7 @@ async fn scrapes_stay_consistent_under_reloads() {
         }));
     }
 
-    let writer = tokio::task::spawn_blocking(move || {
+    let writer = tokio::spawn(async move {
         let started = Instant::now();
         let mut changes = 0u64;
         let mut invalid = 0u64;
@@ -133,7 +134,7 @@ async fn scrapes_stay_consistent_under_reloads() {
             )
             .unwrap();
             changes += 1;
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         (changes, invalid)
     });

@@ -2,13 +2,17 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dynalert_server::{Options, Server};
+use dynalert_server::{Clock, Options, Server};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+
+mod common;
+use common::{ManualClock, OffsetClock};
 
 const PLATFORM: &str =
     "defaults:\n  mysql_connections: 80\n  container_cpu: {warning: 70, critical: 90}\n";
@@ -29,12 +33,12 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
-fn start(dir: &Path) -> Server {
+async fn start(dir: &Path) -> Server {
     let mut opts = Options::new(dir);
     opts.watch = false;
     opts.poll_interval = Duration::from_secs(3600);
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     server
 }
 
@@ -85,7 +89,7 @@ fn sample(body: &str, prefix: &str) -> Option<String> {
 #[tokio::test]
 async fn metrics_serve_thresholds_and_self_metrics() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let r = call(&server, "GET", "/metrics", &[]).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
@@ -132,7 +136,7 @@ async fn metrics_serve_thresholds_and_self_metrics() {
 #[tokio::test]
 async fn openmetrics_by_negotiation() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     let r = call(&server, "GET", "/metrics", &[("accept", accept)]).await;
     assert!(r.headers["content-type"]
@@ -161,7 +165,7 @@ async fn openmetrics_by_negotiation() {
 #[tokio::test]
 async fn gzip_when_asked_once_compressed() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let plain = call(&server, "GET", "/metrics", &[]).await.text();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -184,15 +188,14 @@ async fn gzip_when_asked_once_compressed() {
             break;
         }
         assert!(Instant::now() < deadline, "body never compressed");
-        tokio::task::yield_now().await;
-        std::thread::sleep(Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
 #[tokio::test]
 async fn health_ready_and_landing() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     assert_eq!(
         call(&server, "GET", "/-/healthy", &[]).await.status,
         StatusCode::OK
@@ -213,7 +216,7 @@ async fn health_ready_and_landing() {
 #[tokio::test]
 async fn not_ready_without_a_config() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("missing"));
+    let server = start(&dir.path().join("missing")).await;
     assert_eq!(
         call(&server, "GET", "/-/ready", &[]).await.status,
         StatusCode::SERVICE_UNAVAILABLE
@@ -236,7 +239,7 @@ async fn reload_endpoint_is_gated_by_the_lifecycle_flag() {
     opts.poll_interval = Duration::from_secs(3600);
     opts.enable_lifecycle = false;
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     write(dir.path(), "db-a.yaml", &tenant("db-a", "55"));
     let r = call(&server, "POST", "/-/reload", &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
@@ -250,7 +253,7 @@ async fn reload_endpoint_is_gated_by_the_lifecycle_flag() {
 #[tokio::test]
 async fn reload_applies_and_refuses_get() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     assert_eq!(
         call(&server, "GET", "/-/reload", &[]).await.status,
         StatusCode::METHOD_NOT_ALLOWED
@@ -265,7 +268,7 @@ async fn reload_applies_and_refuses_get() {
 #[tokio::test]
 async fn broken_tenant_keeps_last_good_values() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     // A bad value, then a syntax error, then a file declaring another tenant that has its
     // own file.
     for bad in [
@@ -305,7 +308,7 @@ async fn broken_tenant_keeps_last_good_values() {
 #[tokio::test]
 async fn broken_platform_keeps_everything() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let before = call(&server, "GET", "/metrics", &[]).await.text();
     write(
         dir.path(),
@@ -330,7 +333,7 @@ async fn broken_platform_keeps_everything() {
 #[tokio::test]
 async fn tenant_api_has_effective_config_with_sources() {
     let dir = fixture();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let list: serde_json::Value =
         serde_json::from_slice(&call(&server, "GET", "/api/v1/tenants", &[]).await.body).unwrap();
     let ids: Vec<&str> = list["tenants"]
@@ -371,7 +374,7 @@ async fn basic_auth_guards_every_endpoint() {
         [("prom".to_string(), hash)].into_iter().collect(),
     )));
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     use base64::Engine as _;
     let b64 = |s: &str| {
         format!(
@@ -412,35 +415,97 @@ async fn basic_auth_guards_every_endpoint() {
     );
 }
 
+/// BRIEF: after `expires` the platform default applies again and the tenant's
+/// `threshold_exporter_config_event` says so; the exporter re-renders at the edge itself
+/// (`expires` is the first instant at which the value no longer applies).
 #[tokio::test]
 async fn expiry_is_served_at_the_edge() {
     let dir = fixture();
-    let expires = (chrono::Utc::now() + chrono::Duration::seconds(2))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     write(
         dir.path(),
         "db-a.yaml",
-        &format!(
-            "tenants:\n  db-a:\n    mysql_connections: {{value: 42, expires: \"{expires}\"}}\n"
-        ),
+        "tenants:\n  db-a:\n    mysql_connections: {value: 42, expires: \"2026-06-01T12:00:02Z\"}\n",
     );
-    let server = start(dir.path());
+    let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    opts.clock = clock.clone();
+    let server = Server::start(opts);
+    assert!(server.ready(Duration::from_secs(10)).await);
     let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+    let event = "threshold_exporter_config_event{tenant=\"db-a\",event=\"threshold_expired\",reason=\"mysql_connections\"}";
     let body = call(&server, "GET", "/metrics", &[]).await.text();
     assert_eq!(sample(&body, line).as_deref(), Some("42"), "{body}");
-    let edge = chrono::DateTime::parse_from_rfc3339(&expires).unwrap();
+    assert_eq!(sample(&body, event), None, "{body}");
+
+    let edge = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:02Z")
+        .unwrap()
+        .to_utc();
+    clock.set(edge - chrono::Duration::milliseconds(1));
+    server.clock_moved().await;
+    let body = call(&server, "GET", "/metrics", &[]).await.text();
+    assert_eq!(
+        sample(&body, line).as_deref(),
+        Some("42"),
+        "before the edge: {body}"
+    );
+
+    clock.set(edge);
+    server.clock_moved().await;
+    let body = call(&server, "GET", "/metrics", &[]).await.text();
+    // `_defaults.yaml` of the fixture: mysql_connections 80.
+    assert_eq!(
+        sample(&body, line).as_deref(),
+        Some("80"),
+        "at the edge: {body}"
+    );
+    assert_eq!(sample(&body, event).as_deref(), Some("1"), "{body}");
+}
+
+/// The reloader's timer serves an edge by itself (no reload, no nudge): the clock runs at
+/// real speed from half a second before the edge, and the default must be served within a
+/// second after it, never before it.
+#[tokio::test]
+async fn expiry_timer_fires_without_a_nudge() {
+    let dir = fixture();
+    write(
+        dir.path(),
+        "db-a.yaml",
+        "tenants:\n  db-a:\n    mysql_connections: {value: 42, expires: \"2026-06-01T12:00:02Z\"}\n",
+    );
+    let edge = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:02Z")
+        .unwrap()
+        .to_utc();
+    let clock = Arc::new(OffsetClock(
+        edge - chrono::Duration::milliseconds(500) - chrono::Utc::now(),
+    ));
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    opts.clock = clock.clone();
+    let server = Server::start(opts);
+    assert!(server.ready(Duration::from_secs(10)).await);
+    let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let body = call(&server, "GET", "/metrics", &[]).await.text();
-        if sample(&body, line).as_deref() == Some("80") {
-            let late = chrono::Utc::now().signed_duration_since(edge);
-            assert!(
-                late < chrono::Duration::seconds(1),
-                "served {late} after the edge"
-            );
-            break;
+        let seen = clock.now();
+        match sample(&body, line).as_deref() {
+            Some("42") => assert!(
+                seen < edge + chrono::Duration::seconds(1),
+                "still 42 at {seen}"
+            ),
+            Some("80") => {
+                assert!(
+                    seen >= edge,
+                    "the default was served before the edge, at {seen}"
+                );
+                break;
+            }
+            other => panic!("unexpected value {other:?}: {body}"),
         }
         assert!(Instant::now() < deadline, "expiry never served");
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

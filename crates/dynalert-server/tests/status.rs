@@ -3,14 +3,18 @@
 //! Expected values come from what the example files document, not from the pages.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use dynalert_server::{Options, Server};
+use dynalert_server::{Clock, Options, Server};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+
+mod common;
+use common::ManualClock;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/conf.d");
 
@@ -43,12 +47,12 @@ fn setup() -> tempfile::TempDir {
     dir
 }
 
-fn start(dir: &Path) -> Server {
+async fn start(dir: &Path) -> Server {
     let mut opts = Options::new(dir);
     opts.watch = false;
     opts.poll_interval = Duration::from_secs(3600);
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     server
 }
 
@@ -101,7 +105,7 @@ fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
 #[tokio::test]
 async fn status_page_counts_errors_and_modes() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     reject_db_b(&server, dir.path()).await;
     let d = json(&server, "/api/v1/status").await;
     // db-a, cache-c, maint-m, evil are valid; db-b (last good) and `<b>x` are rejected.
@@ -138,7 +142,7 @@ async fn status_page_counts_errors_and_modes() {
 #[tokio::test]
 async fn tenant_list_searches_filters_and_pages() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     reject_db_b(&server, dir.path()).await;
     let all = json(&server, "/api/v1/tenants").await;
     let ids: Vec<&str> = all["tenants"]
@@ -199,7 +203,7 @@ async fn pagination_of_many_tenants() {
         )
         .unwrap();
     }
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let p3 = json(&server, "/api/v1/tenants?page=3").await;
     assert_eq!(p3["total"], 250);
     assert_eq!(p3["pagination"]["pages"], 3);
@@ -219,7 +223,7 @@ async fn pagination_of_many_tenants() {
 #[tokio::test]
 async fn tenant_view_has_values_states_sources_and_masked_routing() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/tenants/db-a").await;
     let file = dir.path().join("db-a.yaml").display().to_string();
     // db-a.yaml line 6: `mysql_connections: "70"`, line 7 its critical tier "120".
@@ -280,7 +284,13 @@ async fn tenant_view_has_values_states_sources_and_masked_routing() {
 #[tokio::test]
 async fn rejected_tenant_page_names_its_error() {
     let dir = setup();
-    let server = start(dir.path());
+    let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
+    let mut opts = Options::new(dir.path());
+    opts.watch = false;
+    opts.poll_interval = Duration::from_secs(3600);
+    opts.clock = clock.clone();
+    let server = Server::start(opts);
+    assert!(server.ready(Duration::from_secs(10)).await);
     reject_db_b(&server, dir.path()).await;
     let d = json(&server, "/api/v1/tenants/db-b").await;
     assert_eq!(d["valid"], false);
@@ -289,7 +299,7 @@ async fn rejected_tenant_page_names_its_error() {
     let status = json(&server, "/api/v1/status").await;
     assert_eq!(d["rejected_since"], status["last_reload"]["at"]);
     // A later reload that still rejects the file keeps the first instant.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.set(clock.now() + chrono::Duration::seconds(5));
     reject_db_b(&server, dir.path()).await;
     let again = json(&server, "/api/v1/tenants/db-b").await;
     assert_eq!(again["rejected_since"], d["rejected_since"]);
@@ -312,7 +322,7 @@ async fn rejected_tenant_page_names_its_error() {
 #[tokio::test]
 async fn catalogue_lists_keys_defaults_and_alerts() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/config").await;
     let keys = d["keys"].as_array().unwrap();
     // _defaults.yaml: ten `defaults:` keys and two `optional_overrides:`.
@@ -347,7 +357,7 @@ async fn catalogue_lists_keys_defaults_and_alerts() {
 #[tokio::test]
 async fn hostile_values_are_escaped_and_secrets_never_shown() {
     let dir = setup();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     // Every URL of the example routing files is a secret (webhook URLs carry tokens).
     let mut secrets = Vec::new();
     for name in ["_routing.yaml", "db-a.yaml", "db-b.yaml", "cache-c.yaml"] {
@@ -410,7 +420,7 @@ async fn pages_sit_behind_basic_auth() {
         [("ops".to_string(), hash)].into_iter().collect(),
     )));
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     use base64::Engine as _;
     let right = format!(
         "Basic {}",
@@ -464,12 +474,13 @@ async fn until<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> Optio
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts a real Prometheus: run by `make test` as the step `real-server tests`"]
 async fn prometheus_observations_next_to_each_key() {
     let dir = setup();
     // Replica 1 on a socket, scraped by a real Prometheus running the rule packs.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let exporter = listener.local_addr().unwrap();
-    let replica = start(dir.path());
+    let replica = start(dir.path()).await;
     let app = replica.router();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(async move {
@@ -530,7 +541,7 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
         "the recorded threshold",
         Duration::from_secs(60),
         async || {
-            let r = dynalert_server::client::get(prom, query).await.ok()?;
+            let r = dynalert_test::http::get(prom, query).await.ok()?;
             let v: Value = serde_json::from_slice(&r.body).ok()?;
             (!v["data"]["result"].as_array()?.is_empty()).then_some(())
         },
@@ -542,7 +553,7 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
     opts.watch = false;
     opts.prometheus_url = Some(format!("http://{prom}"));
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     let d = json(&server, "/api/v1/tenants/db-a").await;
     let keys = d["prometheus"]["keys"]
         .as_array()
@@ -586,7 +597,7 @@ async fn unreachable_prometheus_is_named_without_credentials() {
     opts.watch = false;
     opts.prometheus_url = Some(format!("http://admin:hunter2@{closed}"));
     let server = Server::start(opts);
-    assert!(server.wait_ready(Duration::from_secs(10)));
+    assert!(server.ready(Duration::from_secs(10)).await);
     let (status, page) = get(&server, "/tenants/db-a").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("no observations"), "{page}");
@@ -604,7 +615,7 @@ async fn a_key_no_alert_reads_is_unarmed() {
     let defaults = std::fs::read_to_string(dir.path().join("_defaults.yaml")).unwrap();
     let defaults = defaults.replace("defaults:\n", "defaults:\n  mysql_uptime_floor: 60\n");
     std::fs::write(dir.path().join("_defaults.yaml"), defaults).unwrap();
-    let server = start(dir.path());
+    let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/config").await;
     let keys = d["keys"].as_array().unwrap();
     let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();

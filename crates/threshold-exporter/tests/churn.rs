@@ -108,6 +108,7 @@ fn db_a_value(body: &str) -> Option<&str> {
 }
 
 #[test]
+#[ignore = "stress test of a live exporter process: run by `make test` as the step `stress tests`"]
 fn churn_never_serves_invalid_or_reset_thresholds() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("conf.d");

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dynalert_server::client;
+use dynalert_test::http as client;
 
 const EXE: &str = env!("CARGO_BIN_EXE_threshold-exporter");
 const LINE: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} ";
@@ -159,6 +159,7 @@ fn promtool_check(text: &str) {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn promtool_accepts_the_metrics() {
     let small = small_dir();
     for dir in [small.path().to_path_buf(), examples()] {
@@ -172,6 +173,7 @@ fn promtool_accepts_the_metrics() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn bad_flags_fail_at_start_naming_the_flag() {
     let run = |args: &[&str], want: &str| {
         let out = Command::new(EXE)
@@ -209,6 +211,7 @@ fn bad_flags_fail_at_start_naming_the_flag() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
     let dir = small_dir();
     let e = Exporter::spawn(&["--config.dir", dir.path().to_str().unwrap()]);
@@ -237,6 +240,7 @@ fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
 /// The web config is re-read when it changes: a new password applies without a restart,
 /// an emptied file is refused (the running users stay), and an empty file at start fails.
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
     use base64::Engine as _;
     let dir = small_dir();
@@ -301,6 +305,7 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn sighup_reloads() {
     let dir = small_dir();
     let e = Exporter::spawn(&[
@@ -337,6 +342,7 @@ fn signal_reloads(addr: SocketAddr) -> u64 {
 
 /// A burst of SIGHUPs while reloads take time costs a few reloads, not one per signal.
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn a_burst_of_sighups_is_coalesced() {
     const SIGNALS: usize = 1000;
     let dir = small_dir();
@@ -386,6 +392,7 @@ fn a_burst_of_sighups_is_coalesced() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn storage_serves_last_good_after_restart_with_a_broken_file() {
     let dir = small_dir();
     let store = tempfile::tempdir().unwrap();
@@ -438,15 +445,46 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
     e.stop();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Prometheus(Child);
+
+impl Prometheus {
+    /// Starts Prometheus on `127.0.0.1:0` and reads the address it bound from its log
+    /// (`msg="Listening on" address=…`), so no port is reserved and released.
+    fn spawn(cfg: &Path, data: &Path) -> (Prometheus, SocketAddr) {
+        let mut child = Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect(
+                "prometheus not found (install the `prometheus` package: scripts/install-deps.sh)",
+            );
+        let stderr = child.stderr.take().unwrap();
+        let prom = Prometheus(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Keeps draining the log after the address so Prometheus never blocks on it.
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("msg=\"Listening on\"") {
+                    let addr = line
+                        .split_whitespace()
+                        .find_map(|f| f.strip_prefix("address="))
+                        .and_then(|a| a.parse::<SocketAddr>().ok());
+                    if let Some(a) = addr {
+                        let _ = tx.send(a);
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("prometheus did not report its listen address");
+        (prom, addr)
+    }
+}
 
 impl Drop for Prometheus {
     fn drop(&mut self) {
@@ -456,6 +494,7 @@ impl Drop for Prometheus {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
     let conf = examples();
     let e = Exporter::spawn(&["--config.dir", conf.to_str().unwrap()]);
@@ -486,24 +525,7 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
         ),
     )
     .unwrap();
-    let port = free_port();
-    let prom = Prometheus(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                work.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "prometheus not found (install the `prometheus` package: scripts/install-deps.sh)",
-            ),
-    );
-    let paddr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (prom, paddr) = Prometheus::spawn(&cfg, &work.path().join("data"));
     let query = |q: &str| -> Option<serde_json::Value> {
         let path = format!("/api/v1/query?query={q}");
         let r = rt().block_on(client::get(paddr, &path)).ok()?;
@@ -544,6 +566,7 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
 }
 
 #[test]
+#[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn build_info_names_the_git_revision() {
     let git = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])

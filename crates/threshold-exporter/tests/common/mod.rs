@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dynalert_server::client;
+use dynalert_test::http as client;
 
 pub const EXE: &str = env!("CARGO_BIN_EXE_threshold-exporter");
 

@@ -1,4 +1,7 @@
-//! A minimal HTTP/1.1 client (plain or TLS) for end-to-end tests and the benchmark.
+//! A minimal HTTP/1.1 client (plain or TLS) for end-to-end tests and benchmarks.
+//!
+//! Talks to a real socket, so a test sees exactly the bytes a scraper gets (headers,
+//! compression, TLS). One keep-alive connection per [`Client`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
