@@ -85,7 +85,7 @@ pub(crate) fn threshold_like(node: &Node) -> bool {
         NodeKind::Map(m) => m
             .iter()
             .any(|(k, _)| k.as_str().is_some_and(|s| MAP_KEYS.contains(&s))),
-        _ => node.is_null(),
+        NodeKind::Seq(_) => node.is_null(),
     }
 }
 
