@@ -238,20 +238,13 @@ fn threshold_comparisons(
 /// when observations carry one (several clusters behind one conf.d) and group by nothing more
 /// when they do not, which is what a per-tenant rule of a single cluster computes.
 fn without_cluster(e: &mut Expr) {
-    match e {
-        Expr::Aggregate(a) => {
-            if let Some(LabelModifier::Include(l)) = &mut a.modifier {
-                l.labels.retain(|x| x != "cluster");
-            }
-            without_cluster(&mut a.expr);
+    if let Expr::Aggregate(a) = e {
+        if let Some(LabelModifier::Include(l)) = &mut a.modifier {
+            l.labels.retain(|x| x != "cluster");
         }
-        Expr::Paren(p) => without_cluster(&mut p.expr),
-        Expr::Binary(b) => {
-            without_cluster(&mut b.lhs);
-            without_cluster(&mut b.rhs);
-        }
-        Expr::Call(c) => c.args.args.iter_mut().for_each(|a| without_cluster(a)),
-        _ => {}
+    }
+    for child in children_mut(e) {
+        without_cluster(child);
     }
 }
 
@@ -462,65 +455,10 @@ fn remove_tenant(
     match e {
         Expr::VectorSelector(vs) => vs_fix(vs),
         Expr::MatrixSelector(ms) => vs_fix(&mut ms.vs),
-        Expr::Aggregate(a) => {
-            if let Some(p) = &mut a.param {
+        _ => {
+            for child in children_mut(e) {
                 remove_tenant(
-                    p,
-                    label,
-                    tenants,
-                    (&mut *selectors, &mut *with_tenant),
-                    others,
-                )?;
-            }
-            remove_tenant(
-                &mut a.expr,
-                label,
-                tenants,
-                (&mut *selectors, &mut *with_tenant),
-                others,
-            )
-        }
-        Expr::Unary(u) => remove_tenant(
-            &mut u.expr,
-            label,
-            tenants,
-            (&mut *selectors, &mut *with_tenant),
-            others,
-        ),
-        Expr::Binary(b) => {
-            remove_tenant(
-                &mut b.lhs,
-                label,
-                tenants,
-                (&mut *selectors, &mut *with_tenant),
-                others,
-            )?;
-            remove_tenant(
-                &mut b.rhs,
-                label,
-                tenants,
-                (&mut *selectors, &mut *with_tenant),
-                others,
-            )
-        }
-        Expr::Paren(p) => remove_tenant(
-            &mut p.expr,
-            label,
-            tenants,
-            (&mut *selectors, &mut *with_tenant),
-            others,
-        ),
-        Expr::Subquery(s) => remove_tenant(
-            &mut s.expr,
-            label,
-            tenants,
-            (&mut *selectors, &mut *with_tenant),
-            others,
-        ),
-        Expr::Call(c) => {
-            for a in &mut c.args.args {
-                remove_tenant(
-                    a,
+                    child,
                     label,
                     tenants,
                     (&mut *selectors, &mut *with_tenant),
@@ -529,7 +467,27 @@ fn remove_tenant(
             }
             Ok(())
         }
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => Ok(()),
+    }
+}
+
+/// The sub-expressions of `e`, in order (none for selectors and literals).
+fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
+    match e {
+        Expr::Aggregate(a) => {
+            let mut out: Vec<&mut Expr> = a.param.as_deref_mut().into_iter().collect();
+            out.push(&mut a.expr);
+            out
+        }
+        Expr::Unary(u) => vec![&mut u.expr],
+        Expr::Binary(b) => vec![&mut b.lhs, &mut b.rhs],
+        Expr::Paren(p) => vec![&mut p.expr],
+        Expr::Subquery(s) => vec![&mut s.expr],
+        Expr::Call(c) => c.args.args.iter_mut().map(|a| &mut **a).collect(),
+        Expr::VectorSelector(_)
+        | Expr::MatrixSelector(_)
+        | Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::Extension(_) => Vec::new(),
     }
 }
 
