@@ -338,20 +338,11 @@ fn run_set(
     let promtool_check_s = promtool_check(opts, rule_file)?;
 
     let interval = prom_duration(opts.interval);
-    let mut config = format!(
-        "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nrule_files: [\"{}\"]\nscrape_configs:\n  - job_name: source\n    honor_labels: true\n    metrics_path: /source\n    static_configs: [{{targets: [\"{}\"]}}]\n",
+    let (jobs_yaml, jobs) = scrape_jobs(endpoint, dynamic);
+    let config = format!(
+        "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nrule_files: [\"{}\"]\n{jobs_yaml}",
         rule_file.display(),
-        endpoint.host_port()
     );
-    let jobs = if dynamic {
-        config.push_str(&format!(
-            "  - job_name: threshold-exporter\n    honor_labels: true\n    metrics_path: /thresholds\n    static_configs: [{{targets: [\"{}\"]}}]\n",
-            endpoint.host_port()
-        ));
-        2.0
-    } else {
-        1.0
-    };
     let config_file = set_dir.join("prometheus.yml");
     fs_err::write(&config_file, config)?;
     let port = free_port()?;
@@ -552,4 +543,22 @@ pub fn machine_description() -> String {
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .unwrap_or_default();
     format!("{model}, {cores} cores, {mem} RAM, load average {load} at start")
+}
+
+/// The `scrape_configs:` of a bench run (the observations, and the thresholds for the
+/// dynamic sets, both from `endpoint`) and how many scrape jobs that is.
+pub(crate) fn scrape_jobs(endpoint: &Endpoint, dynamic: bool) -> (String, f64) {
+    let job = |name: &str, path: &str| {
+        format!(
+            "  - job_name: {name}\n    honor_labels: true\n    metrics_path: {path}\n    static_configs: [{{targets: [\"{}\"]}}]\n",
+            endpoint.host_port()
+        )
+    };
+    let mut yaml = format!("scrape_configs:\n{}", job("source", "/source"));
+    if dynamic {
+        yaml.push_str(&job("threshold-exporter", "/thresholds"));
+        (yaml, 2.0)
+    } else {
+        (yaml, 1.0)
+    }
 }

@@ -157,19 +157,10 @@ pub fn run_set(
 ) -> Result<(SetResult, BTreeSet<Firing>)> {
     let rule_file_bytes = fs_err::metadata(rule_file)?.len();
     let interval = prom_duration(opts.interval);
-    let mut config = format!(
-        "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\nscrape_configs:\n  - job_name: source\n    honor_labels: true\n    metrics_path: /source\n    static_configs: [{{targets: [\"{}\"]}}]\n",
-        endpoint.host_port()
+    let (jobs_yaml, jobs) = crate::rules::scrape_jobs(endpoint, dynamic);
+    let config = format!(
+        "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n{jobs_yaml}"
     );
-    let jobs = if dynamic {
-        config.push_str(&format!(
-            "  - job_name: threshold-exporter\n    honor_labels: true\n    metrics_path: /thresholds\n    static_configs: [{{targets: [\"{}\"]}}]\n",
-            endpoint.host_port()
-        ));
-        2.0
-    } else {
-        1.0
-    };
     let config_file = set_dir.join("scrape.yml");
     fs_err::write(&config_file, config)?;
 
