@@ -123,14 +123,19 @@ fn coverage(args: CoverageArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn regex(args: RegexArgs) -> anyhow::Result<u8> {
-    // The validated model, read by the one conf.d loader of the workspace: a row (or a whole
-    // tenant file) the exporter rejects is not in it, so it generates no rule.
-    let report = dynalert_config::load_dir(&args.dir, Utc::now())
-        .with_context(|| format!("cannot read `{}`", args.dir.display()))?;
+/// Loads conf.d for rule generation. The validated model is read by the one conf.d loader of
+/// the workspace: a row (or a whole tenant file) the exporter rejects is not in it, so it
+/// generates no rule; each rejected tenant is named with what it loses (`what`).
+fn load_for_rules(
+    dir: &std::path::Path,
+    what: &str,
+    served: &str,
+) -> anyhow::Result<dynalert_config::LoadReport> {
+    let report = dynalert_config::load_dir(dir, Utc::now())
+        .with_context(|| format!("cannot read `{}`", dir.display()))?;
     if !report.platform_valid {
         print_diagnostics(&report.diagnostics);
-        anyhow::bail!("the platform files of `{}` are invalid", args.dir.display());
+        anyhow::bail!("the platform files of `{}` are invalid", dir.display());
     }
     let rejected: Vec<&String> = report
         .tenant_valid
@@ -141,9 +146,14 @@ fn regex(args: RegexArgs) -> anyhow::Result<u8> {
     if !rejected.is_empty() {
         print_diagnostics(&report.diagnostics);
         for t in &rejected {
-            eprintln!("warning: tenant file of `{t}` is rejected: its regex rows generate no rule (a running exporter keeps serving its last good rows; fix the file and regenerate)");
+            eprintln!("warning: tenant file of `{t}` is rejected: its {what} generate no rule (a running exporter keeps serving its last good {served}; fix the file and regenerate)");
         }
     }
+    Ok(report)
+}
+
+fn regex(args: RegexArgs) -> anyhow::Result<u8> {
+    let report = load_for_rules(&args.dir, "regex rows", "rows")?;
     let rows = dynalert_rules::regex_rows_of(&report.config);
     let packs: BTreeSet<&str> = dynalert_rules::DIMENSIONS.iter().map(|d| d.1).collect();
     let mut drift = false;
@@ -172,24 +182,7 @@ fn regex(args: RegexArgs) -> anyhow::Result<u8> {
 }
 
 fn recipes(args: RecipesArgs) -> anyhow::Result<u8> {
-    let report = dynalert_config::load_dir(&args.dir, Utc::now())
-        .with_context(|| format!("cannot read `{}`", args.dir.display()))?;
-    if !report.platform_valid {
-        print_diagnostics(&report.diagnostics);
-        anyhow::bail!("the platform files of `{}` are invalid", args.dir.display());
-    }
-    let rejected: Vec<&String> = report
-        .tenant_valid
-        .iter()
-        .filter(|(_, ok)| !**ok)
-        .map(|(t, _)| t)
-        .collect();
-    if !rejected.is_empty() {
-        print_diagnostics(&report.diagnostics);
-        for t in &rejected {
-            eprintln!("warning: tenant file of `{t}` is rejected: its custom alerts generate no rule (a running exporter keeps serving its last good recipes; fix the file and regenerate)");
-        }
-    }
+    let report = load_for_rules(&args.dir, "custom alerts", "recipes")?;
     let shapes = dynalert_rules::shapes_of(&report.config);
     let mut text = dynalert_rules::render_custom_rules(&shapes, &args.dir.display().to_string());
     if args.prometheus_rule {
@@ -215,7 +208,7 @@ fn recipes(args: RecipesArgs) -> anyhow::Result<u8> {
         shapes.len(),
         report.config.tenants.len()
     );
-    Ok(if rejected.is_empty() {
+    Ok(if report.tenant_valid.values().all(|ok| *ok) {
         0
     } else {
         EXIT_FINDINGS
