@@ -1060,12 +1060,16 @@ fn scenario_d(ctx: &mut Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// HA: kill one exporter replica while an alert fires.
-fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
+/// Starts from a quiet db-a, opens 15 connections and lowers its connections warning to 5,
+/// then waits for the warning to fire with db-a's metadata joined. Returns the alert's
+/// labels; `restore` puts the file and the load back.
+fn fire_db_a_warning(
+    ctx: &mut Ctx,
+    restore: &mut Restore,
+) -> anyhow::Result<[(&'static str, &'static str); 3]> {
     // An alert still firing from the previous scenario (its files restored a moment ago)
-    // would be taken for this one and then resolve: start from a quiet db-a.
+    // would be taken for this one and then resolve.
     ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
-    let mut restore = Restore::new();
     restore.keep(&ctx.conf("db-a"))?;
     let sock = db_socket(ctx, "db-a")?;
     ctx.say("open 15 connections to db-a and lower its connections warning to 5");
@@ -1086,6 +1090,13 @@ fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
     let labels = [("tenant", "db-a"), ("severity", "warning"), ("tier", "vip")];
     ctx.wait_alert("MariaDBHighConnections", &labels, true)?;
     ctx.stage("alert firing", t0);
+    Ok(labels)
+}
+
+/// HA: kill one exporter replica while an alert fires.
+fn scenario_ha(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let mut restore = Restore::new();
+    let labels = fire_db_a_warning(ctx, &mut restore)?;
     let t_fire = Instant::now();
     let active_at = firing_active_at(ctx, "MariaDBHighConnections", &labels)?;
 
@@ -1226,26 +1237,8 @@ fn recorded_per_tenant(prom: &str) -> anyhow::Result<BTreeMap<String, f64>> {
 /// evaluations every tenant keeps all its recorded thresholds, both threshold exporter
 /// replicas stay `up`, the alert keeps its `activeAt` and nothing resolves.
 fn scenario_vmagent_failover(ctx: &mut Ctx) -> anyhow::Result<()> {
-    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
     let mut restore = Restore::new();
-    restore.keep(&ctx.conf("db-a"))?;
-    let sock = db_socket(ctx, "db-a")?;
-    ctx.say("open 15 connections to db-a and lower its connections warning to 5");
-    restore
-        .loads
-        .push(Load::open(&ctx.mariadb, &sock, 15, WAIT)?);
-    let t0 = ctx.write_tenant(
-        "db-a",
-        &format!(
-            "mysql_connections: {{warning: 5, critical: 100}}\nmysql_replication_lag: disable\n\
-             _metadata: {{tier: vip, owner: dba-team, namespaces: [db-a]}}\n_routing:\n  receiver: {{type: webhook, url: \"{}/db-a\"}}\n",
-            ctx.lab.sink_url
-        ),
-    )?;
-    // With its metadata joined (see scenario `ha`).
-    let labels = [("tenant", "db-a"), ("severity", "warning"), ("tier", "vip")];
-    ctx.wait_alert("MariaDBHighConnections", &labels, true)?;
-    ctx.stage("alert firing", t0);
+    let labels = fire_db_a_warning(ctx, &mut restore)?;
     let active_at = firing_active_at(ctx, "MariaDBHighConnections", &labels)?;
     let prom = ctx.prom().to_string();
     // The rule group that evaluates the alert (found by the rule, not by the group's name):
