@@ -169,7 +169,16 @@ pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
         let Ok(e) = parser::parse(&expr) else {
             continue;
         };
-        let Expr::Binary(b) = strip(&e) else { continue };
+        // `obs > … {severity="critical"} or obs > … {severity="warning"} or …`: one branch per
+        // tier, all with the same observation; the first one names it.
+        let mut e = strip(&e);
+        while let Expr::Binary(b) = e {
+            if b.op.to_string() != "or" {
+                break;
+            }
+            e = strip(&b.lhs);
+        }
+        let Expr::Binary(b) = e else { continue };
         if b.op.to_string() != ">" {
             continue;
         }
