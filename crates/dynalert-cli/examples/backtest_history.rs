@@ -14,7 +14,7 @@ fn value(n: u64, k: u64, rel: u64, scrape: u64) -> u64 {
     let day = rel / 86_400;
     let minute = (rel % 86_400) / 60;
     let spike_at = (n * 37 + k * 101) % 1_420;
-    if (day + n + k) % 3 == 0 && (spike_at..spike_at + 20).contains(&minute) {
+    if (day + n + k).is_multiple_of(3) && (spike_at..spike_at + 20).contains(&minute) {
         return 95;
     }
     10 + (n * 7 + k * 13) % 50 + (rel / scrape + n) % 5

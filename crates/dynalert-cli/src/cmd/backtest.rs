@@ -68,6 +68,11 @@ pub struct Args {
     /// Also write an SVG timeline per tenant and key that would have fired into this directory.
     #[arg(long)]
     pub svg: Option<PathBuf>,
+    /// Compare with what Prometheus recorded instead of `--against`: the thresholds the
+    /// exporters served (`tenant:alert_threshold:<key>`, outside `user_maintenance`) replayed,
+    /// and the firing intervals of the pack alert in `ALERTS`.
+    #[arg(long, conflicts_with = "against")]
+    pub served: bool,
 }
 
 /// A key the packs alert on: its observation expression and the alert's `for:` (seconds).
@@ -131,6 +136,12 @@ pub fn replay(
     f
 }
 
+/// Observations of one key: tenant -> step -> value.
+pub type Observations = BTreeMap<String, BTreeMap<i64, f64>>;
+
+/// Served thresholds: key -> (tenant, tier) -> segments.
+pub type Served = BTreeMap<String, BTreeMap<(String, Severity), Segments>>;
+
 /// A piecewise-constant served threshold: `(from, until, value)`, `from` inclusive, `until`
 /// exclusive (unix seconds), ascending and disjoint.
 pub type Segments = Vec<(i64, i64, f64)>;
@@ -139,14 +150,8 @@ pub type Segments = Vec<(i64, i64, f64)>;
 /// effective configuration is resolved once per tenant and change instant (window edges,
 /// expiry, maintenance boundaries), not per step. Resolution happens at steps of the grid
 /// `from + i * step`, as the exporter's served values are sampled by the evaluation.
-pub fn served_segments(
-    config: &Config,
-    keys: &[&str],
-    from: i64,
-    to: i64,
-    step: i64,
-) -> BTreeMap<String, BTreeMap<(String, Severity), Segments>> {
-    let mut out: BTreeMap<String, BTreeMap<(String, Severity), Segments>> = keys
+pub fn served_segments(config: &Config, keys: &[&str], from: i64, to: i64, step: i64) -> Served {
+    let mut out: Served = keys
         .iter()
         .map(|k| (k.to_string(), BTreeMap::new()))
         .collect();
@@ -378,16 +383,44 @@ pub fn fetch(
     step: i64,
     chunk: i64,
     progress: &mut dyn FnMut(i64),
-) -> anyhow::Result<(BTreeMap<String, BTreeMap<i64, f64>>, FetchStats)> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(300))
-        .build();
+) -> anyhow::Result<(Observations, FetchStats)> {
     let query = match floor {
         Some(f) if f.is_finite() => format!("({expr}) > {f:?}"),
         _ => expr.to_string(),
     };
+    let mut out: Observations = BTreeMap::new();
+    let stats = query_range(prometheus, &query, from, to, step, chunk, progress, |r| {
+        if let Some(tenant) = r.metric.get("tenant") {
+            let series = out.entry(tenant.clone()).or_default();
+            series.extend(r.values);
+        }
+    })?;
+    Ok((out, stats))
+}
+
+/// One series of a `query_range` answer: its labels and (unix seconds, value) points.
+pub struct Series {
+    pub metric: BTreeMap<String, String>,
+    pub values: Vec<(i64, f64)>,
+}
+
+/// `query_range` of `query` in chunks of `chunk` steps, every series of every chunk handed to
+/// `each`.
+#[allow(clippy::too_many_arguments)]
+pub fn query_range(
+    prometheus: &str,
+    query: &str,
+    from: i64,
+    to: i64,
+    step: i64,
+    chunk: i64,
+    progress: &mut dyn FnMut(i64),
+    mut each: impl FnMut(Series),
+) -> anyhow::Result<FetchStats> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(300))
+        .build();
     let mut stats = FetchStats::default();
-    let mut out: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
     let chunk = step * chunk.clamp(1, 10_000);
     let mut start = from;
     while start <= to {
@@ -399,7 +432,7 @@ pub fn fetch(
                 prometheus.trim_end_matches('/')
             ))
             .send_form(&[
-                ("query", query.as_str()),
+                ("query", query),
                 ("start", &start.to_string()),
                 ("end", &end.to_string()),
                 ("step", &step.to_string()),
@@ -428,21 +461,114 @@ pub fn fetch(
             );
         }
         for r in v.data.map(|d| d.result).unwrap_or_default() {
-            let Some(tenant) = r.metric.get("tenant") else {
-                continue;
-            };
-            let series = out.entry(tenant.clone()).or_default();
-            for (t, val) in r.values {
-                if let Ok(val) = val.parse::<f64>() {
-                    series.insert(t.round() as i64, val);
-                    stats.points += 1;
-                }
-            }
+            let values: Vec<(i64, f64)> = r
+                .values
+                .into_iter()
+                .filter_map(|(t, val)| Some((t.round() as i64, val.parse::<f64>().ok()?)))
+                .collect();
+            stats.points += values.len();
+            each(Series {
+                metric: r.metric,
+                values,
+            });
         }
         progress(end);
         start = end + step;
     }
-    Ok((out, stats))
+    Ok(stats)
+}
+
+/// What Prometheus recorded for `alerts` over the grid: the thresholds served
+/// (`tenant:alert_threshold:<key>` per tenant and tier, dropped at the steps the tenant was in
+/// `user_maintenance`), and the firing intervals of each key's alert in `ALERTS`.
+#[allow(clippy::type_complexity)]
+pub fn recorded(
+    prometheus: &str,
+    alerts: &[KeyAlert],
+    (from, to, step): (i64, i64, i64),
+    chunk: i64,
+) -> anyhow::Result<(Served, BTreeMap<(String, String, Severity), Firing>)> {
+    let mut quiet = |_| {};
+    let mut maintenance: std::collections::BTreeSet<(String, i64)> = Default::default();
+    query_range(
+        prometheus,
+        "max by(tenant) (user_maintenance) == 1",
+        from,
+        to,
+        step,
+        chunk,
+        &mut quiet,
+        |r| {
+            if let Some(tenant) = r.metric.get("tenant") {
+                maintenance.extend(r.values.iter().map(|(t, _)| (tenant.clone(), *t)));
+            }
+        },
+    )?;
+    let mut thresholds: Served = BTreeMap::new();
+    let mut firing: BTreeMap<(String, String, Severity), BTreeMap<i64, f64>> = BTreeMap::new();
+    for a in alerts {
+        let per = thresholds.entry(a.key.clone()).or_default();
+        query_range(
+            prometheus,
+            &format!(
+                "max by(tenant, severity) (tenant:alert_threshold:{})",
+                a.key
+            ),
+            from,
+            to,
+            step,
+            chunk,
+            &mut quiet,
+            |r| {
+                let (Some(tenant), Some(sev)) = (
+                    r.metric.get("tenant"),
+                    r.metric.get("severity").and_then(|s| Severity::parse(s)),
+                ) else {
+                    return;
+                };
+                let segs = per.entry((tenant.clone(), sev)).or_default();
+                for (t, v) in r.values {
+                    if maintenance.contains(&(tenant.clone(), t)) {
+                        continue;
+                    }
+                    match segs.last_mut() {
+                        Some(last) if last.1 == t && last.2 == v => last.1 = t + step,
+                        _ => segs.push((t, t + step, v)),
+                    }
+                }
+            },
+        )?;
+        let Some(alert) = &a.alert else { continue };
+        query_range(
+            prometheus,
+            &format!(
+                "max by(tenant, severity) (ALERTS{{alertname=\"{alert}\", alertstate=\"firing\"}})"
+            ),
+            from,
+            to,
+            step,
+            chunk,
+            &mut quiet,
+            |r| {
+                let (Some(tenant), Some(sev)) = (
+                    r.metric.get("tenant"),
+                    r.metric.get("severity").and_then(|s| Severity::parse(s)),
+                ) else {
+                    return;
+                };
+                firing
+                    .entry((tenant.clone(), a.key.clone(), sev))
+                    .or_default()
+                    .extend(r.values);
+            },
+        )?;
+    }
+    // A step with the alert in `ALERTS` is firing; the first step without it ends the interval.
+    let firing = firing
+        .into_iter()
+        .map(|(k, steps)| (k, replay_sparse(from, to, step, &steps, &|_| Some(0.0), 0)))
+        .collect();
+    Ok((thresholds, firing))
 }
 
 /// One row of the report.
@@ -455,13 +581,14 @@ pub struct Row {
     pub firing: Firing,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub against: Option<Firing>,
+    /// With `--served`: the firing intervals Prometheus recorded for the alert (`ALERTS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Firing>,
 }
 
 /// The lowest threshold any tenant and tier has for each key at any step, in `config` and
 /// `against`: no observation at or under it can fire.
-pub fn floors(
-    served: &[&BTreeMap<String, BTreeMap<(String, Severity), Segments>>],
-) -> BTreeMap<String, f64> {
+pub fn floors(served: &[&Served]) -> BTreeMap<String, f64> {
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
     for m in served {
         for (key, per) in m.iter() {
@@ -479,10 +606,10 @@ pub fn floors(
 /// Replays the served thresholds of `now` (and `old`, `--against`) over the observations
 /// (key -> tenant -> step -> value) on the grid `from, from + step, …, ≤ to`.
 pub fn rows(
-    now: &BTreeMap<String, BTreeMap<(String, Severity), Segments>>,
-    old: Option<&BTreeMap<String, BTreeMap<(String, Severity), Segments>>>,
+    now: &Served,
+    old: Option<&Served>,
     alerts: &[KeyAlert],
-    observations: &BTreeMap<String, BTreeMap<String, BTreeMap<i64, f64>>>,
+    observations: &BTreeMap<String, Observations>,
     (from, to, step): (i64, i64, i64),
 ) -> Vec<Row> {
     let mut out = Vec::new();
@@ -527,6 +654,7 @@ pub fn rows(
                 alert: a.alert.clone(),
                 firing,
                 against,
+                recorded: None,
             });
         }
     }
@@ -696,6 +824,14 @@ pub fn render_text(rows: &[Row]) -> String {
                 f.firing_seconds - a.firing_seconds
             )
         });
+        let against = match &r.recorded {
+            Some(rec) => format!(
+                "{against}; recorded {} fired, {}",
+                rec.fired,
+                human(rec.firing_seconds)
+            ),
+            None => against,
+        };
         let _ = writeln!(
             s,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{against}",
@@ -746,9 +882,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let began = std::time::Instant::now();
     let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
     let now = served_segments(&config, &keys, from, to, step);
-    let old = against
-        .as_ref()
-        .map(|c| served_segments(c, &keys, from, to, step));
+    let chunk = chunk_steps(config.tenants.len());
+    let (old, recorded_firing) = if args.served {
+        let (thresholds, firing) = recorded(&args.prometheus, &alerts, (from, to, step), chunk)?;
+        (Some(thresholds), Some(firing))
+    } else {
+        let old = against
+            .as_ref()
+            .map(|c| served_segments(c, &keys, from, to, step));
+        (old, None)
+    };
     let mut all = vec![&now];
     all.extend(old.as_ref());
     // A timeline draws the whole observation; otherwise only points that can fire are read.
@@ -757,12 +900,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         floors(&all)
     };
-    let chunk = chunk_steps(config.tenants.len());
     let parallel = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 4);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<(usize, BTreeMap<String, BTreeMap<i64, f64>>, FetchStats)>> =
+    let results: std::sync::Mutex<Vec<(usize, Observations, FetchStats)>> =
         std::sync::Mutex::new(Vec::new());
     let failed: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
     std::thread::scope(|s| {
@@ -823,7 +965,39 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         stats.points += st.points;
         observations.insert(alerts[i].key.clone(), data);
     }
-    let rows = rows(&now, old.as_ref(), &alerts, &observations, (from, to, step));
+    let mut rows = rows(&now, old.as_ref(), &alerts, &observations, (from, to, step));
+    if let Some(rec) = recorded_firing {
+        for r in rows.iter_mut() {
+            r.recorded = Some(
+                rec.get(&(r.tenant.clone(), r.key.clone(), r.severity))
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+        // Alerts Prometheus recorded that neither replay fires.
+        for ((tenant, key, severity), f) in rec {
+            if rows
+                .iter()
+                .any(|r| r.tenant == tenant && r.key == key && r.severity == severity)
+            {
+                continue;
+            }
+            let alert = alerts
+                .iter()
+                .find(|a| a.key == key)
+                .and_then(|a| a.alert.clone());
+            rows.push(Row {
+                tenant,
+                key,
+                severity,
+                alert,
+                firing: Firing::default(),
+                against: Some(Firing::default()),
+                recorded: Some(f),
+            });
+        }
+        rows.sort_by(|a, b| (&a.key, &a.tenant, a.severity).cmp(&(&b.key, &b.tenant, b.severity)));
+    }
     eprintln!(
         "backtest: {} tenants, {} keys, {} steps: {} queries ({} points) took {:.2}s of Prometheus \
          time ({parallel} at once, {:.2}s wall), {:.2}s in total",
@@ -936,6 +1110,7 @@ mod tests {
             alert: None,
             firing,
             against: Some(against),
+            recorded: None,
         };
         let svg = render_svg(
             "db-a",
