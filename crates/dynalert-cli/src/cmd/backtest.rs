@@ -23,7 +23,11 @@ from Prometheus with `query_range` (chunked, progress on stderr), applies the th
 exporter would have served them at each step (tiers, schedules, expiry, maintenance) and the
 pack alert's `for:`, and reports per tenant, key and tier: how many times it would have fired, the
 total firing time, and the first and last firing. With `--against OLD_DIR` it also reports the
-difference to another configuration."#;
+difference to another configuration; with `--served`, the difference to what Prometheus recorded
+(the thresholds served then, replayed, and the alert's firing intervals in `ALERTS`).
+
+Only the points over the lowest threshold of a key are read (`(<observation>) > <lowest>`, one
+query per key over all tenants, in chunks), unless `--svg` needs the whole observation."#;
 /// Examples, exit codes and related commands, shown by `--help`.
 pub const AFTER_HELP: &str = r#"Examples:
   Last week of the lab, as text:
@@ -31,6 +35,9 @@ pub const AFTER_HELP: &str = r#"Examples:
 
   A threshold change against the current configuration, as JSON:
     dynalert backtest --prometheus http://127.0.0.1:9090 --from … --to … new-conf.d --against conf.d --format json
+
+  A threshold change against what was served and fired (ALERTS):
+    dynalert backtest --prometheus http://127.0.0.1:9090 --from … --to … new-conf.d --served
 
 Exit codes:
   0  the report was written
