@@ -392,7 +392,7 @@ pub fn fetch(
     progress: &mut dyn FnMut(i64),
 ) -> anyhow::Result<(Observations, FetchStats)> {
     let query = match floor {
-        Some(f) if f.is_finite() => format!("({expr}) > {f:?}"),
+        Some(f) if f.is_finite() => over_floor(expr, f),
         _ => expr.to_string(),
     };
     let mut out: Observations = BTreeMap::new();
@@ -403,6 +403,59 @@ pub fn fetch(
         }
     })?;
     Ok((out, stats))
+}
+
+/// `(expr) > floor`, with the comparison moved inside a top-level `max by(…)(inner)`:
+/// `max by(…)(inner > floor)` is the same vector (the maximum is over the floor exactly when
+/// a series is, and then it is the maximum of those), and Prometheus aggregates only the
+/// few series over the floor instead of every series at every step.
+pub fn over_floor(expr: &str, floor: f64) -> String {
+    let fallback = || format!("({expr}) > {floor:?}");
+    let e = expr.trim();
+    let Some(rest) = e.strip_prefix("max by") else {
+        return fallback();
+    };
+    let rest = rest.trim_start();
+    let Some(g_end) = rest.strip_prefix('(').and_then(|r| r.find(')')) else {
+        return fallback();
+    };
+    let grouping = &rest[1..=g_end];
+    let body = rest[g_end + 2..].trim_start();
+    if !body.starts_with('(') {
+        return fallback();
+    }
+    // The parenthesis that closes the body's first one, outside string literals.
+    let (mut depth, mut quote, mut escaped, mut close) = (0usize, None::<char>, false, None);
+    for (i, c) in body.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    match close {
+        Some(i) if i == body.len() - 1 => {
+            format!("max by({grouping}) (({}) > {floor:?})", &body[1..i])
+        }
+        _ => fallback(),
+    }
 }
 
 /// One series of a `query_range` answer: its labels and (unix seconds, value) points.
@@ -1254,6 +1307,30 @@ mod tests {
                 assert_eq!(segment_at(&m[&(tenant.clone(), *sev)], *t), Some(*v));
             }
         }
+    }
+
+    #[test]
+    fn the_floor_moves_inside_a_top_level_max_only() {
+        assert_eq!(
+            over_floor(
+                "max by (cluster, tenant) (mysql_global_status_threads_connected)",
+                50.0
+            ),
+            "max by(cluster, tenant) ((mysql_global_status_threads_connected) > 50.0)"
+        );
+        assert_eq!(
+            over_floor("max by (tenant) (x{a=\")(\"} * on (tenant) y)", 1.5),
+            "max by(tenant) ((x{a=\")(\"} * on (tenant) y) > 1.5)"
+        );
+        // A sum is not the sum of the parts over the floor; neither is a max compared later.
+        assert_eq!(
+            over_floor("sum by (tenant) (rate(x[5m]))", 2.0),
+            "(sum by (tenant) (rate(x[5m]))) > 2.0"
+        );
+        assert_eq!(
+            over_floor("max by (tenant) (x) / max by (tenant) (y)", 2.0),
+            "(max by (tenant) (x) / max by (tenant) (y)) > 2.0"
+        );
     }
 
     #[test]
