@@ -174,21 +174,34 @@ fn backtest_replays_a_backfilled_history() {
     );
     let end = start + 120 * MIN;
     let steps: Vec<i64> = (0..=120).map(|m| start + m * MIN).collect();
+    let now = backtest::served_segments(&config, &["mysql_connections"], start, end, MIN);
+    let old = backtest::served_segments(&against, &["mysql_connections"], start, end, MIN);
+    // The query leaves out what is under every threshold of both configurations (50).
+    let floors = backtest::floors(&[&now, &old]);
+    assert_eq!(floors["mysql_connections"], 50.0);
     let mut observations = BTreeMap::new();
     let mut progress = |_| {};
-    observations.insert(
-        "mysql_connections".to_string(),
-        backtest::fetch(
-            &base,
-            &alerts[0].observation,
-            start,
-            end,
-            MIN,
-            &mut progress,
-        )
-        .unwrap(),
+    let (data, stats) = backtest::fetch(
+        &base,
+        &alerts[0].observation,
+        Some(floors["mysql_connections"]),
+        start,
+        end,
+        MIN,
+        // Chunks of 50 steps: three queries for 121 steps.
+        50,
+        &mut progress,
+    )
+    .unwrap();
+    assert_eq!(stats.queries, 3);
+    // db-a is over 50 at every step, db-b only from minute 40 to 49.
+    assert_eq!(data["db-a"].len(), 121);
+    assert_eq!(
+        data["db-b"].keys().copied().collect::<Vec<_>>(),
+        (40..50).map(|m| start + m * MIN).collect::<Vec<_>>()
     );
-    let rows = backtest::rows(&config, Some(&against), &alerts, &observations, &steps);
+    observations.insert("mysql_connections".to_string(), data);
+    let rows = backtest::rows(&now, Some(&old), &alerts, &observations, (start, end, MIN));
     let got: Intervals = rows
         .iter()
         .map(|r| {

@@ -396,7 +396,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__backtest)
-            opts="-h --prometheus --from --to --against --packs --step --format --svg --help"
+            opts="-h --prometheus --from --to --against --packs --step --format --svg --served --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

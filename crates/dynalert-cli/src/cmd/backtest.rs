@@ -23,7 +23,11 @@ from Prometheus with `query_range` (chunked, progress on stderr), applies the th
 exporter would have served them at each step (tiers, schedules, expiry, maintenance) and the
 pack alert's `for:`, and reports per tenant, key and tier: how many times it would have fired, the
 total firing time, and the first and last firing. With `--against OLD_DIR` it also reports the
-difference to another configuration."#;
+difference to another configuration; with `--served`, the difference to what Prometheus recorded
+(the thresholds served then, replayed, and the alert's firing intervals in `ALERTS`).
+
+Only the points over the lowest threshold of a key are read (`(<observation>) > <lowest>`, one
+query per key over all tenants, in chunks), unless `--svg` needs the whole observation."#;
 /// Examples, exit codes and related commands, shown by `--help`.
 pub const AFTER_HELP: &str = r#"Examples:
   Last week of the lab, as text:
@@ -31,6 +35,9 @@ pub const AFTER_HELP: &str = r#"Examples:
 
   A threshold change against the current configuration, as JSON:
     dynalert backtest --prometheus http://127.0.0.1:9090 --from … --to … new-conf.d --against conf.d --format json
+
+  A threshold change against what was served and fired (ALERTS):
+    dynalert backtest --prometheus http://127.0.0.1:9090 --from … --to … new-conf.d --served
 
 Exit codes:
   0  the report was written
@@ -68,6 +75,11 @@ pub struct Args {
     /// Also write an SVG timeline per tenant and key that would have fired into this directory.
     #[arg(long)]
     pub svg: Option<PathBuf>,
+    /// Compare with what Prometheus recorded instead of `--against`: the thresholds the
+    /// exporters served (`tenant:alert_threshold:<key>`, outside `user_maintenance`) replayed,
+    /// and the firing intervals of the pack alert in `ALERTS`.
+    #[arg(long, conflicts_with = "against")]
+    pub served: bool,
 }
 
 /// A key the packs alert on: its observation expression and the alert's `for:` (seconds).
@@ -127,17 +139,140 @@ pub fn replay(
     if let (Some(s), Some(&end)) = (firing_since, steps.last()) {
         f.intervals.push((s, end));
     }
-    f.fired = f.intervals.len();
-    f.firing_seconds = f.intervals.iter().map(|(a, b)| b - a).sum();
-    f.first = f
-        .intervals
-        .first()
-        .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
-    f.last = f
-        .intervals
-        .last()
-        .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+    f.finish();
     f
+}
+
+/// Observations of one key: tenant -> step -> value.
+pub type Observations = BTreeMap<String, BTreeMap<i64, f64>>;
+
+/// Served thresholds: key -> (tenant, tier) -> segments.
+pub type Served = BTreeMap<String, BTreeMap<(String, Severity), Segments>>;
+
+/// A piecewise-constant served threshold: `(from, until, value)`, `from` inclusive, `until`
+/// exclusive (unix seconds), ascending and disjoint.
+pub type Segments = Vec<(i64, i64, f64)>;
+
+/// The thresholds served for every key, tenant and tier over `[from, to]`, as segments: the
+/// effective configuration is resolved once per tenant and change instant (window edges,
+/// expiry, maintenance boundaries), not per step. Resolution happens at steps of the grid
+/// `from + i * step`, as the exporter's served values are sampled by the evaluation.
+pub fn served_segments(config: &Config, keys: &[&str], from: i64, to: i64, step: i64) -> Served {
+    let mut out: Served = keys
+        .iter()
+        .map(|k| (k.to_string(), BTreeMap::new()))
+        .collect();
+    for tenant in config.tenants.values() {
+        let mut t = from;
+        while t <= to {
+            let Some(at) = Utc.timestamp_opt(t, 0).single() else {
+                break;
+            };
+            let e = effective_tenant(&config.platform, tenant, at);
+            // The first grid step at or after the next change.
+            let until = e.next_change.map_or(i64::MAX, |n| {
+                let n = n.timestamp().max(t + 1);
+                from + (n - from + step - 1).div_euclid(step) * step
+            });
+            let in_maintenance = e.maintenance.as_ref().is_some_and(|m| m.active);
+            if !in_maintenance {
+                for k in &e.keys {
+                    let Some(per_tier) = out.get_mut(&k.key) else {
+                        continue;
+                    };
+                    for tier in &k.tiers {
+                        let Some(v) = tier.value else { continue };
+                        let segs = per_tier
+                            .entry((tenant.id.clone(), tier.severity))
+                            .or_default();
+                        match segs.last_mut() {
+                            Some(last) if last.1 == t && last.2 == v => last.1 = until,
+                            _ => segs.push((t, until, v)),
+                        }
+                    }
+                }
+            }
+            if until == i64::MAX {
+                break;
+            }
+            t = until;
+        }
+    }
+    out
+}
+
+/// The value of `segments` at `t`.
+pub fn segment_at(segments: &[(i64, i64, f64)], t: i64) -> Option<f64> {
+    let i = segments.partition_point(|s| s.1 <= t);
+    segments.get(i).filter(|s| s.0 <= t).map(|s| s.2)
+}
+
+/// [`replay`] on the regular grid `from, from + step, …, ≤ to`, visiting only the steps that
+/// have an observation: a step without one is not over the threshold (no data, or a value the
+/// query left out because it is under every threshold), which resets the pending timer.
+/// Equal to [`replay`] on the full grid; its cost grows with the observations, not the steps.
+pub fn replay_sparse(
+    from: i64,
+    to: i64,
+    step: i64,
+    observation: &BTreeMap<i64, f64>,
+    threshold: &ThresholdAt<'_>,
+    for_secs: i64,
+) -> Firing {
+    let last_step = from + (to - from).div_euclid(step) * step;
+    let mut f = Firing::default();
+    let mut active_since: Option<i64> = None;
+    let mut firing_since: Option<i64> = None;
+    let mut prev: Option<i64> = None;
+    let close = |f: &mut Firing, since: &mut Option<i64>, at: i64| {
+        if let Some(s) = since.take() {
+            f.intervals.push((s, at));
+        }
+    };
+    for (&t, v) in observation.range(from..=last_step) {
+        if (t - from).rem_euclid(step) != 0 {
+            continue;
+        }
+        if let Some(p) = prev {
+            if t - p > step {
+                // The step after `p` had no observation: not over there.
+                active_since = None;
+                close(&mut f, &mut firing_since, p + step);
+            }
+        }
+        prev = Some(t);
+        let over = threshold(t).is_some_and(|thr| *v > thr);
+        if over {
+            let since = *active_since.get_or_insert(t);
+            if firing_since.is_none() && t - since >= for_secs {
+                firing_since = Some(t);
+            }
+        } else {
+            active_since = None;
+            close(&mut f, &mut firing_since, t);
+        }
+    }
+    if let (Some(s), Some(p)) = (firing_since, prev) {
+        f.intervals
+            .push((s, if p < last_step { p + step } else { last_step }));
+    }
+    f.finish();
+    f
+}
+
+impl Firing {
+    fn finish(&mut self) {
+        self.fired = self.intervals.len();
+        self.firing_seconds = self.intervals.iter().map(|(a, b)| b - a).sum();
+        self.first = self
+            .intervals
+            .first()
+            .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+        self.last = self
+            .intervals
+            .last()
+            .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+    }
 }
 
 /// Thresholds of every tenant for `key` and tier over the steps, as served: the effective
@@ -203,54 +338,297 @@ pub fn key_alerts(packs: &std::path::Path) -> anyhow::Result<Vec<KeyAlert>> {
         .collect())
 }
 
-/// `query_range` in chunks of at most 10,000 steps; tenant -> step -> value.
+/// What the queries cost: Prometheus' share (request to last byte) and the points returned.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FetchStats {
+    pub queries: usize,
+    pub prometheus: Duration,
+    pub points: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct RangeResponse {
+    status: String,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    data: Option<RangeData>,
+}
+
+#[derive(serde::Deserialize)]
+struct RangeData {
+    result: Vec<RangeSeries>,
+}
+
+#[derive(serde::Deserialize)]
+struct RangeSeries {
+    metric: BTreeMap<String, String>,
+    values: Vec<(f64, String)>,
+}
+
+/// At most this many points (series × steps) per `query_range`, well under Prometheus'
+/// default `--query.max-samples` of 50 million.
+pub const POINTS_PER_QUERY: i64 = 5_000_000;
+
+/// Steps per `query_range` for `series` expected series: at most 10,000 (Prometheus' limit of
+/// points per series) and at most [`POINTS_PER_QUERY`] points.
+pub fn chunk_steps(series: usize) -> i64 {
+    (POINTS_PER_QUERY / series.max(1) as i64).clamp(1, 10_000)
+}
+
+/// `query_range` of `expr` in chunks of `chunk` steps; tenant -> step -> value. With `floor`,
+/// the query is `(expr) > floor`: Prometheus returns only the points over the lowest threshold
+/// any tenant has for the key, the only ones that can fire (the rest is under every threshold,
+/// which [`replay_sparse`] treats as a missing point: not over).
+#[allow(clippy::too_many_arguments)]
 pub fn fetch(
     prometheus: &str,
     expr: &str,
+    floor: Option<f64>,
     from: i64,
     to: i64,
     step: i64,
+    chunk: i64,
     progress: &mut dyn FnMut(i64),
-) -> anyhow::Result<BTreeMap<String, BTreeMap<i64, f64>>> {
+) -> anyhow::Result<(Observations, FetchStats)> {
+    let query = match floor {
+        Some(f) if f.is_finite() => over_floor(expr, f),
+        _ => expr.to_string(),
+    };
+    let mut out: Observations = BTreeMap::new();
+    let stats = query_range(prometheus, &query, from, to, step, chunk, progress, |r| {
+        if let Some(tenant) = r.metric.get("tenant") {
+            let series = out.entry(tenant.clone()).or_default();
+            series.extend(r.values);
+        }
+    })?;
+    Ok((out, stats))
+}
+
+/// `(expr) > floor`, with the comparison moved inside a top-level `max by(…)(inner)`:
+/// `max by(…)(inner > floor)` is the same vector (the maximum is over the floor exactly when
+/// a series is, and then it is the maximum of those), and Prometheus aggregates only the
+/// few series over the floor instead of every series at every step.
+pub fn over_floor(expr: &str, floor: f64) -> String {
+    let fallback = || format!("({expr}) > {floor:?}");
+    let e = expr.trim();
+    let Some(rest) = e.strip_prefix("max by") else {
+        return fallback();
+    };
+    let rest = rest.trim_start();
+    let Some(g_end) = rest.strip_prefix('(').and_then(|r| r.find(')')) else {
+        return fallback();
+    };
+    let grouping = &rest[1..=g_end];
+    let body = rest[g_end + 2..].trim_start();
+    if !body.starts_with('(') {
+        return fallback();
+    }
+    // The parenthesis that closes the body's first one, outside string literals.
+    let (mut depth, mut quote, mut escaped, mut close) = (0usize, None::<char>, false, None);
+    for (i, c) in body.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    match close {
+        Some(i) if i == body.len() - 1 => {
+            format!("max by({grouping}) (({}) > {floor:?})", &body[1..i])
+        }
+        _ => fallback(),
+    }
+}
+
+/// One series of a `query_range` answer: its labels and (unix seconds, value) points.
+pub struct Series {
+    pub metric: BTreeMap<String, String>,
+    pub values: Vec<(i64, f64)>,
+}
+
+/// `query_range` of `query` in chunks of `chunk` steps, every series of every chunk handed to
+/// `each`.
+#[allow(clippy::too_many_arguments)]
+pub fn query_range(
+    prometheus: &str,
+    query: &str,
+    from: i64,
+    to: i64,
+    step: i64,
+    chunk: i64,
+    progress: &mut dyn FnMut(i64),
+    mut each: impl FnMut(Series),
+) -> anyhow::Result<FetchStats> {
     let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(120))
+        .timeout(Duration::from_secs(300))
         .build();
-    let mut out: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
-    let chunk = step * 10_000;
+    let mut stats = FetchStats::default();
+    let chunk = step * chunk.clamp(1, 10_000);
     let mut start = from;
     while start <= to {
         let end = (start + chunk - step).min(to);
+        let began = std::time::Instant::now();
         let resp = agent
-            .get(&format!(
+            .post(&format!(
                 "{}/api/v1/query_range",
                 prometheus.trim_end_matches('/')
             ))
-            .query("query", expr)
-            .query("start", &start.to_string())
-            .query("end", &end.to_string())
-            .query("step", &step.to_string())
-            .call()
-            .with_context(|| format!("query_range `{expr}` at `{prometheus}`"))?;
-        let v: serde_json::Value = resp.into_json()?;
-        if v["status"] != "success" {
-            bail!("query_range `{expr}` failed: {}", v["error"]);
-        }
-        for r in v["data"]["result"].as_array().into_iter().flatten() {
-            let Some(tenant) = r["metric"]["tenant"].as_str() else {
-                continue;
-            };
-            let series = out.entry(tenant.to_string()).or_default();
-            for p in r["values"].as_array().into_iter().flatten() {
-                let t = p[0].as_f64().unwrap_or_default().round() as i64;
-                if let Some(val) = p[1].as_str().and_then(|s| s.parse::<f64>().ok()) {
-                    series.insert(t, val);
-                }
+            .send_form(&[
+                ("query", query),
+                ("start", &start.to_string()),
+                ("end", &end.to_string()),
+                ("step", &step.to_string()),
+            ]);
+        let resp = match resp {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, r)) => {
+                let body = r.into_string().unwrap_or_default();
+                bail!("query_range `{query}` at `{prometheus}` failed with {code}: {body}")
             }
+            Err(e) => {
+                return Err(e).with_context(|| format!("query_range `{query}` at `{prometheus}`"))
+            }
+        };
+        let body = resp
+            .into_string()
+            .with_context(|| format!("query_range `{query}` at `{prometheus}`"))?;
+        stats.prometheus += began.elapsed();
+        stats.queries += 1;
+        let v: RangeResponse = serde_json::from_str(&body)
+            .with_context(|| format!("query_range `{query}`: unexpected answer"))?;
+        if v.status != "success" {
+            bail!(
+                "query_range `{query}` failed: {}",
+                v.error.unwrap_or_default()
+            );
+        }
+        for r in v.data.map(|d| d.result).unwrap_or_default() {
+            let values: Vec<(i64, f64)> = r
+                .values
+                .into_iter()
+                .filter_map(|(t, val)| Some((t.round() as i64, val.parse::<f64>().ok()?)))
+                .collect();
+            stats.points += values.len();
+            each(Series {
+                metric: r.metric,
+                values,
+            });
         }
         progress(end);
         start = end + step;
     }
-    Ok(out)
+    Ok(stats)
+}
+
+/// What Prometheus recorded for `alerts` over the grid: the thresholds served
+/// (`tenant:alert_threshold:<key>` per tenant and tier, dropped at the steps the tenant was in
+/// `user_maintenance`), and the firing intervals of each key's alert in `ALERTS`.
+#[allow(clippy::type_complexity)]
+pub fn recorded(
+    prometheus: &str,
+    alerts: &[KeyAlert],
+    (from, to, step): (i64, i64, i64),
+    chunk: i64,
+) -> anyhow::Result<(Served, BTreeMap<(String, String, Severity), Firing>)> {
+    let mut quiet = |_| {};
+    let mut maintenance: std::collections::BTreeSet<(String, i64)> = Default::default();
+    query_range(
+        prometheus,
+        "max by(tenant) (user_maintenance) == 1",
+        from,
+        to,
+        step,
+        chunk,
+        &mut quiet,
+        |r| {
+            if let Some(tenant) = r.metric.get("tenant") {
+                maintenance.extend(r.values.iter().map(|(t, _)| (tenant.clone(), *t)));
+            }
+        },
+    )?;
+    let mut thresholds: Served = BTreeMap::new();
+    let mut firing: BTreeMap<(String, String, Severity), BTreeMap<i64, f64>> = BTreeMap::new();
+    for a in alerts {
+        let per = thresholds.entry(a.key.clone()).or_default();
+        query_range(
+            prometheus,
+            &format!(
+                "max by(tenant, severity) (tenant:alert_threshold:{})",
+                a.key
+            ),
+            from,
+            to,
+            step,
+            chunk,
+            &mut quiet,
+            |r| {
+                let (Some(tenant), Some(sev)) = (
+                    r.metric.get("tenant"),
+                    r.metric.get("severity").and_then(|s| Severity::parse(s)),
+                ) else {
+                    return;
+                };
+                let segs = per.entry((tenant.clone(), sev)).or_default();
+                for (t, v) in r.values {
+                    if maintenance.contains(&(tenant.clone(), t)) {
+                        continue;
+                    }
+                    match segs.last_mut() {
+                        Some(last) if last.1 == t && last.2 == v => last.1 = t + step,
+                        _ => segs.push((t, t + step, v)),
+                    }
+                }
+            },
+        )?;
+        let Some(alert) = &a.alert else { continue };
+        query_range(
+            prometheus,
+            &format!(
+                "max by(tenant, severity) (ALERTS{{alertname=\"{alert}\", alertstate=\"firing\"}})"
+            ),
+            from,
+            to,
+            step,
+            chunk,
+            &mut quiet,
+            |r| {
+                let (Some(tenant), Some(sev)) = (
+                    r.metric.get("tenant"),
+                    r.metric.get("severity").and_then(|s| Severity::parse(s)),
+                ) else {
+                    return;
+                };
+                firing
+                    .entry((tenant.clone(), a.key.clone(), sev))
+                    .or_default()
+                    .extend(r.values);
+            },
+        )?;
+    }
+    // A step with the alert in `ALERTS` is firing; the first step without it ends the interval.
+    let firing = firing
+        .into_iter()
+        .map(|(k, steps)| (k, replay_sparse(from, to, step, &steps, &|_| Some(0.0), 0)))
+        .collect();
+    Ok((thresholds, firing))
 }
 
 /// One row of the report.
@@ -263,43 +641,69 @@ pub struct Row {
     pub firing: Firing,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub against: Option<Firing>,
+    /// With `--served`: the firing intervals Prometheus recorded for the alert (`ALERTS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Firing>,
 }
 
-/// Replays `config` (and `against`) over the observations.
+/// The lowest threshold any tenant and tier has for each key at any step, in `config` and
+/// `against`: no observation at or under it can fire.
+pub fn floors(served: &[&Served]) -> BTreeMap<String, f64> {
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
+    for m in served {
+        for (key, per) in m.iter() {
+            for segs in per.values() {
+                for (_, _, v) in segs {
+                    let e = out.entry(key.clone()).or_insert(f64::INFINITY);
+                    *e = e.min(*v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Replays the served thresholds of `now` (and `old`, `--against`) over the observations
+/// (key -> tenant -> step -> value) on the grid `from, from + step, …, ≤ to`.
 pub fn rows(
-    config: &Config,
-    against: Option<&Config>,
+    now: &Served,
+    old: Option<&Served>,
     alerts: &[KeyAlert],
-    observations: &BTreeMap<String, BTreeMap<String, BTreeMap<i64, f64>>>,
-    steps: &[i64],
+    observations: &BTreeMap<String, Observations>,
+    (from, to, step): (i64, i64, i64),
 ) -> Vec<Row> {
     let mut out = Vec::new();
-    let empty = BTreeMap::new();
+    let none = BTreeMap::new();
     for a in alerts {
         let Some(obs) = observations.get(&a.key) else {
             continue;
         };
-        let now = served(config, &a.key, steps);
-        let old = against.map(|c| served(c, &a.key, steps));
+        let now = now.get(&a.key).unwrap_or(&none);
+        let old = old.map(|o| o.get(&a.key).unwrap_or(&none));
         let mut pairs: Vec<&(String, Severity)> = now.keys().collect();
-        if let Some(o) = &old {
+        if let Some(o) = old {
             pairs.extend(o.keys());
         }
         pairs.sort();
         pairs.dedup();
         for (tenant, sev) in pairs {
-            let series = obs.get(tenant).unwrap_or(&empty);
-            let run = |m: &BTreeMap<(String, Severity), BTreeMap<i64, f64>>| {
-                let thr = m.get(&(tenant.clone(), *sev));
-                replay(
-                    steps,
+            // A tenant without a single observation over the floor cannot fire.
+            let Some(series) = obs.get(tenant) else {
+                continue;
+            };
+            let run = |m: &BTreeMap<(String, Severity), Segments>| {
+                let segs = m.get(&(tenant.clone(), *sev));
+                replay_sparse(
+                    from,
+                    to,
+                    step,
                     series,
-                    &|t| thr.and_then(|x| x.get(&t).copied()),
+                    &|t| segs.and_then(|s| segment_at(s, t)),
                     a.for_secs,
                 )
             };
-            let firing = run(&now);
-            let against = old.as_ref().map(run);
+            let firing = run(now);
+            let against = old.map(run);
             if firing.fired == 0 && against.as_ref().is_none_or(|f| f.fired == 0) {
                 continue;
             }
@@ -310,6 +714,7 @@ pub fn rows(
                 alert: a.alert.clone(),
                 firing,
                 against,
+                recorded: None,
             });
         }
     }
@@ -479,6 +884,14 @@ pub fn render_text(rows: &[Row]) -> String {
                 f.firing_seconds - a.firing_seconds
             )
         });
+        let against = match &r.recorded {
+            Some(rec) => format!(
+                "{against}; recorded {} fired, {}",
+                rec.fired,
+                human(rec.firing_seconds)
+            ),
+            None => against,
+        };
         let _ = writeln!(
             s,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{against}",
@@ -526,28 +939,137 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .map(|i| from + i * step)
         .take_while(|t| *t <= to)
         .collect();
-    let mut observations = BTreeMap::new();
-    for (i, a) in alerts.iter().enumerate() {
-        let mut progress = |done: i64| {
-            eprintln!(
-                "backtest: {}/{} `{}`: {:.0}%",
-                i + 1,
-                alerts.len(),
-                a.key,
-                100.0 * (done - from) as f64 / (to - from).max(1) as f64
-            );
-        };
-        let data = fetch(
-            &args.prometheus,
-            &a.observation,
-            from,
-            to,
-            step,
-            &mut progress,
-        )?;
-        observations.insert(a.key.clone(), data);
+    let began = std::time::Instant::now();
+    let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
+    let now = served_segments(&config, &keys, from, to, step);
+    let chunk = chunk_steps(config.tenants.len());
+    let (old, recorded_firing) = if args.served {
+        let (thresholds, firing) = recorded(&args.prometheus, &alerts, (from, to, step), chunk)?;
+        (Some(thresholds), Some(firing))
+    } else {
+        let old = against
+            .as_ref()
+            .map(|c| served_segments(c, &keys, from, to, step));
+        (old, None)
+    };
+    let mut all = vec![&now];
+    all.extend(old.as_ref());
+    // A timeline draws the whole observation; otherwise only points that can fire are read.
+    let floors = if args.svg.is_some() {
+        BTreeMap::new()
+    } else {
+        floors(&all)
+    };
+    let parallel = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<(usize, Observations, FetchStats)>> =
+        std::sync::Mutex::new(Vec::new());
+    let failed: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..parallel.min(alerts.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(a) = alerts.get(i) else { break };
+                if failed.lock().is_ok_and(|f| f.is_some()) {
+                    break;
+                }
+                let mut progress = |done: i64| {
+                    eprintln!(
+                        "backtest: {}/{} `{}`: {:.0}%",
+                        i + 1,
+                        alerts.len(),
+                        a.key,
+                        100.0 * (done - from) as f64 / (to - from).max(1) as f64
+                    );
+                };
+                // A key no tenant has a threshold for cannot fire: nothing to read.
+                let floor = floors.get(&a.key).copied();
+                if args.svg.is_none() && floor.is_none() {
+                    continue;
+                }
+                match fetch(
+                    &args.prometheus,
+                    &a.observation,
+                    floor,
+                    from,
+                    to,
+                    step,
+                    chunk,
+                    &mut progress,
+                ) {
+                    Ok((data, st)) => {
+                        if let Ok(mut r) = results.lock() {
+                            r.push((i, data, st));
+                        }
+                    }
+                    Err(e) => {
+                        if let Ok(mut f) = failed.lock() {
+                            f.get_or_insert(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().ok().flatten() {
+        return Err(e);
     }
-    let rows = rows(&config, against.as_ref(), &alerts, &observations, &steps);
+    let fetched = began.elapsed();
+    let mut observations = BTreeMap::new();
+    let mut stats = FetchStats::default();
+    for (i, data, st) in results.into_inner().unwrap_or_default() {
+        stats.queries += st.queries;
+        stats.prometheus += st.prometheus;
+        stats.points += st.points;
+        observations.insert(alerts[i].key.clone(), data);
+    }
+    let mut rows = rows(&now, old.as_ref(), &alerts, &observations, (from, to, step));
+    if let Some(rec) = recorded_firing {
+        for r in rows.iter_mut() {
+            r.recorded = Some(
+                rec.get(&(r.tenant.clone(), r.key.clone(), r.severity))
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+        // Alerts Prometheus recorded that neither replay fires.
+        for ((tenant, key, severity), f) in rec {
+            if rows
+                .iter()
+                .any(|r| r.tenant == tenant && r.key == key && r.severity == severity)
+            {
+                continue;
+            }
+            let alert = alerts
+                .iter()
+                .find(|a| a.key == key)
+                .and_then(|a| a.alert.clone());
+            rows.push(Row {
+                tenant,
+                key,
+                severity,
+                alert,
+                firing: Firing::default(),
+                against: Some(Firing::default()),
+                recorded: Some(f),
+            });
+        }
+        rows.sort_by(|a, b| (&a.key, &a.tenant, a.severity).cmp(&(&b.key, &b.tenant, b.severity)));
+    }
+    eprintln!(
+        "backtest: {} tenants, {} keys, {} steps: {} queries ({} points) took {:.2}s of Prometheus \
+         time ({parallel} at once, {:.2}s wall), {:.2}s in total",
+        config.tenants.len(),
+        alerts.len(),
+        steps.len(),
+        stats.queries,
+        stats.points,
+        stats.prometheus.as_secs_f64(),
+        fetched.as_secs_f64(),
+        began.elapsed().as_secs_f64()
+    );
     if let Some(dir) = &args.svg {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
@@ -648,6 +1170,7 @@ mod tests {
             alert: None,
             firing,
             against: Some(against),
+            recorded: None,
         };
         let svg = render_svg(
             "db-a",
@@ -675,6 +1198,139 @@ mod tests {
             .unwrap();
         assert_eq!(points.split(' ').count(), 12);
         assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>\n"));
+    }
+
+    /// A small deterministic generator (no dependency): numbers in `0..n`.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    #[test]
+    fn the_sparse_replay_of_the_points_over_the_floor_equals_the_full_replay() {
+        // The reference is `replay` on every step with every observation; `replay_sparse` sees
+        // only the points over the lowest threshold, as the query returns them.
+        let mut rng = Lcg(7);
+        let mut fired = 0;
+        for case in 0..500 {
+            let n = 1 + rng.next(120) as i64;
+            let grid = steps(n);
+            let mut obs: BTreeMap<i64, f64> = BTreeMap::new();
+            for t in &grid {
+                if rng.next(10) > 0 {
+                    obs.insert(*t, rng.next(100) as f64);
+                }
+            }
+            // Piecewise-constant threshold with gaps (no series).
+            let mut segs: Segments = Vec::new();
+            let mut t = 0;
+            while t < n * 60 {
+                let len = 60 * (1 + rng.next(30) as i64);
+                if rng.next(4) > 0 {
+                    segs.push((t, t + len, 30.0 + rng.next(60) as f64));
+                }
+                t += len;
+            }
+            let floor = segs.iter().map(|s| s.2).fold(f64::INFINITY, f64::min);
+            let over: BTreeMap<i64, f64> = obs
+                .iter()
+                .filter(|(_, v)| **v > floor)
+                .map(|(t, v)| (*t, *v))
+                .collect();
+            let for_secs = 60 * rng.next(6) as i64;
+            let thr = |t: i64| segment_at(&segs, t);
+            let want = replay(&grid, &obs, &thr, for_secs);
+            // `to` need not be on the grid.
+            let to = (n - 1) * 60 + rng.next(60) as i64;
+            let got = replay_sparse(0, to, 60, &over, &thr, for_secs);
+            assert_eq!(got, want, "case {case}: {obs:?} {segs:?} for {for_secs}");
+            fired += usize::from(want.fired > 1);
+        }
+        // The cases exercise alerts that fire, resolve and fire again.
+        assert!(fired > 100, "{fired}");
+    }
+
+    #[test]
+    fn segments_change_at_a_scheduled_window_and_at_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("_defaults.yaml"),
+            "defaults:\n  mysql_connections: 80\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("db-a.yaml"),
+            "tenants:\n  db-a:\n    mysql_connections:\n      default: 70\n      overrides:\n        - {window: \"22:00-06:00\", value: 95}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("db-b.yaml"),
+            "tenants:\n  db-b:\n    mysql_connections: {value: 40, expires: \"2026-11-29T23:00:30Z\"}\n",
+        )
+        .unwrap();
+        let from = Utc.with_ymd_and_hms(2026, 11, 29, 20, 0, 0).unwrap();
+        let report = dynalert_config::load_dir(dir.path(), from).unwrap();
+        assert_eq!(report.errors(), 0, "{:?}", report.diagnostics);
+        let (from, step) = (from.timestamp(), 60);
+        let to = from + 6 * 3600;
+        let h = |x: i64| from + x * 3600;
+        let segs = served_segments(&report.config, &["mysql_connections"], from, to, step);
+        let m = &segs["mysql_connections"];
+        // db-a: 70 until 22:00, 95 until 06:00 (after the range), then 70 again.
+        assert_eq!(
+            m[&("db-a".to_string(), Severity::Warning)]
+                .iter()
+                .filter(|s| s.0 <= to)
+                .map(|s| (s.0, s.2))
+                .collect::<Vec<_>>(),
+            vec![(h(0), 70.0), (h(2), 95.0)]
+        );
+        // db-b: 40 until it expires at 23:00:30, the default 80 from the next step.
+        assert_eq!(
+            m[&("db-b".to_string(), Severity::Warning)]
+                .iter()
+                .map(|s| (s.0, s.2))
+                .collect::<Vec<_>>(),
+            vec![(h(0), 40.0), (h(3) + 60, 80.0)]
+        );
+        // Equal to the per-step resolution.
+        let grid: Vec<i64> = (from..=to).step_by(step as usize).collect();
+        let per_step = served(&report.config, "mysql_connections", &grid);
+        for ((tenant, sev), values) in &per_step {
+            for (t, v) in values {
+                assert_eq!(segment_at(&m[&(tenant.clone(), *sev)], *t), Some(*v));
+            }
+        }
+    }
+
+    #[test]
+    fn the_floor_moves_inside_a_top_level_max_only() {
+        assert_eq!(
+            over_floor(
+                "max by (cluster, tenant) (mysql_global_status_threads_connected)",
+                50.0
+            ),
+            "max by(cluster, tenant) ((mysql_global_status_threads_connected) > 50.0)"
+        );
+        assert_eq!(
+            over_floor("max by (tenant) (x{a=\")(\"} * on (tenant) y)", 1.5),
+            "max by(tenant) ((x{a=\")(\"} * on (tenant) y) > 1.5)"
+        );
+        // A sum is not the sum of the parts over the floor; neither is a max compared later.
+        assert_eq!(
+            over_floor("sum by (tenant) (rate(x[5m]))", 2.0),
+            "(sum by (tenant) (rate(x[5m]))) > 2.0"
+        );
+        assert_eq!(
+            over_floor("max by (tenant) (x) / max by (tenant) (y)", 2.0),
+            "(max by (tenant) (x) / max by (tenant) (y)) > 2.0"
+        );
     }
 
     #[test]
