@@ -645,23 +645,33 @@ fn a_thousand_tenants_with_twenty_shapes_make_twenty_rules() {
 }
 
 /// The upstream corpus (`compat/upstream/` of the shared directory next to the
-/// repository), read in place; `DYNALERT_UPSTREAM_CORPUS` names it explicitly.
-fn upstream_corpus() -> PathBuf {
+/// repository), read in place; `DYNALERT_UPSTREAM_CORPUS` names it explicitly. A checkout
+/// without it skips the test with a message, unless `DYNALERT_REQUIRE_UPSTREAM_CORPUS` is set.
+fn upstream_corpus() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("DYNALERT_UPSTREAM_CORPUS") {
-        return PathBuf::from(dir);
+        return Some(PathBuf::from(dir));
     }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let found = Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .map(|a| a.join("shared/compat/upstream"))
-        .find(|p| p.is_dir())
-        .expect("the upstream corpus `shared/compat/upstream` next to the repository (or set DYNALERT_UPSTREAM_CORPUS)")
+        .find(|p| p.is_dir());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("DYNALERT_REQUIRE_UPSTREAM_CORPUS").is_none(),
+            "the upstream corpus `shared/compat/upstream` next to the repository was not found (or set DYNALERT_UPSTREAM_CORPUS)"
+        );
+        eprintln!("SKIPPED: no upstream corpus `shared/compat/upstream` next to the repository (set DYNALERT_UPSTREAM_CORPUS)");
+    }
+    found
 }
 
 #[test]
 fn upstream_recipe_files_load_and_compile() {
     use dynalert_config::diag::Ctx;
     use dynalert_model::RecipeScope;
-    let corpus = upstream_corpus();
+    let Some(corpus) = upstream_corpus() else {
+        return;
+    };
     // (file, where the list is, recipes upstream declares there)
     let files: [(&str, Option<&str>, usize); 4] = [
         ("recipes-example/shop.yaml", Some("shop-a"), 10),

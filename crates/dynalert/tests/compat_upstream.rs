@@ -16,21 +16,32 @@ fn root() -> PathBuf {
 
 /// `shared/compat/upstream` next to the repository (`../shared`), or next to one of its
 /// parent directories (a worktree of the repository). `DYNALERT_UPSTREAM_CORPUS` overrides.
-fn corpus() -> PathBuf {
+///
+/// The corpus is upstream's material kept beside the repository, never copied into it. A
+/// checkout without it skips these tests with a message on stderr, unless
+/// `DYNALERT_REQUIRE_UPSTREAM_CORPUS` is set (then a missing corpus fails).
+fn corpus() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("DYNALERT_UPSTREAM_CORPUS") {
-        return PathBuf::from(dir);
+        return Some(PathBuf::from(dir));
     }
     let repo = root();
-    repo.ancestors()
+    let found = repo
+        .ancestors()
         .skip(1)
         .map(|a| a.join("shared/compat/upstream"))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "the upstream corpus `shared/compat/upstream` was not found next to `{}` or a parent; set DYNALERT_UPSTREAM_CORPUS",
-                repo.display()
-            )
-        })
+        .find(|p| p.is_dir());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("DYNALERT_REQUIRE_UPSTREAM_CORPUS").is_none(),
+            "the upstream corpus `shared/compat/upstream` was not found next to `{}` or a parent; set DYNALERT_UPSTREAM_CORPUS",
+            repo.display()
+        );
+        eprintln!(
+            "SKIPPED: no upstream corpus `shared/compat/upstream` next to `{}` or a parent (set DYNALERT_UPSTREAM_CORPUS)",
+            repo.display()
+        );
+    }
+    found
 }
 
 fn dynalert(args: &[&str]) -> Output {
@@ -42,8 +53,26 @@ fn dynalert(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A `user_custom_threshold` line without its `rule` label (an id of the recipe's shape,
+/// not something upstream's files say).
+fn without_rule_id(line: &str) -> String {
+    if !line.starts_with("user_custom_threshold{") {
+        return line.to_string();
+    }
+    match line.find("rule=\"") {
+        Some(i) => {
+            let end = line[i..].find("\",").map_or(line.len(), |j| i + j + 2);
+            format!("{}{}", &line[..i], &line[end..])
+        }
+        None => line.to_string(),
+    }
+}
+
 fn cases() -> Vec<(String, PathBuf)> {
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(corpus())
+    let Some(corpus) = corpus() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(corpus)
         .unwrap()
         .flatten()
         .filter(|e| e.path().is_dir())
@@ -114,7 +143,7 @@ fn every_upstream_directory_serves_the_hand_written_series() {
             .unwrap()
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(str::to_string)
+            .map(without_rule_id)
             .collect();
         let path = root().join(format!("testdata/compat/upstream/{name}.prom"));
         let want: BTreeSet<String> = std::fs::read_to_string(&path)
