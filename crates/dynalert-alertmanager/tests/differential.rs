@@ -1,4 +1,4 @@
-//! Differential test against the real `amtool check-config`: 1,200 seeded random and
+//! Differential test against the real `amtool check-config`: 2,000 seeded random and
 //! hostile conf.d directories (tenant `_routing` with every integration type, several
 //! integrations, `http_config`, `*_file` secrets, template text, label matchers, time
 //! intervals, silent mode, maintenance, platform `routing:` blocks with odd receivers and
@@ -147,8 +147,12 @@ const TEMPLATES: &[&str] = &[
     "{{ \"a\\q\" }}",
 ];
 
+/// Paths inside the tenant's own directory come up more often than the hostile ones, so
+/// that accepted files carry every `*_file` field often enough to be checked by amtool.
 const SECRET_FILES: &[&str] = &[
     "/etc/am/tenant-secrets/{id}/key",
+    "/etc/am/tenant-secrets/{id}/token",
+    "/etc/am/tenant-secrets/{id}/password",
     "/etc/am/tenant-secrets/{id}/sub/key",
     "/etc/am/tenant-secrets/other/key",
     "/etc/am/tenant-secrets/{id}/../other/key",
@@ -159,9 +163,11 @@ const SECRET_FILES: &[&str] = &[
 fn http_config(r: &mut Rng, id: &str) -> String {
     let mut parts = Vec::new();
     let file = |r: &mut Rng| quote(&r.pick(SECRET_FILES).replace("{id}", id));
-    match r.below(6) {
+    // `password_file` has two arms: it needs the most to line up to be accepted (a secret
+    // directory on the platform, a path inside it), and the test wants it in accepted files.
+    match r.below(7) {
         0 => parts.push("basic_auth: {username: u, password: p}".to_string()),
-        1 => parts.push(format!(
+        1 | 6 => parts.push(format!(
             "basic_auth: {{username: u, password_file: {}}}",
             file(r)
         )),
@@ -652,7 +658,7 @@ const COVERED: [&str; 16] = [
 
 #[test]
 fn every_generated_file_passes_amtool_and_every_rejection_is_located() {
-    const CASES: usize = 1200;
+    const CASES: usize = 2000;
     let tmp = tempfile::tempdir().unwrap();
     let out_dir = tmp.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
