@@ -464,6 +464,14 @@ pub struct Series {
     pub values: Vec<(i64, f64)>,
 }
 
+impl Series {
+    /// The `tenant` label and the tier of the `severity` label, when the series has both.
+    fn tenant_and_severity(&self) -> Option<(&String, Severity)> {
+        let sev = Severity::parse(self.metric.get("severity")?)?;
+        Some((self.metric.get("tenant")?, sev))
+    }
+}
+
 /// `query_range` of `query` in chunks of `chunk` steps, every series of every chunk handed to
 /// `each`.
 #[allow(clippy::too_many_arguments)]
@@ -549,7 +557,7 @@ pub fn recorded(
     chunk: i64,
 ) -> anyhow::Result<(Served, BTreeMap<(String, String, Severity), Firing>)> {
     let mut quiet = |_| {};
-    let mut maintenance: std::collections::BTreeSet<(String, i64)> = Default::default();
+    let mut maintenance: BTreeMap<String, std::collections::BTreeSet<i64>> = BTreeMap::new();
     query_range(
         prometheus,
         "max by(tenant) (user_maintenance) == 1",
@@ -560,7 +568,10 @@ pub fn recorded(
         &mut quiet,
         |r| {
             if let Some(tenant) = r.metric.get("tenant") {
-                maintenance.extend(r.values.iter().map(|(t, _)| (tenant.clone(), *t)));
+                maintenance
+                    .entry(tenant.clone())
+                    .or_default()
+                    .extend(r.values.iter().map(|(t, _)| *t));
             }
         },
     )?;
@@ -580,15 +591,13 @@ pub fn recorded(
             chunk,
             &mut quiet,
             |r| {
-                let (Some(tenant), Some(sev)) = (
-                    r.metric.get("tenant"),
-                    r.metric.get("severity").and_then(|s| Severity::parse(s)),
-                ) else {
+                let Some((tenant, sev)) = r.tenant_and_severity() else {
                     return;
                 };
+                let paused = maintenance.get(tenant);
                 let segs = per.entry((tenant.clone(), sev)).or_default();
                 for (t, v) in r.values {
-                    if maintenance.contains(&(tenant.clone(), t)) {
+                    if paused.is_some_and(|p| p.contains(&t)) {
                         continue;
                     }
                     match segs.last_mut() {
@@ -610,10 +619,7 @@ pub fn recorded(
             chunk,
             &mut quiet,
             |r| {
-                let (Some(tenant), Some(sev)) = (
-                    r.metric.get("tenant"),
-                    r.metric.get("severity").and_then(|s| Severity::parse(s)),
-                ) else {
+                let Some((tenant, sev)) = r.tenant_and_severity() else {
                     return;
                 };
                 firing
