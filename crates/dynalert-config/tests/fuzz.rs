@@ -1,30 +1,10 @@
 //! Random and mutated YAML never panics the loader: every failure is a diagnostic.
 
-use std::path::Path;
-
 use chrono::Utc;
 use proptest::prelude::*;
 
-fn examples() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/conf.d");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect()
-}
-
-#[derive(Debug, Clone)]
-enum Edit {
-    Delete(usize, usize),
-    Insert(usize, char),
-    Duplicate(usize, usize),
-}
+mod common;
+use common::{apply, examples, Edit};
 
 fn edit() -> impl Strategy<Value = Edit> {
     let chars = prop::sample::select(vec![
@@ -33,33 +13,9 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]);
     prop_oneof![
         (any::<usize>(), 0usize..8).prop_map(|(a, n)| Edit::Delete(a, n)),
-        (any::<usize>(), chars).prop_map(|(a, c)| Edit::Insert(a, c)),
-        (any::<usize>(), 0usize..40).prop_map(|(a, n)| Edit::Duplicate(a, n)),
+        (any::<usize>(), chars).prop_map(|(a, c)| Edit::Insert(a, c.to_string())),
+        (any::<usize>(), 0usize..40).prop_map(|(a, n)| Edit::Duplicate(a, n, 1)),
     ]
-}
-
-fn apply(text: &str, edits: &[Edit]) -> String {
-    let mut chars: Vec<char> = text.chars().collect();
-    for e in edits {
-        let len = chars.len().max(1);
-        match *e {
-            Edit::Delete(at, n) => {
-                let at = at % len;
-                let end = (at + n).min(chars.len());
-                if at < end {
-                    chars.drain(at..end);
-                }
-            }
-            Edit::Insert(at, c) => chars.insert(at % (chars.len() + 1), c),
-            Edit::Duplicate(at, n) => {
-                let at = at % len;
-                let end = (at + n).min(chars.len());
-                let slice: Vec<char> = chars.get(at..end).map(<[char]>::to_vec).unwrap_or_default();
-                chars.splice(at..at, slice);
-            }
-        }
-    }
-    chars.into_iter().collect()
 }
 
 fn load(platform: &str, tenant: &str) {

@@ -5,13 +5,15 @@
 //! stack. Every load must return within 2 s without a panic or a stack overflow, with every
 //! diagnostic located; a watchdog aborts the run if the process grows past 1 GiB.
 
-use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Once;
 use std::time::Duration;
 
 use chrono::Utc;
 use proptest::prelude::*;
+
+mod common;
+use common::{apply, examples, Edit};
 
 const TIME_BOUND: Duration = Duration::from_secs(2);
 const MEMORY_BOUND: u64 = 1 << 30;
@@ -263,27 +265,6 @@ fn long_scalar(len: usize, style: u8) -> String {
 
 // ---- mutations of the examples ----
 
-fn examples() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/conf.d");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect()
-}
-
-#[derive(Debug, Clone)]
-enum Edit {
-    Delete(usize, usize),
-    Insert(usize, String),
-    Duplicate(usize, usize, usize),
-}
-
 fn edit() -> impl Strategy<Value = Edit> {
     let snippet = prop_oneof![
         Just("&x ".to_string()),
@@ -306,34 +287,6 @@ fn edit() -> impl Strategy<Value = Edit> {
         (any::<usize>(), snippet).prop_map(|(a, s)| Edit::Insert(a, s)),
         (any::<usize>(), 0usize..80, 1usize..50).prop_map(|(a, n, k)| Edit::Duplicate(a, n, k)),
     ]
-}
-
-fn apply(text: &str, edits: &[Edit]) -> String {
-    let mut chars: Vec<char> = text.chars().collect();
-    for e in edits {
-        let len = chars.len().max(1);
-        match e {
-            Edit::Delete(at, n) => {
-                let at = at % len;
-                let end = (at + n).min(chars.len());
-                if at < end {
-                    chars.drain(at..end);
-                }
-            }
-            Edit::Insert(at, s) => {
-                let at = at % (chars.len() + 1);
-                chars.splice(at..at, s.chars());
-            }
-            Edit::Duplicate(at, n, times) => {
-                let at = at % len;
-                let end = (at + n).min(chars.len());
-                let slice: Vec<char> = chars.get(at..end).map(<[char]>::to_vec).unwrap_or_default();
-                let copies: Vec<char> = std::iter::repeat_n(slice, *times).flatten().collect();
-                chars.splice(at..at, copies);
-            }
-        }
-    }
-    chars.into_iter().collect()
 }
 
 fn slot() -> impl Strategy<Value = Slot> {
