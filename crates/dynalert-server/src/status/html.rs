@@ -108,6 +108,25 @@ pub fn table(out: &mut String, caption: &str, headers: &[&str]) {
     out.push_str("</tr></thead><tbody>\n");
 }
 
+/// A table of located errors (location, message, hint), escaped.
+pub fn error_table<'a>(
+    out: &mut String,
+    caption: &str,
+    rows: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+) {
+    table(out, caption, &["location", "error", "hint"]);
+    for (location, message, hint) in rows {
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            esc(location),
+            esc(message),
+            esc(hint.unwrap_or(""))
+        );
+    }
+    end_table(out);
+}
+
 /// Ends the table started last and labels every body cell with its column header
 /// (`data-label`), which narrow screens show in front of the value instead of the header row.
 pub fn end_table(out: &mut String) {

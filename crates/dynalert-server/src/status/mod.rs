@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 
 use crate::state::{AppState, Published};
 pub use catalogue::{catalogue, packs, AlertRef, CatalogueKey};
-use html::{badge, end_table, esc, table, url_enc, value};
+use html::{badge, end_table, error_table, esc, table, url_enc, value};
 pub use index::{Cache, Edge, Index, Row, StateCounts};
 
 /// Rows per page of `/tenants`.
@@ -214,21 +214,13 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
     if s.errors.is_empty() {
         h.push_str("<p>No current errors.</p>\n");
     } else {
-        table(
+        let docs: Vec<_> = s.errors.iter().map(|e| error_doc(e)).collect();
+        error_table(
             &mut h,
             "errors of the last reload (file:line:col)",
-            &["location", "error", "hint"],
+            docs.iter()
+                .map(|e| (e.location.as_str(), e.message.as_str(), e.hint.as_deref())),
         );
-        for e in s.errors.iter().map(|e| error_doc(e)) {
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                esc(&e.location),
-                esc(&e.message),
-                esc(e.hint.as_deref().unwrap_or(""))
-            );
-        }
-        end_table(&mut h);
     }
     let _ = writeln!(
         h,
@@ -800,21 +792,17 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
     let errors = d["errors"].as_array().map_or(&[][..], Vec::as_slice);
     if !errors.is_empty() {
         h.push_str("<h2>Errors of the current file</h2>\n");
-        table(
+        error_table(
             &mut h,
             "why the file is rejected",
-            &["location", "error", "hint"],
+            errors.iter().map(|e| {
+                (
+                    e["location"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or(""),
+                    e["hint"].as_str(),
+                )
+            }),
         );
-        for e in errors {
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                esc(e["location"].as_str().unwrap_or("")),
-                esc(e["message"].as_str().unwrap_or("")),
-                esc(e["hint"].as_str().unwrap_or(""))
-            );
-        }
-        end_table(&mut h);
     }
     let Some(e) = &v.effective else {
         html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
