@@ -11,7 +11,7 @@ reads every rule's last evaluation time from /api/v1/rules for CYCLES evaluation
 the median per kind of rule (threshold = `*:alert_threshold:*`). Everything listens on
 127.0.0.1 and is stopped at the end.
 """
-import http.server, json, os, socket, subprocess, sys, threading, time, urllib.request, statistics
+import http.server, json, os, subprocess, sys, threading, time, urllib.request, statistics
 
 N = int(sys.argv[1]); C = int(sys.argv[2]); OUT = sys.argv[3]
 ROOT = sys.argv[4]; EXPORTER = sys.argv[5]; INTERVAL = int(sys.argv[6]) if len(sys.argv) > 6 else 15
@@ -61,26 +61,38 @@ srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 src_port = srv.server_address[1]
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-exp_port = free_port(); prom_port = free_port()
-exp = subprocess.Popen([EXPORTER, f"--config.dir={OUT}/conf.d", f"--web.listen-address=127.0.0.1:{exp_port}"],
+def listen_address(log, marker, what, deadline_s=60):
+    """Reads the address a child bound on `:0` from its log (no port reserved and released)."""
+    deadline = time.time() + deadline_s
+    while time.time() < deadline:
+        with open(log) as f:
+            for line in f:
+                if marker in line:
+                    for field in line.split():
+                        if field.startswith("address="):
+                            return field.split("=", 1)[1].strip('"')
+        time.sleep(0.1)
+    raise SystemExit(f"{what} did not report its listen address (see {log})")
+
+exp = subprocess.Popen([EXPORTER, f"--config.dir={OUT}/conf.d", "--web.listen-address=127.0.0.1:0"],
                        stdout=open(OUT + "/exporter.log", "w"), stderr=subprocess.STDOUT)
+exp_addr = listen_address(OUT + "/exporter.log", "msg=listening", "threshold-exporter")
 packs = ROOT + "/rules/packs"
 with open(OUT + "/prometheus.yml", "w") as f:
     f.write(f"""global: {{scrape_interval: {INTERVAL}s, evaluation_interval: {INTERVAL}s}}
 rule_files: [{packs}/kubernetes/alerts.yaml, {packs}/kubernetes/regex-thresholds.yaml, {packs}/platform/alerts.yaml]
 scrape_configs:
   - job_name: threshold-exporter
-    static_configs: [{{targets: ['127.0.0.1:{exp_port}']}}]
+    static_configs: [{{targets: ['{exp_addr}']}}]
   - job_name: kubernetes-sim
     static_configs: [{{targets: ['127.0.0.1:{src_port}']}}]
 """)
 prom = subprocess.Popen(["prometheus", f"--config.file={OUT}/prometheus.yml", f"--storage.tsdb.path={OUT}/data",
-                         f"--web.listen-address=127.0.0.1:{prom_port}"],
+                         "--web.listen-address=127.0.0.1:0"],
                         stdout=open(OUT + "/prometheus.log", "w"), stderr=subprocess.STDOUT)
+prom_addr = listen_address(OUT + "/prometheus.log", 'msg="Listening on"', "prometheus")
 def get(path):
-    return json.load(urllib.request.urlopen(f"http://127.0.0.1:{prom_port}{path}", timeout=30))
+    return json.load(urllib.request.urlopen(f"http://{prom_addr}{path}", timeout=30))
 try:
     deadline = time.time() + 120
     while True:
