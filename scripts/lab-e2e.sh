@@ -40,6 +40,14 @@ until "$BIN" verify-threshold db-a mysql_connections --lab.dir "$dir"; do
   fi
   sleep 5
 done
+echo "== verify-threshold db-a mysql_connections --format json"
+verify=$("$BIN" verify-threshold db-a mysql_connections --lab.dir "$dir" --format json) || status=1
+for want in '"observation_rule": "tenant:mysql_threads_connected:max"' '"alertname": "MariaDBHighConnections"' '"problems": []'; do
+  if ! grep -qF "$want" <<<"$verify"; then
+    echo "FAIL: verify-threshold --format json lacks $want" >&2
+    status=1
+  fi
+done
 [[ $status -eq 0 ]] && echo "tenant skills: inspect-tenant and verify-threshold agree with the lab"
 [[ $status -eq 0 ]] || exit "$status"
 

@@ -1866,7 +1866,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__verify__subcmd__threshold)
-            opts="-h --prometheus.url --config.dir --lab.dir --json --help"
+            opts="-h --prometheus.url --config.dir --lab.dir --format --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1882,6 +1882,10 @@ _dynalert() {
                     ;;
                 --lab.dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

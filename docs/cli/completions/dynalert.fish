@@ -146,7 +146,9 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand inspect-tenant" -s h -
 complete -c dynalert -n "__fish_dynalert_using_subcommand verify-threshold" -l prometheus.url -d 'Prometheus to ask (default: the running lab\'s)' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand verify-threshold" -l config.dir -d 'The conf.d directory (default: the running lab\'s)' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand verify-threshold" -l lab.dir -d 'The lab directory, used for defaults and the webhook sink\'s records' -r -F
-complete -c dynalert -n "__fish_dynalert_using_subcommand verify-threshold" -l json -d 'Print JSON instead of text'
+complete -c dynalert -n "__fish_dynalert_using_subcommand verify-threshold" -l format -d 'Text for people, or JSON for scripts' -r -f -a "text\t''
+json\t''"
+complete -c dynalert -n "__fish_dynalert_using_subcommand verify-threshold" -l json -d 'Same as `--format json` (kept for scripts written before `--format`)'
 complete -c dynalert -n "__fish_dynalert_using_subcommand verify-threshold" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and not __fish_seen_subcommand_from rules exporter help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and not __fish_seen_subcommand_from rules exporter help" -f -a "rules" -d 'Per-tenant rules against the dynamic rule packs on a real Prometheus'

@@ -6,6 +6,7 @@ use anyhow::Context;
 use dynalert_lab::inspect;
 
 use crate::EXIT_FINDINGS;
+use crate::output::Format;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str =
@@ -27,7 +28,7 @@ pub const AFTER_HELP: &str = r#"Examples:
     dynalert verify-threshold db-b mysql_connections --prometheus.url http://127.0.0.1:9090 --config.dir conf.d
 
   As JSON:
-    dynalert verify-threshold db-a mysql_threads_running --json
+    dynalert verify-threshold db-a mysql_threads_running --format json
 
 Exit codes:
   0  configuration, exporters, recording rule and alert state agree
@@ -46,8 +47,11 @@ pub struct Args {
     pub key: String,
     #[command(flatten)]
     pub target: super::inspect_tenant::Target,
-    /// Print JSON instead of text.
-    #[arg(long)]
+    /// Text for people, or JSON for scripts.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Same as `--format json` (kept for scripts written before `--format`).
+    #[arg(long, hide = true)]
     pub json: bool,
 }
 
@@ -89,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     let v = view.expect("at least one attempt");
-    if args.json {
+    if args.json || args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
