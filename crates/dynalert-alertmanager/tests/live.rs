@@ -408,6 +408,7 @@ fn key(r: &str, t: &str, a: &str, s: &str) -> (String, String, String, String) {
 /// receiver only: the enforced NOC copy, the VIP page and liveness alerts still arrive,
 /// and an alert that keeps firing through a window is never reported as resolved.
 #[test]
+#[ignore = "waits for a maintenance window to end (about 2 minutes): `make test` runs it as a named step"]
 fn silent_mode_and_maintenance_never_mute_platform_copies() {
     use chrono::{Timelike, Utc};
     let (sink_port, seen, log) = sink();

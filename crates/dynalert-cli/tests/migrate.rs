@@ -40,6 +40,7 @@ fn prove(a: &Args) -> bool {
 }
 
 #[test]
+#[ignore = "promtool proves 24,000 rules (minutes): `make test` runs it as a named step"]
 fn the_bench_per_tenant_rules_become_the_same_thresholds() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = Fixture::new(1000, 20);

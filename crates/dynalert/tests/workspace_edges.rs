@@ -122,3 +122,60 @@ fn the_table_parser_sees_a_forbidden_edge() {
     assert!(!allowed["dynalert-config"].contains("dynalert-server"));
     assert!(allowed["dynalert-cli"].contains("dynalert-config"));
 }
+
+/// A test marked `#[ignore]` runs only where `make test` names its file with `--ignored`:
+/// otherwise nothing would ever run it.
+#[test]
+fn every_ignored_test_file_is_a_named_step_of_make_test() {
+    let makefile = std::fs::read_to_string(root().join("Makefile")).unwrap();
+    let recipe: String = makefile
+        .split("\ntest:")
+        .nth(1)
+        .expect("a `test` target")
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with('\t') || l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // Each `cargo test -p CRATE --test A --test B -- --ignored` command of the recipe.
+    let mut named = BTreeSet::new();
+    for command in recipe.split("&&").chain(recipe.split(',')) {
+        if !command.contains("--ignored") {
+            continue;
+        }
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let Some(krate) = words.windows(2).find(|w| w[0] == "-p").map(|w| w[1]) else {
+            continue;
+        };
+        for w in words.windows(2).filter(|w| w[0] == "--test") {
+            named.insert(format!("{krate}/{}", w[1]));
+        }
+    }
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let dir = entry.unwrap().path();
+        let Ok(tests) = std::fs::read_dir(dir.join("tests")) else {
+            continue;
+        };
+        let krate = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in tests.map(|e| e.unwrap().path()) {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if file.extension().is_some_and(|e| e == "rs")
+                && text.lines().any(|l| l.trim_start().starts_with("#[ignore"))
+            {
+                let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+                if !named.contains(&format!("{krate}/{name}")) {
+                    missing.push(format!("crates/{krate}/tests/{name}.rs"));
+                }
+            }
+        }
+    }
+    assert!(
+        !named.is_empty(),
+        "no `--ignored` step found in the Makefile's `test` recipe"
+    );
+    assert!(
+        missing.is_empty(),
+        "ignored tests that no `make test` step runs (add `$(CARGO) test -p <crate> --test <file> -- --ignored`): {missing:?}"
+    );
+}

@@ -5,8 +5,8 @@
 use anyhow::Context;
 use dynalert_lab::inspect;
 
-use crate::EXIT_FINDINGS;
 use crate::output::Format;
+use crate::EXIT_FINDINGS;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str =
