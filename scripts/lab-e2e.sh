@@ -51,6 +51,10 @@ done
 [[ $status -eq 0 ]] && echo "tenant skills: inspect-tenant and verify-threshold agree with the lab"
 [[ $status -eq 0 ]] || exit "$status"
 
+# backtest --served on the same lab reproduces the ALERTS intervals of scenario A.
+echo "== backtest against the lab (scripts/lab-backtest.sh)"
+DYNALERT="$BIN" scripts/lab-backtest.sh "$dir" || { status=1; exit 1; }
+
 # The same packs on the VictoriaMetrics engine (vmagent ×2, VictoriaMetrics, vmalert): scenario
 # A, HA and vmagent-failover (one of the two vmagents killed). A fresh lab in its own directory;
 # the Prometheus lab above is down first (never two labs at once).
