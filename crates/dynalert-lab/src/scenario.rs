@@ -1,6 +1,6 @@
-//! The scenario runner: drives scenarios A–D, `ha` and `bad-config` against a running lab and
-//! judges them from what the real parts report (exporter `/metrics`, the Prometheus and
-//! Alertmanager APIs, the webhook sink's records).
+//! The scenario runner: drives scenarios A–D, `ha`, `bad-config` and `recipes` against a
+//! running lab and judges them from what the real parts report (exporter `/metrics`, the
+//! Prometheus and Alertmanager APIs, the webhook sink's records).
 //!
 //! Every wait is a condition with a generous deadline, never a fixed sleep. Every change a
 //! scenario makes (tenant files, simulated pods, database load, a killed replica) is undone
@@ -1885,4 +1885,90 @@ fn scenario_recipes(ctx: &mut Ctx) -> anyhow::Result<()> {
     }
     ctx.stage("TenantExporterMissing resolved and notified", t3);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab_conf() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lab")
+    }
+
+    /// The lab's tenant files compiled as `dynalert rules recipes` does: shop and batch share
+    /// one rule per recipe (the same shapes), db-b declares none, and the scenario's lowered
+    /// thresholds change shop's served values only, never a shape (a changed shape would need
+    /// new rules, and the scenario would wait on an alert no loaded rule can raise).
+    #[test]
+    fn scenario_thresholds_keep_the_lab_recipe_shapes() {
+        let now = chrono::Utc::now();
+        let report = dynalert_config::load_dir(&lab_conf(), now).unwrap();
+        assert!(report.platform_valid);
+        assert!(report.tenant_valid.values().all(|ok| *ok), "{report:?}");
+        let shapes = dynalert_rules::shapes_of(&report.config);
+        let names: std::collections::BTreeSet<&str> =
+            shapes.iter().map(|s| s.name.as_str()).collect();
+        let want: std::collections::BTreeSet<&str> = RECIPES.iter().map(|r| r.0).collect();
+        assert_eq!(names, want);
+        assert_eq!(shapes.len(), RECIPES.len(), "one shape per recipe, shared");
+        for (name, recipe, _) in RECIPES {
+            let s = shapes.iter().find(|s| s.name == name).unwrap();
+            assert_eq!(s.kind.as_str(), recipe, "{name}");
+        }
+        macro_rules! shapes_of_tenant {
+            ($cfg:expr, $t:expr) => {
+                $cfg.tenants[$t]
+                    .custom_alerts
+                    .iter()
+                    .map(|a| a.shape.clone())
+                    .collect::<Vec<_>>()
+            };
+        }
+        assert_eq!(
+            shapes_of_tenant!(report.config, "shop"),
+            shapes_of_tenant!(report.config, "batch")
+        );
+        assert!(report.config.tenants["db-b"].custom_alerts.is_empty());
+
+        // shop's file with the scenario's thresholds, in a copy of the conf.d.
+        let dir = std::env::temp_dir().join(format!("dynalert-lab-recipes-{}", std::process::id()));
+        let _ = fs_err::remove_dir_all(&dir);
+        fs_err::create_dir_all(&dir).unwrap();
+        for e in fs_err::read_dir(lab_conf()).unwrap() {
+            let e = e.unwrap();
+            fs_err::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+        let mut text = fs_err::read_to_string(dir.join("shop.yaml")).unwrap();
+        for (alert, _, v) in RECIPES {
+            if let Some(v) = v {
+                text = with_recipe_threshold(&text, alert, v).unwrap();
+            }
+        }
+        fs_err::write(dir.join("shop.yaml"), &text).unwrap();
+        let lowered = dynalert_config::load_dir(&dir, now).unwrap();
+        let _ = fs_err::remove_dir_all(&dir);
+        assert!(lowered.tenant_valid.values().all(|ok| *ok), "{lowered:?}");
+        assert_eq!(dynalert_rules::shapes_of(&lowered.config), shapes);
+        assert_eq!(
+            shapes_of_tenant!(lowered.config, "shop"),
+            shapes_of_tenant!(report.config, "shop")
+        );
+        assert_ne!(
+            lowered.config.tenants["shop"].custom_alerts,
+            report.config.tenants["shop"].custom_alerts,
+            "the thresholds changed"
+        );
+    }
+
+    #[test]
+    fn recipe_threshold_rewrite_touches_one_recipe() {
+        let text = "x:\n  - {recipe: rate, name: a_fast, metric: m, op: \">\", window: 30s, threshold: \"50:warning\"}\n  - {recipe: rate, name: a_fast_too, metric: m, op: \">\", window: 30s, threshold: \"50:warning\"}\n";
+        let out = with_recipe_threshold(text, "a_fast", 2.0).unwrap();
+        assert_eq!(
+            out,
+            "x:\n  - {recipe: rate, name: a_fast, metric: m, op: \">\", window: 30s, threshold: \"2:warning\"}\n  - {recipe: rate, name: a_fast_too, metric: m, op: \">\", window: 30s, threshold: \"50:warning\"}\n"
+        );
+        let err = with_recipe_threshold(text, "missing", 1.0).unwrap_err();
+        assert!(err.to_string().contains("no recipe `missing`"), "{err}");
+    }
 }

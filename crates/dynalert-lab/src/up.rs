@@ -1103,6 +1103,8 @@ mod tests {
             exporter_url: "http://127.0.0.1:9104".into(),
         }];
         let text = prometheus_config(&dir, 9093, &[9531, 9532], &dbs, 9000);
+        // promtool also reads the file_sd file of the application job.
+        write_app_targets(&dir, "127.0.0.1:9093", &APP_TENANTS).unwrap();
         let file = dir.join("prometheus.yml");
         fs_err::write(&file, &text).unwrap();
         let out = std::process::Command::new("promtool")
@@ -1136,7 +1138,54 @@ mod tests {
         assert_eq!(intervals["threshold-exporter"].as_deref(), Some("1s"));
         assert_eq!(intervals["mysqld"], None);
         assert_eq!(intervals["kubernetes-simulated"], None);
+        assert_eq!(intervals[APP_JOB], None);
         // vmagent keeps one interval (VictoriaMetrics deduplicates to it).
         assert!(!scrape_configs(&dir, &[9531], &dbs, 9000, None).contains("scrape_interval"));
+    }
+
+    /// The application targets: Alertmanager's address once per tenant, each group with its
+    /// tenant's label; rewriting the file with fewer tenants drops exactly their targets.
+    #[test]
+    fn application_targets_carry_one_tenant_each() {
+        let dir = std::env::temp_dir().join(format!("dynalert-lab-app-{}", std::process::id()));
+        let read = |dir: &Path| -> Vec<(Vec<String>, String)> {
+            let v: serde_json::Value =
+                serde_json::from_str(&fs_err::read_to_string(app_targets_file(dir)).unwrap())
+                    .unwrap();
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|g| {
+                    (
+                        g["targets"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|t| t.as_str().unwrap().to_string())
+                            .collect(),
+                        g["labels"]["tenant"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        write_app_targets(&dir, "127.0.0.1:9093", &APP_TENANTS).unwrap();
+        let am = vec!["127.0.0.1:9093".to_string()];
+        assert_eq!(
+            read(&dir),
+            [
+                (am.clone(), "shop".to_string()),
+                (am.clone(), "batch".to_string()),
+                (am.clone(), "db-b".to_string())
+            ]
+        );
+        write_app_targets(&dir, "127.0.0.1:9093", &["batch"]).unwrap();
+        assert_eq!(read(&dir), [(am, "batch".to_string())]);
+        // No temporary file is left beside it for a scraper to read.
+        let names: Vec<String> = fs_err::read_dir(dir.join("targets"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names, ["application.json"]);
+        let _ = fs_err::remove_dir_all(&dir);
     }
 }
