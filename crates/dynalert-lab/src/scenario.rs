@@ -1902,7 +1902,7 @@ mod tests {
     #[test]
     fn scenario_thresholds_keep_the_lab_recipe_shapes() {
         let now = chrono::Utc::now();
-        let report = dynalert_config::load_dir(&lab_conf(), now).unwrap();
+        let report = dynalert_config::load_dir(lab_conf(), now).unwrap();
         assert!(report.platform_valid);
         assert!(report.tenant_valid.values().all(|ok| *ok), "{report:?}");
         let shapes = dynalert_rules::shapes_of(&report.config);
