@@ -584,8 +584,9 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         &format!("127.0.0.1:{sink_port}"),
         opts.engine,
     )?;
-    let n_rules = write_rules(&opts.repo, &conf_dir, &dir.join("rules"))? + 1;
+    let n_rules = write_rules(&opts.repo, &conf_dir, &dir.join("rules"))?;
     write_recipe_rules(&opts.dynalert_bin, &conf_dir, &dir.join("rules"))?;
+    let n_rules = n_rules + 1;
     // Application metrics with a `tenant` label: Alertmanager's own /metrics, one target per
     // tenant (the scenario `recipes` drops targets to make a series absent).
     write_app_targets(&dir, &format!("127.0.0.1:{am_port}"), &APP_TENANTS)?;
