@@ -56,8 +56,8 @@ echo "== backtest against the lab (scripts/lab-backtest.sh)"
 DYNALERT="$BIN" scripts/lab-backtest.sh "$dir" || { status=1; exit 1; }
 
 # The same packs on the VictoriaMetrics engine (vmagent ×2, VictoriaMetrics, vmalert): scenario
-# A, HA and vmagent-failover (one of the two vmagents killed). A fresh lab in its own directory;
-# the Prometheus lab above is down first (never two labs at once).
+# A, HA, vmagent-failover (one of the two vmagents killed) and the custom alert recipes. A fresh
+# lab in its own directory; the Prometheus lab above is down first (never two labs at once).
 "$BIN" lab down --dir "$dir" >/dev/null 2>&1 || true
 vmdir="$dir/vm"
 cleanup_vm() {
@@ -69,7 +69,7 @@ status=1
 echo "== lab up --engine victoriametrics"
 "$BIN" lab up --engine victoriametrics --dir "$vmdir" --timeout 60 >/dev/null
 status=0
-for s in a ha vmagent-failover; do
+for s in a ha vmagent-failover recipes; do
   "$BIN" scenario run "$s" --dir "$vmdir" || status=$?
 done
 echo "== inspect-tenant db-a against VictoriaMetrics"

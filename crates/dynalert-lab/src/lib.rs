@@ -1,6 +1,6 @@
 //! The dynalert lab: real servers from Debian packages started as local processes, plus two
 //! small parts of our own (a webhook sink and a simulated Kubernetes endpoint), and the runner
-//! that drives scenarios A–D, `ha` and `bad-config` against them.
+//! that drives scenarios A–D, `ha`, `bad-config` and `recipes` against them.
 //!
 //! Everything binds 127.0.0.1 on free ports; every part has its own data directory and log file
 //! under the lab directory; `lab.json` records each part's URL, pid and start time so that

@@ -15,6 +15,21 @@ use crate::state::{Database, LabState, Part};
 /// The tenants that get a real MariaDB in the lab.
 pub const DB_TENANTS: [&str; 2] = ["db-a", "db-b"];
 
+/// The tenants whose application metrics the lab scrapes (job `application`): `shop` and
+/// `batch` declare the same custom alert recipes, `db-b` declares none.
+pub const APP_TENANTS: [&str; 3] = ["shop", "batch", "db-b"];
+
+/// The scrape job of the application metrics.
+pub const APP_JOB: &str = "application";
+
+/// The application metrics kept from each application target (Alertmanager's own
+/// `/metrics`): a gauge, the HTTP request and response-size histograms, the build info.
+const APP_METRICS: &str =
+    "go_goroutines|alertmanager_build_info|alertmanager_http_request_duration_seconds_.*|alertmanager_http_response_size_bytes_.*";
+
+/// The generated recipe rule file, in the lab's rules directory.
+pub const RECIPE_RULES: &str = "custom-alerts.yaml";
+
 /// The placeholder sink address used in `examples/lab/`, rewritten to the real one.
 pub const SINK_PLACEHOLDER: &str = "127.0.0.1:5001";
 
@@ -281,6 +296,57 @@ fn write_rules(repo: &Path, conf_dir: &Path, dst: &Path) -> anyhow::Result<usize
     Ok(n)
 }
 
+/// Compiles the `_custom_alerts:` recipes of the lab's conf.d into `dst/custom-alerts.yaml`
+/// the way a user deploys them: `dynalert rules recipes CONF_DIR --out FILE`. The file is
+/// loaded as generated (no lab rewrite: the lab's recipes choose their own short windows).
+fn write_recipe_rules(dynalert_bin: &Path, conf_dir: &Path, dst: &Path) -> anyhow::Result<()> {
+    let out_file = dst.join(RECIPE_RULES);
+    let out = std::process::Command::new(dynalert_bin)
+        .args(["rules", "recipes"])
+        .arg(conf_dir)
+        .arg("--out")
+        .arg(&out_file)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("cannot run `dynalert rules recipes`")?;
+    if !out.status.success() || !out_file.is_file() {
+        bail!(
+            "`dynalert rules recipes {} --out {}` failed: {}",
+            conf_dir.display(),
+            out_file.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// The file-based service discovery file of the application targets.
+pub fn app_targets_file(dir: &Path) -> PathBuf {
+    dir.join("targets/application.json")
+}
+
+/// The application targets for `tenants`, as a `file_sd_configs` file: Alertmanager's own
+/// `/metrics` at `am_addr`, once per tenant with that tenant's `tenant` label.
+pub fn app_targets(am_addr: &str, tenants: &[&str]) -> String {
+    let groups: Vec<serde_json::Value> = tenants
+        .iter()
+        .map(|t| serde_json::json!({"targets": [am_addr], "labels": {"tenant": t}}))
+        .collect();
+    serde_json::to_string_pretty(&groups).unwrap_or_default() + "\n"
+}
+
+/// Writes the application targets atomically (a dot-named file, then a rename), so a
+/// scraper watching the file never reads half of it.
+pub fn write_app_targets(dir: &Path, am_addr: &str, tenants: &[&str]) -> anyhow::Result<()> {
+    let file = app_targets_file(dir);
+    let parent = file.parent().context("the targets file has a directory")?;
+    fs_err::create_dir_all(parent)?;
+    let tmp = parent.join(".application.json.tmp");
+    fs_err::write(&tmp, app_targets(am_addr, tenants))?;
+    fs_err::rename(&tmp, &file)?;
+    Ok(())
+}
+
 fn socket_path(dir: &Path, port: u16) -> PathBuf {
     let p = dir.join("mysqld.sock");
     if p.as_os_str().len() < 100 {
@@ -449,6 +515,7 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
             "alertmanager",
             "exporter-1",
             "exporter-2",
+            "targets",
             "sink",
             "logs",
             "mariadb-db-a",
@@ -518,6 +585,11 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         opts.engine,
     )?;
     let n_rules = write_rules(&opts.repo, &conf_dir, &dir.join("rules"))?;
+    write_recipe_rules(&opts.dynalert_bin, &conf_dir, &dir.join("rules"))?;
+    let n_rules = n_rules + 1;
+    // Application metrics with a `tenant` label: Alertmanager's own /metrics, one target per
+    // tenant (the scenario `recipes` drops targets to make a series absent).
+    write_app_targets(&dir, &format!("127.0.0.1:{am_port}"), &APP_TENANTS)?;
 
     // The sink and the simulated Kubernetes endpoint (one helper process).
     fs_err::create_dir_all(dir.join("sink"))?;
@@ -636,7 +708,7 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
             "starting VictoriaMetrics, vmagent ×2 and vmalert with {n_rules} rule files"
         ));
         // vmagent keeps the common interval: VictoriaMetrics deduplicates to it anyway.
-        let scrape = scrape_configs(&exporter_ports, &databases, sim_port, None);
+        let scrape = scrape_configs(&dir, &exporter_ports, &databases, sim_port, None);
         vmalert_url = Some(start_victoriametrics(
             &bins,
             &dir,
@@ -699,7 +771,7 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
     })?;
     wait_for("every scrape target up", remaining(), || {
         let up = api::query(&prom_url, "up")?;
-        let expected = exporter_urls.len() + databases.len() + 1;
+        let expected = exporter_urls.len() + databases.len() + 1 + APP_TENANTS.len();
         Ok((up.len() == expected && up.iter().all(|s| s.value == 1.0)).then_some(()))
     })?;
 
@@ -741,6 +813,7 @@ fn prometheus_config(
         "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n"
     ));
     s.push_str(&scrape_configs(
+        dir,
         exporters,
         dbs,
         sim_port,
@@ -752,6 +825,7 @@ fn prometheus_config(
 /// The `scrape_configs` section, shared by Prometheus and vmagent; `exporter_interval_s`
 /// overrides the global scrape interval for the threshold exporter job.
 fn scrape_configs(
+    dir: &Path,
     exporters: &[u16],
     dbs: &[Database],
     sim_port: u16,
@@ -779,6 +853,13 @@ fn scrape_configs(
         "  # SIMULATED: cAdvisor and kube-state-metrics series served by the lab, not by a cluster.\n  \
          - job_name: kubernetes-simulated\n    honor_labels: true\n    static_configs:\n      \
          - targets: ['127.0.0.1:{sim_port}']\n        labels: {{simulated: 'true'}}\n"
+    ));
+    // Real application metrics with a `tenant` label (custom alert recipes): Alertmanager's own
+    // /metrics, one target per tenant from a file the scenario `recipes` edits.
+    s.push_str(&format!(
+        "  - job_name: {APP_JOB}\n    file_sd_configs:\n      - files: ['{}']\n    \
+         metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: '{APP_METRICS}'\n        action: keep\n",
+        app_targets_file(dir).display()
     ));
     s
 }
@@ -828,6 +909,8 @@ pub fn vmagent_flags(vm_url: &str, member: usize) -> Vec<String> {
         format!("-promscrape.cluster.memberNum={member}"),
         "-promscrape.cluster.replicationFactor=2".into(),
         "-remoteWrite.flushInterval=1s".into(),
+        // The application targets file changes during the scenario `recipes`.
+        "-promscrape.fileSDCheckInterval=1s".into(),
     ]
 }
 
@@ -1021,6 +1104,8 @@ mod tests {
             exporter_url: "http://127.0.0.1:9104".into(),
         }];
         let text = prometheus_config(&dir, 9093, &[9531, 9532], &dbs, 9000);
+        // promtool also reads the file_sd file of the application job.
+        write_app_targets(&dir, "127.0.0.1:9093", &APP_TENANTS).unwrap();
         let file = dir.join("prometheus.yml");
         fs_err::write(&file, &text).unwrap();
         let out = std::process::Command::new("promtool")
@@ -1054,7 +1139,54 @@ mod tests {
         assert_eq!(intervals["threshold-exporter"].as_deref(), Some("1s"));
         assert_eq!(intervals["mysqld"], None);
         assert_eq!(intervals["kubernetes-simulated"], None);
+        assert_eq!(intervals[APP_JOB], None);
         // vmagent keeps one interval (VictoriaMetrics deduplicates to it).
-        assert!(!scrape_configs(&[9531], &dbs, 9000, None).contains("scrape_interval"));
+        assert!(!scrape_configs(&dir, &[9531], &dbs, 9000, None).contains("scrape_interval"));
+    }
+
+    /// The application targets: Alertmanager's address once per tenant, each group with its
+    /// tenant's label; rewriting the file with fewer tenants drops exactly their targets.
+    #[test]
+    fn application_targets_carry_one_tenant_each() {
+        let dir = std::env::temp_dir().join(format!("dynalert-lab-app-{}", std::process::id()));
+        let read = |dir: &Path| -> Vec<(Vec<String>, String)> {
+            let v: serde_json::Value =
+                serde_json::from_str(&fs_err::read_to_string(app_targets_file(dir)).unwrap())
+                    .unwrap();
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|g| {
+                    (
+                        g["targets"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|t| t.as_str().unwrap().to_string())
+                            .collect(),
+                        g["labels"]["tenant"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        write_app_targets(&dir, "127.0.0.1:9093", &APP_TENANTS).unwrap();
+        let am = vec!["127.0.0.1:9093".to_string()];
+        assert_eq!(
+            read(&dir),
+            [
+                (am.clone(), "shop".to_string()),
+                (am.clone(), "batch".to_string()),
+                (am.clone(), "db-b".to_string())
+            ]
+        );
+        write_app_targets(&dir, "127.0.0.1:9093", &["batch"]).unwrap();
+        assert_eq!(read(&dir), [(am, "batch".to_string())]);
+        // No temporary file is left beside it for a scraper to read.
+        let names: Vec<String> = fs_err::read_dir(dir.join("targets"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names, ["application.json"]);
+        let _ = fs_err::remove_dir_all(&dir);
     }
 }
