@@ -1,4 +1,4 @@
-//! `dynalert scenario run a|b|c|d|ha|bad-config|all`: run scenarios against a running lab and
+//! `dynalert scenario run a|b|c|d|ha|bad-config|recipes|vmagent-failover|all`: run scenarios against a running lab and
 //! report stage timings and a verdict for each.
 
 use std::path::PathBuf;
@@ -18,8 +18,10 @@ pub const LONG_ABOUT: &str = r#"Run the acceptance scenarios against the running
 Scenarios: `a` (a dynamic threshold fires and resolves, the other tenant untouched), `b` (one
 container of a pod over its CPU threshold), `c` (CrashLoopBackOff / ImagePullBackOff state
 alerts), `d` (VIP routing, severity dedup, silent mode, maintenance), `ha` (one of two exporter
-replicas killed), `bad-config` (a broken tenant file keeps its last good thresholds), or `all`.
-Each stage is timed and each scenario ends with a verdict. Start the lab first with
+replicas killed), `bad-config` (a broken tenant file keeps its last good thresholds), `recipes`
+(each kind of custom alert recipe fires for one tenant only), or `all` (these seven, in order).
+`vmagent-failover` (one of the two vmagents killed) runs by name on a lab started with
+`--engine victoriametrics`. Each stage is timed and each scenario ends with a verdict. Start the lab first with
 `dynalert lab up`."#;
 /// Examples, exit codes and related commands, shown by `--help`.
 pub const AFTER_HELP: &str = r#"Examples:
@@ -56,7 +58,7 @@ pub enum ScenarioCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// `a`, `b`, `c`, `d`, `ha`, `bad-config` or `all`.
+    /// `a`, `b`, `c`, `d`, `ha`, `bad-config`, `recipes`, `vmagent-failover` or `all`.
     pub scenario: String,
     /// The lab directory.
     #[arg(long, default_value = super::lab::DEFAULT_DIR)]
