@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use crate::EXIT_FINDINGS;
 
+pub mod remote;
+
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str =
     r#"Replay past observations against a conf.d: how often each key would have fired"#;
@@ -80,6 +82,13 @@ pub struct Args {
     /// and the firing intervals of the pack alert in `ALERTS`.
     #[arg(long, conflicts_with = "against")]
     pub served: bool,
+    /// How observations are read: `remote` reads the raw samples with Prometheus' remote read
+    /// API (`/api/v1/read`, streamed chunks) and evaluates `max by(tenant) (<selector>)` here,
+    /// `query` has Prometheus evaluate them with `query_range`, `auto` uses remote read when the
+    /// server streams it (not VictoriaMetrics). Observations of another shape (`rate`, `sum`, …)
+    /// always use `query_range`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "remote", "query"])]
+    pub read: String,
 }
 
 /// A key the packs alert on: its observation expression and the alert's `for:` (seconds).
@@ -344,6 +353,12 @@ pub struct FetchStats {
     pub queries: usize,
     pub prometheus: Duration,
     pub points: usize,
+    /// Remote read only: the raw samples decoded, and the time spent decoding and evaluating
+    /// them here (not part of `prometheus`).
+    pub samples: usize,
+    pub local: Duration,
+    /// Of `queries`, how many were remote reads.
+    pub remote: usize,
 }
 
 #[derive(serde::Deserialize)]
@@ -966,6 +981,25 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         floors(&all)
     };
+    // Remote read where the observation is a plain selection and the server streams it.
+    let selections: Vec<Option<Vec<dynalert_remote_read::Matcher>>> = alerts
+        .iter()
+        .map(|a| remote::plain_selection(&a.observation))
+        .collect();
+    let lookback = if args.read == "query" || selections.iter().all(Option::is_none) {
+        None
+    } else {
+        match remote::probe(&args.prometheus)? {
+            remote::Probe::Streams(l) => Some(l),
+            remote::Probe::Unsupported(why) if args.read == "auto" => {
+                eprintln!("backtest: {why}: reading with query_range");
+                None
+            }
+            remote::Probe::Unsupported(why) => bail!(
+                "{why}\nhint: `--read auto` falls back to `query_range` on a server without remote read"
+            ),
+        }
+    };
     let parallel = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 4);
@@ -995,16 +1029,25 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 if args.svg.is_none() && floor.is_none() {
                     continue;
                 }
-                match fetch(
-                    &args.prometheus,
-                    &a.observation,
-                    floor,
-                    from,
-                    to,
-                    step,
-                    chunk,
-                    &mut progress,
-                ) {
+                let fetched = match (lookback, &selections[i]) {
+                    (Some(l), Some(m)) => {
+                        let r = remote::fetch(&args.prometheus, m, floor, (from, to, step), l)
+                            .map(|(d, st)| (d, FetchStats { remote: 1, ..st }));
+                        progress(to);
+                        r
+                    }
+                    _ => fetch(
+                        &args.prometheus,
+                        &a.observation,
+                        floor,
+                        from,
+                        to,
+                        step,
+                        chunk,
+                        &mut progress,
+                    ),
+                };
+                match fetched {
                     Ok((data, st)) => {
                         if let Ok(mut r) = results.lock() {
                             r.push((i, data, st));
@@ -1029,6 +1072,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         stats.queries += st.queries;
         stats.prometheus += st.prometheus;
         stats.points += st.points;
+        stats.samples += st.samples;
+        stats.local += st.local;
+        stats.remote += st.remote;
         observations.insert(alerts[i].key.clone(), data);
     }
     let mut rows = rows(&now, old.as_ref(), &alerts, &observations, (from, to, step));
@@ -1065,12 +1111,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         rows.sort_by(|a, b| (&a.key, &a.tenant, a.severity).cmp(&(&b.key, &b.tenant, b.severity)));
     }
     eprintln!(
-        "backtest: {} tenants, {} keys, {} steps: {} queries ({} points) took {:.2}s of Prometheus \
-         time ({parallel} at once, {:.2}s wall), {:.2}s in total",
+        "backtest: {} tenants, {} keys, {} steps: {} queries ({} remote reads: {} samples, \
+         {:.2}s decoding and evaluating here; {} points) took {:.2}s of Prometheus time \
+         ({parallel} at once, {:.2}s wall), {:.2}s in total",
         config.tenants.len(),
         alerts.len(),
         steps.len(),
         stats.queries,
+        stats.remote,
+        stats.samples,
+        stats.local.as_secs_f64(),
         stats.points,
         stats.prometheus.as_secs_f64(),
         fetched.as_secs_f64(),
