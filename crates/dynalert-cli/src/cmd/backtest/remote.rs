@@ -433,6 +433,51 @@ pub fn fetch(
     Ok((out, stats))
 }
 
+/// The raw samples of every series `matchers` select, as remote read streams them: labels ->
+/// samples with a timestamp in `[start_ms, end_ms]` (chunks are whole, so they are trimmed).
+#[allow(clippy::type_complexity)]
+pub fn read_raw(
+    prometheus: &str,
+    matchers: &[rr::Matcher],
+    start_ms: i64,
+    end_ms: i64,
+) -> anyhow::Result<BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>> {
+    let query = rr::Query {
+        start_ms,
+        end_ms,
+        matchers: matchers.to_vec(),
+    };
+    let resp = post_read(&agent(), prometheus, &[query])
+        .with_context(|| format!("remote read at `{prometheus}`"))?;
+    if !is_streamed(&resp) {
+        bail!("remote read at `{prometheus}`: not streamed chunks");
+    }
+    let mut frames = rr::Frames::new(BufReader::new(resp.into_reader()), 1 << 28);
+    let mut out: BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>> = BTreeMap::new();
+    while let Some(frame) = frames.next_frame().map_err(anyhow::Error::msg)? {
+        for s in rr::chunked_read_response(frame)
+            .map_err(anyhow::Error::msg)?
+            .series
+        {
+            let labels = s
+                .labels
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            let samples = out.entry(labels).or_default();
+            for c in &s.chunks {
+                for x in rr::xor_samples(c.data).map_err(anyhow::Error::msg)? {
+                    let (t, v) = x.map_err(anyhow::Error::msg)?;
+                    if (start_ms..=end_ms).contains(&t) {
+                        samples.push((t, v));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn tenant_of(labels: &[(String, String)]) -> Option<String> {
     labels
         .iter()
