@@ -21,15 +21,17 @@ pub const LONG_ABOUT: &str = r#"Replay past observations against a conf.d: how o
 
 Reads the observation each rule pack compares with a catalogue key (the expression of its
 `tenant:<signal>` recording rule, found through `tenant:alert_over_threshold:<key>` in `--packs`)
-from Prometheus with `query_range` (chunked, progress on stderr), applies the thresholds as the
-exporter would have served them at each step (tiers, schedules, expiry, maintenance) and the
-pack alert's `for:`, and reports per tenant, key and tier: how many times it would have fired, the
+from Prometheus: an observation `max by(tenant) (<selector>)` as raw samples with the remote read
+API, evaluated here step by step as PromQL would (`--read`), any other with `query_range`
+(chunked, progress on stderr). It applies the thresholds as the exporter would have served
+them at each step (tiers, schedules, expiry, maintenance) and the pack alert's `for:`, and
+reports per tenant, key and tier: how many times it would have fired, the
 total firing time, and the first and last firing. With `--against OLD_DIR` it also reports the
 difference to another configuration; with `--served`, the difference to what Prometheus recorded
 (the thresholds served then, replayed, and the alert's firing intervals in `ALERTS`).
 
-Only the points over the lowest threshold of a key are read (`(<observation>) > <lowest>`, one
-query per key over all tenants, in chunks), unless `--svg` needs the whole observation."#;
+Only the points over the lowest threshold of a key are kept (`(<observation>) > <lowest>`, one
+query per key over all tenants), unless `--svg` needs the whole observation."#;
 /// Examples, exit codes and related commands, shown by `--help`.
 pub const AFTER_HELP: &str = r#"Examples:
   Last week of the lab, as text:
@@ -89,6 +91,9 @@ pub struct Args {
     /// always use `query_range`.
     #[arg(long, default_value = "auto", value_parser = ["auto", "remote", "query"])]
     pub read: String,
+    /// Keys read at once (default: the number of CPUs, at most 4).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
 }
 
 /// A key the packs alert on: its observation expression and the alert's `for:` (seconds).
@@ -1000,9 +1005,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             ),
         }
     };
-    let parallel = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 4);
+    let parallel = args.jobs.map_or_else(
+        || {
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .clamp(1, 4)
+        },
+        usize::from,
+    );
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: std::sync::Mutex<Vec<(usize, Observations, FetchStats)>> =
         std::sync::Mutex::new(Vec::new());
