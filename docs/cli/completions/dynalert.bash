@@ -396,7 +396,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__backtest)
-            opts="-h --prometheus --from --to --against --packs --step --format --svg --served --read --help"
+            opts="-h --prometheus --from --to --against --packs --step --format --svg --served --read --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,6 +436,10 @@ _dynalert() {
                     ;;
                 --read)
                     COMPREPLY=($(compgen -W "auto remote query" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
