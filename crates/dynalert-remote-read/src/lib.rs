@@ -127,8 +127,10 @@ pub fn snappy_block(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-const fn crc32c_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
+/// Lookup tables of CRC-32C, reflected polynomial `0x82F63B78`: table 0 is the classic
+/// byte-at-a-time one, table `k` advances a byte by `k` more zero bytes (slicing by 8).
+const fn crc32c_tables() -> [[u32; 256]; 8] {
+    let mut t = [[0u32; 256]; 8];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u32;
@@ -141,19 +143,42 @@ const fn crc32c_table() -> [u32; 256] {
             };
             k += 1;
         }
-        table[i] = c;
+        t[0][i] = c;
         i += 1;
     }
-    table
+    let mut i = 0;
+    while i < 256 {
+        let mut k = 1;
+        while k < 8 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+            k += 1;
+        }
+        i += 1;
+    }
+    t
 }
 
-static CRC32C: [u32; 256] = crc32c_table();
+static CRC32C: [[u32; 256]; 8] = crc32c_tables();
 
 /// CRC-32C (Castagnoli) of `data`, the checksum of every frame.
 pub fn crc32c(data: &[u8]) -> u32 {
+    let t = &CRC32C;
     let mut c = !0u32;
-    for &b in data {
-        c = CRC32C[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+    let mut words = data.chunks_exact(8);
+    for w in &mut words {
+        let lo = c ^ u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        c = t[7][(lo & 0xff) as usize]
+            ^ t[6][((lo >> 8) & 0xff) as usize]
+            ^ t[5][((lo >> 16) & 0xff) as usize]
+            ^ t[4][(lo >> 24) as usize]
+            ^ t[3][w[4] as usize]
+            ^ t[2][w[5] as usize]
+            ^ t[1][w[6] as usize]
+            ^ t[0][w[7] as usize];
+    }
+    for &b in words.remainder() {
+        c = t[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
     }
     !c
 }
@@ -164,6 +189,8 @@ pub struct Frames<R> {
     r: R,
     buf: Vec<u8>,
     max: usize,
+    /// Bytes of the messages read so far.
+    pub bytes: u64,
 }
 
 impl<R: Read> Frames<R> {
@@ -173,6 +200,7 @@ impl<R: Read> Frames<R> {
             r,
             buf: Vec::new(),
             max,
+            bytes: 0,
         }
     }
 
@@ -219,6 +247,7 @@ impl<R: Read> Frames<R> {
                 "frame checksum mismatch: {got:08x}, expected {want:08x}"
             ));
         }
+        self.bytes += len;
         Ok(Some(&self.buf))
     }
 }
@@ -581,6 +610,11 @@ mod tests {
     fn crc32c_of_the_standard_check_string() {
         // The check value of CRC-32C (RFC 3720, appendix B.4: "123456789").
         assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        // RFC 3720 B.4: 32 bytes of zeros, of 0xff, and ascending 0..31.
+        assert_eq!(crc32c(&[0u8; 32]), 0x8A91_36AA);
+        assert_eq!(crc32c(&[0xffu8; 32]), 0x62A8_AB43);
+        let ascending: Vec<u8> = (0..32).collect();
+        assert_eq!(crc32c(&ascending), 0x46DD_794E);
     }
 
     #[test]

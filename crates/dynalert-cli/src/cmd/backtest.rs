@@ -361,6 +361,7 @@ pub struct FetchStats {
     /// Remote read only: the raw samples decoded, and the time spent decoding and evaluating
     /// them here (not part of `prometheus`).
     pub samples: usize,
+    pub bytes: u64,
     pub local: Duration,
     /// Of `queries`, how many were remote reads.
     pub remote: usize,
@@ -1083,6 +1084,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         stats.prometheus += st.prometheus;
         stats.points += st.points;
         stats.samples += st.samples;
+        stats.bytes += st.bytes;
         stats.local += st.local;
         stats.remote += st.remote;
         observations.insert(alerts[i].key.clone(), data);
@@ -1121,7 +1123,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         rows.sort_by(|a, b| (&a.key, &a.tenant, a.severity).cmp(&(&b.key, &b.tenant, b.severity)));
     }
     eprintln!(
-        "backtest: {} tenants, {} keys, {} steps: {} queries ({} remote reads: {} samples, \
+        "backtest: {} tenants, {} keys, {} steps: {} queries ({} remote reads: {} samples in {:.0} MB, \
          {:.2}s decoding and evaluating here; {} points) took {:.2}s of Prometheus time \
          ({parallel} at once, {:.2}s wall), {:.2}s in total",
         config.tenants.len(),
@@ -1130,6 +1132,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         stats.queries,
         stats.remote,
         stats.samples,
+        stats.bytes as f64 / 1e6,
         stats.local.as_secs_f64(),
         stats.points,
         stats.prometheus.as_secs_f64(),

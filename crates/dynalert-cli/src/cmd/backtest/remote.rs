@@ -429,6 +429,7 @@ pub fn fetch(
     out.retain(|_, s| !s.is_empty());
     stats.points = out.values().map(BTreeMap::len).sum();
     stats.local = local;
+    stats.bytes = frames.bytes;
     stats.prometheus = began.elapsed().saturating_sub(local);
     Ok((out, stats))
 }
