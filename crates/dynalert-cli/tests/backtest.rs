@@ -398,7 +398,7 @@ fn remote_read_and_query_range_give_the_same_points_and_intervals() {
         .into_string()
         .unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let mut want: BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>> = BTreeMap::new();
+    let mut want = remote::RawSeries::new();
     for r in v["data"]["result"].as_array().unwrap() {
         let labels: Vec<(String, String)> = r["metric"]
             .as_object()

@@ -164,7 +164,11 @@ impl<'a> SeriesEval<'a> {
     /// The steps at which the sample `(s, v)` is the one selected: from `s` until the next
     /// sample (`next`, exclusive) or the end of the lookback window.
     fn cover(&mut self, s: i64, v: f64, next: i64) {
-        if rr::is_stale(v) || self.floor.is_some_and(|f| !(v > f)) {
+        if rr::is_stale(v)
+            || self
+                .floor
+                .is_some_and(|f| v.partial_cmp(&f) != Some(std::cmp::Ordering::Greater))
+        {
             return;
         }
         let g = self.grid;
@@ -203,6 +207,7 @@ fn agent() -> ureq::Agent {
         .build()
 }
 
+#[allow(clippy::result_large_err)]
 fn post_read(
     agent: &ureq::Agent,
     prometheus: &str,
@@ -357,9 +362,8 @@ pub fn fetch(
     let mut local = Duration::ZERO;
     // The series being read (a long one continues in the next frame with the same labels):
     // its labels and its last sample.
-    let mut current: Option<(Vec<(String, String)>, Option<(i64, f64)>)> = None;
-    let flush = |out: &mut Observations,
-                 cur: Option<(Vec<(String, String)>, Option<(i64, f64)>)>| {
+    let mut current: Option<Reading> = None;
+    let flush = |out: &mut Observations, cur: Option<Reading>| {
         let Some((labels, Some((t, v)))) = cur else {
             return;
         };
@@ -434,15 +438,17 @@ pub fn fetch(
     Ok((out, stats))
 }
 
+/// Series labels -> raw samples `(timestamp ms, value)`.
+pub type RawSeries = BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>;
+
 /// The raw samples of every series `matchers` select, as remote read streams them: labels ->
 /// samples with a timestamp in `[start_ms, end_ms]` (chunks are whole, so they are trimmed).
-#[allow(clippy::type_complexity)]
 pub fn read_raw(
     prometheus: &str,
     matchers: &[rr::Matcher],
     start_ms: i64,
     end_ms: i64,
-) -> anyhow::Result<BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>>> {
+) -> anyhow::Result<RawSeries> {
     let query = rr::Query {
         start_ms,
         end_ms,
@@ -454,7 +460,7 @@ pub fn read_raw(
         bail!("remote read at `{prometheus}`: not streamed chunks");
     }
     let mut frames = rr::Frames::new(BufReader::new(resp.into_reader()), 1 << 28);
-    let mut out: BTreeMap<Vec<(String, String)>, Vec<(i64, f64)>> = BTreeMap::new();
+    let mut out = RawSeries::new();
     while let Some(frame) = frames.next_frame().map_err(anyhow::Error::msg)? {
         for s in rr::chunked_read_response(frame)
             .map_err(anyhow::Error::msg)?
@@ -478,6 +484,9 @@ pub fn read_raw(
     }
     Ok(out)
 }
+
+/// A series being read: its labels and its last sample.
+type Reading = (Vec<(String, String)>, Option<(i64, f64)>);
 
 fn tenant_of(labels: &[(String, String)]) -> Option<String> {
     labels
