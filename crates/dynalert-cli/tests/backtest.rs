@@ -215,6 +215,8 @@ fn backtest_replays_a_backfilled_history() {
         Some(floors["mysql_connections"]),
         (start, end, MIN),
         lookback,
+        i64::MAX,
+        &mut progress,
     )
     .unwrap();
     assert_eq!(remote_data, data);
@@ -519,9 +521,34 @@ fn remote_read_and_query_range_give_the_same_points_and_intervals() {
                 &mut quiet,
             )
             .unwrap();
-            let (by_remote, st) =
-                remote::fetch(&base, &matchers, floor, (from, end, step), lookback).unwrap();
+            // Whole windows, and windows of 7 minutes that cut through chunks (a chunk that
+            // overlaps two windows comes in both).
+            let (by_remote, st) = remote::fetch(
+                &base,
+                &matchers,
+                floor,
+                (from, end, step),
+                lookback,
+                i64::MAX,
+                &mut quiet,
+            )
+            .unwrap();
             assert!(st.samples > 5000);
+            let (cut, st) = remote::fetch(
+                &base,
+                &matchers,
+                floor,
+                (from, end, step),
+                lookback,
+                7 * 60_000,
+                &mut quiet,
+            )
+            .unwrap();
+            assert!(st.queries > 25, "{}", st.queries);
+            assert_eq!(
+                cut, by_remote,
+                "7-minute windows, step {step}, floor {floor:?}"
+            );
             assert_eq!(
                 by_remote.len(),
                 by_query.len(),

@@ -1041,12 +1041,24 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     continue;
                 }
                 let fetched = match (lookback, &selections[i]) {
-                    (Some(l), Some(m)) => {
-                        let r = remote::fetch(&args.prometheus, m, floor, (from, to, step), l)
-                            .map(|(d, st)| (d, FetchStats { remote: 1, ..st }));
-                        progress(to);
-                        r
-                    }
+                    (Some(l), Some(m)) => remote::fetch(
+                        &args.prometheus,
+                        m,
+                        floor,
+                        (from, to, step),
+                        l,
+                        i64::MAX,
+                        &mut progress,
+                    )
+                    .map(|(d, st)| {
+                        (
+                            d,
+                            FetchStats {
+                                remote: st.queries,
+                                ..st
+                            },
+                        )
+                    }),
                     _ => fetch(
                         &args.prometheus,
                         &a.observation,
@@ -1177,15 +1189,30 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         eprintln!("backtest: wrote {written} timelines to {}", dir.display());
     }
-    if args.format == "json" {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "from": args.from, "to": args.to, "step_seconds": step, "rows": rows
-            }))?
-        );
-    } else {
-        print!("{}", render_text(&rows));
+    {
+        use std::io::Write as _;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        if args.format == "json" {
+            /// The JSON report (fields in alphabetical order).
+            #[derive(Serialize)]
+            struct Report<'a> {
+                from: DateTime<Utc>,
+                rows: &'a [Row],
+                step_seconds: i64,
+                to: DateTime<Utc>,
+            }
+            let report = Report {
+                from: args.from,
+                rows: &rows,
+                step_seconds: step,
+                to: args.to,
+            };
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        } else {
+            out.write_all(render_text(&rows).as_bytes())?;
+        }
+        out.flush()?;
     }
     let differs = rows.iter().any(|r| {
         r.against

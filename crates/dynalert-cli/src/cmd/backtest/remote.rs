@@ -315,125 +315,138 @@ pub fn probe(prometheus: &str) -> anyhow::Result<Probe> {
     Ok(Probe::Streams(lookback))
 }
 
+/// A series met in an earlier window: its tenant and its last sample.
+struct SeriesState {
+    tenant: Option<String>,
+    prev: Option<(i64, f64)>,
+}
+
 /// The observation of every tenant over the grid, read with remote read: tenant -> step ->
 /// value, only the steps over `floor` when there is one (what `query_range` of
-/// `max by(tenant) (<selector> > <floor>)` returns).
+/// `max by(tenant) (<selector> > <floor>)` returns). The range is read in windows of
+/// `window_ms` aligned to its multiples (`i64::MAX`: one request), in time order; a series'
+/// last sample carries over to the next window. One request is the cheapest for Prometheus:
+/// it looks every series up once per block it reads, whatever the window.
 pub fn fetch(
     prometheus: &str,
     matchers: &[rr::Matcher],
     floor: Option<f64>,
     (from, to, step): (i64, i64, i64),
     lookback: Lookback,
+    window_ms: i64,
+    progress: &mut dyn FnMut(i64),
 ) -> anyhow::Result<(Observations, FetchStats)> {
     let grid = Grid::new(from, to, step);
     let began = Instant::now();
-    let query = rr::Query {
-        start_ms: grid.from_ms - lookback.ms,
-        end_ms: grid.last_ms,
-        matchers: matchers.to_vec(),
-    };
     let agent = agent();
-    let resp = match post_read(&agent, prometheus, std::slice::from_ref(&query)) {
-        Ok(r) => r,
-        Err(ureq::Error::Status(code, r)) => {
-            let body = r.into_string().unwrap_or_default();
-            bail!(
-                "remote read at `{prometheus}` failed with {code}: {}",
-                body.trim()
-            )
-        }
-        Err(e) => return Err(e).with_context(|| format!("remote read at `{prometheus}`")),
-    };
-    if !is_streamed(&resp) {
-        bail!(
-            "remote read at `{prometheus}` answered `{}`, not streamed chunks",
-            resp.header("Content-Type").unwrap_or("")
-        );
-    }
-    let mut frames = rr::Frames::new(
-        BufReader::with_capacity(1 << 20, resp.into_reader()),
-        1 << 28,
-    );
     let mut out: Observations = BTreeMap::new();
-    let mut stats = FetchStats {
-        queries: 1,
-        ..FetchStats::default()
-    };
+    let mut stats = FetchStats::default();
     let mut local = Duration::ZERO;
-    // The series being read (a long one continues in the next frame with the same labels):
-    // its labels and its last sample.
-    let mut current: Option<Reading> = None;
-    let flush = |out: &mut Observations, cur: Option<Reading>| {
-        let Some((labels, Some((t, v)))) = cur else {
-            return;
+    let mut series: std::collections::HashMap<String, SeriesState> =
+        std::collections::HashMap::new();
+    let mut key = String::new();
+    let (start_ms, end_ms) = (grid.from_ms - lookback.ms, grid.last_ms);
+    let window_ms = window_ms.max(1);
+    let mut w0 = start_ms;
+    while w0 <= end_ms {
+        let w1 = ((w0.div_euclid(window_ms) + 1) * window_ms - 1).min(end_ms);
+        let query = rr::Query {
+            start_ms: w0,
+            end_ms: w1,
+            matchers: matchers.to_vec(),
         };
-        let Some(tenant) = tenant_of(&labels) else {
-            return;
-        };
-        let series = out.entry(tenant).or_default();
-        let mut e = SeriesEval::new(grid, lookback, floor, series);
-        e.prev = Some((t, v));
-        e.finish();
-    };
-    loop {
-        let frame = frames
-            .next_frame()
-            .map_err(|e| anyhow::anyhow!("remote read at `{prometheus}`: {e}"))?;
-        let Some(frame) = frame else { break };
-        let t0 = Instant::now();
-        let msg = rr::chunked_read_response(frame)
-            .map_err(|e| anyhow::anyhow!("remote read at `{prometheus}`: {e}"))?;
-        for s in &msg.series {
-            let same = current.as_ref().is_some_and(|(l, _)| {
-                l.len() == s.labels.len()
-                    && l.iter()
-                        .zip(&s.labels)
-                        .all(|((a, b), (c, d))| a == c && b == d)
-            });
-            if !same {
-                flush(&mut out, current.take());
-                let labels = s
-                    .labels
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect();
-                current = Some((labels, None));
+        let resp = match post_read(&agent, prometheus, std::slice::from_ref(&query)) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, r)) => {
+                let body = r.into_string().unwrap_or_default();
+                bail!(
+                    "remote read at `{prometheus}` failed with {code}: {}",
+                    body.trim()
+                )
             }
-            let Some((labels, prev)) = current.as_mut() else {
-                continue;
-            };
-            let Some(tenant) = tenant_of(labels) else {
-                continue;
-            };
-            let series = out.entry(tenant).or_default();
-            let mut e = SeriesEval::new(grid, lookback, floor, series);
-            e.prev = *prev;
-            for c in &s.chunks {
-                if c.encoding != rr::ENCODING_XOR {
-                    bail!(
-                        "remote read at `{prometheus}`: a chunk of encoding {} (native histograms are not supported)",
-                        c.encoding
+            Err(e) => return Err(e).with_context(|| format!("remote read at `{prometheus}`")),
+        };
+        if !is_streamed(&resp) {
+            bail!(
+                "remote read at `{prometheus}` answered `{}`, not streamed chunks",
+                resp.header("Content-Type").unwrap_or("")
+            );
+        }
+        stats.queries += 1;
+        let mut frames = rr::Frames::new(
+            BufReader::with_capacity(1 << 20, resp.into_reader()),
+            1 << 28,
+        );
+        let fail = |e: rr::Error| anyhow::anyhow!("remote read at `{prometheus}`: {e}");
+        while let Some(frame) = frames.next_frame().map_err(fail)? {
+            let t0 = Instant::now();
+            let msg = rr::chunked_read_response(frame).map_err(fail)?;
+            for s in &msg.series {
+                key.clear();
+                for (n, v) in &s.labels {
+                    key.push_str(n);
+                    key.push('\0');
+                    key.push_str(v);
+                    key.push('\0');
+                }
+                if !series.contains_key(&key) {
+                    let tenant = s.label("tenant").filter(|t| !t.is_empty());
+                    series.insert(
+                        key.clone(),
+                        SeriesState {
+                            tenant: tenant.map(str::to_string),
+                            prev: None,
+                        },
                     );
                 }
-                for sample in rr::xor_samples(c.data)
-                    .map_err(|e| anyhow::anyhow!("remote read at `{prometheus}`: {e}"))?
-                {
-                    let (t, v) = sample
-                        .map_err(|e| anyhow::anyhow!("remote read at `{prometheus}`: {e}"))?;
-                    stats.samples += 1;
-                    e.push(t, v);
+                let Some(state) = series.get_mut(&key) else {
+                    continue;
+                };
+                let Some(tenant) = &state.tenant else {
+                    continue;
+                };
+                let values = match out.get_mut(tenant) {
+                    Some(v) => v,
+                    None => out.entry(tenant.clone()).or_default(),
+                };
+                let mut e = SeriesEval::new(grid, lookback, floor, values);
+                e.prev = state.prev;
+                for c in &s.chunks {
+                    if c.encoding != rr::ENCODING_XOR {
+                        bail!(
+                            "remote read at `{prometheus}`: a chunk of encoding {} (native histograms are not supported)",
+                            c.encoding
+                        );
+                    }
+                    for sample in rr::xor_samples(c.data).map_err(fail)? {
+                        let (t, v) = sample.map_err(fail)?;
+                        stats.samples += 1;
+                        e.push(t, v);
+                    }
                 }
+                state.prev = e.prev;
             }
-            *prev = e.prev;
+            local += t0.elapsed();
         }
-        local += t0.elapsed();
+        stats.bytes += frames.bytes;
+        progress((w1 / 1000).max(from));
+        w0 = w1 + 1;
     }
-    flush(&mut out, current.take());
+    let t0 = Instant::now();
+    for state in series.into_values() {
+        let (Some(tenant), Some(prev)) = (state.tenant, state.prev) else {
+            continue;
+        };
+        let values = out.entry(tenant).or_default();
+        let mut e = SeriesEval::new(grid, lookback, floor, values);
+        e.prev = Some(prev);
+        e.finish();
+    }
     // A tenant none of whose steps is over the floor: as absent as in a `query_range` answer.
     out.retain(|_, s| !s.is_empty());
+    local += t0.elapsed();
     stats.points = out.values().map(BTreeMap::len).sum();
     stats.local = local;
-    stats.bytes = frames.bytes;
     stats.prometheus = began.elapsed().saturating_sub(local);
     Ok((out, stats))
 }
@@ -483,16 +496,6 @@ pub fn read_raw(
         }
     }
     Ok(out)
-}
-
-/// A series being read: its labels and its last sample.
-type Reading = (Vec<(String, String)>, Option<(i64, f64)>);
-
-fn tenant_of(labels: &[(String, String)]) -> Option<String> {
-    labels
-        .iter()
-        .find(|(n, v)| n == "tenant" && !v.is_empty())
-        .map(|(_, v)| v.clone())
 }
 
 #[cfg(test)]
