@@ -429,7 +429,11 @@ pub fn fetch(
             local += t0.elapsed();
         }
         stats.bytes += frames.bytes;
-        progress((w1 / 1000).max(from));
+        progress(if w1 >= end_ms {
+            to
+        } else {
+            (w1 / 1000).max(from)
+        });
         w0 = w1 + 1;
     }
     let t0 = Instant::now();
