@@ -3,6 +3,7 @@
 #
 #   scripts/bench-backtest.sh            # 10,000 tenants × 20 keys × 7 days
 #   TENANTS=1000 DAYS=1 RUNS=1 scripts/bench-backtest.sh
+#   READ=query scripts/bench-backtest.sh # Prometheus evaluates the observations (query_range)
 #
 # The history (crates/dynalert-cli/examples/backtest_history.rs: one gauge per tenant and key,
 # a 20-minute spike every third day) is backfilled with `promtool tsdb create-blocks-from
@@ -12,6 +13,7 @@
 # while the backtest is measured. The backtest replays a conf.d (default 80, every 100th tenant
 # 90 on the first key) against another (default 70) with a 60 s step, RUNS times, and prints
 # the wall time of each run, its own split (Prometheus time vs total) and the machine's load.
+# READ is `backtest --read`: auto (remote read where the server streams it), remote or query.
 set -euo pipefail
 
 TENANTS=${TENANTS:-10000}
@@ -20,6 +22,7 @@ DAYS=${DAYS:-7}
 SCRAPE=${SCRAPE:-300}   # seconds between samples of the history (≤ 300: the lookback)
 STEP=${STEP:-60}
 RUNS=${RUNS:-3}
+READ=${READ:-auto}
 WORK=${WORK:-$(mktemp -d /tmp/bench-backtest.XXXXXX)}
 KEEP=${KEEP:-0}         # 1: reuse the history already in $WORK/data
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -128,13 +131,13 @@ for ((r = 1; r <= RUNS; r++)); do
   t0=$(date +%s.%N)
   set +e
   "$DYNALERT" backtest --prometheus "$url" --from "$from" --to "$to" --step "$STEP" \
-    --packs "$WORK/packs" "$WORK/new.d" --against "$WORK/old.d" --format json \
+    --packs "$WORK/packs" "$WORK/new.d" --against "$WORK/old.d" --read "$READ" --format json \
     >"$WORK/report.json" 2>"$WORK/backtest.err"
   rc=$?
   set -e
   t1=$(date +%s.%N)
   if [ "$rc" -gt 1 ]; then cat "$WORK/backtest.err" >&2; exit 1; fi
   rows=$(grep -c '"tenant"' "$WORK/report.json" || true)
-  printf 'run %d: %.1fs wall, %s rows, load before %s; %s\n' "$r" "$(echo "$t1 - $t0" | bc)" \
-    "$rows" "$load" "$(grep -E '^backtest: [0-9]+ tenants' "$WORK/backtest.err")"
+  printf 'run %d: %.1fs wall, %s rows, load before %s, after %s; %s\n' "$r" "$(echo "$t1 - $t0" | bc)" \
+    "$rows" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(grep -E '^backtest: [0-9]+ tenants' "$WORK/backtest.err")"
 done

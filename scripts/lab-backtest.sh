@@ -7,12 +7,14 @@
 #
 #   scripts/lab-backtest.sh [LAB_DIR]     # default target/lab-backtest; started and stopped
 #                                         # here unless it is already up
+#   READ=query scripts/lab-backtest.sh    # the same with `--read query` (default auto)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${1:-$ROOT/target/lab-backtest}
 DYNALERT=${DYNALERT:-$ROOT/target/release/dynalert}
 PY=${PY:-/opt/dynalert-tools/bin/python}
 STEP=5   # the lab's evaluation interval
+READ=${READ:-auto}   # backtest --read: auto, remote or query
 
 started=0
 if [ ! -f "$DIR/lab.json" ] || ! "$DYNALERT" lab status --dir "$DIR" >/dev/null 2>&1; then
@@ -42,7 +44,7 @@ grep -q 'mysql_connections: {warning: 10,' "$WORK/changed.d/db-a.yaml"
 
 set +e
 "$DYNALERT" backtest --prometheus "$prom" --from "$from" --to "$to" --step "$STEP" \
-  --packs "$DIR/rules" "$WORK/changed.d" --served --format json >"$WORK/report.json"
+  --packs "$DIR/rules" "$WORK/changed.d" --served --read "$READ" --format json >"$WORK/report.json"
 rc=$?
 set -e
 [ "$rc" -le 1 ] || exit 1

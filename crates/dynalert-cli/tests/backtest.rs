@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use dynalert_cli::cmd::backtest;
+use dynalert_cli::cmd::backtest::remote;
+use dynalert_cli::cmd::backtest::Observations;
 use dynalert_model::Severity;
 
 fn root() -> PathBuf {
@@ -57,6 +59,55 @@ fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) 
     }
 }
 
+/// Backfills the OpenMetrics text `om` into a TSDB under `dir` with promtool and serves it
+/// with a real Prometheus on a free port; the process is killed when the guard drops.
+fn serve(dir: &Path, om: &str) -> (Kill, String) {
+    let om_path = dir.join("history.om");
+    std::fs::write(&om_path, om).unwrap();
+    let data = dir.join("data");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&om_path)
+        .arg(&data)
+        .output()
+        .expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let config = dir.join("prometheus.yml");
+    std::fs::write(&config, "global: {}\n").unwrap();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prometheus runs");
+    let mut prom = Kill(child);
+    let pid = prom.0.id();
+    let port = wait_until("prometheus to listen", Duration::from_secs(60), || {
+        if let Ok(Some(status)) = prom.0.try_wait() {
+            let mut err = String::new();
+            let _ = prom.0.stderr.take().map(|mut e| e.read_to_string(&mut err));
+            panic!("prometheus exited with {status}: {err}");
+        }
+        listening_port(pid)
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until("prometheus to be ready", Duration::from_secs(60), || {
+        ureq::get(&format!("{base}/-/ready"))
+            .call()
+            .ok()
+            .map(|_| ())
+    });
+
+    (prom, base)
+}
+
 const MIN: i64 = 60;
 
 /// (tenant, tier) -> (firing intervals, firing intervals of `--against`), in minutes.
@@ -89,48 +140,7 @@ fn backtest_replays_a_backfilled_history() {
         ));
     }
     om.push_str("# EOF\n");
-    let om_path = dir.path().join("history.om");
-    std::fs::write(&om_path, om).unwrap();
-    let data = dir.path().join("data");
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om_path)
-        .arg(&data)
-        .output()
-        .expect("promtool runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, "global: {}\n").unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg("--web.listen-address=127.0.0.1:0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("prometheus runs");
-    let mut prom = Kill(child);
-    let pid = prom.0.id();
-    let port = wait_until("prometheus to listen", Duration::from_secs(60), || {
-        if let Ok(Some(status)) = prom.0.try_wait() {
-            let mut err = String::new();
-            let _ = prom.0.stderr.take().map(|mut e| e.read_to_string(&mut err));
-            panic!("prometheus exited with {status}: {err}");
-        }
-        listening_port(pid)
-    });
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until("prometheus to be ready", Duration::from_secs(60), || {
-        ureq::get(&format!("{base}/-/ready"))
-            .call()
-            .ok()
-            .map(|_| ())
-    });
+    let (_prom, base) = serve(dir.path(), &om);
 
     let conf = dir.path().join("conf.d");
     std::fs::create_dir(&conf).unwrap();
@@ -194,6 +204,23 @@ fn backtest_replays_a_backfilled_history() {
     )
     .unwrap();
     assert_eq!(stats.queries, 3);
+    // Remote read, evaluated here, gives the same points.
+    let remote::Probe::Streams(lookback) = remote::probe(&base).unwrap() else {
+        panic!("prometheus streams remote read");
+    };
+    let matchers = remote::plain_selection(&alerts[0].observation).unwrap();
+    let (remote_data, remote_stats) = remote::fetch(
+        &base,
+        &matchers,
+        Some(floors["mysql_connections"]),
+        (start, end, MIN),
+        lookback,
+        i64::MAX,
+        &mut progress,
+    )
+    .unwrap();
+    assert_eq!(remote_data, data);
+    assert_eq!(remote_stats.samples, 2 * 121);
     // db-a is over 50 at every step, db-b only from minute 40 to 49.
     assert_eq!(data["db-a"].len(), 121);
     assert_eq!(
@@ -269,4 +296,300 @@ fn backtest_replays_a_backfilled_history() {
         text.contains("db-a\tmysql_connections\twarning\t1\t55m00s"),
         "{text}"
     );
+}
+
+/// A small deterministic generator: numbers in `0..n`.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// A messy history of three hours: 14 tenants, some with two series (the observation is their
+/// maximum), samples every 15 s (with millisecond jitter), 37 s, 60 s or 300 s, series that
+/// start or end mid-range, gaps longer than the lookback, a gap of 6 minutes whose first
+/// sample is exactly 5 minutes before a step, spikes over the thresholds, and values with
+/// fractions. Returns the OpenMetrics text.
+fn messy_history(start: i64) -> String {
+    let mut rng = Lcg(18);
+    let mut om = String::from("# TYPE mysql_global_status_threads_connected gauge\n");
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    for k in 0..14i64 {
+        let tenant = format!("t{k:02}");
+        let series = if k % 3 == 0 { 2 } else { 1 };
+        for j in 0..series {
+            let interval_ms = [15_000, 37_000, 60_000, 300_000][((k + j) % 4) as usize];
+            let jitter = interval_ms < 60_000;
+            let begin_min = if k % 4 == 1 { (k * 7) % 40 } else { 0 };
+            let end_min = if k % 5 == 2 { 150 } else { 180 };
+            let gap = (k % 2 == 0).then(|| (30 + k * 5, 30 + k * 5 + 7));
+            let spikes = [(50 + k * 3, 62 + k * 3), (120 + k, 124 + k + j)];
+            let mut t_ms = (start + begin_min * 60) * 1000;
+            while t_ms <= (start + end_min * 60) * 1000 {
+                let at = t_ms + if jitter { rng.next(1000) as i64 } else { 0 };
+                let min = (at / 1000 - start) / 60;
+                t_ms += interval_ms;
+                if gap.is_some_and(|(a, b)| (a..b).contains(&min)) {
+                    continue;
+                }
+                let high = spikes.iter().any(|(a, b)| (*a..*b).contains(&min));
+                let v = if high {
+                    60.0 + rng.next(6000) as f64 / 100.0
+                } else {
+                    10.0 + rng.next(4000) as f64 / 100.0
+                };
+                lines.push((
+                    at,
+                    format!(
+                        "mysql_global_status_threads_connected{{tenant=\"{tenant}\",instance=\"i{j}\"}} {v} {}.{:03}\n",
+                        at / 1000,
+                        at % 1000
+                    ),
+                ));
+            }
+        }
+    }
+    // t-edge: every minute, over every threshold, with no sample from minute 10 to 15: the
+    // sample of minute 10 is 5 minutes old at minute 15's step, then gone.
+    for m in (0..=180).filter(|m| !(11..16).contains(m)) {
+        let at = (start + m * 60) * 1000;
+        lines.push((
+            at,
+            format!(
+                "mysql_global_status_threads_connected{{tenant=\"t-edge\",instance=\"e\"}} 150 {}\n",
+                at / 1000
+            ),
+        ));
+    }
+    // OpenMetrics wants the samples of a series together, in time order.
+    lines.sort_by(|a, b| {
+        let key = |l: &str| l.split(' ').next().unwrap_or_default().to_string();
+        key(&a.1).cmp(&key(&b.1)).then(a.0.cmp(&b.0))
+    });
+    for (_, l) in lines {
+        om.push_str(&l);
+    }
+    om.push_str("# EOF\n");
+    om
+}
+
+#[test]
+fn remote_read_and_query_range_give_the_same_points_and_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now().timestamp();
+    let start = (now - 5 * 3600) - (now - 5 * 3600).rem_euclid(3600);
+    let end = start + 180 * MIN;
+    let (_prom, base) = serve(dir.path(), &messy_history(start));
+
+    // The chunk decoder against Prometheus' own raw samples: `/api/v1/query` of a range
+    // selector returns every stored sample of the range.
+    let matchers =
+        remote::plain_selection("max by (tenant) (mysql_global_status_threads_connected)").unwrap();
+    let raw = remote::read_raw(&base, &matchers, (start - 600) * 1000, end * 1000).unwrap();
+    let body = ureq::post(&format!("{base}/api/v1/query"))
+        .send_form(&[
+            ("query", "mysql_global_status_threads_connected[3h10m]"),
+            ("time", &end.to_string()),
+        ])
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut want = remote::RawSeries::new();
+    for r in v["data"]["result"].as_array().unwrap() {
+        let labels: Vec<(String, String)> = r["metric"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        let samples = r["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+                (t, p[1].as_str().unwrap().parse::<f64>().unwrap())
+            })
+            .collect();
+        want.insert(labels, samples);
+    }
+    let got = raw;
+    assert_eq!(got.len(), 20, "series");
+    assert!(got.values().map(Vec::len).sum::<usize>() > 5000);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (labels, samples) in &got {
+        // Exact timestamps and the exact bits of every value.
+        let bits = |s: &[(i64, f64)]| s.iter().map(|(t, v)| (*t, v.to_bits())).collect::<Vec<_>>();
+        assert_eq!(bits(samples), bits(&want[labels]), "{labels:?}");
+    }
+
+    // Thresholds: 70 for everyone; t03 warning 50 and critical 100; t04 40 until it expires
+    // mid-range; t05's critical 90. Against: 60 for everyone.
+    let expires = Utc
+        .timestamp_opt(start + 95 * MIN + 30, 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let conf = dir.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(
+        conf.join("_defaults.yaml"),
+        "defaults:\n  mysql_connections: 70\n",
+    )
+    .unwrap();
+    let mut tenants: Vec<String> = (0..14).map(|k| format!("t{k:02}")).collect();
+    tenants.push("t-edge".into());
+    for t in &tenants {
+        let body = match t.as_str() {
+            "t03" => "    mysql_connections: {warning: 50, critical: 100}\n".to_string(),
+            "t04" => format!("    mysql_connections: {{value: 40, expires: \"{expires}\"}}\n"),
+            "t05" => "    mysql_connections: {warning: 70, critical: 90}\n".to_string(),
+            _ => String::new(),
+        };
+        let text = if body.is_empty() {
+            format!("tenants:\n  {t}: {{}}\n")
+        } else {
+            format!("tenants:\n  {t}:\n{body}")
+        };
+        std::fs::write(conf.join(format!("{t}.yaml")), text).unwrap();
+    }
+    let old = dir.path().join("old.d");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::write(
+        old.join("_defaults.yaml"),
+        "defaults:\n  mysql_connections: 60\n",
+    )
+    .unwrap();
+    for t in &tenants {
+        std::fs::write(
+            old.join(format!("{t}.yaml")),
+            format!("tenants:\n  {t}: {{}}\n"),
+        )
+        .unwrap();
+    }
+    let at = Utc.timestamp_opt(start, 0).unwrap();
+    let load = |d: &Path| {
+        let r = dynalert_config::load_dir(d, at).unwrap();
+        assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
+        (*r.config).clone()
+    };
+    let (config, against) = (load(&conf), load(&old));
+    let alerts: Vec<backtest::KeyAlert> = backtest::key_alerts(&root().join("rules/packs"))
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.key == "mysql_connections")
+        .collect();
+    assert_eq!(alerts[0].for_secs, 300);
+    let remote::Probe::Streams(lookback) = remote::probe(&base).unwrap() else {
+        panic!("prometheus streams remote read");
+    };
+    // Prometheus 2: a sample exactly one lookback old is still seen.
+    assert_eq!(
+        lookback,
+        remote::Lookback {
+            ms: 300_000,
+            closed: true
+        }
+    );
+
+    let mut compared = 0;
+    let mut fired = 0;
+    for step in [60, 45] {
+        let from = start - start.rem_euclid(step);
+        let now = backtest::served_segments(&config, &["mysql_connections"], from, end, step);
+        let was = backtest::served_segments(&against, &["mysql_connections"], from, end, step);
+        let floor = backtest::floors(&[&now, &was])["mysql_connections"];
+        assert_eq!(floor, 40.0);
+        for floor in [Some(floor), None] {
+            let mut quiet = |_| {};
+            let (by_query, _) = backtest::fetch(
+                &base,
+                &alerts[0].observation,
+                floor,
+                from,
+                end,
+                step,
+                100,
+                &mut quiet,
+            )
+            .unwrap();
+            // Whole windows, and windows of 7 minutes that cut through chunks (a chunk that
+            // overlaps two windows comes in both).
+            let (by_remote, st) = remote::fetch(
+                &base,
+                &matchers,
+                floor,
+                (from, end, step),
+                lookback,
+                i64::MAX,
+                &mut quiet,
+            )
+            .unwrap();
+            assert!(st.samples > 5000);
+            let (cut, st) = remote::fetch(
+                &base,
+                &matchers,
+                floor,
+                (from, end, step),
+                lookback,
+                7 * 60_000,
+                &mut quiet,
+            )
+            .unwrap();
+            assert!(st.queries > 25, "{}", st.queries);
+            assert_eq!(
+                cut, by_remote,
+                "7-minute windows, step {step}, floor {floor:?}"
+            );
+            assert_eq!(
+                by_remote.len(),
+                by_query.len(),
+                "tenants, step {step}, floor {floor:?}"
+            );
+            for (tenant, q) in &by_query {
+                assert_eq!(
+                    &by_remote[tenant], q,
+                    "{tenant}, step {step}, floor {floor:?}"
+                );
+                compared += q.len();
+            }
+            let rows = |obs: Observations| {
+                let observations: BTreeMap<String, Observations> =
+                    [("mysql_connections".to_string(), obs)]
+                        .into_iter()
+                        .collect();
+                backtest::rows(&now, Some(&was), &alerts, &observations, (from, end, step))
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            (r.tenant, r.severity),
+                            (r.firing.intervals, r.against.unwrap_or_default().intervals),
+                        )
+                    })
+                    .collect::<BTreeMap<_, _>>()
+            };
+            let (q, r) = (rows(by_query), rows(by_remote));
+            assert_eq!(q, r, "step {step}, floor {floor:?}");
+            fired += q.values().filter(|(f, _)| !f.is_empty()).count();
+            // The edge case: t-edge's minute-10 sample is exactly 5 minutes old at minute 15
+            // and still seen, so its pending timer never resets: one firing from minute 5
+            // (its `for: 5m`) to the end.
+            if step == 60 {
+                assert_eq!(
+                    q[&("t-edge".to_string(), Severity::Warning)].0,
+                    vec![(start + 5 * MIN, end)]
+                );
+            }
+        }
+    }
+    assert!(compared > 5_000, "{compared}");
+    assert!(fired > 20, "{fired}");
 }

@@ -11,6 +11,7 @@ const PURE: &[&str] = &[
     "dynalert-exposition",
     "dynalert-rules",
     "dynalert-alertmanager",
+    "dynalert-remote-read",
 ];
 const NOT_IN_PURE: &[&str] = &["tokio", "axum", "hyper", "ureq", "reqwest"];
 

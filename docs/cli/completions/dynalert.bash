@@ -396,7 +396,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__backtest)
-            opts="-h --prometheus --from --to --against --packs --step --format --svg --served --help"
+            opts="-h --prometheus --from --to --against --packs --step --format --svg --served --read --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -431,6 +431,14 @@ _dynalert() {
                     return 0
                     ;;
                 --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read)
+                    COMPREPLY=($(compgen -W "auto remote query" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

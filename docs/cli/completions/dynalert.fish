@@ -205,6 +205,10 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand backtest" -l step -d '
 complete -c dynalert -n "__fish_dynalert_using_subcommand backtest" -l format -d 'Output format' -r -f -a "text\t''
 json\t''"
 complete -c dynalert -n "__fish_dynalert_using_subcommand backtest" -l svg -d 'Also write an SVG timeline per tenant and key that would have fired into this directory' -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand backtest" -l read -d 'How observations are read: `remote` reads the raw samples with Prometheus\' remote read API (`/api/v1/read`, streamed chunks) and evaluates `max by(tenant) (<selector>)` here, `query` has Prometheus evaluate them with `query_range`, `auto` uses remote read when the server streams it (not VictoriaMetrics). Observations of another shape (`rate`, `sum`, …) always use `query_range`' -r -f -a "auto\t''
+remote\t''
+query\t''"
+complete -c dynalert -n "__fish_dynalert_using_subcommand backtest" -l jobs -d 'Keys read at once (default: the number of CPUs, at most 4)' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand backtest" -l served -d 'Compare with what Prometheus recorded instead of `--against`: the thresholds the exporters served (`tenant:alert_threshold:<key>`, outside `user_maintenance`) replayed, and the firing intervals of the pack alert in `ALERTS`'
 complete -c dynalert -n "__fish_dynalert_using_subcommand backtest" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand help; and not __fish_seen_subcommand_from init tenant validate effective schema completions man alertmanager explain-route rules lab scenario inspect-tenant verify-threshold bench deploy migrate backtest help" -f -a "init" -d 'Start a new conf.d: the catalogue of the shipped rule packs and one example tenant'

@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use crate::EXIT_FINDINGS;
 
+pub mod remote;
+
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str =
     r#"Replay past observations against a conf.d: how often each key would have fired"#;
@@ -19,15 +21,17 @@ pub const LONG_ABOUT: &str = r#"Replay past observations against a conf.d: how o
 
 Reads the observation each rule pack compares with a catalogue key (the expression of its
 `tenant:<signal>` recording rule, found through `tenant:alert_over_threshold:<key>` in `--packs`)
-from Prometheus with `query_range` (chunked, progress on stderr), applies the thresholds as the
-exporter would have served them at each step (tiers, schedules, expiry, maintenance) and the
-pack alert's `for:`, and reports per tenant, key and tier: how many times it would have fired, the
+from Prometheus: an observation `max by(tenant) (<selector>)` as raw samples with the remote read
+API, evaluated here step by step as PromQL would (`--read`), any other with `query_range`
+(chunked, progress on stderr). It applies the thresholds as the exporter would have served
+them at each step (tiers, schedules, expiry, maintenance) and the pack alert's `for:`, and
+reports per tenant, key and tier: how many times it would have fired, the
 total firing time, and the first and last firing. With `--against OLD_DIR` it also reports the
 difference to another configuration; with `--served`, the difference to what Prometheus recorded
 (the thresholds served then, replayed, and the alert's firing intervals in `ALERTS`).
 
-Only the points over the lowest threshold of a key are read (`(<observation>) > <lowest>`, one
-query per key over all tenants, in chunks), unless `--svg` needs the whole observation."#;
+Only the points over the lowest threshold of a key are kept (`(<observation>) > <lowest>`, one
+query per key over all tenants), unless `--svg` needs the whole observation."#;
 /// Examples, exit codes and related commands, shown by `--help`.
 pub const AFTER_HELP: &str = r#"Examples:
   Last week of the lab, as text:
@@ -80,6 +84,16 @@ pub struct Args {
     /// and the firing intervals of the pack alert in `ALERTS`.
     #[arg(long, conflicts_with = "against")]
     pub served: bool,
+    /// How observations are read: `remote` reads the raw samples with Prometheus' remote read
+    /// API (`/api/v1/read`, streamed chunks) and evaluates `max by(tenant) (<selector>)` here,
+    /// `query` has Prometheus evaluate them with `query_range`, `auto` uses remote read when the
+    /// server streams it (not VictoriaMetrics). Observations of another shape (`rate`, `sum`, …)
+    /// always use `query_range`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "remote", "query"])]
+    pub read: String,
+    /// Keys read at once (default: the number of CPUs, at most 4).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
 }
 
 /// A key the packs alert on: its observation expression and the alert's `for:` (seconds).
@@ -344,6 +358,13 @@ pub struct FetchStats {
     pub queries: usize,
     pub prometheus: Duration,
     pub points: usize,
+    /// Remote read only: the raw samples decoded, and the time spent decoding and evaluating
+    /// them here (not part of `prometheus`).
+    pub samples: usize,
+    pub bytes: u64,
+    pub local: Duration,
+    /// Of `queries`, how many were remote reads.
+    pub remote: usize,
 }
 
 #[derive(serde::Deserialize)]
@@ -966,9 +987,33 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         floors(&all)
     };
-    let parallel = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 4);
+    // Remote read where the observation is a plain selection and the server streams it.
+    let selections: Vec<Option<Vec<dynalert_remote_read::Matcher>>> = alerts
+        .iter()
+        .map(|a| remote::plain_selection(&a.observation))
+        .collect();
+    let lookback = if args.read == "query" || selections.iter().all(Option::is_none) {
+        None
+    } else {
+        match remote::probe(&args.prometheus)? {
+            remote::Probe::Streams(l) => Some(l),
+            remote::Probe::Unsupported(why) if args.read == "auto" => {
+                eprintln!("backtest: {why}: reading with query_range");
+                None
+            }
+            remote::Probe::Unsupported(why) => bail!(
+                "{why}\nhint: `--read auto` falls back to `query_range` on a server without remote read"
+            ),
+        }
+    };
+    let parallel = args.jobs.map_or_else(
+        || {
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .clamp(1, 4)
+        },
+        usize::from,
+    );
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: std::sync::Mutex<Vec<(usize, Observations, FetchStats)>> =
         std::sync::Mutex::new(Vec::new());
@@ -995,16 +1040,37 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 if args.svg.is_none() && floor.is_none() {
                     continue;
                 }
-                match fetch(
-                    &args.prometheus,
-                    &a.observation,
-                    floor,
-                    from,
-                    to,
-                    step,
-                    chunk,
-                    &mut progress,
-                ) {
+                let fetched = match (lookback, &selections[i]) {
+                    (Some(l), Some(m)) => remote::fetch(
+                        &args.prometheus,
+                        m,
+                        floor,
+                        (from, to, step),
+                        l,
+                        i64::MAX,
+                        &mut progress,
+                    )
+                    .map(|(d, st)| {
+                        (
+                            d,
+                            FetchStats {
+                                remote: st.queries,
+                                ..st
+                            },
+                        )
+                    }),
+                    _ => fetch(
+                        &args.prometheus,
+                        &a.observation,
+                        floor,
+                        from,
+                        to,
+                        step,
+                        chunk,
+                        &mut progress,
+                    ),
+                };
+                match fetched {
                     Ok((data, st)) => {
                         if let Ok(mut r) = results.lock() {
                             r.push((i, data, st));
@@ -1029,6 +1095,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         stats.queries += st.queries;
         stats.prometheus += st.prometheus;
         stats.points += st.points;
+        stats.samples += st.samples;
+        stats.bytes += st.bytes;
+        stats.local += st.local;
+        stats.remote += st.remote;
         observations.insert(alerts[i].key.clone(), data);
     }
     let mut rows = rows(&now, old.as_ref(), &alerts, &observations, (from, to, step));
@@ -1065,12 +1135,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         rows.sort_by(|a, b| (&a.key, &a.tenant, a.severity).cmp(&(&b.key, &b.tenant, b.severity)));
     }
     eprintln!(
-        "backtest: {} tenants, {} keys, {} steps: {} queries ({} points) took {:.2}s of Prometheus \
-         time ({parallel} at once, {:.2}s wall), {:.2}s in total",
+        "backtest: {} tenants, {} keys, {} steps: {} queries ({} remote reads: {} samples in {:.0} MB, \
+         {:.2}s decoding and evaluating here; {} points) took {:.2}s of Prometheus time \
+         ({parallel} at once, {:.2}s wall), {:.2}s in total",
         config.tenants.len(),
         alerts.len(),
         steps.len(),
         stats.queries,
+        stats.remote,
+        stats.samples,
+        stats.bytes as f64 / 1e6,
+        stats.local.as_secs_f64(),
         stats.points,
         stats.prometheus.as_secs_f64(),
         fetched.as_secs_f64(),
@@ -1114,15 +1189,30 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         eprintln!("backtest: wrote {written} timelines to {}", dir.display());
     }
-    if args.format == "json" {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "from": args.from, "to": args.to, "step_seconds": step, "rows": rows
-            }))?
-        );
-    } else {
-        print!("{}", render_text(&rows));
+    {
+        use std::io::Write as _;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        if args.format == "json" {
+            /// The JSON report (fields in alphabetical order).
+            #[derive(Serialize)]
+            struct Report<'a> {
+                from: DateTime<Utc>,
+                rows: &'a [Row],
+                step_seconds: i64,
+                to: DateTime<Utc>,
+            }
+            let report = Report {
+                from: args.from,
+                rows: &rows,
+                step_seconds: step,
+                to: args.to,
+            };
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        } else {
+            out.write_all(render_text(&rows).as_bytes())?;
+        }
+        out.flush()?;
     }
     let differs = rows.iter().any(|r| {
         r.against
