@@ -115,4 +115,3 @@ pub fn tenant_file(t: usize, bump: usize) -> String {
     ));
     s
 }
-
