@@ -65,11 +65,11 @@ pub fn show(node: &Node) -> String {
 /// A finite, non-negative number.
 pub fn parse_number(ctx: &mut Ctx, pos: Pos, text: &str, what: &str) -> Option<f64> {
     let t = text.trim();
-    let lower = t.to_ascii_lowercase();
-    if matches!(
-        lower.trim_start_matches(['-', '+']),
-        ".inf" | "inf" | "infinity" | ".nan" | "nan"
-    ) {
+    let unsigned = t.trim_start_matches(['-', '+']);
+    if [".inf", "inf", "infinity", ".nan", "nan"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(unsigned))
+    {
         ctx.error_hint(
             pos,
             format!("{what} must be a finite number, found `{t}`"),
