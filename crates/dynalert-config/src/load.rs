@@ -877,18 +877,8 @@ impl Loader {
             let owners = Owners::new();
             let indexes = platform_indexes(&dirs);
             let checked = dynalert_model::parallel_map(&pending, |name| {
-                let level = &dirs[dir_of(name)];
                 let index = &indexes[dir_of(name)];
-                validate_file(
-                    files,
-                    dir,
-                    name,
-                    &level.platform,
-                    index,
-                    limits,
-                    now,
-                    &owners,
-                )
+                validate_file(files, dir, name, index, limits, now, &owners)
             });
             for ft in checked.into_iter().flatten() {
                 report.diagnostics.extend(ft.diags);
@@ -969,16 +959,7 @@ impl Loader {
         let validated = dynalert_model::parallel_map(&names, |name| {
             let level = &dirs[dir_of(name)];
             let index = &indexes[dir_of(name)];
-            let mut outcome = validate_file(
-                files,
-                dir,
-                name,
-                &level.platform,
-                index,
-                limits,
-                now,
-                &owners,
-            );
+            let mut outcome = validate_file(files, dir, name, index, limits, now, &owners);
             if let Some(ft) = outcome.as_mut() {
                 if level.broken {
                     ft.diags.push(Diagnostic {
@@ -1327,7 +1308,6 @@ fn validate_file(
     files: &BTreeMap<String, FileState>,
     dir: &Path,
     name: &str,
-    platform: &Platform,
     index: &PlatformIndex,
     limits: Limits,
     now: DateTime<Utc>,
@@ -1368,7 +1348,7 @@ fn validate_file(
                 tenants: Vec::new(),
             }
         }
-        Ok(Some(doc)) => parse_tenants_file(&file, stem, Some(doc), platform, index, now),
+        Ok(Some(doc)) => parse_tenants_file(&file, stem, Some(doc), index.platform, index, now),
     };
     if let Err(message) = check_tenant_id(stem) {
         out.diags.push(Diagnostic {

@@ -52,6 +52,7 @@ impl FileTenants {
 /// What validating a tenant needs of its platform, computed once per platform rather
 /// than once per tenant.
 pub(crate) struct PlatformIndex<'p> {
+    pub platform: &'p Platform,
     catalogue: std::collections::BTreeSet<&'p str>,
     filter_keys: Vec<String>,
 }
@@ -59,6 +60,7 @@ pub(crate) struct PlatformIndex<'p> {
 impl<'p> PlatformIndex<'p> {
     pub fn new(platform: &'p Platform) -> PlatformIndex<'p> {
         PlatformIndex {
+            platform,
             catalogue: platform.catalogue(),
             filter_keys: state_filter_keys(platform),
         }
