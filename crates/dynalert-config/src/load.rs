@@ -650,6 +650,7 @@ impl Loader {
             };
             (name.clone(), stamp.clone(), hash, Read::Changed(content))
         });
+        let mut fresh = Vec::new();
         for (name, stamp, hash, outcome) in refreshed {
             match outcome {
                 Read::Unstable => report.unstable.push(name),
@@ -661,17 +662,27 @@ impl Loader {
                 Read::Changed(content) => {
                     report.changed = true;
                     report.files_parsed += 1;
-                    self.touched.insert(name.clone());
-                    self.files.insert(
+                    fresh.push((
                         name,
                         FileState {
                             stamp,
                             hash,
                             content,
                         },
-                    );
+                    ));
                 }
             }
+        }
+        // Names come sorted: on a cold load the maps are built in one pass.
+        if self.touched.is_empty() {
+            self.touched = fresh.iter().map(|(n, _)| n.clone()).collect();
+        } else {
+            self.touched.extend(fresh.iter().map(|(n, _)| n.clone()));
+        }
+        if self.files.is_empty() {
+            self.files = fresh.into_iter().collect();
+        } else {
+            self.files.extend(fresh);
         }
         for name in gone {
             if is_platform_file(&name) && !self.retire_platform_file(&name) {
@@ -1101,15 +1112,15 @@ impl Loader {
         // A tenant declared in two files (`x.yaml` and `x.yml`, or two multi-tenant
         // files): neither is served, the tenant keeps its last good config.
         for id in affected {
+            if self.id_files.get(&id).is_none_or(|f| f.len() < 2) {
+                self.duplicates.remove(&id);
+                continue;
+            }
             let files: Vec<String> = self
                 .id_files
                 .get(&id)
                 .map(|f| f.iter().cloned().collect())
                 .unwrap_or_default();
-            if files.len() < 2 {
-                self.duplicates.remove(&id);
-                continue;
-            }
             let mut diags = Vec::new();
             for name in &files {
                 let others: Vec<String> = files

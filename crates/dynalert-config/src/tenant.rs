@@ -284,7 +284,11 @@ fn tenant_body(
         if !dimensions_allowed(ctx, k, &key, platform) {
             continue;
         }
-        let display = key.to_string();
+        let display = if key.dims.is_empty() {
+            key.base.clone()
+        } else {
+            key.to_string()
+        };
         let entry = keys.entry(key).or_default();
         parse_key_value(ctx, v, &display, forced, entry, now);
     }

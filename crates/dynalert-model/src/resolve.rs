@@ -569,8 +569,18 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
             value: 1.0,
         });
     }
-    out.sort_by(|a, b| (a.family, &a.labels).cmp(&(b.family, &b.labels)));
-    out.dedup_by(|a, b| a.family == b.family && a.labels == b.labels);
+    // Every series above starts with the same `tenant` label: the order by (family,
+    // labels) is the order by (family, the labels after it), which compares less.
+    debug_assert!(out.iter().all(|s| s
+        .labels
+        .first()
+        .is_some_and(|(n, v)| n == "tenant" && v == tenant)));
+    out.sort_by(|a, b| {
+        a.family
+            .cmp(&b.family)
+            .then_with(|| a.labels[1..].cmp(&b.labels[1..]))
+    });
+    out.dedup_by(|a, b| a.family == b.family && a.labels[1..] == b.labels[1..]);
     TenantSeries {
         tenant: e.tenant.clone(),
         series: out,
