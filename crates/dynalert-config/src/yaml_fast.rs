@@ -56,7 +56,7 @@ pub(crate) fn parse(text: &str, limits: Limits) -> Option<Node> {
     {
         return None;
     }
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
     let mut comments = 0;
     for (i, raw) in text.split('\n').enumerate() {
         let raw = raw.as_bytes();
@@ -103,7 +103,9 @@ fn scalar(value: &[u8], quoted: bool, pos: Pos) -> Node {
     Node {
         // The text is ASCII, checked at the start.
         kind: NodeKind::Scalar {
-            value: String::from_utf8_lossy(value).into_owned(),
+            value: std::str::from_utf8(value)
+                .map(str::to_owned)
+                .unwrap_or_default(),
             quoted,
         },
         pos,
