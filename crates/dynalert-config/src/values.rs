@@ -543,9 +543,32 @@ pub fn parse_key_value(
         }
     }
     let sev = forced_tier.unwrap_or(Severity::Warning);
+    // The usual value, a plain number, takes the short way (what `parse_tier_value`
+    // accepts for it, without building the wording of its messages).
+    if let Some(v) = plain_number(node) {
+        set(
+            ctx,
+            sev,
+            TierValue::fixed(Some(v), ctx.source(node.pos)),
+            node.pos,
+        );
+        return;
+    }
     if let Some(tv) = parse_tier_value(ctx, node, &format!("`{key}`"), now) {
         set(ctx, sev, tv, node.pos);
     }
+}
+
+/// A scalar that `parse_tier_value` reads as a valid number (finite, not negative).
+fn plain_number(node: &Node) -> Option<f64> {
+    let s = node.as_str()?;
+    if node.is_null() || s.contains(':') {
+        return None;
+    }
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
 }
 
 /// Splits `base{label="v",other=~"re"}` into a key. Quotes may be `"` or `'`.
