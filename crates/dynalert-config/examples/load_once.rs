@@ -3,7 +3,8 @@
 //! `cargo build --release -p dynalert-config --example load_once`, then
 //! `taskset -c 0 valgrind --tool=callgrind --toggle-collect='load_once::run'
 //! target/release/examples/load_once 10000 1` (one CPU: the load runs on one thread).
-//! Arguments: tenants (default 10000), runs (default 1), `flat` or `hier` (default flat).
+//! Arguments: tenants (default 10000), runs (default 1), `flat` or `hier` (default flat),
+//! and a directory to keep a copy of the fixture in.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -24,6 +25,16 @@ fn main() {
         common::write_hierarchical_fixture(dir.path(), tenants);
     } else {
         common::write_fixture(dir.path(), tenants);
+    }
+    // A fourth argument keeps a copy of the fixture there (for `dynalert effective`).
+    if let Some(keep) = args.get(4) {
+        let keep = std::path::Path::new(keep);
+        std::fs::create_dir_all(keep).expect("fixture copy");
+        if hier {
+            common::write_hierarchical_fixture(keep, tenants);
+        } else {
+            common::write_fixture(keep, tenants);
+        }
     }
     for _ in 0..runs {
         let started = std::time::Instant::now();
