@@ -15,6 +15,7 @@ pub mod schema;
 mod tenant;
 pub mod values;
 pub mod yaml;
+mod yaml_fast;
 
 pub use diag::{Diagnostic, Level};
 pub use load::{check_tenant_id, load_dir, tenant_id, LoadError, LoadReport, Loader, ReadOptions};

@@ -30,7 +30,7 @@ use crate::platform::{
     finish_platform, is_ignored_level_file, is_level_file, is_platform_file, merge_level_file,
     merge_platform_file,
 };
-use crate::tenant::{parse_tenants_file, FileTenants};
+use crate::tenant::{parse_tenants_file, FileTenants, PlatformIndex};
 use crate::yaml::{self, Limits, Node, NodeKind, Pos};
 
 /// Errors that stop a load entirely (the directory itself is unusable).
@@ -275,8 +275,8 @@ pub fn check_tenant_id(id: &str) -> Result<(), String> {
     }
 }
 
-/// Reads a regular file of at most `max` bytes. Never allocates from the file's reported
-/// size, never blocks on a FIFO, and checks the limit while reading.
+/// Reads a regular file of at most `max` bytes. Never allocates more than the limit from
+/// the file's reported size, never blocks on a FIFO, and checks the limit while reading.
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let mut opts = std::fs::OpenOptions::new();
@@ -295,7 +295,10 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     if meta.len() > max {
         return Err(too_large(meta.len(), max));
     }
-    let mut bytes = Vec::new();
+    // Sized from the reported length (bounded by the limit): one read and the one that
+    // sees the end, instead of a growing buffer.
+    let expected = usize::try_from(meta.len().min(max)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(expected + 1);
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
@@ -346,6 +349,17 @@ enum Probe {
 }
 
 fn probe(path: &Path) -> Probe {
+    // The usual case in one call: a regular file (or something else that resolves).
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => return Probe::File(stamp_of(&meta)),
+        Ok(meta) => {
+            return Probe::Broken(Stamp {
+                broken: Some(not_regular(&meta)),
+                ..stamp_of(&meta)
+            })
+        }
+        Err(_) => {}
+    }
     let link = match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Probe::Gone,
         Err(e) => {
@@ -636,6 +650,7 @@ impl Loader {
             };
             (name.clone(), stamp.clone(), hash, Read::Changed(content))
         });
+        let mut fresh = Vec::new();
         for (name, stamp, hash, outcome) in refreshed {
             match outcome {
                 Read::Unstable => report.unstable.push(name),
@@ -647,17 +662,27 @@ impl Loader {
                 Read::Changed(content) => {
                     report.changed = true;
                     report.files_parsed += 1;
-                    self.touched.insert(name.clone());
-                    self.files.insert(
+                    fresh.push((
                         name,
                         FileState {
                             stamp,
                             hash,
                             content,
                         },
-                    );
+                    ));
                 }
             }
+        }
+        // Names come sorted: on a cold load the maps are built in one pass.
+        if self.touched.is_empty() {
+            self.touched = fresh.iter().map(|(n, _)| n.clone()).collect();
+        } else {
+            self.touched.extend(fresh.iter().map(|(n, _)| n.clone()));
+        }
+        if self.files.is_empty() {
+            self.files = fresh.into_iter().collect();
+        } else {
+            self.files.extend(fresh);
         }
         for name in gone {
             if is_platform_file(&name) && !self.retire_platform_file(&name) {
@@ -861,9 +886,10 @@ impl Loader {
             }
             let (files, dir, limits) = (&self.files, &self.dir, self.read.limits);
             let owners = Owners::new();
+            let indexes = platform_indexes(&dirs);
             let checked = dynalert_model::parallel_map(&pending, |name| {
-                let level = &dirs[dir_of(name)];
-                validate_file(files, dir, name, &level.platform, limits, now, &owners)
+                let index = &indexes[dir_of(name)];
+                validate_file(files, dir, name, index, limits, now, &owners)
             });
             for ft in checked.into_iter().flatten() {
                 report.diagnostics.extend(ft.diags);
@@ -940,10 +966,11 @@ impl Loader {
         // Validate the changed tenant files in parallel.
         let (files, dir, limits) = (&self.files, &self.dir, self.read.limits);
         let owners = Owners::new();
+        let indexes = platform_indexes(&dirs);
         let validated = dynalert_model::parallel_map(&names, |name| {
             let level = &dirs[dir_of(name)];
-            let mut outcome =
-                validate_file(files, dir, name, &level.platform, limits, now, &owners);
+            let index = &indexes[dir_of(name)];
+            let mut outcome = validate_file(files, dir, name, index, limits, now, &owners);
             if let Some(ft) = outcome.as_mut() {
                 if level.broken {
                     ft.diags.push(Diagnostic {
@@ -1071,6 +1098,12 @@ impl Loader {
         // the last full run fixed up.
         if full {
             for t in served.values_mut() {
+                // Compared first: cloning every tenant to find the few that move is costly.
+                let same = t.metadata.tier.as_deref() == platform.tier_of(&t.id)
+                    && t.metadata.namespaces == platform.namespaces_of(&t.id);
+                if same {
+                    continue;
+                }
                 if let Some(fixed) = t.with_tenancy(&platform) {
                     *t = Arc::new(fixed);
                 }
@@ -1079,15 +1112,15 @@ impl Loader {
         // A tenant declared in two files (`x.yaml` and `x.yml`, or two multi-tenant
         // files): neither is served, the tenant keeps its last good config.
         for id in affected {
+            if self.id_files.get(&id).is_none_or(|f| f.len() < 2) {
+                self.duplicates.remove(&id);
+                continue;
+            }
             let files: Vec<String> = self
                 .id_files
                 .get(&id)
                 .map(|f| f.iter().cloned().collect())
                 .unwrap_or_default();
-            if files.len() < 2 {
-                self.duplicates.remove(&id);
-                continue;
-            }
             let mut diags = Vec::new();
             for name in &files {
                 let others: Vec<String> = files
@@ -1273,13 +1306,20 @@ impl Loader {
     }
 }
 
+/// The validation index of each directory's defaults.
+fn platform_indexes(dirs: &BTreeMap<String, LevelState>) -> BTreeMap<&str, PlatformIndex<'_>> {
+    dirs.iter()
+        .map(|(d, level)| (d.as_str(), PlatformIndex::new(&level.platform)))
+        .collect()
+}
+
 /// Validates one tenant file against the defaults of its directory; `None` when the file
 /// is gone.
 fn validate_file(
     files: &BTreeMap<String, FileState>,
     dir: &Path,
     name: &str,
-    platform: &Platform,
+    index: &PlatformIndex,
     limits: Limits,
     now: DateTime<Utc>,
     owners: &Owners,
@@ -1319,7 +1359,7 @@ fn validate_file(
                 tenants: Vec::new(),
             }
         }
-        Ok(Some(doc)) => parse_tenants_file(&file, stem, Some(doc), platform, now),
+        Ok(Some(doc)) => parse_tenants_file(&file, stem, Some(doc), index.platform, index, now),
     };
     if let Err(message) = check_tenant_id(stem) {
         out.diags.push(Diagnostic {

@@ -49,6 +49,24 @@ impl FileTenants {
     }
 }
 
+/// What validating a tenant needs of its platform, computed once per platform rather
+/// than once per tenant.
+pub(crate) struct PlatformIndex<'p> {
+    pub platform: &'p Platform,
+    catalogue: std::collections::BTreeSet<&'p str>,
+    filter_keys: Vec<String>,
+}
+
+impl<'p> PlatformIndex<'p> {
+    pub fn new(platform: &'p Platform) -> PlatformIndex<'p> {
+        PlatformIndex {
+            platform,
+            catalogue: platform.catalogue(),
+            filter_keys: state_filter_keys(platform),
+        }
+    }
+}
+
 /// Validates a tenant file: `tenants:` holds one or more tenants, each named by its key
 /// (upstream's format; a file may hold several tenants, as upstream's `tenants.yaml`).
 pub(crate) fn parse_tenants_file(
@@ -56,6 +74,7 @@ pub(crate) fn parse_tenants_file(
     stem: &str,
     doc: Option<&Node>,
     platform: &Platform,
+    index: &PlatformIndex,
     now: DateTime<Utc>,
 ) -> FileTenants {
     let mut out = FileTenants {
@@ -157,7 +176,7 @@ pub(crate) fn parse_tenants_file(
             custom_alerts: Vec::new(),
             level: None,
         };
-        tenant_body(&mut tctx, v, platform, &mut tenant, now);
+        tenant_body(&mut tctx, v, platform, index, &mut tenant, now);
         // Tier and namespaces are the platform's; the file's `_metadata` only claimed them.
         tenant.apply_tenancy(platform);
         if !declared.diags.iter().any(Diagnostic::is_error) {
@@ -183,6 +202,7 @@ fn tenant_body(
     ctx: &mut Ctx,
     body: &Node,
     platform: &Platform,
+    index: &PlatformIndex,
     tenant: &mut Tenant,
     now: DateTime<Utc>,
 ) {
@@ -200,13 +220,13 @@ fn tenant_body(
         );
         return;
     };
-    let filter_keys = state_filter_keys(platform);
-    let catalogue = platform.catalogue();
+    let filter_keys = &index.filter_keys;
+    let catalogue = &index.catalogue;
     let mut keys: BTreeMap<ThresholdKey, KeyEntry> = BTreeMap::new();
     for (k, v) in entries {
         let name = k.as_str().unwrap_or_default();
         if name.starts_with('_') {
-            reserved(ctx, k, v, platform, &filter_keys, tenant, now);
+            reserved(ctx, k, v, platform, filter_keys, tenant, now);
             continue;
         }
         if PLATFORM_BLOCKS.contains(&name) {
@@ -246,7 +266,7 @@ fn tenant_body(
                     });
                     let message =
                         format!("`_{sev}` key `{name}` has no base key `{base}` in the catalogue");
-                    unknown_key(ctx, k, base, &catalogue, message, hint);
+                    unknown_key(ctx, k, base, catalogue, message, hint);
                     continue;
                 }
                 None => {
@@ -256,7 +276,7 @@ fn tenant_body(
                                 .into()
                         });
                     let message = format!("unknown key `{}`", key.base);
-                    unknown_key(ctx, k, &key.base, &catalogue, message, hint);
+                    unknown_key(ctx, k, &key.base, catalogue, message, hint);
                     continue;
                 }
             }
@@ -264,7 +284,11 @@ fn tenant_body(
         if !dimensions_allowed(ctx, k, &key, platform) {
             continue;
         }
-        let display = key.to_string();
+        let display = if key.dims.is_empty() {
+            key.base.clone()
+        } else {
+            key.to_string()
+        };
         let entry = keys.entry(key).or_default();
         parse_key_value(ctx, v, &display, forced, entry, now);
     }

@@ -27,15 +27,13 @@ const DAY_NAMES: [(&str, &str); 7] = [
 ];
 
 pub fn is_disable(s: &str) -> bool {
-    DISABLE_WORDS
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case(s.trim()))
+    let s = s.trim();
+    DISABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 pub fn is_enable(s: &str) -> bool {
-    ENABLE_WORDS
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case(s.trim()))
+    let s = s.trim();
+    ENABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 /// An on/off switch (`enable`/`disable` and synonyms).
@@ -65,11 +63,11 @@ pub fn show(node: &Node) -> String {
 /// A finite, non-negative number.
 pub fn parse_number(ctx: &mut Ctx, pos: Pos, text: &str, what: &str) -> Option<f64> {
     let t = text.trim();
-    let lower = t.to_ascii_lowercase();
-    if matches!(
-        lower.trim_start_matches(['-', '+']),
-        ".inf" | "inf" | "infinity" | ".nan" | "nan"
-    ) {
+    let unsigned = t.trim_start_matches(['-', '+']);
+    if [".inf", "inf", "infinity", ".nan", "nan"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(unsigned))
+    {
         ctx.error_hint(
             pos,
             format!("{what} must be a finite number, found `{t}`"),
@@ -545,9 +543,32 @@ pub fn parse_key_value(
         }
     }
     let sev = forced_tier.unwrap_or(Severity::Warning);
+    // The usual value, a plain number, takes the short way (what `parse_tier_value`
+    // accepts for it, without building the wording of its messages).
+    if let Some(v) = plain_number(node) {
+        set(
+            ctx,
+            sev,
+            TierValue::fixed(Some(v), ctx.source(node.pos)),
+            node.pos,
+        );
+        return;
+    }
     if let Some(tv) = parse_tier_value(ctx, node, &format!("`{key}`"), now) {
         set(ctx, sev, tv, node.pos);
     }
+}
+
+/// A scalar that `parse_tier_value` reads as a valid number (finite, not negative).
+fn plain_number(node: &Node) -> Option<f64> {
+    let s = node.as_str()?;
+    if node.is_null() || s.contains(':') {
+        return None;
+    }
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
 }
 
 /// Splits `base{label="v",other=~"re"}` into a key. Quotes may be `"` or `'`.

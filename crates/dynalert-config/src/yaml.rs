@@ -376,6 +376,15 @@ pub fn parse(text: &str) -> Result<Option<Node>, Vec<ParseProblem>> {
 /// parsing goes on.
 pub fn parse_with(text: &str, limits: Limits) -> Result<Option<Node>, Vec<ParseProblem>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Most files have a simple shape read directly; anything else goes to the full parser.
+    if let Some(doc) = crate::yaml_fast::parse(text, limits) {
+        return Ok(Some(doc));
+    }
+    parse_full(text, limits)
+}
+
+/// The full parser (`yaml-rust2` events), for a text without byte-order mark.
+pub(crate) fn parse_full(text: &str, limits: Limits) -> Result<Option<Node>, Vec<ParseProblem>> {
     let mut builder = Builder::new(limits);
     let mut parser = Parser::new_from_str(text);
     // Events are pulled one by one: `Parser::load` recurses per nesting level.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::config::{Config, Maintenance, Platform, RecurringWindow, Tenant, TierValue};
+use crate::config::{Config, Maintenance, Platform, RecurringWindow, Tenant, TierValue, Tiers};
 use crate::snapshot::{Family, Series, Snapshot, TenantSeries};
 use crate::{Severity, Source, ThresholdKey};
 
@@ -211,14 +211,12 @@ fn tier_effective(
 
 fn key_effective(
     key: &ThresholdKey,
+    (tenant_tiers, platform_tiers): (Option<&Tiers>, Option<&Tiers>),
     platform: &Platform,
-    tenant: &Tenant,
     t: DateTime<Utc>,
     next: &mut NextChange,
     events: &mut Vec<EventEffective>,
 ) -> KeyEffective {
-    let tenant_tiers = tenant.thresholds.get(key);
-    let platform_tiers = platform.defaults.get(key);
     let mut tiers = Vec::new();
     let mut expired = false;
     for severity in Severity::ALL {
@@ -248,7 +246,11 @@ fn key_effective(
     }
     KeyEffective {
         chain,
-        key: key.to_string(),
+        key: if key.dims.is_empty() {
+            key.base.clone()
+        } else {
+            key.to_string()
+        },
         component: key.component().to_string(),
         metric: key.metric().to_string(),
         labels: key
@@ -330,17 +332,50 @@ pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) 
     let platform = tenant.level.as_deref().unwrap_or(platform);
     let mut next = NextChange { now: t, next: None };
     let mut events = Vec::new();
-    let mut keys: Vec<&ThresholdKey> = platform
-        .defaults
-        .keys()
-        .chain(tenant.thresholds.keys())
-        .collect();
-    keys.sort();
-    keys.dedup();
-    let keys = keys
-        .into_iter()
-        .map(|k| key_effective(k, platform, tenant, t, &mut next, &mut events))
-        .collect();
+    // Every key of the platform or the tenant, in order: both maps are sorted, so they
+    // are merged rather than collected and sorted, and each key's tiers come along.
+    let mut keys = Vec::with_capacity(platform.defaults.len() + tenant.thresholds.len());
+    let mut ours = platform.defaults.iter().peekable();
+    let mut theirs = tenant.thresholds.iter().peekable();
+    loop {
+        let (key, tiers) = match (ours.peek(), theirs.peek()) {
+            (None, None) => break,
+            (Some((pk, pv)), Some((tk, tv))) => match pk.cmp(tk) {
+                std::cmp::Ordering::Less => {
+                    let (pk, pv) = (*pk, *pv);
+                    ours.next();
+                    (pk, (None, Some(pv)))
+                }
+                std::cmp::Ordering::Greater => {
+                    let (tk, tv) = (*tk, *tv);
+                    theirs.next();
+                    (tk, (Some(tv), None))
+                }
+                std::cmp::Ordering::Equal => {
+                    let (tk, tv, pv) = (*tk, *tv, *pv);
+                    ours.next();
+                    theirs.next();
+                    (tk, (Some(tv), Some(pv)))
+                }
+            },
+            (Some(_), None) => {
+                let (pk, pv) = ours.next().expect("peeked");
+                (pk, (None, Some(pv)))
+            }
+            (None, Some(_)) => {
+                let (tk, tv) = theirs.next().expect("peeked");
+                (tk, (Some(tv), None))
+            }
+        };
+        keys.push(key_effective(
+            key,
+            tiers,
+            platform,
+            t,
+            &mut next,
+            &mut events,
+        ));
+    }
 
     let state_filters = platform
         .state_filters
@@ -448,11 +483,12 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
                 None if !k.labels.is_empty() && tier.state == ValueState::Disabled => f64::INFINITY,
                 None => continue,
             };
-            let mut l = labels(&[
-                ("tenant", tenant),
-                ("component", &k.component),
-                ("metric", &k.metric),
-                ("severity", tier.severity.as_str()),
+            let mut l = Vec::with_capacity(4 + k.labels.len());
+            l.extend([
+                ("tenant".to_string(), tenant.to_string()),
+                ("component".to_string(), k.component.clone()),
+                ("metric".to_string(), k.metric.clone()),
+                ("severity".to_string(), tier.severity.as_str().to_string()),
             ]);
             l.extend(k.labels.iter().cloned());
             out.push(Series {
@@ -533,8 +569,18 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
             value: 1.0,
         });
     }
-    out.sort_by(|a, b| (a.family, &a.labels).cmp(&(b.family, &b.labels)));
-    out.dedup_by(|a, b| a.family == b.family && a.labels == b.labels);
+    // Every series above starts with the same `tenant` label: the order by (family,
+    // labels) is the order by (family, the labels after it), which compares less.
+    debug_assert!(out.iter().all(|s| s
+        .labels
+        .first()
+        .is_some_and(|(n, v)| n == "tenant" && v == tenant)));
+    out.sort_by(|a, b| {
+        a.family
+            .cmp(&b.family)
+            .then_with(|| a.labels[1..].cmp(&b.labels[1..]))
+    });
+    out.dedup_by(|a, b| a.family == b.family && a.labels[1..] == b.labels[1..]);
     TenantSeries {
         tenant: e.tenant.clone(),
         series: out,

@@ -1,0 +1,137 @@
+//! The file watcher sees the subdirectories of a hierarchical conf.d: the real binary,
+//! with a one-hour poll so that only the watcher can explain a prompt reload, serves a
+//! change to a tenant file two levels down, to a mid-level `_defaults.yaml`, and to a
+//! subdirectory created after start.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{gauge, wait_until, Exporter, Http};
+
+/// Far below the one-hour poll: a change seen within this was seen by the watcher.
+const PROMPTLY: Duration = Duration::from_secs(10);
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The `mysql_connections` warning threshold served for `tenant`.
+fn connections(body: &str, tenant: &str) -> Option<String> {
+    let prefix = format!(
+        "user_threshold{{tenant=\"{tenant}\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}} "
+    );
+    body.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .map(str::to_string)
+}
+
+fn reloads(body: &str, trigger: &str) -> u64 {
+    gauge(
+        body,
+        &format!("threshold_exporter_config_reloads_total{{trigger=\"{trigger}\"}}"),
+    )
+    .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+#[test]
+fn changes_in_subdirectories_are_served_without_waiting_for_the_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // Root default 80; the `db` level sets 75; db-a (two levels down) sets its own value,
+    // db-b follows the `db` level.
+    write(
+        root,
+        "_defaults.yaml",
+        "defaults:\n  mysql_connections: 80\n",
+    );
+    write(
+        root,
+        "db/_defaults.yaml",
+        "defaults:\n  mysql_connections: 75\n",
+    );
+    write(
+        root,
+        "db/eu/db-a.yaml",
+        "tenants:\n  db-a:\n    mysql_connections: \"70\"\n",
+    );
+    write(
+        root,
+        "db/eu/db-b.yaml",
+        "tenants:\n  db-b:\n    _metadata: {owner: dba}\n",
+    );
+    let e = Exporter::spawn(&[
+        "--config.dir".into(),
+        root.display().to_string(),
+        "--config.poll-interval".into(),
+        "1h".into(),
+    ])
+    .unwrap();
+    let http = Http::new();
+    let body = || http.get(e.addr, "/metrics").unwrap().text();
+    let served = |tenant: &str, want: &str| {
+        wait_until(PROMPTLY, || {
+            connections(&body(), tenant).as_deref() == Some(want)
+        })
+    };
+    assert!(
+        served("db-a", "70") && served("db-b", "75"),
+        "first load: {}",
+        e.log_tail(20)
+    );
+
+    // A tenant file two levels down.
+    write(
+        root,
+        "db/eu/db-a.yaml",
+        "tenants:\n  db-a:\n    mysql_connections: \"33\"\n",
+    );
+    assert!(
+        served("db-a", "33"),
+        "the change to db/eu/db-a.yaml was not served within {PROMPTLY:?}: {}",
+        e.log_tail(20)
+    );
+
+    // A mid-level `_defaults.yaml`: db-b follows it, db-a keeps its own value.
+    write(
+        root,
+        "db/_defaults.yaml",
+        "defaults:\n  mysql_connections: 44\n",
+    );
+    assert!(
+        served("db-b", "44"),
+        "the change to db/_defaults.yaml was not served within {PROMPTLY:?}: {}",
+        e.log_tail(20)
+    );
+    assert_eq!(connections(&body(), "db-a").as_deref(), Some("33"));
+
+    // A subdirectory created after start, with a tenant file in it.
+    write(
+        root,
+        "db/us/db-c.yaml",
+        "tenants:\n  db-c:\n    mysql_connections: \"22\"\n",
+    );
+    assert!(
+        served("db-c", "22"),
+        "a tenant in a new subdirectory was not served within {PROMPTLY:?}: {}",
+        e.log_tail(20)
+    );
+    // ... and a later change in that new subdirectory.
+    write(
+        root,
+        "db/us/db-c.yaml",
+        "tenants:\n  db-c:\n    mysql_connections: \"23\"\n",
+    );
+    assert!(
+        served("db-c", "23"),
+        "a change in a new subdirectory was not served within {PROMPTLY:?}: {}",
+        e.log_tail(20)
+    );
+
+    let body = body();
+    assert_eq!(reloads(&body, "poll"), 0, "no poll may have run");
+    assert!(reloads(&body, "watch") >= 4, "{}", e.log_tail(20));
+}
