@@ -6,7 +6,8 @@
 //! * every inhibit rule has `tenant` in `equal`, and no tenant-controlled rule can mute
 //!   an alert labelled `scope="platform"`;
 //! * silent mode and maintenance mute only the tenant's own delivery routes (time
-//!   intervals), never the enforced copy, the tier copy or liveness alerts;
+//!   intervals), never the enforced copy, the tier copy or liveness alerts; so does a
+//!   recipe's `mode: silent` for that custom alert (routed to [`BLACKHOLE`] after the copies);
 //! * receiver secrets never reach a message: [`Generated::redact`].
 //! * the output depends only on the configuration (tenants in id order), never on time.
 
@@ -22,6 +23,9 @@ use crate::route::{InhibitRule, Matcher, Op, Route};
 pub const BLACKHOLE: &str = dynalert_model::routing::BLACKHOLE_RECEIVER;
 /// Alert names routed to [`BLACKHOLE`] (both carry `scope="platform"`).
 pub const SINK_ALERTS: [&str; 2] = ["TenantSilentModeActive", "Watchdog"];
+/// Labels of a custom alert whose recipe says `mode: silent` (set by the rules that
+/// `dynalert rules recipes` generates): shown in Prometheus, never delivered to the tenant.
+pub const SILENT_RECIPE: [(&str, &str); 2] = [("component", "custom"), ("mode", "silent")];
 /// The silent-mode sentinel fired by the platform rule pack.
 pub const SILENT_SENTINEL: &str = "TenantSilentModeActive";
 /// Labels that must be equal for a critical alert to inhibit a warning one.
@@ -382,6 +386,7 @@ fn tenant_route(
     routing: &PlatformRouting,
     receivers: &mut Vec<AmReceiver>,
     muting: &Muting,
+    silent_recipes: bool,
 ) -> Option<Route> {
     let id = &tenant.id;
     let empty = TenantRouting::default();
@@ -485,6 +490,7 @@ fn tenant_route(
     } else {
         format!("tenant `{id}` has no receiver: platform default receiver")
     };
+    let copies_len = copies.len();
     let mut children = copies;
     if !children.is_empty() || !deliveries.is_empty() || mutes {
         // Explicit last delivery: after a `continue` child matched, Alertmanager no
@@ -517,6 +523,15 @@ fn tenant_route(
     } else {
         children.extend(deliveries);
     }
+    if silent_recipes {
+        // After the tier copy: a silent recipe mutes only the tenant's own deliveries.
+        children.insert(
+            copies_len,
+            silent_recipe_route(&format!(
+                "custom alerts of tenant `{id}` with `mode: silent` are shown in Prometheus only"
+            )),
+        );
+    }
     let mut route = Route::new(
         own,
         vec![
@@ -529,6 +544,16 @@ fn tenant_route(
     route.timings = tr.timings.clone();
     route.routes = children;
     Some(route)
+}
+
+/// The route that takes a silent recipe's alert to [`BLACKHOLE`]: never a platform alert.
+fn silent_recipe_route(why: &str) -> Route {
+    let mut matchers: Vec<Matcher> = SILENT_RECIPE
+        .iter()
+        .map(|(k, v)| Matcher::eq(k, *v))
+        .collect();
+    matchers.push(Matcher::new("scope", Op::Ne, "platform"));
+    Route::new(BLACKHOLE, matchers, why)
 }
 
 /// `config` with a stand-in for every tenant in `rejected` that has no accepted
@@ -645,10 +670,21 @@ pub fn generate(config: &Config) -> Result<Generated, GenerateError> {
             }
             None => &**tenant,
         };
-        if let Some(r) = tenant_route(tenant, routing, &mut receivers, &muting) {
+        let silent_recipes = tenant
+            .level
+            .as_deref()
+            .unwrap_or(&config.platform)
+            .custom_alerts
+            .iter()
+            .chain(&tenant.custom_alerts)
+            .any(|c| c.shape.silent);
+        if let Some(r) = tenant_route(tenant, routing, &mut receivers, &muting, silent_recipes) {
             root.routes.push(r);
         }
     }
+    root.routes.push(silent_recipe_route(
+        "custom alerts with `mode: silent` of tenants without routing are shown in Prometheus only",
+    ));
     root.routes.push(Route::new(
         &routing.default_receiver,
         vec![],

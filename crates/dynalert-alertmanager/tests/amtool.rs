@@ -16,6 +16,7 @@ fn conf_dir(name: &str) -> PathBuf {
     match name {
         "examples" => root().join("examples/conf.d"),
         "fixture" => root().join("testdata/alertmanager/conf.d"),
+        "recipes" => root().join("testdata/alertmanager/recipes.d"),
         other => panic!("unknown conf.d `{other}` in the routes table"),
     }
 }
