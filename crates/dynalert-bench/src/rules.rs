@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fixture::{Firing, Fixture, Variant};
 use crate::metrics::{self, SelfMetrics};
-use crate::process::{free_port, wait_for, Guard};
+use crate::process::{free_port, wait_for, Guard, MemoryGuard};
 use crate::serve::Endpoint;
 use crate::{prom_duration, BenchError, Result};
 
@@ -69,6 +69,10 @@ pub struct Options {
     pub saturation_limit: Duration,
     /// Print progress lines to stderr.
     pub progress: bool,
+    /// Smallest `MemAvailable` (bytes) left to the rest of the machine: below it the engine's
+    /// servers are stopped and the set is reported as not fitting
+    /// ([`crate::process::MEMORY_FLOOR`] by default).
+    pub memory_floor: u64,
 }
 
 /// Measurements of one rule set at one tenant count.
@@ -116,6 +120,16 @@ pub struct SetResult {
     /// Dynamic sets only: last evaluation time (ms) by kind of rule, from `/api/v1/rules`.
     #[serde(default)]
     pub rule_costs_ms: BTreeMap<String, f64>,
+    /// Set when the engine's servers were stopped because the machine ran short of memory
+    /// (see [`Options::memory_floor`]): why, and their RSS then. No other figure is measured.
+    #[serde(default)]
+    pub did_not_fit: Option<String>,
+    /// `/proc/loadavg` when the measurement ended (the machine may be shared).
+    #[serde(default)]
+    pub load_average: String,
+    /// Wall time of the whole set, from start to stop of its servers.
+    #[serde(default)]
+    pub wall_s: f64,
 }
 
 /// All sets at one tenant count.
@@ -126,6 +140,12 @@ pub struct SizeResult {
     pub sets: Vec<SetResult>,
     /// Human-readable differences, empty when every set fired exactly the expected alerts.
     pub differences: Vec<String>,
+    /// Sets not run at this size, with the reason.
+    #[serde(default)]
+    pub skipped: Vec<String>,
+    /// `/proc/loadavg` when this size started.
+    #[serde(default)]
+    pub load_average: String,
 }
 
 /// A complete run.
@@ -159,6 +179,34 @@ pub fn available_cores() -> usize {
 
 fn yes() -> bool {
     true
+}
+
+/// `/proc/loadavg` without its trailing newline (empty where it cannot be read).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// RSS of the per-tenant set on Prometheus per tenant (20 keys): 8,992 MiB at 20,000 tenants,
+/// measured with this bench (`docs/performance.md`, "Rule evaluation at scale").
+pub const PER_TENANT_RSS_PER_TENANT: u64 = 8_992 * 1_048_576 / 20_000;
+
+/// Why the per-tenant set is not run at `n` tenants × `keys`, if it is not: its measured
+/// memory per tenant, scaled to `n` and `keys`, would not fit in `available` bytes minus
+/// `floor`.
+pub fn per_tenant_skip_reason(n: usize, keys: usize, available: u64, floor: u64) -> Option<String> {
+    let need = PER_TENANT_RSS_PER_TENANT as f64 * n as f64 * keys as f64 / 20.0;
+    let room = available.saturating_sub(floor) as f64;
+    (need > room).then(|| {
+        format!(
+            "per-tenant: not run; its Prometheus needs about {:.1} GiB at {n} tenants × {keys} keys ({} KiB per tenant measured at 20,000) and {:.1} GiB are available above the {:.0} GiB floor",
+            need / 1073741824.0,
+            PER_TENANT_RSS_PER_TENANT >> 10,
+            room / 1073741824.0,
+            floor as f64 / 1073741824.0
+        )
+    })
 }
 
 fn unix_now() -> f64 {
@@ -217,12 +265,35 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
         fs_err::remove_dir_all(&dir)?;
     }
     fs_err::create_dir_all(&dir)?;
-    progress(opts, &format!("{n} tenants: generating fixture"));
+    let size_load = load_average();
+    progress(
+        opts,
+        &format!("{n} tenants: generating fixture (load average {size_load})"),
+    );
+    let mut skipped = vec![];
+    let run_per_tenant = opts.per_tenant
+        && match per_tenant_skip_reason(
+            n,
+            opts.keys,
+            crate::process::mem_available().unwrap_or(0),
+            opts.memory_floor,
+        ) {
+            Some(why) => {
+                progress(opts, &why);
+                skipped.push(why);
+                false
+            }
+            None => true,
+        };
     let fixture = Fixture::new(n, opts.keys);
     let conf_d = dir.join("conf.d");
     fixture.write_conf_d(&conf_d)?;
     let thresholds = Fixture::render_thresholds(&conf_d)?;
-    let (per_tenant, per_tenant_rules) = fixture.per_tenant_rules(&thresholds)?;
+    let per_tenant = if run_per_tenant {
+        Some(fixture.per_tenant_rules(&thresholds)?)
+    } else {
+        None
+    };
     let expected = fixture.expected_firing();
     let mut bodies = BTreeMap::new();
     bodies.insert("/source".to_string(), fixture.source_body());
@@ -234,7 +305,7 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
     let endpoint = Endpoint::start(bodies)?;
 
     let mut sets: Vec<(String, String, usize, bool)> = Vec::new();
-    if opts.per_tenant {
+    if let Some((per_tenant, per_tenant_rules)) = per_tenant {
         sets.push(("per-tenant".into(), per_tenant, per_tenant_rules, false));
     }
     for &v in &opts.variants {
@@ -251,38 +322,72 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
         drop(text);
         progress(opts, &format!("{n} tenants, {name}: {rules} rules"));
         for &engine in &opts.engines {
-            let (result, firing) = match engine {
+            let started = Instant::now();
+            let mem = MemoryGuard::start(opts.memory_floor, Duration::from_millis(250));
+            let outcome = match engine {
                 Engine::Prometheus => run_set(
-                    opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic,
-                )?,
+                    opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic, &mem,
+                ),
                 Engine::Vmalert => {
                     let check_s = promtool_check(opts, &rule_file)?;
                     let set_dir = set_dir.join("vmalert");
                     fs_err::create_dir_all(&set_dir)?;
                     let r = crate::vm::run_set(
                         opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic, check_s,
+                        &mem,
                     );
                     let _ = fs_err::remove_dir_all(set_dir.join("data"));
-                    r?
+                    r
                 }
             };
-            let mut result = result;
+            let tripped = mem.tripped();
+            drop(mem);
+            let (mut result, firing) = match (outcome, tripped) {
+                (_, Some(why)) => {
+                    let set = match engine {
+                        Engine::Prometheus => name.clone(),
+                        Engine::Vmalert => format!("vmalert {name}"),
+                    };
+                    let why = format!(
+                        "{why}, {:.0} s after the start of its servers",
+                        started.elapsed().as_secs_f64()
+                    );
+                    progress(opts, &format!("{n} tenants, {set}: did not fit: {why}"));
+                    (
+                        did_not_fit(opts, set, n, rules, &rule_file, why)?,
+                        BTreeSet::new(),
+                    )
+                }
+                (Ok(r), None) => r,
+                (Err(e), None) => return Err(e),
+            };
+            result.wall_s = started.elapsed().as_secs_f64();
+            result.load_average = load_average();
+            if result.did_not_fit.is_some() {
+                results.push(result);
+                continue;
+            }
             result.answers_match = firing == expected;
             if !result.answers_match && result.steady {
                 differences.push(describe_difference(&result.set, &expected, &firing));
             }
             progress(
-            opts,
-            &format!(
-                "{n} tenants, {name}: eval {:.1} ms/cycle, load {:.1} s, rss {:.0} MiB, firing {} (expected {}), missed {}",
-                result.eval_ms_per_cycle,
-                result.load_s,
-                result.rss_bytes / 1048576.0,
-                result.firing,
-                expected.len(),
-                result.missed
-            ),
-        );
+                opts,
+                &format!(
+                    "{n} tenants, {}: eval {:.1} ms/cycle, cpu {:.0} ms/cycle, load {:.1} s, rss {:.0} MiB, firing {} (expected {}), missed {}, keeps up {}, {:.0} s (load average {})",
+                    result.set,
+                    result.eval_ms_per_cycle,
+                    result.cpu_cores * opts.interval.as_secs_f64() * 1000.0,
+                    result.load_s,
+                    result.rss_bytes / 1048576.0,
+                    result.firing,
+                    expected.len(),
+                    result.missed,
+                    result.keeps_up,
+                    result.wall_s,
+                    result.load_average
+                ),
+            );
             results.push(result);
         }
         // Prometheus' data directory is large at 20,000 tenants; the rule file and config stay.
@@ -298,6 +403,47 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
         expected_firing: expected.len(),
         sets: results,
         differences,
+        skipped,
+        load_average: size_load,
+    })
+}
+
+/// The result of a set whose servers were stopped by the memory guard.
+fn did_not_fit(
+    opts: &Options,
+    set: String,
+    n: usize,
+    rules: usize,
+    rule_file: &Path,
+    why: String,
+) -> Result<SetResult> {
+    Ok(SetResult {
+        set,
+        tenants: n,
+        keys: opts.keys,
+        rules,
+        groups: 0,
+        rule_file_bytes: fs_err::metadata(rule_file)?.len(),
+        promtool_check_s: 0.0,
+        load_s: 0.0,
+        eval_ms_per_cycle: 0.0,
+        max_group_ms: 0.0,
+        missed: 0.0,
+        missed_total: 0.0,
+        rule_eval_avg_us: 0.0,
+        cpu_cores: 0.0,
+        rss_bytes: 0.0,
+        head_series: 0.0,
+        us_per_tenant_key: 0.0,
+        keeps_up: false,
+        firing: 0,
+        answers_match: false,
+        steady: false,
+        measured_s: 0.0,
+        rule_costs_ms: BTreeMap::new(),
+        did_not_fit: Some(why),
+        load_average: String::new(),
+        wall_s: 0.0,
     })
 }
 
@@ -333,6 +479,7 @@ fn run_set(
     rule_file: &Path,
     endpoint: &Endpoint,
     dynamic: bool,
+    mem: &MemoryGuard,
 ) -> Result<(SetResult, BTreeSet<Firing>)> {
     let rule_file_bytes = fs_err::metadata(rule_file)?.len();
     let promtool_check_s = promtool_check(opts, rule_file)?;
@@ -357,6 +504,7 @@ fn run_set(
         .arg("--storage.tsdb.retention.time=2h");
     let spawn_at = Instant::now();
     let mut prom = Guard::spawn("prometheus", cmd, &set_dir.join("prometheus.log"))?;
+    mem.watch(&prom);
 
     // 1. Rule files loaded.
     let metrics_url = format!("{base}/metrics");
@@ -384,7 +532,10 @@ fn run_set(
         poll,
         || {
             prom.check_alive()?;
-            Ok(metrics::query_value(&base, "count(up == 1)")?.filter(|v| *v >= jobs))
+            let up = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
+                metrics::query_value(&base, "count(up == 1)")
+            })?;
+            Ok(up.filter(|v| *v >= jobs))
         },
     )?;
     let data_at = unix_now();
@@ -397,8 +548,8 @@ fn run_set(
         opts.saturation_limit + opts.interval * opts.warm_cycles,
         poll,
         || {
-            prom.check_alive()?;
-            let m = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+            let text = metrics::read_text(&metrics_url, &mut || prom.check_alive())?;
+            let m = SelfMetrics::parse(&text);
             Ok((m.min_last_eval_ts >= warm_until).then_some(()))
         },
     );
@@ -411,15 +562,18 @@ fn run_set(
 
     // 4. Measurement.
     let a_at = unix_now();
-    let a = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+    let a = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
+        prom.check_alive()
+    })?);
     let until = a_at + f64::from(opts.measure_cycles) * secs;
     let mut samples = vec![a.last_duration_sum];
     let mut max_group: f64 = a.last_duration_max;
     let mut last_sample_at = Instant::now();
     let measure_start = Instant::now();
     let (b, b_at) = wait_for("the measurement cycles", measure_limit * 2, poll, || {
-        prom.check_alive()?;
-        let m = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+        let m = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
+            prom.check_alive()
+        })?);
         let now = unix_now();
         if last_sample_at.elapsed() >= opts.interval {
             samples.push(m.last_duration_sum);
@@ -437,9 +591,13 @@ fn run_set(
     })?;
     samples.push(b.last_duration_sum);
     max_group = max_group.max(b.last_duration_max);
-    let firing = metrics::firing(&base)?;
+    let firing = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
+        metrics::firing(&base)
+    })?;
     let rule_costs_ms = if dynamic {
-        metrics::rule_costs(&base)?
+        metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
+            metrics::rule_costs(&base)
+        })?
     } else {
         BTreeMap::new()
     };
@@ -479,6 +637,9 @@ fn run_set(
         steady,
         measured_s: wall,
         rule_costs_ms,
+        did_not_fit: None,
+        load_average: String::new(),
+        wall_s: 0.0,
     };
     Ok((result, firing))
 }
@@ -560,5 +721,26 @@ pub(crate) fn scrape_jobs(endpoint: &Endpoint, dynamic: bool) -> (String, f64) {
         (yaml, 2.0)
     } else {
         (yaml, 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIB: u64 = 1 << 30;
+
+    #[test]
+    fn the_per_tenant_set_runs_only_where_its_measured_memory_fits() {
+        // 20,000 tenants took 8,992 MiB: it fits in 22 GiB above a 3 GiB floor.
+        assert_eq!(per_tenant_skip_reason(20_000, 20, 22 * GIB, 3 * GIB), None);
+        // 50,000 tenants need about 22 GiB: not in 22 GiB available.
+        let why = per_tenant_skip_reason(50_000, 20, 22 * GIB, 3 * GIB).unwrap();
+        assert!(why.contains("about 22.0 GiB"), "{why}");
+        assert!(why.contains("19.0 GiB are available"), "{why}");
+        // Fewer keys per tenant, less memory.
+        assert_eq!(per_tenant_skip_reason(50_000, 5, 22 * GIB, 3 * GIB), None);
+        // Nothing available: skipped.
+        assert!(per_tenant_skip_reason(100, 20, 0, 3 * GIB).is_some());
     }
 }

@@ -1,5 +1,6 @@
-//! A hand-written SVG plot (no font or system dependencies): Prometheus CPU per cycle and
-//! Prometheus RSS against the tenant count, both sets, log-log axes.
+//! A hand-written SVG plot (no font or system dependencies): evaluation time per cycle, CPU per
+//! cycle and RSS against the tenant count, one line per set and engine, log-log axes. Sets that
+//! did not fit in memory have no point.
 
 use std::fmt::Write as _;
 
@@ -19,7 +20,7 @@ struct Series {
     points: Vec<(f64, f64)>,
 }
 
-/// Renders the two panels side by side.
+/// Renders the three panels side by side.
 pub fn rules_plot(r: &RulesReport) -> String {
     let mut names: Vec<String> = vec![];
     for size in &r.sizes {
@@ -50,15 +51,16 @@ pub fn rules_plot(r: &RulesReport) -> String {
     } else {
         crate::rules::available_cores()
     };
+    let eval = series(&|x| x.eval_ms_per_cycle);
     let cpu = series(&|x| x.cpu_cores * r.interval_s * 1000.0);
     let rss = series(&|x| x.rss_bytes / 1048576.0);
     let mut s = String::new();
     let _ = writeln!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"11\">",
-        2.0 * W,
+        3.0 * W,
         H + 30.0,
-        2.0 * W,
+        3.0 * W,
         H + 30.0
     );
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
@@ -76,6 +78,16 @@ pub fn rules_plot(r: &RulesReport) -> String {
     panel(
         &mut s,
         0.0,
+        "Evaluation time per cycle (ms, sum over groups)",
+        &eval,
+        Some((
+            r.interval_s * 1000.0,
+            format!("interval: {} s", r.interval_s),
+        )),
+    );
+    panel(
+        &mut s,
+        W,
         &format!("{who} CPU per evaluation cycle (ms)"),
         &cpu,
         Some((
@@ -83,11 +95,11 @@ pub fn rules_plot(r: &RulesReport) -> String {
             format!("capacity: {cores} cores x {} s", r.interval_s),
         )),
     );
-    panel(&mut s, W, &format!("{who} RSS (MiB)"), &rss, None);
+    panel(&mut s, 2.0 * W, &format!("{who} RSS (MiB)"), &rss, None);
     let _ = writeln!(
         s,
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{} keys per tenant, {} - {}</text>",
-        W,
+        1.5 * W,
         H + 20.0,
         r.keys,
         xml(&r.prometheus_version),
