@@ -60,9 +60,9 @@ pub fn rules_table(r: &RulesReport) -> String {
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for size in &r.sizes {
         for x in &size.sets {
-            if x.did_not_fit.is_some() {
+            if let Some(what) = x.stopped() {
                 let mut row = vec![x.tenants.to_string(), x.set.clone(), x.rules.to_string()];
-                row.extend(["-", "-", "-", "did not fit"].map(String::from));
+                row.extend(["-", "-", "-", what].map(String::from));
                 row.extend(std::iter::repeat_n("-".to_string(), 7));
                 rows.push(row);
                 continue;
@@ -178,6 +178,9 @@ pub fn rules_table(r: &RulesReport) -> String {
             if let Some(why) = &x.did_not_fit {
                 let _ = writeln!(s, "{} tenants, {}: did not fit: {why}", size.tenants, x.set);
             }
+            if let Some(why) = &x.not_scraped {
+                let _ = writeln!(s, "{} tenants, {}: not scraped: {why}", size.tenants, x.set);
+            }
         }
     }
     for size in &r.sizes {
@@ -189,7 +192,7 @@ pub fn rules_table(r: &RulesReport) -> String {
         for x in size
             .sets
             .iter()
-            .filter(|x| !x.steady && x.did_not_fit.is_none())
+            .filter(|x| !x.steady && x.stopped().is_none())
         {
             let _ = writeln!(
                 s,

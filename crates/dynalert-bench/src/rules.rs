@@ -124,12 +124,30 @@ pub struct SetResult {
     /// (see [`Options::memory_floor`]): why, and their RSS then. No other figure is measured.
     #[serde(default)]
     pub did_not_fit: Option<String>,
+    /// Set when the engine could not scrape every target within the wait (the scrape of one
+    /// target takes longer than the scrape timeout): which targets, and their last error. No
+    /// other figure is measured.
+    #[serde(default)]
+    pub not_scraped: Option<String>,
     /// `/proc/loadavg` when the measurement ended (the machine may be shared).
     #[serde(default)]
     pub load_average: String,
     /// Wall time of the whole set, from start to stop of its servers.
     #[serde(default)]
     pub wall_s: f64,
+}
+
+impl SetResult {
+    /// `did not fit` or `not scraped` when the set was stopped before any measurement.
+    pub fn stopped(&self) -> Option<&'static str> {
+        if self.did_not_fit.is_some() {
+            Some("did not fit")
+        } else if self.not_scraped.is_some() {
+            Some("not scraped")
+        } else {
+            None
+        }
+    }
 }
 
 /// All sets at one tenant count.
@@ -296,7 +314,12 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
     };
     let expected = fixture.expected_firing();
     let mut bodies = BTreeMap::new();
-    bodies.insert("/source".to_string(), fixture.source_body());
+    let shards = source_shards(n);
+    for i in 0..shards {
+        let lo = i * SOURCE_SHARD_TENANTS;
+        let hi = (lo + SOURCE_SHARD_TENANTS).min(n);
+        bodies.insert(format!("/source/{i}"), fixture.source_body_of(lo..hi));
+    }
     bodies.insert("/thresholds".to_string(), thresholds);
     if opts.engines.contains(&Engine::Vmalert) {
         // vmalert requires a notifier: the endpoint accepts its notifications and drops them.
@@ -359,11 +382,22 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
                     )
                 }
                 (Ok(r), None) => r,
+                (Err(BenchError::NotScraped(why)), None) => {
+                    let set = match engine {
+                        Engine::Prometheus => name.clone(),
+                        Engine::Vmalert => format!("vmalert {name}"),
+                    };
+                    progress(opts, &format!("{n} tenants, {set}: not scraped: {why}"));
+                    let mut r = did_not_fit(opts, set, n, rules, &rule_file, String::new())?;
+                    r.did_not_fit = None;
+                    r.not_scraped = Some(why);
+                    (r, BTreeSet::new())
+                }
                 (Err(e), None) => return Err(e),
             };
             result.wall_s = started.elapsed().as_secs_f64();
             result.load_average = load_average();
-            if result.did_not_fit.is_some() {
+            if result.did_not_fit.is_some() || result.not_scraped.is_some() {
                 results.push(result);
                 continue;
             }
@@ -442,6 +476,7 @@ fn did_not_fit(
         measured_s: 0.0,
         rule_costs_ms: BTreeMap::new(),
         did_not_fit: Some(why),
+        not_scraped: None,
         load_average: String::new(),
         wall_s: 0.0,
     })
@@ -485,7 +520,7 @@ fn run_set(
     let promtool_check_s = promtool_check(opts, rule_file)?;
 
     let interval = prom_duration(opts.interval);
-    let (jobs_yaml, jobs) = scrape_jobs(endpoint, dynamic);
+    let (jobs_yaml, jobs) = scrape_jobs(endpoint, dynamic, source_shards(n));
     let config = format!(
         "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nrule_files: [\"{}\"]\n{jobs_yaml}",
         rule_file.display(),
@@ -526,18 +561,22 @@ fn run_set(
 
     // 2. Data scraped: every target up.
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
-    wait_for(
-        "scrape targets to be up",
-        Duration::from_secs(120) + opts.interval * 4,
-        poll,
-        || {
-            prom.check_alive()?;
-            let up = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
-                metrics::query_value(&base, "count(up == 1)")
-            })?;
-            Ok(up.filter(|v| *v >= jobs))
-        },
-    )?;
+    let up_limit = Duration::from_secs(120) + opts.interval * 4;
+    let up = wait_for("scrape targets to be up", up_limit, poll, || {
+        prom.check_alive()?;
+        let up = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
+            metrics::query_value(&base, "count(up == 1)")
+        })?;
+        Ok(up.filter(|v| *v >= jobs))
+    });
+    if let Err(BenchError::Timeout(..)) = up {
+        return Err(BenchError::NotScraped(format!(
+            "not every scrape target was up within {:.0} s: {}",
+            up_limit.as_secs_f64(),
+            targets_down(&base)
+        )));
+    }
+    up?;
     let data_at = unix_now();
 
     // 3. Warm-up: every group evaluated `warm_cycles` times on data.
@@ -638,6 +677,7 @@ fn run_set(
         measured_s: wall,
         rule_costs_ms,
         did_not_fit: None,
+        not_scraped: None,
         load_average: String::new(),
         wall_s: 0.0,
     };
@@ -708,19 +748,60 @@ pub fn machine_description() -> String {
 
 /// The `scrape_configs:` of a bench run (the observations, and the thresholds for the
 /// dynamic sets, both from `endpoint`) and how many scrape jobs that is.
-pub(crate) fn scrape_jobs(endpoint: &Endpoint, dynamic: bool) -> (String, f64) {
+pub(crate) fn scrape_jobs(endpoint: &Endpoint, dynamic: bool, shards: usize) -> (String, f64) {
     let job = |name: &str, path: &str| {
         format!(
             "  - job_name: {name}\n    honor_labels: true\n    metrics_path: {path}\n    static_configs: [{{targets: [\"{}\"]}}]\n",
             endpoint.host_port()
         )
     };
-    let mut yaml = format!("scrape_configs:\n{}", job("source", "/source"));
+    let mut yaml = "scrape_configs:\n".to_string();
+    for i in 0..shards {
+        yaml.push_str(&job(&format!("source-{i}"), &format!("/source/{i}")));
+    }
     if dynamic {
         yaml.push_str(&job("threshold-exporter", "/thresholds"));
-        (yaml, 2.0)
+        (yaml, shards as f64 + 1.0)
     } else {
-        (yaml, 1.0)
+        (yaml, shards as f64)
+    }
+}
+
+/// Tenants per source scrape target. Sources are many exporters in practice; one target with
+/// the observations of 100,000 tenants × 20 keys (2 million series) cannot be scraped within
+/// a 15 s scrape timeout. The threshold exporter stays one target, as in production.
+pub const SOURCE_SHARD_TENANTS: usize = 10_000;
+
+/// Source scrape targets for `n` tenants.
+pub fn source_shards(n: usize) -> usize {
+    n.div_ceil(SOURCE_SHARD_TENANTS).max(1)
+}
+
+/// Scrape targets that are not up, with their last error, from `/api/v1/targets` (served by
+/// Prometheus and VictoriaMetrics alike).
+pub(crate) fn targets_down(base: &str) -> String {
+    let Some(text) = metrics::try_get_text(&format!("{base}/api/v1/targets")) else {
+        return "targets not readable".into();
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let down: Vec<String> = v["data"]["activeTargets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["health"] != "up")
+        .map(|t| {
+            format!(
+                "`{}` {} ({})",
+                t["labels"]["job"].as_str().unwrap_or("?"),
+                t["health"].as_str().unwrap_or("?"),
+                t["lastError"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    if down.is_empty() {
+        "every target up by then".into()
+    } else {
+        down.join(", ")
     }
 }
 
@@ -729,6 +810,29 @@ mod tests {
     use super::*;
 
     const GIB: u64 = 1 << 30;
+
+    #[test]
+    fn the_source_shards_carry_every_series_once() {
+        assert_eq!(source_shards(0), 1);
+        assert_eq!(source_shards(10_000), 1);
+        assert_eq!(source_shards(10_001), 2);
+        assert_eq!(source_shards(100_000), 10);
+        let f = Fixture::new(25_000, 2);
+        let whole: Vec<_> = crate::fixture::parse_exposition(&f.source_body());
+        let mut sharded = vec![];
+        for i in 0..source_shards(25_000) {
+            let lo = i * SOURCE_SHARD_TENANTS;
+            let hi = (lo + SOURCE_SHARD_TENANTS).min(25_000);
+            sharded.extend(crate::fixture::parse_exposition(&f.source_body_of(lo..hi)));
+        }
+        assert_eq!(whole.len(), 25_000 * 2);
+        let key = |v: &Vec<(String, BTreeMap<String, String>, f64)>| {
+            let mut k: Vec<String> = v.iter().map(|(n, l, x)| format!("{n}{l:?}{x}")).collect();
+            k.sort();
+            k
+        };
+        assert_eq!(key(&whole), key(&sharded));
+    }
 
     #[test]
     fn the_per_tenant_set_runs_only_where_its_measured_memory_fits() {

@@ -19,7 +19,7 @@ struct Series {
     name: String,
     points: Vec<(f64, f64)>,
     /// Tenant counts at which the set did not fit in memory (drawn as a cross on the x axis).
-    did_not_fit: Vec<f64>,
+    did_not_fit: Vec<(f64, &'static str)>,
 }
 
 /// Renders the three panels side by side.
@@ -41,7 +41,7 @@ pub fn rules_plot(r: &RulesReport) -> String {
                     .sizes
                     .iter()
                     .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
-                    .filter(|x| x.did_not_fit.is_none())
+                    .filter(|x| x.stopped().is_none())
                     .map(|x| (x.tenants as f64, f(x)))
                     .filter(|(_, y)| *y > 0.0)
                     .collect(),
@@ -49,8 +49,7 @@ pub fn rules_plot(r: &RulesReport) -> String {
                     .sizes
                     .iter()
                     .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
-                    .filter(|x| x.did_not_fit.is_some())
-                    .map(|x| x.tenants as f64)
+                    .filter_map(|x| x.stopped().map(|why| (x.tenants as f64, why)))
                     .collect(),
             })
             .collect()
@@ -139,7 +138,11 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
     let (xmin, xmax) = all
         .iter()
         .map(|p| p.0)
-        .chain(series.iter().flat_map(|x| x.did_not_fit.iter().copied()))
+        .chain(
+            series
+                .iter()
+                .flat_map(|x| x.did_not_fit.iter().map(|p| p.0)),
+        )
         .fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
     let (mut ymin, mut ymax) = all.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
         (a.min(p.1), b.max(p.1))
@@ -231,7 +234,7 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
                 py(*y)
             );
         }
-        for (k, x) in ser.did_not_fit.iter().enumerate() {
+        for (x, why) in &ser.did_not_fit {
             // A cross above the x axis, one row per series: no figure, the engine was stopped.
             let (cx, cy) = (px(*x), MT + ph - 8.0 - 12.0 * i as f64);
             let _ = writeln!(
@@ -240,14 +243,12 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
                 cx - 4.0,
                 cy - 4.0
             );
-            if k == 0 {
-                let _ = writeln!(
-                    s,
-                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{c}\">did not fit</text>",
-                    cx - 7.0,
-                    cy + 4.0
-                );
-            }
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{c}\">{why}</text>",
+                cx - 7.0,
+                cy + 4.0
+            );
         }
         let ly = MT + 14.0 + 14.0 * i as f64;
         let lx = x0 + ML + 8.0;
@@ -307,6 +308,7 @@ mod tests {
             measured_s: 45.0,
             rule_costs_ms: Default::default(),
             did_not_fit: did_not_fit.map(String::from),
+            not_scraped: None,
             load_average: String::new(),
             wall_s: 60.0,
         }

@@ -158,7 +158,8 @@ pub fn run_set(
 ) -> Result<(SetResult, BTreeSet<Firing>)> {
     let rule_file_bytes = fs_err::metadata(rule_file)?.len();
     let interval = prom_duration(opts.interval);
-    let (jobs_yaml, jobs) = crate::rules::scrape_jobs(endpoint, dynamic);
+    let (jobs_yaml, jobs) =
+        crate::rules::scrape_jobs(endpoint, dynamic, crate::rules::source_shards(n));
     let config = format!(
         "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n{jobs_yaml}"
     );
@@ -199,17 +200,21 @@ pub fn run_set(
         },
     )?;
     // Data scraped: every target up.
-    wait_for(
-        "scrape targets to be up",
-        Duration::from_secs(120) + opts.interval * 4,
-        poll,
-        || {
-            let up = metrics::retry(metrics::READ_DEADLINE, &mut || vm.check_alive(), || {
-                metrics::query_value(&vm_base, "count(up == 1)")
-            })?;
-            Ok(up.filter(|v| *v >= jobs))
-        },
-    )?;
+    let up_limit = Duration::from_secs(120) + opts.interval * 4;
+    let up = wait_for("scrape targets to be up", up_limit, poll, || {
+        let up = metrics::retry(metrics::READ_DEADLINE, &mut || vm.check_alive(), || {
+            metrics::query_value(&vm_base, "count(up == 1)")
+        })?;
+        Ok(up.filter(|v| *v >= jobs))
+    });
+    if let Err(BenchError::Timeout(..)) = up {
+        return Err(BenchError::NotScraped(format!(
+            "not every scrape target was up within {:.0} s: {}",
+            up_limit.as_secs_f64(),
+            crate::rules::targets_down(&vm_base)
+        )));
+    }
+    up?;
 
     let va_port = free_port()?;
     let base = format!("http://127.0.0.1:{va_port}");
@@ -389,6 +394,7 @@ pub fn run_set(
         measured_s: wall,
         rule_costs_ms: BTreeMap::new(),
         did_not_fit: None,
+        not_scraped: None,
         load_average: String::new(),
         wall_s: 0.0,
     };
