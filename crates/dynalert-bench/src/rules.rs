@@ -561,7 +561,8 @@ fn run_set(
 
     // 2. Data scraped: every target up.
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
-    let up_limit = Duration::from_secs(120) + opts.interval * 4;
+    // The first scrape of millions of new series is ingested long after its body was read.
+    let up_limit = Duration::from_secs(120) + opts.interval * 4 + opts.saturation_limit;
     let up = wait_for("scrape targets to be up", up_limit, poll, || {
         prom.check_alive()?;
         let up = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {

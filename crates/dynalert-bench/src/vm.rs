@@ -200,7 +200,8 @@ pub fn run_set(
         },
     )?;
     // Data scraped: every target up.
-    let up_limit = Duration::from_secs(120) + opts.interval * 4;
+    // The first scrape of millions of new series is ingested long after its body was read.
+    let up_limit = Duration::from_secs(120) + opts.interval * 4 + opts.saturation_limit;
     let up = wait_for("scrape targets to be up", up_limit, poll, || {
         let up = metrics::retry(metrics::READ_DEADLINE, &mut || vm.check_alive(), || {
             metrics::query_value(&vm_base, "count(up == 1)")
