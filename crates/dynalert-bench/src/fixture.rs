@@ -301,7 +301,12 @@ impl Fixture {
 
     /// The source endpoint body: one gauge per tenant and key.
     pub fn source_body(&self) -> String {
-        let mut s = String::with_capacity(self.tenants * self.keys * 40 + 1024);
+        self.source_body_of(0..self.tenants)
+    }
+
+    /// The source series of the tenants in `range` (one scrape target's share).
+    pub fn source_body_of(&self, range: std::ops::Range<usize>) -> String {
+        let mut s = String::with_capacity(range.len() * self.keys * 40 + 1024);
         for k in 0..self.keys {
             let name = format!("bench_source_{}", Self::metric(k));
             let _ = writeln!(
@@ -310,7 +315,7 @@ impl Fixture {
                 Self::key(k)
             );
             let _ = writeln!(s, "# TYPE {name} gauge");
-            for t in 0..self.tenants {
+            for t in range.clone() {
                 let _ = writeln!(
                     s,
                     "{name}{{tenant=\"{}\"}} {}",

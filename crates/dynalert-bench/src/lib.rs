@@ -36,6 +36,8 @@ pub enum BenchError {
     Process(String),
     #[error("timed out after {0:?} waiting for {1}")]
     Timeout(Duration, String),
+    #[error("{0}")]
+    NotScraped(String),
     #[error("http: {0}")]
     Http(String),
     #[error("firing alerts differ at {tenants} tenants: {detail}")]

@@ -1,15 +1,57 @@
 //! Reading a Prometheus server's own `/metrics` and its HTTP API.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::fixture::{parse_exposition, Firing, ALERT};
 use crate::{BenchError, Result};
 
+/// Timeout of one HTTP read. Large pages (a saturated server's `/metrics`, the alerts of
+/// 100,000 tenants) take long to produce on a loaded machine.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a failing read is retried before the run gives up on it.
+pub const READ_DEADLINE: Duration = Duration::from_secs(600);
+
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(60))
-        .build()
+    ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build()
+}
+
+/// Runs the read `f` until it succeeds; an HTTP failure (timeout, refused or reset
+/// connection, bad body) is retried with a growing pause until `deadline` has passed, then
+/// returned. `alive` runs before every attempt: a server that died is reported at once (by
+/// name, with its log) instead of being retried.
+pub fn retry<T>(
+    deadline: Duration,
+    alive: &mut dyn FnMut() -> Result<()>,
+    mut f: impl FnMut() -> Result<T>,
+) -> Result<T> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    let mut failures = 0u32;
+    loop {
+        alive()?;
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(BenchError::Http(e)) => {
+                failures += 1;
+                if start.elapsed() + pause > deadline {
+                    return Err(BenchError::Http(format!(
+                        "{e} (failed {failures} times over {:.0} s)",
+                        start.elapsed().as_secs_f64()
+                    )));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// [`get_text`] retried within [`READ_DEADLINE`] while `alive` holds.
+pub fn read_text(url: &str, alive: &mut dyn FnMut() -> Result<()>) -> Result<String> {
+    retry(READ_DEADLINE, alive, || get_text(url))
 }
 
 /// GET `url` as text, of any size (Prometheus' own `/metrics` exceeds 20 MB with 20,000
@@ -157,4 +199,63 @@ pub fn rule_costs(base: &str) -> Result<std::collections::BTreeMap<String, f64>>
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_read_is_retried_until_it_succeeds() {
+        let mut attempts = 0;
+        let v = retry(Duration::from_secs(30), &mut || Ok(()), || {
+            attempts += 1;
+            if attempts < 3 {
+                Err(BenchError::Http(
+                    "GET /metrics: timed out reading response".into(),
+                ))
+            } else {
+                Ok(attempts)
+            }
+        })
+        .unwrap();
+        assert_eq!(v, 3);
+    }
+
+    #[test]
+    fn a_read_that_keeps_failing_gives_up_after_the_deadline() {
+        // A port nobody listens on: every attempt is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/metrics");
+        let start = Instant::now();
+        let err = retry(Duration::from_secs(2), &mut || Ok(()), || get_text(&url)).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(&url), "{msg}");
+        assert!(msg.contains("times over"), "{msg}");
+        assert!(
+            start.elapsed() >= Duration::from_millis(500),
+            "gave up too early"
+        );
+        assert!(start.elapsed() < Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_dead_server_stops_the_retries_at_once() {
+        let mut attempts = 0;
+        let err = retry(
+            Duration::from_secs(600),
+            &mut || Err(BenchError::Process("`prometheus` exited early".into())),
+            || {
+                attempts += 1;
+                Err::<(), _>(BenchError::Http("refused".into()))
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`prometheus` exited early"));
+        assert_eq!(attempts, 0);
+    }
 }

@@ -1,7 +1,11 @@
-//! Child processes with a kill-on-drop guard, free ports, and waiting on conditions.
+//! Child processes with a kill-on-drop guard, free ports, waiting on conditions, and a guard
+//! that stops the measured servers before the machine runs out of memory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::{BenchError, Result};
@@ -9,7 +13,9 @@ use crate::{BenchError, Result};
 /// A child process killed (and reaped) when dropped.
 pub struct Guard {
     pub name: String,
-    child: Child,
+    log: PathBuf,
+    pid: u32,
+    child: Arc<Mutex<Child>>,
 }
 
 impl Guard {
@@ -25,20 +31,24 @@ impl Guard {
             .map_err(|e| BenchError::Process(format!("cannot start `{name}`: {e}")))?;
         Ok(Guard {
             name: name.to_string(),
-            child,
+            log: log.to_path_buf(),
+            pid: child.id(),
+            child: Arc::new(Mutex::new(child)),
         })
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.pid
     }
 
-    /// An error if the process has exited.
+    /// An error naming the process and its log if it has exited.
     pub fn check_alive(&mut self) -> Result<()> {
-        match self.child.try_wait()? {
+        let status = lock(&self.child).try_wait()?;
+        match status {
             Some(status) => Err(BenchError::Process(format!(
-                "`{}` exited early with {status}",
-                self.name
+                "`{}` exited early with {status}; its log: `{}`",
+                self.name,
+                self.log.display()
             ))),
             None => Ok(()),
         }
@@ -46,17 +56,146 @@ impl Guard {
 
     /// Resident set size from `/proc/<pid>/status`, in bytes.
     pub fn rss_bytes(&self) -> Option<u64> {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kb * 1024)
+        rss_of(self.pid)
     }
+}
+
+fn lock(child: &Mutex<Child>) -> std::sync::MutexGuard<'_, Child> {
+    child.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn rss_of(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = lock(&self.child);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes.
+pub fn mem_available() -> Option<u64> {
+    parse_mem_available(&std::fs::read_to_string("/proc/meminfo").ok()?)
+}
+
+/// The `MemAvailable:` line of a `/proc/meminfo` text, in bytes.
+pub fn parse_mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let mut parts = line.split_whitespace().skip(1);
+    let v: u64 = parts.next()?.parse().ok()?;
+    match parts.next() {
+        Some("kB") | None => Some(v * 1024),
+        Some(_) => None,
+    }
+}
+
+/// The smallest `MemAvailable` a run leaves to the rest of the machine (3 GiB). The bench
+/// machine has no swap and is shared: below this, the servers under measurement are stopped
+/// and the set is reported as not fitting, instead of letting the kernel's OOM killer pick a
+/// process (possibly another user's).
+pub const MEMORY_FLOOR: u64 = 3 << 30;
+
+/// A watched process: its name, pid, and a handle that is gone once its [`Guard`] dropped.
+type Watched = (String, u32, Weak<Mutex<Child>>);
+
+/// Watches `MemAvailable` on a thread while it lives; when it falls below the floor, kills
+/// every watched process and records why. Drop stops the watch (before the watched
+/// [`Guard`]s are reaped, the watcher holds only weak references, so it never signals a
+/// reaped process).
+pub struct MemoryGuard {
+    floor: u64,
+    watched: Arc<Mutex<Vec<Watched>>>,
+    tripped: Arc<Mutex<Option<String>>>,
+    checks: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MemoryGuard {
+    /// Starts watching with the given floor in bytes, checking every `every`.
+    pub fn start(floor: u64, every: Duration) -> MemoryGuard {
+        let watched: Arc<Mutex<Vec<Watched>>> = Arc::default();
+        let tripped: Arc<Mutex<Option<String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let checks = Arc::new(AtomicU64::new(0));
+        let (w, t, s, c) = (
+            watched.clone(),
+            tripped.clone(),
+            stop.clone(),
+            checks.clone(),
+        );
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                let Some(avail) = mem_available() else { return };
+                c.fetch_add(1, Ordering::SeqCst);
+                if avail < floor {
+                    let mut parts = vec![];
+                    for (name, pid, child) in w.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                        if let Some(child) = child.upgrade() {
+                            let rss = rss_of(*pid).unwrap_or(0);
+                            let _ = lock(&child).kill();
+                            parts.push(format!("`{name}` {} MiB", rss >> 20));
+                        }
+                    }
+                    *t.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                        "MemAvailable fell to {} MiB, under the {} MiB left to the rest of the machine; stopped with RSS {}",
+                        avail >> 20,
+                        floor >> 20,
+                        if parts.is_empty() { "-".to_string() } else { parts.join(", ") }
+                    ));
+                    return;
+                }
+                std::thread::sleep(every);
+            }
+        });
+        MemoryGuard {
+            floor,
+            watched,
+            tripped,
+            checks,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Kills `guard`'s process too when memory runs short.
+    pub fn watch(&self, guard: &Guard) {
+        self.watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((guard.name.clone(), guard.pid, Arc::downgrade(&guard.child)));
+    }
+
+    /// Why the watched processes were stopped, if they were.
+    pub fn tripped(&self) -> Option<String> {
+        self.tripped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How many times `MemAvailable` was read so far.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::SeqCst)
+    }
+
+    pub fn floor(&self) -> u64 {
+        self.floor
+    }
+}
+
+impl Drop for MemoryGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -91,4 +230,86 @@ pub fn which(name: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&path)
         .map(|p| p.join(name))
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_available_is_read_in_bytes() {
+        let text = "MemTotal:       24634612 kB\nMemFree:         1000000 kB\nMemAvailable:   22000000 kB\n";
+        assert_eq!(parse_mem_available(text), Some(22_000_000 * 1024));
+        assert_eq!(parse_mem_available("MemTotal: 1 kB\n"), None);
+        assert!(mem_available().is_some_and(|b| b > 0));
+    }
+
+    fn sleeper(dir: &Path) -> Guard {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("600");
+        Guard::spawn("sleep", cmd, &dir.join("sleep.log")).unwrap()
+    }
+
+    #[test]
+    fn a_dead_process_is_named_with_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut g =
+            Guard::spawn("true", Command::new("true"), &dir.path().join("true.log")).unwrap();
+        let err = wait_for(
+            "`true` to exit",
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            || Ok(g.check_alive().err()),
+        )
+        .unwrap();
+        let msg = err.to_string();
+        assert!(msg.contains("`true` exited early"), "{msg}");
+        assert!(msg.contains("true.log"), "{msg}");
+    }
+
+    #[test]
+    fn the_memory_guard_stops_watched_processes_below_the_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut g = sleeper(dir.path());
+        // A floor above any machine's memory: the guard must trip at its first check.
+        let mem = MemoryGuard::start(u64::MAX, Duration::from_millis(20));
+        mem.watch(&g);
+        let why = wait_for(
+            "the guard to trip",
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            || Ok(mem.tripped()),
+        )
+        .unwrap();
+        assert!(why.contains("MemAvailable fell to"), "{why}");
+        wait_for(
+            "`sleep` to be killed",
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            || Ok(g.check_alive().is_err().then_some(())),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_memory_guard_leaves_processes_alone_above_the_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut g = sleeper(dir.path());
+        let mem = MemoryGuard::start(1, Duration::from_millis(10));
+        mem.watch(&g);
+        // Many checks pass while the process keeps running.
+        wait_for(
+            "20 checks",
+            Duration::from_secs(30),
+            Duration::from_millis(10),
+            || {
+                g.check_alive()?;
+                Ok((mem.checks() >= 20).then_some(()))
+            },
+        )
+        .unwrap();
+        assert_eq!(mem.tripped(), None);
+        drop(mem);
+        g.check_alive().unwrap();
+    }
 }

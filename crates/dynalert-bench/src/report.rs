@@ -60,6 +60,13 @@ pub fn rules_table(r: &RulesReport) -> String {
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for size in &r.sizes {
         for x in &size.sets {
+            if let Some(what) = x.stopped() {
+                let mut row = vec![x.tenants.to_string(), x.set.clone(), x.rules.to_string()];
+                row.extend(["-", "-", "-", what].map(String::from));
+                row.extend(std::iter::repeat_n("-".to_string(), 7));
+                rows.push(row);
+                continue;
+            }
             // Groups overlap and wait for CPU: the sum of their wall times is no cost.
             let saturated = x.missed > 0.0;
             rows.push(vec![
@@ -151,12 +158,42 @@ pub fn rules_table(r: &RulesReport) -> String {
         }
     }
     for size in &r.sizes {
+        if !size.load_average.is_empty() {
+            let _ = writeln!(
+                s,
+                "{} tenants: load average at start {}; at the end of each set: {}",
+                size.tenants,
+                size.load_average,
+                size.sets
+                    .iter()
+                    .map(|x| format!("{} {}", x.set, x.load_average))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
+        for why in &size.skipped {
+            let _ = writeln!(s, "{} tenants, {why}", size.tenants);
+        }
+        for x in &size.sets {
+            if let Some(why) = &x.did_not_fit {
+                let _ = writeln!(s, "{} tenants, {}: did not fit: {why}", size.tenants, x.set);
+            }
+            if let Some(why) = &x.not_scraped {
+                let _ = writeln!(s, "{} tenants, {}: not scraped: {why}", size.tenants, x.set);
+            }
+        }
+    }
+    for size in &r.sizes {
         for d in &size.differences {
             let _ = writeln!(s, "DIFFERENCE at {} tenants: {d}", size.tenants);
         }
     }
     for size in &r.sizes {
-        for x in size.sets.iter().filter(|x| !x.steady) {
+        for x in size
+            .sets
+            .iter()
+            .filter(|x| !x.steady && x.stopped().is_none())
+        {
             let _ = writeln!(
                 s,
                 "{} tenants, {}: saturated, not every group evaluated on data within the limit; {} of {} expected alerts firing at the end (not compared)",

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fixture::{Firing, Fixture, Variant};
 use crate::metrics::{self, SelfMetrics};
-use crate::process::{free_port, wait_for, Guard};
+use crate::process::{free_port, wait_for, Guard, MemoryGuard};
 use crate::serve::Endpoint;
 use crate::{prom_duration, BenchError, Result};
 
@@ -69,6 +69,10 @@ pub struct Options {
     pub saturation_limit: Duration,
     /// Print progress lines to stderr.
     pub progress: bool,
+    /// Smallest `MemAvailable` (bytes) left to the rest of the machine: below it the engine's
+    /// servers are stopped and the set is reported as not fitting
+    /// ([`crate::process::MEMORY_FLOOR`] by default).
+    pub memory_floor: u64,
 }
 
 /// Measurements of one rule set at one tenant count.
@@ -116,6 +120,34 @@ pub struct SetResult {
     /// Dynamic sets only: last evaluation time (ms) by kind of rule, from `/api/v1/rules`.
     #[serde(default)]
     pub rule_costs_ms: BTreeMap<String, f64>,
+    /// Set when the engine's servers were stopped because the machine ran short of memory
+    /// (see [`Options::memory_floor`]): why, and their RSS then. No other figure is measured.
+    #[serde(default)]
+    pub did_not_fit: Option<String>,
+    /// Set when the engine could not scrape every target within the wait (the scrape of one
+    /// target takes longer than the scrape timeout): which targets, and their last error. No
+    /// other figure is measured.
+    #[serde(default)]
+    pub not_scraped: Option<String>,
+    /// `/proc/loadavg` when the measurement ended (the machine may be shared).
+    #[serde(default)]
+    pub load_average: String,
+    /// Wall time of the whole set, from start to stop of its servers.
+    #[serde(default)]
+    pub wall_s: f64,
+}
+
+impl SetResult {
+    /// `did not fit` or `not scraped` when the set was stopped before any measurement.
+    pub fn stopped(&self) -> Option<&'static str> {
+        if self.did_not_fit.is_some() {
+            Some("did not fit")
+        } else if self.not_scraped.is_some() {
+            Some("not scraped")
+        } else {
+            None
+        }
+    }
 }
 
 /// All sets at one tenant count.
@@ -126,6 +158,12 @@ pub struct SizeResult {
     pub sets: Vec<SetResult>,
     /// Human-readable differences, empty when every set fired exactly the expected alerts.
     pub differences: Vec<String>,
+    /// Sets not run at this size, with the reason.
+    #[serde(default)]
+    pub skipped: Vec<String>,
+    /// `/proc/loadavg` when this size started.
+    #[serde(default)]
+    pub load_average: String,
 }
 
 /// A complete run.
@@ -159,6 +197,34 @@ pub fn available_cores() -> usize {
 
 fn yes() -> bool {
     true
+}
+
+/// `/proc/loadavg` without its trailing newline (empty where it cannot be read).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// RSS of the per-tenant set on Prometheus per tenant (20 keys): 8,992 MiB at 20,000 tenants,
+/// measured with this bench (`docs/performance.md`, "Rule evaluation at scale").
+pub const PER_TENANT_RSS_PER_TENANT: u64 = 8_992 * 1_048_576 / 20_000;
+
+/// Why the per-tenant set is not run at `n` tenants × `keys`, if it is not: its measured
+/// memory per tenant, scaled to `n` and `keys`, would not fit in `available` bytes minus
+/// `floor`.
+pub fn per_tenant_skip_reason(n: usize, keys: usize, available: u64, floor: u64) -> Option<String> {
+    let need = PER_TENANT_RSS_PER_TENANT as f64 * n as f64 * keys as f64 / 20.0;
+    let room = available.saturating_sub(floor) as f64;
+    (need > room).then(|| {
+        format!(
+            "per-tenant: not run; its Prometheus needs about {:.1} GiB at {n} tenants × {keys} keys ({} KiB per tenant measured at 20,000) and {:.1} GiB are available above the {:.0} GiB floor",
+            need / 1073741824.0,
+            PER_TENANT_RSS_PER_TENANT >> 10,
+            room / 1073741824.0,
+            floor as f64 / 1073741824.0
+        )
+    })
 }
 
 fn unix_now() -> f64 {
@@ -217,15 +283,43 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
         fs_err::remove_dir_all(&dir)?;
     }
     fs_err::create_dir_all(&dir)?;
-    progress(opts, &format!("{n} tenants: generating fixture"));
+    let size_load = load_average();
+    progress(
+        opts,
+        &format!("{n} tenants: generating fixture (load average {size_load})"),
+    );
+    let mut skipped = vec![];
+    let run_per_tenant = opts.per_tenant
+        && match per_tenant_skip_reason(
+            n,
+            opts.keys,
+            crate::process::mem_available().unwrap_or(0),
+            opts.memory_floor,
+        ) {
+            Some(why) => {
+                progress(opts, &why);
+                skipped.push(why);
+                false
+            }
+            None => true,
+        };
     let fixture = Fixture::new(n, opts.keys);
     let conf_d = dir.join("conf.d");
     fixture.write_conf_d(&conf_d)?;
     let thresholds = Fixture::render_thresholds(&conf_d)?;
-    let (per_tenant, per_tenant_rules) = fixture.per_tenant_rules(&thresholds)?;
+    let per_tenant = if run_per_tenant {
+        Some(fixture.per_tenant_rules(&thresholds)?)
+    } else {
+        None
+    };
     let expected = fixture.expected_firing();
     let mut bodies = BTreeMap::new();
-    bodies.insert("/source".to_string(), fixture.source_body());
+    let shards = source_shards(n);
+    for i in 0..shards {
+        let lo = i * SOURCE_SHARD_TENANTS;
+        let hi = (lo + SOURCE_SHARD_TENANTS).min(n);
+        bodies.insert(format!("/source/{i}"), fixture.source_body_of(lo..hi));
+    }
     bodies.insert("/thresholds".to_string(), thresholds);
     if opts.engines.contains(&Engine::Vmalert) {
         // vmalert requires a notifier: the endpoint accepts its notifications and drops them.
@@ -234,7 +328,7 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
     let endpoint = Endpoint::start(bodies)?;
 
     let mut sets: Vec<(String, String, usize, bool)> = Vec::new();
-    if opts.per_tenant {
+    if let Some((per_tenant, per_tenant_rules)) = per_tenant {
         sets.push(("per-tenant".into(), per_tenant, per_tenant_rules, false));
     }
     for &v in &opts.variants {
@@ -251,38 +345,83 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
         drop(text);
         progress(opts, &format!("{n} tenants, {name}: {rules} rules"));
         for &engine in &opts.engines {
-            let (result, firing) = match engine {
+            let started = Instant::now();
+            let mem = MemoryGuard::start(opts.memory_floor, Duration::from_millis(250));
+            let outcome = match engine {
                 Engine::Prometheus => run_set(
-                    opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic,
-                )?,
+                    opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic, &mem,
+                ),
                 Engine::Vmalert => {
                     let check_s = promtool_check(opts, &rule_file)?;
                     let set_dir = set_dir.join("vmalert");
                     fs_err::create_dir_all(&set_dir)?;
                     let r = crate::vm::run_set(
                         opts, &name, n, rules, &set_dir, &rule_file, &endpoint, dynamic, check_s,
+                        &mem,
                     );
                     let _ = fs_err::remove_dir_all(set_dir.join("data"));
-                    r?
+                    r
                 }
             };
-            let mut result = result;
+            let tripped = mem.tripped();
+            drop(mem);
+            let (mut result, firing) = match (outcome, tripped) {
+                (_, Some(why)) => {
+                    let set = match engine {
+                        Engine::Prometheus => name.clone(),
+                        Engine::Vmalert => format!("vmalert {name}"),
+                    };
+                    let why = format!(
+                        "{why}, {:.0} s after the start of its servers",
+                        started.elapsed().as_secs_f64()
+                    );
+                    progress(opts, &format!("{n} tenants, {set}: did not fit: {why}"));
+                    (
+                        did_not_fit(opts, set, n, rules, &rule_file, why)?,
+                        BTreeSet::new(),
+                    )
+                }
+                (Ok(r), None) => r,
+                (Err(BenchError::NotScraped(why)), None) => {
+                    let set = match engine {
+                        Engine::Prometheus => name.clone(),
+                        Engine::Vmalert => format!("vmalert {name}"),
+                    };
+                    progress(opts, &format!("{n} tenants, {set}: not scraped: {why}"));
+                    let mut r = did_not_fit(opts, set, n, rules, &rule_file, String::new())?;
+                    r.did_not_fit = None;
+                    r.not_scraped = Some(why);
+                    (r, BTreeSet::new())
+                }
+                (Err(e), None) => return Err(e),
+            };
+            result.wall_s = started.elapsed().as_secs_f64();
+            result.load_average = load_average();
+            if result.did_not_fit.is_some() || result.not_scraped.is_some() {
+                results.push(result);
+                continue;
+            }
             result.answers_match = firing == expected;
             if !result.answers_match && result.steady {
                 differences.push(describe_difference(&result.set, &expected, &firing));
             }
             progress(
-            opts,
-            &format!(
-                "{n} tenants, {name}: eval {:.1} ms/cycle, load {:.1} s, rss {:.0} MiB, firing {} (expected {}), missed {}",
-                result.eval_ms_per_cycle,
-                result.load_s,
-                result.rss_bytes / 1048576.0,
-                result.firing,
-                expected.len(),
-                result.missed
-            ),
-        );
+                opts,
+                &format!(
+                    "{n} tenants, {}: eval {:.1} ms/cycle, cpu {:.0} ms/cycle, load {:.1} s, rss {:.0} MiB, firing {} (expected {}), missed {}, keeps up {}, {:.0} s (load average {})",
+                    result.set,
+                    result.eval_ms_per_cycle,
+                    result.cpu_cores * opts.interval.as_secs_f64() * 1000.0,
+                    result.load_s,
+                    result.rss_bytes / 1048576.0,
+                    result.firing,
+                    expected.len(),
+                    result.missed,
+                    result.keeps_up,
+                    result.wall_s,
+                    result.load_average
+                ),
+            );
             results.push(result);
         }
         // Prometheus' data directory is large at 20,000 tenants; the rule file and config stay.
@@ -298,6 +437,48 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
         expected_firing: expected.len(),
         sets: results,
         differences,
+        skipped,
+        load_average: size_load,
+    })
+}
+
+/// The result of a set whose servers were stopped by the memory guard.
+fn did_not_fit(
+    opts: &Options,
+    set: String,
+    n: usize,
+    rules: usize,
+    rule_file: &Path,
+    why: String,
+) -> Result<SetResult> {
+    Ok(SetResult {
+        set,
+        tenants: n,
+        keys: opts.keys,
+        rules,
+        groups: 0,
+        rule_file_bytes: fs_err::metadata(rule_file)?.len(),
+        promtool_check_s: 0.0,
+        load_s: 0.0,
+        eval_ms_per_cycle: 0.0,
+        max_group_ms: 0.0,
+        missed: 0.0,
+        missed_total: 0.0,
+        rule_eval_avg_us: 0.0,
+        cpu_cores: 0.0,
+        rss_bytes: 0.0,
+        head_series: 0.0,
+        us_per_tenant_key: 0.0,
+        keeps_up: false,
+        firing: 0,
+        answers_match: false,
+        steady: false,
+        measured_s: 0.0,
+        rule_costs_ms: BTreeMap::new(),
+        did_not_fit: Some(why),
+        not_scraped: None,
+        load_average: String::new(),
+        wall_s: 0.0,
     })
 }
 
@@ -333,12 +514,13 @@ fn run_set(
     rule_file: &Path,
     endpoint: &Endpoint,
     dynamic: bool,
+    mem: &MemoryGuard,
 ) -> Result<(SetResult, BTreeSet<Firing>)> {
     let rule_file_bytes = fs_err::metadata(rule_file)?.len();
     let promtool_check_s = promtool_check(opts, rule_file)?;
 
     let interval = prom_duration(opts.interval);
-    let (jobs_yaml, jobs) = scrape_jobs(endpoint, dynamic);
+    let (jobs_yaml, jobs) = scrape_jobs(endpoint, dynamic, source_shards(n));
     let config = format!(
         "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: {interval}\nrule_files: [\"{}\"]\n{jobs_yaml}",
         rule_file.display(),
@@ -357,6 +539,7 @@ fn run_set(
         .arg("--storage.tsdb.retention.time=2h");
     let spawn_at = Instant::now();
     let mut prom = Guard::spawn("prometheus", cmd, &set_dir.join("prometheus.log"))?;
+    mem.watch(&prom);
 
     // 1. Rule files loaded.
     let metrics_url = format!("{base}/metrics");
@@ -378,15 +561,23 @@ fn run_set(
 
     // 2. Data scraped: every target up.
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
-    wait_for(
-        "scrape targets to be up",
-        Duration::from_secs(120) + opts.interval * 4,
-        poll,
-        || {
-            prom.check_alive()?;
-            Ok(metrics::query_value(&base, "count(up == 1)")?.filter(|v| *v >= jobs))
-        },
-    )?;
+    // The first scrape of millions of new series is ingested long after its body was read.
+    let up_limit = Duration::from_secs(120) + opts.interval * 4 + opts.saturation_limit;
+    let up = wait_for("scrape targets to be up", up_limit, poll, || {
+        prom.check_alive()?;
+        let up = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
+            metrics::query_value(&base, "count(up == 1)")
+        })?;
+        Ok(up.filter(|v| *v >= jobs))
+    });
+    if let Err(BenchError::Timeout(..)) = up {
+        return Err(BenchError::NotScraped(format!(
+            "not every scrape target was up within {:.0} s: {}",
+            up_limit.as_secs_f64(),
+            targets_down(&base)
+        )));
+    }
+    up?;
     let data_at = unix_now();
 
     // 3. Warm-up: every group evaluated `warm_cycles` times on data.
@@ -397,8 +588,8 @@ fn run_set(
         opts.saturation_limit + opts.interval * opts.warm_cycles,
         poll,
         || {
-            prom.check_alive()?;
-            let m = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+            let text = metrics::read_text(&metrics_url, &mut || prom.check_alive())?;
+            let m = SelfMetrics::parse(&text);
             Ok((m.min_last_eval_ts >= warm_until).then_some(()))
         },
     );
@@ -411,15 +602,18 @@ fn run_set(
 
     // 4. Measurement.
     let a_at = unix_now();
-    let a = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+    let a = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
+        prom.check_alive()
+    })?);
     let until = a_at + f64::from(opts.measure_cycles) * secs;
     let mut samples = vec![a.last_duration_sum];
     let mut max_group: f64 = a.last_duration_max;
     let mut last_sample_at = Instant::now();
     let measure_start = Instant::now();
     let (b, b_at) = wait_for("the measurement cycles", measure_limit * 2, poll, || {
-        prom.check_alive()?;
-        let m = SelfMetrics::parse(&metrics::get_text(&metrics_url)?);
+        let m = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
+            prom.check_alive()
+        })?);
         let now = unix_now();
         if last_sample_at.elapsed() >= opts.interval {
             samples.push(m.last_duration_sum);
@@ -437,9 +631,13 @@ fn run_set(
     })?;
     samples.push(b.last_duration_sum);
     max_group = max_group.max(b.last_duration_max);
-    let firing = metrics::firing(&base)?;
+    let firing = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
+        metrics::firing(&base)
+    })?;
     let rule_costs_ms = if dynamic {
-        metrics::rule_costs(&base)?
+        metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
+            metrics::rule_costs(&base)
+        })?
     } else {
         BTreeMap::new()
     };
@@ -479,6 +677,10 @@ fn run_set(
         steady,
         measured_s: wall,
         rule_costs_ms,
+        did_not_fit: None,
+        not_scraped: None,
+        load_average: String::new(),
+        wall_s: 0.0,
     };
     Ok((result, firing))
 }
@@ -547,18 +749,103 @@ pub fn machine_description() -> String {
 
 /// The `scrape_configs:` of a bench run (the observations, and the thresholds for the
 /// dynamic sets, both from `endpoint`) and how many scrape jobs that is.
-pub(crate) fn scrape_jobs(endpoint: &Endpoint, dynamic: bool) -> (String, f64) {
+pub(crate) fn scrape_jobs(endpoint: &Endpoint, dynamic: bool, shards: usize) -> (String, f64) {
     let job = |name: &str, path: &str| {
         format!(
             "  - job_name: {name}\n    honor_labels: true\n    metrics_path: {path}\n    static_configs: [{{targets: [\"{}\"]}}]\n",
             endpoint.host_port()
         )
     };
-    let mut yaml = format!("scrape_configs:\n{}", job("source", "/source"));
+    let mut yaml = "scrape_configs:\n".to_string();
+    for i in 0..shards {
+        yaml.push_str(&job(&format!("source-{i}"), &format!("/source/{i}")));
+    }
     if dynamic {
         yaml.push_str(&job("threshold-exporter", "/thresholds"));
-        (yaml, 2.0)
+        (yaml, shards as f64 + 1.0)
     } else {
-        (yaml, 1.0)
+        (yaml, shards as f64)
+    }
+}
+
+/// Tenants per source scrape target. Sources are many exporters in practice; one target with
+/// the observations of 100,000 tenants × 20 keys (2 million series) cannot be scraped within
+/// a 15 s scrape timeout. The threshold exporter stays one target, as in production.
+pub const SOURCE_SHARD_TENANTS: usize = 10_000;
+
+/// Source scrape targets for `n` tenants.
+pub fn source_shards(n: usize) -> usize {
+    n.div_ceil(SOURCE_SHARD_TENANTS).max(1)
+}
+
+/// Scrape targets that are not up, with their last error, from `/api/v1/targets` (served by
+/// Prometheus and VictoriaMetrics alike).
+pub(crate) fn targets_down(base: &str) -> String {
+    let Some(text) = metrics::try_get_text(&format!("{base}/api/v1/targets")) else {
+        return "targets not readable".into();
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let down: Vec<String> = v["data"]["activeTargets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["health"] != "up")
+        .map(|t| {
+            format!(
+                "`{}` {} ({})",
+                t["labels"]["job"].as_str().unwrap_or("?"),
+                t["health"].as_str().unwrap_or("?"),
+                t["lastError"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    if down.is_empty() {
+        "every target up by then".into()
+    } else {
+        down.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIB: u64 = 1 << 30;
+
+    #[test]
+    fn the_source_shards_carry_every_series_once() {
+        assert_eq!(source_shards(0), 1);
+        assert_eq!(source_shards(10_000), 1);
+        assert_eq!(source_shards(10_001), 2);
+        assert_eq!(source_shards(100_000), 10);
+        let f = Fixture::new(25_000, 2);
+        let whole: Vec<_> = crate::fixture::parse_exposition(&f.source_body());
+        let mut sharded = vec![];
+        for i in 0..source_shards(25_000) {
+            let lo = i * SOURCE_SHARD_TENANTS;
+            let hi = (lo + SOURCE_SHARD_TENANTS).min(25_000);
+            sharded.extend(crate::fixture::parse_exposition(&f.source_body_of(lo..hi)));
+        }
+        assert_eq!(whole.len(), 25_000 * 2);
+        let key = |v: &Vec<(String, BTreeMap<String, String>, f64)>| {
+            let mut k: Vec<String> = v.iter().map(|(n, l, x)| format!("{n}{l:?}{x}")).collect();
+            k.sort();
+            k
+        };
+        assert_eq!(key(&whole), key(&sharded));
+    }
+
+    #[test]
+    fn the_per_tenant_set_runs_only_where_its_measured_memory_fits() {
+        // 20,000 tenants took 8,992 MiB: it fits in 22 GiB above a 3 GiB floor.
+        assert_eq!(per_tenant_skip_reason(20_000, 20, 22 * GIB, 3 * GIB), None);
+        // 50,000 tenants need about 22 GiB: not in 22 GiB available.
+        let why = per_tenant_skip_reason(50_000, 20, 22 * GIB, 3 * GIB).unwrap();
+        assert!(why.contains("about 22.0 GiB"), "{why}");
+        assert!(why.contains("19.0 GiB are available"), "{why}");
+        // Fewer keys per tenant, less memory.
+        assert_eq!(per_tenant_skip_reason(50_000, 5, 22 * GIB, 3 * GIB), None);
+        // Nothing available: skipped.
+        assert!(per_tenant_skip_reason(100, 20, 0, 3 * GIB).is_some());
     }
 }

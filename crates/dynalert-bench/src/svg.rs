@@ -1,5 +1,6 @@
-//! A hand-written SVG plot (no font or system dependencies): Prometheus CPU per cycle and
-//! Prometheus RSS against the tenant count, both sets, log-log axes.
+//! A hand-written SVG plot (no font or system dependencies): evaluation time per cycle, CPU per
+//! cycle and RSS against the tenant count, one line per set and engine, log-log axes. Sets that
+//! did not fit in memory have no point.
 
 use std::fmt::Write as _;
 
@@ -17,9 +18,11 @@ const DASHES: [&str; 4] = ["", "6,3", "2,2", "8,2,2,2"];
 struct Series {
     name: String,
     points: Vec<(f64, f64)>,
+    /// Tenant counts at which the set did not fit in memory (drawn as a cross on the x axis).
+    did_not_fit: Vec<(f64, &'static str)>,
 }
 
-/// Renders the two panels side by side.
+/// Renders the three panels side by side.
 pub fn rules_plot(r: &RulesReport) -> String {
     let mut names: Vec<String> = vec![];
     for size in &r.sizes {
@@ -38,8 +41,15 @@ pub fn rules_plot(r: &RulesReport) -> String {
                     .sizes
                     .iter()
                     .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
+                    .filter(|x| x.stopped().is_none())
                     .map(|x| (x.tenants as f64, f(x)))
                     .filter(|(_, y)| *y > 0.0)
+                    .collect(),
+                did_not_fit: r
+                    .sizes
+                    .iter()
+                    .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
+                    .filter_map(|x| x.stopped().map(|why| (x.tenants as f64, why)))
                     .collect(),
             })
             .collect()
@@ -50,15 +60,16 @@ pub fn rules_plot(r: &RulesReport) -> String {
     } else {
         crate::rules::available_cores()
     };
+    let eval = series(&|x| x.eval_ms_per_cycle);
     let cpu = series(&|x| x.cpu_cores * r.interval_s * 1000.0);
     let rss = series(&|x| x.rss_bytes / 1048576.0);
     let mut s = String::new();
     let _ = writeln!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"11\">",
-        2.0 * W,
+        3.0 * W,
         H + 30.0,
-        2.0 * W,
+        3.0 * W,
         H + 30.0
     );
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
@@ -76,6 +87,16 @@ pub fn rules_plot(r: &RulesReport) -> String {
     panel(
         &mut s,
         0.0,
+        "Evaluation time per cycle (ms, sum over groups)",
+        &eval,
+        Some((
+            r.interval_s * 1000.0,
+            format!("interval: {} s", r.interval_s),
+        )),
+    );
+    panel(
+        &mut s,
+        W,
         &format!("{who} CPU per evaluation cycle (ms)"),
         &cpu,
         Some((
@@ -83,11 +104,11 @@ pub fn rules_plot(r: &RulesReport) -> String {
             format!("capacity: {cores} cores x {} s", r.interval_s),
         )),
     );
-    panel(&mut s, W, &format!("{who} RSS (MiB)"), &rss, None);
+    panel(&mut s, 2.0 * W, &format!("{who} RSS (MiB)"), &rss, None);
     let _ = writeln!(
         s,
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{} keys per tenant, {} - {}</text>",
-        W,
+        1.5 * W,
         H + 20.0,
         r.keys,
         xml(&r.prometheus_version),
@@ -114,9 +135,15 @@ fn decades(lo: f64, hi: f64) -> (f64, f64) {
 
 fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<(f64, String)>) {
     let all: Vec<(f64, f64)> = series.iter().flat_map(|x| x.points.clone()).collect();
-    let (xmin, xmax) = all.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
-        (a.min(p.0), b.max(p.0))
-    });
+    let (xmin, xmax) = all
+        .iter()
+        .map(|p| p.0)
+        .chain(
+            series
+                .iter()
+                .flat_map(|x| x.did_not_fit.iter().map(|p| p.0)),
+        )
+        .fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
     let (mut ymin, mut ymax) = all.iter().fold((f64::INFINITY, 0.0f64), |(a, b), p| {
         (a.min(p.1), b.max(p.1))
     });
@@ -207,6 +234,22 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
                 py(*y)
             );
         }
+        for (x, why) in &ser.did_not_fit {
+            // A cross above the x axis, one row per series: no figure, the engine was stopped.
+            let (cx, cy) = (px(*x), MT + ph - 8.0 - 12.0 * i as f64);
+            let _ = writeln!(
+                s,
+                "<path d=\"M{:.1},{:.1}l8,8m0,-8l-8,8\" stroke=\"{c}\" stroke-width=\"2\"/>",
+                cx - 4.0,
+                cy - 4.0
+            );
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{c}\">{why}</text>",
+                cx - 7.0,
+                cy + 4.0
+            );
+        }
         let ly = MT + 14.0 + 14.0 * i as f64;
         let lx = x0 + ML + 8.0;
         let _ = writeln!(
@@ -231,5 +274,81 @@ fn fmt_num(v: f64) -> String {
         n
     } else {
         format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{SetResult, SizeResult};
+
+    fn set(name: &str, tenants: usize, rss_mib: f64, did_not_fit: Option<&str>) -> SetResult {
+        SetResult {
+            set: name.into(),
+            tenants,
+            keys: 20,
+            rules: 127,
+            groups: 5,
+            rule_file_bytes: 1,
+            promtool_check_s: 0.1,
+            load_s: 0.2,
+            eval_ms_per_cycle: 100.0,
+            max_group_ms: 50.0,
+            missed: 0.0,
+            missed_total: 0.0,
+            rule_eval_avg_us: 1.0,
+            cpu_cores: 0.1,
+            rss_bytes: rss_mib * 1048576.0,
+            head_series: 1.0,
+            us_per_tenant_key: 1.0,
+            keeps_up: did_not_fit.is_none(),
+            firing: 1,
+            answers_match: did_not_fit.is_none(),
+            steady: did_not_fit.is_none(),
+            measured_s: 45.0,
+            rule_costs_ms: Default::default(),
+            did_not_fit: did_not_fit.map(String::from),
+            not_scraped: None,
+            load_average: String::new(),
+            wall_s: 60.0,
+        }
+    }
+
+    #[test]
+    fn a_set_that_did_not_fit_is_a_cross_not_a_point() {
+        let report = RulesReport {
+            command: "test".into(),
+            machine: "test".into(),
+            prometheus_version: "test".into(),
+            interval_s: 15.0,
+            cores: 2,
+            keys: 20,
+            warm_cycles: 2,
+            measure_cycles: 3,
+            sizes: vec![
+                SizeResult {
+                    tenants: 1000,
+                    expected_firing: 1,
+                    sets: vec![set("dynamic/lean", 1000, 300.0, None)],
+                    differences: vec![],
+                    skipped: vec![],
+                    load_average: String::new(),
+                },
+                SizeResult {
+                    tenants: 100_000,
+                    expected_firing: 1,
+                    sets: vec![set("dynamic/lean", 100_000, 0.0, Some("memory"))],
+                    differences: vec![],
+                    skipped: vec![],
+                    load_average: String::new(),
+                },
+            ],
+        };
+        let svg = rules_plot(&report);
+        // One measured point per panel (three panels), the other size only as crosses.
+        assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
+        assert_eq!(svg.matches("did not fit</text>").count(), 3, "{svg}");
+        // The x axis reaches the size that did not fit.
+        assert!(svg.contains(">100,000</text>"), "{svg}");
     }
 }

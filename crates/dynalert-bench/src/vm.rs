@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::fixture::{parse_exposition, Firing};
 use crate::metrics;
-use crate::process::{free_port, wait_for, Guard};
+use crate::process::{free_port, wait_for, Guard, MemoryGuard};
 use crate::rules::{Options, SetResult};
 use crate::serve::Endpoint;
 use crate::{prom_duration, BenchError, Result};
@@ -154,10 +154,12 @@ pub fn run_set(
     endpoint: &Endpoint,
     dynamic: bool,
     promtool_check_s: f64,
+    mem: &MemoryGuard,
 ) -> Result<(SetResult, BTreeSet<Firing>)> {
     let rule_file_bytes = fs_err::metadata(rule_file)?.len();
     let interval = prom_duration(opts.interval);
-    let (jobs_yaml, jobs) = crate::rules::scrape_jobs(endpoint, dynamic);
+    let (jobs_yaml, jobs) =
+        crate::rules::scrape_jobs(endpoint, dynamic, crate::rules::source_shards(n));
     let config = format!(
         "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n{jobs_yaml}"
     );
@@ -186,6 +188,7 @@ pub fn run_set(
         cmd,
         &set_dir.join("victoria-metrics.log"),
     )?;
+    mem.watch(&vm);
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
     wait_for(
         "VictoriaMetrics to be ready",
@@ -197,18 +200,22 @@ pub fn run_set(
         },
     )?;
     // Data scraped: every target up.
-    wait_for(
-        "scrape targets to be up",
-        Duration::from_secs(120) + opts.interval * 4,
-        poll,
-        || {
-            vm.check_alive()?;
-            Ok(metrics::query_value(&vm_base, "count(up == 1)")
-                .ok()
-                .flatten()
-                .filter(|v| *v >= jobs))
-        },
-    )?;
+    // The first scrape of millions of new series is ingested long after its body was read.
+    let up_limit = Duration::from_secs(120) + opts.interval * 4 + opts.saturation_limit;
+    let up = wait_for("scrape targets to be up", up_limit, poll, || {
+        let up = metrics::retry(metrics::READ_DEADLINE, &mut || vm.check_alive(), || {
+            metrics::query_value(&vm_base, "count(up == 1)")
+        })?;
+        Ok(up.filter(|v| *v >= jobs))
+    });
+    if let Err(BenchError::Timeout(..)) = up {
+        return Err(BenchError::NotScraped(format!(
+            "not every scrape target was up within {:.0} s: {}",
+            up_limit.as_secs_f64(),
+            crate::rules::targets_down(&vm_base)
+        )));
+    }
+    up?;
 
     let va_port = free_port()?;
     let base = format!("http://127.0.0.1:{va_port}");
@@ -228,6 +235,7 @@ pub fn run_set(
         .arg("-loggerLevel=WARN");
     let spawn_at = Instant::now();
     let mut va = Guard::spawn("vmalert", cmd, &set_dir.join("vmalert.log"))?;
+    mem.watch(&va);
     let metrics_url = format!("{base}/metrics");
     let load_deadline = Duration::from_secs(600 + (rules as u64) / 200);
     wait_for(
@@ -252,9 +260,11 @@ pub fn run_set(
         opts.saturation_limit + opts.interval * (opts.warm_cycles + 2),
         poll,
         || {
-            va.check_alive()?;
-            vm.check_alive()?;
-            let m = VmalertMetrics::parse(&metrics::get_text(&metrics_url)?);
+            let text = metrics::read_text(&metrics_url, &mut || {
+                va.check_alive()?;
+                vm.check_alive()
+            })?;
+            let m = VmalertMetrics::parse(&text);
             Ok((m.groups > 0 && m.min_iterations() >= warm_target).then_some(()))
         },
     );
@@ -275,9 +285,12 @@ pub fn run_set(
             opts.saturation_limit,
             opts.interval,
             || {
-                va.check_alive()?;
-                vm.check_alive()?;
-                let n = metrics::firing(&base)?.len();
+                let alive = &mut || {
+                    va.check_alive()?;
+                    vm.check_alive()
+                };
+                let n =
+                    metrics::retry(metrics::READ_DEADLINE, alive, || metrics::firing(&base))?.len();
                 same = if last == Some(n) && n > 0 {
                     same + 1
                 } else {
@@ -296,13 +309,21 @@ pub fn run_set(
     let measure_limit = opts.interval * opts.measure_cycles + opts.saturation_limit / 2;
 
     let a_at = Instant::now();
-    let a = VmalertMetrics::parse(&metrics::get_text(&metrics_url)?);
-    let (vm_cpu_a, _, _) = vm_self(&metrics::get_text(&format!("{vm_base}/metrics"))?);
+    let vm_metrics_url = format!("{vm_base}/metrics");
+    let a = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
+        va.check_alive()?;
+        vm.check_alive()
+    })?);
+    let (vm_cpu_a, _, _) = vm_self(&metrics::read_text(&vm_metrics_url, &mut || {
+        va.check_alive()?;
+        vm.check_alive()
+    })?);
     let target = a.min_iterations() + f64::from(opts.measure_cycles);
     let b = wait_for("the measurement cycles", measure_limit * 2, poll, || {
-        va.check_alive()?;
-        vm.check_alive()?;
-        let m = VmalertMetrics::parse(&metrics::get_text(&metrics_url)?);
+        let m = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
+            va.check_alive()?;
+            vm.check_alive()
+        })?);
         if m.min_iterations() >= target {
             return Ok(Some(m));
         }
@@ -313,8 +334,18 @@ pub fn run_set(
         Ok(None)
     })?;
     let wall = a_at.elapsed().as_secs_f64().max(1e-9);
-    let (vm_cpu_b, vm_rss, series) = vm_self(&metrics::get_text(&format!("{vm_base}/metrics"))?);
-    let firing = metrics::firing(&base)?;
+    let (vm_cpu_b, vm_rss, series) = vm_self(&metrics::read_text(&vm_metrics_url, &mut || {
+        va.check_alive()?;
+        vm.check_alive()
+    })?);
+    let firing = metrics::retry(
+        metrics::READ_DEADLINE,
+        &mut || {
+            va.check_alive()?;
+            vm.check_alive()
+        },
+        || metrics::firing(&base),
+    )?;
     let rss_bytes = b.rss.max(va.rss_bytes().unwrap_or(0) as f64)
         + vm_rss.max(vm.rss_bytes().unwrap_or(0) as f64);
     drop(va);
@@ -363,6 +394,10 @@ pub fn run_set(
         steady,
         measured_s: wall,
         rule_costs_ms: BTreeMap::new(),
+        did_not_fit: None,
+        not_scraped: None,
+        load_average: String::new(),
+        wall_s: 0.0,
     };
     Ok((result, firing))
 }

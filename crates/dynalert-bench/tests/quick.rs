@@ -39,6 +39,7 @@ fn tiny_run_fires_identical_alerts_with_every_rule_set() {
         vmalert: "vmalert".into(),
         saturation_limit: Duration::from_secs(120),
         progress: false,
+        memory_floor: dynalert_bench::process::MEMORY_FLOOR,
     };
     let report = run(&opts, "test".into()).unwrap();
     let size = &report.sizes[0];
@@ -90,6 +91,7 @@ fn tiny_run_fires_identical_alerts_on_both_engines() {
         vmalert,
         saturation_limit: Duration::from_secs(120),
         progress: false,
+        memory_floor: dynalert_bench::process::MEMORY_FLOOR,
     };
     let report = run(&opts, "test".into()).unwrap();
     let size = &report.sizes[0];

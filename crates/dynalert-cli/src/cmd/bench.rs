@@ -218,6 +218,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
         },
         engines: a.engine,
         progress: true,
+        memory_floor: dynalert_bench::process::MEMORY_FLOOR,
     };
     let report = dynalert_bench::rules::run(&opts, command_line()).context("bench rules")?;
     dynalert_bench::report::write_rules(&report, &a.out)?;
