@@ -561,23 +561,7 @@ fn run_set(
 
     // 2. Data scraped: every target up.
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
-    // The first scrape of millions of new series is ingested long after its body was read.
-    let up_limit = Duration::from_secs(120) + opts.interval * 4 + opts.saturation_limit;
-    let up = wait_for("scrape targets to be up", up_limit, poll, || {
-        prom.check_alive()?;
-        let up = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
-            metrics::query_value(&base, "count(up == 1)")
-        })?;
-        Ok(up.filter(|v| *v >= jobs))
-    });
-    if let Err(BenchError::Timeout(..)) = up {
-        return Err(BenchError::NotScraped(format!(
-            "not every scrape target was up within {:.0} s: {}",
-            up_limit.as_secs_f64(),
-            targets_down(&base)
-        )));
-    }
-    up?;
+    wait_until_scraped(&base, jobs, opts, poll, &mut || prom.check_alive())?;
     let data_at = unix_now();
 
     // 3. Warm-up: every group evaluated `warm_cycles` times on data.
@@ -776,6 +760,35 @@ pub const SOURCE_SHARD_TENANTS: usize = 10_000;
 /// Source scrape targets for `n` tenants.
 pub fn source_shards(n: usize) -> usize {
     n.div_ceil(SOURCE_SHARD_TENANTS).max(1)
+}
+
+/// Waits until `jobs` scrape targets of the server at `base` (Prometheus or VictoriaMetrics)
+/// are up; a server that does not get there in time is reported as not scraped, with the
+/// targets that are down and their last errors.
+pub(crate) fn wait_until_scraped(
+    base: &str,
+    jobs: f64,
+    opts: &Options,
+    poll: Duration,
+    alive: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
+    // The first scrape of millions of new series is ingested long after its body was read.
+    let up_limit = Duration::from_secs(120) + opts.interval * 4 + opts.saturation_limit;
+    let up = wait_for("scrape targets to be up", up_limit, poll, || {
+        alive()?;
+        let up = metrics::retry(metrics::READ_DEADLINE, alive, || {
+            metrics::query_value(base, "count(up == 1)")
+        })?;
+        Ok(up.filter(|v| *v >= jobs))
+    });
+    if let Err(BenchError::Timeout(..)) = up {
+        return Err(BenchError::NotScraped(format!(
+            "not every scrape target was up within {:.0} s: {}",
+            up_limit.as_secs_f64(),
+            targets_down(base)
+        )));
+    }
+    up.map(|_| ())
 }
 
 /// Scrape targets that are not up, with their last error, from `/api/v1/targets` (served by

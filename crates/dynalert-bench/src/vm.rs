@@ -200,22 +200,7 @@ pub fn run_set(
         },
     )?;
     // Data scraped: every target up.
-    // The first scrape of millions of new series is ingested long after its body was read.
-    let up_limit = Duration::from_secs(120) + opts.interval * 4 + opts.saturation_limit;
-    let up = wait_for("scrape targets to be up", up_limit, poll, || {
-        let up = metrics::retry(metrics::READ_DEADLINE, &mut || vm.check_alive(), || {
-            metrics::query_value(&vm_base, "count(up == 1)")
-        })?;
-        Ok(up.filter(|v| *v >= jobs))
-    });
-    if let Err(BenchError::Timeout(..)) = up {
-        return Err(BenchError::NotScraped(format!(
-            "not every scrape target was up within {:.0} s: {}",
-            up_limit.as_secs_f64(),
-            crate::rules::targets_down(&vm_base)
-        )));
-    }
-    up?;
+    crate::rules::wait_until_scraped(&vm_base, jobs, opts, poll, &mut || vm.check_alive())?;
 
     let va_port = free_port()?;
     let base = format!("http://127.0.0.1:{va_port}");

@@ -142,32 +142,30 @@ fn backtest_replays_a_backfilled_history() {
     om.push_str("# EOF\n");
     let (_prom, base) = serve(dir.path(), &om);
 
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
-    std::fs::write(
-        conf.join("_defaults.yaml"),
-        "defaults:\n  mysql_connections: 80\n",
-    )
-    .unwrap();
-    std::fs::write(
-        conf.join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections: {warning: 70, critical: 120}\n",
-    )
-    .unwrap();
-    std::fs::write(conf.join("db-b.yaml"), "tenants:\n  db-b: {}\n").unwrap();
-    let old = dir.path().join("old.d");
-    std::fs::create_dir(&old).unwrap();
-    std::fs::write(
-        old.join("_defaults.yaml"),
-        "defaults:\n  mysql_connections: 80\n",
-    )
-    .unwrap();
-    std::fs::write(
-        old.join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections: 50\n",
-    )
-    .unwrap();
-    std::fs::write(old.join("db-b.yaml"), "tenants:\n  db-b: {}\n").unwrap();
+    let defaults = ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n");
+    let db_b = ("db-b.yaml", "tenants:\n  db-b: {}\n");
+    let conf = conf_d(
+        &dir.path().join("conf.d"),
+        &[
+            defaults,
+            (
+                "db-a.yaml",
+                "tenants:\n  db-a:\n    mysql_connections: {warning: 70, critical: 120}\n",
+            ),
+            db_b,
+        ],
+    );
+    let old = conf_d(
+        &dir.path().join("old.d"),
+        &[
+            defaults,
+            (
+                "db-a.yaml",
+                "tenants:\n  db-a:\n    mysql_connections: 50\n",
+            ),
+            db_b,
+        ],
+    );
 
     let at = Utc.timestamp_opt(start, 0).unwrap();
     let load = |d: &Path| (*dynalert_config::load_dir(d, at).unwrap().config).clone();
@@ -296,6 +294,15 @@ fn backtest_replays_a_backfilled_history() {
         text.contains("db-a\tmysql_connections\twarning\t1\t55m00s"),
         "{text}"
     );
+}
+
+/// A conf.d at `dir` holding `files` (name, text).
+fn conf_d(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    std::fs::create_dir(dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir.to_path_buf()
 }
 
 /// A small deterministic generator: numbers in `0..n`.
