@@ -278,6 +278,18 @@ pub fn check_tenant_id(id: &str) -> Result<(), String> {
 /// Reads a regular file of at most `max` bytes. Never allocates more than the limit from
 /// the file's reported size, never blocks on a FIFO, and checks the limit while reading.
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    match read_stable(path, None, max)? {
+        Some(bytes) => Ok(bytes),
+        None => unreachable!("an unstamped read is never unstable"),
+    }
+}
+
+/// Reads a regular file of at most `max` bytes. With the `stamp` the scan saw, the read
+/// is checked against it on the open file afterwards: `None` when the file changed in
+/// between (replaced, written to, grown or shrunk), to be read again once it settles.
+/// A stamped read that got exactly the stamped length stops there, so a file costs
+/// open, one read, one `fstat` and close.
+fn read_stable(path: &Path, stamp: Option<&Stamp>, max: u64) -> Result<Option<Vec<u8>>, String> {
     use std::io::Read;
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
@@ -287,25 +299,64 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
         // O_NONBLOCK: a FIFO swapped in after the stat must not block the reload.
         opts.custom_flags(0o4000);
     }
-    let file = opts.open(path).map_err(|e| e.to_string())?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err(not_regular(&meta));
+    let mut file = opts.open(path).map_err(|e| e.to_string())?;
+    let len = match stamp {
+        Some(s) => s.len,
+        None => {
+            let meta = file.metadata().map_err(|e| e.to_string())?;
+            if !meta.is_file() {
+                return Err(not_regular(&meta));
+            }
+            meta.len()
+        }
+    };
+    if len > max {
+        return Err(too_large(len, max));
     }
-    if meta.len() > max {
-        return Err(too_large(meta.len(), max));
+    // Sized from the known length (bounded by the limit): one read, plus the one that
+    // sees the end when there is no stamp to check the length against.
+    let expected = usize::try_from(len).unwrap_or(0);
+    let mut bytes = vec![0u8; expected + 1];
+    let mut got = 0;
+    loop {
+        if stamp.is_some() && got == expected {
+            break;
+        }
+        match file.read(&mut bytes[got..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                got += n;
+                if got > expected {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
     }
-    // Sized from the reported length (bounded by the limit): one read and the one that
-    // sees the end, instead of a growing buffer.
-    let expected = usize::try_from(meta.len().min(max)).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(expected + 1);
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > max {
-        return Err(too_large(bytes.len() as u64, max));
+    bytes.truncate(got);
+    match stamp {
+        // The open file still has the stamped identity, length and mtime: what was read
+        // is the whole of the version the scan saw.
+        Some(s) => {
+            let meta = file.metadata().map_err(|e| e.to_string())?;
+            if !meta.is_file() {
+                return Err(not_regular(&meta));
+            }
+            Ok((stamp_of(&meta) == *s && got == expected).then_some(bytes))
+        }
+        None if got > expected => {
+            // Grown since the stat: read on, within the limit.
+            file.take(max + 1 - got as u64)
+                .read_to_end(&mut bytes)
+                .map_err(|e| e.to_string())?;
+            if bytes.len() as u64 > max {
+                return Err(too_large(bytes.len() as u64, max));
+            }
+            Ok(Some(bytes))
+        }
+        None => Ok(Some(bytes)),
     }
-    Ok(bytes)
 }
 
 fn too_large(len: u64, max: u64) -> String {
@@ -549,12 +600,19 @@ impl Loader {
         let mut seen = BTreeSet::new();
         let mut gone = Vec::new();
         let mut stale = Vec::new();
-        for name in names {
-            if tenant_id(base_of(&name)).is_none() {
-                continue;
-            }
-            let path = self.dir.join(&name);
-            let stamp = match probe(&path) {
+        let names: Vec<String> = names
+            .into_iter()
+            .filter(|name| tenant_id(base_of(name)).is_some())
+            .collect();
+        // One `stat` per file: on all cores for a large directory.
+        let dir = &self.dir;
+        let probes = dynalert_model::parallel_map(&names, |name| {
+            let path = dir.join(name);
+            let probe = probe(&path);
+            (path, probe)
+        });
+        for (name, (path, probe)) in names.into_iter().zip(probes) {
+            let stamp = match probe {
                 Probe::Gone => {
                     gone.push(name);
                     continue;
@@ -620,17 +678,12 @@ impl Loader {
                     if !read.settle.is_zero() && recent {
                         return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
                     }
-                    match read_bounded(path, read.limits.max_bytes) {
-                        Ok(bytes) => {
-                            // Stable: the same file, size and mtime after the read.
-                            let after = match probe(path) {
-                                Probe::File(s) => Some(s),
-                                _ => None,
-                            };
-                            if after.as_ref() != Some(stamp) || bytes.len() as u64 != stamp.len {
-                                return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
-                            }
-                            Ok(Arc::<[u8]>::from(bytes))
+                    match read_stable(path, Some(stamp), read.limits.max_bytes) {
+                        Ok(Some(bytes)) => Ok(Arc::<[u8]>::from(bytes)),
+                        // Changed while it was read: the same file, size and mtime after
+                        // the read, or read again later.
+                        Ok(None) => {
+                            return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable)
                         }
                         Err(e) => Err(e),
                     }

@@ -257,7 +257,7 @@ fn a_disabled_dimensional_row_is_served_as_infinity_and_leaves_the_tenant_wide_r
                 s.labels
                     .iter()
                     .find(|(n, _)| n == k)
-                    .map_or("-".to_string(), |(_, v)| v.clone())
+                    .map_or("-".to_string(), |(_, v)| v.to_string())
             };
             format!("{}/{}={}", get("container"), get("severity"), s.value)
         })

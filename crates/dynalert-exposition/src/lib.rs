@@ -59,7 +59,7 @@ pub fn write_header(out: &mut String, name: &str, help: &str, kind: &str) {
 }
 
 /// Writes one sample line: `name{labels} value`.
-pub fn write_sample(out: &mut String, name: &str, labels: &[(String, String)], value: f64) {
+pub fn write_sample<S: AsRef<str>>(out: &mut String, name: &str, labels: &[(S, S)], value: f64) {
     out.push_str(name);
     if !labels.is_empty() {
         out.push('{');
@@ -67,9 +67,9 @@ pub fn write_sample(out: &mut String, name: &str, labels: &[(String, String)], v
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(k);
+            out.push_str(k.as_ref());
             out.push_str("=\"");
-            escape_label_value(out, v);
+            escape_label_value(out, v.as_ref());
             out.push('"');
         }
         out.push('}');

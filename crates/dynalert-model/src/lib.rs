@@ -25,7 +25,7 @@ pub use resolve::{
     KeyEffective, Resolver, TenantEffective, TierEffective, ValueState,
 };
 pub use schedule::{Override, Window};
-pub use snapshot::{Family, Series, Snapshot, TenantSeries};
+pub use snapshot::{Family, LabelStr, Series, Snapshot, TenantSeries};
 
 use serde::{Deserialize, Serialize};
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::config::{Config, Maintenance, Platform, RecurringWindow, Tenant, TierValue, Tiers};
-use crate::snapshot::{Family, Series, Snapshot, TenantSeries};
+use crate::snapshot::{Family, LabelStr, Series, Snapshot, TenantSeries};
 use crate::{Severity, Source, ThresholdKey};
 
 /// How a tier's current value came about.
@@ -462,10 +462,10 @@ pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) 
     }
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+fn labels(pairs: &[(&'static str, &str)]) -> Vec<(LabelStr, LabelStr)> {
     pairs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (LabelStr::const_new(k), LabelStr::from(*v)))
         .collect()
 }
 
@@ -485,12 +485,22 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
             };
             let mut l = Vec::with_capacity(4 + k.labels.len());
             l.extend([
-                ("tenant".to_string(), tenant.to_string()),
-                ("component".to_string(), k.component.clone()),
-                ("metric".to_string(), k.metric.clone()),
-                ("severity".to_string(), tier.severity.as_str().to_string()),
+                (LabelStr::const_new("tenant"), LabelStr::from(tenant)),
+                (
+                    LabelStr::const_new("component"),
+                    LabelStr::from(&*k.component),
+                ),
+                (LabelStr::const_new("metric"), LabelStr::from(&*k.metric)),
+                (
+                    LabelStr::const_new("severity"),
+                    LabelStr::const_new(tier.severity.as_str()),
+                ),
             ]);
-            l.extend(k.labels.iter().cloned());
+            l.extend(
+                k.labels
+                    .iter()
+                    .map(|(n, v)| (LabelStr::from(&**n), LabelStr::from(&**v))),
+            );
             out.push(Series {
                 family: Family::UserThreshold,
                 labels: l,
@@ -611,11 +621,18 @@ pub fn resolve(config: &Config, t: DateTime<Utc>) -> Snapshot {
     Snapshot::from_tenants(t, resolved)
 }
 
+/// Below this many items, [`parallel_map`] and [`parallel_drop`] stay on one thread.
+pub const PARALLEL_MIN: usize = 2 * MIN_CHUNK;
+const MIN_CHUNK: usize = 256;
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Maps `items` in order, in chunks on scoped threads when there are enough of them.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    const MIN_CHUNK: usize = 256;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || items.len() < 2 * MIN_CHUNK {
+    let threads = threads();
+    if threads < 2 || items.len() < PARALLEL_MIN {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads).max(MIN_CHUNK);
@@ -630,6 +647,22 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
             .flat_map(|h| h.join().expect("resolver thread panicked"))
             .collect()
     })
+}
+
+/// Drops `items` in chunks on scoped threads when there are enough of them.
+pub fn parallel_drop<T: Send>(mut items: Vec<T>) {
+    let threads = threads();
+    if threads < 2 || items.len() < PARALLEL_MIN {
+        return;
+    }
+    let chunk = items.len().div_ceil(threads).max(MIN_CHUNK);
+    std::thread::scope(|scope| {
+        while items.len() > chunk {
+            let tail = items.split_off(items.len() - chunk);
+            scope.spawn(move || drop(tail));
+        }
+        drop(items);
+    });
 }
 
 /// Incremental resolution: re-resolves only tenants whose configuration changed

@@ -61,11 +61,16 @@ impl Family {
     }
 }
 
+/// A label name or value. Almost all of them (tenant ids, keys, severities) fit in 24
+/// bytes and are stored inline: a snapshot of 10,000 tenants holds over a million labels,
+/// and one heap string each made allocation the largest cost of a cold load.
+pub type LabelStr = compact_str::CompactString;
+
 /// One series: family, ordered label pairs, value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
     pub family: Family,
-    pub labels: Vec<(String, String)>,
+    pub labels: Vec<(LabelStr, LabelStr)>,
     pub value: f64,
 }
 
@@ -96,6 +101,15 @@ pub struct Snapshot {
     pub tenants: Vec<Arc<TenantSeries>>,
     /// Earliest instant at which any tenant's series change.
     pub next_change: Option<DateTime<Utc>>,
+}
+
+impl Drop for Snapshot {
+    /// A large snapshot holds millions of labels: freed on all cores.
+    fn drop(&mut self) {
+        if self.tenants.len() >= crate::resolve::PARALLEL_MIN {
+            crate::resolve::parallel_drop(std::mem::take(&mut self.tenants));
+        }
+    }
 }
 
 impl Snapshot {

@@ -11,7 +11,7 @@ use crate::state::{Published, RELOAD_BUCKETS};
 
 fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
     write_header(out, name, help, "gauge");
-    write_sample(out, name, &[], value);
+    write_sample::<&str>(out, name, &[], value);
 }
 
 /// A counter family: `name` without `_total`; OpenMetrics names the family without it.
@@ -90,13 +90,13 @@ pub fn render_tail(p: &Published, format: Format) -> String {
         write_sample(&mut out, name, &label("le", &v), n as f64);
     }
     write_sample(&mut out, name, &label("le", "+Inf"), h.count as f64);
-    write_sample(
+    write_sample::<&str>(
         &mut out,
         "threshold_exporter_config_reload_duration_seconds_sum",
         &[],
         h.sum,
     );
-    write_sample(
+    write_sample::<&str>(
         &mut out,
         "threshold_exporter_config_reload_duration_seconds_count",
         &[],
@@ -172,10 +172,7 @@ pub fn render_tail(p: &Published, format: Format) -> String {
     write_sample(
         &mut out,
         "threshold_exporter_build_info",
-        &[
-            ("version".into(), crate::VERSION.into()),
-            ("revision".into(), crate::REVISION.into()),
-        ],
+        &[("version", crate::VERSION), ("revision", crate::REVISION)],
         1.0,
     );
     render_process(&mut out, format);
