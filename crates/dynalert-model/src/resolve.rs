@@ -5,6 +5,7 @@
 //! The result also names the next instant at which it changes (window edge,
 //! expiry, maintenance boundary), so callers re-resolve exactly then.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -665,54 +666,123 @@ pub fn parallel_drop<T: Send>(mut items: Vec<T>) {
     });
 }
 
-/// Incremental resolution: re-resolves only tenants whose configuration changed
-/// (by `Arc` identity) or whose previous result announced a change at or before `t`.
-#[derive(Debug, Default)]
-pub struct Resolver {
-    platform: Option<Arc<crate::Platform>>,
+/// Incremental resolution: a per-tenant cache of what is derived from each tenant's
+/// series (the series themselves, or their rendered text). A tenant is resolved again
+/// only when its configuration changed (by `Arc` identity), the platform changed, or its
+/// last result announced a change at or before `t`; those are resolved on all cores.
+#[derive(Debug)]
+pub struct Resolver<T> {
+    platform: Option<Arc<Platform>>,
     last: Option<DateTime<Utc>>,
-    cache: std::collections::HashMap<String, (Arc<Tenant>, Arc<TenantSeries>)>,
+    entries: BTreeMap<String, Cached<T>>,
 }
 
-impl Resolver {
-    pub fn new() -> Resolver {
+#[derive(Debug)]
+struct Cached<T> {
+    tenant: Arc<Tenant>,
+    next_change: Option<DateTime<Utc>>,
+    value: T,
+}
+
+/// What one [`Resolver::update`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Update {
+    /// Tenants resolved again.
+    pub resolved: usize,
+    /// Tenants no longer in the configuration.
+    pub removed: usize,
+}
+
+impl<T> Default for Resolver<T> {
+    fn default() -> Resolver<T> {
+        Resolver {
+            platform: None,
+            last: None,
+            entries: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T: Send + Sync> Resolver<T> {
+    pub fn new() -> Resolver<T> {
         Resolver::default()
     }
 
-    /// Resolves `config` at `t`, reusing unchanged tenants; returns the snapshot and
-    /// how many tenants were resolved again.
-    pub fn resolve(&mut self, config: &Config, t: DateTime<Utc>) -> (Snapshot, usize) {
+    /// Brings the cache to `config` at `t`. `derive` turns a tenant's fresh series into
+    /// the cached value, given the value it replaces (to keep it when nothing changed).
+    pub fn update(
+        &mut self,
+        config: &Config,
+        t: DateTime<Utc>,
+        derive: impl Fn(TenantSeries, Option<&T>) -> T + Sync,
+    ) -> Update {
         let same_platform = self
             .platform
             .as_ref()
             .is_some_and(|p| Arc::ptr_eq(p, &config.platform));
         let forward = self.last.is_none_or(|l| l <= t);
-        if !same_platform || !forward {
-            self.cache.clear();
-        }
         self.platform = Some(config.platform.clone());
         self.last = Some(t);
-        let mut fresh = 0;
-        let mut tenants = Vec::with_capacity(config.tenants.len());
+        let mut old = std::mem::take(&mut self.entries);
+        if !same_platform || !forward {
+            // Kept only as the previous values handed to `derive`.
+            for e in old.values_mut() {
+                e.next_change = Some(DateTime::<Utc>::MIN_UTC);
+            }
+        }
+        let mut stale = Vec::new();
         for (id, tenant) in &config.tenants {
-            let reusable = self.cache.get(id.as_str()).and_then(|(prev, series)| {
-                (Arc::ptr_eq(prev, tenant) && series.next_change.is_none_or(|n| n > t))
-                    .then(|| series.clone())
-            });
-            let series = match reusable {
-                Some(s) => s,
-                None => {
-                    fresh += 1;
-                    let s = Arc::new(resolve_tenant(&config.platform, tenant, t));
-                    self.cache.insert(id.clone(), (tenant.clone(), s.clone()));
-                    s
+            match old.remove_entry(id.as_str()) {
+                Some((id, e))
+                    if Arc::ptr_eq(&e.tenant, tenant) && e.next_change.is_none_or(|n| n > t) =>
+                {
+                    self.entries.insert(id, e);
                 }
-            };
-            tenants.push(series);
+                prev => stale.push((id, tenant, prev.map(|(_, e)| e.value))),
+            }
         }
-        if self.cache.len() != config.tenants.len() {
-            self.cache.retain(|id, _| config.tenants.contains_key(id));
+        let removed = old.len();
+        drop(old);
+        let fresh = parallel_map(&stale, |(_, tenant, prev)| {
+            let series = resolve_tenant(&config.platform, tenant, t);
+            let next_change = series.next_change;
+            (next_change, derive(series, prev.as_ref()))
+        });
+        let resolved = stale.len();
+        for ((id, tenant, _), (next_change, value)) in stale.into_iter().zip(fresh) {
+            self.entries.insert(
+                id.clone(),
+                Cached {
+                    tenant: tenant.clone(),
+                    next_change,
+                    value,
+                },
+            );
         }
-        (Snapshot::from_tenants(t, tenants), fresh)
+        Update { resolved, removed }
+    }
+
+    /// The cached values, by tenant id.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.values().map(|e| &e.value)
+    }
+
+    /// The earliest announced change after `t`, if any.
+    pub fn next_change_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.entries
+            .values()
+            .filter_map(|e| e.next_change)
+            .filter(|n| *n > t)
+            .min()
+    }
+}
+
+impl Resolver<Arc<TenantSeries>> {
+    /// Resolves `config` at `t`, reusing unchanged tenants; returns the snapshot and
+    /// how many tenants were resolved again.
+    pub fn resolve(&mut self, config: &Config, t: DateTime<Utc>) -> (Snapshot, usize) {
+        let update = self.update(config, t, |series, _| Arc::new(series));
+        let tenants = self.values().cloned().collect();
+        (Snapshot::from_tenants(t, tenants), update.resolved)
     }
 }

@@ -7,14 +7,14 @@
 //! at the snapshot's next change (schedule edge, expiry, maintenance boundary).
 //! Bad input never loses data: the loader serves the last good config of a rejected file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use dynalert_config::Loader;
-use dynalert_model::{resolve_tenant, Config, Platform, Tenant};
+use dynalert_model::{Config, Resolver};
 
 use crate::body::{Body, Chunk, Segment};
 use crate::clock::Clock;
@@ -23,14 +23,6 @@ use crate::state::{Msg, Outcome, Published, Shared, Status, Trigger};
 
 /// Delay between the first file event of a burst and the reload it triggers.
 pub const DEBOUNCE: Duration = Duration::from_millis(10);
-
-struct Entry {
-    tenant: Arc<Tenant>,
-    platform: Arc<Platform>,
-    /// Next instant at which this tenant's series change.
-    next_change: Option<DateTime<Utc>>,
-    chunk: Arc<Chunk>,
-}
 
 /// Background work that must not delay a reload: gzip and the storage snapshot.
 enum Job {
@@ -41,7 +33,8 @@ enum Job {
 pub struct Reloader {
     loader: Loader,
     shared: Arc<Shared>,
-    entries: BTreeMap<String, Entry>,
+    /// Each tenant's rendered series, re-rendered only when they change.
+    resolver: Resolver<Arc<Chunk>>,
     status: Status,
     storage: Option<PathBuf>,
     stored: Option<Arc<Config>>,
@@ -69,7 +62,7 @@ impl Reloader {
         Reloader {
             loader,
             shared,
-            entries: BTreeMap::new(),
+            resolver: Resolver::new(),
             status: Status::default(),
             storage,
             stored: None,
@@ -299,51 +292,26 @@ impl Reloader {
 
     fn publish(&mut self, config: &Arc<Config>, now: DateTime<Utc>, valid_changed: bool) {
         let current = self.shared.load();
-        let mut changed = false;
-        let mut old = std::mem::take(&mut self.entries);
-        for (id, tenant) in &config.tenants {
-            let prev = old.remove(id);
-            let fresh = prev.as_ref().is_some_and(|e| {
-                Arc::ptr_eq(&e.tenant, tenant)
-                    && Arc::ptr_eq(&e.platform, &config.platform)
-                    && e.next_change.is_none_or(|t| t > now)
-            });
-            let entry = match prev {
-                Some(e) if fresh => e,
-                prev => {
-                    let series = resolve_tenant(&config.platform, tenant, now);
-                    let fresh = Chunk::render(&series);
-                    // Same text: keep the old chunk (an edge passed without changing values).
-                    let chunk = match prev {
-                        Some(p) if p.chunk.same_text(&fresh) => p.chunk,
-                        _ => {
-                            changed = true;
-                            Arc::new(fresh)
-                        }
-                    };
-                    Entry {
-                        tenant: tenant.clone(),
-                        platform: config.platform.clone(),
-                        next_change: series.next_change,
-                        chunk,
+        let rerendered = std::sync::atomic::AtomicBool::new(false);
+        let update = self
+            .resolver
+            .update(config, now, |series, prev: Option<&Arc<Chunk>>| {
+                let fresh = Chunk::render(&series);
+                // Same text: keep the old chunk (an edge passed without changing values).
+                match prev {
+                    Some(p) if p.same_text(&fresh) => p.clone(),
+                    _ => {
+                        rerendered.store(true, std::sync::atomic::Ordering::Relaxed);
+                        Arc::new(fresh)
                     }
                 }
-            };
-            self.entries.insert(id.clone(), entry);
-        }
-        if !old.is_empty() {
-            changed = true;
-        }
+            });
+        let changed = update.removed > 0 || rerendered.into_inner();
         // A resolver edge that is not in the future would spin the timer; the poll covers it.
-        self.next_change = self
-            .entries
-            .values()
-            .filter_map(|e| e.next_change)
-            .filter(|t| *t > now)
-            .min();
+        self.next_change = self.resolver.next_change_after(now);
         let body = if changed || self.status.renders == 0 {
             self.status.renders += 1;
-            let chunks: Vec<&Chunk> = self.entries.values().map(|e| &*e.chunk).collect();
+            let chunks: Vec<&Chunk> = self.resolver.values().map(|c| &**c).collect();
             Arc::new(Body::assemble(&chunks))
         } else {
             current.body.clone()
