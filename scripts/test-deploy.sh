@@ -323,6 +323,12 @@ for r in rules:
     rid = r["labels"]["rule"]
     assert f'rule="{rid}"' in r["expr"], r["alert"]
     assert served.get((r["alert"], rid)) == declared[r["alert"]], (r["alert"], served)
+# Each shape in a group of its own, with the default alert limit and its series guard.
+for g in pr[0]["spec"]["groups"]:
+    own = [r for r in g["rules"] if r.get("alert") in declared]
+    if own:
+        assert len(own) == 1 and g.get("limit") == 20000, g["name"]
+        assert [r["labels"]["alert"] for r in g["rules"] if r.get("alert") == "CustomAlertSeriesLimit"] == [own[0]["alert"]], g["name"]
 print(f"{len(rules)} custom-alert rules for {sum(len(t) for t in declared.values())} recipes of "
       f"{len(set().union(*declared.values()))} tenants; each reads the thresholds the exporter serves for it")
 EOF

@@ -426,8 +426,9 @@ def values_table() -> str:
         "## Custom alert rules",
         "",
         "The PrometheusRule `<fullname>-custom-alerts` holds the rules of the `_custom_alerts:` recipes",
-        "(docs/recipes.md) of the conf.d the release deploys: one rule per recipe shape, plus",
-        "`CustomAlertUnarmed`. They are generated from the same conf.d:",
+        "(docs/recipes.md) of the conf.d the release deploys: one rule group per recipe shape, each with",
+        "the platform's `custom_alert_limits` (the group `limit:` and a per-tenant series guard), plus",
+        "`CustomAlertUnarmed` and `CustomAlertRuleFailing`. They are generated from the same conf.d:",
         "",
         "* `confd.source: files`: `files/recipes/custom-alerts.yaml` is generated from `files/conf.d` by",
         f"  `{GEN_COMMAND}`, which writes both; `gen --check` fails when one changed without the other.",
@@ -729,7 +730,7 @@ def check_recipe_rules(objs: list[dict], problems: Problems, confd_dir: Path | N
                 and (o["metadata"].get("labels") or {}).get("dynalert.io/rules") == "custom-alerts"), None)
     if obj is None:
         return "custom-alert rules: not rendered (prometheusRule.customAlerts.enabled: false)"
-    shapes = sum(1 for g in obj["spec"]["groups"] for r in g["rules"] if "alert" in r and (r.get("labels") or {}).get("rule"))
+    shapes = sum(1 for g in obj["spec"]["groups"] for r in g["rules"] if "alert" in r and (r.get("labels") or {}).get("recipe"))
     if confd_dir is None:
         return (f"custom-alert rules: {shapes} recipe shape(s), not compared (conf.d source `{source}` is "
                 "not in the chart; CustomAlertUnarmed covers recipes without rules)")
@@ -742,7 +743,7 @@ def check_recipe_rules(objs: list[dict], problems: Problems, confd_dir: Path | N
     if want != have:
         def ids(groups):
             return sorted(r["labels"]["rule"] for g in groups for r in g["rules"]
-                          if "alert" in r and (r.get("labels") or {}).get("rule"))
+                          if "alert" in r and (r.get("labels") or {}).get("recipe"))
         w, h = ids(want), ids(have)
         detail = (f"shapes {h} shipped, {w} needed" if w != h else "a rule of the same shapes differs")
         hint = (f"run `{GEN_COMMAND}` (files/recipes/ is generated from files/conf.d)" if source == "files" else
