@@ -168,9 +168,13 @@ fn over_limit_recipes_are_off_alone_and_named_in_a_real_prometheus() {
     );
 
     let cfg = dir.path().join("prometheus.yml");
+    // The platform pack too: its RuleEvaluationFailing covers the recipe groups.
+    let platform =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/packs/platform/alerts.yaml");
     let global = format!(
-        "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: [{}]\n",
-        rules.display()
+        "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: [{}, {}]\n",
+        rules.display(),
+        platform.display()
     );
     std::fs::write(&cfg, &global).unwrap();
     let mut prom = Kill(
@@ -226,13 +230,26 @@ fn over_limit_recipes_are_off_alone_and_named_in_a_real_prometheus() {
             })
             .collect()
     };
+    let generic = || -> Vec<String> {
+        let v = get(&format!("{base}/api/v1/alerts")).unwrap_or_default();
+        v["data"]["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| {
+                a["state"] == "firing" && a["labels"]["alertname"] == "RuleEvaluationFailing"
+            })
+            .filter_map(|a| a["labels"]["rule_group"].as_str().map(str::to_string))
+            .collect()
+    };
     let alerts = wait_until(
-        "CustomAlertRuleFailing to fire",
+        "CustomAlertRuleFailing and RuleEvaluationFailing to fire",
         Duration::from_secs(90),
         || {
             let f = firing();
-            f.contains_key(&("CustomAlertRuleFailing".into(), "wide".into()))
-                .then_some(f)
+            (f.contains_key(&("CustomAlertRuleFailing".into(), "wide".into()))
+                && !generic().is_empty())
+            .then_some(f)
         },
     );
     let got: BTreeSet<(&str, &str)> = alerts
@@ -265,6 +282,13 @@ fn over_limit_recipes_are_off_alone_and_named_in_a_real_prometheus() {
     let failing = &alerts[&("CustomAlertRuleFailing".into(), "wide".into())];
     assert_eq!(failing["alert"], "disk_will_fill");
     assert_eq!(failing["rule"], id("wide", "disk_will_fill").as_str());
+
+    // The platform pack's RuleEvaluationFailing names the same group.
+    let group = format!(
+        "dynalert-custom-alert-disk_will_fill-{}",
+        id("wide", "disk_will_fill")
+    );
+    assert_eq!(generic(), [format!("{};{group}", rules.display())]);
 
     // Prometheus reports exactly one unhealthy group: wide's shape, over its limit.
     let v = get(&format!("{base}/api/v1/rules")).unwrap();
