@@ -290,5 +290,75 @@ sed -i '0,/for: 5m/s//for: 6m/' "$WORK/edited-chart/files/rules/platform/alerts.
 expect_fail "check rejects PrometheusRules that differ from rules/packs" "PrometheusRule contents differ from rules/packs" \
   env DYNALERT_CHART="$WORK/edited-chart" "$PY" "$DEPLOY" check
 
+# Custom-alert rules ship with the conf.d they are generated from (docs/recipes.md).
+RECIPES="$ROOT/deploy/tests/recipes-confd"
+step "chart with a conf.d of recipes (check --confd): custom-alert rules generated from it" \
+  "$PY" "$DEPLOY" check --values "$ROOT/deploy/tests/values/defaults.yaml" --confd "$RECIPES" -o "$WORK/rendered-recipes.yaml"
+recipes_shipped() {
+  "$DYNALERT" effective "$RECIPES" --format prom >"$WORK/recipes.prom" || return 1
+  "$PY" - "$WORK/rendered-recipes.yaml" "$RECIPES" "$WORK/recipes.prom" <<'EOF'
+import glob, re, sys, yaml
+rendered, confd, prom = sys.argv[1:]
+docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
+pr = [d for d in docs if d["kind"] == "PrometheusRule" and d["metadata"]["labels"].get("dynalert.io/rules") == "custom-alerts"]
+assert len(pr) == 1, f"want one custom-alert PrometheusRule, got {len(pr)}"
+# The contract: one alerting rule per recipe shape; equal recipes of several tenants share it.
+declared = {}
+for f in glob.glob(f"{confd}/*.yaml"):
+    for tenant, body in ((yaml.safe_load(open(f)) or {}).get("tenants") or {}).items():
+        for r in body.get("_custom_alerts") or []:
+            declared.setdefault(r["name"], set()).add(tenant)
+rules = [r for g in pr[0]["spec"]["groups"] for r in g["rules"] if r.get("alert") in declared]
+names = sorted(r["alert"] for r in rules)
+assert names == sorted(declared), (names, sorted(declared))
+# Each rule reads the thresholds the exporter serves for that recipe (same `rule` id), for
+# exactly the tenants that declared it.
+served = {}
+for line in open(prom):
+    m = re.match(r'user_custom_threshold\{(.*)\} ', line)
+    if m:
+        l = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(1)))
+        served.setdefault((l["alert"], l["rule"]), set()).add(l["tenant"])
+for r in rules:
+    rid = r["labels"]["rule"]
+    assert f'rule="{rid}"' in r["expr"], r["alert"]
+    assert served.get((r["alert"], rid)) == declared[r["alert"]], (r["alert"], served)
+# Each shape in a group of its own, with the default alert limit and its series guard.
+for g in pr[0]["spec"]["groups"]:
+    own = [r for r in g["rules"] if r.get("alert") in declared]
+    if own:
+        assert len(own) == 1 and g.get("limit") == 20000, g["name"]
+        assert [r["labels"]["alert"] for r in g["rules"] if r.get("alert") == "CustomAlertSeriesLimit"] == [own[0]["alert"]], g["name"]
+print(f"{len(rules)} custom-alert rules for {sum(len(t) for t in declared.values())} recipes of "
+      f"{len(set().union(*declared.values()))} tenants; each reads the thresholds the exporter serves for it")
+EOF
+}
+step "shipped custom-alert rules: one per recipe shape, reading the thresholds the exporter serves" recipes_shipped
+stale_recipes_values() { # inline conf.d with a recipe changed after its rules were generated
+  "$DYNALERT" rules recipes "$RECIPES" --out "$WORK/recipes-rules.yaml" 2>/dev/null || return 1
+  "$PY" - "$RECIPES" "$WORK/recipes-rules.yaml" "$WORK/stale-recipes.yaml" <<'EOF'
+import pathlib, sys, yaml
+confd, rules, out = sys.argv[1:]
+files = {p.name: p.read_text() for p in sorted(pathlib.Path(confd).glob("*.yaml"))}
+assert "window: 5m, threshold: {warning: 500" in files["db-a.yaml"]
+files["db-a.yaml"] = files["db-a.yaml"].replace("window: 5m, threshold: {warning: 500", "window: 10m, threshold: {warning: 500")
+yaml.safe_dump({"confd": {"source": "inline", "files": files},
+                "prometheusRule": {"customAlerts": {"rules": open(rules).read()}}}, open(out, "w"))
+EOF
+}
+if stale_recipes_values; then
+  expect_fail "check rejects custom-alert rules older than the inline conf.d" \
+    "custom-alert rules are not those of the deployed conf.d's recipes: shapes .* shipped" \
+    "$PY" "$DEPLOY" check --values "$WORK/stale-recipes.yaml"
+else
+  failed=$((failed + 1)); echo "FAILED: could not write the stale-recipes values"
+fi
+cp -r "$ROOT/deploy/helm/dynalert" "$WORK/recipes-chart"
+cp "$RECIPES/db-b.yaml" "$WORK/recipes-chart/files/conf.d/db-b.yaml"
+expect_fail "check rejects a chart conf.d changed without regenerating files/recipes" \
+  "custom-alert rules are not those of the deployed conf.d's recipes: shapes .* shipped" \
+  env DYNALERT_CHART="$WORK/recipes-chart" "$PY" "$DEPLOY" check
+grep -q "hint: run .*dynalert_deploy.py gen" "$WORK/err" || { failed=$((failed + 1)); echo "FAILED: no hint to run gen"; }
+
 echo "deploy: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

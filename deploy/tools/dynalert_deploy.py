@@ -106,6 +106,39 @@ def confd_copies(src: Path = EXAMPLE_CONFD) -> dict[Path, str]:
     return out
 
 
+def recipe_rules(confd: Path, shown: str | None = None) -> tuple[str, str]:
+    """`dynalert rules recipes` on a conf.d: (rule file, stderr); the file is empty on failure.
+    `shown` is the conf.d path the file's header names (run from its parent directory)."""
+    with tempfile.TemporaryDirectory(prefix="dynalert-recipes-") as tmp:
+        out = Path(tmp) / "custom-alerts.yaml"
+        cwd, arg = (confd.parent, confd.name) if shown is None else (ROOT, shown)
+        res = run([dynalert_bin(), "rules", "recipes", arg, "--out", str(out)], cwd=cwd)
+        # Exit 1 only names rejected tenant files (their recipes keep their last rules): the
+        # conf.d check reports those; the file is still the one to ship.
+        text = out.read_text() if res.returncode in (0, 1) and out.exists() else ""
+        return text, res.stderr
+
+
+def recipe_copies() -> dict[Path, str]:
+    """The chart's custom-alert rules: those of files/conf.d (the same source as the conf.d
+    copies), and rules that arm no recipe, for conf.d sources the chart cannot see."""
+    out: dict[Path, str] = {}
+    text, err = recipe_rules(EXAMPLE_CONFD, str(EXAMPLE_CONFD.relative_to(ROOT)))
+    if not text:
+        raise SystemExit(f"error: `dynalert rules recipes {EXAMPLE_CONFD}` failed:\n{err}")
+    out[CHART / "files" / "recipes" / "custom-alerts.yaml"] = generated_header(
+        f"{EXAMPLE_CONFD.relative_to(ROOT)} (`dynalert rules recipes`)") + text
+    with tempfile.TemporaryDirectory(prefix="dynalert-no-recipes-") as tmp:
+        empty = Path(tmp) / "conf.d"
+        empty.mkdir()
+        text, err = recipe_rules(empty)
+    if not text:
+        raise SystemExit(f"error: `dynalert rules recipes` on an empty conf.d failed:\n{err}")
+    out[CHART / "files" / "recipes" / "no-recipes.yaml"] = generated_header(
+        "an empty conf.d (`dynalert rules recipes`): arms no recipe") + text
+    return out
+
+
 def alertmanager_config(confd: Path) -> tuple[str, str]:
     """`dynalert alertmanager` on a conf.d: (stdout, stderr); stdout empty on failure."""
     res = run([dynalert_bin(), "alertmanager", str(confd)])
@@ -390,6 +423,29 @@ def values_table() -> str:
         "  --set prometheusRule.labels.release=kube-prometheus-stack",
         "```",
         "",
+        "## Custom alert rules",
+        "",
+        "The PrometheusRule `<fullname>-custom-alerts` holds the rules of the `_custom_alerts:` recipes",
+        "(docs/recipes.md) of the conf.d the release deploys: one rule group per recipe shape, each with",
+        "the platform's `custom_alert_limits` (the group `limit:` and a per-tenant series guard), plus",
+        "`CustomAlertUnarmed` and `CustomAlertRuleFailing`. They are generated from the same conf.d:",
+        "",
+        "* `confd.source: files`: `files/recipes/custom-alerts.yaml` is generated from `files/conf.d` by",
+        f"  `{GEN_COMMAND}`, which writes both; `gen --check` fails when one changed without the other.",
+        "* `confd.source: inline`, `existingConfigMap`, `gitSync`: run the generator on the conf.d you",
+        "  deploy and pass its output:",
+        "",
+        "  ```sh",
+        "  dynalert rules recipes conf.d --out custom-alerts.yaml",
+        "  helm upgrade --install dynalert deploy/helm/dynalert -n monitoring \\",
+        "    --set-file prometheusRule.customAlerts.rules=custom-alerts.yaml",
+        "  ```",
+        "",
+        "  Without it those sources get rules that arm no recipe: every recipe of the conf.d then raises",
+        "  `CustomAlertUnarmed` (never silently off). `dynalert deploy check --values F conf.d` renders the",
+        "  chart with the rules generated from `conf.d`, and fails when the rendered rules are not those of",
+        "  the rendered conf.d's recipes (a conf.d changed without regenerating them).",
+        "",
         "## Values",
         "",
         "| key | default | description |",
@@ -406,6 +462,7 @@ def expected_files() -> dict[Path, str]:
     files: dict[Path, str] = {}
     files.update(pack_copies())
     files.update(confd_copies())
+    files.update(recipe_copies())
     am, err = alertmanager_config(EXAMPLE_CONFD)
     if not am:
         raise SystemExit(f"error: `dynalert alertmanager {EXAMPLE_CONFD}` failed:\n{err}")
@@ -419,7 +476,7 @@ def expected_files() -> dict[Path, str]:
 
 def cmd_gen(args) -> int:
     files = expected_files()
-    managed_dirs = [CHART / "files" / "rules", CHART / "files" / "conf.d"]
+    managed_dirs = [CHART / "files" / "rules", CHART / "files" / "conf.d", CHART / "files" / "recipes"]
     stale = [p for d in managed_dirs if d.exists() for p in d.rglob("*") if p.is_file() and p not in files]
     if args.check:
         drift = 0
@@ -644,7 +701,8 @@ def check_rules(objs: list[dict], problems: Problems, work: Path, packs: list[st
         if o["kind"] != "PrometheusRule":
             continue
         groups = o["spec"]["groups"]
-        all_groups += groups
+        if "dynalert.io/pack" in (o["metadata"].get("labels") or {}):
+            all_groups += groups
         f = work / f"{o['metadata']['name']}.rules.yaml"
         f.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
         res = run(["promtool", "check", "rules", "--lint-fatal", str(f)])
@@ -662,6 +720,39 @@ def check_rules(objs: list[dict], problems: Problems, work: Path, packs: list[st
             problems.add(f"{CHART}/files/rules", f"PrometheusRule contents differ from rules/packs: {detail}",
                          f"run `{GEN_COMMAND}`")
     return done
+
+
+def check_recipe_rules(objs: list[dict], problems: Problems, confd_dir: Path | None, source: str) -> str:
+    """The custom-alert PrometheusRule must hold exactly the rules `dynalert rules recipes`
+    generates for the conf.d the release deploys: a conf.d changed without regenerating them
+    fails here. Returns a one-line summary."""
+    obj = next((o for o in objs if o["kind"] == "PrometheusRule"
+                and (o["metadata"].get("labels") or {}).get("dynalert.io/rules") == "custom-alerts"), None)
+    if obj is None:
+        return "custom-alert rules: not rendered (prometheusRule.customAlerts.enabled: false)"
+    shapes = sum(1 for g in obj["spec"]["groups"] for r in g["rules"] if "alert" in r and (r.get("labels") or {}).get("recipe"))
+    if confd_dir is None:
+        return (f"custom-alert rules: {shapes} recipe shape(s), not compared (conf.d source `{source}` is "
+                "not in the chart; CustomAlertUnarmed covers recipes without rules)")
+    text, err = recipe_rules(confd_dir)
+    if not text:
+        problems.add("conf.d", f"`dynalert rules recipes` fails on the rendered conf.d: {one_line(err)}")
+        return "custom-alert rules: not generated"
+    want = yaml.safe_load(text)["groups"]
+    have = obj["spec"]["groups"]
+    if want != have:
+        def ids(groups):
+            return sorted(r["labels"]["rule"] for g in groups for r in g["rules"]
+                          if "alert" in r and (r.get("labels") or {}).get("recipe"))
+        w, h = ids(want), ids(have)
+        detail = (f"shapes {h} shipped, {w} needed" if w != h else "a rule of the same shapes differs")
+        hint = (f"run `{GEN_COMMAND}` (files/recipes/ is generated from files/conf.d)" if source == "files" else
+                "run `dynalert rules recipes <conf.d> --out custom-alerts.yaml` on the conf.d of these values and pass "
+                "it with `--set-file prometheusRule.customAlerts.rules=custom-alerts.yaml`")
+        problems.add(f"{obj['__template__']}: {kn(obj)}",
+                     f"custom-alert rules are not those of the deployed conf.d's recipes: {detail}", hint)
+        return "custom-alert rules: stale"
+    return f"custom-alert rules: {shapes} recipe shape(s), those of the deployed conf.d"
 
 
 def volume_files(objs: list[dict], vol: dict) -> dict[str, str] | None:
@@ -793,6 +884,12 @@ def cmd_check(args) -> int:
                     problems.add(str(confd), "`dynalert alertmanager` cannot generate the Alertmanager configuration (errors above)")
                 else:
                     values = deep_merge(values, {"alertmanagerSecret": {"config": am}})
+                # The recipe rules of the same conf.d, as the chart then ships them.
+                recipes, err = recipe_rules(confd)
+                if not recipes:
+                    problems.add(str(confd), f"`dynalert rules recipes` cannot generate the custom-alert rules: {one_line(err)}")
+                else:
+                    values = deep_merge(values, {"prometheusRule": {"customAlerts": {"rules": recipes}}})
                 files = {}
                 for f in sorted(confd.rglob("*")):
                     rel = f.relative_to(confd)
@@ -816,9 +913,11 @@ def cmd_check(args) -> int:
                 res = run([dynalert_bin(), "validate", str(confd_dir)])
                 if res.returncode != 0:
                     problems.add("ConfigMap conf.d", f"rendered conf.d does not validate: {one_line(res.stdout + res.stderr)}")
+            recipes_state = check_recipe_rules(objs, problems, confd_dir,
+                                               (values.get("confd") or {}).get("source", "files"))
             print(f"rendered {len(objs)} objects; helm lint --strict: {lint_state}; Kubernetes {' and '.join(kube_versions())} schemas: {n_core} valid; "
                   f"Prometheus Operator CRD schema: {n_crd} valid; amtool: {len(am)} Secret(s); "
-                  f"promtool: {len(rules)} PrometheusRule(s)")
+                  f"promtool: {len(rules)} PrometheusRule(s); {recipes_state}")
             if args.output:
                 Path(args.output).write_text("".join("---\n" + yaml.safe_dump(strip(o), sort_keys=False) for o in objs))
             if not problems:

@@ -3,6 +3,7 @@
 //! the history below and the MariaDB pack's `for: 5m`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -599,4 +600,115 @@ fn remote_read_and_query_range_give_the_same_points_and_intervals() {
     }
     assert!(compared > 5_000, "{compared}");
     assert!(fired > 20, "{fired}");
+}
+
+/// `--served` reads what Prometheus recorded (the thresholds served, `user_maintenance`,
+/// `ALERTS`) on both paths, remote read and `query_range`, with the same result, and that
+/// result is the one derived by hand from the history below.
+#[test]
+fn served_thresholds_and_alerts_are_the_same_on_both_read_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now().timestamp();
+    let start = (now - 3 * 3600) - (now - 3 * 3600).rem_euclid(3600);
+    let alerts: Vec<backtest::KeyAlert> = backtest::key_alerts(&root().join("rules/packs"))
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.key == "mysql_connections")
+        .collect();
+    let alert = alerts[0]
+        .alert
+        .clone()
+        .expect("the pack alerts on mysql_connections");
+    // One sample every 15 s over [start, start + 60m], `value(minute)` or none.
+    let series = |om: &mut String, s: &str, value: &dyn Fn(i64) -> Option<f64>| {
+        let mut t = start;
+        while t <= start + 60 * MIN {
+            if let Some(v) = value((t - start) / MIN) {
+                let _ = writeln!(om, "{s} {v} {t}");
+            }
+            t += 15;
+        }
+    };
+    let mut om = String::new();
+    // Firing for `a` (warning) from minute 10 to 20 (last sample 19:45); pending for `b`, and
+    // another alert of `a` all along: neither counts.
+    series(&mut om, &format!("ALERTS{{alertname=\"{alert}\",alertstate=\"firing\",tenant=\"a\",severity=\"warning\"}}"),
+        &|m| (10..20).contains(&m).then_some(1.0));
+    series(&mut om, &format!("ALERTS{{alertname=\"{alert}\",alertstate=\"pending\",tenant=\"b\",severity=\"warning\"}}"),
+        &|_| Some(1.0));
+    series(
+        &mut om,
+        "ALERTS{alertname=\"OtherAlert\",alertstate=\"firing\",tenant=\"a\",severity=\"warning\"}",
+        &|_| Some(1.0),
+    );
+    // a: warning 70, then 50 from minute 30; critical 120. b: warning 80, no sample from
+    // minute 20 to 35.
+    let thr = "tenant:alert_threshold:mysql_connections";
+    series(
+        &mut om,
+        &format!("{thr}{{tenant=\"a\",severity=\"critical\"}}"),
+        &|_| Some(120.0),
+    );
+    series(
+        &mut om,
+        &format!("{thr}{{tenant=\"a\",severity=\"warning\"}}"),
+        &|m| Some(if m < 30 { 70.0 } else { 50.0 }),
+    );
+    series(
+        &mut om,
+        &format!("{thr}{{tenant=\"b\",severity=\"warning\"}}"),
+        &|m| (!(20..35).contains(&m)).then_some(80.0),
+    );
+    // b in maintenance from minute 40 to 50 on one of two replicas.
+    series(
+        &mut om,
+        "user_maintenance{tenant=\"b\",instance=\"r1\"}",
+        &|m| Some(if (40..50).contains(&m) { 1.0 } else { 0.0 }),
+    );
+    series(
+        &mut om,
+        "user_maintenance{tenant=\"b\",instance=\"r2\"}",
+        &|_| Some(0.0),
+    );
+    om.push_str("# EOF\n");
+    let (_prom, base) = serve(dir.path(), &om);
+
+    let grid = (start, start + 60 * MIN, 60);
+    let (q_thr, q_fire) = backtest::recorded(&base, &alerts, grid, 30).unwrap();
+    let remote::Probe::Streams(lookback) = remote::probe(&base).unwrap() else {
+        panic!("Debian's Prometheus streams remote read");
+    };
+    let (r_thr, r_fire) = remote::recorded(&base, &alerts, grid, lookback).unwrap();
+    assert_eq!(r_thr, q_thr);
+    assert_eq!(r_fire, q_fire);
+
+    // By hand: a sample is seen for 5 minutes (the lookback) after it; the last step is
+    // minute 60, so a segment open at the end ends at minute 61.
+    let m = |x: i64| start + x * MIN;
+    let segs = &r_thr["mysql_connections"];
+    assert_eq!(
+        segs[&("a".to_string(), Severity::Warning)],
+        vec![(m(0), m(30), 70.0), (m(30), m(61), 50.0)]
+    );
+    assert_eq!(
+        segs[&("a".to_string(), Severity::Critical)],
+        vec![(m(0), m(61), 120.0)]
+    );
+    // b: seen until 19:45 + 5m (steps to minute 24), again from 35; paused in 40..50.
+    assert_eq!(
+        segs[&("b".to_string(), Severity::Warning)],
+        vec![
+            (m(0), m(25), 80.0),
+            (m(35), m(40), 80.0),
+            (m(50), m(61), 80.0)
+        ]
+    );
+    assert_eq!(segs.len(), 3);
+    let a = &r_fire[&(
+        "a".to_string(),
+        "mysql_connections".to_string(),
+        Severity::Warning,
+    )];
+    assert_eq!(a.intervals, vec![(m(10), m(25))]);
+    assert_eq!(r_fire.len(), 1, "{r_fire:?}");
 }

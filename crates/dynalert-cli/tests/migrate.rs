@@ -247,7 +247,11 @@ fn a_messy_rule_file_is_converted_where_it_can_be_and_the_rest_reported() {
     let new_rules = dir.path().join("custom-alerts.yaml");
     std::fs::write(
         &new_rules,
-        dynalert_rules::render_custom_rules(&shapes, "conf.d"),
+        dynalert_rules::render_custom_rules(
+            &shapes,
+            loaded.config.platform.recipe_limits(),
+            "conf.d",
+        ),
     )
     .unwrap();
     let snapshot = dynalert_model::resolve(&loaded.config, chrono::Utc::now());

@@ -10,13 +10,14 @@ use crate::routing::parse_platform_routing;
 use crate::values::{check_keys, parse_key_name, parse_key_value, parse_severity, show, KeyEntry};
 use crate::yaml::Node;
 
-pub(crate) const PLATFORM_BLOCKS: [&str; 6] = [
+pub(crate) const PLATFORM_BLOCKS: [&str; 7] = [
     "defaults",
     "optional_overrides",
     "state_filters",
     "dimensions",
     "routing",
     "tenancy",
+    "custom_alert_limits",
 ];
 
 /// Merges one platform file into `platform`. Later files override earlier keys.
@@ -60,7 +61,7 @@ fn merge_file(
     }
     for (k, v) in doc.as_map().unwrap_or_default() {
         let name = k.as_str().unwrap_or_default();
-        if level && matches!(name, "routing" | "tenancy") {
+        if level && matches!(name, "routing" | "tenancy" | "custom_alert_limits") {
             ctx.error_hint(
                 k.pos,
                 format!("platform-wide block `{name}` in a subdirectory's defaults"),
@@ -104,6 +105,7 @@ fn merge_file(
                 &mut platform.custom_alerts,
                 now,
             ),
+            "custom_alert_limits" => crate::recipes::merge_custom_alert_limits(ctx, k, v, platform),
             "tenants" => ctx.error_hint(
                 k.pos,
                 "tenant block `tenants` in a platform file",

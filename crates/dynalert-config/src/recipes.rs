@@ -846,3 +846,74 @@ fn parse_recipe(
         source: ctx.source(item.pos),
     })
 }
+
+/// Fields of the platform block `custom_alert_limits:`.
+const LIMIT_FIELDS: [&str; 2] = ["max_series_per_tenant", "max_alerts_per_rule"];
+
+/// `custom_alert_limits: {max_series_per_tenant: N, max_alerts_per_rule: N}` of a platform
+/// file: one block over all platform files, each value an integer in 1..=10,000,000.
+pub fn merge_custom_alert_limits(
+    ctx: &mut Ctx,
+    key: &Node,
+    node: &Node,
+    platform: &mut dynalert_model::Platform,
+) {
+    if platform.custom_alert_limits.is_some() {
+        ctx.error_hint(
+            key.pos,
+            "a second platform `custom_alert_limits:` block",
+            "keep the limits in one platform file",
+        );
+        return;
+    }
+    let Some(entries) = node.as_map() else {
+        ctx.error_hint(
+            node.pos,
+            format!(
+                "`custom_alert_limits` must be a mapping, found {}",
+                show(node)
+            ),
+            "write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`",
+        );
+        return;
+    };
+    let mut limits = dynalert_model::RecipeLimits::default();
+    let mut ok = true;
+    for (k, v) in entries {
+        let name = k.as_str().unwrap_or_default();
+        let slot = match name {
+            "max_series_per_tenant" => &mut limits.max_series_per_tenant,
+            "max_alerts_per_rule" => &mut limits.max_alerts_per_rule,
+            other => {
+                let hint = did_you_mean(other, LIMIT_FIELDS).unwrap_or_else(|| {
+                    "the limits are `max_series_per_tenant` and `max_alerts_per_rule`".into()
+                });
+                ctx.error_hint(
+                    k.pos,
+                    format!("unknown field `{other}` in `custom_alert_limits`"),
+                    hint,
+                );
+                ok = false;
+                continue;
+            }
+        };
+        let max = dynalert_model::RecipeLimits::MAX;
+        match v.as_str().and_then(|s| s.parse::<u64>().ok()) {
+            Some(n) if (1..=max).contains(&n) => *slot = n,
+            _ => {
+                ctx.error_hint(
+                    v.pos,
+                    format!(
+                        "`custom_alert_limits.{name}` must be a whole number from 1 to {max}, found {}",
+                        show(v)
+                    ),
+                    "a limit cannot be switched off; raise it instead",
+                );
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        platform.custom_alert_limits = Some(limits);
+    }
+}

@@ -109,6 +109,21 @@ struct RawPlatformFile {
     /// Tier and Kubernetes namespaces the platform assigns to each tenant (tenant id ->
     /// assignment). Only platform files decide what crosses tenants.
     tenancy: Option<BTreeMap<String, RawAssignment>>,
+    /// Limits on what one tenant's `_custom_alerts:` recipes may cost the others.
+    custom_alert_limits: Option<RawCustomAlertLimits>,
+}
+
+/// `custom_alert_limits:` (docs/recipes.md#limits).
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawCustomAlertLimits {
+    /// Most series of a recipe's metrics one tenant may have (default 10000); above it that
+    /// tenant's alert of the recipe is switched off and `CustomAlertSeriesLimit` fires.
+    #[schemars(range(min = 1, max = 10_000_000))]
+    max_series_per_tenant: Option<u64>,
+    /// Rule group `limit` of each recipe shape (default 20000): most alerts its rule may produce.
+    #[schemars(range(min = 1, max = 10_000_000))]
+    max_alerts_per_rule: Option<u64>,
 }
 
 #[derive(JsonSchema)]

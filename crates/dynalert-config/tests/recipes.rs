@@ -360,3 +360,135 @@ fn upstream_spellings_map_to_the_recipes() {
     assert!((b - 0.001).abs() < 1e-12, "{budget:?}");
     assert_eq!(budget.len(), 2);
 }
+
+/// Loads a conf.d of the given files (no default platform file added).
+fn load_files(files: &[(&str, &str)]) -> (dynalert_config::LoadReport, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let report = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    let prefix = format!("{}/", dir.path().display());
+    let rendered = report
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string().replace(&prefix, "") + "\n")
+        .collect();
+    (report, rendered)
+}
+
+#[test]
+fn the_recipe_limits_are_a_platform_setting_with_defaults() {
+    let (report, diags) = load_files(&[("_defaults.yaml", DEFAULTS)]);
+    assert_eq!(report.errors(), 0, "{diags}");
+    let limits = report.config.platform.recipe_limits();
+    assert_eq!(limits.max_series_per_tenant, 10_000);
+    assert_eq!(limits.max_alerts_per_rule, 20_000);
+
+    let (report, diags) = load_files(&[
+        ("_defaults.yaml", DEFAULTS),
+        (
+            "_limits.yaml",
+            "custom_alert_limits:\n  max_series_per_tenant: 500\n",
+        ),
+    ]);
+    assert_eq!(report.errors(), 0, "{diags}");
+    let limits = report.config.platform.recipe_limits();
+    assert_eq!(limits.max_series_per_tenant, 500);
+    assert_eq!(
+        limits.max_alerts_per_rule, 20_000,
+        "an unset limit keeps its default"
+    );
+}
+
+#[test]
+fn a_bad_recipe_limit_is_a_located_platform_error() {
+    for (text, want) in [
+        (
+            "custom_alert_limits:\n  max_series_per_tenant: 0\n",
+            "_limits.yaml:2:26: error: `custom_alert_limits.max_series_per_tenant` must be a whole number from 1 to 10000000, found `0`",
+        ),
+        (
+            "custom_alert_limits:\n  max_alerts_per_rule: 1.5\n",
+            "_limits.yaml:2:24: error: `custom_alert_limits.max_alerts_per_rule` must be a whole number from 1 to 10000000, found `1.5`",
+        ),
+        (
+            "custom_alert_limits:\n  max_alerts_per_rule: 20000000\n",
+            "_limits.yaml:2:24: error: `custom_alert_limits.max_alerts_per_rule` must be a whole number from 1 to 10000000",
+        ),
+        (
+            "custom_alert_limits:\n  max_series: 10\n",
+            "_limits.yaml:2:3: error: unknown field `max_series` in `custom_alert_limits`",
+        ),
+        (
+            "custom_alert_limits: off\n",
+            "_limits.yaml:1:22: error: `custom_alert_limits` must be a mapping, found `off`",
+        ),
+    ] {
+        let (report, diags) =
+            load_files(&[("_defaults.yaml", DEFAULTS), ("_limits.yaml", text)]);
+        assert!(diags.contains(want), "want {want:?} in:\n{diags}");
+        assert!(diags.contains("hint: "), "{diags}");
+        assert!(!report.platform_valid, "{diags}");
+    }
+    let (_, diags) = load_files(&[
+        ("_defaults.yaml", DEFAULTS),
+        ("_limits.yaml", "custom_alert_limits:\n  max_series: 10\n"),
+    ]);
+    assert!(
+        diags.contains("did you mean `max_series_per_tenant`"),
+        "{diags}"
+    );
+}
+
+#[test]
+fn only_the_root_platform_sets_the_recipe_limits_once() {
+    let (report, diags) = load_files(&[
+        ("_defaults.yaml", DEFAULTS),
+        (
+            "_a.yaml",
+            "custom_alert_limits: {max_series_per_tenant: 10}\n",
+        ),
+        (
+            "_b.yaml",
+            "custom_alert_limits: {max_series_per_tenant: 20}\n",
+        ),
+    ]);
+    assert!(
+        diags.contains("_b.yaml:1:1: error: a second platform `custom_alert_limits:` block"),
+        "{diags}"
+    );
+    assert!(!report.platform_valid);
+    // A domain's defaults cannot set them either: they bound what one tenant costs all others.
+    let (_, diags) = load_files(&[
+        ("_defaults.yaml", DEFAULTS),
+        (
+            "emea/_defaults.yaml",
+            "custom_alert_limits: {max_series_per_tenant: 10}\n",
+        ),
+        (
+            "emea/shop-e.yaml",
+            "tenants:\n  shop-e:\n    mysql_connections: 90\n",
+        ),
+    ]);
+    assert!(
+        diags.contains("emea/_defaults.yaml:1:1: error: platform-wide block `custom_alert_limits` in a subdirectory's defaults"),
+        "{diags}"
+    );
+    // A tenant cannot raise its own limit.
+    let (report, diags) = load_files(&[
+        ("_defaults.yaml", DEFAULTS),
+        (
+            "shop-a.yaml",
+            "tenants:\n  shop-a:\n    custom_alert_limits: {max_series_per_tenant: 1000000}\n",
+        ),
+    ]);
+    assert!(diags.contains("shop-a.yaml:3:5: error:"), "{diags}");
+    assert!(!report.tenant_valid["shop-a"], "{diags}");
+    assert_eq!(
+        report.config.platform.recipe_limits().max_series_per_tenant,
+        10_000
+    );
+}

@@ -188,6 +188,10 @@ pub struct Platform {
     /// `_custom_alerts:` of the platform files: recipes every tenant gets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_alerts: Vec<crate::custom::CustomAlert>,
+    /// `custom_alert_limits:` of the platform files; `None` when no file sets it (the
+    /// defaults of [`crate::custom::RecipeLimits`] apply, see [`Platform::recipe_limits`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_alert_limits: Option<crate::custom::RecipeLimits>,
     /// Per default key, where each level of a hierarchical conf.d set it, root first
     /// (one entry for a flat layout).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -204,6 +208,11 @@ pub struct Assignment {
 }
 
 impl Platform {
+    /// The limits on tenants' recipes: the platform's `custom_alert_limits:`, else the defaults.
+    pub fn recipe_limits(&self) -> crate::custom::RecipeLimits {
+        self.custom_alert_limits.unwrap_or_default()
+    }
+
     /// Every base key a tenant may set.
     pub fn catalogue(&self) -> BTreeSet<&str> {
         self.defaults

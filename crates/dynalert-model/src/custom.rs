@@ -215,3 +215,33 @@ pub struct CustomAlert {
     pub scope: RecipeScope,
     pub source: Source,
 }
+
+/// Platform limits on what one tenant's recipes may cost the others
+/// (`custom_alert_limits:` in a platform file; docs/recipes.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipeLimits {
+    /// Most series of a recipe's metrics (after its selectors) one tenant may have; above it
+    /// that tenant's alert of the recipe is switched off and `CustomAlertSeriesLimit` fires.
+    pub max_series_per_tenant: u64,
+    /// The rule group `limit` of each recipe shape: most alerts its rule may produce; above
+    /// it the shape's rule fails alone (and its evaluation failure is alerted on).
+    pub max_alerts_per_rule: u64,
+}
+
+impl RecipeLimits {
+    /// Default of `max_series_per_tenant`.
+    pub const DEFAULT_MAX_SERIES_PER_TENANT: u64 = 10_000;
+    /// Default of `max_alerts_per_rule`.
+    pub const DEFAULT_MAX_ALERTS_PER_RULE: u64 = 20_000;
+    /// Largest value either limit accepts.
+    pub const MAX: u64 = 10_000_000;
+}
+
+impl Default for RecipeLimits {
+    fn default() -> Self {
+        RecipeLimits {
+            max_series_per_tenant: Self::DEFAULT_MAX_SERIES_PER_TENANT,
+            max_alerts_per_rule: Self::DEFAULT_MAX_ALERTS_PER_RULE,
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub use config::{
     Assignment, Config, Maintenance, Metadata, Platform, RecurringWindow, SilentMode, SilentTarget,
     Source, StateFilterDef, Tenant, TierValue, Tiers,
 };
-pub use custom::{CompareOp, CustomAlert, RecipeKind, RecipeScope, RecipeShape};
+pub use custom::{CompareOp, CustomAlert, RecipeKind, RecipeLimits, RecipeScope, RecipeShape};
 pub use key::{Dim, ThresholdKey};
 pub use resolve::{
     effective, effective_tenant, parallel_map, resolve, resolve_tenant, series_of, CustomEffective,

@@ -13,10 +13,19 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use dynalert_model::{CompareOp, Config, RecipeKind, RecipeShape};
+use dynalert_model::{CompareOp, Config, RecipeKind, RecipeLimits, RecipeShape};
 
-/// Name of the rule group in the generated file.
+/// Name of the rule group of the platform rules of the generated file (which shapes are
+/// armed, unarmed recipes, failing shape groups).
 pub const GROUP: &str = "dynalert-custom-alerts";
+/// Prefix of the rule group of each recipe shape: `<prefix><name>-<shape id>`.
+pub const SHAPE_GROUP_PREFIX: &str = "dynalert-custom-alert-";
+/// Platform alert: a tenant has more series of a recipe's metrics than the platform allows;
+/// its alert of that recipe is switched off until it has fewer.
+pub const SERIES_LIMIT: &str = "CustomAlertSeriesLimit";
+/// Platform alert: the rule group of a recipe shape fails to evaluate (over its `limit`, or
+/// a query error), naming every tenant whose recipe it switches off.
+pub const RULE_FAILING: &str = "CustomAlertRuleFailing";
 /// Recording rule: one series per recipe shape the file has a rule for.
 pub const ARMED: &str = "dynalert:custom_alert_rule:armed";
 /// Platform alert: a tenant's recipe whose shape no loaded rule covers.
@@ -77,6 +86,24 @@ fn selector(shape: &RecipeShape, metric: &str, suffix: &str) -> String {
     } else {
         format!("{metric}{suffix}{{{}}}", parts.join(", "))
     }
+}
+
+/// The rule group of a shape.
+pub fn shape_group(shape: &RecipeShape) -> String {
+    format!("{SHAPE_GROUP_PREFIX}{}-{}", shape.name, shape.id())
+}
+
+/// Every series a shape's rule reads, per tenant: `count by(tenant)` over the selectors of
+/// all its metrics (the histogram's `_bucket` series for a quantile).
+pub fn series_count(shape: &RecipeShape) -> String {
+    let mut sels = vec![match shape.kind {
+        RecipeKind::Quantile => selector(shape, &shape.metric, "_bucket"),
+        _ => selector(shape, &shape.metric, ""),
+    }];
+    for other in [&shape.denominator, &shape.capacity].into_iter().flatten() {
+        sels.push(selector(shape, other, ""));
+    }
+    format!("count by(tenant) ({})", sels.join(" or "))
 }
 
 /// Name of the recording rule of an absence shape.
@@ -256,10 +283,13 @@ fn indent(text: &str, n: usize) -> String {
 
 /// The full alert expression: the condition, with the tenant's tier joined (left outer)
 /// and nothing while the tenant is in maintenance.
-pub fn alert_expr(shape: &RecipeShape) -> String {
+/// A tenant over `max_series_per_tenant` is left out (and [`SERIES_LIMIT`] names it).
+pub fn alert_expr(shape: &RecipeShape, limits: RecipeLimits) -> String {
     let c = condition(shape);
     format!(
-        "(\n  (\n{c}\n  )\n    * on(tenant) group_left(tier)\n  topk by(tenant) (1, max by(tenant, tier) (tenant_metadata_info))\n  or on(tenant)\n  (\n{c}\n  )\n)\nunless on(tenant) (max by(tenant) (user_maintenance) == 1)",
+        "(\n  (\n{c}\n  )\n    * on(tenant) group_left(tier)\n  topk by(tenant) (1, max by(tenant, tier) (tenant_metadata_info))\n  or on(tenant)\n  (\n{c}\n  )\n)\nunless on(tenant) (max by(tenant) (user_maintenance) == 1)\nunless on(tenant) ({} > {})",
+        series_count(shape),
+        limits.max_series_per_tenant,
         c = indent(&c, 4).trim_end()
     )
 }
@@ -312,8 +342,10 @@ fn describe(shape: &RecipeShape) -> String {
     format!("{what} {} the tenant's threshold", shape.op.as_str())
 }
 
-/// The generated rule file for `shapes` (`source` names the conf.d in the header).
-pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
+/// The generated rule file for `shapes` (`source` names the conf.d in the header): the
+/// platform group [`GROUP`], then one group per shape, with `limit:` set to
+/// `limits.max_alerts_per_rule` so an over-limit shape fails alone.
+pub fn render_custom_rules(shapes: &[RecipeShape], limits: RecipeLimits, source: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -321,7 +353,7 @@ pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "# One rule per recipe shape; thresholds come from user_custom_threshold. Do not edit."
+        "# One rule group per recipe shape; thresholds come from user_custom_threshold. Do not edit."
     );
     let _ = writeln!(out, "groups:");
     let _ = writeln!(out, "  - name: {GROUP}");
@@ -345,23 +377,6 @@ pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
             .join("\nor ")
     };
     out.push_str(&indent(&armed, 10));
-    // Recording rules first: an alert reads this cycle's values.
-    for shape in shapes.iter().filter(|s| s.kind == RecipeKind::Absence) {
-        let _ = writeln!(
-            out,
-            "      # which tenants exported the series of recipe shape {}",
-            shape.id()
-        );
-        let _ = writeln!(out, "      - record: {}", seen_record(shape));
-        let _ = writeln!(out, "        expr: |");
-        let expr = format!(
-            "(\n  group by(tenant) ({})\n  or {}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{}\"}})",
-            selector(shape, &shape.metric, ""),
-            seen_record(shape),
-            shape.id()
-        );
-        out.push_str(&indent(&expr, 10));
-    }
     let _ = writeln!(out, "      - alert: {UNARMED}");
     let _ = writeln!(out, "        expr: |");
     out.push_str(&indent(
@@ -385,11 +400,55 @@ pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
         out,
         "          runbook_url: \"docs/recipes.md#generating-the-rules\""
     );
+    // A shape group that fails (over its `limit`, or a query error such as
+    // --query.max-samples) produces no alert for any tenant of the shape: name each of them.
+    let _ = writeln!(out, "      - alert: {RULE_FAILING}");
+    let _ = writeln!(out, "        expr: |");
+    out.push_str(&indent(
+        &format!(
+            "group by(tenant, alert, rule) (user_custom_threshold)\n  * on(rule) group_left()\nmax by(rule) (label_replace(\n  sum by(rule_group) (increase(prometheus_rule_evaluation_failures_total{{rule_group=~\".*;{SHAPE_GROUP_PREFIX}.*\"}}[10m])) > 0,\n  \"rule\", \"$1\", \"rule_group\", \".*;{SHAPE_GROUP_PREFIX}.*-([0-9a-f]{{16}})\"\n))"
+        ),
+        10,
+    ));
+    let _ = writeln!(out, "        labels:");
+    let _ = writeln!(out, "          severity: critical");
+    let _ = writeln!(out, "          component: custom");
+    let _ = writeln!(out, "          scope: platform");
+    let _ = writeln!(out, "        annotations:");
+    let _ = writeln!(
+        out,
+        "          summary: \"Custom alert {{{{ $labels.alert }}}} of tenant {{{{ $labels.tenant }}}} cannot fire: its rule fails\""
+    );
+    let _ = writeln!(
+        out,
+        "          description: \"{{{{ $value | humanize }}}} evaluations of the rule group of recipe shape {{{{ $labels.rule }}}} failed in the last 10 minutes (over its limit of {} alerts, or a query error; the Prometheus log names it): no tenant of that shape gets this alert.\"",
+        limits.max_alerts_per_rule
+    );
+    let _ = writeln!(out, "          runbook_url: \"docs/recipes.md#limits\"");
     for shape in shapes {
         let id = shape.id();
+        let _ = writeln!(out, "  - name: {}", shape_group(shape));
+        let _ = writeln!(out, "    limit: {}", limits.max_alerts_per_rule);
+        let _ = writeln!(out, "    rules:");
+        // Recording rule first: the alert reads this cycle's value.
+        if shape.kind == RecipeKind::Absence {
+            let _ = writeln!(
+                out,
+                "      # which tenants exported the series of this shape"
+            );
+            let _ = writeln!(out, "      - record: {}", seen_record(shape));
+            let _ = writeln!(out, "        expr: |");
+            let expr = format!(
+                "(\n  group by(tenant) ({})\n  or {}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{}\"}})",
+                selector(shape, &shape.metric, ""),
+                seen_record(shape),
+                id
+            );
+            out.push_str(&indent(&expr, 10));
+        }
         let _ = writeln!(out, "      - alert: {}", shape.name);
         let _ = writeln!(out, "        expr: |");
-        out.push_str(&indent(&alert_expr(shape), 10));
+        out.push_str(&indent(&alert_expr(shape, limits), 10));
         if let Some(f) = &shape.for_ {
             let _ = writeln!(out, "        for: {f}");
         }
@@ -416,6 +475,35 @@ pub fn render_custom_rules(shapes: &[RecipeShape], source: &str) -> String {
             "          runbook_url: \"docs/recipes.md#{}\"",
             shape.kind.as_str()
         );
+        // The tenants the alert above leaves out for reading too many series: never silent.
+        let _ = writeln!(out, "      - alert: {SERIES_LIMIT}");
+        let _ = writeln!(out, "        expr: |");
+        out.push_str(&indent(
+            &format!(
+                "{} > {}\n  and on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{id}\"}})",
+                series_count(shape),
+                limits.max_series_per_tenant,
+            ),
+            10,
+        ));
+        let _ = writeln!(out, "        labels:");
+        let _ = writeln!(out, "          alert: {}", shape.name);
+        let _ = writeln!(out, "          rule: \"{id}\"");
+        let _ = writeln!(out, "          severity: warning");
+        let _ = writeln!(out, "          component: custom");
+        let _ = writeln!(out, "          scope: platform");
+        let _ = writeln!(out, "        annotations:");
+        let _ = writeln!(
+            out,
+            "          summary: \"Custom alert {} of tenant {{{{ $labels.tenant }}}} is off: {{{{ $value }}}} series, limit {}\"",
+            shape.name, limits.max_series_per_tenant
+        );
+        let _ = writeln!(
+            out,
+            "          description: \"Tenant {{{{ $labels.tenant }}}} has {{{{ $value }}}} series of the metrics of its recipe {} (shape {id}), more than the platform's custom_alert_limits.max_series_per_tenant of {}: its alert {} is switched off until it has fewer. Narrow the recipe's selectors, or raise the limit.\"",
+            shape.name, limits.max_series_per_tenant, shape.name
+        );
+        let _ = writeln!(out, "          runbook_url: \"docs/recipes.md#limits\"");
     }
     out
 }

@@ -94,7 +94,8 @@ fn test_rules(dir: &Path, test_yaml: &str) {
 
 fn generate(config: &Config, dir: &Path) -> PathBuf {
     let shapes = dynalert_rules::shapes_of(config);
-    let text = dynalert_rules::render_custom_rules(&shapes, "conf.d");
+    let text =
+        dynalert_rules::render_custom_rules(&shapes, config.platform.recipe_limits(), "conf.d");
     let path = dir.join("custom-alerts.yaml");
     std::fs::write(&path, text).unwrap();
     check_rules(&path);
@@ -438,7 +439,12 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
     // labelled with exactly those values, are the ones its alerts select.)
     let text = std::fs::read_to_string(&rules).unwrap();
     let doc = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
-    for rule in doc["groups"][0]["rules"].as_vec().unwrap() {
+    let all_rules = doc["groups"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_vec().unwrap());
+    for rule in all_rules {
         let expr = rule["expr"].as_str().unwrap();
         let parsed = dynalert_rules::promql::parse(expr).expect("generated PromQL parses");
         for s in dynalert_rules::promql::selectors(&parsed) {
@@ -449,14 +455,16 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
                     "user_custom_threshold",
                     "tenant_metadata_info",
                     "user_maintenance",
-                    "dynalert:custom_alert_rule:armed"
+                    "dynalert:custom_alert_rule:armed",
+                    "prometheus_rule_evaluation_failures_total"
                 ]
                 .contains(&s.name.as_str()),
                 "unexpected selector {s:?} in {expr}"
             );
             for (label, _, value) in &s.matchers {
                 assert!(
-                    ["instance", "method", "rule", "severity"].contains(&label.as_str()),
+                    ["instance", "method", "rule", "severity", "rule_group"]
+                        .contains(&label.as_str()),
                     "unexpected matcher {label}={value:?} in {expr}"
                 );
             }
@@ -622,17 +630,43 @@ fn a_thousand_tenants_with_twenty_shapes_make_twenty_rules() {
     let rules = generate(&config, dir.path());
     let text = std::fs::read_to_string(&rules).unwrap();
     let doc = &yaml_rust2::YamlLoader::load_from_str(&text).unwrap()[0];
-    let all = doc["groups"][0]["rules"].as_vec().unwrap();
-    let alerts = all
-        .iter()
-        .filter(|r| !r["alert"].is_badvalue() && r["alert"].as_str() != Some("CustomAlertUnarmed"))
-        .count();
-    let records = all.iter().filter(|r| !r["record"].is_badvalue()).count();
-    assert_eq!(alerts, 20, "one alerting rule per shape");
-    // Each of the 4 absence shapes remembers which tenants exported its series, and one
-    // rule lists the shapes the file arms (for `CustomAlertUnarmed`).
-    assert_eq!(records, 4 + 1);
-    assert_eq!(all.len(), 20 + 4 + 2);
+    let groups = doc["groups"].as_vec().unwrap();
+    // One platform group, then one group per shape (each with the platform's alert limit).
+    assert_eq!(groups.len(), 1 + 20, "one rule group per shape");
+    let mut recipe_alerts = 0;
+    let mut records = 0;
+    for g in &groups[1..] {
+        assert_eq!(g["limit"].as_i64(), Some(20_000), "{:?}", g["name"]);
+        let rules = g["rules"].as_vec().unwrap();
+        let own: Vec<_> = rules
+            .iter()
+            .filter(|r| !r["labels"]["recipe"].is_badvalue())
+            .collect();
+        assert_eq!(
+            own.len(),
+            1,
+            "one alerting rule of the shape in {:?}",
+            g["name"]
+        );
+        recipe_alerts += own.len();
+        records += rules.iter().filter(|r| !r["record"].is_badvalue()).count();
+        // The rest: the series guard of the shape (and the absence record).
+        assert_eq!(
+            rules
+                .iter()
+                .filter(|r| r["alert"].as_str() == Some("CustomAlertSeriesLimit"))
+                .count(),
+            1
+        );
+    }
+    assert_eq!(
+        recipe_alerts, 20,
+        "one alerting rule per shape, not per tenant"
+    );
+    // Each of the 4 absence shapes remembers which tenants exported its series.
+    assert_eq!(records, 4);
+    // The platform group: armed shapes, CustomAlertUnarmed, CustomAlertRuleFailing.
+    assert_eq!(groups[0]["rules"].as_vec().unwrap().len(), 3);
 
     // The exporter serves one threshold series per tenant and recipe.
     let snapshot = dynalert_model::resolve(&config, now());
@@ -728,7 +762,11 @@ fn upstream_recipe_files_load_and_compile() {
     all.sort();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("upstream.yaml");
-    std::fs::write(&path, dynalert_rules::render_custom_rules(&all, "upstream")).unwrap();
+    std::fs::write(
+        &path,
+        dynalert_rules::render_custom_rules(&all, Default::default(), "upstream"),
+    )
+    .unwrap();
     check_rules(&path);
 }
 
@@ -881,12 +919,260 @@ fn the_prometheus_rule_object_holds_the_same_groups() {
         ],
     );
     let config = load(&conf);
-    let plain = dynalert_rules::render_custom_rules(&dynalert_rules::shapes_of(&config), "conf.d");
+    let plain = dynalert_rules::render_custom_rules(
+        &dynalert_rules::shapes_of(&config),
+        config.platform.recipe_limits(),
+        "conf.d",
+    );
     let object = dynalert_rules::custom::as_prometheus_rule(&plain, "dynalert-custom-alerts");
     let a = &yaml_rust2::YamlLoader::load_from_str(&plain).unwrap()[0];
     let b = &yaml_rust2::YamlLoader::load_from_str(&object).unwrap()[0];
     assert_eq!(b["kind"].as_str(), Some("PrometheusRule"));
     assert_eq!(b["apiVersion"].as_str(), Some("monitoring.coreos.com/v1"));
     assert_eq!(a["groups"], b["spec"]["groups"]);
-    assert!(a["groups"][0]["rules"].as_vec().unwrap().len() > 6);
+    // The platform group and one group per shape of shop-a's recipes (all distinct), limits
+    // included.
+    let recipes = RECIPES_A.matches("recipe:").count();
+    assert!(recipes >= 5);
+    assert_eq!(a["groups"].as_vec().unwrap().len(), 1 + recipes);
+    assert_eq!(b["spec"]["groups"][1]["limit"].as_i64(), Some(20_000));
+}
+
+/// Four tenants for the limit tests: `flood` shares the `errors_fast` shape with `calm` and
+/// has 16 series of its metric (10 errors per second each), `calm` 2 (20 per second in all);
+/// `wide` forecasts 5 volumes (5 alerts of one rule); `other` has a shape of its own. `limits`
+/// is appended to the platform file. Returns the directory, the configuration, the rule file
+/// and the promtool test up to `alert_rule_test:`.
+fn limits_case(limits: &str) -> (tempfile::TempDir, Config, PathBuf, String) {
+    let errors = |t: &str| {
+        format!("      - {{recipe: rate, name: errors_fast, metric: http_requests_total, selectors_re: {{code: \"5..\"}}, op: \">\", window: 5m, threshold: \"{t}:warning\"}}\n")
+    };
+    let file = |id: &str, body: String| format!("tenants:\n  {id}:\n    _custom_alerts:\n{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    write_conf(
+        &conf,
+        &[
+            ("_defaults.yaml", &format!("defaults:\n  mysql_connections: 80\n{limits}")),
+            ("flood.yaml", &file("flood", errors("1"))),
+            ("calm.yaml", &file("calm", errors("5"))),
+            ("other.yaml", &file("other", "      - {recipe: threshold, name: queue_deep, metric: queue_depth, op: \">\", threshold: \"100:warning\"}\n".into())),
+            ("wide.yaml", &file("wide", "      - {recipe: forecast, name: disk_will_fill, metric: kubelet_volume_stats_available_bytes, capacity_metric: kubelet_volume_stats_capacity_bytes, op: \"<\", horizon: 1h, threshold: \"0.15:warning\", group_by: [persistentvolumeclaim]}\n".into())),
+        ],
+    );
+    let config = load(&conf);
+    let rules = generate(&config, dir.path());
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
+        rules.display()
+    );
+    t.push_str(&exporter_series(&config, 30));
+    let mut series: Vec<(String, String)> = Vec::new();
+    for i in 0..16 {
+        series.push((
+            format!("http_requests_total{{tenant=\"flood\",code=\"500\",pod=\"p{i}\"}}"),
+            "0+600x30".into(),
+        ));
+    }
+    for i in 0..2 {
+        series.push((
+            format!("http_requests_total{{tenant=\"calm\",code=\"503\",pod=\"p{i}\"}}"),
+            "0+600x30".into(),
+        ));
+    }
+    // A series of `calm` the recipe's selector does not match: not counted.
+    series.push((
+        "http_requests_total{tenant=\"calm\",code=\"200\",pod=\"p0\"}".into(),
+        "0+6000x30".into(),
+    ));
+    series.push(("queue_depth{tenant=\"other\"}".into(), "900x30".into()));
+    // 5 volumes of `wide` losing 10 of 1000 bytes a minute from 900: at 20m, 0.1 left in 1h.
+    for v in 0..5 {
+        series.push((format!("kubelet_volume_stats_available_bytes{{tenant=\"wide\",persistentvolumeclaim=\"v{v}\"}}"), "900-10x30".into()));
+        series.push((format!("kubelet_volume_stats_capacity_bytes{{tenant=\"wide\",persistentvolumeclaim=\"v{v}\"}}"), "1000x30".into()));
+    }
+    for (s, v) in &series {
+        let _ = writeln!(t, "      - series: '{s}'\n        values: '{v}'");
+    }
+    (dir, config, rules, t)
+}
+
+fn series_limit_alert(tenant: &str, alert: &str, id: &str, series: u32, limit: u32) -> String {
+    format!(
+        "          - exp_labels:\n              tenant: {tenant}\n              alert: {alert}\n              rule: \"{id}\"\n              severity: warning\n              component: custom\n              scope: platform\n            exp_annotations:\n              summary: \"Custom alert {alert} of tenant {tenant} is off: {series} series, limit {limit}\"\n              description: \"Tenant {tenant} has {series} series of the metrics of its recipe {alert} (shape {id}), more than the platform's custom_alert_limits.max_series_per_tenant of {limit}: its alert {alert} is switched off until it has fewer. Narrow the recipe's selectors, or raise the limit.\"\n              runbook_url: \"docs/recipes.md#limits\"\n"
+    )
+}
+
+const ERRORS_20: &str =
+    "per-second rate of http_requests_total over 5m > the tenant's threshold (value 20)";
+
+/// `max_series_per_tenant` from the contract (docs/recipes.md#limits): a tenant with more
+/// series of a recipe's metrics than the limit loses only its own alert of that recipe, and
+/// loudly (`CustomAlertSeriesLimit` names tenant and recipe); the tenant sharing the shape,
+/// and every other shape, still fire. The same data without the limit fires for it too.
+#[test]
+fn a_tenant_over_the_series_limit_loses_only_its_own_alert_loudly() {
+    let (dir, config, _, mut t) = limits_case("custom_alert_limits: {max_series_per_tenant: 12}\n");
+    let errors_id = rule_id(&config, "flood", "errors_fast");
+    t.push_str("    alert_rule_test:\n");
+    t.push_str(&case(
+        "errors_fast",
+        "20m",
+        &[expect(
+            &config,
+            "calm",
+            "errors_fast",
+            "rate",
+            "warning",
+            ERRORS_20,
+        )],
+    ));
+    t.push_str(&case(
+        "CustomAlertSeriesLimit",
+        "20m",
+        &[series_limit_alert(
+            "flood",
+            "errors_fast",
+            &errors_id,
+            16,
+            12,
+        )],
+    ));
+    t.push_str(&case(
+        "queue_deep",
+        "20m",
+        &[expect(
+            &config,
+            "other",
+            "queue_deep",
+            "threshold",
+            "warning",
+            "latest value of queue_depth > the tenant's threshold (value 900)",
+        )],
+    ));
+    let volume = |v: usize| {
+        expect(&config, "wide", "disk_will_fill", "forecast", "warning",
+            "kubelet_volume_stats_available_bytes forecast 1h ahead as a fraction of kubelet_volume_stats_capacity_bytes < the tenant's threshold (value 100m)")
+            .replace("              tenant: wide\n", &format!("              tenant: wide\n              persistentvolumeclaim: v{v}\n"))
+    };
+    t.push_str(&case(
+        "disk_will_fill",
+        "20m",
+        &(0..5).map(volume).collect::<Vec<_>>(),
+    ));
+    test_rules(dir.path(), &t);
+
+    // The same data under the default limit: flood's alert fires too, and no guard.
+    let (dir, config, _, mut t) = limits_case("");
+    t.push_str("    alert_rule_test:\n");
+    t.push_str(&case(
+        "errors_fast",
+        "20m",
+        &[
+            expect(&config, "calm", "errors_fast", "rate", "warning", ERRORS_20),
+            expect(&config, "flood", "errors_fast", "rate", "warning",
+                "per-second rate of http_requests_total over 5m > the tenant's threshold (value 160)"),
+        ],
+    ));
+    t.push_str(&case("CustomAlertSeriesLimit", "20m", &[]));
+    test_rules(dir.path(), &t);
+}
+
+/// `max_alerts_per_rule` from the contract: each shape's group has it as its `limit`, so a
+/// shape producing more alerts fails alone. promtool runs Prometheus' rule engine, which
+/// reports a rule over its group limit as an evaluation error: exactly wide's rule fails,
+/// no other rule does.
+#[test]
+fn a_shape_over_the_alert_limit_fails_alone() {
+    let (dir, config, _, mut t) = limits_case("custom_alert_limits: {max_alerts_per_rule: 4}\n");
+    // Before wide's volumes cross its threshold (16m), every alert is as without the limit.
+    t.push_str("    alert_rule_test:\n");
+    t.push_str(&case(
+        "queue_deep",
+        "10m",
+        &[expect(
+            &config,
+            "other",
+            "queue_deep",
+            "threshold",
+            "warning",
+            "latest value of queue_depth > the tenant's threshold (value 900)",
+        )],
+    ));
+    // Evaluated on to 20m: past the moment wide's rule goes over the limit.
+    t.push_str(&case(
+        "errors_fast",
+        "20m",
+        &[
+            expect(&config, "calm", "errors_fast", "rate", "warning", ERRORS_20),
+            expect(&config, "flood", "errors_fast", "rate", "warning",
+                "per-second rate of http_requests_total over 5m > the tenant's threshold (value 160)"),
+        ],
+    ));
+    let path = dir.path().join("limit.test.yaml");
+    std::fs::write(&path, &t).unwrap();
+    let out = promtool()
+        .args(["test", "rules"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("err:")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        !text.contains("alertname:"),
+        "no expectation failed: {text}"
+    );
+    assert!(
+        errors[0].contains("rule: disk_will_fill,")
+            && errors[0].contains("exceeded limit of 4 with 5 alerts"),
+        "{text}"
+    );
+}
+
+/// `CustomAlertRuleFailing` reads what Prometheus counts for a failing group
+/// (`prometheus_rule_evaluation_failures_total{rule_group="<file>;<group>"}`) and names every
+/// tenant whose recipe the failing shape switches off; a shape group that does not fail, or
+/// another group, names nobody.
+#[test]
+fn a_failing_shape_group_names_its_tenants() {
+    let (dir, config, rules, mut t) = limits_case("");
+    let group = |alert: &str, tenant: &str| {
+        format!(
+            "{};dynalert-custom-alert-{alert}-{}",
+            rules.display(),
+            rule_id(&config, tenant, alert)
+        )
+    };
+    for (g, values) in [
+        (group("errors_fast", "flood"), "0+1x30"),
+        (group("queue_deep", "other"), "0x30"),
+        (format!("{};dynalert-mariadb", rules.display()), "0+1x30"),
+    ] {
+        let _ = writeln!(
+            t,
+            "      - series: 'prometheus_rule_evaluation_failures_total{{rule_group=\"{g}\"}}'\n        values: '{values}'"
+        );
+    }
+    let id = rule_id(&config, "flood", "errors_fast");
+    let failing = |tenant: &str| {
+        format!(
+            "          - exp_labels:\n              tenant: {tenant}\n              alert: errors_fast\n              rule: \"{id}\"\n              severity: critical\n              component: custom\n              scope: platform\n            exp_annotations:\n              summary: \"Custom alert errors_fast of tenant {tenant} cannot fire: its rule fails\"\n              description: \"10 evaluations of the rule group of recipe shape {id} failed in the last 10 minutes (over its limit of 20000 alerts, or a query error; the Prometheus log names it): no tenant of that shape gets this alert.\"\n              runbook_url: \"docs/recipes.md#limits\"\n"
+        )
+    };
+    t.push_str("    alert_rule_test:\n");
+    t.push_str(&case(
+        "CustomAlertRuleFailing",
+        "20m",
+        &[failing("calm"), failing("flood")],
+    ));
+    test_rules(dir.path(), &t);
 }

@@ -970,8 +970,33 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
     let now = served_segments(&config, &keys, from, to, step);
     let chunk = chunk_steps(config.tenants.len());
+    // Remote read where the observation is a plain selection and the server streams it; the
+    // recorded thresholds and `ALERTS` of `--served` are plain selections.
+    let selections: Vec<Option<Vec<dynalert_remote_read::Matcher>>> = alerts
+        .iter()
+        .map(|a| remote::plain_selection(&a.observation))
+        .collect();
+    let lookback = if args.read == "query"
+        || (!args.served && selections.iter().all(Option::is_none))
+    {
+        None
+    } else {
+        match remote::probe(&args.prometheus)? {
+            remote::Probe::Streams(l) => Some(l),
+            remote::Probe::Unsupported(why) if args.read == "auto" => {
+                eprintln!("backtest: {why}: reading with query_range");
+                None
+            }
+            remote::Probe::Unsupported(why) => bail!(
+                "{why}\nhint: `--read auto` falls back to `query_range` on a server without remote read"
+            ),
+        }
+    };
     let (old, recorded_firing) = if args.served {
-        let (thresholds, firing) = recorded(&args.prometheus, &alerts, (from, to, step), chunk)?;
+        let (thresholds, firing) = match lookback {
+            Some(l) => remote::recorded(&args.prometheus, &alerts, (from, to, step), l)?,
+            None => recorded(&args.prometheus, &alerts, (from, to, step), chunk)?,
+        };
         (Some(thresholds), Some(firing))
     } else {
         let old = against
@@ -986,25 +1011,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         BTreeMap::new()
     } else {
         floors(&all)
-    };
-    // Remote read where the observation is a plain selection and the server streams it.
-    let selections: Vec<Option<Vec<dynalert_remote_read::Matcher>>> = alerts
-        .iter()
-        .map(|a| remote::plain_selection(&a.observation))
-        .collect();
-    let lookback = if args.read == "query" || selections.iter().all(Option::is_none) {
-        None
-    } else {
-        match remote::probe(&args.prometheus)? {
-            remote::Probe::Streams(l) => Some(l),
-            remote::Probe::Unsupported(why) if args.read == "auto" => {
-                eprintln!("backtest: {why}: reading with query_range");
-                None
-            }
-            remote::Probe::Unsupported(why) => bail!(
-                "{why}\nhint: `--read auto` falls back to `query_range` on a server without remote read"
-            ),
-        }
     };
     let parallel = args.jobs.map_or_else(
         || {

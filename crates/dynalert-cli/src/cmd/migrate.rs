@@ -159,7 +159,11 @@ fn prove_in(
         let path = work.join("custom-alerts.yaml");
         std::fs::write(
             &path,
-            dynalert_rules::render_custom_rules(&shapes, "the migrated conf.d"),
+            dynalert_rules::render_custom_rules(
+                &shapes,
+                config.platform.recipe_limits(),
+                "the migrated conf.d",
+            ),
         )?;
         new_rules.push(path);
     }

@@ -184,7 +184,11 @@ fn regex(args: RegexArgs) -> anyhow::Result<u8> {
 fn recipes(args: RecipesArgs) -> anyhow::Result<u8> {
     let report = load_for_rules(&args.dir, "custom alerts", "recipes")?;
     let shapes = dynalert_rules::shapes_of(&report.config);
-    let mut text = dynalert_rules::render_custom_rules(&shapes, &args.dir.display().to_string());
+    let mut text = dynalert_rules::render_custom_rules(
+        &shapes,
+        report.config.platform.recipe_limits(),
+        &args.dir.display().to_string(),
+    );
     if args.prometheus_rule {
         text = dynalert_rules::custom::as_prometheus_rule(&text, "dynalert-custom-alerts");
     }

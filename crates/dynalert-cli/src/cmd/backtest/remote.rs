@@ -315,10 +315,26 @@ pub fn probe(prometheus: &str) -> anyhow::Result<Probe> {
     Ok(Probe::Streams(lookback))
 }
 
-/// A series met in an earlier window: its tenant and its last sample.
+/// A series met in an earlier window: its group (the values of the `by` labels) and its last
+/// sample.
 struct SeriesState {
-    tenant: Option<String>,
+    group: Option<String>,
     prev: Option<(i64, f64)>,
+}
+
+/// The group of a series: the values of the `by` labels joined with NUL (the tenant alone for
+/// `by = ["tenant"]`); `None` when one of them is missing or empty (PromQL's `max by` would
+/// group it under an empty value, which no tenant or tier is).
+fn group_of(s: &rr::ChunkedSeries<'_>, by: &[&str]) -> Option<String> {
+    let mut out = String::new();
+    for (i, l) in by.iter().enumerate() {
+        let v = s.label(l).filter(|v| !v.is_empty())?;
+        if i > 0 {
+            out.push('\0');
+        }
+        out.push_str(v);
+    }
+    Some(out)
 }
 
 /// The observation of every tenant over the grid, read with remote read: tenant -> step ->
@@ -330,6 +346,31 @@ struct SeriesState {
 pub fn fetch(
     prometheus: &str,
     matchers: &[rr::Matcher],
+    floor: Option<f64>,
+    grid: (i64, i64, i64),
+    lookback: Lookback,
+    window_ms: i64,
+    progress: &mut dyn FnMut(i64),
+) -> anyhow::Result<(Observations, FetchStats)> {
+    fetch_by(
+        prometheus,
+        matchers,
+        &["tenant"],
+        floor,
+        grid,
+        lookback,
+        window_ms,
+        progress,
+    )
+}
+
+/// [`fetch`] of `max by(<by>) (<selector>)`: group -> step -> value, the group being the
+/// values of the `by` labels joined with NUL.
+#[allow(clippy::too_many_arguments)]
+pub fn fetch_by(
+    prometheus: &str,
+    matchers: &[rr::Matcher],
+    by: &[&str],
     floor: Option<f64>,
     (from, to, step): (i64, i64, i64),
     lookback: Lookback,
@@ -390,11 +431,10 @@ pub fn fetch(
                     key.push('\0');
                 }
                 if !series.contains_key(&key) {
-                    let tenant = s.label("tenant").filter(|t| !t.is_empty());
                     series.insert(
                         key.clone(),
                         SeriesState {
-                            tenant: tenant.map(str::to_string),
+                            group: group_of(s, by),
                             prev: None,
                         },
                     );
@@ -402,7 +442,7 @@ pub fn fetch(
                 let Some(state) = series.get_mut(&key) else {
                     continue;
                 };
-                let Some(tenant) = &state.tenant else {
+                let Some(tenant) = &state.group else {
                     continue;
                 };
                 let values = match out.get_mut(tenant) {
@@ -438,7 +478,7 @@ pub fn fetch(
     }
     let t0 = Instant::now();
     for state in series.into_values() {
-        let (Some(tenant), Some(prev)) = (state.tenant, state.prev) else {
+        let (Some(tenant), Some(prev)) = (state.group, state.prev) else {
             continue;
         };
         let values = out.entry(tenant).or_default();
@@ -500,6 +540,99 @@ pub fn read_raw(
         }
     }
     Ok(out)
+}
+
+/// [`super::recorded`] read with remote read: the same thresholds served and `ALERTS` firing
+/// intervals, evaluated here on the grid as the instant queries of `query_range` would
+/// (`max by(tenant, severity)` of the latest sample within the lookback, no staleness marker).
+#[allow(clippy::type_complexity)]
+pub fn recorded(
+    prometheus: &str,
+    alerts: &[super::KeyAlert],
+    (from, to, step): (i64, i64, i64),
+    lookback: Lookback,
+) -> anyhow::Result<(
+    super::Served,
+    BTreeMap<(String, String, dynalert_model::Severity), super::Firing>,
+)> {
+    use dynalert_model::Severity;
+    let eq = |name: &str, value: &str| rr::Matcher {
+        kind: rr::MatchType::Eq,
+        name: name.into(),
+        value: value.into(),
+    };
+    let mut quiet = |_| {};
+    let grid = (from, to, step);
+    let read = |matchers: &[rr::Matcher], by: &[&str], quiet: &mut dyn FnMut(i64)| {
+        fetch_by(
+            prometheus,
+            matchers,
+            by,
+            None,
+            grid,
+            lookback,
+            i64::MAX,
+            quiet,
+        )
+        .map(|(o, _)| o)
+    };
+    let split = |group: &str| -> Option<(String, Severity)> {
+        let (tenant, sev) = group.split_once('\0')?;
+        Some((tenant.to_string(), Severity::parse(sev)?))
+    };
+    // `max by(tenant) (user_maintenance) == 1`
+    let maintenance: BTreeMap<String, std::collections::BTreeSet<i64>> = read(
+        &[eq("__name__", "user_maintenance")],
+        &["tenant"],
+        &mut quiet,
+    )?
+    .into_iter()
+    .map(|(tenant, steps)| {
+        let on = steps.into_iter().filter(|(_, v)| *v == 1.0).map(|(t, _)| t);
+        (tenant, on.collect())
+    })
+    .collect();
+    let mut thresholds: super::Served = BTreeMap::new();
+    let mut firing: BTreeMap<(String, String, Severity), super::Firing> = BTreeMap::new();
+    for a in alerts {
+        let per = thresholds.entry(a.key.clone()).or_default();
+        let name = format!("tenant:alert_threshold:{}", a.key);
+        for (group, steps) in read(
+            &[eq("__name__", &name)],
+            &["tenant", "severity"],
+            &mut quiet,
+        )? {
+            let Some((tenant, sev)) = split(&group) else {
+                continue;
+            };
+            let paused = maintenance.get(&tenant);
+            let segs = per.entry((tenant, sev)).or_default();
+            for (t, v) in steps {
+                if paused.is_some_and(|p| p.contains(&t)) {
+                    continue;
+                }
+                match segs.last_mut() {
+                    Some(last) if last.1 == t && last.2 == v => last.1 = t + step,
+                    _ => segs.push((t, t + step, v)),
+                }
+            }
+        }
+        let Some(alert) = &a.alert else { continue };
+        let matchers = [
+            eq("__name__", "ALERTS"),
+            eq("alertname", alert),
+            eq("alertstate", "firing"),
+        ];
+        for (group, steps) in read(&matchers, &["tenant", "severity"], &mut quiet)? {
+            let Some((tenant, sev)) = split(&group) else {
+                continue;
+            };
+            // A step with the alert in `ALERTS` is firing; the first step without it ends it.
+            let f = super::replay_sparse(from, to, step, &steps, &|_| Some(0.0), 0);
+            firing.insert((tenant, a.key.clone(), sev), f);
+        }
+    }
+    Ok((thresholds, firing))
 }
 
 #[cfg(test)]

@@ -1,0 +1,325 @@
+//! The recipe limits (docs/recipes.md#limits) in a real Prometheus: the generated rule file
+//! loaded as is, over a backfilled history (`promtool tsdb create-blocks-from openmetrics`),
+//! Prometheus scraping itself for its rule-failure counter. One tenant over the series limit
+//! and one shape over the alert limit: only those are off, each named by a platform alert,
+//! and every other tenant's recipe alert fires.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The port a process listens on, read from /proc (it was started on port 0).
+fn listening_port(pid: u32) -> Option<u16> {
+    let inodes: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().to_string();
+            l.strip_prefix("socket:[")?
+                .strip_suffix(']')
+                .map(str::to_string)
+        })
+        .collect();
+    let tcp = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
+    tcp.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(3) == Some(&"0A") && inodes.contains(*f.get(9)?))
+            .then(|| u16::from_str_radix(f[1].rsplit(':').next()?, 16).ok())
+            .flatten()
+    })
+}
+
+fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn get(url: &str) -> Option<serde_json::Value> {
+    let body = ureq::get(url).call().ok()?.into_string().ok()?;
+    serde_json::from_str(&body).ok()
+}
+
+/// Tenants: `flood` shares the `errors_fast` shape with `calm` and has 16 series of its
+/// metric (limit 12); `wide` forecasts 5 volumes, 5 alerts of one rule (limit 4); `other`
+/// has a shape of its own.
+const LIMITS: &str = "custom_alert_limits: {max_series_per_tenant: 12, max_alerts_per_rule: 4}\n";
+
+fn write_conf(conf: &Path) {
+    let errors = |t: &str| {
+        format!("      - {{recipe: rate, name: errors_fast, metric: http_requests_total, selectors_re: {{code: \"5..\"}}, op: \">\", window: 5m, threshold: \"{t}:warning\"}}\n")
+    };
+    let file = |id: &str, body: &str| format!("tenants:\n  {id}:\n    _custom_alerts:\n{body}");
+    std::fs::create_dir(conf).unwrap();
+    for (name, text) in [
+        ("_defaults.yaml", format!("defaults:\n  mysql_connections: 80\n{LIMITS}")),
+        ("flood.yaml", file("flood", &errors("1"))),
+        ("calm.yaml", file("calm", &errors("5"))),
+        ("other.yaml", file("other", "      - {recipe: threshold, name: queue_deep, metric: queue_depth, op: \">\", threshold: \"100:warning\"}\n")),
+        ("wide.yaml", file("wide", "      - {recipe: forecast, name: disk_will_fill, metric: kubelet_volume_stats_available_bytes, capacity_metric: kubelet_volume_stats_capacity_bytes, op: \"<\", horizon: 1h, threshold: \"0.15:warning\", group_by: [persistentvolumeclaim]}\n")),
+    ] {
+        std::fs::write(conf.join(name), text).unwrap();
+    }
+}
+
+/// A series' value at minute `m` of the history.
+type ValueAt = Box<dyn Fn(f64) -> f64>;
+
+/// 30 minutes of history up to `end` (seconds), one sample every 15 s per series: the
+/// exporter's threshold series and each tenant's application metrics.
+fn history(config: &dynalert_model::Config, end: i64) -> String {
+    let snapshot = dynalert_model::resolve(config, chrono::Utc::now());
+    let text = dynalert_exposition::render(&snapshot, dynalert_exposition::Format::Text);
+    let mut series: Vec<(String, ValueAt)> = Vec::new();
+    for line in text.lines().filter(|l| {
+        l.starts_with("user_custom_threshold{") || l.starts_with("tenant_metadata_info{")
+    }) {
+        let (s, v) = line.rsplit_once(' ').unwrap();
+        let v: f64 = v.parse().unwrap();
+        series.push((s.to_string(), Box::new(move |_| v)));
+    }
+    // 10 errors per second per series; a series of `calm` the selector does not match.
+    for i in 0..16 {
+        series.push((
+            format!("http_requests_total{{tenant=\"flood\",code=\"500\",pod=\"p{i}\"}}"),
+            Box::new(|m| 600.0 * m),
+        ));
+    }
+    for i in 0..2 {
+        series.push((
+            format!("http_requests_total{{tenant=\"calm\",code=\"503\",pod=\"p{i}\"}}"),
+            Box::new(|m| 600.0 * m),
+        ));
+    }
+    series.push((
+        "http_requests_total{tenant=\"calm\",code=\"200\",pod=\"p0\"}".into(),
+        Box::new(|m| 6000.0 * m),
+    ));
+    series.push(("queue_depth{tenant=\"other\"}".into(), Box::new(|_| 900.0)));
+    // Volumes losing 10 of 1000 bytes a minute from 900: none left within the hour.
+    for v in 0..5 {
+        series.push((format!("kubelet_volume_stats_available_bytes{{tenant=\"wide\",persistentvolumeclaim=\"v{v}\"}}"), Box::new(|m| 900.0 - 10.0 * m)));
+        series.push((format!("kubelet_volume_stats_capacity_bytes{{tenant=\"wide\",persistentvolumeclaim=\"v{v}\"}}"), Box::new(|_| 1000.0)));
+    }
+    // OpenMetrics wants each family's series together.
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut om = String::new();
+    for (s, f) in &series {
+        let mut t = end - 30 * 60;
+        while t <= end {
+            let m = (t - (end - 30 * 60)) as f64 / 60.0;
+            let _ = writeln!(om, "{s} {} {t}", f(m));
+            t += 15;
+        }
+    }
+    om.push_str("# EOF\n");
+    om
+}
+
+#[test]
+fn over_limit_recipes_are_off_alone_and_named_in_a_real_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.d");
+    write_conf(&conf);
+    let report = dynalert_config::load_dir(&conf, chrono::Utc::now()).unwrap();
+    assert_eq!(report.errors(), 0);
+    let config = &report.config;
+    let rules = dir.path().join("custom-alerts.yaml");
+    std::fs::write(
+        &rules,
+        dynalert_rules::render_custom_rules(
+            &dynalert_rules::shapes_of(config),
+            config.platform.recipe_limits(),
+            "conf.d",
+        ),
+    )
+    .unwrap();
+
+    let end = chrono::Utc::now().timestamp() - 1;
+    let om = dir.path().join("history.om");
+    std::fs::write(&om, history(config, end)).unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&om)
+        .arg(&data)
+        .output()
+        .expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let cfg = dir.path().join("prometheus.yml");
+    // The platform pack too: its RuleEvaluationFailing covers the recipe groups.
+    let platform =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/packs/platform/alerts.yaml");
+    let global = format!(
+        "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: [{}, {}]\n",
+        rules.display(),
+        platform.display()
+    );
+    std::fs::write(&cfg, &global).unwrap();
+    let mut prom = Kill(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .arg("--web.enable-lifecycle")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus runs"),
+    );
+    let pid = prom.0.id();
+    let port = wait_until("prometheus to listen", Duration::from_secs(60), || {
+        assert!(prom.0.try_wait().unwrap().is_none(), "prometheus exited");
+        listening_port(pid)
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until("prometheus to be ready", Duration::from_secs(60), || {
+        ureq::get(&format!("{base}/-/ready"))
+            .call()
+            .ok()
+            .map(|_| ())
+    });
+    // Prometheus scrapes itself (its port is known only now) for its rule-failure counter.
+    std::fs::write(
+        &cfg,
+        format!("{global}scrape_configs:\n  - job_name: prometheus\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"),
+    )
+    .unwrap();
+    ureq::post(&format!("{base}/-/reload"))
+        .call()
+        .expect("reload");
+
+    // Firing custom alerts, (alertname, tenant) -> labels.
+    let firing = || -> BTreeMap<(String, String), serde_json::Value> {
+        let v = get(&format!("{base}/api/v1/alerts")).unwrap_or_default();
+        v["data"]["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["state"] == "firing" && a["labels"]["component"] == "custom")
+            .map(|a| {
+                let l = &a["labels"];
+                (
+                    (
+                        l["alertname"].as_str().unwrap().to_string(),
+                        l["tenant"].as_str().unwrap_or("").to_string(),
+                    ),
+                    l.clone(),
+                )
+            })
+            .collect()
+    };
+    let generic = || -> Vec<String> {
+        let v = get(&format!("{base}/api/v1/alerts")).unwrap_or_default();
+        v["data"]["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| {
+                a["state"] == "firing" && a["labels"]["alertname"] == "RuleEvaluationFailing"
+            })
+            .filter_map(|a| a["labels"]["rule_group"].as_str().map(str::to_string))
+            .collect()
+    };
+    let alerts = wait_until(
+        "CustomAlertRuleFailing and RuleEvaluationFailing to fire",
+        Duration::from_secs(90),
+        || {
+            let f = firing();
+            (f.contains_key(&("CustomAlertRuleFailing".into(), "wide".into()))
+                && !generic().is_empty())
+            .then_some(f)
+        },
+    );
+    let got: BTreeSet<(&str, &str)> = alerts
+        .keys()
+        .map(|(a, t)| (a.as_str(), t.as_str()))
+        .collect();
+    let want: BTreeSet<(&str, &str)> = [
+        // calm shares flood's shape: its alert still fires; flood's is off, and named.
+        ("errors_fast", "calm"),
+        ("CustomAlertSeriesLimit", "flood"),
+        // other's shape is untouched by wide's failing one.
+        ("queue_deep", "other"),
+        // wide's shape produces no alert at all (over its limit), and is named.
+        ("CustomAlertRuleFailing", "wide"),
+    ]
+    .into();
+    assert_eq!(got, want);
+    let id = |tenant: &str, alert: &str| {
+        config.tenants[tenant]
+            .custom_alerts
+            .iter()
+            .find(|a| a.shape.name == alert)
+            .unwrap()
+            .shape
+            .id()
+    };
+    let limit = &alerts[&("CustomAlertSeriesLimit".into(), "flood".into())];
+    assert_eq!(limit["alert"], "errors_fast");
+    assert_eq!(limit["rule"], id("flood", "errors_fast").as_str());
+    let failing = &alerts[&("CustomAlertRuleFailing".into(), "wide".into())];
+    assert_eq!(failing["alert"], "disk_will_fill");
+    assert_eq!(failing["rule"], id("wide", "disk_will_fill").as_str());
+
+    // The platform pack's RuleEvaluationFailing names the same group.
+    let group = format!(
+        "dynalert-custom-alert-disk_will_fill-{}",
+        id("wide", "disk_will_fill")
+    );
+    assert_eq!(generic(), [format!("{};{group}", rules.display())]);
+
+    // Prometheus reports exactly one unhealthy group: wide's shape, over its limit.
+    let v = get(&format!("{base}/api/v1/rules")).unwrap();
+    let bad: Vec<(String, String)> = v["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| {
+            g["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["health"] == "err")
+                .map(move |r| {
+                    (
+                        g["name"].as_str().unwrap().to_string(),
+                        r["lastError"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+        })
+        .collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(
+        bad[0].0,
+        format!(
+            "dynalert-custom-alert-disk_will_fill-{}",
+            id("wide", "disk_will_fill")
+        )
+    );
+    assert!(
+        bad[0].1.contains("exceeded limit of 4 with 5 alerts"),
+        "{bad:?}"
+    );
+}
