@@ -166,7 +166,10 @@ fn effective_shows_the_chain_of_levels() {
         .unwrap();
     let p = dir.path().display().to_string();
     assert_eq!(
-        key.chain,
+        key.chain
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         vec![
             format!("{p}/_defaults.yaml:2"),
             format!("{p}/db/_defaults.yaml:2"),
@@ -179,7 +182,10 @@ fn effective_shows_the_chain_of_levels() {
         .find(|k| k.key == "mysql_replication_lag")
         .unwrap();
     assert_eq!(
-        lag.chain,
+        lag.chain
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         vec![
             format!("{p}/_defaults.yaml:3"),
             format!("{p}/db/mariadb/_defaults.yaml:2"),

@@ -48,16 +48,19 @@ pub struct TierEffective {
 /// All tiers of one key.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyEffective {
-    pub key: String,
-    pub component: String,
-    pub metric: String,
+    pub key: LabelStr,
+    pub component: LabelStr,
+    pub metric: LabelStr,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<(String, String)>,
     pub tiers: Vec<TierEffective>,
     /// Where each level set the key (`file:line`, root first, the tenant's file last):
     /// the chain a hierarchical conf.d merged the value from.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub chain: Vec<String>,
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "all_as_display"
+    )]
+    pub chain: Vec<Source>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,6 +128,10 @@ pub struct TenantEffective {
 
 fn as_display<S: serde::Serializer>(v: &Source, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
+}
+
+fn all_as_display<S: serde::Serializer>(v: &[Source], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(ToString::to_string))
 }
 
 /// Tracks the earliest future instant seen.
@@ -234,26 +241,26 @@ fn key_effective(
             reason: key.to_string(),
         });
     }
-    let mut chain: Vec<String> = platform
-        .chain
-        .get(key)
-        .map(|c| c.iter().map(ToString::to_string).collect())
-        .unwrap_or_default();
+    let mut chain: Vec<Source> = if platform.chain.is_empty() {
+        Vec::new()
+    } else {
+        platform.chain.get(key).cloned().unwrap_or_default()
+    };
     if let Some(own) = tenant_tiers
         .and_then(|m| m.values().next())
         .filter(|_| !chain.is_empty())
     {
-        chain.push(own.source.to_string());
+        chain.push(own.source.clone());
     }
     KeyEffective {
         chain,
         key: if key.dims.is_empty() {
-            key.base.clone()
+            LabelStr::from(&*key.base)
         } else {
-            key.to_string()
+            LabelStr::from(key.to_string())
         },
-        component: key.component().to_string(),
-        metric: key.metric().to_string(),
+        component: LabelStr::from(key.component()),
+        metric: LabelStr::from(key.metric()),
         labels: key
             .dims
             .iter()

@@ -191,7 +191,7 @@ pub fn served_segments(config: &Config, keys: &[&str], from: i64, to: i64, step:
             let in_maintenance = e.maintenance.as_ref().is_some_and(|m| m.active);
             if !in_maintenance {
                 for k in &e.keys {
-                    let Some(per_tier) = out.get_mut(&k.key) else {
+                    let Some(per_tier) = out.get_mut(k.key.as_str()) else {
                         continue;
                     };
                     for tier in &k.tiers {

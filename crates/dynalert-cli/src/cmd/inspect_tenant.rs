@@ -90,7 +90,7 @@ pub fn configured(
 ) -> BTreeMap<String, BTreeMap<String, f64>> {
     let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for k in eff.keys.iter().filter(|k| k.labels.is_empty()) {
-        let e = out.entry(k.key.clone()).or_default();
+        let e = out.entry(k.key.to_string()).or_default();
         for t in &k.tiers {
             if let Some(v) = t.value {
                 e.insert(t.severity.as_str().to_string(), v);

@@ -169,7 +169,7 @@ pub(crate) fn diff(before: &TenantEffective, after: &TenantEffective) -> Vec<Str
                 .flat_map(|k| {
                     k.tiers
                         .iter()
-                        .map(|t| ((k.key.clone(), t.severity.as_str()), (t.value, t.state)))
+                        .map(|t| ((k.key.to_string(), t.severity.as_str()), (t.value, t.state)))
                 })
                 .collect()
         };

@@ -18,7 +18,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(5);
 fn configured(e: &TenantEffective) -> BTreeMap<String, BTreeMap<String, f64>> {
     let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for k in e.keys.iter().filter(|k| k.labels.is_empty()) {
-        let tiers = out.entry(k.key.clone()).or_default();
+        let tiers = out.entry(k.key.to_string()).or_default();
         for t in &k.tiers {
             if let Some(v) = t.value {
                 tiers.insert(t.severity.as_str().to_string(), v);
