@@ -368,7 +368,12 @@ pub struct Config {
 impl Drop for Config {
     /// Tens of thousands of tenants free a few million allocations: on all cores.
     fn drop(&mut self) {
-        if self.tenants.len() >= crate::resolve::PARALLEL_MIN {
+        let own = self
+            .tenants
+            .values()
+            .filter(|t| Arc::strong_count(t) == 1)
+            .count();
+        if own >= crate::resolve::PARALLEL_MIN {
             let tenants: Vec<_> = std::mem::take(&mut self.tenants).into_values().collect();
             crate::resolve::parallel_drop(tenants);
         }

@@ -730,41 +730,52 @@ impl<T: Send + Sync> Resolver<T> {
         let forward = self.last.is_none_or(|l| l <= t);
         self.platform = Some(config.platform.clone());
         self.last = Some(t);
-        let mut old = std::mem::take(&mut self.entries);
         if !same_platform || !forward {
             // Kept only as the previous values handed to `derive`.
-            for e in old.values_mut() {
+            for e in self.entries.values_mut() {
                 e.next_change = Some(DateTime::<Utc>::MIN_UTC);
             }
         }
+        // Both maps are sorted by tenant id: one walk finds what changed.
         let mut stale = Vec::new();
+        let mut gone = Vec::new();
+        let mut ours = self.entries.iter().peekable();
         for (id, tenant) in &config.tenants {
-            match old.remove_entry(id.as_str()) {
-                Some((id, e))
-                    if Arc::ptr_eq(&e.tenant, tenant) && e.next_change.is_none_or(|n| n > t) =>
-                {
-                    self.entries.insert(id, e);
-                }
-                prev => stale.push((id, tenant, prev.map(|(_, e)| e.value))),
+            while let Some((old_id, _)) = ours.next_if(|(old_id, _)| old_id.as_str() < id.as_str())
+            {
+                gone.push(old_id.clone());
+            }
+            match ours.next_if(|(old_id, _)| *old_id == id) {
+                Some((_, e))
+                    if Arc::ptr_eq(&e.tenant, tenant) && e.next_change.is_none_or(|n| n > t) => {}
+                Some(_) => stale.push((id, tenant)),
+                None => stale.push((id, tenant)),
             }
         }
-        let removed = old.len();
-        drop(old);
-        let fresh = parallel_map(&stale, |(_, tenant, prev)| {
+        gone.extend(ours.map(|(old_id, _)| old_id.clone()));
+        for id in &gone {
+            self.entries.remove(id);
+        }
+        let entries = &self.entries;
+        let fresh = parallel_map(&stale, |(id, tenant)| {
             let series = resolve_tenant(&config.platform, tenant, t);
             let next_change = series.next_change;
-            (next_change, derive(series, prev.as_ref()))
+            let prev = entries.get(id.as_str()).map(|e| &e.value);
+            (next_change, derive(series, prev))
         });
-        let resolved = stale.len();
-        for ((id, tenant, _), (next_change, value)) in stale.into_iter().zip(fresh) {
-            self.entries.insert(
-                id.clone(),
-                Cached {
-                    tenant: tenant.clone(),
-                    next_change,
-                    value,
-                },
-            );
+        let (resolved, removed) = (stale.len(), gone.len());
+        for ((id, tenant), (next_change, value)) in stale.into_iter().zip(fresh) {
+            let cached = Cached {
+                tenant: tenant.clone(),
+                next_change,
+                value,
+            };
+            match self.entries.get_mut(id.as_str()) {
+                Some(e) => *e = cached,
+                None => {
+                    self.entries.insert(id.clone(), cached);
+                }
+            }
         }
         Update { resolved, removed }
     }

@@ -106,7 +106,13 @@ pub struct Snapshot {
 impl Drop for Snapshot {
     /// A large snapshot holds millions of labels: freed on all cores.
     fn drop(&mut self) {
-        if self.tenants.len() >= crate::resolve::PARALLEL_MIN {
+        // Only what this snapshot alone holds is freed here (a resolver shares the rest).
+        let own = self
+            .tenants
+            .iter()
+            .filter(|t| Arc::strong_count(t) == 1)
+            .count();
+        if own >= crate::resolve::PARALLEL_MIN {
             crate::resolve::parallel_drop(std::mem::take(&mut self.tenants));
         }
     }
