@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::fixture::Fixture;
-use crate::process::{free_port, wait_for, Guard};
+use dynalert_probe::port::THRESHOLD_EXPORTER;
+
+use crate::process::{wait_for, Guard};
 use crate::{BenchError, Result};
 
 /// Options of a `bench exporter` run.
@@ -87,16 +89,19 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
     let library_render_ms = t.elapsed().as_secs_f64() * 1000.0;
     let series = body.lines().filter(|l| !l.starts_with('#')).count();
 
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
     let mut cmd = Command::new(&opts.exporter);
     cmd.arg(format!("--config.dir={}", conf_d.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.listen-address=127.0.0.1:0")
         .arg("--config.watch=false")
         .arg("--web.enable-lifecycle")
-        .arg("--log.level=warn");
+        // `info`: the level of the line that reports the bound port.
+        .arg("--log.level=info");
     let started = Instant::now();
-    let mut guard = Guard::spawn("threshold-exporter", cmd, &dir.join("exporter.log"))?;
+    let guard = Guard::spawn("threshold-exporter", cmd, &dir.join("exporter.log"))?;
+    let base = format!(
+        "http://127.0.0.1:{}",
+        guard.port(THRESHOLD_EXPORTER, Duration::from_secs(300))?
+    );
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(120))
         .build();
