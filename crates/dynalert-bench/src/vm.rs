@@ -217,6 +217,10 @@ pub fn run_set(
     let spawn_at = Instant::now();
     let va = Guard::spawn("vmalert", cmd, &set_dir.join("vmalert.log"))?;
     mem.watch(&va);
+    let mut alive = || -> Result<()> {
+        va.check_alive()?;
+        Ok(vm.check_alive()?)
+    };
     let base = format!(
         "http://127.0.0.1:{}",
         va.port(Announce::Socket, Duration::from_secs(60))?
@@ -228,8 +232,7 @@ pub fn run_set(
         load_deadline,
         Duration::from_millis(200),
         || {
-            va.check_alive()?;
-            vm.check_alive()?;
+            alive()?;
             Ok(loaded_rules(&base).filter(|r| *r >= rules).map(|_| ()))
         },
     )?;
@@ -245,10 +248,7 @@ pub fn run_set(
         opts.saturation_limit + opts.interval * (opts.warm_cycles + 2),
         poll,
         || {
-            let text = metrics::read_text(&metrics_url, &mut || {
-                va.check_alive()?;
-                Ok(vm.check_alive()?)
-            })?;
+            let text = metrics::read_text(&metrics_url, &mut alive)?;
             let m = VmalertMetrics::parse(&text)?;
             Ok((m.groups > 0 && m.min_iterations() >= warm_target).then_some(()))
         },
@@ -270,12 +270,10 @@ pub fn run_set(
             opts.saturation_limit,
             opts.interval,
             || {
-                let alive = &mut || {
-                    va.check_alive()?;
-                    Ok(vm.check_alive()?)
-                };
-                let n =
-                    metrics::retry(metrics::READ_DEADLINE, alive, || metrics::firing(&base))?.len();
+                let n = metrics::retry(metrics::READ_DEADLINE, &mut alive, || {
+                    metrics::firing(&base)
+                })?
+                .len();
                 same = if last == Some(n) && n > 0 {
                     same + 1
                 } else {
@@ -295,20 +293,11 @@ pub fn run_set(
 
     let a_at = Instant::now();
     let vm_metrics_url = format!("{vm_base}/metrics");
-    let a = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-        va.check_alive()?;
-        Ok(vm.check_alive()?)
-    })?)?;
-    let (vm_cpu_a, _, _) = vm_self(&metrics::read_text(&vm_metrics_url, &mut || {
-        va.check_alive()?;
-        Ok(vm.check_alive()?)
-    })?)?;
+    let a = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
+    let (vm_cpu_a, _, _) = vm_self(&metrics::read_text(&vm_metrics_url, &mut alive)?)?;
     let target = a.min_iterations() + f64::from(opts.measure_cycles);
     let b = wait_for("the measurement cycles", measure_limit * 2, poll, || {
-        let m = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-            va.check_alive()?;
-            Ok(vm.check_alive()?)
-        })?)?;
+        let m = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
         if m.min_iterations() >= target {
             return Ok(Some(m));
         }
@@ -319,18 +308,10 @@ pub fn run_set(
         Ok(None)
     })?;
     let wall = a_at.elapsed().as_secs_f64().max(1e-9);
-    let (vm_cpu_b, vm_rss, series) = vm_self(&metrics::read_text(&vm_metrics_url, &mut || {
-        va.check_alive()?;
-        Ok(vm.check_alive()?)
-    })?)?;
-    let firing = metrics::retry(
-        metrics::READ_DEADLINE,
-        &mut || {
-            va.check_alive()?;
-            Ok(vm.check_alive()?)
-        },
-        || metrics::firing(&base),
-    )?;
+    let (vm_cpu_b, vm_rss, series) = vm_self(&metrics::read_text(&vm_metrics_url, &mut alive)?)?;
+    let firing = metrics::retry(metrics::READ_DEADLINE, &mut alive, || {
+        metrics::firing(&base)
+    })?;
     let rss_bytes = b.rss.max(va.rss_bytes().unwrap_or(0) as f64)
         + vm_rss.max(vm.rss_bytes().unwrap_or(0) as f64);
     drop(va);

@@ -17,12 +17,7 @@ struct Envelope<T> {
     status: String,
     #[serde(default)]
     error: Option<String>,
-    #[serde(default = "none")]
     data: Option<T>,
-}
-
-fn none<T>() -> Option<T> {
-    None
 }
 
 /// One sample of an instant query.
@@ -75,32 +70,21 @@ pub struct Rule {
     /// Seconds the last evaluation took.
     #[serde(default, rename = "evaluationTime")]
     pub evaluation_time: f64,
-    /// RFC 3339 time of the last evaluation.
-    #[serde(default, rename = "lastEvaluation")]
-    pub last_evaluation: String,
+}
+
+/// The `data` of a query: a vector (`value`) or a matrix (`values`).
+#[derive(Deserialize)]
+struct QueryData {
+    result: Vec<Item>,
 }
 
 #[derive(Deserialize)]
-struct VectorData {
-    result: Vec<VectorItem>,
-}
-
-#[derive(Deserialize)]
-struct VectorItem {
+struct Item {
     #[serde(default)]
     metric: Labels,
+    #[serde(default)]
     value: (f64, String),
-}
-
-#[derive(Deserialize)]
-struct MatrixData {
-    result: Vec<MatrixItem>,
-}
-
-#[derive(Deserialize)]
-struct MatrixItem {
     #[serde(default)]
-    metric: Labels,
     values: Vec<(f64, String)>,
 }
 
@@ -198,8 +182,7 @@ impl Prometheus {
     }
 
     fn instant(&self, expr: &str, params: &[(&str, &str)]) -> anyhow::Result<Vec<Sample>> {
-        let d: VectorData =
-            self.call(&format!("query `{expr}`"), "/api/v1/query", params, false)?;
+        let d: QueryData = self.call(&format!("query `{expr}`"), "/api/v1/query", params, false)?;
         Ok(d.result
             .into_iter()
             .map(|r| Sample {
@@ -222,7 +205,7 @@ impl Prometheus {
         end: i64,
         step: i64,
     ) -> anyhow::Result<Vec<Series>> {
-        let d: MatrixData = self.call(
+        let d: QueryData = self.call(
             &format!("query_range `{expr}`"),
             "/api/v1/query_range",
             &[
