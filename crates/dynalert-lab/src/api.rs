@@ -6,16 +6,11 @@ use dynalert_probe::prom::{Alertmanager, Prometheus};
 
 pub use dynalert_probe::exposition::{Labels, Line};
 pub use dynalert_probe::http::{get_json, get_status, get_text, post_empty, send_json};
-pub use dynalert_probe::prom::{AmAlert, PromAlert, Sample};
+pub use dynalert_probe::prom::{AmAlert, Sample};
 
 /// Instant query against the Prometheus HTTP API at `prom`.
 pub fn query(prom: &str, expr: &str) -> anyhow::Result<Vec<Sample>> {
     Prometheus::new(prom).query(expr)
-}
-
-/// Every alert of the Prometheus HTTP API at `prom`.
-pub fn prom_alerts(prom: &str) -> anyhow::Result<Vec<PromAlert>> {
-    Prometheus::new(prom).alerts()
 }
 
 /// Every alert Alertmanager at `am` holds.

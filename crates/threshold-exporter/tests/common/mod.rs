@@ -20,13 +20,7 @@ pub const EXE: &str = env!("CARGO_BIN_EXE_threshold-exporter");
 /// Log lines kept per exporter (the tail is printed when something goes wrong).
 const LOG_TAIL: usize = 200;
 
-/// Resident memory of a process in bytes, from `/proc/<pid>/status`.
-pub fn rss(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
+pub use dynalert_probe::process::rss_of as rss;
 
 /// Samples a child's RSS every 20 ms: keeps the peak and kills the child above a hard
 /// limit, so that a memory bomb cannot take the machine down with the test.
