@@ -5,16 +5,15 @@
 //! tenant file changed then `POST /-/reload` until it answers, `/metrics` latency (uncompressed,
 //! sequential requests) and RSS.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use dynalert_probe::http::Client;
+use dynalert_probe::port::THRESHOLD_EXPORTER;
 use serde::Serialize;
 
 use crate::fixture::Fixture;
-use dynalert_probe::port::THRESHOLD_EXPORTER;
-
 use crate::process::{wait_for, Guard};
 use crate::{BenchError, Result};
 
@@ -102,21 +101,15 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
         "http://127.0.0.1:{}",
         guard.port(THRESHOLD_EXPORTER, Duration::from_secs(300))?
     );
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(120))
-        .build();
+    let http = Client::new(Duration::from_secs(120));
+    let ready = format!("{base}/-/ready");
     wait_for(
         "the exporter to be ready",
         Duration::from_secs(300),
         Duration::from_millis(20),
         || {
             guard.check_alive()?;
-            Ok(agent
-                .get(&format!("{base}/-/ready"))
-                .call()
-                .ok()
-                .filter(|r| r.status() == 200)
-                .map(|_| ()))
+            Ok((http.get_status(&ready).ok() == Some(200)).then_some(()))
         },
     )?;
     let cold_start_s = started.elapsed().as_secs_f64();
@@ -127,24 +120,21 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
         fixture.tenant_file(1, 1),
     )?;
     let t = Instant::now();
-    agent
-        .post(&format!("{base}/-/reload"))
-        .call()
-        .map_err(|e| BenchError::Http(format!("POST /-/reload: {e}")))?;
+    let (code, body) = http
+        .post_empty(&format!("{base}/-/reload"))
+        .map_err(|e| BenchError::Http(format!("{e:#}")))?;
+    if code != 200 {
+        return Err(BenchError::Http(format!("POST /-/reload: {code} {body}")));
+    }
     let reload_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     let mut lat = vec![];
     let mut body_bytes = 0;
     for _ in 0..opts.scrapes.max(1) {
         let t = Instant::now();
-        let mut text = Vec::new();
-        agent
-            .get(&format!("{base}/metrics"))
-            .call()
-            .map_err(|e| BenchError::Http(format!("GET /metrics: {e}")))?
-            .into_reader()
-            .read_to_end(&mut text)
-            .map_err(|e| BenchError::Http(format!("GET /metrics: {e}")))?;
+        let text = http
+            .get_text(&format!("{base}/metrics"))
+            .map_err(|e| BenchError::Http(format!("{e:#}")))?;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
         body_bytes = text.len();
     }
