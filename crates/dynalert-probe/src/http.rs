@@ -50,12 +50,7 @@ impl Client {
 
     /// GET `url` as JSON; a 4xx/5xx status is an error.
     pub fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> anyhow::Result<T> {
-        let resp = self
-            .agent
-            .get(url)
-            .call()
-            .with_context(|| format!("GET `{url}`"))?;
-        resp.into_json()
+        serde_json::from_str(&self.get_text(url)?)
             .with_context(|| format!("GET `{url}`: unexpected answer"))
     }
 

@@ -76,29 +76,30 @@ pub fn logged_port(text: &str, marker: &str) -> Option<u16> {
 
 /// The port of the one TCP socket `pid` listens on; `None` while it listens on none.
 fn listening_port(pid: u32) -> anyhow::Result<Option<u16>> {
-    let mut inodes = std::collections::BTreeSet::new();
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .with_context(|| format!("cannot list the sockets of pid {pid}"))?;
-    for fd in fds.flatten() {
-        if let Ok(target) = std::fs::read_link(fd.path()) {
-            let t = target.to_string_lossy();
-            if let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-                inodes.insert(inode.to_string());
-            }
-        }
-    }
-    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp"))?;
-    let ports = listening_ports(&table, &inodes);
-    match ports.as_slice() {
+    match listening_ports(pid)?.as_slice() {
         [] => Ok(None),
         [p] => Ok(Some(*p)),
         more => bail!("pid {pid} listens on several ports {more:?}; cannot tell which to use"),
     }
 }
 
-/// Ports of the LISTEN sockets (state `0A`) of a `/proc/net/tcp` table whose inode is in
-/// `inodes`.
-fn listening_ports(table: &str, inodes: &std::collections::BTreeSet<String>) -> Vec<u16> {
+/// Ports of the LISTEN sockets (state `0A` in `/proc/<pid>/net/tcp`) that `pid` holds.
+fn listening_ports(pid: u32) -> anyhow::Result<Vec<u16>> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .with_context(|| format!("cannot list the sockets of pid {pid}"))?;
+    let inodes: std::collections::BTreeSet<String> = fds
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|t| {
+            Some(
+                t.to_str()?
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp"))?;
     let mut out: Vec<u16> = table
         .lines()
         .skip(1)
@@ -112,7 +113,7 @@ fn listening_ports(table: &str, inodes: &std::collections::BTreeSet<String>) -> 
         .collect();
     out.sort_unstable();
     out.dedup();
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -124,17 +125,7 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let want = l.local_addr().unwrap().port();
         // Other tests of this binary may hold listeners too: look for ours among them.
-        let mut inodes = std::collections::BTreeSet::new();
-        for fd in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-            if let Ok(t) = std::fs::read_link(fd.path()) {
-                let t = t.to_string_lossy().into_owned();
-                if let Some(i) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-                    inodes.insert(i.to_string());
-                }
-            }
-        }
-        let table = std::fs::read_to_string("/proc/self/net/tcp").unwrap();
-        assert!(listening_ports(&table, &inodes).contains(&want));
+        assert!(listening_ports(std::process::id()).unwrap().contains(&want));
         drop(l);
     }
 
