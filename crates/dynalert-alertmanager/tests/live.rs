@@ -7,53 +7,31 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dynalert_alertmanager::{generate, render};
+use dynalert_probe::http::{is_ready, send_json};
+use dynalert_probe::port::EXPORTER_TOOLKIT;
+use dynalert_probe::process::Guard;
 
 type Seen = Arc<Mutex<BTreeSet<(String, String, String, String)>>>;
 /// Every notified alert in arrival order: (receiver, tenant, alertname, severity, status).
 type Log = Arc<Mutex<Vec<(String, String, String, String, String)>>>;
 
-/// Kills and reaps the child process on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts Alertmanager on `127.0.0.1:0` and reads the port it bound back from its log.
-fn start_am(dir: &Path, config: &Path) -> (Proc, u16) {
-    let log_path = dir.join("alertmanager.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let am = Proc(
-        Command::new(binary())
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.join("data").display()))
-            .arg("--web.listen-address=127.0.0.1:0")
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start Alertmanager"),
-    );
-    let mut port = 0;
-    wait_for("Alertmanager to listen", Duration::from_secs(60), || {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        port = text
-            .lines()
-            .filter(|l| l.contains("msg=\"Listening on\""))
-            .find_map(|l| l.rsplit("127.0.0.1:").next()?.trim().parse().ok())
-            .unwrap_or(0);
-        port != 0
-    });
+fn start_am(dir: &Path, config: &Path) -> (Guard, u16) {
+    let mut cmd = Command::new(binary());
+    cmd.arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=");
+    let am = Guard::spawn("alertmanager", cmd, &dir.join("alertmanager.log")).unwrap();
+    let port = am.port(EXPORTER_TOOLKIT, Duration::from_secs(60)).unwrap();
+    let ready = format!("http://127.0.0.1:{port}/-/ready");
     wait_for("Alertmanager to be ready", Duration::from_secs(60), || {
-        http(port, "GET", "/-/ready", "").is_ok_and(|c| c == 200)
+        is_ready(&ready)
     });
     (am, port)
 }
@@ -116,29 +94,8 @@ fn sink() -> (u16, Seen, Log) {
     (port, seen, log)
 }
 
-fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(request.as_bytes())?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0))
-}
-
 fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    dynalert_probe::wait_for(what, timeout, || Ok(ok().then_some(()))).unwrap();
 }
 
 fn alert(labels: &[(&str, &str)]) -> serde_json::Value {
@@ -150,9 +107,8 @@ fn alert(labels: &[(&str, &str)]) -> serde_json::Value {
 }
 
 fn post(port: u16, alerts: &[serde_json::Value]) {
-    let body = serde_json::Value::Array(alerts.to_vec()).to_string();
-    let code = http(port, "POST", "/api/v2/alerts", &body).unwrap();
-    assert_eq!(code, 200, "posting alerts");
+    let url = format!("http://127.0.0.1:{port}/api/v2/alerts");
+    send_json("POST", &url, &alerts).expect("posting alerts");
 }
 
 fn binary() -> &'static str {

@@ -11,9 +11,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use dynalert_probe::http::send_json;
+use dynalert_probe::port::EXPORTER_TOOLKIT;
+use dynalert_probe::process::Guard;
 
 /// One request seen by the sink.
 #[derive(Clone, Debug)]
@@ -28,16 +32,6 @@ struct Seen {
 }
 
 type Requests = Arc<Mutex<Vec<Seen>>>;
-
-/// Kills and reaps the child process on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Reads one HTTP/1.1 request line and its headers; returns (request line, content length,
 /// `Authorization`).
@@ -140,30 +134,6 @@ fn sink(tls: Arc<rustls::ServerConfig>) -> (u16, Requests) {
     (port, seen)
 }
 
-fn post(port: u16, path: &str, body: &str) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// A TLS server configuration for `api.pushover.net`, and its certificate in PEM (which the
 /// tenant's `ca_file` trusts).
 fn pushover_tls() -> (Arc<rustls::ServerConfig>, String) {
@@ -241,37 +211,27 @@ routing:
     let file = tmp.path().join("alertmanager.yml");
     std::fs::write(&file, dynalert_alertmanager::render(&g, None).unwrap()).unwrap();
 
-    let log_path = tmp.path().join("alertmanager.log");
-    let _am = Proc(
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", file.display()))
-            .arg(format!(
-                "--storage.path={}",
-                tmp.path().join("data").display()
-            ))
-            .arg("--web.listen-address=127.0.0.1:0")
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log_path).unwrap())
-            .spawn()
-            .expect("start Alertmanager (Debian package `prometheus-alertmanager`)"),
-    );
-    let mut port = 0u16;
-    wait_for("Alertmanager to listen", Duration::from_secs(60), || {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        port = text
-            .lines()
-            .filter(|l| l.contains("msg=\"Listening on\""))
-            .find_map(|l| l.rsplit("127.0.0.1:").next()?.trim().parse().ok())
-            .unwrap_or(0);
-        port != 0
-    });
-    let alert = r#"[{"labels":{"alertname":"MariaDBHighConnections","tenant":"t","severity":"warning","team":"db"}}]"#;
-    wait_for(
+    let mut cmd = Command::new("prometheus-alertmanager");
+    cmd.arg(format!("--config.file={}", file.display()))
+        .arg(format!(
+            "--storage.path={}",
+            tmp.path().join("data").display()
+        ))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=");
+    let am = Guard::spawn("alertmanager", cmd, &tmp.path().join("alertmanager.log")).unwrap();
+    let port = am.port(EXPORTER_TOOLKIT, Duration::from_secs(60)).unwrap();
+    let alert: serde_json::Value = serde_json::from_str(
+        r#"[{"labels":{"alertname":"MariaDBHighConnections","tenant":"t","severity":"warning","team":"db"}}]"#,
+    )
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}/api/v2/alerts");
+    dynalert_probe::wait_for(
         "Alertmanager to accept alerts",
         Duration::from_secs(60),
-        || post(port, "/api/v2/alerts", alert) == 200,
-    );
+        || Ok(send_json("POST", &url, &alert).ok()),
+    )
+    .unwrap();
     // Paths each integration of Alertmanager 0.25 posts to, from its configured URL (victorops
     // appends `<api_key>/<routing_key>`, the AWS SDK posts SNS's Publish action to the endpoint's
     // root), and the `Authorization` each sends.
@@ -286,19 +246,23 @@ routing:
         ("/sns/", "AWS4-HMAC-SHA256 Credential=AKIDTENANT/"),
         ("/1/messages.json", ""),
     ];
-    let start = Instant::now();
-    while !expected
-        .iter()
-        .all(|(p, _)| seen.lock().unwrap().iter().any(|r| r.path == *p))
-    {
-        if start.elapsed() > Duration::from_secs(60) {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            panic!(
-                "timed out waiting for every integration's request; seen: {:#?}\nAlertmanager log:\n{log}",
-                seen.lock().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let every = dynalert_probe::wait_for(
+        "every integration's request",
+        Duration::from_secs(60),
+        || {
+            let seen = seen.lock().unwrap();
+            let all = expected
+                .iter()
+                .all(|(p, _)| seen.iter().any(|r| r.path == *p));
+            Ok(all.then_some(()))
+        },
+    );
+    if let Err(e) = every {
+        let log = std::fs::read_to_string(am.log()).unwrap_or_default();
+        panic!(
+            "{e}; seen: {:#?}\nAlertmanager log:\n{log}",
+            seen.lock().unwrap()
+        );
     }
     let got = seen.lock().unwrap().clone();
     let one = |path: &str| got.iter().find(|r| r.path == path).unwrap();

@@ -5,15 +5,16 @@
 //! tenant file changed then `POST /-/reload` until it answers, `/metrics` latency (uncompressed,
 //! sequential requests) and RSS.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use dynalert_probe::http::Client;
+use dynalert_probe::port::THRESHOLD_EXPORTER;
 use serde::Serialize;
 
 use crate::fixture::Fixture;
-use crate::process::{free_port, wait_for, Guard};
+use crate::process::{wait_for, Guard};
 use crate::{BenchError, Result};
 
 /// Options of a `bench exporter` run.
@@ -87,31 +88,28 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
     let library_render_ms = t.elapsed().as_secs_f64() * 1000.0;
     let series = body.lines().filter(|l| !l.starts_with('#')).count();
 
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
     let mut cmd = Command::new(&opts.exporter);
     cmd.arg(format!("--config.dir={}", conf_d.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.listen-address=127.0.0.1:0")
         .arg("--config.watch=false")
         .arg("--web.enable-lifecycle")
-        .arg("--log.level=warn");
+        // `info`: the level of the line that reports the bound port.
+        .arg("--log.level=info");
     let started = Instant::now();
-    let mut guard = Guard::spawn("threshold-exporter", cmd, &dir.join("exporter.log"))?;
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(120))
-        .build();
+    let guard = Guard::spawn("threshold-exporter", cmd, &dir.join("exporter.log"))?;
+    let base = format!(
+        "http://127.0.0.1:{}",
+        guard.port(THRESHOLD_EXPORTER, Duration::from_secs(300))?
+    );
+    let http = Client::new(Duration::from_secs(120));
+    let ready = format!("{base}/-/ready");
     wait_for(
         "the exporter to be ready",
         Duration::from_secs(300),
         Duration::from_millis(20),
         || {
             guard.check_alive()?;
-            Ok(agent
-                .get(&format!("{base}/-/ready"))
-                .call()
-                .ok()
-                .filter(|r| r.status() == 200)
-                .map(|_| ()))
+            Ok((http.get_status(&ready).ok() == Some(200)).then_some(()))
         },
     )?;
     let cold_start_s = started.elapsed().as_secs_f64();
@@ -122,24 +120,21 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
         fixture.tenant_file(1, 1),
     )?;
     let t = Instant::now();
-    agent
-        .post(&format!("{base}/-/reload"))
-        .call()
-        .map_err(|e| BenchError::Http(format!("POST /-/reload: {e}")))?;
+    let (code, body) = http
+        .post_empty(&format!("{base}/-/reload"))
+        .map_err(|e| BenchError::Http(format!("{e:#}")))?;
+    if code != 200 {
+        return Err(BenchError::Http(format!("POST /-/reload: {code} {body}")));
+    }
     let reload_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     let mut lat = vec![];
     let mut body_bytes = 0;
     for _ in 0..opts.scrapes.max(1) {
         let t = Instant::now();
-        let mut text = Vec::new();
-        agent
-            .get(&format!("{base}/metrics"))
-            .call()
-            .map_err(|e| BenchError::Http(format!("GET /metrics: {e}")))?
-            .into_reader()
-            .read_to_end(&mut text)
-            .map_err(|e| BenchError::Http(format!("GET /metrics: {e}")))?;
+        let text = http
+            .get_text(&format!("{base}/metrics"))
+            .map_err(|e| BenchError::Http(format!("{e:#}")))?;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
         body_bytes = text.len();
     }

@@ -331,7 +331,8 @@ impl Fixture {
     /// the thresholds (taken from the exporter's rendering of the conf.d, as a generator of
     /// per-tenant rules would) and the metadata inlined as constants.
     pub fn per_tenant_rules(&self, exposition: &str) -> Result<(String, usize)> {
-        let parsed = parse_exposition(exposition);
+        let parsed = dynalert_probe::exposition::parse(exposition)
+            .map_err(|e| BenchError::Config(format!("the exporter's rendering: {e}")))?;
         let mut thresholds: BTreeMap<(String, String), Vec<(String, f64)>> = BTreeMap::new();
         let mut meta: BTreeMap<String, (String, String)> = BTreeMap::new();
         for (name, labels, value) in parsed {
@@ -560,80 +561,9 @@ fn indent_expr(expr: &str, n: usize) -> String {
         .join("\n")
 }
 
-/// Parses Prometheus text exposition into (name, labels, value); comments are skipped.
-pub fn parse_exposition(text: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (head, value) = match line.rfind(' ') {
-            Some(i) => (&line[..i], &line[i + 1..]),
-            None => continue,
-        };
-        let Ok(value) = value.parse::<f64>() else {
-            continue;
-        };
-        let (name, labels) = match head.find('{') {
-            Some(i) => (&head[..i], parse_labels(&head[i + 1..head.len() - 1])),
-            None => (head, BTreeMap::new()),
-        };
-        out.push((name.to_string(), labels, value));
-    }
-    out
-}
-
-fn parse_labels(s: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while matches!(chars.peek(), Some(',') | Some(' ')) {
-            chars.next();
-        }
-        let mut name = String::new();
-        for c in chars.by_ref() {
-            if c == '=' {
-                break;
-            }
-            name.push(c);
-        }
-        if name.is_empty() {
-            break;
-        }
-        if chars.next() != Some('"') {
-            break;
-        }
-        let mut value = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => match chars.next() {
-                    Some('n') => value.push('\n'),
-                    Some(o) => value.push(o),
-                    None => break,
-                },
-                '"' => break,
-                o => value.push(o),
-            }
-        }
-        out.insert(name, value);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exposition_parser_reads_labels_and_escapes() {
-        let p = parse_exposition(
-            "# HELP x y\nuser_threshold{tenant=\"a\",metric=\"k\\\"0\"} 70\nup 1\n",
-        );
-        assert_eq!(p.len(), 2);
-        assert_eq!(p[0].1["metric"], "k\"0");
-        assert_eq!(p[0].2, 70.0);
-        assert!(p[1].1.is_empty());
-    }
 
     #[test]
     fn generated_conf_d_loads_and_matches_the_fixture_definition() {
@@ -642,7 +572,7 @@ mod tests {
         f.write_conf_d(dir.path()).unwrap();
         let text = Fixture::render_thresholds(dir.path()).unwrap();
         let mut from_loader = BTreeSet::new();
-        for (name, labels, value) in parse_exposition(&text) {
+        for (name, labels, value) in dynalert_probe::exposition::parse(&text).unwrap() {
             if name == "user_threshold" {
                 from_loader.insert((
                     labels["tenant"].clone(),

@@ -34,8 +34,8 @@ pub enum BenchError {
     },
     #[error("{0}")]
     Process(String),
-    #[error("timed out after {0:?} waiting for {1}")]
-    Timeout(Duration, String),
+    #[error(transparent)]
+    Timeout(#[from] dynalert_probe::TimedOut),
     #[error("{0}")]
     NotScraped(String),
     #[error("http: {0}")]
@@ -45,6 +45,20 @@ pub enum BenchError {
 }
 
 pub type Result<T> = std::result::Result<T, BenchError>;
+
+/// A child that failed to start or exited ([`dynalert_probe::process::Guard`]).
+impl From<anyhow::Error> for BenchError {
+    fn from(e: anyhow::Error) -> BenchError {
+        BenchError::Process(format!("{e:#}"))
+    }
+}
+
+/// A page that is not valid exposition text: a bad body, retried as an HTTP failure.
+impl From<dynalert_probe::exposition::ParseError> for BenchError {
+    fn from(e: dynalert_probe::exposition::ParseError) -> BenchError {
+        BenchError::Http(e.to_string())
+    }
+}
 
 /// Parses a duration such as `15s`, `500ms`, `2m`.
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {

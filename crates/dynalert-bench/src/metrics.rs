@@ -3,7 +3,11 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::fixture::{parse_exposition, Firing, ALERT};
+use dynalert_probe::exposition::parse as parse_exposition;
+use dynalert_probe::http::Client;
+use dynalert_probe::prom::Prometheus;
+
+use crate::fixture::{Firing, ALERT};
 use crate::{BenchError, Result};
 
 /// Timeout of one HTTP read. Large pages (a saturated server's `/metrics`, the alerts of
@@ -13,8 +17,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a failing read is retried before the run gives up on it.
 pub const READ_DEADLINE: Duration = Duration::from_secs(600);
 
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build()
+/// The server's HTTP API with [`REQUEST_TIMEOUT`].
+pub(crate) fn api(base: &str) -> Prometheus {
+    Prometheus::with_timeout(base, REQUEST_TIMEOUT)
+}
+
+/// An HTTP failure, retried by [`retry`].
+fn http<T>(r: anyhow::Result<T>) -> Result<T> {
+    r.map_err(|e| BenchError::Http(format!("{e:#}")))
 }
 
 /// Runs the read `f` until it succeeds; an HTTP failure (timeout, refused or reset
@@ -57,17 +67,7 @@ pub fn read_text(url: &str, alive: &mut dyn FnMut() -> Result<()>) -> Result<Str
 /// GET `url` as text, of any size (Prometheus' own `/metrics` exceeds 20 MB with 20,000
 /// rule groups).
 pub fn get_text(url: &str) -> Result<String> {
-    let mut body = String::new();
-    std::io::Read::read_to_string(
-        &mut agent()
-            .get(url)
-            .call()
-            .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?
-            .into_reader(),
-        &mut body,
-    )
-    .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?;
-    Ok(body)
+    http(Client::new(REQUEST_TIMEOUT).get_text(url))
 }
 
 /// GET `url`, `None` when the server is not answering (yet).
@@ -93,12 +93,12 @@ pub struct SelfMetrics {
 }
 
 impl SelfMetrics {
-    pub fn parse(text: &str) -> SelfMetrics {
+    pub fn parse(text: &str) -> Result<SelfMetrics> {
         let mut m = SelfMetrics {
             min_last_eval_ts: f64::INFINITY,
             ..Default::default()
         };
-        for (name, _labels, v) in parse_exposition(text) {
+        for (name, _labels, v) in parse_exposition(text)? {
             match name.as_str() {
                 "prometheus_rule_group_rules" => {
                     m.rules += v;
@@ -124,79 +124,48 @@ impl SelfMetrics {
         if m.groups == 0 {
             m.min_last_eval_ts = 0.0;
         }
-        m
+        Ok(m)
     }
 }
 
 /// The firing alerts of the benchmark's alert name, as (tenant, key, severity).
 pub fn firing(base: &str) -> Result<BTreeSet<Firing>> {
-    let url = format!("{base}/api/v1/alerts");
-    let body: serde_json::Value = agent()
-        .get(&url)
-        .call()
-        .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?
-        .into_json()
-        .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?;
-    let mut out = BTreeSet::new();
-    let alerts = body["data"]["alerts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    for a in alerts {
-        if a["state"] != "firing" || a["labels"]["alertname"] != ALERT {
-            continue;
-        }
-        let l = |k: &str| a["labels"][k].as_str().unwrap_or_default().to_string();
-        out.insert((l("tenant"), l("key"), l("severity")));
-    }
-    Ok(out)
+    let alerts = http(api(base).alerts())?;
+    Ok(alerts
+        .into_iter()
+        .filter(|a| {
+            a.state == "firing" && a.labels.get("alertname").map(String::as_str) == Some(ALERT)
+        })
+        .map(|a| {
+            let l = |k: &str| a.labels.get(k).cloned().unwrap_or_default();
+            (l("tenant"), l("key"), l("severity"))
+        })
+        .collect())
 }
 
 /// Value of an instant query returning one scalar-like sample (`None` for an empty result).
 pub fn query_value(base: &str, q: &str) -> Result<Option<f64>> {
-    let url = format!("{base}/api/v1/query");
-    let body: serde_json::Value = agent()
-        .get(&url)
-        .query("query", q)
-        .call()
-        .map_err(|e| BenchError::Http(format!("query `{q}`: {e}")))?
-        .into_json()
-        .map_err(|e| BenchError::Http(format!("query `{q}`: {e}")))?;
-    let v = body["data"]["result"][0]["value"][1]
-        .as_str()
-        .and_then(|s| s.parse().ok());
-    Ok(v)
+    http(api(base).query_value(q))
 }
 
 /// Last evaluation time per kind of rule (`observation`, `threshold`, `comparison`,
-/// `metadata`, `alert`),
-/// summed over rules, in milliseconds, from `/api/v1/rules`.
+/// `metadata`, `alert`), summed over rules, in milliseconds, from `/api/v1/rules`.
 pub fn rule_costs(base: &str) -> Result<std::collections::BTreeMap<String, f64>> {
-    let url = format!("{base}/api/v1/rules");
-    let body: serde_json::Value = agent()
-        .get(&url)
-        .call()
-        .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?
-        .into_json()
-        .map_err(|e| BenchError::Http(format!("GET {url}: {e}")))?;
     let mut out = std::collections::BTreeMap::new();
-    for g in body["data"]["groups"].as_array().into_iter().flatten() {
-        for r in g["rules"].as_array().into_iter().flatten() {
-            let name = r["name"].as_str().unwrap_or_default();
-            let kind = if r["type"] == "alerting" {
-                "alert"
-            } else if name.contains(":alert_threshold") {
-                "threshold"
-            } else if name.contains(":alert_over_threshold:") {
-                "comparison"
-            } else if name.contains(":metadata:") {
-                "metadata"
-            } else {
-                "observation"
-            };
-            let t = r["evaluationTime"].as_f64().unwrap_or(0.0) * 1000.0;
-            *out.entry(kind.to_string()).or_insert(0.0) += t;
-        }
+    for r in http(api(base).rules())?.into_iter().flat_map(|g| g.rules) {
+        let name = &r.name;
+        let kind = if r.kind == "alerting" {
+            "alert"
+        } else if name.contains(":alert_threshold") {
+            "threshold"
+        } else if name.contains(":alert_over_threshold:") {
+            "comparison"
+        } else if name.contains(":metadata:") {
+            "metadata"
+        } else {
+            "observation"
+        };
+        *out.entry(kind.to_string()).or_insert(0.0) += r.evaluation_time * 1000.0;
     }
     Ok(out)
 }

@@ -1,82 +1,24 @@
-//! Child processes with a kill-on-drop guard, free ports, waiting on conditions, and a guard
-//! that stops the measured servers before the machine runs out of memory.
+//! A guard that stops the measured servers before the machine runs out of memory. The
+//! servers themselves run under [`dynalert_probe::process::Guard`].
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{BenchError, Result};
+use dynalert_probe::process::{lock, rss_of};
+pub use dynalert_probe::process::{which, Guard};
 
-/// A child process killed (and reaped) when dropped.
-pub struct Guard {
-    pub name: String,
-    log: PathBuf,
-    pid: u32,
-    child: Arc<Mutex<Child>>,
-}
-
-impl Guard {
-    /// Spawns `cmd` with stdout and stderr appended to `log`.
-    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Result<Guard> {
-        let out = fs_err::File::create(log)?;
-        let err = out.try_clone()?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out.into_parts().0))
-            .stderr(Stdio::from(err.into_parts().0))
-            .spawn()
-            .map_err(|e| BenchError::Process(format!("cannot start `{name}`: {e}")))?;
-        Ok(Guard {
-            name: name.to_string(),
-            log: log.to_path_buf(),
-            pid: child.id(),
-            child: Arc::new(Mutex::new(child)),
-        })
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// An error naming the process and its log if it has exited.
-    pub fn check_alive(&mut self) -> Result<()> {
-        let status = lock(&self.child).try_wait()?;
-        match status {
-            Some(status) => Err(BenchError::Process(format!(
-                "`{}` exited early with {status}; its log: `{}`",
-                self.name,
-                self.log.display()
-            ))),
-            None => Ok(()),
-        }
-    }
-
-    /// Resident set size from `/proc/<pid>/status`, in bytes.
-    pub fn rss_bytes(&self) -> Option<u64> {
-        rss_of(self.pid)
-    }
-}
-
-fn lock(child: &Mutex<Child>) -> std::sync::MutexGuard<'_, Child> {
-    child.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn rss_of(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let mut child = lock(&self.child);
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+/// [`dynalert_probe::wait_until`] with the bench's errors: polls `f` every `every` until it
+/// returns `Some`; an error ends the wait at once.
+pub fn wait_for<T>(
+    what: &str,
+    deadline: Duration,
+    every: Duration,
+    f: impl FnMut() -> crate::Result<Option<T>>,
+) -> crate::Result<T> {
+    dynalert_probe::wait_until(what, deadline, every, f)
 }
 
 /// `MemAvailable` of `/proc/meminfo`, in bytes.
@@ -169,7 +111,7 @@ impl MemoryGuard {
         self.watched
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((guard.name.clone(), guard.pid, Arc::downgrade(&guard.child)));
+            .push((guard.name.clone(), guard.pid(), guard.handle()));
     }
 
     /// Why the watched processes were stopped, if they were.
@@ -199,42 +141,11 @@ impl Drop for MemoryGuard {
     }
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-/// Polls `f` every `every` until it returns `Some`, or fails after `deadline`.
-pub fn wait_for<T>(
-    what: &str,
-    deadline: Duration,
-    every: Duration,
-    mut f: impl FnMut() -> Result<Option<T>>,
-) -> Result<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f()? {
-            return Ok(v);
-        }
-        if start.elapsed() > deadline {
-            return Err(BenchError::Timeout(deadline, what.to_string()));
-        }
-        std::thread::sleep(every);
-    }
-}
-
-/// Finds `name` on `PATH`.
-pub fn which(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|p| p.join(name))
-        .find(|p| p.is_file())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+    use std::process::Command;
 
     #[test]
     fn mem_available_is_read_in_bytes() {
@@ -251,26 +162,9 @@ mod tests {
     }
 
     #[test]
-    fn a_dead_process_is_named_with_its_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut g =
-            Guard::spawn("true", Command::new("true"), &dir.path().join("true.log")).unwrap();
-        let err = wait_for(
-            "`true` to exit",
-            Duration::from_secs(30),
-            Duration::from_millis(20),
-            || Ok(g.check_alive().err()),
-        )
-        .unwrap();
-        let msg = err.to_string();
-        assert!(msg.contains("`true` exited early"), "{msg}");
-        assert!(msg.contains("true.log"), "{msg}");
-    }
-
-    #[test]
     fn the_memory_guard_stops_watched_processes_below_the_floor() {
         let dir = tempfile::tempdir().unwrap();
-        let mut g = sleeper(dir.path());
+        let g = sleeper(dir.path());
         // A floor above any machine's memory: the guard must trip at its first check.
         let mem = MemoryGuard::start(u64::MAX, Duration::from_millis(20));
         mem.watch(&g);
@@ -294,7 +188,7 @@ mod tests {
     #[test]
     fn the_memory_guard_leaves_processes_alone_above_the_floor() {
         let dir = tempfile::tempdir().unwrap();
-        let mut g = sleeper(dir.path());
+        let g = sleeper(dir.path());
         let mem = MemoryGuard::start(1, Duration::from_millis(10));
         mem.watch(&g);
         // Many checks pass while the process keeps running.

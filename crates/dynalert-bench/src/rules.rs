@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::fixture::{Firing, Fixture, Variant};
 use crate::metrics::{self, SelfMetrics};
-use crate::process::{free_port, wait_for, Guard, MemoryGuard};
+use dynalert_probe::port::EXPORTER_TOOLKIT;
+
+use crate::process::{wait_for, Guard, MemoryGuard};
 use crate::serve::Endpoint;
 use crate::{prom_duration, BenchError, Result};
 
@@ -527,19 +529,21 @@ fn run_set(
     );
     let config_file = set_dir.join("prometheus.yml");
     fs_err::write(&config_file, config)?;
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
     let mut cmd = Command::new(&opts.prometheus);
     cmd.arg(format!("--config.file={}", config_file.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
             set_dir.join("data").display()
         ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.listen-address=127.0.0.1:0")
         .arg("--storage.tsdb.retention.time=2h");
     let spawn_at = Instant::now();
-    let mut prom = Guard::spawn("prometheus", cmd, &set_dir.join("prometheus.log"))?;
+    let prom = Guard::spawn("prometheus", cmd, &set_dir.join("prometheus.log"))?;
     mem.watch(&prom);
+    let base = format!(
+        "http://127.0.0.1:{}",
+        prom.port(EXPORTER_TOOLKIT, Duration::from_secs(60))?
+    );
 
     // 1. Rule files loaded.
     let metrics_url = format!("{base}/metrics");
@@ -552,7 +556,7 @@ fn run_set(
         || {
             prom.check_alive()?;
             Ok(metrics::try_get_text(&metrics_url)
-                .map(|t| SelfMetrics::parse(&t))
+                .and_then(|t| SelfMetrics::parse(&t).ok())
                 .filter(|m| m.rules >= expected_rules)
                 .map(|_| ()))
         },
@@ -561,7 +565,7 @@ fn run_set(
 
     // 2. Data scraped: every target up.
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
-    wait_until_scraped(&base, jobs, opts, poll, &mut || prom.check_alive())?;
+    wait_until_scraped(&base, jobs, opts, poll, &mut || Ok(prom.check_alive()?))?;
     let data_at = unix_now();
 
     // 3. Warm-up: every group evaluated `warm_cycles` times on data.
@@ -572,8 +576,8 @@ fn run_set(
         opts.saturation_limit + opts.interval * opts.warm_cycles,
         poll,
         || {
-            let text = metrics::read_text(&metrics_url, &mut || prom.check_alive())?;
-            let m = SelfMetrics::parse(&text);
+            let text = metrics::read_text(&metrics_url, &mut || Ok(prom.check_alive()?))?;
+            let m = SelfMetrics::parse(&text)?;
             Ok((m.min_last_eval_ts >= warm_until).then_some(()))
         },
     );
@@ -587,8 +591,8 @@ fn run_set(
     // 4. Measurement.
     let a_at = unix_now();
     let a = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-        prom.check_alive()
-    })?);
+        Ok(prom.check_alive()?)
+    })?)?;
     let until = a_at + f64::from(opts.measure_cycles) * secs;
     let mut samples = vec![a.last_duration_sum];
     let mut max_group: f64 = a.last_duration_max;
@@ -596,8 +600,8 @@ fn run_set(
     let measure_start = Instant::now();
     let (b, b_at) = wait_for("the measurement cycles", measure_limit * 2, poll, || {
         let m = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-            prom.check_alive()
-        })?);
+            Ok(prom.check_alive()?)
+        })?)?;
         let now = unix_now();
         if last_sample_at.elapsed() >= opts.interval {
             samples.push(m.last_duration_sum);
@@ -615,13 +619,17 @@ fn run_set(
     })?;
     samples.push(b.last_duration_sum);
     max_group = max_group.max(b.last_duration_max);
-    let firing = metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
-        metrics::firing(&base)
-    })?;
+    let firing = metrics::retry(
+        metrics::READ_DEADLINE,
+        &mut || Ok(prom.check_alive()?),
+        || metrics::firing(&base),
+    )?;
     let rule_costs_ms = if dynamic {
-        metrics::retry(metrics::READ_DEADLINE, &mut || prom.check_alive(), || {
-            metrics::rule_costs(&base)
-        })?
+        metrics::retry(
+            metrics::READ_DEADLINE,
+            &mut || Ok(prom.check_alive()?),
+            || metrics::rule_costs(&base),
+        )?
     } else {
         BTreeMap::new()
     };
@@ -832,12 +840,13 @@ mod tests {
         assert_eq!(source_shards(10_001), 2);
         assert_eq!(source_shards(100_000), 10);
         let f = Fixture::new(25_000, 2);
-        let whole: Vec<_> = crate::fixture::parse_exposition(&f.source_body());
+        let parse = |t: &str| dynalert_probe::exposition::parse(t).unwrap();
+        let whole: Vec<_> = parse(&f.source_body());
         let mut sharded = vec![];
         for i in 0..source_shards(25_000) {
             let lo = i * SOURCE_SHARD_TENANTS;
             let hi = (lo + SOURCE_SHARD_TENANTS).min(25_000);
-            sharded.extend(crate::fixture::parse_exposition(&f.source_body_of(lo..hi)));
+            sharded.extend(parse(&f.source_body_of(lo..hi)));
         }
         assert_eq!(whole.len(), 25_000 * 2);
         let key = |v: &Vec<(String, BTreeMap<String, String>, f64)>| {

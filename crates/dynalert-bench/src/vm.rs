@@ -13,9 +13,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::fixture::{parse_exposition, Firing};
+use dynalert_probe::exposition::parse as parse_exposition;
+use dynalert_probe::port::Announce;
+
+use crate::fixture::Firing;
 use crate::metrics;
-use crate::process::{free_port, wait_for, Guard, MemoryGuard};
+use crate::process::{wait_for, Guard, MemoryGuard};
 use crate::rules::{Options, SetResult};
 use crate::serve::Endpoint;
 use crate::{prom_duration, BenchError, Result};
@@ -48,9 +51,9 @@ pub struct VmalertMetrics {
 }
 
 impl VmalertMetrics {
-    pub fn parse(text: &str) -> VmalertMetrics {
+    pub fn parse(text: &str) -> Result<VmalertMetrics> {
         let mut m = VmalertMetrics::default();
-        for (name, labels, v) in parse_exposition(text) {
+        for (name, labels, v) in parse_exposition(text)? {
             let group = labels.get("group").cloned().unwrap_or_default();
             match name.as_str() {
                 "vmalert_iteration_duration_seconds_count" => {
@@ -66,7 +69,7 @@ impl VmalertMetrics {
             }
         }
         m.groups = m.per_group.len();
-        m
+        Ok(m)
     }
 
     /// The fewest iterations any group has completed.
@@ -82,9 +85,9 @@ impl VmalertMetrics {
 }
 
 /// VictoriaMetrics' own CPU, RSS and active series (series seen in the current hour).
-fn vm_self(text: &str) -> (f64, f64, f64) {
+fn vm_self(text: &str) -> Result<(f64, f64, f64)> {
     let (mut cpu, mut rss, mut series) = (0.0, 0.0, 0.0);
-    for (name, labels, v) in parse_exposition(text) {
+    for (name, labels, v) in parse_exposition(text)? {
         match name.as_str() {
             "process_cpu_seconds_total" => cpu = v,
             "process_resident_memory_bytes" => rss = v,
@@ -96,20 +99,13 @@ fn vm_self(text: &str) -> (f64, f64, f64) {
             _ => {}
         }
     }
-    (cpu, rss, series)
+    Ok((cpu, rss, series))
 }
 
 /// The rules vmalert has loaded, from `/api/v1/rules`.
 fn loaded_rules(base: &str) -> Option<usize> {
-    let text = metrics::try_get_text(&format!("{base}/api/v1/rules"))?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let groups = v["data"]["groups"].as_array()?;
-    Some(
-        groups
-            .iter()
-            .map(|g| g["rules"].as_array().map_or(0, Vec::len))
-            .sum(),
-    )
+    let groups = metrics::api(base).rules().ok()?;
+    Some(groups.iter().map(|g| g.rules.len()).sum())
 }
 
 /// Version of a VictoriaMetrics binary: its `-version` line, else (Debian builds print
@@ -166,10 +162,8 @@ pub fn run_set(
     let config_file = set_dir.join("scrape.yml");
     fs_err::write(&config_file, config)?;
 
-    let vm_port = free_port()?;
-    let vm_base = format!("http://127.0.0.1:{vm_port}");
     let mut cmd = Command::new(&opts.victoria_metrics);
-    cmd.arg(format!("-httpListenAddr=127.0.0.1:{vm_port}"))
+    cmd.arg("-httpListenAddr=127.0.0.1:0")
         .arg(format!(
             "-storageDataPath={}",
             set_dir.join("data").display()
@@ -183,12 +177,16 @@ pub fn run_set(
         .arg("-promscrape.maxScrapeSize=1GB")
         .arg("-loggerLevel=WARN")
         .args(vm_query_flags(opts.interval));
-    let mut vm = Guard::spawn(
+    let vm = Guard::spawn(
         "victoria-metrics",
         cmd,
         &set_dir.join("victoria-metrics.log"),
     )?;
     mem.watch(&vm);
+    let vm_base = format!(
+        "http://127.0.0.1:{}",
+        vm.port(Announce::Socket, Duration::from_secs(60))?
+    );
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
     wait_for(
         "VictoriaMetrics to be ready",
@@ -200,16 +198,14 @@ pub fn run_set(
         },
     )?;
     // Data scraped: every target up.
-    crate::rules::wait_until_scraped(&vm_base, jobs, opts, poll, &mut || vm.check_alive())?;
+    crate::rules::wait_until_scraped(&vm_base, jobs, opts, poll, &mut || Ok(vm.check_alive()?))?;
 
-    let va_port = free_port()?;
-    let base = format!("http://127.0.0.1:{va_port}");
     let mut cmd = Command::new(&opts.vmalert);
     cmd.arg(format!("-rule={}", rule_file.display()))
         .arg(format!("-datasource.url={vm_base}"))
         .arg(format!("-remoteWrite.url={vm_base}"))
         .arg(format!("-notifier.url=http://{}", endpoint.host_port()))
-        .arg(format!("-httpListenAddr=127.0.0.1:{va_port}"))
+        .arg("-httpListenAddr=127.0.0.1:0")
         .arg(format!("-evaluationInterval={interval}"))
         .arg(format!("-datasource.queryStep={interval}"))
         .arg("-disableAlertgroupLabel")
@@ -219,8 +215,16 @@ pub fn run_set(
         .arg("-remoteWrite.concurrency=4")
         .arg("-loggerLevel=WARN");
     let spawn_at = Instant::now();
-    let mut va = Guard::spawn("vmalert", cmd, &set_dir.join("vmalert.log"))?;
+    let va = Guard::spawn("vmalert", cmd, &set_dir.join("vmalert.log"))?;
     mem.watch(&va);
+    let mut alive = || -> Result<()> {
+        va.check_alive()?;
+        Ok(vm.check_alive()?)
+    };
+    let base = format!(
+        "http://127.0.0.1:{}",
+        va.port(Announce::Socket, Duration::from_secs(60))?
+    );
     let metrics_url = format!("{base}/metrics");
     let load_deadline = Duration::from_secs(600 + (rules as u64) / 200);
     wait_for(
@@ -228,8 +232,7 @@ pub fn run_set(
         load_deadline,
         Duration::from_millis(200),
         || {
-            va.check_alive()?;
-            vm.check_alive()?;
+            alive()?;
             Ok(loaded_rules(&base).filter(|r| *r >= rules).map(|_| ()))
         },
     )?;
@@ -245,11 +248,8 @@ pub fn run_set(
         opts.saturation_limit + opts.interval * (opts.warm_cycles + 2),
         poll,
         || {
-            let text = metrics::read_text(&metrics_url, &mut || {
-                va.check_alive()?;
-                vm.check_alive()
-            })?;
-            let m = VmalertMetrics::parse(&text);
+            let text = metrics::read_text(&metrics_url, &mut alive)?;
+            let m = VmalertMetrics::parse(&text)?;
             Ok((m.groups > 0 && m.min_iterations() >= warm_target).then_some(()))
         },
     );
@@ -270,12 +270,10 @@ pub fn run_set(
             opts.saturation_limit,
             opts.interval,
             || {
-                let alive = &mut || {
-                    va.check_alive()?;
-                    vm.check_alive()
-                };
-                let n =
-                    metrics::retry(metrics::READ_DEADLINE, alive, || metrics::firing(&base))?.len();
+                let n = metrics::retry(metrics::READ_DEADLINE, &mut alive, || {
+                    metrics::firing(&base)
+                })?
+                .len();
                 same = if last == Some(n) && n > 0 {
                     same + 1
                 } else {
@@ -295,20 +293,11 @@ pub fn run_set(
 
     let a_at = Instant::now();
     let vm_metrics_url = format!("{vm_base}/metrics");
-    let a = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-        va.check_alive()?;
-        vm.check_alive()
-    })?);
-    let (vm_cpu_a, _, _) = vm_self(&metrics::read_text(&vm_metrics_url, &mut || {
-        va.check_alive()?;
-        vm.check_alive()
-    })?);
+    let a = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
+    let (vm_cpu_a, _, _) = vm_self(&metrics::read_text(&vm_metrics_url, &mut alive)?)?;
     let target = a.min_iterations() + f64::from(opts.measure_cycles);
     let b = wait_for("the measurement cycles", measure_limit * 2, poll, || {
-        let m = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-            va.check_alive()?;
-            vm.check_alive()
-        })?);
+        let m = VmalertMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
         if m.min_iterations() >= target {
             return Ok(Some(m));
         }
@@ -319,18 +308,10 @@ pub fn run_set(
         Ok(None)
     })?;
     let wall = a_at.elapsed().as_secs_f64().max(1e-9);
-    let (vm_cpu_b, vm_rss, series) = vm_self(&metrics::read_text(&vm_metrics_url, &mut || {
-        va.check_alive()?;
-        vm.check_alive()
-    })?);
-    let firing = metrics::retry(
-        metrics::READ_DEADLINE,
-        &mut || {
-            va.check_alive()?;
-            vm.check_alive()
-        },
-        || metrics::firing(&base),
-    )?;
+    let (vm_cpu_b, vm_rss, series) = vm_self(&metrics::read_text(&vm_metrics_url, &mut alive)?)?;
+    let firing = metrics::retry(metrics::READ_DEADLINE, &mut alive, || {
+        metrics::firing(&base)
+    })?;
     let rss_bytes = b.rss.max(va.rss_bytes().unwrap_or(0) as f64)
         + vm_rss.max(vm.rss_bytes().unwrap_or(0) as f64);
     drop(va);
@@ -400,7 +381,7 @@ mod tests {
                     vmalert_iteration_missed_total{group=\"a\"} 1\n\
                     vmalert_iteration_missed_total{group=\"b\"} 0\n\
                     process_cpu_seconds_total 7.5\n";
-        let m = VmalertMetrics::parse(text);
+        let m = VmalertMetrics::parse(text).unwrap();
         assert_eq!(m.groups, 2);
         assert_eq!(m.min_iterations(), 3.0);
         assert_eq!(m.missed, 1.0);

@@ -2,67 +2,29 @@
 //! (`promtool tsdb create-blocks-from openmetrics`). Expectations are derived by hand from
 //! the history below and the MariaDB pack's `for: 5m`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use dynalert_cli::cmd::backtest;
 use dynalert_cli::cmd::backtest::remote;
 use dynalert_cli::cmd::backtest::Observations;
 use dynalert_model::Severity;
+use dynalert_probe::http::is_ready;
+use dynalert_probe::port::EXPORTER_TOOLKIT;
+use dynalert_probe::process::Guard;
+use dynalert_probe::wait_for;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The port a process listens on, read from /proc (it was started on port 0).
-fn listening_port(pid: u32) -> Option<u16> {
-    let inodes: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .ok()?
-        .flatten()
-        .filter_map(|e| std::fs::read_link(e.path()).ok())
-        .filter_map(|l| {
-            let l = l.to_string_lossy().to_string();
-            l.strip_prefix("socket:[")?
-                .strip_suffix(']')
-                .map(str::to_string)
-        })
-        .collect();
-    let tcp = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
-    tcp.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.get(3) == Some(&"0A") && inodes.contains(*f.get(9)?))
-            .then(|| u16::from_str_radix(f[1].rsplit(':').next()?, 16).ok())
-            .flatten()
-    })
-}
-
-fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Backfills the OpenMetrics text `om` into a TSDB under `dir` with promtool and serves it
 /// with a real Prometheus on a free port; the process is killed when the guard drops.
-fn serve(dir: &Path, om: &str) -> (Kill, String) {
+fn serve(dir: &Path, om: &str) -> (Guard, String) {
     let om_path = dir.join("history.om");
     std::fs::write(&om_path, om).unwrap();
     let data = dir.join("data");
@@ -80,32 +42,19 @@ fn serve(dir: &Path, om: &str) -> (Kill, String) {
 
     let config = dir.join("prometheus.yml");
     std::fs::write(&config, "global: {}\n").unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
+    let mut cmd = Command::new("prometheus");
+    cmd.arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg("--web.listen-address=127.0.0.1:0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("prometheus runs");
-    let mut prom = Kill(child);
-    let pid = prom.0.id();
-    let port = wait_until("prometheus to listen", Duration::from_secs(60), || {
-        if let Ok(Some(status)) = prom.0.try_wait() {
-            let mut err = String::new();
-            let _ = prom.0.stderr.take().map(|mut e| e.read_to_string(&mut err));
-            panic!("prometheus exited with {status}: {err}");
-        }
-        listening_port(pid)
-    });
+        .arg("--web.listen-address=127.0.0.1:0");
+    let prom = Guard::spawn("prometheus", cmd, &dir.join("prometheus.log")).unwrap();
+    let port = prom
+        .port(EXPORTER_TOOLKIT, Duration::from_secs(60))
+        .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    wait_until("prometheus to be ready", Duration::from_secs(60), || {
-        ureq::get(&format!("{base}/-/ready"))
-            .call()
-            .ok()
-            .map(|_| ())
-    });
-
+    wait_for("prometheus to be ready", Duration::from_secs(60), || {
+        Ok(is_ready(&format!("{base}/-/ready")).then_some(()))
+    })
+    .unwrap();
     (prom, base)
 }
 

@@ -7,53 +7,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The port a process listens on, read from /proc (it was started on port 0).
-fn listening_port(pid: u32) -> Option<u16> {
-    let inodes: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .ok()?
-        .flatten()
-        .filter_map(|e| std::fs::read_link(e.path()).ok())
-        .filter_map(|l| {
-            let l = l.to_string_lossy().to_string();
-            l.strip_prefix("socket:[")?
-                .strip_suffix(']')
-                .map(str::to_string)
-        })
-        .collect();
-    let tcp = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
-    tcp.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.get(3) == Some(&"0A") && inodes.contains(*f.get(9)?))
-            .then(|| u16::from_str_radix(f[1].rsplit(':').next()?, 16).ok())
-            .flatten()
-    })
-}
-
-fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use dynalert_probe::port::EXPORTER_TOOLKIT;
+use dynalert_probe::process::Guard;
 
 fn get(url: &str) -> Option<serde_json::Value> {
-    let body = ureq::get(url).call().ok()?.into_string().ok()?;
-    serde_json::from_str(&body).ok()
+    dynalert_probe::http::get_json(url).ok()
+}
+
+/// Waits (deadline `limit`) until `f` gives a value; panics naming `what` after it.
+fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    dynalert_probe::wait_for(what, limit, || Ok(f())).unwrap()
 }
 
 /// Tenants: `flood` shares the `errors_fast` shape with `calm` and has 16 series of its
@@ -177,28 +143,18 @@ fn over_limit_recipes_are_off_alone_and_named_in_a_real_prometheus() {
         platform.display()
     );
     std::fs::write(&cfg, &global).unwrap();
-    let mut prom = Kill(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg("--web.listen-address=127.0.0.1:0")
-            .arg("--web.enable-lifecycle")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus runs"),
-    );
-    let pid = prom.0.id();
-    let port = wait_until("prometheus to listen", Duration::from_secs(60), || {
-        assert!(prom.0.try_wait().unwrap().is_none(), "prometheus exited");
-        listening_port(pid)
-    });
+    let mut cmd = Command::new("prometheus");
+    cmd.arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--web.enable-lifecycle");
+    let prom = Guard::spawn("prometheus", cmd, &dir.path().join("prometheus.log")).unwrap();
+    let port = prom
+        .port(EXPORTER_TOOLKIT, Duration::from_secs(60))
+        .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     wait_until("prometheus to be ready", Duration::from_secs(60), || {
-        ureq::get(&format!("{base}/-/ready"))
-            .call()
-            .ok()
-            .map(|_| ())
+        dynalert_probe::http::is_ready(&format!("{base}/-/ready")).then_some(())
     });
     // Prometheus scrapes itself (its port is known only now) for its rule-failure counter.
     std::fs::write(
@@ -206,9 +162,9 @@ fn over_limit_recipes_are_off_alone_and_named_in_a_real_prometheus() {
         format!("{global}scrape_configs:\n  - job_name: prometheus\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"),
     )
     .unwrap();
-    ureq::post(&format!("{base}/-/reload"))
-        .call()
-        .expect("reload");
+    let (status, body) =
+        dynalert_probe::http::post_empty(&format!("{base}/-/reload")).expect("reload");
+    assert_eq!(status, 200, "reload: {body}");
 
     // Firing custom alerts, (alertname, tenant) -> labels.
     let firing = || -> BTreeMap<(String, String), serde_json::Value> {

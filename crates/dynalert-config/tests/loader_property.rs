@@ -19,13 +19,7 @@ const TIME_BOUND: Duration = Duration::from_secs(2);
 const MEMORY_BOUND: u64 = 1 << 30;
 
 fn rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let l = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
-            l.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kib| kib * 1024)
+    dynalert_probe::process::rss_of(std::process::id()).unwrap_or(0)
 }
 
 /// Aborts the test process when it grows past the memory bound (an alias bomb that is

@@ -41,11 +41,19 @@ pub struct QueryFront {
     pub rules_backend: String,
 }
 
-/// Runs the servers until SIGTERM or SIGINT.
+/// The webhook sink: where it listens and the file it appends to.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    pub listen: SocketAddr,
+    pub file: PathBuf,
+}
+
+/// Runs the servers given until SIGTERM or SIGINT. Each logs the address it bound on stderr
+/// (`msg=listening name=<sink|sim|query> address=127.0.0.1:N`), so it can be started on
+/// port 0.
 pub fn serve(
-    sink_addr: SocketAddr,
-    sim_addr: SocketAddr,
-    sink_file: PathBuf,
+    sink: Option<Sink>,
+    sim_addr: Option<SocketAddr>,
     front: Option<QueryFront>,
 ) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -53,30 +61,37 @@ pub fn serve(
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let sink = sink_router(SinkState {
-            file: sink_file,
-            lock: Arc::new(Mutex::new(())),
-        });
-        let sim = sim_router(Arc::new(Mutex::new(Cluster::baseline())));
-        let l1 = tokio::net::TcpListener::bind(sink_addr).await?;
-        let l2 = tokio::net::TcpListener::bind(sim_addr).await?;
-        let s1 = axum::serve(l1, sink).with_graceful_shutdown(shutdown());
-        let s2 = axum::serve(l2, sim).with_graceful_shutdown(shutdown());
-        let s3 = async move {
-            match front {
-                Some(f) => {
-                    let l3 = tokio::net::TcpListener::bind(f.listen).await?;
-                    axum::serve(l3, front_router(f))
-                        .with_graceful_shutdown(shutdown())
-                        .await
-                }
-                None => Ok(()),
-            }
-        };
-        let (a, b, c) = tokio::join!(s1, s2, s3);
-        a?;
-        b?;
-        c?;
+        let mut servers = Vec::new();
+        if let Some(s) = sink {
+            let router = sink_router(SinkState {
+                file: s.file,
+                lock: Arc::new(Mutex::new(())),
+            });
+            servers.push(("sink", s.listen, router));
+        }
+        if let Some(addr) = sim_addr {
+            servers.push((
+                "sim",
+                addr,
+                sim_router(Arc::new(Mutex::new(Cluster::baseline()))),
+            ));
+        }
+        if let Some(f) = front {
+            servers.push(("query", f.listen, front_router(f)));
+        }
+        let mut tasks = Vec::new();
+        for (name, addr, router) in servers {
+            let l = tokio::net::TcpListener::bind(addr).await?;
+            eprintln!("msg=listening name={name} address={}", l.local_addr()?);
+            tasks.push(tokio::spawn(async move {
+                axum::serve(l, router)
+                    .with_graceful_shutdown(shutdown())
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
         anyhow::Ok(())
     })
 }

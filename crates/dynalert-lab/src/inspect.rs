@@ -7,26 +7,20 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use dynalert_probe::prom::Prometheus;
+use dynalert_probe::{wait_until, TimedOut};
+
 use crate::api;
 
 /// Each rule group's last evaluation time as Prometheus (or vmalert) reports it, and the
 /// longest group interval in seconds.
 fn evaluations(prom: &str) -> anyhow::Result<(BTreeMap<String, String>, f64)> {
-    let v = api::get_json(&format!("{prom}/api/v1/rules"))?;
-    let mut last = BTreeMap::new();
-    let mut interval: f64 = 0.0;
-    for g in v["data"]["groups"].as_array().into_iter().flatten() {
-        let name = format!(
-            "{}/{}",
-            g["file"].as_str().unwrap_or_default(),
-            g["name"].as_str().unwrap_or_default()
-        );
-        interval = interval.max(g["interval"].as_f64().unwrap_or(0.0));
-        last.insert(
-            name,
-            g["lastEvaluation"].as_str().unwrap_or_default().to_string(),
-        );
-    }
+    let groups = Prometheus::new(prom).rules()?;
+    let interval = groups.iter().map(|g| g.interval).fold(0.0, f64::max);
+    let last = groups
+        .into_iter()
+        .map(|g| (format!("{}/{}", g.file, g.name), g.last_evaluation))
+        .collect();
     Ok((last, interval))
 }
 
@@ -35,20 +29,22 @@ fn evaluations(prom: &str) -> anyhow::Result<(BTreeMap<String, String>, f64)> {
 /// longest group interval plus five seconds; returns whether every group was seen again.
 pub fn wait_for_next_evaluation(prom: &str) -> anyhow::Result<bool> {
     let (before, interval) = evaluations(prom)?;
-    let deadline = std::time::Instant::now()
-        + std::time::Duration::from_secs_f64(2.0 * interval.max(1.0) + 5.0);
-    loop {
-        let (now, _) = evaluations(prom)?;
-        if before
-            .iter()
-            .all(|(g, t)| now.get(g).is_some_and(|n| n != t))
-        {
-            return Ok(true);
-        }
-        if std::time::Instant::now() >= deadline {
-            return Ok(false);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
+    let seen = wait_until::<_, anyhow::Error>(
+        "every rule group to evaluate again",
+        std::time::Duration::from_secs_f64(2.0 * interval.max(1.0) + 5.0),
+        std::time::Duration::from_millis(200),
+        || {
+            let (now, _) = evaluations(prom)?;
+            let all = before
+                .iter()
+                .all(|(g, t)| now.get(g).is_some_and(|n| n != t));
+            Ok(all.then_some(()))
+        },
+    );
+    match seen {
+        Ok(()) => Ok(true),
+        Err(e) if e.is::<TimedOut>() => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,22 +1,48 @@
 //! Child processes: start detached in their own process group with output to a log file,
-//! check liveness without being fooled by zombies or reused pids, stop with TERM then KILL.
+//! check liveness without being fooled by zombies or reused pids, read back the port a part
+//! bound on `127.0.0.1:0`, stop with TERM then KILL.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
+use dynalert_probe::port::Announce;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
+pub use dynalert_probe::process::which;
+pub use dynalert_probe::wait_for;
+
 use crate::state::Part;
 
-/// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> anyhow::Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("cannot bind a free port on 127.0.0.1")?;
-    Ok(l.local_addr()?.port())
+/// The address every part is started on: the kernel picks the port.
+pub const ANY_PORT: &str = "127.0.0.1:0";
+
+/// Waits until `part` (started on [`ANY_PORT`]) reports the port it bound, and pins its
+/// command line to that port, so a restart (scenario `ha`) keeps the address the scrapers
+/// know, as a restarted replica does.
+pub fn bound_port(part: &mut Part, announce: Announce, deadline: Duration) -> anyhow::Result<u16> {
+    let port = dynalert_probe::port::bound_port(
+        &part.name,
+        part.pid,
+        &part.log,
+        announce,
+        deadline,
+        &mut || {
+            if is_alive(part) {
+                return Ok(());
+            }
+            bail!("{} exited; see `{}`", part.name, part.log.display())
+        },
+    )?;
+    // The first argument still on ANY_PORT is this server's (the helper has several, read in
+    // the order of its arguments).
+    if let Some(a) = part.argv.iter_mut().find(|a| a.contains(ANY_PORT)) {
+        *a = a.replacen(ANY_PORT, &format!("127.0.0.1:{port}"), 1);
+    }
+    Ok(port)
 }
 
 /// Start time of `pid` in clock ticks since boot; `None` when the process is gone or a zombie.
@@ -80,6 +106,15 @@ pub fn spawn(
     })
 }
 
+/// Whether `part` is gone within `limit`.
+fn gone(part: &Part, limit: Duration) -> bool {
+    let every = Duration::from_millis(20);
+    dynalert_probe::wait_until::<_, dynalert_probe::TimedOut>("", limit, every, || {
+        Ok((!is_alive(part)).then_some(()))
+    })
+    .is_ok()
+}
+
 /// Stops a part: TERM to its process group, KILL after `grace`. Returns whether it was running.
 pub fn stop(part: &Part, grace: Duration) -> bool {
     if !is_alive(part) {
@@ -88,18 +123,10 @@ pub fn stop(part: &Part, grace: Duration) -> bool {
     let pid = Pid::from_raw(part.pid as i32);
     let _ = killpg(pid, Signal::SIGTERM);
     let _ = kill(pid, Signal::SIGTERM);
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if !is_alive(part) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = killpg(pid, Signal::SIGKILL);
-    let _ = kill(pid, Signal::SIGKILL);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while is_alive(part) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    if !gone(part, grace) {
+        let _ = killpg(pid, Signal::SIGKILL);
+        let _ = kill(pid, Signal::SIGKILL);
+        gone(part, Duration::from_secs(5));
     }
     true
 }
@@ -108,41 +135,6 @@ pub fn stop(part: &Part, grace: Duration) -> bool {
 pub fn kill_now(part: &Part) {
     if is_alive(part) {
         let _ = killpg(Pid::from_raw(part.pid as i32), Signal::SIGKILL);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while is_alive(part) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        gone(part, Duration::from_secs(5));
     }
-}
-
-/// Polls `check` every 100 ms until it returns `Ok(Some(_))` or `deadline` passes.
-pub fn wait_for<T>(
-    what: &str,
-    deadline: Duration,
-    mut check: impl FnMut() -> anyhow::Result<Option<T>>,
-) -> anyhow::Result<T> {
-    let start = Instant::now();
-    let mut last_err = None;
-    loop {
-        match check() {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last_err = Some(e),
-        }
-        if start.elapsed() >= deadline {
-            match last_err {
-                Some(e) => bail!("timed out after {:?} waiting for {what}: {e:#}", deadline),
-                None => bail!("timed out after {:?} waiting for {what}", deadline),
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Finds `bin` on PATH.
-pub fn which(bin: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
 }

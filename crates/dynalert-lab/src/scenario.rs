@@ -148,7 +148,7 @@ impl Ctx<'_> {
     ) -> anyhow::Result<Option<f64>> {
         let text = api::get_text(&format!("{}/metrics", self.lab.exporter_urls[0]))?;
         Ok(threshold_value(
-            &api::parse_exposition(&text),
+            &api::parse_exposition(&text)?,
             tenant,
             component,
             metric,
@@ -199,7 +199,7 @@ impl Ctx<'_> {
             let mut all = true;
             for u in &urls {
                 let text = api::get_text(&format!("{u}/metrics"))?;
-                if !pred(&api::parse_exposition(&text)) {
+                if !pred(&api::parse_exposition(&text)?) {
                     all = false;
                 }
             }

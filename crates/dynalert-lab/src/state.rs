@@ -32,7 +32,6 @@ pub struct Part {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Database {
     pub tenant: String,
-    pub port: u16,
     pub socket: PathBuf,
     pub exporter_url: String,
 }

@@ -1,5 +1,6 @@
-//! `lab up`, `lab status`, `lab down`: bring every part up on free 127.0.0.1 ports, wait until
-//! each is ready, record it in `lab.json`; stop exactly what was recorded.
+//! `lab up`, `lab status`, `lab down`: bring every part up on `127.0.0.1:0` (each reports the
+//! port it bound), wait until each is ready, record it in `lab.json`; stop exactly what was
+//! recorded.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::api;
-use crate::process::{self, free_port, spawn, wait_for, which};
+use dynalert_probe::http::is_ready;
+use dynalert_probe::port::{Announce, EXPORTER_TOOLKIT, THRESHOLD_EXPORTER};
+
+use crate::process::{self, bound_port, spawn, wait_for, which, ANY_PORT};
 use crate::state::{Database, LabState, Part};
 
 /// The tenants that get a real MariaDB in the lab.
@@ -164,6 +167,13 @@ struct Started {
 impl Started {
     fn push(&self, p: Part) {
         self.parts.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+    }
+    /// Records what was learnt after the start (the bound port, the URL).
+    fn replace(&self, p: Part) {
+        let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = parts.iter_mut().find(|o| o.name == p.name) {
+            *old = p;
+        }
     }
     fn snapshot(&self) -> Vec<Part> {
         self.parts.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -347,12 +357,12 @@ pub fn write_app_targets(dir: &Path, am_addr: &str, tenants: &[&str]) -> anyhow:
     Ok(())
 }
 
-fn socket_path(dir: &Path, port: u16) -> PathBuf {
+fn socket_path(dir: &Path, tenant: &str) -> PathBuf {
     let p = dir.join("mysqld.sock");
     if p.as_os_str().len() < 100 {
         p
     } else {
-        std::env::temp_dir().join(format!("dynalert-lab-{port}.sock"))
+        std::env::temp_dir().join(format!("dynalert-lab-{tenant}-{}.sock", std::process::id()))
     }
 }
 
@@ -371,25 +381,21 @@ pub fn mariadb_exec(mariadb: &Path, socket: &Path, sql: &str) -> anyhow::Result<
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-struct DbPorts {
-    tenant: &'static str,
-    db_port: u16,
-    exporter_port: u16,
-}
-
+/// Starts a tenant's MariaDB and its mysqld_exporter. MariaDB cannot bind port 0
+/// (`--port=0` means 3306): it listens on its unix socket only, where the exporter, the
+/// scenarios' load and the `mariadb` client connect.
 fn start_database(
     bins: &BTreeMap<&'static str, PathBuf>,
     dir: &Path,
     logs: &Path,
-    p: &DbPorts,
+    tenant: &str,
     started: &Arc<Mutex<Vec<Part>>>,
     deadline: Instant,
 ) -> anyhow::Result<Database> {
-    let tenant = p.tenant;
     let ddir = dir.join(format!("mariadb-{tenant}"));
     let data = ddir.join("data");
     fs_err::create_dir_all(&ddir)?;
-    let socket = socket_path(&ddir, p.db_port);
+    let socket = socket_path(&ddir, tenant);
     // Each server gets its own temporary directory: two bootstraps sharing /tmp collide.
     let tmp = ddir.join("tmp");
     fs_err::create_dir_all(&tmp)?;
@@ -420,8 +426,7 @@ fn start_database(
         "--user=root".into(),
         format!("--datadir={}", data.display()),
         format!("--socket={}", socket.display()),
-        format!("--port={}", p.db_port),
-        "--bind-address=127.0.0.1".into(),
+        "--skip-networking".into(),
         format!("--pid-file={}", ddir.join("mariadbd.pid").display()),
         format!("--tmpdir={}", tmp.display()),
         "--skip-grant-tables=0".into(),
@@ -446,18 +451,17 @@ fn start_database(
     mariadb_exec(
         mariadb,
         &socket,
-        "CREATE USER IF NOT EXISTS 'exporter'@'127.0.0.1' IDENTIFIED BY 'exporter' WITH MAX_USER_CONNECTIONS 3; \
-         GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON *.* TO 'exporter'@'127.0.0.1'",
+        "CREATE USER IF NOT EXISTS 'exporter'@'localhost' IDENTIFIED BY 'exporter' WITH MAX_USER_CONNECTIONS 3; \
+         GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON *.* TO 'exporter'@'localhost'",
     )?;
     let mut env = BTreeMap::new();
     env.insert(
         "DATA_SOURCE_NAME".to_string(),
-        format!("exporter:exporter@tcp(127.0.0.1:{})/", p.db_port),
+        format!("exporter:exporter@unix({})/", socket.display()),
     );
-    let url = format!("http://127.0.0.1:{}", p.exporter_port);
     let argv = vec![
         bins["prometheus-mysqld-exporter"].display().to_string(),
-        format!("--web.listen-address=127.0.0.1:{}", p.exporter_port),
+        format!("--web.listen-address={ANY_PORT}"),
     ];
     let mut part = spawn(
         &format!("mysqld-exporter-{tenant}"),
@@ -466,20 +470,26 @@ fn start_database(
         &logs.join(format!("mysqld-exporter-{tenant}.log")),
         false,
     )?;
-    part.url = Some(url.clone());
+    let port = bound_port(
+        &mut part,
+        EXPORTER_TOOLKIT,
+        deadline.saturating_duration_since(Instant::now()),
+    );
+    let url = port.map(|p| format!("http://127.0.0.1:{p}"));
+    part.url = url.as_ref().ok().cloned();
     started.lock().unwrap_or_else(|e| e.into_inner()).push(part);
+    let url = url?;
     wait_for(
         &format!("mysqld_exporter of {tenant}"),
         deadline.saturating_duration_since(Instant::now()),
         || {
-            Ok(api::get_text(&format!("{url}/metrics"))
+            Ok(crate::api::get_text(&format!("{url}/metrics"))
                 .ok()
                 .filter(|t| t.contains("\nmysql_up 1")))
         },
     )?;
     Ok(Database {
         tenant: tenant.to_string(),
-        port: p.db_port,
         socket,
         exporter_url: url,
     })
@@ -532,50 +542,57 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
     let dir = fs_err::canonicalize(dir)?;
     let logs = dir.join("logs");
 
-    let port = |_: &str| free_port();
-    let sink_port = port("sink")?;
-    let sim_port = port("sim")?;
-    let exporter_ports = [port("exporter-1")?, port("exporter-2")?];
-    let am_port = port("alertmanager")?;
-    let prom_port = port("prometheus")?;
-    // VictoriaMetrics engine: the query front takes the place of Prometheus' port.
-    let vm_ports = match opts.engine {
-        Engine::Prometheus => None,
-        Engine::VictoriaMetrics => Some(VmPorts {
-            vm: port("victoria-metrics")?,
-            agents: [port("vmagent-1")?, port("vmagent-2")?],
-            vmalert: port("vmalert")?,
-        }),
-    };
-    let db_ports: Vec<DbPorts> = DB_TENANTS
-        .iter()
-        .map(|t| {
-            Ok(DbPorts {
-                tenant: t,
-                db_port: free_port()?,
-                exporter_port: free_port()?,
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
-
     let shared = Arc::new(Mutex::new(Vec::new()));
     let mut started = Started {
         parts: shared.clone(),
         armed: true,
     };
+    let remaining = || deadline.saturating_duration_since(Instant::now());
 
     // Databases first, in the background: they take the longest.
     progress("starting MariaDB ×2 and mysqld_exporter ×2");
-    let db_threads: Vec<_> = db_ports
+    let db_threads: Vec<_> = DB_TENANTS
         .into_iter()
-        .map(|p| {
+        .map(|tenant| {
             let bins = bins.clone();
             let dir = dir.clone();
             let logs = logs.clone();
             let shared = shared.clone();
-            std::thread::spawn(move || start_database(&bins, &dir, &logs, &p, &shared, deadline))
+            std::thread::spawn(move || {
+                start_database(&bins, &dir, &logs, tenant, &shared, deadline)
+            })
         })
         .collect();
+
+    // The sink and the simulated Kubernetes endpoint (one helper process): the sink's address
+    // goes into the routing of conf.d.
+    fs_err::create_dir_all(dir.join("sink"))?;
+    let argv = vec![
+        opts.dynalert_bin.display().to_string(),
+        "lab".into(),
+        "helper".into(),
+        "--sink-listen".into(),
+        ANY_PORT.into(),
+        "--sim-listen".into(),
+        ANY_PORT.into(),
+        "--sink-file".into(),
+        dir.join("sink/notifications.jsonl").display().to_string(),
+    ];
+    progress("starting the webhook sink and the simulated Kubernetes endpoint");
+    let mut part = spawn(
+        "sink-and-kubernetes-sim",
+        &argv,
+        &BTreeMap::new(),
+        &logs.join("helper.log"),
+        true,
+    )?;
+    started.push(part.clone());
+    let sink_port = bound_port(&mut part, Announce::Log("name=sink"), remaining())?;
+    let sim_port = bound_port(&mut part, Announce::Log("name=sim"), remaining())?;
+    let sink_url = format!("http://127.0.0.1:{sink_port}");
+    let sim_url = format!("http://127.0.0.1:{sim_port}");
+    part.url = Some(sink_url.clone());
+    started.replace(part);
 
     let conf_dir = dir.join("conf.d");
     copy_conf(
@@ -587,62 +604,22 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
     let n_rules = write_rules(&opts.repo, &conf_dir, &dir.join("rules"))?;
     write_recipe_rules(&opts.dynalert_bin, &conf_dir, &dir.join("rules"))?;
     let n_rules = n_rules + 1;
-    // Application metrics with a `tenant` label: Alertmanager's own /metrics, one target per
-    // tenant (the scenario `recipes` drops targets to make a series absent).
-    write_app_targets(&dir, &format!("127.0.0.1:{am_port}"), &APP_TENANTS)?;
-
-    // The sink and the simulated Kubernetes endpoint (one helper process).
-    fs_err::create_dir_all(dir.join("sink"))?;
-    let sink_url = format!("http://127.0.0.1:{sink_port}");
-    let sim_url = format!("http://127.0.0.1:{sim_port}");
-    let mut argv = vec![
-        opts.dynalert_bin.display().to_string(),
-        "lab".into(),
-        "helper".into(),
-        "--sink-listen".into(),
-        format!("127.0.0.1:{sink_port}"),
-        "--sim-listen".into(),
-        format!("127.0.0.1:{sim_port}"),
-        "--sink-file".into(),
-        dir.join("sink/notifications.jsonl").display().to_string(),
-    ];
-    if let Some(v) = &vm_ports {
-        argv.extend([
-            "--query-listen".into(),
-            format!("127.0.0.1:{prom_port}"),
-            "--query-backend".into(),
-            format!("http://127.0.0.1:{}", v.vm),
-            "--rules-backend".into(),
-            format!("http://127.0.0.1:{}", v.vmalert),
-        ]);
-    }
-    progress("starting the webhook sink and the simulated Kubernetes endpoint");
-    let mut part = spawn(
-        "sink-and-kubernetes-sim",
-        &argv,
-        &BTreeMap::new(),
-        &logs.join("helper.log"),
-        true,
-    )?;
-    part.url = Some(sink_url.clone());
-    started.push(part);
 
     // Threshold exporter ×2 (HA).
     progress("starting threshold-exporter ×2");
     let mut exporter_urls = Vec::new();
-    for (i, p) in exporter_ports.iter().enumerate() {
-        let n = i + 1;
+    let mut exporter_ports = Vec::new();
+    for n in 1..=2 {
         let edir = dir.join(format!("exporter-{n}"));
         fs_err::create_dir_all(&edir)?;
         let argv = vec![
             opts.exporter_bin.display().to_string(),
             format!("--config.dir={}", conf_dir.display()),
-            format!("--web.listen-address=127.0.0.1:{p}"),
+            format!("--web.listen-address={ANY_PORT}"),
             format!("--storage.path={}", edir.join("last-good").display()),
             "--config.poll-interval=1s".into(),
             "--web.enable-lifecycle".into(),
         ];
-        let url = format!("http://127.0.0.1:{p}");
         let mut part = spawn(
             &format!("threshold-exporter-{n}"),
             &argv,
@@ -650,8 +627,12 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
             &logs.join(format!("threshold-exporter-{n}.log")),
             false,
         )?;
+        started.push(part.clone());
+        let port = bound_port(&mut part, THRESHOLD_EXPORTER, remaining())?;
+        let url = format!("http://127.0.0.1:{port}");
         part.url = Some(url.clone());
-        started.push(part);
+        started.replace(part);
+        exporter_ports.push(port);
         exporter_urls.push(url);
     }
 
@@ -674,12 +655,11 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let am_url = format!("http://127.0.0.1:{am_port}");
     let argv = vec![
         bins["prometheus-alertmanager"].display().to_string(),
         format!("--config.file={}", am_config.display()),
         format!("--storage.path={}", am_dir.join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{am_port}"),
+        format!("--web.listen-address={ANY_PORT}"),
         "--cluster.listen-address=".into(),
     ];
     let mut part = spawn(
@@ -689,8 +669,14 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         &logs.join("alertmanager.log"),
         false,
     )?;
+    started.push(part.clone());
+    let am_port = bound_port(&mut part, EXPORTER_TOOLKIT, remaining())?;
+    let am_url = format!("http://127.0.0.1:{am_port}");
     part.url = Some(am_url.clone());
-    started.push(part);
+    started.replace(part);
+    // Application metrics with a `tenant` label: Alertmanager's own /metrics, one target per
+    // tenant (the scenario `recipes` drops targets to make a series absent).
+    write_app_targets(&dir, &format!("127.0.0.1:{am_port}"), &APP_TENANTS)?;
 
     // Databases must be up before Prometheus gets their exporters as targets.
     // Join every thread before looking at errors, so nothing is started after a cleanup.
@@ -700,25 +686,41 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
         databases.push(j.map_err(|_| anyhow::anyhow!("database start-up panicked"))??);
     }
 
-    let prom_url = format!("http://127.0.0.1:{prom_port}");
-    let remaining = || deadline.saturating_duration_since(Instant::now());
     let mut vmalert_url = None;
-    if let Some(v) = &vm_ports {
+    let prom_url;
+    if opts.engine == Engine::VictoriaMetrics {
         progress(&format!(
             "starting VictoriaMetrics, vmagent ×2 and vmalert with {n_rules} rule files"
         ));
         // vmagent keeps the common interval: VictoriaMetrics deduplicates to it anyway.
         let scrape = scrape_configs(&dir, &exporter_ports, &databases, sim_port, None);
-        vmalert_url = Some(start_victoriametrics(
-            &bins,
-            &dir,
-            &logs,
-            v,
-            am_port,
-            &scrape,
-            &started,
-            remaining(),
-        )?);
+        let (vm_url, va_url) =
+            start_victoriametrics(&bins, &dir, &logs, am_port, &scrape, &started, remaining())?;
+        // The query front: one Prometheus-style URL for the tools.
+        let argv = vec![
+            opts.dynalert_bin.display().to_string(),
+            "lab".into(),
+            "helper".into(),
+            "--query-listen".into(),
+            ANY_PORT.into(),
+            "--query-backend".into(),
+            vm_url,
+            "--rules-backend".into(),
+            va_url.clone(),
+        ];
+        let mut part = spawn(
+            "query-front",
+            &argv,
+            &BTreeMap::new(),
+            &logs.join("query-front.log"),
+            true,
+        )?;
+        started.push(part.clone());
+        let port = bound_port(&mut part, Announce::Log("name=query"), remaining())?;
+        prom_url = format!("http://127.0.0.1:{port}");
+        part.url = Some(prom_url.clone());
+        started.replace(part);
+        vmalert_url = Some(va_url);
     } else {
         progress(&format!("starting Prometheus with {n_rules} rule files"));
         let prom_dir = dir.join("prometheus");
@@ -732,7 +734,7 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
             bins["prometheus"].display().to_string(),
             format!("--config.file={}", prom_config.display()),
             format!("--storage.tsdb.path={}", prom_dir.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{prom_port}"),
+            format!("--web.listen-address={ANY_PORT}"),
             "--web.enable-lifecycle".into(),
             "--storage.tsdb.retention.time=1d".into(),
         ];
@@ -743,34 +745,35 @@ pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<La
             &logs.join("prometheus.log"),
             false,
         )?;
+        started.push(part.clone());
+        let port = bound_port(&mut part, EXPORTER_TOOLKIT, remaining())?;
+        prom_url = format!("http://127.0.0.1:{port}");
         part.url = Some(prom_url.clone());
-        started.push(part);
+        started.replace(part);
     }
 
     progress("waiting for every part to be ready");
-    wait_for("webhook sink", remaining(), || {
-        Ok((api::get_status(&format!("{sink_url}/-/ready")).ok() == Some(200)).then_some(()))
-    })?;
-    wait_for("simulated Kubernetes endpoint", remaining(), || {
-        Ok((api::get_status(&format!("{sim_url}/-/ready")).ok() == Some(200)).then_some(()))
-    })?;
+    let ready =
+        |name: &str, url: &str| wait_for(name, remaining(), || Ok(is_ready(url).then_some(())));
+    ready("webhook sink", &format!("{sink_url}/-/ready"))?;
+    ready(
+        "simulated Kubernetes endpoint",
+        &format!("{sim_url}/-/ready"),
+    )?;
     for u in &exporter_urls {
-        wait_for(&format!("threshold-exporter at `{u}`"), remaining(), || {
-            Ok((api::get_status(&format!("{u}/-/ready")).ok() == Some(200)).then_some(()))
-        })?;
+        ready(
+            &format!("threshold-exporter at `{u}`"),
+            &format!("{u}/-/ready"),
+        )?;
     }
-    wait_for("Alertmanager", remaining(), || {
-        Ok((api::get_status(&format!("{am_url}/-/ready")).ok() == Some(200)).then_some(()))
-    })?;
+    ready("Alertmanager", &format!("{am_url}/-/ready"))?;
     let api_name = match opts.engine {
         Engine::Prometheus => "Prometheus",
         Engine::VictoriaMetrics => "the query front",
     };
-    wait_for(api_name, remaining(), || {
-        Ok((api::get_status(&format!("{prom_url}/-/ready")).ok() == Some(200)).then_some(()))
-    })?;
+    ready(api_name, &format!("{prom_url}/-/ready"))?;
     wait_for("every scrape target up", remaining(), || {
-        let up = api::query(&prom_url, "up")?;
+        let up = crate::api::query(&prom_url, "up")?;
         let expected = exporter_urls.len() + databases.len() + 1 + APP_TENANTS.len();
         Ok((up.len() == expected && up.iter().all(|s| s.value == 1.0)).then_some(()))
     })?;
@@ -864,13 +867,6 @@ fn scrape_configs(
     s
 }
 
-/// Ports of the VictoriaMetrics engine's parts.
-struct VmPorts {
-    vm: u16,
-    agents: [u16; 2],
-    vmalert: u16,
-}
-
 /// The flags that make the VictoriaMetrics engine evaluate the packs as Prometheus does at the
 /// lab's interval (see `docs/scaling.md`): deduplication of the two vmagent replicas'
 /// identical samples, no 30 s latency offset on queries at "now", and a lookback of three
@@ -915,47 +911,49 @@ pub fn vmagent_flags(vm_url: &str, member: usize) -> Vec<String> {
 }
 
 /// Starts VictoriaMetrics, vmagent ×2 and vmalert, waits until each answers `/health`;
-/// returns vmalert's URL.
-#[allow(clippy::too_many_arguments)]
+/// returns the URLs of VictoriaMetrics and vmalert. None of them logs the port it bound
+/// ([`Announce::Socket`]).
 fn start_victoriametrics(
     bins: &BTreeMap<&'static str, PathBuf>,
     dir: &Path,
     logs: &Path,
-    ports: &VmPorts,
     am_port: u16,
     scrape: &str,
     started: &Started,
     timeout: Duration,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, String)> {
     let deadline = Instant::now() + timeout;
     let remaining = || deadline.saturating_duration_since(Instant::now());
-    let healthy = |name: &str, url: &str| {
-        wait_for(name, remaining(), || {
-            Ok((api::get_status(&format!("{url}/health")).ok() == Some(200)).then_some(()))
-        })
+    // Starts one part on ANY_PORT, reads its port back, waits for `/health`; its URL.
+    let start = |name: &str, argv: Vec<String>| -> anyhow::Result<String> {
+        let mut part = spawn(
+            name,
+            &argv,
+            &BTreeMap::new(),
+            &logs.join(format!("{name}.log")),
+            false,
+        )?;
+        started.push(part.clone());
+        let port = bound_port(&mut part, Announce::Socket, remaining())?;
+        let url = format!("http://127.0.0.1:{port}");
+        part.url = Some(url.clone());
+        started.replace(part);
+        let health = format!("{url}/health");
+        wait_for(name, remaining(), || Ok(is_ready(&health).then_some(())))?;
+        Ok(url)
     };
-    let vm_url = format!("http://127.0.0.1:{}", ports.vm);
     let vm_dir = dir.join("victoria-metrics");
     fs_err::create_dir_all(&vm_dir)?;
     let mut argv = vec![
         bins["victoria-metrics"].display().to_string(),
-        format!("-httpListenAddr=127.0.0.1:{}", ports.vm),
+        format!("-httpListenAddr={ANY_PORT}"),
         format!("-storageDataPath={}", vm_dir.join("data").display()),
         "-retentionPeriod=1d".into(),
     ];
     argv.extend(victoriametrics_flags(INTERVAL_S));
-    let mut part = spawn(
-        "victoria-metrics",
-        &argv,
-        &BTreeMap::new(),
-        &logs.join("victoria-metrics.log"),
-        false,
-    )?;
-    part.url = Some(vm_url.clone());
-    started.push(part);
-    healthy("VictoriaMetrics", &vm_url)?;
+    let vm_url = start("victoria-metrics", argv)?;
 
-    for (i, p) in ports.agents.iter().enumerate() {
+    for i in 0..2 {
         let n = i + 1;
         let adir = dir.join(format!("vmagent-{n}"));
         fs_err::create_dir_all(&adir)?;
@@ -968,28 +966,17 @@ fn start_victoriametrics(
         )?;
         let mut argv = vec![
             bins["vmagent"].display().to_string(),
-            format!("-httpListenAddr=127.0.0.1:{p}"),
+            format!("-httpListenAddr={ANY_PORT}"),
             format!("-promscrape.config={}", config.display()),
             format!("-remoteWrite.tmpDataPath={}", adir.join("queue").display()),
         ];
         argv.extend(vmagent_flags(&vm_url, i));
-        let url = format!("http://127.0.0.1:{p}");
-        let mut part = spawn(
-            &format!("vmagent-{n}"),
-            &argv,
-            &BTreeMap::new(),
-            &logs.join(format!("vmagent-{n}.log")),
-            false,
-        )?;
-        part.url = Some(url.clone());
-        started.push(part);
-        healthy(&format!("vmagent-{n}"), &url)?;
+        start(&format!("vmagent-{n}"), argv)?;
     }
 
-    let va_url = format!("http://127.0.0.1:{}", ports.vmalert);
     let mut argv = vec![
         bins["vmalert"].display().to_string(),
-        format!("-httpListenAddr=127.0.0.1:{}", ports.vmalert),
+        format!("-httpListenAddr={ANY_PORT}"),
         format!("-rule={}/rules/*.yaml", dir.display()),
     ];
     argv.extend(vmalert_flags(
@@ -997,17 +984,8 @@ fn start_victoriametrics(
         &format!("http://127.0.0.1:{am_port}"),
         INTERVAL_S,
     ));
-    let mut part = spawn(
-        "vmalert",
-        &argv,
-        &BTreeMap::new(),
-        &logs.join("vmalert.log"),
-        false,
-    )?;
-    part.url = Some(va_url.clone());
-    started.push(part);
-    healthy("vmalert", &va_url)?;
-    Ok(va_url)
+    let va_url = start("vmalert", argv)?;
+    Ok((vm_url, va_url))
 }
 
 /// Prints one line per part: name, pid, running or not, URL.
@@ -1099,7 +1077,6 @@ mod tests {
         fs_err::create_dir_all(dir.join("rules")).unwrap();
         let dbs = [Database {
             tenant: "db-a".into(),
-            port: 3306,
             socket: dir.join("mysqld.sock"),
             exporter_url: "http://127.0.0.1:9104".into(),
         }];

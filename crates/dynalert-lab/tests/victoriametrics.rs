@@ -2,83 +2,66 @@
 //! VictoriaMetrics engine sets (`docs/scaling.md`), against the real Debian binary: two
 //! servers, one with the defaults and one with `victoriametrics_flags`, fed the same samples.
 
-use std::collections::BTreeMap;
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dynalert_lab::process::{free_port, spawn, stop, wait_for, which};
-use dynalert_lab::state::Part;
 use dynalert_lab::up::victoriametrics_flags;
+use dynalert_probe::http::{get_text, is_ready};
+use dynalert_probe::port::Announce;
+use dynalert_probe::process::{which, Guard};
+use dynalert_probe::prom::Prometheus;
+use dynalert_probe::wait_for;
 
 struct Server {
-    part: Part,
-    url: String,
-    _dir: TempDir,
+    api: Prometheus,
+    _guard: Guard,
+    _dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        stop(&self.part, Duration::from_secs(5));
-    }
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
+/// VictoriaMetrics on `127.0.0.1:0`; it does not log the port it bound, so the probe reads
+/// it from the socket it listens on.
 fn start(name: &str, extra: &[String]) -> Server {
     let bin = which("victoria-metrics").unwrap_or_else(|| {
         panic!("`victoria-metrics` is required (Debian package: victoria-metrics; `make deps`)")
     });
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "dynalert-vm-test-{name}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port().unwrap();
-    let mut argv = vec![
-        bin.display().to_string(),
-        format!("-httpListenAddr=127.0.0.1:{port}"),
-        format!("-storageDataPath={}", dir.join("data").display()),
-    ];
-    argv.extend(extra.iter().cloned());
-    let part = spawn(name, &argv, &BTreeMap::new(), &dir.join("vm.log"), false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(bin);
+    cmd.arg("-httpListenAddr=127.0.0.1:0")
+        .arg(format!(
+            "-storageDataPath={}",
+            dir.path().join("data").display()
+        ))
+        .args(extra);
+    let guard = Guard::spawn(name, cmd, &dir.path().join("vm.log")).unwrap();
+    let port = guard
+        .port(Announce::Socket, Duration::from_secs(30))
+        .unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let server = Server {
-        part,
-        url: url.clone(),
-        _dir: TempDir(dir),
-    };
     wait_for(
         "VictoriaMetrics to answer /health",
         Duration::from_secs(30),
-        || Ok(ureq::get(&format!("{url}/health")).call().ok().map(|_| ())),
+        || Ok(is_ready(&format!("{url}/health")).then_some(())),
     )
     .unwrap();
-    server
+    Server {
+        api: Prometheus::new(&url),
+        _guard: guard,
+        _dir: dir,
+    }
 }
 
 /// Imports exposition lines with millisecond timestamps, then waits until `check` (a series
 /// name) can be exported.
 fn import(s: &Server, body: &str, check: &str) {
-    ureq::post(&format!("{}/api/v1/import/prometheus", s.url))
+    let base = s.api.base();
+    ureq::post(&format!("{base}/api/v1/import/prometheus"))
         .send_string(body)
         .unwrap();
     wait_for(
         "the samples to be searchable",
         Duration::from_secs(30),
         || {
-            let text = ureq::get(&format!("{}/api/v1/export", s.url))
-                .query("match[]", check)
-                .call()?
-                .into_string()?;
+            let text = get_text(&format!("{base}/api/v1/export?match[]={check}"))?;
             Ok((!text.trim().is_empty()).then_some(()))
         },
     )
@@ -87,19 +70,11 @@ fn import(s: &Server, body: &str, check: &str) {
 
 /// Values of an instant query at `time` (seconds).
 fn query_at(s: &Server, expr: &str, time: f64) -> Vec<f64> {
-    let v: serde_json::Value = ureq::get(&format!("{}/api/v1/query", s.url))
-        .query("query", expr)
-        .query("time", &format!("{time:.3}"))
-        .call()
+    s.api
+        .query_at(expr, time)
         .unwrap()
-        .into_json()
-        .unwrap();
-    assert_eq!(v["status"], "success", "{v}");
-    v["data"]["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["value"][1].as_str().unwrap().parse().unwrap())
+        .into_iter()
+        .map(|r| r.value)
         .collect()
 }
 

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -134,14 +134,7 @@ fn psql(sock: &Path, port: u16, sql: &str) -> String {
 
 /// Polls `check` until it returns `Some`, at most `deadline`.
 fn wait_for<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(t.elapsed() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    dynalert_probe::wait_for(what, deadline, || Ok(check())).unwrap()
 }
 
 /// The `pg_replication` query of the pack's queries.yaml.

@@ -25,23 +25,12 @@ fn tenant_file(id: &str, v: u64, bad: bool) -> String {
 
 /// Checks that a body is well-formed exposition text; returns the `config_info` hash.
 fn parse(body: &str) -> Result<String, String> {
-    let mut hash = None;
-    for line in body.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').ok_or(format!("no value: {line}"))?;
-        value
-            .parse::<f64>()
-            .map_err(|_| format!("bad value: {line}"))?;
-        if series.contains('{') && !series.ends_with('}') {
-            return Err(format!("bad labels: {line}"));
-        }
-        if let Some(h) = series.strip_prefix("threshold_exporter_config_info{hash=\"") {
-            hash = Some(h.trim_end_matches("\"}").to_string());
-        }
-    }
-    hash.ok_or_else(|| "no config_info".to_string())
+    let lines = dynalert_probe::exposition::parse(body).map_err(|e| e.to_string())?;
+    lines
+        .into_iter()
+        .find(|(name, ..)| name == "threshold_exporter_config_info")
+        .and_then(|(_, mut labels, _)| labels.remove("hash"))
+        .ok_or_else(|| "no config_info".to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use dynalert_probe::port::EXPORTER_TOOLKIT;
+use dynalert_probe::process::Guard;
 use dynalert_server::{Clock, Options, Server};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -448,16 +450,6 @@ async fn pages_sit_behind_basic_auth() {
     }
 }
 
-/// A child process killed (and reaped) on drop.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Polls `f` every 100 ms until it returns `Some`, failing after `limit`.
 async fn until<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + limit;
@@ -508,34 +500,17 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
     )
     .unwrap();
     let log = work.path().join("prometheus.log");
-    let _prom = Child(
-        std::process::Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                work.path().join("data").display()
-            ))
-            .arg("--web.listen-address=127.0.0.1:0")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("prometheus not found (Debian package `prometheus`: scripts/install-deps.sh)"),
-    );
-    let prom: std::net::SocketAddr = until(
-        "Prometheus to listen",
-        Duration::from_secs(30),
-        async || {
-            let text = std::fs::read_to_string(&log).ok()?;
-            let line = text.lines().find(|l| l.contains("msg=\"Listening on\""))?;
-            line.split("address=")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        },
-    )
-    .await;
+    let mut cmd = std::process::Command::new("prometheus");
+    cmd.arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            work.path().join("data").display()
+        ))
+        .arg("--web.listen-address=127.0.0.1:0");
+    let prometheus = Guard::spawn("prometheus", cmd, &log).unwrap();
+    let port =
+        tokio::task::block_in_place(|| prometheus.port(EXPORTER_TOOLKIT, Duration::from_secs(30)));
+    let prom = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap()));
     let query = "/api/v1/query?query=tenant:alert_threshold:mysql_connections";
     until(
         "the recorded threshold",

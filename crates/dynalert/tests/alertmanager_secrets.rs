@@ -5,8 +5,11 @@
 //! the secrets appears on stdout or stderr, while the generated file holds every one.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use dynalert_probe::port::EXPORTER_TOOLKIT;
+use dynalert_probe::process::Guard;
 
 const SECRETS: [&str; 18] = [
     "SECRET-BOT-1",
@@ -99,45 +102,16 @@ fn dynalert(args: &[&str]) -> Output {
         .unwrap()
 }
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A real Alertmanager on `127.0.0.1:0`; the port is read back from its log.
-fn alertmanager(dir: &Path, config: &Path) -> (Proc, u16) {
-    let log_path = dir.join("alertmanager.log");
-    let am = Proc(
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.join("data").display()))
-            .arg("--web.listen-address=127.0.0.1:0")
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log_path).unwrap())
-            .spawn()
-            .expect("start Alertmanager (Debian package `prometheus-alertmanager`)"),
-    );
-    let start = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let port = text
-            .lines()
-            .filter(|l| l.contains("msg=\"Listening on\""))
-            .find_map(|l| l.rsplit("127.0.0.1:").next()?.trim().parse().ok());
-        if let Some(port) = port {
-            return (am, port);
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "Alertmanager did not start:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn alertmanager(dir: &Path, config: &Path) -> (Guard, u16) {
+    let mut cmd = Command::new("prometheus-alertmanager");
+    cmd.arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=");
+    let am = Guard::spawn("alertmanager", cmd, &dir.join("alertmanager.log")).unwrap();
+    let port = am.port(EXPORTER_TOOLKIT, Duration::from_secs(60)).unwrap();
+    (am, port)
 }
 
 fn shown(out: &Output) -> String {

@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use corpus::{ConfDir, Outcome};
+use dynalert_probe::process::rss_of as rss;
 
 const EXE: &str = env!("CARGO_BIN_EXE_dynalert");
 const TIME_BOUND: Duration = Duration::from_secs(30);
@@ -27,12 +28,6 @@ struct Run {
     timed_out: bool,
     peak_rss: u64,
     millis: u128,
-}
-
-fn rss(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
 fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<(Vec<u8>, usize)> {

@@ -8,6 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use dynalert_probe::port::EXPORTER_TOOLKIT;
+use dynalert_probe::process::Guard;
+use dynalert_probe::prom::Prometheus;
+use dynalert_probe::{wait_until, TimedOut};
 use dynalert_test::http as client;
 
 const EXE: &str = env!("CARGO_BIN_EXE_threshold-exporter");
@@ -97,11 +101,11 @@ fn get(addr: SocketAddr, path: &str) -> client::Resp {
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let every = Duration::from_millis(20);
+    wait_until::<_, TimedOut>(what, Duration::from_secs(30), every, || {
+        Ok(f().then_some(()))
+    })
+    .unwrap();
 }
 
 fn value(addr: SocketAddr) -> Option<String> {
@@ -445,54 +449,6 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
     e.stop();
 }
 
-struct Prometheus(Child);
-
-impl Prometheus {
-    /// Starts Prometheus on `127.0.0.1:0` and reads the address it bound from its log
-    /// (`msg="Listening on" address=…`), so no port is reserved and released.
-    fn spawn(cfg: &Path, data: &Path) -> (Prometheus, SocketAddr) {
-        let mut child = Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg("--web.listen-address=127.0.0.1:0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect(
-                "prometheus not found (install the `prometheus` package: scripts/install-deps.sh)",
-            );
-        let stderr = child.stderr.take().unwrap();
-        let prom = Prometheus(child);
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Keeps draining the log after the address so Prometheus never blocks on it.
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("msg=\"Listening on\"") {
-                    let addr = line
-                        .split_whitespace()
-                        .find_map(|f| f.strip_prefix("address="))
-                        .and_then(|a| a.parse::<SocketAddr>().ok());
-                    if let Some(a) = addr {
-                        let _ = tx.send(a);
-                    }
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("prometheus did not report its listen address");
-        (prom, addr)
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 #[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
@@ -525,42 +481,36 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
         ),
     )
     .unwrap();
-    let (prom, paddr) = Prometheus::spawn(&cfg, &work.path().join("data"));
-    let query = |q: &str| -> Option<serde_json::Value> {
-        let path = format!("/api/v1/query?query={q}");
-        let r = rt().block_on(client::get(paddr, &path)).ok()?;
-        let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
-        Some(v["data"]["result"].clone())
-    };
+    let mut cmd = Command::new("prometheus");
+    cmd.arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            work.path().join("data").display()
+        ))
+        .arg("--web.listen-address=127.0.0.1:0");
+    let prom = Guard::spawn("prometheus", cmd, &work.path().join("prometheus.log")).unwrap();
+    let port = prom
+        .port(EXPORTER_TOOLKIT, Duration::from_secs(30))
+        .unwrap();
+    let api = Prometheus::new(&format!("http://127.0.0.1:{port}"));
     let mut got = Vec::new();
     wait_for("Prometheus to scrape the exporter", || {
-        let Some(result) = query("user_threshold") else {
-            return false;
-        };
-        let Some(result) = result.as_array() else {
-            return false;
-        };
-        got = result
-            .iter()
-            .map(|s| {
-                let mut labels: Vec<(String, String)> = s["metric"]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .filter(|(k, _)| !["__name__", "job", "instance"].contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                    .collect();
-                labels.sort();
-                let v: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
-                format!("{labels:?} {v}")
+        got = api
+            .query("user_threshold")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut s| {
+                s.labels
+                    .retain(|k, _| !["__name__", "job", "instance"].contains(&k.as_str()));
+                let labels: Vec<(String, String)> = s.labels.into_iter().collect();
+                format!("{labels:?} {}", s.value)
             })
             .collect();
         got.sort();
         !got.is_empty()
     });
     assert_eq!(got, expected);
-    let up = query("up").unwrap();
-    assert_eq!(up[0]["value"][1], "1");
+    assert_eq!(api.query_value("up").unwrap(), Some(1.0));
     drop(prom);
     e.stop();
 }

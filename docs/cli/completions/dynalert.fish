@@ -115,9 +115,9 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_s
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from down" -l dir -d 'The lab directory' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sink-listen -r
-complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sim-listen -r
-complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sink-file -r -F
+complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sink-listen -d 'The webhook sink: listen address (port 0: the port bound is logged)' -r
+complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sim-listen -d 'The simulated Kubernetes endpoint: listen address' -r
+complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l sink-file -d 'The webhook sink: the file notifications are appended to' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l query-listen -d 'The query front (VictoriaMetrics engine): listen address' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l query-backend -d 'The query front: VictoriaMetrics\' URL' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand lab; and __fish_seen_subcommand_from helper" -l rules-backend -d 'The query front: vmalert\'s URL' -r

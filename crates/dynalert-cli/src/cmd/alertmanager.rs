@@ -6,10 +6,8 @@
 //! the content changed; `--reload-url` then asks Alertmanager to reload and restores the
 //! previous file when the reload is rejected. Secrets never appear in a message.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 
@@ -374,46 +372,9 @@ pub fn check_base(text: &str, generated: &[&str]) -> Vec<Problem> {
     out
 }
 
-/// `POST /-/reload` over plain HTTP/1.1; success is a 2xx status.
+/// `POST <url>/-/reload` (a URL that already ends in `/-/reload` is taken as it is); success
+/// is a 2xx status.
 fn reload(url: &str) -> anyhow::Result<()> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| anyhow::anyhow!("only `http://` reload URLs are supported"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let path = if path.is_empty() || path == "/" {
-        "/-/reload"
-    } else {
-        path
-    };
-    let addr = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    let mut stream =
-        TcpStream::connect(&addr).with_context(|| format!("cannot connect to `{addr}`"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    // One write: `write!` on a socket sends each formatting piece separately, and a server
-    // that answers after the first segment would see a truncated request.
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status_line = response.lines().next().unwrap_or_default();
-    let code: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    if (200..300).contains(&code) {
-        return Ok(());
-    }
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().trim();
-    anyhow::bail!("status {code}: {}", body.lines().next().unwrap_or_default())
+    let base = url.trim_end_matches('/').trim_end_matches("/-/reload");
+    dynalert_probe::prom::Alertmanager::new(base).reload()
 }

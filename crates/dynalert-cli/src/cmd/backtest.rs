@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use chrono::{DateTime, TimeZone, Utc};
 use dynalert_model::{effective_tenant, Config, Severity};
+use dynalert_probe::prom::Prometheus;
 use serde::Serialize;
 
 use crate::EXIT_FINDINGS;
@@ -367,26 +368,6 @@ pub struct FetchStats {
     pub remote: usize,
 }
 
-#[derive(serde::Deserialize)]
-struct RangeResponse {
-    status: String,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    data: Option<RangeData>,
-}
-
-#[derive(serde::Deserialize)]
-struct RangeData {
-    result: Vec<RangeSeries>,
-}
-
-#[derive(serde::Deserialize)]
-struct RangeSeries {
-    metric: BTreeMap<String, String>,
-    values: Vec<(f64, String)>,
-}
-
 /// At most this many points (series × steps) per `query_range`, well under Prometheus'
 /// default `--query.max-samples` of 50 million.
 pub const POINTS_PER_QUERY: i64 = 5_000_000;
@@ -506,54 +487,21 @@ pub fn query_range(
     progress: &mut dyn FnMut(i64),
     mut each: impl FnMut(Series),
 ) -> anyhow::Result<FetchStats> {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(300))
-        .build();
+    let api = Prometheus::with_timeout(prometheus, Duration::from_secs(300));
     let mut stats = FetchStats::default();
     let chunk = step * chunk.clamp(1, 10_000);
     let mut start = from;
     while start <= to {
         let end = (start + chunk - step).min(to);
         let began = std::time::Instant::now();
-        let resp = agent
-            .post(&format!(
-                "{}/api/v1/query_range",
-                prometheus.trim_end_matches('/')
-            ))
-            .send_form(&[
-                ("query", query),
-                ("start", &start.to_string()),
-                ("end", &end.to_string()),
-                ("step", &step.to_string()),
-            ]);
-        let resp = match resp {
-            Ok(r) => r,
-            Err(ureq::Error::Status(code, r)) => {
-                let body = r.into_string().unwrap_or_default();
-                bail!("query_range `{query}` at `{prometheus}` failed with {code}: {body}")
-            }
-            Err(e) => {
-                return Err(e).with_context(|| format!("query_range `{query}` at `{prometheus}`"))
-            }
-        };
-        let body = resp
-            .into_string()
-            .with_context(|| format!("query_range `{query}` at `{prometheus}`"))?;
+        let result = api.query_range(query, start, end, step)?;
         stats.prometheus += began.elapsed();
         stats.queries += 1;
-        let v: RangeResponse = serde_json::from_str(&body)
-            .with_context(|| format!("query_range `{query}`: unexpected answer"))?;
-        if v.status != "success" {
-            bail!(
-                "query_range `{query}` failed: {}",
-                v.error.unwrap_or_default()
-            );
-        }
-        for r in v.data.map(|d| d.result).unwrap_or_default() {
+        for r in result {
             let values: Vec<(i64, f64)> = r
                 .values
                 .into_iter()
-                .filter_map(|(t, val)| Some((t.round() as i64, val.parse::<f64>().ok()?)))
+                .map(|(t, v)| (t.round() as i64, v))
                 .collect();
             stats.points += values.len();
             each(Series {

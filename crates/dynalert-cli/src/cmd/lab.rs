@@ -97,12 +97,15 @@ pub enum EngineArg {
 
 #[derive(Debug, clap::Args)]
 pub struct HelperArgs {
+    /// The webhook sink: listen address (port 0: the port bound is logged).
+    #[arg(long, requires = "sink_file")]
+    pub sink_listen: Option<std::net::SocketAddr>,
+    /// The simulated Kubernetes endpoint: listen address.
     #[arg(long)]
-    pub sink_listen: std::net::SocketAddr,
+    pub sim_listen: Option<std::net::SocketAddr>,
+    /// The webhook sink: the file notifications are appended to.
     #[arg(long)]
-    pub sim_listen: std::net::SocketAddr,
-    #[arg(long)]
-    pub sink_file: PathBuf,
+    pub sink_file: Option<PathBuf>,
     /// The query front (VictoriaMetrics engine): listen address.
     #[arg(long, requires_all = ["query_backend", "rules_backend"])]
     pub query_listen: Option<std::net::SocketAddr>,
@@ -199,8 +202,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 }
                 _ => None,
             };
-            dynalert_lab::helper::serve(a.sink_listen, a.sim_listen, a.sink_file, front)
-                .context("lab helper failed")?;
+            let sink = match (a.sink_listen, a.sink_file) {
+                (Some(listen), Some(file)) => Some(dynalert_lab::helper::Sink { listen, file }),
+                _ => None,
+            };
+            dynalert_lab::helper::serve(sink, a.sim_listen, front).context("lab helper failed")?;
             Ok(0)
         }
     }
@@ -223,8 +229,10 @@ pub fn print_urls(state: &LabState) {
     println!("Kubernetes (SIMULATED) {}", state.kubernetes_sim_url);
     for d in &state.databases {
         println!(
-            "MariaDB {:<14} 127.0.0.1:{} (exporter {})",
-            d.tenant, d.port, d.exporter_url
+            "MariaDB {:<14} {} (exporter {})",
+            d.tenant,
+            d.socket.display(),
+            d.exporter_url
         );
     }
     println!("lab directory          {}", state.dir.display());

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dynalert_test::http as client;
 
@@ -20,13 +20,7 @@ pub const EXE: &str = env!("CARGO_BIN_EXE_threshold-exporter");
 /// Log lines kept per exporter (the tail is printed when something goes wrong).
 const LOG_TAIL: usize = 200;
 
-/// Resident memory of a process in bytes, from `/proc/<pid>/status`.
-pub fn rss(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
+pub use dynalert_probe::process::rss_of as rss;
 
 /// Samples a child's RSS every 20 ms: keeps the peak and kills the child above a hard
 /// limit, so that a memory bomb cannot take the machine down with the test.
@@ -243,16 +237,11 @@ impl Http {
 
 /// Polls `f` every 20 ms until it is true or `timeout` passes.
 pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let every = Duration::from_millis(20);
+    dynalert_probe::wait_until::<_, dynalert_probe::TimedOut>("", timeout, every, || {
+        Ok(f().then_some(()))
+    })
+    .is_ok()
 }
 
 /// Series of the exporter itself (reload counters, timestamps, process metrics).
@@ -264,26 +253,11 @@ pub fn is_self_metric(line: &str) -> bool {
 
 /// The (unescaped) `tenant` label of a series line.
 pub fn tenant_label(line: &str) -> Option<String> {
-    let open = line.find('{')?;
-    let labels = &line[open + 1..];
-    let start = if labels.starts_with("tenant=\"") {
-        0
-    } else {
-        labels.find(",tenant=\"")? + 1
-    };
-    let mut out = String::new();
-    let mut chars = labels[start + "tenant=\"".len()..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                other => out.push(other),
-            },
-            c => out.push(c),
-        }
-    }
-    None
+    dynalert_probe::exposition::parse(line)
+        .ok()?
+        .pop()?
+        .1
+        .remove("tenant")
 }
 
 /// Series lines of the exposition body (no comments, no self-metrics) grouped by tenant;
