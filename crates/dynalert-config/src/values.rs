@@ -172,45 +172,14 @@ pub fn parse_timezone(ctx: &mut Ctx, node: &Node) -> Option<Tz> {
     }
 }
 
-/// Prometheus-style duration (`90s`, `30m`, `2h`, `1h30m`, `1d`) in seconds.
+/// A duration in whole seconds ([`dynalert_model::duration`]: `90s`, `1h30m`, `1.5h`); `None`
+/// when it does not parse or is finer than a second.
 pub fn parse_duration_secs(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if s.is_empty() {
+    let d = dynalert_model::duration::parse(s.trim()).ok()?;
+    if d.subsec_nanos() != 0 {
         return None;
     }
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || (c == '.' && !digits.contains('.')) {
-            digits.push(c);
-            continue;
-        }
-        // Decimal amounts (`1.5h`, as upstream writes them) must come to whole seconds.
-        let amount: f64 = digits.parse().ok()?;
-        digits.clear();
-        let unit = match c {
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                return None; // milliseconds are too fine for these settings
-            }
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return None,
-        };
-        let secs = amount * unit as f64;
-        if !secs.is_finite() || secs.fract() != 0.0 || secs > i64::MAX as f64 / 2.0 {
-            return None;
-        }
-        total = total.checked_add(secs as i64)?;
-    }
-    if !digits.is_empty() {
-        return None;
-    }
-    Some(total)
+    i64::try_from(d.as_secs()).ok()
 }
 
 fn parse_hhmm(s: &str) -> Option<u16> {

@@ -560,16 +560,6 @@ fn by_tenant_only(m: &Option<LabelModifier>, label: &str) -> bool {
     matches!(m, Some(LabelModifier::Include(l)) if l.labels.len() == 1 && l.labels[0] == label)
 }
 
-fn duration_text(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    for (unit, n) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
-        if s.is_multiple_of(n) && s > 0 {
-            return format!("{}{unit}", s / n);
-        }
-    }
-    format!("{s}s")
-}
-
 /// The recipe whose generated observation equals `template`, if any.
 fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, String> {
     let Expr::Aggregate(a) = strip(template) else {
@@ -636,7 +626,7 @@ fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, Strin
                 metric,
                 selectors,
                 selectors_re,
-                window: Some(duration_text(ms.range)),
+                window: Some(dynalert_model::duration::format(ms.range)),
                 ..base
             })
         }
@@ -683,7 +673,7 @@ fn quantile_recipe(template: &Expr, op: &str, label: &str) -> Option<RecipeOut> 
         selectors,
         selectors_re,
         op: op.to_string(),
-        window: Some(duration_text(ms.range)),
+        window: Some(dynalert_model::duration::format(ms.range)),
         quantile: Some(q.val.to_string()),
         for_: None,
     })
