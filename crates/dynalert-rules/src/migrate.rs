@@ -1113,19 +1113,10 @@ fn observation(template: &str, tenant_label: &str) -> Result<Observation, String
     })
 }
 
+/// Whole minutes of a `for:` duration, rounded up (0 when absent).
 fn minutes(d: Option<&str>) -> i64 {
-    d.and_then(|d| {
-        let (n, unit) = d.split_at(d.len().checked_sub(1)?);
-        let n: i64 = n.parse().ok()?;
-        Some(match unit {
-            "s" => (n + 59) / 60,
-            "m" => n,
-            "h" => n * 60,
-            "d" => n * 1440,
-            _ => return None,
-        })
-    })
-    .unwrap_or(0)
+    d.and_then(|d| dynalert_model::duration::parse(d).ok())
+        .map_or(0, |d| d.as_secs().div_ceil(60) as i64)
 }
 
 /// The observed values a tenant's series steps through: below every threshold, each

@@ -19,7 +19,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use dynalert_model::routing::{mask_url, FieldKind, Receiver, Timings};
+use dynalert_model::routing::{mask_url, Enforced, FieldKind, Receiver, Timings};
 use dynalert_model::{effective_tenant, Config, Severity, TenantEffective};
 use serde::Serialize;
 use serde_json::Value;
@@ -475,44 +475,30 @@ struct Pagination {
 /// One tenant of `/api/v1/tenants`.
 #[derive(Serialize)]
 struct RowDoc<'a> {
-    tenant: &'a str,
-    file: &'a str,
+    #[serde(flatten)]
+    row: &'a Row,
     valid: bool,
     rejected_since: Option<String>,
     serving: &'static str,
-    tier: &'a Option<String>,
-    owner: &'a Option<String>,
-    namespaces: &'a [String],
-    keys: usize,
-    tiers: &'a StateCounts,
-    maintenance: bool,
-    silent: bool,
-    next_change: Option<String>,
 }
 
 fn row_json<'a>(l: &'a Listed) -> RowDoc<'a> {
-    let r = &l.row;
+    let serving = match (l.serving, l.valid) {
+        (false, _) => "nothing",
+        (true, true) => "current file",
+        (true, false) => "last good config",
+    };
     RowDoc {
-        tenant: &r.tenant,
-        file: &r.file,
+        row: &l.row,
         valid: l.valid,
         rejected_since: l.since.map(ts),
-        serving: if !l.serving {
-            "nothing"
-        } else if l.valid {
-            "current file"
-        } else {
-            "last good config"
-        },
-        tier: &r.tier,
-        owner: &r.owner,
-        namespaces: &r.namespaces,
-        keys: r.keys,
-        tiers: &r.tiers,
-        maintenance: r.maintenance,
-        silent: r.silent,
-        next_change: r.next_change.map(ts),
+        serving,
     }
+}
+
+/// An optional instant as [`ts`] writes it (for `#[serde(serialize_with)]`).
+fn ser_ts<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    t.map(ts).serialize(s)
 }
 
 /// `GET /api/v1/tenants`: every tenant (`tenant`, `file`, `valid` and the summary); with
@@ -700,8 +686,8 @@ struct RoutingDoc {
     timings: Option<Timings>,
     overrides: Vec<OverrideDoc>,
     platform_default_receiver: Option<String>,
-    tier_receiver: Option<SeverityRoute>,
-    enforced: Option<SeverityRoute>,
+    tier_receiver: Option<Enforced>,
+    enforced: Option<Enforced>,
 }
 
 #[derive(Serialize)]
@@ -709,13 +695,6 @@ struct OverrideDoc {
     alertname: Option<String>,
     severity: Option<Severity>,
     receiver: ReceiverDoc,
-}
-
-/// A platform receiver and the severities it gets.
-#[derive(Serialize)]
-struct SeverityRoute {
-    receiver: String,
-    severities: Vec<Severity>,
 }
 
 fn routing_doc(
@@ -743,16 +722,11 @@ fn routing_doc(
             })
             .unwrap_or_default(),
         platform_default_receiver: platform.map(|r| r.default_receiver.clone()),
-        tier_receiver: tier_route.map(|t| SeverityRoute {
+        tier_receiver: tier_route.map(|t| Enforced {
             receiver: t.receiver.clone(),
             severities: t.severities.clone(),
         }),
-        enforced: platform
-            .and_then(|r| r.enforced.as_ref())
-            .map(|x| SeverityRoute {
-                receiver: x.receiver.clone(),
-                severities: x.severities.clone(),
-            }),
+        enforced: platform.and_then(|r| r.enforced.as_ref()).cloned(),
     }
 }
 
@@ -1152,7 +1126,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
         return Html(h).into_response();
     };
-    let route = |x: &Option<SeverityRoute>| {
+    let route = |x: &Option<Enforced>| {
         x.as_ref().map_or("none".into(), |x| {
             let sevs: Vec<&str> = x.severities.iter().map(|s| s.as_str()).collect();
             format!(
