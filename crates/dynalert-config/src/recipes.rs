@@ -13,7 +13,8 @@ use dynalert_model::{
 };
 
 use crate::diag::{did_you_mean, Ctx};
-use crate::values::{parse_duration_secs, parse_key_value, show, KeyEntry};
+use crate::scalars::{parse_duration_secs, show};
+use crate::values::{parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
 
 /// Most recipes one tenant file may declare.
