@@ -745,7 +745,7 @@ fn tenant_errors(p: &Published, id: &str, file: &str) -> Vec<ErrorDoc> {
 
 /// `GET /api/v1/tenants/{id}`: the document of `dynalert effective --format json` for one
 /// tenant, plus status fields (only those that apply to a tenant with nothing served).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct TenantDoc {
     at: String,
     tenants: Vec<TenantEffective>,
@@ -776,31 +776,17 @@ enum Observation {
     Error(String),
 }
 
-struct TenantView {
-    doc: TenantDoc,
-    effective: Option<TenantEffective>,
-    next: Vec<String>,
-}
-
-fn tenant_view(p: &Published, id: &str) -> Option<TenantView> {
+fn tenant_view(p: &Published, id: &str) -> Option<TenantDoc> {
     let valid = p.status.tenant_valid.get(id).copied();
     let Some(t) = p.config.tenants.get(id) else {
         // Rejected before any version was accepted: nothing is served.
-        return (valid == Some(false)).then(|| TenantView {
-            doc: TenantDoc {
-                at: ts(p.at),
-                tenants: Vec::new(),
-                tenant: id.to_string(),
-                valid: false,
-                serving: "nothing",
-                rejected_since: p.status.rejected_since.get(id).copied().map(ts),
-                errors: tenant_errors(p, id, ""),
-                next_change: None,
-                routing: None,
-                prometheus: None,
-            },
-            effective: None,
-            next: Vec::new(),
+        return (valid == Some(false)).then(|| TenantDoc {
+            at: ts(p.at),
+            tenant: id.to_string(),
+            serving: "nothing",
+            rejected_since: p.status.rejected_since.get(id).copied().map(ts),
+            errors: tenant_errors(p, id, ""),
+            ..TenantDoc::default()
         });
     };
     let e = effective_tenant(&p.config.platform, t, p.at);
@@ -809,9 +795,8 @@ fn tenant_view(p: &Published, id: &str) -> Option<TenantView> {
         .map(|at| index::diff(&e, &effective_tenant(&p.config.platform, t, at)))
         .unwrap_or_default();
     let valid = valid.unwrap_or(true);
-    let doc = TenantDoc {
+    Some(TenantDoc {
         at: ts(p.at),
-        tenants: vec![e.clone()],
         tenant: id.to_string(),
         valid,
         serving: if valid {
@@ -823,15 +808,11 @@ fn tenant_view(p: &Published, id: &str) -> Option<TenantView> {
         errors: tenant_errors(p, id, &t.file),
         next_change: Some(NextChange {
             at: e.next_change.map(ts),
-            changes: next.clone(),
+            changes: next,
         }),
         routing: Some(routing_doc(&p.config, &e, t)),
+        tenants: vec![e],
         prometheus: None,
-    };
-    Some(TenantView {
-        doc,
-        effective: Some(e),
-        next,
     })
 }
 
@@ -844,9 +825,9 @@ type Observed = Option<Result<Vec<dynalert_lab::inspect::KeyView>, String>>;
 
 /// Asks `--prometheus.url` (if given) about the tenant's keys and adds the answer to the
 /// document as `prometheus: {keys}` or `prometheus: {error}`.
-async fn observe(state: &AppState, v: &mut TenantView) -> Observed {
+async fn observe(state: &AppState, v: &mut TenantDoc) -> Observed {
     let url = state.prometheus_url.clone()?;
-    let e = v.effective.clone()?;
+    let e = v.tenants.first()?.clone();
     let task = tokio::task::spawn_blocking(move || prom::observe(&url, &e));
     let r = match tokio::time::timeout(prom::TIMEOUT, task).await {
         Ok(Ok(r)) => r,
@@ -856,7 +837,7 @@ async fn observe(state: &AppState, v: &mut TenantView) -> Observed {
             prom::TIMEOUT.as_secs()
         )),
     };
-    v.doc.prometheus = Some(match &r {
+    v.prometheus = Some(match &r {
         Ok(keys) => Observation::Keys(keys.clone()),
         Err(e) => Observation::Error(e.clone()),
     });
@@ -870,7 +851,7 @@ pub async fn api_tenant(State(state): State<AppState>, Path(id): Path<String>) -
     match tenant_view(&p, &id) {
         Some(mut v) => {
             observe(&state, &mut v).await;
-            json_response(v.doc)
+            json_response(v)
         }
         None => unknown(&id),
     }
@@ -915,7 +896,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         return (StatusCode::NOT_FOUND, Html(h)).into_response();
     };
     let observed = observe(&state, &mut v).await;
-    let d = &v.doc;
+    let d = &v;
     let mut h = String::with_capacity(16 * 1024);
     html::open(&mut h, &format!("Tenant {id}"));
     let valid = d.valid;
@@ -924,7 +905,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         "<p>{}{} as of {}</p>",
         if valid {
             badge("ok", "valid: the current file is served")
-        } else if v.effective.is_some() {
+        } else if !v.tenants.is_empty() {
             badge("bad", "rejected: the last good config is served")
         } else {
             badge("bad", "rejected: nothing is served")
@@ -946,7 +927,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
                 .map(|e| (e.location.as_str(), e.message.as_str(), e.hint.as_deref())),
         );
     }
-    let Some(e) = &v.effective else {
+    let Some(e) = v.tenants.first() else {
         html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
         return Html(h).into_response();
     };
@@ -988,7 +969,10 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
             None => "none".into(),
         },
         match e.next_change {
-            Some(at) => format!("{}: {}", ts(at), esc(&v.next.join("; "))),
+            Some(at) => {
+                let next = v.next_change.as_ref().map(|n| n.changes.join("; "));
+                format!("{}: {}", ts(at), esc(&next.unwrap_or_default()))
+            }
             None => "none scheduled".into(),
         },
     );
