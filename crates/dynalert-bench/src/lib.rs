@@ -60,35 +60,15 @@ impl From<dynalert_probe::exposition::ParseError> for BenchError {
     }
 }
 
-/// Parses a duration such as `15s`, `500ms`, `2m`.
+/// Parses a positive Prometheus duration such as `15s`, `500ms`, `2m` ([`dynalert_model::duration`]).
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map(|i| s.split_at(i))
-        .ok_or_else(|| format!("missing unit in `{s}` (use ms, s or m)"))?;
-    let v: f64 = num.parse().map_err(|_| format!("invalid duration `{s}`"))?;
-    let secs = match unit {
-        "ms" => v / 1000.0,
-        "s" => v,
-        "m" => v * 60.0,
-        _ => return Err(format!("unknown unit `{unit}` in `{s}` (use ms, s or m)")),
-    };
-    if secs <= 0.0 {
-        return Err(format!("duration `{s}` must be positive"));
+    match dynalert_model::duration::parse(s.trim()) {
+        Ok(d) if d.is_zero() => Err(format!("duration `{s}` must be positive")),
+        r => r.map_err(|e| e.to_string()),
     }
-    Ok(Duration::from_secs_f64(secs))
 }
 
-/// Formats a duration as Prometheus does in its configuration (`15s`, `500ms`).
-pub fn prom_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
-}
+pub use dynalert_model::duration::format as prom_duration;
 
 #[cfg(test)]
 mod tests {
@@ -101,7 +81,5 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("15").is_err());
         assert!(parse_duration("0s").is_err());
-        assert_eq!(prom_duration(Duration::from_secs(15)), "15s");
-        assert_eq!(prom_duration(Duration::from_millis(2500)), "2500ms");
     }
 }

@@ -3,7 +3,7 @@
 //! `docs/compatibility.md` lists them with the reason.
 
 use crate::diag::Ctx;
-use crate::values::is_disable;
+use crate::scalars::is_disable;
 use crate::yaml::{Node, NodeKind};
 
 /// Upstream platform blocks that are read and ignored, with what dynalert offers instead.
@@ -79,7 +79,7 @@ pub(crate) fn threshold_like(node: &Node) -> bool {
             let v = value.trim();
             // Anything that starts like a number is an attempt at one (`7O`, `-`, `.5x`).
             is_disable(v)
-                || crate::values::is_enable(v)
+                || crate::scalars::is_enable(v)
                 || v.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
         }
         NodeKind::Map(m) => m

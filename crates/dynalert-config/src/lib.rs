@@ -11,6 +11,7 @@ pub mod load;
 mod platform;
 pub mod recipes;
 mod routing;
+pub mod scalars;
 pub mod schema;
 mod tenant;
 pub mod values;

@@ -7,7 +7,8 @@ use dynalert_model::{Platform, Severity, StateFilterDef, ThresholdKey, Tiers};
 
 use crate::diag::{did_you_mean, Ctx};
 use crate::routing::parse_platform_routing;
-use crate::values::{check_keys, parse_key_name, parse_key_value, parse_severity, show, KeyEntry};
+use crate::scalars::{check_keys, parse_severity, show};
+use crate::values::{parse_key_name, parse_key_value, KeyEntry};
 use crate::yaml::Node;
 
 pub(crate) const PLATFORM_BLOCKS: [&str; 7] = [

@@ -13,7 +13,8 @@ use dynalert_model::{
 };
 
 use crate::diag::{did_you_mean, Ctx};
-use crate::values::{parse_duration_secs, parse_key_value, show, KeyEntry};
+use crate::scalars::{parse_duration_secs, show};
+use crate::values::{parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
 
 /// Most recipes one tenant file may declare.
@@ -253,14 +254,9 @@ pub fn is_alert_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Canonical Prometheus duration of `secs` (largest unit that divides it).
-pub fn canonical_duration(secs: i64) -> String {
-    for (unit, n) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
-        if secs % n == 0 {
-            return format!("{}{unit}", secs / n);
-        }
-    }
-    format!("{secs}s")
+/// `secs` (positive) as Prometheus writes it.
+fn secs_text(secs: i64) -> String {
+    dynalert_model::duration::format(std::time::Duration::from_secs(secs.unsigned_abs()))
 }
 
 fn duration(ctx: &mut Ctx, item: &Node, field: &str, what: &str) -> Option<Option<String>> {
@@ -269,7 +265,7 @@ fn duration(ctx: &mut Ctx, item: &Node, field: &str, what: &str) -> Option<Optio
     };
     let text = str_field(ctx, item, field, what)?;
     match parse_duration_secs(text) {
-        Some(s) if s > 0 && s <= MAX_DURATION_SECS => Some(Some(canonical_duration(s))),
+        Some(s) if s > 0 && s <= MAX_DURATION_SECS => Some(Some(secs_text(s))),
         Some(0) if field == "for" => Some(None),
         _ => {
             ctx.error_hint(
@@ -751,9 +747,7 @@ fn parse_recipe(
             None
         }
         // The forecast looks back over max(2 × horizon, 1h).
-        (Some(RecipeKind::Forecast), None) => {
-            horizon_secs.map(|h| canonical_duration((2 * h).max(3600)))
-        }
+        (Some(RecipeKind::Forecast), None) => horizon_secs.map(|h| secs_text((2 * h).max(3600))),
         (Some(RecipeKind::SloBurnRate), None) => Some(String::new()),
         // A threshold without a window compares the latest sample, as a hand-written
         // `max(metric) > 70` does.
@@ -835,7 +829,7 @@ fn parse_recipe(
             op: op?,
             window: window?,
             for_: for_?,
-            horizon: horizon_secs.map(canonical_duration),
+            horizon: horizon_secs.map(secs_text),
             capacity,
             group_by,
             min_events,

@@ -17,7 +17,7 @@ use dynalert_model::{Platform, Severity};
 use regex::Regex;
 
 use crate::diag::{did_you_mean, Ctx};
-use crate::values::{check_keys, parse_duration_secs, parse_severity, show};
+use crate::scalars::{check_keys, parse_duration_secs, parse_severity, show};
 use crate::yaml::Node;
 
 const PLATFORM_KEYS: [&str; 10] = [

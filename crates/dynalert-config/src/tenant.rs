@@ -12,10 +12,11 @@ use dynalert_model::{
 use crate::diag::{did_you_mean, Ctx, Diagnostic};
 use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
-use crate::values::{
-    check_keys, is_disable, is_enable, parse_duration_secs, parse_expires, parse_key_name,
-    parse_key_value, parse_switch, parse_time, parse_timezone, show, KeyEntry,
+use crate::scalars::{
+    check_keys, is_disable, is_enable, parse_duration_secs, parse_expires, parse_switch,
+    parse_time, parse_timezone, show,
 };
+use crate::values::{parse_key_name, parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
 
 const RESERVED: [&str; 6] = [

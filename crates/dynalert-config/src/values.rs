@@ -1,7 +1,9 @@
-//! Parsing of threshold values, tiers, schedules, times and durations.
+//! The threshold value grammar: key names (`metric{label="v"}`), values (`80`,
+//! `"80:critical"`, `disable`), tier maps with defaults, expiry and scheduled overrides
+//! (`window`, `timezone`, `days`). Generic scalars (switches, tiers, times, durations) are
+//! read by [`crate::scalars`].
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -9,11 +11,11 @@ use dynalert_model::schedule::ALL_DAYS;
 use dynalert_model::{Dim, Override, Severity, ThresholdKey, TierValue, Window};
 
 use crate::diag::{did_you_mean, Ctx};
+use crate::scalars::{
+    check_keys, is_disable, parse_expires, parse_severity, parse_timezone, show, TIER_NAMES,
+};
 use crate::yaml::{Node, NodeKind, Pos};
 
-const DISABLE_WORDS: [&str; 4] = ["disable", "disabled", "off", "false"];
-const ENABLE_WORDS: [&str; 4] = ["enable", "enabled", "on", "true"];
-const TIER_NAMES: [&str; 3] = ["info", "warning", "critical"];
 const VALUE_MAP_KEYS: [&str; 4] = ["value", "default", "overrides", "expires"];
 const OVERRIDE_KEYS: [&str; 4] = ["window", "timezone", "days", "value"];
 const DAY_NAMES: [(&str, &str); 7] = [
@@ -25,40 +27,6 @@ const DAY_NAMES: [(&str, &str); 7] = [
     ("sat", "saturday"),
     ("sun", "sunday"),
 ];
-
-pub fn is_disable(s: &str) -> bool {
-    let s = s.trim();
-    DISABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
-}
-
-pub fn is_enable(s: &str) -> bool {
-    let s = s.trim();
-    ENABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
-}
-
-/// An on/off switch (`enable`/`disable` and synonyms).
-pub fn parse_switch(ctx: &mut Ctx, node: &Node, what: &str) -> Option<bool> {
-    match node.as_str() {
-        Some(s) if is_enable(s) => Some(true),
-        Some(s) if is_disable(s) => Some(false),
-        _ => {
-            ctx.error_hint(
-                node.pos,
-                format!("{what} must be `enable` or `disable`, found {}", show(node)),
-                "use `enable` or `disable`",
-            );
-            None
-        }
-    }
-}
-
-/// Short rendering of a node for messages.
-pub fn show(node: &Node) -> String {
-    match &node.kind {
-        NodeKind::Scalar { value, .. } => crate::yaml::quote(value),
-        _ => format!("a {}", node.type_name()),
-    }
-}
 
 /// A finite, non-negative number.
 pub fn parse_number(ctx: &mut Ctx, pos: Pos, text: &str, what: &str) -> Option<f64> {
@@ -114,103 +82,6 @@ fn parse_amount(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Option<f64>> {
             None
         }
     }
-}
-
-pub fn parse_severity(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Severity> {
-    let s = node.as_str().unwrap_or_default();
-    match Severity::parse(s) {
-        Some(sev) => Some(sev),
-        None => {
-            let hint = did_you_mean(s, TIER_NAMES)
-                .unwrap_or_else(|| "tiers are `info`, `warning` and `critical`".into());
-            ctx.error_hint(node.pos, format!("unknown tier `{s}` in {what}"), hint);
-            None
-        }
-    }
-}
-
-/// RFC 3339 timestamp.
-pub fn parse_time(ctx: &mut Ctx, node: &Node, what: &str) -> Option<DateTime<Utc>> {
-    let s = node.as_str().unwrap_or_default();
-    match DateTime::parse_from_rfc3339(s.trim()) {
-        Ok(t) => Some(t.with_timezone(&Utc)),
-        Err(e) => {
-            ctx.error_hint(
-                node.pos,
-                format!("bad `{what}` timestamp `{s}`: {e}"),
-                "use RFC 3339, e.g. `2026-12-01T00:00:00Z` or `2026-12-01T08:00:00+08:00`",
-            );
-            None
-        }
-    }
-}
-
-pub fn parse_expires(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let t = parse_time(ctx, node, "expires")?;
-    if t <= now {
-        ctx.warn(
-            node.pos,
-            format!("`expires` {} is in the past", t.to_rfc3339()),
-            "the entry no longer applies; remove it",
-        );
-    }
-    Some(t)
-}
-
-pub fn parse_timezone(ctx: &mut Ctx, node: &Node) -> Option<Tz> {
-    let s = node.as_str().unwrap_or_default().trim();
-    match Tz::from_str(s) {
-        Ok(tz) => Some(tz),
-        Err(_) => {
-            let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
-            let hint = did_you_mean(s, names).unwrap_or_else(|| {
-                "use an IANA time zone name such as `Asia/Taipei` or `UTC`".into()
-            });
-            ctx.error_hint(node.pos, format!("unknown time zone `{s}`"), hint);
-            None
-        }
-    }
-}
-
-/// Prometheus-style duration (`90s`, `30m`, `2h`, `1h30m`, `1d`) in seconds.
-pub fn parse_duration_secs(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || (c == '.' && !digits.contains('.')) {
-            digits.push(c);
-            continue;
-        }
-        // Decimal amounts (`1.5h`, as upstream writes them) must come to whole seconds.
-        let amount: f64 = digits.parse().ok()?;
-        digits.clear();
-        let unit = match c {
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                return None; // milliseconds are too fine for these settings
-            }
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return None,
-        };
-        let secs = amount * unit as f64;
-        if !secs.is_finite() || secs.fract() != 0.0 || secs > i64::MAX as f64 / 2.0 {
-            return None;
-        }
-        total = total.checked_add(secs as i64)?;
-    }
-    if !digits.is_empty() {
-        return None;
-    }
-    Some(total)
 }
 
 fn parse_hhmm(s: &str) -> Option<u16> {
@@ -280,26 +151,6 @@ fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
         }
     }
     ok.then_some(mask)
-}
-
-/// Reports keys of a mapping that are not in `allowed`.
-pub fn check_keys(ctx: &mut Ctx, node: &Node, allowed: &[&str], what: &str) {
-    for (k, _) in node.as_map().unwrap_or_default() {
-        let name = k.as_str().unwrap_or_default();
-        if !allowed.contains(&name) {
-            let hint = did_you_mean(name, allowed.iter().copied()).unwrap_or_else(|| {
-                format!(
-                    "allowed keys are {}",
-                    allowed
-                        .iter()
-                        .map(|a| format!("`{a}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
-            ctx.error_hint(k.pos, format!("unknown key `{name}` in {what}"), hint);
-        }
-    }
 }
 
 fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
@@ -710,15 +561,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration_secs("2h"), Some(7200));
-        assert_eq!(parse_duration_secs("1h30m"), Some(5400));
-        assert_eq!(parse_duration_secs("90s"), Some(90));
-        assert_eq!(parse_duration_secs("2"), None);
-        assert_eq!(parse_duration_secs("2x"), None);
-    }
-
-    #[test]
     fn key_names() {
         let k = parse_key_name("container_cpu{container='mariadb'}").unwrap();
         assert_eq!(k.to_string(), "container_cpu{container=\"mariadb\"}");
@@ -730,8 +572,6 @@ mod tests {
             parse_key_name("container_cpu{container=\"mariadb\"}").unwrap()
         );
         assert!(parse_key_name("container_cpu{container=maria db}").is_err());
-        assert_eq!(parse_duration_secs("1.5h"), Some(5400));
-        assert_eq!(parse_duration_secs("0.5s"), None);
         assert!(parse_key_name("container_cpu{tenant='x'}").is_err());
         assert!(parse_key_name("Container").is_err());
         assert!(parse_key_name("container_cpu{container=~'('}").is_err());

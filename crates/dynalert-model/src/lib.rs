@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod custom;
+pub mod duration;
 pub mod gotemplate;
 pub mod key;
 pub mod resolve;

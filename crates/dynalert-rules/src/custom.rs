@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use dynalert_model::{CompareOp, Config, RecipeKind, RecipeLimits, RecipeShape};
+use dynalert_model::{duration, CompareOp, Config, RecipeKind, RecipeLimits, RecipeShape};
 
 /// Name of the rule group of the platform rules of the generated file (which shapes are
 /// armed, unarmed recipes, failing shape groups).
@@ -156,7 +156,7 @@ fn observation(shape: &RecipeShape) -> String {
             let predicted = format!(
                 "predict_linear({}[{w}], {})",
                 selector(shape, &shape.metric, ""),
-                duration_secs(horizon)
+                duration::parse(horizon).map_or(0, |d| d.as_secs())
             );
             match &shape.capacity {
                 Some(c) => format!(
@@ -167,19 +167,6 @@ fn observation(shape: &RecipeShape) -> String {
             }
         }
         RecipeKind::Absence | RecipeKind::SloBurnRate => String::new(),
-    }
-}
-
-/// Seconds of a canonical duration (`4h` -> 14400).
-fn duration_secs(d: &str) -> i64 {
-    let (n, unit) = d.split_at(d.len() - 1);
-    let n: i64 = n.parse().unwrap_or(0);
-    n * match unit {
-        "w" => 604_800,
-        "d" => 86_400,
-        "h" => 3600,
-        "m" => 60,
-        _ => 1,
     }
 }
 

@@ -560,16 +560,6 @@ fn by_tenant_only(m: &Option<LabelModifier>, label: &str) -> bool {
     matches!(m, Some(LabelModifier::Include(l)) if l.labels.len() == 1 && l.labels[0] == label)
 }
 
-fn duration_text(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    for (unit, n) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
-        if s.is_multiple_of(n) && s > 0 {
-            return format!("{}{unit}", s / n);
-        }
-    }
-    format!("{s}s")
-}
-
 /// The recipe whose generated observation equals `template`, if any.
 fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, String> {
     let Expr::Aggregate(a) = strip(template) else {
@@ -636,7 +626,7 @@ fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, Strin
                 metric,
                 selectors,
                 selectors_re,
-                window: Some(duration_text(ms.range)),
+                window: Some(dynalert_model::duration::format(ms.range)),
                 ..base
             })
         }
@@ -683,7 +673,7 @@ fn quantile_recipe(template: &Expr, op: &str, label: &str) -> Option<RecipeOut> 
         selectors,
         selectors_re,
         op: op.to_string(),
-        window: Some(duration_text(ms.range)),
+        window: Some(dynalert_model::duration::format(ms.range)),
         quantile: Some(q.val.to_string()),
         for_: None,
     })
@@ -1123,19 +1113,10 @@ fn observation(template: &str, tenant_label: &str) -> Result<Observation, String
     })
 }
 
+/// Whole minutes of a `for:` duration, rounded up (0 when absent).
 fn minutes(d: Option<&str>) -> i64 {
-    d.and_then(|d| {
-        let (n, unit) = d.split_at(d.len().checked_sub(1)?);
-        let n: i64 = n.parse().ok()?;
-        Some(match unit {
-            "s" => (n + 59) / 60,
-            "m" => n,
-            "h" => n * 60,
-            "d" => n * 1440,
-            _ => return None,
-        })
-    })
-    .unwrap_or(0)
+    d.and_then(|d| dynalert_model::duration::parse(d).ok())
+        .map_or(0, |d| d.as_secs().div_ceil(60) as i64)
 }
 
 /// The observed values a tenant's series steps through: below every threshold, each

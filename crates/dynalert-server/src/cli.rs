@@ -163,31 +163,13 @@ fn help_heading(arg: clap::Arg) -> clap::Arg {
     arg.help_heading(heading)
 }
 
-/// Parses `500ms`, `30s`, `5m`, `1h` (a bare number is seconds).
+/// Parses a positive Prometheus duration (`500ms`, `30s`, `5m`, `1h30m`), as Prometheus' own
+/// duration flags do ([`dynalert_model::duration`]).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration `{s}` (expected e.g. `500ms`, `30s`, `5m`)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "invalid duration unit in `{s}` (use `ms`, `s`, `m` or `h`)"
-            ))
-        }
-    };
-    if secs <= 0.0 || !secs.is_finite() {
-        return Err(format!("duration `{s}` must be positive"));
+    match dynalert_model::duration::parse(s) {
+        Ok(d) if d.is_zero() => Err(format!("duration `{s}` must be positive")),
+        r => r.map_err(|e| e.to_string()),
     }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Resolves `--web.listen-address` (`:port` means every IPv4 interface).

@@ -347,7 +347,7 @@ pub fn key_alerts(packs: &std::path::Path) -> anyhow::Result<Vec<KeyAlert>> {
             for_secs: pk
                 .for_
                 .as_deref()
-                .and_then(dynalert_config::values::parse_duration_secs)
+                .and_then(dynalert_config::scalars::parse_duration_secs)
                 .unwrap_or(0),
         })
         .collect())

@@ -1,14 +1,34 @@
 //! `dynalert scenario run a|b|c|d|ha|bad-config|recipes|vmagent-failover|all`: run scenarios against a running lab and
 //! report stage timings and a verdict for each.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use dynalert_lab::scenario::{self, Outcome, ALL};
 use dynalert_lab::LabState;
+use serde::Serialize;
 
 use crate::EXIT_FINDINGS;
 
 pub use crate::output::Format;
+
+/// The `--format json` document.
+#[derive(Serialize)]
+struct Report<'a> {
+    passed: usize,
+    failed: usize,
+    /// Threshold change → notification (`fire`, `resolve`) over the runs that measured it.
+    latency_seconds: BTreeMap<&'static str, Latency>,
+    scenarios: &'a [Outcome],
+}
+
+#[derive(Serialize)]
+struct Latency {
+    runs: usize,
+    min: f64,
+    median: f64,
+    max: f64,
+}
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str = r#"Run the acceptance scenarios against the running lab"#;
@@ -99,16 +119,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
-    let mut latency = serde_json::Map::new();
+    let mut latency = BTreeMap::new();
     for kind in ["fire", "resolve"] {
         let v: Vec<f64> = outcomes
             .iter()
             .filter_map(|o| o.latency_seconds.get(kind).copied())
             .collect();
-        if let Some((min, med, max)) = scenario::summary(&v) {
+        if let Some((min, median, max)) = scenario::summary(&v) {
+            let runs = v.len();
             latency.insert(
-                kind.into(),
-                serde_json::json!({"runs": v.len(), "min": min, "median": med, "max": max}),
+                kind,
+                Latency {
+                    runs,
+                    min,
+                    median,
+                    max,
+                },
             );
         }
     }
@@ -130,21 +156,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         for (k, v) in &latency {
             println!(
                 "latency threshold change -> {k} notification: min {:.1}s, median {:.1}s, max {:.1}s over {} runs",
-                v["min"].as_f64().unwrap_or_default(),
-                v["median"].as_f64().unwrap_or_default(),
-                v["max"].as_f64().unwrap_or_default(),
-                v["runs"]
+                v.min, v.median, v.max, v.runs
             );
         }
         println!("{passed} passed, {} failed", outcomes.len() - passed);
     } else {
-        let doc = serde_json::json!({
-            "passed": passed,
-            "failed": outcomes.len() - passed,
-            "latency_seconds": latency,
-            "scenarios": outcomes,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        let doc = Report {
+            passed,
+            failed: outcomes.len() - passed,
+            latency_seconds: latency,
+            scenarios: &outcomes,
+        };
+        // Through a `Value`, so that every object's keys come out sorted.
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::to_value(doc)?)?
+        );
     }
     Ok(if passed == outcomes.len() {
         0

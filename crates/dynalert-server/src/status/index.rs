@@ -55,6 +55,7 @@ pub struct Row {
     pub keys: usize,
     pub maintenance: bool,
     pub silent: bool,
+    #[serde(serialize_with = "super::ser_ts")]
     pub next_change: Option<DateTime<Utc>>,
     /// Lower-cased id, owner, tier and namespaces, for `?q=`.
     #[serde(skip)]

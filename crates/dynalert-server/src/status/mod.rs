@@ -19,10 +19,10 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use dynalert_model::routing::{mask_url, FieldKind, Receiver};
-use dynalert_model::{effective_tenant, Config, TenantEffective};
+use dynalert_model::routing::{mask_url, Enforced, FieldKind, Receiver, Timings};
+use dynalert_model::{effective_tenant, Config, Severity, TenantEffective};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::state::{AppState, Published};
 pub use catalogue::{catalogue, packs, AlertRef, CatalogueKey};
@@ -103,7 +103,43 @@ fn outcome_text(o: &str) -> &'static str {
     }
 }
 
-fn status_doc(state: &AppState, p: &Published, ix: &Index) -> Value {
+/// A typed document as JSON, every object's keys sorted (through a [`Value`]).
+fn json_response(doc: impl Serialize) -> Response {
+    Json(serde_json::to_value(doc).expect("status documents serialize")).into_response()
+}
+
+/// `GET /api/v1/status`.
+#[derive(Serialize)]
+struct StatusDoc<'a> {
+    version: &'static str,
+    revision: &'static str,
+    config_dir: &'a str,
+    at: String,
+    last_reload: LastReload,
+    errors: Vec<ErrorDoc>,
+    counts: Counts,
+    edges: Vec<&'a Edge>,
+    maintenance: Vec<&'a str>,
+    silent: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LastReload {
+    at: Option<String>,
+    duration_seconds: Option<f64>,
+    outcome: &'static str,
+    last_success: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Counts {
+    tenants_valid: usize,
+    tenants_rejected: usize,
+    series: usize,
+    keys: usize,
+}
+
+fn status_doc<'a>(state: &'a AppState, p: &Published, ix: &'a Index) -> StatusDoc<'a> {
     let s = &p.status;
     let rejected = s.tenant_valid.values().filter(|v| !**v).count();
     let valid = p
@@ -130,35 +166,34 @@ fn status_doc(state: &AppState, p: &Published, ix: &Index) -> Value {
         .filter(|r| r.silent)
         .map(|r| r.tenant.as_str())
         .collect();
-    let o = outcome(p);
-    json!({
-        "version": crate::VERSION,
-        "revision": crate::REVISION,
-        "config_dir": state.config_dir,
-        "at": ts(p.at),
-        "last_reload": {
-            "at": s.last_reload.map(ts),
-            "duration_seconds": s.last_reload_seconds,
-            "outcome": o,
-            "last_success": s.last_success.map(ts),
+    StatusDoc {
+        version: crate::VERSION,
+        revision: crate::REVISION,
+        config_dir: &state.config_dir,
+        at: ts(p.at),
+        last_reload: LastReload {
+            at: s.last_reload.map(ts),
+            duration_seconds: s.last_reload_seconds,
+            outcome: outcome(p),
+            last_success: s.last_success.map(ts),
         },
-        "errors": s.errors.iter().map(|e| error_doc(e)).collect::<Vec<_>>(),
-        "counts": {
-            "tenants_valid": valid,
-            "tenants_rejected": rejected,
-            "series": p.body.series,
-            "keys": ix.keys,
+        errors: s.errors.iter().map(|e| error_doc(e)).collect(),
+        counts: Counts {
+            tenants_valid: valid,
+            tenants_rejected: rejected,
+            series: p.body.series,
+            keys: ix.keys,
         },
-        "edges": edges,
-        "maintenance": maintenance,
-        "silent": silent,
-    })
+        edges,
+        maintenance,
+        silent,
+    }
 }
 
 pub async fn api_status(State(state): State<AppState>) -> Response {
     let p = state.load();
     let ix = index_of(&state, &p).await;
-    Json(status_doc(&state, &p, &ix)).into_response()
+    json_response(status_doc(&state, &p, &ix))
 }
 
 pub async fn page_status(State(state): State<AppState>) -> Response {
@@ -196,17 +231,16 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
         "tenants, series and keys served",
         &["what", "count"],
     );
-    let c = &d["counts"];
-    for (label, key) in [
-        ("tenants valid", "tenants_valid"),
-        ("tenants rejected", "tenants_rejected"),
-        ("series", "series"),
-        ("threshold keys", "keys"),
+    let c = &d.counts;
+    for (label, n) in [
+        ("tenants valid", c.tenants_valid),
+        ("tenants rejected", c.tenants_rejected),
+        ("series", c.series),
+        ("threshold keys", c.keys),
     ] {
         let _ = writeln!(
             h,
-            "<tr><th scope=\"row\">{label}</th><td class=\"num\">{}</td></tr>",
-            c[key]
+            "<tr><th scope=\"row\">{label}</th><td class=\"num\">{n}</td></tr>"
         );
     }
     end_table(&mut h);
@@ -227,7 +261,7 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
         "<h2>Schedule edges in the next {} h</h2>",
         index::EDGE_HORIZON_HOURS
     );
-    let edges = d["edges"].as_array().map_or(&[][..], Vec::as_slice);
+    let edges = &d.edges;
     if edges.is_empty() {
         h.push_str("<p>No scheduled change in the next 24 h.</p>\n");
     } else {
@@ -237,18 +271,12 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
             &["at (UTC)", "tenant", "change"],
         );
         for e in edges.iter().take(LIST_CAP) {
-            let tenant = e["tenant"].as_str().unwrap_or("");
-            let changes: Vec<String> = e["changes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(esc)
-                .collect();
+            let tenant = &e.tenant;
+            let changes: Vec<String> = e.changes.iter().map(|c| esc(c)).collect();
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td><a href=\"/tenants/{}\">{}</a></td><td>{}</td></tr>",
-                esc(e["at"].as_str().unwrap_or("")),
+                esc(&e.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
                 url_enc(tenant),
                 esc(tenant),
                 changes.join("<br>")
@@ -263,25 +291,21 @@ pub async fn page_status(State(state): State<AppState>) -> Response {
             );
         }
     }
-    for (title, key, empty) in [
+    for (title, key, ids, empty) in [
         (
             "Tenants in maintenance now",
             "maintenance",
+            &d.maintenance,
             "No tenant is in maintenance.",
         ),
         (
             "Tenants in silent mode now",
             "silent",
+            &d.silent,
             "No tenant is in silent mode.",
         ),
     ] {
         let _ = writeln!(h, "<h2>{title}</h2>");
-        let ids: Vec<&str> = d[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
         if ids.is_empty() {
             let _ = writeln!(h, "<p>{empty}</p>");
         } else {
@@ -431,23 +455,50 @@ fn matches(l: &Listed, q: &ListQuery, needle: &str) -> bool {
     state && (needle.is_empty() || l.row.haystack.contains(needle))
 }
 
-fn row_json(l: &Listed) -> Value {
-    let r = &l.row;
-    json!({
-        "tenant": r.tenant,
-        "file": r.file,
-        "valid": l.valid,
-        "rejected_since": l.since.map(ts),
-        "serving": if !l.serving { "nothing" } else if l.valid { "current file" } else { "last good config" },
-        "tier": r.tier,
-        "owner": r.owner,
-        "namespaces": r.namespaces,
-        "keys": r.keys,
-        "tiers": r.tiers,
-        "maintenance": r.maintenance,
-        "silent": r.silent,
-        "next_change": r.next_change.map(ts),
-    })
+/// `GET /api/v1/tenants`.
+#[derive(Serialize)]
+struct TenantsDoc<'a> {
+    at: String,
+    total: usize,
+    tenants: Vec<RowDoc<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Serialize)]
+struct Pagination {
+    page: usize,
+    per_page: usize,
+    pages: usize,
+}
+
+/// One tenant of `/api/v1/tenants`.
+#[derive(Serialize)]
+struct RowDoc<'a> {
+    #[serde(flatten)]
+    row: &'a Row,
+    valid: bool,
+    rejected_since: Option<String>,
+    serving: &'static str,
+}
+
+fn row_json<'a>(l: &'a Listed) -> RowDoc<'a> {
+    let serving = match (l.serving, l.valid) {
+        (false, _) => "nothing",
+        (true, true) => "current file",
+        (true, false) => "last good config",
+    };
+    RowDoc {
+        row: &l.row,
+        valid: l.valid,
+        rejected_since: l.since.map(ts),
+        serving,
+    }
+}
+
+/// An optional instant as [`ts`] writes it (for `#[serde(serialize_with)]`).
+fn ser_ts<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    t.map(ts).serialize(s)
 }
 
 /// `GET /api/v1/tenants`: every tenant (`tenant`, `file`, `valid` and the summary); with
@@ -460,22 +511,27 @@ pub async fn api_tenants(State(state): State<AppState>, uri: Uri) -> Response {
     let all = listed(&p, &ix);
     let hits: Vec<&Listed> = all.iter().filter(|l| matches(l, &q, &needle)).collect();
     let total = hits.len();
-    let (page, rows): (Value, Vec<Value>) = match q.page {
+    let (pagination, rows) = match q.page {
         Some(n) => (
-            json!({"page": n, "per_page": PER_PAGE, "pages": total.div_ceil(PER_PAGE)}),
+            Some(Pagination {
+                page: n,
+                per_page: PER_PAGE,
+                pages: total.div_ceil(PER_PAGE),
+            }),
             hits.iter()
                 .skip((n - 1) * PER_PAGE)
                 .take(PER_PAGE)
                 .map(|l| row_json(l))
                 .collect(),
         ),
-        None => (Value::Null, hits.iter().map(|l| row_json(l)).collect()),
+        None => (None, hits.iter().map(|l| row_json(l)).collect()),
     };
-    let mut doc = json!({ "at": ts(p.at), "total": total, "tenants": rows });
-    if !page.is_null() {
-        doc["pagination"] = page;
-    }
-    Json(doc).into_response()
+    json_response(TenantsDoc {
+        at: ts(p.at),
+        total,
+        tenants: rows,
+        pagination,
+    })
 }
 
 fn page_link(q: &ListQuery, page: usize) -> String {
@@ -607,28 +663,71 @@ fn masked_host(r: &Receiver) -> String {
     String::new()
 }
 
-fn receiver_json(r: &Receiver) -> Value {
-    json!({ "type": r.kind.as_str(), "host": masked_host(r) })
+/// A receiver as the status pages show it: its type and masked host.
+#[derive(Serialize)]
+struct ReceiverDoc {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    host: String,
+}
+
+fn receiver_json(r: &Receiver) -> ReceiverDoc {
+    ReceiverDoc {
+        kind: r.kind.as_str(),
+        host: masked_host(r),
+    }
 }
 
 /// The routing summary of a tenant: receiver types and masked hosts, platform receiver names.
-fn routing_doc(config: &Config, e: &TenantEffective, tenant: &dynalert_model::Tenant) -> Value {
+#[derive(Serialize)]
+struct RoutingDoc {
+    receiver: Option<ReceiverDoc>,
+    group_by: Option<Vec<String>>,
+    timings: Option<Timings>,
+    overrides: Vec<OverrideDoc>,
+    platform_default_receiver: Option<String>,
+    tier_receiver: Option<Enforced>,
+    enforced: Option<Enforced>,
+}
+
+#[derive(Serialize)]
+struct OverrideDoc {
+    alertname: Option<String>,
+    severity: Option<Severity>,
+    receiver: ReceiverDoc,
+}
+
+fn routing_doc(
+    config: &Config,
+    e: &TenantEffective,
+    tenant: &dynalert_model::Tenant,
+) -> RoutingDoc {
     let platform = config.platform.routing.as_ref();
     let tier_route = platform.and_then(|r| e.tier.as_ref().and_then(|t| r.tiers.get(t)));
     let own = tenant.routing.as_ref();
-    json!({
-        "receiver": own.and_then(|r| r.receiver.as_ref()).map(receiver_json),
-        "group_by": own.and_then(|r| r.group_by.clone()),
-        "timings": own.map(|r| &r.timings),
-        "overrides": own.map(|r| r.overrides.iter().map(|o| json!({
-            "alertname": o.matches.alertname,
-            "severity": o.matches.severity,
-            "receiver": receiver_json(&o.receiver),
-        })).collect::<Vec<_>>()).unwrap_or_default(),
-        "platform_default_receiver": platform.map(|r| &r.default_receiver),
-        "tier_receiver": tier_route.map(|t| json!({"receiver": t.receiver, "severities": t.severities})),
-        "enforced": platform.and_then(|r| r.enforced.as_ref()).map(|x| json!({"receiver": x.receiver, "severities": x.severities})),
-    })
+    RoutingDoc {
+        receiver: own.and_then(|r| r.receiver.as_ref()).map(receiver_json),
+        group_by: own.and_then(|r| r.group_by.clone()),
+        timings: own.map(|r| r.timings.clone()),
+        overrides: own
+            .map(|r| {
+                r.overrides
+                    .iter()
+                    .map(|o| OverrideDoc {
+                        alertname: o.matches.alertname.clone(),
+                        severity: o.matches.severity,
+                        receiver: receiver_json(&o.receiver),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        platform_default_receiver: platform.map(|r| r.default_receiver.clone()),
+        tier_receiver: tier_route.map(|t| Enforced {
+            receiver: t.receiver.clone(),
+            severities: t.severities.clone(),
+        }),
+        enforced: platform.and_then(|r| r.enforced.as_ref()).cloned(),
+    }
 }
 
 fn tenant_errors(p: &Published, id: &str, file: &str) -> Vec<ErrorDoc> {
@@ -644,24 +743,50 @@ fn tenant_errors(p: &Published, id: &str, file: &str) -> Vec<ErrorDoc> {
         .collect()
 }
 
-struct TenantView {
-    doc: Value,
-    effective: Option<TenantEffective>,
-    next: Vec<String>,
+/// `GET /api/v1/tenants/{id}`: the document of `dynalert effective --format json` for one
+/// tenant, plus status fields (only those that apply to a tenant with nothing served).
+#[derive(Serialize, Default)]
+struct TenantDoc {
+    at: String,
+    tenants: Vec<TenantEffective>,
+    tenant: String,
+    valid: bool,
+    serving: &'static str,
+    rejected_since: Option<String>,
+    errors: Vec<ErrorDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_change: Option<NextChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routing: Option<RoutingDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prometheus: Option<Observation>,
 }
 
-fn tenant_view(p: &Published, id: &str) -> Option<TenantView> {
+#[derive(Serialize)]
+struct NextChange {
+    at: Option<String>,
+    changes: Vec<String>,
+}
+
+/// What `--prometheus.url` answered about the tenant's keys.
+#[derive(Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Observation {
+    Keys(Vec<dynalert_lab::inspect::KeyView>),
+    Error(String),
+}
+
+fn tenant_view(p: &Published, id: &str) -> Option<TenantDoc> {
     let valid = p.status.tenant_valid.get(id).copied();
     let Some(t) = p.config.tenants.get(id) else {
         // Rejected before any version was accepted: nothing is served.
-        return (valid == Some(false)).then(|| TenantView {
-            doc: json!({
-                "at": ts(p.at), "tenants": [], "tenant": id, "valid": false,
-                "serving": "nothing", "errors": tenant_errors(p, id, ""),
-                "rejected_since": p.status.rejected_since.get(id).copied().map(ts),
-            }),
-            effective: None,
-            next: Vec::new(),
+        return (valid == Some(false)).then(|| TenantDoc {
+            at: ts(p.at),
+            tenant: id.to_string(),
+            serving: "nothing",
+            rejected_since: p.status.rejected_since.get(id).copied().map(ts),
+            errors: tenant_errors(p, id, ""),
+            ..TenantDoc::default()
         });
     };
     let e = effective_tenant(&p.config.platform, t, p.at);
@@ -670,22 +795,24 @@ fn tenant_view(p: &Published, id: &str) -> Option<TenantView> {
         .map(|at| index::diff(&e, &effective_tenant(&p.config.platform, t, at)))
         .unwrap_or_default();
     let valid = valid.unwrap_or(true);
-    // The document of `dynalert effective --format json`, plus status fields.
-    let doc = json!({
-        "at": ts(p.at),
-        "tenants": [&e],
-        "tenant": id,
-        "valid": valid,
-        "serving": if valid { "current file" } else { "last good config" },
-        "rejected_since": p.status.rejected_since.get(id).copied().map(ts),
-        "errors": tenant_errors(p, id, &t.file),
-        "next_change": { "at": e.next_change.map(ts), "changes": next },
-        "routing": routing_doc(&p.config, &e, t),
-    });
-    Some(TenantView {
-        doc,
-        effective: Some(e),
-        next,
+    Some(TenantDoc {
+        at: ts(p.at),
+        tenant: id.to_string(),
+        valid,
+        serving: if valid {
+            "current file"
+        } else {
+            "last good config"
+        },
+        rejected_since: p.status.rejected_since.get(id).copied().map(ts),
+        errors: tenant_errors(p, id, &t.file),
+        next_change: Some(NextChange {
+            at: e.next_change.map(ts),
+            changes: next,
+        }),
+        routing: Some(routing_doc(&p.config, &e, t)),
+        tenants: vec![e],
+        prometheus: None,
     })
 }
 
@@ -698,9 +825,9 @@ type Observed = Option<Result<Vec<dynalert_lab::inspect::KeyView>, String>>;
 
 /// Asks `--prometheus.url` (if given) about the tenant's keys and adds the answer to the
 /// document as `prometheus: {keys}` or `prometheus: {error}`.
-async fn observe(state: &AppState, v: &mut TenantView) -> Observed {
+async fn observe(state: &AppState, v: &mut TenantDoc) -> Observed {
     let url = state.prometheus_url.clone()?;
-    let e = v.effective.clone()?;
+    let e = v.tenants.first()?.clone();
     let task = tokio::task::spawn_blocking(move || prom::observe(&url, &e));
     let r = match tokio::time::timeout(prom::TIMEOUT, task).await {
         Ok(Ok(r)) => r,
@@ -710,10 +837,10 @@ async fn observe(state: &AppState, v: &mut TenantView) -> Observed {
             prom::TIMEOUT.as_secs()
         )),
     };
-    v.doc["prometheus"] = match &r {
-        Ok(keys) => json!({ "keys": keys }),
-        Err(e) => json!({ "error": e }),
-    };
+    v.prometheus = Some(match &r {
+        Ok(keys) => Observation::Keys(keys.clone()),
+        Err(e) => Observation::Error(e.clone()),
+    });
     Some(r)
 }
 
@@ -724,7 +851,7 @@ pub async fn api_tenant(State(state): State<AppState>, Path(id): Path<String>) -
     match tenant_view(&p, &id) {
         Some(mut v) => {
             observe(&state, &mut v).await;
-            Json(v.doc).into_response()
+            json_response(v)
         }
         None => unknown(&id),
     }
@@ -739,14 +866,14 @@ fn link_or_text(url: &str) -> String {
     }
 }
 
-fn receiver_text(r: &Value) -> String {
-    if r.is_null() {
+fn receiver_text(r: Option<&ReceiverDoc>) -> String {
+    let Some(r) = r else {
         return "none (platform routing)".into();
-    }
-    let host = r["host"].as_str().unwrap_or("");
+    };
+    let host = &r.host;
     format!(
         "{}{}",
-        esc(r["type"].as_str().unwrap_or("")),
+        esc(r.kind),
         if host.is_empty() {
             String::new()
         } else {
@@ -769,42 +896,38 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         return (StatusCode::NOT_FOUND, Html(h)).into_response();
     };
     let observed = observe(&state, &mut v).await;
-    let d = &v.doc;
+    let d = &v;
     let mut h = String::with_capacity(16 * 1024);
     html::open(&mut h, &format!("Tenant {id}"));
-    let valid = d["valid"].as_bool().unwrap_or(true);
+    let valid = d.valid;
     let _ = writeln!(
         h,
         "<p>{}{} as of {}</p>",
         if valid {
             badge("ok", "valid: the current file is served")
-        } else if v.effective.is_some() {
+        } else if !v.tenants.is_empty() {
             badge("bad", "rejected: the last good config is served")
         } else {
             badge("bad", "rejected: nothing is served")
         },
-        d["rejected_since"]
-            .as_str()
+        d.rejected_since
+            .as_deref()
             .map(|t| format!(" since {}", esc(t)))
             .unwrap_or_default(),
         ts(p.at)
     );
-    let errors = d["errors"].as_array().map_or(&[][..], Vec::as_slice);
+    let errors = &d.errors;
     if !errors.is_empty() {
         h.push_str("<h2>Errors of the current file</h2>\n");
         error_table(
             &mut h,
             "why the file is rejected",
-            errors.iter().map(|e| {
-                (
-                    e["location"].as_str().unwrap_or(""),
-                    e["message"].as_str().unwrap_or(""),
-                    e["hint"].as_str(),
-                )
-            }),
+            errors
+                .iter()
+                .map(|e| (e.location.as_str(), e.message.as_str(), e.hint.as_deref())),
         );
     }
-    let Some(e) = &v.effective else {
+    let Some(e) = v.tenants.first() else {
         html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
         return Html(h).into_response();
     };
@@ -846,7 +969,10 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
             None => "none".into(),
         },
         match e.next_change {
-            Some(at) => format!("{}: {}", ts(at), esc(&v.next.join("; "))),
+            Some(at) => {
+                let next = v.next_change.as_ref().map(|n| n.changes.join("; "));
+                format!("{}: {}", ts(at), esc(&next.unwrap_or_default()))
+            }
             None => "none scheduled".into(),
         },
     );
@@ -980,50 +1106,46 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         }
         end_table(&mut h);
     }
-    let r = &d["routing"];
+    let Some(r) = &d.routing else {
+        html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
+        return Html(h).into_response();
+    };
+    let route = |x: &Option<Enforced>| {
+        x.as_ref().map_or("none".into(), |x| {
+            let sevs: Vec<&str> = x.severities.iter().map(|s| s.as_str()).collect();
+            format!(
+                "<code>{}</code> for {}",
+                esc(&x.receiver),
+                esc(&sevs.join(", "))
+            )
+        })
+    };
     h.push_str("<h2>Routing</h2>\n<p class=\"mute\">Receiver URLs, keys and passwords are never shown: only the receiver type and host.</p>\n");
     let _ = writeln!(
         h,
         "<dl><dt>receiver</dt><dd>{}</dd><dt>group by</dt><dd>{}</dd>\
 <dt>tier receiver</dt><dd>{}</dd><dt>enforced copy</dt><dd>{}</dd><dt>platform default</dt><dd>{}</dd></dl>",
-        receiver_text(&r["receiver"]),
-        r["group_by"].as_array().map_or("platform default".into(), |g| esc(
-            &g.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
-        )),
-        if r["tier_receiver"].is_null() {
-            "none".into()
-        } else {
-            format!(
-                "<code>{}</code> for {}",
-                esc(r["tier_receiver"]["receiver"].as_str().unwrap_or("")),
-                esc(&sev_list(&r["tier_receiver"]["severities"]))
-            )
-        },
-        if r["enforced"].is_null() {
-            "none".into()
-        } else {
-            format!(
-                "<code>{}</code> for {}",
-                esc(r["enforced"]["receiver"].as_str().unwrap_or("")),
-                esc(&sev_list(&r["enforced"]["severities"]))
-            )
-        },
-        esc(r["platform_default_receiver"].as_str().unwrap_or("none")),
+        receiver_text(r.receiver.as_ref()),
+        r.group_by
+            .as_ref()
+            .map_or("platform default".into(), |g| esc(&g.join(", "))),
+        route(&r.tier_receiver),
+        route(&r.enforced),
+        esc(r.platform_default_receiver.as_deref().unwrap_or("none")),
     );
-    let overrides = r["overrides"].as_array().map_or(&[][..], Vec::as_slice);
-    if !overrides.is_empty() {
+    if !r.overrides.is_empty() {
         table(
             &mut h,
             "routing overrides",
             &["alertname", "severity", "receiver"],
         );
-        for o in overrides {
+        for o in &r.overrides {
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(o["alertname"].as_str().unwrap_or("any")),
-                esc(o["severity"].as_str().unwrap_or("any")),
-                receiver_text(&o["receiver"])
+                esc(o.alertname.as_deref().unwrap_or("any")),
+                esc(o.severity.map_or("any", Severity::as_str)),
+                receiver_text(Some(&o.receiver))
             );
         }
         end_table(&mut h);
@@ -1032,34 +1154,52 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
     Html(h).into_response()
 }
 
-fn sev_list(v: &Value) -> String {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 // ---------------------------------------------------------------- `/config` --------------
 
-fn config_doc(p: &Published) -> Value {
-    let packs = packs();
-    let platform = &p.config.platform;
-    json!({
-        "at": ts(p.at),
-        "packs": packs.names,
-        "pack_errors": packs.errors,
-        "keys": catalogue(platform),
-        "state_filters": platform.state_filters.iter().map(|(name, f)| json!({
-            "filter": name, "reasons": f.reasons, "severity": f.severity, "source": f.source.to_string(),
-        })).collect::<Vec<_>>(),
-        "routing_tiers": platform.routing.as_ref().map(|r| r.tiers.keys().collect::<Vec<_>>()).unwrap_or_default(),
-    })
+/// `GET /api/v1/config`.
+#[derive(Serialize)]
+struct ConfigDoc<'a> {
+    at: String,
+    packs: &'a [String],
+    pack_errors: &'a [String],
+    keys: Vec<CatalogueKey>,
+    state_filters: Vec<StateFilterDoc<'a>>,
+    routing_tiers: Vec<&'a String>,
+}
+
+#[derive(Serialize)]
+struct StateFilterDoc<'a> {
+    filter: &'a str,
+    reasons: &'a [String],
+    severity: dynalert_model::Severity,
+    source: String,
 }
 
 pub async fn api_config(State(state): State<AppState>) -> Response {
-    Json(config_doc(&state.load())).into_response()
+    let p = state.load();
+    let packs = packs();
+    let platform = &p.config.platform;
+    json_response(ConfigDoc {
+        at: ts(p.at),
+        packs: &packs.names,
+        pack_errors: &packs.errors,
+        keys: catalogue(platform),
+        state_filters: platform
+            .state_filters
+            .iter()
+            .map(|(name, f)| StateFilterDoc {
+                filter: name,
+                reasons: &f.reasons,
+                severity: f.severity,
+                source: f.source.to_string(),
+            })
+            .collect(),
+        routing_tiers: platform
+            .routing
+            .as_ref()
+            .map(|r| r.tiers.keys().collect())
+            .unwrap_or_default(),
+    })
 }
 
 pub async fn page_config(State(state): State<AppState>) -> Response {

@@ -226,39 +226,6 @@ fn is_streamed(resp: &ureq::Response) -> bool {
         .is_some_and(|c| c.starts_with("application/x-streamed-protobuf"))
 }
 
-/// A Prometheus duration (`5m`, `1m30s`, `300ms`) in milliseconds.
-pub fn duration_ms(s: &str) -> Option<i64> {
-    let mut total = 0i64;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
-            return None;
-        }
-        let n: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let ms = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 7 * 86_400_000,
-            "y" => 365 * 86_400_000,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(ms)?)?;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
-}
-
 fn get_json(agent: &ureq::Agent, url: &str) -> Option<serde_json::Value> {
     let body = agent.get(url).call().ok()?.into_string().ok()?;
     serde_json::from_str(&body).ok()
@@ -298,7 +265,8 @@ pub fn probe(prometheus: &str) -> anyhow::Result<Probe> {
     if let Some(v) = get_json(&agent, &format!("{base}/api/v1/status/flags")) {
         if let Some(ms) = v["data"]["query.lookback-delta"]
             .as_str()
-            .and_then(duration_ms)
+            .and_then(|s| dynalert_model::duration::parse(s).ok())
+            .and_then(|d| i64::try_from(d.as_millis()).ok())
             .filter(|ms| *ms > 0)
         {
             lookback.ms = ms;
@@ -674,15 +642,6 @@ mod tests {
         ] {
             assert_eq!(plain_selection(other), None, "{other}");
         }
-    }
-
-    #[test]
-    fn durations_as_prometheus_writes_them() {
-        assert_eq!(duration_ms("5m"), Some(300_000));
-        assert_eq!(duration_ms("1m30s"), Some(90_000));
-        assert_eq!(duration_ms("250ms"), Some(250));
-        assert_eq!(duration_ms("5x"), None);
-        assert_eq!(duration_ms(""), None);
     }
 
     fn eval(samples: &[(i64, f64)], floor: Option<f64>, lookback: Lookback) -> Vec<(i64, f64)> {
