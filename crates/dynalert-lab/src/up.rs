@@ -242,12 +242,14 @@ fn copy_conf(src: &Path, dst: &Path, sink_addr: &str, engine: Engine) -> anyhow:
 ///
 /// Prometheus sends a tenant's critical and warning of one alert from the same evaluation
 /// (both read the values recorded in that evaluation), so 1 s is enough for the critical to
-/// inhibit the warning. vmalert reads the recorded comparisons back from VictoriaMetrics, where
-/// a series seen for the first time becomes searchable up to about 10 s after it is written
-/// (VictoriaMetrics 1.79.5, measured) while a new sample of a known series takes about 1 s:
-/// when a tenant's warning comparison already exists and its critical one is new, the critical
-/// alert becomes active up to two evaluations after the warning. The VictoriaMetrics engine's
-/// routes therefore wait three evaluation intervals (`docs/scaling.md`).
+/// inhibit the warning. vmalert reads the recorded comparisons back from VictoriaMetrics
+/// 1.79.5, which keeps answering a selector that matched nothing (the critical rule's, every
+/// evaluation until the tenant first crosses its critical threshold) with nothing for a series
+/// created afterwards until its next periodic update, about every 10 s: when a tenant's warning
+/// comparison already exists and its critical one is new, the critical alert becomes active up
+/// to two evaluations after the warning. Three evaluation intervals cover that for a new Alertmanager group. A group that
+/// already exists sends a new alert after `group_interval` instead, so there the warning can
+/// still go out first (`docs/scaling.md`).
 pub fn lab_group_wait_s(engine: Engine) -> u64 {
     match engine {
         Engine::Prometheus => 1,

@@ -117,3 +117,71 @@ fn lab_flags_bound_the_lookback_and_deduplicate_two_scrapers() {
         vec![1.0]
     );
 }
+
+fn now_s() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Seconds from `t0` until an instant query at the current time returns `value` for `expr`;
+/// panics 30 s after `t0`.
+fn seconds_until(s: &Server, expr: &str, value: f64, t0: std::time::Instant) -> f64 {
+    loop {
+        if query_at(s, expr, now_s()) == vec![value] {
+            return t0.elapsed().as_secs_f64();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "`{expr}` never returned {value}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Why vmalert can make a tenant's critical active evaluations after its warning
+/// (`docs/scaling.md`, "a series seen for the first time"): an alert rule queries its
+/// comparison series every evaluation, also while it matches nothing. VictoriaMetrics 1.79
+/// keeps answering such a selector with nothing for a series created afterwards until its next
+/// periodic update, about every 10 s, while a new sample of a series the selector already
+/// matched shows in about a second.
+#[test]
+fn a_selector_that_matched_nothing_sees_a_new_series_only_at_the_next_update() {
+    let lab = start("new-series", &victoriametrics_flags(5));
+    let put = |body: String| {
+        ureq::post(&format!("{}/api/v1/import/prometheus", lab.url))
+            .send_string(&body)
+            .unwrap();
+    };
+    let ms = || (now_s() * 1000.0) as i64;
+    let empty = |expr: &str| assert!(query_at(&lab, expr, now_s()).is_empty(), "{expr}");
+    // The warning's comparison exists already; a first series, queried before it is written,
+    // shows right at an update: from then on the next update is about 10 s away.
+    empty("lab_over{severity=\"first\"}");
+    put(format!(
+        "lab_over{{severity=\"warning\"}} 1 {}\nlab_over{{severity=\"first\"}} 1 {}\n",
+        ms(),
+        ms()
+    ));
+    let t0 = std::time::Instant::now();
+    seconds_until(&lab, "lab_over{severity=\"first\"}", 1.0, t0);
+    seconds_until(&lab, "lab_over{severity=\"warning\"}", 1.0, t0);
+    // One evaluation: the critical rule's selector matches nothing yet; then the comparisons
+    // are written together, the warning's a new sample, the critical's a new series.
+    empty("lab_over{severity=\"critical\"}");
+    let t = ms();
+    let t0 = std::time::Instant::now();
+    put(format!(
+        "lab_over{{severity=\"warning\"}} 2 {t}\nlab_over{{severity=\"critical\"}} 2 {t}\n"
+    ));
+    let known = seconds_until(&lab, "lab_over{severity=\"warning\"}", 2.0, t0);
+    let new = seconds_until(&lab, "lab_over{severity=\"critical\"}", 2.0, t0);
+    eprintln!("known series' new sample: {known:.1}s, new series: {new:.1}s");
+    assert!(known < 4.0, "a known series' new sample took {known:.1}s");
+    // At least one lab evaluation interval (5 s) later: the next update.
+    assert!(
+        (5.0..=15.0).contains(&new),
+        "the new series took {new:.1}s (the known one's sample {known:.1}s)"
+    );
+}
