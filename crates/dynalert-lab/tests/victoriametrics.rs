@@ -150,7 +150,7 @@ fn seconds_until(s: &Server, expr: &str, value: f64, t0: std::time::Instant) -> 
 fn a_selector_that_matched_nothing_sees_a_new_series_only_at_the_next_update() {
     let lab = start("new-series", &victoriametrics_flags(5));
     let put = |body: String| {
-        ureq::post(&format!("{}/api/v1/import/prometheus", lab.url))
+        ureq::post(&format!("{}/api/v1/import/prometheus", lab.api.base()))
             .send_string(&body)
             .unwrap();
     };
