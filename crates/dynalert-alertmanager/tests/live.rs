@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use dynalert_alertmanager::{generate, render};
 use dynalert_probe::http::{is_ready, send_json};
-use dynalert_probe::port::EXPORTER_TOOLKIT;
 use dynalert_probe::process::Guard;
 
 type Seen = Arc<Mutex<BTreeSet<(String, String, String, String)>>>;
@@ -22,13 +21,7 @@ type Log = Arc<Mutex<Vec<(String, String, String, String, String)>>>;
 
 /// Starts Alertmanager on `127.0.0.1:0` and reads the port it bound back from its log.
 fn start_am(dir: &Path, config: &Path) -> (Guard, u16) {
-    let mut cmd = Command::new(binary());
-    cmd.arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg("--web.listen-address=127.0.0.1:0")
-        .arg("--cluster.listen-address=");
-    let am = Guard::spawn("alertmanager", cmd, &dir.join("alertmanager.log")).unwrap();
-    let port = am.port(EXPORTER_TOOLKIT, Duration::from_secs(60)).unwrap();
+    let (am, port) = dynalert_probe::process::start_alertmanager(binary(), dir, config).unwrap();
     let ready = format!("http://127.0.0.1:{port}/-/ready");
     wait_for("Alertmanager to be ready", Duration::from_secs(60), || {
         is_ready(&ready)

@@ -11,13 +11,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dynalert_probe::http::send_json;
-use dynalert_probe::port::EXPORTER_TOOLKIT;
-use dynalert_probe::process::Guard;
 
 /// One request seen by the sink.
 #[derive(Clone, Debug)]
@@ -211,16 +208,9 @@ routing:
     let file = tmp.path().join("alertmanager.yml");
     std::fs::write(&file, dynalert_alertmanager::render(&g, None).unwrap()).unwrap();
 
-    let mut cmd = Command::new("prometheus-alertmanager");
-    cmd.arg(format!("--config.file={}", file.display()))
-        .arg(format!(
-            "--storage.path={}",
-            tmp.path().join("data").display()
-        ))
-        .arg("--web.listen-address=127.0.0.1:0")
-        .arg("--cluster.listen-address=");
-    let am = Guard::spawn("alertmanager", cmd, &tmp.path().join("alertmanager.log")).unwrap();
-    let port = am.port(EXPORTER_TOOLKIT, Duration::from_secs(60)).unwrap();
+    let (am, port) =
+        dynalert_probe::process::start_alertmanager("prometheus-alertmanager", tmp.path(), &file)
+            .unwrap();
     let alert: serde_json::Value = serde_json::from_str(
         r#"[{"labels":{"alertname":"MariaDBHighConnections","tenant":"t","severity":"warning","team":"db"}}]"#,
     )

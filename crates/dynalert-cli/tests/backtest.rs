@@ -25,20 +25,8 @@ fn root() -> PathBuf {
 /// Backfills the OpenMetrics text `om` into a TSDB under `dir` with promtool and serves it
 /// with a real Prometheus on a free port; the process is killed when the guard drops.
 fn serve(dir: &Path, om: &str) -> (Guard, String) {
-    let om_path = dir.join("history.om");
-    std::fs::write(&om_path, om).unwrap();
     let data = dir.join("data");
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om_path)
-        .arg(&data)
-        .output()
-        .expect("promtool runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dynalert_probe::process::backfill(om, &data).unwrap();
 
     let config = dir.join("prometheus.yml");
     std::fs::write(&config, "global: {}\n").unwrap();

@@ -118,20 +118,8 @@ fn over_limit_recipes_are_off_alone_and_named_in_a_real_prometheus() {
     .unwrap();
 
     let end = chrono::Utc::now().timestamp() - 1;
-    let om = dir.path().join("history.om");
-    std::fs::write(&om, history(config, end)).unwrap();
     let data = dir.path().join("data");
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om)
-        .arg(&data)
-        .output()
-        .expect("promtool runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    dynalert_probe::process::backfill(&history(config, end), &data).unwrap();
 
     let cfg = dir.path().join("prometheus.yml");
     // The platform pack too: its RuleEvaluationFailing covers the recipe groups.

@@ -14,19 +14,9 @@ const DEFAULTS: &str = "defaults:\n  mysql_connections: 80\n";
 
 /// Loads `_defaults.yaml` + `files`; returns the report and the rendered diagnostics.
 fn load(files: &[(&str, &str)]) -> (dynalert_config::LoadReport, String) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("_defaults.yaml"), DEFAULTS).unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    let report = dynalert_config::load_dir(dir.path(), now()).unwrap();
-    let prefix = format!("{}/", dir.path().display());
-    let rendered = report
-        .diagnostics
-        .iter()
-        .map(|d| d.to_string().replace(&prefix, "") + "\n")
-        .collect();
-    (report, rendered)
+    let mut all = vec![("_defaults.yaml", DEFAULTS)];
+    all.extend_from_slice(files);
+    load_files(&all)
 }
 
 fn tenant(id: &str, recipes: &str) -> String {

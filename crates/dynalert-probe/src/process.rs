@@ -103,6 +103,40 @@ impl Drop for Guard {
     }
 }
 
+/// Starts the Alertmanager binary `bin` with `config`, its data under `dir`, on
+/// `127.0.0.1:0` and without clustering; returns its guard and the port it bound.
+pub fn start_alertmanager(bin: &str, dir: &Path, config: &Path) -> anyhow::Result<(Guard, u16)> {
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=");
+    let am = Guard::spawn("alertmanager", cmd, &dir.join("alertmanager.log"))?;
+    let port = am.port(port::EXPORTER_TOOLKIT, Duration::from_secs(60))?;
+    Ok((am, port))
+}
+
+/// Writes the OpenMetrics text `om` next to `tsdb` and backfills it into the TSDB directory
+/// `tsdb` with `promtool tsdb create-blocks-from openmetrics`.
+pub fn backfill(om: &str, tsdb: &Path) -> anyhow::Result<()> {
+    let file = tsdb.with_extension("om");
+    fs_err::write(&file, om)?;
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&file)
+        .arg(tsdb)
+        .output()
+        .context("cannot run `promtool` (package prometheus, installed by `make deps`)")?;
+    if !out.status.success() {
+        bail!(
+            "promtool could not backfill `{}`: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// Finds `bin` on `PATH`.
 pub fn which(bin: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -33,6 +33,14 @@ fn load(dir: &Path) -> Config {
     (*report.config).clone()
 }
 
+/// The head of a promtool test file for `rules`, up to its `input_series:` key.
+fn test_header(rules: &Path) -> String {
+    format!(
+        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n",
+        rules.display()
+    )
+}
+
 /// The `user_custom_threshold` and `tenant_metadata_info` lines the exporter serves for
 /// `config`, as promtool input series of two identical exporter replicas.
 fn exporter_series(config: &Config, minutes: u32) -> String {
@@ -207,12 +215,7 @@ fn each_recipe_fires_for_its_tenant_only() {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
-        rules.display()
-    );
+    let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 40));
     let app = [
         // threshold: a gauge at 1500 for shop-a and shop-b, 9999 for shop-d.
@@ -471,12 +474,7 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
         }
     }
 
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
-        rules.display()
-    );
+    let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 30));
     for (series, values) in [
         (
@@ -800,12 +798,7 @@ fn forecast_and_slo_burn_rate_fire_for_their_tenant_only() {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
-        rules.display()
-    );
+    let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 40));
     for (series, values) in [
         // `data` loses 10 bytes a minute from 900: in 1h it will have 100 of 1000 left (0.1).
@@ -879,12 +872,7 @@ fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
     write_conf(&conf, &[("shop-b.yaml", &recipe_b)]);
     let config = load(&conf);
     let id_b = rule_id(&config, "shop-b", "queue_depth_high");
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
-        rules.display()
-    );
+    let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 30));
     t.push_str("    alert_rule_test:\n");
     t.push_str(&case("CustomAlertUnarmed", "14m", &[]));
@@ -894,12 +882,7 @@ fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
     test_rules(dir.path(), &t);
     // Regenerated, every shape is armed.
     let rules = generate(&config, dir.path());
-    let mut t2 = String::new();
-    let _ = writeln!(
-        t2,
-        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
-        rules.display()
-    );
+    let mut t2 = test_header(&rules);
     t2.push_str(&exporter_series(&config, 30));
     t2.push_str("    alert_rule_test:\n");
     t2.push_str(&case("CustomAlertUnarmed", "20m", &[]));
@@ -963,12 +946,7 @@ fn limits_case(limits: &str) -> (tempfile::TempDir, Config, PathBuf, String) {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:",
-        rules.display()
-    );
+    let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 30));
     let mut series: Vec<(String, String)> = Vec::new();
     for i in 0..16 {

@@ -6,9 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use dynalert_probe::port::EXPORTER_TOOLKIT;
 use dynalert_probe::process::Guard;
 
 const SECRETS: [&str; 18] = [
@@ -104,14 +102,7 @@ fn dynalert(args: &[&str]) -> Output {
 
 /// A real Alertmanager on `127.0.0.1:0`; the port is read back from its log.
 fn alertmanager(dir: &Path, config: &Path) -> (Guard, u16) {
-    let mut cmd = Command::new("prometheus-alertmanager");
-    cmd.arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg("--web.listen-address=127.0.0.1:0")
-        .arg("--cluster.listen-address=");
-    let am = Guard::spawn("alertmanager", cmd, &dir.join("alertmanager.log")).unwrap();
-    let port = am.port(EXPORTER_TOOLKIT, Duration::from_secs(60)).unwrap();
-    (am, port)
+    dynalert_probe::process::start_alertmanager("prometheus-alertmanager", dir, config).unwrap()
 }
 
 fn shown(out: &Output) -> String {
