@@ -223,6 +223,9 @@ pub struct Loader {
     served: BTreeMap<String, Arc<Tenant>>,
     last_good: Arc<Config>,
     read: ReadOptions,
+    /// Loads once and is dropped ([`load_dir`]): the state a next reload would need is
+    /// handed to the report instead of copied.
+    one_shot: bool,
 }
 
 fn stamp_of(meta: &std::fs::Metadata) -> Stamp {
@@ -549,6 +552,7 @@ impl Loader {
             served: BTreeMap::new(),
             last_good: Arc::new(Config::default()),
             read: ReadOptions::default(),
+            one_shot: false,
         }
     }
 
@@ -1153,7 +1157,7 @@ impl Loader {
             for t in served.values_mut() {
                 // Compared first: cloning every tenant to find the few that move is costly.
                 let same = t.metadata.tier.as_deref() == platform.tier_of(&t.id)
-                    && t.metadata.namespaces == platform.namespaces_of(&t.id);
+                    && platform.namespaces_are(&t.id, &t.metadata.namespaces);
                 if same {
                     continue;
                 }
@@ -1207,14 +1211,20 @@ impl Loader {
             report.diagnostics.extend(diags.iter().cloned());
         }
         sort_diagnostics(&mut report.diagnostics);
-        report.tenant_valid = self.valid.clone();
+        report.tenant_valid = if self.one_shot {
+            std::mem::take(&mut self.valid)
+        } else {
+            self.valid.clone()
+        };
         self.validated_generation = Some(generation);
         let platform_changed = !Arc::ptr_eq(&self.last_good.platform, &platform);
         if full || platform_changed || !names.is_empty() {
-            self.last_good = Arc::new(Config {
-                platform,
-                tenants: served.clone(),
-            });
+            let tenants = if self.one_shot {
+                std::mem::take(&mut served)
+            } else {
+                served.clone()
+            };
+            self.last_good = Arc::new(Config { platform, tenants });
         }
         self.served = served;
         report.config = self.last_good.clone();
@@ -1527,5 +1537,7 @@ fn parse_file(
 
 /// Loads a directory once: the configuration of the valid files and every diagnostic.
 pub fn load_dir(dir: impl AsRef<Path>, now: DateTime<Utc>) -> Result<LoadReport, LoadError> {
-    Loader::new(dir.as_ref()).reload(now)
+    let mut loader = Loader::new(dir.as_ref());
+    loader.one_shot = true;
+    loader.reload(now)
 }

@@ -242,6 +242,18 @@ impl Platform {
             },
         }
     }
+
+    /// Whether `namespaces` are exactly [`Platform::namespaces_of`] `tenant` (without
+    /// building that list).
+    pub fn namespaces_are(&self, tenant: &str, namespaces: &[String]) -> bool {
+        match self.tenancy.get(tenant) {
+            Some(a) if !a.namespaces.is_empty() => a.namespaces == namespaces,
+            _ => match self.namespace_owner.get(tenant) {
+                Some(owner) if owner != tenant => namespaces.is_empty(),
+                _ => namespaces.len() == 1 && namespaces[0] == tenant,
+            },
+        }
+    }
 }
 
 /// `_metadata` of a tenant.
@@ -376,6 +388,52 @@ impl Drop for Config {
         if own >= crate::resolve::PARALLEL_MIN {
             let tenants: Vec<_> = std::mem::take(&mut self.tenants).into_values().collect();
             crate::resolve::parallel_drop(tenants);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `namespaces_are` answers exactly what comparing with `namespaces_of` answers.
+    #[test]
+    fn namespaces_are_matches_namespaces_of() {
+        let assigned = |ns: &[&str]| Assignment {
+            tier: None,
+            namespaces: ns.iter().map(|n| n.to_string()).collect(),
+            source: None,
+        };
+        let platform = Platform {
+            tenancy: Arc::new(BTreeMap::from([
+                ("a".to_string(), assigned(&["a", "a-batch"])),
+                ("b".to_string(), assigned(&[])),
+                ("c".to_string(), assigned(&["x"])),
+            ])),
+            namespace_owner: Arc::new(BTreeMap::from([
+                ("a".to_string(), "a".to_string()),
+                ("a-batch".to_string(), "a".to_string()),
+                ("x".to_string(), "c".to_string()),
+            ])),
+            ..Platform::default()
+        };
+        let lists: [&[&str]; 6] = [
+            &[],
+            &["a"],
+            &["a", "a-batch"],
+            &["a-batch", "a"],
+            &["x"],
+            &["x", "x"],
+        ];
+        for tenant in ["a", "b", "c", "x", "unknown"] {
+            for list in lists {
+                let list: Vec<String> = list.iter().map(|n| n.to_string()).collect();
+                assert_eq!(
+                    platform.namespaces_are(tenant, &list),
+                    platform.namespaces_of(tenant) == list,
+                    "tenant {tenant}, namespaces {list:?}"
+                );
+            }
         }
     }
 }
