@@ -380,12 +380,7 @@ pub struct Config {
 impl Drop for Config {
     /// Tens of thousands of tenants free a few million allocations: on all cores.
     fn drop(&mut self) {
-        let own = self
-            .tenants
-            .values()
-            .filter(|t| Arc::strong_count(t) == 1)
-            .count();
-        if own >= crate::resolve::PARALLEL_MIN {
+        if crate::resolve::owns_many(self.tenants.values()) {
             let tenants: Vec<_> = std::mem::take(&mut self.tenants).into_values().collect();
             crate::resolve::parallel_drop(tenants);
         }

@@ -657,6 +657,15 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     })
 }
 
+/// Whether dropping `arcs` frees enough to be worth [`parallel_drop`]: only what they alone
+/// hold counts (a resolver or a newer snapshot shares the rest).
+pub(crate) fn owns_many<'a, T: 'a>(arcs: impl IntoIterator<Item = &'a Arc<T>>) -> bool {
+    arcs.into_iter()
+        .filter(|a| Arc::strong_count(a) == 1)
+        .count()
+        >= PARALLEL_MIN
+}
+
 /// Drops `items` in chunks on scoped threads when there are enough of them.
 pub fn parallel_drop<T: Send>(mut items: Vec<T>) {
     let threads = threads();

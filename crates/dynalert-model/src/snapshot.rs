@@ -106,13 +106,7 @@ pub struct Snapshot {
 impl Drop for Snapshot {
     /// A large snapshot holds millions of labels: freed on all cores.
     fn drop(&mut self) {
-        // Only what this snapshot alone holds is freed here (a resolver shares the rest).
-        let own = self
-            .tenants
-            .iter()
-            .filter(|t| Arc::strong_count(t) == 1)
-            .count();
-        if own >= crate::resolve::PARALLEL_MIN {
+        if crate::resolve::owns_many(&self.tenants) {
             crate::resolve::parallel_drop(std::mem::take(&mut self.tenants));
         }
     }
