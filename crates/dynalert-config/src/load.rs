@@ -292,17 +292,43 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
 /// between (replaced, written to, grown or shrunk), to be read again once it settles.
 /// A stamped read that got exactly the stamped length stops there, so a file costs
 /// open, one read, one `fstat` and close.
-fn read_stable(path: &Path, stamp: Option<&Stamp>, max: u64) -> Result<Option<Vec<u8>>, String> {
-    use std::io::Read;
+fn read_stable(path: &Path, stamp: Option<&Stamp>, max: u64) -> StableRead {
+    let file = open_nonblocking(path).map_err(|e| e.to_string())?;
+    read_open(file, stamp, max)
+}
+
+/// The bytes of a file, `None` when it changed while read, or why it cannot be read.
+type StableRead = Result<Option<Vec<u8>>, String>;
+
+/// Opens a file for reading; a FIFO swapped in after the stat must not block the reload.
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: a FIFO swapped in after the stat must not block the reload.
-        opts.custom_flags(0o4000);
+        opts.custom_flags(0o4000); // O_NONBLOCK
     }
-    let mut file = opts.open(path).map_err(|e| e.to_string())?;
+    opts.open(path)
+}
+
+/// A cold scan's probe and read in one: the stamp from `fstat` on the open file, then
+/// [`read_open`] against it. `None` (a name that is no regular file, cannot be opened or
+/// is over the limit) leaves the name to [`probe`] and its located reason.
+fn probe_and_read(path: &Path, max: u64) -> Option<(Stamp, StableRead)> {
+    let file = open_nonblocking(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > max {
+        return None;
+    }
+    let stamp = stamp_of(&meta);
+    let read = read_open(file, Some(&stamp), max);
+    Some((stamp, read))
+}
+
+/// [`read_stable`] on a file already open.
+fn read_open(mut file: std::fs::File, stamp: Option<&Stamp>, max: u64) -> StableRead {
+    use std::io::Read;
     let len = match stamp {
         Some(s) => s.len,
         None => {
@@ -608,14 +634,20 @@ impl Loader {
             .into_iter()
             .filter(|name| tenant_id(base_of(name)).is_some())
             .collect();
-        // One `stat` per file: on all cores for a large directory.
+        // One `stat` per file: on all cores for a large directory. A cold scan reads every
+        // file anyway, so it opens each one once and takes the stamp from the open file.
         let dir = &self.dir;
+        let cold = self.files.is_empty();
+        let max = self.read.limits.max_bytes;
         let probes = dynalert_model::parallel_map(&names, |name| {
             let path = dir.join(name);
+            if let Some((stamp, read)) = cold.then(|| probe_and_read(&path, max)).flatten() {
+                return (path, Probe::File(stamp), Some(read));
+            }
             let probe = probe(&path);
-            (path, probe)
+            (path, probe, None)
         });
-        for (name, (path, probe)) in names.into_iter().zip(probes) {
+        for (name, (path, probe, read)) in names.into_iter().zip(probes) {
             let stamp = match probe {
                 Probe::Gone => {
                     gone.push(name);
@@ -623,9 +655,12 @@ impl Loader {
                 }
                 Probe::Broken(stamp) | Probe::File(stamp) => stamp,
             };
-            seen.insert(name.clone());
+            if !cold {
+                seen.insert(name.clone());
+            }
             if self.files.get(&name).is_none_or(|f| f.stamp != stamp) {
-                stale.push((name, path, stamp));
+                // Taken once by the parallel read below.
+                stale.push((name, path, stamp, std::sync::Mutex::new(read)));
             }
         }
         if only.is_none() {
@@ -665,48 +700,52 @@ impl Loader {
         let now = SystemTime::now();
         let prev_hashes: Vec<Option<[u8; 32]>> = stale
             .iter()
-            .map(|(name, _, _)| self.files.get(name).map(|f| f.hash))
+            .map(|(name, ..)| self.files.get(name).map(|f| f.hash))
             .collect();
         let work: Vec<_> = stale.into_iter().zip(prev_hashes).collect();
         report.files_read += work.len();
         let dir = &self.dir;
-        let refreshed = dynalert_model::parallel_map(&work, |((name, path, stamp), prev)| {
-            let file: Arc<str> = Arc::from(dir.join(name).display().to_string());
-            let text = match &stamp.broken {
-                Some(why) => Err(why.clone()),
-                None => {
-                    let recent = stamp
-                        .mtime
-                        .and_then(|m| now.duration_since(m).ok())
-                        .is_none_or(|age| age < read.settle);
-                    if !read.settle.is_zero() && recent {
-                        return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
-                    }
-                    match read_stable(path, Some(stamp), read.limits.max_bytes) {
-                        Ok(Some(bytes)) => Ok(Arc::<[u8]>::from(bytes)),
-                        // Changed while it was read: the same file, size and mtime after
-                        // the read, or read again later.
-                        Ok(None) => {
-                            return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable)
+        let refreshed =
+            dynalert_model::parallel_map(&work, |((name, path, stamp, read_already), prev)| {
+                let text = match &stamp.broken {
+                    Some(why) => Err(why.clone()),
+                    None => {
+                        let recent = stamp
+                            .mtime
+                            .and_then(|m| now.duration_since(m).ok())
+                            .is_none_or(|age| age < read.settle);
+                        if !read.settle.is_zero() && recent {
+                            return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
                         }
-                        Err(e) => Err(e),
+                        let already = read_already.lock().ok().and_then(|mut r| r.take());
+                        match already.unwrap_or_else(|| {
+                            read_stable(path, Some(stamp), read.limits.max_bytes)
+                        }) {
+                            Ok(Some(bytes)) => Ok(Arc::<[u8]>::from(bytes)),
+                            // Changed while it was read: the same file, size and mtime after
+                            // the read, or read again later.
+                            Ok(None) => {
+                                return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable)
+                            }
+                            Err(e) => Err(e),
+                        }
                     }
+                };
+                let hash: [u8; 32] = match &text {
+                    Ok(bytes) => Sha256::digest(bytes).into(),
+                    Err(e) => Sha256::digest(e.as_bytes()).into(),
+                };
+                if *prev == Some(hash) {
+                    return (name.clone(), stamp.clone(), hash, Read::Same);
                 }
-            };
-            let hash: [u8; 32] = match &text {
-                Ok(bytes) => Sha256::digest(bytes).into(),
-                Err(e) => Sha256::digest(e.as_bytes()).into(),
-            };
-            if *prev == Some(hash) {
-                return (name.clone(), stamp.clone(), hash, Read::Same);
-            }
-            let content = if is_platform_file(name) || is_level_file(name) {
-                Content::Parsed(parse_file(&file, text.as_deref(), read.limits, true))
-            } else {
-                Content::Text(text)
-            };
-            (name.clone(), stamp.clone(), hash, Read::Changed(content))
-        });
+                let content = if is_platform_file(name) || is_level_file(name) {
+                    let file: Arc<str> = Arc::from(dir.join(name).display().to_string());
+                    Content::Parsed(parse_file(&file, text.as_deref(), read.limits, true))
+                } else {
+                    Content::Text(text)
+                };
+                (name.clone(), stamp.clone(), hash, Read::Changed(content))
+            });
         let mut fresh = Vec::new();
         for (name, stamp, hash, outcome) in refreshed {
             match outcome {
@@ -730,8 +769,11 @@ impl Loader {
                 }
             }
         }
-        // Names come sorted: on a cold load the maps are built in one pass.
-        if self.touched.is_empty() {
+        // Names come sorted: on a cold load the maps are built in one pass. Touched names
+        // matter only to an incremental run, and the run after an unvalidated one is full.
+        if self.validated_generation.is_none() {
+            self.touched.clear();
+        } else if self.touched.is_empty() {
             self.touched = fresh.iter().map(|(n, _)| n.clone()).collect();
         } else {
             self.touched.extend(fresh.iter().map(|(n, _)| n.clone()));
@@ -1007,8 +1049,9 @@ impl Loader {
             }
             all.into_iter().collect()
         };
-        let all_tenant_files: Vec<String> = if touched_levels.is_empty() && !full {
-            names.clone()
+        // A full run validates every tenant file already.
+        let all_tenant_files: Vec<String> = if full || touched_levels.is_empty() {
+            Vec::new()
         } else {
             self.files
                 .keys()
@@ -1016,7 +1059,12 @@ impl Loader {
                 .cloned()
                 .collect()
         };
-        let dirs = self.level_dirs(&all_tenant_files, &platform, generation, now);
+        let level_files = if all_tenant_files.is_empty() {
+            &names
+        } else {
+            &all_tenant_files
+        };
+        let dirs = self.level_dirs(level_files, &platform, generation, now);
         for level in dirs.values() {
             report.diagnostics.extend(level.own.iter().cloned());
         }
@@ -1058,9 +1106,13 @@ impl Loader {
             std::mem::take(&mut self.served)
         };
         let mut affected: BTreeSet<String> = BTreeSet::new();
+        // Tenants serving their last good config because this run rejected them.
+        let mut restored: Vec<String> = Vec::new();
         for (name, outcome) in names.iter().zip(validated) {
             let old_ids: Vec<(String, Pos)> = self.file_ids.remove(name).unwrap_or_default();
-            affected.extend(old_ids.iter().map(|(id, _)| id.clone()));
+            if !full {
+                affected.extend(old_ids.iter().map(|(id, _)| id.clone()));
+            }
             let Some(ft) = outcome else {
                 // The file is gone: so are its tenants (removing a file is deliberate),
                 // unless another file still declares them.
@@ -1133,13 +1185,15 @@ impl Loader {
                 }
             }
             for (id, _) in &ids {
-                affected.insert(id.clone());
+                if !full {
+                    affected.insert(id.clone());
+                }
                 self.id_files
                     .entry(id.clone())
                     .or_default()
                     .insert(name.clone());
-                if !accepted.contains(id) {
-                    self.reject(id, &mut served);
+                if !accepted.contains(id) && self.reject(id, &mut served) {
+                    restored.push(id.clone());
                 }
             }
             if errors.is_empty() {
@@ -1149,25 +1203,17 @@ impl Loader {
             }
             self.file_ids.insert(name.clone(), ids);
         }
-        // Tier and namespaces are the platform's: a last good config kept for a rejected
-        // file follows the current platform's assignment like every other tenant. Only a
-        // platform change (a full run) can move an assignment; incremental runs keep what
-        // the last full run fixed up.
-        if full {
-            for t in served.values_mut() {
-                // Compared first: cloning every tenant to find the few that move is costly.
-                let same = t.metadata.tier.as_deref() == platform.tier_of(&t.id)
-                    && platform.namespaces_are(&t.id, &t.metadata.namespaces);
-                if same {
-                    continue;
-                }
-                if let Some(fixed) = t.with_tenancy(&platform) {
-                    *t = Arc::new(fixed);
-                }
-            }
-        }
         // A tenant declared in two files (`x.yaml` and `x.yml`, or two multi-tenant
-        // files): neither is served, the tenant keeps its last good config.
+        // files): neither is served, the tenant keeps its last good config. A full run
+        // starts with no duplicates, so only the ids with two files need a look.
+        if full {
+            affected = self
+                .id_files
+                .iter()
+                .filter(|(_, files)| files.len() > 1)
+                .map(|(id, _)| id.clone())
+                .collect();
+        }
         for id in affected {
             if self.id_files.get(&id).is_none_or(|f| f.len() < 2) {
                 self.duplicates.remove(&id);
@@ -1205,7 +1251,23 @@ impl Loader {
                 });
             }
             self.duplicates.insert(id.clone(), diags);
-            self.reject(&id, &mut served);
+            if self.reject(&id, &mut served) {
+                restored.push(id);
+            }
+        }
+        // Tier and namespaces are the platform's: a last good config kept for a rejected
+        // file follows the current platform's assignment like every tenant validated in
+        // this run. Only a platform change (a full run) can move an assignment;
+        // incremental runs keep what the last full run fixed up.
+        if full {
+            for id in &restored {
+                let Some(t) = served.get_mut(id) else {
+                    continue;
+                };
+                if let Some(fixed) = t.with_tenancy(&platform) {
+                    *t = Arc::new(fixed);
+                }
+            }
         }
         for diags in self.rejected.values().chain(self.duplicates.values()) {
             report.diagnostics.extend(diags.iter().cloned());
@@ -1232,12 +1294,19 @@ impl Loader {
     }
 
     /// A tenant whose current configuration is rejected: it keeps its last good one.
-    fn reject(&mut self, id: &str, served: &mut BTreeMap<String, Arc<Tenant>>) {
+    /// Returns whether there is one.
+    fn reject(&mut self, id: &str, served: &mut BTreeMap<String, Arc<Tenant>>) -> bool {
         self.valid.insert(id.to_string(), false);
         match self.last_good.tenants.get(id) {
-            Some(prev) => served.insert(id.to_string(), prev.clone()),
-            None => served.remove(id),
-        };
+            Some(prev) => {
+                served.insert(id.to_string(), prev.clone());
+                true
+            }
+            None => {
+                served.remove(id);
+                false
+            }
+        }
     }
 
     /// File `name` no longer declares tenant `id`: the tenant goes when no file does.
