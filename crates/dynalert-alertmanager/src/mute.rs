@@ -437,7 +437,7 @@ mod tests {
 
     fn window(cron: &str, hours: i64, tz: &str) -> RecurringWindow {
         RecurringWindow {
-            cron: cron.into(),
+            cron: dynalert_model::CronSchedule::parse(cron).unwrap(),
             duration_secs: hours * 3600,
             timezone: tz.parse().unwrap(),
         }

@@ -857,29 +857,17 @@ fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
         "a recurring maintenance window",
     );
     let cron = match node.get("cron") {
-        Some(c) => {
-            let s = c.as_str().unwrap_or_default().trim().to_string();
-            let fields = s.split_whitespace().count();
-            match croner::Cron::new(&s).parse() {
-                Ok(_) if fields == 5 => Some(s),
-                Ok(_) => {
-                    ctx.error_hint(
-                        c.pos,
-                        format!("bad cron `{s}`: expected 5 fields, found {fields}"),
-                        "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`",
-                    );
-                    None
-                }
-                Err(e) => {
-                    ctx.error_hint(
-                        c.pos,
-                        format!("bad cron `{s}`: {e}"),
-                        "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`",
-                    );
-                    None
-                }
+        Some(c) => match dynalert_model::CronSchedule::parse(c.as_str().unwrap_or_default()) {
+            Ok(cron) => Some(cron),
+            Err(message) => {
+                ctx.error_hint(
+                    c.pos,
+                    message,
+                    "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`",
+                );
+                None
             }
-        }
+        },
         None => {
             ctx.error_hint(
                 node.pos,

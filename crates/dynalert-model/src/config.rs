@@ -327,8 +327,7 @@ pub struct SilentMode {
 /// A recurring maintenance window: starts at every cron match, lasts `duration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecurringWindow {
-    /// Five-field cron expression, validated by the loader.
-    pub cron: String,
+    pub cron: crate::CronSchedule,
     pub duration_secs: i64,
     pub timezone: Tz,
 }

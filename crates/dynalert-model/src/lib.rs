@@ -25,7 +25,7 @@ pub use resolve::{
     effective, effective_tenant, parallel_map, resolve, resolve_tenant, series_of, CustomEffective,
     KeyEffective, Resolver, TenantEffective, TierEffective, ValueState,
 };
-pub use schedule::{Override, Window};
+pub use schedule::{CronSchedule, Override, Window};
 pub use snapshot::{Family, LabelStr, Series, Snapshot, TenantSeries};
 
 use serde::{Deserialize, Serialize};

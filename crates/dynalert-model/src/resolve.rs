@@ -272,9 +272,7 @@ fn key_effective(
 
 /// Active state of one recurring window at `t`, offering its next edge.
 fn recurring_active(w: &RecurringWindow, t: DateTime<Utc>, next: &mut NextChange) -> bool {
-    let Ok(cron) = croner::Cron::new(&w.cron).parse() else {
-        return false;
-    };
+    let cron = w.cron.cron();
     let duration = Duration::seconds(w.duration_secs);
     let local = |x: DateTime<Utc>| x.with_timezone(&w.timezone);
     // The earliest occurrence that could still cover `t` starts after `t - duration`.

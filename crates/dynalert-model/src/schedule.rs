@@ -123,6 +123,72 @@ impl Override {
     }
 }
 
+/// A five-field cron expression (`minute hour day-of-month month day-of-week`), parsed
+/// once when the configuration is validated. It reads and writes as its text.
+#[derive(Debug, Clone)]
+pub struct CronSchedule {
+    text: String,
+    cron: croner::Cron,
+}
+
+impl CronSchedule {
+    /// Parses `text`; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<CronSchedule, String> {
+        let text = text.trim();
+        let cron = croner::Cron::new(text)
+            .parse()
+            .map_err(|e| format!("bad cron `{text}`: {e}"))?;
+        let fields = text.split_whitespace().count();
+        if fields != 5 {
+            return Err(format!(
+                "bad cron `{text}`: expected 5 fields, found {fields}"
+            ));
+        }
+        Ok(CronSchedule {
+            text: text.to_string(),
+            cron,
+        })
+    }
+
+    pub fn cron(&self) -> &croner::Cron {
+        &self.cron
+    }
+}
+
+impl std::ops::Deref for CronSchedule {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for CronSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq for CronSchedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for CronSchedule {}
+
+impl Serialize for CronSchedule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for CronSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        CronSchedule::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +270,19 @@ mod tests {
         let o = ov(2 * 60 + 30, 4 * 60, ALL_DAYS, chrono_tz::America::New_York);
         let edge = o.next_edge_after(at("2026-03-08T05:00:00Z")).unwrap();
         assert_eq!(edge, at("2026-03-08T03:00:00-04:00"));
+    }
+
+    #[test]
+    fn cron_reads_and_writes_as_its_text_and_rejects_what_the_loader_rejects() {
+        let c = CronSchedule::parse(" 0 2 * * sun ").unwrap();
+        assert_eq!(&*c, "0 2 * * sun");
+        assert_eq!(serde_json::to_string(&c).unwrap(), "\"0 2 * * sun\"");
+        let back: CronSchedule = serde_json::from_str("\"0 2 * * sun\"").unwrap();
+        assert_eq!(back, c);
+        let err = CronSchedule::parse("0 2 * *").unwrap_err();
+        assert!(err.starts_with("bad cron `0 2 * *`"), "{err}");
+        let err = CronSchedule::parse("0 0 2 * * sun").unwrap_err();
+        assert!(err.starts_with("bad cron `0 0 2 * * sun`"), "{err}");
+        assert!(serde_json::from_str::<CronSchedule>("\"61 * * * *\"").is_err());
     }
 }
