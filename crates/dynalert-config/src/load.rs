@@ -1332,8 +1332,15 @@ impl Loader {
         generation: u64,
         now: DateTime<Utc>,
     ) -> BTreeMap<String, LevelState> {
-        let mut dirs: BTreeSet<&str> = files.iter().map(|n| dir_of(n)).collect();
-        dirs.insert("");
+        // Sorted names keep a directory's files together: repeats are skipped before the set.
+        let mut dirs: BTreeSet<&str> = BTreeSet::from([""]);
+        let mut last = "";
+        for d in files.iter().map(|n| dir_of(n)) {
+            if d != last {
+                dirs.insert(d);
+                last = d;
+            }
+        }
         // Directories with level files report their findings even without tenants.
         let mut level_files: BTreeMap<String, Vec<(String, [u8; 32])>> = BTreeMap::new();
         for (n, f) in self.files.iter().filter(|(n, _)| is_level_file(n)) {
