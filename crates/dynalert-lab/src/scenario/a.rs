@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::harness::{now_ms, threshold_is, Ctx, Restore, DB_A_FILE};
+use super::harness::{now_ms, threshold_is, Ctx, Restore, DB_A_FILE, HIGH_CONNECTIONS};
 
 const DB_B_THRESHOLDS: &str = "tenant:alert_threshold:mysql_connections{tenant=\"db-b\"}";
 
@@ -52,7 +52,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     drop(restore);
     ctx.wait_exporters("db-a's original file", |s| {
-        threshold_is(s, "db-a", "mysql", "connections", "warning", 50.0)
+        threshold_is(s, "db-a", "warning", 50.0)
     })?;
     Ok(())
 }
@@ -70,7 +70,7 @@ fn set_warning(ctx: &mut Ctx, warning: f64) -> anyhow::Result<Instant> {
     let t = ctx.write_tenant("db-a", &text)?;
     ctx.stage("file written", t);
     ctx.wait_exporters(&format!("db-a's threshold {warning}"), |s| {
-        threshold_is(s, "db-a", "mysql", "connections", "warning", warning)
+        threshold_is(s, "db-a", "warning", warning)
     })?;
     ctx.stage("exporters serving the new threshold", t);
     Ok(t)
@@ -80,7 +80,7 @@ fn set_warning(ctx: &mut Ctx, warning: f64) -> anyhow::Result<Instant> {
 /// (resolves). Returns the threshold change → notification latencies in seconds.
 fn threshold_cycle(ctx: &mut Ctx, low: f64, high: f64) -> anyhow::Result<(f64, f64)> {
     let (alert, labels) = (
-        "MariaDBHighConnections",
+        HIGH_CONNECTIONS,
         [("tenant", "db-a"), ("severity", "warning")],
     );
     ctx.say(&format!(

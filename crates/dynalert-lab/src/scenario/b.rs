@@ -36,19 +36,14 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         ("pod", pod.name.as_str()),
         ("container", "app"),
     ];
-    ctx.wait_alert("PodContainerHighCPU", &labels, true)?;
+    let alert = "PodContainerHighCPU";
+    ctx.wait_alert(alert, &labels, true)?;
     ctx.stage("alert firing", t0);
-    let n = ctx.wait_notification(
-        since,
-        Some("shop"),
-        "PodContainerHighCPU",
-        &labels,
-        "firing",
-    )?;
+    let n = ctx.wait_notification(since, Some("shop"), alert, &labels, "firing")?;
     ctx.stage("notification received at `shop`", t0);
     ctx.check(
         "the notification names container `app`",
-        has_alert(&n, "PodContainerHighCPU", &[("container", "app")], "firing"),
+        has_alert(&n, alert, &[("container", "app")], "firing"),
         "",
     );
     let avg = ctx.query(&format!(
@@ -78,7 +73,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     .or_else(|_| {
         api::post_empty(&format!("{}/api/reset", ctx.lab.kubernetes_sim_url)).map(|_| ())
     })?;
-    ctx.wait_alert("PodContainerHighCPU", &labels, false)?;
+    ctx.wait_alert(alert, &labels, false)?;
     ctx.stage("alert resolved", t1);
     Ok(())
 }

@@ -24,16 +24,11 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
             ctx.lab.kubernetes_sim_url
         ))?)?)
     })?;
-    let mut shop = pods
-        .iter()
-        .find(|p| p.namespace == "shop")
-        .context("no shop pod in the simulator")?
-        .clone();
-    let mut batch = pods
-        .iter()
-        .find(|p| p.namespace == "batch")
-        .context("no batch pod in the simulator")?
-        .clone();
+    let pod = |ns: &str| {
+        let pod = pods.iter().find(|p| p.namespace == ns).cloned();
+        pod.with_context(|| format!("no {ns} pod in the simulator"))
+    };
+    let (mut shop, mut batch) = (pod("shop")?, pod("batch")?);
     shop.containers[0].waiting_reason = Some("ImagePullBackOff".into());
     shop.containers[1].waiting_reason = Some("CrashLoopBackOff".into());
     batch.containers[0].waiting_reason = Some("CrashLoopBackOff".into());
@@ -57,24 +52,17 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         ("container", shop.containers[1].name.as_str()),
         ("severity", "critical"),
     ];
-    ctx.wait_alert("ContainerImagePullFailing", &img, true)?;
-    ctx.stage("ContainerImagePullFailing firing for shop", t0);
-    ctx.wait_alert("ContainerCrashLooping", &crash, true)?;
-    ctx.stage("ContainerCrashLooping firing for shop", t0);
-    ctx.wait_notification(
-        since,
-        Some("shop"),
-        "ContainerImagePullFailing",
-        &img,
-        "firing",
-    )?;
-    ctx.wait_notification(
-        since,
-        Some("shop"),
-        "ContainerCrashLooping",
-        &crash,
-        "firing",
-    )?;
+    let alerts = [
+        ("ContainerImagePullFailing", &img),
+        ("ContainerCrashLooping", &crash),
+    ];
+    for (alert, labels) in alerts {
+        ctx.wait_alert(alert, labels, true)?;
+        ctx.stage(&format!("{alert} firing for shop"), t0);
+    }
+    for (alert, labels) in alerts {
+        ctx.wait_notification(since, Some("shop"), alert, labels, "firing")?;
+    }
     ctx.stage("both notifications received at `shop`", t0);
     // batch's series were scraped in the same scrape and evaluated by the same rules.
     let raw = ctx.query("kube_pod_container_status_waiting_reason{namespace=\"batch\"}")?;
@@ -104,8 +92,9 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.say("clear the waiting reasons");
     let t1 = Instant::now();
     drop(restore);
-    ctx.wait_alert("ContainerImagePullFailing", &[("tenant", "shop")], false)?;
-    ctx.wait_alert("ContainerCrashLooping", &[("tenant", "shop")], false)?;
+    for (alert, _) in alerts {
+        ctx.wait_alert(alert, &[("tenant", "shop")], false)?;
+    }
     ctx.stage("state alerts resolved", t1);
     Ok(())
 }

@@ -4,7 +4,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::harness::{firing_active_at, has_alert, now_ms, threshold_is, Ctx, Restore, DB_A_FILE};
+use super::harness::{
+    firing_active_at, has_alert, is_alert, now_ms, threshold_is, Ctx, Restore, DB_A_FILE,
+    DB_B_FILE, HIGH_CONNECTIONS,
+};
 use super::WAIT;
 use crate::api;
 use crate::process::wait_for;
@@ -62,20 +65,20 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.say("db-a (vip): connections warning 5 / critical 10, running threads warning 5; db-b (standard): connections warning 2");
     let since = now_ms();
     let t0 = ctx.write_tenant("db-a", &db_a(ctx, 80.0)?)?;
-    let db_b = ctx.fixture(include_str!("../../fixtures/db-b.yaml"), &[])?;
+    let db_b = ctx.fixture(DB_B_FILE, &[])?;
     ctx.write_tenant("db-b", &db_b)?;
     ctx.stage("files written", t0);
     ctx.wait_exporters("the new thresholds", |s| {
-        threshold_is(s, "db-a", "mysql", "connections", "critical", 10.0)
-            && threshold_is(s, "db-b", "mysql", "connections", "warning", 2.0)
+        threshold_is(s, "db-a", "critical", 10.0) && threshold_is(s, "db-b", "warning", 2.0)
     })?;
     ctx.stage("exporters serving the new thresholds", t0);
+    let a_any = [("tenant", "db-a")];
     let a_crit = [("tenant", "db-a"), ("severity", "critical")];
     let a_warn = [("tenant", "db-a"), ("severity", "warning")];
     let b_warn = [("tenant", "db-b"), ("severity", "warning")];
-    ctx.wait_alert("MariaDBHighConnections", &a_crit, true)?;
-    ctx.wait_alert("MariaDBSystemBottleneck", &[("tenant", "db-a")], true)?;
-    ctx.wait_alert("MariaDBHighConnections", &b_warn, true)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &a_crit, true)?;
+    ctx.wait_alert("MariaDBSystemBottleneck", &a_any, true)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &b_warn, true)?;
     ctx.stage(
         "alerts firing (db-a critical + composite, db-b warning)",
         t0,
@@ -92,34 +95,23 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     // first crosses its critical threshold, with nothing for the new series until its next
     // periodic update (about every 10 s): the critical may become active up to two evaluations
     // after the warning (docs/scaling.md).
-    ctx.wait_alert("MariaDBHighConnections", &a_warn, true)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &a_warn, true)?;
     let active =
         |ctx: &Ctx, l: &[(&str, &str)]| -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
-            let s = firing_active_at(ctx, "MariaDBHighConnections", l)?;
+            let s = firing_active_at(ctx, HIGH_CONNECTIONS, l)?;
             chrono::DateTime::parse_from_rfc3339(&s)
                 .with_context(|| format!("cannot read activeAt `{s}`"))
         };
     let crit_active = active(ctx, &a_crit)?;
     let warn_active = active(ctx, &a_warn)?;
     for r in ["vip-pager", "noc", "db-a"] {
-        ctx.wait_notification(since, Some(r), "MariaDBHighConnections", &a_crit, "firing")?;
+        ctx.wait_notification(since, Some(r), HIGH_CONNECTIONS, &a_crit, "firing")?;
     }
-    ctx.wait_notification(
-        since,
-        Some("vip-pager"),
-        "MariaDBSystemBottleneck",
-        &[("tenant", "db-a")],
-        "firing",
-    )?;
+    let bottleneck = "MariaDBSystemBottleneck";
+    ctx.wait_notification(since, Some("vip-pager"), bottleneck, &a_any, "firing")?;
     ctx.stage("db-a's critical received at vip-pager, noc and db-a", t0);
     ctx.check("VIP critical reached vip-pager, noc and db-a", true, "");
-    ctx.wait_notification(
-        since,
-        Some("db-b"),
-        "MariaDBHighConnections",
-        &b_warn,
-        "firing",
-    )?;
+    ctx.wait_notification(since, Some("db-b"), HIGH_CONNECTIONS, &b_warn, "firing")?;
     ctx.stage("db-b's warning received at db-b", t0);
     // Inhibition: db-a's warning of the same alert is suppressed by its critical.
     let am = ctx.lab.alertmanager_url.clone();
@@ -129,9 +121,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         || {
             let alerts = api::am_alerts(&am)?;
             Ok(alerts.into_iter().find(|a| {
-                a.labels.get("alertname").map(String::as_str) == Some("MariaDBHighConnections")
-                    && a.labels.get("tenant").map(String::as_str) == Some("db-a")
-                    && a.labels.get("severity").map(String::as_str) == Some("warning")
+                is_alert(&a.labels, HIGH_CONNECTIONS, &a_warn)
                     && a.state == "suppressed"
                     && !a.inhibited_by.is_empty()
             }))
@@ -150,7 +140,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     // alert first fires without `tier` and changes label set an evaluation later
     // (docs/scaling.md); the notifications still carry the first one's `startsAt`.
     let first = |l: &[(&str, &str)], now: chrono::DateTime<chrono::FixedOffset>| {
-        first_started(&after, since, "MariaDBHighConnections", l).map_or(now, |t| t.min(now))
+        first_started(&after, since, HIGH_CONNECTIONS, l).map_or(now, |t| t.min(now))
     };
     let crit_first = first(&a_crit, crit_active);
     let skew = (crit_first - first(&a_warn, warn_active)).num_milliseconds() as f64 / 1000.0;
@@ -174,7 +164,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     ));
     let leaked: Vec<_> = after
         .iter()
-        .filter(|n| has_alert(n, "MariaDBHighConnections", &a_warn, "firing"))
+        .filter(|n| has_alert(n, HIGH_CONNECTIONS, &a_warn, "firing"))
         .map(|n| (n.receiver.clone(), n.received_at.clone(), n.received_ms))
         .collect();
     if !vm {
@@ -205,9 +195,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     }
     let b_wrong: Vec<_> = after
         .iter()
-        .filter(|n| {
-            n.receiver != "db-b" && has_alert(n, "MariaDBHighConnections", &b_warn, "firing")
-        })
+        .filter(|n| n.receiver != "db-b" && has_alert(n, HIGH_CONNECTIONS, &b_warn, "firing"))
         .map(|n| n.receiver.clone())
         .collect();
     ctx.check(
@@ -242,19 +230,13 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let t2 = ctx.write_tenant("db-a", &maintenance)?;
     ctx.stage("file written", t2);
     regenerate_alertmanager(ctx)?;
-    let a_run = [("tenant", "db-a"), ("severity", "critical")];
-    ctx.wait_alert("MariaDBHighThreadsRunning", &a_run, true)?;
+    let running = "MariaDBHighThreadsRunning";
+    ctx.wait_alert(running, &a_crit, true)?;
     for r in ["noc", "vip-pager"] {
-        ctx.wait_notification(
-            since,
-            Some(r),
-            "MariaDBHighThreadsRunning",
-            &a_run,
-            "firing",
-        )?;
+        ctx.wait_notification(since, Some(r), running, &a_crit, "firing")?;
     }
     ctx.stage("new critical received at noc and vip-pager", t2);
-    ctx.wait_alert("MariaDBHighConnections", &a_crit, true)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &a_crit, true)?;
     let after = ctx.notifications_since(since);
     let to_a: Vec<_> = after
         .iter()
@@ -268,7 +250,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     let resolved: Vec<_> = after
         .iter()
-        .filter(|n| has_alert(n, "MariaDBHighConnections", &a_crit, "resolved"))
+        .filter(|n| has_alert(n, HIGH_CONNECTIONS, &a_crit, "resolved"))
         .map(|n| n.receiver.clone())
         .collect();
     ctx.check(
@@ -291,7 +273,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let t3 = Instant::now();
     drop(restore);
     regenerate_alertmanager(ctx)?;
-    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-b")], false)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &[("tenant", "db-b")], false)?;
     ctx.wait_alert("TenantSilentModeActive", &[("tenant", "db-b")], false)?;
     ctx.stage("restored", t3);
     Ok(())
@@ -308,12 +290,7 @@ fn first_started(
 ) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     ns.iter()
         .flat_map(|n| n.alerts.iter())
-        .filter(|a| {
-            a.labels.get("alertname").map(String::as_str) == Some(alertname)
-                && labels
-                    .iter()
-                    .all(|(k, v)| a.labels.get(*k).map(String::as_str) == Some(*v))
-        })
+        .filter(|a| is_alert(&a.labels, alertname, labels))
         .filter_map(|a| chrono::DateTime::parse_from_rfc3339(&a.starts_at).ok())
         .filter(|t| t.timestamp_millis() >= since_ms)
         .min()
@@ -333,7 +310,7 @@ mod tests {
         starts_at: &str,
     ) -> sink::SinkAlert {
         let mut labels: BTreeMap<String, String> = [
-            ("alertname", "MariaDBHighConnections"),
+            ("alertname", HIGH_CONNECTIONS),
             ("tenant", "db-a"),
             ("severity", severity),
         ]
@@ -403,7 +380,7 @@ mod tests {
             .unwrap()
             .timestamp_millis();
         let ms = |l: &[(&str, &str)]| {
-            first_started(&ns, since, "MariaDBHighConnections", l).map(|t| t.timestamp_millis())
+            first_started(&ns, since, HIGH_CONNECTIONS, l).map(|t| t.timestamp_millis())
         };
         let at = |s: &str| {
             chrono::DateTime::parse_from_rfc3339(s)
@@ -421,12 +398,7 @@ mod tests {
         );
         assert_eq!(ms(&[("tenant", "db-b")]), None);
         assert_eq!(
-            first_started(
-                &ns,
-                at("2026-11-30T05:57:00Z"),
-                "MariaDBHighConnections",
-                &[]
-            ),
+            first_started(&ns, at("2026-11-30T05:57:00Z"), HIGH_CONNECTIONS, &[]),
             None
         );
     }

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use super::harness::{
     check_alert_held, fire_db_a_warning, firing_active_at, group_last_evaluation, has_alert,
-    now_ms, restart, Ctx, Restore, DB_A_WARNING,
+    now_ms, restart, Ctx, Restore, DB_A_WARNING, HIGH_CONNECTIONS,
 };
 use super::WAIT;
 use crate::process::{self, wait_for};
@@ -16,7 +16,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let mut restore = Restore::new();
     let labels = fire_db_a_warning(ctx, &mut restore)?;
     let t_fire = Instant::now();
-    let active_at = firing_active_at(ctx, "MariaDBHighConnections", &labels)?;
+    let active_at = firing_active_at(ctx, HIGH_CONNECTIONS, &labels)?;
 
     let victim = ctx
         .lab
@@ -46,7 +46,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let until = chrono::Utc::now() + chrono::Duration::seconds(15);
     let prom = ctx.prom().to_string();
     wait_for("three more rule evaluations", WAIT, || {
-        let evaluated = group_last_evaluation(&prom, "MariaDBHighConnections")?;
+        let evaluated = group_last_evaluation(&prom, HIGH_CONNECTIONS)?;
         Ok((evaluated > until).then_some(()))
     })?;
     ctx.stage("three rule evaluations with one replica", t1);
@@ -59,7 +59,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let resolved: Vec<_> = ctx
         .notifications_since(since)
         .into_iter()
-        .filter(|n| has_alert(n, "MariaDBHighConnections", &labels, "resolved"))
+        .filter(|n| has_alert(n, HIGH_CONNECTIONS, &labels, "resolved"))
         .collect();
     ctx.check(
         "nothing resolved spuriously",
@@ -89,6 +89,6 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         format!("{count:?} {rec:?}"),
     );
     drop(restore);
-    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &[("tenant", "db-a")], false)?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use super::{Check, Outcome, Stage, WAIT};
-use crate::api::{self, Labels};
+use crate::api::{self, Labels, Line};
 use crate::load::Load;
 use crate::process::{self, wait_for};
 use crate::sim::PodSpec;
@@ -79,20 +79,16 @@ impl Ctx<'_> {
             .collect()
     }
 
-    /// The tenant-wide threshold the first exporter replica serves now.
+    /// The tenant-wide `mysql_connections` threshold the first exporter replica serves now.
     pub(super) fn served_threshold(
         &self,
         tenant: &str,
-        component: &str,
-        metric: &str,
         severity: &str,
     ) -> anyhow::Result<Option<f64>> {
         let text = api::get_text(&format!("{}/metrics", self.lab.exporter_urls[0]))?;
         Ok(threshold_value(
             &api::parse_exposition(&text)?,
             tenant,
-            component,
-            metric,
             severity,
         ))
     }
@@ -107,21 +103,12 @@ impl Ctx<'_> {
     }
 
     /// A tenant file from `fixtures/` with `${scenario}`, `${sink}` and each of `vars` filled
-    /// in; an error names a placeholder left over.
+    /// in.
     pub(super) fn fixture(&self, template: &str, vars: &[(&str, f64)]) -> anyhow::Result<String> {
-        let mut text = template
-            .replace("${scenario}", &self.out.scenario)
-            .replace("${sink}", &self.lab.sink_url);
-        for (k, v) in vars {
-            text = text.replace(&format!("${{{k}}}"), &v.to_string());
-        }
-        match text.find("${") {
-            Some(i) => bail!(
-                "fixture placeholder `{}` not filled in",
-                &text[i..].lines().next().unwrap_or_default()
-            ),
-            None => Ok(text),
-        }
+        let mut all = vec![("scenario", self.out.scenario.clone())];
+        all.push(("sink", self.lab.sink_url.clone()));
+        all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
+        fill(template, &all)
     }
 
     /// Writes a tenant file atomically (a dot-named temporary file the exporter ignores).
@@ -146,7 +133,7 @@ impl Ctx<'_> {
     pub(super) fn wait_exporters(
         &mut self,
         what: &str,
-        pred: impl Fn(&[(String, Labels, f64)]) -> bool,
+        pred: impl Fn(&[Line]) -> bool,
     ) -> anyhow::Result<()> {
         let urls = self.live_exporters();
         let t = Instant::now();
@@ -224,8 +211,33 @@ impl Ctx<'_> {
     }
 }
 
+/// The alert on a tenant's MariaDB connections, the one most scenarios watch.
+pub(super) const HIGH_CONNECTIONS: &str = "MariaDBHighConnections";
+
+/// `template` with each `${name}` of `vars` replaced by its value; an error names a
+/// placeholder left over.
+pub(super) fn fill(template: &str, vars: &[(&str, String)]) -> anyhow::Result<String> {
+    let mut text = template.to_string();
+    for (k, v) in vars {
+        text = text.replace(&format!("${{{k}}}"), v);
+    }
+    match text.find("${") {
+        Some(i) => {
+            let name = text[i..].split_inclusive('}').next().unwrap_or_default();
+            bail!("fixture placeholder `{name}` not filled in")
+        }
+        None => Ok(text),
+    }
+}
+
 /// db-a's tenant file with its four MariaDB thresholds as placeholders.
 pub(super) const DB_A_FILE: &str = include_str!("../../fixtures/db-a.yaml");
+/// db-a's tenant file with its connections warning at 5 and no running-threads threshold.
+const DB_A_WARNING_FILE: &str = include_str!("../../fixtures/db-a-warning.yaml");
+/// db-b's tenant file with its connections threshold at 2.
+pub(super) const DB_B_FILE: &str = include_str!("../../fixtures/db-b.yaml");
+/// db-a's tenant file with a typo in a key and a non-numeric value.
+pub(super) const DB_A_BROKEN_FILE: &str = include_str!("../../fixtures/db-a-broken.yaml");
 
 /// db-a's recorded `mysql_connections` warning threshold.
 pub(super) const DB_A_WARNING: &str =
@@ -236,13 +248,13 @@ pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-pub(super) fn selector(alertname: &str, labels: &[(&str, &str)]) -> String {
+fn selector(alertname: &str, labels: &[(&str, &str)]) -> String {
     let mut parts = vec![format!("alertname=\"{alertname}\"")];
     parts.extend(labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")));
     parts.join(",")
 }
 
-pub(super) fn fmt_labels(labels: &[(&str, &str)]) -> String {
+fn fmt_labels(labels: &[(&str, &str)]) -> String {
     format!(
         "{{{}}}",
         labels
@@ -253,62 +265,51 @@ pub(super) fn fmt_labels(labels: &[(&str, &str)]) -> String {
     )
 }
 
+/// Whether the label set `l` has each of `want`.
+pub(super) fn has_labels(l: &Labels, want: &[(&str, &str)]) -> bool {
+    want.iter()
+        .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+}
+
+/// Whether the label set `l` is of `alertname` and has each of `labels`.
+pub(super) fn is_alert(l: &Labels, alertname: &str, labels: &[(&str, &str)]) -> bool {
+    l.get("alertname").map(String::as_str) == Some(alertname) && has_labels(l, labels)
+}
+
 /// Whether `n` carries `alertname` with these labels in `status` (`firing`/`resolved`).
 pub fn has_alert(n: &Notification, alertname: &str, labels: &[(&str, &str)], status: &str) -> bool {
-    n.alerts.iter().any(|a| {
-        a.status == status
-            && a.labels.get("alertname").map(String::as_str) == Some(alertname)
-            && labels
-                .iter()
-                .all(|(k, v)| a.labels.get(*k).map(String::as_str) == Some(*v))
-    })
+    n.alerts
+        .iter()
+        .any(|a| a.status == status && is_alert(&a.labels, alertname, labels))
 }
 
-pub(super) fn threshold_is(
-    series: &[(String, Labels, f64)],
-    tenant: &str,
-    component: &str,
-    metric: &str,
-    severity: &str,
-    value: f64,
-) -> bool {
-    threshold_value(series, tenant, component, metric, severity) == Some(value)
+/// Whether `series` has `tenant`'s `mysql_connections` threshold at `severity` at `value`.
+pub(super) fn threshold_is(series: &[Line], tenant: &str, severity: &str, value: f64) -> bool {
+    threshold_value(series, tenant, severity) == Some(value)
 }
 
-/// The tenant-wide `user_threshold` of a tenant, metric and severity in an exposition.
-pub(super) fn threshold_value(
-    series: &[(String, Labels, f64)],
-    tenant: &str,
-    component: &str,
-    metric: &str,
-    severity: &str,
-) -> Option<f64> {
+/// The tenant-wide `user_threshold` of a tenant's `mysql_connections` at `severity` in an
+/// exposition.
+fn threshold_value(series: &[Line], tenant: &str, severity: &str) -> Option<f64> {
+    let want = [
+        ("tenant", tenant),
+        ("component", "mysql"),
+        ("metric", "connections"),
+        ("severity", severity),
+    ];
     series
         .iter()
         .find(|(n, l, _)| {
-            n == "user_threshold"
-                && l.get("tenant").map(String::as_str) == Some(tenant)
-                && l.get("component").map(String::as_str) == Some(component)
-                && l.get("metric").map(String::as_str) == Some(metric)
-                && l.get("severity").map(String::as_str) == Some(severity)
-                && !l.contains_key("container")
+            n == "user_threshold" && has_labels(l, &want) && !l.contains_key("container")
         })
         .map(|(_, _, v)| *v)
 }
 
-pub(super) fn series_value(
-    series: &[(String, Labels, f64)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> Option<f64> {
+/// The value of the first series `name` with these labels in an exposition.
+pub(super) fn series_value(series: &[Line], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     series
         .iter()
-        .find(|(n, l, _)| {
-            n == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
-        })
+        .find(|(n, l, _)| n == name && has_labels(l, labels))
         .map(|(_, _, v)| *v)
 }
 
@@ -386,17 +387,17 @@ pub(super) fn fire_db_a_warning(
 ) -> anyhow::Result<[(&'static str, &'static str); 3]> {
     // An alert still firing from the previous scenario (its files restored a moment ago)
     // would be taken for this one and then resolve.
-    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &[("tenant", "db-a")], false)?;
     restore.keep(&ctx.conf("db-a"))?;
     ctx.say("open 15 connections to db-a and lower its connections warning to 5");
     restore.load(ctx, "db-a", 15)?;
-    let text = ctx.fixture(include_str!("../../fixtures/db-a-warning.yaml"), &[])?;
+    let text = ctx.fixture(DB_A_WARNING_FILE, &[])?;
     let t0 = ctx.write_tenant("db-a", &text)?;
     // With its metadata joined (tier from db-a's file): on VictoriaMetrics a changed
     // `tenant:metadata:info` series becomes searchable an evaluation later, and until then
     // the alert fires without it and then changes label set (docs/scaling.md).
     let labels = [("tenant", "db-a"), ("severity", "warning"), ("tier", "vip")];
-    ctx.wait_alert("MariaDBHighConnections", &labels, true)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &labels, true)?;
     ctx.stage("alert firing", t0);
     Ok(labels)
 }
@@ -407,15 +408,10 @@ pub(super) fn firing_active_at(
     alertname: &str,
     labels: &[(&str, &str)],
 ) -> anyhow::Result<String> {
-    let wanted = |l: &Labels| {
-        l.get("alertname").map(String::as_str) == Some(alertname)
-            && labels
-                .iter()
-                .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
-    };
     firing_alerts(ctx.prom())?
         .into_iter()
-        .find_map(|(l, at)| wanted(&l).then_some(at))
+        .find(|(l, _)| is_alert(l, alertname, labels))
+        .map(|(_, at)| at)
         .with_context(|| format!("`{alertname}` {} is not firing", fmt_labels(labels)))
 }
 
@@ -455,7 +451,7 @@ pub(super) fn check_alert_held(
         mx == Some(5.0) && mn == Some(5.0),
         format!("min {mn:?}, max {mx:?} over {window}s"),
     );
-    let still = firing_active_at(ctx, "MariaDBHighConnections", labels);
+    let still = firing_active_at(ctx, HIGH_CONNECTIONS, labels);
     ctx.check(
         "the alert stayed firing (same activeAt)",
         still.as_deref().ok() == Some(active_at),
@@ -500,4 +496,53 @@ pub(super) fn group_last_evaluation(
             group["name"].as_str().unwrap_or_default()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// Each fixture, filled in as the scenarios fill it, is a tenant file the configuration
+    /// loader accepts next to the lab's other files, except the broken one, which it rejects.
+    #[test]
+    fn fixtures_are_the_tenant_files_they_stand_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lab");
+        for e in fs_err::read_dir(lab).unwrap() {
+            let e = e.unwrap();
+            fs_err::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+        const SINK: &str = "http://127.0.0.1:5001";
+        let vars = |nums: &[(&'static str, f64)]| {
+            let mut v = vec![("scenario", "test".to_string()), ("sink", SINK.to_string())];
+            v.extend(nums.iter().map(|(k, n)| (*k, n.to_string())));
+            v
+        };
+        let db_a = vars(&[
+            ("connections_warning", 5.0),
+            ("connections_critical", 10.0),
+            ("running_warning", 5.0),
+            ("running_critical", 80.0),
+        ]);
+        for (tenant, template, vars, valid) in [
+            ("db-a", DB_A_FILE, db_a.clone(), true),
+            ("db-a", DB_A_WARNING_FILE, vars(&[]), true),
+            ("db-b", DB_B_FILE, vars(&[]), true),
+            ("db-a", DB_A_BROKEN_FILE, vars(&[]), false),
+        ] {
+            let text = fill(template, &vars).unwrap();
+            fs_err::write(dir.path().join(format!("{tenant}.yaml")), &text).unwrap();
+            let report = dynalert_config::load_dir(dir.path(), chrono::Utc::now()).unwrap();
+            assert_eq!(
+                report.tenant_valid[tenant], valid,
+                "{text}{:?}",
+                report.diagnostics
+            );
+        }
+        let without = [&db_a[..2], &db_a[3..]].concat();
+        let err = fill(DB_A_FILE, &without).unwrap_err().to_string();
+        assert!(err.contains("`${connections_warning}`"), "{err}");
+    }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use serde::Serialize;
 
 use crate::state::LabState;
@@ -54,7 +54,7 @@ pub struct Check {
 }
 
 /// The outcome of one scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
     pub scenario: String,
     pub title: String,
@@ -69,18 +69,43 @@ pub struct Outcome {
     pub latency_seconds: BTreeMap<String, f64>,
 }
 
+/// A scenario's script.
+type Script = fn(&mut Ctx) -> anyhow::Result<()>;
+
+/// Every scenario: name, title, script.
+const SCENARIOS: [(&str, &str, Script); 8] = [
+    ("a", "A dynamic threshold", a::run),
+    ("b", "B weakest link (simulated Kubernetes)", b::run),
+    ("c", "C state matching (simulated Kubernetes)", c::run),
+    (
+        "d",
+        "D composite priority, routing, inhibition, silent mode, maintenance",
+        d::run,
+    ),
+    ("ha", "HA: one exporter replica killed", ha::run),
+    (
+        "bad-config",
+        "bad config during a live run",
+        bad_config::run,
+    ),
+    (
+        "vmagent-failover",
+        "vmagent failover: one of two scrapers killed",
+        vmagent_failover::run,
+    ),
+    (
+        "recipes",
+        "custom alert recipes: each kind fires for one tenant only",
+        recipes::run,
+    ),
+];
+
+/// The title of the scenario `name`, `unknown` for no scenario.
 pub fn title(name: &str) -> &'static str {
-    match name {
-        "a" => "A dynamic threshold",
-        "b" => "B weakest link (simulated Kubernetes)",
-        "c" => "C state matching (simulated Kubernetes)",
-        "d" => "D composite priority, routing, inhibition, silent mode, maintenance",
-        "ha" => "HA: one exporter replica killed",
-        "bad-config" => "bad config during a live run",
-        "vmagent-failover" => "vmagent failover: one of two scrapers killed",
-        "recipes" => "custom alert recipes: each kind fires for one tenant only",
-        _ => "unknown",
-    }
+    SCENARIOS
+        .iter()
+        .find(|s| s.0 == name)
+        .map_or("unknown", |s| s.1)
 }
 
 /// Runs one scenario; never panics on a failed expectation, returns the verdict instead.
@@ -99,6 +124,8 @@ pub fn run(lab: &LabState, name: &str, progress: &mut dyn FnMut(&str)) -> anyhow
             ENGINE_ONLY.map(|(n, _)| n).join(", ")
         );
     }
+    let script = SCENARIOS.iter().find(|s| s.0 == name).map(|s| s.2);
+    let script = script.with_context(|| format!("no script for the scenario `{name}`"))?;
     let mariadb = crate::up::check_mariadb_client()?;
     let start = Instant::now();
     let start_ms = chrono::Utc::now().timestamp_millis();
@@ -112,44 +139,17 @@ pub fn run(lab: &LabState, name: &str, progress: &mut dyn FnMut(&str)) -> anyhow
         out: Outcome {
             scenario: name.to_string(),
             title: title(name).to_string(),
-            passed: false,
-            reason: String::new(),
-            duration_seconds: 0.0,
-            actions: Vec::new(),
-            stages: Vec::new(),
-            checks: Vec::new(),
-            latency_seconds: BTreeMap::new(),
+            ..Outcome::default()
         },
     };
-    let result = match name {
-        "a" => a::run(&mut ctx),
-        "b" => b::run(&mut ctx),
-        "c" => c::run(&mut ctx),
-        "d" => d::run(&mut ctx),
-        "ha" => ha::run(&mut ctx),
-        "vmagent-failover" => vmagent_failover::run(&mut ctx),
-        "recipes" => recipes::run(&mut ctx),
-        _ => bad_config::run(&mut ctx),
-    };
+    let result = script(&mut ctx);
     let mut out = ctx.out;
     out.duration_seconds = (ctx.start.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-    let _ = ctx.start_ms;
-    match result {
-        Err(e) => {
-            out.passed = false;
-            out.reason = format!("{e:#}");
-        }
-        Ok(()) => match out.checks.iter().find(|c| !c.ok) {
-            Some(c) => {
-                out.passed = false;
-                out.reason = format!("{}: {}", c.name, c.detail);
-            }
-            None => {
-                out.passed = true;
-                out.reason = format!("all {} checks passed", out.checks.len());
-            }
-        },
-    }
+    (out.passed, out.reason) = match (result, out.checks.iter().find(|c| !c.ok)) {
+        (Err(e), _) => (false, format!("{e:#}")),
+        (Ok(()), Some(c)) => (false, format!("{}: {}", c.name, c.detail)),
+        (Ok(()), None) => (true, format!("all {} checks passed", out.checks.len())),
+    };
     (ctx.progress)(&format!(
         "  => {} ({:.1}s): {}",
         if out.passed { "PASS" } else { "FAIL" },

@@ -86,6 +86,16 @@ impl Drop for Traffic {
     }
 }
 
+/// shop's served warning threshold of the recipe `alert`, in an exposition.
+fn shop_threshold(series: &[crate::api::Line], alert: &str) -> Option<f64> {
+    let labels = [
+        ("tenant", "shop"),
+        ("alert", alert),
+        ("severity", "warning"),
+    ];
+    series_value(series, "user_custom_threshold", &labels)
+}
+
 /// A PromQL regex matching exactly the recipes' alert names.
 fn recipe_alerts_re() -> String {
     RECIPES.map(|(n, _, _)| n).join("|")
@@ -145,18 +155,9 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let t0 = ctx.write_tenant("shop", &text)?;
     ctx.stage("file written", t0);
     ctx.wait_exporters("shop's lowered recipe thresholds", |s| {
-        RECIPES.iter().all(|(alert, _, v)| {
-            v.is_none()
-                || series_value(
-                    s,
-                    "user_custom_threshold",
-                    &[
-                        ("tenant", "shop"),
-                        ("alert", alert),
-                        ("severity", "warning"),
-                    ],
-                ) == *v
-        })
+        RECIPES
+            .iter()
+            .all(|(alert, _, v)| v.is_none() || shop_threshold(s, alert) == *v)
     })?;
     ctx.stage("exporters serving user_custom_threshold", t0);
     ctx.wait_query(
@@ -306,15 +307,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     drop(restore);
     let t3 = Instant::now();
     ctx.wait_exporters("shop's original recipe thresholds", |s| {
-        series_value(
-            s,
-            "user_custom_threshold",
-            &[
-                ("tenant", "shop"),
-                ("alert", threshold_alert),
-                ("severity", "warning"),
-            ],
-        ) == Some(10000.0)
+        shop_threshold(s, threshold_alert) == Some(10000.0)
     })?;
     ctx.wait_query(
         "every recipe alert resolved",

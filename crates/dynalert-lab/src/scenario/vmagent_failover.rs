@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::harness::{
     check_alert_held, fire_db_a_warning, firing_active_at, firing_alerts, group_last_evaluation,
-    now_ms, restart, Ctx, Restore,
+    now_ms, restart, Ctx, Restore, HIGH_CONNECTIONS,
 };
 use super::WAIT;
 use crate::api;
@@ -21,16 +21,16 @@ use crate::process::{self, wait_for};
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let mut restore = Restore::new();
     let labels = fire_db_a_warning(ctx, &mut restore)?;
-    let active_at = firing_active_at(ctx, "MariaDBHighConnections", &labels)?;
+    let active_at = firing_active_at(ctx, HIGH_CONNECTIONS, &labels)?;
     let prom = ctx.prom().to_string();
     // The rule group that evaluates the alert (found by the rule, not by the group's name):
     // an error now, before anything is killed, if vmalert runs no such rule.
-    group_last_evaluation(&prom, "MariaDBHighConnections")?;
+    group_last_evaluation(&prom, HIGH_CONNECTIONS)?;
     // Every tenant's recorded thresholds, once two reads with an evaluation of the group
     // between them agree (the file change above has settled).
     let mut prev: Option<(BTreeMap<String, f64>, chrono::DateTime<chrono::FixedOffset>)> = None;
     let before = wait_for("the recorded thresholds to settle", WAIT, || {
-        let e = group_last_evaluation(&prom, "MariaDBHighConnections")?;
+        let e = group_last_evaluation(&prom, HIGH_CONNECTIONS)?;
         match &prev {
             Some((_, pe)) if e <= *pe => return Ok(None),
             _ => {}
@@ -97,7 +97,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
                 t1.elapsed().as_secs_f64()
             ));
         }
-        let evaluated = group_last_evaluation(&prom, "MariaDBHighConnections")?;
+        let evaluated = group_last_evaluation(&prom, HIGH_CONNECTIONS)?;
         Ok((evaluated > until).then_some(()))
     })?;
     ctx.stage("four rule evaluations with one vmagent", t1);
@@ -158,7 +158,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     restart(ctx, "vmagent-1", "/health", "vmagent-1 healthy")?;
     ctx.stage("vmagent-1 healthy again", t2);
     drop(restore);
-    ctx.wait_alert("MariaDBHighConnections", &[("tenant", "db-a")], false)?;
+    ctx.wait_alert(HIGH_CONNECTIONS, &[("tenant", "db-a")], false)?;
     ctx.stage("alert resolved after the file is restored", t2);
     Ok(())
 }
