@@ -2,13 +2,13 @@
 
 use std::time::Instant;
 
-use super::harness::{now_ms, threshold_is, Ctx, Restore, DB_A_FILE, HIGH_CONNECTIONS};
+use super::harness::{has_labels, now_ms, threshold_is, Ctx, Restore, DB_A_FILE, HIGH_CONNECTIONS};
 
 const DB_B_THRESHOLDS: &str = "tenant:alert_threshold:mysql_connections{tenant=\"db-b\"}";
 
 /// Scenario A: a threshold change alone makes db-a's alert fire and resolve; db-b is untouched.
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let mut restore = Restore::new();
+    let mut restore = Restore::default();
     restore.keep(&ctx.conf("db-a"))?;
     ctx.say("open 15 real client connections to db-a's MariaDB (SELECT SLEEP)");
     restore.load(ctx, "db-a", 15)?;
@@ -42,7 +42,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
             n.receiver == "db-b"
                 || n.alerts
                     .iter()
-                    .any(|a| a.labels.get("tenant").map(String::as_str) == Some("db-b"))
+                    .any(|a| has_labels(&a.labels, &[("tenant", "db-b")]))
         })
         .collect();
     ctx.check(

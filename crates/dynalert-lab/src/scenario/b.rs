@@ -9,7 +9,7 @@ use crate::sim::{container, PodSpec};
 
 /// Scenario B: one container over its CPU threshold, the pod average under it.
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let mut restore = Restore::new();
+    let mut restore = Restore::default();
     restore.sim_url = Some(ctx.lab.kubernetes_sim_url.clone());
     let pod = PodSpec {
         namespace: "shop".into(),

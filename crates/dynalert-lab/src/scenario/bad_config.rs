@@ -15,7 +15,7 @@ fn valid(series: &[crate::api::Line]) -> Option<f64> {
 
 /// bad-config: a broken db-a file keeps db-a's last good thresholds and raises an alert.
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let mut restore = Restore::new();
+    let mut restore = Restore::default();
     let path = ctx.conf("db-a");
     restore.keep(&path)?;
     let good = fs_err::read_to_string(&path)?;

@@ -11,7 +11,7 @@ use crate::sim::PodSpec;
 
 /// Scenario C: waiting reasons raise state alerts only for the tenant with the filter on.
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let mut restore = Restore::new();
+    let mut restore = Restore::default();
     restore.sim_url = Some(ctx.lab.kubernetes_sim_url.clone());
     let pods: Vec<PodSpec> = api::send_json(
         "POST",

@@ -47,7 +47,7 @@ fn db_a(ctx: &Ctx, running_critical: f64) -> anyhow::Result<String> {
 
 /// Scenario D: routing by tier and severity, inhibition, silent mode, maintenance.
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let mut restore = Restore::new();
+    let mut restore = Restore::default();
     restore.keep(&ctx.conf("db-a"))?;
     restore.keep(&ctx.conf("db-b"))?;
     ctx.say("open 15 real connections running SELECT SLEEP on db-a, 4 on db-b");
@@ -298,32 +298,27 @@ fn first_started(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::sink;
+    use crate::sink::SinkAlert;
 
-    fn sink_alert(
-        severity: &str,
-        tier: Option<&str>,
-        status: &str,
-        starts_at: &str,
-    ) -> sink::SinkAlert {
-        let mut labels: BTreeMap<String, String> = [
-            ("alertname", HIGH_CONNECTIONS),
-            ("tenant", "db-a"),
-            ("severity", severity),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        if let Some(t) = tier {
-            labels.insert("tier".into(), t.into());
-        }
-        sink::SinkAlert {
+    /// An instant of 2026-11-30 (`05:56:42.072`), in milliseconds.
+    fn at(time: &str) -> i64 {
+        let t = chrono::DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}Z"));
+        t.unwrap().timestamp_millis()
+    }
+
+    /// db-a's `MariaDBHighConnections` at `severity`, with `tier` if any, started at `time`
+    /// of 2026-11-30.
+    fn alert(severity: &str, tier: Option<&str>, status: &str, time: &str) -> SinkAlert {
+        let mut labels = [("alertname", HIGH_CONNECTIONS), ("tenant", "db-a")].to_vec();
+        labels.push(("severity", severity));
+        labels.extend(tier.map(|t| ("tier", t)));
+        SinkAlert {
             status: status.into(),
-            labels,
-            starts_at: starts_at.into(),
+            labels: (labels.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            starts_at: format!("2026-11-30T{time}Z"),
             ends_at: String::new(),
         }
     }
@@ -333,7 +328,7 @@ mod tests {
     /// `tier`, the critical came an evaluation later with it.
     #[test]
     fn first_started_skips_earlier_episodes_and_sees_a_changed_label_set() {
-        let n = |receiver: &str, alerts: Vec<sink::SinkAlert>| Notification {
+        let n = |receiver: &str, alerts: Vec<SinkAlert>| Notification {
             received_at: String::new(),
             received_ms: 0,
             receiver: receiver.into(),
@@ -341,64 +336,35 @@ mod tests {
             am_receiver: String::new(),
             alerts,
         };
+        let (vip, firing, resolved) = (Some("vip"), "firing", "resolved");
         let ns = vec![
             n(
                 "db-a",
                 vec![
-                    sink_alert("warning", None, "firing", "2026-11-30T05:56:42.072816923Z"),
-                    sink_alert(
-                        "warning",
-                        Some("vip"),
-                        "resolved",
-                        "2026-11-30T05:55:57.072Z",
-                    ),
+                    alert("warning", None, firing, "05:56:42.072816923"),
+                    alert("warning", vip, resolved, "05:55:57.072"),
                 ],
             ),
-            n(
-                "db-a",
-                vec![sink_alert(
-                    "critical",
-                    Some("vip"),
-                    "firing",
-                    "2026-11-30T05:56:47.072Z",
-                )],
-            ),
+            n("db-a", vec![alert("critical", vip, firing, "05:56:47.072")]),
             n(
                 "noc",
                 vec![
-                    sink_alert("critical", None, "resolved", "2026-11-30T05:56:52.072Z"),
-                    sink_alert(
-                        "critical",
-                        Some("vip"),
-                        "firing",
-                        "2026-11-30T05:56:47.072Z",
-                    ),
+                    alert("critical", None, resolved, "05:56:52.072"),
+                    alert("critical", vip, firing, "05:56:47.072"),
                 ],
             ),
         ];
-        let since = chrono::DateTime::parse_from_rfc3339("2026-11-30T05:56:30Z")
-            .unwrap()
-            .timestamp_millis();
         let ms = |l: &[(&str, &str)]| {
-            first_started(&ns, since, HIGH_CONNECTIONS, l).map(|t| t.timestamp_millis())
-        };
-        let at = |s: &str| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .unwrap()
-                .timestamp_millis()
+            first_started(&ns, at("05:56:30"), HIGH_CONNECTIONS, l).map(|t| t.timestamp_millis())
         };
         // Scenario A's warning (05:55:57, before `since`) does not count; the tier-less one does.
-        assert_eq!(
-            ms(&[("tenant", "db-a"), ("severity", "warning")]),
-            Some(at("2026-11-30T05:56:42.072Z"))
-        );
-        assert_eq!(
-            ms(&[("tenant", "db-a"), ("severity", "critical")]),
-            Some(at("2026-11-30T05:56:47.072Z"))
-        );
+        let warning = ms(&[("tenant", "db-a"), ("severity", "warning")]);
+        assert_eq!(warning, Some(at("05:56:42.072")));
+        let critical = ms(&[("tenant", "db-a"), ("severity", "critical")]);
+        assert_eq!(critical, Some(at("05:56:47.072")));
         assert_eq!(ms(&[("tenant", "db-b")]), None);
         assert_eq!(
-            first_started(&ns, at("2026-11-30T05:57:00Z"), HIGH_CONNECTIONS, &[]),
+            first_started(&ns, at("05:57:00"), HIGH_CONNECTIONS, &[]),
             None
         );
     }

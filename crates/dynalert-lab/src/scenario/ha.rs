@@ -5,15 +5,15 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::harness::{
-    check_alert_held, fire_db_a_warning, firing_active_at, group_last_evaluation, has_alert,
-    now_ms, restart, Ctx, Restore, DB_A_WARNING, HIGH_CONNECTIONS,
+    check_alert_held, fire_db_a_warning, firing_active_at, group_last_evaluation, has_alert, kill,
+    restart, Ctx, Restore, DB_A_WARNING, HIGH_CONNECTIONS,
 };
 use super::WAIT;
-use crate::process::{self, wait_for};
+use crate::process::wait_for;
 
 /// HA: kill one exporter replica while an alert fires.
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let mut restore = Restore::new();
+    let mut restore = Restore::default();
     let labels = fire_db_a_warning(ctx, &mut restore)?;
     let t_fire = Instant::now();
     let active_at = firing_active_at(ctx, HIGH_CONNECTIONS, &labels)?;
@@ -23,20 +23,9 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         .part("threshold-exporter-1")
         .context("no threshold-exporter-1 in the lab")?
         .clone();
-    let victim_instance = victim
-        .url
-        .clone()
-        .unwrap_or_default()
-        .trim_start_matches("http://")
-        .to_string();
-    ctx.say(&format!(
-        "kill -9 threshold-exporter-1 (pid {})",
-        victim.pid
-    ));
-    let since = now_ms();
-    let t1 = Instant::now();
-    process::kill_now(&victim);
-    ctx.stage("replica killed", t1);
+    let victim_instance = victim.url.as_deref().unwrap_or_default();
+    let victim_instance = victim_instance.trim_start_matches("http://");
+    let (since, t1) = kill(ctx, &victim, "replica killed");
     ctx.wait_some(
         "Prometheus to see the replica down",
         &format!("up{{job=\"threshold-exporter\",instance=\"{victim_instance}\"}} == 0"),

@@ -14,7 +14,7 @@ use crate::load::Load;
 use crate::process::{self, wait_for};
 use crate::sim::PodSpec;
 use crate::sink::{self, Notification};
-use crate::state::LabState;
+use crate::state::{LabState, Part};
 
 /// What a scenario works with.
 pub struct Ctx<'a> {
@@ -314,6 +314,7 @@ pub(super) fn series_value(series: &[Line], name: &str, labels: &[(&str, &str)])
 }
 
 /// Restores tenant files and simulated pods, and ends database load, when dropped.
+#[derive(Default)]
 pub(super) struct Restore {
     files: Vec<(PathBuf, String)>,
     pub(super) sim_url: Option<String>,
@@ -321,13 +322,6 @@ pub(super) struct Restore {
 }
 
 impl Restore {
-    pub(super) fn new() -> Restore {
-        Restore {
-            files: Vec::new(),
-            sim_url: None,
-            loads: Vec::new(),
-        }
-    }
     pub(super) fn keep(&mut self, path: &Path) -> anyhow::Result<()> {
         if !self.files.iter().any(|(p, _)| p == path) {
             self.files
@@ -458,6 +452,16 @@ pub(super) fn check_alert_held(
         format!("before {active_at}, now {still:?}"),
     );
     Ok(())
+}
+
+/// Kills `victim` at once (`kill -9`), then records the stage `stage`; when, as the sink's
+/// `received_ms` and as an instant.
+pub(super) fn kill(ctx: &mut Ctx, victim: &Part, stage: &str) -> (i64, Instant) {
+    ctx.say(&format!("kill -9 {} (pid {})", victim.name, victim.pid));
+    let (since, t) = (now_ms(), Instant::now());
+    process::kill_now(victim);
+    ctx.stage(stage, t);
+    (since, t)
 }
 
 /// Starts the killed part `name` again and waits until its `path` answers 200 (`what`).

@@ -106,7 +106,7 @@ fn recipe_alerts_re() -> String {
 /// recipe shapes and thresholds above the live values, and db-b, with the same metrics and no
 /// recipe, get nothing.
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let mut restore = Restore::new();
+    let mut restore = Restore::default();
     let shop_file = ctx.conf("shop");
     let targets_file = crate::up::app_targets_file(&ctx.lab.dir);
     restore.keep(&shop_file)?;

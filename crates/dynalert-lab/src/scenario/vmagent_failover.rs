@@ -8,18 +8,18 @@ use anyhow::Context;
 
 use super::harness::{
     check_alert_held, fire_db_a_warning, firing_active_at, firing_alerts, group_last_evaluation,
-    now_ms, restart, Ctx, Restore, HIGH_CONNECTIONS,
+    kill, restart, Ctx, Restore, HIGH_CONNECTIONS,
 };
 use super::WAIT;
 use crate::api;
-use crate::process::{self, wait_for};
+use crate::process::wait_for;
 
 /// vmagent-failover (VictoriaMetrics engine): with an alert firing, vmagent-1 is killed with
 /// SIGKILL. vmagent-2 scrapes every target too (replication factor 2), so over the following
 /// evaluations every tenant keeps all its recorded thresholds, both threshold exporter
 /// replicas stay `up`, the alert keeps its `activeAt` and nothing resolves.
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let mut restore = Restore::new();
+    let mut restore = Restore::default();
     let labels = fire_db_a_warning(ctx, &mut restore)?;
     let active_at = firing_active_at(ctx, HIGH_CONNECTIONS, &labels)?;
     let prom = ctx.prom().to_string();
@@ -65,11 +65,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         "{} alerts firing before the failure",
         firing_before.len()
     ));
-    ctx.say(&format!("kill -9 vmagent-1 (pid {})", victim.pid));
-    let since = now_ms();
-    let t1 = Instant::now();
-    process::kill_now(&victim);
-    ctx.stage("vmagent-1 killed", t1);
+    let (since, t1) = kill(ctx, &victim, "vmagent-1 killed");
 
     // Watch every second until the alert rules have run four more times without vmagent-1.
     let until = chrono::Utc::now() + chrono::Duration::seconds(4 * crate::up::INTERVAL_S as i64);
