@@ -158,32 +158,17 @@ pub fn check_binaries(opts: &UpOptions) -> anyhow::Result<BTreeMap<&'static str,
     Ok(found)
 }
 
-/// Parts started so far; stopped in reverse order if `up` fails half-way.
+/// The parts of a lab being brought up: stopped in reverse order if `up` fails half-way.
 struct Started {
     parts: Arc<Mutex<Vec<Part>>>,
     armed: bool,
 }
 
-impl Started {
-    fn push(&self, p: Part) {
-        self.parts.lock().unwrap_or_else(|e| e.into_inner()).push(p);
-    }
-    /// Records what was learnt after the start (the bound port, the URL).
-    fn replace(&self, p: Part) {
-        let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = parts.iter_mut().find(|o| o.name == p.name) {
-            *old = p;
-        }
-    }
-    fn snapshot(&self) -> Vec<Part> {
-        self.parts.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
 impl Drop for Started {
     fn drop(&mut self) {
         if self.armed {
-            for p in self.snapshot().iter().rev() {
+            let parts = self.parts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            for p in parts.iter().rev() {
                 process::stop(p, Duration::from_secs(5));
             }
         }
@@ -383,430 +368,516 @@ pub fn mariadb_exec(mariadb: &Path, socket: &Path, sql: &str) -> anyhow::Result<
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Starts a tenant's MariaDB and its mysqld_exporter. MariaDB cannot bind port 0
-/// (`--port=0` means 3306): it listens on its unix socket only, where the exporter, the
-/// scenarios' load and the `mariadb` client connect.
-fn start_database(
-    bins: &BTreeMap<&'static str, PathBuf>,
-    dir: &Path,
-    logs: &Path,
-    tenant: &str,
-    started: &Arc<Mutex<Vec<Part>>>,
-    deadline: Instant,
-) -> anyhow::Result<Database> {
-    let ddir = dir.join(format!("mariadb-{tenant}"));
-    let data = ddir.join("data");
-    fs_err::create_dir_all(&ddir)?;
-    let socket = socket_path(&ddir, tenant);
-    // Each server gets its own temporary directory: two bootstraps sharing /tmp collide.
-    let tmp = ddir.join("tmp");
-    fs_err::create_dir_all(&tmp)?;
-    let install_log = logs.join(format!("mariadb-install-{tenant}.log"));
-    let out = fs_err::File::create(&install_log)?;
-    let status = std::process::Command::new(&bins["mariadb-install-db"])
-        .args([
-            "--no-defaults",
-            "--user=root",
-            "--auth-root-authentication-method=normal",
-        ])
-        .arg(format!("--datadir={}", data.display()))
-        .env("TMPDIR", &tmp)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::from(out.try_clone()?.into_parts().0))
-        .stderr(std::process::Stdio::from(out.into_parts().0))
-        .status()
-        .context("cannot run `mariadb-install-db`")?;
-    if !status.success() {
-        bail!(
-            "mariadb-install-db failed for {tenant}; see `{}`",
-            install_log.display()
-        );
-    }
-    let argv: Vec<String> = vec![
-        bins["mariadbd"].display().to_string(),
-        "--no-defaults".into(),
-        "--user=root".into(),
-        format!("--datadir={}", data.display()),
-        format!("--socket={}", socket.display()),
-        "--skip-networking".into(),
-        format!("--pid-file={}", ddir.join("mariadbd.pid").display()),
-        format!("--tmpdir={}", tmp.display()),
-        "--skip-grant-tables=0".into(),
-        "--max-connections=500".into(),
-        "--innodb-buffer-pool-size=32M".into(),
-        "--performance-schema=OFF".into(),
-    ];
-    let part = spawn(
-        &format!("mariadb-{tenant}"),
-        &argv,
-        &BTreeMap::new(),
-        &logs.join(format!("mariadb-{tenant}.log")),
-        false,
-    )?;
-    started.lock().unwrap_or_else(|e| e.into_inner()).push(part);
-    let mariadb = &bins["mariadb"];
-    wait_for(
-        &format!("MariaDB of {tenant}"),
-        deadline.saturating_duration_since(Instant::now()),
-        || Ok(mariadb_exec(mariadb, &socket, "SELECT 1").ok()),
-    )?;
-    mariadb_exec(
-        mariadb,
-        &socket,
-        "CREATE USER IF NOT EXISTS 'exporter'@'localhost' IDENTIFIED BY 'exporter' WITH MAX_USER_CONNECTIONS 3; \
-         GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON *.* TO 'exporter'@'localhost'",
-    )?;
-    let mut env = BTreeMap::new();
-    env.insert(
-        "DATA_SOURCE_NAME".to_string(),
-        format!("exporter:exporter@unix({})/", socket.display()),
-    );
-    let argv = vec![
-        bins["prometheus-mysqld-exporter"].display().to_string(),
-        format!("--web.listen-address={ANY_PORT}"),
-    ];
-    let mut part = spawn(
-        &format!("mysqld-exporter-{tenant}"),
-        &argv,
-        &env,
-        &logs.join(format!("mysqld-exporter-{tenant}.log")),
-        false,
-    )?;
-    let port = bound_port(
-        &mut part,
-        EXPORTER_TOOLKIT,
-        deadline.saturating_duration_since(Instant::now()),
-    );
-    let url = port.map(|p| format!("http://127.0.0.1:{p}"));
-    part.url = url.as_ref().ok().cloned();
-    started.lock().unwrap_or_else(|e| e.into_inner()).push(part);
-    let url = url?;
-    wait_for(
-        &format!("mysqld_exporter of {tenant}"),
-        deadline.saturating_duration_since(Instant::now()),
-        || {
-            Ok(crate::api::get_text(&format!("{url}/metrics"))
-                .ok()
-                .filter(|t| t.contains("\nmysql_up 1")))
-        },
-    )?;
-    Ok(Database {
-        tenant: tenant.to_string(),
-        socket,
-        exporter_url: url,
-    })
-}
-
 /// Brings the lab up and writes `lab.json`. On failure every part started so far is stopped.
 pub fn up(opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Result<LabState> {
     let t0 = Instant::now();
-    let deadline = t0 + opts.ready_timeout;
-    let bins = check_binaries(opts)?;
-    let dir = &opts.dir;
-    if LabState::path(dir).exists() {
-        if let Ok(old) = LabState::load(dir) {
-            if old.parts.iter().any(process::is_alive) {
-                bail!(
-                    "a lab is already running in `{}`; stop it with `dynalert lab down --dir {}`",
-                    dir.display(),
-                    dir.display()
-                );
-            }
-        }
-    }
-    // A fresh lab every time: data of a previous run would change what the scenarios see.
-    if dir.exists() {
-        for sub in [
-            "conf.d",
-            "rules",
-            "prometheus",
-            "victoria-metrics",
-            "vmagent-1",
-            "vmagent-2",
-            "vmalert",
-            "alertmanager",
-            "exporter-1",
-            "exporter-2",
-            "targets",
-            "sink",
-            "logs",
-            "mariadb-db-a",
-            "mariadb-db-b",
-        ] {
-            let p = dir.join(sub);
-            if p.exists() {
-                fs_err::remove_dir_all(&p)?;
-            }
-        }
-    }
-    let logs = dir.join("logs");
-    fs_err::create_dir_all(&logs)?;
-    let dir = fs_err::canonicalize(dir)?;
-    let logs = dir.join("logs");
-
-    let shared = Arc::new(Mutex::new(Vec::new()));
+    let b = Bringup {
+        bins: check_binaries(opts)?,
+        dir: prepare_dir(&opts.dir)?,
+        opts: opts.clone(),
+        deadline: t0 + opts.ready_timeout,
+        parts: Arc::default(),
+    };
     let mut started = Started {
-        parts: shared.clone(),
+        parts: b.parts.clone(),
         armed: true,
     };
-    let remaining = || deadline.saturating_duration_since(Instant::now());
-
-    // Databases first, in the background: they take the longest.
     progress("starting MariaDB ×2 and mysqld_exporter ×2");
-    let db_threads: Vec<_> = DB_TENANTS
-        .into_iter()
-        .map(|tenant| {
-            let bins = bins.clone();
-            let dir = dir.clone();
-            let logs = logs.clone();
-            let shared = shared.clone();
-            std::thread::spawn(move || {
-                start_database(&bins, &dir, &logs, tenant, &shared, deadline)
-            })
-        })
-        .collect();
-
-    // The sink and the simulated Kubernetes endpoint (one helper process): the sink's address
-    // goes into the routing of conf.d.
-    fs_err::create_dir_all(dir.join("sink"))?;
-    let argv = vec![
-        opts.dynalert_bin.display().to_string(),
-        "lab".into(),
-        "helper".into(),
-        "--sink-listen".into(),
-        ANY_PORT.into(),
-        "--sim-listen".into(),
-        ANY_PORT.into(),
-        "--sink-file".into(),
-        dir.join("sink/notifications.jsonl").display().to_string(),
-    ];
+    let db_threads = b.start_databases();
     progress("starting the webhook sink and the simulated Kubernetes endpoint");
-    let mut part = spawn(
-        "sink-and-kubernetes-sim",
-        &argv,
-        &BTreeMap::new(),
-        &logs.join("helper.log"),
-        true,
-    )?;
-    started.push(part.clone());
-    let sink_port = bound_port(&mut part, Announce::Log("name=sink"), remaining())?;
-    let sim_port = bound_port(&mut part, Announce::Log("name=sim"), remaining())?;
-    let sink_url = format!("http://127.0.0.1:{sink_port}");
-    let sim_url = format!("http://127.0.0.1:{sim_port}");
-    part.url = Some(sink_url.clone());
-    started.replace(part);
-
-    let conf_dir = dir.join("conf.d");
-    copy_conf(
-        &opts.repo.join("examples/lab"),
-        &conf_dir,
-        &format!("127.0.0.1:{sink_port}"),
-        opts.engine,
-    )?;
-    let n_rules = write_rules(&opts.repo, &conf_dir, &dir.join("rules"))?;
-    write_recipe_rules(&opts.dynalert_bin, &conf_dir, &dir.join("rules"))?;
-    let n_rules = n_rules + 1;
-
-    // Threshold exporter ×2 (HA).
+    let (sink_port, sim_port) = b.start_helper()?;
+    let n_rules = b.write_configs(sink_port)?;
     progress("starting threshold-exporter ×2");
-    let mut exporter_urls = Vec::new();
-    let mut exporter_ports = Vec::new();
-    for n in 1..=2 {
-        let edir = dir.join(format!("exporter-{n}"));
-        fs_err::create_dir_all(&edir)?;
-        let argv = vec![
-            opts.exporter_bin.display().to_string(),
-            format!("--config.dir={}", conf_dir.display()),
-            format!("--web.listen-address={ANY_PORT}"),
-            format!("--storage.path={}", edir.join("last-good").display()),
-            "--config.poll-interval=1s".into(),
-            "--web.enable-lifecycle".into(),
-        ];
-        let mut part = spawn(
-            &format!("threshold-exporter-{n}"),
-            &argv,
-            &BTreeMap::new(),
-            &logs.join(format!("threshold-exporter-{n}.log")),
-            false,
-        )?;
-        started.push(part.clone());
-        let port = bound_port(&mut part, THRESHOLD_EXPORTER, remaining())?;
-        let url = format!("http://127.0.0.1:{port}");
-        part.url = Some(url.clone());
-        started.replace(part);
-        exporter_ports.push(port);
-        exporter_urls.push(url);
-    }
-
-    // Alertmanager, with the configuration generated from conf.d.
+    let exporters = b.start_exporters()?;
     progress("generating alertmanager.yml and starting Alertmanager");
-    let am_dir = dir.join("alertmanager");
-    fs_err::create_dir_all(am_dir.join("data"))?;
-    let am_config = am_dir.join("alertmanager.yml");
-    let out = std::process::Command::new(&opts.dynalert_bin)
-        .arg("alertmanager")
-        .arg(&conf_dir)
-        .arg("--output")
-        .arg(&am_config)
-        .output()
-        .context("cannot run `dynalert alertmanager`")?;
-    if !out.status.success() || !am_config.is_file() {
-        bail!(
-            "`dynalert alertmanager {}` failed: {}",
-            conf_dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let argv = vec![
-        bins["prometheus-alertmanager"].display().to_string(),
-        format!("--config.file={}", am_config.display()),
-        format!("--storage.path={}", am_dir.join("data").display()),
-        format!("--web.listen-address={ANY_PORT}"),
-        "--cluster.listen-address=".into(),
-    ];
-    let mut part = spawn(
-        "alertmanager",
-        &argv,
-        &BTreeMap::new(),
-        &logs.join("alertmanager.log"),
-        false,
-    )?;
-    started.push(part.clone());
-    let am_port = bound_port(&mut part, EXPORTER_TOOLKIT, remaining())?;
-    let am_url = format!("http://127.0.0.1:{am_port}");
-    part.url = Some(am_url.clone());
-    started.replace(part);
+    let am_port = b.start_alertmanager()?;
     // Application metrics with a `tenant` label: Alertmanager's own /metrics, one target per
     // tenant (the scenario `recipes` drops targets to make a series absent).
-    write_app_targets(&dir, &format!("127.0.0.1:{am_port}"), &APP_TENANTS)?;
-
-    // Databases must be up before Prometheus gets their exporters as targets.
-    // Join every thread before looking at errors, so nothing is started after a cleanup.
+    write_app_targets(&b.dir, &format!("127.0.0.1:{am_port}"), &APP_TENANTS)?;
+    // Databases must be up before the engine gets their exporters as targets. Every thread is
+    // joined before errors are looked at, so that nothing is started after a cleanup.
     let joined: Vec<_> = db_threads.into_iter().map(|t| t.join()).collect();
-    let mut databases = Vec::new();
-    for j in joined {
-        databases.push(j.map_err(|_| anyhow::anyhow!("database start-up panicked"))??);
-    }
-
-    let mut vmalert_url = None;
-    let prom_url;
-    if opts.engine == Engine::VictoriaMetrics {
-        progress(&format!(
-            "starting VictoriaMetrics, vmagent ×2 and vmalert with {n_rules} rule files"
-        ));
-        // vmagent keeps the common interval: VictoriaMetrics deduplicates to it anyway.
-        let scrape = scrape_configs(&dir, &exporter_ports, &databases, sim_port, None);
-        let (vm_url, va_url) =
-            start_victoriametrics(&bins, &dir, &logs, am_port, &scrape, &started, remaining())?;
-        // The query front: one Prometheus-style URL for the tools.
-        let argv = vec![
-            opts.dynalert_bin.display().to_string(),
-            "lab".into(),
-            "helper".into(),
-            "--query-listen".into(),
-            ANY_PORT.into(),
-            "--query-backend".into(),
-            vm_url,
-            "--rules-backend".into(),
-            va_url.clone(),
-        ];
-        let mut part = spawn(
-            "query-front",
-            &argv,
-            &BTreeMap::new(),
-            &logs.join("query-front.log"),
-            true,
-        )?;
-        started.push(part.clone());
-        let port = bound_port(&mut part, Announce::Log("name=query"), remaining())?;
-        prom_url = format!("http://127.0.0.1:{port}");
-        part.url = Some(prom_url.clone());
-        started.replace(part);
-        vmalert_url = Some(va_url);
-    } else {
-        progress(&format!("starting Prometheus with {n_rules} rule files"));
-        let prom_dir = dir.join("prometheus");
-        fs_err::create_dir_all(prom_dir.join("data"))?;
-        let prom_config = prom_dir.join("prometheus.yml");
-        fs_err::write(
-            &prom_config,
-            prometheus_config(&dir, am_port, &exporter_ports, &databases, sim_port),
-        )?;
-        let argv = vec![
-            bins["prometheus"].display().to_string(),
-            format!("--config.file={}", prom_config.display()),
-            format!("--storage.tsdb.path={}", prom_dir.join("data").display()),
-            format!("--web.listen-address={ANY_PORT}"),
-            "--web.enable-lifecycle".into(),
-            "--storage.tsdb.retention.time=1d".into(),
-        ];
-        let mut part = spawn(
-            "prometheus",
-            &argv,
-            &BTreeMap::new(),
-            &logs.join("prometheus.log"),
-            false,
-        )?;
-        started.push(part.clone());
-        let port = bound_port(&mut part, EXPORTER_TOOLKIT, remaining())?;
-        prom_url = format!("http://127.0.0.1:{port}");
-        part.url = Some(prom_url.clone());
-        started.replace(part);
-    }
+    let databases = joined
+        .into_iter()
+        .map(|j| j.map_err(|_| anyhow::anyhow!("database start-up panicked"))?)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let targets = Targets {
+        am_port,
+        exporters,
+        databases,
+        sim_port,
+    };
+    progress(&match opts.engine {
+        Engine::Prometheus => format!("starting Prometheus with {n_rules} rule files"),
+        Engine::VictoriaMetrics => {
+            format!("starting VictoriaMetrics, vmagent ×2 and vmalert with {n_rules} rule files")
+        }
+    });
+    let (prom_url, vmalert_url) = b.start_engine(&targets)?;
 
     progress("waiting for every part to be ready");
-    let ready =
-        |name: &str, url: &str| wait_for(name, remaining(), || Ok(is_ready(url).then_some(())));
-    ready("webhook sink", &format!("{sink_url}/-/ready"))?;
-    ready(
-        "simulated Kubernetes endpoint",
-        &format!("{sim_url}/-/ready"),
-    )?;
-    for u in &exporter_urls {
-        ready(
-            &format!("threshold-exporter at `{u}`"),
-            &format!("{u}/-/ready"),
-        )?;
-    }
-    ready("Alertmanager", &format!("{am_url}/-/ready"))?;
-    let api_name = match opts.engine {
-        Engine::Prometheus => "Prometheus",
-        Engine::VictoriaMetrics => "the query front",
-    };
-    ready(api_name, &format!("{prom_url}/-/ready"))?;
-    wait_for("every scrape target up", remaining(), || {
-        let up = crate::api::query(&prom_url, "up")?;
-        let expected = exporter_urls.len() + databases.len() + 1 + APP_TENANTS.len();
-        Ok((up.len() == expected && up.iter().all(|s| s.value == 1.0)).then_some(()))
-    })?;
-
-    let state = LabState {
-        dir: dir.clone(),
-        conf_dir,
+    let mut state = LabState {
+        dir: b.dir.clone(),
+        conf_dir: b.conf_dir(),
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         engine: opts.engine.name().to_string(),
         prometheus_url: prom_url,
         vmalert_url,
-        alertmanager_url: am_url,
-        exporter_urls,
-        sink_url,
-        kubernetes_sim_url: sim_url,
-        databases,
-        parts: started.snapshot(),
+        alertmanager_url: local_url(am_port),
+        exporter_urls: targets.exporters.iter().map(|p| local_url(*p)).collect(),
+        sink_url: local_url(sink_port),
+        kubernetes_sim_url: local_url(sim_port),
+        databases: targets.databases,
+        parts: Vec::new(),
     };
+    b.wait_ready(&state)?;
+    state.parts = b.snapshot();
     state.save()?;
     started.armed = false;
     progress(&format!("lab ready in {:.1}s", t0.elapsed().as_secs_f64()));
     Ok(state)
 }
 
-fn prometheus_config(
-    dir: &Path,
+/// `http://127.0.0.1:<port>`.
+fn local_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Refuses a directory with a running lab, empties what a previous run left (its data would
+/// change what the scenarios see) and creates the log directory; the canonical directory.
+fn prepare_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    if let Ok(old) = LabState::load(dir) {
+        if old.parts.iter().any(process::is_alive) {
+            bail!(
+                "a lab is already running in `{}`; stop it with `dynalert lab down --dir {}`",
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
+    for sub in [
+        "conf.d",
+        "rules",
+        "prometheus",
+        "victoria-metrics",
+        "vmagent-1",
+        "vmagent-2",
+        "vmalert",
+        "alertmanager",
+        "exporter-1",
+        "exporter-2",
+        "targets",
+        "sink",
+        "logs",
+        "mariadb-db-a",
+        "mariadb-db-b",
+    ] {
+        let p = dir.join(sub);
+        if p.exists() {
+            fs_err::remove_dir_all(&p)?;
+        }
+    }
+    fs_err::create_dir_all(dir.join("logs"))?;
+    Ok(fs_err::canonicalize(dir)?)
+}
+
+/// What the engine scrapes and where it sends alerts.
+struct Targets {
     am_port: u16,
-    exporters: &[u16],
-    dbs: &[Database],
+    exporters: Vec<u16>,
+    databases: Vec<Database>,
     sim_port: u16,
-) -> String {
+}
+
+/// What each step of `up` works with; cloned into the threads that start the databases.
+#[derive(Clone)]
+struct Bringup {
+    opts: UpOptions,
+    bins: BTreeMap<&'static str, PathBuf>,
+    /// The lab directory, canonical; each part logs to `logs/<name>.log` in it.
+    dir: PathBuf,
+    /// When every part must be ready.
+    deadline: Instant,
+    /// The parts started so far, in start order.
+    parts: Arc<Mutex<Vec<Part>>>,
+}
+
+impl Bringup {
+    fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+    fn conf_dir(&self) -> PathBuf {
+        self.dir.join("conf.d")
+    }
+    fn log(&self, name: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("{name}.log"))
+    }
+    fn push(&self, p: Part) {
+        self.parts.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+    }
+    fn snapshot(&self) -> Vec<Part> {
+        self.parts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    /// Records what was learnt after the start (the bound port, the URL).
+    fn replace(&self, p: Part) {
+        let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = parts.iter_mut().find(|o| o.name == p.name) {
+            *old = p;
+        }
+    }
+
+    /// Records a part just spawned, reads back the port it bound (`announce`) and records
+    /// its URL; the port.
+    fn track(&self, mut part: Part, announce: Announce) -> anyhow::Result<u16> {
+        self.push(part.clone());
+        let port = bound_port(&mut part, announce, self.remaining())?;
+        part.url = Some(local_url(port));
+        self.replace(part);
+        Ok(port)
+    }
+
+    /// Spawns `argv` as the part `name` (no extra environment) and tracks it; the port.
+    fn start(
+        &self,
+        name: &str,
+        argv: &[String],
+        simulated: bool,
+        a: Announce,
+    ) -> anyhow::Result<u16> {
+        let part = spawn(name, argv, &BTreeMap::new(), &self.log(name), simulated)?;
+        self.track(part, a)
+    }
+
+    /// Starts each tenant's MariaDB and mysqld_exporter in a thread of its own: they take the
+    /// longest.
+    fn start_databases(&self) -> Vec<std::thread::JoinHandle<anyhow::Result<Database>>> {
+        DB_TENANTS
+            .into_iter()
+            .map(|tenant| {
+                let b = self.clone();
+                std::thread::spawn(move || b.start_database(tenant))
+            })
+            .collect()
+    }
+
+    /// Starts a tenant's MariaDB and its mysqld_exporter. MariaDB cannot bind port 0
+    /// (`--port=0` means 3306): it listens on its unix socket only, where the exporter, the
+    /// scenarios' load and the `mariadb` client connect.
+    fn start_database(&self, tenant: &str) -> anyhow::Result<Database> {
+        let bins = &self.bins;
+        let ddir = self.dir.join(format!("mariadb-{tenant}"));
+        let data = ddir.join("data");
+        fs_err::create_dir_all(&ddir)?;
+        let socket = socket_path(&ddir, tenant);
+        // Each server gets its own temporary directory: two bootstraps sharing /tmp collide.
+        let tmp = ddir.join("tmp");
+        fs_err::create_dir_all(&tmp)?;
+        let install_log = self.log(&format!("mariadb-install-{tenant}"));
+        let out = fs_err::File::create(&install_log)?;
+        let status = std::process::Command::new(&bins["mariadb-install-db"])
+            .args([
+                "--no-defaults",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+            ])
+            .arg(format!("--datadir={}", data.display()))
+            .env("TMPDIR", &tmp)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::from(out.try_clone()?.into_parts().0))
+            .stderr(std::process::Stdio::from(out.into_parts().0))
+            .status()
+            .context("cannot run `mariadb-install-db`")?;
+        if !status.success() {
+            bail!(
+                "mariadb-install-db failed for {tenant}; see `{}`",
+                install_log.display()
+            );
+        }
+        let argv: Vec<String> = vec![
+            bins["mariadbd"].display().to_string(),
+            "--no-defaults".into(),
+            "--user=root".into(),
+            format!("--datadir={}", data.display()),
+            format!("--socket={}", socket.display()),
+            "--skip-networking".into(),
+            format!("--pid-file={}", ddir.join("mariadbd.pid").display()),
+            format!("--tmpdir={}", tmp.display()),
+            "--skip-grant-tables=0".into(),
+            "--max-connections=500".into(),
+            "--innodb-buffer-pool-size=32M".into(),
+            "--performance-schema=OFF".into(),
+        ];
+        let name = format!("mariadb-{tenant}");
+        self.push(spawn(
+            &name,
+            &argv,
+            &BTreeMap::new(),
+            &self.log(&name),
+            false,
+        )?);
+        let mariadb = &bins["mariadb"];
+        wait_for(&format!("MariaDB of {tenant}"), self.remaining(), || {
+            Ok(mariadb_exec(mariadb, &socket, "SELECT 1").ok())
+        })?;
+        mariadb_exec(
+            mariadb,
+            &socket,
+            "CREATE USER IF NOT EXISTS 'exporter'@'localhost' IDENTIFIED BY 'exporter' WITH MAX_USER_CONNECTIONS 3; \
+             GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT ON *.* TO 'exporter'@'localhost'",
+        )?;
+        let mut env = BTreeMap::new();
+        env.insert(
+            "DATA_SOURCE_NAME".to_string(),
+            format!("exporter:exporter@unix({})/", socket.display()),
+        );
+        let argv = vec![
+            bins["prometheus-mysqld-exporter"].display().to_string(),
+            format!("--web.listen-address={ANY_PORT}"),
+        ];
+        let name = format!("mysqld-exporter-{tenant}");
+        let part = spawn(&name, &argv, &env, &self.log(&name), false)?;
+        let url = local_url(self.track(part, EXPORTER_TOOLKIT)?);
+        wait_for(
+            &format!("mysqld_exporter of {tenant}"),
+            self.remaining(),
+            || {
+                Ok(crate::api::get_text(&format!("{url}/metrics"))
+                    .ok()
+                    .filter(|t| t.contains("\nmysql_up 1")))
+            },
+        )?;
+        Ok(Database {
+            tenant: tenant.to_string(),
+            socket,
+            exporter_url: url,
+        })
+    }
+
+    /// Starts the webhook sink and the simulated Kubernetes endpoint (one helper process);
+    /// their ports. The sink's address goes into the routing of conf.d.
+    fn start_helper(&self) -> anyhow::Result<(u16, u16)> {
+        fs_err::create_dir_all(self.dir.join("sink"))?;
+        let argv = vec![
+            self.opts.dynalert_bin.display().to_string(),
+            "lab".into(),
+            "helper".into(),
+            "--sink-listen".into(),
+            ANY_PORT.into(),
+            "--sim-listen".into(),
+            ANY_PORT.into(),
+            "--sink-file".into(),
+            self.dir
+                .join("sink/notifications.jsonl")
+                .display()
+                .to_string(),
+        ];
+        let name = "sink-and-kubernetes-sim";
+        let mut part = spawn(name, &argv, &BTreeMap::new(), &self.log("helper"), true)?;
+        self.push(part.clone());
+        let sink_port = bound_port(&mut part, Announce::Log("name=sink"), self.remaining())?;
+        let sim_port = bound_port(&mut part, Announce::Log("name=sim"), self.remaining())?;
+        part.url = Some(local_url(sink_port));
+        self.replace(part);
+        Ok((sink_port, sim_port))
+    }
+
+    /// Copies `examples/lab` into conf.d with the sink's address and writes the rule files
+    /// (the packs and the recipe rules); how many rule files.
+    fn write_configs(&self, sink_port: u16) -> anyhow::Result<usize> {
+        let (opts, conf_dir, rules) = (&self.opts, self.conf_dir(), self.dir.join("rules"));
+        let sink_addr = format!("127.0.0.1:{sink_port}");
+        copy_conf(
+            &opts.repo.join("examples/lab"),
+            &conf_dir,
+            &sink_addr,
+            opts.engine,
+        )?;
+        let n_rules = write_rules(&opts.repo, &conf_dir, &rules)?;
+        write_recipe_rules(&opts.dynalert_bin, &conf_dir, &rules)?;
+        Ok(n_rules + 1)
+    }
+
+    /// Starts the two threshold exporter replicas (HA) on conf.d; their ports.
+    fn start_exporters(&self) -> anyhow::Result<Vec<u16>> {
+        (1..=2)
+            .map(|n| {
+                let edir = self.dir.join(format!("exporter-{n}"));
+                fs_err::create_dir_all(&edir)?;
+                let argv = vec![
+                    self.opts.exporter_bin.display().to_string(),
+                    format!("--config.dir={}", self.conf_dir().display()),
+                    format!("--web.listen-address={ANY_PORT}"),
+                    format!("--storage.path={}", edir.join("last-good").display()),
+                    "--config.poll-interval=1s".into(),
+                    "--web.enable-lifecycle".into(),
+                ];
+                let name = format!("threshold-exporter-{n}");
+                self.start(&name, &argv, false, THRESHOLD_EXPORTER)
+            })
+            .collect()
+    }
+
+    /// Generates `alertmanager.yml` from conf.d with `dynalert alertmanager` and starts
+    /// Alertmanager; its port.
+    fn start_alertmanager(&self) -> anyhow::Result<u16> {
+        let (am_dir, conf_dir) = (self.dir.join("alertmanager"), self.conf_dir());
+        fs_err::create_dir_all(am_dir.join("data"))?;
+        let am_config = am_dir.join("alertmanager.yml");
+        let out = std::process::Command::new(&self.opts.dynalert_bin)
+            .arg("alertmanager")
+            .arg(&conf_dir)
+            .arg("--output")
+            .arg(&am_config)
+            .output()
+            .context("cannot run `dynalert alertmanager`")?;
+        if !out.status.success() || !am_config.is_file() {
+            bail!(
+                "`dynalert alertmanager {}` failed: {}",
+                conf_dir.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let argv = vec![
+            self.bins["prometheus-alertmanager"].display().to_string(),
+            format!("--config.file={}", am_config.display()),
+            format!("--storage.path={}", am_dir.join("data").display()),
+            format!("--web.listen-address={ANY_PORT}"),
+            "--cluster.listen-address=".into(),
+        ];
+        self.start("alertmanager", &argv, false, EXPORTER_TOOLKIT)
+    }
+
+    /// Starts the engine: Prometheus, or VictoriaMetrics, vmagent ×2, vmalert and the query
+    /// front; the URL of the Prometheus API the tools ask, and vmalert's.
+    fn start_engine(&self, targets: &Targets) -> anyhow::Result<(String, Option<String>)> {
+        let dir = &self.dir;
+        if self.opts.engine == Engine::VictoriaMetrics {
+            // vmagent keeps the common interval: VictoriaMetrics deduplicates to it anyway.
+            let scrape = scrape_configs(dir, targets, None);
+            let (vm_url, va_url) = self.start_victoriametrics(targets.am_port, &scrape)?;
+            // The query front: one Prometheus-style URL for the tools.
+            let argv = vec![
+                self.opts.dynalert_bin.display().to_string(),
+                "lab".into(),
+                "helper".into(),
+                "--query-listen".into(),
+                ANY_PORT.into(),
+                "--query-backend".into(),
+                vm_url,
+                "--rules-backend".into(),
+                va_url.clone(),
+            ];
+            let port = self.start("query-front", &argv, true, Announce::Log("name=query"))?;
+            return Ok((local_url(port), Some(va_url)));
+        }
+        let prom_dir = dir.join("prometheus");
+        fs_err::create_dir_all(prom_dir.join("data"))?;
+        let prom_config = prom_dir.join("prometheus.yml");
+        fs_err::write(&prom_config, prometheus_config(dir, targets))?;
+        let argv = vec![
+            self.bins["prometheus"].display().to_string(),
+            format!("--config.file={}", prom_config.display()),
+            format!("--storage.tsdb.path={}", prom_dir.join("data").display()),
+            format!("--web.listen-address={ANY_PORT}"),
+            "--web.enable-lifecycle".into(),
+            "--storage.tsdb.retention.time=1d".into(),
+        ];
+        let port = self.start("prometheus", &argv, false, EXPORTER_TOOLKIT)?;
+        Ok((local_url(port), None))
+    }
+
+    /// Starts VictoriaMetrics, vmagent ×2 and vmalert, waits until each answers `/health`;
+    /// returns the URLs of VictoriaMetrics and vmalert. None of them logs the port it bound
+    /// ([`Announce::Socket`]).
+    fn start_victoriametrics(
+        &self,
+        am_port: u16,
+        scrape: &str,
+    ) -> anyhow::Result<(String, String)> {
+        let (bins, dir) = (&self.bins, &self.dir);
+        // Starts one part on ANY_PORT, reads its port back, waits for `/health`; its URL.
+        let start = |name: &str, argv: Vec<String>| -> anyhow::Result<String> {
+            let url = local_url(self.start(name, &argv, false, Announce::Socket)?);
+            let health = format!("{url}/health");
+            wait_for(name, self.remaining(), || {
+                Ok(is_ready(&health).then_some(()))
+            })?;
+            Ok(url)
+        };
+        let vm_dir = dir.join("victoria-metrics");
+        fs_err::create_dir_all(&vm_dir)?;
+        let mut argv = vec![
+            bins["victoria-metrics"].display().to_string(),
+            format!("-httpListenAddr={ANY_PORT}"),
+            format!("-storageDataPath={}", vm_dir.join("data").display()),
+            "-retentionPeriod=1d".into(),
+        ];
+        argv.extend(victoriametrics_flags(INTERVAL_S));
+        let vm_url = start("victoria-metrics", argv)?;
+
+        for i in 0..2 {
+            let n = i + 1;
+            let adir = dir.join(format!("vmagent-{n}"));
+            fs_err::create_dir_all(&adir)?;
+            let config = adir.join("scrape.yml");
+            fs_err::write(
+                &config,
+                format!(
+                    "# Generated by `dynalert lab up --engine victoriametrics`.\nglobal:\n  scrape_interval: {INTERVAL_S}s\n{scrape}"
+                ),
+            )?;
+            let mut argv = vec![
+                bins["vmagent"].display().to_string(),
+                format!("-httpListenAddr={ANY_PORT}"),
+                format!("-promscrape.config={}", config.display()),
+                format!("-remoteWrite.tmpDataPath={}", adir.join("queue").display()),
+            ];
+            argv.extend(vmagent_flags(&vm_url, i));
+            start(&format!("vmagent-{n}"), argv)?;
+        }
+
+        let mut argv = vec![
+            bins["vmalert"].display().to_string(),
+            format!("-httpListenAddr={ANY_PORT}"),
+            format!("-rule={}/rules/*.yaml", dir.display()),
+        ];
+        argv.extend(vmalert_flags(&vm_url, &local_url(am_port), INTERVAL_S));
+        let va_url = start("vmalert", argv)?;
+        Ok((vm_url, va_url))
+    }
+
+    /// Waits until every part of `lab` answers ready and the engine sees every scrape target
+    /// up.
+    fn wait_ready(&self, lab: &LabState) -> anyhow::Result<()> {
+        let ready = |name: &str, url: &str| {
+            wait_for(name, self.remaining(), || Ok(is_ready(url).then_some(())))
+        };
+        ready("webhook sink", &format!("{}/-/ready", lab.sink_url))?;
+        let sim = format!("{}/-/ready", lab.kubernetes_sim_url);
+        ready("simulated Kubernetes endpoint", &sim)?;
+        for u in &lab.exporter_urls {
+            ready(
+                &format!("threshold-exporter at `{u}`"),
+                &format!("{u}/-/ready"),
+            )?;
+        }
+        ready("Alertmanager", &format!("{}/-/ready", lab.alertmanager_url))?;
+        let api_name = match self.opts.engine {
+            Engine::Prometheus => "Prometheus",
+            Engine::VictoriaMetrics => "the query front",
+        };
+        ready(api_name, &format!("{}/-/ready", lab.prometheus_url))?;
+        wait_for("every scrape target up", self.remaining(), || {
+            let up = crate::api::query(&lab.prometheus_url, "up")?;
+            let expected = lab.exporter_urls.len() + lab.databases.len() + 1 + APP_TENANTS.len();
+            Ok((up.len() == expected && up.iter().all(|s| s.value == 1.0)).then_some(()))
+        })
+    }
+}
+
+/// Prometheus' configuration: the lab's intervals, the rule files, Alertmanager, the targets.
+fn prometheus_config(dir: &Path, targets: &Targets) -> String {
+    let am_port = targets.am_port;
     let mut s = String::new();
     s.push_str("# Generated by `dynalert lab up`.\n");
     s.push_str("global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\n  external_labels: {lab: dynalert}\n");
@@ -819,9 +890,7 @@ fn prometheus_config(
     ));
     s.push_str(&scrape_configs(
         dir,
-        exporters,
-        dbs,
-        sim_port,
+        targets,
         Some(EXPORTER_SCRAPE_INTERVAL_S),
     ));
     s
@@ -829,13 +898,7 @@ fn prometheus_config(
 
 /// The `scrape_configs` section, shared by Prometheus and vmagent; `exporter_interval_s`
 /// overrides the global scrape interval for the threshold exporter job.
-fn scrape_configs(
-    dir: &Path,
-    exporters: &[u16],
-    dbs: &[Database],
-    sim_port: u16,
-    exporter_interval_s: Option<u64>,
-) -> String {
+fn scrape_configs(dir: &Path, targets: &Targets, exporter_interval_s: Option<u64>) -> String {
     let mut s = String::new();
     s.push_str("scrape_configs:\n");
     s.push_str("  - job_name: threshold-exporter\n");
@@ -843,11 +906,11 @@ fn scrape_configs(
         s.push_str(&format!("    scrape_interval: {i}s\n"));
     }
     s.push_str("    static_configs:\n      - targets:\n");
-    for p in exporters {
+    for p in &targets.exporters {
         s.push_str(&format!("          - '127.0.0.1:{p}'\n"));
     }
     s.push_str("  - job_name: mysqld\n    static_configs:\n");
-    for d in dbs {
+    for d in &targets.databases {
         let hp = d.exporter_url.trim_start_matches("http://");
         s.push_str(&format!(
             "      - targets: ['{hp}']\n        labels: {{tenant: {}}}\n",
@@ -857,7 +920,8 @@ fn scrape_configs(
     s.push_str(&format!(
         "  # SIMULATED: cAdvisor and kube-state-metrics series served by the lab, not by a cluster.\n  \
          - job_name: kubernetes-simulated\n    honor_labels: true\n    static_configs:\n      \
-         - targets: ['127.0.0.1:{sim_port}']\n        labels: {{simulated: 'true'}}\n"
+         - targets: ['127.0.0.1:{}']\n        labels: {{simulated: 'true'}}\n",
+        targets.sim_port
     ));
     // Real application metrics with a `tenant` label (custom alert recipes): Alertmanager's own
     // /metrics, one target per tenant from a file the scenario `recipes` edits.
@@ -910,84 +974,6 @@ pub fn vmagent_flags(vm_url: &str, member: usize) -> Vec<String> {
         // The application targets file changes during the scenario `recipes`.
         "-promscrape.fileSDCheckInterval=1s".into(),
     ]
-}
-
-/// Starts VictoriaMetrics, vmagent ×2 and vmalert, waits until each answers `/health`;
-/// returns the URLs of VictoriaMetrics and vmalert. None of them logs the port it bound
-/// ([`Announce::Socket`]).
-fn start_victoriametrics(
-    bins: &BTreeMap<&'static str, PathBuf>,
-    dir: &Path,
-    logs: &Path,
-    am_port: u16,
-    scrape: &str,
-    started: &Started,
-    timeout: Duration,
-) -> anyhow::Result<(String, String)> {
-    let deadline = Instant::now() + timeout;
-    let remaining = || deadline.saturating_duration_since(Instant::now());
-    // Starts one part on ANY_PORT, reads its port back, waits for `/health`; its URL.
-    let start = |name: &str, argv: Vec<String>| -> anyhow::Result<String> {
-        let mut part = spawn(
-            name,
-            &argv,
-            &BTreeMap::new(),
-            &logs.join(format!("{name}.log")),
-            false,
-        )?;
-        started.push(part.clone());
-        let port = bound_port(&mut part, Announce::Socket, remaining())?;
-        let url = format!("http://127.0.0.1:{port}");
-        part.url = Some(url.clone());
-        started.replace(part);
-        let health = format!("{url}/health");
-        wait_for(name, remaining(), || Ok(is_ready(&health).then_some(())))?;
-        Ok(url)
-    };
-    let vm_dir = dir.join("victoria-metrics");
-    fs_err::create_dir_all(&vm_dir)?;
-    let mut argv = vec![
-        bins["victoria-metrics"].display().to_string(),
-        format!("-httpListenAddr={ANY_PORT}"),
-        format!("-storageDataPath={}", vm_dir.join("data").display()),
-        "-retentionPeriod=1d".into(),
-    ];
-    argv.extend(victoriametrics_flags(INTERVAL_S));
-    let vm_url = start("victoria-metrics", argv)?;
-
-    for i in 0..2 {
-        let n = i + 1;
-        let adir = dir.join(format!("vmagent-{n}"));
-        fs_err::create_dir_all(&adir)?;
-        let config = adir.join("scrape.yml");
-        fs_err::write(
-            &config,
-            format!(
-                "# Generated by `dynalert lab up --engine victoriametrics`.\nglobal:\n  scrape_interval: {INTERVAL_S}s\n{scrape}"
-            ),
-        )?;
-        let mut argv = vec![
-            bins["vmagent"].display().to_string(),
-            format!("-httpListenAddr={ANY_PORT}"),
-            format!("-promscrape.config={}", config.display()),
-            format!("-remoteWrite.tmpDataPath={}", adir.join("queue").display()),
-        ];
-        argv.extend(vmagent_flags(&vm_url, i));
-        start(&format!("vmagent-{n}"), argv)?;
-    }
-
-    let mut argv = vec![
-        bins["vmalert"].display().to_string(),
-        format!("-httpListenAddr={ANY_PORT}"),
-        format!("-rule={}/rules/*.yaml", dir.display()),
-    ];
-    argv.extend(vmalert_flags(
-        &vm_url,
-        &format!("http://127.0.0.1:{am_port}"),
-        INTERVAL_S,
-    ));
-    let va_url = start("vmalert", argv)?;
-    Ok((vm_url, va_url))
 }
 
 /// Prints one line per part: name, pid, running or not, URL.
@@ -1077,12 +1063,17 @@ mod tests {
     fn prometheus_config_scrapes_the_exporters_every_second() {
         let dir = std::env::temp_dir().join(format!("dynalert-lab-config-{}", std::process::id()));
         fs_err::create_dir_all(dir.join("rules")).unwrap();
-        let dbs = [Database {
-            tenant: "db-a".into(),
-            socket: dir.join("mysqld.sock"),
-            exporter_url: "http://127.0.0.1:9104".into(),
-        }];
-        let text = prometheus_config(&dir, 9093, &[9531, 9532], &dbs, 9000);
+        let targets = Targets {
+            am_port: 9093,
+            exporters: vec![9531, 9532],
+            databases: vec![Database {
+                tenant: "db-a".into(),
+                socket: dir.join("mysqld.sock"),
+                exporter_url: "http://127.0.0.1:9104".into(),
+            }],
+            sim_port: 9000,
+        };
+        let text = prometheus_config(&dir, &targets);
         // promtool also reads the file_sd file of the application job.
         write_app_targets(&dir, "127.0.0.1:9093", &APP_TENANTS).unwrap();
         let file = dir.join("prometheus.yml");
@@ -1120,7 +1111,7 @@ mod tests {
         assert_eq!(intervals["kubernetes-simulated"], None);
         assert_eq!(intervals[APP_JOB], None);
         // vmagent keeps one interval (VictoriaMetrics deduplicates to it).
-        assert!(!scrape_configs(&dir, &[9531], &dbs, 9000, None).contains("scrape_interval"));
+        assert!(!scrape_configs(&dir, &targets, None).contains("scrape_interval"));
     }
 
     /// The application targets: Alertmanager's address once per tenant, each group with its
