@@ -2,7 +2,9 @@
 
 use std::time::Instant;
 
-use super::harness::{has_labels, now_ms, threshold_is, Ctx, Restore, DB_A_FILE, HIGH_CONNECTIONS};
+use super::harness::{
+    has_alert, has_labels, now_ms, threshold_is, Ctx, Restore, DB_A_FILE, HIGH_CONNECTIONS,
+};
 
 const DB_B_THRESHOLDS: &str = "tenant:alert_threshold:mysql_connections{tenant=\"db-b\"}";
 
@@ -97,10 +99,17 @@ fn threshold_cycle(ctx: &mut Ctx, low: f64, high: f64) -> anyhow::Result<(f64, f
     ctx.stage("alert firing", t0);
     let n = ctx.wait_notification(since, Some("db-a"), alert, &labels, "firing")?;
     let fire = ctx.stage("notification received at `db-a`", t0);
+    // Tenant routing: db-a's alert reaches db-a's receiver, never another tenant's.
+    let leaked: Vec<String> = ctx
+        .notifications_since(since)
+        .into_iter()
+        .filter(|m| m.receiver == "db-b" && has_alert(m, alert, &labels, "firing"))
+        .map(|m| m.receiver)
+        .collect();
     ctx.check(
-        "firing notification reached db-a's receiver",
-        n.receiver == "db-a",
-        n.receiver.clone(),
+        "firing notification reached db-a's receiver and not db-b's",
+        n.receiver == "db-a" && leaked.is_empty(),
+        format!("also received by {leaked:?}"),
     );
 
     ctx.say(&format!(
@@ -110,8 +119,12 @@ fn threshold_cycle(ctx: &mut Ctx, low: f64, high: f64) -> anyhow::Result<(f64, f
     let t1 = set_warning(ctx, high)?;
     ctx.wait_alert(alert, &labels, false)?;
     ctx.stage("alert resolved in Prometheus", t1);
-    ctx.wait_notification(since, Some("db-a"), alert, &labels, "resolved")?;
+    let resolved = ctx.wait_notification(since, Some("db-a"), alert, &labels, "resolved");
     let resolve = ctx.stage("resolved notification received at `db-a`", t1);
-    ctx.check("resolved notification reached db-a's receiver", true, "");
+    ctx.check(
+        "resolved notification reached db-a's receiver",
+        resolved.is_ok(),
+        resolved.err().map(|e| e.to_string()).unwrap_or_default(),
+    );
     Ok((fire, resolve))
 }
