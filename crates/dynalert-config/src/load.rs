@@ -481,69 +481,83 @@ fn probe(path: &Path) -> Probe {
 /// [`MAX_LEVELS`] directory levels. Dot-names are skipped; symlinks are followed. A deeper
 /// directory holding config files is reported, never silently skipped.
 fn list_tree(root: &Path) -> Result<(Vec<String>, Vec<Diagnostic>), LoadError> {
-    let read = |dir: &Path| -> Result<Vec<String>, LoadError> {
-        Ok(fs_err::read_dir(dir)
-            .map_err(|e| LoadError::Dir {
-                path: dir.to_path_buf(),
-                source: std::io::Error::new(e.kind(), e.to_string()),
-            })?
+    /// The names in one directory, each with whether it is a directory (symbolic links
+    /// followed).
+    fn read(dir: &Path) -> Result<Vec<(String, bool)>, LoadError> {
+        let entries = fs_err::read_dir(dir).map_err(|e| LoadError::Dir {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(e.kind(), e.to_string()),
+        })?;
+        Ok(entries
             .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                // The entry's own type costs no call; a link is followed with `stat`.
+                let is_dir = match e.file_type() {
+                    Ok(t) if !t.is_symlink() => t.is_dir(),
+                    _ => std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir()),
+                };
+                (name, is_dir)
+            })
             .collect())
-    };
+    }
     let mut names = Vec::new();
     let mut deep = Vec::new();
-    let mut todo = vec![(String::new(), 1usize)];
-    while let Some((rel, depth)) = todo.pop() {
-        let dir = if rel.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(&rel)
-        };
-        let entries = match read(&dir) {
-            Ok(e) => e,
-            Err(e) if rel.is_empty() => return Err(e),
-            Err(e) => {
-                deep.push(io_diag(
-                    &Arc::from(dir.display().to_string()),
-                    format!("cannot read directory: {e}"),
-                ));
+    // One level at a time, the directories of a level read on all cores.
+    let mut level = vec![String::new()];
+    for depth in 1..=MAX_LEVELS + 1 {
+        if level.is_empty() {
+            break;
+        }
+        let listed = dynalert_model::parallel_map(&level, |rel| read(&root.join(rel)));
+        let mut next = Vec::new();
+        for (rel, entries) in level.iter().zip(listed) {
+            if depth > MAX_LEVELS {
+                // Too deep: only reported, and only when it holds config files.
+                if entries.is_ok_and(|e| {
+                    e.iter()
+                        .any(|(n, _)| !n.starts_with('.') && tenant_id(n).is_some())
+                }) {
+                    deep.push(Diagnostic {
+                        hint: Some(format!(
+                            "a conf.d has at most {MAX_LEVELS} levels (root, domain, region, environment): move the files up"
+                        )),
+                        ..io_diag(
+                            &Arc::from(root.join(rel).display().to_string()),
+                            format!("directory `{rel}` is nested too deep; its files are not read"),
+                        )
+                    });
+                }
                 continue;
             }
-        };
-        for name in entries {
-            if name.starts_with('.') {
-                continue;
-            }
-            let child = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
+            let entries = match entries {
+                Ok(e) => e,
+                Err(e) if rel.is_empty() => return Err(e),
+                Err(e) => {
+                    deep.push(io_diag(
+                        &Arc::from(root.join(rel).display().to_string()),
+                        format!("cannot read directory: {e}"),
+                    ));
+                    continue;
+                }
             };
-            if tenant_id(&name).is_some() {
-                names.push(child);
-                continue;
-            }
-            if !std::fs::metadata(dir.join(&name)).is_ok_and(|m| m.is_dir()) {
-                continue;
-            }
-            if depth < MAX_LEVELS {
-                todo.push((child, depth + 1));
-            } else if read(&dir.join(&name)).is_ok_and(|e| {
-                e.iter()
-                    .any(|n| !n.starts_with('.') && tenant_id(n).is_some())
-            }) {
-                deep.push(Diagnostic {
-                    hint: Some(format!(
-                        "a conf.d has at most {MAX_LEVELS} levels (root, domain, region, environment): move the files up"
-                    )),
-                    ..io_diag(
-                        &Arc::from(root.join(&child).display().to_string()),
-                        format!("directory `{child}` is nested too deep; its files are not read"),
-                    )
-                });
+            for (name, is_dir) in entries {
+                if name.starts_with('.') {
+                    continue;
+                }
+                let child = if rel.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                if tenant_id(&name).is_some() {
+                    names.push(child);
+                } else if is_dir {
+                    next.push(child);
+                }
             }
         }
+        level = next;
     }
     names.sort();
     Ok((names, deep))
@@ -1361,11 +1375,39 @@ impl Loader {
             });
         }
         all.extend(ignored.keys().cloned());
+        // Every directory's defaults build on its parent's: with all ancestors present, one
+        // depth at a time, each depth on all cores.
+        let ancestors: Vec<String> = all
+            .iter()
+            .flat_map(|d| {
+                std::iter::successors(Some(d.as_str()), |d| (!d.is_empty()).then(|| dir_of(d)))
+            })
+            .filter(|d| !all.contains(*d))
+            .map(str::to_string)
+            .collect();
+        all.extend(ancestors);
+        let depth = |d: &str| {
+            if d.is_empty() {
+                0
+            } else {
+                d.matches('/').count() + 1
+            }
+        };
+        let deepest = all.iter().map(|d| depth(d)).max().unwrap_or(0);
         let mut out = BTreeMap::new();
-        for d in all {
-            let mut level = self.level(&d, root, generation, now, &out, &level_files);
-            level.own.extend(ignored.remove(&d).unwrap_or_default());
-            out.insert(d, level);
+        for at in 0..=deepest {
+            let these: Vec<&String> = all.iter().filter(|d| depth(d) == at).collect();
+            let this = &*self;
+            let states = dynalert_model::parallel_map(&these, |d| {
+                this.level(d, root, generation, now, &out, &level_files)
+            });
+            for (d, mut level) in these.into_iter().zip(states) {
+                if level_files.contains_key(d) {
+                    self.levels.insert(d.clone(), level.clone());
+                }
+                level.own.extend(ignored.remove(d).unwrap_or_default());
+                out.insert(d.clone(), level);
+            }
         }
         // Only directories with level files are cached, and they are all in `out`.
         self.levels.retain(|d, _| out.contains_key(d));
@@ -1373,7 +1415,7 @@ impl Loader {
     }
 
     fn level(
-        &mut self,
+        &self,
         dir: &str,
         root: &Arc<Platform>,
         generation: u64,
@@ -1389,7 +1431,7 @@ impl Loader {
                 broken: false,
             };
         }
-        // Parents sort before their children, so the parent is usually done already.
+        // Parents are done first (see `level_dirs`).
         let parent = match done.get(dir_of(dir)) {
             Some(p) => p.clone(),
             None => self.level(dir_of(dir), root, generation, now, done, level_files),
@@ -1434,14 +1476,12 @@ impl Loader {
                 _ => {}
             }
         }
-        let state = LevelState {
+        LevelState {
             key,
             platform: Arc::new(platform),
             broken: parent.broken || own.iter().any(Diagnostic::is_error),
             own,
-        };
-        self.levels.insert(dir.to_string(), state.clone());
-        state
+        }
     }
 }
 

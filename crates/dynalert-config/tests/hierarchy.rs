@@ -327,6 +327,24 @@ fn extensions_in_any_case_and_subdirectories_are_read() {
 }
 
 #[test]
+fn a_level_directory_behind_a_symbolic_link_is_read_once() {
+    // A mounted volume's layout: the real directory is a dot-name, the level a link to it.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(p, "_defaults.yaml", ROOT);
+    write(p, ".team-v2/_defaults.yaml", "defaults:\n  container_cpu: 70\n");
+    write(p, ".team-v2/c.yaml", "tenants:\n  c: {}\n");
+    std::os::unix::fs::symlink(".team-v2", p.join("team")).unwrap();
+    // A link to nothing under a directory's name is neither a level nor an error.
+    std::os::unix::fs::symlink(".gone", p.join("old-team")).unwrap();
+    let report = dynalert_config::load_dir(p, now()).unwrap();
+    assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
+    let ids: Vec<&str> = report.config.tenants.keys().map(String::as_str).collect();
+    assert_eq!(ids, vec!["c"]);
+    assert!(rows(&report.config, "c").contains(&"container_cpu/warning=70".to_string()));
+}
+
+#[test]
 fn platform_and_tenant_errors_are_reported_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();

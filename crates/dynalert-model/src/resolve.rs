@@ -224,6 +224,7 @@ fn key_effective(
     t: DateTime<Utc>,
     next: &mut NextChange,
     events: &mut Vec<EventEffective>,
+    chains: bool,
 ) -> KeyEffective {
     let mut tiers = Vec::new();
     let mut expired = false;
@@ -241,7 +242,7 @@ fn key_effective(
             reason: key.to_string(),
         });
     }
-    let mut chain: Vec<Source> = if platform.chain.is_empty() {
+    let mut chain: Vec<Source> = if !chains || platform.chain.is_empty() {
         Vec::new()
     } else {
         platform.chain.get(key).cloned().unwrap_or_default()
@@ -333,6 +334,17 @@ fn maintenance_active(
 
 /// The effective configuration of one tenant at `t`.
 pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) -> TenantEffective {
+    effective_of(platform, tenant, t, true)
+}
+
+/// [`effective_tenant`]; `chains: false` leaves out the `_defaults.yaml` chain of each key,
+/// which no series carries.
+fn effective_of(
+    platform: &Platform,
+    tenant: &Tenant,
+    t: DateTime<Utc>,
+    chains: bool,
+) -> TenantEffective {
     // A tenant beneath `_defaults.yaml` files of a hierarchical conf.d resolves against
     // the defaults of its directory.
     let platform = tenant.level.as_deref().unwrap_or(platform);
@@ -380,6 +392,7 @@ pub fn effective_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) 
             t,
             &mut next,
             &mut events,
+            chains,
         ));
     }
 
@@ -606,7 +619,7 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
 
 /// Resolves one tenant into its series.
 pub fn resolve_tenant(platform: &Platform, tenant: &Tenant, t: DateTime<Utc>) -> TenantSeries {
-    series_of(&effective_tenant(platform, tenant, t))
+    series_of(&effective_of(platform, tenant, t, false))
 }
 
 /// Effective configuration of every tenant at `t`, sorted by tenant id.
