@@ -545,12 +545,13 @@ fn list_tree(root: &Path) -> Result<(Vec<String>, Vec<Diagnostic>), LoadError> {
                 if name.starts_with('.') {
                     continue;
                 }
+                let is_file = tenant_id(&name).is_some();
                 let child = if rel.is_empty() {
-                    name.clone()
+                    name
                 } else {
                     format!("{rel}/{name}")
                 };
-                if tenant_id(&name).is_some() {
+                if is_file {
                     names.push(child);
                 } else if is_dir {
                     next.push(child);
@@ -711,6 +712,7 @@ impl Loader {
             }
         }
         let read = self.read;
+        let one_shot = self.one_shot;
         let now = SystemTime::now();
         let prev_hashes: Vec<Option<[u8; 32]>> = stale
             .iter()
@@ -745,7 +747,10 @@ impl Loader {
                         }
                     }
                 };
+                // A one-shot load never compares a tenant file with an earlier version;
+                // platform and level files are hashed for the caches keyed by them.
                 let hash: [u8; 32] = match &text {
+                    _ if one_shot && is_tenant_file(name) => [0u8; 32],
                     Ok(bytes) => Sha256::digest(bytes).into(),
                     Err(e) => Sha256::digest(e.as_bytes()).into(),
                 };

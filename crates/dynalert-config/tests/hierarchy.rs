@@ -332,7 +332,11 @@ fn a_level_directory_behind_a_symbolic_link_is_read_once() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     write(p, "_defaults.yaml", ROOT);
-    write(p, ".team-v2/_defaults.yaml", "defaults:\n  container_cpu: 70\n");
+    write(
+        p,
+        ".team-v2/_defaults.yaml",
+        "defaults:\n  container_cpu: 70\n",
+    );
     write(p, ".team-v2/c.yaml", "tenants:\n  c: {}\n");
     std::os::unix::fs::symlink(".team-v2", p.join("team")).unwrap();
     // A link to nothing under a directory's name is neither a level nor an error.
