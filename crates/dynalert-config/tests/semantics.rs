@@ -269,6 +269,61 @@ fn state_filters_metadata_namespaces_silent_mode() {
 }
 
 #[test]
+fn hostile_maintenance_crons_stay_with_their_tenant() {
+    // A cron that never matches (31 February), a nickname, six fields and a huge text: each is
+    // a located error in its own file or a window of its own tenant; no other tenant moves.
+    let huge = format!("0 0 * * {}", "1,".repeat(5000) + "1");
+    let dir = confd(&[
+        (
+            "db-a",
+            "    _state_maintenance:\n      recurring:\n        - {cron: \"0 0 31 2 *\", duration: 2h}\n",
+        ),
+        (
+            "db-c",
+            "    _state_maintenance:\n      recurring:\n        - {cron: \"@daily\", duration: 2h}\n",
+        ),
+        (
+            "db-d",
+            "    _state_maintenance:\n      recurring:\n        - {cron: \"0 0 2 * * sun\", duration: 2h}\n",
+        ),
+        (
+            "db-e",
+            &format!("    _state_maintenance:\n      recurring:\n        - {{cron: \"{huge}\", duration: 2h}}\n"),
+        ),
+        ("db-b", "    mysql_connections: 50\n"),
+    ]);
+    let started = std::time::Instant::now();
+    let (report, snap) = load(dir.path(), at("2026-06-01T00:30:00Z"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    for bad in ["db-c.yaml", "db-d.yaml"] {
+        assert!(
+            report.diagnostics.iter().any(|d| d.is_error()
+                && d.file.ends_with(bad)
+                && d.message.starts_with("bad cron")),
+            "{bad}: {:#?}",
+            report.diagnostics
+        );
+    }
+    // Never matching: accepted, never active.
+    assert!(lines(&snap, Family::UserMaintenance, "db-a").is_empty());
+    // The others are untouched: db-b keeps its own threshold, nobody is in maintenance.
+    assert_eq!(
+        lines(&snap, Family::UserThreshold, "db-b")
+            .iter()
+            .filter(|l| l.contains("metric=connections"))
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec!["component=mysql,metric=connections,severity=warning 50"]
+    );
+    for t in ["db-b", "db-c", "db-d"] {
+        assert!(lines(&snap, Family::UserMaintenance, t).is_empty(), "{t}");
+    }
+    // The 10,000-character cron is a valid "Mondays at 00:00": 2026-06-01 is a Monday, so
+    // db-e (and only db-e) is in its two-hour window.
+    assert_eq!(lines(&snap, Family::UserMaintenance, "db-e").len(), 1);
+}
+
+#[test]
 fn maintenance_one_off_and_recurring() {
     let dir = confd(&[
         (
