@@ -118,3 +118,15 @@ pub fn did_you_mean<'a>(
     }
     best.map(|(_, c)| format!("did you mean `{c}`?"))
 }
+
+/// [`did_you_mean`], else every candidate: `{lead} `a`, `b``.
+pub fn did_you_mean_or_list<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+    lead: &str,
+) -> String {
+    did_you_mean(word, candidates.clone()).unwrap_or_else(|| {
+        let all: Vec<String> = candidates.into_iter().map(|c| format!("`{c}`")).collect();
+        format!("{lead} {}", all.join(", "))
+    })
+}

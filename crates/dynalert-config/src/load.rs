@@ -670,6 +670,7 @@ impl Loader {
                 }
                 Probe::Broken(stamp) | Probe::File(stamp) => stamp,
             };
+            // `seen` finds deleted files: with nothing loaded yet there are none.
             if !cold {
                 seen.insert(name.clone());
             }

@@ -12,7 +12,7 @@ use dynalert_model::{
     CompareOp, CustomAlert, RecipeKind, RecipeScope, RecipeShape, Severity, TierValue, Tiers,
 };
 
-use crate::diag::{did_you_mean, Ctx};
+use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
 use crate::scalars::{parse_duration_secs, show};
 use crate::values::{parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
@@ -390,16 +390,7 @@ fn parse_recipe(
     for (k, _) in item.as_map().unwrap_or_default() {
         let name = k.as_str().unwrap_or_default();
         if !FIELDS.contains(&name) {
-            let hint = did_you_mean(name, FIELDS).unwrap_or_else(|| {
-                format!(
-                    "fields are {}",
-                    FIELDS
-                        .iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
+            let hint = did_you_mean_or_list(name, FIELDS.iter().copied(), "fields are");
             ctx.error_hint(k.pos, format!("unknown field `{name}` in {what}"), hint);
         }
     }

@@ -16,7 +16,7 @@ use dynalert_model::routing::{
 use dynalert_model::{Platform, Severity};
 use regex::Regex;
 
-use crate::diag::{did_you_mean, Ctx};
+use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
 use crate::scalars::{check_keys, parse_duration_secs, parse_severity, show};
 use crate::yaml::Node;
 
@@ -333,16 +333,7 @@ fn unknown_type(ctx: &mut Ctx, node: &Node, name: &str, allowed: &[ReceiverType]
         return;
     }
     let names: Vec<&str> = allowed.iter().map(|t| t.as_str()).collect();
-    let hint = did_you_mean(name, names.iter().copied()).unwrap_or_else(|| {
-        format!(
-            "allowed receiver types are {}",
-            names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    });
+    let hint = did_you_mean_or_list(name, names.iter().copied(), "allowed receiver types are");
     ctx.error_hint(node.pos, format!("unknown receiver type `{name}`"), hint);
 }
 

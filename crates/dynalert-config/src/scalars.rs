@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use dynalert_model::Severity;
 
-use crate::diag::{did_you_mean, Ctx};
+use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
 use crate::yaml::{Node, NodeKind};
 
 const DISABLE_WORDS: [&str; 4] = ["disable", "disabled", "off", "false"];
@@ -120,16 +120,7 @@ pub fn check_keys(ctx: &mut Ctx, node: &Node, allowed: &[&str], what: &str) {
     for (k, _) in node.as_map().unwrap_or_default() {
         let name = k.as_str().unwrap_or_default();
         if !allowed.contains(&name) {
-            let hint = did_you_mean(name, allowed.iter().copied()).unwrap_or_else(|| {
-                format!(
-                    "allowed keys are {}",
-                    allowed
-                        .iter()
-                        .map(|a| format!("`{a}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
+            let hint = did_you_mean_or_list(name, allowed.iter().copied(), "allowed keys are");
             ctx.error_hint(k.pos, format!("unknown key `{name}` in {what}"), hint);
         }
     }
