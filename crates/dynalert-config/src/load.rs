@@ -657,6 +657,7 @@ impl Loader {
         let probes = dynalert_model::parallel_map(&names, |name| {
             let path = dir.join(name);
             if let Some((stamp, read)) = cold.then(|| probe_and_read(&path, max)).flatten() {
+                let read = read.map(|bytes| bytes.map(Arc::<[u8]>::from));
                 return (path, Probe::File(stamp), Some(read));
             }
             let probe = probe(&path);
@@ -675,8 +676,7 @@ impl Loader {
                 seen.insert(name.clone());
             }
             if self.files.get(&name).is_none_or(|f| f.stamp != stamp) {
-                // Taken once by the parallel read below.
-                stale.push((name, path, stamp, std::sync::Mutex::new(read)));
+                stale.push((name, path, stamp, read));
             }
         }
         if only.is_none() {
@@ -734,11 +734,12 @@ impl Loader {
                         if !read.settle.is_zero() && recent {
                             return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
                         }
-                        let already = read_already.lock().ok().and_then(|mut r| r.take());
-                        match already.unwrap_or_else(|| {
+                        let got = read_already.clone().unwrap_or_else(|| {
                             read_stable(path, Some(stamp), read.limits.max_bytes)
-                        }) {
-                            Ok(Some(bytes)) => Ok(Arc::<[u8]>::from(bytes)),
+                                .map(|bytes| bytes.map(Arc::<[u8]>::from))
+                        });
+                        match got {
+                            Ok(Some(bytes)) => Ok(bytes),
                             // Changed while it was read: the same file, size and mtime after
                             // the read, or read again later.
                             Ok(None) => {
