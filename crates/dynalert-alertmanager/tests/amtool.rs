@@ -165,3 +165,73 @@ fn base_defining_a_generated_receiver_is_an_error() {
         "receiver `tenant-db-a` is defined in the base config and generated from conf.d"
     );
 }
+
+/// Every route that carries a mute interval, with the matchers of the routes above it.
+fn muted_routes(
+    route: &dynalert_alertmanager::Route,
+    above: &[String],
+    out: &mut Vec<(Vec<String>, Vec<String>)>,
+) {
+    let mut chain = above.to_vec();
+    chain.extend(route.matchers.iter().map(|m| m.to_string()));
+    if !route.mute_time_intervals.is_empty() {
+        out.push((chain.clone(), route.mute_time_intervals.clone()));
+    }
+    for child in &route.routes {
+        muted_routes(child, &chain, out);
+    }
+}
+
+#[test]
+fn hostile_maintenance_crons_mute_only_their_own_tenant() {
+    // A 10,000-character cron (Mondays, listed 5,001 times) and one that never matches
+    // (31 February), next to the fixture's tenants and the platform's NOC, VIP and liveness
+    // routes.
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    for entry in std::fs::read_dir(conf_dir("fixture")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), conf.join(entry.file_name())).unwrap();
+    }
+    let huge = format!("0 0 * * {}1", "1,".repeat(5000));
+    for (id, cron) in [("db-huge", huge.as_str()), ("db-never", "0 0 31 2 *")] {
+        std::fs::write(
+            conf.join(format!("{id}.yaml")),
+            format!("tenants:\n  {id}:\n    _state_maintenance:\n      recurring:\n        - {{cron: \"{cron}\", duration: 2h}}\n"),
+        )
+        .unwrap();
+    }
+    let generated = load(&conf);
+    let text = render(&generated, None).unwrap();
+    let path = write_config(&tmp, "hostile-cron.yml", &text);
+    let (ok, out) = amtool(&["check-config", path.to_str().unwrap()]);
+    assert!(ok, "amtool check-config failed:\n{out}\n{text}");
+    // The huge list is one weekday in the file, not 5,001.
+    assert!(text.len() < 64 * 1024, "{} bytes", text.len());
+    let mut muted = Vec::new();
+    muted_routes(&generated.route, &[], &mut muted);
+    for id in ["db-huge", "db-never"] {
+        let interval = format!("tenant-{id}-maintenance");
+        let users: Vec<_> = muted
+            .iter()
+            .filter(|(_, names)| names.contains(&interval))
+            .collect();
+        assert_eq!(users.len(), 1, "{interval}: {users:#?}");
+        // Only beneath the tenant's own route, which leaves the platform's copies out.
+        let chain = &users[0].0;
+        assert!(chain.contains(&format!("tenant=\"{id}\"")), "{chain:?}");
+        assert!(
+            chain.contains(&"scope!=\"platform\"".to_string()),
+            "{chain:?}"
+        );
+    }
+    // No other tenant's route mutes with their intervals, and no route outside a tenant's
+    // own subtree mutes at all.
+    for (chain, _) in &muted {
+        assert!(
+            chain.iter().any(|m| m.starts_with("tenant=\"")),
+            "a mute outside a tenant route: {chain:?}"
+        );
+    }
+}
