@@ -39,7 +39,23 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The pinned toolchain (rust-toolchain.toml). A machine whose `stable` is that release gets it
+# under the pinned name without a download; any other machine installs it with rustup.
 if command -v rustup >/dev/null 2>&1; then
+  TOOLCHAIN=$(sed -n 's/^channel = "\(.*\)"$/\1/p' "$(dirname "$0")/../rust-toolchain.toml")
+  if ! rustup run "$TOOLCHAIN" rustc -V >/dev/null 2>&1; then
+    host=$(rustc +stable -vV 2>/dev/null | sed -n 's/^host: //p')
+    if [[ $(rustc +stable -V 2>/dev/null) == "rustc $TOOLCHAIN "* ]]; then
+      toolchains="${RUSTUP_HOME:-$HOME/.rustup}/toolchains"
+      ln -sfn "$toolchains/stable-$host" "$toolchains/$TOOLCHAIN-$host"
+      echo "toolchain $TOOLCHAIN: the machine's stable toolchain"
+    elif ! rustup toolchain install "$TOOLCHAIN" --profile minimal -c rustfmt -c clippy; then
+      echo "error: Rust $TOOLCHAIN (rust-toolchain.toml) is not installed and cannot be fetched" >&2
+      echo "  hint: install it with \`rustup toolchain install $TOOLCHAIN\`, or build with another" >&2
+      echo "  toolchain at your own risk: \`RUSTUP_TOOLCHAIN=stable make test\`" >&2
+      exit 2
+    fi
+  fi
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy || true
 fi
 
