@@ -409,6 +409,14 @@ impl Fixture {
                 indent_expr(PLATFORM_METADATA, 10)
             );
         }
+        if variant == Variant::Lean {
+            let _ = write!(
+                s,
+                "      - record: tenant:runbook:info\n        expr: |\n{}\n",
+                indent_expr(PLATFORM_RUNBOOK, 10)
+            );
+            rules += 1;
+        }
         if variant == Variant::Single {
             let _ = write!(
                 s,
@@ -511,7 +519,7 @@ impl Fixture {
         let cmp = Self::dynamic_comparison(variant, k, sev);
         if variant == Variant::Lean {
             let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
-            let runbook = "printf `tenant:metadata:info{tenant='%s'} * on() group_left(url) dynalert:runbook_base_url:info or on() dynalert:runbook_base_url:info` $labels.tenant | query";
+            let runbook = "printf `tenant:runbook:info{tenant='%s'}` $labels.tenant | query";
             return format!(
                 "      - alert: {ALERT}\n        expr: |\n          (\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:alerting{{pack=\"p{pack}\"}}\n            or on(tenant)\n            {cmp}\n          )\n        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n        annotations:\n          \
                  summary: \"{m} of tenant {{{{ $labels.tenant }}}} over its {sev} threshold\"\n          \
@@ -553,6 +561,11 @@ pub const PLATFORM_METADATA: &str = "0 * topk by(tenant)(1,
   or on(tenant)
   max by(tenant, tier, owner, runbook_url)(tenant_metadata_info)
 ) + 1";
+
+/// `tenant:runbook:info` of the platform pack: per tenant its own `runbook_url` and the
+/// runbook base setting, what each alert's `runbook_url` annotation reads.
+pub const PLATFORM_RUNBOOK: &str = "max by(tenant, runbook_url)(tenant:metadata:info) * on() group_left(url) dynalert:runbook_base_url:info
+or max by(tenant, runbook_url)(tenant:metadata:info)";
 
 fn indent_expr(expr: &str, n: usize) -> String {
     expr.lines()
@@ -636,8 +649,8 @@ mod tests {
     fn dynamic_set_has_the_packs_shape() {
         let platform = rules_of(&pack("platform"));
         let mariadb = rules_of(&pack("mariadb"));
-        let (bench, _) = Fixture::new(3, 5).dynamic_rules(Variant::Lean);
-        let bench = rules_of(&bench);
+        let (text_of_lean, _) = Fixture::new(3, 5).dynamic_rules(Variant::Lean);
+        let bench = rules_of(&text_of_lean);
         let find = |rules: &[(String, String)], name: &str| {
             rules
                 .iter()
@@ -647,6 +660,7 @@ mod tests {
         };
         for name in [
             "tenant:metadata:info/",
+            "tenant:runbook:info/",
             "instance:threshold_exporter_config_loaded:timestamp_seconds/",
         ] {
             assert_eq!(find(&bench, name), find(&platform, name), "{name}");
@@ -668,6 +682,14 @@ mod tests {
                 .find(|e| e.contains("bench_k02"))
                 .unwrap();
             assert_eq!(ours, real, "{sev}");
+        }
+        // The annotations read the same series.
+        for query in [
+            "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query",
+            "printf `tenant:runbook:info{tenant='%s'}` $labels.tenant | query",
+        ] {
+            assert!(pack("mariadb").contains(query), "{query}");
+            assert!(text_of_lean.contains(query), "{query}");
         }
         // The comparison and the observation too.
         let real = find(&mariadb, "tenant:alert_over_threshold:mysql_connections/")

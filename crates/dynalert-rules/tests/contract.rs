@@ -386,6 +386,7 @@ fn runbook_urls_are_built_from_the_platform_setting_and_resolve() {
     );
     let packs = root().join("rules/packs");
     let mut seen = 0;
+    let mut recorded = 0;
     let mut problems = Vec::new();
     for pack in [
         "kubernetes",
@@ -422,6 +423,12 @@ fn runbook_urls_are_built_from_the_platform_setting_and_resolve() {
                         assert!(url.starts_with("https://"), "{url}");
                         assert_eq!(url, DEFAULT_RUNBOOK_BASE);
                     }
+                    // The tenants' runbook series takes its base from the setting.
+                    if r["record"].as_str() == Some("tenant:runbook:info") {
+                        let expr = r["expr"].as_str().unwrap();
+                        assert!(expr.contains(&format!("group_left(url) {RUNBOOK_SETTING}")));
+                        recorded += 1;
+                    }
                     continue;
                 };
                 seen += 1;
@@ -439,17 +446,15 @@ fn runbook_urls_are_built_from_the_platform_setting_and_resolve() {
                     ));
                 }
                 // One template query for the tenant's own URL and the setting: the tenant's
-                // metadata joined with the setting, else the setting alone; its path is the
-                // same as the fallback's.
-                let combined = format!(
-                    "tenant:metadata:info{{tenant='%s'}} * on() group_left(url) {RUNBOOK_SETTING} or on() {RUNBOOK_SETTING}`"
-                );
+                // series recorded by the platform pack from its metadata and the setting (else
+                // the setting alone); its path is the same as the fallback's.
+                let combined = "tenant:runbook:info{tenant='%s'}`";
                 let joined_path = format!(
                     "{{{{ $s | label \"url\" }}}}/{pack}/README.md#{}",
                     alert.to_lowercase()
                 );
                 let mut rest = url.replace(&want, "");
-                if url.contains(&combined) {
+                if url.contains(combined) {
                     rest = rest.replace(&joined_path, "");
                 }
                 // Nothing relative is left: every path goes through the setting.
@@ -462,6 +467,10 @@ fn runbook_urls_are_built_from_the_platform_setting_and_resolve() {
         }
     }
     assert!(seen > 30, "{seen} alerts");
+    assert_eq!(
+        recorded, 1,
+        "the platform pack records `tenant:runbook:info` once"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
