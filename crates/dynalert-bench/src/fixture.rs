@@ -52,8 +52,12 @@ pub enum Variant {
     /// The rule packs' pattern: `PreJoined` with the metadata read once per pack instead of once per alert: each pack
     /// records `tenant:metadata:alerting{pack}`, the metadata of the tenants over a threshold
     /// of the pack, and its alerts join that small set; the `runbook_url` annotation needs one
-    /// template query instead of two (tenant metadata and the platform base URL in one).
+    /// template query, a read of `tenant:runbook:info` (the tenant's own URL and the platform
+    /// base URL, recorded once per evaluation for every tenant).
     Lean,
+    /// `Lean` before `tenant:runbook:info`: each active alert's `runbook_url` annotation
+    /// evaluates the join of the tenant's metadata with the base URL setting itself.
+    JoinedRunbook,
 }
 
 impl Variant {
@@ -65,6 +69,7 @@ impl Variant {
             Variant::MetaOnce => "meta-once",
             Variant::PreJoined => "pre-joined",
             Variant::Lean => "lean",
+            Variant::JoinedRunbook => "joined-runbook",
         }
     }
 
@@ -76,6 +81,7 @@ impl Variant {
             "meta-once" => Some(Variant::MetaOnce),
             "pre-joined" => Some(Variant::PreJoined),
             "lean" => Some(Variant::Lean),
+            "joined-runbook" => Some(Variant::JoinedRunbook),
             _ => None,
         }
     }
@@ -436,7 +442,11 @@ impl Fixture {
                 rules += 1;
                 if matches!(
                     variant,
-                    Variant::PerKey | Variant::MetaOnce | Variant::PreJoined | Variant::Lean
+                    Variant::PerKey
+                        | Variant::MetaOnce
+                        | Variant::PreJoined
+                        | Variant::Lean
+                        | Variant::JoinedRunbook
                 ) {
                     let _ = write!(
                         s,
@@ -444,7 +454,10 @@ impl Fixture {
                     );
                     rules += 1;
                 }
-                if matches!(variant, Variant::PreJoined | Variant::Lean) {
+                if matches!(
+                    variant,
+                    Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook
+                ) {
                     // One branch per tier: observations (per cluster and tenant) against the
                     // tier's threshold (unique per tenant), keeping the observation's labels,
                     // the tier and the observed value.
@@ -462,7 +475,7 @@ impl Fixture {
                     rules += 1;
                 }
             }
-            if variant == Variant::Lean {
+            if matches!(variant, Variant::Lean | Variant::JoinedRunbook) {
                 // The metadata of the pack's tenants over any threshold: one read of
                 // `tenant:metadata:info` per pack, unique per tenant like its source.
                 let over: Vec<String> = pack
@@ -498,7 +511,7 @@ impl Fixture {
             Variant::PerKey | Variant::MetaOnce => {
                 format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
             }
-            Variant::PreJoined | Variant::Lean => String::new(),
+            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook => String::new(),
             Variant::Single => {
                 format!("tenant:alert_threshold:{COMPONENT}{{metric=\"{m}\", severity=\"{sev}\"}}")
             }
@@ -506,7 +519,10 @@ impl Fixture {
                 "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
             ),
         };
-        if matches!(variant, Variant::PreJoined | Variant::Lean) {
+        if matches!(
+            variant,
+            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook
+        ) {
             format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
         } else {
             format!("(tenant:bench_{m}:max > on(tenant) {thr})")
@@ -517,9 +533,13 @@ impl Fixture {
     fn dynamic_alert(variant: Variant, k: usize, sev: &str, pack: usize) -> String {
         let m = Self::metric(k);
         let cmp = Self::dynamic_comparison(variant, k, sev);
-        if variant == Variant::Lean {
+        if matches!(variant, Variant::Lean | Variant::JoinedRunbook) {
             let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
-            let runbook = "printf `tenant:runbook:info{tenant='%s'}` $labels.tenant | query";
+            let runbook = if variant == Variant::Lean {
+                "printf `tenant:runbook:info{tenant='%s'}` $labels.tenant | query"
+            } else {
+                "printf `tenant:metadata:info{tenant='%s'} * on() group_left(url) dynalert:runbook_base_url:info or on() dynalert:runbook_base_url:info` $labels.tenant | query"
+            };
             return format!(
                 "      - alert: {ALERT}\n        expr: |\n          (\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:alerting{{pack=\"p{pack}\"}}\n            or on(tenant)\n            {cmp}\n          )\n        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n        annotations:\n          \
                  summary: \"{m} of tenant {{{{ $labels.tenant }}}} over its {sev} threshold\"\n          \
