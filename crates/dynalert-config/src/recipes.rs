@@ -13,7 +13,7 @@ use dynalert_model::{
 };
 
 use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
-use crate::scalars::{parse_duration_secs, show};
+use crate::scalars::{map_of, parse_duration_secs, seq_of, show};
 use crate::values::{parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
 
@@ -72,12 +72,12 @@ pub fn parse_custom_alerts(
     if node.is_null() {
         return Vec::new();
     }
-    let Some(items) = node.as_seq() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`_custom_alerts` must be a list, found {}", show(node)),
-            "write `_custom_alerts:` and then one `- recipe: …` entry per alert",
-        );
+    let Some(items) = seq_of(
+        ctx,
+        node,
+        "`_custom_alerts`",
+        Some("write `_custom_alerts:` and then one `- recipe: …` entry per alert"),
+    ) else {
         return Vec::new();
     };
     let (limit, whose) = match scope {
@@ -373,14 +373,12 @@ fn parse_recipe(
     scope: RecipeScope,
     now: DateTime<Utc>,
 ) -> Option<CustomAlert> {
-    if item.as_map().is_none() {
-        ctx.error_hint(
-            item.pos,
-            format!("a custom alert must be a mapping, found {}", show(item)),
-            "write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`",
-        );
-        return None;
-    }
+    map_of(
+        ctx,
+        item,
+        "a custom alert",
+        Some("write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`"),
+    )?;
     let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
     let label = item.get("name").and_then(Node::as_str).map_or_else(
         || "a custom alert".to_string(),
@@ -851,15 +849,12 @@ pub fn merge_custom_alert_limits(
         );
         return;
     }
-    let Some(entries) = node.as_map() else {
-        ctx.error_hint(
-            node.pos,
-            format!(
-                "`custom_alert_limits` must be a mapping, found {}",
-                show(node)
-            ),
-            "write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`",
-        );
+    let Some(entries) = map_of(
+        ctx,
+        node,
+        "`custom_alert_limits`",
+        Some("write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`"),
+    ) else {
         return;
     };
     let mut limits = dynalert_model::RecipeLimits::default();

@@ -17,7 +17,7 @@ use dynalert_model::{Platform, Severity};
 use regex::Regex;
 
 use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
-use crate::scalars::{check_keys, parse_duration_secs, parse_severity, show};
+use crate::scalars::{check_keys, map_of, parse_duration_secs, parse_severity, seq_of, show};
 use crate::yaml::Node;
 
 const PLATFORM_KEYS: [&str; 10] = [
@@ -69,14 +69,7 @@ const GUARDRAIL_KEYS: [&str; 4] = [
 ];
 
 fn err_not_map(ctx: &mut Ctx, node: &Node, what: &str) -> bool {
-    if node.as_map().is_none() {
-        ctx.error(
-            node.pos,
-            format!("{what} must be a mapping, found {}", show(node)),
-        );
-        return true;
-    }
-    false
+    map_of(ctx, node, what, None).is_none()
 }
 
 fn duration(ctx: &mut Ctx, node: &Node, what: &str) -> Option<u64> {
@@ -95,13 +88,7 @@ fn duration(ctx: &mut Ctx, node: &Node, what: &str) -> Option<u64> {
 }
 
 fn string_list(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
-    let Some(items) = node.as_seq() else {
-        ctx.error(
-            node.pos,
-            format!("{what} must be a list, found {}", show(node)),
-        );
-        return None;
-    };
+    let items = seq_of(ctx, node, what, None)?;
     let mut out = Vec::new();
     for item in items {
         match item.as_str() {
@@ -404,12 +391,12 @@ fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
 }
 
 fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
-    let Some(items) = node.as_seq() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`routing.receivers` must be a list, found {}", show(node)),
-            "write Alertmanager receivers, e.g. `- {name: noc, webhook_configs: [{url: …}]}`",
-        );
+    let Some(items) = seq_of(
+        ctx,
+        node,
+        "`routing.receivers`",
+        Some("write Alertmanager receivers, e.g. `- {name: noc, webhook_configs: [{url: …}]}`"),
+    ) else {
         return Vec::new();
     };
     let mut out: Vec<PlatformReceiver> = Vec::new();
@@ -937,14 +924,12 @@ fn check_fields(
 }
 
 fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> Option<Receiver> {
-    if node.as_map().is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("{what} must be a mapping, found {}", show(node)),
-            "write e.g. `{type: webhook, url: \"https://hooks.example.com/team\"}`",
-        );
-        return None;
-    }
+    map_of(
+        ctx,
+        node,
+        what,
+        Some("write e.g. `{type: webhook, url: \"https://hooks.example.com/team\"}`"),
+    )?;
     let default_guard = Guardrails::default();
     let guard = rc.routing.map_or(&default_guard, |r| &r.guardrails);
     let allowed_types = guard
@@ -1302,13 +1287,8 @@ fn tenant_time_intervals(
             continue;
         }
         let what = format!("time interval `{name}`");
-        let Some(items) = v.as_seq() else {
-            ctx.error_hint(
-                v.pos,
-                format!("{what} must be a list, found {}", show(v)),
-                "write `- {weekdays: [\"monday:friday\"], times: [{start_time: \"09:00\", end_time: \"17:00\"}], location: Europe/Berlin}`",
-            );
-            continue;
+        let Some(items) = seq_of(ctx, v, &what, Some("write `- {weekdays: [\"monday:friday\"], times: [{start_time: \"09:00\", end_time: \"17:00\"}], location: Europe/Berlin}`")) else {
+continue;
         };
         let mut specs = Vec::new();
         let mut ok = true;

@@ -13,7 +13,7 @@ use crate::diag::{did_you_mean, Ctx, Diagnostic};
 use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::scalars::{
-    check_keys, is_disable, is_enable, parse_duration_secs, parse_expires, parse_switch,
+    check_keys, is_disable, is_enable, map_of, parse_duration_secs, parse_expires, parse_switch,
     parse_time, parse_timezone, show,
 };
 use crate::values::{parse_key_name, parse_key_value, KeyEntry};
@@ -94,12 +94,12 @@ pub(crate) fn parse_tenants_file(
     let Some(doc) = doc else {
         return out;
     };
-    let Some(top) = doc.as_map() else {
-        ctx.error_hint(
-            doc.pos,
-            format!("a tenant file must be a mapping, found {}", show(doc)),
-            format!("start with `tenants:` and then `  {example}:`"),
-        );
+    let Some(top) = map_of(
+        &mut ctx,
+        doc,
+        "a tenant file",
+        Some(&format!("start with `tenants:` and then `  {example}:`")),
+    ) else {
         return out;
     };
     let mut block = None;
@@ -127,12 +127,12 @@ pub(crate) fn parse_tenants_file(
         );
         return out;
     };
-    let Some(entries) = block.as_map() else {
-        ctx.error_hint(
-            block.pos,
-            format!("`tenants` must be a mapping, found {}", show(block)),
-            format!("write `tenants:` and then `  {example}:`"),
-        );
+    let Some(entries) = map_of(
+        &mut ctx,
+        block,
+        "`tenants`",
+        Some(&format!("write `tenants:` and then `  {example}:`")),
+    ) else {
         return out;
     };
     if entries.is_empty() {
@@ -210,15 +210,7 @@ fn tenant_body(
     if body.is_null() {
         return;
     }
-    let Some(entries) = body.as_map() else {
-        ctx.error(
-            body.pos,
-            format!(
-                "settings of `{}` must be a mapping, found {}",
-                tenant.id,
-                show(body)
-            ),
-        );
+    let Some(entries) = map_of(ctx, body, &format!("settings of `{}`", tenant.id), None) else {
         return;
     };
     let filter_keys = &index.filter_keys;
@@ -571,12 +563,16 @@ fn string_field(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
 
 fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metadata {
     let mut m = Metadata::default();
-    if node.as_map().is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("`_metadata` must be a mapping, found {}", show(node)),
+    if map_of(
+        ctx,
+        node,
+        "`_metadata`",
+        Some(
             "write `{tier: vip, owner: dba-team, runbook_url: \"https://…\", namespaces: [db-a]}`",
-        );
+        ),
+    )
+    .is_none()
+    {
         return m;
     }
     m.source = Some(ctx.source(node.pos));
@@ -711,13 +707,7 @@ fn silent_mode(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<SilentM
             source: ctx.source(node.pos),
         });
     }
-    if node.as_map().is_none() {
-        ctx.error(
-            node.pos,
-            format!("`_silent_mode` must be a mapping, found {}", show(node)),
-        );
-        return None;
-    }
+    map_of(ctx, node, "`_silent_mode`", None)?;
     check_keys(
         ctx,
         node,
@@ -842,14 +832,12 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
 }
 
 fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
-    if node.as_map().is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("a recurring window must be a mapping, found {}", show(node)),
-            "write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`",
-        );
-        return None;
-    }
+    map_of(
+        ctx,
+        node,
+        "a recurring window",
+        Some("write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`"),
+    )?;
     check_keys(
         ctx,
         node,

@@ -12,7 +12,8 @@ use dynalert_model::{Dim, Override, Severity, ThresholdKey, TierValue, Window};
 
 use crate::diag::{did_you_mean, Ctx};
 use crate::scalars::{
-    check_keys, is_disable, parse_expires, parse_severity, parse_timezone, show, TIER_NAMES,
+    check_keys, is_disable, map_of, parse_expires, parse_severity, parse_timezone, seq_of, show,
+    TIER_NAMES,
 };
 use crate::yaml::{Node, NodeKind, Pos};
 
@@ -121,14 +122,12 @@ pub fn parse_window(ctx: &mut Ctx, node: &Node) -> Option<Window> {
 }
 
 fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
-    let Some(items) = node.as_seq() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`days` must be a list, found {}", show(node)),
-            "write e.g. `days: [mon, tue, wed, thu, fri]`",
-        );
-        return None;
-    };
+    let items = seq_of(
+        ctx,
+        node,
+        "`days`",
+        Some("write e.g. `days: [mon, tue, wed, thu, fri]`"),
+    )?;
     let mut mask = 0u8;
     let mut ok = true;
     for item in items {
@@ -154,14 +153,12 @@ fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
 }
 
 fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
-    if node.as_map().is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("override of {what} must be a mapping, found {}", show(node)),
-            "write `{window: \"22:00-06:00\", value: 95}`",
-        );
-        return None;
-    }
+    map_of(
+        ctx,
+        node,
+        &format!("override of {what}"),
+        Some("write `{window: \"22:00-06:00\", value: 95}`"),
+    )?;
     check_keys(ctx, node, &OVERRIDE_KEYS, "a scheduled override");
     let window = match node.get("window") {
         Some(w) => parse_window(ctx, w),
