@@ -329,9 +329,6 @@ impl ReceiverType {
         }
     }
 
-    pub fn field(self, name: &str) -> Option<FieldSpec> {
-        self.fields().iter().copied().find(|f| f.name == name)
-    }
 }
 
 impl std::fmt::Display for ReceiverType {
@@ -726,16 +723,6 @@ impl TenantLimits {
         "template_bytes",
     ];
 
-    pub fn get(&self, key: &str) -> usize {
-        match key {
-            "overrides" => self.overrides,
-            "integrations" => self.integrations,
-            "matchers" => self.matchers,
-            "time_intervals" => self.time_intervals,
-            _ => self.template_bytes,
-        }
-    }
-
     pub fn set(&mut self, key: &str, v: usize) {
         match key {
             "overrides" => self.overrides = v,
@@ -770,17 +757,6 @@ pub enum MatchOp {
     Re,
     #[serde(rename = "!~")]
     NotRe,
-}
-
-impl MatchOp {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchOp::Eq => "=",
-            MatchOp::Ne => "!=",
-            MatchOp::Re => "=~",
-            MatchOp::NotRe => "!~",
-        }
-    }
 }
 
 /// One label matcher of a tenant override (`label=value`, `label!~regex`, …).
