@@ -25,10 +25,9 @@ use chrono::{DateTime, Utc};
 use dynalert_model::{Config, Platform, Tenant};
 use sha2::{Digest, Sha256};
 
-use crate::diag::{Ctx, Diagnostic, Level};
+use crate::diag::{ticked, Ctx, Diagnostic, Level};
 use crate::platform::{
-    finish_platform, is_ignored_level_file, is_level_file, is_platform_file, merge_level_file,
-    merge_platform_file,
+    finish_platform, is_ignored_level_file, is_level_file, is_platform_file, merge_file,
 };
 use crate::tenant::{parse_tenants_file, FileTenants, PlatformIndex};
 use crate::yaml::{self, Limits, Node, NodeKind, Pos};
@@ -872,7 +871,7 @@ impl Loader {
                         file,
                         out: &mut diags,
                     };
-                    merge_platform_file(&mut ctx, doc.as_deref(), &mut platform, now);
+                    merge_file(&mut ctx, doc.as_deref(), &mut platform, now, false);
                 }
             }
         }
@@ -1203,11 +1202,7 @@ impl Loader {
                 .unwrap_or_default();
             let mut diags = Vec::new();
             for name in &files {
-                let others: Vec<String> = files
-                    .iter()
-                    .filter(|o| *o != name)
-                    .map(|o| format!("`{o}`"))
-                    .collect();
+                let others = ticked(files.iter().filter(|o| *o != name), ", ");
                 let pos = self
                     .file_ids
                     .get(name)
@@ -1217,10 +1212,7 @@ impl Loader {
                     pos,
                     ..io_hint(
                         &self.display_path(name),
-                        format!(
-                            "tenant `{id}` is defined twice (also in {})",
-                            others.join(", ")
-                        ),
+                        format!("tenant `{id}` is defined twice (also in {})", others),
                         "declare each tenant in one file only: delete or rename the others",
                     )
                 });
@@ -1432,7 +1424,7 @@ impl Loader {
                         file,
                         out: &mut own,
                     };
-                    merge_level_file(&mut ctx, doc.as_deref(), &mut platform, now);
+                    merge_file(&mut ctx, doc.as_deref(), &mut platform, now, true);
                 }
                 _ => {}
             }

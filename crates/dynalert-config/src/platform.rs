@@ -21,29 +21,13 @@ pub(crate) const PLATFORM_BLOCKS: [&str; 7] = [
     "custom_alert_limits",
 ];
 
-/// Merges one platform file into `platform`. Later files override earlier keys.
-pub(crate) fn merge_platform_file(
-    ctx: &mut Ctx,
-    doc: Option<&Node>,
-    platform: &mut Platform,
-    now: DateTime<Utc>,
-) {
-    merge_file(ctx, doc, platform, now, false);
-}
-
-/// Merges one `_defaults.yaml` of a subdirectory (a level of a hierarchical conf.d) into
-/// the platform of its parent directory: maps merge (per key and tier), lists replace.
-/// What crosses tenants (`routing`, `tenancy`) stays in the root platform files.
-pub(crate) fn merge_level_file(
-    ctx: &mut Ctx,
-    doc: Option<&Node>,
-    platform: &mut Platform,
-    now: DateTime<Utc>,
-) {
-    merge_file(ctx, doc, platform, now, true);
-}
-
-fn merge_file(
+/// Merges one platform file into `platform`; later files override earlier keys.
+///
+/// With `level`, the file is a `_defaults.yaml` of a subdirectory (a level of a
+/// hierarchical conf.d) merged into the platform of its parent directory: maps merge (per
+/// key and tier), lists replace. What crosses tenants (`routing`, `tenancy`) stays in the
+/// root platform files.
+pub(crate) fn merge_file(
     ctx: &mut Ctx,
     doc: Option<&Node>,
     platform: &mut Platform,

@@ -16,7 +16,8 @@ use dynalert_model::routing::{
 use dynalert_model::{Platform, Severity};
 use regex::Regex;
 
-use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
+use crate::diag::{did_you_mean, did_you_mean_or_list, ticked, Ctx};
+use crate::recipes::is_label_name;
 use crate::scalars::{check_keys, map_of, parse_duration_secs, parse_severity, seq_of, show};
 use crate::yaml::Node;
 
@@ -113,12 +114,6 @@ fn text(ctx: &mut Ctx, node: &Node, what: &str) -> Option<String> {
             None
         }
     }
-}
-
-fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn group_by(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
@@ -910,10 +905,7 @@ fn check_fields(
                 node.pos,
                 format!(
                     "{what} sets {}: at most one authentication method",
-                    set.iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
+                    ticked(set, " and ")
                 ),
                 "keep one of `basic_auth`, `authorization`, `bearer_token`, `bearer_token_file`",
             );
@@ -932,12 +924,7 @@ fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> 
     )?;
     let default_guard = Guardrails::default();
     let guard = rc.routing.map_or(&default_guard, |r| &r.guardrails);
-    let allowed_types = guard
-        .receiver_types
-        .iter()
-        .map(|t| format!("`{t}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let allowed_types = ticked(&guard.receiver_types, ", ");
     let Some(type_node) = node.get("type") else {
         ctx.error_hint(
             node.pos,
@@ -966,12 +953,7 @@ fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> 
     allowed.extend(kind.fields().iter().map(|f| f.name));
     check_keys(ctx, node, &allowed, &format!("a `{kind}` receiver"));
     let fields = check_fields(ctx, rc, node, kind.fields(), kind, what)?;
-    let group = |g: &[&str]| {
-        g.iter()
-            .map(|f| format!("`{f}`"))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
+    let group = |g: &[&str]| ticked(g, " or ");
     let missing: Vec<String> = kind
         .required()
         .iter()
@@ -996,13 +978,7 @@ fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> 
         if set.len() > 1 {
             ctx.error_hint(
                 node.pos,
-                format!(
-                    "{what} (`{kind}`) sets {}",
-                    set.iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
+                format!("{what} (`{kind}`) sets {}", ticked(set, " and ")),
                 format!("set exactly one of {}", group(g)),
             );
             return None;

@@ -9,7 +9,7 @@ use dynalert_model::{
     ThresholdKey, TierValue, Tiers,
 };
 
-use crate::diag::{did_you_mean, Ctx, Diagnostic};
+use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx, Diagnostic};
 use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::scalars::{
@@ -522,21 +522,8 @@ fn reserved(
                 .iter()
                 .copied()
                 .chain(filter_keys.iter().map(String::as_str));
-            let hint = did_you_mean(name, candidates).unwrap_or_else(|| {
-                let filters = platform
-                    .state_filters
-                    .keys()
-                    .map(|f| format!("`_state_{f}`"));
-                format!(
-                    "reserved keys are {}",
-                    RESERVED
-                        .iter()
-                        .map(|r| format!("`{r}`"))
-                        .chain(filters)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
+            // `filter_keys` are the platform's state filters as `_state_<filter>` keys.
+            let hint = did_you_mean_or_list(name, candidates, "reserved keys are");
             let what = if name.starts_with("_state_") {
                 format!("unknown state filter key `{name}`")
             } else {

@@ -328,7 +328,6 @@ impl ReceiverType {
             _ => &[],
         }
     }
-
 }
 
 impl std::fmt::Display for ReceiverType {
