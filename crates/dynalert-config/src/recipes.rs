@@ -12,7 +12,7 @@ use dynalert_model::{
     CompareOp, CustomAlert, RecipeKind, RecipeScope, RecipeShape, Severity, TierValue, Tiers,
 };
 
-use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
+use crate::diag::{did_you_mean, did_you_mean_or_list, ticked, Ctx};
 use crate::scalars::{map_of, parse_duration_secs, seq_of, show};
 use crate::values::{parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
@@ -385,6 +385,8 @@ fn parse_recipe(
         |n| format!("custom alert `{n}`"),
     );
     let what = label.as_str();
+    // Where a field is written, or the custom alert itself when it is missing.
+    let at = |field: &str| item.get(field).map_or(item.pos, |n| n.pos);
     for (k, _) in item.as_map().unwrap_or_default() {
         let name = k.as_str().unwrap_or_default();
         if !FIELDS.contains(&name) {
@@ -424,8 +426,7 @@ fn parse_recipe(
             let hint = did_you_mean(other, RECIPES).unwrap_or_else(|| {
                 "recipes are `threshold`, `rate`, `ratio`, `quantile` (also `p99_latency`), `absence`, `forecast` and `slo_burn_rate`".into()
             });
-            let pos = item.get("recipe").map_or(item.pos, |n| n.pos);
-            ctx.error_hint(pos, format!("unknown recipe `{other}` in {what}"), hint);
+            ctx.error_hint(at("recipe"), format!("unknown recipe `{other}` in {what}"), hint);
             None
         }
     });
@@ -434,9 +435,8 @@ fn parse_recipe(
         if is_alert_name(n) {
             Some(n.to_string())
         } else {
-            let pos = item.get("name").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at("name"),
                 format!("custom alert name `{n}` is not valid"),
                 "names are lower-case letters, digits and `_`, starting with a letter, at most 63 characters (e.g. `queue_depth_high`)",
             );
@@ -449,9 +449,8 @@ fn parse_recipe(
         if is_metric_name(m) && m.len() <= MAX_VALUE_LEN {
             Some(m.to_string())
         } else {
-            let pos = item.get(field).map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at(field),
                 format!("`{field}` of {what} is not a metric name: `{m}`"),
                 "write the bare metric name (letters, digits, `_`, `:`); labels go in `selectors`",
             );
@@ -466,9 +465,8 @@ fn parse_recipe(
             denominator = metric_field(ctx, "denominator_metric")
         }
         Some(k) if item.get("denominator_metric").is_some() => {
-            let pos = item.get("denominator_metric").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at("denominator_metric"),
                 format!("`denominator_metric` in {what}, a `{}` recipe", k.as_str()),
                 "only `ratio` and `slo_burn_rate` recipes have a denominator",
             );
@@ -493,9 +491,8 @@ fn parse_recipe(
         quantile = q.and_then(|q| match q.trim().parse::<f64>() {
             Ok(v) if v > 0.0 && v < 1.0 => Some(v.to_string()),
             _ => {
-                let pos = item.get("quantile").map_or(item.pos, |n| n.pos);
                 ctx.error_hint(
-                    pos,
+                    at("quantile"),
                     format!("`quantile` of {what} must be a number between 0 and 1, found `{q}`"),
                     "write `0.99` for p99",
                 );
@@ -525,11 +522,7 @@ fn parse_recipe(
                     format!("`{field}` in {what}, a `{}` recipe", k.as_str()),
                     format!(
                         "`{field}` belongs to {} recipes; remove it",
-                        kinds
-                            .iter()
-                            .map(|k| format!("`{}`", k.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(" and ")
+                        ticked(kinds.iter().map(|k| k.as_str()), " and ")
                     ),
                 );
                 false
@@ -550,9 +543,8 @@ fn parse_recipe(
         match parse_duration_secs(text) {
             Some(s) if s > 0 && s <= MAX_DURATION_SECS => Some(s),
             _ => {
-                let pos = item.get("horizon").map_or(item.pos, |n| n.pos);
                 ctx.error_hint(
-                    pos,
+                    at("horizon"),
                     format!(
                         "`horizon` of {what} must be a duration between 1s and 7d, found `{text}`"
                     ),
@@ -608,9 +600,8 @@ fn parse_recipe(
         match text.trim().parse::<u64>() {
             Ok(n) if n <= 1_000_000 => min_events = Some(n),
             _ => {
-                let pos = item.get("min_events").map_or(item.pos, |n| n.pos);
                 ctx.error_hint(
-                    pos,
+                    at("min_events"),
                     format!("`min_events` of {what} must be a whole number, found `{text}`"),
                     "write `min_events: 10`",
                 );
@@ -623,9 +614,8 @@ fn parse_recipe(
     if only(ctx, "slo_period", &slo) {
         let text = str_field(ctx, item, "slo_period", what).unwrap_or_default();
         if parse_duration_secs(text).is_none_or(|s| s <= 0) {
-            let pos = item.get("slo_period").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at("slo_period"),
                 format!("`slo_period` of {what} must be a duration, found `{text}`"),
                 "write `slo_period: 30d`",
             );
@@ -636,9 +626,8 @@ fn parse_recipe(
         match text.trim().trim_end_matches('%').parse::<f64>() {
             Ok(v) if v > 0.0 && v < 100.0 => Some(v),
             _ => {
-                let pos = item.get("objective").map_or(item.pos, |n| n.pos);
                 ctx.error_hint(
-                    pos,
+                    at("objective"),
                     format!("`objective` of {what} must be a percentage between 0 and 100, found `{text}`"),
                     "write `objective: \"99.9\"`",
                 );
@@ -670,9 +659,8 @@ fn parse_recipe(
             );
         }
         for l in a.keys().filter(|l| b.contains_key(*l)) {
-            let pos = item.get("selectors_re").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at("selectors_re"),
                 format!("label `{l}` of {what} is in both `selectors` and `selectors_re`"),
                 "keep one of them",
             );

@@ -76,7 +76,7 @@ fn err_not_map(ctx: &mut Ctx, node: &Node, what: &str) -> bool {
 fn duration(ctx: &mut Ctx, node: &Node, what: &str) -> Option<u64> {
     let text = node.as_str().unwrap_or_default();
     match parse_duration_secs(text).and_then(|s| u64::try_from(s).ok()) {
-        Some(s) if node.as_map().is_none() && node.as_seq().is_none() => Some(s),
+        Some(s) => Some(s),
         _ => {
             ctx.error_hint(
                 node.pos,
@@ -356,7 +356,7 @@ fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
                 continue;
             }
             if URL_KEYS.contains(&key) {
-                if let Some(url) = v.as_str().filter(|_| v.as_map().is_none()) {
+                if let Some(url) = v.as_str() {
                     if let Err(e) = check_url(url) {
                         ctx.error(
                             v.pos,
@@ -749,74 +749,65 @@ fn check_fields(
         let Some(spec) = specs.iter().find(|f| f.name == name).copied() else {
             continue;
         };
+        // `Err(None)`: the problem is reported already (a nested mapping).
         let value = match spec.kind {
             FieldKind::Text | FieldKind::Url | FieldKind::File | FieldKind::Template => {
                 match v.as_str() {
-                    Some(s)
-                        if !v.is_null()
-                            && !s.trim().is_empty()
-                            && v.as_map().is_none()
-                            && v.as_seq().is_none() =>
-                    {
-                        serde_json::Value::String(s.to_string())
+                    Some(s) if !v.is_null() && !s.trim().is_empty() => {
+                        Ok(serde_json::Value::String(s.to_string()))
                     }
                     _ => {
                         let shown = if spec.secret {
-                            "a secret".to_string()
+                            "a secret".into()
                         } else {
                             show(v)
                         };
-                        ctx.error(
-                            v.pos,
-                            format!("`{name}` must be a non-empty string, found {shown}"),
-                        );
-                        ok = false;
-                        continue;
+                        Err(Some(format!(
+                            "`{name}` must be a non-empty string, found {shown}"
+                        )))
                     }
                 }
             }
             FieldKind::Bool => match v.to_json() {
-                b @ serde_json::Value::Bool(_) => b,
-                _ => {
-                    ctx.error(
-                        v.pos,
-                        format!("`{name}` must be `true` or `false`, found {}", show(v)),
-                    );
-                    ok = false;
-                    continue;
-                }
+                b @ serde_json::Value::Bool(_) => Ok(b),
+                _ => Err(Some(format!(
+                    "`{name}` must be `true` or `false`, found {}",
+                    show(v)
+                ))),
             },
             FieldKind::Count | FieldKind::Int => match v.to_json() {
                 serde_json::Value::Number(n)
                     if n.as_u64().is_some()
                         || (spec.kind == FieldKind::Int && n.as_i64().is_some()) =>
                 {
-                    serde_json::Value::Number(n)
+                    Ok(serde_json::Value::Number(n))
                 }
-                _ => {
-                    ctx.error(
-                        v.pos,
-                        format!("`{name}` must be a whole number, found {}", show(v)),
-                    );
-                    ok = false;
-                    continue;
-                }
+                _ => Err(Some(format!(
+                    "`{name}` must be a whole number, found {}",
+                    show(v)
+                ))),
             },
             FieldKind::Map(inner) => {
                 let inner_what = format!("`{name}` of {what}");
                 if err_not_map(ctx, v, &inner_what) {
-                    ok = false;
-                    continue;
+                    Err(None)
+                } else {
+                    let allowed: Vec<&str> = inner.iter().map(|f| f.name).collect();
+                    check_keys(ctx, v, &allowed, &inner_what);
+                    check_fields(ctx, rc, v, inner, kind, &inner_what)
+                        .map(serde_json::Value::Object)
+                        .ok_or(None)
                 }
-                let allowed: Vec<&str> = inner.iter().map(|f| f.name).collect();
-                check_keys(ctx, v, &allowed, &inner_what);
-                match check_fields(ctx, rc, v, inner, kind, &inner_what) {
-                    Some(m) => serde_json::Value::Object(m),
-                    None => {
-                        ok = false;
-                        continue;
-                    }
+            }
+        };
+        let value = match value {
+            Ok(value) => value,
+            Err(message) => {
+                if let Some(message) = message {
+                    ctx.error(v.pos, message);
                 }
+                ok = false;
+                continue;
             }
         };
         let text = value.as_str().unwrap_or_default();
