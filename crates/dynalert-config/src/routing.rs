@@ -1418,12 +1418,9 @@ pub(crate) fn parse_tenant_routing(
         time_intervals,
     };
     if let Some(list) = node.get("overrides") {
-        match list.as_seq() {
-            None => ctx.error_hint(
-                list.pos,
-                format!("`_routing.overrides` must be a list, found {}", show(list)),
-                "write `- {alertname: X, receiver: {type: webhook, url: …}}`",
-            ),
+        let hint = "write `- {alertname: X, receiver: {type: webhook, url: …}}`";
+        match seq_of(ctx, list, "`_routing.overrides`", Some(hint)) {
+            None => {}
             Some(items) if items.len() > rc.limits.overrides => ctx.error_hint(
                 list.pos,
                 format!(
@@ -1450,7 +1447,8 @@ pub(crate) fn parse_tenant_routing(
                         .and_then(|s| parse_severity(ctx, s, &format!("`severity` of {what}")));
                     let mut labels = Vec::new();
                     if let Some(m) = item.get("matchers") {
-                        match m.as_seq() {
+                        let hint = "write `matchers: ['team=~\"db|infra\"', 'env!=dev']`";
+                        match seq_of(ctx, m, &format!("`matchers` of {what}"), Some(hint)) {
                             Some(ms) if ms.len() > rc.limits.matchers => ctx.error_hint(
                                 m.pos,
                                 format!("`matchers` of {what} has {} entries, over the platform's limit of {}", ms.len(), rc.limits.matchers),
@@ -1463,11 +1461,7 @@ pub(crate) fn parse_tenant_routing(
                                     }
                                 }
                             }
-                            None => ctx.error_hint(
-                                m.pos,
-                                format!("`matchers` of {what} must be a list, found {}", show(m)),
-                                "write `matchers: ['team=~\"db|infra\"', 'env!=dev']`",
-                            ),
+                            None => {}
                         }
                     }
                     if item.get("alertname").is_none()

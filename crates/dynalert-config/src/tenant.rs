@@ -14,7 +14,7 @@ use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::scalars::{
     check_keys, is_disable, is_enable, map_of, parse_duration_secs, parse_expires, parse_switch,
-    parse_time, parse_timezone, show,
+    parse_time, parse_timezone, seq_of, show,
 };
 use crate::values::{parse_key_name, parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
@@ -595,40 +595,31 @@ fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metada
             );
         }
     }
-    if let Some(ns) = node.get("namespaces") {
-        match ns.as_seq() {
-            Some(items) => {
-                for item in items {
-                    let s = item.as_str().unwrap_or_default();
-                    if !crate::platform::valid_namespace(s) {
-                        ctx.error_hint(
-                            item.pos,
-                            format!("bad namespace {}", crate::yaml::quote(s)),
-                            "Kubernetes namespaces are lower-case letters, digits and `-` (max 63)",
-                        );
-                    } else if !platform.namespaces_of(id).iter().any(|n| n == s) {
-                        let hint = match platform.namespace_owner.get(s) {
-                            Some(owner) if owner != id => format!(
-                                "the platform assigns `{s}` to tenant `{owner}`; namespaces are assigned under `tenancy:` in a platform file"
-                            ),
-                            _ => format!(
-                                "ask the platform team to add `{id}: {{namespaces: [{s}]}}` under `tenancy:` in a platform file"
-                            ),
-                        };
-                        ctx.error_hint(
-                            item.pos,
-                            format!(
-                                "namespace `{s}` is not assigned to tenant `{id}` by the platform"
-                            ),
-                            hint,
-                        );
-                    }
-                }
+    let namespaces = node.get("namespaces");
+    if let Some(items) = namespaces.and_then(|ns| seq_of(ctx, ns, "`namespaces`", None)) {
+        for item in items {
+            let s = item.as_str().unwrap_or_default();
+            if !crate::platform::valid_namespace(s) {
+                ctx.error_hint(
+                    item.pos,
+                    format!("bad namespace {}", crate::yaml::quote(s)),
+                    "Kubernetes namespaces are lower-case letters, digits and `-` (max 63)",
+                );
+            } else if !platform.namespaces_of(id).iter().any(|n| n == s) {
+                let hint = match platform.namespace_owner.get(s) {
+                    Some(owner) if owner != id => format!(
+                        "the platform assigns `{s}` to tenant `{owner}`; namespaces are assigned under `tenancy:` in a platform file"
+                    ),
+                    _ => format!(
+                        "ask the platform team to add `{id}: {{namespaces: [{s}]}}` under `tenancy:` in a platform file"
+                    ),
+                };
+                ctx.error_hint(
+                    item.pos,
+                    format!("namespace `{s}` is not assigned to tenant `{id}` by the platform"),
+                    hint,
+                );
             }
-            None => ctx.error(
-                ns.pos,
-                format!("`namespaces` must be a list, found {}", show(ns)),
-            ),
         }
     }
     m
@@ -777,7 +768,7 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     let mut recurring = Vec::new();
     let mut ok = !matches!(start, Some(None)) && !matches!(expires, Some(None));
     if let Some(list) = node.get("recurring") {
-        match list.as_seq() {
+        match seq_of(ctx, list, "`recurring`", None) {
             Some(items) => {
                 for item in items {
                     match recurring_window(ctx, item) {
@@ -786,13 +777,7 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
                     }
                 }
             }
-            None => {
-                ctx.error(
-                    list.pos,
-                    format!("`recurring` must be a list, found {}", show(list)),
-                );
-                ok = false;
-            }
+            None => ok = false,
         }
     }
     if !ok {
