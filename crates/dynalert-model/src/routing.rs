@@ -224,35 +224,65 @@ const PUSHOVER: &[FieldSpec] = &[
     f("http_config", Map(HTTP_CONFIG), false),
 ];
 
-impl ReceiverType {
-    pub const ALL: [ReceiverType; 11] = [
-        ReceiverType::Webhook,
-        ReceiverType::Email,
-        ReceiverType::Slack,
+/// Per receiver type, in declaration order: its name, the Alertmanager receiver key holding
+/// its configurations, and the fields a tenant may set.
+const TYPES: [(ReceiverType, &str, &str, &[FieldSpec]); 11] = [
+    (ReceiverType::Webhook, "webhook", "webhook_configs", WEBHOOK),
+    (ReceiverType::Email, "email", "email_configs", EMAIL),
+    (ReceiverType::Slack, "slack", "slack_configs", SLACK),
+    (
         ReceiverType::Pagerduty,
+        "pagerduty",
+        "pagerduty_configs",
+        PAGERDUTY,
+    ),
+    (
         ReceiverType::Opsgenie,
+        "opsgenie",
+        "opsgenie_configs",
+        OPSGENIE,
+    ),
+    (
         ReceiverType::Telegram,
-        ReceiverType::Discord,
-        ReceiverType::Webex,
-        ReceiverType::Sns,
+        "telegram",
+        "telegram_configs",
+        TELEGRAM,
+    ),
+    (ReceiverType::Discord, "discord", "discord_configs", DISCORD),
+    (ReceiverType::Webex, "webex", "webex_configs", WEBEX),
+    (ReceiverType::Sns, "sns", "sns_configs", SNS),
+    (
         ReceiverType::Victorops,
+        "victorops",
+        "victorops_configs",
+        VICTOROPS,
+    ),
+    (
         ReceiverType::Pushover,
-    ];
+        "pushover",
+        "pushover_configs",
+        PUSHOVER,
+    ),
+];
+
+impl ReceiverType {
+    pub const ALL: [ReceiverType; 11] = {
+        let mut all = [ReceiverType::Webhook; 11];
+        let mut i = 0;
+        while i < TYPES.len() {
+            // `as_str` and the others index `TYPES` by the type's discriminant.
+            assert!(
+                TYPES[i].0 as usize == i,
+                "`TYPES` follows the declaration order"
+            );
+            all[i] = TYPES[i].0;
+            i += 1;
+        }
+        all
+    };
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReceiverType::Webhook => "webhook",
-            ReceiverType::Email => "email",
-            ReceiverType::Slack => "slack",
-            ReceiverType::Pagerduty => "pagerduty",
-            ReceiverType::Opsgenie => "opsgenie",
-            ReceiverType::Telegram => "telegram",
-            ReceiverType::Discord => "discord",
-            ReceiverType::Webex => "webex",
-            ReceiverType::Sns => "sns",
-            ReceiverType::Victorops => "victorops",
-            ReceiverType::Pushover => "pushover",
-        }
+        TYPES[self as usize].1
     }
 
     pub fn parse(s: &str) -> Option<ReceiverType> {
@@ -261,36 +291,12 @@ impl ReceiverType {
 
     /// Alertmanager receiver key holding configurations of this type.
     pub fn configs_key(self) -> &'static str {
-        match self {
-            ReceiverType::Webhook => "webhook_configs",
-            ReceiverType::Email => "email_configs",
-            ReceiverType::Slack => "slack_configs",
-            ReceiverType::Pagerduty => "pagerduty_configs",
-            ReceiverType::Opsgenie => "opsgenie_configs",
-            ReceiverType::Telegram => "telegram_configs",
-            ReceiverType::Discord => "discord_configs",
-            ReceiverType::Webex => "webex_configs",
-            ReceiverType::Sns => "sns_configs",
-            ReceiverType::Victorops => "victorops_configs",
-            ReceiverType::Pushover => "pushover_configs",
-        }
+        TYPES[self as usize].2
     }
 
     /// Fields a tenant may set for this type.
     pub fn fields(self) -> &'static [FieldSpec] {
-        match self {
-            ReceiverType::Webhook => WEBHOOK,
-            ReceiverType::Email => EMAIL,
-            ReceiverType::Slack => SLACK,
-            ReceiverType::Pagerduty => PAGERDUTY,
-            ReceiverType::Opsgenie => OPSGENIE,
-            ReceiverType::Telegram => TELEGRAM,
-            ReceiverType::Discord => DISCORD,
-            ReceiverType::Webex => WEBEX,
-            ReceiverType::Sns => SNS,
-            ReceiverType::Victorops => VICTOROPS,
-            ReceiverType::Pushover => PUSHOVER,
-        }
+        TYPES[self as usize].3
     }
 
     /// Required fields: every group must have at least one of its fields set.
