@@ -226,44 +226,22 @@ const PUSHOVER: &[FieldSpec] = &[
 
 /// Per receiver type, in declaration order: its name, the Alertmanager receiver key holding
 /// its configurations, and the fields a tenant may set.
-const TYPES: [(ReceiverType, &str, &str, &[FieldSpec]); 11] = [
-    (ReceiverType::Webhook, "webhook", "webhook_configs", WEBHOOK),
-    (ReceiverType::Email, "email", "email_configs", EMAIL),
-    (ReceiverType::Slack, "slack", "slack_configs", SLACK),
-    (
-        ReceiverType::Pagerduty,
-        "pagerduty",
-        "pagerduty_configs",
-        PAGERDUTY,
-    ),
-    (
-        ReceiverType::Opsgenie,
-        "opsgenie",
-        "opsgenie_configs",
-        OPSGENIE,
-    ),
-    (
-        ReceiverType::Telegram,
-        "telegram",
-        "telegram_configs",
-        TELEGRAM,
-    ),
-    (ReceiverType::Discord, "discord", "discord_configs", DISCORD),
-    (ReceiverType::Webex, "webex", "webex_configs", WEBEX),
-    (ReceiverType::Sns, "sns", "sns_configs", SNS),
-    (
-        ReceiverType::Victorops,
-        "victorops",
-        "victorops_configs",
-        VICTOROPS,
-    ),
-    (
-        ReceiverType::Pushover,
-        "pushover",
-        "pushover_configs",
-        PUSHOVER,
-    ),
-];
+const TYPES: [(ReceiverType, &str, &str, &[FieldSpec]); 11] = {
+    use ReceiverType as T;
+    [
+        (T::Webhook, "webhook", "webhook_configs", WEBHOOK),
+        (T::Email, "email", "email_configs", EMAIL),
+        (T::Slack, "slack", "slack_configs", SLACK),
+        (T::Pagerduty, "pagerduty", "pagerduty_configs", PAGERDUTY),
+        (T::Opsgenie, "opsgenie", "opsgenie_configs", OPSGENIE),
+        (T::Telegram, "telegram", "telegram_configs", TELEGRAM),
+        (T::Discord, "discord", "discord_configs", DISCORD),
+        (T::Webex, "webex", "webex_configs", WEBEX),
+        (T::Sns, "sns", "sns_configs", SNS),
+        (T::Victorops, "victorops", "victorops_configs", VICTOROPS),
+        (T::Pushover, "pushover", "pushover_configs", PUSHOVER),
+    ]
+};
 
 impl ReceiverType {
     pub const ALL: [ReceiverType; 11] = {
@@ -271,10 +249,7 @@ impl ReceiverType {
         let mut i = 0;
         while i < TYPES.len() {
             // `as_str` and the others index `TYPES` by the type's discriminant.
-            assert!(
-                TYPES[i].0 as usize == i,
-                "`TYPES` follows the declaration order"
-            );
+            assert!(TYPES[i].0 as usize == i);
             all[i] = TYPES[i].0;
             i += 1;
         }
