@@ -17,7 +17,7 @@ use crate::scalars::{
 };
 use crate::yaml::{Node, NodeKind, Pos};
 
-const VALUE_MAP_KEYS: [&str; 4] = ["value", "default", "overrides", "expires"];
+pub(crate) const VALUE_MAP_KEYS: [&str; 4] = ["value", "default", "overrides", "expires"];
 const OVERRIDE_KEYS: [&str; 4] = ["window", "timezone", "days", "value"];
 const DAY_NAMES: [(&str, &str); 7] = [
     ("mon", "monday"),
