@@ -306,6 +306,8 @@ pub fn parse_key_value(
         }
         entry.tiers.insert(sev, (tv, pos));
     };
+    // A single value written at `node`.
+    let fixed = |ctx: &Ctx, v: Option<f64>| TierValue::fixed(v, ctx.source(node.pos));
     let tier_map = node.as_map().is_some_and(|m| {
         let names = || m.iter().filter_map(|(k, _)| k.as_str());
         names().any(|s| TIER_NAMES.contains(&s))
@@ -337,15 +339,10 @@ pub fn parse_key_value(
         return;
     }
     // Scalar with optional `:tier` suffix.
-    if let Some(s) = node.as_str().filter(|_| node.as_map().is_none()) {
+    if let Some(s) = node.as_str() {
         if is_disable(s) {
             match forced_tier {
-                Some(t) => set(
-                    ctx,
-                    t,
-                    TierValue::fixed(None, ctx.source(node.pos)),
-                    node.pos,
-                ),
+                Some(t) => set(ctx, t, fixed(ctx, None), node.pos),
                 None => entry.disable_all = Some(node.pos),
             }
             return;
@@ -381,12 +378,7 @@ pub fn parse_key_value(
             if forced_tier.is_none() {
                 entry.sole = Some(node.pos);
             }
-            set(
-                ctx,
-                sev,
-                TierValue::fixed(amount, ctx.source(node.pos)),
-                node.pos,
-            );
+            set(ctx, sev, fixed(ctx, amount), node.pos);
             return;
         }
     }
@@ -394,12 +386,7 @@ pub fn parse_key_value(
     // The usual value, a plain number, takes the short way (what `parse_tier_value`
     // accepts for it, without building the wording of its messages).
     if let Some(v) = plain_number(node) {
-        set(
-            ctx,
-            sev,
-            TierValue::fixed(Some(v), ctx.source(node.pos)),
-            node.pos,
-        );
+        set(ctx, sev, fixed(ctx, Some(v)), node.pos);
         return;
     }
     if let Some(tv) = parse_tier_value(ctx, node, &format!("`{key}`"), now) {
