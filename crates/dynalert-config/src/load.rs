@@ -706,7 +706,7 @@ impl Loader {
                             .and_then(|m| now.duration_since(m).ok())
                             .is_none_or(|age| age < read.settle);
                         if !read.settle.is_zero() && recent {
-                            return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
+                            return ([0u8; 32], Read::Unstable);
                         }
                         let got = read_already.clone().unwrap_or_else(|| {
                             read_stable(path, Some(stamp), read.limits.max_bytes)
@@ -716,9 +716,7 @@ impl Loader {
                             Ok(Some(bytes)) => Ok(bytes),
                             // Changed while it was read: the same file, size and mtime after
                             // the read, or read again later.
-                            Ok(None) => {
-                                return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable)
-                            }
+                            Ok(None) => return ([0u8; 32], Read::Unstable),
                             Err(e) => Err(e),
                         }
                     }
@@ -731,7 +729,7 @@ impl Loader {
                     Err(e) => Sha256::digest(e.as_bytes()).into(),
                 };
                 if *prev == Some(hash) {
-                    return (name.clone(), stamp.clone(), hash, Read::Same);
+                    return (hash, Read::Same);
                 }
                 let content = if is_platform_file(name) || is_level_file(name) {
                     let file: Arc<str> = Arc::from(dir.join(name).display().to_string());
@@ -739,10 +737,10 @@ impl Loader {
                 } else {
                     Content::Text(text)
                 };
-                (name.clone(), stamp.clone(), hash, Read::Changed(content))
+                (hash, Read::Changed(content))
             });
         let mut fresh = Vec::new();
-        for (name, stamp, hash, outcome) in refreshed {
+        for (((name, _, stamp, _), _), (hash, outcome)) in work.into_iter().zip(refreshed) {
             match outcome {
                 Read::Unstable => report.unstable.push(name),
                 Read::Same => {

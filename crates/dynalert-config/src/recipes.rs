@@ -85,18 +85,15 @@ pub fn parse_custom_alerts(
         RecipeScope::Platform => (MAX_PLATFORM_RECIPES, "the platform"),
     };
     // An `slo_burn_rate` recipe is two alerts and counts twice.
-    let cost: usize = items
-        .iter()
-        .map(|i| 1 + usize::from(i.get("recipe").and_then(Node::as_str) == Some("slo_burn_rate")))
-        .sum();
+    let cost_of =
+        |i: &Node| 1 + usize::from(i.get("recipe").and_then(Node::as_str) == Some("slo_burn_rate"));
+    let cost: usize = items.iter().map(cost_of).sum();
     if cost > limit {
         let mut acc = 0;
         let at = items
             .iter()
             .find(|i| {
-                acc += 1 + usize::from(
-                    i.get("recipe").and_then(Node::as_str) == Some("slo_burn_rate"),
-                );
+                acc += cost_of(i);
                 acc > limit
             })
             .map_or(node.pos, |i| i.pos);
@@ -115,9 +112,10 @@ pub fn parse_custom_alerts(
         let Some(alert) = parse_recipe(ctx, item, scope, now) else {
             continue;
         };
+        let at = item.get("name").map_or(item.pos, |n| n.pos);
         if let Some(first) = names.get(&alert.shape.name) {
             ctx.error_hint(
-                item.get("name").map_or(item.pos, |n| n.pos),
+                at,
                 format!(
                     "custom alert `{}` is declared twice (first at line {})",
                     alert.shape.name, first.line
@@ -126,10 +124,7 @@ pub fn parse_custom_alerts(
             );
             continue;
         }
-        names.insert(
-            alert.shape.name.clone(),
-            item.get("name").map_or(item.pos, |n| n.pos),
-        );
+        names.insert(alert.shape.name.clone(), at);
         out.push(alert);
     }
     out
@@ -286,12 +281,9 @@ fn selectors(
     what: &str,
 ) -> Option<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    let Some(node) = item.get(field) else {
+    let Some(node) = item.get(field).filter(|n| !n.is_null()) else {
         return Some(out);
     };
-    if node.is_null() {
-        return Some(out);
-    }
     let Some(entries) = node.as_map() else {
         ctx.error_hint(
             node.pos,
@@ -325,7 +317,7 @@ fn selectors(
             continue;
         }
         let value = match v.as_str() {
-            Some(s) if !v.is_null() && v.as_map().is_none() => s,
+            Some(s) if !v.is_null() => s,
             _ => {
                 ctx.error_hint(
                     v.pos,
