@@ -449,9 +449,7 @@ fn receiver_ref(ctx: &mut Ctx, node: &Node, names: &BTreeSet<&str>, what: &str) 
 
 /// Parses a platform `routing:` block. `None` when it has errors.
 pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<PlatformRouting> {
-    if err_not_map(ctx, node, "`routing`") {
-        return None;
-    }
+    map_of(ctx, node, "`routing`", None)?;
     let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
     check_keys(ctx, node, &PLATFORM_KEYS, "`routing`");
     let guard = node
@@ -475,9 +473,7 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
         }
     };
     let enforced = node.get("enforced").and_then(|e| {
-        if err_not_map(ctx, e, "`routing.enforced`") {
-            return None;
-        }
+        map_of(ctx, e, "`routing.enforced`", None)?;
         check_keys(ctx, e, &["receiver", "severities"], "`routing.enforced`");
         let receiver = match e.get("receiver") {
             Some(r) => receiver_ref(ctx, r, &names, "enforced receiver")?,
@@ -497,8 +493,8 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
     });
     let mut tiers = BTreeMap::new();
     if let Some(t) = node.get("tiers") {
-        if !err_not_map(ctx, t, "`routing.tiers`") {
-            for (k, v) in t.as_map().unwrap_or_default() {
+        if let Some(entries) = map_of(ctx, t, "`routing.tiers`", None) {
+            for (k, v) in entries {
                 let tier = k.as_str().unwrap_or_default().to_string();
                 let what = format!("tier `{tier}`");
                 if err_not_map(ctx, v, &what) {
@@ -577,8 +573,8 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
         .unwrap_or_default();
     let mut per_tenant = BTreeMap::new();
     if let Some(t) = node.get("tenant_limits") {
-        if !err_not_map(ctx, t, "`routing.tenant_limits`") {
-            for (k, v) in t.as_map().unwrap_or_default() {
+        if let Some(entries) = map_of(ctx, t, "`routing.tenant_limits`", None) {
+            for (k, v) in entries {
                 let id = k.as_str().unwrap_or_default().to_string();
                 let l = tenant_limits(ctx, v, &limits, &format!("`routing.tenant_limits.{id}`"));
                 per_tenant.insert(id, l);
@@ -1223,10 +1219,9 @@ fn tenant_time_intervals(
     limits: &TenantLimits,
 ) -> BTreeMap<String, Vec<IntervalSpec>> {
     let mut out = BTreeMap::new();
-    if err_not_map(ctx, node, "`_routing.time_intervals`") {
+    let Some(entries) = map_of(ctx, node, "`_routing.time_intervals`", None) else {
         return out;
-    }
-    let entries = node.as_map().unwrap_or_default();
+    };
     if entries.len() > limits.time_intervals {
         ctx.error_hint(
             node.pos,
@@ -1382,9 +1377,7 @@ pub(crate) fn parse_tenant_routing(
     platform: &Platform,
     tenant: &str,
 ) -> Option<TenantRouting> {
-    if err_not_map(ctx, node, "`_routing`") {
-        return None;
-    }
+    map_of(ctx, node, "`_routing`", None)?;
     let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
     let routing = platform.routing.as_ref();
     check_keys(ctx, node, &TENANT_KEYS, "`_routing`");
