@@ -356,35 +356,17 @@ fn effective_of(
     let mut ours = platform.defaults.iter().peekable();
     let mut theirs = tenant.thresholds.iter().peekable();
     loop {
-        let (key, tiers) = match (ours.peek(), theirs.peek()) {
+        use std::cmp::Ordering::{Greater, Less};
+        let order = match (ours.peek(), theirs.peek()) {
             (None, None) => break,
-            (Some((pk, pv)), Some((tk, tv))) => match pk.cmp(tk) {
-                std::cmp::Ordering::Less => {
-                    let (pk, pv) = (*pk, *pv);
-                    ours.next();
-                    (pk, (None, Some(pv)))
-                }
-                std::cmp::Ordering::Greater => {
-                    let (tk, tv) = (*tk, *tv);
-                    theirs.next();
-                    (tk, (Some(tv), None))
-                }
-                std::cmp::Ordering::Equal => {
-                    let (tk, tv, pv) = (*tk, *tv, *pv);
-                    ours.next();
-                    theirs.next();
-                    (tk, (Some(tv), Some(pv)))
-                }
-            },
-            (Some(_), None) => {
-                let (pk, pv) = ours.next().expect("peeked");
-                (pk, (None, Some(pv)))
-            }
-            (None, Some(_)) => {
-                let (tk, tv) = theirs.next().expect("peeked");
-                (tk, (Some(tv), None))
-            }
+            (Some(_), None) => Less,
+            (None, Some(_)) => Greater,
+            (Some((pk, _)), Some((tk, _))) => pk.cmp(tk),
         };
+        let ours_next = if order == Greater { None } else { ours.next() };
+        let theirs_next = if order == Less { None } else { theirs.next() };
+        let (key, _) = theirs_next.or(ours_next).expect("peeked");
+        let tiers = (theirs_next.map(|(_, v)| v), ours_next.map(|(_, v)| v));
         keys.push(key_effective(
             key,
             tiers,
