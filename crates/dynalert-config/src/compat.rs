@@ -3,7 +3,8 @@
 //! `docs/compatibility.md` lists them with the reason.
 
 use crate::diag::Ctx;
-use crate::scalars::is_disable;
+use crate::scalars::{is_disable, is_enable, TIER_NAMES};
+use crate::values::VALUE_MAP_KEYS;
 use crate::yaml::{Node, NodeKind};
 
 /// Upstream platform blocks that are read and ignored, with what dynalert offers instead.
@@ -65,26 +66,18 @@ pub(crate) fn upstream_setting(
 /// word, a tier map or a value map), as opposed to upstream's free-form merged values
 /// such as `level: L0`, `pages: [a]` or `threshold: {cpu: 70}`.
 pub(crate) fn threshold_like(node: &Node) -> bool {
-    const MAP_KEYS: [&str; 7] = [
-        "info",
-        "warning",
-        "critical",
-        "value",
-        "default",
-        "overrides",
-        "expires",
-    ];
     match &node.kind {
         NodeKind::Scalar { value, .. } => {
             let v = value.trim();
             // Anything that starts like a number is an attempt at one (`7O`, `-`, `.5x`).
             is_disable(v)
-                || crate::scalars::is_enable(v)
+                || is_enable(v)
                 || v.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
         }
         NodeKind::Map(m) => m
             .iter()
-            .any(|(k, _)| k.as_str().is_some_and(|s| MAP_KEYS.contains(&s))),
+            .filter_map(|(k, _)| k.as_str())
+            .any(|s| TIER_NAMES.contains(&s) || VALUE_MAP_KEYS.contains(&s)),
         NodeKind::Seq(_) => node.is_null(),
     }
 }

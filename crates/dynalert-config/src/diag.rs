@@ -125,8 +125,12 @@ pub fn did_you_mean_or_list<'a>(
     candidates: impl IntoIterator<Item = &'a str> + Clone,
     lead: &str,
 ) -> String {
-    did_you_mean(word, candidates.clone()).unwrap_or_else(|| {
-        let all: Vec<String> = candidates.into_iter().map(|c| format!("`{c}`")).collect();
-        format!("{lead} {}", all.join(", "))
-    })
+    did_you_mean(word, candidates.clone())
+        .unwrap_or_else(|| format!("{lead} {}", ticked(candidates, ", ")))
+}
+
+/// `items` in backticks, joined with `sep`: `` `a`, `b` ``.
+pub fn ticked<T: fmt::Display>(items: impl IntoIterator<Item = T>, sep: &str) -> String {
+    let all: Vec<String> = items.into_iter().map(|i| format!("`{i}`")).collect();
+    all.join(sep)
 }

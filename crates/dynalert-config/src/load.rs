@@ -25,10 +25,9 @@ use chrono::{DateTime, Utc};
 use dynalert_model::{Config, Platform, Tenant};
 use sha2::{Digest, Sha256};
 
-use crate::diag::{Ctx, Diagnostic, Level};
+use crate::diag::{ticked, Ctx, Diagnostic, Level};
 use crate::platform::{
-    finish_platform, is_ignored_level_file, is_level_file, is_platform_file, merge_level_file,
-    merge_platform_file,
+    finish_platform, is_ignored_level_file, is_level_file, is_platform_file, merge_file,
 };
 use crate::tenant::{parse_tenants_file, FileTenants, PlatformIndex};
 use crate::yaml::{self, Limits, Node, NodeKind, Pos};
@@ -112,7 +111,7 @@ enum Content {
 }
 
 /// Outcome of one load or reload.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadReport {
     /// The configuration to serve: new where valid, last good where not.
     pub config: Arc<Config>,
@@ -195,6 +194,7 @@ fn beneath(rel: &str, dir: &str) -> bool {
 }
 
 /// Incremental loader of one directory.
+#[derive(Default)]
 pub struct Loader {
     dir: PathBuf,
     files: BTreeMap<String, FileState>,
@@ -247,15 +247,11 @@ pub fn tenant_id(name: &str) -> Option<&str> {
     if name.starts_with('.') {
         return None;
     }
-    let lower = name.get(name.len().saturating_sub(5)..).unwrap_or_default();
-    if lower.eq_ignore_ascii_case(".yaml") {
-        return Some(&name[..name.len() - 5]);
-    }
-    let lower = name.get(name.len().saturating_sub(4)..).unwrap_or_default();
-    if lower.eq_ignore_ascii_case(".yml") {
-        return Some(&name[..name.len() - 4]);
-    }
-    None
+    [".yaml", ".yml"].into_iter().find_map(|ext| {
+        let at = name.len().checked_sub(ext.len())?;
+        let stem = name.get(..at)?;
+        name[at..].eq_ignore_ascii_case(ext).then_some(stem)
+    })
 }
 
 /// Checks a tenant id against the grammar: lower-case letters, digits, `-`, `_`, `.`,
@@ -430,7 +426,7 @@ enum Probe {
 
 fn probe(path: &Path) -> Probe {
     // The usual case in one call: a regular file (or something else that resolves).
-    match std::fs::metadata(path) {
+    let e = match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => return Probe::File(stamp_of(&meta)),
         Ok(meta) => {
             return Probe::Broken(Stamp {
@@ -438,8 +434,8 @@ fn probe(path: &Path) -> Probe {
                 ..stamp_of(&meta)
             })
         }
-        Err(_) => {}
-    }
+        Err(e) => e,
+    };
     let link = match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Probe::Gone,
         Err(e) => {
@@ -452,29 +448,20 @@ fn probe(path: &Path) -> Probe {
         }
         Ok(m) => m,
     };
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() => Probe::File(stamp_of(&meta)),
-        Ok(meta) => Probe::Broken(Stamp {
-            broken: Some(not_regular(&meta)),
-            ..stamp_of(&meta)
-        }),
-        Err(e) => {
-            let target = std::fs::read_link(path)
-                .map(|t| format!(" to `{}`", t.display()))
-                .unwrap_or_default();
-            let why = match e.raw_os_error() {
-                Some(40) => format!("looping symbolic link{target}"),
-                _ if e.kind() == std::io::ErrorKind::NotFound => {
-                    format!("dangling symbolic link{target} (its target does not exist)")
-                }
-                _ => e.to_string(),
-            };
-            Probe::Broken(Stamp {
-                broken: Some(format!("cannot read: {why}")),
-                ..stamp_of(&link)
-            })
+    let target = std::fs::read_link(path)
+        .map(|t| format!(" to `{}`", t.display()))
+        .unwrap_or_default();
+    let why = match e.raw_os_error() {
+        Some(40) => format!("looping symbolic link{target}"),
+        _ if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("dangling symbolic link{target} (its target does not exist)")
         }
-    }
+        _ => e.to_string(),
+    };
+    Probe::Broken(Stamp {
+        broken: Some(format!("cannot read: {why}")),
+        ..stamp_of(&link)
+    })
 }
 
 /// Config file names of a conf.d, relative to it (`db/mariadb/_defaults.yaml`), down to
@@ -518,15 +505,11 @@ fn list_tree(root: &Path) -> Result<(Vec<String>, Vec<Diagnostic>), LoadError> {
                     e.iter()
                         .any(|(n, _)| !n.starts_with('.') && tenant_id(n).is_some())
                 }) {
-                    deep.push(Diagnostic {
-                        hint: Some(format!(
-                            "a conf.d has at most {MAX_LEVELS} levels (root, domain, region, environment): move the files up"
-                        )),
-                        ..io_diag(
-                            &Arc::from(root.join(rel).display().to_string()),
-                            format!("directory `{rel}` is nested too deep; its files are not read"),
-                        )
-                    });
+                    deep.push(io_hint(
+                        &Arc::from(root.join(rel).display().to_string()),
+                        format!("directory `{rel}` is nested too deep; its files are not read"),
+                        format!("a conf.d has at most {MAX_LEVELS} levels (root, domain, region, environment): move the files up"),
+                    ));
                 }
                 continue;
             }
@@ -564,13 +547,21 @@ fn list_tree(root: &Path) -> Result<(Vec<String>, Vec<Diagnostic>), LoadError> {
     Ok((names, deep))
 }
 
-fn io_diag(file: &Arc<str>, message: String) -> Diagnostic {
+fn io_diag(file: &Arc<str>, message: impl Into<String>) -> Diagnostic {
     Diagnostic {
         level: Level::Error,
         file: file.clone(),
         pos: Pos { line: 1, col: 1 },
-        message,
+        message: message.into(),
         hint: None,
+    }
+}
+
+/// [`io_diag`] with a hint.
+fn io_hint(file: &Arc<str>, message: impl Into<String>, hint: impl Into<String>) -> Diagnostic {
+    Diagnostic {
+        hint: Some(hint.into()),
+        ..io_diag(file, message)
     }
 }
 
@@ -578,22 +569,7 @@ impl Loader {
     pub fn new(dir: impl Into<PathBuf>) -> Loader {
         Loader {
             dir: dir.into(),
-            files: BTreeMap::new(),
-            touched: BTreeSet::new(),
-            platform: None,
-            platform_generation: 0,
-            applied_platform: BTreeMap::new(),
-            validated_generation: None,
-            levels: BTreeMap::new(),
-            file_ids: BTreeMap::new(),
-            id_files: BTreeMap::new(),
-            duplicates: BTreeMap::new(),
-            rejected: BTreeMap::new(),
-            valid: BTreeMap::new(),
-            served: BTreeMap::new(),
-            last_good: Arc::new(Config::default()),
-            read: ReadOptions::default(),
-            one_shot: false,
+            ..Loader::default()
         }
     }
 
@@ -702,13 +678,11 @@ impl Loader {
                     .count(),
             };
             if remaining == 0 {
-                blockers.push(Diagnostic {
-                    level: Level::Error,
-                    file: Arc::from(self.dir.display().to_string()),
-                    pos: Pos { line: 1, col: 1 },
-                    message: "the config directory holds no config file any more; the last good configuration is kept".into(),
-                    hint: Some("check the mount (a ConfigMap's `..data` link) or restore the files".into()),
-                });
+                blockers.push(io_hint(
+                    &Arc::from(self.dir.display().to_string()),
+                    "the config directory holds no config file any more; the last good configuration is kept",
+                    "check the mount (a ConfigMap's `..data` link) or restore the files",
+                ));
                 return Ok(blockers);
             }
         }
@@ -732,7 +706,7 @@ impl Loader {
                             .and_then(|m| now.duration_since(m).ok())
                             .is_none_or(|age| age < read.settle);
                         if !read.settle.is_zero() && recent {
-                            return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable);
+                            return ([0u8; 32], Read::Unstable);
                         }
                         let got = read_already.clone().unwrap_or_else(|| {
                             read_stable(path, Some(stamp), read.limits.max_bytes)
@@ -742,9 +716,7 @@ impl Loader {
                             Ok(Some(bytes)) => Ok(bytes),
                             // Changed while it was read: the same file, size and mtime after
                             // the read, or read again later.
-                            Ok(None) => {
-                                return (name.clone(), stamp.clone(), [0u8; 32], Read::Unstable)
-                            }
+                            Ok(None) => return ([0u8; 32], Read::Unstable),
                             Err(e) => Err(e),
                         }
                     }
@@ -757,7 +729,7 @@ impl Loader {
                     Err(e) => Sha256::digest(e.as_bytes()).into(),
                 };
                 if *prev == Some(hash) {
-                    return (name.clone(), stamp.clone(), hash, Read::Same);
+                    return (hash, Read::Same);
                 }
                 let content = if is_platform_file(name) || is_level_file(name) {
                     let file: Arc<str> = Arc::from(dir.join(name).display().to_string());
@@ -765,10 +737,10 @@ impl Loader {
                 } else {
                     Content::Text(text)
                 };
-                (name.clone(), stamp.clone(), hash, Read::Changed(content))
+                (hash, Read::Changed(content))
             });
         let mut fresh = Vec::new();
-        for (name, stamp, hash, outcome) in refreshed {
+        for (((name, _, stamp, _), _), (hash, outcome)) in work.into_iter().zip(refreshed) {
             match outcome {
                 Read::Unstable => report.unstable.push(name),
                 Read::Same => {
@@ -837,16 +809,11 @@ impl Loader {
             _ => {
                 f.hash = Sha256::digest(REMOVED.as_bytes()).into();
                 f.stamp.broken = Some(REMOVED.into());
-                f.content = Content::Parsed(Err(vec![Diagnostic {
-                    level: Level::Error,
-                    file,
-                    pos: Pos { line: 1, col: 1 },
-                    message: "platform file was removed; the last good platform is kept".into(),
-                    hint: Some(
-                        "to retire a platform file, first replace its content with `{}` and reload, then delete it"
-                            .into(),
-                    ),
-                }]));
+                f.content = Content::Parsed(Err(vec![io_hint(
+                    &file,
+                    "platform file was removed; the last good platform is kept",
+                    "to retire a platform file, first replace its content with `{}` and reload, then delete it",
+                )]));
                 false
             }
         }
@@ -878,10 +845,11 @@ impl Loader {
                 }
                 Ok(None) => {
                     platform.files.push(file.clone());
-                    diags.push(Diagnostic {
-                        hint: Some("an empty platform file is taken as a write in progress or a mistake; write `{}` to retire it on purpose".into()),
-                        ..io_diag(&file, "platform file is empty; the last good platform is kept".into())
-                    });
+                    diags.push(io_hint(
+                        &file,
+                        "platform file is empty; the last good platform is kept",
+                        "an empty platform file is taken as a write in progress or a mistake; write `{}` to retire it on purpose",
+                    ));
                 }
                 Ok(Some(doc))
                     if doc.pos == COMMENTS_ONLY
@@ -890,21 +858,18 @@ impl Loader {
                     // A file of comments only is fine as written (upstream ships one),
                     // but replacing a platform file that was in use is a broken deploy.
                     platform.files.push(file.clone());
-                    diags.push(Diagnostic {
-                        hint: Some("write `{}` to retire the file on purpose".into()),
-                        ..io_diag(
-                            &file,
-                            "platform file now holds only comments; the last good platform is kept"
-                                .into(),
-                        )
-                    });
+                    diags.push(io_hint(
+                        &file,
+                        "platform file now holds only comments; the last good platform is kept",
+                        "write `{}` to retire the file on purpose",
+                    ));
                 }
                 Ok(doc) => {
                     let mut ctx = Ctx {
                         file,
                         out: &mut diags,
                     };
-                    merge_platform_file(&mut ctx, doc.as_deref(), &mut platform, now);
+                    merge_file(&mut ctx, doc.as_deref(), &mut platform, now, false);
                 }
             }
         }
@@ -943,13 +908,8 @@ impl Loader {
     ) -> Result<LoadReport, LoadError> {
         let mut report = LoadReport {
             config: self.last_good.clone(),
-            diagnostics: Vec::new(),
             platform_valid: true,
-            tenant_valid: BTreeMap::new(),
-            changed: false,
-            files_read: 0,
-            files_parsed: 0,
-            unstable: Vec::new(),
+            ..LoadReport::default()
         };
         let mut blockers = self.scan(only, &mut report)?;
         // Files written right now are read once they have settled, within a deadline.
@@ -964,16 +924,11 @@ impl Loader {
             blockers = self.scan(Some(&names), &mut report)?;
         }
         for name in &report.unstable {
-            report.diagnostics.push(Diagnostic {
-                level: Level::Error,
-                file: self.display_path(name),
-                pos: Pos { line: 1, col: 1 },
-                message: "file kept changing while it was read; its last good content is kept"
-                    .into(),
-                hint: Some(
-                    "write config files atomically: write a temporary file, then rename it".into(),
-                ),
-            });
+            report.diagnostics.push(io_hint(
+                &self.display_path(name),
+                "file kept changing while it was read; its last good content is kept",
+                "write config files atomically: write a temporary file, then rename it",
+            ));
         }
         let (platform, mut platform_diags) = self.build_platform(now);
         platform_diags.extend(blockers);
@@ -1099,13 +1054,11 @@ impl Loader {
             let mut outcome = validate_file(files, dir, name, index, limits, now, &owners);
             if let Some(ft) = outcome.as_mut() {
                 if level.broken {
-                    ft.diags.push(Diagnostic {
-                        hint: Some("fix the errors of the `_defaults.yaml` files above this file".into()),
-                        ..io_diag(
-                            &Arc::from(dir.join(name.as_str()).display().to_string()),
-                            "the defaults of this directory have errors; its tenants keep their last good configuration".into(),
-                        )
-                    });
+                    ft.diags.push(io_hint(
+                        &Arc::from(dir.join(name.as_str()).display().to_string()),
+                        "the defaults of this directory have errors; its tenants keep their last good configuration",
+                        "fix the errors of the `_defaults.yaml` files above this file",
+                    ));
                 }
                 let hierarchical = !Arc::ptr_eq(&level.platform, &platform);
                 for d in &mut ft.tenants {
@@ -1247,11 +1200,7 @@ impl Loader {
                 .unwrap_or_default();
             let mut diags = Vec::new();
             for name in &files {
-                let others: Vec<String> = files
-                    .iter()
-                    .filter(|o| *o != name)
-                    .map(|o| format!("`{o}`"))
-                    .collect();
+                let others = ticked(files.iter().filter(|o| *o != name), ", ");
                 let pos = self
                     .file_ids
                     .get(name)
@@ -1259,15 +1208,10 @@ impl Loader {
                     .map_or(Pos { line: 1, col: 1 }, |(_, p)| *p);
                 diags.push(Diagnostic {
                     pos,
-                    hint: Some(
-                        "declare each tenant in one file only: delete or rename the others".into(),
-                    ),
-                    ..io_diag(
+                    ..io_hint(
                         &self.display_path(name),
-                        format!(
-                            "tenant `{id}` is defined twice (also in {})",
-                            others.join(", ")
-                        ),
+                        format!("tenant `{id}` is defined twice (also in {})", others),
+                        "declare each tenant in one file only: delete or rename the others",
                     )
                 });
             }
@@ -1377,8 +1321,7 @@ impl Loader {
         for n in self.files.keys().filter(|n| is_ignored_level_file(n)) {
             ignored.entry(dir_of(n).to_string()).or_default().push(Diagnostic {
                 level: Level::Warning,
-                hint: Some("only `_defaults.yaml` applies to the tenants of a subdirectory; platform files live in the root directory".into()),
-                ..io_diag(&self.display_path(n), "file is ignored: a `_` file in a subdirectory other than `_defaults.yaml`".into())
+                ..io_hint(&self.display_path(n), "file is ignored: a `_` file in a subdirectory other than `_defaults.yaml`", "only `_defaults.yaml` applies to the tenants of a subdirectory; platform files live in the root directory")
             });
         }
         all.extend(ignored.keys().cloned());
@@ -1469,16 +1412,17 @@ impl Loader {
                 Content::Parsed(Err(d)) => own.extend(d.iter().cloned()),
                 // An empty file is more often a write in progress than a decision: the
                 // tenants beneath keep their last good configuration.
-                Content::Parsed(Ok(None)) => own.push(Diagnostic {
-                    hint: Some("write `{}` (or comments) for a level without defaults".into()),
-                    ..io_diag(&file, "defaults file is empty; the tenants beneath keep their last good configuration".into())
-                }),
+                Content::Parsed(Ok(None)) => own.push(io_hint(
+                    &file,
+                    "defaults file is empty; the tenants beneath keep their last good configuration",
+                    "write `{}` (or comments) for a level without defaults",
+                )),
                 Content::Parsed(Ok(doc)) => {
                     let mut ctx = Ctx {
                         file,
                         out: &mut own,
                     };
-                    merge_level_file(&mut ctx, doc.as_deref(), &mut platform, now);
+                    merge_file(&mut ctx, doc.as_deref(), &mut platform, now, true);
                 }
                 _ => {}
             }
@@ -1538,20 +1482,22 @@ fn validate_file(
                 "db-a"
             };
             FileTenants {
-                diags: vec![Diagnostic {
-                    hint: Some(format!("an empty file is taken as a write in progress or a mistake: write `tenants: {{{example}: {{}}}}` for a tenant on platform defaults, or delete the file to remove its tenants")),
-                    ..io_diag(&file, "tenant file is empty".into())
-                }],
+                diags: vec![io_hint(
+                    &file,
+                    "tenant file is empty",
+                    format!("an empty file is taken as a write in progress or a mistake: write `tenants: {{{example}: {{}}}}` for a tenant on platform defaults, or delete the file to remove its tenants"),
+                )],
                 tenants: Vec::new(),
             }
         }
         Ok(Some(doc)) => parse_tenants_file(&file, stem, Some(doc), index.platform, index, now),
     };
     if let Err(message) = check_tenant_id(stem) {
-        out.diags.push(Diagnostic {
-            hint: Some("tenant ids are lower-case letters, digits, `-`, `_` and `.`, start and end with a letter or digit, at most 63 characters: rename the file".into()),
-            ..io_diag(&file, message)
-        });
+        out.diags.push(io_hint(
+            &file,
+            message,
+            "tenant ids are lower-case letters, digits, `-`, `_` and `.`, start and end with a letter or digit, at most 63 characters: rename the file",
+        ));
     }
     // A tenant with a file named after it is declared there only: another file cannot
     // take it over (nor freeze it by declaring it twice).
@@ -1562,12 +1508,10 @@ fn validate_file(
         if let Some(own) = owners.own_file(files, &d.id).filter(|own| own != name) {
             out.diags.push(Diagnostic {
                 pos: d.pos,
-                hint: Some(format!(
-                    "a tenant with a file named after it is declared only there: edit `{own}` instead"
-                )),
-                ..io_diag(
+                ..io_hint(
                     &file,
                     format!("file declares tenant `{}`, which has its own file `{own}`", d.id),
+                    format!("a tenant with a file named after it is declared only there: edit `{own}` instead"),
                 )
             });
         }
@@ -1621,14 +1565,14 @@ fn parse_file(
                         line: u32::try_from(line).unwrap_or(u32::MAX),
                         col: u32::try_from(col).unwrap_or(u32::MAX),
                     },
-                    hint: Some("save the file as UTF-8".into()),
-                    ..io_diag(file, "file is not valid UTF-8".into())
+                    ..io_hint(file, "file is not valid UTF-8", "save the file as UTF-8")
                 }])
             }
-            Ok(text) if text.contains('\0') => Err(vec![Diagnostic {
-                hint: Some("remove the NUL bytes; config files are UTF-8 text".into()),
-                ..io_diag(file, "file contains NUL bytes".into())
-            }]),
+            Ok(text) if text.contains('\0') => Err(vec![io_hint(
+                file,
+                "file contains NUL bytes",
+                "remove the NUL bytes; config files are UTF-8 text",
+            )]),
             Ok(text) => yaml::parse_with(text, limits)
                 .map(|d| match d {
                     // A platform file of comments only was written on purpose (upstream

@@ -7,7 +7,7 @@ use dynalert_model::{Platform, Severity, StateFilterDef, ThresholdKey, Tiers};
 
 use crate::diag::{did_you_mean, Ctx};
 use crate::routing::parse_platform_routing;
-use crate::scalars::{check_keys, parse_severity, show};
+use crate::scalars::{check_keys, map_of, parse_severity, seq_of, show};
 use crate::values::{parse_key_name, parse_key_value, KeyEntry};
 use crate::yaml::Node;
 
@@ -21,29 +21,13 @@ pub(crate) const PLATFORM_BLOCKS: [&str; 7] = [
     "custom_alert_limits",
 ];
 
-/// Merges one platform file into `platform`. Later files override earlier keys.
-pub(crate) fn merge_platform_file(
-    ctx: &mut Ctx,
-    doc: Option<&Node>,
-    platform: &mut Platform,
-    now: DateTime<Utc>,
-) {
-    merge_file(ctx, doc, platform, now, false);
-}
-
-/// Merges one `_defaults.yaml` of a subdirectory (a level of a hierarchical conf.d) into
-/// the platform of its parent directory: maps merge (per key and tier), lists replace.
-/// What crosses tenants (`routing`, `tenancy`) stays in the root platform files.
-pub(crate) fn merge_level_file(
-    ctx: &mut Ctx,
-    doc: Option<&Node>,
-    platform: &mut Platform,
-    now: DateTime<Utc>,
-) {
-    merge_file(ctx, doc, platform, now, true);
-}
-
-fn merge_file(
+/// Merges one platform file into `platform`; later files override earlier keys.
+///
+/// With `level`, the file is a `_defaults.yaml` of a subdirectory (a level of a
+/// hierarchical conf.d) merged into the platform of its parent directory: maps merge (per
+/// key and tier), lists replace. What crosses tenants (`routing`, `tenancy`) stays in the
+/// root platform files.
+pub(crate) fn merge_file(
     ctx: &mut Ctx,
     doc: Option<&Node>,
     platform: &mut Platform,
@@ -52,12 +36,7 @@ fn merge_file(
 ) {
     platform.files.push(ctx.file.clone());
     let Some(doc) = doc else { return };
-    if doc.as_map().is_none() {
-        ctx.error_hint(
-            doc.pos,
-            format!("a platform file must be a mapping, found {}", show(doc)),
-            "start with `defaults:`",
-        );
+    if map_of(ctx, doc, "a platform file", Some("start with `defaults:`")).is_none() {
         return;
     }
     for (k, v) in doc.as_map().unwrap_or_default() {
@@ -129,11 +108,7 @@ fn merge_defaults(
     now: DateTime<Utc>,
     level: bool,
 ) {
-    let Some(entries) = node.as_map() else {
-        ctx.error(
-            node.pos,
-            format!("`defaults` must be a mapping, found {}", show(node)),
-        );
+    let Some(entries) = map_of(ctx, node, "`defaults`", None) else {
         return;
     };
     let names: Vec<&str> = entries.iter().filter_map(|(k, _)| k.as_str()).collect();
@@ -299,11 +274,7 @@ fn merge_optional(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
 }
 
 fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
-    let Some(entries) = node.as_map() else {
-        ctx.error(
-            node.pos,
-            format!("`state_filters` must be a mapping, found {}", show(node)),
-        );
+    let Some(entries) = map_of(ctx, node, "`state_filters`", None) else {
         return;
     };
     for (k, v) in entries {
@@ -374,12 +345,12 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
 }
 
 fn merge_dimensions(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
-    let Some(entries) = node.as_map() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`dimensions` must be a mapping, found {}", show(node)),
-            "write e.g. `dimensions: {container_cpu: [container]}`",
-        );
+    let Some(entries) = map_of(
+        ctx,
+        node,
+        "`dimensions`",
+        Some("write e.g. `dimensions: {container_cpu: [container]}`"),
+    ) else {
         return;
     };
     let dims = platform.dimensions.get_or_insert_with(Default::default);
@@ -449,12 +420,12 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
     if node.is_null() {
         return;
     }
-    let Some(entries) = node.as_map() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`tenancy` must be a mapping, found {}", show(node)),
-            "write `tenancy: {db-a: {tier: vip, namespaces: [db-a]}}`",
-        );
+    let Some(entries) = map_of(
+        ctx,
+        node,
+        "`tenancy`",
+        Some("write `tenancy: {db-a: {tier: vip, namespaces: [db-a]}}`"),
+    ) else {
         return;
     };
     for (k, v) in entries {
@@ -483,12 +454,14 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             source: Some(ctx.source(k.pos)),
             ..Default::default()
         };
-        if v.as_map().is_none() {
-            ctx.error_hint(
-                v.pos,
-                format!("`tenancy.{id}` must be a mapping, found {}", show(v)),
-                "write `{tier: vip, namespaces: [db-a]}`",
-            );
+        if map_of(
+            ctx,
+            v,
+            &format!("`tenancy.{id}`"),
+            Some("write `{tier: vip, namespaces: [db-a]}`"),
+        )
+        .is_none()
+        {
             continue;
         }
         check_keys(ctx, v, &["tier", "namespaces"], &format!("`tenancy.{id}`"));
@@ -502,14 +475,7 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             }
         }
         if let Some(ns) = v.get("namespaces") {
-            let Some(items) = ns.as_seq() else {
-                ctx.error(
-                    ns.pos,
-                    format!(
-                        "`tenancy.{id}.namespaces` must be a list, found {}",
-                        show(ns)
-                    ),
-                );
+            let Some(items) = seq_of(ctx, ns, &format!("`tenancy.{id}.namespaces`"), None) else {
                 continue;
             };
             for item in items {

@@ -12,8 +12,8 @@ use dynalert_model::{
     CompareOp, CustomAlert, RecipeKind, RecipeScope, RecipeShape, Severity, TierValue, Tiers,
 };
 
-use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
-use crate::scalars::{parse_duration_secs, show};
+use crate::diag::{did_you_mean, did_you_mean_or_list, ticked, Ctx};
+use crate::scalars::{map_of, parse_duration_secs, seq_of, show};
 use crate::values::{parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
 
@@ -72,12 +72,12 @@ pub fn parse_custom_alerts(
     if node.is_null() {
         return Vec::new();
     }
-    let Some(items) = node.as_seq() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`_custom_alerts` must be a list, found {}", show(node)),
-            "write `_custom_alerts:` and then one `- recipe: …` entry per alert",
-        );
+    let Some(items) = seq_of(
+        ctx,
+        node,
+        "`_custom_alerts`",
+        Some("write `_custom_alerts:` and then one `- recipe: …` entry per alert"),
+    ) else {
         return Vec::new();
     };
     let (limit, whose) = match scope {
@@ -85,18 +85,15 @@ pub fn parse_custom_alerts(
         RecipeScope::Platform => (MAX_PLATFORM_RECIPES, "the platform"),
     };
     // An `slo_burn_rate` recipe is two alerts and counts twice.
-    let cost: usize = items
-        .iter()
-        .map(|i| 1 + usize::from(i.get("recipe").and_then(Node::as_str) == Some("slo_burn_rate")))
-        .sum();
+    let cost_of =
+        |i: &Node| 1 + usize::from(i.get("recipe").and_then(Node::as_str) == Some("slo_burn_rate"));
+    let cost: usize = items.iter().map(cost_of).sum();
     if cost > limit {
         let mut acc = 0;
         let at = items
             .iter()
             .find(|i| {
-                acc += 1 + usize::from(
-                    i.get("recipe").and_then(Node::as_str) == Some("slo_burn_rate"),
-                );
+                acc += cost_of(i);
                 acc > limit
             })
             .map_or(node.pos, |i| i.pos);
@@ -115,9 +112,10 @@ pub fn parse_custom_alerts(
         let Some(alert) = parse_recipe(ctx, item, scope, now) else {
             continue;
         };
+        let at = item.get("name").map_or(item.pos, |n| n.pos);
         if let Some(first) = names.get(&alert.shape.name) {
             ctx.error_hint(
-                item.get("name").map_or(item.pos, |n| n.pos),
+                at,
                 format!(
                     "custom alert `{}` is declared twice (first at line {})",
                     alert.shape.name, first.line
@@ -126,10 +124,7 @@ pub fn parse_custom_alerts(
             );
             continue;
         }
-        names.insert(
-            alert.shape.name.clone(),
-            item.get("name").map_or(item.pos, |n| n.pos),
-        );
+        names.insert(alert.shape.name.clone(), at);
         out.push(alert);
     }
     out
@@ -286,12 +281,9 @@ fn selectors(
     what: &str,
 ) -> Option<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    let Some(node) = item.get(field) else {
+    let Some(node) = item.get(field).filter(|n| !n.is_null()) else {
         return Some(out);
     };
-    if node.is_null() {
-        return Some(out);
-    }
     let Some(entries) = node.as_map() else {
         ctx.error_hint(
             node.pos,
@@ -325,7 +317,7 @@ fn selectors(
             continue;
         }
         let value = match v.as_str() {
-            Some(s) if !v.is_null() && v.as_map().is_none() => s,
+            Some(s) if !v.is_null() => s,
             _ => {
                 ctx.error_hint(
                     v.pos,
@@ -373,20 +365,20 @@ fn parse_recipe(
     scope: RecipeScope,
     now: DateTime<Utc>,
 ) -> Option<CustomAlert> {
-    if item.as_map().is_none() {
-        ctx.error_hint(
-            item.pos,
-            format!("a custom alert must be a mapping, found {}", show(item)),
-            "write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`",
-        );
-        return None;
-    }
+    map_of(
+        ctx,
+        item,
+        "a custom alert",
+        Some("write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`"),
+    )?;
     let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
     let label = item.get("name").and_then(Node::as_str).map_or_else(
         || "a custom alert".to_string(),
         |n| format!("custom alert `{n}`"),
     );
     let what = label.as_str();
+    // Where a field is written, or the custom alert itself when it is missing.
+    let at = |field: &str| item.get(field).map_or(item.pos, |n| n.pos);
     for (k, _) in item.as_map().unwrap_or_default() {
         let name = k.as_str().unwrap_or_default();
         if !FIELDS.contains(&name) {
@@ -426,8 +418,7 @@ fn parse_recipe(
             let hint = did_you_mean(other, RECIPES).unwrap_or_else(|| {
                 "recipes are `threshold`, `rate`, `ratio`, `quantile` (also `p99_latency`), `absence`, `forecast` and `slo_burn_rate`".into()
             });
-            let pos = item.get("recipe").map_or(item.pos, |n| n.pos);
-            ctx.error_hint(pos, format!("unknown recipe `{other}` in {what}"), hint);
+            ctx.error_hint(at("recipe"), format!("unknown recipe `{other}` in {what}"), hint);
             None
         }
     });
@@ -436,9 +427,8 @@ fn parse_recipe(
         if is_alert_name(n) {
             Some(n.to_string())
         } else {
-            let pos = item.get("name").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at("name"),
                 format!("custom alert name `{n}` is not valid"),
                 "names are lower-case letters, digits and `_`, starting with a letter, at most 63 characters (e.g. `queue_depth_high`)",
             );
@@ -451,9 +441,8 @@ fn parse_recipe(
         if is_metric_name(m) && m.len() <= MAX_VALUE_LEN {
             Some(m.to_string())
         } else {
-            let pos = item.get(field).map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at(field),
                 format!("`{field}` of {what} is not a metric name: `{m}`"),
                 "write the bare metric name (letters, digits, `_`, `:`); labels go in `selectors`",
             );
@@ -468,9 +457,8 @@ fn parse_recipe(
             denominator = metric_field(ctx, "denominator_metric")
         }
         Some(k) if item.get("denominator_metric").is_some() => {
-            let pos = item.get("denominator_metric").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at("denominator_metric"),
                 format!("`denominator_metric` in {what}, a `{}` recipe", k.as_str()),
                 "only `ratio` and `slo_burn_rate` recipes have a denominator",
             );
@@ -495,9 +483,8 @@ fn parse_recipe(
         quantile = q.and_then(|q| match q.trim().parse::<f64>() {
             Ok(v) if v > 0.0 && v < 1.0 => Some(v.to_string()),
             _ => {
-                let pos = item.get("quantile").map_or(item.pos, |n| n.pos);
                 ctx.error_hint(
-                    pos,
+                    at("quantile"),
                     format!("`quantile` of {what} must be a number between 0 and 1, found `{q}`"),
                     "write `0.99` for p99",
                 );
@@ -527,11 +514,7 @@ fn parse_recipe(
                     format!("`{field}` in {what}, a `{}` recipe", k.as_str()),
                     format!(
                         "`{field}` belongs to {} recipes; remove it",
-                        kinds
-                            .iter()
-                            .map(|k| format!("`{}`", k.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(" and ")
+                        ticked(kinds.iter().map(|k| k.as_str()), " and ")
                     ),
                 );
                 false
@@ -552,9 +535,8 @@ fn parse_recipe(
         match parse_duration_secs(text) {
             Some(s) if s > 0 && s <= MAX_DURATION_SECS => Some(s),
             _ => {
-                let pos = item.get("horizon").map_or(item.pos, |n| n.pos);
                 ctx.error_hint(
-                    pos,
+                    at("horizon"),
                     format!(
                         "`horizon` of {what} must be a duration between 1s and 7d, found `{text}`"
                     ),
@@ -610,9 +592,8 @@ fn parse_recipe(
         match text.trim().parse::<u64>() {
             Ok(n) if n <= 1_000_000 => min_events = Some(n),
             _ => {
-                let pos = item.get("min_events").map_or(item.pos, |n| n.pos);
                 ctx.error_hint(
-                    pos,
+                    at("min_events"),
                     format!("`min_events` of {what} must be a whole number, found `{text}`"),
                     "write `min_events: 10`",
                 );
@@ -625,9 +606,8 @@ fn parse_recipe(
     if only(ctx, "slo_period", &slo) {
         let text = str_field(ctx, item, "slo_period", what).unwrap_or_default();
         if parse_duration_secs(text).is_none_or(|s| s <= 0) {
-            let pos = item.get("slo_period").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at("slo_period"),
                 format!("`slo_period` of {what} must be a duration, found `{text}`"),
                 "write `slo_period: 30d`",
             );
@@ -638,9 +618,8 @@ fn parse_recipe(
         match text.trim().trim_end_matches('%').parse::<f64>() {
             Ok(v) if v > 0.0 && v < 100.0 => Some(v),
             _ => {
-                let pos = item.get("objective").map_or(item.pos, |n| n.pos);
                 ctx.error_hint(
-                    pos,
+                    at("objective"),
                     format!("`objective` of {what} must be a percentage between 0 and 100, found `{text}`"),
                     "write `objective: \"99.9\"`",
                 );
@@ -672,9 +651,8 @@ fn parse_recipe(
             );
         }
         for l in a.keys().filter(|l| b.contains_key(*l)) {
-            let pos = item.get("selectors_re").map_or(item.pos, |n| n.pos);
             ctx.error_hint(
-                pos,
+                at("selectors_re"),
                 format!("label `{l}` of {what} is in both `selectors` and `selectors_re`"),
                 "keep one of them",
             );
@@ -851,15 +829,12 @@ pub fn merge_custom_alert_limits(
         );
         return;
     }
-    let Some(entries) = node.as_map() else {
-        ctx.error_hint(
-            node.pos,
-            format!(
-                "`custom_alert_limits` must be a mapping, found {}",
-                show(node)
-            ),
-            "write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`",
-        );
+    let Some(entries) = map_of(
+        ctx,
+        node,
+        "`custom_alert_limits`",
+        Some("write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`"),
+    ) else {
         return;
     };
     let mut limits = dynalert_model::RecipeLimits::default();

@@ -16,8 +16,9 @@ use dynalert_model::routing::{
 use dynalert_model::{Platform, Severity};
 use regex::Regex;
 
-use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
-use crate::scalars::{check_keys, parse_duration_secs, parse_severity, show};
+use crate::diag::{did_you_mean, did_you_mean_or_list, ticked, Ctx};
+use crate::recipes::is_label_name;
+use crate::scalars::{check_keys, map_of, parse_duration_secs, parse_severity, seq_of, show};
 use crate::yaml::Node;
 
 const PLATFORM_KEYS: [&str; 10] = [
@@ -69,20 +70,13 @@ const GUARDRAIL_KEYS: [&str; 4] = [
 ];
 
 fn err_not_map(ctx: &mut Ctx, node: &Node, what: &str) -> bool {
-    if node.as_map().is_none() {
-        ctx.error(
-            node.pos,
-            format!("{what} must be a mapping, found {}", show(node)),
-        );
-        return true;
-    }
-    false
+    map_of(ctx, node, what, None).is_none()
 }
 
 fn duration(ctx: &mut Ctx, node: &Node, what: &str) -> Option<u64> {
     let text = node.as_str().unwrap_or_default();
     match parse_duration_secs(text).and_then(|s| u64::try_from(s).ok()) {
-        Some(s) if node.as_map().is_none() && node.as_seq().is_none() => Some(s),
+        Some(s) => Some(s),
         _ => {
             ctx.error_hint(
                 node.pos,
@@ -95,13 +89,7 @@ fn duration(ctx: &mut Ctx, node: &Node, what: &str) -> Option<u64> {
 }
 
 fn string_list(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
-    let Some(items) = node.as_seq() else {
-        ctx.error(
-            node.pos,
-            format!("{what} must be a list, found {}", show(node)),
-        );
-        return None;
-    };
+    let items = seq_of(ctx, node, what, None)?;
     let mut out = Vec::new();
     for item in items {
         match item.as_str() {
@@ -126,12 +114,6 @@ fn text(ctx: &mut Ctx, node: &Node, what: &str) -> Option<String> {
             None
         }
     }
-}
-
-fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn group_by(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
@@ -374,7 +356,7 @@ fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
                 continue;
             }
             if URL_KEYS.contains(&key) {
-                if let Some(url) = v.as_str().filter(|_| v.as_map().is_none()) {
+                if let Some(url) = v.as_str() {
                     if let Err(e) = check_url(url) {
                         ctx.error(
                             v.pos,
@@ -404,12 +386,12 @@ fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
 }
 
 fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
-    let Some(items) = node.as_seq() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`routing.receivers` must be a list, found {}", show(node)),
-            "write Alertmanager receivers, e.g. `- {name: noc, webhook_configs: [{url: …}]}`",
-        );
+    let Some(items) = seq_of(
+        ctx,
+        node,
+        "`routing.receivers`",
+        Some("write Alertmanager receivers, e.g. `- {name: noc, webhook_configs: [{url: …}]}`"),
+    ) else {
         return Vec::new();
     };
     let mut out: Vec<PlatformReceiver> = Vec::new();
@@ -467,9 +449,7 @@ fn receiver_ref(ctx: &mut Ctx, node: &Node, names: &BTreeSet<&str>, what: &str) 
 
 /// Parses a platform `routing:` block. `None` when it has errors.
 pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<PlatformRouting> {
-    if err_not_map(ctx, node, "`routing`") {
-        return None;
-    }
+    map_of(ctx, node, "`routing`", None)?;
     let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
     check_keys(ctx, node, &PLATFORM_KEYS, "`routing`");
     let guard = node
@@ -493,9 +473,7 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
         }
     };
     let enforced = node.get("enforced").and_then(|e| {
-        if err_not_map(ctx, e, "`routing.enforced`") {
-            return None;
-        }
+        map_of(ctx, e, "`routing.enforced`", None)?;
         check_keys(ctx, e, &["receiver", "severities"], "`routing.enforced`");
         let receiver = match e.get("receiver") {
             Some(r) => receiver_ref(ctx, r, &names, "enforced receiver")?,
@@ -515,8 +493,8 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
     });
     let mut tiers = BTreeMap::new();
     if let Some(t) = node.get("tiers") {
-        if !err_not_map(ctx, t, "`routing.tiers`") {
-            for (k, v) in t.as_map().unwrap_or_default() {
+        if let Some(entries) = map_of(ctx, t, "`routing.tiers`", None) {
+            for (k, v) in entries {
                 let tier = k.as_str().unwrap_or_default().to_string();
                 let what = format!("tier `{tier}`");
                 if err_not_map(ctx, v, &what) {
@@ -595,8 +573,8 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
         .unwrap_or_default();
     let mut per_tenant = BTreeMap::new();
     if let Some(t) = node.get("tenant_limits") {
-        if !err_not_map(ctx, t, "`routing.tenant_limits`") {
-            for (k, v) in t.as_map().unwrap_or_default() {
+        if let Some(entries) = map_of(ctx, t, "`routing.tenant_limits`", None) {
+            for (k, v) in entries {
                 let id = k.as_str().unwrap_or_default().to_string();
                 let l = tenant_limits(ctx, v, &limits, &format!("`routing.tenant_limits.{id}`"));
                 per_tenant.insert(id, l);
@@ -767,74 +745,65 @@ fn check_fields(
         let Some(spec) = specs.iter().find(|f| f.name == name).copied() else {
             continue;
         };
+        // `Err(None)`: the problem is reported already (a nested mapping).
         let value = match spec.kind {
             FieldKind::Text | FieldKind::Url | FieldKind::File | FieldKind::Template => {
                 match v.as_str() {
-                    Some(s)
-                        if !v.is_null()
-                            && !s.trim().is_empty()
-                            && v.as_map().is_none()
-                            && v.as_seq().is_none() =>
-                    {
-                        serde_json::Value::String(s.to_string())
+                    Some(s) if !v.is_null() && !s.trim().is_empty() => {
+                        Ok(serde_json::Value::String(s.to_string()))
                     }
                     _ => {
                         let shown = if spec.secret {
-                            "a secret".to_string()
+                            "a secret".into()
                         } else {
                             show(v)
                         };
-                        ctx.error(
-                            v.pos,
-                            format!("`{name}` must be a non-empty string, found {shown}"),
-                        );
-                        ok = false;
-                        continue;
+                        Err(Some(format!(
+                            "`{name}` must be a non-empty string, found {shown}"
+                        )))
                     }
                 }
             }
             FieldKind::Bool => match v.to_json() {
-                b @ serde_json::Value::Bool(_) => b,
-                _ => {
-                    ctx.error(
-                        v.pos,
-                        format!("`{name}` must be `true` or `false`, found {}", show(v)),
-                    );
-                    ok = false;
-                    continue;
-                }
+                b @ serde_json::Value::Bool(_) => Ok(b),
+                _ => Err(Some(format!(
+                    "`{name}` must be `true` or `false`, found {}",
+                    show(v)
+                ))),
             },
             FieldKind::Count | FieldKind::Int => match v.to_json() {
                 serde_json::Value::Number(n)
                     if n.as_u64().is_some()
                         || (spec.kind == FieldKind::Int && n.as_i64().is_some()) =>
                 {
-                    serde_json::Value::Number(n)
+                    Ok(serde_json::Value::Number(n))
                 }
-                _ => {
-                    ctx.error(
-                        v.pos,
-                        format!("`{name}` must be a whole number, found {}", show(v)),
-                    );
-                    ok = false;
-                    continue;
-                }
+                _ => Err(Some(format!(
+                    "`{name}` must be a whole number, found {}",
+                    show(v)
+                ))),
             },
             FieldKind::Map(inner) => {
                 let inner_what = format!("`{name}` of {what}");
                 if err_not_map(ctx, v, &inner_what) {
-                    ok = false;
-                    continue;
+                    Err(None)
+                } else {
+                    let allowed: Vec<&str> = inner.iter().map(|f| f.name).collect();
+                    check_keys(ctx, v, &allowed, &inner_what);
+                    check_fields(ctx, rc, v, inner, kind, &inner_what)
+                        .map(serde_json::Value::Object)
+                        .ok_or(None)
                 }
-                let allowed: Vec<&str> = inner.iter().map(|f| f.name).collect();
-                check_keys(ctx, v, &allowed, &inner_what);
-                match check_fields(ctx, rc, v, inner, kind, &inner_what) {
-                    Some(m) => serde_json::Value::Object(m),
-                    None => {
-                        ok = false;
-                        continue;
-                    }
+            }
+        };
+        let value = match value {
+            Ok(value) => value,
+            Err(message) => {
+                if let Some(message) = message {
+                    ctx.error(v.pos, message);
                 }
+                ok = false;
+                continue;
             }
         };
         let text = value.as_str().unwrap_or_default();
@@ -923,10 +892,7 @@ fn check_fields(
                 node.pos,
                 format!(
                     "{what} sets {}: at most one authentication method",
-                    set.iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
+                    ticked(set, " and ")
                 ),
                 "keep one of `basic_auth`, `authorization`, `bearer_token`, `bearer_token_file`",
             );
@@ -937,22 +903,15 @@ fn check_fields(
 }
 
 fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> Option<Receiver> {
-    if node.as_map().is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("{what} must be a mapping, found {}", show(node)),
-            "write e.g. `{type: webhook, url: \"https://hooks.example.com/team\"}`",
-        );
-        return None;
-    }
+    map_of(
+        ctx,
+        node,
+        what,
+        Some("write e.g. `{type: webhook, url: \"https://hooks.example.com/team\"}`"),
+    )?;
     let default_guard = Guardrails::default();
     let guard = rc.routing.map_or(&default_guard, |r| &r.guardrails);
-    let allowed_types = guard
-        .receiver_types
-        .iter()
-        .map(|t| format!("`{t}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let allowed_types = ticked(&guard.receiver_types, ", ");
     let Some(type_node) = node.get("type") else {
         ctx.error_hint(
             node.pos,
@@ -981,12 +940,7 @@ fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> 
     allowed.extend(kind.fields().iter().map(|f| f.name));
     check_keys(ctx, node, &allowed, &format!("a `{kind}` receiver"));
     let fields = check_fields(ctx, rc, node, kind.fields(), kind, what)?;
-    let group = |g: &[&str]| {
-        g.iter()
-            .map(|f| format!("`{f}`"))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
+    let group = |g: &[&str]| ticked(g, " or ");
     let missing: Vec<String> = kind
         .required()
         .iter()
@@ -1011,13 +965,7 @@ fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> 
         if set.len() > 1 {
             ctx.error_hint(
                 node.pos,
-                format!(
-                    "{what} (`{kind}`) sets {}",
-                    set.iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
+                format!("{what} (`{kind}`) sets {}", ticked(set, " and ")),
                 format!("set exactly one of {}", group(g)),
             );
             return None;
@@ -1271,10 +1219,9 @@ fn tenant_time_intervals(
     limits: &TenantLimits,
 ) -> BTreeMap<String, Vec<IntervalSpec>> {
     let mut out = BTreeMap::new();
-    if err_not_map(ctx, node, "`_routing.time_intervals`") {
+    let Some(entries) = map_of(ctx, node, "`_routing.time_intervals`", None) else {
         return out;
-    }
-    let entries = node.as_map().unwrap_or_default();
+    };
     if entries.len() > limits.time_intervals {
         ctx.error_hint(
             node.pos,
@@ -1302,13 +1249,8 @@ fn tenant_time_intervals(
             continue;
         }
         let what = format!("time interval `{name}`");
-        let Some(items) = v.as_seq() else {
-            ctx.error_hint(
-                v.pos,
-                format!("{what} must be a list, found {}", show(v)),
-                "write `- {weekdays: [\"monday:friday\"], times: [{start_time: \"09:00\", end_time: \"17:00\"}], location: Europe/Berlin}`",
-            );
-            continue;
+        let Some(items) = seq_of(ctx, v, &what, Some("write `- {weekdays: [\"monday:friday\"], times: [{start_time: \"09:00\", end_time: \"17:00\"}], location: Europe/Berlin}`")) else {
+continue;
         };
         let mut specs = Vec::new();
         let mut ok = true;
@@ -1435,9 +1377,7 @@ pub(crate) fn parse_tenant_routing(
     platform: &Platform,
     tenant: &str,
 ) -> Option<TenantRouting> {
-    if err_not_map(ctx, node, "`_routing`") {
-        return None;
-    }
+    map_of(ctx, node, "`_routing`", None)?;
     let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
     let routing = platform.routing.as_ref();
     check_keys(ctx, node, &TENANT_KEYS, "`_routing`");
@@ -1471,12 +1411,9 @@ pub(crate) fn parse_tenant_routing(
         time_intervals,
     };
     if let Some(list) = node.get("overrides") {
-        match list.as_seq() {
-            None => ctx.error_hint(
-                list.pos,
-                format!("`_routing.overrides` must be a list, found {}", show(list)),
-                "write `- {alertname: X, receiver: {type: webhook, url: …}}`",
-            ),
+        let hint = "write `- {alertname: X, receiver: {type: webhook, url: …}}`";
+        match seq_of(ctx, list, "`_routing.overrides`", Some(hint)) {
+            None => {}
             Some(items) if items.len() > rc.limits.overrides => ctx.error_hint(
                 list.pos,
                 format!(
@@ -1503,7 +1440,8 @@ pub(crate) fn parse_tenant_routing(
                         .and_then(|s| parse_severity(ctx, s, &format!("`severity` of {what}")));
                     let mut labels = Vec::new();
                     if let Some(m) = item.get("matchers") {
-                        match m.as_seq() {
+                        let hint = "write `matchers: ['team=~\"db|infra\"', 'env!=dev']`";
+                        match seq_of(ctx, m, &format!("`matchers` of {what}"), Some(hint)) {
                             Some(ms) if ms.len() > rc.limits.matchers => ctx.error_hint(
                                 m.pos,
                                 format!("`matchers` of {what} has {} entries, over the platform's limit of {}", ms.len(), rc.limits.matchers),
@@ -1516,11 +1454,7 @@ pub(crate) fn parse_tenant_routing(
                                     }
                                 }
                             }
-                            None => ctx.error_hint(
-                                m.pos,
-                                format!("`matchers` of {what} must be a list, found {}", show(m)),
-                                "write `matchers: ['team=~\"db|infra\"', 'env!=dev']`",
-                            ),
+                            None => {}
                         }
                     }
                     if item.get("alertname").is_none()

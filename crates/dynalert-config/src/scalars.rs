@@ -115,6 +115,46 @@ pub fn parse_duration_secs(s: &str) -> Option<i64> {
     i64::try_from(d.as_secs()).ok()
 }
 
+/// The entries of `node` when it is a mapping; otherwise the error `{what} must be a
+/// mapping, found …`, with `hint` when one is given.
+pub fn map_of<'n>(
+    ctx: &mut Ctx,
+    node: &'n Node,
+    what: &str,
+    hint: Option<&str>,
+) -> Option<&'n [(Node, Node)]> {
+    let entries = node.as_map();
+    if entries.is_none() {
+        not_a(ctx, node, what, "mapping", hint);
+    }
+    entries
+}
+
+/// The items of `node` when it is a sequence; otherwise the error `{what} must be a list,
+/// found …`, with `hint` when one is given.
+pub fn seq_of<'n>(
+    ctx: &mut Ctx,
+    node: &'n Node,
+    what: &str,
+    hint: Option<&str>,
+) -> Option<&'n [Node]> {
+    let items = node.as_seq();
+    if items.is_none() {
+        not_a(ctx, node, what, "list", hint);
+    }
+    items
+}
+
+fn not_a(ctx: &mut Ctx, node: &Node, what: &str, kind: &str, hint: Option<&str>) {
+    let message = format!("{what} must be a {kind}, found {}", show(node));
+    ctx.push(
+        crate::diag::Level::Error,
+        node.pos,
+        message,
+        hint.map(str::to_string),
+    );
+}
+
 /// Reports keys of a mapping that are not in `allowed`.
 pub fn check_keys(ctx: &mut Ctx, node: &Node, allowed: &[&str], what: &str) {
     for (k, _) in node.as_map().unwrap_or_default() {

@@ -9,12 +9,12 @@ use dynalert_model::{
     ThresholdKey, TierValue, Tiers,
 };
 
-use crate::diag::{did_you_mean, Ctx, Diagnostic};
+use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx, Diagnostic};
 use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::scalars::{
-    check_keys, is_disable, is_enable, parse_duration_secs, parse_expires, parse_switch,
-    parse_time, parse_timezone, show,
+    check_keys, is_disable, is_enable, map_of, parse_duration_secs, parse_expires, parse_switch,
+    parse_time, parse_timezone, seq_of, show,
 };
 use crate::values::{parse_key_name, parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
@@ -94,12 +94,12 @@ pub(crate) fn parse_tenants_file(
     let Some(doc) = doc else {
         return out;
     };
-    let Some(top) = doc.as_map() else {
-        ctx.error_hint(
-            doc.pos,
-            format!("a tenant file must be a mapping, found {}", show(doc)),
-            format!("start with `tenants:` and then `  {example}:`"),
-        );
+    let Some(top) = map_of(
+        &mut ctx,
+        doc,
+        "a tenant file",
+        Some(&format!("start with `tenants:` and then `  {example}:`")),
+    ) else {
         return out;
     };
     let mut block = None;
@@ -127,12 +127,12 @@ pub(crate) fn parse_tenants_file(
         );
         return out;
     };
-    let Some(entries) = block.as_map() else {
-        ctx.error_hint(
-            block.pos,
-            format!("`tenants` must be a mapping, found {}", show(block)),
-            format!("write `tenants:` and then `  {example}:`"),
-        );
+    let Some(entries) = map_of(
+        &mut ctx,
+        block,
+        "`tenants`",
+        Some(&format!("write `tenants:` and then `  {example}:`")),
+    ) else {
         return out;
     };
     if entries.is_empty() {
@@ -210,15 +210,7 @@ fn tenant_body(
     if body.is_null() {
         return;
     }
-    let Some(entries) = body.as_map() else {
-        ctx.error(
-            body.pos,
-            format!(
-                "settings of `{}` must be a mapping, found {}",
-                tenant.id,
-                show(body)
-            ),
-        );
+    let Some(entries) = map_of(ctx, body, &format!("settings of `{}`", tenant.id), None) else {
         return;
     };
     let filter_keys = &index.filter_keys;
@@ -530,21 +522,8 @@ fn reserved(
                 .iter()
                 .copied()
                 .chain(filter_keys.iter().map(String::as_str));
-            let hint = did_you_mean(name, candidates).unwrap_or_else(|| {
-                let filters = platform
-                    .state_filters
-                    .keys()
-                    .map(|f| format!("`_state_{f}`"));
-                format!(
-                    "reserved keys are {}",
-                    RESERVED
-                        .iter()
-                        .map(|r| format!("`{r}`"))
-                        .chain(filters)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
+            // `filter_keys` are the platform's state filters as `_state_<filter>` keys.
+            let hint = did_you_mean_or_list(name, candidates, "reserved keys are");
             let what = if name.starts_with("_state_") {
                 format!("unknown state filter key `{name}`")
             } else {
@@ -571,12 +550,16 @@ fn string_field(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
 
 fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metadata {
     let mut m = Metadata::default();
-    if node.as_map().is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("`_metadata` must be a mapping, found {}", show(node)),
+    if map_of(
+        ctx,
+        node,
+        "`_metadata`",
+        Some(
             "write `{tier: vip, owner: dba-team, runbook_url: \"https://…\", namespaces: [db-a]}`",
-        );
+        ),
+    )
+    .is_none()
+    {
         return m;
     }
     m.source = Some(ctx.source(node.pos));
@@ -612,40 +595,31 @@ fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metada
             );
         }
     }
-    if let Some(ns) = node.get("namespaces") {
-        match ns.as_seq() {
-            Some(items) => {
-                for item in items {
-                    let s = item.as_str().unwrap_or_default();
-                    if !crate::platform::valid_namespace(s) {
-                        ctx.error_hint(
-                            item.pos,
-                            format!("bad namespace {}", crate::yaml::quote(s)),
-                            "Kubernetes namespaces are lower-case letters, digits and `-` (max 63)",
-                        );
-                    } else if !platform.namespaces_of(id).iter().any(|n| n == s) {
-                        let hint = match platform.namespace_owner.get(s) {
-                            Some(owner) if owner != id => format!(
-                                "the platform assigns `{s}` to tenant `{owner}`; namespaces are assigned under `tenancy:` in a platform file"
-                            ),
-                            _ => format!(
-                                "ask the platform team to add `{id}: {{namespaces: [{s}]}}` under `tenancy:` in a platform file"
-                            ),
-                        };
-                        ctx.error_hint(
-                            item.pos,
-                            format!(
-                                "namespace `{s}` is not assigned to tenant `{id}` by the platform"
-                            ),
-                            hint,
-                        );
-                    }
-                }
+    let namespaces = node.get("namespaces");
+    if let Some(items) = namespaces.and_then(|ns| seq_of(ctx, ns, "`namespaces`", None)) {
+        for item in items {
+            let s = item.as_str().unwrap_or_default();
+            if !crate::platform::valid_namespace(s) {
+                ctx.error_hint(
+                    item.pos,
+                    format!("bad namespace {}", crate::yaml::quote(s)),
+                    "Kubernetes namespaces are lower-case letters, digits and `-` (max 63)",
+                );
+            } else if !platform.namespaces_of(id).iter().any(|n| n == s) {
+                let hint = match platform.namespace_owner.get(s) {
+                    Some(owner) if owner != id => format!(
+                        "the platform assigns `{s}` to tenant `{owner}`; namespaces are assigned under `tenancy:` in a platform file"
+                    ),
+                    _ => format!(
+                        "ask the platform team to add `{id}: {{namespaces: [{s}]}}` under `tenancy:` in a platform file"
+                    ),
+                };
+                ctx.error_hint(
+                    item.pos,
+                    format!("namespace `{s}` is not assigned to tenant `{id}` by the platform"),
+                    hint,
+                );
             }
-            None => ctx.error(
-                ns.pos,
-                format!("`namespaces` must be a list, found {}", show(ns)),
-            ),
         }
     }
     m
@@ -711,13 +685,7 @@ fn silent_mode(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<SilentM
             source: ctx.source(node.pos),
         });
     }
-    if node.as_map().is_none() {
-        ctx.error(
-            node.pos,
-            format!("`_silent_mode` must be a mapping, found {}", show(node)),
-        );
-        return None;
-    }
+    map_of(ctx, node, "`_silent_mode`", None)?;
     check_keys(
         ctx,
         node,
@@ -800,7 +768,7 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     let mut recurring = Vec::new();
     let mut ok = !matches!(start, Some(None)) && !matches!(expires, Some(None));
     if let Some(list) = node.get("recurring") {
-        match list.as_seq() {
+        match seq_of(ctx, list, "`recurring`", None) {
             Some(items) => {
                 for item in items {
                     match recurring_window(ctx, item) {
@@ -809,13 +777,7 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
                     }
                 }
             }
-            None => {
-                ctx.error(
-                    list.pos,
-                    format!("`recurring` must be a list, found {}", show(list)),
-                );
-                ok = false;
-            }
+            None => ok = false,
         }
     }
     if !ok {
@@ -842,14 +804,12 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
 }
 
 fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
-    if node.as_map().is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("a recurring window must be a mapping, found {}", show(node)),
-            "write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`",
-        );
-        return None;
-    }
+    map_of(
+        ctx,
+        node,
+        "a recurring window",
+        Some("write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`"),
+    )?;
     check_keys(
         ctx,
         node,

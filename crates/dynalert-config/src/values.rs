@@ -12,11 +12,12 @@ use dynalert_model::{Dim, Override, Severity, ThresholdKey, TierValue, Window};
 
 use crate::diag::{did_you_mean, Ctx};
 use crate::scalars::{
-    check_keys, is_disable, parse_expires, parse_severity, parse_timezone, show, TIER_NAMES,
+    check_keys, is_disable, map_of, parse_expires, parse_severity, parse_timezone, seq_of, show,
+    TIER_NAMES,
 };
 use crate::yaml::{Node, NodeKind, Pos};
 
-const VALUE_MAP_KEYS: [&str; 4] = ["value", "default", "overrides", "expires"];
+pub(crate) const VALUE_MAP_KEYS: [&str; 4] = ["value", "default", "overrides", "expires"];
 const OVERRIDE_KEYS: [&str; 4] = ["window", "timezone", "days", "value"];
 const DAY_NAMES: [(&str, &str); 7] = [
     ("mon", "monday"),
@@ -121,14 +122,12 @@ pub fn parse_window(ctx: &mut Ctx, node: &Node) -> Option<Window> {
 }
 
 fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
-    let Some(items) = node.as_seq() else {
-        ctx.error_hint(
-            node.pos,
-            format!("`days` must be a list, found {}", show(node)),
-            "write e.g. `days: [mon, tue, wed, thu, fri]`",
-        );
-        return None;
-    };
+    let items = seq_of(
+        ctx,
+        node,
+        "`days`",
+        Some("write e.g. `days: [mon, tue, wed, thu, fri]`"),
+    )?;
     let mut mask = 0u8;
     let mut ok = true;
     for item in items {
@@ -154,14 +153,12 @@ fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
 }
 
 fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
-    if node.as_map().is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("override of {what} must be a mapping, found {}", show(node)),
-            "write `{window: \"22:00-06:00\", value: 95}`",
-        );
-        return None;
-    }
+    map_of(
+        ctx,
+        node,
+        &format!("override of {what}"),
+        Some("write `{window: \"22:00-06:00\", value: 95}`"),
+    )?;
     check_keys(ctx, node, &OVERRIDE_KEYS, "a scheduled override");
     let window = match node.get("window") {
         Some(w) => parse_window(ctx, w),
@@ -309,6 +306,8 @@ pub fn parse_key_value(
         }
         entry.tiers.insert(sev, (tv, pos));
     };
+    // A single value written at `node`.
+    let fixed = |ctx: &Ctx, v: Option<f64>| TierValue::fixed(v, ctx.source(node.pos));
     let tier_map = node.as_map().is_some_and(|m| {
         let names = || m.iter().filter_map(|(k, _)| k.as_str());
         names().any(|s| TIER_NAMES.contains(&s))
@@ -340,15 +339,10 @@ pub fn parse_key_value(
         return;
     }
     // Scalar with optional `:tier` suffix.
-    if let Some(s) = node.as_str().filter(|_| node.as_map().is_none()) {
+    if let Some(s) = node.as_str() {
         if is_disable(s) {
             match forced_tier {
-                Some(t) => set(
-                    ctx,
-                    t,
-                    TierValue::fixed(None, ctx.source(node.pos)),
-                    node.pos,
-                ),
+                Some(t) => set(ctx, t, fixed(ctx, None), node.pos),
                 None => entry.disable_all = Some(node.pos),
             }
             return;
@@ -384,12 +378,7 @@ pub fn parse_key_value(
             if forced_tier.is_none() {
                 entry.sole = Some(node.pos);
             }
-            set(
-                ctx,
-                sev,
-                TierValue::fixed(amount, ctx.source(node.pos)),
-                node.pos,
-            );
+            set(ctx, sev, fixed(ctx, amount), node.pos);
             return;
         }
     }
@@ -397,12 +386,7 @@ pub fn parse_key_value(
     // The usual value, a plain number, takes the short way (what `parse_tier_value`
     // accepts for it, without building the wording of its messages).
     if let Some(v) = plain_number(node) {
-        set(
-            ctx,
-            sev,
-            TierValue::fixed(Some(v), ctx.source(node.pos)),
-            node.pos,
-        );
+        set(ctx, sev, fixed(ctx, Some(v)), node.pos);
         return;
     }
     if let Some(tv) = parse_tier_value(ctx, node, &format!("`{key}`"), now) {

@@ -3,7 +3,9 @@
 //! and mutations of the example files, each written to a temporary conf.d (as a tenant file
 //! or as the platform file) and loaded through the public API on a thread with the default
 //! stack. Every load must return within 2 s without a panic or a stack overflow, with every
-//! diagnostic located; a watchdog aborts the run if the process grows past 1 GiB.
+//! diagnostic located, and what it accepted must resolve and render; a watchdog aborts the
+//! run if the process grows past 1 GiB. Arbitrary text and single-character edits of the
+//! examples are loaded the same way.
 
 use std::sync::mpsc;
 use std::sync::Once;
@@ -96,6 +98,9 @@ fn load_bounded(text: &[u8], slot: Slot, what: &str) -> Result<(), TestCaseError
         }
     };
     let report = report.map_err(|e| TestCaseError::fail(format!("{what}: {e}")))?;
+    // Whatever was accepted must also resolve and render.
+    let snap = dynalert_model::resolve(&report.config, Utc::now());
+    let _ = dynalert_exposition::render(&snap, dynalert_exposition::Format::Text);
     for d in &report.diagnostics {
         prop_assert!(d.pos.line >= 1 && d.pos.col >= 1, "unlocated: {d}");
         prop_assert!(
@@ -275,6 +280,11 @@ fn edit() -> impl Strategy<Value = Edit> {
         Just("\"".to_string()),
         Just(": ".to_string()),
         (1usize..20_000).prop_map(|n| "z".repeat(n)),
+        prop::sample::select(vec![
+            ':', '-', '{', '}', '[', ']', '"', '\'', '\n', ' ', '#', '&', '*', '!', '|', '>', '%',
+            '@', '`', '\t', '0', '9', '.', 'é', '\u{0}',
+        ])
+        .prop_map(String::from),
     ];
     prop_oneof![
         (any::<usize>(), 0usize..16).prop_map(|(a, n)| Edit::Delete(a, n)),
@@ -321,6 +331,11 @@ proptest! {
             Slot::Platform => apply(platform, &edits),
         };
         load_bounded(text.as_bytes(), slot, "a mutated example")?;
+    }
+
+    #[test]
+    fn arbitrary_text(text in ".{0,300}", slot in slot()) {
+        load_bounded(text.as_bytes(), slot, "arbitrary text")?;
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+mod common;
+
 use chrono::{TimeZone, Utc};
 use dynalert_model::{CompareOp, RecipeKind, Severity};
 
@@ -96,28 +98,17 @@ fn the_exporter_serves_one_threshold_series_per_tier() {
 
 #[test]
 fn platform_recipes_apply_to_every_tenant_and_cannot_be_redeclared() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("_defaults.yaml"),
-        format!("{DEFAULTS}_custom_alerts:\n  - {{recipe: ratio, name: payment_failure_ratio, metric: payment_failed_total, denominator_metric: payment_attempts_total, op: \">\", window: 5m, threshold: \"0.01:critical\"}}\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("pay-a.yaml"),
-        "tenants:\n  pay-a:\n    mysql_connections: 90\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("pay-b.yaml"),
-        tenant("pay-b", "      - {recipe: threshold, name: payment_failure_ratio, metric: m, op: \">\", window: 5m, threshold: 1}\n"),
-    )
-    .unwrap();
-    let report = dynalert_config::load_dir(dir.path(), now()).unwrap();
-    let rendered: String = report
-        .diagnostics
-        .iter()
-        .map(|d| d.to_string() + "\n")
-        .collect();
+    let (report, rendered) = load_files(&[
+        (
+            "_defaults.yaml",
+            &format!("{DEFAULTS}_custom_alerts:\n  - {{recipe: ratio, name: payment_failure_ratio, metric: payment_failed_total, denominator_metric: payment_attempts_total, op: \">\", window: 5m, threshold: \"0.01:critical\"}}\n"),
+        ),
+        ("pay-a.yaml", "tenants:\n  pay-a:\n    mysql_connections: 90\n"),
+        (
+            "pay-b.yaml",
+            &tenant("pay-b", "      - {recipe: threshold, name: payment_failure_ratio, metric: m, op: \">\", window: 5m, threshold: 1}\n"),
+        ),
+    ]);
     assert!(
         rendered.contains("pay-b.yaml:4:35: error: custom alert `payment_failure_ratio` is already a platform custom alert"),
         "{rendered}"
@@ -309,14 +300,7 @@ fn the_platform_limit_is_enforced() {
             "  - {{recipe: threshold, name: p{i}, metric: m, op: \">\", window: 5m, threshold: 1}}"
         );
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("_defaults.yaml"), text).unwrap();
-    let report = dynalert_config::load_dir(dir.path(), now()).unwrap();
-    let rendered: String = report
-        .diagnostics
-        .iter()
-        .map(|d| d.to_string() + "\n")
-        .collect();
+    let (report, rendered) = load_files(&[("_defaults.yaml", &text)]);
     assert!(
         rendered.contains(&format!(
             "_defaults.yaml:{}:5: error: too many custom alerts: {} declared, the platform may declare at most {limit}",
@@ -353,20 +337,7 @@ fn upstream_spellings_map_to_the_recipes() {
 
 /// Loads a conf.d of the given files (no default platform file added).
 fn load_files(files: &[(&str, &str)]) -> (dynalert_config::LoadReport, String) {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    let report = dynalert_config::load_dir(dir.path(), now()).unwrap();
-    let prefix = format!("{}/", dir.path().display());
-    let rendered = report
-        .diagnostics
-        .iter()
-        .map(|d| d.to_string().replace(&prefix, "") + "\n")
-        .collect();
-    (report, rendered)
+    common::load_files(files, now())
 }
 
 #[test]

@@ -23,13 +23,17 @@ state_filters:
   container_imagepull: {reasons: [ImagePullBackOff], severity: warning}
 ";
 
+fn write(path: impl AsRef<Path>, text: impl AsRef<[u8]>) {
+    std::fs::write(path, text).unwrap();
+}
+
 /// Writes a conf.d with the platform file and `tenants` as (id, body) pairs.
 fn confd(tenants: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("_defaults.yaml"), PLATFORM).unwrap();
+    write(dir.path().join("_defaults.yaml"), PLATFORM);
     for (id, body) in tenants {
         let text = format!("tenants:\n  {id}:\n{body}");
-        std::fs::write(dir.path().join(format!("{id}.yaml")), text).unwrap();
+        write(dir.path().join(format!("{id}.yaml")), text);
     }
     dir
 }
@@ -227,11 +231,10 @@ fn state_filters_metadata_namespaces_silent_mode() {
         ("db-b", "    container_cpu: 70\n"),
     ]);
     // Tier and namespaces are the platform's to assign; db-a's file claims exactly them.
-    std::fs::write(
+    write(
         dir.path().join("_tenancy.yaml"),
         "tenancy:\n  db-a: {tier: vip, namespaces: [ns1, ns2]}\n",
-    )
-    .unwrap();
+    );
     let (report, snap) = load(dir.path(), at(NOW));
     assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
     assert_eq!(
@@ -368,17 +371,16 @@ fn symlinks_are_followed_and_dot_names_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("..2026_06_01");
     std::fs::create_dir(&data).unwrap();
-    std::fs::write(data.join("_defaults.yaml"), PLATFORM).unwrap();
-    std::fs::write(
+    write(data.join("_defaults.yaml"), PLATFORM);
+    write(
         data.join("db-a.yaml"),
         "tenants:\n  db-a:\n    mysql_connections: 70\n",
-    )
-    .unwrap();
+    );
     std::os::unix::fs::symlink("..2026_06_01", dir.path().join("..data")).unwrap();
     for f in ["_defaults.yaml", "db-a.yaml"] {
         std::os::unix::fs::symlink(format!("..data/{f}"), dir.path().join(f)).unwrap();
     }
-    std::fs::write(dir.path().join(".hidden.yaml"), "not: [valid").unwrap();
+    write(dir.path().join(".hidden.yaml"), "not: [valid");
     let (report, snap) = load(dir.path(), at(NOW));
     assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
     assert_eq!(report.tenant_valid.len(), 1);
@@ -399,16 +401,14 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
     assert!(first.applied_in_full());
 
     // Break db-a, change db-b: db-a keeps 70, db-b moves to 95.
-    std::fs::write(
+    write(
         p.join("db-a.yaml"),
         "tenants:\n  db-a:\n    mysql_connections: lots\n",
-    )
-    .unwrap();
-    std::fs::write(
+    );
+    write(
         p.join("db-b.yaml"),
         "tenants:\n  db-b:\n    mysql_connections: 95\n",
-    )
-    .unwrap();
+    );
     let r = loader.reload(t).unwrap();
     assert!(!r.applied_in_full());
     assert_eq!(r.tenant_valid.get("db-a"), Some(&false));
@@ -420,23 +420,21 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
         .contains(&"component=mysql,metric=connections,severity=warning 95".to_string()));
 
     // Break the platform file: nothing changes, even a valid tenant edit is held back.
-    std::fs::write(p.join("_defaults.yaml"), "defaults: [broken\n").unwrap();
-    std::fs::write(
+    write(p.join("_defaults.yaml"), "defaults: [broken\n");
+    write(
         p.join("db-b.yaml"),
         "tenants:\n  db-b:\n    mysql_connections: 99\n",
-    )
-    .unwrap();
+    );
     let r2 = loader.reload(t).unwrap();
     assert!(!r2.platform_valid);
     assert_eq!(*r2.config, *r.config);
 
     // Fix everything: all applied.
-    std::fs::write(p.join("_defaults.yaml"), PLATFORM).unwrap();
-    std::fs::write(
+    write(p.join("_defaults.yaml"), PLATFORM);
+    write(
         p.join("db-a.yaml"),
         "tenants:\n  db-a:\n    mysql_connections: 71\n",
-    )
-    .unwrap();
+    );
     let r3 = loader.reload(t).unwrap();
     assert!(r3.applied_in_full(), "{:#?}", r3.diagnostics);
     let snap = dynalert_model::resolve(&r3.config, t);
@@ -461,11 +459,10 @@ fn only_changed_files_are_parsed_again() {
         (idle.files_read, idle.files_parsed, idle.changed),
         (0, 0, false)
     );
-    std::fs::write(
+    write(
         dir.path().join("db-b.yaml"),
         "tenants:\n  db-b:\n    mysql_connections: 91\n",
-    )
-    .unwrap();
+    );
     let one = loader.reload(t).unwrap();
     assert_eq!(
         (one.files_read, one.files_parsed, one.changed),

@@ -31,6 +31,14 @@ fn dir_with(tenancy: &str, tenants: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// Loads [`dir_with`]`(tenancy, tenants)` once: the report and its errors.
+fn load(tenancy: &str, tenants: &[(&str, &str)]) -> (LoadReport, Vec<String>) {
+    let dir = dir_with(tenancy, tenants);
+    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
+    let e = errors(&r);
+    (r, e)
+}
+
 fn errors(r: &LoadReport) -> Vec<String> {
     r.diagnostics
         .iter()
@@ -53,9 +61,7 @@ fn namespaces(r: &LoadReport, id: &str) -> Vec<String> {
 
 #[test]
 fn a_tier_claim_without_the_platform_is_a_located_error() {
-    let dir = dir_with("", &[("db-a", "{tier: vip, owner: x}")]);
-    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
-    let e = errors(&r);
+    let (r, e) = load("", &[("db-a", "{tier: vip, owner: x}")]);
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].contains("db-a.yaml:3:"), "{e:?}");
     assert!(
@@ -72,14 +78,13 @@ fn a_tier_claim_without_the_platform_is_a_located_error() {
 
 #[test]
 fn the_platform_assigns_and_a_matching_claim_is_accepted() {
-    let dir = dir_with(
+    let (r, _) = load(
         "tenancy:\n  db-a: {tier: vip, namespaces: [db-a, db-a-batch]}\n",
         &[
             ("db-a", "{tier: vip, namespaces: [db-a-batch]}"),
             ("db-b", "{owner: y}"),
         ],
     );
-    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
     assert_eq!(tier(&r, "db-a").as_deref(), Some("vip"));
     assert_eq!(namespaces(&r, "db-a"), vec!["db-a", "db-a-batch"]);
@@ -90,27 +95,22 @@ fn the_platform_assigns_and_a_matching_claim_is_accepted() {
 
 #[test]
 fn an_unassigned_tenant_gets_its_tier_from_the_platform_without_claiming_it() {
-    let dir = dir_with("tenancy:\n  db-a: {tier: vip}\n", &[("db-a", "{owner: x}")]);
-    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
+    let (r, _) = load("tenancy:\n  db-a: {tier: vip}\n", &[("db-a", "{owner: x}")]);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
     assert_eq!(tier(&r, "db-a").as_deref(), Some("vip"));
 }
 
 #[test]
 fn tier_names_match_exactly_with_a_hint() {
-    let dir = dir_with(
+    let (_, e) = load(
         "tenancy:\n  db-a: {tier: vip}\n",
         &[("db-a", "{tier: VIP}")],
     );
-    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
-    let e = errors(&r);
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].contains("tier `VIP` is not assigned"), "{e:?}");
     assert!(e[0].contains("did you mean `vip`"), "{e:?}");
     // The platform itself cannot assign a near miss of a routed tier either.
-    let dir = dir_with("tenancy:\n  db-a: {tier: Vip}\n", &[("db-a", "{owner: x}")]);
-    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
-    let e = errors(&r);
+    let (r, e) = load("tenancy:\n  db-a: {tier: Vip}\n", &[("db-a", "{owner: x}")]);
     assert!(
         e.iter()
             .any(|e| e.contains("_tenancy.yaml:2:") && e.contains("unknown tier `Vip`")),
@@ -121,12 +121,10 @@ fn tier_names_match_exactly_with_a_hint() {
 
 #[test]
 fn another_tenants_namespace_cannot_be_claimed() {
-    let dir = dir_with(
+    let (r, e) = load(
         "tenancy:\n  db-a: {namespaces: [payments]}\n",
         &[("db-a", "{owner: a}"), ("db-b", "{namespaces: [payments]}")],
     );
-    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
-    let e = errors(&r);
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(
         e[0].contains("db-b.yaml:3:")
@@ -142,12 +140,10 @@ fn another_tenants_namespace_cannot_be_claimed() {
 
 #[test]
 fn one_namespace_is_never_assigned_twice() {
-    let dir = dir_with(
+    let (r, e) = load(
         "tenancy:\n  db-a: {namespaces: [shared]}\n  db-b: {namespaces: [shared]}\n",
         &[("db-a", "{owner: a}"), ("db-b", "{owner: b}")],
     );
-    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
-    let e = errors(&r);
     assert!(
         e.iter()
             .any(|e| e.contains("_tenancy.yaml:3:")
@@ -160,11 +156,10 @@ fn one_namespace_is_never_assigned_twice() {
 #[test]
 fn a_default_namespace_assigned_to_another_tenant_is_not_served_twice() {
     // db-b's default namespace is `db-b`, but the platform gives it to db-a.
-    let dir = dir_with(
+    let (r, _) = load(
         "tenancy:\n  db-a: {namespaces: [db-a, db-b]}\n",
         &[("db-a", "{owner: a}"), ("db-b", "{owner: b}")],
     );
-    let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
     assert_eq!(namespaces(&r, "db-a"), vec!["db-a", "db-b"]);
     assert!(namespaces(&r, "db-b").is_empty());

@@ -4,6 +4,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use dynalert_model::Family;
 
+mod common;
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
 }
@@ -16,14 +18,15 @@ defaults:
 
 /// Loads a conf.d with the platform above and one tenant `db-a` with `body`.
 fn load(body: &str) -> dynalert_config::LoadReport {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("_defaults.yaml"), PLATFORM).unwrap();
-    std::fs::write(
-        dir.path().join("db-a.yaml"),
-        format!("tenants:\n  db-a:\n{body}"),
-    )
-    .unwrap();
-    dynalert_config::load_dir(dir.path(), now()).unwrap()
+    load_files(&[
+        ("_defaults.yaml", PLATFORM),
+        ("db-a.yaml", &format!("tenants:\n  db-a:\n{body}")),
+    ])
+}
+
+/// Loads a conf.d of `files`.
+fn load_files(files: &[(&str, &str)]) -> dynalert_config::LoadReport {
+    common::load_files(files, now()).0
 }
 
 fn messages(report: &dynalert_config::LoadReport, errors: bool) -> Vec<String> {
@@ -134,14 +137,13 @@ fn keys_outside_the_catalogue_typo_is_an_error_other_is_a_warning() {
 
 #[test]
 fn a_key_without_a_component_is_an_error_with_a_hint() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("_defaults.yaml"),
-        "defaults:\n  uptime: 5\n  mysql_connections: 80\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("db-a.yaml"), "tenants:\n  db-a: {}\n").unwrap();
-    let r = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    let r = load_files(&[
+        (
+            "_defaults.yaml",
+            "defaults:\n  uptime: 5\n  mysql_connections: 80\n",
+        ),
+        ("db-a.yaml", "tenants:\n  db-a: {}\n"),
+    ]);
     let d = r
         .diagnostics
         .iter()
@@ -168,20 +170,18 @@ fn a_misspelt_tier_in_a_tier_map_gets_a_did_you_mean() {
 
 #[test]
 fn a_critical_key_in_a_later_platform_file_resolves_to_its_base() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("_defaults.yaml"), PLATFORM).unwrap();
-    std::fs::write(
-        dir.path().join("_more.yaml"),
-        "defaults:\n  mysql_connections_critical: 120\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections_critical: 150\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("db-b.yaml"), "tenants:\n  db-b: {}\n").unwrap();
-    let r = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    let r = load_files(&[
+        ("_defaults.yaml", PLATFORM),
+        (
+            "_more.yaml",
+            "defaults:\n  mysql_connections_critical: 120\n",
+        ),
+        (
+            "db-a.yaml",
+            "tenants:\n  db-a:\n    mysql_connections_critical: 150\n",
+        ),
+        ("db-b.yaml", "tenants:\n  db-b: {}\n"),
+    ]);
     assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
     let snap = dynalert_model::resolve(&r.config, now());
     let rows = |t: &str| -> Vec<String> {
@@ -217,18 +217,16 @@ fn a_critical_key_in_a_later_platform_file_resolves_to_its_base() {
 
 #[test]
 fn expires_is_refused_where_there_is_nothing_to_return_to() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("_defaults.yaml"),
-        "defaults:\n  mysql_connections: {value: 80, expires: \"2027-01-01T00:00:00Z\"}\noptional_overrides: [mysql_slow_queries]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_slow_queries: {value: 5, expires: \"2027-01-01T00:00:00Z\"}\n",
-    )
-    .unwrap();
-    let r = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    let r = load_files(&[
+        (
+            "_defaults.yaml",
+            "defaults:\n  mysql_connections: {value: 80, expires: \"2027-01-01T00:00:00Z\"}\noptional_overrides: [mysql_slow_queries]\n",
+        ),
+        (
+            "db-a.yaml",
+            "tenants:\n  db-a:\n    mysql_slow_queries: {value: 5, expires: \"2027-01-01T00:00:00Z\"}\n",
+        ),
+    ]);
     let errs = messages(&r, true);
     assert!(
         errs.iter()
@@ -304,14 +302,13 @@ fn without_a_dimensions_block_rows_follow_the_shipped_packs() {
 
 #[test]
 fn free_form_defaults_are_warnings_but_not_under_keys_the_packs_read() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("_defaults.yaml"),
-        "defaults:\n  alert_group: baseline\n  mysql_connections: eighty\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("db-a.yaml"), "tenants:\n  db-a: {}\n").unwrap();
-    let r = dynalert_config::load_dir(dir.path(), now()).unwrap();
+    let r = load_files(&[
+        (
+            "_defaults.yaml",
+            "defaults:\n  alert_group: baseline\n  mysql_connections: eighty\n",
+        ),
+        ("db-a.yaml", "tenants:\n  db-a: {}\n"),
+    ]);
     assert!(messages(&r, false)
         .iter()
         .any(|m| m == "default `alert_group` is not a threshold value; ignored"));

@@ -58,33 +58,37 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
     let mut i = 0;
     let mut out = Vec::new();
     let ident = |c: char| c == '_' || c.is_alphanumeric();
+    // The end of the identifier characters from `i`.
+    let skip_ident = |mut i: usize| {
+        while b.get(i).is_some_and(|c| ident(*c)) {
+            i += 1
+        }
+        i
+    };
+    // The end of the `.field` chain from `i` (`.a.b`: further fields follow directly).
+    let skip_fields = |mut i: usize| {
+        while b.get(i) == Some(&'.') && b.get(i + 1).is_some_and(|c| ident(*c)) {
+            i = skip_ident(i + 1)
+        }
+        i
+    };
     while i < b.len() {
         let c = b[i];
         match c {
             ' ' | '\t' | '\r' | '\n' => i += 1,
-            '(' => {
-                out.push(Tok::LParen);
-                i += 1
-            }
-            ')' => {
-                out.push(Tok::RParen);
-                i += 1
-            }
-            '|' => {
-                out.push(Tok::Pipe);
-                i += 1
-            }
-            ',' => {
-                out.push(Tok::Comma);
+            '(' | ')' | '|' | ',' | '=' => {
+                out.push(match c {
+                    '(' => Tok::LParen,
+                    ')' => Tok::RParen,
+                    '|' => Tok::Pipe,
+                    ',' => Tok::Comma,
+                    _ => Tok::Assign,
+                });
                 i += 1
             }
             ':' if b.get(i + 1) == Some(&'=') => {
                 out.push(Tok::Declare);
                 i += 2
-            }
-            '=' => {
-                out.push(Tok::Assign);
-                i += 1
             }
             '"' => {
                 i += 1;
@@ -151,32 +155,14 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Literal)
             }
             '.' if !b.get(i + 1).is_some_and(|c| c.is_ascii_digit()) => {
-                i += 1;
-                while b.get(i).is_some_and(|c| ident(*c)) {
-                    i += 1
-                }
-                // `.a.b`: further fields follow directly.
-                while b.get(i) == Some(&'.') && b.get(i + 1).is_some_and(|c| ident(*c)) {
-                    i += 1;
-                    while b.get(i).is_some_and(|c| ident(*c)) {
-                        i += 1
-                    }
-                }
+                i = skip_fields(skip_ident(i + 1));
                 out.push(Tok::Field)
             }
             '$' => {
                 let start = i;
-                i += 1;
-                while b.get(i).is_some_and(|c| ident(*c)) {
-                    i += 1
-                }
+                i = skip_ident(i + 1);
                 let name: String = b[start..i].iter().collect();
-                while b.get(i) == Some(&'.') && b.get(i + 1).is_some_and(|c| ident(*c)) {
-                    i += 1;
-                    while b.get(i).is_some_and(|c| ident(*c)) {
-                        i += 1
-                    }
-                }
+                i = skip_fields(i);
                 out.push(Tok::Var(name))
             }
             '+' | '-' | '0'..='9' | '.' => {
@@ -198,9 +184,7 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
             }
             c if c == '_' || c.is_alphabetic() => {
                 let start = i;
-                while b.get(i).is_some_and(|c| ident(*c)) {
-                    i += 1
-                }
+                i = skip_ident(i);
                 let word: String = b[start..i].iter().collect();
                 // A field access on a word (`x.y`) is not valid Go template syntax here.
                 out.push(Tok::Ident(word))
@@ -376,22 +360,14 @@ impl Checker {
                 let Some((top, _)) = self.stack.last().copied() else {
                     return Err("unexpected {{else}}".into());
                 };
-                match top {
-                    Kind::If | Kind::Range | Kind::With => {}
-                    Kind::Else(true) => {}
-                    _ => return Err("unexpected {{else}}".into()),
-                }
-                if let Kind::Else(false) = top {
-                    return Err("expected end; found {{else}}".into());
+                // A second plain `{{else}}` (`Else(false)` on top) is refused here too.
+                if !matches!(top, Kind::If | Kind::Range | Kind::With | Kind::Else(true)) {
+                    return Err("unexpected {{else}}".into());
                 }
                 match rest.first() {
                     None => {
                         self.pop_vars();
-                        let last = self.stack.last_mut().expect("checked above");
-                        if last.0 == Kind::Else(false) {
-                            return Err("expected end; found {{else}}".into());
-                        }
-                        last.0 = Kind::Else(false);
+                        self.stack.last_mut().expect("checked above").0 = Kind::Else(false);
                         Ok(())
                     }
                     Some(Tok::Ident(k))
@@ -464,12 +440,11 @@ pub fn check(text: &str) -> Result<(), String> {
     while let Some(open) = rest.find("{{") {
         let mut body = &rest[open + 2..];
         // `{{- ` trims; `{{-3}}` is the number -3.
-        if let Some(b) = body.strip_prefix("- ").or_else(|| {
-            body.strip_prefix("-\t")
-                .or_else(|| body.strip_prefix("-\n"))
-                .or_else(|| body.strip_prefix("-\r"))
-        }) {
-            body = b;
+        if let Some(b) = body
+            .strip_prefix(['-'])
+            .filter(|b| b.starts_with([' ', '\t', '\n', '\r']))
+        {
+            body = &b[1..];
         }
         if let Some(comment) = body.strip_prefix("/*") {
             let Some(end) = comment.find("*/") else {
@@ -528,11 +503,10 @@ pub fn check(text: &str) -> Result<(), String> {
         };
         let mut inner = &body[..end];
         if let Some(s) = inner
-            .strip_suffix(" -")
-            .or_else(|| inner.strip_suffix("\t-"))
-            .or_else(|| inner.strip_suffix("\n-"))
+            .strip_suffix('-')
+            .filter(|s| s.ends_with([' ', '\t', '\n']))
         {
-            inner = s;
+            inner = &s[..s.len() - 1];
         }
         let toks = lex_action(inner)?;
         c.action(toks)?;

@@ -33,13 +33,6 @@ pub struct ThresholdKey {
 }
 
 impl ThresholdKey {
-    pub fn plain(base: impl Into<String>) -> ThresholdKey {
-        ThresholdKey {
-            base: base.into(),
-            dims: Vec::new(),
-        }
-    }
-
     /// `component` label: the part of the base key before its first underscore.
     pub fn component(&self) -> &str {
         split_key(&self.base).0

@@ -51,12 +51,7 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        match s {
-            "info" => Some(Severity::Info),
-            "warning" => Some(Severity::Warning),
-            "critical" => Some(Severity::Critical),
-            _ => None,
-        }
+        Severity::ALL.into_iter().find(|sev| sev.as_str() == s)
     }
 }
 

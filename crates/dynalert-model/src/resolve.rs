@@ -356,35 +356,17 @@ fn effective_of(
     let mut ours = platform.defaults.iter().peekable();
     let mut theirs = tenant.thresholds.iter().peekable();
     loop {
-        let (key, tiers) = match (ours.peek(), theirs.peek()) {
+        use std::cmp::Ordering::{Greater, Less};
+        let order = match (ours.peek(), theirs.peek()) {
             (None, None) => break,
-            (Some((pk, pv)), Some((tk, tv))) => match pk.cmp(tk) {
-                std::cmp::Ordering::Less => {
-                    let (pk, pv) = (*pk, *pv);
-                    ours.next();
-                    (pk, (None, Some(pv)))
-                }
-                std::cmp::Ordering::Greater => {
-                    let (tk, tv) = (*tk, *tv);
-                    theirs.next();
-                    (tk, (Some(tv), None))
-                }
-                std::cmp::Ordering::Equal => {
-                    let (tk, tv, pv) = (*tk, *tv, *pv);
-                    ours.next();
-                    theirs.next();
-                    (tk, (Some(tv), Some(pv)))
-                }
-            },
-            (Some(_), None) => {
-                let (pk, pv) = ours.next().expect("peeked");
-                (pk, (None, Some(pv)))
-            }
-            (None, Some(_)) => {
-                let (tk, tv) = theirs.next().expect("peeked");
-                (tk, (Some(tv), None))
-            }
+            (Some(_), None) => Less,
+            (None, Some(_)) => Greater,
+            (Some((pk, _)), Some((tk, _))) => pk.cmp(tk),
         };
+        let ours_next = if order == Greater { None } else { ours.next() };
+        let theirs_next = if order == Less { None } else { theirs.next() };
+        let (key, _) = theirs_next.or(ours_next).expect("peeked");
+        let tiers = (theirs_next.map(|(_, v)| v), ours_next.map(|(_, v)| v));
         keys.push(key_effective(
             key,
             tiers,
@@ -527,76 +509,65 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
             });
         }
     }
-    for f in e.state_filters.iter().filter(|f| f.enabled) {
+    let mut push = |family, pairs: &[(&'static str, &str)], value| {
         out.push(Series {
-            family: Family::UserStateFilter,
-            labels: labels(&[
-                ("tenant", tenant),
-                ("filter", &f.filter),
-                ("severity", f.severity.as_str()),
-            ]),
-            value: 1.0,
-        });
+            family,
+            labels: labels(pairs),
+            value,
+        })
+    };
+    for f in e.state_filters.iter().filter(|f| f.enabled) {
+        let severity = f.severity.as_str();
+        let pairs = [
+            ("tenant", tenant),
+            ("filter", &f.filter),
+            ("severity", severity),
+        ];
+        push(Family::UserStateFilter, &pairs, 1.0);
     }
     if let Some(s) = e.silent_mode.as_ref().filter(|s| s.active) {
         for sev in &s.severities {
-            out.push(Series {
-                family: Family::UserSilentMode,
-                labels: labels(&[("tenant", tenant), ("target_severity", sev.as_str())]),
-                value: 1.0,
-            });
+            let pairs = [("tenant", tenant), ("target_severity", sev.as_str())];
+            push(Family::UserSilentMode, &pairs, 1.0);
         }
     }
     if e.maintenance.as_ref().is_some_and(|m| m.active) {
-        out.push(Series {
-            family: Family::UserMaintenance,
-            labels: labels(&[("tenant", tenant)]),
-            value: 1.0,
-        });
+        push(Family::UserMaintenance, &[("tenant", tenant)], 1.0);
     }
-    out.push(Series {
-        family: Family::TenantMetadataInfo,
-        labels: labels(&[
-            ("tenant", tenant),
-            ("tier", e.tier.as_deref().unwrap_or("")),
-            ("owner", e.owner.as_deref().unwrap_or("")),
-            ("runbook_url", e.runbook_url.as_deref().unwrap_or("")),
-        ]),
-        value: 1.0,
-    });
+    let info = [
+        ("tenant", tenant),
+        ("tier", e.tier.as_deref().unwrap_or("")),
+        ("owner", e.owner.as_deref().unwrap_or("")),
+        ("runbook_url", e.runbook_url.as_deref().unwrap_or("")),
+    ];
+    push(Family::TenantMetadataInfo, &info, 1.0);
     for ns in &e.namespaces {
-        out.push(Series {
-            family: Family::TenantNamespaceInfo,
-            labels: labels(&[("tenant", tenant), ("namespace", ns)]),
-            value: 1.0,
-        });
+        push(
+            Family::TenantNamespaceInfo,
+            &[("tenant", tenant), ("namespace", ns)],
+            1.0,
+        );
     }
     for c in &e.custom_alerts {
         for tier in &c.tiers {
             let Some(value) = tier.value else { continue };
-            out.push(Series {
-                family: Family::UserCustomThreshold,
-                labels: labels(&[
-                    ("tenant", tenant),
-                    ("alert", &c.alert),
-                    ("recipe", c.recipe.as_str()),
-                    ("rule", &c.rule),
-                    ("severity", tier.severity.as_str()),
-                ]),
-                value,
-            });
+            let pairs = [
+                ("tenant", tenant),
+                ("alert", &c.alert),
+                ("recipe", c.recipe.as_str()),
+                ("rule", &c.rule),
+                ("severity", tier.severity.as_str()),
+            ];
+            push(Family::UserCustomThreshold, &pairs, value);
         }
     }
     for ev in &e.events {
-        out.push(Series {
-            family: Family::ConfigEvent,
-            labels: labels(&[
-                ("tenant", tenant),
-                ("event", &ev.event),
-                ("reason", &ev.reason),
-            ]),
-            value: 1.0,
-        });
+        let pairs = [
+            ("tenant", tenant),
+            ("event", &ev.event),
+            ("reason", &ev.reason),
+        ];
+        push(Family::ConfigEvent, &pairs, 1.0);
     }
     // Every series above starts with the same `tenant` label: the order by (family,
     // labels) is the order by (family, the labels after it), which compares less.

@@ -224,35 +224,40 @@ const PUSHOVER: &[FieldSpec] = &[
     f("http_config", Map(HTTP_CONFIG), false),
 ];
 
+/// Per receiver type, in declaration order: its name, the Alertmanager receiver key holding
+/// its configurations, and the fields a tenant may set.
+const TYPES: [(ReceiverType, &str, &str, &[FieldSpec]); 11] = {
+    use ReceiverType as T;
+    [
+        (T::Webhook, "webhook", "webhook_configs", WEBHOOK),
+        (T::Email, "email", "email_configs", EMAIL),
+        (T::Slack, "slack", "slack_configs", SLACK),
+        (T::Pagerduty, "pagerduty", "pagerduty_configs", PAGERDUTY),
+        (T::Opsgenie, "opsgenie", "opsgenie_configs", OPSGENIE),
+        (T::Telegram, "telegram", "telegram_configs", TELEGRAM),
+        (T::Discord, "discord", "discord_configs", DISCORD),
+        (T::Webex, "webex", "webex_configs", WEBEX),
+        (T::Sns, "sns", "sns_configs", SNS),
+        (T::Victorops, "victorops", "victorops_configs", VICTOROPS),
+        (T::Pushover, "pushover", "pushover_configs", PUSHOVER),
+    ]
+};
+
 impl ReceiverType {
-    pub const ALL: [ReceiverType; 11] = [
-        ReceiverType::Webhook,
-        ReceiverType::Email,
-        ReceiverType::Slack,
-        ReceiverType::Pagerduty,
-        ReceiverType::Opsgenie,
-        ReceiverType::Telegram,
-        ReceiverType::Discord,
-        ReceiverType::Webex,
-        ReceiverType::Sns,
-        ReceiverType::Victorops,
-        ReceiverType::Pushover,
-    ];
+    pub const ALL: [ReceiverType; 11] = {
+        let mut all = [ReceiverType::Webhook; 11];
+        let mut i = 0;
+        while i < TYPES.len() {
+            // `as_str` and the others index `TYPES` by the type's discriminant.
+            assert!(TYPES[i].0 as usize == i);
+            all[i] = TYPES[i].0;
+            i += 1;
+        }
+        all
+    };
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReceiverType::Webhook => "webhook",
-            ReceiverType::Email => "email",
-            ReceiverType::Slack => "slack",
-            ReceiverType::Pagerduty => "pagerduty",
-            ReceiverType::Opsgenie => "opsgenie",
-            ReceiverType::Telegram => "telegram",
-            ReceiverType::Discord => "discord",
-            ReceiverType::Webex => "webex",
-            ReceiverType::Sns => "sns",
-            ReceiverType::Victorops => "victorops",
-            ReceiverType::Pushover => "pushover",
-        }
+        TYPES[self as usize].1
     }
 
     pub fn parse(s: &str) -> Option<ReceiverType> {
@@ -261,36 +266,12 @@ impl ReceiverType {
 
     /// Alertmanager receiver key holding configurations of this type.
     pub fn configs_key(self) -> &'static str {
-        match self {
-            ReceiverType::Webhook => "webhook_configs",
-            ReceiverType::Email => "email_configs",
-            ReceiverType::Slack => "slack_configs",
-            ReceiverType::Pagerduty => "pagerduty_configs",
-            ReceiverType::Opsgenie => "opsgenie_configs",
-            ReceiverType::Telegram => "telegram_configs",
-            ReceiverType::Discord => "discord_configs",
-            ReceiverType::Webex => "webex_configs",
-            ReceiverType::Sns => "sns_configs",
-            ReceiverType::Victorops => "victorops_configs",
-            ReceiverType::Pushover => "pushover_configs",
-        }
+        TYPES[self as usize].2
     }
 
     /// Fields a tenant may set for this type.
     pub fn fields(self) -> &'static [FieldSpec] {
-        match self {
-            ReceiverType::Webhook => WEBHOOK,
-            ReceiverType::Email => EMAIL,
-            ReceiverType::Slack => SLACK,
-            ReceiverType::Pagerduty => PAGERDUTY,
-            ReceiverType::Opsgenie => OPSGENIE,
-            ReceiverType::Telegram => TELEGRAM,
-            ReceiverType::Discord => DISCORD,
-            ReceiverType::Webex => WEBEX,
-            ReceiverType::Sns => SNS,
-            ReceiverType::Victorops => VICTOROPS,
-            ReceiverType::Pushover => PUSHOVER,
-        }
+        TYPES[self as usize].3
     }
 
     /// Required fields: every group must have at least one of its fields set.
@@ -327,10 +308,6 @@ impl ReceiverType {
             ReceiverType::Sns => &[&["topic_arn", "phone_number", "target_arn"]],
             _ => &[],
         }
-    }
-
-    pub fn field(self, name: &str) -> Option<FieldSpec> {
-        self.fields().iter().copied().find(|f| f.name == name)
     }
 }
 
@@ -726,16 +703,6 @@ impl TenantLimits {
         "template_bytes",
     ];
 
-    pub fn get(&self, key: &str) -> usize {
-        match key {
-            "overrides" => self.overrides,
-            "integrations" => self.integrations,
-            "matchers" => self.matchers,
-            "time_intervals" => self.time_intervals,
-            _ => self.template_bytes,
-        }
-    }
-
     pub fn set(&mut self, key: &str, v: usize) {
         match key {
             "overrides" => self.overrides = v,
@@ -770,17 +737,6 @@ pub enum MatchOp {
     Re,
     #[serde(rename = "!~")]
     NotRe,
-}
-
-impl MatchOp {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchOp::Eq => "=",
-            MatchOp::Ne => "!=",
-            MatchOp::Re => "=~",
-            MatchOp::NotRe => "!~",
-        }
-    }
 }
 
 /// One label matcher of a tenant override (`label=value`, `label!~regex`, …).

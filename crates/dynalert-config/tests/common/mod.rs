@@ -1,6 +1,31 @@
-//! Shared by the loader's property tests: the example conf.d and text mutations of it.
+//! Shared by the loader's tests: a conf.d written from (name, text) pairs and loaded, the
+//! example conf.d and text mutations of it. Each test binary uses a part of it.
+
+#![allow(dead_code)]
 
 use std::path::Path;
+
+/// Loads a conf.d of `files` (relative names, subdirectories created) at `now`: the report
+/// and its diagnostics rendered one per line, without the directory's path.
+pub fn load_files(
+    files: &[(&str, &str)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> (dynalert_config::LoadReport, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let report = dynalert_config::load_dir(dir.path(), now).unwrap();
+    let prefix = format!("{}/", dir.path().display());
+    let rendered = report
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string().replace(&prefix, "") + "\n")
+        .collect();
+    (report, rendered)
+}
 
 /// The files of `examples/conf.d`, in name order.
 pub fn examples() -> Vec<String> {
