@@ -190,6 +190,16 @@ fn severity_list(sevs: &[Severity]) -> String {
         .join(", ")
 }
 
+/// Tenant `id`'s receiver `name`, plain and masked.
+fn tenant_receiver(name: &str, r: &Receiver, id: &str) -> AmReceiver {
+    AmReceiver {
+        config: receiver_json(name, r, false),
+        masked: receiver_json(name, r, true),
+        name: name.to_string(),
+        owner: Owner::Tenant(id.to_string()),
+    }
+}
+
 fn receiver_json(name: &str, r: &Receiver, masked: bool) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     out.insert("name".into(), serde_json::Value::String(name.into()));
@@ -394,12 +404,7 @@ fn tenant_route(
     let own = match &tr.receiver {
         Some(r) => {
             let name = tenant_receiver_name(id);
-            receivers.push(AmReceiver {
-                config: receiver_json(&name, r, false),
-                masked: receiver_json(&name, r, true),
-                name: name.clone(),
-                owner: Owner::Tenant(id.clone()),
-            });
+            receivers.push(tenant_receiver(&name, r, id));
             name
         }
         None => routing.default_receiver.clone(),
@@ -428,12 +433,7 @@ fn tenant_route(
     let mut deliveries = Vec::new();
     for (i, o) in tr.overrides.iter().enumerate() {
         let name = override_receiver_name(id, i + 1);
-        receivers.push(AmReceiver {
-            config: receiver_json(&name, &o.receiver, false),
-            masked: receiver_json(&name, &o.receiver, true),
-            name: name.clone(),
-            owner: Owner::Tenant(id.clone()),
-        });
+        receivers.push(tenant_receiver(&name, &o.receiver, id));
         let mut matchers = Vec::new();
         let mut what = Vec::new();
         if let Some(a) = &o.matches.alertname {
@@ -856,24 +856,37 @@ fn flat_routes(root: &Route) -> Vec<(String, String)> {
     out
 }
 
-/// What changes from `old` to `new`, route by route, receiver by receiver; secrets masked.
-pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
-    let mut out = Vec::new();
-    let (a, b) = (flat_routes(&old.route), flat_routes(&new.route));
-    let am: BTreeMap<&str, &str> = a.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let bm: BTreeMap<&str, &str> = b.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    for (k, v) in &am {
-        match bm.get(k) {
-            None => out.push(format!("- route {k} {v}")),
-            Some(w) if w != v => out.push(format!("~ route {k} {v}  =>  {w}")),
+/// Lines for the keys of `a` gone from `b` (`-`, with `a`'s value), changed (`~`, with both
+/// values) and added (`+`, with `b`'s value), written by `line(sign, key, value, new value)`.
+fn diff_maps(
+    a: &BTreeMap<String, String>,
+    b: &BTreeMap<String, String>,
+    out: &mut Vec<String>,
+    line: impl Fn(char, &str, &str, Option<&str>) -> String,
+) {
+    for (k, v) in a {
+        match b.get(k) {
+            None => out.push(line('-', k, v, None)),
+            Some(w) if w != v => out.push(line('~', k, v, Some(w))),
             _ => {}
         }
     }
-    for (k, w) in &bm {
-        if !am.contains_key(k) {
-            out.push(format!("+ route {k} {w}"));
-        }
+    for (k, w) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+        out.push(line('+', k, w, None));
     }
+}
+
+/// What changes from `old` to `new`, route by route, receiver by receiver; secrets masked.
+pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
+    let mut out = Vec::new();
+    let routes =
+        |g: &Generated| -> BTreeMap<String, String> { flat_routes(&g.route).into_iter().collect() };
+    diff_maps(&routes(old), &routes(new), &mut out, |sign, k, v, w| {
+        format!(
+            "{sign} route {k} {v}{}",
+            w.map(|w| format!("  =>  {w}")).unwrap_or_default()
+        )
+    });
     for r in &old.receivers {
         match new.receiver(&r.name) {
             None => out.push(format!("- receiver {}: {}", r.name, r.masked)),
@@ -901,19 +914,12 @@ pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
             .map(|t| (t.name.clone(), format!("{:?}", t.specs)))
             .collect()
     };
-    let (ia, ib) = (intervals(old), intervals(new));
-    for (k, v) in &ia {
-        match ib.get(k) {
-            None => out.push(format!("- time interval {k}")),
-            Some(w) if w != v => out.push(format!("~ time interval {k}")),
-            _ => {}
-        }
-    }
-    for k in ib.keys() {
-        if !ia.contains_key(k) {
-            out.push(format!("+ time interval {k}"));
-        }
-    }
+    diff_maps(
+        &intervals(old),
+        &intervals(new),
+        &mut out,
+        |sign, k, _, _| format!("{sign} time interval {k}"),
+    );
     let rules = |g: &Generated| -> Vec<String> {
         g.inhibit_rules
             .iter()
