@@ -856,37 +856,24 @@ fn flat_routes(root: &Route) -> Vec<(String, String)> {
     out
 }
 
-/// Lines for the keys of `a` gone from `b` (`-`, with `a`'s value), changed (`~`, with both
-/// values) and added (`+`, with `b`'s value), written by `line(sign, key, value, new value)`.
-fn diff_maps(
-    a: &BTreeMap<String, String>,
-    b: &BTreeMap<String, String>,
-    out: &mut Vec<String>,
-    line: impl Fn(char, &str, &str, Option<&str>) -> String,
-) {
-    for (k, v) in a {
-        match b.get(k) {
-            None => out.push(line('-', k, v, None)),
-            Some(w) if w != v => out.push(line('~', k, v, Some(w))),
-            _ => {}
-        }
-    }
-    for (k, w) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
-        out.push(line('+', k, w, None));
-    }
-}
-
 /// What changes from `old` to `new`, route by route, receiver by receiver; secrets masked.
 pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
     let mut out = Vec::new();
-    let routes =
-        |g: &Generated| -> BTreeMap<String, String> { flat_routes(&g.route).into_iter().collect() };
-    diff_maps(&routes(old), &routes(new), &mut out, |sign, k, v, w| {
-        format!(
-            "{sign} route {k} {v}{}",
-            w.map(|w| format!("  =>  {w}")).unwrap_or_default()
-        )
-    });
+    let (a, b) = (flat_routes(&old.route), flat_routes(&new.route));
+    let am: BTreeMap<&str, &str> = a.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let bm: BTreeMap<&str, &str> = b.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (k, v) in &am {
+        match bm.get(k) {
+            None => out.push(format!("- route {k} {v}")),
+            Some(w) if w != v => out.push(format!("~ route {k} {v}  =>  {w}")),
+            _ => {}
+        }
+    }
+    for (k, w) in &bm {
+        if !am.contains_key(k) {
+            out.push(format!("+ route {k} {w}"));
+        }
+    }
     for r in &old.receivers {
         match new.receiver(&r.name) {
             None => out.push(format!("- receiver {}: {}", r.name, r.masked)),
@@ -914,12 +901,19 @@ pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
             .map(|t| (t.name.clone(), format!("{:?}", t.specs)))
             .collect()
     };
-    diff_maps(
-        &intervals(old),
-        &intervals(new),
-        &mut out,
-        |sign, k, _, _| format!("{sign} time interval {k}"),
-    );
+    let (ia, ib) = (intervals(old), intervals(new));
+    for (k, v) in &ia {
+        match ib.get(k) {
+            None => out.push(format!("- time interval {k}")),
+            Some(w) if w != v => out.push(format!("~ time interval {k}")),
+            _ => {}
+        }
+    }
+    for k in ib.keys() {
+        if !ia.contains_key(k) {
+            out.push(format!("+ time interval {k}"));
+        }
+    }
     let rules = |g: &Generated| -> Vec<String> {
         g.inhibit_rules
             .iter()
