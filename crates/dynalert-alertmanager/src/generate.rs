@@ -26,8 +26,6 @@ pub const SINK_ALERTS: [&str; 2] = ["TenantSilentModeActive", "Watchdog"];
 /// Labels of a custom alert whose recipe says `mode: silent` (set by the rules that
 /// `dynalert rules recipes` generates): shown in Prometheus, never delivered to the tenant.
 pub const SILENT_RECIPE: [(&str, &str); 2] = [("component", "custom"), ("mode", "silent")];
-/// The silent-mode sentinel fired by the platform rule pack.
-pub const SILENT_SENTINEL: &str = "TenantSilentModeActive";
 /// Labels that must be equal for a critical alert to inhibit a warning one.
 ///
 /// Beyond `tenant` and `alertname`, the dimensional labels of the rule packs

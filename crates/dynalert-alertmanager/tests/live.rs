@@ -3,8 +3,10 @@
 //! test records what every receiver gets. Checks delivery to exactly the contract's
 //! receivers, severity dedup, and silent mode muting only its tenant's target severity.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -32,20 +34,7 @@ fn start_am(dir: &Path, config: &Path) -> (Guard, u16) {
 fn handle(mut stream: TcpStream, seen: &Seen, log: &Log) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
-    let mut len = 0usize;
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
+    let (_, len, _) = common::read_head(&mut reader)?;
     let mut body = vec![0u8; len];
     reader.read_exact(&mut body)?;
     stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
