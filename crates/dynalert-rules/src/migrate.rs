@@ -875,10 +875,6 @@ fn yaml_str(s: &str) -> String {
     out
 }
 
-fn number(v: f64) -> String {
-    format!("{v}")
-}
-
 /// The files of the conf.d: `(file name, text)`.
 pub fn render_conf_d(m: &Migration) -> Vec<(String, String)> {
     let keys: BTreeSet<&str> = m
@@ -907,7 +903,7 @@ pub fn render_conf_d(m: &Migration) -> Vec<(String, String)> {
         for (tenant, tiers) in &c.thresholds {
             let tiers_text = tiers
                 .iter()
-                .map(|(s, v)| format!("{s}: {}", number(*v)))
+                .map(|(s, v)| format!("{s}: {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
             let entry = tenants.entry(tenant.as_str()).or_default();
