@@ -88,3 +88,16 @@ impl Drop for Load {
         }
     }
 }
+
+/// A `SHOW GLOBAL STATUS` value.
+pub fn status_value(mariadb: &Path, socket: &Path, name: &str) -> anyhow::Result<f64> {
+    let out = mariadb_exec(
+        mariadb,
+        socket,
+        &format!("SHOW GLOBAL STATUS LIKE '{name}'"),
+    )?;
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no status value `{name}` in `{out}`"))
+}
