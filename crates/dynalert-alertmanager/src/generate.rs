@@ -26,8 +26,6 @@ pub const SINK_ALERTS: [&str; 2] = ["TenantSilentModeActive", "Watchdog"];
 /// Labels of a custom alert whose recipe says `mode: silent` (set by the rules that
 /// `dynalert rules recipes` generates): shown in Prometheus, never delivered to the tenant.
 pub const SILENT_RECIPE: [(&str, &str); 2] = [("component", "custom"), ("mode", "silent")];
-/// The silent-mode sentinel fired by the platform rule pack.
-pub const SILENT_SENTINEL: &str = "TenantSilentModeActive";
 /// Labels that must be equal for a critical alert to inhibit a warning one.
 ///
 /// Beyond `tenant` and `alertname`, the dimensional labels of the rule packs
@@ -188,6 +186,16 @@ fn severity_list(sevs: &[Severity]) -> String {
         .map(|s| format!("`{s}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Tenant `id`'s receiver `name`, plain and masked.
+fn tenant_receiver(name: &str, r: &Receiver, id: &str) -> AmReceiver {
+    AmReceiver {
+        config: receiver_json(name, r, false),
+        masked: receiver_json(name, r, true),
+        name: name.to_string(),
+        owner: Owner::Tenant(id.to_string()),
+    }
 }
 
 fn receiver_json(name: &str, r: &Receiver, masked: bool) -> serde_json::Value {
@@ -394,12 +402,7 @@ fn tenant_route(
     let own = match &tr.receiver {
         Some(r) => {
             let name = tenant_receiver_name(id);
-            receivers.push(AmReceiver {
-                config: receiver_json(&name, r, false),
-                masked: receiver_json(&name, r, true),
-                name: name.clone(),
-                owner: Owner::Tenant(id.clone()),
-            });
+            receivers.push(tenant_receiver(&name, r, id));
             name
         }
         None => routing.default_receiver.clone(),
@@ -428,12 +431,7 @@ fn tenant_route(
     let mut deliveries = Vec::new();
     for (i, o) in tr.overrides.iter().enumerate() {
         let name = override_receiver_name(id, i + 1);
-        receivers.push(AmReceiver {
-            config: receiver_json(&name, &o.receiver, false),
-            masked: receiver_json(&name, &o.receiver, true),
-            name: name.clone(),
-            owner: Owner::Tenant(id.clone()),
-        });
+        receivers.push(tenant_receiver(&name, &o.receiver, id));
         let mut matchers = Vec::new();
         let mut what = Vec::new();
         if let Some(a) = &o.matches.alertname {

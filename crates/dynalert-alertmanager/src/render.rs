@@ -51,6 +51,18 @@ fn matchers(ms: &[Matcher]) -> Yaml {
     Yaml::Array(ms.iter().map(|m| s(&m.to_string())).collect())
 }
 
+fn strings(items: &[String]) -> Yaml {
+    Yaml::Array(items.iter().map(|v| s(v)).collect())
+}
+
+/// The list under `key` of a mapping of the base file (empty when there is none).
+fn base_list(h: &Hash, key: &str) -> Vec<Yaml> {
+    h.get(&s(key))
+        .and_then(Yaml::as_vec)
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn route_yaml(r: &Route) -> Yaml {
     let mut h = Hash::new();
     h.insert(s("receiver"), s(&r.receiver));
@@ -58,7 +70,7 @@ fn route_yaml(r: &Route) -> Yaml {
         h.insert(s("matchers"), matchers(&r.matchers));
     }
     if let Some(g) = &r.group_by {
-        h.insert(s("group_by"), Yaml::Array(g.iter().map(|l| s(l)).collect()));
+        h.insert(s("group_by"), strings(g));
     }
     for (key, v) in [
         ("group_wait", r.timings.group_wait),
@@ -72,17 +84,13 @@ fn route_yaml(r: &Route) -> Yaml {
     if r.cont {
         h.insert(s("continue"), Yaml::Boolean(true));
     }
-    if !r.mute_time_intervals.is_empty() {
-        h.insert(
-            s("mute_time_intervals"),
-            Yaml::Array(r.mute_time_intervals.iter().map(|n| s(n)).collect()),
-        );
-    }
-    if !r.active_time_intervals.is_empty() {
-        h.insert(
-            s("active_time_intervals"),
-            Yaml::Array(r.active_time_intervals.iter().map(|n| s(n)).collect()),
-        );
+    for (key, names) in [
+        ("mute_time_intervals", &r.mute_time_intervals),
+        ("active_time_intervals", &r.active_time_intervals),
+    ] {
+        if !names.is_empty() {
+            h.insert(s(key), strings(names));
+        }
     }
     if !r.routes.is_empty() {
         h.insert(
@@ -97,10 +105,7 @@ fn inhibit_yaml(r: &InhibitRule) -> Yaml {
     let mut h = Hash::new();
     h.insert(s("source_matchers"), matchers(&r.source));
     h.insert(s("target_matchers"), matchers(&r.target));
-    h.insert(
-        s("equal"),
-        Yaml::Array(r.equal.iter().map(|l| s(l)).collect()),
-    );
+    h.insert(s("equal"), strings(&r.equal));
     Yaml::Hash(h)
 }
 
@@ -127,7 +132,7 @@ fn interval_yaml(t: &TimeInterval) -> Yaml {
                 ("years", &spec.years),
             ] {
                 if !list.is_empty() {
-                    h.insert(s(key), Yaml::Array(list.iter().map(|v| s(v)).collect()));
+                    h.insert(s(key), strings(list));
                 }
             }
             if let Some(l) = &spec.location {
@@ -189,10 +194,8 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
     let mut route = generated.route.clone();
     let base_children: Vec<Yaml> = top
         .get(&s("route"))
-        .and_then(|r| r.as_hash())
-        .and_then(|r| r.get(&s("routes")))
-        .and_then(|r| r.as_vec())
-        .cloned()
+        .and_then(Yaml::as_hash)
+        .map(|r| base_list(r, "routes"))
         .unwrap_or_default();
     let mut route_y = route_yaml(&route);
     if !base_children.is_empty() {
@@ -200,11 +203,7 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
         route.routes.pop();
         route_y = route_yaml(&route);
         if let Yaml::Hash(h) = &mut route_y {
-            let mut children = h
-                .get(&s("routes"))
-                .and_then(|r| r.as_vec())
-                .cloned()
-                .unwrap_or_default();
+            let mut children = base_list(h, "routes");
             children.extend(base_children);
             if let Some(last) = generated.route.routes.last() {
                 children.push(route_yaml(last));
@@ -213,11 +212,7 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
         }
     }
 
-    let mut receivers: Vec<Yaml> = top
-        .get(&s("receivers"))
-        .and_then(|r| r.as_vec())
-        .cloned()
-        .unwrap_or_default();
+    let mut receivers = base_list(&top, "receivers");
     // Names of the base receivers: one lookup per generated receiver keeps this linear.
     let base_names: std::collections::HashSet<String> = receivers
         .iter()
@@ -233,11 +228,7 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
         receivers.push(json_yaml(&r.config));
     }
 
-    let mut inhibit: Vec<Yaml> = top
-        .get(&s("inhibit_rules"))
-        .and_then(|r| r.as_vec())
-        .cloned()
-        .unwrap_or_default();
+    let mut inhibit = base_list(&top, "inhibit_rules");
     for rule in &generated.inhibit_rules {
         let y = inhibit_yaml(rule);
         if !inhibit.contains(&y) {
@@ -246,16 +237,8 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
     }
 
     if !generated.time_intervals.is_empty() {
-        let mut intervals: Vec<Yaml> = top
-            .get(&s("time_intervals"))
-            .and_then(|r| r.as_vec())
-            .cloned()
-            .unwrap_or_default();
-        let legacy: Vec<Yaml> = top
-            .get(&s("mute_time_intervals"))
-            .and_then(|r| r.as_vec())
-            .cloned()
-            .unwrap_or_default();
+        let mut intervals = base_list(&top, "time_intervals");
+        let legacy = base_list(&top, "mute_time_intervals");
         let base_names: std::collections::HashSet<String> = intervals
             .iter()
             .chain(&legacy)

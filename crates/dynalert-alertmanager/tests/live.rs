@@ -3,8 +3,10 @@
 //! test records what every receiver gets. Checks delivery to exactly the contract's
 //! receivers, severity dedup, and silent mode muting only its tenant's target severity.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
@@ -32,20 +34,7 @@ fn start_am(dir: &Path, config: &Path) -> (Guard, u16) {
 fn handle(mut stream: TcpStream, seen: &Seen, log: &Log) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
-    let mut len = 0usize;
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
+    let (_, len, _) = common::read_head(&mut reader)?;
     let mut body = vec![0u8; len];
     reader.read_exact(&mut body)?;
     stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
@@ -97,6 +86,15 @@ fn alert(labels: &[(&str, &str)]) -> serde_json::Value {
         .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
         .collect();
     serde_json::json!({ "labels": labels, "annotations": {} })
+}
+
+/// An alert with just its name, tenant and severity.
+fn firing(alertname: &str, tenant: &str, severity: &str) -> serde_json::Value {
+    alert(&[
+        ("alertname", alertname),
+        ("tenant", tenant),
+        ("severity", severity),
+    ])
 }
 
 fn post(port: u16, alerts: &[serde_json::Value]) {
@@ -194,72 +192,28 @@ fn real_alertmanager_delivers_to_exactly_the_contract_receivers() {
                 ("severity", "none"),
                 ("scope", "platform"),
             ]),
-            alert(&[
-                ("alertname", "HighB"),
-                ("tenant", "std"),
-                ("severity", "critical"),
-            ]),
-            alert(&[
-                ("alertname", "HighC"),
-                ("tenant", "nodedup"),
-                ("severity", "critical"),
-            ]),
+            firing("HighB", "std", "critical"),
+            firing("HighC", "nodedup", "critical"),
         ],
     );
     post(
         port,
         &[
-            alert(&[
-                ("alertname", "HighA"),
-                ("tenant", "vip"),
-                ("severity", "critical"),
-            ]),
-            alert(&[
-                ("alertname", "HighA"),
-                ("tenant", "std"),
-                ("severity", "warning"),
-            ]),
-            alert(&[
-                ("alertname", "HighB"),
-                ("tenant", "std"),
-                ("severity", "warning"),
-            ]),
-            alert(&[
-                ("alertname", "HighC"),
-                ("tenant", "nodedup"),
-                ("severity", "warning"),
-            ]),
-            alert(&[
-                ("alertname", "HighD"),
-                ("tenant", "silent"),
-                ("severity", "warning"),
-            ]),
-            alert(&[
-                ("alertname", "HighE"),
-                ("tenant", "silent"),
-                ("severity", "critical"),
-            ]),
-            alert(&[
-                ("alertname", "HighD"),
-                ("tenant", "std"),
-                ("severity", "warning"),
-            ]),
+            firing("HighA", "vip", "critical"),
+            firing("HighA", "std", "warning"),
+            firing("HighB", "std", "warning"),
+            firing("HighC", "nodedup", "warning"),
+            firing("HighD", "silent", "warning"),
+            firing("HighE", "silent", "critical"),
+            firing("HighD", "std", "warning"),
             alert(&[
                 ("alertname", "TenantConfigRejected"),
                 ("tenant", "silent"),
                 ("severity", "warning"),
                 ("scope", "platform"),
             ]),
-            alert(&[
-                ("alertname", "HighF"),
-                ("tenant", "none"),
-                ("severity", "warning"),
-            ]),
-            alert(&[
-                ("alertname", "Special"),
-                ("tenant", "std"),
-                ("severity", "warning"),
-            ]),
+            firing("HighF", "none", "warning"),
+            firing("Special", "std", "warning"),
         ],
     );
 
@@ -297,20 +251,8 @@ fn real_alertmanager_delivers_to_exactly_the_contract_receivers() {
 
     // A marker posted last is flushed after everything above: once it arrives, nothing
     // else (an inhibited warning, a cross-tenant copy) can still be on its way.
-    post(
-        port,
-        &[alert(&[
-            ("alertname", "Marker"),
-            ("tenant", "none"),
-            ("severity", "warning"),
-        ])],
-    );
-    let marker = (
-        "platform-default".to_string(),
-        "none".to_string(),
-        "Marker".to_string(),
-        "warning".to_string(),
-    );
+    post(port, &[firing("Marker", "none", "warning")]);
+    let marker = key("platform-default", "none", "Marker", "warning");
     wait_for("the marker notification", Duration::from_secs(120), || {
         seen.lock().unwrap().contains(&marker)
     });
@@ -409,21 +351,9 @@ fn silent_mode_and_maintenance_never_mute_platform_copies() {
 
     let mut alerts = Vec::new();
     for (id, _) in &tenants {
-        alerts.push(alert(&[
-            ("alertname", "HighX"),
-            ("tenant", id),
-            ("severity", "critical"),
-        ]));
-        alerts.push(alert(&[
-            ("alertname", "HighY"),
-            ("tenant", id),
-            ("severity", "warning"),
-        ]));
-        alerts.push(alert(&[
-            ("alertname", "MariaDBDown"),
-            ("tenant", id),
-            ("severity", "critical"),
-        ]));
+        alerts.push(firing("HighX", id, "critical"));
+        alerts.push(firing("HighY", id, "warning"));
+        alerts.push(firing("MariaDBDown", id, "critical"));
     }
     post(port, &alerts);
 
@@ -455,14 +385,7 @@ fn silent_mode_and_maintenance_never_mute_platform_copies() {
         || seen.lock().unwrap().is_superset(&expected),
     );
     // A marker of a tenant without muting, posted last, flushes after everything above.
-    post(
-        port,
-        &[alert(&[
-            ("alertname", "Marker"),
-            ("tenant", "ctl"),
-            ("severity", "warning"),
-        ])],
-    );
+    post(port, &[firing("Marker", "ctl", "warning")]);
     let marker = key("tenant-ctl", "ctl", "Marker", "warning");
     wait_for("the marker", Duration::from_secs(120), || {
         seen.lock().unwrap().contains(&marker)

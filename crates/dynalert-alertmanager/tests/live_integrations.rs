@@ -9,7 +9,9 @@
 //! records every request's host, path, `Authorization` header and body; the test waits until
 //! each integration's request has arrived.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,32 +32,10 @@ struct Seen {
 
 type Requests = Arc<Mutex<Vec<Seen>>>;
 
-/// Reads one HTTP/1.1 request line and its headers; returns (request line, content length,
-/// `Authorization`).
-fn read_head(reader: &mut impl BufRead) -> std::io::Result<(String, usize, String)> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let (mut len, mut auth) = (0usize, String::new());
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            } else if k.eq_ignore_ascii_case("authorization") {
-                auth = v.trim().to_string();
-            }
-        }
-    }
-    Ok((line, len, auth))
-}
-
 /// Answers one request on `stream` (plain or TLS) and records it.
 fn serve(stream: impl Read + Write, tunnel: String, seen: &Requests) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
-    let (line, len, auth) = read_head(&mut reader)?;
+    let (line, len, auth) = common::read_head(&mut reader)?;
     let target = line.split_whitespace().nth(1).unwrap_or_default();
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let (path, query) = (path.to_string(), query.to_string());
@@ -104,7 +84,7 @@ fn handle(
         return serve(stream, String::new(), seen);
     }
     let mut reader = BufReader::new(stream);
-    let (line, _, _) = read_head(&mut reader)?;
+    let (line, _, _) = common::read_head(&mut reader)?;
     let target = line
         .split_whitespace()
         .nth(1)

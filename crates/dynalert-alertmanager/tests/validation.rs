@@ -53,43 +53,23 @@ fn tenant_routing_errors_are_located_and_complete() {
         - {receiver: {type: slack, api_url: "https://hooks.example.com/s", channel: "#c"}}
 "##;
     let d = diagnostics(&[("_defaults.yaml", PLATFORM), ("t.yaml", tenant)]);
-    assert_has(
-        &d,
+    for expected in [
         "t.yaml:4:38: error: URL `https://evil.example.net/<secret>` is outside the platform allow-list\n  \
          hint: the platform allows only URLs matching `routing.allowed_url_patterns`; ask the platform team to add it",
-    );
-    assert_has(
-        &d,
         "t.yaml:5:7: error: unknown key `group_wiat` in `_routing`\n  hint: did you mean `group_wait`?",
-    );
-    assert_has(
-        &d,
         "t.yaml:6:19: error: `group_wait` of `_routing` is `1s`, outside the platform guardrail\n  \
          hint: use a value from `5s` to `5m`",
-    );
-    assert_has(
-        &d,
         "t.yaml:7:24: error: `repeat_interval` of `_routing` is `100h`, outside the platform guardrail\n  \
          hint: use a value from `1m` to `72h`",
-    );
-    assert_has(
-        &d,
         "t.yaml:9:43: error: unknown receiver type `webhok`\n  hint: did you mean `webhook`?",
-    );
-    assert_has(
-        &d,
         "t.yaml:10:36: error: receiver of override 2 (`email`) is missing `from` and `smarthost`\n  \
          hint: `email` receivers need `to`, `from`, `smarthost`",
-    );
-    assert_has(
-        &d,
         "t.yaml:11:43: error: receiver type `pagerduty` is not allowed by the platform\n  \
          hint: allowed receiver types are `webhook`, `email`, `slack`",
-    );
-    assert_has(
-        &d,
         "t.yaml:12:11: error: override 4 matches nothing\n  hint: add `alertname:`, `severity:` or `matchers:`",
-    );
+    ] {
+        assert_has(&d, expected);
+    }
     assert!(d.iter().all(|m| !m.contains("SECRET-TOKEN")), "{d:#?}");
     // `dynalert validate` prints the same diagnostics.
     assert!(
@@ -111,29 +91,18 @@ fn platform_routing_references_are_checked() {
   defualts: {}
 "#;
     let d = diagnostics(&[("_defaults.yaml", platform)]);
-    assert_has(
-        &d,
+    for expected in [
         "_defaults.yaml:2:21: error: `default_receiver` `platfrom-default` is not a platform receiver\n  \
          hint: did you mean `platform-default`?",
-    );
-    assert_has(
-        &d,
         "_defaults.yaml:5:7: error: platform receiver name `tenant-x` is reserved\n  \
          hint: names `tenant-<id>`, `tenant-<id>-<n>` and `dynalert-blackhole` are generated; pick another name",
-    );
-    assert_has(
-        &d,
         "_defaults.yaml:6:24: error: enforced receiver `noc` is not a platform receiver\n  \
          hint: define it under `routing.receivers`",
-    );
-    assert_has(
-        &d,
         "_defaults.yaml:8:52: error: unknown tier `critcal` in severities of tier `vip`\n  hint: did you mean `critical`?",
-    );
-    assert_has(
-        &d,
         "_defaults.yaml:9:3: error: unknown key `defualts` in `routing`\n  hint: did you mean `defaults`?",
-    );
+    ] {
+        assert_has(&d, expected);
+    }
 }
 
 #[test]
@@ -250,42 +219,38 @@ routing:
         - {alertname: J, receiver: {type: telegram, bot_token: "1:x", chat_id: 5, parse_mode: html}}
 "##;
     let d = diagnostics(&[("_defaults.yaml", platform), ("t.yaml", tenant)]);
-    assert_at(&d, "t.yaml:4:", "receiver type `msteams` is not available");
-    assert_at(&d, "t.yaml:4:", "needs Alertmanager 0.26");
-    assert_at(&d, "t.yaml:6:", "`start_time` before `end_time`");
-    assert_at(&d, "t.yaml:7:", "`Mars/Base` is not an IANA time zone");
-    assert_at(
-        &d,
-        "t.yaml:9:",
-        "matches `tenant`, which the platform decides",
-    );
-    assert_at(&d, "t.yaml:10:", "invalid regular expression");
-    assert_at(
-        &d,
-        "t.yaml:11:",
-        "time interval `ofice` in `active_time_intervals`",
-    );
-    assert_at(
-        &d,
-        "t.yaml:12:",
-        "outside the tenant's secret directory `/etc/am/secrets/t/`",
-    );
-    assert_at(&d, "t.yaml:13:", "outside the tenant's secret directory");
-    assert_at(
-        &d,
-        "t.yaml:14:",
-        "not a valid Alertmanager template: unclosed action",
-    );
-    assert_at(&d, "t.yaml:15:", "has no `http_config.authorization`");
-    assert_at(&d, "t.yaml:16:", "at most one authentication method");
-    assert_at(&d, "t.yaml:17:", "sets `topic_arn` and `phone_number`");
-    assert_at(
-        &d,
-        "t.yaml:18:",
-        "3 integrations, over the platform's limit of 2",
-    );
-    assert_at(&d, "t.yaml:19:", "over the platform's limit of 64");
-    assert_at(&d, "t.yaml:20:", "`parse_mode` `html`");
+    for (at, part) in [
+        ("t.yaml:4:", "receiver type `msteams` is not available"),
+        ("t.yaml:4:", "needs Alertmanager 0.26"),
+        ("t.yaml:6:", "`start_time` before `end_time`"),
+        ("t.yaml:7:", "`Mars/Base` is not an IANA time zone"),
+        ("t.yaml:9:", "matches `tenant`, which the platform decides"),
+        ("t.yaml:10:", "invalid regular expression"),
+        (
+            "t.yaml:11:",
+            "time interval `ofice` in `active_time_intervals`",
+        ),
+        (
+            "t.yaml:12:",
+            "outside the tenant's secret directory `/etc/am/secrets/t/`",
+        ),
+        ("t.yaml:13:", "outside the tenant's secret directory"),
+        (
+            "t.yaml:14:",
+            "not a valid Alertmanager template: unclosed action",
+        ),
+        ("t.yaml:15:", "has no `http_config.authorization`"),
+        ("t.yaml:16:", "at most one authentication method"),
+        ("t.yaml:17:", "sets `topic_arn` and `phone_number`"),
+        (
+            "t.yaml:18:",
+            "3 integrations, over the platform's limit of 2",
+        ),
+        ("t.yaml:19:", "over the platform's limit of 64"),
+        ("t.yaml:20:", "`parse_mode` `html`"),
+    ] {
+        assert_at(&d, at, part);
+    }
     let errors = d.iter().filter(|m| m.contains(": error: ")).count();
     assert_eq!(errors, 15, "{}", d.join("\n"));
 }

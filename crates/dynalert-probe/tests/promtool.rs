@@ -21,6 +21,17 @@ neg_inf{a="ü"} -Inf
 tiny 1.5e-7
 "#;
 
+/// Runs promtool with `args`; its standard output (it must succeed).
+fn promtool(args: &[&str]) -> String {
+    let out = Command::new("promtool")
+        .args(args)
+        .output()
+        .expect("promtool (package prometheus) is installed by scripts/install-deps.sh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "promtool {args:?}: {err}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn promtool_dump(page: &str) -> BTreeSet<String> {
     let dir = tempfile::tempdir().unwrap();
     // OpenMetrics needs a timestamp on each sample (in seconds) and the closing `# EOF`.
@@ -35,30 +46,10 @@ fn promtool_dump(page: &str) -> BTreeSet<String> {
     let file = dir.path().join("page.om");
     std::fs::write(&file, om).unwrap();
     let tsdb = dir.path().join("tsdb");
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&file)
-        .arg(&tsdb)
-        .output()
-        .expect("promtool (package prometheus) is installed by scripts/install-deps.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (file, tsdb_arg) = (file.to_str().unwrap(), tsdb.to_str().unwrap());
+    promtool(&["tsdb", "create-blocks-from", "openmetrics", file, tsdb_arg]);
     std::fs::create_dir_all(tsdb.join("wal")).unwrap();
-    let out = Command::new("promtool")
-        .args(["tsdb", "dump"])
-        .arg(&tsdb)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    promtool(&["tsdb", "dump", tsdb_arg])
         .lines()
         .map(|l| {
             // `{__name__="a", x="…"} <value> <timestamp ms>`

@@ -333,22 +333,6 @@ fn describe(shape: &RecipeShape) -> String {
 /// platform group [`GROUP`], then one group per shape, with `limit:` set to
 /// `limits.max_alerts_per_rule` so an over-limit shape fails alone.
 pub fn render_custom_rules(shapes: &[RecipeShape], limits: RecipeLimits, source: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# Generated from the `_custom_alerts:` recipes of {source} by `dynalert rules recipes`."
-    );
-    let _ = writeln!(
-        out,
-        "# One rule group per recipe shape; thresholds come from user_custom_threshold. Do not edit."
-    );
-    let _ = writeln!(out, "groups:");
-    let _ = writeln!(out, "  - name: {GROUP}");
-    let _ = writeln!(out, "    rules:");
-    // Which shapes this file arms: a tenant's recipe whose shape is not here (the file was
-    // not regenerated, or not reloaded) is reported, never silently off.
-    let _ = writeln!(out, "      - record: {ARMED}");
-    let _ = writeln!(out, "        expr: |");
     let armed = if shapes.is_empty() {
         "vector(1) == 0".to_string()
     } else {
@@ -363,134 +347,119 @@ pub fn render_custom_rules(shapes: &[RecipeShape], limits: RecipeLimits, source:
             .collect::<Vec<_>>()
             .join("\nor ")
     };
-    out.push_str(&indent(&armed, 10));
-    let _ = writeln!(out, "      - alert: {UNARMED}");
-    let _ = writeln!(out, "        expr: |");
-    out.push_str(&indent(
+    let armed = indent(&armed, 10);
+    let unarmed = indent(
         &format!("group by(tenant, alert, rule) (user_custom_threshold)\nunless on(rule) {ARMED}"),
         10,
-    ));
-    let _ = writeln!(out, "        for: 15m");
-    let _ = writeln!(out, "        labels:");
-    let _ = writeln!(out, "          severity: warning");
-    let _ = writeln!(out, "          component: custom");
-    let _ = writeln!(out, "        annotations:");
-    let _ = writeln!(
-        out,
-        "          summary: \"Custom alert {{{{ $labels.alert }}}} of tenant {{{{ $labels.tenant }}}} has no rule\""
     );
-    let _ = writeln!(
-        out,
-        "          description: \"The exporter serves thresholds of recipe shape {{{{ $labels.rule }}}}, but the loaded custom-alert rules do not cover it: run `dynalert rules recipes` and reload Prometheus.\""
-    );
-    let _ = writeln!(
-        out,
-        "          runbook_url: \"docs/recipes.md#generating-the-rules\""
-    );
-    // A shape group that fails (over its `limit`, or a query error such as
-    // --query.max-samples) produces no alert for any tenant of the shape: name each of them.
-    let _ = writeln!(out, "      - alert: {RULE_FAILING}");
-    let _ = writeln!(out, "        expr: |");
-    out.push_str(&indent(
+    let failing = indent(
         &format!(
             "group by(tenant, alert, rule) (user_custom_threshold)\n  * on(rule) group_left()\nmax by(rule) (label_replace(\n  sum by(rule_group) (increase(prometheus_rule_evaluation_failures_total{{rule_group=~\".*;{SHAPE_GROUP_PREFIX}.*\"}}[10m])) > 0,\n  \"rule\", \"$1\", \"rule_group\", \".*;{SHAPE_GROUP_PREFIX}.*-([0-9a-f]{{16}})\"\n))"
         ),
         10,
-    ));
-    let _ = writeln!(out, "        labels:");
-    let _ = writeln!(out, "          severity: critical");
-    let _ = writeln!(out, "          component: custom");
-    let _ = writeln!(out, "          scope: platform");
-    let _ = writeln!(out, "        annotations:");
-    let _ = writeln!(
-        out,
-        "          summary: \"Custom alert {{{{ $labels.alert }}}} of tenant {{{{ $labels.tenant }}}} cannot fire: its rule fails\""
     );
-    let _ = writeln!(
-        out,
-        "          description: \"{{{{ $value | humanize }}}} evaluations of the rule group of recipe shape {{{{ $labels.rule }}}} failed in the last 10 minutes (over its limit of {} alerts, or a query error; the Prometheus log names it): no tenant of that shape gets this alert.\"",
-        limits.max_alerts_per_rule
+    let max_alerts = limits.max_alerts_per_rule;
+    // The ARMED record says which shapes this file arms: a tenant's recipe whose shape is
+    // not here (the file was not regenerated, or not reloaded) is reported, never silently
+    // off. A shape group that fails (over its `limit`, or a query error such as
+    // --query.max-samples) produces no alert for any tenant of the shape: RULE_FAILING
+    // names each of them.
+    let mut out = format!(
+        r#"# Generated from the `_custom_alerts:` recipes of {source} by `dynalert rules recipes`.
+# One rule group per recipe shape; thresholds come from user_custom_threshold. Do not edit.
+groups:
+  - name: {GROUP}
+    rules:
+      - record: {ARMED}
+        expr: |
+{armed}      - alert: {UNARMED}
+        expr: |
+{unarmed}        for: 15m
+        labels:
+          severity: warning
+          component: custom
+        annotations:
+          summary: "Custom alert {{{{ $labels.alert }}}} of tenant {{{{ $labels.tenant }}}} has no rule"
+          description: "The exporter serves thresholds of recipe shape {{{{ $labels.rule }}}}, but the loaded custom-alert rules do not cover it: run `dynalert rules recipes` and reload Prometheus."
+          runbook_url: "docs/recipes.md#generating-the-rules"
+      - alert: {RULE_FAILING}
+        expr: |
+{failing}        labels:
+          severity: critical
+          component: custom
+          scope: platform
+        annotations:
+          summary: "Custom alert {{{{ $labels.alert }}}} of tenant {{{{ $labels.tenant }}}} cannot fire: its rule fails"
+          description: "{{{{ $value | humanize }}}} evaluations of the rule group of recipe shape {{{{ $labels.rule }}}} failed in the last 10 minutes (over its limit of {max_alerts} alerts, or a query error; the Prometheus log names it): no tenant of that shape gets this alert."
+          runbook_url: "docs/recipes.md#limits"
+"#
     );
-    let _ = writeln!(out, "          runbook_url: \"docs/recipes.md#limits\"");
     for shape in shapes {
-        let id = shape.id();
+        let (id, name, kind) = (shape.id(), &shape.name, shape.kind.as_str());
         let _ = writeln!(out, "  - name: {}", shape_group(shape));
-        let _ = writeln!(out, "    limit: {}", limits.max_alerts_per_rule);
+        let _ = writeln!(out, "    limit: {max_alerts}");
         let _ = writeln!(out, "    rules:");
         // Recording rule first: the alert reads this cycle's value.
         if shape.kind == RecipeKind::Absence {
-            let _ = writeln!(
-                out,
-                "      # which tenants exported the series of this shape"
-            );
-            let _ = writeln!(out, "      - record: {}", seen_record(shape));
-            let _ = writeln!(out, "        expr: |");
             let expr = format!(
                 "(\n  group by(tenant) ({})\n  or {}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{}\"}})",
                 selector(shape, &shape.metric, ""),
                 seen_record(shape),
                 id
             );
-            out.push_str(&indent(&expr, 10));
+            let _ = write!(
+                out,
+                "      # which tenants exported the series of this shape\n      - record: {}\n        expr: |\n{}",
+                seen_record(shape),
+                indent(&expr, 10)
+            );
         }
-        let _ = writeln!(out, "      - alert: {}", shape.name);
+        let _ = writeln!(out, "      - alert: {name}");
         let _ = writeln!(out, "        expr: |");
         out.push_str(&indent(&alert_expr(shape, limits), 10));
         if let Some(f) = &shape.for_ {
             let _ = writeln!(out, "        for: {f}");
         }
-        let _ = writeln!(out, "        labels:");
-        let _ = writeln!(out, "          component: custom");
-        let _ = writeln!(out, "          recipe: {}", shape.kind.as_str());
-        let _ = writeln!(out, "          rule: \"{id}\"");
-        if shape.silent {
-            let _ = writeln!(out, "          mode: silent");
-        }
-        let _ = writeln!(out, "        annotations:");
-        let _ = writeln!(
-            out,
-            "          summary: \"Custom alert {} of tenant {{{{ $labels.tenant }}}} ({{{{ $labels.severity }}}})\"",
-            shape.name
-        );
-        let _ = writeln!(
-            out,
-            "          description: \"Tenant {{{{ $labels.tenant }}}}: {} (value {{{{ $value | humanize }}}}).\"",
-            describe(shape)
-        );
-        let _ = writeln!(
-            out,
-            "          runbook_url: \"docs/recipes.md#{}\"",
-            shape.kind.as_str()
-        );
-        // The tenants the alert above leaves out for reading too many series: never silent.
-        let _ = writeln!(out, "      - alert: {SERIES_LIMIT}");
-        let _ = writeln!(out, "        expr: |");
-        out.push_str(&indent(
+        let silent = if shape.silent {
+            "          mode: silent\n"
+        } else {
+            ""
+        };
+        // The second alert names the tenants the first leaves out for reading too many
+        // series: never silent.
+        let max_series = limits.max_series_per_tenant;
+        let over = indent(
             &format!(
-                "{} > {}\n  and on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{id}\"}})",
+                "{} > {max_series}\n  and on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{id}\"}})",
                 series_count(shape),
-                limits.max_series_per_tenant,
             ),
             10,
-        ));
-        let _ = writeln!(out, "        labels:");
-        let _ = writeln!(out, "          alert: {}", shape.name);
-        let _ = writeln!(out, "          rule: \"{id}\"");
-        let _ = writeln!(out, "          severity: warning");
-        let _ = writeln!(out, "          component: custom");
-        let _ = writeln!(out, "          scope: platform");
-        let _ = writeln!(out, "        annotations:");
-        let _ = writeln!(
-            out,
-            "          summary: \"Custom alert {} of tenant {{{{ $labels.tenant }}}} is off: {{{{ $value }}}} series, limit {}\"",
-            shape.name, limits.max_series_per_tenant
         );
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "          description: \"Tenant {{{{ $labels.tenant }}}} has {{{{ $value }}}} series of the metrics of its recipe {} (shape {id}), more than the platform's custom_alert_limits.max_series_per_tenant of {}: its alert {} is switched off until it has fewer. Narrow the recipe's selectors, or raise the limit.\"",
-            shape.name, limits.max_series_per_tenant, shape.name
+            r#"        labels:
+          component: custom
+          recipe: {kind}
+          rule: "{id}"
+{silent}        annotations:
+          summary: "Custom alert {name} of tenant {{{{ $labels.tenant }}}} ({{{{ $labels.severity }}}})"
+          description: "Tenant {{{{ $labels.tenant }}}}: {} (value {{{{ $value | humanize }}}})."
+          runbook_url: "docs/recipes.md#{kind}"
+      - alert: {SERIES_LIMIT}
+        expr: |
+{over}        labels:
+          alert: {name}
+          rule: "{id}"
+          severity: warning
+          component: custom
+          scope: platform
+        annotations:
+          summary: "Custom alert {name} of tenant {{{{ $labels.tenant }}}} is off: {{{{ $value }}}} series, limit {max_series}"
+          description: "Tenant {{{{ $labels.tenant }}}} has {{{{ $value }}}} series of the metrics of its recipe {name} (shape {id}), more than the platform's custom_alert_limits.max_series_per_tenant of {max_series}: its alert {name} is switched off until it has fewer. Narrow the recipe's selectors, or raise the limit."
+          runbook_url: "docs/recipes.md#limits"
+"#,
+            describe(shape)
         );
-        let _ = writeln!(out, "          runbook_url: \"docs/recipes.md#limits\"");
     }
     out
 }

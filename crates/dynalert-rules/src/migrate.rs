@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr, LabelModifier};
 
+use crate::promql::strip_parens as strip;
+
 /// One alerting rule read from a file.
 #[derive(Debug, Clone)]
 pub struct SourceRule {
@@ -33,6 +35,23 @@ pub struct SourceRule {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The YAML documents of the file at `path`.
+fn yaml_docs(path: &Path) -> Result<Vec<yaml_rust2::Yaml>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    yaml_rust2::YamlLoader::load_from_str(&text)
+        .map_err(|e| format!("{}: invalid YAML: {e}", path.display()))
+}
+
+/// The rule groups of a rule file, or of a PrometheusRule object (under `spec`).
+fn groups_of(doc: &yaml_rust2::Yaml) -> &yaml_rust2::Yaml {
+    if doc["kind"].as_str() == Some("PrometheusRule") {
+        &doc["spec"]["groups"]
+    } else {
+        &doc["groups"]
+    }
+}
+
 /// Reads the alerting rules of Prometheus rule files and PrometheusRule objects
 /// (`kind: PrometheusRule`, rules under `spec.groups`), several YAML documents per file
 /// allowed. Recording rules are skipped (the report counts them).
@@ -40,17 +59,8 @@ pub fn read_rule_files(paths: &[PathBuf]) -> Result<(Vec<SourceRule>, usize), St
     let mut out = Vec::new();
     let mut recording = 0;
     for path in paths {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let docs = yaml_rust2::YamlLoader::load_from_str(&text)
-            .map_err(|e| format!("{}: invalid YAML: {e}", path.display()))?;
-        for doc in &docs {
-            let groups = if doc["kind"].as_str() == Some("PrometheusRule") {
-                &doc["spec"]["groups"]
-            } else {
-                &doc["groups"]
-            };
-            let Some(groups) = groups.as_vec() else {
+        for doc in &yaml_docs(path)? {
+            let Some(groups) = groups_of(doc).as_vec() else {
                 return Err(format!(
                     "{}: no `groups:` (neither a rule file nor a PrometheusRule)",
                     path.display()
@@ -119,17 +129,8 @@ pub fn pack_keys(files: &[PathBuf]) -> Result<PackKeys, String> {
     type Reader = (String, String, Option<String>, BTreeMap<String, String>);
     let mut alert_for: Vec<Reader> = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let docs = yaml_rust2::YamlLoader::load_from_str(&text)
-            .map_err(|e| format!("{}: invalid YAML: {e}", path.display()))?;
-        for doc in &docs {
-            let groups = if doc["kind"].as_str() == Some("PrometheusRule") {
-                &doc["spec"]["groups"]
-            } else {
-                &doc["groups"]
-            };
-            for g in groups.as_vec().into_iter().flatten() {
+        for doc in &yaml_docs(path)? {
+            for g in groups_of(doc).as_vec().into_iter().flatten() {
                 for r in g["rules"].as_vec().into_iter().flatten() {
                     let expr = r["expr"].as_str().unwrap_or_default();
                     if let Some(alert) = r["alert"].as_str() {
@@ -246,13 +247,6 @@ fn without_cluster(e: &mut Expr) {
     for child in children_mut(e) {
         without_cluster(child);
     }
-}
-
-fn strip(mut e: &Expr) -> &Expr {
-    while let Expr::Paren(p) = e {
-        e = &p.expr;
-    }
-    e
 }
 
 /// The printer of `promql-parser`: equal structure, equal text.
@@ -881,10 +875,6 @@ fn yaml_str(s: &str) -> String {
     out
 }
 
-fn number(v: f64) -> String {
-    format!("{v}")
-}
-
 /// The files of the conf.d: `(file name, text)`.
 pub fn render_conf_d(m: &Migration) -> Vec<(String, String)> {
     let keys: BTreeSet<&str> = m
@@ -913,7 +903,7 @@ pub fn render_conf_d(m: &Migration) -> Vec<(String, String)> {
         for (tenant, tiers) in &c.thresholds {
             let tiers_text = tiers
                 .iter()
-                .map(|(s, v)| format!("{s}: {}", number(*v)))
+                .map(|(s, v)| format!("{s}: {v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
             let entry = tenants.entry(tenant.as_str()).or_default();

@@ -85,17 +85,13 @@ pub fn regex_rows<'a>(
 /// The generated `regex-thresholds.yaml` of `pack` for `rows` (rows of other packs and of
 /// unsupported dimensions are ignored; the contract test reports the latter).
 pub fn render_regex_rules(pack: &str, rows: &[RegexRow], source: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# Generated from the regex rows (`<label>_re`) of {source} by the dynalert-rules crate."
+    let mut out = format!(
+        "# Generated from the regex rows (`<label>_re`) of {source} by the dynalert-rules crate.
+# Do not edit: regenerate with `UPDATE_GENERATED=1 cargo test -p dynalert-rules`.
+groups:
+  - name: dynalert-{pack}.regex-thresholds
+"
     );
-    let _ = writeln!(
-        out,
-        "# Do not edit: regenerate with `UPDATE_GENERATED=1 cargo test -p dynalert-rules`."
-    );
-    let _ = writeln!(out, "groups:");
-    let _ = writeln!(out, "  - name: dynalert-{pack}.regex-thresholds");
     let mine: Vec<(&RegexRow, &str)> = rows
         .iter()
         .filter_map(|row| {
@@ -112,36 +108,38 @@ pub fn render_regex_rules(pack: &str, rows: &[RegexRow], source: &str) -> String
     let _ = writeln!(out, "    rules:");
     for (row, obs) in mine {
         let (key, label) = (&row.key, &row.label);
-        let re = promql_string(&row.regex);
+        // The same escapes make a PromQL and a YAML double-quoted string.
+        let re = quoted(&row.regex);
         let (component, metric) = key.split_once('_').unwrap_or((key.as_str(), ""));
-        let _ = writeln!(out, "      - record: {ARMED}");
-        let _ = writeln!(out, "        labels:");
-        let _ = writeln!(out, "          component: {component}");
-        let _ = writeln!(out, "          metric: {metric}");
-        let _ = writeln!(out, "          {label}_re: {}", yaml_string(&row.regex));
-        let _ = writeln!(out, "        expr: vector(1)");
+        let _ = write!(
+            out,
+            "      - record: {ARMED}
+        labels:
+          component: {component}
+          metric: {metric}
+          {label}_re: {re}
+        expr: vector(1)
+"
+        );
         for tier in TIERS {
-            let _ = writeln!(out, "      - record: {label}_re:alert_threshold:{key}");
-            let _ = writeln!(out, "        labels:");
-            let _ = writeln!(out, "          severity: {tier}");
-            let _ = writeln!(out, "          {label}_re: {}", yaml_string(&row.regex));
-            let _ = writeln!(out, "        expr: |");
-            let _ = writeln!(out, "          {obs}{{{label}=~{re}}} * 0");
-            let _ = writeln!(out, "            + on(tenant) group_left()");
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "          max by(tenant)(tenant:alert_threshold:{key}{{severity=\"{tier}\", {label}_re={re}}})"
+                "      - record: {label}_re:alert_threshold:{key}
+        labels:
+          severity: {tier}
+          {label}_re: {re}
+        expr: |
+          {obs}{{{label}=~{re}}} * 0
+            + on(tenant) group_left()
+          max by(tenant)(tenant:alert_threshold:{key}{{severity=\"{tier}\", {label}_re={re}}})
+"
             );
         }
     }
     out
 }
 
-fn promql_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn yaml_string(s: &str) -> String {
+fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

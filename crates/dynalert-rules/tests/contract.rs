@@ -179,31 +179,50 @@ fn assert_caught(pack: &str, body: &str, needle: &str) {
 
 const GUARD: &str = "unless on(tenant) (max by(tenant)(user_maintenance) == 1)";
 
+/// Each mistake in one rule of a pack, and the violation the contract check reports.
 #[test]
-fn catches_sum_of_thresholds() {
-    assert_caught(
-        "mariadb",
-        "      - record: tenant:alert_threshold:x\n        expr: sum by(tenant, severity)(user_threshold{component=\"mysql\", metric=\"connections\"})\n",
-        "aggregates a threshold with `sum`",
-    );
-}
-
-#[test]
-fn catches_unknown_threshold_key() {
-    assert_caught(
-        "mariadb",
-        "      - record: tenant:alert_threshold:x\n        expr: max by(tenant, severity)(user_threshold{component=\"mysql\", metric=\"qps\"})\n",
-        "threshold key `mysql_qps`",
-    );
-}
-
-#[test]
-fn catches_rate_on_a_gauge() {
-    assert_caught(
-        "mariadb",
-        "      - record: tenant:x:rate5m\n        expr: sum by(tenant)(rate(mysql_global_status_threads_running[5m]))\n",
-        "applies `rate` to `mysql_global_status_threads_running`",
-    );
+fn catches_each_mistake_in_a_rule() {
+    let cases = [
+        // a sum of thresholds
+        (
+            "mariadb",
+            "      - record: tenant:alert_threshold:x\n        expr: sum by(tenant, severity)(user_threshold{component=\"mysql\", metric=\"connections\"})\n",
+            "aggregates a threshold with `sum`",
+        ),
+        // an unknown threshold key
+        (
+            "mariadb",
+            "      - record: tenant:alert_threshold:x\n        expr: max by(tenant, severity)(user_threshold{component=\"mysql\", metric=\"qps\"})\n",
+            "threshold key `mysql_qps`",
+        ),
+        // `rate` on a gauge
+        (
+            "mariadb",
+            "      - record: tenant:x:rate5m\n        expr: sum by(tenant)(rate(mysql_global_status_threads_running[5m]))\n",
+            "applies `rate` to `mysql_global_status_threads_running`",
+        ),
+        // a metric in no capture
+        (
+            "mariadb",
+            "      - record: tenant:x:max\n        expr: max by(tenant)(mysql_global_status_threads_conected)\n",
+            "reads `mysql_global_status_threads_conected`, which is in no capture",
+        ),
+        // state filter reasons that drift from the catalogue
+        (
+            "kubernetes",
+            &format!("      - alert: X\n        expr: (kube_pod_container_status_waiting_reason{{reason=~\"ImagePullBackOff|ErrImagePull\"}} * on(namespace) group_left(tenant) namespace:tenant:info * on(tenant) group_left(severity) max by(tenant, severity)(user_state_filter{{filter=\"container_imagepull\"}})) {GUARD}\n        labels: {{component: container}}\n"),
+            "state filter `container_imagepull` matches reasons",
+        ),
+        // a platform alert without a scope
+        (
+            "platform",
+            "      - alert: X\n        expr: vector(1)\n        labels: {severity: none}\n",
+            "without label `scope: platform`",
+        ),
+    ];
+    for (pack, body, needle) in cases {
+        assert_caught(pack, body, needle);
+    }
 }
 
 #[test]
@@ -215,33 +234,6 @@ fn catches_an_alert_that_stops_during_maintenance() {
     let guarded = format!("      - alert: X\n        expr: (tenant:mysql_threads_connected:max > 1) {GUARD}\n        labels: {{severity: warning, component: mysql}}\n");
     assert_caught("mariadb", &guarded, "alert reads `user_maintenance`");
     assert_caught("liveness", &guarded, "alert reads `user_maintenance`");
-}
-
-#[test]
-fn catches_metric_in_no_capture() {
-    assert_caught(
-        "mariadb",
-        "      - record: tenant:x:max\n        expr: max by(tenant)(mysql_global_status_threads_conected)\n",
-        "reads `mysql_global_status_threads_conected`, which is in no capture",
-    );
-}
-
-#[test]
-fn catches_state_filter_reasons_drift() {
-    assert_caught(
-        "kubernetes",
-        &format!("      - alert: X\n        expr: (kube_pod_container_status_waiting_reason{{reason=~\"ImagePullBackOff|ErrImagePull\"}} * on(namespace) group_left(tenant) namespace:tenant:info * on(tenant) group_left(severity) max by(tenant, severity)(user_state_filter{{filter=\"container_imagepull\"}})) {GUARD}\n        labels: {{component: container}}\n"),
-        "state filter `container_imagepull` matches reasons",
-    );
-}
-
-#[test]
-fn catches_platform_alert_without_scope() {
-    assert_caught(
-        "platform",
-        "      - alert: X\n        expr: vector(1)\n        labels: {severity: none}\n",
-        "without label `scope: platform`",
-    );
 }
 
 #[test]

@@ -21,6 +21,29 @@ fn write_conf(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// A temporary directory with a conf.d: the platform defaults (then `platform`) and `files`.
+fn conf_d(platform: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf.d");
+    std::fs::create_dir(&conf).unwrap();
+    let defaults = format!("defaults:\n  mysql_connections: 80\n{platform}");
+    write_conf(&conf, &[("_defaults.yaml", &defaults)]);
+    write_conf(&conf, files);
+    (dir, conf)
+}
+
+/// Appends promtool input series from `table`: one `series values` per line; blank lines
+/// and `#` comments are skipped.
+fn push_series(t: &mut String, table: &str) {
+    for line in table.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (series, values) = line.split_once(' ').unwrap();
+        let _ = writeln!(t, "      - series: '{series}'\n        values: '{values}'");
+    }
+}
+
 fn load(dir: &Path) -> Config {
     let report = dynalert_config::load_dir(dir, now()).unwrap();
     let errors: Vec<String> = report
@@ -66,37 +89,29 @@ fn exporter_series(config: &Config, minutes: u32) -> String {
     out
 }
 
-fn promtool() -> Command {
-    Command::new(std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".into()))
+/// Runs promtool with `args` and `file`: whether it succeeded, and its stdout and stderr.
+fn promtool(args: &[&str], file: &Path) -> (bool, String) {
+    let out = Command::new(std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".into()))
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("promtool runs (scripts/install-deps.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text.into_owned())
 }
 
 fn check_rules(rules: &Path) {
-    let out = promtool()
-        .args(["check", "rules", "--lint-fatal"])
-        .arg(rules)
-        .output()
-        .expect("promtool runs (scripts/install-deps.sh installs it)");
-    assert!(
-        out.status.success(),
-        "promtool check rules failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, text) = promtool(&["check", "rules", "--lint-fatal"], rules);
+    assert!(ok, "promtool check rules failed:\n{text}");
 }
 
 fn test_rules(dir: &Path, test_yaml: &str) {
     let path = dir.join("custom.test.yaml");
     std::fs::write(&path, test_yaml).unwrap();
-    let out = promtool()
-        .args(["test", "rules"])
-        .arg(&path)
-        .output()
-        .expect("promtool runs");
+    let (ok, text) = promtool(&["test", "rules"], &path);
     assert!(
-        out.status.success(),
-        "promtool test rules failed:\n{}{}\n--- test file ---\n{test_yaml}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        ok,
+        "promtool test rules failed:\n{text}\n--- test file ---\n{test_yaml}"
     );
 }
 
@@ -148,42 +163,36 @@ fn case(alert: &str, at: &str, alerts: &[String]) -> String {
     )
 }
 
-const RECIPES_A: &str = r#"tenants:
-  shop-a:
+/// The recipes of shop-a and shop-b: the thresholds of `queue_depth_high` (warning),
+/// `http_5xx_spike`, `error_ratio_high` (critical) and `api_latency_p99` vary.
+fn shop_recipes(tenant: &str, [queue, spike, ratio, p99]: [&str; 4]) -> String {
+    format!(
+        r#"tenants:
+  {tenant}:
     _custom_alerts:
-      - {recipe: threshold, name: queue_depth_high, metric: order_queue_depth, op: ">", window: 5m, threshold: "1000:warning"}
-      - {recipe: threshold, name: semisync_errno, metric: mysql_semisync_last_errno, op: "==", window: 5m, threshold: "1236:critical", for: 2m}
+      - {{recipe: threshold, name: queue_depth_high, metric: order_queue_depth, op: ">", window: 5m, threshold: "{queue}:warning"}}
+      - {{recipe: threshold, name: semisync_errno, metric: mysql_semisync_last_errno, op: "==", window: 5m, threshold: "1236:critical", for: 2m}}
       - recipe: rate
         name: http_5xx_spike
         metric: http_requests_total
-        selectors: {method: POST}
-        selectors_re: {status: "5.."}
+        selectors: {{method: POST}}
+        selectors_re: {{status: "5.."}}
         op: ">"
         window: 5m
-        threshold: {warning: 5, critical: 50}
-      - {recipe: ratio, name: error_ratio_high, metric: http_errors_total, denominator_metric: http_requests_all_total, op: ">", window: 5m, threshold: "0.05:critical"}
-      - {recipe: quantile, name: api_latency_p99, metric: http_request_duration_seconds, quantile: "0.99", op: ">", window: 5m, threshold: 2}
-      - {recipe: absence, name: heartbeat_gone, metric: app_heartbeat_total, window: 10m, threshold: "0:critical"}
-"#;
+        threshold: {spike}
+      - {{recipe: ratio, name: error_ratio_high, metric: http_errors_total, denominator_metric: http_requests_all_total, op: ">", window: 5m, threshold: "{ratio}:critical"}}
+      - {{recipe: quantile, name: api_latency_p99, metric: http_request_duration_seconds, quantile: "0.99", op: ">", window: 5m, threshold: {p99}}}
+      - {{recipe: absence, name: heartbeat_gone, metric: app_heartbeat_total, window: 10m, threshold: "0:critical"}}
+"#
+    )
+}
 
-/// shop-b declares the same shapes with thresholds its data stays under.
-const RECIPES_B: &str = r#"tenants:
-  shop-b:
-    _custom_alerts:
-      - {recipe: threshold, name: queue_depth_high, metric: order_queue_depth, op: ">", window: 5m, threshold: "5000:warning"}
-      - {recipe: threshold, name: semisync_errno, metric: mysql_semisync_last_errno, op: "==", window: 5m, threshold: "1236:critical", for: 2m}
-      - recipe: rate
-        name: http_5xx_spike
-        metric: http_requests_total
-        selectors: {method: POST}
-        selectors_re: {status: "5.."}
-        op: ">"
-        window: 5m
-        threshold: {warning: 500, critical: 1000}
-      - {recipe: ratio, name: error_ratio_high, metric: http_errors_total, denominator_metric: http_requests_all_total, op: ">", window: 5m, threshold: "0.5:critical"}
-      - {recipe: quantile, name: api_latency_p99, metric: http_request_duration_seconds, quantile: "0.99", op: ">", window: 5m, threshold: 10}
-      - {recipe: absence, name: heartbeat_gone, metric: app_heartbeat_total, window: 10m, threshold: "0:critical"}
-"#;
+fn recipes_a() -> String {
+    shop_recipes(
+        "shop-a",
+        ["1000", "{warning: 5, critical: 50}", "0.05", "2"],
+    )
+}
 
 /// shop-c declares the absence recipe but never exported the heartbeat, and a ratio
 /// whose denominator stays flat (division by zero) while its numerator grows.
@@ -196,15 +205,17 @@ const RECIPES_C: &str = r#"tenants:
 
 #[test]
 fn each_recipe_fires_for_its_tenant_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
-    write_conf(
-        &conf,
+    let (dir, conf) = conf_d(
+        "",
         &[
-            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
-            ("shop-a.yaml", RECIPES_A),
-            ("shop-b.yaml", RECIPES_B),
+            ("shop-a.yaml", &recipes_a()),
+            (
+                "shop-b.yaml",
+                &shop_recipes(
+                    "shop-b",
+                    ["5000", "{warning: 500, critical: 1000}", "0.5", "10"],
+                ),
+            ),
             ("shop-c.yaml", RECIPES_C),
             // shop-d declares nothing: its series are over every threshold above.
             (
@@ -217,167 +228,75 @@ fn each_recipe_fires_for_its_tenant_only() {
     let rules = generate(&config, dir.path());
     let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 40));
-    let app = [
-        // threshold: a gauge at 1500 for shop-a and shop-b, 9999 for shop-d.
-        (
-            "order_queue_depth{tenant=\"shop-a\",instance=\"q1\"}",
-            "1500x40",
-        ),
-        (
-            "order_queue_depth{tenant=\"shop-a\",instance=\"q2\"}",
-            "200x40",
-        ),
-        (
-            "order_queue_depth{tenant=\"shop-b\",instance=\"q1\"}",
-            "1500x40",
-        ),
-        (
-            "order_queue_depth{tenant=\"shop-d\",instance=\"q1\"}",
-            "9999x40",
-        ),
-        // `==`: one replica of shop-a holds 1236, the other 0 (must not mask it).
-        (
-            "mysql_semisync_last_errno{tenant=\"shop-a\",instance=\"m1\"}",
-            "0x5 1236x35",
-        ),
-        (
-            "mysql_semisync_last_errno{tenant=\"shop-a\",instance=\"m2\"}",
-            "0x40",
-        ),
-        (
-            "mysql_semisync_last_errno{tenant=\"shop-b\",instance=\"m1\"}",
-            "1235x40",
-        ),
-        (
-            "mysql_semisync_last_errno{tenant=\"shop-d\",instance=\"m1\"}",
-            "1236x40",
-        ),
-        // rate: 10/s of POST 5xx for shop-a; other methods and codes are not selected.
-        (
-            "http_requests_total{tenant=\"shop-a\",method=\"POST\",status=\"503\"}",
-            "0+600x40",
-        ),
-        (
-            "http_requests_total{tenant=\"shop-a\",method=\"GET\",status=\"500\"}",
-            "0+6000x40",
-        ),
-        (
-            "http_requests_total{tenant=\"shop-a\",method=\"POST\",status=\"200\"}",
-            "0+6000x40",
-        ),
-        (
-            "http_requests_total{tenant=\"shop-b\",method=\"POST\",status=\"500\"}",
-            "0+6000x40",
-        ),
-        (
-            "http_requests_total{tenant=\"shop-d\",method=\"POST\",status=\"500\"}",
-            "0+60000x40",
-        ),
-        // ratio: 0.1 for shop-a and shop-b; shop-c has errors but no requests at all.
-        ("http_errors_total{tenant=\"shop-a\"}", "0+12x40"),
-        ("http_requests_all_total{tenant=\"shop-a\"}", "0+120x40"),
-        ("http_errors_total{tenant=\"shop-b\"}", "0+12x40"),
-        ("http_requests_all_total{tenant=\"shop-b\"}", "0+120x40"),
-        ("http_errors_total{tenant=\"shop-c\"}", "0+12x40"),
-        ("http_requests_all_total{tenant=\"shop-c\"}", "0x40"),
-        ("http_errors_total{tenant=\"shop-d\"}", "0+120x40"),
-        ("http_requests_all_total{tenant=\"shop-d\"}", "0+120x40"),
-        // quantile: every request between 1 s and 5 s, so p99 = 1 + 4 * 0.99 = 4.96 s.
-        (
-            "http_request_duration_seconds_bucket{tenant=\"shop-a\",le=\"1\"}",
-            "0x40",
-        ),
-        (
-            "http_request_duration_seconds_bucket{tenant=\"shop-a\",le=\"5\"}",
-            "0+60x40",
-        ),
-        (
-            "http_request_duration_seconds_bucket{tenant=\"shop-a\",le=\"+Inf\"}",
-            "0+60x40",
-        ),
-        (
-            "http_request_duration_seconds_bucket{tenant=\"shop-b\",le=\"1\"}",
-            "0x40",
-        ),
-        (
-            "http_request_duration_seconds_bucket{tenant=\"shop-b\",le=\"5\"}",
-            "0+60x40",
-        ),
-        (
-            "http_request_duration_seconds_bucket{tenant=\"shop-b\",le=\"+Inf\"}",
-            "0+60x40",
-        ),
-        (
-            "http_request_duration_seconds_bucket{tenant=\"shop-d\",le=\"1\"}",
-            "0x40",
-        ),
-        (
-            "http_request_duration_seconds_bucket{tenant=\"shop-d\",le=\"+Inf\"}",
-            "0+60x40",
-        ),
-        // absence: shop-a's heartbeat stops after 10m, shop-b's keeps going, shop-c has
-        // none at all and shop-d's stops but shop-d declared nothing.
-        ("app_heartbeat_total{tenant=\"shop-a\"}", "0+1x10"),
-        ("app_heartbeat_total{tenant=\"shop-b\"}", "0+1x40"),
-        ("app_heartbeat_total{tenant=\"shop-d\"}", "0+1x10"),
-    ];
-    for (series, values) in app {
-        let _ = writeln!(t, "      - series: '{series}'\n        values: '{values}'");
-    }
+    push_series(
+        &mut t,
+        r#"
+        # threshold: a gauge at 1500 for shop-a and shop-b, 9999 for shop-d.
+        order_queue_depth{tenant="shop-a",instance="q1"} 1500x40
+        order_queue_depth{tenant="shop-a",instance="q2"} 200x40
+        order_queue_depth{tenant="shop-b",instance="q1"} 1500x40
+        order_queue_depth{tenant="shop-d",instance="q1"} 9999x40
+        # `==`: one replica of shop-a holds 1236, the other 0 (must not mask it).
+        mysql_semisync_last_errno{tenant="shop-a",instance="m1"} 0x5 1236x35
+        mysql_semisync_last_errno{tenant="shop-a",instance="m2"} 0x40
+        mysql_semisync_last_errno{tenant="shop-b",instance="m1"} 1235x40
+        mysql_semisync_last_errno{tenant="shop-d",instance="m1"} 1236x40
+        # rate: 10/s of POST 5xx for shop-a; other methods and codes are not selected.
+        http_requests_total{tenant="shop-a",method="POST",status="503"} 0+600x40
+        http_requests_total{tenant="shop-a",method="GET",status="500"} 0+6000x40
+        http_requests_total{tenant="shop-a",method="POST",status="200"} 0+6000x40
+        http_requests_total{tenant="shop-b",method="POST",status="500"} 0+6000x40
+        http_requests_total{tenant="shop-d",method="POST",status="500"} 0+60000x40
+        # ratio: 0.1 for shop-a and shop-b; shop-c has errors but no requests at all.
+        http_errors_total{tenant="shop-a"} 0+12x40
+        http_requests_all_total{tenant="shop-a"} 0+120x40
+        http_errors_total{tenant="shop-b"} 0+12x40
+        http_requests_all_total{tenant="shop-b"} 0+120x40
+        http_errors_total{tenant="shop-c"} 0+12x40
+        http_requests_all_total{tenant="shop-c"} 0x40
+        http_errors_total{tenant="shop-d"} 0+120x40
+        http_requests_all_total{tenant="shop-d"} 0+120x40
+        # quantile: every request between 1 s and 5 s, so p99 = 1 + 4 * 0.99 = 4.96 s.
+        http_request_duration_seconds_bucket{tenant="shop-a",le="1"} 0x40
+        http_request_duration_seconds_bucket{tenant="shop-a",le="5"} 0+60x40
+        http_request_duration_seconds_bucket{tenant="shop-a",le="+Inf"} 0+60x40
+        http_request_duration_seconds_bucket{tenant="shop-b",le="1"} 0x40
+        http_request_duration_seconds_bucket{tenant="shop-b",le="5"} 0+60x40
+        http_request_duration_seconds_bucket{tenant="shop-b",le="+Inf"} 0+60x40
+        http_request_duration_seconds_bucket{tenant="shop-d",le="1"} 0x40
+        http_request_duration_seconds_bucket{tenant="shop-d",le="+Inf"} 0+60x40
+        # absence: shop-a's heartbeat stops after 10m, shop-b's keeps going, shop-c has
+        # none at all and shop-d's stops but shop-d declared nothing.
+        app_heartbeat_total{tenant="shop-a"} 0+1x10
+        app_heartbeat_total{tenant="shop-b"} 0+1x40
+        app_heartbeat_total{tenant="shop-d"} 0+1x10
+        "#,
+    );
     t.push_str("    alert_rule_test:\n");
-    let c = &config;
-    t.push_str(&case(
-        "queue_depth_high",
-        "20m",
-        &[expect(
-            c,
-            "shop-a",
-            "queue_depth_high",
-            "threshold",
-            "warning",
-            "average of order_queue_depth over 5m > the tenant's threshold (value 1.5k)",
-        )],
-    ));
-    // `for: 2m`: the errno appears at 5m; pending at 6m, firing from 7m.
-    t.push_str(&case("semisync_errno", "6m", &[]));
-    t.push_str(&case(
-        "semisync_errno",
-        "8m",
-        &[expect(c, "shop-a", "semisync_errno", "threshold", "critical",
-            "last value of mysql_semisync_last_errno over 5m == the tenant's threshold (value 1.236k)")],
-    ));
-    t.push_str(&case(
-        "http_5xx_spike",
-        "20m",
-        &[expect(
-            c,
-            "shop-a",
-            "http_5xx_spike",
-            "rate",
-            "warning",
-            "per-second rate of http_requests_total over 5m > the tenant's threshold (value 10)",
-        )],
-    ));
-    t.push_str(&case(
-        "error_ratio_high",
-        "20m",
-        &[expect(c, "shop-a", "error_ratio_high", "ratio", "critical",
-            "rate of http_errors_total over rate of http_requests_all_total (5m) > the tenant's threshold (value 100m)")],
-    ));
-    t.push_str(&case(
-        "api_latency_p99",
-        "20m",
-        &[expect(c, "shop-a", "api_latency_p99", "quantile", "warning",
-            "quantile 0.99 of http_request_duration_seconds over 5m > the tenant's threshold (value 4.96)")],
-    ));
-    // The last heartbeat sample is at 10m: present over [t-10m, t] until 20m.
-    t.push_str(&case("heartbeat_gone", "20m", &[]));
-    t.push_str(&case(
-        "heartbeat_gone",
-        "25m",
-        &[expect(c, "shop-a", "heartbeat_gone", "absence", "critical",
-            "no app_heartbeat_total series for 10m although the tenant exported it before (value 0)")],
-    ));
+    // One case a line: alert, eval time, then shop-a's alert as recipe, severity and
+    // description, or `-` for no alert at all.
+    let cases = "
+        queue_depth_high 20m threshold warning average of order_queue_depth over 5m > the tenant's threshold (value 1.5k)
+        # `for: 2m`: the errno appears at 5m; pending at 6m, firing from 7m.
+        semisync_errno 6m -
+        semisync_errno 8m threshold critical last value of mysql_semisync_last_errno over 5m == the tenant's threshold (value 1.236k)
+        http_5xx_spike 20m rate warning per-second rate of http_requests_total over 5m > the tenant's threshold (value 10)
+        error_ratio_high 20m ratio critical rate of http_errors_total over rate of http_requests_all_total (5m) > the tenant's threshold (value 100m)
+        api_latency_p99 20m quantile warning quantile 0.99 of http_request_duration_seconds over 5m > the tenant's threshold (value 4.96)
+        # The last heartbeat sample is at 10m: present over [t-10m, t] until 20m.
+        heartbeat_gone 20m -
+        heartbeat_gone 25m absence critical no app_heartbeat_total series for 10m although the tenant exported it before (value 0)";
+    for line in cases.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.splitn(5, ' ').collect();
+        let alerts: Vec<String> = (f.len() == 5)
+            .then(|| expect(&config, "shop-a", f[0], f[2], f[3], f[4]))
+            .into_iter()
+            .collect();
+        t.push_str(&case(f[0], f[1], &alerts));
+    }
     test_rules(dir.path(), &t);
 }
 
@@ -391,9 +310,6 @@ const HOSTILE: &[&str] = &[
 
 #[test]
 fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
     let mut evil = String::from("tenants:\n  evil:\n    _custom_alerts:\n");
     for (i, h) in HOSTILE.iter().enumerate() {
         let quoted = serde_json_string(h);
@@ -414,10 +330,9 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
     evil.push_str(
         "      - {recipe: threshold, name: evil_same_shape, metric: order_queue_depth, op: \">\", window: 5m, threshold: 0}\n",
     );
-    write_conf(
-        &conf,
+    let (dir, conf) = conf_d(
+        "",
         &[
-            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
             (
                 "shop-a.yaml",
                 "tenants:\n  shop-a:\n    _custom_alerts:\n      - {recipe: threshold, name: queue_depth_high, metric: order_queue_depth, op: \">\", window: 5m, threshold: \"1000:warning\"}\n",
@@ -476,26 +391,15 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
 
     let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 30));
-    for (series, values) in [
-        (
-            "order_queue_depth{tenant=\"shop-a\",instance=\"q1\"}",
-            "1500x30",
-        ),
-        (
-            "order_queue_depth{tenant=\"shop-b\",instance=\"q1\"}",
-            "1500x30",
-        ),
-        (
-            "http_requests_total{tenant=\"shop-a\",method=\"POST\"}",
-            "0+600x30",
-        ),
-        (
-            "http_requests_total{tenant=\"shop-b\",method=\"POST\"}",
-            "0+600x30",
-        ),
-    ] {
-        let _ = writeln!(t, "      - series: '{series}'\n        values: '{values}'");
-    }
+    push_series(
+        &mut t,
+        r#"
+        order_queue_depth{tenant="shop-a",instance="q1"} 1500x30
+        order_queue_depth{tenant="shop-b",instance="q1"} 1500x30
+        http_requests_total{tenant="shop-a",method="POST"} 0+600x30
+        http_requests_total{tenant="shop-b",method="POST"} 0+600x30
+        "#,
+    );
     // The evil tenant's own series carry the hostile values as labels (Go-quoted in the
     // series notation, inside a YAML double-quoted scalar).
     let evil_series = |metric: &str, label: &str, value: &str, values: &str| {
@@ -520,52 +424,33 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
         "7x30",
     ));
     t.push_str("    alert_rule_test:\n");
-    let evil_queue = |name: &str| {
-        expect(
-            &config,
-            "evil",
-            name,
-            "threshold",
-            "warning",
-            "average of order_queue_depth over 5m > the tenant's threshold (value 7)",
-        )
+    let queue = |v: &str| {
+        format!("average of order_queue_depth over 5m > the tenant's threshold (value {v})")
     };
-    t.push_str(&case(
+    let evil_queue =
+        |name: &str| expect(&config, "evil", name, "threshold", "warning", &queue("7"));
+    let shop_a = expect(
+        &config,
+        "shop-a",
         "queue_depth_high",
-        "20m",
-        &[
-            expect(
-                &config,
-                "shop-a",
-                "queue_depth_high",
-                "threshold",
-                "warning",
-                "average of order_queue_depth over 5m > the tenant's threshold (value 1.5k)",
-            ),
-            evil_queue("queue_depth_high"),
-        ],
-    ));
+        "threshold",
+        "warning",
+        &queue("1.5k"),
+    );
+    let both = [shop_a, evil_queue("queue_depth_high")];
+    t.push_str(&case("queue_depth_high", "20m", &both));
     t.push_str(&case(
         "evil_same_shape",
         "20m",
         &[evil_queue("evil_same_shape")],
     ));
+    let spike = "per-second rate of http_requests_total over 5m > the tenant's threshold (value 1)";
     for i in 0..HOSTILE.len() {
         let name = format!("queue_depth_high_{i}");
         t.push_str(&case(&name, "20m", &[evil_queue(&name)]));
         let name = format!("http_5xx_spike_{i}");
-        t.push_str(&case(
-            &name,
-            "20m",
-            &[expect(
-                &config,
-                "evil",
-                &name,
-                "rate",
-                "warning",
-                "per-second rate of http_requests_total over 5m > the tenant's threshold (value 1)",
-            )],
-        ));
+        let alert = expect(&config, "evil", &name, "rate", "warning", spike);
+        t.push_str(&case(&name, "20m", &[alert]));
     }
     test_rules(dir.path(), &t);
 }
@@ -590,13 +475,7 @@ fn serde_json_string(s: &str) -> String {
 
 #[test]
 fn a_thousand_tenants_with_twenty_shapes_make_twenty_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
-    write_conf(
-        &conf,
-        &[("_defaults.yaml", "defaults:\n  mysql_connections: 80\n")],
-    );
+    let (dir, conf) = conf_d("", &[]);
     // 20 shapes: 4 of each recipe kind.
     let shape = |s: usize| -> String {
         let n = s / 5;
@@ -770,9 +649,6 @@ fn upstream_recipe_files_load_and_compile() {
 
 #[test]
 fn forecast_and_slo_burn_rate_fire_for_their_tenant_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
     let forecast = |t: &str| {
         format!("      - {{recipe: forecast, name: disk_will_fill, metric: kubelet_volume_stats_available_bytes, capacity_metric: kubelet_volume_stats_capacity_bytes, op: \"<\", horizon: 1h, threshold: \"{t}:warning\", group_by: [persistentvolumeclaim]}}\n")
     };
@@ -780,10 +656,9 @@ fn forecast_and_slo_burn_rate_fire_for_their_tenant_only() {
         format!("      - {{recipe: slo_burn_rate, name: checkout_availability, metric: checkout_errors_total, denominator_metric: checkout_requests_total, objective: \"{o}\"}}\n")
     };
     let file = |id: &str, body: String| format!("tenants:\n  {id}:\n    _custom_alerts:\n{body}");
-    write_conf(
-        &conf,
+    let (dir, conf) = conf_d(
+        "",
         &[
-            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
             (
                 "shop-a.yaml",
                 &file("shop-a", forecast("0.15") + &slo("99.9")),
@@ -800,71 +675,53 @@ fn forecast_and_slo_burn_rate_fire_for_their_tenant_only() {
     let rules = generate(&config, dir.path());
     let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 40));
-    for (series, values) in [
-        // `data` loses 10 bytes a minute from 900: in 1h it will have 100 of 1000 left (0.1).
-        ("kubelet_volume_stats_available_bytes{tenant=\"shop-a\",persistentvolumeclaim=\"data\"}", "900-10x40"),
-        ("kubelet_volume_stats_capacity_bytes{tenant=\"shop-a\",persistentvolumeclaim=\"data\"}", "1000x40"),
-        ("kubelet_volume_stats_available_bytes{tenant=\"shop-a\",persistentvolumeclaim=\"logs\"}", "900x40"),
-        ("kubelet_volume_stats_capacity_bytes{tenant=\"shop-a\",persistentvolumeclaim=\"logs\"}", "1000x40"),
-        ("kubelet_volume_stats_available_bytes{tenant=\"shop-b\",persistentvolumeclaim=\"data\"}", "900-10x40"),
-        ("kubelet_volume_stats_capacity_bytes{tenant=\"shop-b\",persistentvolumeclaim=\"data\"}", "1000x40"),
-        // 10 % of checkout requests fail.
-        ("checkout_requests_total{tenant=\"shop-a\"}", "0+600x40"),
-        ("checkout_errors_total{tenant=\"shop-a\"}", "0+60x40"),
-        ("checkout_requests_total{tenant=\"shop-b\"}", "0+600x40"),
-        ("checkout_errors_total{tenant=\"shop-b\"}", "0+60x40"),
-        // Every request fails, but there are about 6 in 30 minutes.
-        ("checkout_requests_total{tenant=\"shop-c\"}", "0+0.2x40"),
-        ("checkout_errors_total{tenant=\"shop-c\"}", "0+0.2x40"),
-    ] {
-        let _ = writeln!(t, "      - series: '{series}'\n        values: '{values}'");
-    }
+    push_series(
+        &mut t,
+        r#"
+        # `data` loses 10 bytes a minute from 900: in 1h it will have 100 of 1000 left (0.1).
+        kubelet_volume_stats_available_bytes{tenant="shop-a",persistentvolumeclaim="data"} 900-10x40
+        kubelet_volume_stats_capacity_bytes{tenant="shop-a",persistentvolumeclaim="data"} 1000x40
+        kubelet_volume_stats_available_bytes{tenant="shop-a",persistentvolumeclaim="logs"} 900x40
+        kubelet_volume_stats_capacity_bytes{tenant="shop-a",persistentvolumeclaim="logs"} 1000x40
+        kubelet_volume_stats_available_bytes{tenant="shop-b",persistentvolumeclaim="data"} 900-10x40
+        kubelet_volume_stats_capacity_bytes{tenant="shop-b",persistentvolumeclaim="data"} 1000x40
+        # 10 % of checkout requests fail.
+        checkout_requests_total{tenant="shop-a"} 0+600x40
+        checkout_errors_total{tenant="shop-a"} 0+60x40
+        checkout_requests_total{tenant="shop-b"} 0+600x40
+        checkout_errors_total{tenant="shop-b"} 0+60x40
+        # Every request fails, but there are about 6 in 30 minutes.
+        checkout_requests_total{tenant="shop-c"} 0+0.2x40
+        checkout_errors_total{tenant="shop-c"} 0+0.2x40
+        "#,
+    );
     t.push_str("    alert_rule_test:\n");
     let pvc = expect(&config, "shop-a", "disk_will_fill", "forecast", "warning",
         "kubelet_volume_stats_available_bytes forecast 1h ahead as a fraction of kubelet_volume_stats_capacity_bytes < the tenant's threshold (value 100m)")
         .replace("              tenant: shop-a\n", "              tenant: shop-a\n              persistentvolumeclaim: data\n");
     t.push_str(&case("disk_will_fill", "20m", &[pvc]));
     let burn = "checkout_errors_total over checkout_requests_total burns the error budget too fast (fast burn 14.4x over 1h and 5m is critical, slow burn 6x over 6h and 30m is a warning) (value 100m)";
-    t.push_str(&case(
-        "checkout_availability",
-        "20m",
-        &[
-            expect(
-                &config,
-                "shop-a",
-                "checkout_availability",
-                "slo_burn_rate",
-                "critical",
-                burn,
-            ),
-            expect(
-                &config,
-                "shop-a",
-                "checkout_availability",
-                "slo_burn_rate",
-                "warning",
-                burn,
-            ),
-        ],
-    ));
+    let burn_alert = |severity: &str| {
+        expect(
+            &config,
+            "shop-a",
+            "checkout_availability",
+            "slo_burn_rate",
+            severity,
+            burn,
+        )
+    };
+    let alerts = [burn_alert("critical"), burn_alert("warning")];
+    t.push_str(&case("checkout_availability", "20m", &alerts));
     test_rules(dir.path(), &t);
 }
 
 #[test]
 fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
     let recipe = |t: &str| {
         format!("tenants:\n  {t}:\n    _custom_alerts:\n      - {{recipe: threshold, name: queue_depth_high, metric: order_queue_depth, op: \">\", window: 5m, threshold: 1000}}\n")
     };
-    write_conf(
-        &conf,
-        &[
-            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
-            ("shop-a.yaml", &recipe("shop-a")),
-        ],
-    );
+    let (dir, conf) = conf_d("", &[("shop-a.yaml", &recipe("shop-a"))]);
     // The rules were generated before shop-b added a recipe of its own shape.
     let stale = load(&conf);
     let rules = generate(&stale, dir.path());
@@ -891,16 +748,7 @@ fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
 
 #[test]
 fn the_prometheus_rule_object_holds_the_same_groups() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
-    write_conf(
-        &conf,
-        &[
-            ("_defaults.yaml", "defaults:\n  mysql_connections: 80\n"),
-            ("shop-a.yaml", RECIPES_A),
-        ],
-    );
+    let (_dir, conf) = conf_d("", &[("shop-a.yaml", &recipes_a())]);
     let config = load(&conf);
     let plain = dynalert_rules::render_custom_rules(
         &dynalert_rules::shapes_of(&config),
@@ -915,7 +763,7 @@ fn the_prometheus_rule_object_holds_the_same_groups() {
     assert_eq!(a["groups"], b["spec"]["groups"]);
     // The platform group and one group per shape of shop-a's recipes (all distinct), limits
     // included.
-    let recipes = RECIPES_A.matches("recipe:").count();
+    let recipes = recipes_a().matches("recipe:").count();
     assert!(recipes >= 5);
     assert_eq!(a["groups"].as_vec().unwrap().len(), 1 + recipes);
     assert_eq!(b["spec"]["groups"][1]["limit"].as_i64(), Some(20_000));
@@ -931,13 +779,9 @@ fn limits_case(limits: &str) -> (tempfile::TempDir, Config, PathBuf, String) {
         format!("      - {{recipe: rate, name: errors_fast, metric: http_requests_total, selectors_re: {{code: \"5..\"}}, op: \">\", window: 5m, threshold: \"{t}:warning\"}}\n")
     };
     let file = |id: &str, body: String| format!("tenants:\n  {id}:\n    _custom_alerts:\n{body}");
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
-    write_conf(
-        &conf,
+    let (dir, conf) = conf_d(
+        limits,
         &[
-            ("_defaults.yaml", &format!("defaults:\n  mysql_connections: 80\n{limits}")),
             ("flood.yaml", &file("flood", errors("1"))),
             ("calm.yaml", &file("calm", errors("5"))),
             ("other.yaml", &file("other", "      - {recipe: threshold, name: queue_deep, metric: queue_depth, op: \">\", threshold: \"100:warning\"}\n".into())),
@@ -948,33 +792,35 @@ fn limits_case(limits: &str) -> (tempfile::TempDir, Config, PathBuf, String) {
     let rules = generate(&config, dir.path());
     let mut t = test_header(&rules);
     t.push_str(&exporter_series(&config, 30));
-    let mut series: Vec<(String, String)> = Vec::new();
+    let mut series = String::new();
     for i in 0..16 {
-        series.push((
-            format!("http_requests_total{{tenant=\"flood\",code=\"500\",pod=\"p{i}\"}}"),
-            "0+600x30".into(),
-        ));
+        let _ = writeln!(
+            series,
+            "http_requests_total{{tenant=\"flood\",code=\"500\",pod=\"p{i}\"}} 0+600x30"
+        );
     }
     for i in 0..2 {
-        series.push((
-            format!("http_requests_total{{tenant=\"calm\",code=\"503\",pod=\"p{i}\"}}"),
-            "0+600x30".into(),
-        ));
+        let _ = writeln!(
+            series,
+            "http_requests_total{{tenant=\"calm\",code=\"503\",pod=\"p{i}\"}} 0+600x30"
+        );
     }
     // A series of `calm` the recipe's selector does not match: not counted.
-    series.push((
-        "http_requests_total{tenant=\"calm\",code=\"200\",pod=\"p0\"}".into(),
-        "0+6000x30".into(),
-    ));
-    series.push(("queue_depth{tenant=\"other\"}".into(), "900x30".into()));
+    series.push_str("http_requests_total{tenant=\"calm\",code=\"200\",pod=\"p0\"} 0+6000x30\n");
+    series.push_str("queue_depth{tenant=\"other\"} 900x30\n");
     // 5 volumes of `wide` losing 10 of 1000 bytes a minute from 900: at 20m, 0.1 left in 1h.
     for v in 0..5 {
-        series.push((format!("kubelet_volume_stats_available_bytes{{tenant=\"wide\",persistentvolumeclaim=\"v{v}\"}}"), "900-10x30".into()));
-        series.push((format!("kubelet_volume_stats_capacity_bytes{{tenant=\"wide\",persistentvolumeclaim=\"v{v}\"}}"), "1000x30".into()));
+        let pvc = format!("tenant=\"wide\",persistentvolumeclaim=\"v{v}\"");
+        let _ = writeln!(
+            series,
+            "kubelet_volume_stats_available_bytes{{{pvc}}} 900-10x30"
+        );
+        let _ = writeln!(
+            series,
+            "kubelet_volume_stats_capacity_bytes{{{pvc}}} 1000x30"
+        );
     }
-    for (s, v) in &series {
-        let _ = writeln!(t, "      - series: '{s}'\n        values: '{v}'");
-    }
+    push_series(&mut t, &series);
     (dir, config, rules, t)
 }
 
@@ -987,6 +833,34 @@ fn series_limit_alert(tenant: &str, alert: &str, id: &str, series: u32, limit: u
 const ERRORS_20: &str =
     "per-second rate of http_requests_total over 5m > the tenant's threshold (value 20)";
 
+/// Without a limit in the way: `calm` (20/s) and `flood` (160/s) both fire at 20m.
+fn errors_fast_of_both(config: &Config) -> String {
+    let flood =
+        "per-second rate of http_requests_total over 5m > the tenant's threshold (value 160)";
+    case(
+        "errors_fast",
+        "20m",
+        &[
+            expect(config, "calm", "errors_fast", "rate", "warning", ERRORS_20),
+            expect(config, "flood", "errors_fast", "rate", "warning", flood),
+        ],
+    )
+}
+
+/// `other`'s own shape fires at `at`.
+fn queue_deep(config: &Config, at: &str) -> String {
+    let description = "latest value of queue_depth > the tenant's threshold (value 900)";
+    let alert = expect(
+        config,
+        "other",
+        "queue_deep",
+        "threshold",
+        "warning",
+        description,
+    );
+    case("queue_deep", at, &[alert])
+}
+
 /// `max_series_per_tenant` from the contract (docs/recipes.md#limits): a tenant with more
 /// series of a recipe's metrics than the limit loses only its own alert of that recipe, and
 /// loudly (`CustomAlertSeriesLimit` names tenant and recipe); the tenant sharing the shape,
@@ -996,41 +870,11 @@ fn a_tenant_over_the_series_limit_loses_only_its_own_alert_loudly() {
     let (dir, config, _, mut t) = limits_case("custom_alert_limits: {max_series_per_tenant: 12}\n");
     let errors_id = rule_id(&config, "flood", "errors_fast");
     t.push_str("    alert_rule_test:\n");
-    t.push_str(&case(
-        "errors_fast",
-        "20m",
-        &[expect(
-            &config,
-            "calm",
-            "errors_fast",
-            "rate",
-            "warning",
-            ERRORS_20,
-        )],
-    ));
-    t.push_str(&case(
-        "CustomAlertSeriesLimit",
-        "20m",
-        &[series_limit_alert(
-            "flood",
-            "errors_fast",
-            &errors_id,
-            16,
-            12,
-        )],
-    ));
-    t.push_str(&case(
-        "queue_deep",
-        "20m",
-        &[expect(
-            &config,
-            "other",
-            "queue_deep",
-            "threshold",
-            "warning",
-            "latest value of queue_depth > the tenant's threshold (value 900)",
-        )],
-    ));
+    let calm = expect(&config, "calm", "errors_fast", "rate", "warning", ERRORS_20);
+    t.push_str(&case("errors_fast", "20m", &[calm]));
+    let guard = series_limit_alert("flood", "errors_fast", &errors_id, 16, 12);
+    t.push_str(&case("CustomAlertSeriesLimit", "20m", &[guard]));
+    t.push_str(&queue_deep(&config, "20m"));
     let volume = |v: usize| {
         expect(&config, "wide", "disk_will_fill", "forecast", "warning",
             "kubelet_volume_stats_available_bytes forecast 1h ahead as a fraction of kubelet_volume_stats_capacity_bytes < the tenant's threshold (value 100m)")
@@ -1046,15 +890,7 @@ fn a_tenant_over_the_series_limit_loses_only_its_own_alert_loudly() {
     // The same data under the default limit: flood's alert fires too, and no guard.
     let (dir, config, _, mut t) = limits_case("");
     t.push_str("    alert_rule_test:\n");
-    t.push_str(&case(
-        "errors_fast",
-        "20m",
-        &[
-            expect(&config, "calm", "errors_fast", "rate", "warning", ERRORS_20),
-            expect(&config, "flood", "errors_fast", "rate", "warning",
-                "per-second rate of http_requests_total over 5m > the tenant's threshold (value 160)"),
-        ],
-    ));
+    t.push_str(&errors_fast_of_both(&config));
     t.push_str(&case("CustomAlertSeriesLimit", "20m", &[]));
     test_rules(dir.path(), &t);
 }
@@ -1068,41 +904,13 @@ fn a_shape_over_the_alert_limit_fails_alone() {
     let (dir, config, _, mut t) = limits_case("custom_alert_limits: {max_alerts_per_rule: 4}\n");
     // Before wide's volumes cross its threshold (16m), every alert is as without the limit.
     t.push_str("    alert_rule_test:\n");
-    t.push_str(&case(
-        "queue_deep",
-        "10m",
-        &[expect(
-            &config,
-            "other",
-            "queue_deep",
-            "threshold",
-            "warning",
-            "latest value of queue_depth > the tenant's threshold (value 900)",
-        )],
-    ));
+    t.push_str(&queue_deep(&config, "10m"));
     // Evaluated on to 20m: past the moment wide's rule goes over the limit.
-    t.push_str(&case(
-        "errors_fast",
-        "20m",
-        &[
-            expect(&config, "calm", "errors_fast", "rate", "warning", ERRORS_20),
-            expect(&config, "flood", "errors_fast", "rate", "warning",
-                "per-second rate of http_requests_total over 5m > the tenant's threshold (value 160)"),
-        ],
-    ));
+    t.push_str(&errors_fast_of_both(&config));
     let path = dir.path().join("limit.test.yaml");
     std::fs::write(&path, &t).unwrap();
-    let out = promtool()
-        .args(["test", "rules"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{text}");
+    let (ok, text) = promtool(&["test", "rules"], &path);
+    assert!(!ok, "{text}");
     let errors: Vec<&str> = text.lines().filter(|l| l.contains("err:")).collect();
     assert_eq!(errors.len(), 1, "{text}");
     assert!(

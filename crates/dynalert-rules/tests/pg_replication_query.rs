@@ -37,17 +37,20 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Runs a PostgreSQL tool; as the `postgres` user when the test runs as root (the server
-/// refuses to run as root).
+/// A PostgreSQL tool; as the `postgres` user when the test runs as root (the server refuses
+/// to run as root).
+fn pg_command(bin: &Path) -> Command {
+    if !is_root() {
+        return Command::new(bin);
+    }
+    let mut c = Command::new("runuser");
+    c.args(["-u", "postgres", "--"]).arg(bin);
+    c
+}
+
+/// Runs a PostgreSQL tool and checks that it succeeds.
 fn run(bin: &Path, args: &[&str]) -> std::process::Output {
-    let mut cmd = if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin);
-        c
-    } else {
-        Command::new(bin)
-    };
-    let out = cmd.args(args).output().unwrap();
+    let out = pg_command(bin).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{} {args:?}: {}{}",
@@ -65,14 +68,7 @@ struct Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let d = self.data.to_string_lossy().to_string();
-        let mut cmd = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(pg_bin("pg_ctl"));
-            c
-        } else {
-            Command::new(pg_bin("pg_ctl"))
-        };
-        let _ = cmd
+        let _ = pg_command(&pg_bin("pg_ctl"))
             .args(["-D", &d, "-m", "immediate", "-w", "stop"])
             .output();
     }
