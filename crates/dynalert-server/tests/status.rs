@@ -6,17 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use dynalert_probe::port::EXPORTER_TOOLKIT;
 use dynalert_probe::process::Guard;
-use dynalert_server::{Clock, Options, Server};
-use http_body_util::BodyExt;
+use dynalert_server::{Clock, Server};
 use serde_json::Value;
-use tower::ServiceExt;
 
 mod common;
-use common::ManualClock;
+use common::{basic, call, one_user, start, start_with, status, ManualClock};
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/conf.d");
 
@@ -49,21 +46,9 @@ fn setup() -> tempfile::TempDir {
     dir
 }
 
-async fn start(dir: &Path) -> Server {
-    let mut opts = Options::new(dir);
-    opts.watch = false;
-    opts.poll_interval = Duration::from_secs(3600);
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
-    server
-}
-
 async fn get(server: &Server, uri: &str) -> (StatusCode, String) {
-    let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
-    let resp = server.router().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    let r = call(server, "GET", uri, &[]).await;
+    (r.status, r.text())
 }
 
 async fn json(server: &Server, uri: &str) -> Value {
@@ -79,13 +64,8 @@ async fn reject_db_b(server: &Server, dir: &Path) {
         "tenants:\n  db-b:\n    mysql_connections: [\n",
     )
     .unwrap();
-    let req = Request::builder()
-        .method("POST")
-        .uri("/-/reload")
-        .body(Body::empty())
-        .unwrap();
-    let resp = server.router().oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let status = status(server, "POST", "/-/reload").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
@@ -287,12 +267,7 @@ async fn tenant_view_has_values_states_sources_and_masked_routing() {
 async fn rejected_tenant_page_names_its_error() {
     let dir = setup();
     let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.poll_interval = Duration::from_secs(3600);
-    opts.clock = clock.clone();
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
+    let server = start_with(dir.path(), |o| o.clock = clock.clone()).await;
     reject_db_b(&server, dir.path()).await;
     let d = json(&server, "/api/v1/tenants/db-b").await;
     assert_eq!(d["valid"], false);
@@ -415,19 +390,8 @@ async fn hostile_values_are_escaped_and_secrets_never_shown() {
 #[tokio::test]
 async fn pages_sit_behind_basic_auth() {
     let dir = setup();
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    let hash = bcrypt::hash("s3cret", 4).unwrap();
-    opts.auth = Some(std::sync::Arc::new(dynalert_server::auth::Auth::new(
-        [("ops".to_string(), hash)].into_iter().collect(),
-    )));
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
-    use base64::Engine as _;
-    let right = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("ops:s3cret")
-    );
+    let server = start_with(dir.path(), |o| o.auth = one_user("ops", "s3cret")).await;
+    let right = basic("ops:s3cret");
     for uri in [
         "/",
         "/tenants",
@@ -440,13 +404,8 @@ async fn pages_sit_behind_basic_auth() {
     ] {
         let (status, _) = get(&server, uri).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
-        let req = Request::builder()
-            .uri(uri)
-            .header("authorization", &right)
-            .body(Body::empty())
-            .unwrap();
-        let resp = server.router().oneshot(req).await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        let r = call(&server, "GET", uri, &[("authorization", &right)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
     }
 }
 
@@ -524,11 +483,8 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
     .await;
 
     // Replica 2 asks that Prometheus.
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.prometheus_url = Some(format!("http://{prom}"));
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
+    let url = format!("http://{prom}");
+    let server = start_with(dir.path(), |o| o.prometheus_url = Some(url)).await;
     let d = json(&server, "/api/v1/tenants/db-a").await;
     let keys = d["prometheus"]["keys"]
         .as_array()
@@ -568,11 +524,8 @@ async fn unreachable_prometheus_is_named_without_credentials() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.prometheus_url = Some(format!("http://admin:hunter2@{closed}"));
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
+    let url = format!("http://admin:hunter2@{closed}");
+    let server = start_with(dir.path(), |o| o.prometheus_url = Some(url)).await;
     let (status, page) = get(&server, "/tenants/db-a").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("no observations"), "{page}");
