@@ -84,9 +84,14 @@ pub const KILL_ABOVE: u64 = 1 << 30;
 
 impl Exporter {
     /// Starts the binary on `127.0.0.1:0` and reads the address back from its log.
-    pub fn spawn(args: &[String]) -> Result<Exporter, String> {
+    pub fn spawn(args: &[impl AsRef<std::ffi::OsStr>]) -> Result<Exporter, String> {
+        Exporter::spawn_at("info", args)
+    }
+
+    /// [`Exporter::spawn`] with `--log.level` set to `level`.
+    pub fn spawn_at(level: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Result<Exporter, String> {
         let mut child = Command::new(EXE)
-            .args(["--web.listen-address", "127.0.0.1:0", "--log.level", "info"])
+            .args(["--web.listen-address", "127.0.0.1:0", "--log.level", level])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -167,6 +172,31 @@ impl Exporter {
 
     pub fn rss(&self) -> Option<u64> {
         rss(self.pid)
+    }
+
+    /// How many of the kept log lines contain `needle`.
+    pub fn logged(&self, needle: &str) -> usize {
+        let l = self.log.lock().unwrap();
+        l.iter().filter(|l| l.contains(needle)).count()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        self.signal("-TERM");
+        let exited = wait_until(Duration::from_secs(20), || {
+            self.child.try_wait().unwrap().is_some()
+        });
+        assert!(exited, "no exit after SIGTERM");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit status {status}");
     }
 }
 
