@@ -3,14 +3,12 @@
 //! scripts up to date. `UPDATE_GENERATED=1 cargo test -p dynalert --test help` rewrites the
 //! snapshots; review the diff like any other change to the interface.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::root;
+
 use std::process::Command;
 
 use clap::CommandFactory;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Every visible command path: `[]`, `["validate"]`, …, `["rules", "coverage"]`.
 fn paths() -> Vec<Vec<String>> {
