@@ -444,12 +444,6 @@ fn listed<'a>(p: &Published, ix: &'a Index) -> Vec<Listed<'a>> {
     out
 }
 
-/// The tenants of `all` that `q` selects.
-fn hits<'a, 'b>(all: &'b [Listed<'a>], q: &ListQuery) -> Vec<&'b Listed<'a>> {
-    let needle = q.q.to_lowercase();
-    all.iter().filter(|l| matches(l, q, &needle)).collect()
-}
-
 fn matches(l: &Listed, q: &ListQuery, needle: &str) -> bool {
     let state = match q.state.as_str() {
         "valid" => l.valid,
@@ -513,8 +507,9 @@ pub async fn api_tenants(State(state): State<AppState>, uri: Uri) -> Response {
     let p = state.load();
     let ix = index_of(&state, &p).await;
     let q = ListQuery::parse(uri.query());
+    let needle = q.q.to_lowercase();
     let all = listed(&p, &ix);
-    let hits = hits(&all, &q);
+    let hits: Vec<&Listed> = all.iter().filter(|l| matches(l, &q, &needle)).collect();
     let total = hits.len();
     let (pagination, rows) = match q.page {
         Some(n) => (
@@ -554,8 +549,9 @@ pub async fn page_tenants(State(state): State<AppState>, uri: Uri) -> Response {
     let p = state.load();
     let ix = index_of(&state, &p).await;
     let q = ListQuery::parse(uri.query());
+    let needle = q.q.to_lowercase();
     let all = listed(&p, &ix);
-    let hits = hits(&all, &q);
+    let hits: Vec<&Listed> = all.iter().filter(|l| matches(l, &q, &needle)).collect();
     let pages = hits.len().div_ceil(PER_PAGE).max(1);
     let page = q.page.unwrap_or(1).min(pages);
     let mut h = String::with_capacity(64 * 1024);

@@ -207,15 +207,6 @@ impl Drop for Exporter {
     }
 }
 
-/// Whether `threshold-exporter --help` lists a flag.
-pub fn supports_flag(flag: &str) -> bool {
-    Command::new(EXE)
-        .arg("--help")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains(flag))
-        .unwrap_or(false)
-}
-
 /// Blocking HTTP over the project's test client, with a timeout per request.
 pub struct Http {
     rt: tokio::runtime::Runtime,
