@@ -415,14 +415,7 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
 #[test]
 #[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn build_info_names_the_git_revision() {
-    let git = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string());
-    let revision = git.unwrap_or_else(|| "unknown".to_string());
+    let revision = common::git_revision();
     let dir = small_dir();
     let e = spawn(&["--config.dir", dir.path().to_str().unwrap()]);
     wait_for("ready", || get(e.addr, "/-/ready").status == 200);

@@ -207,6 +207,19 @@ impl Drop for Exporter {
     }
 }
 
+/// `git rev-parse --short HEAD` of the checkout, or `unknown` outside one (what the build
+/// stamps into the binary).
+pub fn git_revision() -> String {
+    let git = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string());
+    git.unwrap_or_else(|| "unknown".to_string())
+}
+
 /// Blocking HTTP over the project's test client, with a timeout per request.
 pub struct Http {
     rt: tokio::runtime::Runtime,
