@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use dynalert_server::Clock;
 
 mod common;
@@ -335,28 +336,33 @@ async fn basic_auth_guards_every_endpoint() {
     );
 }
 
+const DB_A_WARNING: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+
+/// The fixture with db-a's `mysql_connections` 42 until the returned instant.
+fn expiring() -> (tempfile::TempDir, DateTime<Utc>) {
+    let dir = fixture();
+    let until = "2026-06-01T12:00:02Z";
+    let conns = format!("{{value: 42, expires: \"{until}\"}}");
+    let text = format!("tenants:\n  db-a:\n    mysql_connections: {conns}\n");
+    write(dir.path(), "db-a.yaml", &text);
+    let edge = DateTime::parse_from_rfc3339(until).unwrap().to_utc();
+    (dir, edge)
+}
+
 /// BRIEF: after `expires` the platform default applies again and the tenant's
 /// `threshold_exporter_config_event` says so; the exporter re-renders at the edge itself
 /// (`expires` is the first instant at which the value no longer applies).
 #[tokio::test]
 async fn expiry_is_served_at_the_edge() {
-    let dir = fixture();
-    write(
-        dir.path(),
-        "db-a.yaml",
-        "tenants:\n  db-a:\n    mysql_connections: {value: 42, expires: \"2026-06-01T12:00:02Z\"}\n",
-    );
+    let (dir, edge) = expiring();
     let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
     let server = start_with(dir.path(), |o| o.clock = clock.clone()).await;
-    let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+    let line = DB_A_WARNING;
     let event = "threshold_exporter_config_event{tenant=\"db-a\",event=\"threshold_expired\",reason=\"mysql_connections\"}";
     let body = call(&server, "GET", "/metrics", &[]).await.text();
     assert_eq!(sample(&body, line).as_deref(), Some("42"), "{body}");
     assert_eq!(sample(&body, event), None, "{body}");
 
-    let edge = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:02Z")
-        .unwrap()
-        .to_utc();
     clock.set(edge - chrono::Duration::milliseconds(1));
     server.clock_moved().await;
     let body = call(&server, "GET", "/metrics", &[]).await.text();
@@ -383,20 +389,12 @@ async fn expiry_is_served_at_the_edge() {
 /// second after it, never before it.
 #[tokio::test]
 async fn expiry_timer_fires_without_a_nudge() {
-    let dir = fixture();
-    write(
-        dir.path(),
-        "db-a.yaml",
-        "tenants:\n  db-a:\n    mysql_connections: {value: 42, expires: \"2026-06-01T12:00:02Z\"}\n",
-    );
-    let edge = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:02Z")
-        .unwrap()
-        .to_utc();
+    let (dir, edge) = expiring();
     let clock = Arc::new(OffsetClock(
         edge - chrono::Duration::milliseconds(500) - chrono::Utc::now(),
     ));
     let server = start_with(dir.path(), |o| o.clock = clock.clone()).await;
-    let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+    let line = DB_A_WARNING;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let body = call(&server, "GET", "/metrics", &[]).await.text();
