@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use dynalert_probe::port::EXPORTER_TOOLKIT;
 use dynalert_probe::process::Guard;
 use dynalert_server::{Clock, Server};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 mod common;
 use common::{basic, call, one_user, start, start_with, status, ManualClock};
@@ -106,9 +106,9 @@ async fn status_page_counts_errors_and_modes() {
     );
     // The hostile file's error carries a hint (the rename it needs).
     assert!(errors.iter().any(|e| e["hint"].is_string()), "{errors:?}");
-    assert_eq!(d["maintenance"], serde_json::json!(["maint-m"]));
+    assert_eq!(d["maintenance"], json!(["maint-m"]));
     // db-b's silent mode (until 2030) is served from its last good config.
-    assert_eq!(d["silent"], serde_json::json!(["db-b"]));
+    assert_eq!(d["silent"], json!(["db-b"]));
     // Threshold keys: the 10 platform defaults, plus the tenants' own keys: mysql_slow_queries,
     // two container_cpu rows (db-a), redis_keys{db}, pg_connections{datname}, pg_deadlocks.
     assert_eq!(d["counts"]["keys"], 16, "{d}");
@@ -147,10 +147,7 @@ async fn tenant_list_searches_filters_and_pages() {
     // db-b as documented: tier standard, owner app-team, namespaces db-b and db-b-jobs.
     assert_eq!(rows[1]["tier"], "standard");
     assert_eq!(rows[1]["owner"], "app-team");
-    assert_eq!(
-        rows[1]["namespaces"],
-        serde_json::json!(["db-b", "db-b-jobs"])
-    );
+    assert_eq!(rows[1]["namespaces"], json!(["db-b", "db-b-jobs"]));
     // db-a: mysql_replication_lag is disabled (warning and critical of the platform).
     let db_a = json(&server, "/api/v1/tenants?q=dba-team").await;
     assert_eq!(db_a["tenants"][0]["tenant"], "db-a");
@@ -307,17 +304,14 @@ async fn catalogue_lists_keys_defaults_and_alerts() {
     let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
     assert_eq!(
         key("mysql_connections")["defaults"],
-        serde_json::json!([["warning", 80.0]])
+        json!([["warning", 80.0]])
     );
     assert_eq!(
         key("pg_replication_lag")["defaults"],
-        serde_json::json!([["warning", 30.0], ["critical", 300.0]])
+        json!([["warning", 30.0], ["critical", 300.0]])
     );
     assert_eq!(key("pg_deadlocks")["kind"], "optional");
-    assert_eq!(
-        key("pg_connections")["dimensions"],
-        serde_json::json!(["datname"])
-    );
+    assert_eq!(key("pg_connections")["dimensions"], json!(["datname"]));
     // rules/packs/mariadb/alerts.yaml: MariaDBHighConnections compares against this key.
     let alerts: Vec<&str> = key("mysql_connections")["alerts"]
         .as_array()
@@ -548,7 +542,7 @@ async fn a_key_no_alert_reads_is_unarmed() {
     let keys = d["keys"].as_array().unwrap();
     let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
     assert_eq!(key("mysql_uptime_floor")["armed"], false, "{d}");
-    assert_eq!(key("mysql_uptime_floor")["alerts"], serde_json::json!([]));
+    assert_eq!(key("mysql_uptime_floor")["alerts"], json!([]));
     assert_eq!(key("mysql_connections")["armed"], true);
     let (_, page) = get(&server, "/config").await;
     assert!(page.contains(">unarmed</span>"));

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -950,14 +952,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         },
         usize::from,
     );
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<(usize, Observations, FetchStats)>> =
-        std::sync::Mutex::new(Vec::new());
-    let failed: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Observations, FetchStats)>> = Mutex::new(Vec::new());
+    let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..parallel.min(alerts.len()) {
             s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(a) = alerts.get(i) else { break };
                 if failed.lock().is_ok_and(|f| f.is_some()) {
                     break;
@@ -976,25 +977,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 if args.svg.is_none() && floor.is_none() {
                     continue;
                 }
+                let prom = &args.prometheus;
                 let fetched = match (lookback, &selections[i]) {
-                    (Some(l), Some(m)) => remote::fetch(
-                        &args.prometheus,
-                        m,
-                        floor,
-                        (from, to, step),
-                        l,
-                        i64::MAX,
-                        &mut progress,
-                    )
-                    .map(|(d, st)| {
-                        (
-                            d,
-                            FetchStats {
-                                remote: st.queries,
-                                ..st
+                    (Some(l), Some(m)) => {
+                        let grid = (from, to, step);
+                        remote::fetch(prom, m, floor, grid, l, i64::MAX, &mut progress).map(
+                            |(d, st)| {
+                                (
+                                    d,
+                                    FetchStats {
+                                        remote: st.queries,
+                                        ..st
+                                    },
+                                )
                             },
                         )
-                    }),
+                    }
                     _ => fetch(
                         &args.prometheus,
                         &a.observation,
