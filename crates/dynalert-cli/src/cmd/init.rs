@@ -106,7 +106,7 @@ pub fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// `  key: value` lines padded so that their `# comment`s line up; a line without a comment
 /// (a heading) is written as it is.
-fn aligned(out: &mut String, rows: &[(String, String)]) {
+pub(crate) fn aligned(out: &mut String, rows: &[(String, String)]) {
     let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     for (line, comment) in rows {
         if comment.is_empty() {
