@@ -48,6 +48,15 @@ fn serve(dir: &Path, om: &str) -> (Guard, String) {
 
 const MIN: i64 = 60;
 
+/// The packs' alerts on `mysql_connections`.
+fn connection_alerts() -> Vec<backtest::KeyAlert> {
+    let alerts = backtest::key_alerts(&root().join("rules/packs")).unwrap();
+    alerts
+        .into_iter()
+        .filter(|a| a.key == "mysql_connections")
+        .collect()
+}
+
 /// (tenant, tier) -> (firing intervals, firing intervals of `--against`), in minutes.
 type Intervals = BTreeMap<(String, Severity), (Vec<(i64, i64)>, Vec<(i64, i64)>)>;
 
@@ -108,11 +117,7 @@ fn backtest_replays_a_backfilled_history() {
     let at = Utc.timestamp_opt(start, 0).unwrap();
     let load = |d: &Path| (*dynalert_config::load_dir(d, at).unwrap().config).clone();
     let (config, against) = (load(&conf), load(&old));
-    let alerts: Vec<backtest::KeyAlert> = backtest::key_alerts(&root().join("rules/packs"))
-        .unwrap()
-        .into_iter()
-        .filter(|a| a.key == "mysql_connections")
-        .collect();
+    let alerts = connection_alerts();
     assert_eq!(alerts.len(), 1);
     assert_eq!(
         alerts[0].for_secs, 300,
@@ -383,16 +388,19 @@ fn remote_read_and_query_range_give_the_same_points_and_intervals() {
         .timestamp_opt(start + 95 * MIN + 30, 0)
         .unwrap()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let conf = dir.path().join("conf.d");
-    std::fs::create_dir(&conf).unwrap();
-    std::fs::write(
-        conf.join("_defaults.yaml"),
-        "defaults:\n  mysql_connections: 70\n",
-    )
-    .unwrap();
     let mut tenants: Vec<String> = (0..14).map(|k| format!("t{k:02}")).collect();
     tenants.push("t-edge".into());
+    let conf = conf_d(
+        &dir.path().join("conf.d"),
+        &[("_defaults.yaml", "defaults:\n  mysql_connections: 70\n")],
+    );
+    let old = conf_d(
+        &dir.path().join("old.d"),
+        &[("_defaults.yaml", "defaults:\n  mysql_connections: 60\n")],
+    );
     for t in &tenants {
+        let plain = format!("tenants:\n  {t}: {{}}\n");
+        std::fs::write(old.join(format!("{t}.yaml")), &plain).unwrap();
         let body = match t.as_str() {
             "t03" => "    mysql_connections: {warning: 50, critical: 100}\n".to_string(),
             "t04" => format!("    mysql_connections: {{value: 40, expires: \"{expires}\"}}\n"),
@@ -400,25 +408,11 @@ fn remote_read_and_query_range_give_the_same_points_and_intervals() {
             _ => String::new(),
         };
         let text = if body.is_empty() {
-            format!("tenants:\n  {t}: {{}}\n")
+            plain
         } else {
             format!("tenants:\n  {t}:\n{body}")
         };
         std::fs::write(conf.join(format!("{t}.yaml")), text).unwrap();
-    }
-    let old = dir.path().join("old.d");
-    std::fs::create_dir(&old).unwrap();
-    std::fs::write(
-        old.join("_defaults.yaml"),
-        "defaults:\n  mysql_connections: 60\n",
-    )
-    .unwrap();
-    for t in &tenants {
-        std::fs::write(
-            old.join(format!("{t}.yaml")),
-            format!("tenants:\n  {t}: {{}}\n"),
-        )
-        .unwrap();
     }
     let at = Utc.timestamp_opt(start, 0).unwrap();
     let load = |d: &Path| {
@@ -427,11 +421,7 @@ fn remote_read_and_query_range_give_the_same_points_and_intervals() {
         (*r.config).clone()
     };
     let (config, against) = (load(&conf), load(&old));
-    let alerts: Vec<backtest::KeyAlert> = backtest::key_alerts(&root().join("rules/packs"))
-        .unwrap()
-        .into_iter()
-        .filter(|a| a.key == "mysql_connections")
-        .collect();
+    let alerts = connection_alerts();
     assert_eq!(alerts[0].for_secs, 300);
     let remote::Probe::Streams(lookback) = remote::probe(&base).unwrap() else {
         panic!("prometheus streams remote read");
@@ -468,27 +458,16 @@ fn remote_read_and_query_range_give_the_same_points_and_intervals() {
             .unwrap();
             // Whole windows, and windows of 7 minutes that cut through chunks (a chunk that
             // overlaps two windows comes in both).
-            let (by_remote, st) = remote::fetch(
-                &base,
-                &matchers,
-                floor,
-                (from, end, step),
-                lookback,
-                i64::MAX,
-                &mut quiet,
-            )
-            .unwrap();
+            let mut by_windows = |window_ms| {
+                let grid = (from, end, step);
+                remote::fetch(
+                    &base, &matchers, floor, grid, lookback, window_ms, &mut quiet,
+                )
+                .unwrap()
+            };
+            let (by_remote, st) = by_windows(i64::MAX);
             assert!(st.samples > 5000);
-            let (cut, st) = remote::fetch(
-                &base,
-                &matchers,
-                floor,
-                (from, end, step),
-                lookback,
-                7 * 60_000,
-                &mut quiet,
-            )
-            .unwrap();
+            let (cut, st) = by_windows(7 * 60_000);
             assert!(st.queries > 25, "{}", st.queries);
             assert_eq!(
                 cut, by_remote,
@@ -547,11 +526,7 @@ fn served_thresholds_and_alerts_are_the_same_on_both_read_paths() {
     let dir = tempfile::tempdir().unwrap();
     let now = Utc::now().timestamp();
     let start = (now - 3 * 3600) - (now - 3 * 3600).rem_euclid(3600);
-    let alerts: Vec<backtest::KeyAlert> = backtest::key_alerts(&root().join("rules/packs"))
-        .unwrap()
-        .into_iter()
-        .filter(|a| a.key == "mysql_connections")
-        .collect();
+    let alerts = connection_alerts();
     let alert = alerts[0]
         .alert
         .clone()

@@ -189,27 +189,17 @@ fn a_messy_rule_file_is_converted_where_it_can_be_and_the_rest_reported() {
         "{text}"
     );
     assert!(text.contains("11 alerting rules read (1 recording rules skipped): 7 converted into 4 alerts, 4 left alone."), "{text}");
-    // The pack covers connections compared with `>`; the alert name changes to the pack's.
-    assert!(
-        text.contains(
-            "`MySQLTooManyConnections`: 3 rules of 2 tenants -> catalogue key `mysql_connections`"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("the pack's alert is `MariaDBHighConnections`"),
-        "{text}"
-    );
-    assert!(
-        text.contains("static labels not carried over: `team`"),
-        "{text}"
-    );
-    assert!(
-        text.contains("the old alerts have no `tenant` label"),
-        "{text}"
-    );
-    // `>=` is not what the pack compares: a recipe keeps the operator.
-    assert!(text.contains("`MySQLConnectionsAtLeast`: 1 rules of 1 tenants -> custom alert recipe `my_sql_connections_at_least` (threshold)"), "{text}");
+    for want in [
+        // The pack covers connections compared with `>`; the alert name changes to the pack's.
+        "`MySQLTooManyConnections`: 3 rules of 2 tenants -> catalogue key `mysql_connections`",
+        "the pack's alert is `MariaDBHighConnections`",
+        "static labels not carried over: `team`",
+        "the old alerts have no `tenant` label",
+        // `>=` is not what the pack compares: a recipe keeps the operator.
+        "`MySQLConnectionsAtLeast`: 1 rules of 1 tenants -> custom alert recipe `my_sql_connections_at_least` (threshold)",
+    ] {
+        assert!(text.contains(want), "{text}");
+    }
 
     let loaded = dynalert_config::load_dir(&out, chrono::Utc::now()).unwrap();
     assert_eq!(loaded.errors(), 0);

@@ -201,25 +201,13 @@ fn main() {
 
     // Idle: nothing changes; poll ticks stat every file but read none and render nothing.
     std::thread::sleep(poll);
-    let before = counters(&server);
-    let reloads_before = server
-        .state()
-        .load()
-        .status
-        .reloads
-        .get("poll")
-        .copied()
-        .unwrap_or(0);
+    let poll_reloads = || {
+        let published = server.state().load();
+        published.status.reloads.get("poll").copied().unwrap_or(0)
+    };
+    let (before, reloads_before) = (counters(&server), poll_reloads());
     std::thread::sleep(poll * 8 + poll / 2);
-    let after = counters(&server);
-    let reloads_after = server
-        .state()
-        .load()
-        .status
-        .reloads
-        .get("poll")
-        .copied()
-        .unwrap_or(0);
+    let (after, reloads_after) = (counters(&server), poll_reloads());
     println!(
         "idle for {} poll ticks: files read +{}, files parsed +{}, bodies rendered +{}",
         reloads_after - reloads_before,

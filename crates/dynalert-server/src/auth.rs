@@ -99,6 +99,16 @@ pub enum Verdict {
     Busy,
 }
 
+impl From<bool> for Verdict {
+    fn from(ok: bool) -> Verdict {
+        if ok {
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
+        }
+    }
+}
+
 /// A server certificate that can be replaced while connections are being accepted.
 #[derive(Debug)]
 pub struct ReloadableCert {
@@ -193,11 +203,7 @@ impl Auth {
             return Verdict::Denied;
         };
         if let Some(ok) = self.cached(&c) {
-            return if ok {
-                Verdict::Allowed
-            } else {
-                Verdict::Denied
-            };
+            return ok.into();
         }
         if !self.take_budget() {
             return Verdict::Busy;
@@ -213,21 +219,11 @@ impl Auth {
         };
         // The same credentials may have been checked while this request waited.
         if let Some(ok) = self.cached(&c) {
-            return if ok {
-                Verdict::Allowed
-            } else {
-                Verdict::Denied
-            };
+            return ok.into();
         }
         let me = self.clone();
-        let ok = tokio::task::spawn_blocking(move || me.verify(&c))
-            .await
-            .unwrap_or(false);
-        if ok {
-            Verdict::Allowed
-        } else {
-            Verdict::Denied
-        }
+        let ok = tokio::task::spawn_blocking(move || me.verify(&c)).await;
+        ok.unwrap_or(false).into()
     }
 }
 

@@ -100,12 +100,13 @@ impl Reloader {
                     let mut replies: Vec<_> = reply.into_iter().collect();
                     let mut ticks = Vec::new();
                     let mut stop = false;
-                    let mut changed = Vec::new();
                     while let Ok(msg) = rx.try_recv() {
                         match msg {
                             Msg::Reload(_, r) => replies.extend(r),
                             Msg::Stop => stop = true,
-                            Msg::Changed(n) => changed.push(n),
+                            // File events that arrived during the burst are covered by the
+                            // full reload below, which scans the whole directory.
+                            Msg::Changed(_) => {}
                             Msg::Tick(t) => ticks.extend(t),
                         }
                     }
@@ -122,9 +123,6 @@ impl Reloader {
                     if stop {
                         break;
                     }
-                    // File events that arrived during the burst are covered by the full
-                    // reload above, which scanned the whole directory.
-                    drop(changed);
                 }
                 Ok(Msg::Changed(names)) => {
                     match (names, pending.as_mut()) {

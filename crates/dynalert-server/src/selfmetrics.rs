@@ -3,8 +3,6 @@
 //! Rendered per scrape from the published state the scrape started with, so the
 //! `config_info` hash, series and tenant counts always describe the body served with them.
 
-use std::fmt::Write as _;
-
 use dynalert_exposition::{write_header, write_sample, write_value, Format};
 
 use crate::state::{Published, RELOAD_BUCKETS};
@@ -30,6 +28,12 @@ fn counter(
     for (labels, v) in samples {
         write_sample(out, &format!("{name}_total"), labels, *v);
     }
+}
+
+/// An info family: one sample, always 1, whose labels are the information.
+fn info(out: &mut String, name: &str, help: &str, labels: &[(&str, &str)]) {
+    write_header(out, name, help, "gauge");
+    write_sample(out, name, labels, 1.0);
 }
 
 fn label(k: &str, v: &str) -> Vec<(String, String)> {
@@ -151,29 +155,17 @@ pub fn render_tail(p: &Published, format: Format) -> String {
         "Threshold series served (all tenant families).",
         p.body.series as f64,
     );
-    write_header(
+    info(
         &mut out,
         "threshold_exporter_config_info",
         "Hash of the effective configuration served in this body, always 1.",
-        "gauge",
+        &[("hash", &p.body.hash)],
     );
-    write_sample(
-        &mut out,
-        "threshold_exporter_config_info",
-        &label("hash", &p.body.hash),
-        1.0,
-    );
-    write_header(
+    info(
         &mut out,
         "threshold_exporter_build_info",
         "Build of the exporter, always 1.",
-        "gauge",
-    );
-    write_sample(
-        &mut out,
-        "threshold_exporter_build_info",
         &[("version", crate::VERSION), ("revision", crate::REVISION)],
-        1.0,
     );
     render_process(&mut out, format);
     if format == Format::OpenMetrics {
@@ -281,12 +273,4 @@ impl ProcessStats {
             max_fds,
         })
     }
-}
-
-/// Writes a value with the exposition formatting (re-exported for the landing page).
-pub fn fmt_value(v: f64) -> String {
-    let mut s = String::new();
-    write_value(&mut s, v);
-    let _ = write!(s, "");
-    s
 }

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use dynalert_server::{Options, Server};
 use dynalert_test::http::{self as client, Client};
 
+mod common;
+use common::basic;
+
 const PLATFORM: &str = "defaults:\n  mysql_connections: 80\n";
 const LINE: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} ";
 
@@ -221,18 +224,11 @@ async fn tls_and_basic_auth() {
         .with_root_certificates(roots)
         .with_no_client_auth(),
     );
-    use base64::Engine as _;
-    let b64 = |s: &str| {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(s)
-        )
-    };
     let mut c = Client::connect_tls(run.addr, config.clone(), "localhost")
         .await
         .unwrap();
     assert_eq!(c.request("GET", "/metrics", &[]).await.unwrap().status, 401);
-    let wrong = b64("prom:wrong");
+    let wrong = basic("prom:wrong");
     assert_eq!(
         c.request("GET", "/metrics", &[("authorization", &wrong)])
             .await
@@ -240,7 +236,7 @@ async fn tls_and_basic_auth() {
             .status,
         401
     );
-    let right = b64("prom:s3cret");
+    let right = basic("prom:s3cret");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let r = c

@@ -5,14 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use dynalert_server::{Clock, Options, Server};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use dynalert_server::Clock;
 
 mod common;
-use common::{ManualClock, OffsetClock};
+use common::{basic, call, one_user, start, start_with, status, ManualClock, OffsetClock};
 
 const PLATFORM: &str =
     "defaults:\n  mysql_connections: 80\n  container_cpu: {warning: 70, critical: 90}\n";
@@ -31,53 +29,6 @@ fn fixture() -> tempfile::TempDir {
     write(dir.path(), "db-a.yaml", &tenant("db-a", "70"));
     write(dir.path(), "db-b.yaml", &tenant("db-b", "200"));
     dir
-}
-
-async fn start(dir: &Path) -> Server {
-    let mut opts = Options::new(dir);
-    opts.watch = false;
-    opts.poll_interval = Duration::from_secs(3600);
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
-    server
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).unwrap()
-    }
-}
-
-async fn call(server: &Server, method: &str, uri: &str, headers: &[(&str, &str)]) -> Resp {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = server
-        .router()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
 }
 
 fn sample(body: &str, prefix: &str) -> Option<String> {
@@ -196,14 +147,8 @@ async fn gzip_when_asked_once_compressed() {
 async fn health_ready_and_landing() {
     let dir = fixture();
     let server = start(dir.path()).await;
-    assert_eq!(
-        call(&server, "GET", "/-/healthy", &[]).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        call(&server, "GET", "/-/ready", &[]).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(status(&server, "GET", "/-/healthy").await, StatusCode::OK);
+    assert_eq!(status(&server, "GET", "/-/ready").await, StatusCode::OK);
     let page = call(&server, "GET", "/", &[]).await.text();
     assert!(page.contains("href=\"/metrics\"") && page.contains("href=\"/tenants\""));
     assert!(page.contains("No current errors"));
@@ -218,12 +163,12 @@ async fn not_ready_without_a_config() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(&dir.path().join("missing")).await;
     assert_eq!(
-        call(&server, "GET", "/-/ready", &[]).await.status,
+        status(&server, "GET", "/-/ready").await,
         StatusCode::SERVICE_UNAVAILABLE
     );
     // An empty 200 would read as "every threshold is gone": nothing true to serve yet.
     assert_eq!(
-        call(&server, "GET", "/metrics", &[]).await.status,
+        status(&server, "GET", "/metrics").await,
         StatusCode::SERVICE_UNAVAILABLE
     );
     let r = call(&server, "POST", "/-/reload", &[]).await;
@@ -234,12 +179,7 @@ async fn not_ready_without_a_config() {
 #[tokio::test]
 async fn reload_endpoint_is_gated_by_the_lifecycle_flag() {
     let dir = fixture();
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.poll_interval = Duration::from_secs(3600);
-    opts.enable_lifecycle = false;
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
+    let server = start_with(dir.path(), |o| o.enable_lifecycle = false).await;
     write(dir.path(), "db-a.yaml", &tenant("db-a", "55"));
     let r = call(&server, "POST", "/-/reload", &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
@@ -255,7 +195,7 @@ async fn reload_applies_and_refuses_get() {
     let dir = fixture();
     let server = start(dir.path()).await;
     assert_eq!(
-        call(&server, "GET", "/-/reload", &[]).await.status,
+        status(&server, "GET", "/-/reload").await,
         StatusCode::METHOD_NOT_ALLOWED
     );
     write(dir.path(), "db-a.yaml", &tenant("db-a", "55"));
@@ -295,10 +235,7 @@ async fn broken_tenant_keeps_last_good_values() {
         assert!(page.contains(&path));
     }
     write(dir.path(), "db-a.yaml", &tenant("db-a", "71"));
-    assert_eq!(
-        call(&server, "POST", "/-/reload", &[]).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(status(&server, "POST", "/-/reload").await, StatusCode::OK);
     let body = call(&server, "GET", "/metrics", &[]).await.text();
     assert!(body.contains("threshold_exporter_tenant_config_valid{tenant=\"db-a\"} 1\n"));
     assert!(body.contains("severity=\"warning\"} 71\n"));
@@ -357,9 +294,7 @@ async fn tenant_api_has_effective_config_with_sources() {
     let source = key["tiers"][0]["source"].as_str().unwrap();
     assert!(source.ends_with("db-a.yaml:3"), "{source}");
     assert_eq!(
-        call(&server, "GET", "/api/v1/tenants/nope", &[])
-            .await
-            .status,
+        status(&server, "GET", "/api/v1/tenants/nope").await,
         StatusCode::NOT_FOUND
     );
 }
@@ -367,40 +302,26 @@ async fn tenant_api_has_effective_config_with_sources() {
 #[tokio::test]
 async fn basic_auth_guards_every_endpoint() {
     let dir = fixture();
-    let hash = bcrypt::hash("s3cret", 4).unwrap();
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.auth = Some(std::sync::Arc::new(dynalert_server::auth::Auth::new(
-        [("prom".to_string(), hash)].into_iter().collect(),
-    )));
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
-    use base64::Engine as _;
-    let b64 = |s: &str| {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(s)
-        )
-    };
+    let server = start_with(dir.path(), |o| o.auth = one_user("prom", "s3cret")).await;
     assert_eq!(
-        call(&server, "GET", "/metrics", &[]).await.status,
+        status(&server, "GET", "/metrics").await,
         StatusCode::UNAUTHORIZED
     );
-    let wrong = b64("prom:nope");
+    let wrong = basic("prom:nope");
     assert_eq!(
         call(&server, "GET", "/metrics", &[("authorization", &wrong)])
             .await
             .status,
         StatusCode::UNAUTHORIZED
     );
-    let unknown = b64("other:s3cret");
+    let unknown = basic("other:s3cret");
     assert_eq!(
         call(&server, "GET", "/", &[("authorization", &unknown)])
             .await
             .status,
         StatusCode::UNAUTHORIZED
     );
-    let right = b64("prom:s3cret");
+    let right = basic("prom:s3cret");
     for _ in 0..2 {
         assert_eq!(
             call(&server, "GET", "/metrics", &[("authorization", &right)])
@@ -410,9 +331,22 @@ async fn basic_auth_guards_every_endpoint() {
         );
     }
     assert_eq!(
-        call(&server, "POST", "/-/reload", &[]).await.status,
+        status(&server, "POST", "/-/reload").await,
         StatusCode::UNAUTHORIZED
     );
+}
+
+const DB_A_WARNING: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+
+/// The fixture with db-a's `mysql_connections` 42 until the returned instant.
+fn expiring() -> (tempfile::TempDir, DateTime<Utc>) {
+    let dir = fixture();
+    let until = "2026-06-01T12:00:02Z";
+    let conns = format!("{{value: 42, expires: \"{until}\"}}");
+    let text = format!("tenants:\n  db-a:\n    mysql_connections: {conns}\n");
+    write(dir.path(), "db-a.yaml", &text);
+    let edge = DateTime::parse_from_rfc3339(until).unwrap().to_utc();
+    (dir, edge)
 }
 
 /// BRIEF: after `expires` the platform default applies again and the tenant's
@@ -420,28 +354,15 @@ async fn basic_auth_guards_every_endpoint() {
 /// (`expires` is the first instant at which the value no longer applies).
 #[tokio::test]
 async fn expiry_is_served_at_the_edge() {
-    let dir = fixture();
-    write(
-        dir.path(),
-        "db-a.yaml",
-        "tenants:\n  db-a:\n    mysql_connections: {value: 42, expires: \"2026-06-01T12:00:02Z\"}\n",
-    );
+    let (dir, edge) = expiring();
     let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.poll_interval = Duration::from_secs(3600);
-    opts.clock = clock.clone();
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
-    let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+    let server = start_with(dir.path(), |o| o.clock = clock.clone()).await;
+    let line = DB_A_WARNING;
     let event = "threshold_exporter_config_event{tenant=\"db-a\",event=\"threshold_expired\",reason=\"mysql_connections\"}";
     let body = call(&server, "GET", "/metrics", &[]).await.text();
     assert_eq!(sample(&body, line).as_deref(), Some("42"), "{body}");
     assert_eq!(sample(&body, event), None, "{body}");
 
-    let edge = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:02Z")
-        .unwrap()
-        .to_utc();
     clock.set(edge - chrono::Duration::milliseconds(1));
     server.clock_moved().await;
     let body = call(&server, "GET", "/metrics", &[]).await.text();
@@ -468,25 +389,12 @@ async fn expiry_is_served_at_the_edge() {
 /// second after it, never before it.
 #[tokio::test]
 async fn expiry_timer_fires_without_a_nudge() {
-    let dir = fixture();
-    write(
-        dir.path(),
-        "db-a.yaml",
-        "tenants:\n  db-a:\n    mysql_connections: {value: 42, expires: \"2026-06-01T12:00:02Z\"}\n",
-    );
-    let edge = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:02Z")
-        .unwrap()
-        .to_utc();
+    let (dir, edge) = expiring();
     let clock = Arc::new(OffsetClock(
         edge - chrono::Duration::milliseconds(500) - chrono::Utc::now(),
     ));
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.poll_interval = Duration::from_secs(3600);
-    opts.clock = clock.clone();
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
-    let line = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
+    let server = start_with(dir.path(), |o| o.clock = clock.clone()).await;
+    let line = DB_A_WARNING;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let body = call(&server, "GET", "/metrics", &[]).await.text();

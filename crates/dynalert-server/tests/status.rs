@@ -6,17 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use dynalert_probe::port::EXPORTER_TOOLKIT;
 use dynalert_probe::process::Guard;
-use dynalert_server::{Clock, Options, Server};
-use http_body_util::BodyExt;
-use serde_json::Value;
-use tower::ServiceExt;
+use dynalert_server::{Clock, Server};
+use serde_json::{json, Value};
 
 mod common;
-use common::ManualClock;
+use common::{basic, call, one_user, start, start_with, status, ManualClock};
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/conf.d");
 
@@ -49,21 +46,9 @@ fn setup() -> tempfile::TempDir {
     dir
 }
 
-async fn start(dir: &Path) -> Server {
-    let mut opts = Options::new(dir);
-    opts.watch = false;
-    opts.poll_interval = Duration::from_secs(3600);
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
-    server
-}
-
 async fn get(server: &Server, uri: &str) -> (StatusCode, String) {
-    let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
-    let resp = server.router().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    let r = call(server, "GET", uri, &[]).await;
+    (r.status, r.text())
 }
 
 async fn json(server: &Server, uri: &str) -> Value {
@@ -79,13 +64,8 @@ async fn reject_db_b(server: &Server, dir: &Path) {
         "tenants:\n  db-b:\n    mysql_connections: [\n",
     )
     .unwrap();
-    let req = Request::builder()
-        .method("POST")
-        .uri("/-/reload")
-        .body(Body::empty())
-        .unwrap();
-    let resp = server.router().oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let status = status(server, "POST", "/-/reload").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
@@ -126,9 +106,9 @@ async fn status_page_counts_errors_and_modes() {
     );
     // The hostile file's error carries a hint (the rename it needs).
     assert!(errors.iter().any(|e| e["hint"].is_string()), "{errors:?}");
-    assert_eq!(d["maintenance"], serde_json::json!(["maint-m"]));
+    assert_eq!(d["maintenance"], json!(["maint-m"]));
     // db-b's silent mode (until 2030) is served from its last good config.
-    assert_eq!(d["silent"], serde_json::json!(["db-b"]));
+    assert_eq!(d["silent"], json!(["db-b"]));
     // Threshold keys: the 10 platform defaults, plus the tenants' own keys: mysql_slow_queries,
     // two container_cpu rows (db-a), redis_keys{db}, pg_connections{datname}, pg_deadlocks.
     assert_eq!(d["counts"]["keys"], 16, "{d}");
@@ -167,10 +147,7 @@ async fn tenant_list_searches_filters_and_pages() {
     // db-b as documented: tier standard, owner app-team, namespaces db-b and db-b-jobs.
     assert_eq!(rows[1]["tier"], "standard");
     assert_eq!(rows[1]["owner"], "app-team");
-    assert_eq!(
-        rows[1]["namespaces"],
-        serde_json::json!(["db-b", "db-b-jobs"])
-    );
+    assert_eq!(rows[1]["namespaces"], json!(["db-b", "db-b-jobs"]));
     // db-a: mysql_replication_lag is disabled (warning and critical of the platform).
     let db_a = json(&server, "/api/v1/tenants?q=dba-team").await;
     assert_eq!(db_a["tenants"][0]["tenant"], "db-a");
@@ -287,12 +264,7 @@ async fn tenant_view_has_values_states_sources_and_masked_routing() {
 async fn rejected_tenant_page_names_its_error() {
     let dir = setup();
     let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.poll_interval = Duration::from_secs(3600);
-    opts.clock = clock.clone();
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
+    let server = start_with(dir.path(), |o| o.clock = clock.clone()).await;
     reject_db_b(&server, dir.path()).await;
     let d = json(&server, "/api/v1/tenants/db-b").await;
     assert_eq!(d["valid"], false);
@@ -332,17 +304,14 @@ async fn catalogue_lists_keys_defaults_and_alerts() {
     let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
     assert_eq!(
         key("mysql_connections")["defaults"],
-        serde_json::json!([["warning", 80.0]])
+        json!([["warning", 80.0]])
     );
     assert_eq!(
         key("pg_replication_lag")["defaults"],
-        serde_json::json!([["warning", 30.0], ["critical", 300.0]])
+        json!([["warning", 30.0], ["critical", 300.0]])
     );
     assert_eq!(key("pg_deadlocks")["kind"], "optional");
-    assert_eq!(
-        key("pg_connections")["dimensions"],
-        serde_json::json!(["datname"])
-    );
+    assert_eq!(key("pg_connections")["dimensions"], json!(["datname"]));
     // rules/packs/mariadb/alerts.yaml: MariaDBHighConnections compares against this key.
     let alerts: Vec<&str> = key("mysql_connections")["alerts"]
         .as_array()
@@ -415,19 +384,8 @@ async fn hostile_values_are_escaped_and_secrets_never_shown() {
 #[tokio::test]
 async fn pages_sit_behind_basic_auth() {
     let dir = setup();
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    let hash = bcrypt::hash("s3cret", 4).unwrap();
-    opts.auth = Some(std::sync::Arc::new(dynalert_server::auth::Auth::new(
-        [("ops".to_string(), hash)].into_iter().collect(),
-    )));
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
-    use base64::Engine as _;
-    let right = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("ops:s3cret")
-    );
+    let server = start_with(dir.path(), |o| o.auth = one_user("ops", "s3cret")).await;
+    let right = basic("ops:s3cret");
     for uri in [
         "/",
         "/tenants",
@@ -440,13 +398,8 @@ async fn pages_sit_behind_basic_auth() {
     ] {
         let (status, _) = get(&server, uri).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
-        let req = Request::builder()
-            .uri(uri)
-            .header("authorization", &right)
-            .body(Body::empty())
-            .unwrap();
-        let resp = server.router().oneshot(req).await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        let r = call(&server, "GET", uri, &[("authorization", &right)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
     }
 }
 
@@ -524,11 +477,8 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
     .await;
 
     // Replica 2 asks that Prometheus.
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.prometheus_url = Some(format!("http://{prom}"));
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
+    let url = format!("http://{prom}");
+    let server = start_with(dir.path(), |o| o.prometheus_url = Some(url)).await;
     let d = json(&server, "/api/v1/tenants/db-a").await;
     let keys = d["prometheus"]["keys"]
         .as_array()
@@ -568,11 +518,8 @@ async fn unreachable_prometheus_is_named_without_credentials() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut opts = Options::new(dir.path());
-    opts.watch = false;
-    opts.prometheus_url = Some(format!("http://admin:hunter2@{closed}"));
-    let server = Server::start(opts);
-    assert!(server.ready(Duration::from_secs(10)).await);
+    let url = format!("http://admin:hunter2@{closed}");
+    let server = start_with(dir.path(), |o| o.prometheus_url = Some(url)).await;
     let (status, page) = get(&server, "/tenants/db-a").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("no observations"), "{page}");
@@ -595,7 +542,7 @@ async fn a_key_no_alert_reads_is_unarmed() {
     let keys = d["keys"].as_array().unwrap();
     let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
     assert_eq!(key("mysql_uptime_floor")["armed"], false, "{d}");
-    assert_eq!(key("mysql_uptime_floor")["alerts"], serde_json::json!([]));
+    assert_eq!(key("mysql_uptime_floor")["alerts"], json!([]));
     assert_eq!(key("mysql_connections")["armed"], true);
     let (_, page) = get(&server, "/config").await;
     assert!(page.contains(">unarmed</span>"));

@@ -1,20 +1,7 @@
 //! The `dynalert` binary: exit codes, streams and the acceptance commands of the config model.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn dynalert(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dynalert"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
+mod common;
+use common::{dynalert, root};
 
 #[test]
 fn validate_examples_exits_0_with_summary_on_stderr() {

@@ -3,9 +3,11 @@
 //! `dynalert effective` prints exactly the hand-written series of
 //! `testdata/compat/upstream/<name>.prom`.
 
+mod common;
+use common::dynalert;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,15 +44,6 @@ fn corpus() -> Option<PathBuf> {
         );
     }
     found
-}
-
-fn dynalert(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dynalert"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
 }
 
 /// A `user_custom_threshold` line without its `rule` label (an id of the recipe's shape,

@@ -2,26 +2,14 @@
 //! serves the catalogue's defaults, refusals to overwrite, one cause chain per error, the
 //! revision in `--version`, and bash completion of subcommands.
 
+mod common;
+use common::{dynalert, root};
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use yaml_rust2::{Yaml, YamlLoader};
-
-const EXE: &str = env!("CARGO_BIN_EXE_dynalert");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn dynalert(args: &[&str]) -> Output {
-    Command::new(EXE)
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
 
 fn ok(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -3,14 +3,12 @@
 //! scripts up to date. `UPDATE_GENERATED=1 cargo test -p dynalert --test help` rewrites the
 //! snapshots; review the diff like any other change to the interface.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{dynalert, root};
+
 use std::process::Command;
 
 use clap::CommandFactory;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Every visible command path: `[]`, `["validate"]`, …, `["rules", "coverage"]`.
 fn paths() -> Vec<Vec<String>> {
@@ -25,6 +23,12 @@ fn paths() -> Vec<Vec<String>> {
     let mut out = Vec::new();
     walk(&dynalert_cli::Cli::command(), Vec::new(), &mut out);
     out
+}
+
+/// `dynalert-rules-coverage` for `["rules", "coverage"]`.
+fn page_name(path: &[String]) -> String {
+    let words: String = path.iter().map(|w| format!("-{w}")).collect();
+    format!("dynalert{words}")
 }
 
 fn help(path: &[String], flag: &str) -> String {
@@ -73,11 +77,7 @@ fn help_texts_match_their_snapshots() {
     let mut expected_files = Vec::new();
     let mut stale = Vec::new();
     for path in paths() {
-        let name = std::iter::once("dynalert".to_string())
-            .chain(path.iter().cloned())
-            .collect::<Vec<_>>()
-            .join("-")
-            + ".txt";
+        let name = page_name(&path) + ".txt";
         let text = help(&path, "--help");
         let file = dir.join(&name);
         if update {
@@ -147,11 +147,7 @@ fn committed_man_pages_and_completions_are_up_to_date() {
         if std::env::var_os("UPDATE_GENERATED").is_none() {
             args.push("--check");
         }
-        let out = Command::new(env!("CARGO_BIN_EXE_dynalert"))
-            .args(&args)
-            .current_dir(root())
-            .output()
-            .unwrap();
+        let out = dynalert(&args);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -161,10 +157,7 @@ fn committed_man_pages_and_completions_are_up_to_date() {
     }
     // a page per visible command, and nothing in them a user should not read
     for path in paths() {
-        let name = std::iter::once("dynalert".to_string())
-            .chain(path.iter().cloned())
-            .collect::<Vec<_>>()
-            .join("-");
+        let name = page_name(&path);
         let page = std::fs::read_to_string(root().join(format!("docs/cli/man/{name}.1")))
             .unwrap_or_else(|e| panic!("{name}.1: {e}"));
         assert!(structure_words(&page).is_empty(), "{name}.1");

@@ -1,21 +1,11 @@
 //! `dynalert validate DIR --rules RULES`: regex rows the rules to be deployed do not arm are
 //! reported at the row, before deployment.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{dynalert, root};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn dynalert(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dynalert"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
+use std::path::Path;
+use std::process::Command;
 
 fn copy_examples(dst: &Path) {
     for e in std::fs::read_dir(root().join("examples/conf.d")).unwrap() {

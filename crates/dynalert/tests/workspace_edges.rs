@@ -3,7 +3,9 @@
 //! Read from `cargo metadata`, so a new `Cargo.toml` line is checked, not a list kept here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+
+mod common;
+use common::root;
 
 const PURE: &[&str] = &[
     "dynalert-model",
@@ -14,14 +16,6 @@ const PURE: &[&str] = &[
     "dynalert-remote-read",
 ];
 const NOT_IN_PURE: &[&str] = &["tokio", "axum", "hyper", "ureq", "reqwest"];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-}
 
 /// crate -> allowed workspace dependencies, from the table in crates/README.md.
 fn allowed() -> BTreeMap<String, BTreeSet<String>> {

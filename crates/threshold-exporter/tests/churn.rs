@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{by_tenant, corpus, valid_lines, Exporter, Http};
+use common::corpus::{ConfDir, Layout};
+use common::{by_tenant, valid_lines, Exporter, Http};
 
 const REWRITES: usize = 300;
 const LINE_A: &str =
@@ -112,23 +113,8 @@ fn db_a_value(body: &str) -> Option<&str> {
 fn churn_never_serves_invalid_or_reset_thresholds() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("conf.d");
-    std::fs::create_dir(&dir).unwrap();
-    for (name, bytes) in corpus::base_files() {
-        if name != "db-a.yaml" {
-            std::fs::write(dir.join(name), bytes).unwrap();
-        }
-    }
-    for i in 0..20 {
-        let id = corpus::generated_id(i);
-        std::fs::write(
-            dir.join(format!("{id}.yaml")),
-            format!(
-                "tenants:\n  {id}:\n    mysql_connections: \"{}\"\n",
-                corpus::generated_value(i)
-            ),
-        )
-        .unwrap();
-    }
+    // The base files and 20 generated tenants; db-a's file is replaced below.
+    ConfDir::build(&dir, Layout::Plain, 20);
     let file = dir.join("db-a.yaml");
     std::fs::write(&file, valid(0, INITIAL).0).unwrap();
 

@@ -9,6 +9,8 @@ use std::process::Command;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
+mod common;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -117,14 +119,7 @@ fn committed_man_page_and_completions_are_up_to_date() {
 #[test]
 fn version_names_the_revision_and_build_date() {
     let text = run("--version");
-    let git = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(root())
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string());
-    let revision = git.unwrap_or_else(|| "unknown".to_string());
+    let revision = common::git_revision();
     assert!(
         text.starts_with(&format!(
             "threshold-exporter {} (revision {revision}, built ",

@@ -45,26 +45,22 @@ impl Harness {
         self.exporter.rss().expect("VmRSS of the exporter")
     }
 
-    /// Writes `bytes` as db-a's file and reloads; the reload must reject it.
-    fn reject(&self, name: &str, bytes: &[u8]) {
+    /// Writes `bytes` as db-a's file and reloads; `SUCCESS` must then be `want`.
+    fn write(&self, bytes: &[u8], want: &str, why: &str) -> String {
         std::fs::write(&self.file, bytes).unwrap();
         let body = self.reload();
-        assert_eq!(
-            gauge(&body, SUCCESS).as_deref(),
-            Some("0"),
-            "`{name}` was not rejected"
-        );
+        assert_eq!(gauge(&body, SUCCESS).as_deref(), Some(want), "{why}");
+        body
+    }
+
+    /// Writes `bytes` as db-a's file and reloads; the reload must reject it.
+    fn reject(&self, name: &str, bytes: &[u8]) {
+        self.write(bytes, "0", &format!("`{name}` was not rejected"));
     }
 
     /// Restores db-a's file and reloads; the reload must succeed.
     fn fix(&self) {
-        std::fs::write(&self.file, &self.good).unwrap();
-        let body = self.reload();
-        assert_eq!(
-            gauge(&body, SUCCESS).as_deref(),
-            Some("1"),
-            "fix not applied"
-        );
+        let body = self.write(&self.good, "1", "fix not applied");
         assert!(by_tenant(&body).len() >= TENANTS + 2);
     }
 }
@@ -75,7 +71,7 @@ fn memory_returns_after_a_large_rejected_file() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("conf.d");
     ConfDir::build(&dir, Layout::Plain, TENANTS);
-    let args: Vec<String> = [
+    let exporter = Exporter::spawn(&[
         "--config.dir",
         dir.to_str().unwrap(),
         "--config.watch=false",
@@ -84,11 +80,8 @@ fn memory_returns_after_a_large_rejected_file() {
         "--config.settle-delay",
         "1ms",
         "--web.enable-lifecycle",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let exporter = Exporter::spawn(&args).unwrap();
+    ])
+    .unwrap();
     let http = Http::with_timeout(Duration::from_secs(30));
     let file = dir.join("db-a.yaml");
     let good = std::fs::read(&file).unwrap();

@@ -1,12 +1,10 @@
 //! The real binary as a process: flags, signals, storage across restarts, promtool and a
 //! real Prometheus scraping it. Every child process is killed when its guard drops.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use dynalert_probe::port::EXPORTER_TOOLKIT;
 use dynalert_probe::process::Guard;
@@ -14,79 +12,13 @@ use dynalert_probe::prom::Prometheus;
 use dynalert_probe::{wait_until, TimedOut};
 use dynalert_test::http as client;
 
-const EXE: &str = env!("CARGO_BIN_EXE_threshold-exporter");
+mod common;
+use common::{Exporter, EXE};
 const LINE: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"} ";
 
-struct Exporter {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Exporter {
-    fn spawn(args: &[&str]) -> Exporter {
-        let mut child = Command::new(EXE)
-            .args([
-                "--web.listen-address",
-                "127.0.0.1:0",
-                "--log.level",
-                "debug",
-            ])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("exporter: {line}");
-                if line.contains("msg=listening") {
-                    if let Some(a) = line.split(' ').find_map(|f| f.strip_prefix("address=")) {
-                        let _ = tx.send(a.parse::<SocketAddr>().unwrap());
-                    }
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("exporter did not start listening");
-        Exporter { child, addr, log }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-
-    /// SIGTERM and wait for a clean exit.
-    fn stop(mut self) {
-        self.signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "exit status {status}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "no exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The exporter at `--log.level debug`.
+fn spawn(args: &[&str]) -> Exporter {
+    Exporter::spawn_at("debug", args).unwrap()
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -140,38 +72,18 @@ fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/conf.d")
 }
 
-fn promtool_check(text: &str) {
-    use std::io::Write;
-    let mut p = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool not found (install the `prometheus` package: scripts/install-deps.sh)");
-    p.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = p.wait_with_output().unwrap();
-    let msg = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && msg.trim().is_empty(),
-        "promtool check metrics: {msg}"
-    );
-}
-
 #[test]
 #[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn promtool_accepts_the_metrics() {
     let small = small_dir();
     for dir in [small.path().to_path_buf(), examples()] {
-        let e = Exporter::spawn(&["--config.dir", dir.to_str().unwrap()]);
+        let e = spawn(&["--config.dir", dir.to_str().unwrap()]);
         wait_for("ready", || get(e.addr, "/-/ready").status == 200);
         let body = get(e.addr, "/metrics").text();
         assert!(body.contains("user_threshold{"), "{body}");
-        promtool_check(&body);
+        if let Err(msg) = common::promtool_check(&body) {
+            panic!("promtool check metrics: {msg}");
+        }
         e.stop();
     }
 }
@@ -218,7 +130,7 @@ fn bad_flags_fail_at_start_naming_the_flag() {
 #[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
     let dir = small_dir();
-    let e = Exporter::spawn(&["--config.dir", dir.path().to_str().unwrap()]);
+    let e = spawn(&["--config.dir", dir.path().to_str().unwrap()]);
     wait_for("first value", || value(e.addr).as_deref() == Some("70"));
     let r = rt()
         .block_on(client::request(e.addr, "POST", "/-/reload", &[]))
@@ -229,13 +141,7 @@ fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
     e.signal("-USR1");
     e.signal("-USR2");
     wait_for("signals logged", || {
-        e.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains("SIGUSR1/SIGUSR2 received"))
-            .count()
-            >= 2
+        e.logged("SIGUSR1/SIGUSR2 received") >= 2
     });
     assert_eq!(value(e.addr).as_deref(), Some("70"));
     e.stop();
@@ -284,7 +190,7 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
     );
 
     std::fs::write(&web, users("first")).unwrap();
-    let e = Exporter::spawn(&[
+    let e = spawn(&[
         "--config.dir",
         dir.path().to_str().unwrap(),
         "--web.config.file",
@@ -297,11 +203,7 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
     assert_eq!(status(e.addr, "first"), 401);
     std::fs::write(&web, "").unwrap();
     wait_for("empty web config refused", || {
-        e.log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("keeping the running web config"))
+        e.logged("keeping the running web config") > 0
     });
     assert_eq!(status(e.addr, "second"), 200);
     assert_eq!(get(e.addr, "/-/healthy").status, 401);
@@ -312,7 +214,7 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
 #[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn sighup_reloads() {
     let dir = small_dir();
-    let e = Exporter::spawn(&[
+    let e = spawn(&[
         "--config.dir",
         dir.path().to_str().unwrap(),
         "--config.watch=false",
@@ -325,12 +227,7 @@ fn sighup_reloads() {
     wait_for("reload on SIGHUP", || {
         value(e.addr).as_deref() == Some("33")
     });
-    assert!(e
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|l| l.contains("trigger=signal")));
+    assert!(e.logged("trigger=signal") > 0);
     e.stop();
 }
 
@@ -360,7 +257,7 @@ fn a_burst_of_sighups_is_coalesced() {
         )
         .unwrap();
     }
-    let e = Exporter::spawn(&[
+    let e = spawn(&[
         "--config.dir",
         dir.path().to_str().unwrap(),
         "--config.watch=false",
@@ -370,7 +267,7 @@ fn a_burst_of_sighups_is_coalesced() {
     wait_for("first value", || value(e.addr).as_deref() == Some("70"));
     std::fs::write(dir.path().join("db-a.yaml"), tenant(33)).unwrap();
     // The shell's built-in `kill` sends the whole burst within milliseconds.
-    let pid = e.child.id();
+    let pid = e.pid;
     let burst = Command::new("bash")
         .args([
             "-c",
@@ -408,7 +305,7 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
         snapshot.to_str().unwrap(),
         "--web.enable-lifecycle",
     ];
-    let e = Exporter::spawn(&args);
+    let e = spawn(&args);
     wait_for("first value", || value(e.addr).as_deref() == Some("70"));
     wait_for("snapshot written", || snapshot.exists());
     e.stop();
@@ -418,7 +315,7 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
         "tenants:\n  db-a:\n    mysql_connections: \"lots\"\n",
     )
     .unwrap();
-    let e = Exporter::spawn(&args);
+    let e = spawn(&args);
     wait_for("ready", || get(e.addr, "/-/ready").status == 200);
     // The snapshot is served from the start; the first load then marks the file rejected.
     let body = get(e.addr, "/metrics").text();
@@ -453,7 +350,7 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
 #[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
     let conf = examples();
-    let e = Exporter::spawn(&["--config.dir", conf.to_str().unwrap()]);
+    let e = spawn(&["--config.dir", conf.to_str().unwrap()]);
     wait_for("ready", || get(e.addr, "/-/ready").status == 200);
 
     let now = chrono::Utc::now();
@@ -518,16 +415,9 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
 #[test]
 #[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn build_info_names_the_git_revision() {
-    let git = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string());
-    let revision = git.unwrap_or_else(|| "unknown".to_string());
+    let revision = common::git_revision();
     let dir = small_dir();
-    let e = Exporter::spawn(&["--config.dir", dir.path().to_str().unwrap()]);
+    let e = spawn(&["--config.dir", dir.path().to_str().unwrap()]);
     wait_for("ready", || get(e.addr, "/-/ready").status == 200);
     let text = get(e.addr, "/metrics").text();
     let line = format!(

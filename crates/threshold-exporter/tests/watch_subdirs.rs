@@ -43,26 +43,13 @@ fn changes_in_subdirectories_are_served_without_waiting_for_the_poll() {
     let root = dir.path();
     // Root default 80; the `db` level sets 75; db-a (two levels down) sets its own value,
     // db-b follows the `db` level.
-    write(
-        root,
-        "_defaults.yaml",
-        "defaults:\n  mysql_connections: 80\n",
-    );
-    write(
-        root,
-        "db/_defaults.yaml",
-        "defaults:\n  mysql_connections: 75\n",
-    );
-    write(
-        root,
-        "db/eu/db-a.yaml",
-        "tenants:\n  db-a:\n    mysql_connections: \"70\"\n",
-    );
-    write(
-        root,
-        "db/eu/db-b.yaml",
-        "tenants:\n  db-b:\n    _metadata: {owner: dba}\n",
-    );
+    let conns = |id: &str, v: u32| format!("tenants:\n  {id}:\n    mysql_connections: \"{v}\"\n");
+    let defaults = |v: u32| format!("defaults:\n  mysql_connections: {v}\n");
+    write(root, "_defaults.yaml", &defaults(80));
+    write(root, "db/_defaults.yaml", &defaults(75));
+    write(root, "db/eu/db-a.yaml", &conns("db-a", 70));
+    let db_b = "tenants:\n  db-b:\n    _metadata: {owner: dba}\n";
+    write(root, "db/eu/db-b.yaml", db_b);
     let e = Exporter::spawn(&[
         "--config.dir".into(),
         root.display().to_string(),
@@ -83,53 +70,22 @@ fn changes_in_subdirectories_are_served_without_waiting_for_the_poll() {
         e.log_tail(20)
     );
 
+    // Writes `rel`; `tenant` must then be served `want` promptly, db-a keeps its own value.
+    let step = |rel: &str, text: &str, tenant: &str, want: &str| {
+        write(root, rel, text);
+        let late = format!("the change to {rel} was not served within {PROMPTLY:?}");
+        assert!(served(tenant, want), "{late}: {}", e.log_tail(20));
+        let db_a = if tenant == "db-a" { want } else { "33" };
+        assert_eq!(connections(&body(), "db-a").as_deref(), Some(db_a));
+    };
     // A tenant file two levels down.
-    write(
-        root,
-        "db/eu/db-a.yaml",
-        "tenants:\n  db-a:\n    mysql_connections: \"33\"\n",
-    );
-    assert!(
-        served("db-a", "33"),
-        "the change to db/eu/db-a.yaml was not served within {PROMPTLY:?}: {}",
-        e.log_tail(20)
-    );
-
+    step("db/eu/db-a.yaml", &conns("db-a", 33), "db-a", "33");
     // A mid-level `_defaults.yaml`: db-b follows it, db-a keeps its own value.
-    write(
-        root,
-        "db/_defaults.yaml",
-        "defaults:\n  mysql_connections: 44\n",
-    );
-    assert!(
-        served("db-b", "44"),
-        "the change to db/_defaults.yaml was not served within {PROMPTLY:?}: {}",
-        e.log_tail(20)
-    );
-    assert_eq!(connections(&body(), "db-a").as_deref(), Some("33"));
-
-    // A subdirectory created after start, with a tenant file in it.
-    write(
-        root,
-        "db/us/db-c.yaml",
-        "tenants:\n  db-c:\n    mysql_connections: \"22\"\n",
-    );
-    assert!(
-        served("db-c", "22"),
-        "a tenant in a new subdirectory was not served within {PROMPTLY:?}: {}",
-        e.log_tail(20)
-    );
+    step("db/_defaults.yaml", &defaults(44), "db-b", "44");
+    // A subdirectory created after start, with a tenant file in it...
+    step("db/us/db-c.yaml", &conns("db-c", 22), "db-c", "22");
     // ... and a later change in that new subdirectory.
-    write(
-        root,
-        "db/us/db-c.yaml",
-        "tenants:\n  db-c:\n    mysql_connections: \"23\"\n",
-    );
-    assert!(
-        served("db-c", "23"),
-        "a change in a new subdirectory was not served within {PROMPTLY:?}: {}",
-        e.log_tail(20)
-    );
+    step("db/us/db-c.yaml", &conns("db-c", 23), "db-c", "23");
 
     let body = body();
     assert_eq!(reloads(&body, "poll"), 0, "no poll may have run");

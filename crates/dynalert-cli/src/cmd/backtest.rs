@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -525,78 +527,41 @@ pub fn recorded(
     (from, to, step): (i64, i64, i64),
     chunk: i64,
 ) -> anyhow::Result<(Served, BTreeMap<(String, String, Severity), Firing>)> {
-    let mut quiet = |_| {};
+    let range = |query: &str, each: &mut dyn FnMut(Series)| {
+        query_range(prometheus, query, from, to, step, chunk, &mut |_| {}, each)
+    };
     let mut maintenance: BTreeMap<String, std::collections::BTreeSet<i64>> = BTreeMap::new();
-    query_range(
-        prometheus,
-        "max by(tenant) (user_maintenance) == 1",
-        from,
-        to,
-        step,
-        chunk,
-        &mut quiet,
-        |r| {
-            if let Some(tenant) = r.metric.get("tenant") {
-                maintenance
-                    .entry(tenant.clone())
-                    .or_default()
-                    .extend(r.values.iter().map(|(t, _)| *t));
-            }
-        },
-    )?;
+    range("max by(tenant) (user_maintenance) == 1", &mut |r| {
+        if let Some(tenant) = r.metric.get("tenant") {
+            let steps = r.values.iter().map(|(t, _)| *t);
+            maintenance.entry(tenant.clone()).or_default().extend(steps);
+        }
+    })?;
     let mut thresholds: Served = BTreeMap::new();
     let mut firing: BTreeMap<(String, String, Severity), BTreeMap<i64, f64>> = BTreeMap::new();
     for a in alerts {
         let per = thresholds.entry(a.key.clone()).or_default();
-        query_range(
-            prometheus,
-            &format!(
-                "max by(tenant, severity) (tenant:alert_threshold:{})",
-                a.key
-            ),
-            from,
-            to,
-            step,
-            chunk,
-            &mut quiet,
-            |r| {
-                let Some((tenant, sev)) = r.tenant_and_severity() else {
-                    return;
-                };
+        let query = format!(
+            "max by(tenant, severity) (tenant:alert_threshold:{})",
+            a.key
+        );
+        range(&query, &mut |r| {
+            if let Some((tenant, sev)) = r.tenant_and_severity() {
                 let paused = maintenance.get(tenant);
                 let segs = per.entry((tenant.clone(), sev)).or_default();
-                for (t, v) in r.values {
-                    if paused.is_some_and(|p| p.contains(&t)) {
-                        continue;
-                    }
-                    match segs.last_mut() {
-                        Some(last) if last.1 == t && last.2 == v => last.1 = t + step,
-                        _ => segs.push((t, t + step, v)),
-                    }
-                }
-            },
-        )?;
+                extend_served(segs, r.values.iter().copied(), paused, step);
+            }
+        })?;
         let Some(alert) = &a.alert else { continue };
-        query_range(
-            prometheus,
-            &format!(
-                "max by(tenant, severity) (ALERTS{{alertname=\"{alert}\", alertstate=\"firing\"}})"
-            ),
-            from,
-            to,
-            step,
-            chunk,
-            &mut quiet,
-            |r| {
-                let Some((tenant, sev)) = r.tenant_and_severity() else {
-                    return;
-                };
-                firing
-                    .entry((tenant.clone(), a.key.clone(), sev))
-                    .or_default()
-                    .extend(r.values);
-            },
-        )?;
+        let query = format!(
+            "max by(tenant, severity) (ALERTS{{alertname=\"{alert}\", alertstate=\"firing\"}})"
+        );
+        range(&query, &mut |r| {
+            if let Some((tenant, sev)) = r.tenant_and_severity() {
+                let key = (tenant.clone(), a.key.clone(), sev);
+                firing.entry(key).or_default().extend(r.values);
+            }
+        })?;
     }
     // A step with the alert in `ALERTS` is firing; the first step without it ends the interval.
     let firing = firing
@@ -604,6 +569,25 @@ pub fn recorded(
         .map(|(k, steps)| (k, replay_sparse(from, to, step, &steps, &|_| Some(0.0), 0)))
         .collect();
     Ok((thresholds, firing))
+}
+
+/// Appends the recorded threshold `(t, v)` of each step (one step long) to `segs`, merging
+/// equal neighbours, and leaving out the steps `paused` (maintenance) holds.
+fn extend_served(
+    segs: &mut Segments,
+    steps: impl IntoIterator<Item = (i64, f64)>,
+    paused: Option<&std::collections::BTreeSet<i64>>,
+    step: i64,
+) {
+    for (t, v) in steps {
+        if paused.is_some_and(|p| p.contains(&t)) {
+            continue;
+        }
+        match segs.last_mut() {
+            Some(last) if last.1 == t && last.2 == v => last.1 = t + step,
+            _ => segs.push((t, t + step, v)),
+        }
+    }
 }
 
 /// One row of the report.
@@ -968,14 +952,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         },
         usize::from,
     );
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<(usize, Observations, FetchStats)>> =
-        std::sync::Mutex::new(Vec::new());
-    let failed: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Observations, FetchStats)>> = Mutex::new(Vec::new());
+    let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..parallel.min(alerts.len()) {
             s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(a) = alerts.get(i) else { break };
                 if failed.lock().is_ok_and(|f| f.is_some()) {
                     break;
@@ -994,25 +977,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 if args.svg.is_none() && floor.is_none() {
                     continue;
                 }
+                let prom = &args.prometheus;
                 let fetched = match (lookback, &selections[i]) {
-                    (Some(l), Some(m)) => remote::fetch(
-                        &args.prometheus,
-                        m,
-                        floor,
-                        (from, to, step),
-                        l,
-                        i64::MAX,
-                        &mut progress,
-                    )
-                    .map(|(d, st)| {
-                        (
-                            d,
-                            FetchStats {
-                                remote: st.queries,
-                                ..st
+                    (Some(l), Some(m)) => {
+                        let grid = (from, to, step);
+                        remote::fetch(prom, m, floor, grid, l, i64::MAX, &mut progress).map(
+                            |(d, st)| {
+                                (
+                                    d,
+                                    FetchStats {
+                                        remote: st.queries,
+                                        ..st
+                                    },
+                                )
                             },
                         )
-                    }),
+                    }
                     _ => fetch(
                         &args.prometheus,
                         &a.observation,

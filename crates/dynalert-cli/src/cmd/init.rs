@@ -104,11 +104,16 @@ pub fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
-/// `  key: value` lines padded so that their `# comment`s line up.
-fn aligned(out: &mut String, rows: &[(String, String)]) {
+/// `  key: value` lines padded so that their `# comment`s line up; a line without a comment
+/// (a heading) is written as it is.
+pub(crate) fn aligned(out: &mut String, rows: &[(String, String)]) {
     let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     for (line, comment) in rows {
-        let _ = writeln!(out, "{line:width$}  # {comment}");
+        if comment.is_empty() {
+            let _ = writeln!(out, "{line}");
+        } else {
+            let _ = writeln!(out, "{line:width$}  # {comment}");
+        }
     }
 }
 
@@ -137,14 +142,7 @@ defaults:
             .collect();
         rows.push((format!("  {}: {}", k.name, fmt_tiers(&tiers)), k.comment()));
     }
-    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-    for (line, comment) in &rows {
-        if comment.is_empty() {
-            let _ = writeln!(out, "{line}");
-        } else {
-            let _ = writeln!(out, "{line:width$}  # {comment}");
-        }
-    }
+    aligned(&mut out, &rows);
     let optional: Vec<_> = cat.keys.iter().filter(|k| k.default.is_empty()).collect();
     if !optional.is_empty() {
         out.push_str(

@@ -1,7 +1,6 @@
 //! `dynalert tenant new ID --dir DIR`: a tenant file listing every catalogue key of DIR as a
 //! comment with its current default, so a team edits values instead of guessing key names.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use chrono::Utc;
@@ -189,9 +188,6 @@ tenants:
   {id}:
 "
     );
-    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-    for (line, comment) in rows {
-        let _ = writeln!(out, "{line:width$}  # {comment}");
-    }
+    super::init::aligned(&mut out, &rows);
     out
 }

@@ -182,31 +182,19 @@ pub(crate) fn diff(before: &TenantEffective, after: &TenantEffective) -> Vec<Str
                 Some((Some(x), _)) => x.to_string(),
                 _ => "none".to_string(),
             };
-            out.push(format!(
-                "{} {} {} -> {} ({})",
-                k.0,
-                k.1,
-                show(old),
-                show(Some(*new)),
-                state_name(new.1)
-            ));
+            let (was, is, state) = (show(old), show(Some(*new)), state_name(new.1));
+            out.push(format!("{} {} {was} -> {is} ({state})", k.0, k.1));
         }
     }
     let m = |e: &TenantEffective| e.maintenance.as_ref().is_some_and(|m| m.active);
-    if m(before) != m(after) {
-        out.push(if m(after) {
-            "maintenance starts".into()
-        } else {
-            "maintenance ends".into()
-        });
-    }
     let s = |e: &TenantEffective| e.silent_mode.as_ref().is_some_and(|s| s.active);
-    if s(before) != s(after) {
-        out.push(if s(after) {
-            "silent mode starts".into()
-        } else {
-            "silent mode ends".into()
-        });
+    for (what, was, is) in [
+        ("maintenance", m(before), m(after)),
+        ("silent mode", s(before), s(after)),
+    ] {
+        if was != is {
+            out.push(format!("{what} {}", if is { "starts" } else { "ends" }));
+        }
     }
     out
 }

@@ -20,7 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use dynalert_model::routing::{mask_url, Enforced, FieldKind, Receiver, Timings};
-use dynalert_model::{effective_tenant, Config, Severity, TenantEffective};
+use dynalert_model::{effective_tenant, Config, Severity, TenantEffective, ValueState};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -1014,12 +1014,10 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
             .find(|(pk, _)| pk.to_string() == k.key);
         for t in &k.tiers {
             let class = match t.state {
-                dynalert_model::ValueState::Custom | dynalert_model::ValueState::Scheduled => {
-                    "info"
-                }
-                dynalert_model::ValueState::Default => "ok",
-                dynalert_model::ValueState::Disabled => "mute",
-                dynalert_model::ValueState::Expired => "warn",
+                ValueState::Custom | ValueState::Scheduled => "info",
+                ValueState::Default => "ok",
+                ValueState::Disabled => "mute",
+                ValueState::Expired => "warn",
             };
             let mut state = badge(class, index::state_name(t.state));
             if let Some(x) = t.expires {
@@ -1171,7 +1169,7 @@ struct ConfigDoc<'a> {
 struct StateFilterDoc<'a> {
     filter: &'a str,
     reasons: &'a [String],
-    severity: dynalert_model::Severity,
+    severity: Severity,
     source: String,
 }
 

@@ -84,9 +84,14 @@ pub const KILL_ABOVE: u64 = 1 << 30;
 
 impl Exporter {
     /// Starts the binary on `127.0.0.1:0` and reads the address back from its log.
-    pub fn spawn(args: &[String]) -> Result<Exporter, String> {
+    pub fn spawn(args: &[impl AsRef<std::ffi::OsStr>]) -> Result<Exporter, String> {
+        Exporter::spawn_at("info", args)
+    }
+
+    /// [`Exporter::spawn`] with `--log.level` set to `level`.
+    pub fn spawn_at(level: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Result<Exporter, String> {
         let mut child = Command::new(EXE)
-            .args(["--web.listen-address", "127.0.0.1:0", "--log.level", "info"])
+            .args(["--web.listen-address", "127.0.0.1:0", "--log.level", level])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -168,6 +173,31 @@ impl Exporter {
     pub fn rss(&self) -> Option<u64> {
         rss(self.pid)
     }
+
+    /// How many of the kept log lines contain `needle`.
+    pub fn logged(&self, needle: &str) -> usize {
+        let l = self.log.lock().unwrap();
+        l.iter().filter(|l| l.contains(needle)).count()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        self.signal("-TERM");
+        let exited = wait_until(Duration::from_secs(20), || {
+            self.child.try_wait().unwrap().is_some()
+        });
+        assert!(exited, "no exit after SIGTERM");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit status {status}");
+    }
 }
 
 impl Drop for Exporter {
@@ -177,13 +207,17 @@ impl Drop for Exporter {
     }
 }
 
-/// Whether `threshold-exporter --help` lists a flag.
-pub fn supports_flag(flag: &str) -> bool {
-    Command::new(EXE)
-        .arg("--help")
+/// `git rev-parse --short HEAD` of the checkout, or `unknown` outside one (what the build
+/// stamps into the binary).
+pub fn git_revision() -> String {
+    let git = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains(flag))
-        .unwrap_or(false)
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_string());
+    git.unwrap_or_else(|| "unknown".to_string())
 }
 
 /// Blocking HTTP over the project's test client, with a timeout per request.

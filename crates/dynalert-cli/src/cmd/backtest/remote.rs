@@ -32,6 +32,15 @@ impl Default for Lookback {
     }
 }
 
+/// The matcher `name="value"`.
+fn eq(name: &str, value: &str) -> rr::Matcher {
+    rr::Matcher {
+        kind: rr::MatchType::Eq,
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
 /// The matchers of an observation the remote path can evaluate: `max by(tenant) (<selector>)`
 /// with a plain selector (no offset, `@` or `or` of matchers). `None` for any other shape,
 /// which stays on `query_range`.
@@ -62,11 +71,7 @@ pub fn plain_selection(observation: &str) -> Option<Vec<rr::Matcher>> {
     }
     let mut out = Vec::new();
     if let Some(name) = &vs.name {
-        out.push(rr::Matcher {
-            kind: rr::MatchType::Eq,
-            name: "__name__".into(),
-            value: name.clone(),
-        });
+        out.push(eq("__name__", name));
     }
     for m in &vs.matchers.matchers {
         if m.name == "__name__" && vs.name.is_some() && matches!(m.op, MatchOp::Equal) {
@@ -239,11 +244,7 @@ pub fn probe(prometheus: &str) -> anyhow::Result<Probe> {
     let q = rr::Query {
         start_ms: 0,
         end_ms: 0,
-        matchers: vec![rr::Matcher {
-            kind: rr::MatchType::Eq,
-            name: "__name__".into(),
-            value: "dynalert_backtest_probe".into(),
-        }],
+        matchers: vec![eq("__name__", "dynalert_backtest_probe")],
     };
     match post_read(&agent, prometheus, &[q]) {
         Ok(resp) if is_streamed(&resp) => {}
@@ -524,11 +525,6 @@ pub fn recorded(
     BTreeMap<(String, String, dynalert_model::Severity), super::Firing>,
 )> {
     use dynalert_model::Severity;
-    let eq = |name: &str, value: &str| rr::Matcher {
-        kind: rr::MatchType::Eq,
-        name: name.into(),
-        value: value.into(),
-    };
     let mut quiet = |_| {};
     let grid = (from, to, step);
     let read = |matchers: &[rr::Matcher], by: &[&str], quiet: &mut dyn FnMut(i64)| {
@@ -575,15 +571,7 @@ pub fn recorded(
             };
             let paused = maintenance.get(&tenant);
             let segs = per.entry((tenant, sev)).or_default();
-            for (t, v) in steps {
-                if paused.is_some_and(|p| p.contains(&t)) {
-                    continue;
-                }
-                match segs.last_mut() {
-                    Some(last) if last.1 == t && last.2 == v => last.1 = t + step,
-                    _ => segs.push((t, t + step, v)),
-                }
-            }
+            super::extend_served(segs, steps, paused, step);
         }
         let Some(alert) = &a.alert else { continue };
         let matchers = [
@@ -611,26 +599,11 @@ mod tests {
     fn only_max_by_tenant_of_a_plain_selector_is_read_remotely() {
         let m =
             plain_selection(r#"max by (tenant) (mysql_up{job="db", env=~"prod|stage"})"#).unwrap();
-        assert_eq!(
-            m,
-            vec![
-                rr::Matcher {
-                    kind: rr::MatchType::Eq,
-                    name: "__name__".into(),
-                    value: "mysql_up".into()
-                },
-                rr::Matcher {
-                    kind: rr::MatchType::Eq,
-                    name: "job".into(),
-                    value: "db".into()
-                },
-                rr::Matcher {
-                    kind: rr::MatchType::Re,
-                    name: "env".into(),
-                    value: "prod|stage".into()
-                },
-            ]
-        );
+        let env = rr::Matcher {
+            kind: rr::MatchType::Re,
+            ..eq("env", "prod|stage")
+        };
+        assert_eq!(m, vec![eq("__name__", "mysql_up"), eq("job", "db"), env]);
         for other in [
             "sum by (tenant) (rate(x[5m]))",
             "max by (tenant, cluster) (x)",
