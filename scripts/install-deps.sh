@@ -44,8 +44,9 @@ fi
 if command -v rustup >/dev/null 2>&1; then
   TOOLCHAIN=$(sed -n 's/^channel = "\(.*\)"$/\1/p' "$(dirname "$0")/../rust-toolchain.toml")
   if ! rustup run "$TOOLCHAIN" rustc -V >/dev/null 2>&1; then
-    host=$(rustc +stable -vV 2>/dev/null | sed -n 's/^host: //p')
-    if [[ $(rustc +stable -V 2>/dev/null) == "rustc $TOOLCHAIN "* ]]; then
+    stable=$(rustc +stable -vV 2>/dev/null || true)
+    host=$(sed -n 's/^host: //p' <<<"$stable")
+    if [[ $(sed -n 's/^release: //p' <<<"$stable") == "$TOOLCHAIN" ]]; then
       toolchains="${RUSTUP_HOME:-$HOME/.rustup}/toolchains"
       ln -sfn "$toolchains/stable-$host" "$toolchains/$TOOLCHAIN-$host"
       echo "toolchain $TOOLCHAIN: the machine's stable toolchain"

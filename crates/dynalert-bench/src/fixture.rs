@@ -584,8 +584,8 @@ pub const PLATFORM_METADATA: &str = "0 * topk by(tenant)(1,
 
 /// `tenant:runbook:info` of the platform pack: per tenant its own `runbook_url` and the
 /// runbook base setting, what each alert's `runbook_url` annotation reads.
-pub const PLATFORM_RUNBOOK: &str = "max by(tenant, runbook_url)(tenant:metadata:info) * on() group_left(url) dynalert:runbook_base_url:info
-or on(tenant) max by(tenant, runbook_url)(tenant:metadata:info)";
+pub const PLATFORM_RUNBOOK: &str = "max by(tenant, runbook_url)(tenant:metadata:info)
+  * on() group_left(url) (dynalert:runbook_base_url:info or on() vector(1))";
 
 fn indent_expr(expr: &str, n: usize) -> String {
     expr.lines()
