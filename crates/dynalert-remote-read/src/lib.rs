@@ -84,7 +84,7 @@ fn put_int64(out: &mut Vec<u8>, field: u64, v: i64) {
 }
 
 /// The protobuf `ReadRequest` of `queries`, accepting only `STREAMED_XOR_CHUNKS` answers
-/// (uncompressed: see [`snappy_block`]).
+/// (compress it with [`snappy_block`]).
 pub fn read_request(queries: &[Query]) -> Vec<u8> {
     let mut out = Vec::new();
     for q in queries {
@@ -105,82 +105,11 @@ pub fn read_request(queries: &[Query]) -> Vec<u8> {
     out
 }
 
-/// `raw` as a snappy block (the format `Content-Encoding: snappy` means for remote read):
-/// the length, then the bytes as literals. A valid block any snappy decoder reads; requests
-/// are small, so not compressing them costs nothing that matters.
+/// `raw` as a snappy block, the format `Content-Encoding: snappy` means for remote read.
 pub fn snappy_block(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 65536 * 3 + 8);
-    put_uvarint(&mut out, raw.len() as u64);
-    for lit in raw.chunks(65536) {
-        let n = lit.len() - 1;
-        if n < 60 {
-            out.push((n as u8) << 2);
-        } else if n < 256 {
-            out.push(60 << 2);
-            out.push(n as u8);
-        } else {
-            out.push(61 << 2);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
-        }
-        out.extend_from_slice(lit);
-    }
-    out
-}
-
-/// Lookup tables of CRC-32C, reflected polynomial `0x82F63B78`: table 0 is the classic
-/// byte-at-a-time one, table `k` advances a byte by `k` more zero bytes (slicing by 8).
-const fn crc32c_tables() -> [[u32; 256]; 8] {
-    let mut t = [[0u32; 256]; 8];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0x82F6_3B78 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[0][i] = c;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 256 {
-        let mut k = 1;
-        while k < 8 {
-            let prev = t[k - 1][i];
-            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
-            k += 1;
-        }
-        i += 1;
-    }
-    t
-}
-
-static CRC32C: [[u32; 256]; 8] = crc32c_tables();
-
-/// CRC-32C (Castagnoli) of `data`, the checksum of every frame.
-pub fn crc32c(data: &[u8]) -> u32 {
-    let t = &CRC32C;
-    let mut c = !0u32;
-    let mut words = data.chunks_exact(8);
-    for w in &mut words {
-        let lo = c ^ u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        c = t[7][(lo & 0xff) as usize]
-            ^ t[6][((lo >> 8) & 0xff) as usize]
-            ^ t[5][((lo >> 16) & 0xff) as usize]
-            ^ t[4][(lo >> 24) as usize]
-            ^ t[3][w[4] as usize]
-            ^ t[2][w[5] as usize]
-            ^ t[1][w[6] as usize]
-            ^ t[0][w[7] as usize];
-    }
-    for &b in words.remainder() {
-        c = t[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
-    }
-    !c
+    snap::raw::Encoder::new()
+        .compress_vec(raw)
+        .expect("a read request is far below snappy's 4 GiB input limit")
 }
 
 /// The frames of a streamed answer: each `uvarint length | CRC-32C (4 bytes, big endian) |
@@ -241,7 +170,7 @@ impl<R: Read> Frames<R> {
             .read_exact(&mut self.buf)
             .map_err(|e| Error(format!("cannot read a frame of {len} bytes: {e}")))?;
         let want = u32::from_be_bytes(crc);
-        let got = crc32c(&self.buf);
+        let got = crc32c::crc32c(&self.buf);
         if want != got {
             return err(format!(
                 "frame checksum mismatch: {got:08x}, expected {want:08x}"
@@ -607,54 +536,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crc32c_of_the_standard_check_string() {
-        // The check value of CRC-32C (RFC 3720, appendix B.4: "123456789").
-        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
-        // RFC 3720 B.4: 32 bytes of zeros, of 0xff, and ascending 0..31.
-        assert_eq!(crc32c(&[0u8; 32]), 0x8A91_36AA);
-        assert_eq!(crc32c(&[0xffu8; 32]), 0x62A8_AB43);
-        let ascending: Vec<u8> = (0..32).collect();
-        assert_eq!(crc32c(&ascending), 0x46DD_794E);
-    }
-
-    #[test]
-    fn a_snappy_block_of_literals_keeps_every_byte() {
-        for n in [0usize, 1, 59, 60, 61, 255, 256, 257, 65536, 65537, 200_000] {
-            let raw: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
-            let block = snappy_block(&raw);
-            // Read it back by the format's rules: length, then literal elements.
-            let mut p = Proto::new(&block);
-            let len = p.uvarint().unwrap() as usize;
-            assert_eq!(len, n);
-            let mut pos = p.pos;
-            let mut out = Vec::new();
-            while pos < block.len() {
-                let tag = block[pos];
-                assert_eq!(tag & 3, 0, "only literals");
-                pos += 1;
-                let l = match tag >> 2 {
-                    60 => {
-                        pos += 1;
-                        block[pos - 1] as usize + 1
-                    }
-                    61 => {
-                        pos += 2;
-                        u16::from_le_bytes([block[pos - 2], block[pos - 1]]) as usize + 1
-                    }
-                    x => x as usize + 1,
-                };
-                out.extend_from_slice(&block[pos..pos + l]);
-                pos += l;
-            }
-            assert_eq!(out, raw);
-        }
-    }
-
-    #[test]
     fn a_frame_with_a_wrong_checksum_is_refused() {
         let msg = b"\x10\x05";
         let mut good = vec![msg.len() as u8];
-        good.extend_from_slice(&crc32c(msg).to_be_bytes());
+        good.extend_from_slice(&crc32c::crc32c(msg).to_be_bytes());
         good.extend_from_slice(msg);
         let mut f = Frames::new(&good[..], 1 << 20);
         assert_eq!(f.next_frame().unwrap(), Some(&msg[..]));
