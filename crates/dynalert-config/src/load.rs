@@ -43,7 +43,7 @@ pub enum LoadError {
     },
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Default)]
 struct Stamp {
     len: u64,
     mtime: Option<SystemTime>,
@@ -277,10 +277,7 @@ pub fn check_tenant_id(id: &str) -> Result<(), String> {
 /// Reads a regular file of at most `max` bytes. Never allocates more than the limit from
 /// the file's reported size, never blocks on a FIFO, and checks the limit while reading.
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    match read_stable(path, None, max)? {
-        Some(bytes) => Ok(bytes),
-        None => unreachable!("an unstamped read is never unstable"),
-    }
+    Ok(read_stable(path, None, max)?.expect("an unstamped read is never unstable"))
 }
 
 /// Reads a regular file of at most `max` bytes. With the `stamp` the scan saw, the read
@@ -440,10 +437,8 @@ fn probe(path: &Path) -> Probe {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Probe::Gone,
         Err(e) => {
             return Probe::Broken(Stamp {
-                len: 0,
-                mtime: None,
-                ino: 0,
                 broken: Some(format!("cannot read: {e}")),
+                ..Stamp::default()
             })
         }
         Ok(m) => m,
@@ -1189,32 +1184,29 @@ impl Loader {
                 .collect();
         }
         for id in affected {
-            if self.id_files.get(&id).is_none_or(|f| f.len() < 2) {
+            let Some(files) = self.id_files.get(&id).filter(|f| f.len() >= 2) else {
                 self.duplicates.remove(&id);
                 continue;
-            }
-            let files: Vec<String> = self
-                .id_files
-                .get(&id)
-                .map(|f| f.iter().cloned().collect())
-                .unwrap_or_default();
-            let mut diags = Vec::new();
-            for name in &files {
-                let others = ticked(files.iter().filter(|o| *o != name), ", ");
-                let pos = self
-                    .file_ids
-                    .get(name)
-                    .and_then(|ids| ids.iter().find(|(n, _)| *n == id))
-                    .map_or(Pos { line: 1, col: 1 }, |(_, p)| *p);
-                diags.push(Diagnostic {
-                    pos,
-                    ..io_hint(
-                        &self.display_path(name),
-                        format!("tenant `{id}` is defined twice (also in {})", others),
-                        "declare each tenant in one file only: delete or rename the others",
-                    )
-                });
-            }
+            };
+            let diags = files
+                .iter()
+                .map(|name| {
+                    let others = ticked(files.iter().filter(|o| *o != name), ", ");
+                    let pos = self
+                        .file_ids
+                        .get(name)
+                        .and_then(|ids| ids.iter().find(|(n, _)| *n == id))
+                        .map_or(Pos { line: 1, col: 1 }, |(_, p)| *p);
+                    Diagnostic {
+                        pos,
+                        ..io_hint(
+                            &self.display_path(name),
+                            format!("tenant `{id}` is defined twice (also in {})", others),
+                            "declare each tenant in one file only: delete or rename the others",
+                        )
+                    }
+                })
+                .collect();
             self.duplicates.insert(id.clone(), diags);
             if self.reject(&id, &mut served) {
                 restored.push(id);
@@ -1476,11 +1468,7 @@ fn validate_file(
             tenants: Vec::new(),
         },
         Ok(None) => {
-            let example = if check_tenant_id(stem).is_ok() {
-                stem
-            } else {
-                "db-a"
-            };
+            let example = check_tenant_id(stem).map_or("db-a", |()| stem);
             FileTenants {
                 diags: vec![io_hint(
                     &file,

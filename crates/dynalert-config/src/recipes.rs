@@ -198,16 +198,14 @@ pub fn check_against_platform(
 
 fn str_field<'a>(ctx: &mut Ctx, item: &'a Node, field: &str, what: &str) -> Option<&'a str> {
     let v = item.get(field)?;
-    match v.as_str() {
-        Some(s) if !v.is_null() => Some(s),
-        _ => {
-            ctx.error(
-                v.pos,
-                format!("`{field}` of {what} must be a string, found {}", show(v)),
-            );
-            None
-        }
+    let s = v.as_str().filter(|_| !v.is_null());
+    if s.is_none() {
+        ctx.error(
+            v.pos,
+            format!("`{field}` of {what} must be a string, found {}", show(v)),
+        );
     }
+    s
 }
 
 fn required<'a>(ctx: &mut Ctx, item: &'a Node, field: &str, what: &str) -> Option<&'a str> {
@@ -224,20 +222,18 @@ fn required<'a>(ctx: &mut Ctx, item: &'a Node, field: &str, what: &str) -> Optio
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`: the Prometheus metric name grammar.
 pub fn is_metric_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    is_name(s, true)
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`: the Prometheus label name grammar.
 pub fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    is_name(s, false)
+}
+
+/// Letters, digits, `_` (and `:` when `colon`), not starting with a digit.
+fn is_name(s: &str, colon: bool) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':');
+    s.chars().next().is_some_and(|c| !c.is_ascii_digit()) && s.chars().all(ok)
 }
 
 /// `[a-z][a-z0-9_]*`, at most 63 characters: alert names of recipes are snake_case, so
@@ -379,6 +375,9 @@ fn parse_recipe(
     let what = label.as_str();
     // Where a field is written, or the custom alert itself when it is missing.
     let at = |field: &str| item.get(field).map_or(item.pos, |n| n.pos);
+    let missing = |ctx: &mut Ctx, field: &str, hint: &str| {
+        ctx.error_hint(item.pos, format!("{what} has no `{field}`"), hint);
+    };
     for (k, _) in item.as_map().unwrap_or_default() {
         let name = k.as_str().unwrap_or_default();
         if !FIELDS.contains(&name) {
@@ -471,11 +470,7 @@ fn parse_recipe(
             Some(_) => str_field(ctx, item, "quantile", what),
             None => {
                 if default_q.is_none() {
-                    ctx.error_hint(
-                        item.pos,
-                        format!("{what} has no `quantile`"),
-                        "add `quantile: \"0.99\"`",
-                    );
+                    missing(ctx, "quantile", "add `quantile: \"0.99\"`");
                 }
                 default_q
             }
@@ -547,11 +542,7 @@ fn parse_recipe(
         }
     } else {
         if kind == Some(RecipeKind::Forecast) {
-            ctx.error_hint(
-                item.pos,
-                format!("{what} has no `horizon`"),
-                "add `horizon: 4h`",
-            );
+            missing(ctx, "horizon", "add `horizon: 4h`");
         }
         None
     };
@@ -628,9 +619,9 @@ fn parse_recipe(
         }
     } else {
         if kind == Some(RecipeKind::SloBurnRate) {
-            ctx.error_hint(
-                item.pos,
-                format!("{what} has no `objective`"),
+            missing(
+                ctx,
+                "objective",
                 "add `objective: \"99.9\"` (percent of good events)",
             );
         }
@@ -670,9 +661,9 @@ fn parse_recipe(
             None
         }
         (_, None) => {
-            ctx.error_hint(
-                item.pos,
-                format!("{what} has no `op`"),
+            missing(
+                ctx,
+                "op",
                 "add `op: \">\"` (one of `>`, `>=`, `<`, `<=`, `==`, `!=`)",
             );
             None
@@ -722,11 +713,7 @@ fn parse_recipe(
         // `max(metric) > 70` does.
         (Some(RecipeKind::Threshold), None) => Some(String::new()),
         (_, None) => {
-            ctx.error_hint(
-                item.pos,
-                format!("{what} has no `window`"),
-                "add `window: 5m`",
-            );
+            missing(ctx, "window", "add `window: 5m`");
             None
         }
         (_, Some(_)) => duration(ctx, item, "window", what).flatten(),
@@ -755,9 +742,9 @@ fn parse_recipe(
             }
         }
         (_, Some(t)) => parse_key_value(ctx, t, "threshold", None, &mut entry, now),
-        (_, None) => ctx.error_hint(
-            item.pos,
-            format!("{what} has no `threshold`"),
+        (_, None) => missing(
+            ctx,
+            "threshold",
             "add `threshold: 100`, `threshold: \"100:critical\"` or `threshold: {warning: 100, critical: 200}`",
         ),
     }

@@ -14,7 +14,7 @@ use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::scalars::{
     check_keys, is_disable, is_enable, map_of, parse_duration_secs, parse_expires, parse_switch,
-    parse_time, parse_timezone, seq_of, show,
+    parse_time, parse_timezone, required, seq_of, show,
 };
 use crate::values::{parse_key_name, parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
@@ -38,6 +38,7 @@ pub(crate) struct Declared {
 }
 
 /// What a tenant file declares.
+#[derive(Default)]
 pub(crate) struct FileTenants {
     /// Findings about the file as a whole; an error here rejects every tenant of the file.
     pub diags: Vec<Diagnostic>,
@@ -78,19 +79,12 @@ pub(crate) fn parse_tenants_file(
     index: &PlatformIndex,
     now: DateTime<Utc>,
 ) -> FileTenants {
-    let mut out = FileTenants {
-        diags: Vec::new(),
-        tenants: Vec::new(),
-    };
+    let mut out = FileTenants::default();
     let mut ctx = Ctx {
         file: file.clone(),
         out: &mut out.diags,
     };
-    let example = if crate::load::check_tenant_id(stem).is_ok() {
-        stem
-    } else {
-        "db-a"
-    };
+    let example = crate::load::check_tenant_id(stem).map_or("db-a", |()| stem);
     let Some(doc) = doc else {
         return out;
     };
@@ -394,55 +388,41 @@ pub(crate) fn shipped_dimensions() -> &'static BTreeMap<String, Vec<String>> {
 }
 
 fn dimensions_allowed(ctx: &mut Ctx, k: &Node, key: &ThresholdKey, platform: &Platform) -> bool {
-    let Some(declared) = &platform.dimensions else {
+    let allowed = match &platform.dimensions {
         // Without a `dimensions:` block (upstream's format), a key of the shipped packs
         // may be refined only by the labels those packs honour: a row on any other label
         // would be folded into the tenant-wide threshold.
-        let Some(allowed) = shipped_dimensions().get(&key.base) else {
-            return true;
-        };
-        let mut ok = true;
-        for d in key.dims.iter().filter(|d| !allowed.contains(&d.label)) {
-            ok = false;
-            let hint = if allowed.is_empty() {
-                format!("the shipped rule packs honour no per-label threshold for `{}`; a platform with its own rules declares them under `dimensions:`", key.base)
-            } else {
-                format!(
-                    "the shipped rule packs refine `{}` by {}",
-                    key.base,
-                    allowed.join(", ")
-                )
-            };
-            ctx.error_hint(
-                k.pos,
-                format!("`{}` cannot be refined by label `{}`", key.base, d.label),
-                hint,
-            );
-        }
-        return ok;
+        None => match shipped_dimensions().get(&key.base) {
+            Some(allowed) => allowed.as_slice(),
+            None => return true,
+        },
+        Some(declared) => declared
+            .get(&key.base)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
     };
-    let allowed = declared
-        .get(&key.base)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     let mut ok = true;
-    for d in &key.dims {
-        if allowed.contains(&d.label) {
-            continue;
-        }
+    for d in key.dims.iter().filter(|d| !allowed.contains(&d.label)) {
         ok = false;
-        let hint = if allowed.is_empty() {
-            let refinable: Vec<String> = declared
-                .iter()
-                .map(|(k, l)| format!("`{k}` by {}", l.join(", ")))
-                .collect();
-            format!(
-                "no rule honours a per-label threshold for `{}`; refinable keys: {}",
+        let hint = match &platform.dimensions {
+            None if allowed.is_empty() => format!("the shipped rule packs honour no per-label threshold for `{}`; a platform with its own rules declares them under `dimensions:`", key.base),
+            None => format!(
+                "the shipped rule packs refine `{}` by {}",
                 key.base,
-                refinable.join("; ")
-            )
-        } else {
-            format!("`{}` can be refined by {}", key.base, allowed.join(", "))
+                allowed.join(", ")
+            ),
+            Some(declared) if allowed.is_empty() => {
+                let refinable: Vec<String> = declared
+                    .iter()
+                    .map(|(k, l)| format!("`{k}` by {}", l.join(", ")))
+                    .collect();
+                format!(
+                    "no rule honours a per-label threshold for `{}`; refinable keys: {}",
+                    key.base,
+                    refinable.join("; ")
+                )
+            }
+            Some(_) => format!("`{}` can be refined by {}", key.base, allowed.join(", ")),
         };
         ctx.error_hint(
             k.pos,
@@ -536,16 +516,14 @@ fn reserved(
 
 fn string_field(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     let v = node.get(field)?;
-    match v.as_str() {
-        Some(s) if !v.is_null() => Some(s.to_string()),
-        _ => {
-            ctx.error(
-                v.pos,
-                format!("`{field}` must be a string, found {}", show(v)),
-            );
-            None
-        }
+    let s = v.as_str().filter(|_| !v.is_null());
+    if s.is_none() {
+        ctx.error(
+            v.pos,
+            format!("`{field}` must be a string, found {}", show(v)),
+        );
     }
+    s.map(str::to_string)
 }
 
 fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metadata {
@@ -641,15 +619,18 @@ fn check_tier_claim(ctx: &mut Ctx, pos: Pos, id: &str, claim: &str, platform: &P
             .tenancy
             .values()
             .any(|a| a.tier.as_deref() == Some(claim));
+    let ask = || {
+        format!("ask the platform team to add `{id}: {{tier: {claim}}}` under `tenancy:` in a platform file")
+    };
     let hint = match (assigned, known) {
-        (Some(t), _) if t.eq_ignore_ascii_case(claim) => format!("tier names match exactly: did you mean `{t}`?"),
-        (_, false) => did_you_mean(claim, tiers.iter().copied()).unwrap_or_else(|| {
-            format!("ask the platform team to add `{id}: {{tier: {claim}}}` under `tenancy:` in a platform file")
-        }),
-        (Some(t), true) => format!("the platform assigns tier `{t}` to `{id}`; remove `tier:` or write `{t}`"),
-        (None, true) => format!(
-            "ask the platform team to add `{id}: {{tier: {claim}}}` under `tenancy:` in a platform file"
-        ),
+        (Some(t), _) if t.eq_ignore_ascii_case(claim) => {
+            format!("tier names match exactly: did you mean `{t}`?")
+        }
+        (_, false) => did_you_mean(claim, tiers.iter().copied()).unwrap_or_else(ask),
+        (Some(t), true) => {
+            format!("the platform assigns tier `{t}` to `{id}`; remove `tier:` or write `{t}`")
+        }
+        (None, true) => ask(),
     };
     ctx.error_hint(
         pos,
@@ -692,17 +673,15 @@ fn silent_mode(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<SilentM
         &["target", "expires", "reason"],
         "`_silent_mode`",
     );
-    let target = match node.get("target") {
-        Some(t) => silent_target(ctx, t),
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "`_silent_mode` has no `target`",
-                "add `target: warning` (or `critical`, `all`)",
-            );
-            None
-        }
-    };
+    let hint = "add `target: warning` (or `critical`, `all`)";
+    let target = required(
+        ctx,
+        node,
+        "target",
+        "`_silent_mode` has no `target`",
+        Some(hint),
+    )
+    .and_then(|t| silent_target(ctx, t));
     let expires = match node.get("expires") {
         Some(e) => Some(parse_expires(ctx, e, now)?),
         None => None,
@@ -768,16 +747,12 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     let mut recurring = Vec::new();
     let mut ok = !matches!(start, Some(None)) && !matches!(expires, Some(None));
     if let Some(list) = node.get("recurring") {
-        match seq_of(ctx, list, "`recurring`", None) {
-            Some(items) => {
-                for item in items {
-                    match recurring_window(ctx, item) {
-                        Some(w) => recurring.push(w),
-                        None => ok = false,
-                    }
-                }
-            }
-            None => ok = false,
+        let items = seq_of(ctx, list, "`recurring`", None);
+        ok &= items.is_some();
+        for window in items.unwrap_or_default() {
+            let window = recurring_window(ctx, window);
+            ok &= window.is_some();
+            recurring.extend(window);
         }
     }
     if !ok {
@@ -816,52 +791,31 @@ fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
         &["cron", "duration", "timezone", "reason"],
         "a recurring maintenance window",
     );
-    let cron = match node.get("cron") {
-        Some(c) => match dynalert_model::CronSchedule::parse(c.as_str().unwrap_or_default()) {
-            Ok(cron) => Some(cron),
-            Err(message) => {
-                ctx.error_hint(
-                    c.pos,
-                    message,
-                    "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`",
-                );
-                None
-            }
-        },
-        None => {
+    let hint = Some("add `cron: \"0 2 * * sun\"`");
+    let cron = required(ctx, node, "cron", "recurring window has no `cron`", hint).and_then(|c| {
+        dynalert_model::CronSchedule::parse(c.as_str().unwrap_or_default())
+            .map_err(|message| {
+                let hint = "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`";
+                ctx.error_hint(c.pos, message, hint)
+            })
+            .ok()
+    });
+    let hint = Some("add `duration: 2h`");
+    let missing = "recurring window has no `duration`";
+    let duration = required(ctx, node, "duration", missing, hint).and_then(|d| {
+        let secs = parse_duration_secs(d.as_str().unwrap_or_default()).filter(|s| *s > 0);
+        if secs.is_none() {
             ctx.error_hint(
-                node.pos,
-                "recurring window has no `cron`",
-                "add `cron: \"0 2 * * sun\"`",
+                d.pos,
+                format!("bad duration {}", show(d)),
+                "use a positive duration such as `30m`, `2h` or `1h30m`",
             );
-            None
         }
-    };
-    let duration = match node.get("duration") {
-        Some(d) => match parse_duration_secs(d.as_str().unwrap_or_default()) {
-            Some(secs) if secs > 0 => Some(secs),
-            _ => {
-                ctx.error_hint(
-                    d.pos,
-                    format!("bad duration {}", show(d)),
-                    "use a positive duration such as `30m`, `2h` or `1h30m`",
-                );
-                None
-            }
-        },
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "recurring window has no `duration`",
-                "add `duration: 2h`",
-            );
-            None
-        }
-    };
-    let timezone = match node.get("timezone") {
-        Some(tz) => parse_timezone(ctx, tz),
-        None => Some(chrono_tz::Tz::UTC),
-    };
+        secs
+    });
+    let timezone = node
+        .get("timezone")
+        .map_or(Some(chrono_tz::Tz::UTC), |tz| parse_timezone(ctx, tz));
     Some(RecurringWindow {
         cron: cron?,
         duration_secs: duration?,
