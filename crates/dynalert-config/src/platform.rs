@@ -200,18 +200,16 @@ fn merge_defaults(
                 "list it in one place only",
             );
         }
+        let source = tiers.values().next().map(|tv| tv.source.clone());
         if level && sole {
             // `"N:tier"` replaces the key's value as a whole (upstream: one row).
-            let source = tiers.values().next().map(|tv| tv.source.clone());
             platform
                 .chain
                 .entry(key.clone())
                 .or_default()
                 .extend(source);
-            platform.defaults.insert(key, tiers);
         } else if level {
             // A level refines the tiers it names and inherits the others (maps merge).
-            let source = tiers.values().next().map(|tv| tv.source.clone());
             let chain = platform.chain.entry(key.clone()).or_insert_with(|| {
                 platform
                     .defaults
@@ -221,18 +219,17 @@ fn merge_defaults(
                     .unwrap_or_default()
             });
             chain.extend(source);
-            let merged = platform.defaults.entry(key).or_default();
-            for (sev, tv) in tiers.iter() {
-                merged.insert(sev, tv.clone());
-            }
-        } else if adds_tier {
-            // `<key>_critical` in a later file adds the tier to the key.
+        } else if !adds_tier {
+            platform.chain.remove(&key);
+        }
+        // A level without `"N:tier"`, and `<key>_critical` in a later file, add their
+        // tiers to the key; anything else replaces it.
+        if (level && !sole) || (!level && adds_tier) {
             let merged = platform.defaults.entry(key).or_default();
             for (sev, tv) in tiers.iter() {
                 merged.insert(sev, tv.clone());
             }
         } else {
-            platform.chain.remove(&key);
             platform.defaults.insert(key, tiers);
         }
     }
@@ -530,15 +527,11 @@ pub(crate) fn finish_platform(ctx: &mut Ctx, platform: &Platform) {
             .as_ref()
             .map_or((ctx.file.clone(), 1), |s| (s.file.clone(), s.line));
         let Some(hint) = near else { continue };
-        let (level, message) = (
-            crate::diag::Level::Error,
-            format!("tenant `{id}` is assigned the unknown tier `{tier}`"),
-        );
         ctx.out.push(crate::diag::Diagnostic {
-            level,
+            level: crate::diag::Level::Error,
             file,
             pos: crate::yaml::Pos { line, col: 1 },
-            message,
+            message: format!("tenant `{id}` is assigned the unknown tier `{tier}`"),
             hint: Some(hint),
         });
     }

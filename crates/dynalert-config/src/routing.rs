@@ -75,17 +75,15 @@ fn err_not_map(ctx: &mut Ctx, node: &Node, what: &str) -> bool {
 
 fn duration(ctx: &mut Ctx, node: &Node, what: &str) -> Option<u64> {
     let text = node.as_str().unwrap_or_default();
-    match parse_duration_secs(text).and_then(|s| u64::try_from(s).ok()) {
-        Some(s) => Some(s),
-        _ => {
-            ctx.error_hint(
-                node.pos,
-                format!("{what} is not a duration: {}", show(node)),
-                "use a duration such as `30s`, `5m` or `4h`",
-            );
-            None
-        }
+    let secs = parse_duration_secs(text).and_then(|s| u64::try_from(s).ok());
+    if secs.is_none() {
+        ctx.error_hint(
+            node.pos,
+            format!("{what} is not a duration: {}", show(node)),
+            "use a duration such as `30s`, `5m` or `4h`",
+        );
     }
+    secs
 }
 
 fn string_list(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
@@ -104,16 +102,16 @@ fn string_list(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
 }
 
 fn text(ctx: &mut Ctx, node: &Node, what: &str) -> Option<String> {
-    match node.as_str() {
-        Some(s) if !node.is_null() && !s.trim().is_empty() => Some(s.to_string()),
-        _ => {
-            ctx.error(
-                node.pos,
-                format!("{what} must be a non-empty string, found {}", show(node)),
-            );
-            None
-        }
+    let s = node
+        .as_str()
+        .filter(|s| !node.is_null() && !s.trim().is_empty());
+    if s.is_none() {
+        ctx.error(
+            node.pos,
+            format!("{what} must be a non-empty string, found {}", show(node)),
+        );
     }
+    s.map(str::to_string)
 }
 
 fn group_by(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
@@ -192,11 +190,10 @@ fn timings(ctx: &mut Ctx, node: &Node, guard: &Guardrails, what: &str) -> Timing
             "group_interval" => guard.group_interval,
             _ => guard.repeat_interval,
         };
-        let (_, limit) = HARD_LIMITS
+        let limit = HARD_LIMITS
             .iter()
-            .find(|(k, _)| *k == key)
-            .copied()
-            .unwrap_or(("", u64::MAX));
+            .find_map(|(k, l)| (*k == key).then_some(*l))
+            .unwrap_or(u64::MAX);
         if secs > limit {
             ctx.error_hint(
                 v.pos,
@@ -244,18 +241,15 @@ pub fn fmt_secs(secs: u64) -> String {
     if secs == 0 {
         return "0s".into();
     }
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
+    [
+        (secs / 3600, 'h'),
+        (secs % 3600 / 60, 'm'),
+        (secs % 60, 's'),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, unit)| format!("{n}{unit}"))
+    .collect()
 }
 
 fn guardrails(ctx: &mut Ctx, node: &Node) -> Guardrails {
@@ -1011,16 +1005,15 @@ fn tenant_receiver(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> 
         );
         return None;
     }
-    let mut all = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        all.push(one_integration(
-            ctx,
-            rc,
-            item,
-            &format!("integration {} of {what}", i + 1),
-        ));
-    }
-    let mut all: Vec<Receiver> = all.into_iter().collect::<Option<Vec<_>>>()?;
+    // Every integration is checked (and reported) before a failure is returned.
+    let all: Vec<Option<Receiver>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            one_integration(ctx, rc, item, &format!("integration {} of {what}", i + 1))
+        })
+        .collect();
+    let mut all: Vec<Receiver> = all.into_iter().collect::<Option<_>>()?;
     let mut first = all.remove(0);
     first.more = all;
     Some(first)
@@ -1039,15 +1032,16 @@ fn label_matcher(ctx: &mut Ctx, node: &Node, what: &str) -> Option<LabelMatch> {
     };
     let name = text[..at].trim();
     let rest = &text[at..];
-    let (op, value) = if let Some(v) = rest.strip_prefix("=~") {
-        (MatchOp::Re, v)
-    } else if let Some(v) = rest.strip_prefix("!~") {
-        (MatchOp::NotRe, v)
-    } else if let Some(v) = rest.strip_prefix("!=") {
-        (MatchOp::Ne, v)
-    } else if let Some(v) = rest.strip_prefix('=') {
-        (MatchOp::Eq, v)
-    } else {
+    let ops = [
+        ("=~", MatchOp::Re),
+        ("!~", MatchOp::NotRe),
+        ("!=", MatchOp::Ne),
+        ("=", MatchOp::Eq),
+    ];
+    let found = ops
+        .into_iter()
+        .find_map(|(text, op)| Some((op, rest.strip_prefix(text)?)));
+    let Some((op, value)) = found else {
         ctx.error_hint(
             node.pos,
             format!("{what} `{text}` has no valid operator"),
@@ -1073,13 +1067,13 @@ fn label_matcher(ctx: &mut Ctx, node: &Node, what: &str) -> Option<LabelMatch> {
     }
     let value = value.trim();
     let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-        Some(inner) => match serde_json::from_str::<String>(&format!("\"{inner}\"")) {
-            Ok(v) => v,
-            Err(_) => {
+        Some(inner) => {
+            let Ok(v) = serde_json::from_str::<String>(&format!("\"{inner}\"")) else {
                 ctx.error(node.pos, format!("{what} has an invalid quoted value"));
                 return None;
-            }
-        },
+            };
+            v
+        }
         None => value.to_string(),
     };
     if value.chars().any(|c| c.is_control()) {
@@ -1339,17 +1333,16 @@ continue;
             }
             if let Some(l) = item.get("location") {
                 match l.as_str() {
-                    Some(z) if z == "Local" || z.parse::<chrono_tz::Tz>().is_ok() => {
-                        if z == "Local" {
-                            ctx.error_hint(
-                                l.pos,
-                                format!("{what}: `Local` depends on the Alertmanager host"),
-                                "name an IANA time zone such as `Europe/Berlin`",
-                            );
-                            ok = false;
-                        } else {
-                            spec.location = Some(z.to_string());
-                        }
+                    Some("Local") => {
+                        ctx.error_hint(
+                            l.pos,
+                            format!("{what}: `Local` depends on the Alertmanager host"),
+                            "name an IANA time zone such as `Europe/Berlin`",
+                        );
+                        ok = false;
+                    }
+                    Some(z) if z.parse::<chrono_tz::Tz>().is_ok() => {
+                        spec.location = Some(z.to_string());
                     }
                     _ => {
                         ctx.error_hint(
@@ -1479,18 +1472,19 @@ pub(crate) fn parse_tenant_routing(
                         .get("group_by")
                         .and_then(|g| group_by(ctx, g, &format!("`group_by` of {what}")));
                     let timing = timings(ctx, item, guard, &what);
-                    let cont = match item.get("continue") {
-                        None => false,
-                        Some(c) => {
-                            match c.to_json() {
-                                serde_json::Value::Bool(b) => b,
-                                _ => {
-                                    ctx.error(c.pos, format!("`continue` of {what} must be `true` or `false`, found {}", show(c)));
-                                    false
-                                }
-                            }
+                    let cont = item.get("continue").is_some_and(|c| match c.to_json() {
+                        serde_json::Value::Bool(b) => b,
+                        _ => {
+                            ctx.error(
+                                c.pos,
+                                format!(
+                                    "`continue` of {what} must be `true` or `false`, found {}",
+                                    show(c)
+                                ),
+                            );
+                            false
                         }
-                    };
+                    });
                     let mut refs = [Vec::new(), Vec::new()];
                     for (slot, key) in ["active_time_intervals", "mute_time_intervals"]
                         .iter()

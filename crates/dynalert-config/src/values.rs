@@ -12,8 +12,8 @@ use dynalert_model::{Dim, Override, Severity, ThresholdKey, TierValue, Window};
 
 use crate::diag::{did_you_mean, Ctx};
 use crate::scalars::{
-    check_keys, is_disable, map_of, parse_expires, parse_severity, parse_timezone, seq_of, show,
-    TIER_NAMES,
+    check_keys, is_disable, map_of, parse_expires, parse_severity, parse_timezone, required,
+    seq_of, show, TIER_NAMES,
 };
 use crate::yaml::{Node, NodeKind, Pos};
 
@@ -160,36 +160,18 @@ fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
         Some("write `{window: \"22:00-06:00\", value: 95}`"),
     )?;
     check_keys(ctx, node, &OVERRIDE_KEYS, "a scheduled override");
-    let window = match node.get("window") {
-        Some(w) => parse_window(ctx, w),
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "override has no `window`",
-                "add `window: \"HH:MM-HH:MM\"`",
-            );
-            None
-        }
-    };
-    let value = match node.get("value") {
-        Some(v) => parse_amount(ctx, v, what),
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "override has no `value`",
-                "add `value: <number>` or `value: disable`",
-            );
-            None
-        }
-    };
-    let timezone = match node.get("timezone") {
-        Some(tz) => parse_timezone(ctx, tz),
-        None => Some(Tz::UTC),
-    };
-    let days = match node.get("days") {
-        Some(d) => parse_days(ctx, d),
-        None => Some(ALL_DAYS),
-    };
+    let hint = Some("add `window: \"HH:MM-HH:MM\"`");
+    let window = required(ctx, node, "window", "override has no `window`", hint)
+        .and_then(|w| parse_window(ctx, w));
+    let hint = Some("add `value: <number>` or `value: disable`");
+    let value = required(ctx, node, "value", "override has no `value`", hint)
+        .and_then(|v| parse_amount(ctx, v, what));
+    let timezone = node
+        .get("timezone")
+        .map_or(Some(Tz::UTC), |tz| parse_timezone(ctx, tz));
+    let days = node
+        .get("days")
+        .map_or(Some(ALL_DAYS), |d| parse_days(ctx, d));
     Some(Override {
         window: window?,
         days: days?,
@@ -243,19 +225,14 @@ pub fn parse_tier_value(
     let mut overrides = Vec::new();
     let mut ok = true;
     if let Some(list) = node.get("overrides") {
-        match list.as_seq() {
-            Some(items) => {
-                for item in items {
-                    match parse_override(ctx, item, what) {
-                        Some(o) => overrides.push(o),
-                        None => ok = false,
-                    }
-                }
-            }
-            None => {
-                ctx.error(list.pos, format!("`overrides` of {what} must be a list"));
-                ok = false;
-            }
+        if list.as_seq().is_none() {
+            ctx.error(list.pos, format!("`overrides` of {what} must be a list"));
+            ok = false;
+        }
+        for item in list.as_seq().unwrap_or_default() {
+            let o = parse_override(ctx, item, what);
+            ok &= o.is_some();
+            overrides.extend(o);
         }
     }
     let expires = match node.get("expires") {
@@ -513,11 +490,7 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
 
 fn valid_label(s: &str) -> bool {
     const RESERVED: [&str; 5] = ["tenant", "component", "metric", "severity", "le"];
-    !s.is_empty()
-        && !RESERVED.contains(&s)
-        && !s.starts_with("__")
-        && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !RESERVED.contains(&s) && !s.starts_with("__") && crate::recipes::is_label_name(s)
 }
 
 /// Splits a selector body at commas outside quotes.
