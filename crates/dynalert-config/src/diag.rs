@@ -96,6 +96,11 @@ impl Ctx<'_> {
         self.push(Level::Warning, pos, message, Some(hint.into()));
     }
 
+    /// How many errors were collected so far.
+    pub fn errors(&self) -> usize {
+        self.out.iter().filter(|d| d.is_error()).count()
+    }
+
     pub fn source(&self, pos: Pos) -> dynalert_model::Source {
         dynalert_model::Source {
             file: self.file.clone(),

@@ -367,7 +367,7 @@ fn parse_recipe(
         "a custom alert",
         Some("write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`"),
     )?;
-    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
+    let errors_before = ctx.errors();
     let label = item.get("name").and_then(Node::as_str).map_or_else(
         || "a custom alert".to_string(),
         |n| format!("custom alert `{n}`"),
@@ -769,8 +769,7 @@ fn parse_recipe(
         });
     }
 
-    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
-    if errors_after != errors_before {
+    if ctx.errors() != errors_before {
         return None;
     }
     Some(CustomAlert {

@@ -18,7 +18,9 @@ use regex::Regex;
 
 use crate::diag::{did_you_mean, did_you_mean_or_list, ticked, Ctx};
 use crate::recipes::is_label_name;
-use crate::scalars::{check_keys, map_of, parse_duration_secs, parse_severity, seq_of, show};
+use crate::scalars::{
+    check_keys, map_of, parse_duration_secs, parse_severity, required, seq_of, show,
+};
 use crate::yaml::Node;
 
 const PLATFORM_KEYS: [&str; 10] = [
@@ -171,9 +173,9 @@ fn severities(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<Severity>> {
 }
 
 /// Timings of `node` (`group_wait`, `group_interval`, `repeat_interval`), checked against `guard`.
-fn timings(ctx: &mut Ctx, node: &Node, guard: &Guardrails, what: &str) -> Timings {
-    let mut t = Timings::default();
-    for key in TIMING_KEYS {
+fn timings(ctx: &mut Ctx, node: &Node, g: &Guardrails, what: &str) -> Timings {
+    let mut t = [None; 3];
+    for (i, key) in TIMING_KEYS.into_iter().enumerate() {
         let Some(v) = node.get(key) else { continue };
         let Some(secs) = duration(ctx, v, &format!("`{key}` of {what}")) else {
             continue;
@@ -185,11 +187,7 @@ fn timings(ctx: &mut Ctx, node: &Node, guard: &Guardrails, what: &str) -> Timing
             );
             continue;
         }
-        let range = match key {
-            "group_wait" => guard.group_wait,
-            "group_interval" => guard.group_interval,
-            _ => guard.repeat_interval,
-        };
+        let range = [g.group_wait, g.group_interval, g.repeat_interval][i];
         let limit = HARD_LIMITS
             .iter()
             .find_map(|(k, l)| (*k == key).then_some(*l))
@@ -227,13 +225,14 @@ fn timings(ctx: &mut Ctx, node: &Node, guard: &Guardrails, what: &str) -> Timing
                 continue;
             }
         }
-        match key {
-            "group_wait" => t.group_wait = Some(secs),
-            "group_interval" => t.group_interval = Some(secs),
-            _ => t.repeat_interval = Some(secs),
-        }
+        t[i] = Some(secs);
     }
-    t
+    let [group_wait, group_interval, repeat_interval] = t;
+    Timings {
+        group_wait,
+        group_interval,
+        repeat_interval,
+    }
 }
 
 /// Compact duration text (`90s` -> `1m30s`).
@@ -444,7 +443,7 @@ fn receiver_ref(ctx: &mut Ctx, node: &Node, names: &BTreeSet<&str>, what: &str) 
 /// Parses a platform `routing:` block. `None` when it has errors.
 pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<PlatformRouting> {
     map_of(ctx, node, "`routing`", None)?;
-    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
+    let errors_before = ctx.errors();
     check_keys(ctx, node, &PLATFORM_KEYS, "`routing`");
     let guard = node
         .get("guardrails")
@@ -455,88 +454,79 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
         .map(|r| platform_receivers(ctx, r))
         .unwrap_or_default();
     let names: BTreeSet<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
-    let default_receiver = match node.get("default_receiver") {
-        Some(n) => receiver_ref(ctx, n, &names, "`default_receiver`"),
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "`routing` has no `default_receiver`",
-                "add `default_receiver: <platform receiver>`",
-            );
-            None
-        }
-    };
+    let missing = "`routing` has no `default_receiver`";
+    let hint = Some("add `default_receiver: <platform receiver>`");
+    let default_receiver = required(ctx, node, "default_receiver", missing, hint)
+        .and_then(|n| receiver_ref(ctx, n, &names, "`default_receiver`"));
     let enforced = node.get("enforced").and_then(|e| {
         map_of(ctx, e, "`routing.enforced`", None)?;
         check_keys(ctx, e, &["receiver", "severities"], "`routing.enforced`");
-        let receiver = match e.get("receiver") {
-            Some(r) => receiver_ref(ctx, r, &names, "enforced receiver")?,
-            None => {
-                ctx.error(e.pos, "`routing.enforced` has no `receiver`");
-                return None;
-            }
-        };
-        let severities = match e.get("severities") {
-            Some(s) => severities(ctx, s, "`routing.enforced.severities`")?,
-            None => vec![Severity::Critical],
-        };
+        let r = required(
+            ctx,
+            e,
+            "receiver",
+            "`routing.enforced` has no `receiver`",
+            None,
+        )?;
+        let receiver = receiver_ref(ctx, r, &names, "enforced receiver")?;
+        let severities = e
+            .get("severities")
+            .map_or(Some(vec![Severity::Critical]), |s| {
+                severities(ctx, s, "`routing.enforced.severities`")
+            })?;
         Some(Enforced {
             receiver,
             severities,
         })
     });
     let mut tiers = BTreeMap::new();
-    if let Some(t) = node.get("tiers") {
-        if let Some(entries) = map_of(ctx, t, "`routing.tiers`", None) {
-            for (k, v) in entries {
-                let tier = k.as_str().unwrap_or_default().to_string();
-                let what = format!("tier `{tier}`");
-                if err_not_map(ctx, v, &what) {
-                    continue;
-                }
-                let mut allowed = vec!["receiver", "severities"];
-                allowed.extend(TIMING_KEYS);
-                check_keys(ctx, v, &allowed, &what);
-                let receiver = match v.get("receiver") {
-                    Some(r) => receiver_ref(ctx, r, &names, &format!("receiver of {what}")),
-                    None => {
-                        ctx.error(v.pos, format!("{what} has no `receiver`"));
-                        None
-                    }
-                };
-                let sevs = match v.get("severities") {
-                    Some(s) => severities(ctx, s, &format!("severities of {what}")),
-                    None => Some(vec![Severity::Critical]),
-                };
-                let timings = timings(ctx, v, &guard, &what);
-                if let (Some(receiver), Some(severities)) = (receiver, sevs) {
-                    tiers.insert(
-                        tier,
-                        TierRoute {
-                            receiver,
-                            severities,
-                            timings,
-                        },
-                    );
-                }
-            }
+    let tier_entries = node
+        .get("tiers")
+        .and_then(|t| map_of(ctx, t, "`routing.tiers`", None));
+    for (k, v) in tier_entries.unwrap_or_default() {
+        let tier = k.as_str().unwrap_or_default().to_string();
+        let what = format!("tier `{tier}`");
+        if err_not_map(ctx, v, &what) {
+            continue;
+        }
+        let mut allowed = vec!["receiver", "severities"];
+        allowed.extend(TIMING_KEYS);
+        check_keys(ctx, v, &allowed, &what);
+        let missing = format!("{what} has no `receiver`");
+        let receiver = required(ctx, v, "receiver", missing, None)
+            .and_then(|r| receiver_ref(ctx, r, &names, &format!("receiver of {what}")));
+        let sevs = match v.get("severities") {
+            Some(s) => severities(ctx, s, &format!("severities of {what}")),
+            None => Some(vec![Severity::Critical]),
+        };
+        let timings = timings(ctx, v, &guard, &what);
+        if let (Some(receiver), Some(severities)) = (receiver, sevs) {
+            tiers.insert(
+                tier,
+                TierRoute {
+                    receiver,
+                    severities,
+                    timings,
+                },
+            );
         }
     }
     let mut group = vec!["alertname".to_string(), "tenant".to_string()];
     let mut defaults = Timings::default();
-    if let Some(d) = node.get("defaults") {
-        if !err_not_map(ctx, d, "`routing.defaults`") {
-            let mut allowed = vec!["group_by"];
-            allowed.extend(TIMING_KEYS);
-            check_keys(ctx, d, &allowed, "`routing.defaults`");
-            if let Some(g) = d
-                .get("group_by")
-                .and_then(|g| group_by(ctx, g, "`routing.defaults.group_by`"))
-            {
-                group = g;
-            }
-            defaults = timings(ctx, d, &guard, "`routing.defaults`");
+    if let Some(d) = node
+        .get("defaults")
+        .filter(|d| !err_not_map(ctx, d, "`routing.defaults`"))
+    {
+        let mut allowed = vec!["group_by"];
+        allowed.extend(TIMING_KEYS);
+        check_keys(ctx, d, &allowed, "`routing.defaults`");
+        if let Some(g) = d
+            .get("group_by")
+            .and_then(|g| group_by(ctx, g, "`routing.defaults.group_by`"))
+        {
+            group = g;
         }
+        defaults = timings(ctx, d, &guard, "`routing.defaults`");
     }
     let mut allowed_url_patterns = Vec::new();
     if let Some(p) = node.get("allowed_url_patterns") {
@@ -566,17 +556,15 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
         .map(|l| tenant_limits(ctx, l, &TenantLimits::default(), "`routing.limits`"))
         .unwrap_or_default();
     let mut per_tenant = BTreeMap::new();
-    if let Some(t) = node.get("tenant_limits") {
-        if let Some(entries) = map_of(ctx, t, "`routing.tenant_limits`", None) {
-            for (k, v) in entries {
-                let id = k.as_str().unwrap_or_default().to_string();
-                let l = tenant_limits(ctx, v, &limits, &format!("`routing.tenant_limits.{id}`"));
-                per_tenant.insert(id, l);
-            }
-        }
+    let limit_entries = node
+        .get("tenant_limits")
+        .and_then(|t| map_of(ctx, t, "`routing.tenant_limits`", None));
+    for (k, v) in limit_entries.unwrap_or_default() {
+        let id = k.as_str().unwrap_or_default().to_string();
+        let l = tenant_limits(ctx, v, &limits, &format!("`routing.tenant_limits.{id}`"));
+        per_tenant.insert(id, l);
     }
-    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
-    if errors_after > errors_before {
+    if ctx.errors() > errors_before {
         return None;
     }
     Some(PlatformRouting {
@@ -1268,32 +1256,25 @@ continue;
             );
             let mut spec = IntervalSpec::default();
             if let Some(t) = item.get("times") {
-                match t.as_seq() {
-                    Some(ranges) => {
-                        for r in ranges {
-                            let start =
-                                r.get("start_time").and_then(|n| n.as_str()).and_then(hh_mm);
-                            let end = r.get("end_time").and_then(|n| n.as_str()).and_then(hh_mm);
-                            match (start, end) {
-                                (Some(a), Some(b))
-                                    if a < b && r.as_map().is_some_and(|m| m.len() == 2) =>
-                                {
-                                    spec.times.push((a, b))
-                                }
-                                _ => {
-                                    ctx.error_hint(
-                                        r.pos,
-                                        format!("{what}: `times` entries need `start_time` before `end_time`, as `HH:MM`"),
-                                        "e.g. `{start_time: \"09:00\", end_time: \"17:00\"}` (`24:00` ends the day)",
-                                    );
-                                    ok = false;
-                                }
-                            }
+                if t.as_seq().is_none() {
+                    ctx.error(t.pos, format!("{what}: `times` must be a list"));
+                    ok = false;
+                }
+                for r in t.as_seq().unwrap_or_default() {
+                    let start = r.get("start_time").and_then(|n| n.as_str()).and_then(hh_mm);
+                    let end = r.get("end_time").and_then(|n| n.as_str()).and_then(hh_mm);
+                    match (start, end) {
+                        (Some(a), Some(b)) if a < b && r.as_map().is_some_and(|m| m.len() == 2) => {
+                            spec.times.push((a, b))
                         }
-                    }
-                    None => {
-                        ctx.error(t.pos, format!("{what}: `times` must be a list"));
-                        ok = false;
+                        _ => {
+                            ctx.error_hint(
+                                r.pos,
+                                format!("{what}: `times` entries need `start_time` before `end_time`, as `HH:MM`"),
+                                "e.g. `{start_time: \"09:00\", end_time: \"17:00\"}` (`24:00` ends the day)",
+                            );
+                            ok = false;
+                        }
                     }
                 }
             }
@@ -1371,7 +1352,7 @@ pub(crate) fn parse_tenant_routing(
     tenant: &str,
 ) -> Option<TenantRouting> {
     map_of(ctx, node, "`_routing`", None)?;
-    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
+    let errors_before = ctx.errors();
     let routing = platform.routing.as_ref();
     check_keys(ctx, node, &TENANT_KEYS, "`_routing`");
     let default_guard = Guardrails::default();
@@ -1461,13 +1442,9 @@ pub(crate) fn parse_tenant_routing(
                         );
                         continue;
                     }
-                    let receiver = match item.get("receiver") {
-                        Some(r) => tenant_receiver(ctx, &rc, r, &format!("receiver of {what}")),
-                        None => {
-                            ctx.error(item.pos, format!("{what} has no `receiver`"));
-                            None
-                        }
-                    };
+                    let missing = format!("{what} has no `receiver`");
+                    let receiver = required(ctx, item, "receiver", missing, None)
+                        .and_then(|r| tenant_receiver(ctx, &rc, r, &format!("receiver of {what}")));
                     let group = item
                         .get("group_by")
                         .and_then(|g| group_by(ctx, g, &format!("`group_by` of {what}")));
@@ -1528,6 +1505,5 @@ pub(crate) fn parse_tenant_routing(
             }
         }
     }
-    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(out)
+    (ctx.errors() == errors_before).then_some(out)
 }
