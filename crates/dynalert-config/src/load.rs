@@ -635,12 +635,9 @@ impl Loader {
             (path, probe, None)
         });
         for (name, (path, probe, read)) in names.into_iter().zip(probes) {
-            let stamp = match probe {
-                Probe::Gone => {
-                    gone.push(name);
-                    continue;
-                }
-                Probe::Broken(stamp) | Probe::File(stamp) => stamp,
+            let (Probe::Broken(stamp) | Probe::File(stamp)) = probe else {
+                gone.push(name);
+                continue;
             };
             // `seen` finds deleted files: with nothing loaded yet there are none.
             if !cold {
@@ -707,13 +704,12 @@ impl Loader {
                             read_stable(path, Some(stamp), read.limits.max_bytes)
                                 .map(|bytes| bytes.map(Arc::<[u8]>::from))
                         });
-                        match got {
-                            Ok(Some(bytes)) => Ok(bytes),
-                            // Changed while it was read: the same file, size and mtime after
-                            // the read, or read again later.
-                            Ok(None) => return ([0u8; 32], Read::Unstable),
-                            Err(e) => Err(e),
-                        }
+                        // `None`: changed while it was read: the same file, size and mtime
+                        // after the read, or read again later.
+                        let Some(text) = got.transpose() else {
+                            return ([0u8; 32], Read::Unstable);
+                        };
+                        text
                     }
                 };
                 // A one-shot load never compares a tenant file with an earlier version;
@@ -799,19 +795,16 @@ impl Loader {
         if f.content.is_empty_mapping() {
             return true;
         }
-        match f.stamp.broken.as_deref() {
-            Some(REMOVED) => false,
-            _ => {
-                f.hash = Sha256::digest(REMOVED.as_bytes()).into();
-                f.stamp.broken = Some(REMOVED.into());
-                f.content = Content::Parsed(Err(vec![io_hint(
-                    &file,
-                    "platform file was removed; the last good platform is kept",
-                    "to retire a platform file, first replace its content with `{}` and reload, then delete it",
-                )]));
-                false
-            }
+        if f.stamp.broken.as_deref() != Some(REMOVED) {
+            f.hash = Sha256::digest(REMOVED.as_bytes()).into();
+            f.stamp.broken = Some(REMOVED.into());
+            f.content = Content::Parsed(Err(vec![io_hint(
+                &file,
+                "platform file was removed; the last good platform is kept",
+                "to retire a platform file, first replace its content with `{}` and reload, then delete it",
+            )]));
         }
+        false
     }
 
     fn build_platform(&mut self, now: DateTime<Utc>) -> (Arc<Platform>, Vec<Diagnostic>) {
@@ -821,10 +814,8 @@ impl Loader {
             .filter(|(n, _)| is_platform_file(n))
             .map(|(_, f)| f.hash)
             .collect();
-        if let Some((h, p, d)) = &self.platform {
-            if *h == hashes {
-                return (p.clone(), d.clone());
-            }
+        if let Some((_, p, d)) = self.platform.as_ref().filter(|(h, ..)| *h == hashes) {
+            return (p.clone(), d.clone());
         }
         let mut platform = Platform::default();
         let mut diags = Vec::new();
@@ -1254,16 +1245,12 @@ impl Loader {
     /// Returns whether there is one.
     fn reject(&mut self, id: &str, served: &mut BTreeMap<String, Arc<Tenant>>) -> bool {
         self.valid.insert(id.to_string(), false);
-        match self.last_good.tenants.get(id) {
-            Some(prev) => {
-                served.insert(id.to_string(), prev.clone());
-                true
-            }
-            None => {
-                served.remove(id);
-                false
-            }
-        }
+        let prev = self.last_good.tenants.get(id);
+        match prev {
+            Some(prev) => served.insert(id.to_string(), prev.clone()),
+            None => served.remove(id),
+        };
+        prev.is_some()
     }
 
     /// File `name` no longer declares tenant `id`: the tenant goes when no file does.
@@ -1374,10 +1361,10 @@ impl Loader {
             };
         }
         // Parents are done first (see `level_dirs`).
-        let parent = match done.get(dir_of(dir)) {
-            Some(p) => p.clone(),
-            None => self.level(dir_of(dir), root, generation, now, done, level_files),
-        };
+        let parent = done
+            .get(dir_of(dir))
+            .cloned()
+            .unwrap_or_else(|| self.level(dir_of(dir), root, generation, now, done, level_files));
         let own_files = level_files.get(dir).cloned().unwrap_or_default();
         if own_files.is_empty() {
             return LevelState {
@@ -1388,10 +1375,8 @@ impl Loader {
         let mut hashes = parent.key.1.clone();
         hashes.extend(own_files.iter().map(|(_, h)| *h));
         let key = (generation, hashes);
-        if let Some(cached) = self.levels.get(dir) {
-            if cached.key == key {
-                return cached.clone();
-            }
+        if let Some(cached) = self.levels.get(dir).filter(|c| c.key == key) {
+            return cached.clone();
         }
         let mut platform = (*parent.platform).clone();
         let mut own = Vec::new();

@@ -132,19 +132,12 @@ fn merge_defaults(
         let (key_text, forced) = match name.rsplit_once('_') {
             // Wherever it is written: next to its base, or in a later file or a level below.
             Some((base, tier)) if names.contains(&base) || platform.knows(base) => {
-                match Severity::parse(tier) {
-                    Some(sev) => (base, Some(sev)),
-                    None => (name, None),
-                }
+                Severity::parse(tier).map_or((name, None), |sev| (base, Some(sev)))
             }
             _ => (name, None),
         };
-        let key = match parse_key_name(key_text) {
-            Ok(key) => key,
-            Err(msg) => {
-                ctx.error(k.pos, msg);
-                continue;
-            }
+        let Ok(key) = parse_key_name(key_text).map_err(|msg| ctx.error(k.pos, msg)) else {
+            continue;
         };
         if key.is_dimensional() && !names.contains(&key.base.as_str()) && !platform.knows(&key.base)
         {

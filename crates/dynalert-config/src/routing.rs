@@ -651,16 +651,14 @@ fn url_field(
     } else {
         url.to_string()
     };
-    let host = match check_url(url) {
-        Ok(h) => h,
-        Err(e) => {
-            ctx.error_hint(
-                v.pos,
-                format!("`{name}` `{shown}` is not a valid URL: it {e}"),
-                "write an absolute URL such as `https://hooks.example.com/path`",
-            );
-            return false;
-        }
+    let Ok(host) = check_url(url).map_err(|e| {
+        ctx.error_hint(
+            v.pos,
+            format!("`{name}` `{shown}` is not a valid URL: it {e}"),
+            "write an absolute URL such as `https://hooks.example.com/path`",
+        )
+    }) else {
+        return false;
     };
     let allowed = rc.patterns.iter().any(|p| p.is_match(url));
     if !rc.patterns.is_empty() && !allowed {

@@ -223,12 +223,8 @@ fn tenant_body(
         if crate::compat::key_without_component(ctx, k, v, name) {
             continue;
         }
-        let key = match parse_key_name(name) {
-            Ok(key) => key,
-            Err(msg) => {
-                ctx.error(k.pos, msg);
-                continue;
-            }
+        let Ok(key) = parse_key_name(name).map_err(|msg| ctx.error(k.pos, msg)) else {
+            continue;
         };
         let (key, forced) = if catalogue.contains(key.base.as_str()) {
             (key, None)
@@ -271,11 +267,7 @@ fn tenant_body(
         if !dimensions_allowed(ctx, k, &key, platform) {
             continue;
         }
-        let display = if key.dims.is_empty() {
-            key.base.clone()
-        } else {
-            key.to_string()
-        };
+        let display = key.to_string();
         let entry = keys.entry(key).or_default();
         parse_key_value(ctx, v, &display, forced, entry, now);
     }

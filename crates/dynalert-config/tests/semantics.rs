@@ -492,39 +492,40 @@ fn the_examples_are_valid_and_use_every_feature() {
     assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
     let c = &report.config;
     assert!(c.tenants.len() >= 3);
-    let any = |f: &dyn Fn(&dynalert_model::Tenant) -> bool| c.tenants.values().any(|t| f(t));
-    assert!(any(&|t| t
-        .thresholds
-        .keys()
-        .any(|k| k.dims.iter().any(|d| d.regex))));
-    assert!(any(&|t| t
-        .thresholds
-        .keys()
-        .any(|k| k.dims.iter().any(|d| !d.regex))));
-    assert!(any(&|t| t
-        .thresholds
-        .values()
-        .flat_map(|m| m.values())
-        .any(|v| v.is_scheduled())));
-    assert!(any(&|t| t
-        .thresholds
-        .values()
-        .flat_map(|m| m.values())
-        .any(|v| v.expires.is_some())));
-    assert!(any(&|t| t
-        .thresholds
-        .values()
-        .flat_map(|m| m.values())
-        .any(|v| v.default.is_none())));
-    assert!(any(&|t| t.silent_mode.is_some()));
-    assert!(any(&|t| t
-        .maintenance
-        .as_ref()
-        .is_some_and(|m| !m.recurring.is_empty())));
-    assert!(any(&|t| t.routing.is_some()));
-    assert!(any(&|t| !t.severity_dedup));
-    assert!(any(&|t| t.state_filters.values().any(|(on, _)| !on)));
-    assert!(any(&|t| t.metadata.tier.as_deref() == Some("vip")));
+    type Tenant = dynalert_model::Tenant;
+    type Uses = dyn Fn(&Tenant) -> bool;
+    fn value(t: &Tenant, f: fn(&dynalert_model::TierValue) -> bool) -> bool {
+        t.thresholds.values().any(|m| m.values().any(f))
+    }
+    let features: [(&str, &Uses); 11] = [
+        ("regex key", &|t| {
+            t.thresholds.keys().any(|k| k.dims.iter().any(|d| d.regex))
+        }),
+        ("label key", &|t| {
+            t.thresholds.keys().any(|k| k.dims.iter().any(|d| !d.regex))
+        }),
+        ("schedule", &|t| value(t, |v| v.is_scheduled())),
+        ("expiry", &|t| value(t, |v| v.expires.is_some())),
+        ("disabled tier", &|t| value(t, |v| v.default.is_none())),
+        ("silent mode", &|t| t.silent_mode.is_some()),
+        ("recurring maintenance", &|t| {
+            t.maintenance
+                .as_ref()
+                .is_some_and(|m| !m.recurring.is_empty())
+        }),
+        ("routing", &|t| t.routing.is_some()),
+        ("severity dedup off", &|t| !t.severity_dedup),
+        ("state filter off", &|t| {
+            t.state_filters.values().any(|(on, _)| !on)
+        }),
+        ("vip tier", &|t| t.metadata.tier.as_deref() == Some("vip")),
+    ];
+    for (feature, uses) in features {
+        assert!(
+            c.tenants.values().any(|t| uses(t)),
+            "no example uses {feature}"
+        );
+    }
 }
 
 #[test]
