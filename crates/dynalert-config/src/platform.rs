@@ -335,12 +335,8 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
 }
 
 fn merge_dimensions(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
-    let Some(entries) = map_of(
-        ctx,
-        node,
-        "`dimensions`",
-        Some("write e.g. `dimensions: {container_cpu: [container]}`"),
-    ) else {
+    let hint = "write e.g. `dimensions: {container_cpu: [container]}`";
+    let Some(entries) = map_of(ctx, node, "`dimensions`", Some(hint)) else {
         return;
     };
     let dims = platform.dimensions.get_or_insert_with(Default::default);
@@ -410,12 +406,8 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
     if node.is_null() {
         return;
     }
-    let Some(entries) = map_of(
-        ctx,
-        node,
-        "`tenancy`",
-        Some("write `tenancy: {db-a: {tier: vip, namespaces: [db-a]}}`"),
-    ) else {
+    let hint = "write `tenancy: {db-a: {tier: vip, namespaces: [db-a]}}`";
+    let Some(entries) = map_of(ctx, node, "`tenancy`", Some(hint)) else {
         return;
     };
     for (k, v) in entries {
@@ -444,14 +436,8 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             source: Some(ctx.source(k.pos)),
             ..Default::default()
         };
-        if map_of(
-            ctx,
-            v,
-            &format!("`tenancy.{id}`"),
-            Some("write `{tier: vip, namespaces: [db-a]}`"),
-        )
-        .is_none()
-        {
+        let hint = "write `{tier: vip, namespaces: [db-a]}`";
+        if map_of(ctx, v, &format!("`tenancy.{id}`"), Some(hint)).is_none() {
             continue;
         }
         check_keys(ctx, v, &["tier", "namespaces"], &format!("`tenancy.{id}`"));

@@ -72,12 +72,8 @@ pub fn parse_custom_alerts(
     if node.is_null() {
         return Vec::new();
     }
-    let Some(items) = seq_of(
-        ctx,
-        node,
-        "`_custom_alerts`",
-        Some("write `_custom_alerts:` and then one `- recipe: …` entry per alert"),
-    ) else {
+    let hint = "write `_custom_alerts:` and then one `- recipe: …` entry per alert";
+    let Some(items) = seq_of(ctx, node, "`_custom_alerts`", Some(hint)) else {
         return Vec::new();
     };
     let (limit, whose) = match scope {
@@ -361,12 +357,8 @@ fn parse_recipe(
     scope: RecipeScope,
     now: DateTime<Utc>,
 ) -> Option<CustomAlert> {
-    map_of(
-        ctx,
-        item,
-        "a custom alert",
-        Some("write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`"),
-    )?;
+    let hint = "write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`";
+    map_of(ctx, item, "a custom alert", Some(hint))?;
     let errors_before = ctx.errors();
     let label = item.get("name").and_then(Node::as_str).map_or_else(
         || "a custom alert".to_string(),
@@ -815,12 +807,8 @@ pub fn merge_custom_alert_limits(
         );
         return;
     }
-    let Some(entries) = map_of(
-        ctx,
-        node,
-        "`custom_alert_limits`",
-        Some("write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`"),
-    ) else {
+    let hint = "write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`";
+    let Some(entries) = map_of(ctx, node, "`custom_alert_limits`", Some(hint)) else {
         return;
     };
     let mut limits = dynalert_model::RecipeLimits::default();

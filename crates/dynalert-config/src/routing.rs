@@ -44,7 +44,7 @@ const TENANT_KEYS: [&str; 7] = [
     "overrides",
     "time_intervals",
 ];
-const OVERRIDE_KEYS: [&str; 10] = [
+const OVERRIDE_KEYS: [&str; 11] = [
     "alertname",
     "severity",
     "matchers",
@@ -55,6 +55,7 @@ const OVERRIDE_KEYS: [&str; 10] = [
     "repeat_interval",
     "continue",
     "active_time_intervals",
+    "mute_time_intervals",
 ];
 const TIMING_KEYS: [&str; 3] = ["group_wait", "group_interval", "repeat_interval"];
 /// Upper bounds of the timings whatever the guardrails say: Alertmanager's durations
@@ -379,12 +380,8 @@ fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
 }
 
 fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
-    let Some(items) = seq_of(
-        ctx,
-        node,
-        "`routing.receivers`",
-        Some("write Alertmanager receivers, e.g. `- {name: noc, webhook_configs: [{url: …}]}`"),
-    ) else {
+    let hint = "write Alertmanager receivers, e.g. `- {name: noc, webhook_configs: [{url: …}]}`";
+    let Some(items) = seq_of(ctx, node, "`routing.receivers`", Some(hint)) else {
         return Vec::new();
     };
     let mut out: Vec<PlatformReceiver> = Vec::new();
@@ -461,13 +458,8 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
     let enforced = node.get("enforced").and_then(|e| {
         map_of(ctx, e, "`routing.enforced`", None)?;
         check_keys(ctx, e, &["receiver", "severities"], "`routing.enforced`");
-        let r = required(
-            ctx,
-            e,
-            "receiver",
-            "`routing.enforced` has no `receiver`",
-            None,
-        )?;
+        let missing = "`routing.enforced` has no `receiver`";
+        let r = required(ctx, e, "receiver", missing, None)?;
         let receiver = receiver_ref(ctx, r, &names, "enforced receiver")?;
         let severities = e
             .get("severities")
@@ -883,12 +875,8 @@ fn check_fields(
 }
 
 fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> Option<Receiver> {
-    map_of(
-        ctx,
-        node,
-        what,
-        Some("write e.g. `{type: webhook, url: \"https://hooks.example.com/team\"}`"),
-    )?;
+    let hint = "write e.g. `{type: webhook, url: \"https://hooks.example.com/team\"}`";
+    map_of(ctx, node, what, Some(hint))?;
     let default_guard = Guardrails::default();
     let guard = rc.routing.map_or(&default_guard, |r| &r.guardrails);
     let allowed_types = ticked(&guard.receiver_types, ", ");
@@ -1401,9 +1389,7 @@ pub(crate) fn parse_tenant_routing(
                     if err_not_map(ctx, item, &format!("`_routing.overrides` entry {}", i + 1)) {
                         continue;
                     }
-                    let mut keys = OVERRIDE_KEYS.to_vec();
-                    keys.push("mute_time_intervals");
-                    check_keys(ctx, item, &keys, &what);
+                    check_keys(ctx, item, &OVERRIDE_KEYS, &what);
                     let alertname = item
                         .get("alertname")
                         .and_then(|a| text(ctx, a, "`alertname`"));

@@ -88,12 +88,8 @@ pub(crate) fn parse_tenants_file(
     let Some(doc) = doc else {
         return out;
     };
-    let Some(top) = map_of(
-        &mut ctx,
-        doc,
-        "a tenant file",
-        Some(&format!("start with `tenants:` and then `  {example}:`")),
-    ) else {
+    let hint = format!("start with `tenants:` and then `  {example}:`");
+    let Some(top) = map_of(&mut ctx, doc, "a tenant file", Some(&hint)) else {
         return out;
     };
     let mut block = None;
@@ -121,12 +117,8 @@ pub(crate) fn parse_tenants_file(
         );
         return out;
     };
-    let Some(entries) = map_of(
-        &mut ctx,
-        block,
-        "`tenants`",
-        Some(&format!("write `tenants:` and then `  {example}:`")),
-    ) else {
+    let hint = format!("write `tenants:` and then `  {example}:`");
+    let Some(entries) = map_of(&mut ctx, block, "`tenants`", Some(&hint)) else {
         return out;
     };
     if entries.is_empty() {
@@ -665,15 +657,9 @@ fn silent_mode(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<SilentM
         &["target", "expires", "reason"],
         "`_silent_mode`",
     );
-    let hint = "add `target: warning` (or `critical`, `all`)";
-    let target = required(
-        ctx,
-        node,
-        "target",
-        "`_silent_mode` has no `target`",
-        Some(hint),
-    )
-    .and_then(|t| silent_target(ctx, t));
+    let hint = Some("add `target: warning` (or `critical`, `all`)");
+    let missing = "`_silent_mode` has no `target`";
+    let target = required(ctx, node, "target", missing, hint).and_then(|t| silent_target(ctx, t));
     let expires = match node.get("expires") {
         Some(e) => Some(parse_expires(ctx, e, now)?),
         None => None,
@@ -771,12 +757,8 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
 }
 
 fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
-    map_of(
-        ctx,
-        node,
-        "a recurring window",
-        Some("write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`"),
-    )?;
+    let hint = "write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`";
+    map_of(ctx, node, "a recurring window", Some(hint))?;
     check_keys(
         ctx,
         node,

@@ -122,12 +122,8 @@ pub fn parse_window(ctx: &mut Ctx, node: &Node) -> Option<Window> {
 }
 
 fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
-    let items = seq_of(
-        ctx,
-        node,
-        "`days`",
-        Some("write e.g. `days: [mon, tue, wed, thu, fri]`"),
-    )?;
+    let hint = "write e.g. `days: [mon, tue, wed, thu, fri]`";
+    let items = seq_of(ctx, node, "`days`", Some(hint))?;
     let mut mask = 0u8;
     let mut ok = true;
     for item in items {
@@ -153,12 +149,8 @@ fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
 }
 
 fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
-    map_of(
-        ctx,
-        node,
-        &format!("override of {what}"),
-        Some("write `{window: \"22:00-06:00\", value: 95}`"),
-    )?;
+    let hint = "write `{window: \"22:00-06:00\", value: 95}`";
+    map_of(ctx, node, &format!("override of {what}"), Some(hint))?;
     check_keys(ctx, node, &OVERRIDE_KEYS, "a scheduled override");
     let hint = Some("add `window: \"HH:MM-HH:MM\"`");
     let window = required(ctx, node, "window", "override has no `window`", hint)
