@@ -377,41 +377,31 @@ fn parse_recipe(
             ctx.error_hint(k.pos, format!("unknown field `{name}` in {what}"), hint);
         }
     }
-    let silent = match item.get("mode") {
-        None => false,
-        Some(m) => match m.as_str() {
-            Some("page") => false,
-            Some("silent") => true,
-            _ => {
-                ctx.error_hint(
-                    m.pos,
-                    format!(
-                        "`mode` of {what} must be `page` or `silent`, found {}",
-                        show(m)
-                    ),
-                    "`page` notifies; `silent` marks the alert `mode=\"silent\"`",
-                );
-                false
-            }
-        },
-    };
+    let mode = item.get("mode");
+    if let Some(m) = mode.filter(|m| !matches!(m.as_str(), Some("page" | "silent"))) {
+        ctx.error_hint(
+            m.pos,
+            format!(
+                "`mode` of {what} must be `page` or `silent`, found {}",
+                show(m)
+            ),
+            "`page` notifies; `silent` marks the alert `mode=\"silent\"`",
+        );
+    }
+    let silent = mode.and_then(Node::as_str) == Some("silent");
 
     let recipe = required(ctx, item, "recipe", what);
-    let kind = recipe.and_then(|r| match r {
-        "threshold" => Some(RecipeKind::Threshold),
-        "rate" => Some(RecipeKind::Rate),
-        "ratio" => Some(RecipeKind::Ratio),
-        "quantile" | "p99_latency" => Some(RecipeKind::Quantile),
-        "absence" => Some(RecipeKind::Absence),
-        "forecast" => Some(RecipeKind::Forecast),
-        "slo_burn_rate" => Some(RecipeKind::SloBurnRate),
-        other => {
-            let hint = did_you_mean(other, RECIPES).unwrap_or_else(|| {
+    let kind = recipe.and_then(|r| {
+        // `p99_latency` is upstream's name of the quantile recipe.
+        let name = if r == "p99_latency" { "quantile" } else { r };
+        let kind = RecipeKind::ALL.into_iter().find(|k| k.as_str() == name);
+        if kind.is_none() {
+            let hint = did_you_mean(r, RECIPES).unwrap_or_else(|| {
                 "recipes are `threshold`, `rate`, `ratio`, `quantile` (also `p99_latency`), `absence`, `forecast` and `slo_burn_rate`".into()
             });
-            ctx.error_hint(at("recipe"), format!("unknown recipe `{other}` in {what}"), hint);
-            None
+            ctx.error_hint(at("recipe"), format!("unknown recipe `{r}` in {what}"), hint);
         }
+        kind
     });
 
     let name = required(ctx, item, "name", what).and_then(|n| {

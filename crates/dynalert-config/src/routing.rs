@@ -209,22 +209,20 @@ fn timings(ctx: &mut Ctx, node: &Node, g: &Guardrails, what: &str) -> Timings {
             );
             continue;
         }
-        if let Some(r) = range {
-            if secs < r.min || secs > r.max {
-                ctx.error_hint(
-                    v.pos,
-                    format!(
-                        "`{key}` of {what} is `{}`, outside the platform guardrail",
-                        v.as_str().unwrap_or_default()
-                    ),
-                    format!(
-                        "use a value from `{}` to `{}`",
-                        fmt_secs(r.min),
-                        fmt_secs(r.max)
-                    ),
-                );
-                continue;
-            }
+        if let Some(r) = range.filter(|r| secs < r.min || secs > r.max) {
+            ctx.error_hint(
+                v.pos,
+                format!(
+                    "`{key}` of {what} is `{}`, outside the platform guardrail",
+                    v.as_str().unwrap_or_default()
+                ),
+                format!(
+                    "use a value from `{}` to `{}`",
+                    fmt_secs(r.min),
+                    fmt_secs(r.max)
+                ),
+            );
+            continue;
         }
         t[i] = Some(secs);
     }
@@ -350,13 +348,11 @@ fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
                 continue;
             }
             if URL_KEYS.contains(&key) {
-                if let Some(url) = v.as_str() {
-                    if let Err(e) = check_url(url) {
-                        ctx.error(
-                            v.pos,
-                            format!("`{key}` `{}` is not a valid URL: it {e}", mask_url(url)),
-                        );
-                    }
+                if let Some((url, Err(e))) = v.as_str().map(|url| (url, check_url(url))) {
+                    ctx.error(
+                        v.pos,
+                        format!("`{key}` `{}` is not a valid URL: it {e}", mask_url(url)),
+                    );
                 }
             } else if BOOL_KEYS.contains(&key) && !matches!(v.to_json(), serde_json::Value::Bool(_))
             {
@@ -389,13 +385,10 @@ fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
         if err_not_map(ctx, item, "a platform receiver") {
             continue;
         }
-        let Some(name) = item
-            .get("name")
+        let missing = "platform receiver has no `name`";
+        let Some(name) = required(ctx, item, "name", missing, None)
             .and_then(|n| text(ctx, n, "receiver `name`"))
         else {
-            if item.get("name").is_none() {
-                ctx.error(item.pos, "platform receiver has no `name`");
-            }
             continue;
         };
         if name.starts_with("tenant-") || name == BLACKHOLE_RECEIVER {

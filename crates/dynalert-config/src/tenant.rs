@@ -709,15 +709,14 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     // Upstream's `target` limits maintenance to some severities; dynalert's maintenance
     // covers every severity, so a narrower target is not applied (alerts keep flowing)
     // rather than muting more than was asked.
-    if let Some(t) = node.get("target") {
-        if t.as_str().is_none_or(|s| !s.eq_ignore_ascii_case("all")) {
-            ctx.warn(
-                t.pos,
-                format!("maintenance `target` {} is not supported and the maintenance is not applied", show(t)),
-                "dynalert's maintenance covers every severity: drop `target` (or write `all`); to mute one severity use `_silent_mode`",
-            );
-            return None;
-        }
+    let narrower = |t: &&Node| t.as_str().is_none_or(|s| !s.eq_ignore_ascii_case("all"));
+    if let Some(t) = node.get("target").filter(narrower) {
+        ctx.warn(
+            t.pos,
+            format!("maintenance `target` {} is not supported and the maintenance is not applied", show(t)),
+            "dynalert's maintenance covers every severity: drop `target` (or write `all`); to mute one severity use `_silent_mode`",
+        );
+        return None;
     }
     let start = node.get("start").map(|s| parse_time(ctx, s, "start"));
     let expires = node.get("expires").map(|e| parse_expires(ctx, e, now));

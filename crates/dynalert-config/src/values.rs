@@ -181,15 +181,13 @@ pub fn parse_tier_value(
     now: DateTime<Utc>,
 ) -> Option<TierValue> {
     if node.as_map().is_none() {
-        if let Some(s) = node.as_str() {
-            if s.contains(':') && !is_disable(s) {
-                ctx.error_hint(
-                    node.pos,
-                    format!("tier suffix in `{s}` inside a tier map for {what}"),
-                    "inside `{warning: …, critical: …}` write plain numbers",
-                );
-                return None;
-            }
+        if let Some(s) = node.as_str().filter(|s| s.contains(':') && !is_disable(s)) {
+            ctx.error_hint(
+                node.pos,
+                format!("tier suffix in `{s}` inside a tier map for {what}"),
+                "inside `{warning: …, critical: …}` write plain numbers",
+            );
+            return None;
         }
         let amount = parse_amount(ctx, node, what)?;
         return Some(TierValue::fixed(amount, ctx.source(node.pos)));
