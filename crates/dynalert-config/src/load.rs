@@ -264,14 +264,12 @@ pub fn check_tenant_id(id: &str) -> Result<(), String> {
         && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
+    ok.then_some(()).ok_or_else(|| {
+        format!(
             "file name gives the tenant id {}, which is not a valid tenant id",
             yaml::quote(id)
-        ))
-    }
+        )
+    })
 }
 
 /// Reads a regular file of at most `max` bytes. Never allocates more than the limit from
@@ -681,15 +679,14 @@ impl Loader {
         let read = self.read;
         let one_shot = self.one_shot;
         let now = SystemTime::now();
-        let prev_hashes: Vec<Option<[u8; 32]>> = stale
-            .iter()
-            .map(|(name, ..)| self.files.get(name).map(|f| f.hash))
+        let work: Vec<_> = stale
+            .into_iter()
+            .map(|s| (self.files.get(&s.0).map(|f| f.hash), s))
             .collect();
-        let work: Vec<_> = stale.into_iter().zip(prev_hashes).collect();
         report.files_read += work.len();
         let dir = &self.dir;
         let refreshed =
-            dynalert_model::parallel_map(&work, |((name, path, stamp, read_already), prev)| {
+            dynalert_model::parallel_map(&work, |(prev, (name, path, stamp, read_already))| {
                 let text = match &stamp.broken {
                     Some(why) => Err(why.clone()),
                     None => {
@@ -731,7 +728,7 @@ impl Loader {
                 (hash, Read::Changed(content))
             });
         let mut fresh = Vec::new();
-        for (((name, _, stamp, _), _), (hash, outcome)) in work.into_iter().zip(refreshed) {
+        for ((_, (name, _, stamp, _)), (hash, outcome)) in work.into_iter().zip(refreshed) {
             match outcome {
                 Read::Unstable => report.unstable.push(name),
                 Read::Same => {
@@ -922,14 +919,6 @@ impl Loader {
         let platform_valid = !platform_diags.iter().any(Diagnostic::is_error);
         report.platform_valid = platform_valid;
         let generation = self.platform_generation;
-        if platform_valid {
-            self.applied_platform = self
-                .files
-                .iter()
-                .filter(|(n, _)| is_platform_file(n))
-                .map(|(n, f)| (n.clone(), f.content.is_empty_mapping()))
-                .collect();
-        }
         if !platform_valid {
             // Keep everything; changed tenant files wait for a valid platform. Their
             // findings are still reported (against what the platform files define so far),
@@ -966,6 +955,12 @@ impl Loader {
             report.config = self.last_good.clone();
             return Ok(report);
         }
+        self.applied_platform = self
+            .files
+            .iter()
+            .filter(|(n, _)| is_platform_file(n))
+            .map(|(n, f)| (n.clone(), f.content.is_empty_mapping()))
+            .collect();
         let full = self.validated_generation != Some(generation);
         // Level files (`_defaults.yaml` in subdirectories) that changed: every tenant file
         // beneath them is validated again, and only those.
@@ -1082,15 +1077,10 @@ impl Loader {
                 }
                 continue;
             };
-            let mut errors: Vec<Diagnostic> = Vec::new();
             let file_ok = ft.file_ok();
-            for d in ft.diags {
-                if d.is_error() {
-                    errors.push(d);
-                } else {
-                    report.diagnostics.push(d);
-                }
-            }
+            let (mut errors, notes): (Vec<_>, Vec<_>) =
+                ft.diags.into_iter().partition(Diagnostic::is_error);
+            report.diagnostics.extend(notes);
             // Declared ids that break the grammar are reported, never served or counted.
             let mut ids: Vec<(String, Pos)> = ft
                 .tenants
@@ -1474,10 +1464,7 @@ fn validate_file(
     }
     // A tenant with a file named after it is declared there only: another file cannot
     // take it over (nor freeze it by declaring it twice).
-    for d in &out.tenants {
-        if d.id == stem {
-            continue;
-        }
+    for d in out.tenants.iter().filter(|d| d.id != stem) {
         if let Some(own) = owners.own_file(files, &d.id).filter(|own| own != name) {
             out.diags.push(Diagnostic {
                 pos: d.pos,
