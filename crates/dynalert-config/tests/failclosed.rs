@@ -27,12 +27,8 @@ fn served(report: &LoadReport, id: &str) -> Option<f64> {
         .series
         .iter()
         .find(|s| {
-            s.labels
-                .iter()
-                .any(|(k, v)| k == "metric" && v == "connections")
-                && s.labels
-                    .iter()
-                    .any(|(k, v)| k == "severity" && v == "warning")
+            let has = |k: &str, v: &str| s.labels.iter().any(|(a, b)| a == k && b == v);
+            has("metric", "connections") && has("severity", "warning")
         })
         .map(|s| s.value)
 }

@@ -74,29 +74,23 @@ fn load_bounded(text: &[u8], slot: Slot, what: &str) -> Result<(), TestCaseError
             result
         })
         .unwrap();
-    match rx.recv_timeout(TIME_BOUND) {
-        Ok(()) => {}
-        Err(mpsc::RecvTimeoutError::Disconnected) => {}
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            // The thread cannot be stopped and would keep burning CPU (and memory) while
-            // proptest shrinks: report the input and end the run.
-            eprintln!(
-                "time bound exceeded: loading {what} ({} bytes, {slot:?}) took over {TIME_BOUND:?}; starts with: {:?}",
-                text.len(),
-                String::from_utf8_lossy(&text[..text.len().min(200)])
-            );
-            std::process::exit(1);
-        }
+    if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(TIME_BOUND) {
+        // The thread cannot be stopped and would keep burning CPU (and memory) while
+        // proptest shrinks: report the input and end the run.
+        eprintln!(
+            "time bound exceeded: loading {what} ({} bytes, {slot:?}) took over {TIME_BOUND:?}; starts with: {:?}",
+            text.len(),
+            String::from_utf8_lossy(&text[..text.len().min(200)])
+        );
+        std::process::exit(1);
     }
-    let report = match worker.join() {
-        Ok(r) => r,
-        Err(_) => {
-            return Err(TestCaseError::fail(format!(
-                "the loader panicked on {what} ({} bytes, {slot:?})",
-                text.len()
-            )))
-        }
+    let panicked = |_| {
+        let n = text.len();
+        TestCaseError::fail(format!(
+            "the loader panicked on {what} ({n} bytes, {slot:?})"
+        ))
     };
+    let report = worker.join().map_err(panicked)?;
     let report = report.map_err(|e| TestCaseError::fail(format!("{what}: {e}")))?;
     // Whatever was accepted must also resolve and render.
     let snap = dynalert_model::resolve(&report.config, Utc::now());

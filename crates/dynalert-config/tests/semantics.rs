@@ -46,18 +46,17 @@ fn load(dir: &Path, t: DateTime<Utc>) -> (dynalert_config::LoadReport, Snapshot)
 
 /// `name{labels} value` lines of one family for one tenant.
 fn lines(snap: &Snapshot, family: Family, tenant: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in snap.series().filter(|s| s.family == family) {
-        if s.labels[0].1 != tenant {
-            continue;
-        }
+    let line = |s: &dynalert_model::Series| {
         let labels: Vec<String> = s.labels[1..]
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        out.push(format!("{} {}", labels.join(","), s.value));
-    }
-    out
+        format!("{} {}", labels.join(","), s.value)
+    };
+    snap.series()
+        .filter(|s| s.family == family && s.labels[0].1 == tenant)
+        .map(line)
+        .collect()
 }
 
 fn thresholds(dir: &Path, tenant: &str, t: DateTime<Utc>) -> Vec<String> {
