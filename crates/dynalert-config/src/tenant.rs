@@ -234,24 +234,19 @@ fn tenant_body(
                     Some(sev),
                 ),
                 Some((base, sev)) => {
-                    let hint = did_you_mean(base, catalogue.iter().copied()).unwrap_or_else(|| {
-                        format!(
-                            "add `{base}` to `defaults` or `optional_overrides` in a platform file"
-                        )
-                    });
                     let message =
                         format!("`_{sev}` key `{name}` has no base key `{base}` in the catalogue");
-                    unknown_key(ctx, k, base, catalogue, message, hint);
+                    let add = format!(
+                        "add `{base}` to `defaults` or `optional_overrides` in a platform file"
+                    );
+                    unknown_key(ctx, k, base, catalogue, message, add);
                     continue;
                 }
                 None => {
-                    let hint =
-                        did_you_mean(&key.base, catalogue.iter().copied()).unwrap_or_else(|| {
-                            "add the key to `defaults` or `optional_overrides` in a platform file"
-                                .into()
-                        });
                     let message = format!("unknown key `{}`", key.base);
-                    unknown_key(ctx, k, &key.base, catalogue, message, hint);
+                    let add =
+                        "add the key to `defaults` or `optional_overrides` in a platform file";
+                    unknown_key(ctx, k, &key.base, catalogue, message, add.into());
                     continue;
                 }
             }
@@ -280,14 +275,8 @@ fn tenant_body(
         }
         let mut tiers = Tiers::new();
         for (sev, (tv, pos)) in entry.tiers {
-            warn_if_default(
-                ctx,
-                &key,
-                sev,
-                &tv,
-                platform_tiers.and_then(|p| p.get(&sev)),
-                pos,
-            );
+            let default = platform_tiers.and_then(|p| p.get(&sev));
+            warn_if_default(ctx, &key, sev, &tv, default, pos);
             tiers.insert(sev, tv);
         }
         if let Some(pos) = entry.sole {
@@ -326,8 +315,9 @@ fn unknown_key(
     base: &str,
     catalogue: &std::collections::BTreeSet<&str>,
     message: String,
-    hint: String,
+    add: String,
 ) {
+    let hint = did_you_mean(base, catalogue.iter().copied()).unwrap_or(add);
     let typo = catalogue
         .iter()
         .any(|c| strsim::levenshtein(base, c) <= 2 || c.starts_with(base) || base.starts_with(c));

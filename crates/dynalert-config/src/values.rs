@@ -334,18 +334,15 @@ pub fn parse_key_value(
                 );
                 return;
             }
-            let amount = if is_disable(num) {
-                None
-            } else {
-                let Some(v) = parse_number(ctx, node.pos, num, &format!("value of `{key}`")) else {
-                    return;
-                };
-                Some(v)
-            };
+            let what = format!("value of `{key}`");
+            let amount = (!is_disable(num)).then(|| parse_number(ctx, node.pos, num, &what));
+            if amount == Some(None) {
+                return;
+            }
             if forced_tier.is_none() {
                 entry.sole = Some(node.pos);
             }
-            set(ctx, sev, fixed(ctx, amount), node.pos);
+            set(ctx, sev, fixed(ctx, amount.flatten()), node.pos);
             return;
         }
     }
@@ -408,11 +405,11 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
             if part.is_empty() {
                 continue;
             }
-            let (label, regex, value) = if let Some((l, v)) = part.split_once("=~") {
-                (l, true, v)
-            } else if let Some((l, v)) = part.split_once('=') {
-                (l, false, v)
-            } else {
+            let matcher = part
+                .split_once("=~")
+                .map(|(l, v)| (l, true, v))
+                .or_else(|| part.split_once('=').map(|(l, v)| (l, false, v)));
+            let Some((label, regex, value)) = matcher else {
                 return Err(format!(
                     "bad label matcher `{part}` in `{text}`: expected label=\"value\""
                 ));
@@ -439,20 +436,15 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
             }
             // Label values name containers, databases and the like: a quote or a brace
             // can only be an attempt to break out of the series, never a real name.
-            let forbidden: &[char] = if regex {
-                &['"']
+            let (forbidden, shown): (&[char], &str) = if regex {
+                (&['"'], "`\"`")
             } else {
-                &['"', '{', '}', '\\']
+                (&['"', '{', '}', '\\'], "`\"`, `{`, `}` or `\\`")
             };
             if unquoted.contains(forbidden) {
                 return Err(format!(
-                    "label value {} in a key may not contain {}",
+                    "label value {} in a key may not contain {shown}",
                     crate::yaml::quote(unquoted),
-                    if regex {
-                        "`\"`"
-                    } else {
-                        "`\"`, `{`, `}` or `\\`"
-                    }
                 ));
             }
             if regex {
