@@ -405,16 +405,14 @@ fn parse_recipe(
     });
 
     let name = required(ctx, item, "name", what).and_then(|n| {
-        if is_alert_name(n) {
-            Some(n.to_string())
-        } else {
+        if !is_alert_name(n) {
             ctx.error_hint(
                 at("name"),
                 format!("custom alert name `{n}` is not valid"),
                 "names are lower-case letters, digits and `_`, starting with a letter, at most 63 characters (e.g. `queue_depth_high`)",
             );
-            None
         }
+        is_alert_name(n).then(|| n.to_string())
     });
 
     let metric_field = |ctx: &mut Ctx, field: &str| -> Option<String> {
@@ -502,26 +500,20 @@ fn parse_recipe(
     };
     let forecast = [RecipeKind::Forecast];
     let slo = [RecipeKind::SloBurnRate];
-    let capacity = if only(ctx, "capacity_metric", &forecast) {
-        metric_field(ctx, "capacity_metric")
-    } else {
-        None
-    };
+    let capacity = only(ctx, "capacity_metric", &forecast)
+        .then(|| metric_field(ctx, "capacity_metric"))
+        .flatten();
     let horizon_secs = if only(ctx, "horizon", &forecast) {
         let text = str_field(ctx, item, "horizon", what).unwrap_or_default();
-        match parse_duration_secs(text) {
-            Some(s) if s > 0 && s <= MAX_DURATION_SECS => Some(s),
-            _ => {
-                ctx.error_hint(
-                    at("horizon"),
-                    format!(
-                        "`horizon` of {what} must be a duration between 1s and 7d, found `{text}`"
-                    ),
-                    "write a duration such as `4h`",
-                );
-                None
-            }
+        let secs = parse_duration_secs(text).filter(|s| *s > 0 && *s <= MAX_DURATION_SECS);
+        if secs.is_none() {
+            ctx.error_hint(
+                at("horizon"),
+                format!("`horizon` of {what} must be a duration between 1s and 7d, found `{text}`"),
+                "write a duration such as `4h`",
+            );
         }
+        secs
     } else {
         if kind == Some(RecipeKind::Forecast) {
             missing(ctx, "horizon", "add `horizon: 4h`");

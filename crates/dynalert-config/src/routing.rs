@@ -761,15 +761,9 @@ fn check_fields(
                 }
             }
         };
-        let value = match value {
-            Ok(value) => value,
-            Err(message) => {
-                if let Some(message) = message {
-                    ctx.error(v.pos, message);
-                }
-                ok = false;
-                continue;
-            }
+        let Ok(value) = value.map_err(|message| message.map(|m| ctx.error(v.pos, m))) else {
+            ok = false;
+            continue;
         };
         let text = value.as_str().unwrap_or_default();
         let field_ok = match spec.kind {
@@ -1452,12 +1446,10 @@ pub(crate) fn parse_tenant_routing(
                             if out.time_intervals.contains_key(name) {
                                 refs[slot].push(name.clone());
                             } else {
-                                let known: Vec<&str> =
-                                    out.time_intervals.keys().map(String::as_str).collect();
                                 ctx.error_hint(
                                     pos.pos,
                                     format!("time interval `{name}` in `{key}` of {what} is not defined"),
-                                    did_you_mean(name, known.iter().copied()).unwrap_or_else(|| "define it under `_routing.time_intervals`".into()),
+                                    did_you_mean(name, out.time_intervals.keys().map(String::as_str)).unwrap_or_else(|| "define it under `_routing.time_intervals`".into()),
                                 );
                             }
                         }
