@@ -269,10 +269,7 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
     };
     for (k, v) in entries {
         let name = k.as_str().unwrap_or_default();
-        if parse_key_name(name)
-            .map(|key| key.is_dimensional())
-            .unwrap_or(true)
-        {
+        if !parse_key_name(name).is_ok_and(|key| !key.is_dimensional()) {
             ctx.error(
                 k.pos,
                 format!("bad state filter name `{name}`: use lower-case letters, digits and `_`"),
@@ -317,12 +314,10 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             continue;
         }
         let severity = match v.get("severity") {
-            Some(s) => match parse_severity(ctx, s, &format!("state filter `{name}`")) {
-                Some(s) => s,
-                None => continue,
-            },
-            None => Severity::Warning,
+            Some(s) => parse_severity(ctx, s, &format!("state filter `{name}`")),
+            None => Some(Severity::Warning),
         };
+        let Some(severity) = severity else { continue };
         platform.state_filters.insert(
             name.to_string(),
             StateFilterDef {
