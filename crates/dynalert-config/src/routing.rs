@@ -263,12 +263,10 @@ fn guardrails(ctx: &mut Ctx, node: &Node) -> Guardrails {
             continue;
         }
         check_keys(ctx, v, &["min", "max"], &what);
-        let min = v
-            .get("min")
-            .and_then(|n| duration(ctx, n, &format!("`min` of {what}")));
-        let max = v
-            .get("max")
-            .and_then(|n| duration(ctx, n, &format!("`max` of {what}")));
+        let [min, max] = ["min", "max"].map(|bound| {
+            v.get(bound)
+                .and_then(|n| duration(ctx, n, &format!("`{bound}` of {what}")))
+        });
         let range = Range {
             min: min.unwrap_or(0),
             max: max.unwrap_or(u64::MAX),

@@ -502,16 +502,9 @@ fn string_field(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
 
 fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metadata {
     let mut m = Metadata::default();
-    if map_of(
-        ctx,
-        node,
-        "`_metadata`",
-        Some(
-            "write `{tier: vip, owner: dba-team, runbook_url: \"https://…\", namespaces: [db-a]}`",
-        ),
-    )
-    .is_none()
-    {
+    let hint =
+        "write `{tier: vip, owner: dba-team, runbook_url: \"https://…\", namespaces: [db-a]}`";
+    if map_of(ctx, node, "`_metadata`", Some(hint)).is_none() {
         return m;
     }
     m.source = Some(ctx.source(node.pos));
