@@ -27,6 +27,11 @@ fn write(path: impl AsRef<Path>, text: impl AsRef<[u8]>) {
     std::fs::write(path, text).unwrap();
 }
 
+/// A tenant file of `id` that sets `mysql_connections` to `value`.
+fn connections(id: &str, value: &str) -> String {
+    format!("tenants:\n  {id}:\n    mysql_connections: {value}\n")
+}
+
 /// Writes a conf.d with the platform file and `tenants` as (id, body) pairs.
 fn confd(tenants: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -371,10 +376,7 @@ fn symlinks_are_followed_and_dot_names_skipped() {
     let data = dir.path().join("..2026_06_01");
     std::fs::create_dir(&data).unwrap();
     write(data.join("_defaults.yaml"), PLATFORM);
-    write(
-        data.join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections: 70\n",
-    );
+    write(data.join("db-a.yaml"), connections("db-a", "70"));
     std::os::unix::fs::symlink("..2026_06_01", dir.path().join("..data")).unwrap();
     for f in ["_defaults.yaml", "db-a.yaml"] {
         std::os::unix::fs::symlink(format!("..data/{f}"), dir.path().join(f)).unwrap();
@@ -400,14 +402,8 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
     assert!(first.applied_in_full());
 
     // Break db-a, change db-b: db-a keeps 70, db-b moves to 95.
-    write(
-        p.join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections: lots\n",
-    );
-    write(
-        p.join("db-b.yaml"),
-        "tenants:\n  db-b:\n    mysql_connections: 95\n",
-    );
+    write(p.join("db-a.yaml"), connections("db-a", "lots"));
+    write(p.join("db-b.yaml"), connections("db-b", "95"));
     let r = loader.reload(t).unwrap();
     assert!(!r.applied_in_full());
     assert_eq!(r.tenant_valid.get("db-a"), Some(&false));
@@ -420,20 +416,14 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
 
     // Break the platform file: nothing changes, even a valid tenant edit is held back.
     write(p.join("_defaults.yaml"), "defaults: [broken\n");
-    write(
-        p.join("db-b.yaml"),
-        "tenants:\n  db-b:\n    mysql_connections: 99\n",
-    );
+    write(p.join("db-b.yaml"), connections("db-b", "99"));
     let r2 = loader.reload(t).unwrap();
     assert!(!r2.platform_valid);
     assert_eq!(*r2.config, *r.config);
 
     // Fix everything: all applied.
     write(p.join("_defaults.yaml"), PLATFORM);
-    write(
-        p.join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections: 71\n",
-    );
+    write(p.join("db-a.yaml"), connections("db-a", "71"));
     let r3 = loader.reload(t).unwrap();
     assert!(r3.applied_in_full(), "{:#?}", r3.diagnostics);
     let snap = dynalert_model::resolve(&r3.config, t);
@@ -458,10 +448,7 @@ fn only_changed_files_are_parsed_again() {
         (idle.files_read, idle.files_parsed, idle.changed),
         (0, 0, false)
     );
-    write(
-        dir.path().join("db-b.yaml"),
-        "tenants:\n  db-b:\n    mysql_connections: 91\n",
-    );
+    write(dir.path().join("db-b.yaml"), connections("db-b", "91"));
     let one = loader.reload(t).unwrap();
     assert_eq!(
         (one.files_read, one.files_parsed, one.changed),
