@@ -162,36 +162,17 @@ fn tree() -> impl Strategy<Value = Tree> {
 }
 
 /// Flow-style YAML of a tree.
-fn render(t: &Tree, out: &mut String) {
+fn render(t: &Tree) -> String {
+    let join = |items: Vec<String>| items.join(", ");
     match t {
-        Tree::Scalar(s) => out.push_str(s),
-        Tree::Long(n) => out.push_str(&format!("\"{}\"", "x".repeat(*n))),
-        Tree::Alias(a) => out.push_str(&format!("*a{a}")),
-        Tree::Anchor(a, inner) => {
-            out.push_str(&format!("&a{a} "));
-            render(inner, out);
-        }
-        Tree::Seq(items) => {
-            out.push('[');
-            for (i, x) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                render(x, out);
-            }
-            out.push(']');
-        }
+        Tree::Scalar(s) => s.clone(),
+        Tree::Long(n) => format!("\"{}\"", "x".repeat(*n)),
+        Tree::Alias(a) => format!("*a{a}"),
+        Tree::Anchor(a, inner) => format!("&a{a} {}", render(inner)),
+        Tree::Seq(items) => format!("[{}]", join(items.iter().map(render).collect())),
         Tree::Map(items) => {
-            out.push('{');
-            for (i, (k, v)) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(k);
-                out.push_str(": ");
-                render(v, out);
-            }
-            out.push('}');
+            let entries = items.iter().map(|(k, v)| format!("{k}: {}", render(v)));
+            format!("{{{}}}", join(entries.collect()))
         }
     }
 }
@@ -234,14 +215,10 @@ fn deep(depth: usize, style: u8) -> String {
         ),
         _ => {
             // Block mappings, two spaces per level.
-            let mut s = String::new();
-            for d in 0..depth {
-                s.push_str(&" ".repeat(2 * d));
-                s.push_str("k:\n");
-            }
-            s.push_str(&" ".repeat(2 * depth));
-            s.push_str("v\n");
-            s
+            let keys: String = (0..depth)
+                .map(|d| format!("{}k:\n", " ".repeat(2 * d)))
+                .collect();
+            format!("{keys}{}v\n", " ".repeat(2 * depth))
         }
     }
 }
@@ -305,8 +282,7 @@ proptest! {
 
     #[test]
     fn random_trees_with_anchors_and_aliases(t in tree(), wrapped in any::<bool>(), slot in slot()) {
-        let mut body = String::new();
-        render(&t, &mut body);
+        let body = render(&t);
         let text = if wrapped {
             format!("tenants:\n  db-a: {body}\n")
         } else {
