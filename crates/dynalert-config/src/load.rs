@@ -581,10 +581,6 @@ impl Loader {
         l
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The last configuration that was served.
     pub fn last_good(&self) -> Arc<Config> {
         self.last_good.clone()
@@ -935,7 +931,7 @@ impl Loader {
                 report.diagnostics.extend(level.own.iter().cloned());
             }
             let (files, dir, limits) = (&self.files, &self.dir, self.read.limits);
-            let owners = Owners::new();
+            let owners = Owners::default();
             let indexes = platform_indexes(&dirs);
             let checked = dynalert_model::parallel_map(&pending, |name| {
                 let index = &indexes[dir_of(name)];
@@ -1027,7 +1023,7 @@ impl Loader {
         }
         // Validate the changed tenant files in parallel.
         let (files, dir, limits) = (&self.files, &self.dir, self.read.limits);
-        let owners = Owners::new();
+        let owners = Owners::default();
         let indexes = platform_indexes(&dirs);
         let validated = dynalert_model::parallel_map(&names, |name| {
             let level = &dirs[dir_of(name)];
@@ -1480,13 +1476,10 @@ fn validate_file(
 }
 
 /// Tenant id -> the file named after it (`db-a.yaml`), built on first use.
+#[derive(Default)]
 struct Owners(std::sync::OnceLock<BTreeMap<String, String>>);
 
 impl Owners {
-    fn new() -> Owners {
-        Owners(std::sync::OnceLock::new())
-    }
-
     fn own_file(&self, files: &BTreeMap<String, FileState>, id: &str) -> Option<String> {
         self.0
             .get_or_init(|| {
