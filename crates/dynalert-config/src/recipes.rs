@@ -205,14 +205,11 @@ fn str_field<'a>(ctx: &mut Ctx, item: &'a Node, field: &str, what: &str) -> Opti
 }
 
 fn required<'a>(ctx: &mut Ctx, item: &'a Node, field: &str, what: &str) -> Option<&'a str> {
-    if item.get(field).is_none() {
-        ctx.error_hint(
-            item.pos,
-            format!("{what} has no `{field}`"),
-            format!("add `{field}: …`"),
-        );
-        return None;
-    }
+    let (missing, hint) = (
+        format!("{what} has no `{field}`"),
+        format!("add `{field}: …`"),
+    );
+    crate::scalars::required(ctx, item, field, missing, Some(&hint))?;
     str_field(ctx, item, field, what)
 }
 

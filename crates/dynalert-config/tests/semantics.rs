@@ -280,23 +280,14 @@ fn hostile_maintenance_crons_stay_with_their_tenant() {
     // A cron that never matches (31 February), a nickname, six fields and a huge text: each is
     // a located error in its own file or a window of its own tenant; no other tenant moves.
     let huge = format!("0 0 * * {}", "1,".repeat(5000) + "1");
+    let cron = |c: &str| {
+        format!("    _state_maintenance:\n      recurring:\n        - {{cron: \"{c}\", duration: 2h}}\n")
+    };
     let dir = confd(&[
-        (
-            "db-a",
-            "    _state_maintenance:\n      recurring:\n        - {cron: \"0 0 31 2 *\", duration: 2h}\n",
-        ),
-        (
-            "db-c",
-            "    _state_maintenance:\n      recurring:\n        - {cron: \"@daily\", duration: 2h}\n",
-        ),
-        (
-            "db-d",
-            "    _state_maintenance:\n      recurring:\n        - {cron: \"0 0 2 * * sun\", duration: 2h}\n",
-        ),
-        (
-            "db-e",
-            &format!("    _state_maintenance:\n      recurring:\n        - {{cron: \"{huge}\", duration: 2h}}\n"),
-        ),
+        ("db-a", &cron("0 0 31 2 *")),
+        ("db-c", &cron("@daily")),
+        ("db-d", &cron("0 0 2 * * sun")),
+        ("db-e", &cron(&huge)),
         ("db-b", "    mysql_connections: 50\n"),
     ]);
     let started = std::time::Instant::now();
