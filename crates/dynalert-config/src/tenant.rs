@@ -459,9 +459,8 @@ fn reserved(
         "_silent_mode" => tenant.silent_mode = silent_mode(ctx, v, now),
         "_state_maintenance" => tenant.maintenance = maintenance(ctx, v, now),
         "_severity_dedup" => {
-            if let Some(on) = parse_switch(ctx, v, "`_severity_dedup`") {
-                tenant.severity_dedup = on;
-            }
+            let on = parse_switch(ctx, v, "`_severity_dedup`");
+            tenant.severity_dedup = on.unwrap_or(tenant.severity_dedup);
         }
         _ if filter_keys.iter().any(|f| f == name) => {
             let filter = &name["_state_".len()..];
