@@ -67,7 +67,12 @@ pub struct Ctx<'a> {
     pub out: &'a mut Vec<Diagnostic>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// Collects the diagnostics of `file` into `out`.
+    pub fn new(file: Arc<str>, out: &'a mut Vec<Diagnostic>) -> Ctx<'a> {
+        Ctx { file, out }
+    }
+
     pub fn push(
         &mut self,
         level: Level,

@@ -844,20 +844,13 @@ impl Loader {
                     ));
                 }
                 Ok(doc) => {
-                    let mut ctx = Ctx {
-                        file,
-                        out: &mut diags,
-                    };
+                    let mut ctx = Ctx::new(file, &mut diags);
                     merge_file(&mut ctx, doc.as_deref(), &mut platform, now, false);
                 }
             }
         }
         if let Some(file) = platform.files.last().cloned() {
-            let mut ctx = Ctx {
-                file,
-                out: &mut diags,
-            };
-            finish_platform(&mut ctx, &platform);
+            finish_platform(&mut Ctx::new(file, &mut diags), &platform);
         }
         let platform = Arc::new(platform);
         self.platform_generation += 1;
@@ -1381,10 +1374,7 @@ impl Loader {
                     "write `{}` (or comments) for a level without defaults",
                 )),
                 Content::Parsed(Ok(doc)) => {
-                    let mut ctx = Ctx {
-                        file,
-                        out: &mut own,
-                    };
+                    let mut ctx = Ctx::new(file, &mut own);
                     merge_file(&mut ctx, doc.as_deref(), &mut platform, now, true);
                 }
                 _ => {}

@@ -80,10 +80,7 @@ pub(crate) fn parse_tenants_file(
     now: DateTime<Utc>,
 ) -> FileTenants {
     let mut out = FileTenants::default();
-    let mut ctx = Ctx {
-        file: file.clone(),
-        out: &mut out.diags,
-    };
+    let mut ctx = Ctx::new(file.clone(), &mut out.diags);
     let example = crate::load::check_tenant_id(stem).map_or("db-a", |()| stem);
     let Some(doc) = doc else {
         return out;
@@ -137,10 +134,7 @@ pub(crate) fn parse_tenants_file(
             tenant: None,
             diags: Vec::new(),
         };
-        let mut tctx = Ctx {
-            file: file.clone(),
-            out: &mut declared.diags,
-        };
+        let mut tctx = Ctx::new(file.clone(), &mut declared.diags);
         if crate::load::check_tenant_id(&id).is_err() {
             tctx.error_hint(
                 k.pos,
