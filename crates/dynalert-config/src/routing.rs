@@ -596,17 +596,16 @@ fn tenant_limits(ctx: &mut Ctx, node: &Node, base: &TenantLimits, what: &str) ->
     }
     check_keys(ctx, node, &TenantLimits::KEYS, what);
     for key in TenantLimits::KEYS {
-        if let Some(v) = node.get(key) {
-            match v.to_json().as_u64() {
-                Some(n) => out.set(key, n as usize),
-                None => ctx.error(
-                    v.pos,
-                    format!(
-                        "`{key}` of {what} must be a whole number, found {}",
-                        show(v)
-                    ),
+        let Some(v) = node.get(key) else { continue };
+        match v.to_json().as_u64() {
+            Some(n) => out.set(key, n as usize),
+            None => ctx.error(
+                v.pos,
+                format!(
+                    "`{key}` of {what} must be a whole number, found {}",
+                    show(v)
                 ),
-            }
+            ),
         }
     }
     out

@@ -16,13 +16,15 @@ const ENABLE_WORDS: [&str; 4] = ["enable", "enabled", "on", "true"];
 pub(crate) const TIER_NAMES: [&str; 3] = ["info", "warning", "critical"];
 
 pub fn is_disable(s: &str) -> bool {
-    let s = s.trim();
-    DISABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+    DISABLE_WORDS
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(s.trim()))
 }
 
 pub fn is_enable(s: &str) -> bool {
-    let s = s.trim();
-    ENABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+    ENABLE_WORDS
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(s.trim()))
 }
 
 /// An on/off switch (`enable`/`disable` and synonyms).
