@@ -16,15 +16,13 @@ const ENABLE_WORDS: [&str; 4] = ["enable", "enabled", "on", "true"];
 pub(crate) const TIER_NAMES: [&str; 3] = ["info", "warning", "critical"];
 
 pub fn is_disable(s: &str) -> bool {
-    DISABLE_WORDS
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case(s.trim()))
+    let s = s.trim();
+    DISABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 pub fn is_enable(s: &str) -> bool {
-    ENABLE_WORDS
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case(s.trim()))
+    let s = s.trim();
+    ENABLE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 /// An on/off switch (`enable`/`disable` and synonyms).
