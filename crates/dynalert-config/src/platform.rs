@@ -162,16 +162,14 @@ fn merge_defaults(
     for (key, entry) in parsed {
         let adds_tier = suffix_only.contains(&key) && !plain.contains(&key);
         let sole = entry.sole.is_some();
-        for (tv, pos) in entry.tiers.values() {
-            if tv.expires.is_some() {
-                // A default has nothing to fall back to after an expiry: refuse rather
-                // than accept and ignore it.
-                ctx.error_hint(
-                    *pos,
-                    format!("`expires` on the platform default `{key}`"),
-                    "a default applies until the platform file changes: drop `expires`, or put temporary values in tenant files",
-                );
-            }
+        // A default has nothing to fall back to after an expiry: refuse rather than
+        // accept and ignore it.
+        for (_, pos) in entry.tiers.values().filter(|(tv, _)| tv.expires.is_some()) {
+            ctx.error_hint(
+                *pos,
+                format!("`expires` on the platform default `{key}`"),
+                "a default applies until the platform file changes: drop `expires`, or put temporary values in tenant files",
+            );
         }
         let mut tiers: Tiers = entry
             .tiers

@@ -254,18 +254,16 @@ fn tenant_body(
     }
     for (key, entry) in keys {
         let platform_tiers = platform.defaults.get(&key);
-        if platform_tiers.is_none() {
-            // An optional key has no default to fall back to: a value that expires would
-            // just vanish. Refused, as upstream does.
-            for (tv, pos) in entry.tiers.values() {
-                if tv.expires.is_some() {
-                    ctx.error_hint(
-                        *pos,
-                        format!("`expires` on `{key}`, which has no platform default to return to"),
-                        "drop `expires` and remove the key when it should stop, or ask the platform team for a default",
-                    );
-                }
-            }
+        // An optional key has no default to fall back to: a value that expires would
+        // just vanish. Refused, as upstream does.
+        let expiring =
+            |(tv, _): &&(TierValue, Pos)| platform_tiers.is_none() && tv.expires.is_some();
+        for (_, pos) in entry.tiers.values().filter(expiring) {
+            ctx.error_hint(
+                *pos,
+                format!("`expires` on `{key}`, which has no platform default to return to"),
+                "drop `expires` and remove the key when it should stop, or ask the platform team for a default",
+            );
         }
         let mut tiers = Tiers::new();
         for (sev, (tv, pos)) in entry.tiers {
