@@ -1294,13 +1294,8 @@ impl Loader {
             .map(str::to_string)
             .collect();
         all.extend(ancestors);
-        let depth = |d: &str| {
-            if d.is_empty() {
-                0
-            } else {
-                d.matches('/').count() + 1
-            }
-        };
+        // The root is depth 0; `a` is 1, `a/b` 2.
+        let depth = |d: &str| usize::from(!d.is_empty()) + d.matches('/').count();
         let deepest = all.iter().map(|d| depth(d)).max().unwrap_or(0);
         let mut out = BTreeMap::new();
         for at in 0..=deepest {

@@ -58,8 +58,9 @@ const OVERRIDE_KEYS: [&str; 11] = [
     "mute_time_intervals",
 ];
 const TIMING_KEYS: [&str; 3] = ["group_wait", "group_interval", "repeat_interval"];
-/// Upper bounds of the timings whatever the guardrails say: Alertmanager's durations
-/// overflow past about 292 years, and values beyond these bounds are mistakes.
+/// Upper bounds of the timings whatever the guardrails say (in the order of
+/// [`TIMING_KEYS`]): Alertmanager's durations overflow past about 292 years, and values
+/// beyond these bounds are mistakes.
 const HARD_LIMITS: [(&str, u64); 3] = [
     ("group_wait", 3600),
     ("group_interval", 24 * 3600),
@@ -189,16 +190,13 @@ fn timings(ctx: &mut Ctx, node: &Node, g: &Guardrails, what: &str) -> Timings {
             continue;
         }
         let range = [g.group_wait, g.group_interval, g.repeat_interval][i];
-        let limit = HARD_LIMITS
-            .iter()
-            .find_map(|(k, l)| (*k == key).then_some(*l))
-            .unwrap_or(u64::MAX);
+        let (_, limit) = HARD_LIMITS[i];
+        let text = v.as_str().unwrap_or_default();
         if secs > limit {
             ctx.error_hint(
                 v.pos,
                 format!(
-                    "`{key}` of {what} is `{}`, longer than {} allows",
-                    v.as_str().unwrap_or_default(),
+                    "`{key}` of {what} is `{text}`, longer than {} allows",
                     if range.is_some() {
                         "the hard limit"
                     } else {
@@ -212,10 +210,7 @@ fn timings(ctx: &mut Ctx, node: &Node, g: &Guardrails, what: &str) -> Timings {
         if let Some(r) = range.filter(|r| secs < r.min || secs > r.max) {
             ctx.error_hint(
                 v.pos,
-                format!(
-                    "`{key}` of {what} is `{}`, outside the platform guardrail",
-                    v.as_str().unwrap_or_default()
-                ),
+                format!("`{key}` of {what} is `{text}`, outside the platform guardrail"),
                 format!(
                     "use a value from `{}` to `{}`",
                     fmt_secs(r.min),

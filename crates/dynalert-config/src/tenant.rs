@@ -169,12 +169,10 @@ pub(crate) fn parse_tenants_file(
 }
 
 fn platform_block_error(ctx: &mut Ctx, k: &Node) {
+    let name = k.as_str().unwrap_or_default();
     ctx.error_hint(
         k.pos,
-        format!(
-            "platform-only block `{}` in a tenant file",
-            k.as_str().unwrap_or_default()
-        ),
+        format!("platform-only block `{name}` in a tenant file"),
         "move it to a platform file such as `_defaults.yaml`",
     );
 }
