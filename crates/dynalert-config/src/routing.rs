@@ -221,12 +221,9 @@ fn timings(ctx: &mut Ctx, node: &Node, g: &Guardrails, what: &str) -> Timings {
         }
         t[i] = Some(secs);
     }
-    let [group_wait, group_interval, repeat_interval] = t;
-    Timings {
-        group_wait,
-        group_interval,
-        repeat_interval,
-    }
+    let mut out = Timings::default();
+    [out.group_wait, out.group_interval, out.repeat_interval] = t;
+    out
 }
 
 /// Compact duration text (`90s` -> `1m30s`).
@@ -251,7 +248,8 @@ fn guardrails(ctx: &mut Ctx, node: &Node) -> Guardrails {
         return g;
     }
     check_keys(ctx, node, &GUARDRAIL_KEYS, "`routing.guardrails`");
-    for key in TIMING_KEYS {
+    let mut ranges = [g.group_wait, g.group_interval, g.repeat_interval];
+    for (i, key) in TIMING_KEYS.into_iter().enumerate() {
         let Some(v) = node.get(key) else { continue };
         let what = format!("`routing.guardrails.{key}`");
         if err_not_map(ctx, v, &what) {
@@ -270,12 +268,9 @@ fn guardrails(ctx: &mut Ctx, node: &Node) -> Guardrails {
             ctx.error(v.pos, format!("{what} has `min` greater than `max`"));
             continue;
         }
-        match key {
-            "group_wait" => g.group_wait = Some(range),
-            "group_interval" => g.group_interval = Some(range),
-            _ => g.repeat_interval = Some(range),
-        }
+        ranges[i] = Some(range);
     }
+    [g.group_wait, g.group_interval, g.repeat_interval] = ranges;
     if let Some(v) = node.get("receiver_types") {
         if let Some(names) = string_list(ctx, v, "`routing.guardrails.receiver_types`") {
             g.receiver_types.clear();
