@@ -305,20 +305,17 @@ fn selectors(
             ok = false;
             continue;
         }
-        let value = match v.as_str() {
-            Some(s) if !v.is_null() => s,
-            _ => {
-                ctx.error_hint(
-                    v.pos,
-                    format!(
-                        "selector `{label}` of {what} must be a string, found {}",
-                        show(v)
-                    ),
-                    "quote the value",
-                );
-                ok = false;
-                continue;
-            }
+        let Some(value) = v.as_str().filter(|_| !v.is_null()) else {
+            ctx.error_hint(
+                v.pos,
+                format!(
+                    "selector `{label}` of {what} must be a string, found {}",
+                    show(v)
+                ),
+                "quote the value",
+            );
+            ok = false;
+            continue;
         };
         if value.len() > MAX_VALUE_LEN {
             ctx.error(
@@ -577,17 +574,18 @@ fn parse_recipe(
     }
     let objective = if only(ctx, "objective", &slo) {
         let text = str_field(ctx, item, "objective", what).unwrap_or_default();
-        match text.trim().trim_end_matches('%').parse::<f64>() {
-            Ok(v) if v > 0.0 && v < 100.0 => Some(v),
-            _ => {
-                ctx.error_hint(
-                    at("objective"),
-                    format!("`objective` of {what} must be a percentage between 0 and 100, found `{text}`"),
-                    "write `objective: \"99.9\"`",
-                );
-                None
-            }
+        let percent = text.trim().trim_end_matches('%').parse::<f64>().ok();
+        let objective = percent.filter(|v| *v > 0.0 && *v < 100.0);
+        if objective.is_none() {
+            ctx.error_hint(
+                at("objective"),
+                format!(
+                    "`objective` of {what} must be a percentage between 0 and 100, found `{text}`"
+                ),
+                "write `objective: \"99.9\"`",
+            );
         }
+        objective
     } else {
         if kind == Some(RecipeKind::SloBurnRate) {
             missing(

@@ -176,11 +176,7 @@ fn removed_or_emptied_platform_file_keeps_the_last_good_platform() {
     let report = loader.reload(Utc::now()).unwrap();
     assert!(report.platform_valid, "{:?}", report.diagnostics);
     write(dir.path(), "_defaults.yaml", "{}\n");
-    write(
-        dir.path(),
-        "db-c.yaml",
-        "tenants:\n  db-c:\n    mysql_connections: 10\n",
-    );
+    write(dir.path(), "db-c.yaml", &tenant("db-c", 10));
     // `mysql_connections` left the catalogue with the defaults: tenants that set it are
     // now rejected and keep their last good config; that is the platform's decision.
     let _ = loader.reload(Utc::now()).unwrap();
