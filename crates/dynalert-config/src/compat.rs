@@ -126,11 +126,8 @@ pub(crate) fn key_without_component(ctx: &mut Ctx, key: &Node, value: &Node, nam
 /// A platform default whose value is free-form text or a list (upstream's `alert_group:
 /// baseline`): not a threshold, so not in the catalogue. Returns true when reported.
 pub(crate) fn free_form_default(ctx: &mut Ctx, key: &Node, value: &Node, name: &str) -> bool {
-    let free = match &value.kind {
-        NodeKind::Scalar { .. } => !threshold_like(value),
-        NodeKind::Seq(_) => true,
-        NodeKind::Map(_) => false,
-    };
+    // A list is never threshold-like; a mapping is left to the threshold grammar.
+    let free = !matches!(value.kind, NodeKind::Map(_)) && !threshold_like(value);
     if free {
         ctx.warn(
             key.pos,

@@ -67,7 +67,12 @@ pub struct Ctx<'a> {
     pub out: &'a mut Vec<Diagnostic>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// Collects the diagnostics of `file` into `out`.
+    pub fn new(file: Arc<str>, out: &'a mut Vec<Diagnostic>) -> Ctx<'a> {
+        Ctx { file, out }
+    }
+
     pub fn push(
         &mut self,
         level: Level,
@@ -94,6 +99,11 @@ impl Ctx<'_> {
 
     pub fn warn(&mut self, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {
         self.push(Level::Warning, pos, message, Some(hint.into()));
+    }
+
+    /// How many errors were collected so far.
+    pub fn errors(&self) -> usize {
+        self.out.iter().filter(|d| d.is_error()).count()
     }
 
     pub fn source(&self, pos: Pos) -> dynalert_model::Source {

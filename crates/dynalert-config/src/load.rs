@@ -43,7 +43,7 @@ pub enum LoadError {
     },
 }
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Default)]
 struct Stamp {
     len: u64,
     mtime: Option<SystemTime>,
@@ -264,23 +264,18 @@ pub fn check_tenant_id(id: &str) -> Result<(), String> {
         && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
+    ok.then_some(()).ok_or_else(|| {
+        format!(
             "file name gives the tenant id {}, which is not a valid tenant id",
             yaml::quote(id)
-        ))
-    }
+        )
+    })
 }
 
 /// Reads a regular file of at most `max` bytes. Never allocates more than the limit from
 /// the file's reported size, never blocks on a FIFO, and checks the limit while reading.
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    match read_stable(path, None, max)? {
-        Some(bytes) => Ok(bytes),
-        None => unreachable!("an unstamped read is never unstable"),
-    }
+    Ok(read_stable(path, None, max)?.expect("an unstamped read is never unstable"))
 }
 
 /// Reads a regular file of at most `max` bytes. With the `stamp` the scan saw, the read
@@ -440,10 +435,8 @@ fn probe(path: &Path) -> Probe {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Probe::Gone,
         Err(e) => {
             return Probe::Broken(Stamp {
-                len: 0,
-                mtime: None,
-                ino: 0,
                 broken: Some(format!("cannot read: {e}")),
+                ..Stamp::default()
             })
         }
         Ok(m) => m,
@@ -588,10 +581,6 @@ impl Loader {
         l
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The last configuration that was served.
     pub fn last_good(&self) -> Arc<Config> {
         self.last_good.clone()
@@ -640,12 +629,9 @@ impl Loader {
             (path, probe, None)
         });
         for (name, (path, probe, read)) in names.into_iter().zip(probes) {
-            let stamp = match probe {
-                Probe::Gone => {
-                    gone.push(name);
-                    continue;
-                }
-                Probe::Broken(stamp) | Probe::File(stamp) => stamp,
+            let (Probe::Broken(stamp) | Probe::File(stamp)) = probe else {
+                gone.push(name);
+                continue;
             };
             // `seen` finds deleted files: with nothing loaded yet there are none.
             if !cold {
@@ -689,15 +675,14 @@ impl Loader {
         let read = self.read;
         let one_shot = self.one_shot;
         let now = SystemTime::now();
-        let prev_hashes: Vec<Option<[u8; 32]>> = stale
-            .iter()
-            .map(|(name, ..)| self.files.get(name).map(|f| f.hash))
+        let work: Vec<_> = stale
+            .into_iter()
+            .map(|s| (self.files.get(&s.0).map(|f| f.hash), s))
             .collect();
-        let work: Vec<_> = stale.into_iter().zip(prev_hashes).collect();
         report.files_read += work.len();
         let dir = &self.dir;
         let refreshed =
-            dynalert_model::parallel_map(&work, |((name, path, stamp, read_already), prev)| {
+            dynalert_model::parallel_map(&work, |(prev, (name, path, stamp, read_already))| {
                 let text = match &stamp.broken {
                     Some(why) => Err(why.clone()),
                     None => {
@@ -712,13 +697,12 @@ impl Loader {
                             read_stable(path, Some(stamp), read.limits.max_bytes)
                                 .map(|bytes| bytes.map(Arc::<[u8]>::from))
                         });
-                        match got {
-                            Ok(Some(bytes)) => Ok(bytes),
-                            // Changed while it was read: the same file, size and mtime after
-                            // the read, or read again later.
-                            Ok(None) => return ([0u8; 32], Read::Unstable),
-                            Err(e) => Err(e),
-                        }
+                        // `None`: changed while it was read: the same file, size and mtime
+                        // after the read, or read again later.
+                        let Some(text) = got.transpose() else {
+                            return ([0u8; 32], Read::Unstable);
+                        };
+                        text
                     }
                 };
                 // A one-shot load never compares a tenant file with an earlier version;
@@ -740,7 +724,7 @@ impl Loader {
                 (hash, Read::Changed(content))
             });
         let mut fresh = Vec::new();
-        for (((name, _, stamp, _), _), (hash, outcome)) in work.into_iter().zip(refreshed) {
+        for ((_, (name, _, stamp, _)), (hash, outcome)) in work.into_iter().zip(refreshed) {
             match outcome {
                 Read::Unstable => report.unstable.push(name),
                 Read::Same => {
@@ -804,19 +788,16 @@ impl Loader {
         if f.content.is_empty_mapping() {
             return true;
         }
-        match f.stamp.broken.as_deref() {
-            Some(REMOVED) => false,
-            _ => {
-                f.hash = Sha256::digest(REMOVED.as_bytes()).into();
-                f.stamp.broken = Some(REMOVED.into());
-                f.content = Content::Parsed(Err(vec![io_hint(
-                    &file,
-                    "platform file was removed; the last good platform is kept",
-                    "to retire a platform file, first replace its content with `{}` and reload, then delete it",
-                )]));
-                false
-            }
+        if f.stamp.broken.as_deref() != Some(REMOVED) {
+            f.hash = Sha256::digest(REMOVED.as_bytes()).into();
+            f.stamp.broken = Some(REMOVED.into());
+            f.content = Content::Parsed(Err(vec![io_hint(
+                &file,
+                "platform file was removed; the last good platform is kept",
+                "to retire a platform file, first replace its content with `{}` and reload, then delete it",
+            )]));
         }
+        false
     }
 
     fn build_platform(&mut self, now: DateTime<Utc>) -> (Arc<Platform>, Vec<Diagnostic>) {
@@ -826,10 +807,8 @@ impl Loader {
             .filter(|(n, _)| is_platform_file(n))
             .map(|(_, f)| f.hash)
             .collect();
-        if let Some((h, p, d)) = &self.platform {
-            if *h == hashes {
-                return (p.clone(), d.clone());
-            }
+        if let Some((_, p, d)) = self.platform.as_ref().filter(|(h, ..)| *h == hashes) {
+            return (p.clone(), d.clone());
         }
         let mut platform = Platform::default();
         let mut diags = Vec::new();
@@ -865,20 +844,13 @@ impl Loader {
                     ));
                 }
                 Ok(doc) => {
-                    let mut ctx = Ctx {
-                        file,
-                        out: &mut diags,
-                    };
+                    let mut ctx = Ctx::new(file, &mut diags);
                     merge_file(&mut ctx, doc.as_deref(), &mut platform, now, false);
                 }
             }
         }
         if let Some(file) = platform.files.last().cloned() {
-            let mut ctx = Ctx {
-                file,
-                out: &mut diags,
-            };
-            finish_platform(&mut ctx, &platform);
+            finish_platform(&mut Ctx::new(file, &mut diags), &platform);
         }
         let platform = Arc::new(platform);
         self.platform_generation += 1;
@@ -936,14 +908,6 @@ impl Loader {
         let platform_valid = !platform_diags.iter().any(Diagnostic::is_error);
         report.platform_valid = platform_valid;
         let generation = self.platform_generation;
-        if platform_valid {
-            self.applied_platform = self
-                .files
-                .iter()
-                .filter(|(n, _)| is_platform_file(n))
-                .map(|(n, f)| (n.clone(), f.content.is_empty_mapping()))
-                .collect();
-        }
         if !platform_valid {
             // Keep everything; changed tenant files wait for a valid platform. Their
             // findings are still reported (against what the platform files define so far),
@@ -960,7 +924,7 @@ impl Loader {
                 report.diagnostics.extend(level.own.iter().cloned());
             }
             let (files, dir, limits) = (&self.files, &self.dir, self.read.limits);
-            let owners = Owners::new();
+            let owners = Owners::default();
             let indexes = platform_indexes(&dirs);
             let checked = dynalert_model::parallel_map(&pending, |name| {
                 let index = &indexes[dir_of(name)];
@@ -980,6 +944,12 @@ impl Loader {
             report.config = self.last_good.clone();
             return Ok(report);
         }
+        self.applied_platform = self
+            .files
+            .iter()
+            .filter(|(n, _)| is_platform_file(n))
+            .map(|(n, f)| (n.clone(), f.content.is_empty_mapping()))
+            .collect();
         let full = self.validated_generation != Some(generation);
         // Level files (`_defaults.yaml` in subdirectories) that changed: every tenant file
         // beneath them is validated again, and only those.
@@ -1046,7 +1016,7 @@ impl Loader {
         }
         // Validate the changed tenant files in parallel.
         let (files, dir, limits) = (&self.files, &self.dir, self.read.limits);
-        let owners = Owners::new();
+        let owners = Owners::default();
         let indexes = platform_indexes(&dirs);
         let validated = dynalert_model::parallel_map(&names, |name| {
             let level = &dirs[dir_of(name)];
@@ -1096,15 +1066,10 @@ impl Loader {
                 }
                 continue;
             };
-            let mut errors: Vec<Diagnostic> = Vec::new();
             let file_ok = ft.file_ok();
-            for d in ft.diags {
-                if d.is_error() {
-                    errors.push(d);
-                } else {
-                    report.diagnostics.push(d);
-                }
-            }
+            let (mut errors, notes): (Vec<_>, Vec<_>) =
+                ft.diags.into_iter().partition(Diagnostic::is_error);
+            report.diagnostics.extend(notes);
             // Declared ids that break the grammar are reported, never served or counted.
             let mut ids: Vec<(String, Pos)> = ft
                 .tenants
@@ -1189,32 +1154,29 @@ impl Loader {
                 .collect();
         }
         for id in affected {
-            if self.id_files.get(&id).is_none_or(|f| f.len() < 2) {
+            let Some(files) = self.id_files.get(&id).filter(|f| f.len() >= 2) else {
                 self.duplicates.remove(&id);
                 continue;
-            }
-            let files: Vec<String> = self
-                .id_files
-                .get(&id)
-                .map(|f| f.iter().cloned().collect())
-                .unwrap_or_default();
-            let mut diags = Vec::new();
-            for name in &files {
-                let others = ticked(files.iter().filter(|o| *o != name), ", ");
-                let pos = self
-                    .file_ids
-                    .get(name)
-                    .and_then(|ids| ids.iter().find(|(n, _)| *n == id))
-                    .map_or(Pos { line: 1, col: 1 }, |(_, p)| *p);
-                diags.push(Diagnostic {
-                    pos,
-                    ..io_hint(
-                        &self.display_path(name),
-                        format!("tenant `{id}` is defined twice (also in {})", others),
-                        "declare each tenant in one file only: delete or rename the others",
-                    )
-                });
-            }
+            };
+            let diags = files
+                .iter()
+                .map(|name| {
+                    let others = ticked(files.iter().filter(|o| *o != name), ", ");
+                    let pos = self
+                        .file_ids
+                        .get(name)
+                        .and_then(|ids| ids.iter().find(|(n, _)| *n == id))
+                        .map_or(Pos { line: 1, col: 1 }, |(_, p)| *p);
+                    Diagnostic {
+                        pos,
+                        ..io_hint(
+                            &self.display_path(name),
+                            format!("tenant `{id}` is defined twice (also in {})", others),
+                            "declare each tenant in one file only: delete or rename the others",
+                        )
+                    }
+                })
+                .collect();
             self.duplicates.insert(id.clone(), diags);
             if self.reject(&id, &mut served) {
                 restored.push(id);
@@ -1262,16 +1224,12 @@ impl Loader {
     /// Returns whether there is one.
     fn reject(&mut self, id: &str, served: &mut BTreeMap<String, Arc<Tenant>>) -> bool {
         self.valid.insert(id.to_string(), false);
-        match self.last_good.tenants.get(id) {
-            Some(prev) => {
-                served.insert(id.to_string(), prev.clone());
-                true
-            }
-            None => {
-                served.remove(id);
-                false
-            }
-        }
+        let prev = self.last_good.tenants.get(id);
+        match prev {
+            Some(prev) => served.insert(id.to_string(), prev.clone()),
+            None => served.remove(id),
+        };
+        prev.is_some()
     }
 
     /// File `name` no longer declares tenant `id`: the tenant goes when no file does.
@@ -1336,13 +1294,8 @@ impl Loader {
             .map(str::to_string)
             .collect();
         all.extend(ancestors);
-        let depth = |d: &str| {
-            if d.is_empty() {
-                0
-            } else {
-                d.matches('/').count() + 1
-            }
-        };
+        // The root is depth 0; `a` is 1, `a/b` 2.
+        let depth = |d: &str| usize::from(!d.is_empty()) + d.matches('/').count();
         let deepest = all.iter().map(|d| depth(d)).max().unwrap_or(0);
         let mut out = BTreeMap::new();
         for at in 0..=deepest {
@@ -1382,10 +1335,10 @@ impl Loader {
             };
         }
         // Parents are done first (see `level_dirs`).
-        let parent = match done.get(dir_of(dir)) {
-            Some(p) => p.clone(),
-            None => self.level(dir_of(dir), root, generation, now, done, level_files),
-        };
+        let parent = done
+            .get(dir_of(dir))
+            .cloned()
+            .unwrap_or_else(|| self.level(dir_of(dir), root, generation, now, done, level_files));
         let own_files = level_files.get(dir).cloned().unwrap_or_default();
         if own_files.is_empty() {
             return LevelState {
@@ -1396,10 +1349,8 @@ impl Loader {
         let mut hashes = parent.key.1.clone();
         hashes.extend(own_files.iter().map(|(_, h)| *h));
         let key = (generation, hashes);
-        if let Some(cached) = self.levels.get(dir) {
-            if cached.key == key {
-                return cached.clone();
-            }
+        if let Some(cached) = self.levels.get(dir).filter(|c| c.key == key) {
+            return cached.clone();
         }
         let mut platform = (*parent.platform).clone();
         let mut own = Vec::new();
@@ -1418,10 +1369,7 @@ impl Loader {
                     "write `{}` (or comments) for a level without defaults",
                 )),
                 Content::Parsed(Ok(doc)) => {
-                    let mut ctx = Ctx {
-                        file,
-                        out: &mut own,
-                    };
+                    let mut ctx = Ctx::new(file, &mut own);
                     merge_file(&mut ctx, doc.as_deref(), &mut platform, now, true);
                 }
                 _ => {}
@@ -1476,11 +1424,7 @@ fn validate_file(
             tenants: Vec::new(),
         },
         Ok(None) => {
-            let example = if check_tenant_id(stem).is_ok() {
-                stem
-            } else {
-                "db-a"
-            };
+            let example = check_tenant_id(stem).map_or("db-a", |()| stem);
             FileTenants {
                 diags: vec![io_hint(
                     &file,
@@ -1501,10 +1445,7 @@ fn validate_file(
     }
     // A tenant with a file named after it is declared there only: another file cannot
     // take it over (nor freeze it by declaring it twice).
-    for d in &out.tenants {
-        if d.id == stem {
-            continue;
-        }
+    for d in out.tenants.iter().filter(|d| d.id != stem) {
         if let Some(own) = owners.own_file(files, &d.id).filter(|own| own != name) {
             out.diags.push(Diagnostic {
                 pos: d.pos,
@@ -1520,13 +1461,10 @@ fn validate_file(
 }
 
 /// Tenant id -> the file named after it (`db-a.yaml`), built on first use.
+#[derive(Default)]
 struct Owners(std::sync::OnceLock<BTreeMap<String, String>>);
 
 impl Owners {
-    fn new() -> Owners {
-        Owners(std::sync::OnceLock::new())
-    }
-
     fn own_file(&self, files: &BTreeMap<String, FileState>, id: &str) -> Option<String> {
         self.0
             .get_or_init(|| {

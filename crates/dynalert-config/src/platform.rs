@@ -132,19 +132,12 @@ fn merge_defaults(
         let (key_text, forced) = match name.rsplit_once('_') {
             // Wherever it is written: next to its base, or in a later file or a level below.
             Some((base, tier)) if names.contains(&base) || platform.knows(base) => {
-                match Severity::parse(tier) {
-                    Some(sev) => (base, Some(sev)),
-                    None => (name, None),
-                }
+                Severity::parse(tier).map_or((name, None), |sev| (base, Some(sev)))
             }
             _ => (name, None),
         };
-        let key = match parse_key_name(key_text) {
-            Ok(key) => key,
-            Err(msg) => {
-                ctx.error(k.pos, msg);
-                continue;
-            }
+        let Ok(key) = parse_key_name(key_text).map_err(|msg| ctx.error(k.pos, msg)) else {
+            continue;
         };
         if key.is_dimensional() && !names.contains(&key.base.as_str()) && !platform.knows(&key.base)
         {
@@ -169,16 +162,14 @@ fn merge_defaults(
     for (key, entry) in parsed {
         let adds_tier = suffix_only.contains(&key) && !plain.contains(&key);
         let sole = entry.sole.is_some();
-        for (tv, pos) in entry.tiers.values() {
-            if tv.expires.is_some() {
-                // A default has nothing to fall back to after an expiry: refuse rather
-                // than accept and ignore it.
-                ctx.error_hint(
-                    *pos,
-                    format!("`expires` on the platform default `{key}`"),
-                    "a default applies until the platform file changes: drop `expires`, or put temporary values in tenant files",
-                );
-            }
+        // A default has nothing to fall back to after an expiry: refuse rather than
+        // accept and ignore it.
+        for (_, pos) in entry.tiers.values().filter(|(tv, _)| tv.expires.is_some()) {
+            ctx.error_hint(
+                *pos,
+                format!("`expires` on the platform default `{key}`"),
+                "a default applies until the platform file changes: drop `expires`, or put temporary values in tenant files",
+            );
         }
         let mut tiers: Tiers = entry
             .tiers
@@ -200,18 +191,16 @@ fn merge_defaults(
                 "list it in one place only",
             );
         }
+        let source = tiers.values().next().map(|tv| tv.source.clone());
         if level && sole {
             // `"N:tier"` replaces the key's value as a whole (upstream: one row).
-            let source = tiers.values().next().map(|tv| tv.source.clone());
             platform
                 .chain
                 .entry(key.clone())
                 .or_default()
                 .extend(source);
-            platform.defaults.insert(key, tiers);
         } else if level {
             // A level refines the tiers it names and inherits the others (maps merge).
-            let source = tiers.values().next().map(|tv| tv.source.clone());
             let chain = platform.chain.entry(key.clone()).or_insert_with(|| {
                 platform
                     .defaults
@@ -221,18 +210,17 @@ fn merge_defaults(
                     .unwrap_or_default()
             });
             chain.extend(source);
-            let merged = platform.defaults.entry(key).or_default();
-            for (sev, tv) in tiers.iter() {
-                merged.insert(sev, tv.clone());
-            }
-        } else if adds_tier {
-            // `<key>_critical` in a later file adds the tier to the key.
+        } else if !adds_tier {
+            platform.chain.remove(&key);
+        }
+        // A level without `"N:tier"`, and `<key>_critical` in a later file, add their
+        // tiers to the key; anything else replaces it.
+        if (level && !sole) || (!level && adds_tier) {
             let merged = platform.defaults.entry(key).or_default();
             for (sev, tv) in tiers.iter() {
                 merged.insert(sev, tv.clone());
             }
         } else {
-            platform.chain.remove(&key);
             platform.defaults.insert(key, tiers);
         }
     }
@@ -279,10 +267,7 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
     };
     for (k, v) in entries {
         let name = k.as_str().unwrap_or_default();
-        if parse_key_name(name)
-            .map(|key| key.is_dimensional())
-            .unwrap_or(true)
-        {
+        if !parse_key_name(name).is_ok_and(|key| !key.is_dimensional()) {
             ctx.error(
                 k.pos,
                 format!("bad state filter name `{name}`: use lower-case letters, digits and `_`"),
@@ -327,12 +312,10 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             continue;
         }
         let severity = match v.get("severity") {
-            Some(s) => match parse_severity(ctx, s, &format!("state filter `{name}`")) {
-                Some(s) => s,
-                None => continue,
-            },
-            None => Severity::Warning,
+            Some(s) => parse_severity(ctx, s, &format!("state filter `{name}`")),
+            None => Some(Severity::Warning),
         };
+        let Some(severity) = severity else { continue };
         platform.state_filters.insert(
             name.to_string(),
             StateFilterDef {
@@ -345,12 +328,8 @@ fn merge_state_filters(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
 }
 
 fn merge_dimensions(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
-    let Some(entries) = map_of(
-        ctx,
-        node,
-        "`dimensions`",
-        Some("write e.g. `dimensions: {container_cpu: [container]}`"),
-    ) else {
+    let hint = "write e.g. `dimensions: {container_cpu: [container]}`";
+    let Some(entries) = map_of(ctx, node, "`dimensions`", Some(hint)) else {
         return;
     };
     let dims = platform.dimensions.get_or_insert_with(Default::default);
@@ -420,12 +399,8 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
     if node.is_null() {
         return;
     }
-    let Some(entries) = map_of(
-        ctx,
-        node,
-        "`tenancy`",
-        Some("write `tenancy: {db-a: {tier: vip, namespaces: [db-a]}}`"),
-    ) else {
+    let hint = "write `tenancy: {db-a: {tier: vip, namespaces: [db-a]}}`";
+    let Some(entries) = map_of(ctx, node, "`tenancy`", Some(hint)) else {
         return;
     };
     for (k, v) in entries {
@@ -454,14 +429,8 @@ fn merge_tenancy(ctx: &mut Ctx, node: &Node, platform: &mut Platform) {
             source: Some(ctx.source(k.pos)),
             ..Default::default()
         };
-        if map_of(
-            ctx,
-            v,
-            &format!("`tenancy.{id}`"),
-            Some("write `{tier: vip, namespaces: [db-a]}`"),
-        )
-        .is_none()
-        {
+        let hint = "write `{tier: vip, namespaces: [db-a]}`";
+        if map_of(ctx, v, &format!("`tenancy.{id}`"), Some(hint)).is_none() {
             continue;
         }
         check_keys(ctx, v, &["tier", "namespaces"], &format!("`tenancy.{id}`"));
@@ -530,15 +499,11 @@ pub(crate) fn finish_platform(ctx: &mut Ctx, platform: &Platform) {
             .as_ref()
             .map_or((ctx.file.clone(), 1), |s| (s.file.clone(), s.line));
         let Some(hint) = near else { continue };
-        let (level, message) = (
-            crate::diag::Level::Error,
-            format!("tenant `{id}` is assigned the unknown tier `{tier}`"),
-        );
         ctx.out.push(crate::diag::Diagnostic {
-            level,
+            level: crate::diag::Level::Error,
             file,
             pos: crate::yaml::Pos { line, col: 1 },
-            message,
+            message: format!("tenant `{id}` is assigned the unknown tier `{tier}`"),
             hint: Some(hint),
         });
     }

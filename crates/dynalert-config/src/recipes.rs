@@ -72,12 +72,8 @@ pub fn parse_custom_alerts(
     if node.is_null() {
         return Vec::new();
     }
-    let Some(items) = seq_of(
-        ctx,
-        node,
-        "`_custom_alerts`",
-        Some("write `_custom_alerts:` and then one `- recipe: …` entry per alert"),
-    ) else {
+    let hint = "write `_custom_alerts:` and then one `- recipe: …` entry per alert";
+    let Some(items) = seq_of(ctx, node, "`_custom_alerts`", Some(hint)) else {
         return Vec::new();
     };
     let (limit, whose) = match scope {
@@ -198,46 +194,39 @@ pub fn check_against_platform(
 
 fn str_field<'a>(ctx: &mut Ctx, item: &'a Node, field: &str, what: &str) -> Option<&'a str> {
     let v = item.get(field)?;
-    match v.as_str() {
-        Some(s) if !v.is_null() => Some(s),
-        _ => {
-            ctx.error(
-                v.pos,
-                format!("`{field}` of {what} must be a string, found {}", show(v)),
-            );
-            None
-        }
+    let s = v.as_str().filter(|_| !v.is_null());
+    if s.is_none() {
+        ctx.error(
+            v.pos,
+            format!("`{field}` of {what} must be a string, found {}", show(v)),
+        );
     }
+    s
 }
 
 fn required<'a>(ctx: &mut Ctx, item: &'a Node, field: &str, what: &str) -> Option<&'a str> {
-    if item.get(field).is_none() {
-        ctx.error_hint(
-            item.pos,
-            format!("{what} has no `{field}`"),
-            format!("add `{field}: …`"),
-        );
-        return None;
-    }
+    let (missing, hint) = (
+        format!("{what} has no `{field}`"),
+        format!("add `{field}: …`"),
+    );
+    crate::scalars::required(ctx, item, field, missing, Some(&hint))?;
     str_field(ctx, item, field, what)
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`: the Prometheus metric name grammar.
 pub fn is_metric_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    is_name(s, true)
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`: the Prometheus label name grammar.
 pub fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    is_name(s, false)
+}
+
+/// Letters, digits, `_` (and `:` when `colon`), not starting with a digit.
+fn is_name(s: &str, colon: bool) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':');
+    s.chars().next().is_some_and(|c| !c.is_ascii_digit()) && s.chars().all(ok)
 }
 
 /// `[a-z][a-z0-9_]*`, at most 63 characters: alert names of recipes are snake_case, so
@@ -316,20 +305,17 @@ fn selectors(
             ok = false;
             continue;
         }
-        let value = match v.as_str() {
-            Some(s) if !v.is_null() => s,
-            _ => {
-                ctx.error_hint(
-                    v.pos,
-                    format!(
-                        "selector `{label}` of {what} must be a string, found {}",
-                        show(v)
-                    ),
-                    "quote the value",
-                );
-                ok = false;
-                continue;
-            }
+        let Some(value) = v.as_str().filter(|_| !v.is_null()) else {
+            ctx.error_hint(
+                v.pos,
+                format!(
+                    "selector `{label}` of {what} must be a string, found {}",
+                    show(v)
+                ),
+                "quote the value",
+            );
+            ok = false;
+            continue;
         };
         if value.len() > MAX_VALUE_LEN {
             ctx.error(
@@ -365,13 +351,9 @@ fn parse_recipe(
     scope: RecipeScope,
     now: DateTime<Utc>,
 ) -> Option<CustomAlert> {
-    map_of(
-        ctx,
-        item,
-        "a custom alert",
-        Some("write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`"),
-    )?;
-    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
+    let hint = "write `- recipe: threshold` with `name`, `metric`, `op`, `window` and `threshold`";
+    map_of(ctx, item, "a custom alert", Some(hint))?;
+    let errors_before = ctx.errors();
     let label = item.get("name").and_then(Node::as_str).map_or_else(
         || "a custom alert".to_string(),
         |n| format!("custom alert `{n}`"),
@@ -379,6 +361,9 @@ fn parse_recipe(
     let what = label.as_str();
     // Where a field is written, or the custom alert itself when it is missing.
     let at = |field: &str| item.get(field).map_or(item.pos, |n| n.pos);
+    let missing = |ctx: &mut Ctx, field: &str, hint: &str| {
+        ctx.error_hint(item.pos, format!("{what} has no `{field}`"), hint);
+    };
     for (k, _) in item.as_map().unwrap_or_default() {
         let name = k.as_str().unwrap_or_default();
         if !FIELDS.contains(&name) {
@@ -386,54 +371,42 @@ fn parse_recipe(
             ctx.error_hint(k.pos, format!("unknown field `{name}` in {what}"), hint);
         }
     }
-    let silent = match item.get("mode") {
-        None => false,
-        Some(m) => match m.as_str() {
-            Some("page") => false,
-            Some("silent") => true,
-            _ => {
-                ctx.error_hint(
-                    m.pos,
-                    format!(
-                        "`mode` of {what} must be `page` or `silent`, found {}",
-                        show(m)
-                    ),
-                    "`page` notifies; `silent` marks the alert `mode=\"silent\"`",
-                );
-                false
-            }
-        },
-    };
+    let mode = item.get("mode");
+    if let Some(m) = mode.filter(|m| !matches!(m.as_str(), Some("page" | "silent"))) {
+        ctx.error_hint(
+            m.pos,
+            format!(
+                "`mode` of {what} must be `page` or `silent`, found {}",
+                show(m)
+            ),
+            "`page` notifies; `silent` marks the alert `mode=\"silent\"`",
+        );
+    }
+    let silent = mode.and_then(Node::as_str) == Some("silent");
 
     let recipe = required(ctx, item, "recipe", what);
-    let kind = recipe.and_then(|r| match r {
-        "threshold" => Some(RecipeKind::Threshold),
-        "rate" => Some(RecipeKind::Rate),
-        "ratio" => Some(RecipeKind::Ratio),
-        "quantile" | "p99_latency" => Some(RecipeKind::Quantile),
-        "absence" => Some(RecipeKind::Absence),
-        "forecast" => Some(RecipeKind::Forecast),
-        "slo_burn_rate" => Some(RecipeKind::SloBurnRate),
-        other => {
-            let hint = did_you_mean(other, RECIPES).unwrap_or_else(|| {
+    let kind = recipe.and_then(|r| {
+        // `p99_latency` is upstream's name of the quantile recipe.
+        let name = if r == "p99_latency" { "quantile" } else { r };
+        let kind = RecipeKind::ALL.into_iter().find(|k| k.as_str() == name);
+        if kind.is_none() {
+            let hint = did_you_mean(r, RECIPES).unwrap_or_else(|| {
                 "recipes are `threshold`, `rate`, `ratio`, `quantile` (also `p99_latency`), `absence`, `forecast` and `slo_burn_rate`".into()
             });
-            ctx.error_hint(at("recipe"), format!("unknown recipe `{other}` in {what}"), hint);
-            None
+            ctx.error_hint(at("recipe"), format!("unknown recipe `{r}` in {what}"), hint);
         }
+        kind
     });
 
     let name = required(ctx, item, "name", what).and_then(|n| {
-        if is_alert_name(n) {
-            Some(n.to_string())
-        } else {
+        if !is_alert_name(n) {
             ctx.error_hint(
                 at("name"),
                 format!("custom alert name `{n}` is not valid"),
                 "names are lower-case letters, digits and `_`, starting with a letter, at most 63 characters (e.g. `queue_depth_high`)",
             );
-            None
         }
+        is_alert_name(n).then(|| n.to_string())
     });
 
     let metric_field = |ctx: &mut Ctx, field: &str| -> Option<String> {
@@ -471,11 +444,7 @@ fn parse_recipe(
             Some(_) => str_field(ctx, item, "quantile", what),
             None => {
                 if default_q.is_none() {
-                    ctx.error_hint(
-                        item.pos,
-                        format!("{what} has no `quantile`"),
-                        "add `quantile: \"0.99\"`",
-                    );
+                    missing(ctx, "quantile", "add `quantile: \"0.99\"`");
                 }
                 default_q
             }
@@ -525,33 +494,23 @@ fn parse_recipe(
     };
     let forecast = [RecipeKind::Forecast];
     let slo = [RecipeKind::SloBurnRate];
-    let capacity = if only(ctx, "capacity_metric", &forecast) {
-        metric_field(ctx, "capacity_metric")
-    } else {
-        None
-    };
+    let capacity = only(ctx, "capacity_metric", &forecast)
+        .then(|| metric_field(ctx, "capacity_metric"))
+        .flatten();
     let horizon_secs = if only(ctx, "horizon", &forecast) {
         let text = str_field(ctx, item, "horizon", what).unwrap_or_default();
-        match parse_duration_secs(text) {
-            Some(s) if s > 0 && s <= MAX_DURATION_SECS => Some(s),
-            _ => {
-                ctx.error_hint(
-                    at("horizon"),
-                    format!(
-                        "`horizon` of {what} must be a duration between 1s and 7d, found `{text}`"
-                    ),
-                    "write a duration such as `4h`",
-                );
-                None
-            }
+        let secs = parse_duration_secs(text).filter(|s| *s > 0 && *s <= MAX_DURATION_SECS);
+        if secs.is_none() {
+            ctx.error_hint(
+                at("horizon"),
+                format!("`horizon` of {what} must be a duration between 1s and 7d, found `{text}`"),
+                "write a duration such as `4h`",
+            );
         }
+        secs
     } else {
         if kind == Some(RecipeKind::Forecast) {
-            ctx.error_hint(
-                item.pos,
-                format!("{what} has no `horizon`"),
-                "add `horizon: 4h`",
-            );
+            missing(ctx, "horizon", "add `horizon: 4h`");
         }
         None
     };
@@ -615,22 +574,23 @@ fn parse_recipe(
     }
     let objective = if only(ctx, "objective", &slo) {
         let text = str_field(ctx, item, "objective", what).unwrap_or_default();
-        match text.trim().trim_end_matches('%').parse::<f64>() {
-            Ok(v) if v > 0.0 && v < 100.0 => Some(v),
-            _ => {
-                ctx.error_hint(
-                    at("objective"),
-                    format!("`objective` of {what} must be a percentage between 0 and 100, found `{text}`"),
-                    "write `objective: \"99.9\"`",
-                );
-                None
-            }
+        let percent = text.trim().trim_end_matches('%').parse::<f64>().ok();
+        let objective = percent.filter(|v| *v > 0.0 && *v < 100.0);
+        if objective.is_none() {
+            ctx.error_hint(
+                at("objective"),
+                format!(
+                    "`objective` of {what} must be a percentage between 0 and 100, found `{text}`"
+                ),
+                "write `objective: \"99.9\"`",
+            );
         }
+        objective
     } else {
         if kind == Some(RecipeKind::SloBurnRate) {
-            ctx.error_hint(
-                item.pos,
-                format!("{what} has no `objective`"),
+            missing(
+                ctx,
+                "objective",
                 "add `objective: \"99.9\"` (percent of good events)",
             );
         }
@@ -670,9 +630,9 @@ fn parse_recipe(
             None
         }
         (_, None) => {
-            ctx.error_hint(
-                item.pos,
-                format!("{what} has no `op`"),
+            missing(
+                ctx,
+                "op",
                 "add `op: \">\"` (one of `>`, `>=`, `<`, `<=`, `==`, `!=`)",
             );
             None
@@ -722,11 +682,7 @@ fn parse_recipe(
         // `max(metric) > 70` does.
         (Some(RecipeKind::Threshold), None) => Some(String::new()),
         (_, None) => {
-            ctx.error_hint(
-                item.pos,
-                format!("{what} has no `window`"),
-                "add `window: 5m`",
-            );
+            missing(ctx, "window", "add `window: 5m`");
             None
         }
         (_, Some(_)) => duration(ctx, item, "window", what).flatten(),
@@ -755,9 +711,9 @@ fn parse_recipe(
             }
         }
         (_, Some(t)) => parse_key_value(ctx, t, "threshold", None, &mut entry, now),
-        (_, None) => ctx.error_hint(
-            item.pos,
-            format!("{what} has no `threshold`"),
+        (_, None) => missing(
+            ctx,
+            "threshold",
             "add `threshold: 100`, `threshold: \"100:critical\"` or `threshold: {warning: 100, critical: 200}`",
         ),
     }
@@ -782,8 +738,7 @@ fn parse_recipe(
         });
     }
 
-    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
-    if errors_after != errors_before {
+    if ctx.errors() != errors_before {
         return None;
     }
     Some(CustomAlert {
@@ -829,12 +784,8 @@ pub fn merge_custom_alert_limits(
         );
         return;
     }
-    let Some(entries) = map_of(
-        ctx,
-        node,
-        "`custom_alert_limits`",
-        Some("write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`"),
-    ) else {
+    let hint = "write e.g. `custom_alert_limits: {max_series_per_tenant: 10000, max_alerts_per_rule: 20000}`";
+    let Some(entries) = map_of(ctx, node, "`custom_alert_limits`", Some(hint)) else {
         return;
     };
     let mut limits = dynalert_model::RecipeLimits::default();

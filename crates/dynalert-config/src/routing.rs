@@ -18,7 +18,9 @@ use regex::Regex;
 
 use crate::diag::{did_you_mean, did_you_mean_or_list, ticked, Ctx};
 use crate::recipes::is_label_name;
-use crate::scalars::{check_keys, map_of, parse_duration_secs, parse_severity, seq_of, show};
+use crate::scalars::{
+    check_keys, map_of, parse_duration_secs, parse_severity, required, seq_of, show,
+};
 use crate::yaml::Node;
 
 const PLATFORM_KEYS: [&str; 10] = [
@@ -42,7 +44,7 @@ const TENANT_KEYS: [&str; 7] = [
     "overrides",
     "time_intervals",
 ];
-const OVERRIDE_KEYS: [&str; 10] = [
+const OVERRIDE_KEYS: [&str; 11] = [
     "alertname",
     "severity",
     "matchers",
@@ -53,10 +55,12 @@ const OVERRIDE_KEYS: [&str; 10] = [
     "repeat_interval",
     "continue",
     "active_time_intervals",
+    "mute_time_intervals",
 ];
 const TIMING_KEYS: [&str; 3] = ["group_wait", "group_interval", "repeat_interval"];
-/// Upper bounds of the timings whatever the guardrails say: Alertmanager's durations
-/// overflow past about 292 years, and values beyond these bounds are mistakes.
+/// Upper bounds of the timings whatever the guardrails say (in the order of
+/// [`TIMING_KEYS`]): Alertmanager's durations overflow past about 292 years, and values
+/// beyond these bounds are mistakes.
 const HARD_LIMITS: [(&str, u64); 3] = [
     ("group_wait", 3600),
     ("group_interval", 24 * 3600),
@@ -75,17 +79,15 @@ fn err_not_map(ctx: &mut Ctx, node: &Node, what: &str) -> bool {
 
 fn duration(ctx: &mut Ctx, node: &Node, what: &str) -> Option<u64> {
     let text = node.as_str().unwrap_or_default();
-    match parse_duration_secs(text).and_then(|s| u64::try_from(s).ok()) {
-        Some(s) => Some(s),
-        _ => {
-            ctx.error_hint(
-                node.pos,
-                format!("{what} is not a duration: {}", show(node)),
-                "use a duration such as `30s`, `5m` or `4h`",
-            );
-            None
-        }
+    let secs = parse_duration_secs(text).and_then(|s| u64::try_from(s).ok());
+    if secs.is_none() {
+        ctx.error_hint(
+            node.pos,
+            format!("{what} is not a duration: {}", show(node)),
+            "use a duration such as `30s`, `5m` or `4h`",
+        );
     }
+    secs
 }
 
 fn string_list(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
@@ -104,16 +106,16 @@ fn string_list(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
 }
 
 fn text(ctx: &mut Ctx, node: &Node, what: &str) -> Option<String> {
-    match node.as_str() {
-        Some(s) if !node.is_null() && !s.trim().is_empty() => Some(s.to_string()),
-        _ => {
-            ctx.error(
-                node.pos,
-                format!("{what} must be a non-empty string, found {}", show(node)),
-            );
-            None
-        }
+    let s = node
+        .as_str()
+        .filter(|s| !node.is_null() && !s.trim().is_empty());
+    if s.is_none() {
+        ctx.error(
+            node.pos,
+            format!("{what} must be a non-empty string, found {}", show(node)),
+        );
     }
+    s.map(str::to_string)
 }
 
 fn group_by(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {
@@ -173,9 +175,9 @@ fn severities(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<Severity>> {
 }
 
 /// Timings of `node` (`group_wait`, `group_interval`, `repeat_interval`), checked against `guard`.
-fn timings(ctx: &mut Ctx, node: &Node, guard: &Guardrails, what: &str) -> Timings {
-    let mut t = Timings::default();
-    for key in TIMING_KEYS {
+fn timings(ctx: &mut Ctx, node: &Node, g: &Guardrails, what: &str) -> Timings {
+    let mut t = [None; 3];
+    for (i, key) in TIMING_KEYS.into_iter().enumerate() {
         let Some(v) = node.get(key) else { continue };
         let Some(secs) = duration(ctx, v, &format!("`{key}` of {what}")) else {
             continue;
@@ -187,22 +189,14 @@ fn timings(ctx: &mut Ctx, node: &Node, guard: &Guardrails, what: &str) -> Timing
             );
             continue;
         }
-        let range = match key {
-            "group_wait" => guard.group_wait,
-            "group_interval" => guard.group_interval,
-            _ => guard.repeat_interval,
-        };
-        let (_, limit) = HARD_LIMITS
-            .iter()
-            .find(|(k, _)| *k == key)
-            .copied()
-            .unwrap_or(("", u64::MAX));
+        let range = [g.group_wait, g.group_interval, g.repeat_interval][i];
+        let (_, limit) = HARD_LIMITS[i];
+        let text = v.as_str().unwrap_or_default();
         if secs > limit {
             ctx.error_hint(
                 v.pos,
                 format!(
-                    "`{key}` of {what} is `{}`, longer than {} allows",
-                    v.as_str().unwrap_or_default(),
+                    "`{key}` of {what} is `{text}`, longer than {} allows",
                     if range.is_some() {
                         "the hard limit"
                     } else {
@@ -213,30 +207,23 @@ fn timings(ctx: &mut Ctx, node: &Node, guard: &Guardrails, what: &str) -> Timing
             );
             continue;
         }
-        if let Some(r) = range {
-            if secs < r.min || secs > r.max {
-                ctx.error_hint(
-                    v.pos,
-                    format!(
-                        "`{key}` of {what} is `{}`, outside the platform guardrail",
-                        v.as_str().unwrap_or_default()
-                    ),
-                    format!(
-                        "use a value from `{}` to `{}`",
-                        fmt_secs(r.min),
-                        fmt_secs(r.max)
-                    ),
-                );
-                continue;
-            }
+        if let Some(r) = range.filter(|r| secs < r.min || secs > r.max) {
+            ctx.error_hint(
+                v.pos,
+                format!("`{key}` of {what} is `{text}`, outside the platform guardrail"),
+                format!(
+                    "use a value from `{}` to `{}`",
+                    fmt_secs(r.min),
+                    fmt_secs(r.max)
+                ),
+            );
+            continue;
         }
-        match key {
-            "group_wait" => t.group_wait = Some(secs),
-            "group_interval" => t.group_interval = Some(secs),
-            _ => t.repeat_interval = Some(secs),
-        }
+        t[i] = Some(secs);
     }
-    t
+    let mut out = Timings::default();
+    [out.group_wait, out.group_interval, out.repeat_interval] = t;
+    out
 }
 
 /// Compact duration text (`90s` -> `1m30s`).
@@ -244,18 +231,15 @@ pub fn fmt_secs(secs: u64) -> String {
     if secs == 0 {
         return "0s".into();
     }
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
+    [
+        (secs / 3600, 'h'),
+        (secs % 3600 / 60, 'm'),
+        (secs % 60, 's'),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, unit)| format!("{n}{unit}"))
+    .collect()
 }
 
 fn guardrails(ctx: &mut Ctx, node: &Node) -> Guardrails {
@@ -264,19 +248,18 @@ fn guardrails(ctx: &mut Ctx, node: &Node) -> Guardrails {
         return g;
     }
     check_keys(ctx, node, &GUARDRAIL_KEYS, "`routing.guardrails`");
-    for key in TIMING_KEYS {
+    let mut ranges = [g.group_wait, g.group_interval, g.repeat_interval];
+    for (i, key) in TIMING_KEYS.into_iter().enumerate() {
         let Some(v) = node.get(key) else { continue };
         let what = format!("`routing.guardrails.{key}`");
         if err_not_map(ctx, v, &what) {
             continue;
         }
         check_keys(ctx, v, &["min", "max"], &what);
-        let min = v
-            .get("min")
-            .and_then(|n| duration(ctx, n, &format!("`min` of {what}")));
-        let max = v
-            .get("max")
-            .and_then(|n| duration(ctx, n, &format!("`max` of {what}")));
+        let [min, max] = ["min", "max"].map(|bound| {
+            v.get(bound)
+                .and_then(|n| duration(ctx, n, &format!("`{bound}` of {what}")))
+        });
         let range = Range {
             min: min.unwrap_or(0),
             max: max.unwrap_or(u64::MAX),
@@ -285,12 +268,9 @@ fn guardrails(ctx: &mut Ctx, node: &Node) -> Guardrails {
             ctx.error(v.pos, format!("{what} has `min` greater than `max`"));
             continue;
         }
-        match key {
-            "group_wait" => g.group_wait = Some(range),
-            "group_interval" => g.group_interval = Some(range),
-            _ => g.repeat_interval = Some(range),
-        }
+        ranges[i] = Some(range);
     }
+    [g.group_wait, g.group_interval, g.repeat_interval] = ranges;
     if let Some(v) = node.get("receiver_types") {
         if let Some(names) = string_list(ctx, v, "`routing.guardrails.receiver_types`") {
             g.receiver_types.clear();
@@ -356,13 +336,11 @@ fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
                 continue;
             }
             if URL_KEYS.contains(&key) {
-                if let Some(url) = v.as_str() {
-                    if let Err(e) = check_url(url) {
-                        ctx.error(
-                            v.pos,
-                            format!("`{key}` `{}` is not a valid URL: it {e}", mask_url(url)),
-                        );
-                    }
+                if let Some((url, Err(e))) = v.as_str().map(|url| (url, check_url(url))) {
+                    ctx.error(
+                        v.pos,
+                        format!("`{key}` `{}` is not a valid URL: it {e}", mask_url(url)),
+                    );
                 }
             } else if BOOL_KEYS.contains(&key) && !matches!(v.to_json(), serde_json::Value::Bool(_))
             {
@@ -386,12 +364,8 @@ fn check_platform_fields(ctx: &mut Ctx, node: &Node) {
 }
 
 fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
-    let Some(items) = seq_of(
-        ctx,
-        node,
-        "`routing.receivers`",
-        Some("write Alertmanager receivers, e.g. `- {name: noc, webhook_configs: [{url: …}]}`"),
-    ) else {
+    let hint = "write Alertmanager receivers, e.g. `- {name: noc, webhook_configs: [{url: …}]}`";
+    let Some(items) = seq_of(ctx, node, "`routing.receivers`", Some(hint)) else {
         return Vec::new();
     };
     let mut out: Vec<PlatformReceiver> = Vec::new();
@@ -399,13 +373,10 @@ fn platform_receivers(ctx: &mut Ctx, node: &Node) -> Vec<PlatformReceiver> {
         if err_not_map(ctx, item, "a platform receiver") {
             continue;
         }
-        let Some(name) = item
-            .get("name")
+        let missing = "platform receiver has no `name`";
+        let Some(name) = required(ctx, item, "name", missing, None)
             .and_then(|n| text(ctx, n, "receiver `name`"))
         else {
-            if item.get("name").is_none() {
-                ctx.error(item.pos, "platform receiver has no `name`");
-            }
             continue;
         };
         if name.starts_with("tenant-") || name == BLACKHOLE_RECEIVER {
@@ -450,7 +421,7 @@ fn receiver_ref(ctx: &mut Ctx, node: &Node, names: &BTreeSet<&str>, what: &str) 
 /// Parses a platform `routing:` block. `None` when it has errors.
 pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<PlatformRouting> {
     map_of(ctx, node, "`routing`", None)?;
-    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
+    let errors_before = ctx.errors();
     check_keys(ctx, node, &PLATFORM_KEYS, "`routing`");
     let guard = node
         .get("guardrails")
@@ -461,88 +432,74 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
         .map(|r| platform_receivers(ctx, r))
         .unwrap_or_default();
     let names: BTreeSet<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
-    let default_receiver = match node.get("default_receiver") {
-        Some(n) => receiver_ref(ctx, n, &names, "`default_receiver`"),
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "`routing` has no `default_receiver`",
-                "add `default_receiver: <platform receiver>`",
-            );
-            None
-        }
-    };
+    let missing = "`routing` has no `default_receiver`";
+    let hint = Some("add `default_receiver: <platform receiver>`");
+    let default_receiver = required(ctx, node, "default_receiver", missing, hint)
+        .and_then(|n| receiver_ref(ctx, n, &names, "`default_receiver`"));
     let enforced = node.get("enforced").and_then(|e| {
         map_of(ctx, e, "`routing.enforced`", None)?;
         check_keys(ctx, e, &["receiver", "severities"], "`routing.enforced`");
-        let receiver = match e.get("receiver") {
-            Some(r) => receiver_ref(ctx, r, &names, "enforced receiver")?,
-            None => {
-                ctx.error(e.pos, "`routing.enforced` has no `receiver`");
-                return None;
-            }
-        };
-        let severities = match e.get("severities") {
-            Some(s) => severities(ctx, s, "`routing.enforced.severities`")?,
-            None => vec![Severity::Critical],
-        };
+        let missing = "`routing.enforced` has no `receiver`";
+        let r = required(ctx, e, "receiver", missing, None)?;
+        let receiver = receiver_ref(ctx, r, &names, "enforced receiver")?;
+        let severities = e
+            .get("severities")
+            .map_or(Some(vec![Severity::Critical]), |s| {
+                severities(ctx, s, "`routing.enforced.severities`")
+            })?;
         Some(Enforced {
             receiver,
             severities,
         })
     });
     let mut tiers = BTreeMap::new();
-    if let Some(t) = node.get("tiers") {
-        if let Some(entries) = map_of(ctx, t, "`routing.tiers`", None) {
-            for (k, v) in entries {
-                let tier = k.as_str().unwrap_or_default().to_string();
-                let what = format!("tier `{tier}`");
-                if err_not_map(ctx, v, &what) {
-                    continue;
-                }
-                let mut allowed = vec!["receiver", "severities"];
-                allowed.extend(TIMING_KEYS);
-                check_keys(ctx, v, &allowed, &what);
-                let receiver = match v.get("receiver") {
-                    Some(r) => receiver_ref(ctx, r, &names, &format!("receiver of {what}")),
-                    None => {
-                        ctx.error(v.pos, format!("{what} has no `receiver`"));
-                        None
-                    }
-                };
-                let sevs = match v.get("severities") {
-                    Some(s) => severities(ctx, s, &format!("severities of {what}")),
-                    None => Some(vec![Severity::Critical]),
-                };
-                let timings = timings(ctx, v, &guard, &what);
-                if let (Some(receiver), Some(severities)) = (receiver, sevs) {
-                    tiers.insert(
-                        tier,
-                        TierRoute {
-                            receiver,
-                            severities,
-                            timings,
-                        },
-                    );
-                }
-            }
+    let tier_entries = node
+        .get("tiers")
+        .and_then(|t| map_of(ctx, t, "`routing.tiers`", None));
+    for (k, v) in tier_entries.unwrap_or_default() {
+        let tier = k.as_str().unwrap_or_default().to_string();
+        let what = format!("tier `{tier}`");
+        if err_not_map(ctx, v, &what) {
+            continue;
+        }
+        let mut allowed = vec!["receiver", "severities"];
+        allowed.extend(TIMING_KEYS);
+        check_keys(ctx, v, &allowed, &what);
+        let missing = format!("{what} has no `receiver`");
+        let receiver = required(ctx, v, "receiver", missing, None)
+            .and_then(|r| receiver_ref(ctx, r, &names, &format!("receiver of {what}")));
+        let sevs = match v.get("severities") {
+            Some(s) => severities(ctx, s, &format!("severities of {what}")),
+            None => Some(vec![Severity::Critical]),
+        };
+        let timings = timings(ctx, v, &guard, &what);
+        if let (Some(receiver), Some(severities)) = (receiver, sevs) {
+            tiers.insert(
+                tier,
+                TierRoute {
+                    receiver,
+                    severities,
+                    timings,
+                },
+            );
         }
     }
     let mut group = vec!["alertname".to_string(), "tenant".to_string()];
     let mut defaults = Timings::default();
-    if let Some(d) = node.get("defaults") {
-        if !err_not_map(ctx, d, "`routing.defaults`") {
-            let mut allowed = vec!["group_by"];
-            allowed.extend(TIMING_KEYS);
-            check_keys(ctx, d, &allowed, "`routing.defaults`");
-            if let Some(g) = d
-                .get("group_by")
-                .and_then(|g| group_by(ctx, g, "`routing.defaults.group_by`"))
-            {
-                group = g;
-            }
-            defaults = timings(ctx, d, &guard, "`routing.defaults`");
+    if let Some(d) = node
+        .get("defaults")
+        .filter(|d| !err_not_map(ctx, d, "`routing.defaults`"))
+    {
+        let mut allowed = vec!["group_by"];
+        allowed.extend(TIMING_KEYS);
+        check_keys(ctx, d, &allowed, "`routing.defaults`");
+        if let Some(g) = d
+            .get("group_by")
+            .and_then(|g| group_by(ctx, g, "`routing.defaults.group_by`"))
+        {
+            group = g;
         }
+        defaults = timings(ctx, d, &guard, "`routing.defaults`");
     }
     let mut allowed_url_patterns = Vec::new();
     if let Some(p) = node.get("allowed_url_patterns") {
@@ -572,17 +529,15 @@ pub(crate) fn parse_platform_routing(ctx: &mut Ctx, node: &Node) -> Option<Platf
         .map(|l| tenant_limits(ctx, l, &TenantLimits::default(), "`routing.limits`"))
         .unwrap_or_default();
     let mut per_tenant = BTreeMap::new();
-    if let Some(t) = node.get("tenant_limits") {
-        if let Some(entries) = map_of(ctx, t, "`routing.tenant_limits`", None) {
-            for (k, v) in entries {
-                let id = k.as_str().unwrap_or_default().to_string();
-                let l = tenant_limits(ctx, v, &limits, &format!("`routing.tenant_limits.{id}`"));
-                per_tenant.insert(id, l);
-            }
-        }
+    let limit_entries = node
+        .get("tenant_limits")
+        .and_then(|t| map_of(ctx, t, "`routing.tenant_limits`", None));
+    for (k, v) in limit_entries.unwrap_or_default() {
+        let id = k.as_str().unwrap_or_default().to_string();
+        let l = tenant_limits(ctx, v, &limits, &format!("`routing.tenant_limits.{id}`"));
+        per_tenant.insert(id, l);
     }
-    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
-    if errors_after > errors_before {
+    if ctx.errors() > errors_before {
         return None;
     }
     Some(PlatformRouting {
@@ -631,17 +586,16 @@ fn tenant_limits(ctx: &mut Ctx, node: &Node, base: &TenantLimits, what: &str) ->
     }
     check_keys(ctx, node, &TenantLimits::KEYS, what);
     for key in TenantLimits::KEYS {
-        if let Some(v) = node.get(key) {
-            match v.to_json().as_u64() {
-                Some(n) => out.set(key, n as usize),
-                None => ctx.error(
-                    v.pos,
-                    format!(
-                        "`{key}` of {what} must be a whole number, found {}",
-                        show(v)
-                    ),
+        let Some(v) = node.get(key) else { continue };
+        match v.to_json().as_u64() {
+            Some(n) => out.set(key, n as usize),
+            None => ctx.error(
+                v.pos,
+                format!(
+                    "`{key}` of {what} must be a whole number, found {}",
+                    show(v)
                 ),
-            }
+            ),
         }
     }
     out
@@ -669,16 +623,14 @@ fn url_field(
     } else {
         url.to_string()
     };
-    let host = match check_url(url) {
-        Ok(h) => h,
-        Err(e) => {
-            ctx.error_hint(
-                v.pos,
-                format!("`{name}` `{shown}` is not a valid URL: it {e}"),
-                "write an absolute URL such as `https://hooks.example.com/path`",
-            );
-            return false;
-        }
+    let Ok(host) = check_url(url).map_err(|e| {
+        ctx.error_hint(
+            v.pos,
+            format!("`{name}` `{shown}` is not a valid URL: it {e}"),
+            "write an absolute URL such as `https://hooks.example.com/path`",
+        )
+    }) else {
+        return false;
     };
     let allowed = rc.patterns.iter().any(|p| p.is_match(url));
     if !rc.patterns.is_empty() && !allowed {
@@ -796,15 +748,9 @@ fn check_fields(
                 }
             }
         };
-        let value = match value {
-            Ok(value) => value,
-            Err(message) => {
-                if let Some(message) = message {
-                    ctx.error(v.pos, message);
-                }
-                ok = false;
-                continue;
-            }
+        let Ok(value) = value.map_err(|message| message.map(|m| ctx.error(v.pos, m))) else {
+            ok = false;
+            continue;
         };
         let text = value.as_str().unwrap_or_default();
         let field_ok = match spec.kind {
@@ -903,12 +849,8 @@ fn check_fields(
 }
 
 fn one_integration(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> Option<Receiver> {
-    map_of(
-        ctx,
-        node,
-        what,
-        Some("write e.g. `{type: webhook, url: \"https://hooks.example.com/team\"}`"),
-    )?;
+    let hint = "write e.g. `{type: webhook, url: \"https://hooks.example.com/team\"}`";
+    map_of(ctx, node, what, Some(hint))?;
     let default_guard = Guardrails::default();
     let guard = rc.routing.map_or(&default_guard, |r| &r.guardrails);
     let allowed_types = ticked(&guard.receiver_types, ", ");
@@ -1011,16 +953,15 @@ fn tenant_receiver(ctx: &mut Ctx, rc: &ReceiverCtx, node: &Node, what: &str) -> 
         );
         return None;
     }
-    let mut all = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        all.push(one_integration(
-            ctx,
-            rc,
-            item,
-            &format!("integration {} of {what}", i + 1),
-        ));
-    }
-    let mut all: Vec<Receiver> = all.into_iter().collect::<Option<Vec<_>>>()?;
+    // Every integration is checked (and reported) before a failure is returned.
+    let all: Vec<Option<Receiver>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            one_integration(ctx, rc, item, &format!("integration {} of {what}", i + 1))
+        })
+        .collect();
+    let mut all: Vec<Receiver> = all.into_iter().collect::<Option<_>>()?;
     let mut first = all.remove(0);
     first.more = all;
     Some(first)
@@ -1039,15 +980,16 @@ fn label_matcher(ctx: &mut Ctx, node: &Node, what: &str) -> Option<LabelMatch> {
     };
     let name = text[..at].trim();
     let rest = &text[at..];
-    let (op, value) = if let Some(v) = rest.strip_prefix("=~") {
-        (MatchOp::Re, v)
-    } else if let Some(v) = rest.strip_prefix("!~") {
-        (MatchOp::NotRe, v)
-    } else if let Some(v) = rest.strip_prefix("!=") {
-        (MatchOp::Ne, v)
-    } else if let Some(v) = rest.strip_prefix('=') {
-        (MatchOp::Eq, v)
-    } else {
+    let ops = [
+        ("=~", MatchOp::Re),
+        ("!~", MatchOp::NotRe),
+        ("!=", MatchOp::Ne),
+        ("=", MatchOp::Eq),
+    ];
+    let found = ops
+        .into_iter()
+        .find_map(|(text, op)| Some((op, rest.strip_prefix(text)?)));
+    let Some((op, value)) = found else {
         ctx.error_hint(
             node.pos,
             format!("{what} `{text}` has no valid operator"),
@@ -1073,13 +1015,13 @@ fn label_matcher(ctx: &mut Ctx, node: &Node, what: &str) -> Option<LabelMatch> {
     }
     let value = value.trim();
     let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-        Some(inner) => match serde_json::from_str::<String>(&format!("\"{inner}\"")) {
-            Ok(v) => v,
-            Err(_) => {
+        Some(inner) => {
+            let Ok(v) = serde_json::from_str::<String>(&format!("\"{inner}\"")) else {
                 ctx.error(node.pos, format!("{what} has an invalid quoted value"));
                 return None;
-            }
-        },
+            };
+            v
+        }
         None => value.to_string(),
     };
     if value.chars().any(|c| c.is_control()) {
@@ -1274,32 +1216,25 @@ continue;
             );
             let mut spec = IntervalSpec::default();
             if let Some(t) = item.get("times") {
-                match t.as_seq() {
-                    Some(ranges) => {
-                        for r in ranges {
-                            let start =
-                                r.get("start_time").and_then(|n| n.as_str()).and_then(hh_mm);
-                            let end = r.get("end_time").and_then(|n| n.as_str()).and_then(hh_mm);
-                            match (start, end) {
-                                (Some(a), Some(b))
-                                    if a < b && r.as_map().is_some_and(|m| m.len() == 2) =>
-                                {
-                                    spec.times.push((a, b))
-                                }
-                                _ => {
-                                    ctx.error_hint(
-                                        r.pos,
-                                        format!("{what}: `times` entries need `start_time` before `end_time`, as `HH:MM`"),
-                                        "e.g. `{start_time: \"09:00\", end_time: \"17:00\"}` (`24:00` ends the day)",
-                                    );
-                                    ok = false;
-                                }
-                            }
+                if t.as_seq().is_none() {
+                    ctx.error(t.pos, format!("{what}: `times` must be a list"));
+                    ok = false;
+                }
+                for r in t.as_seq().unwrap_or_default() {
+                    let start = r.get("start_time").and_then(|n| n.as_str()).and_then(hh_mm);
+                    let end = r.get("end_time").and_then(|n| n.as_str()).and_then(hh_mm);
+                    match (start, end) {
+                        (Some(a), Some(b)) if a < b && r.as_map().is_some_and(|m| m.len() == 2) => {
+                            spec.times.push((a, b))
                         }
-                    }
-                    None => {
-                        ctx.error(t.pos, format!("{what}: `times` must be a list"));
-                        ok = false;
+                        _ => {
+                            ctx.error_hint(
+                                r.pos,
+                                format!("{what}: `times` entries need `start_time` before `end_time`, as `HH:MM`"),
+                                "e.g. `{start_time: \"09:00\", end_time: \"17:00\"}` (`24:00` ends the day)",
+                            );
+                            ok = false;
+                        }
                     }
                 }
             }
@@ -1339,17 +1274,16 @@ continue;
             }
             if let Some(l) = item.get("location") {
                 match l.as_str() {
-                    Some(z) if z == "Local" || z.parse::<chrono_tz::Tz>().is_ok() => {
-                        if z == "Local" {
-                            ctx.error_hint(
-                                l.pos,
-                                format!("{what}: `Local` depends on the Alertmanager host"),
-                                "name an IANA time zone such as `Europe/Berlin`",
-                            );
-                            ok = false;
-                        } else {
-                            spec.location = Some(z.to_string());
-                        }
+                    Some("Local") => {
+                        ctx.error_hint(
+                            l.pos,
+                            format!("{what}: `Local` depends on the Alertmanager host"),
+                            "name an IANA time zone such as `Europe/Berlin`",
+                        );
+                        ok = false;
+                    }
+                    Some(z) if z.parse::<chrono_tz::Tz>().is_ok() => {
+                        spec.location = Some(z.to_string());
                     }
                     _ => {
                         ctx.error_hint(
@@ -1378,7 +1312,7 @@ pub(crate) fn parse_tenant_routing(
     tenant: &str,
 ) -> Option<TenantRouting> {
     map_of(ctx, node, "`_routing`", None)?;
-    let errors_before = ctx.out.iter().filter(|d| d.is_error()).count();
+    let errors_before = ctx.errors();
     let routing = platform.routing.as_ref();
     check_keys(ctx, node, &TENANT_KEYS, "`_routing`");
     let default_guard = Guardrails::default();
@@ -1429,9 +1363,7 @@ pub(crate) fn parse_tenant_routing(
                     if err_not_map(ctx, item, &format!("`_routing.overrides` entry {}", i + 1)) {
                         continue;
                     }
-                    let mut keys = OVERRIDE_KEYS.to_vec();
-                    keys.push("mute_time_intervals");
-                    check_keys(ctx, item, &keys, &what);
+                    check_keys(ctx, item, &OVERRIDE_KEYS, &what);
                     let alertname = item
                         .get("alertname")
                         .and_then(|a| text(ctx, a, "`alertname`"));
@@ -1468,29 +1400,26 @@ pub(crate) fn parse_tenant_routing(
                         );
                         continue;
                     }
-                    let receiver = match item.get("receiver") {
-                        Some(r) => tenant_receiver(ctx, &rc, r, &format!("receiver of {what}")),
-                        None => {
-                            ctx.error(item.pos, format!("{what} has no `receiver`"));
-                            None
-                        }
-                    };
+                    let missing = format!("{what} has no `receiver`");
+                    let receiver = required(ctx, item, "receiver", missing, None)
+                        .and_then(|r| tenant_receiver(ctx, &rc, r, &format!("receiver of {what}")));
                     let group = item
                         .get("group_by")
                         .and_then(|g| group_by(ctx, g, &format!("`group_by` of {what}")));
                     let timing = timings(ctx, item, guard, &what);
-                    let cont = match item.get("continue") {
-                        None => false,
-                        Some(c) => {
-                            match c.to_json() {
-                                serde_json::Value::Bool(b) => b,
-                                _ => {
-                                    ctx.error(c.pos, format!("`continue` of {what} must be `true` or `false`, found {}", show(c)));
-                                    false
-                                }
-                            }
+                    let cont = item.get("continue").is_some_and(|c| match c.to_json() {
+                        serde_json::Value::Bool(b) => b,
+                        _ => {
+                            ctx.error(
+                                c.pos,
+                                format!(
+                                    "`continue` of {what} must be `true` or `false`, found {}",
+                                    show(c)
+                                ),
+                            );
+                            false
                         }
-                    };
+                    });
                     let mut refs = [Vec::new(), Vec::new()];
                     for (slot, key) in ["active_time_intervals", "mute_time_intervals"]
                         .iter()
@@ -1504,12 +1433,10 @@ pub(crate) fn parse_tenant_routing(
                             if out.time_intervals.contains_key(name) {
                                 refs[slot].push(name.clone());
                             } else {
-                                let known: Vec<&str> =
-                                    out.time_intervals.keys().map(String::as_str).collect();
                                 ctx.error_hint(
                                     pos.pos,
                                     format!("time interval `{name}` in `{key}` of {what} is not defined"),
-                                    did_you_mean(name, known.iter().copied()).unwrap_or_else(|| "define it under `_routing.time_intervals`".into()),
+                                    did_you_mean(name, out.time_intervals.keys().map(String::as_str)).unwrap_or_else(|| "define it under `_routing.time_intervals`".into()),
                                 );
                             }
                         }
@@ -1534,6 +1461,5 @@ pub(crate) fn parse_tenant_routing(
             }
         }
     }
-    let errors_after = ctx.out.iter().filter(|d| d.is_error()).count();
-    (errors_after == errors_before).then_some(out)
+    (ctx.errors() == errors_before).then_some(out)
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use dynalert_model::Severity;
 
-use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx};
+use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx, Level};
 use crate::yaml::{Node, NodeKind};
 
 const DISABLE_WORDS: [&str; 4] = ["disable", "disabled", "off", "false"];
@@ -51,31 +51,26 @@ pub fn show(node: &Node) -> String {
 
 pub fn parse_severity(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Severity> {
     let s = node.as_str().unwrap_or_default();
-    match Severity::parse(s) {
-        Some(sev) => Some(sev),
-        None => {
-            let hint = did_you_mean(s, TIER_NAMES)
-                .unwrap_or_else(|| "tiers are `info`, `warning` and `critical`".into());
-            ctx.error_hint(node.pos, format!("unknown tier `{s}` in {what}"), hint);
-            None
-        }
+    let sev = Severity::parse(s);
+    if sev.is_none() {
+        let hint = did_you_mean(s, TIER_NAMES)
+            .unwrap_or_else(|| "tiers are `info`, `warning` and `critical`".into());
+        ctx.error_hint(node.pos, format!("unknown tier `{s}` in {what}"), hint);
     }
+    sev
 }
 
 /// RFC 3339 timestamp.
 pub fn parse_time(ctx: &mut Ctx, node: &Node, what: &str) -> Option<DateTime<Utc>> {
     let s = node.as_str().unwrap_or_default();
-    match DateTime::parse_from_rfc3339(s.trim()) {
-        Ok(t) => Some(t.with_timezone(&Utc)),
-        Err(e) => {
-            ctx.error_hint(
-                node.pos,
-                format!("bad `{what}` timestamp `{s}`: {e}"),
-                "use RFC 3339, e.g. `2026-12-01T00:00:00Z` or `2026-12-01T08:00:00+08:00`",
-            );
-            None
-        }
-    }
+    let t = DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
+        ctx.error_hint(
+            node.pos,
+            format!("bad `{what}` timestamp `{s}`: {e}"),
+            "use RFC 3339, e.g. `2026-12-01T00:00:00Z` or `2026-12-01T08:00:00+08:00`",
+        )
+    });
+    Some(t.ok()?.with_timezone(&Utc))
 }
 
 pub fn parse_expires(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -92,17 +87,14 @@ pub fn parse_expires(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<D
 
 pub fn parse_timezone(ctx: &mut Ctx, node: &Node) -> Option<Tz> {
     let s = node.as_str().unwrap_or_default().trim();
-    match Tz::from_str(s) {
-        Ok(tz) => Some(tz),
-        Err(_) => {
-            let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
-            let hint = did_you_mean(s, names).unwrap_or_else(|| {
-                "use an IANA time zone name such as `Asia/Taipei` or `UTC`".into()
-            });
-            ctx.error_hint(node.pos, format!("unknown time zone `{s}`"), hint);
-            None
-        }
+    let tz = Tz::from_str(s).ok();
+    if tz.is_none() {
+        let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
+        let hint = did_you_mean(s, names)
+            .unwrap_or_else(|| "use an IANA time zone name such as `Asia/Taipei` or `UTC`".into());
+        ctx.error_hint(node.pos, format!("unknown time zone `{s}`"), hint);
     }
+    tz
 }
 
 /// A duration in whole seconds ([`dynalert_model::duration`]: `90s`, `1h30m`, `1.5h`); `None`
@@ -147,12 +139,23 @@ pub fn seq_of<'n>(
 
 fn not_a(ctx: &mut Ctx, node: &Node, what: &str, kind: &str, hint: Option<&str>) {
     let message = format!("{what} must be a {kind}, found {}", show(node));
-    ctx.push(
-        crate::diag::Level::Error,
-        node.pos,
-        message,
-        hint.map(str::to_string),
-    );
+    ctx.push(Level::Error, node.pos, message, hint.map(str::to_string));
+}
+
+/// The value of `key` in the mapping `node`; when it is missing, the error `message` (with
+/// `hint` when one is given) at the mapping.
+pub fn required<'n>(
+    ctx: &mut Ctx,
+    node: &'n Node,
+    key: &str,
+    message: impl Into<String>,
+    hint: Option<&str>,
+) -> Option<&'n Node> {
+    let value = node.get(key);
+    if value.is_none() {
+        ctx.push(Level::Error, node.pos, message, hint.map(str::to_string));
+    }
+    value
 }
 
 /// Reports keys of a mapping that are not in `allowed`.

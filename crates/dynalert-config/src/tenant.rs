@@ -14,7 +14,7 @@ use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::scalars::{
     check_keys, is_disable, is_enable, map_of, parse_duration_secs, parse_expires, parse_switch,
-    parse_time, parse_timezone, seq_of, show,
+    parse_time, parse_timezone, required, seq_of, show,
 };
 use crate::values::{parse_key_name, parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
@@ -38,6 +38,7 @@ pub(crate) struct Declared {
 }
 
 /// What a tenant file declares.
+#[derive(Default)]
 pub(crate) struct FileTenants {
     /// Findings about the file as a whole; an error here rejects every tenant of the file.
     pub diags: Vec<Diagnostic>,
@@ -78,28 +79,14 @@ pub(crate) fn parse_tenants_file(
     index: &PlatformIndex,
     now: DateTime<Utc>,
 ) -> FileTenants {
-    let mut out = FileTenants {
-        diags: Vec::new(),
-        tenants: Vec::new(),
-    };
-    let mut ctx = Ctx {
-        file: file.clone(),
-        out: &mut out.diags,
-    };
-    let example = if crate::load::check_tenant_id(stem).is_ok() {
-        stem
-    } else {
-        "db-a"
-    };
+    let mut out = FileTenants::default();
+    let mut ctx = Ctx::new(file.clone(), &mut out.diags);
+    let example = crate::load::check_tenant_id(stem).map_or("db-a", |()| stem);
     let Some(doc) = doc else {
         return out;
     };
-    let Some(top) = map_of(
-        &mut ctx,
-        doc,
-        "a tenant file",
-        Some(&format!("start with `tenants:` and then `  {example}:`")),
-    ) else {
+    let hint = format!("start with `tenants:` and then `  {example}:`");
+    let Some(top) = map_of(&mut ctx, doc, "a tenant file", Some(&hint)) else {
         return out;
     };
     let mut block = None;
@@ -127,12 +114,8 @@ pub(crate) fn parse_tenants_file(
         );
         return out;
     };
-    let Some(entries) = map_of(
-        &mut ctx,
-        block,
-        "`tenants`",
-        Some(&format!("write `tenants:` and then `  {example}:`")),
-    ) else {
+    let hint = format!("write `tenants:` and then `  {example}:`");
+    let Some(entries) = map_of(&mut ctx, block, "`tenants`", Some(&hint)) else {
         return out;
     };
     if entries.is_empty() {
@@ -151,10 +134,7 @@ pub(crate) fn parse_tenants_file(
             tenant: None,
             diags: Vec::new(),
         };
-        let mut tctx = Ctx {
-            file: file.clone(),
-            out: &mut declared.diags,
-        };
+        let mut tctx = Ctx::new(file.clone(), &mut declared.diags);
         if crate::load::check_tenant_id(&id).is_err() {
             tctx.error_hint(
                 k.pos,
@@ -189,12 +169,10 @@ pub(crate) fn parse_tenants_file(
 }
 
 fn platform_block_error(ctx: &mut Ctx, k: &Node) {
+    let name = k.as_str().unwrap_or_default();
     ctx.error_hint(
         k.pos,
-        format!(
-            "platform-only block `{}` in a tenant file",
-            k.as_str().unwrap_or_default()
-        ),
+        format!("platform-only block `{name}` in a tenant file"),
         "move it to a platform file such as `_defaults.yaml`",
     );
 }
@@ -229,12 +207,8 @@ fn tenant_body(
         if crate::compat::key_without_component(ctx, k, v, name) {
             continue;
         }
-        let key = match parse_key_name(name) {
-            Ok(key) => key,
-            Err(msg) => {
-                ctx.error(k.pos, msg);
-                continue;
-            }
+        let Ok(key) = parse_key_name(name).map_err(|msg| ctx.error(k.pos, msg)) else {
+            continue;
         };
         let (key, forced) = if catalogue.contains(key.base.as_str()) {
             (key, None)
@@ -252,24 +226,19 @@ fn tenant_body(
                     Some(sev),
                 ),
                 Some((base, sev)) => {
-                    let hint = did_you_mean(base, catalogue.iter().copied()).unwrap_or_else(|| {
-                        format!(
-                            "add `{base}` to `defaults` or `optional_overrides` in a platform file"
-                        )
-                    });
                     let message =
                         format!("`_{sev}` key `{name}` has no base key `{base}` in the catalogue");
-                    unknown_key(ctx, k, base, catalogue, message, hint);
+                    let add = format!(
+                        "add `{base}` to `defaults` or `optional_overrides` in a platform file"
+                    );
+                    unknown_key(ctx, k, base, catalogue, message, add);
                     continue;
                 }
                 None => {
-                    let hint =
-                        did_you_mean(&key.base, catalogue.iter().copied()).unwrap_or_else(|| {
-                            "add the key to `defaults` or `optional_overrides` in a platform file"
-                                .into()
-                        });
                     let message = format!("unknown key `{}`", key.base);
-                    unknown_key(ctx, k, &key.base, catalogue, message, hint);
+                    let add =
+                        "add the key to `defaults` or `optional_overrides` in a platform file";
+                    unknown_key(ctx, k, &key.base, catalogue, message, add.into());
                     continue;
                 }
             }
@@ -277,39 +246,27 @@ fn tenant_body(
         if !dimensions_allowed(ctx, k, &key, platform) {
             continue;
         }
-        let display = if key.dims.is_empty() {
-            key.base.clone()
-        } else {
-            key.to_string()
-        };
+        let display = key.to_string();
         let entry = keys.entry(key).or_default();
         parse_key_value(ctx, v, &display, forced, entry, now);
     }
     for (key, entry) in keys {
         let platform_tiers = platform.defaults.get(&key);
-        if platform_tiers.is_none() {
-            // An optional key has no default to fall back to: a value that expires would
-            // just vanish. Refused, as upstream does.
-            for (tv, pos) in entry.tiers.values() {
-                if tv.expires.is_some() {
-                    ctx.error_hint(
-                        *pos,
-                        format!("`expires` on `{key}`, which has no platform default to return to"),
-                        "drop `expires` and remove the key when it should stop, or ask the platform team for a default",
-                    );
-                }
-            }
+        // An optional key has no default to fall back to: a value that expires would
+        // just vanish. Refused, as upstream does.
+        let expiring =
+            |(tv, _): &&(TierValue, Pos)| platform_tiers.is_none() && tv.expires.is_some();
+        for (_, pos) in entry.tiers.values().filter(expiring) {
+            ctx.error_hint(
+                *pos,
+                format!("`expires` on `{key}`, which has no platform default to return to"),
+                "drop `expires` and remove the key when it should stop, or ask the platform team for a default",
+            );
         }
         let mut tiers = Tiers::new();
         for (sev, (tv, pos)) in entry.tiers {
-            warn_if_default(
-                ctx,
-                &key,
-                sev,
-                &tv,
-                platform_tiers.and_then(|p| p.get(&sev)),
-                pos,
-            );
+            let default = platform_tiers.and_then(|p| p.get(&sev));
+            warn_if_default(ctx, &key, sev, &tv, default, pos);
             tiers.insert(sev, tv);
         }
         if let Some(pos) = entry.sole {
@@ -348,8 +305,9 @@ fn unknown_key(
     base: &str,
     catalogue: &std::collections::BTreeSet<&str>,
     message: String,
-    hint: String,
+    add: String,
 ) {
+    let hint = did_you_mean(base, catalogue.iter().copied()).unwrap_or(add);
     let typo = catalogue
         .iter()
         .any(|c| strsim::levenshtein(base, c) <= 2 || c.starts_with(base) || base.starts_with(c));
@@ -394,55 +352,41 @@ pub(crate) fn shipped_dimensions() -> &'static BTreeMap<String, Vec<String>> {
 }
 
 fn dimensions_allowed(ctx: &mut Ctx, k: &Node, key: &ThresholdKey, platform: &Platform) -> bool {
-    let Some(declared) = &platform.dimensions else {
+    let allowed = match &platform.dimensions {
         // Without a `dimensions:` block (upstream's format), a key of the shipped packs
         // may be refined only by the labels those packs honour: a row on any other label
         // would be folded into the tenant-wide threshold.
-        let Some(allowed) = shipped_dimensions().get(&key.base) else {
-            return true;
-        };
-        let mut ok = true;
-        for d in key.dims.iter().filter(|d| !allowed.contains(&d.label)) {
-            ok = false;
-            let hint = if allowed.is_empty() {
-                format!("the shipped rule packs honour no per-label threshold for `{}`; a platform with its own rules declares them under `dimensions:`", key.base)
-            } else {
-                format!(
-                    "the shipped rule packs refine `{}` by {}",
-                    key.base,
-                    allowed.join(", ")
-                )
-            };
-            ctx.error_hint(
-                k.pos,
-                format!("`{}` cannot be refined by label `{}`", key.base, d.label),
-                hint,
-            );
-        }
-        return ok;
+        None => match shipped_dimensions().get(&key.base) {
+            Some(allowed) => allowed.as_slice(),
+            None => return true,
+        },
+        Some(declared) => declared
+            .get(&key.base)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
     };
-    let allowed = declared
-        .get(&key.base)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     let mut ok = true;
-    for d in &key.dims {
-        if allowed.contains(&d.label) {
-            continue;
-        }
+    for d in key.dims.iter().filter(|d| !allowed.contains(&d.label)) {
         ok = false;
-        let hint = if allowed.is_empty() {
-            let refinable: Vec<String> = declared
-                .iter()
-                .map(|(k, l)| format!("`{k}` by {}", l.join(", ")))
-                .collect();
-            format!(
-                "no rule honours a per-label threshold for `{}`; refinable keys: {}",
+        let hint = match &platform.dimensions {
+            None if allowed.is_empty() => format!("the shipped rule packs honour no per-label threshold for `{}`; a platform with its own rules declares them under `dimensions:`", key.base),
+            None => format!(
+                "the shipped rule packs refine `{}` by {}",
                 key.base,
-                refinable.join("; ")
-            )
-        } else {
-            format!("`{}` can be refined by {}", key.base, allowed.join(", "))
+                allowed.join(", ")
+            ),
+            Some(declared) if allowed.is_empty() => {
+                let refinable: Vec<String> = declared
+                    .iter()
+                    .map(|(k, l)| format!("`{k}` by {}", l.join(", ")))
+                    .collect();
+                format!(
+                    "no rule honours a per-label threshold for `{}`; refinable keys: {}",
+                    key.base,
+                    refinable.join("; ")
+                )
+            }
+            Some(_) => format!("`{}` can be refined by {}", key.base, allowed.join(", ")),
         };
         ctx.error_hint(
             k.pos,
@@ -505,9 +449,8 @@ fn reserved(
         "_silent_mode" => tenant.silent_mode = silent_mode(ctx, v, now),
         "_state_maintenance" => tenant.maintenance = maintenance(ctx, v, now),
         "_severity_dedup" => {
-            if let Some(on) = parse_switch(ctx, v, "`_severity_dedup`") {
-                tenant.severity_dedup = on;
-            }
+            let on = parse_switch(ctx, v, "`_severity_dedup`");
+            tenant.severity_dedup = on.unwrap_or(tenant.severity_dedup);
         }
         _ if filter_keys.iter().any(|f| f == name) => {
             let filter = &name["_state_".len()..];
@@ -536,30 +479,21 @@ fn reserved(
 
 fn string_field(ctx: &mut Ctx, node: &Node, field: &str) -> Option<String> {
     let v = node.get(field)?;
-    match v.as_str() {
-        Some(s) if !v.is_null() => Some(s.to_string()),
-        _ => {
-            ctx.error(
-                v.pos,
-                format!("`{field}` must be a string, found {}", show(v)),
-            );
-            None
-        }
+    let s = v.as_str().filter(|_| !v.is_null());
+    if s.is_none() {
+        ctx.error(
+            v.pos,
+            format!("`{field}` must be a string, found {}", show(v)),
+        );
     }
+    s.map(str::to_string)
 }
 
 fn metadata(ctx: &mut Ctx, node: &Node, id: &str, platform: &Platform) -> Metadata {
     let mut m = Metadata::default();
-    if map_of(
-        ctx,
-        node,
-        "`_metadata`",
-        Some(
-            "write `{tier: vip, owner: dba-team, runbook_url: \"https://…\", namespaces: [db-a]}`",
-        ),
-    )
-    .is_none()
-    {
+    let hint =
+        "write `{tier: vip, owner: dba-team, runbook_url: \"https://…\", namespaces: [db-a]}`";
+    if map_of(ctx, node, "`_metadata`", Some(hint)).is_none() {
         return m;
     }
     m.source = Some(ctx.source(node.pos));
@@ -641,15 +575,18 @@ fn check_tier_claim(ctx: &mut Ctx, pos: Pos, id: &str, claim: &str, platform: &P
             .tenancy
             .values()
             .any(|a| a.tier.as_deref() == Some(claim));
+    let ask = || {
+        format!("ask the platform team to add `{id}: {{tier: {claim}}}` under `tenancy:` in a platform file")
+    };
     let hint = match (assigned, known) {
-        (Some(t), _) if t.eq_ignore_ascii_case(claim) => format!("tier names match exactly: did you mean `{t}`?"),
-        (_, false) => did_you_mean(claim, tiers.iter().copied()).unwrap_or_else(|| {
-            format!("ask the platform team to add `{id}: {{tier: {claim}}}` under `tenancy:` in a platform file")
-        }),
-        (Some(t), true) => format!("the platform assigns tier `{t}` to `{id}`; remove `tier:` or write `{t}`"),
-        (None, true) => format!(
-            "ask the platform team to add `{id}: {{tier: {claim}}}` under `tenancy:` in a platform file"
-        ),
+        (Some(t), _) if t.eq_ignore_ascii_case(claim) => {
+            format!("tier names match exactly: did you mean `{t}`?")
+        }
+        (_, false) => did_you_mean(claim, tiers.iter().copied()).unwrap_or_else(ask),
+        (Some(t), true) => {
+            format!("the platform assigns tier `{t}` to `{id}`; remove `tier:` or write `{t}`")
+        }
+        (None, true) => ask(),
     };
     ctx.error_hint(
         pos,
@@ -692,17 +629,9 @@ fn silent_mode(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<SilentM
         &["target", "expires", "reason"],
         "`_silent_mode`",
     );
-    let target = match node.get("target") {
-        Some(t) => silent_target(ctx, t),
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "`_silent_mode` has no `target`",
-                "add `target: warning` (or `critical`, `all`)",
-            );
-            None
-        }
-    };
+    let hint = Some("add `target: warning` (or `critical`, `all`)");
+    let missing = "`_silent_mode` has no `target`";
+    let target = required(ctx, node, "target", missing, hint).and_then(|t| silent_target(ctx, t));
     let expires = match node.get("expires") {
         Some(e) => Some(parse_expires(ctx, e, now)?),
         None => None,
@@ -752,15 +681,14 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     // Upstream's `target` limits maintenance to some severities; dynalert's maintenance
     // covers every severity, so a narrower target is not applied (alerts keep flowing)
     // rather than muting more than was asked.
-    if let Some(t) = node.get("target") {
-        if t.as_str().is_none_or(|s| !s.eq_ignore_ascii_case("all")) {
-            ctx.warn(
-                t.pos,
-                format!("maintenance `target` {} is not supported and the maintenance is not applied", show(t)),
-                "dynalert's maintenance covers every severity: drop `target` (or write `all`); to mute one severity use `_silent_mode`",
-            );
-            return None;
-        }
+    let narrower = |t: &&Node| t.as_str().is_none_or(|s| !s.eq_ignore_ascii_case("all"));
+    if let Some(t) = node.get("target").filter(narrower) {
+        ctx.warn(
+            t.pos,
+            format!("maintenance `target` {} is not supported and the maintenance is not applied", show(t)),
+            "dynalert's maintenance covers every severity: drop `target` (or write `all`); to mute one severity use `_silent_mode`",
+        );
+        return None;
     }
     let start = node.get("start").map(|s| parse_time(ctx, s, "start"));
     let expires = node.get("expires").map(|e| parse_expires(ctx, e, now));
@@ -768,16 +696,12 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
     let mut recurring = Vec::new();
     let mut ok = !matches!(start, Some(None)) && !matches!(expires, Some(None));
     if let Some(list) = node.get("recurring") {
-        match seq_of(ctx, list, "`recurring`", None) {
-            Some(items) => {
-                for item in items {
-                    match recurring_window(ctx, item) {
-                        Some(w) => recurring.push(w),
-                        None => ok = false,
-                    }
-                }
-            }
-            None => ok = false,
+        let items = seq_of(ctx, list, "`recurring`", None);
+        ok &= items.is_some();
+        for window in items.unwrap_or_default() {
+            let window = recurring_window(ctx, window);
+            ok &= window.is_some();
+            recurring.extend(window);
         }
     }
     if !ok {
@@ -804,64 +728,39 @@ fn maintenance(ctx: &mut Ctx, node: &Node, now: DateTime<Utc>) -> Option<Mainten
 }
 
 fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
-    map_of(
-        ctx,
-        node,
-        "a recurring window",
-        Some("write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`"),
-    )?;
+    let hint = "write `{cron: \"0 2 * * sun\", duration: 2h, timezone: \"Asia/Taipei\"}`";
+    map_of(ctx, node, "a recurring window", Some(hint))?;
     check_keys(
         ctx,
         node,
         &["cron", "duration", "timezone", "reason"],
         "a recurring maintenance window",
     );
-    let cron = match node.get("cron") {
-        Some(c) => match dynalert_model::CronSchedule::parse(c.as_str().unwrap_or_default()) {
-            Ok(cron) => Some(cron),
-            Err(message) => {
-                ctx.error_hint(
-                    c.pos,
-                    message,
-                    "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`",
-                );
-                None
-            }
-        },
-        None => {
+    let hint = Some("add `cron: \"0 2 * * sun\"`");
+    let cron = required(ctx, node, "cron", "recurring window has no `cron`", hint).and_then(|c| {
+        dynalert_model::CronSchedule::parse(c.as_str().unwrap_or_default())
+            .map_err(|message| {
+                let hint = "use `minute hour day-of-month month day-of-week`, e.g. `0 2 * * sun`";
+                ctx.error_hint(c.pos, message, hint)
+            })
+            .ok()
+    });
+    let hint = Some("add `duration: 2h`");
+    let missing = "recurring window has no `duration`";
+    let duration = required(ctx, node, "duration", missing, hint).and_then(|d| {
+        let secs = parse_duration_secs(d.as_str().unwrap_or_default()).filter(|s| *s > 0);
+        if secs.is_none() {
             ctx.error_hint(
-                node.pos,
-                "recurring window has no `cron`",
-                "add `cron: \"0 2 * * sun\"`",
+                d.pos,
+                format!("bad duration {}", show(d)),
+                "use a positive duration such as `30m`, `2h` or `1h30m`",
             );
-            None
         }
-    };
-    let duration = match node.get("duration") {
-        Some(d) => match parse_duration_secs(d.as_str().unwrap_or_default()) {
-            Some(secs) if secs > 0 => Some(secs),
-            _ => {
-                ctx.error_hint(
-                    d.pos,
-                    format!("bad duration {}", show(d)),
-                    "use a positive duration such as `30m`, `2h` or `1h30m`",
-                );
-                None
-            }
-        },
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "recurring window has no `duration`",
-                "add `duration: 2h`",
-            );
-            None
-        }
-    };
-    let timezone = match node.get("timezone") {
-        Some(tz) => parse_timezone(ctx, tz),
-        None => Some(chrono_tz::Tz::UTC),
-    };
+        secs
+    });
+    let timezone = node
+        .get("timezone")
+        .map_or(Some(chrono_tz::Tz::UTC), |tz| parse_timezone(ctx, tz));
     Some(RecurringWindow {
         cron: cron?,
         duration_secs: duration?,

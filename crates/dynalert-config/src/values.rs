@@ -12,8 +12,8 @@ use dynalert_model::{Dim, Override, Severity, ThresholdKey, TierValue, Window};
 
 use crate::diag::{did_you_mean, Ctx};
 use crate::scalars::{
-    check_keys, is_disable, map_of, parse_expires, parse_severity, parse_timezone, seq_of, show,
-    TIER_NAMES,
+    check_keys, is_disable, map_of, parse_expires, parse_severity, parse_timezone, required,
+    seq_of, show, TIER_NAMES,
 };
 use crate::yaml::{Node, NodeKind, Pos};
 
@@ -122,12 +122,8 @@ pub fn parse_window(ctx: &mut Ctx, node: &Node) -> Option<Window> {
 }
 
 fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
-    let items = seq_of(
-        ctx,
-        node,
-        "`days`",
-        Some("write e.g. `days: [mon, tue, wed, thu, fri]`"),
-    )?;
+    let hint = "write e.g. `days: [mon, tue, wed, thu, fri]`";
+    let items = seq_of(ctx, node, "`days`", Some(hint))?;
     let mut mask = 0u8;
     let mut ok = true;
     for item in items {
@@ -153,43 +149,21 @@ fn parse_days(ctx: &mut Ctx, node: &Node) -> Option<u8> {
 }
 
 fn parse_override(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Override> {
-    map_of(
-        ctx,
-        node,
-        &format!("override of {what}"),
-        Some("write `{window: \"22:00-06:00\", value: 95}`"),
-    )?;
+    let hint = "write `{window: \"22:00-06:00\", value: 95}`";
+    map_of(ctx, node, &format!("override of {what}"), Some(hint))?;
     check_keys(ctx, node, &OVERRIDE_KEYS, "a scheduled override");
-    let window = match node.get("window") {
-        Some(w) => parse_window(ctx, w),
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "override has no `window`",
-                "add `window: \"HH:MM-HH:MM\"`",
-            );
-            None
-        }
-    };
-    let value = match node.get("value") {
-        Some(v) => parse_amount(ctx, v, what),
-        None => {
-            ctx.error_hint(
-                node.pos,
-                "override has no `value`",
-                "add `value: <number>` or `value: disable`",
-            );
-            None
-        }
-    };
-    let timezone = match node.get("timezone") {
-        Some(tz) => parse_timezone(ctx, tz),
-        None => Some(Tz::UTC),
-    };
-    let days = match node.get("days") {
-        Some(d) => parse_days(ctx, d),
-        None => Some(ALL_DAYS),
-    };
+    let hint = Some("add `window: \"HH:MM-HH:MM\"`");
+    let window = required(ctx, node, "window", "override has no `window`", hint)
+        .and_then(|w| parse_window(ctx, w));
+    let hint = Some("add `value: <number>` or `value: disable`");
+    let value = required(ctx, node, "value", "override has no `value`", hint)
+        .and_then(|v| parse_amount(ctx, v, what));
+    let timezone = node
+        .get("timezone")
+        .map_or(Some(Tz::UTC), |tz| parse_timezone(ctx, tz));
+    let days = node
+        .get("days")
+        .map_or(Some(ALL_DAYS), |d| parse_days(ctx, d));
     Some(Override {
         window: window?,
         days: days?,
@@ -207,15 +181,13 @@ pub fn parse_tier_value(
     now: DateTime<Utc>,
 ) -> Option<TierValue> {
     if node.as_map().is_none() {
-        if let Some(s) = node.as_str() {
-            if s.contains(':') && !is_disable(s) {
-                ctx.error_hint(
-                    node.pos,
-                    format!("tier suffix in `{s}` inside a tier map for {what}"),
-                    "inside `{warning: …, critical: …}` write plain numbers",
-                );
-                return None;
-            }
+        if let Some(s) = node.as_str().filter(|s| s.contains(':') && !is_disable(s)) {
+            ctx.error_hint(
+                node.pos,
+                format!("tier suffix in `{s}` inside a tier map for {what}"),
+                "inside `{warning: …, critical: …}` write plain numbers",
+            );
+            return None;
         }
         let amount = parse_amount(ctx, node, what)?;
         return Some(TierValue::fixed(amount, ctx.source(node.pos)));
@@ -243,19 +215,14 @@ pub fn parse_tier_value(
     let mut overrides = Vec::new();
     let mut ok = true;
     if let Some(list) = node.get("overrides") {
-        match list.as_seq() {
-            Some(items) => {
-                for item in items {
-                    match parse_override(ctx, item, what) {
-                        Some(o) => overrides.push(o),
-                        None => ok = false,
-                    }
-                }
-            }
-            None => {
-                ctx.error(list.pos, format!("`overrides` of {what} must be a list"));
-                ok = false;
-            }
+        if list.as_seq().is_none() {
+            ctx.error(list.pos, format!("`overrides` of {what} must be a list"));
+            ok = false;
+        }
+        for item in list.as_seq().unwrap_or_default() {
+            let o = parse_override(ctx, item, what);
+            ok &= o.is_some();
+            overrides.extend(o);
         }
     }
     let expires = match node.get("expires") {
@@ -367,18 +334,15 @@ pub fn parse_key_value(
                 );
                 return;
             }
-            let amount = if is_disable(num) {
-                None
-            } else {
-                let Some(v) = parse_number(ctx, node.pos, num, &format!("value of `{key}`")) else {
-                    return;
-                };
-                Some(v)
-            };
+            let what = format!("value of `{key}`");
+            let amount = (!is_disable(num)).then(|| parse_number(ctx, node.pos, num, &what));
+            if amount == Some(None) {
+                return;
+            }
             if forced_tier.is_none() {
                 entry.sole = Some(node.pos);
             }
-            set(ctx, sev, fixed(ctx, amount), node.pos);
+            set(ctx, sev, fixed(ctx, amount.flatten()), node.pos);
             return;
         }
     }
@@ -441,11 +405,11 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
             if part.is_empty() {
                 continue;
             }
-            let (label, regex, value) = if let Some((l, v)) = part.split_once("=~") {
-                (l, true, v)
-            } else if let Some((l, v)) = part.split_once('=') {
-                (l, false, v)
-            } else {
+            let matcher = part
+                .split_once("=~")
+                .map(|(l, v)| (l, true, v))
+                .or_else(|| part.split_once('=').map(|(l, v)| (l, false, v)));
+            let Some((label, regex, value)) = matcher else {
                 return Err(format!(
                     "bad label matcher `{part}` in `{text}`: expected label=\"value\""
                 ));
@@ -472,20 +436,15 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
             }
             // Label values name containers, databases and the like: a quote or a brace
             // can only be an attempt to break out of the series, never a real name.
-            let forbidden: &[char] = if regex {
-                &['"']
+            let (forbidden, shown): (&[char], &str) = if regex {
+                (&['"'], "`\"`")
             } else {
-                &['"', '{', '}', '\\']
+                (&['"', '{', '}', '\\'], "`\"`, `{`, `}` or `\\`")
             };
             if unquoted.contains(forbidden) {
                 return Err(format!(
-                    "label value {} in a key may not contain {}",
+                    "label value {} in a key may not contain {shown}",
                     crate::yaml::quote(unquoted),
-                    if regex {
-                        "`\"`"
-                    } else {
-                        "`\"`, `{`, `}` or `\\`"
-                    }
                 ));
             }
             if regex {
@@ -513,11 +472,7 @@ pub fn parse_key_name(text: &str) -> Result<ThresholdKey, String> {
 
 fn valid_label(s: &str) -> bool {
     const RESERVED: [&str; 5] = ["tenant", "component", "metric", "severity", "le"];
-    !s.is_empty()
-        && !RESERVED.contains(&s)
-        && !s.starts_with("__")
-        && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !RESERVED.contains(&s) && !s.starts_with("__") && crate::recipes::is_label_name(s)
 }
 
 /// Splits a selector body at commas outside quotes.

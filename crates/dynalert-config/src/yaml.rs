@@ -175,6 +175,7 @@ enum FrameKind {
     Map(Vec<(Node, Node)>, Option<Node>, HashSet<String>),
 }
 
+#[derive(Default)]
 struct Builder {
     limits: Limits,
     stack: Vec<Frame>,
@@ -189,18 +190,6 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(limits: Limits) -> Builder {
-        Builder {
-            limits,
-            stack: Vec::new(),
-            docs: Vec::new(),
-            anchors: HashMap::new(),
-            problems: Vec::new(),
-            nodes: 0,
-            stopped: false,
-        }
-    }
-
     /// Counts `size` more nodes; false (and the build stops) when over the limit.
     fn count(&mut self, size: usize, pos: Pos) -> bool {
         self.nodes = self.nodes.saturating_add(size);
@@ -385,7 +374,10 @@ pub fn parse_with(text: &str, limits: Limits) -> Result<Option<Node>, Vec<ParseP
 
 /// The full parser (`yaml-rust2` events), for a text without byte-order mark.
 pub(crate) fn parse_full(text: &str, limits: Limits) -> Result<Option<Node>, Vec<ParseProblem>> {
-    let mut builder = Builder::new(limits);
+    let mut builder = Builder {
+        limits,
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     // Events are pulled one by one: `Parser::load` recurses per nesting level.
     let result = loop {

@@ -27,12 +27,8 @@ fn served(report: &LoadReport, id: &str) -> Option<f64> {
         .series
         .iter()
         .find(|s| {
-            s.labels
-                .iter()
-                .any(|(k, v)| k == "metric" && v == "connections")
-                && s.labels
-                    .iter()
-                    .any(|(k, v)| k == "severity" && v == "warning")
+            let has = |k: &str, v: &str| s.labels.iter().any(|(a, b)| a == k && b == v);
+            has("metric", "connections") && has("severity", "warning")
         })
         .map(|s| s.value)
 }
@@ -180,11 +176,7 @@ fn removed_or_emptied_platform_file_keeps_the_last_good_platform() {
     let report = loader.reload(Utc::now()).unwrap();
     assert!(report.platform_valid, "{:?}", report.diagnostics);
     write(dir.path(), "_defaults.yaml", "{}\n");
-    write(
-        dir.path(),
-        "db-c.yaml",
-        "tenants:\n  db-c:\n    mysql_connections: 10\n",
-    );
+    write(dir.path(), "db-c.yaml", &tenant("db-c", 10));
     // `mysql_connections` left the catalogue with the defaults: tenants that set it are
     // now rejected and keep their last good config; that is the platform's decision.
     let _ = loader.reload(Utc::now()).unwrap();

@@ -159,33 +159,21 @@ fn effective_shows_the_chain_of_levels() {
     let report = dynalert_config::load_dir(dir.path(), now()).unwrap();
     let x = &report.config.tenants["x"];
     let e = dynalert_model::effective_tenant(&report.config.platform, x, now());
-    let key = e
-        .keys
-        .iter()
-        .find(|k| k.key == "mysql_connections")
-        .unwrap();
+    let chain = |key: &str| -> Vec<String> {
+        let k = e.keys.iter().find(|k| k.key == key).unwrap();
+        k.chain.iter().map(ToString::to_string).collect()
+    };
     let p = dir.path().display().to_string();
     assert_eq!(
-        key.chain
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>(),
+        chain("mysql_connections"),
         vec![
             format!("{p}/_defaults.yaml:2"),
             format!("{p}/db/_defaults.yaml:2"),
             format!("{p}/db/mariadb/prod/x.yaml:3"),
         ]
     );
-    let lag = e
-        .keys
-        .iter()
-        .find(|k| k.key == "mysql_replication_lag")
-        .unwrap();
     assert_eq!(
-        lag.chain
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>(),
+        chain("mysql_replication_lag"),
         vec![
             format!("{p}/_defaults.yaml:3"),
             format!("{p}/db/mariadb/_defaults.yaml:2"),

@@ -74,29 +74,23 @@ fn load_bounded(text: &[u8], slot: Slot, what: &str) -> Result<(), TestCaseError
             result
         })
         .unwrap();
-    match rx.recv_timeout(TIME_BOUND) {
-        Ok(()) => {}
-        Err(mpsc::RecvTimeoutError::Disconnected) => {}
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            // The thread cannot be stopped and would keep burning CPU (and memory) while
-            // proptest shrinks: report the input and end the run.
-            eprintln!(
-                "time bound exceeded: loading {what} ({} bytes, {slot:?}) took over {TIME_BOUND:?}; starts with: {:?}",
-                text.len(),
-                String::from_utf8_lossy(&text[..text.len().min(200)])
-            );
-            std::process::exit(1);
-        }
+    if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(TIME_BOUND) {
+        // The thread cannot be stopped and would keep burning CPU (and memory) while
+        // proptest shrinks: report the input and end the run.
+        eprintln!(
+            "time bound exceeded: loading {what} ({} bytes, {slot:?}) took over {TIME_BOUND:?}; starts with: {:?}",
+            text.len(),
+            String::from_utf8_lossy(&text[..text.len().min(200)])
+        );
+        std::process::exit(1);
     }
-    let report = match worker.join() {
-        Ok(r) => r,
-        Err(_) => {
-            return Err(TestCaseError::fail(format!(
-                "the loader panicked on {what} ({} bytes, {slot:?})",
-                text.len()
-            )))
-        }
+    let panicked = |_| {
+        let n = text.len();
+        TestCaseError::fail(format!(
+            "the loader panicked on {what} ({n} bytes, {slot:?})"
+        ))
     };
+    let report = worker.join().map_err(panicked)?;
     let report = report.map_err(|e| TestCaseError::fail(format!("{what}: {e}")))?;
     // Whatever was accepted must also resolve and render.
     let snap = dynalert_model::resolve(&report.config, Utc::now());
@@ -168,36 +162,17 @@ fn tree() -> impl Strategy<Value = Tree> {
 }
 
 /// Flow-style YAML of a tree.
-fn render(t: &Tree, out: &mut String) {
+fn render(t: &Tree) -> String {
+    let join = |items: Vec<String>| items.join(", ");
     match t {
-        Tree::Scalar(s) => out.push_str(s),
-        Tree::Long(n) => out.push_str(&format!("\"{}\"", "x".repeat(*n))),
-        Tree::Alias(a) => out.push_str(&format!("*a{a}")),
-        Tree::Anchor(a, inner) => {
-            out.push_str(&format!("&a{a} "));
-            render(inner, out);
-        }
-        Tree::Seq(items) => {
-            out.push('[');
-            for (i, x) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                render(x, out);
-            }
-            out.push(']');
-        }
+        Tree::Scalar(s) => s.clone(),
+        Tree::Long(n) => format!("\"{}\"", "x".repeat(*n)),
+        Tree::Alias(a) => format!("*a{a}"),
+        Tree::Anchor(a, inner) => format!("&a{a} {}", render(inner)),
+        Tree::Seq(items) => format!("[{}]", join(items.iter().map(render).collect())),
         Tree::Map(items) => {
-            out.push('{');
-            for (i, (k, v)) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(k);
-                out.push_str(": ");
-                render(v, out);
-            }
-            out.push('}');
+            let entries = items.iter().map(|(k, v)| format!("{k}: {}", render(v)));
+            format!("{{{}}}", join(entries.collect()))
         }
     }
 }
@@ -240,14 +215,10 @@ fn deep(depth: usize, style: u8) -> String {
         ),
         _ => {
             // Block mappings, two spaces per level.
-            let mut s = String::new();
-            for d in 0..depth {
-                s.push_str(&" ".repeat(2 * d));
-                s.push_str("k:\n");
-            }
-            s.push_str(&" ".repeat(2 * depth));
-            s.push_str("v\n");
-            s
+            let keys: String = (0..depth)
+                .map(|d| format!("{}k:\n", " ".repeat(2 * d)))
+                .collect();
+            format!("{keys}{}v\n", " ".repeat(2 * depth))
         }
     }
 }
@@ -311,8 +282,7 @@ proptest! {
 
     #[test]
     fn random_trees_with_anchors_and_aliases(t in tree(), wrapped in any::<bool>(), slot in slot()) {
-        let mut body = String::new();
-        render(&t, &mut body);
+        let body = render(&t);
         let text = if wrapped {
             format!("tenants:\n  db-a: {body}\n")
         } else {

@@ -83,14 +83,8 @@ fn the_exporter_serves_one_threshold_series_per_tier() {
     assert_eq!(
         lines,
         vec![
-            "user_custom_threshold{tenant=\"shop-a\",alert=\"http_5xx\",recipe=\"rate\",rule=\""
-                .to_string()
-                + &id
-                + "\",severity=\"critical\"} 50",
-            "user_custom_threshold{tenant=\"shop-a\",alert=\"http_5xx\",recipe=\"rate\",rule=\""
-                .to_string()
-                + &id
-                + "\",severity=\"warning\"} 5",
+            format!("user_custom_threshold{{tenant=\"shop-a\",alert=\"http_5xx\",recipe=\"rate\",rule=\"{id}\",severity=\"critical\"}} 50"),
+            format!("user_custom_threshold{{tenant=\"shop-a\",alert=\"http_5xx\",recipe=\"rate\",rule=\"{id}\",severity=\"warning\"}} 5"),
         ]
     );
     assert!(body.contains("# TYPE user_custom_threshold gauge\n"));

@@ -27,6 +27,11 @@ fn write(path: impl AsRef<Path>, text: impl AsRef<[u8]>) {
     std::fs::write(path, text).unwrap();
 }
 
+/// A tenant file of `id` that sets `mysql_connections` to `value`.
+fn connections(id: &str, value: &str) -> String {
+    format!("tenants:\n  {id}:\n    mysql_connections: {value}\n")
+}
+
 /// Writes a conf.d with the platform file and `tenants` as (id, body) pairs.
 fn confd(tenants: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -46,18 +51,17 @@ fn load(dir: &Path, t: DateTime<Utc>) -> (dynalert_config::LoadReport, Snapshot)
 
 /// `name{labels} value` lines of one family for one tenant.
 fn lines(snap: &Snapshot, family: Family, tenant: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in snap.series().filter(|s| s.family == family) {
-        if s.labels[0].1 != tenant {
-            continue;
-        }
+    let line = |s: &dynalert_model::Series| {
         let labels: Vec<String> = s.labels[1..]
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        out.push(format!("{} {}", labels.join(","), s.value));
-    }
-    out
+        format!("{} {}", labels.join(","), s.value)
+    };
+    snap.series()
+        .filter(|s| s.family == family && s.labels[0].1 == tenant)
+        .map(line)
+        .collect()
 }
 
 fn thresholds(dir: &Path, tenant: &str, t: DateTime<Utc>) -> Vec<String> {
@@ -276,23 +280,14 @@ fn hostile_maintenance_crons_stay_with_their_tenant() {
     // A cron that never matches (31 February), a nickname, six fields and a huge text: each is
     // a located error in its own file or a window of its own tenant; no other tenant moves.
     let huge = format!("0 0 * * {}", "1,".repeat(5000) + "1");
+    let cron = |c: &str| {
+        format!("    _state_maintenance:\n      recurring:\n        - {{cron: \"{c}\", duration: 2h}}\n")
+    };
     let dir = confd(&[
-        (
-            "db-a",
-            "    _state_maintenance:\n      recurring:\n        - {cron: \"0 0 31 2 *\", duration: 2h}\n",
-        ),
-        (
-            "db-c",
-            "    _state_maintenance:\n      recurring:\n        - {cron: \"@daily\", duration: 2h}\n",
-        ),
-        (
-            "db-d",
-            "    _state_maintenance:\n      recurring:\n        - {cron: \"0 0 2 * * sun\", duration: 2h}\n",
-        ),
-        (
-            "db-e",
-            &format!("    _state_maintenance:\n      recurring:\n        - {{cron: \"{huge}\", duration: 2h}}\n"),
-        ),
+        ("db-a", &cron("0 0 31 2 *")),
+        ("db-c", &cron("@daily")),
+        ("db-d", &cron("0 0 2 * * sun")),
+        ("db-e", &cron(&huge)),
         ("db-b", "    mysql_connections: 50\n"),
     ]);
     let started = std::time::Instant::now();
@@ -372,10 +367,7 @@ fn symlinks_are_followed_and_dot_names_skipped() {
     let data = dir.path().join("..2026_06_01");
     std::fs::create_dir(&data).unwrap();
     write(data.join("_defaults.yaml"), PLATFORM);
-    write(
-        data.join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections: 70\n",
-    );
+    write(data.join("db-a.yaml"), connections("db-a", "70"));
     std::os::unix::fs::symlink("..2026_06_01", dir.path().join("..data")).unwrap();
     for f in ["_defaults.yaml", "db-a.yaml"] {
         std::os::unix::fs::symlink(format!("..data/{f}"), dir.path().join(f)).unwrap();
@@ -401,14 +393,8 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
     assert!(first.applied_in_full());
 
     // Break db-a, change db-b: db-a keeps 70, db-b moves to 95.
-    write(
-        p.join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections: lots\n",
-    );
-    write(
-        p.join("db-b.yaml"),
-        "tenants:\n  db-b:\n    mysql_connections: 95\n",
-    );
+    write(p.join("db-a.yaml"), connections("db-a", "lots"));
+    write(p.join("db-b.yaml"), connections("db-b", "95"));
     let r = loader.reload(t).unwrap();
     assert!(!r.applied_in_full());
     assert_eq!(r.tenant_valid.get("db-a"), Some(&false));
@@ -421,20 +407,14 @@ fn bad_tenant_file_keeps_last_good_and_bad_platform_keeps_everything() {
 
     // Break the platform file: nothing changes, even a valid tenant edit is held back.
     write(p.join("_defaults.yaml"), "defaults: [broken\n");
-    write(
-        p.join("db-b.yaml"),
-        "tenants:\n  db-b:\n    mysql_connections: 99\n",
-    );
+    write(p.join("db-b.yaml"), connections("db-b", "99"));
     let r2 = loader.reload(t).unwrap();
     assert!(!r2.platform_valid);
     assert_eq!(*r2.config, *r.config);
 
     // Fix everything: all applied.
     write(p.join("_defaults.yaml"), PLATFORM);
-    write(
-        p.join("db-a.yaml"),
-        "tenants:\n  db-a:\n    mysql_connections: 71\n",
-    );
+    write(p.join("db-a.yaml"), connections("db-a", "71"));
     let r3 = loader.reload(t).unwrap();
     assert!(r3.applied_in_full(), "{:#?}", r3.diagnostics);
     let snap = dynalert_model::resolve(&r3.config, t);
@@ -459,10 +439,7 @@ fn only_changed_files_are_parsed_again() {
         (idle.files_read, idle.files_parsed, idle.changed),
         (0, 0, false)
     );
-    write(
-        dir.path().join("db-b.yaml"),
-        "tenants:\n  db-b:\n    mysql_connections: 91\n",
-    );
+    write(dir.path().join("db-b.yaml"), connections("db-b", "91"));
     let one = loader.reload(t).unwrap();
     assert_eq!(
         (one.files_read, one.files_parsed, one.changed),
@@ -492,39 +469,40 @@ fn the_examples_are_valid_and_use_every_feature() {
     assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
     let c = &report.config;
     assert!(c.tenants.len() >= 3);
-    let any = |f: &dyn Fn(&dynalert_model::Tenant) -> bool| c.tenants.values().any(|t| f(t));
-    assert!(any(&|t| t
-        .thresholds
-        .keys()
-        .any(|k| k.dims.iter().any(|d| d.regex))));
-    assert!(any(&|t| t
-        .thresholds
-        .keys()
-        .any(|k| k.dims.iter().any(|d| !d.regex))));
-    assert!(any(&|t| t
-        .thresholds
-        .values()
-        .flat_map(|m| m.values())
-        .any(|v| v.is_scheduled())));
-    assert!(any(&|t| t
-        .thresholds
-        .values()
-        .flat_map(|m| m.values())
-        .any(|v| v.expires.is_some())));
-    assert!(any(&|t| t
-        .thresholds
-        .values()
-        .flat_map(|m| m.values())
-        .any(|v| v.default.is_none())));
-    assert!(any(&|t| t.silent_mode.is_some()));
-    assert!(any(&|t| t
-        .maintenance
-        .as_ref()
-        .is_some_and(|m| !m.recurring.is_empty())));
-    assert!(any(&|t| t.routing.is_some()));
-    assert!(any(&|t| !t.severity_dedup));
-    assert!(any(&|t| t.state_filters.values().any(|(on, _)| !on)));
-    assert!(any(&|t| t.metadata.tier.as_deref() == Some("vip")));
+    type Tenant = dynalert_model::Tenant;
+    type Uses = dyn Fn(&Tenant) -> bool;
+    fn value(t: &Tenant, f: fn(&dynalert_model::TierValue) -> bool) -> bool {
+        t.thresholds.values().any(|m| m.values().any(f))
+    }
+    let features: [(&str, &Uses); 11] = [
+        ("regex key", &|t| {
+            t.thresholds.keys().any(|k| k.dims.iter().any(|d| d.regex))
+        }),
+        ("label key", &|t| {
+            t.thresholds.keys().any(|k| k.dims.iter().any(|d| !d.regex))
+        }),
+        ("schedule", &|t| value(t, |v| v.is_scheduled())),
+        ("expiry", &|t| value(t, |v| v.expires.is_some())),
+        ("disabled tier", &|t| value(t, |v| v.default.is_none())),
+        ("silent mode", &|t| t.silent_mode.is_some()),
+        ("recurring maintenance", &|t| {
+            t.maintenance
+                .as_ref()
+                .is_some_and(|m| !m.recurring.is_empty())
+        }),
+        ("routing", &|t| t.routing.is_some()),
+        ("severity dedup off", &|t| !t.severity_dedup),
+        ("state filter off", &|t| {
+            t.state_filters.values().any(|(on, _)| !on)
+        }),
+        ("vip tier", &|t| t.metadata.tier.as_deref() == Some("vip")),
+    ];
+    for (feature, uses) in features {
+        assert!(
+            c.tenants.values().any(|t| uses(t)),
+            "no example uses {feature}"
+        );
+    }
 }
 
 #[test]

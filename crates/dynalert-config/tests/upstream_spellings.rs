@@ -38,6 +38,30 @@ fn messages(report: &dynalert_config::LoadReport, errors: bool) -> Vec<String> {
         .collect()
 }
 
+/// `<label>/<severity>=<value>` of the user_threshold series with all the labels of `with`,
+/// sorted; `-` for a series without `label`.
+fn threshold_rows(
+    report: &dynalert_config::LoadReport,
+    with: &[(&str, &str)],
+    label: &str,
+) -> Vec<String> {
+    let snap = dynalert_model::resolve(&report.config, now());
+    let has = |s: &dynalert_model::Series, k: &str, v: &str| {
+        s.labels.iter().any(|(a, b)| a == k && b == v)
+    };
+    let get = |s: &dynalert_model::Series, k: &str| {
+        let found = s.labels.iter().find(|(n, _)| n == k);
+        found.map_or("-".to_string(), |(_, v)| v.to_string())
+    };
+    let mut rows: Vec<String> = snap
+        .series()
+        .filter(|s| s.family == Family::UserThreshold && with.iter().all(|(k, v)| has(s, k, v)))
+        .map(|s| format!("{}/{}={}", get(s, label), get(s, "severity"), s.value))
+        .collect();
+    rows.sort();
+    rows
+}
+
 fn in_maintenance(report: &dynalert_config::LoadReport) -> bool {
     let snap = dynalert_model::resolve(&report.config, now());
     let active = snap
@@ -183,28 +207,7 @@ fn a_critical_key_in_a_later_platform_file_resolves_to_its_base() {
         ("db-b.yaml", "tenants:\n  db-b: {}\n"),
     ]);
     assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
-    let snap = dynalert_model::resolve(&r.config, now());
-    let rows = |t: &str| -> Vec<String> {
-        let mut v: Vec<String> = snap
-            .series()
-            .filter(|s| s.family == Family::UserThreshold && s.labels[0].1 == t)
-            .filter(|s| {
-                s.labels
-                    .iter()
-                    .any(|(k, v)| k == "component" && v == "mysql")
-            })
-            .map(|s| {
-                format!(
-                    "{}/{}={}",
-                    s.labels.iter().find(|(k, _)| k == "metric").unwrap().1,
-                    s.labels.iter().find(|(k, _)| k == "severity").unwrap().1,
-                    s.value
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
+    let rows = |t| threshold_rows(&r, &[("tenant", t), ("component", "mysql")], "metric");
     assert_eq!(
         rows("db-b"),
         vec!["connections/critical=120", "connections/warning=80"]
@@ -245,24 +248,8 @@ fn expires_is_refused_where_there_is_nothing_to_return_to() {
 fn a_disabled_dimensional_row_is_served_as_infinity_and_leaves_the_tenant_wide_row() {
     let r = load("    \"container_cpu{container='batch'}\": disable\n    container_cpu: 85\n");
     assert_eq!(r.errors(), 0, "{:?}", r.diagnostics);
-    let snap = dynalert_model::resolve(&r.config, now());
-    let mut rows: Vec<String> = snap
-        .series()
-        .filter(|s| s.family == Family::UserThreshold)
-        .filter(|s| s.labels.iter().any(|(k, v)| k == "metric" && v == "cpu"))
-        .map(|s| {
-            let get = |k: &str| {
-                s.labels
-                    .iter()
-                    .find(|(n, _)| n == k)
-                    .map_or("-".to_string(), |(_, v)| v.to_string())
-            };
-            format!("{}/{}={}", get("container"), get("severity"), s.value)
-        })
-        .collect();
-    rows.sort();
     assert_eq!(
-        rows,
+        threshold_rows(&r, &[("metric", "cpu")], "container"),
         vec![
             "-/warning=85",
             "batch/critical=inf",

@@ -59,9 +59,7 @@ pub fn apply(text: &str, edits: &[Edit]) -> String {
             Edit::Delete(at, n) => {
                 let at = at % len;
                 let end = (at + n).min(chars.len());
-                if at < end {
-                    chars.drain(at..end);
-                }
+                chars.drain(at..end);
             }
             Edit::Insert(at, s) => {
                 let at = at % (chars.len() + 1);
