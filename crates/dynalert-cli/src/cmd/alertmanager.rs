@@ -225,11 +225,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         eprintln!("Alertmanager at `{url}` reloaded");
     }
-    Ok(if rejected.is_empty() && kept.is_empty() {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(crate::exit_code(!rejected.is_empty() || !kept.is_empty()))
 }
 
 fn fs_read(path: &Path) -> anyhow::Result<String> {

@@ -12,8 +12,6 @@ use dynalert_model::{effective_tenant, Config, Severity};
 use dynalert_probe::prom::Prometheus;
 use serde::Serialize;
 
-use crate::EXIT_FINDINGS;
-
 pub mod remote;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
@@ -281,14 +279,9 @@ impl Firing {
     fn finish(&mut self) {
         self.fired = self.intervals.len();
         self.firing_seconds = self.intervals.iter().map(|(a, b)| b - a).sum();
-        self.first = self
-            .intervals
-            .first()
-            .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
-        self.last = self
-            .intervals
-            .last()
-            .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+        let start = |i: Option<&(i64, i64)>| i.and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+        self.first = start(self.intervals.first());
+        self.last = start(self.intervals.last());
     }
 }
 
@@ -609,14 +602,10 @@ pub struct Row {
 /// `against`: no observation at or under it can fire.
 pub fn floors(served: &[&Served]) -> BTreeMap<String, f64> {
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
-    for m in served {
-        for (key, per) in m.iter() {
-            for segs in per.values() {
-                for (_, _, v) in segs {
-                    let e = out.entry(key.clone()).or_insert(f64::INFINITY);
-                    *e = e.min(*v);
-                }
-            }
+    for (key, per) in served.iter().flat_map(|m| m.iter()) {
+        for (_, _, v) in per.values().flatten() {
+            let e = out.entry(key.clone()).or_insert(f64::INFINITY);
+            *e = e.min(*v);
         }
     }
     out
@@ -728,6 +717,10 @@ pub fn render_svg(
     }
     let x = |t: i64| left + (t as f64 - t0) / (t1 - t0) * (w - left - 20.0);
     let y = |v: f64| top + plot_h - (v - lo) / (hi - lo) * plot_h;
+    let rfc = |t: i64| {
+        let t = Utc.timestamp_opt(t, 0).single();
+        t.map(|t| t.to_rfc3339()).unwrap_or_default()
+    };
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -740,14 +733,8 @@ pub fn render_svg(
         "<text x=\"{left}\" y=\"18\">tenant {} · key {} · {} to {}</text>",
         esc(tenant),
         esc(key),
-        Utc.timestamp_opt(steps[0], 0)
-            .single()
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default(),
-        Utc.timestamp_opt(t1 as i64, 0)
-            .single()
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default()
+        rfc(steps[0]),
+        rfc(t1 as i64)
     );
     let _ = writeln!(
         s,
@@ -886,12 +873,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .as_deref()
         .map(|d| load(d, args.from))
         .transpose()?;
-    let alerts = key_alerts(&args.packs)?;
     let catalogue = config.platform.catalogue();
-    let alerts: Vec<KeyAlert> = alerts
-        .into_iter()
-        .filter(|a| catalogue.contains(a.key.as_str()))
-        .collect();
+    let mut alerts = key_alerts(&args.packs)?;
+    alerts.retain(|a| catalogue.contains(a.key.as_str()));
     let (from, to, step) = (args.from.timestamp(), args.to.timestamp(), args.step);
     let from = from - from.rem_euclid(step);
     let steps: Vec<i64> = (0..)
@@ -944,14 +928,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         floors(&all)
     };
-    let parallel = args.jobs.map_or_else(
-        || {
-            std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .clamp(1, 4)
-        },
-        usize::from,
-    );
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parallel = args.jobs.map_or(cpus.clamp(1, 4), usize::from);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Observations, FetchStats)>> = Mutex::new(Vec::new());
     let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
@@ -977,32 +955,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 if args.svg.is_none() && floor.is_none() {
                     continue;
                 }
-                let prom = &args.prometheus;
+                let (prom, p, grid) = (&args.prometheus, &mut progress, (from, to, step));
                 let fetched = match (lookback, &selections[i]) {
-                    (Some(l), Some(m)) => {
-                        let grid = (from, to, step);
-                        remote::fetch(prom, m, floor, grid, l, i64::MAX, &mut progress).map(
-                            |(d, st)| {
-                                (
-                                    d,
-                                    FetchStats {
-                                        remote: st.queries,
-                                        ..st
-                                    },
-                                )
-                            },
-                        )
-                    }
-                    _ => fetch(
-                        &args.prometheus,
-                        &a.observation,
-                        floor,
-                        from,
-                        to,
-                        step,
-                        chunk,
-                        &mut progress,
-                    ),
+                    (Some(l), Some(m)) => remote::fetch(prom, m, floor, grid, l, i64::MAX, p),
+                    _ => fetch(prom, &a.observation, floor, from, to, step, chunk, p),
                 };
                 match fetched {
                     Ok((data, st)) => {
@@ -1153,7 +1109,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .as_ref()
             .is_some_and(|a| a.intervals != r.firing.intervals)
     });
-    Ok(if differs { EXIT_FINDINGS } else { 0 })
+    Ok(crate::exit_code(differs))
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use anyhow::Context;
 use chrono::Utc;
 
 use crate::output::print_diagnostics;
-use crate::EXIT_FINDINGS;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str =
@@ -120,11 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         true
     };
-    Ok(if m.left_alone.is_empty() && proved {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(crate::exit_code(!m.left_alone.is_empty() || !proved))
 }
 
 /// Runs the `--prove` comparison of a migration; true when the old copies and the new rules
