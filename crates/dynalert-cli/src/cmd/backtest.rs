@@ -931,14 +931,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let parallel = args.jobs.map_or(cpus.clamp(1, 4), usize::from);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Observations, FetchStats)>> = Mutex::new(Vec::new());
-    let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    // Each key read, in the order the reads ended; the first error ends the others.
+    let results: Mutex<Vec<(usize, anyhow::Result<_>)>> = Mutex::default();
     std::thread::scope(|s| {
         for _ in 0..parallel.min(alerts.len()) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(a) = alerts.get(i) else { break };
-                if failed.lock().is_ok_and(|f| f.is_some()) {
+                if results
+                    .lock()
+                    .is_ok_and(|r| r.iter().any(|(_, f)| f.is_err()))
+                {
                     break;
                 }
                 let mut progress = |done: i64| {
@@ -960,28 +963,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     (Some(l), Some(m)) => remote::fetch(prom, m, floor, grid, l, i64::MAX, p),
                     _ => fetch(prom, &a.observation, floor, from, to, step, chunk, p),
                 };
-                match fetched {
-                    Ok((data, st)) => {
-                        if let Ok(mut r) = results.lock() {
-                            r.push((i, data, st));
-                        }
-                    }
-                    Err(e) => {
-                        if let Ok(mut f) = failed.lock() {
-                            f.get_or_insert(e);
-                        }
-                    }
+                if let Ok(mut r) = results.lock() {
+                    r.push((i, fetched));
                 }
             });
         }
     });
-    if let Some(e) = failed.into_inner().ok().flatten() {
-        return Err(e);
-    }
     let fetched = began.elapsed();
     let mut observations = BTreeMap::new();
     let mut stats = FetchStats::default();
-    for (i, data, st) in results.into_inner().unwrap_or_default() {
+    for (i, got) in results.into_inner().unwrap_or_default() {
+        let (data, st) = got?;
         stats.queries += st.queries;
         stats.prometheus += st.prometheus;
         stats.points += st.points;
@@ -994,11 +986,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut rows = rows(&now, old.as_ref(), &alerts, &observations, (from, to, step));
     if let Some(rec) = recorded_firing {
         for r in rows.iter_mut() {
-            r.recorded = Some(
-                rec.get(&(r.tenant.clone(), r.key.clone(), r.severity))
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            let key = (r.tenant.clone(), r.key.clone(), r.severity);
+            r.recorded = Some(rec.get(&key).cloned().unwrap_or_default());
         }
         // Alerts Prometheus recorded that neither replay fires.
         for ((tenant, key, severity), f) in rec {
@@ -1069,11 +1058,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     .and_then(|o| o.get(tenant))
                     .unwrap_or(&empty);
                 let path = dir.join(format!("{tenant}__{}.svg", a.key));
-                std::fs::write(
-                    &path,
-                    render_svg(tenant, &a.key, &steps, obs, &thresholds, &mine),
-                )
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
+                let svg = render_svg(tenant, &a.key, &steps, obs, &thresholds, &mine);
+                std::fs::write(&path, svg)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
                 written += 1;
             }
         }
