@@ -58,12 +58,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
 
     ctx.say("restart threshold-exporter-1");
     let t2 = Instant::now();
-    restart(
-        ctx,
-        "threshold-exporter-1",
-        "/-/ready",
-        "threshold-exporter-1 ready",
-    )?;
+    restart(ctx, &victim.name, "/-/ready", "threshold-exporter-1 ready")?;
     ctx.stage("replica ready again", t2);
     ctx.wait_some(
         "Prometheus to see the replica up",
