@@ -629,15 +629,14 @@ impl Bringup {
         let name = format!("mysqld-exporter-{tenant}");
         let part = spawn(&name, &argv, &env, &self.log(&name), false)?;
         let url = local_url(self.track(part, EXPORTER_TOOLKIT)?);
-        wait_for(
-            &format!("mysqld_exporter of {tenant}"),
-            self.remaining(),
-            || {
-                Ok(crate::api::get_text(&format!("{url}/metrics"))
-                    .ok()
-                    .filter(|t| t.contains("\nmysql_up 1")))
-            },
-        )?;
+        let (what, metrics) = (
+            format!("mysqld_exporter of {tenant}"),
+            format!("{url}/metrics"),
+        );
+        wait_for(&what, self.remaining(), || {
+            let text = crate::api::get_text(&metrics).ok();
+            Ok(text.filter(|t| t.contains("\nmysql_up 1")))
+        })?;
         Ok(Database {
             tenant: tenant.to_string(),
             socket,
@@ -649,6 +648,7 @@ impl Bringup {
     /// their ports. The sink's address goes into the routing of conf.d.
     fn start_helper(&self) -> anyhow::Result<(u16, u16)> {
         fs_err::create_dir_all(self.dir.join("sink"))?;
+        let sink_file = self.dir.join("sink/notifications.jsonl");
         let argv = vec![
             self.opts.dynalert_bin.display().to_string(),
             "lab".into(),
@@ -658,10 +658,7 @@ impl Bringup {
             "--sim-listen".into(),
             ANY_PORT.into(),
             "--sink-file".into(),
-            self.dir
-                .join("sink/notifications.jsonl")
-                .display()
-                .to_string(),
+            sink_file.display().to_string(),
         ];
         let name = "sink-and-kubernetes-sim";
         let mut part = spawn(name, &argv, &BTreeMap::new(), &self.log("helper"), true)?;
@@ -678,12 +675,8 @@ impl Bringup {
     fn write_configs(&self, sink_port: u16) -> anyhow::Result<usize> {
         let (opts, conf_dir, rules) = (&self.opts, self.conf_dir(), self.dir.join("rules"));
         let sink_addr = format!("127.0.0.1:{sink_port}");
-        copy_conf(
-            &opts.repo.join("examples/lab"),
-            &conf_dir,
-            &sink_addr,
-            opts.engine,
-        )?;
+        let examples = opts.repo.join("examples/lab");
+        copy_conf(&examples, &conf_dir, &sink_addr, opts.engine)?;
         let n_rules = write_rules(&opts.repo, &conf_dir, &rules)?;
         write_recipe_rules(&opts.dynalert_bin, &conf_dir, &rules)?;
         Ok(n_rules + 1)
@@ -848,10 +841,11 @@ impl Bringup {
         let sim = format!("{}/-/ready", lab.kubernetes_sim_url);
         ready("simulated Kubernetes endpoint", &sim)?;
         for u in &lab.exporter_urls {
-            ready(
-                &format!("threshold-exporter at `{u}`"),
-                &format!("{u}/-/ready"),
-            )?;
+            let (what, url) = (
+                format!("threshold-exporter at `{u}`"),
+                format!("{u}/-/ready"),
+            );
+            ready(&what, &url)?;
         }
         ready("Alertmanager", &format!("{}/-/ready", lab.alertmanager_url))?;
         let api_name = match self.opts.engine {

@@ -1,6 +1,6 @@
 //! `dynalert backtest`: what a configuration would have done over past data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -523,7 +523,7 @@ pub fn recorded(
     let range = |query: &str, each: &mut dyn FnMut(Series)| {
         query_range(prometheus, query, from, to, step, chunk, &mut |_| {}, each)
     };
-    let mut maintenance: BTreeMap<String, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    let mut maintenance: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
     range("max by(tenant) (user_maintenance) == 1", &mut |r| {
         if let Some(tenant) = r.metric.get("tenant") {
             let steps = r.values.iter().map(|(t, _)| *t);
@@ -569,7 +569,7 @@ pub fn recorded(
 fn extend_served(
     segs: &mut Segments,
     steps: impl IntoIterator<Item = (i64, f64)>,
-    paused: Option<&std::collections::BTreeSet<i64>>,
+    paused: Option<&BTreeSet<i64>>,
     step: i64,
 ) {
     for (t, v) in steps {
@@ -628,12 +628,8 @@ pub fn rows(
         };
         let now = now.get(&a.key).unwrap_or(&none);
         let old = old.map(|o| o.get(&a.key).unwrap_or(&none));
-        let mut pairs: Vec<&(String, Severity)> = now.keys().collect();
-        if let Some(o) = old {
-            pairs.extend(o.keys());
-        }
-        pairs.sort();
-        pairs.dedup();
+        let olds = old.into_iter().flat_map(|o| o.keys());
+        let pairs: BTreeSet<&(String, Severity)> = now.keys().chain(olds).collect();
         for (tenant, sev) in pairs {
             // A tenant without a single observation over the floor cannot fire.
             let Some(series) = obs.get(tenant) else {
@@ -742,24 +738,20 @@ pub fn render_svg(
         top + 4.0,
         top + plot_h
     );
-    let points: Vec<String> = observation
-        .iter()
-        .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
-        .collect();
+    let pt = |t: i64, v: f64| format!("{:.1},{:.1}", x(t), y(v));
+    let points: Vec<String> = observation.iter().map(|(t, v)| pt(*t, *v)).collect();
     let _ = writeln!(
         s,
         "<polyline class=\"observation\" fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" points=\"{}\"/>",
         points.join(" ")
     );
+    // Each served value drawn over its step.
+    let step = steps.get(1).map_or(60, |n| n - steps[0]);
     for (sev, m) in thresholds {
         let mut pts = Vec::new();
         for (t, v) in m.iter() {
-            pts.push(format!("{:.1},{:.1}", x(*t), y(*v)));
-            pts.push(format!(
-                "{:.1},{:.1}",
-                x(*t + steps.get(1).map_or(60, |n| n - steps[0])),
-                y(*v)
-            ));
+            pts.push(pt(*t, *v));
+            pts.push(pt(*t + step, *v));
         }
         let _ = writeln!(
             s,
@@ -878,10 +870,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     alerts.retain(|a| catalogue.contains(a.key.as_str()));
     let (from, to, step) = (args.from.timestamp(), args.to.timestamp(), args.step);
     let from = from - from.rem_euclid(step);
-    let steps: Vec<i64> = (0..)
-        .map(|i| from + i * step)
-        .take_while(|t| *t <= to)
-        .collect();
+    let steps: Vec<i64> = (from..=to).step_by(step as usize).collect();
     let began = std::time::Instant::now();
     let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
     let now = served_segments(&config, &keys, from, to, step);
