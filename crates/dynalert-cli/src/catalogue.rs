@@ -72,13 +72,10 @@ fn number(y: &Yaml) -> Option<f64> {
 }
 
 fn strings(y: &Yaml) -> Vec<String> {
-    y.as_vec()
-        .map(|v| {
-            v.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    let items = y.as_vec().into_iter().flatten();
+    items
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
 }
 
 /// Parses the catalogue text.

@@ -37,11 +37,13 @@ pub fn man_pages(cmd: clap::Command) -> Vec<(String, String)> {
 }
 
 /// Writes `files` into `dir`, or with `check` compares them and exits 1 on a difference.
-pub fn write_or_check(
+/// Written files are reported one line each with `each`, else as one count.
+pub fn write_or_check<N: AsRef<Path>>(
     dir: &Path,
-    files: &[(String, String)],
+    files: &[(N, String)],
     check: bool,
     command: &str,
+    each: bool,
 ) -> anyhow::Result<u8> {
     let mut stale = 0;
     for (name, text) in files {
@@ -56,6 +58,9 @@ pub fn write_or_check(
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
             std::fs::write(&path, text)
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
+            if each {
+                eprintln!("wrote {}", path.display());
+            }
         }
     }
     if stale > 0 {
@@ -65,7 +70,7 @@ pub fn write_or_check(
         );
         return Ok(EXIT_FINDINGS);
     }
-    if !check {
+    if !check && !each {
         eprintln!("wrote {} files to {}", files.len(), dir.display());
     }
     Ok(0)

@@ -127,6 +127,15 @@ pub const EXIT_FINDINGS: u8 = 1;
 /// Exit code for usage or internal errors.
 pub const EXIT_ERROR: u8 = 2;
 
+/// The exit code of a command that ran: [`EXIT_FINDINGS`] when it found something, else 0.
+pub fn exit_code(findings: bool) -> u8 {
+    if findings {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
+}
+
 /// Runs the CLI on `args` (including the program name).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {

@@ -219,9 +219,7 @@ fn explain_route_succeeds_on_examples() {
 /// Receivers `amtool config routes test` (Debian's Alertmanager) finds for `labels`.
 fn amtool_routes(file: &Path, labels: &str) -> String {
     let out = std::process::Command::new("amtool")
-        .arg("config")
-        .arg("routes")
-        .arg("test")
+        .args(["config", "routes", "test"])
         .arg(format!("--config.file={}", file.display()))
         .args(labels.split(' '))
         .output()
@@ -254,18 +252,19 @@ fn rejected_vip_tenant_keeps_its_platform_page_and_a_false_claim_gets_none() {
     assert_eq!(generate(conf, &out, None), 1);
     // Contract: the enforced copy (noc) and the tier page (vip-pager) are the platform's;
     // the tenant's own alerts fall back to the default receiver.
-    assert_eq!(
-        amtool_routes(&out, "tenant=v severity=critical alertname=MariaDBDown"),
-        "noc,vip-pager,platform-default"
-    );
-    assert_eq!(
-        amtool_routes(&out, "tenant=v severity=warning alertname=X"),
-        "platform-default"
-    );
-    assert_eq!(
-        amtool_routes(&out, "tenant=w severity=critical alertname=X"),
-        "noc,platform-default"
-    );
+    for (labels, want) in [
+        (
+            "tenant=v severity=critical alertname=MariaDBDown",
+            "noc,vip-pager,platform-default",
+        ),
+        ("tenant=v severity=warning alertname=X", "platform-default"),
+        (
+            "tenant=w severity=critical alertname=X",
+            "noc,platform-default",
+        ),
+    ] {
+        assert_eq!(amtool_routes(&out, labels), want, "{labels}");
+    }
 }
 
 #[test]
@@ -278,33 +277,28 @@ fn an_override_taking_another_tenants_receiver_name_never_blocks_generation() {
         hook("x"),
         hook("x-override")
     );
-    let x1 = format!(
-        "tenants:\n  x-1:\n    _routing: {{receiver: {}}}\n",
-        hook("x-1")
-    );
-    let other = format!(
-        "tenants:\n  y:\n    _routing: {{receiver: {}}}\n",
-        hook("y")
-    );
+    let routed = |t: &str| {
+        format!(
+            "tenants:\n  {t}:\n    _routing: {{receiver: {}}}\n",
+            hook(t)
+        )
+    };
+    let (x1, y) = (routed("x-1"), routed("y"));
     let conf = conf_with(
         tmp.path(),
-        &[("x.yaml", &x), ("x-1.yaml", &x1), ("y.yaml", &other)],
+        &[("x.yaml", &x), ("x-1.yaml", &x1), ("y.yaml", &y)],
     );
     let out = tmp.path().join("am.yml");
     assert_eq!(generate(conf, &out, None), 0);
     // `x-1` keeps its receiver, `y` is untouched, `x` keeps its own receiver.
-    assert_eq!(
-        amtool_routes(&out, "tenant=x-1 severity=warning alertname=A"),
-        "tenant-x-1"
-    );
-    assert_eq!(
-        amtool_routes(&out, "tenant=y severity=warning alertname=A"),
-        "tenant-y"
-    );
-    assert_eq!(
-        amtool_routes(&out, "tenant=x severity=warning alertname=A"),
-        "tenant-x"
-    );
+    for t in ["x-1", "y", "x"] {
+        let labels = format!("tenant={t} severity=warning alertname=A");
+        assert_eq!(
+            amtool_routes(&out, &labels),
+            format!("tenant-{t}"),
+            "{labels}"
+        );
+    }
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(!text.contains("x-override"), "{text}");
 }

@@ -170,22 +170,15 @@ fn backtest_replays_a_backfilled_history() {
     );
     observations.insert("mysql_connections".to_string(), data);
     let rows = backtest::rows(&now, Some(&old), &alerts, &observations, (start, end, MIN));
+    let rel = |f: &backtest::Firing| -> Vec<(i64, i64)> {
+        let minutes = |(a, b): &(i64, i64)| ((a - start) / MIN, (b - start) / MIN);
+        f.intervals.iter().map(minutes).collect()
+    };
     let got: Intervals = rows
         .iter()
         .map(|r| {
-            let rel = |f: &backtest::Firing| -> Vec<(i64, i64)> {
-                f.intervals
-                    .iter()
-                    .map(|(a, b)| ((a - start) / MIN, (b - start) / MIN))
-                    .collect()
-            };
-            (
-                (r.tenant.clone(), r.severity),
-                (
-                    rel(&r.firing),
-                    r.against.as_ref().map(rel).unwrap_or_default(),
-                ),
-            )
+            let against = r.against.as_ref().map(rel).unwrap_or_default();
+            ((r.tenant.clone(), r.severity), (rel(&r.firing), against))
         })
         .collect();
     // db-a warning 70: over from minute 30 to 89, firing 5 minutes later, until 90.
@@ -193,20 +186,12 @@ fn backtest_replays_a_backfilled_history() {
     // from minute 0 to the end, firing from 5 to the last step.
     // db-b (platform default 80): over 40..49, firing 45..50, the same in both.
     let want: Intervals = [
-        (
-            ("db-a".to_string(), Severity::Warning),
-            (vec![(35, 90)], vec![(5, 120)]),
-        ),
-        (
-            ("db-a".to_string(), Severity::Critical),
-            (vec![(65, 90)], vec![]),
-        ),
-        (
-            ("db-b".to_string(), Severity::Warning),
-            (vec![(45, 50)], vec![(45, 50)]),
-        ),
+        ("db-a", Severity::Warning, vec![(35, 90)], vec![(5, 120)]),
+        ("db-a", Severity::Critical, vec![(65, 90)], vec![]),
+        ("db-b", Severity::Warning, vec![(45, 50)], vec![(45, 50)]),
     ]
     .into_iter()
+    .map(|(tenant, tier, firing, against)| ((tenant.to_string(), tier), (firing, against)))
     .collect();
     assert_eq!(got, want);
     // The timeline of db-a: both tiers' thresholds, their firing intervals, and the
@@ -486,17 +471,12 @@ fn remote_read_and_query_range_give_the_same_points_and_intervals() {
                 compared += q.len();
             }
             let rows = |obs: Observations| {
-                let observations: BTreeMap<String, Observations> =
-                    [("mysql_connections".to_string(), obs)]
-                        .into_iter()
-                        .collect();
+                let observations = BTreeMap::from([("mysql_connections".to_string(), obs)]);
                 backtest::rows(&now, Some(&was), &alerts, &observations, (from, end, step))
                     .into_iter()
                     .map(|r| {
-                        (
-                            (r.tenant, r.severity),
-                            (r.firing.intervals, r.against.unwrap_or_default().intervals),
-                        )
+                        let against = r.against.unwrap_or_default().intervals;
+                        ((r.tenant, r.severity), (r.firing.intervals, against))
                     })
                     .collect::<BTreeMap<_, _>>()
             };

@@ -32,15 +32,8 @@ fn the_catalogue_is_exactly_what_the_packs_read() {
     let types =
         dynalert_rules::load_metric_types(&root().join("testdata/exporter-output")).unwrap();
     let violations = dynalert_rules::check(&rules, &cat, &types);
-    assert!(
-        violations.is_empty(),
-        "{}",
-        violations
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    let said: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(violations.is_empty(), "{}", said.join("\n"));
 }
 
 #[test]

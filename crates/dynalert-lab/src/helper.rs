@@ -70,11 +70,8 @@ pub fn serve(
             servers.push(("sink", s.listen, router));
         }
         if let Some(addr) = sim_addr {
-            servers.push((
-                "sim",
-                addr,
-                sim_router(Arc::new(Mutex::new(Cluster::baseline()))),
-            ));
+            let router = sim_router(Arc::new(Mutex::new(Cluster::baseline())));
+            servers.push(("sim", addr, router));
         }
         if let Some(f) = front {
             servers.push(("query", f.listen, front_router(f)));
@@ -180,10 +177,7 @@ async fn sink_receive(
         .append(true)
         .open(&st.file)
         .and_then(|mut f| writeln!(f, "{line}"));
-    match written {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    written.map_or(StatusCode::INTERNAL_SERVER_ERROR, |()| StatusCode::OK)
 }
 
 async fn sink_list(State(st): State<SinkState>) -> Json<Vec<Notification>> {
@@ -247,14 +241,8 @@ fn sim_router(state: SimState) -> Router {
 
 async fn sim_metrics(State(st): State<SimState>) -> Response {
     let body = st.lock().unwrap_or_else(|e| e.into_inner()).render();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    let text = "text/plain; version=0.0.4; charset=utf-8";
+    ([(header::CONTENT_TYPE, text)], body).into_response()
 }
 
 async fn sim_list(State(st): State<SimState>) -> Json<Vec<PodSpec>> {
@@ -284,11 +272,8 @@ async fn sim_delete(
     State(st): State<SimState>,
     Path((namespace, pod)): Path<(String, String)>,
 ) -> StatusCode {
-    if st
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .delete(&namespace, &pod)
-    {
+    let mut cluster = st.lock().unwrap_or_else(|e| e.into_inner());
+    if cluster.delete(&namespace, &pod) {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::NOT_FOUND

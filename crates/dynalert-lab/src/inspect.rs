@@ -86,13 +86,12 @@ pub fn key_rules(prom: &str) -> anyhow::Result<Vec<KeyRule>> {
             r["duration"].as_f64().unwrap_or(0.0),
             &recorded,
         );
-        if let Some(rule) = rule {
-            if !out
-                .iter()
-                .any(|k| k.key == rule.key && k.alertname == rule.alertname)
-            {
-                out.push(rule);
-            }
+        let known = |r: &KeyRule| {
+            out.iter()
+                .any(|k| k.key == r.key && k.alertname == r.alertname)
+        };
+        if let Some(rule) = rule.filter(|r| !known(r)) {
+            out.push(rule);
         }
     }
     Ok(out)
@@ -211,10 +210,8 @@ pub fn key_view(
         ..KeyView::default()
     };
     if let Some(r) = rule {
-        view.observed = one(
-            prom,
-            &format!("max({}{{tenant=\"{tenant}\"}})", r.observation),
-        )?;
+        let expr = format!("max({}{{tenant=\"{tenant}\"}})", r.observation);
+        view.observed = one(prom, &expr)?;
     }
     let exported = api::query(
         prom,
@@ -222,10 +219,8 @@ pub fn key_view(
             "user_threshold{{tenant=\"{tenant}\",component=\"{component}\",metric=\"{metric}\"}}"
         ),
     )?;
-    let recorded = api::query(
-        prom,
-        &format!("tenant:alert_threshold:{key}{{tenant=\"{tenant}\"}}"),
-    )?;
+    let recorded = format!("tenant:alert_threshold:{key}{{tenant=\"{tenant}\"}}");
+    let recorded = api::query(prom, &recorded)?;
     let alerts = match rule {
         Some(r) => api::query(
             prom,
@@ -255,10 +250,8 @@ pub fn key_view(
             ..TierView::default()
         };
         for s in exported.iter().filter(|s| plain(&s.labels)) {
-            t.exported.insert(
-                s.labels.get("instance").cloned().unwrap_or_default(),
-                s.value,
-            );
+            let instance = s.labels.get("instance").cloned().unwrap_or_default();
+            t.exported.insert(instance, s.value);
         }
         t.recorded = recorded.iter().find(|s| plain(&s.labels)).map(|s| s.value);
         t.alert_state = alerts

@@ -20,6 +20,11 @@ pub struct Load {
 /// Marks the load's queries so they can be found in the process list and killed.
 const MARK: &str = "dynalert_lab_load";
 
+/// `SELECT <what>` of the load's queries in the process list.
+fn select_load(what: &str) -> String {
+    format!("SELECT {what} FROM information_schema.processlist WHERE info LIKE '%{MARK}%' AND info NOT LIKE '%processlist%'")
+}
+
 impl Load {
     /// Opens `n` connections to the server at `socket` and waits until the server counts them.
     pub fn open(
@@ -46,32 +51,17 @@ impl Load {
             load.children.push(child);
         }
         wait_for("the load's connections", timeout, || {
-            let count = mariadb_exec(
-                mariadb,
-                socket,
-                &format!("SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE '%{MARK}%' AND info NOT LIKE '%processlist%'"),
-            )?;
+            let count = mariadb_exec(mariadb, socket, &select_load("COUNT(*)"))?;
             Ok((count.trim().parse::<usize>().unwrap_or(0) >= n).then_some(()))
         })?;
         Ok(load)
-    }
-
-    pub fn len(&self) -> usize {
-        self.children.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.children.is_empty()
     }
 }
 
 impl Drop for Load {
     fn drop(&mut self) {
         // A sleeping query does not notice its client going away: end it on the server.
-        let list = format!(
-            "SELECT id FROM information_schema.processlist WHERE info LIKE '%{MARK}%' AND info NOT LIKE '%processlist%'"
-        );
-        if let Ok(ids) = mariadb_exec(&self.mariadb, &self.socket, &list) {
+        if let Ok(ids) = mariadb_exec(&self.mariadb, &self.socket, &select_load("id")) {
             let kills: String = ids
                 .split_whitespace()
                 .map(|id| format!("KILL {id};"))
@@ -87,17 +77,4 @@ impl Drop for Load {
             let _ = c.wait();
         }
     }
-}
-
-/// A `SHOW GLOBAL STATUS` value.
-pub fn status_value(mariadb: &Path, socket: &Path, name: &str) -> anyhow::Result<f64> {
-    let out = mariadb_exec(
-        mariadb,
-        socket,
-        &format!("SHOW GLOBAL STATUS LIKE '{name}'"),
-    )?;
-    out.split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .with_context(|| format!("no status value `{name}` in `{out}`"))
 }

@@ -183,20 +183,16 @@ impl Cluster {
                 "container_memory_working_set_bytes{{container=\"\",id=\"{cg}\",image=\"\",name=\"\",namespace=\"{ns}\",pod=\"{pod_name}\",simulated=\"true\"}} {pod_mem}"
             );
         }
-        let mut out = String::new();
-        out.push_str("# HELP container_cpu_usage_seconds_total Cumulative cpu time consumed in seconds. (simulated by the dynalert lab)\n");
-        out.push_str("# TYPE container_cpu_usage_seconds_total counter\n");
-        out.push_str(&cpu);
-        out.push_str("# HELP container_memory_working_set_bytes Current working set in bytes. (simulated by the dynalert lab)\n");
-        out.push_str("# TYPE container_memory_working_set_bytes gauge\n");
-        out.push_str(&mem);
-        out.push_str("# HELP kube_pod_container_resource_limits The number of requested limit resource by a container. (simulated by the dynalert lab)\n");
-        out.push_str("# TYPE kube_pod_container_resource_limits gauge\n");
-        out.push_str(&limits);
-        out.push_str("# HELP kube_pod_container_status_waiting_reason Describes the reason the container is currently in waiting state. (simulated by the dynalert lab)\n");
-        out.push_str("# TYPE kube_pod_container_status_waiting_reason gauge\n");
-        out.push_str(&waiting);
-        out
+        format!(
+            "# HELP container_cpu_usage_seconds_total Cumulative cpu time consumed in seconds. (simulated by the dynalert lab)\n\
+             # TYPE container_cpu_usage_seconds_total counter\n{cpu}\
+             # HELP container_memory_working_set_bytes Current working set in bytes. (simulated by the dynalert lab)\n\
+             # TYPE container_memory_working_set_bytes gauge\n{mem}\
+             # HELP kube_pod_container_resource_limits The number of requested limit resource by a container. (simulated by the dynalert lab)\n\
+             # TYPE kube_pod_container_resource_limits gauge\n{limits}\
+             # HELP kube_pod_container_status_waiting_reason Describes the reason the container is currently in waiting state. (simulated by the dynalert lab)\n\
+             # TYPE kube_pod_container_status_waiting_reason gauge\n{waiting}"
+        )
     }
 }
 

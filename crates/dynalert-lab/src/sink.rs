@@ -40,29 +40,19 @@ impl Notification {
         payload: &serde_json::Value,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Notification {
-        let s = |v: &serde_json::Value, k: &str| {
-            v.get(k)
-                .and_then(|x| x.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let alerts = payload
-            .get("alerts")
-            .and_then(|a| a.as_array())
-            .map(|a| {
-                a.iter()
-                    .map(|al| SinkAlert {
-                        status: s(al, "status"),
-                        labels: al
-                            .get("labels")
-                            .and_then(|l| serde_json::from_value(l.clone()).ok())
-                            .unwrap_or_default(),
-                        starts_at: s(al, "startsAt"),
-                        ends_at: s(al, "endsAt"),
-                    })
-                    .collect()
+        // A missing or non-string field reads as empty.
+        let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let alerts = payload["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|al| SinkAlert {
+                status: s(al, "status"),
+                labels: serde_json::from_value(al["labels"].clone()).unwrap_or_default(),
+                starts_at: s(al, "startsAt"),
+                ends_at: s(al, "endsAt"),
             })
-            .unwrap_or_default();
+            .collect();
         Notification {
             received_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             received_ms: now.timestamp_millis(),
@@ -76,11 +66,8 @@ impl Notification {
 
 /// Reads every notification recorded so far (a torn last line is skipped).
 pub fn read_all(path: &Path) -> Vec<Notification> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }

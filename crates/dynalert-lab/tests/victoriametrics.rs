@@ -25,12 +25,10 @@ fn start(name: &str, extra: &[String]) -> Server {
         panic!("`victoria-metrics` is required (Debian package: victoria-metrics; `make deps`)")
     });
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
     let mut cmd = Command::new(bin);
     cmd.arg("-httpListenAddr=127.0.0.1:0")
-        .arg(format!(
-            "-storageDataPath={}",
-            dir.path().join("data").display()
-        ))
+        .arg(format!("-storageDataPath={}", data.display()))
         .args(extra);
     let guard = Guard::spawn(name, cmd, &dir.path().join("vm.log")).unwrap();
     let port = guard
@@ -108,14 +106,9 @@ fn lab_flags_bound_the_lookback_and_deduplicate_two_scrapers() {
     // Both samples of the two scrapers fall in one 5 s interval: the defaults keep both,
     // `-dedup.minScrapeInterval=5s` keeps one.
     let at = (slot + 30_000) as f64 / 1000.0;
-    assert_eq!(
-        query_at(&plain, "count_over_time(lab_scraped_twice[1m])", at),
-        vec![2.0]
-    );
-    assert_eq!(
-        query_at(&lab, "count_over_time(lab_scraped_twice[1m])", at),
-        vec![1.0]
-    );
+    let samples = "count_over_time(lab_scraped_twice[1m])";
+    assert_eq!(query_at(&plain, samples, at), vec![2.0]);
+    assert_eq!(query_at(&lab, samples, at), vec![1.0]);
 }
 
 fn now_s() -> f64 {

@@ -4,8 +4,11 @@
 //! `alertmanager diff`, a generation, and a reload that a real Alertmanager rejects; none of
 //! the secrets appears on stdout or stderr, while the generated file holds every one.
 
+mod common;
+use common::dynalert;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use dynalert_probe::process::Guard;
 
@@ -90,14 +93,6 @@ fn conf(dir: &Path, noc: &str) -> PathBuf {
     std::fs::write(dir.join("_tenancy.yaml"), "tenancy:\n  db-a: {tier: vip}\n").unwrap();
     std::fs::write(dir.join("db-a.yaml"), TENANT).unwrap();
     dir.to_path_buf()
-}
-
-fn dynalert(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dynalert"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
 }
 
 /// A real Alertmanager on `127.0.0.1:0`; the port is read back from its log.

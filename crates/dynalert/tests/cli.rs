@@ -65,26 +65,14 @@ fn effective_json_shows_scheduled_and_default_values_at_an_instant() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let tier = |tenant: &str, key: &str, sev: &str| -> serde_json::Value {
-        let t = doc["tenants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["tenant"] == tenant)
-            .unwrap();
-        let k = t["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["key"] == key)
-            .unwrap();
-        k["tiers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["severity"] == sev)
-            .unwrap()
-            .clone()
+    // The element of the array `v` whose `field` is `want`.
+    let find = |v: &serde_json::Value, field: &str, want: &str| {
+        let all = v.as_array().unwrap();
+        all.iter().find(|x| x[field] == want).unwrap().clone()
+    };
+    let tier = |tenant: &str, key: &str, sev: &str| {
+        let t = find(&doc["tenants"], "tenant", tenant);
+        find(&find(&t["keys"], "key", key)["tiers"], "severity", sev)
     };
     let a = tier("db-a", "container_memory", "warning");
     assert_eq!(a["state"], "scheduled");

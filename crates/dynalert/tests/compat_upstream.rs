@@ -49,15 +49,12 @@ fn corpus() -> Option<PathBuf> {
 /// A `user_custom_threshold` line without its `rule` label (an id of the recipe's shape,
 /// not something upstream's files say).
 fn without_rule_id(line: &str) -> String {
-    if !line.starts_with("user_custom_threshold{") {
-        return line.to_string();
-    }
     match line.find("rule=\"") {
-        Some(i) => {
+        Some(i) if line.starts_with("user_custom_threshold{") => {
             let end = line[i..].find("\",").map_or(line.len(), |j| i + j + 2);
             format!("{}{}", &line[..i], &line[end..])
         }
-        None => line.to_string(),
+        _ => line.to_string(),
     }
 }
 
@@ -118,12 +115,8 @@ fn every_upstream_directory_validates_with_warnings_only() {
 fn every_upstream_directory_serves_the_hand_written_series() {
     let mut failures = Vec::new();
     for (name, dir) in cases() {
-        let out = dynalert(&[
-            "effective",
-            dir.to_str().unwrap(),
-            "--at",
-            "2026-06-01T12:00:00Z",
-        ]);
+        let at = "2026-06-01T12:00:00Z";
+        let out = dynalert(&["effective", dir.to_str().unwrap(), "--at", at]);
         if out.status.code() != Some(0) {
             failures.push(format!(
                 "{name}: exit {:?}: {}",

@@ -85,32 +85,15 @@ fn served(text: &str, tenant: &str) -> Series {
 fn init_then_tenant_new_validates_and_serves_the_catalogue_defaults() {
     let tmp = tempfile::tempdir().unwrap();
     let conf = tmp.path().join("conf.d");
-    let conf_s = conf.to_str().unwrap();
+    let (conf_s, id) = (conf.to_str().unwrap(), "team-x.orders_01");
     ok(&dynalert(&["init", conf_s]));
-    ok(&dynalert(&[
-        "tenant",
-        "new",
-        "team-x.orders_01",
-        "--dir",
-        conf_s,
-    ]));
+    ok(&dynalert(&["tenant", "new", id, "--dir", conf_s]));
     let validate = dynalert(&["validate", conf_s]);
     ok(&validate);
-    assert!(
-        String::from_utf8_lossy(&validate.stderr).contains(" 0 errors, 0 warnings"),
-        "{}",
-        String::from_utf8_lossy(&validate.stderr)
-    );
-    let text = ok(&dynalert(&[
-        "effective",
-        conf_s,
-        "--tenant",
-        "team-x.orders_01",
-    ]));
-    assert_eq!(
-        served(&text, "team-x.orders_01"),
-        expected_defaults("team-x.orders_01")
-    );
+    let stderr = String::from_utf8_lossy(&validate.stderr);
+    assert!(stderr.contains(" 0 errors, 0 warnings"), "{stderr}");
+    let text = ok(&dynalert(&["effective", conf_s, "--tenant", id]));
+    assert_eq!(served(&text, id), expected_defaults(id));
     // The catalogue of the new directory is what the packs read: nothing unarmed or unknown.
     ok(&dynalert(&["rules", "coverage", conf_s]));
 }
@@ -118,20 +101,14 @@ fn init_then_tenant_new_validates_and_serves_the_catalogue_defaults() {
 #[test]
 fn tenant_new_lists_every_catalogue_key_commented_with_its_default() {
     let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path();
+    let (conf, conf_s) = (tmp.path(), tmp.path().to_str().unwrap());
     // A platform of its own (not from `init`): the listed keys come from DIR's platform files.
     std::fs::write(
         conf.join("_defaults.yaml"),
         "defaults:\n  mysql_connections: 55\n  redis_memory: {warning: 70, critical: 90}\noptional_overrides:\n  - pg_deadlocks\n",
     )
     .unwrap();
-    ok(&dynalert(&[
-        "tenant",
-        "new",
-        "db-q",
-        "--dir",
-        conf.to_str().unwrap(),
-    ]));
+    ok(&dynalert(&["tenant", "new", "db-q", "--dir", conf_s]));
     let text = std::fs::read_to_string(conf.join("db-q.yaml")).unwrap();
     let listed: Vec<&str> = text
         .lines()
@@ -152,14 +129,8 @@ fn tenant_new_lists_every_catalogue_key_commented_with_its_default() {
     // unit and meaning come from the packs' catalogue
     assert!(text.contains("percent: used memory"), "{text}");
     // commented out: the tenant gets the platform defaults until it edits the file
-    let eff = ok(&dynalert(&[
-        "effective",
-        conf.to_str().unwrap(),
-        "--tenant",
-        "db-q",
-    ]));
-    let values: Vec<f64> = served(&eff, "db-q").into_values().collect();
-    let mut values = values;
+    let eff = ok(&dynalert(&["effective", conf_s, "--tenant", "db-q"]));
+    let mut values: Vec<f64> = served(&eff, "db-q").into_values().collect();
     values.sort_by(f64::total_cmp);
     assert_eq!(values, [55.0, 70.0, 90.0]);
 }
@@ -198,17 +169,11 @@ fn init_and_tenant_new_refuse_to_overwrite() {
 #[test]
 fn tenant_ids_follow_the_contract() {
     let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path();
-    ok(&dynalert(&["init", conf.to_str().unwrap()]));
+    let (conf, conf_s) = (tmp.path(), tmp.path().to_str().unwrap());
+    ok(&dynalert(&["init", conf_s]));
     let longest = "a".repeat(63);
     for good in ["db-a", "a", "9", "team.shop_01", longest.as_str()] {
-        ok(&dynalert(&[
-            "tenant",
-            "new",
-            good,
-            "--dir",
-            conf.to_str().unwrap(),
-        ]));
+        ok(&dynalert(&["tenant", "new", good, "--dir", conf_s]));
     }
     let too_long = "a".repeat(64);
     for bad in [
@@ -221,7 +186,7 @@ fn tenant_ids_follow_the_contract() {
         "db/a",
         too_long.as_str(),
     ] {
-        let out = dynalert(&["tenant", "new", "--dir", conf.to_str().unwrap(), "--", bad]);
+        let out = dynalert(&["tenant", "new", "--dir", conf_s, "--", bad]);
         assert_eq!(out.status.code(), Some(1), "`{bad}` was accepted");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(&format!("tenant id `{bad}`")), "{stderr}");

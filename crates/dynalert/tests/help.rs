@@ -6,8 +6,6 @@
 mod common;
 use common::{dynalert, root};
 
-use std::process::Command;
-
 use clap::CommandFactory;
 
 /// Every visible command path: `[]`, `["validate"]`, …, `["rules", "coverage"]`.
@@ -32,12 +30,9 @@ fn page_name(path: &[String]) -> String {
 }
 
 fn help(path: &[String], flag: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_dynalert"))
-        .args(path)
-        .arg(flag)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+    args.push(flag);
+    let out = dynalert(&args);
     assert_eq!(out.status.code(), Some(0), "{path:?} {flag}");
     assert!(out.stderr.is_empty());
     String::from_utf8(out.stdout).unwrap()
@@ -148,12 +143,8 @@ fn committed_man_pages_and_completions_are_up_to_date() {
             args.push("--check");
         }
         let out = dynalert(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
     }
     // a page per visible command, and nothing in them a user should not read
     for path in paths() {

@@ -61,22 +61,16 @@ fn a_new_regex_row_is_an_error_at_its_line_until_the_rules_are_regenerated() {
     // The deploy step regenerates the packs' regex rules for this conf.d: then it passes.
     let packs = tmp.path().join("packs");
     let status = Command::new("cp")
-        .args([
-            "-r",
-            root().join("rules/packs").to_str().unwrap(),
-            packs.to_str().unwrap(),
-        ])
+        .arg("-r")
+        .args([root().join("rules/packs"), packs.clone()])
         .status()
         .unwrap();
     assert!(status.success());
-    let out = dynalert(&["rules", "regex", c, "--packs", packs.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = dynalert(&["validate", c, "--rules", packs.to_str().unwrap()]);
+    let p = packs.to_str().unwrap();
+    let out = dynalert(&["rules", "regex", c, "--packs", p]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let out = dynalert(&["validate", c, "--rules", p]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
@@ -84,12 +78,8 @@ fn a_new_regex_row_is_an_error_at_its_line_until_the_rules_are_regenerated() {
 #[test]
 fn a_rules_directory_without_rule_files_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = dynalert(&[
-        "validate",
-        "examples/conf.d",
-        "--rules",
-        tmp.path().to_str().unwrap(),
-    ]);
+    let rules = tmp.path().to_str().unwrap();
+    let out = dynalert(&["validate", "examples/conf.d", "--rules", rules]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no rule file in"), "{stderr}");

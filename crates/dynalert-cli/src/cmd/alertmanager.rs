@@ -104,23 +104,18 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     // Per-tenant fault isolation: a rejected tenant file never blocks the others; its
     // alerts reach the platform default receiver (through the final catch-all route).
-    let rejected: Vec<&String> = report
+    // A rejected tenant with a last good configuration keeps it (`kept`).
+    let (kept, rejected): (Vec<&String>, Vec<&String>) = report
         .tenant_valid
         .iter()
-        .filter(|(id, ok)| !**ok && !report.config.tenants.contains_key(*id))
+        .filter(|(_, ok)| !**ok)
         .map(|(id, _)| id)
-        .collect();
+        .partition(|id| report.config.tenants.contains_key(*id));
     for id in &rejected {
         eprintln!(
             "warning: tenant `{id}` is rejected (errors above): its alerts go to the platform default receiver (and its platform tier and enforced copies) until its file is fixed"
         );
     }
-    let kept: Vec<&String> = report
-        .tenant_valid
-        .iter()
-        .filter(|(id, ok)| !**ok && report.config.tenants.contains_key(*id))
-        .map(|(id, _)| id)
-        .collect();
     for id in &kept {
         eprintln!(
             "warning: tenant `{id}` is rejected (errors above): its last good routing is kept"
@@ -225,11 +220,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         eprintln!("Alertmanager at `{url}` reloaded");
     }
-    Ok(if rejected.is_empty() && kept.is_empty() {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(crate::exit_code(!rejected.is_empty() || !kept.is_empty()))
 }
 
 fn fs_read(path: &Path) -> anyhow::Result<String> {

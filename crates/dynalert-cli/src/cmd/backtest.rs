@@ -1,6 +1,6 @@
 //! `dynalert backtest`: what a configuration would have done over past data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -11,8 +11,6 @@ use chrono::{DateTime, TimeZone, Utc};
 use dynalert_model::{effective_tenant, Config, Severity};
 use dynalert_probe::prom::Prometheus;
 use serde::Serialize;
-
-use crate::EXIT_FINDINGS;
 
 pub mod remote;
 
@@ -281,14 +279,9 @@ impl Firing {
     fn finish(&mut self) {
         self.fired = self.intervals.len();
         self.firing_seconds = self.intervals.iter().map(|(a, b)| b - a).sum();
-        self.first = self
-            .intervals
-            .first()
-            .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
-        self.last = self
-            .intervals
-            .last()
-            .and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+        let start = |i: Option<&(i64, i64)>| i.and_then(|(a, _)| Utc.timestamp_opt(*a, 0).single());
+        self.first = start(self.intervals.first());
+        self.last = start(self.intervals.last());
     }
 }
 
@@ -530,7 +523,7 @@ pub fn recorded(
     let range = |query: &str, each: &mut dyn FnMut(Series)| {
         query_range(prometheus, query, from, to, step, chunk, &mut |_| {}, each)
     };
-    let mut maintenance: BTreeMap<String, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    let mut maintenance: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
     range("max by(tenant) (user_maintenance) == 1", &mut |r| {
         if let Some(tenant) = r.metric.get("tenant") {
             let steps = r.values.iter().map(|(t, _)| *t);
@@ -576,7 +569,7 @@ pub fn recorded(
 fn extend_served(
     segs: &mut Segments,
     steps: impl IntoIterator<Item = (i64, f64)>,
-    paused: Option<&std::collections::BTreeSet<i64>>,
+    paused: Option<&BTreeSet<i64>>,
     step: i64,
 ) {
     for (t, v) in steps {
@@ -609,14 +602,10 @@ pub struct Row {
 /// `against`: no observation at or under it can fire.
 pub fn floors(served: &[&Served]) -> BTreeMap<String, f64> {
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
-    for m in served {
-        for (key, per) in m.iter() {
-            for segs in per.values() {
-                for (_, _, v) in segs {
-                    let e = out.entry(key.clone()).or_insert(f64::INFINITY);
-                    *e = e.min(*v);
-                }
-            }
+    for (key, per) in served.iter().flat_map(|m| m.iter()) {
+        for (_, _, v) in per.values().flatten() {
+            let e = out.entry(key.clone()).or_insert(f64::INFINITY);
+            *e = e.min(*v);
         }
     }
     out
@@ -639,12 +628,8 @@ pub fn rows(
         };
         let now = now.get(&a.key).unwrap_or(&none);
         let old = old.map(|o| o.get(&a.key).unwrap_or(&none));
-        let mut pairs: Vec<&(String, Severity)> = now.keys().collect();
-        if let Some(o) = old {
-            pairs.extend(o.keys());
-        }
-        pairs.sort();
-        pairs.dedup();
+        let olds = old.into_iter().flat_map(|o| o.keys());
+        let pairs: BTreeSet<&(String, Severity)> = now.keys().chain(olds).collect();
         for (tenant, sev) in pairs {
             // A tenant without a single observation over the floor cannot fire.
             let Some(series) = obs.get(tenant) else {
@@ -728,6 +713,10 @@ pub fn render_svg(
     }
     let x = |t: i64| left + (t as f64 - t0) / (t1 - t0) * (w - left - 20.0);
     let y = |v: f64| top + plot_h - (v - lo) / (hi - lo) * plot_h;
+    let rfc = |t: i64| {
+        let t = Utc.timestamp_opt(t, 0).single();
+        t.map(|t| t.to_rfc3339()).unwrap_or_default()
+    };
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -740,14 +729,8 @@ pub fn render_svg(
         "<text x=\"{left}\" y=\"18\">tenant {} · key {} · {} to {}</text>",
         esc(tenant),
         esc(key),
-        Utc.timestamp_opt(steps[0], 0)
-            .single()
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default(),
-        Utc.timestamp_opt(t1 as i64, 0)
-            .single()
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default()
+        rfc(steps[0]),
+        rfc(t1 as i64)
     );
     let _ = writeln!(
         s,
@@ -755,24 +738,20 @@ pub fn render_svg(
         top + 4.0,
         top + plot_h
     );
-    let points: Vec<String> = observation
-        .iter()
-        .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
-        .collect();
+    let pt = |t: i64, v: f64| format!("{:.1},{:.1}", x(t), y(v));
+    let points: Vec<String> = observation.iter().map(|(t, v)| pt(*t, *v)).collect();
     let _ = writeln!(
         s,
         "<polyline class=\"observation\" fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" points=\"{}\"/>",
         points.join(" ")
     );
+    // Each served value drawn over its step.
+    let step = steps.get(1).map_or(60, |n| n - steps[0]);
     for (sev, m) in thresholds {
         let mut pts = Vec::new();
         for (t, v) in m.iter() {
-            pts.push(format!("{:.1},{:.1}", x(*t), y(*v)));
-            pts.push(format!(
-                "{:.1},{:.1}",
-                x(*t + steps.get(1).map_or(60, |n| n - steps[0])),
-                y(*v)
-            ));
+            pts.push(pt(*t, *v));
+            pts.push(pt(*t + step, *v));
         }
         let _ = writeln!(
             s,
@@ -886,18 +865,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .as_deref()
         .map(|d| load(d, args.from))
         .transpose()?;
-    let alerts = key_alerts(&args.packs)?;
     let catalogue = config.platform.catalogue();
-    let alerts: Vec<KeyAlert> = alerts
-        .into_iter()
-        .filter(|a| catalogue.contains(a.key.as_str()))
-        .collect();
+    let mut alerts = key_alerts(&args.packs)?;
+    alerts.retain(|a| catalogue.contains(a.key.as_str()));
     let (from, to, step) = (args.from.timestamp(), args.to.timestamp(), args.step);
     let from = from - from.rem_euclid(step);
-    let steps: Vec<i64> = (0..)
-        .map(|i| from + i * step)
-        .take_while(|t| *t <= to)
-        .collect();
+    let steps: Vec<i64> = (from..=to).step_by(step as usize).collect();
     let began = std::time::Instant::now();
     let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
     let now = served_segments(&config, &keys, from, to, step);
@@ -944,23 +917,20 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         floors(&all)
     };
-    let parallel = args.jobs.map_or_else(
-        || {
-            std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .clamp(1, 4)
-        },
-        usize::from,
-    );
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parallel = args.jobs.map_or(cpus.clamp(1, 4), usize::from);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Observations, FetchStats)>> = Mutex::new(Vec::new());
-    let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    // Each key read, in the order the reads ended; the first error ends the others.
+    let results: Mutex<Vec<(usize, anyhow::Result<_>)>> = Mutex::default();
     std::thread::scope(|s| {
         for _ in 0..parallel.min(alerts.len()) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(a) = alerts.get(i) else { break };
-                if failed.lock().is_ok_and(|f| f.is_some()) {
+                if results
+                    .lock()
+                    .is_ok_and(|r| r.iter().any(|(_, f)| f.is_err()))
+                {
                     break;
                 }
                 let mut progress = |done: i64| {
@@ -977,55 +947,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 if args.svg.is_none() && floor.is_none() {
                     continue;
                 }
-                let prom = &args.prometheus;
+                let (prom, p, grid) = (&args.prometheus, &mut progress, (from, to, step));
                 let fetched = match (lookback, &selections[i]) {
-                    (Some(l), Some(m)) => {
-                        let grid = (from, to, step);
-                        remote::fetch(prom, m, floor, grid, l, i64::MAX, &mut progress).map(
-                            |(d, st)| {
-                                (
-                                    d,
-                                    FetchStats {
-                                        remote: st.queries,
-                                        ..st
-                                    },
-                                )
-                            },
-                        )
-                    }
-                    _ => fetch(
-                        &args.prometheus,
-                        &a.observation,
-                        floor,
-                        from,
-                        to,
-                        step,
-                        chunk,
-                        &mut progress,
-                    ),
+                    (Some(l), Some(m)) => remote::fetch(prom, m, floor, grid, l, i64::MAX, p),
+                    _ => fetch(prom, &a.observation, floor, from, to, step, chunk, p),
                 };
-                match fetched {
-                    Ok((data, st)) => {
-                        if let Ok(mut r) = results.lock() {
-                            r.push((i, data, st));
-                        }
-                    }
-                    Err(e) => {
-                        if let Ok(mut f) = failed.lock() {
-                            f.get_or_insert(e);
-                        }
-                    }
+                if let Ok(mut r) = results.lock() {
+                    r.push((i, fetched));
                 }
             });
         }
     });
-    if let Some(e) = failed.into_inner().ok().flatten() {
-        return Err(e);
-    }
     let fetched = began.elapsed();
     let mut observations = BTreeMap::new();
     let mut stats = FetchStats::default();
-    for (i, data, st) in results.into_inner().unwrap_or_default() {
+    for (i, got) in results.into_inner().unwrap_or_default() {
+        let (data, st) = got?;
         stats.queries += st.queries;
         stats.prometheus += st.prometheus;
         stats.points += st.points;
@@ -1038,11 +975,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut rows = rows(&now, old.as_ref(), &alerts, &observations, (from, to, step));
     if let Some(rec) = recorded_firing {
         for r in rows.iter_mut() {
-            r.recorded = Some(
-                rec.get(&(r.tenant.clone(), r.key.clone(), r.severity))
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            let key = (r.tenant.clone(), r.key.clone(), r.severity);
+            r.recorded = Some(rec.get(&key).cloned().unwrap_or_default());
         }
         // Alerts Prometheus recorded that neither replay fires.
         for ((tenant, key, severity), f) in rec {
@@ -1113,11 +1047,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     .and_then(|o| o.get(tenant))
                     .unwrap_or(&empty);
                 let path = dir.join(format!("{tenant}__{}.svg", a.key));
-                std::fs::write(
-                    &path,
-                    render_svg(tenant, &a.key, &steps, obs, &thresholds, &mine),
-                )
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
+                let svg = render_svg(tenant, &a.key, &steps, obs, &thresholds, &mine);
+                std::fs::write(&path, svg)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
                 written += 1;
             }
         }
@@ -1153,7 +1085,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .as_ref()
             .is_some_and(|a| a.intervals != r.firing.intervals)
     });
-    Ok(if differs { EXIT_FINDINGS } else { 0 })
+    Ok(crate::exit_code(differs))
 }
 
 #[cfg(test)]

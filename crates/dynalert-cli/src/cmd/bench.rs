@@ -137,10 +137,8 @@ fn parse_engine(s: &str) -> Result<dynalert_bench::rules::Engine, String> {
 }
 
 fn command_line() -> String {
-    let mut args = std::env::args();
-    let _ = args.next();
     std::iter::once("dynalert".to_string())
-        .chain(args)
+        .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -175,11 +173,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("`{}` is not a bench rules report", path.display()))?;
         dynalert_bench::report::write_rules(&report, &a.out)?;
         print!("{}", dynalert_bench::report::rules_table(&report));
-        return Ok(if report.all_answers_match() {
-            0
-        } else {
-            EXIT_FINDINGS
-        });
+        return Ok(crate::exit_code(!report.all_answers_match()));
     }
     // Prometheus reads `rule_files` relative to its configuration file: pass absolute paths.
     let a = RulesArgs {
@@ -187,14 +181,18 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("bad `--out` `{}`", a.out.display()))?,
         ..a
     };
+    // The VictoriaMetrics binaries are looked up only when an engine needs them.
+    let vm = a.engine.contains(&dynalert_bench::rules::Engine::Vmalert);
+    let vm_binary = |p: &PathBuf, flag| match vm {
+        true => binary(p, "victoria-metrics", flag),
+        false => Ok(p.clone()),
+    };
     let opts = dynalert_bench::rules::Options {
         tenants: a.tenants,
         keys: a.keys,
-        interval: a.interval.unwrap_or(if a.quick {
-            Duration::from_secs(3)
-        } else {
-            Duration::from_secs(15)
-        }),
+        interval: a
+            .interval
+            .unwrap_or(Duration::from_secs(if a.quick { 3 } else { 15 })),
         warm_cycles: 2,
         measure_cycles: a.cycles.unwrap_or(if a.quick { 2 } else { 4 }),
         out: a.out.clone(),
@@ -203,20 +201,8 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
         saturation_limit: a.saturation_limit,
         prometheus: binary(&a.prometheus, "prometheus", "--prometheus")?,
         promtool: binary(&a.promtool, "prometheus", "--promtool")?,
-        victoria_metrics: if a.engine.contains(&dynalert_bench::rules::Engine::Vmalert) {
-            binary(
-                &a.victoria_metrics,
-                "victoria-metrics",
-                "--victoria-metrics",
-            )?
-        } else {
-            a.victoria_metrics.clone()
-        },
-        vmalert: if a.engine.contains(&dynalert_bench::rules::Engine::Vmalert) {
-            binary(&a.vmalert, "victoria-metrics", "--vmalert")?
-        } else {
-            a.vmalert.clone()
-        },
+        victoria_metrics: vm_binary(&a.victoria_metrics, "--victoria-metrics")?,
+        vmalert: vm_binary(&a.vmalert, "--vmalert")?,
         engines: a.engine,
         progress: true,
         memory_floor: dynalert_bench::process::MEMORY_FLOOR,

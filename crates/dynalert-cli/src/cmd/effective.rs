@@ -122,9 +122,5 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             w.flush()?;
         }
     }
-    Ok(if report.errors() > 0 {
-        EXIT_FINDINGS
-    } else {
-        0
-    })
+    Ok(crate::exit_code(report.errors() > 0))
 }

@@ -3,12 +3,11 @@
 //! recorded, the alert state, the lab's notifications, and a one-line verdict.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use dynalert_lab::{api, inspect, LabState};
-
-use crate::EXIT_FINDINGS;
+use dynalert_model::TenantEffective;
 
 pub use crate::output::Format;
 
@@ -85,9 +84,7 @@ impl Target {
 }
 
 /// Tenant-wide configured thresholds of a tenant: key → severity → value.
-pub fn configured(
-    eff: &dynalert_model::TenantEffective,
-) -> BTreeMap<String, BTreeMap<String, f64>> {
+pub fn configured(eff: &TenantEffective) -> BTreeMap<String, BTreeMap<String, f64>> {
     let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for k in eff.keys.iter().filter(|k| k.labels.is_empty()) {
         let e = out.entry(k.key.to_string()).or_default();
@@ -100,14 +97,19 @@ pub fn configured(
     out
 }
 
+/// The effective configuration of `tenant` in `conf` now.
+pub fn effective_of(conf: &Path, tenant: &str) -> anyhow::Result<TenantEffective> {
+    let now = chrono::Utc::now();
+    let report = dynalert_config::load_dir(conf, now)?;
+    dynalert_model::effective(&report.config, now)
+        .into_iter()
+        .find(|t| t.tenant == tenant)
+        .with_context(|| format!("no tenant `{tenant}` in `{}`", conf.display()))
+}
+
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let (prom, conf, lab) = args.target.resolve()?;
-    let now = chrono::Utc::now();
-    let report = dynalert_config::load_dir(&conf, now)?;
-    let eff = dynalert_model::effective(&report.config, now)
-        .into_iter()
-        .find(|t| t.tenant == args.tenant)
-        .with_context(|| format!("no tenant `{}` in `{}`", args.tenant, conf.display()))?;
+    let eff = effective_of(&conf, &args.tenant)?;
     let tenant = &args.tenant;
     let mut problems: Vec<String> = Vec::new();
 
@@ -227,9 +229,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             println!(
                 "  {:<24} observed {:<10} alert {} ({src})",
                 k.key,
-                k.observed
-                    .map(|v| format!("{v}"))
-                    .unwrap_or_else(|| "-".into()),
+                crate::output::or_dash(k.observed),
                 k.alertname.as_deref().unwrap_or("-")
             );
             for t in &k.tiers {
@@ -257,9 +257,5 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         println!("verdict: {verdict}");
     }
-    Ok(if problems.is_empty() {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(crate::exit_code(!problems.is_empty()))
 }

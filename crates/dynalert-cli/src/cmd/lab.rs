@@ -148,10 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             });
             let opts = UpOptions {
                 dir: a.dir.clone(),
-                repo: match a.repo {
-                    Some(r) => r,
-                    None => find_repo()?,
-                },
+                repo: a.repo.map_or_else(find_repo, Ok)?,
                 dynalert_bin: exe,
                 exporter_bin: exporter,
                 ready_timeout: Duration::from_secs(a.timeout),
@@ -168,9 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             let state = LabState::load(&a.dir)?;
             let mut down = 0;
             for (name, pid, alive, url, simulated) in up::status(&state) {
-                if !alive {
-                    down += 1;
-                }
+                down += usize::from(!alive);
                 println!(
                     "{:<26} pid {:<8} {:<8} {}{}",
                     name,
@@ -184,7 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     }
                 );
             }
-            Ok(if down == 0 { 0 } else { crate::EXIT_FINDINGS })
+            Ok(crate::exit_code(down > 0))
         }
         LabCommand::Down(a) => {
             let n = up::down(&a.dir, &mut |m| eprintln!("lab: {m}"))?;

@@ -50,7 +50,7 @@ pub fn pages() -> Vec<(String, String)> {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let pages = pages();
     match &args.dir {
-        Some(dir) => crate::generated::write_or_check(dir, &pages, args.check, "man"),
+        Some(dir) => crate::generated::write_or_check(dir, &pages, args.check, "man", false),
         None => {
             let (_, top) = pages
                 .iter()

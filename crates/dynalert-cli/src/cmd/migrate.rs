@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::Utc;
+use dynalert_rules::migrate;
 
 use crate::output::print_diagnostics;
-use crate::EXIT_FINDINGS;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str =
@@ -83,20 +83,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             args.out.display()
         );
     }
-    let (rules, recording) =
-        dynalert_rules::migrate::read_rule_files(&args.rules).map_err(anyhow::Error::msg)?;
-    let pack_files = dynalert_rules::migrate::rule_files_under(&args.packs);
-    let packs = dynalert_rules::migrate::pack_keys(&pack_files).map_err(anyhow::Error::msg)?;
-    let mut m = dynalert_rules::migrate::migrate(&rules, &packs, &args.tenant_label);
+    let (rules, recording) = migrate::read_rule_files(&args.rules).map_err(anyhow::Error::msg)?;
+    let pack_files = migrate::rule_files_under(&args.packs);
+    let packs = migrate::pack_keys(&pack_files).map_err(anyhow::Error::msg)?;
+    let mut m = migrate::migrate(&rules, &packs, &args.tenant_label);
     m.recording_rules = recording;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create `{}`", args.out.display()))?;
-    for (name, text) in dynalert_rules::migrate::render_conf_d(&m) {
+    for (name, text) in migrate::render_conf_d(&m) {
         let path = args.out.join(name);
         std::fs::write(&path, text)
             .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
-    let report = dynalert_rules::migrate::render_report(&m, rules.len());
+    let report = migrate::render_report(&m, rules.len());
     print!("{report}");
     if let Some(path) = &args.report {
         std::fs::write(path, &report)
@@ -115,24 +114,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         loaded.config.tenants.len(),
         args.out.display()
     );
-    let proved = if args.prove {
-        prove(&args, &m, &rules, &loaded.config)?
-    } else {
-        true
-    };
-    Ok(if m.left_alone.is_empty() && proved {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    let proved = !args.prove || prove(&args, &m, &rules, &loaded.config)?;
+    Ok(crate::exit_code(!m.left_alone.is_empty() || !proved))
 }
 
 /// Runs the `--prove` comparison of a migration; true when the old copies and the new rules
 /// fire the same alerts at every step and every converted alert could be compared.
 pub fn prove(
     args: &Args,
-    m: &dynalert_rules::migrate::Migration,
-    rules: &[dynalert_rules::migrate::SourceRule],
+    m: &migrate::Migration,
+    rules: &[migrate::SourceRule],
     config: &dynalert_model::Config,
 ) -> anyhow::Result<bool> {
     let work = std::env::temp_dir().join(format!("dynalert-migrate-prove-{}", std::process::id()));
@@ -145,41 +136,28 @@ pub fn prove(
 
 fn prove_in(
     args: &Args,
-    m: &dynalert_rules::migrate::Migration,
-    rules: &[dynalert_rules::migrate::SourceRule],
+    m: &migrate::Migration,
+    rules: &[migrate::SourceRule],
     config: &dynalert_model::Config,
     work: &std::path::Path,
 ) -> anyhow::Result<bool> {
-    let mut new_rules: Vec<PathBuf> = dynalert_rules::migrate::rule_files_under(&args.packs)
+    let mut new_rules: Vec<PathBuf> = migrate::rule_files_under(&args.packs)
         .into_iter()
-        .filter(|p| dynalert_rules::migrate::is_rule_file(p))
+        .filter(|p| migrate::is_rule_file(p))
         .collect();
     let shapes = dynalert_rules::shapes_of(config);
     if !shapes.is_empty() {
         let path = work.join("custom-alerts.yaml");
-        std::fs::write(
-            &path,
-            dynalert_rules::render_custom_rules(
-                &shapes,
-                config.platform.recipe_limits(),
-                "the migrated conf.d",
-            ),
-        )?;
+        let limits = config.platform.recipe_limits();
+        let text = dynalert_rules::render_custom_rules(&shapes, limits, "the migrated conf.d");
+        std::fs::write(&path, text)?;
         new_rules.push(path);
     }
-    let exposition = dynalert_exposition::render(
-        &dynalert_model::resolve(config, Utc::now()),
-        dynalert_exposition::Format::Text,
-    );
+    let snapshot = dynalert_model::resolve(config, Utc::now());
+    let exposition = dynalert_exposition::render(&snapshot, dynalert_exposition::Format::Text);
     let old_path = work.join("old-copies.yaml");
-    let proof = dynalert_rules::migrate::proof(
-        m,
-        rules,
-        &exposition,
-        &new_rules,
-        &old_path,
-        &args.tenant_label,
-    );
+    let label = &args.tenant_label;
+    let proof = migrate::proof(m, rules, &exposition, &new_rules, &old_path, label);
     std::fs::write(&old_path, &proof.old_rules)?;
     let test_path = work.join("prove.test.yaml");
     std::fs::write(&test_path, &proof.test)?;
@@ -210,12 +188,8 @@ fn prove_in(
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     println!("prove: the old and the new rules fire differently:");
-    for line in text
-        .lines()
-        .chain(err.lines())
-        .filter(|l| !l.trim().is_empty())
-        .take(60)
-    {
+    let said = text.lines().chain(err.lines());
+    for line in said.filter(|l| !l.trim().is_empty()).take(60) {
         println!("  {line}");
     }
     Ok(false)

@@ -116,11 +116,9 @@ fn coverage(args: CoverageArgs) -> anyhow::Result<u8> {
     let cov = dynalert_rules::coverage(&args.packs, &keys)
         .with_context(|| format!("cannot read rule packs in `{}`", args.packs.display()))?;
     print!("{}", dynalert_rules::render_coverage(&cov));
-    Ok(if cov.unarmed().is_empty() && cov.unknown.is_empty() {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(crate::exit_code(
+        !cov.unarmed().is_empty() || !cov.unknown.is_empty(),
+    ))
 }
 
 /// Loads conf.d for rule generation. The validated model is read by the one conf.d loader of
@@ -212,9 +210,7 @@ fn recipes(args: RecipesArgs) -> anyhow::Result<u8> {
         shapes.len(),
         report.config.tenants.len()
     );
-    Ok(if report.tenant_valid.values().all(|ok| *ok) {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(crate::exit_code(
+        report.tenant_valid.values().any(|ok| !*ok),
+    ))
 }

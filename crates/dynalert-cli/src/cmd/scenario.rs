@@ -8,8 +8,6 @@ use dynalert_lab::scenario::{self, Outcome, ALL};
 use dynalert_lab::LabState;
 use serde::Serialize;
 
-use crate::EXIT_FINDINGS;
-
 pub use crate::output::Format;
 
 /// The `--format json` document.
@@ -110,7 +108,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         );
     };
     let mut outcomes: Vec<Outcome> = Vec::new();
-    let text = a.format == Format::Text;
     for _ in 0..a.repeat.max(1) {
         for n in &names {
             // Progress goes to stderr so that `--format json` keeps stdout clean.
@@ -119,6 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
+    let failed = outcomes.len() - passed;
     let mut latency = BTreeMap::new();
     for kind in ["fire", "resolve"] {
         let v: Vec<f64> = outcomes
@@ -138,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             );
         }
     }
-    if text {
+    if a.format == Format::Text {
         println!();
         println!(
             "{:<12} {:<8} {:>8}  reason",
@@ -159,11 +157,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 v.min, v.median, v.max, v.runs
             );
         }
-        println!("{passed} passed, {} failed", outcomes.len() - passed);
+        println!("{passed} passed, {failed} failed");
     } else {
         let doc = Report {
             passed,
-            failed: outcomes.len() - passed,
+            failed,
             latency_seconds: latency,
             scenarios: &outcomes,
         };
@@ -173,9 +171,5 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             serde_json::to_string_pretty(&serde_json::to_value(doc)?)?
         );
     }
-    Ok(if passed == outcomes.len() {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(crate::exit_code(failed > 0))
 }

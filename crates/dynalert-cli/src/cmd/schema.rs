@@ -2,10 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
-use crate::EXIT_FINDINGS;
-
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str = r#"Write the JSON Schema of platform and tenant files"#;
 /// Description shown by `--help`.
@@ -45,29 +41,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
-    let mut drift = false;
-    for (name, text) in dynalert_config::schema::files() {
-        let path = args.dir.join(name);
-        if args.check {
-            let current = std::fs::read_to_string(&path).unwrap_or_default();
-            if current != text {
-                eprintln!("error: `{}` is out of date", path.display());
-                drift = true;
-            }
-        } else {
-            std::fs::create_dir_all(&args.dir)
-                .with_context(|| format!("cannot create `{}`", args.dir.display()))?;
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
-            eprintln!("wrote {}", path.display());
-        }
-    }
-    if drift {
-        eprintln!(
-            "  hint: run `cargo run -q --bin dynalert -- schema --dir {}` and commit the result",
-            args.dir.display()
-        );
-        return Ok(EXIT_FINDINGS);
-    }
-    Ok(0)
+    let files = dynalert_config::schema::files();
+    crate::generated::write_or_check(&args.dir, &files, args.check, "schema", true)
 }

@@ -63,7 +63,7 @@ pub fn files() -> Vec<(String, String)> {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     match (&args.dir, args.shell) {
         (Some(dir), _) => {
-            crate::generated::write_or_check(dir, &files(), args.check, "completions")
+            crate::generated::write_or_check(dir, &files(), args.check, "completions", false)
         }
         (None, Some(shell)) => {
             print!("{}", script(shell));

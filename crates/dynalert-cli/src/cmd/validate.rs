@@ -8,7 +8,6 @@ use dynalert_config::yaml::Pos;
 use dynalert_config::{Diagnostic, Level};
 
 use crate::output::print_diagnostics;
-use crate::EXIT_FINDINGS;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str = r#"Check a conf.d directory and report every problem at once"#;
@@ -123,11 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             unarmed
         );
     }
-    Ok(if report.errors() > 0 || unarmed > 0 {
-        EXIT_FINDINGS
-    } else {
-        0
-    })
+    Ok(crate::exit_code(report.errors() > 0 || unarmed > 0))
 }
 
 /// Every `.yaml`/`.yml` file under `dir`, recursively (dot-names skipped).

@@ -2,11 +2,9 @@
 //! the configuration, what every exporter replica serves, the recording rule, and that the
 //! alert is pending or firing exactly while the observation is above the threshold.
 
-use anyhow::Context;
 use dynalert_lab::inspect;
 
 use crate::output::Format;
-use crate::EXIT_FINDINGS;
 
 /// One-line purpose, shown in `dynalert --help` and `-h`.
 pub const ABOUT: &str =
@@ -65,12 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         if attempt > 0 {
             inspect::wait_for_next_evaluation(&prom)?;
         }
-        let now = chrono::Utc::now();
-        let report = dynalert_config::load_dir(&conf, now)?;
-        let eff = dynalert_model::effective(&report.config, now)
-            .into_iter()
-            .find(|t| t.tenant == args.tenant)
-            .with_context(|| format!("no tenant `{}` in `{}`", args.tenant, conf.display()))?;
+        let eff = super::inspect_tenant::effective_of(&conf, &args.tenant)?;
         let configured = super::inspect_tenant::configured(&eff)
             .remove(&args.key)
             .unwrap_or_default();
@@ -100,9 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             "{} {}: observed {} ({}), alert {}",
             args.tenant,
             args.key,
-            v.observed
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "-".into()),
+            crate::output::or_dash(v.observed),
             v.observation_rule
                 .as_deref()
                 .unwrap_or("no observation rule"),
@@ -127,9 +118,5 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(if v.problems.is_empty() {
-        0
-    } else {
-        EXIT_FINDINGS
-    })
+    Ok(crate::exit_code(!v.problems.is_empty()))
 }

@@ -81,10 +81,8 @@ fn set_warning(ctx: &mut Ctx, warning: f64) -> anyhow::Result<Instant> {
 /// Lowers db-a's `mysql_connections` warning to `low` (fires), then raises it to `high`
 /// (resolves). Returns the threshold change → notification latencies in seconds.
 fn threshold_cycle(ctx: &mut Ctx, low: f64, high: f64) -> anyhow::Result<(f64, f64)> {
-    let (alert, labels) = (
-        HIGH_CONNECTIONS,
-        [("tenant", "db-a"), ("severity", "warning")],
-    );
+    let alert = HIGH_CONNECTIONS;
+    let labels = [("tenant", "db-a"), ("severity", "warning")];
     ctx.say(&format!(
         "lower db-a's `mysql_connections` warning to {low} in its tenant file"
     ));

@@ -65,14 +65,10 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     ctx.say("remove the pod");
     let t1 = Instant::now();
-    api::send_json(
-        "DELETE",
-        &format!("{}/api/pods/shop/{}", ctx.lab.kubernetes_sim_url, pod.name),
-        &serde_json::json!({}),
-    )
-    .or_else(|_| {
-        api::post_empty(&format!("{}/api/reset", ctx.lab.kubernetes_sim_url)).map(|_| ())
-    })?;
+    let sim = &ctx.lab.kubernetes_sim_url;
+    let delete = format!("{sim}/api/pods/shop/{}", pod.name);
+    api::send_json("DELETE", &delete, &serde_json::json!({}))
+        .or_else(|_| api::post_empty(&format!("{sim}/api/reset")).map(|_| ()))?;
     ctx.wait_alert(alert, &labels, false)?;
     ctx.stage("alert resolved", t1);
     Ok(())

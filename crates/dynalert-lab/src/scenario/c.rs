@@ -13,17 +13,9 @@ use crate::sim::PodSpec;
 pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let mut restore = Restore::default();
     restore.sim_url = Some(ctx.lab.kubernetes_sim_url.clone());
-    let pods: Vec<PodSpec> = api::send_json(
-        "POST",
-        &format!("{}/api/reset", ctx.lab.kubernetes_sim_url),
-        &serde_json::json!({}),
-    )
-    .and_then(|_| {
-        Ok(serde_json::from_value(api::get_json(&format!(
-            "{}/api/pods",
-            ctx.lab.kubernetes_sim_url
-        ))?)?)
-    })?;
+    let sim = &ctx.lab.kubernetes_sim_url;
+    api::send_json("POST", &format!("{sim}/api/reset"), &serde_json::json!({}))?;
+    let pods: Vec<PodSpec> = serde_json::from_value(api::get_json(&format!("{sim}/api/pods"))?)?;
     let pod = |ns: &str| {
         let pod = pods.iter().find(|p| p.namespace == ns).cloned();
         pod.with_context(|| format!("no {ns} pod in the simulator"))

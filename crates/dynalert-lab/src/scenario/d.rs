@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use chrono::{DateTime, FixedOffset};
 
 use super::harness::{
     firing_active_at, has_alert, is_alert, now_ms, threshold_is, Ctx, Restore, DB_A_FILE,
@@ -96,12 +97,10 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     // periodic update (about every 10 s): the critical may become active up to two evaluations
     // after the warning (docs/scaling.md).
     ctx.wait_alert(HIGH_CONNECTIONS, &a_warn, true)?;
-    let active =
-        |ctx: &Ctx, l: &[(&str, &str)]| -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
-            let s = firing_active_at(ctx, HIGH_CONNECTIONS, l)?;
-            chrono::DateTime::parse_from_rfc3339(&s)
-                .with_context(|| format!("cannot read activeAt `{s}`"))
-        };
+    let active = |ctx: &Ctx, l: &[(&str, &str)]| -> anyhow::Result<DateTime<FixedOffset>> {
+        let s = firing_active_at(ctx, HIGH_CONNECTIONS, l)?;
+        DateTime::parse_from_rfc3339(&s).with_context(|| format!("cannot read activeAt `{s}`"))
+    };
     let crit_active = active(ctx, &a_crit)?;
     let warn_active = active(ctx, &a_warn)?;
     let mut missing: Vec<String> = ["vip-pager", "noc", "db-a"]
@@ -150,7 +149,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     // When any critical, and any warning, of db-a was first active: on VictoriaMetrics the
     // alert first fires without `tier` and changes label set an evaluation later
     // (docs/scaling.md); the notifications still carry the first one's `startsAt`.
-    let first = |l: &[(&str, &str)], now: chrono::DateTime<chrono::FixedOffset>| {
+    let first = |l: &[(&str, &str)], now: DateTime<FixedOffset>| {
         first_started(&after, since, HIGH_CONNECTIONS, l).map_or(now, |t| t.min(now))
     };
     let crit_first = first(&a_crit, crit_active);
@@ -298,11 +297,11 @@ fn first_started(
     since_ms: i64,
     alertname: &str,
     labels: &[(&str, &str)],
-) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+) -> Option<DateTime<FixedOffset>> {
     ns.iter()
         .flat_map(|n| n.alerts.iter())
         .filter(|a| is_alert(&a.labels, alertname, labels))
-        .filter_map(|a| chrono::DateTime::parse_from_rfc3339(&a.starts_at).ok())
+        .filter_map(|a| DateTime::parse_from_rfc3339(&a.starts_at).ok())
         .filter(|t| t.timestamp_millis() >= since_ms)
         .min()
 }
@@ -314,7 +313,7 @@ mod tests {
 
     /// An instant of 2026-11-30 (`05:56:42.072`), in milliseconds.
     fn at(time: &str) -> i64 {
-        let t = chrono::DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}Z"));
+        let t = DateTime::parse_from_rfc3339(&format!("2026-11-30T{time}Z"));
         t.unwrap().timestamp_millis()
     }
 

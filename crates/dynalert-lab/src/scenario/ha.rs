@@ -25,11 +25,10 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         .clone();
     let victim_instance = victim.url.as_deref().unwrap_or_default();
     let victim_instance = victim_instance.trim_start_matches("http://");
+    let up_is =
+        |v: u8| format!("up{{job=\"threshold-exporter\",instance=\"{victim_instance}\"}} == {v}");
     let (since, t1) = kill(ctx, &victim, "replica killed");
-    ctx.wait_some(
-        "Prometheus to see the replica down",
-        &format!("up{{job=\"threshold-exporter\",instance=\"{victim_instance}\"}} == 0"),
-    )?;
+    ctx.wait_some("Prometheus to see the replica down", &up_is(0))?;
     ctx.stage("Prometheus sees the replica down", t1);
     // Let the rules run at least three more times with one replica.
     let until = chrono::Utc::now() + chrono::Duration::seconds(15);
@@ -58,17 +57,9 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
 
     ctx.say("restart threshold-exporter-1");
     let t2 = Instant::now();
-    restart(
-        ctx,
-        "threshold-exporter-1",
-        "/-/ready",
-        "threshold-exporter-1 ready",
-    )?;
+    restart(ctx, &victim.name, "/-/ready", "threshold-exporter-1 ready")?;
     ctx.stage("replica ready again", t2);
-    ctx.wait_some(
-        "Prometheus to see the replica up",
-        &format!("up{{job=\"threshold-exporter\",instance=\"{victim_instance}\"}} == 1"),
-    )?;
+    ctx.wait_some("Prometheus to see the replica up", &up_is(1))?;
     ctx.stage("Prometheus sees the replica up", t2);
     let count = ctx.query("count(user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"})")?;
     let rec = ctx.query(DB_A_WARNING)?;

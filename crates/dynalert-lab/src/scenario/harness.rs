@@ -44,15 +44,12 @@ impl Ctx<'_> {
 
     pub(super) fn check(&mut self, name: &str, ok: bool, detail: impl Into<String>) {
         let detail = detail.into();
-        (self.progress)(&format!(
-            "    [{}] {name}{}",
-            if ok { "ok" } else { "FAIL" },
-            if ok {
-                String::new()
-            } else {
-                format!(": {detail}")
-            }
-        ));
+        let (mark, why) = if ok {
+            ("ok", String::new())
+        } else {
+            ("FAIL", format!(": {detail}"))
+        };
+        (self.progress)(&format!("    [{mark}] {name}{why}"));
         self.out.checks.push(Check {
             name: name.to_string(),
             ok,
@@ -86,11 +83,8 @@ impl Ctx<'_> {
         severity: &str,
     ) -> anyhow::Result<Option<f64>> {
         let text = api::get_text(&format!("{}/metrics", self.lab.exporter_urls[0]))?;
-        Ok(threshold_value(
-            &api::parse_exposition(&text)?,
-            tenant,
-            severity,
-        ))
+        let series = api::parse_exposition(&text)?;
+        Ok(threshold_value(&series, tenant, severity))
     }
 
     pub(super) fn live_exporters(&self) -> Vec<String> {
@@ -255,14 +249,8 @@ fn selector(alertname: &str, labels: &[(&str, &str)]) -> String {
 }
 
 fn fmt_labels(labels: &[(&str, &str)]) -> String {
-    format!(
-        "{{{}}}",
-        labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    )
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", pairs.join(","))
 }
 
 /// Whether the label set `l` has each of `want`.

@@ -167,10 +167,7 @@ pub fn summary(values: &[f64]) -> Option<(f64, f64, f64)> {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
+    // The middle value, or the mean of the two middle ones (the same one twice for odd `n`).
+    let median = (v[(n - 1) / 2] + v[n / 2]) / 2.0;
     Some((v[0], median, v[n - 1]))
 }

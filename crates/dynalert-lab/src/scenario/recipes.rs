@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use super::harness::{now_ms, series_value, Ctx, Restore};
+use super::harness::{has_labels, now_ms, series_value, Ctx, Restore};
 use crate::api;
 
 /// The recipes `shop` and `batch` declare in `examples/lab/` (the same shapes), in the order
@@ -130,10 +130,9 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
             crate::up::APP_JOB
         ),
         |r| {
-            crate::up::APP_TENANTS.iter().all(|t| {
-                r.iter()
-                    .any(|s| s.labels.get("tenant").map(String::as_str) == Some(*t))
-            })
+            crate::up::APP_TENANTS
+                .iter()
+                .all(|t| r.iter().any(|s| has_labels(&s.labels, &[("tenant", t)])))
         },
     )?;
     ctx.wait_query(
@@ -166,9 +165,8 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         |r| {
             RECIPES.iter().all(|(alert, _, v)| {
                 v.is_none_or(|v| {
-                    r.iter().any(|s| {
-                        s.labels.get("alert").map(String::as_str) == Some(*alert) && s.value == v
-                    })
+                    r.iter()
+                        .any(|s| has_labels(&s.labels, &[("alert", alert)]) && s.value == v)
                 })
             })
         },
@@ -186,13 +184,10 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     // Evaluated in the same group with the same served thresholds: without requests there is
     // no rate over 2, no response size (the ratio's zero denominator yields nothing) and no
     // quantile, so these three must not fire yet.
+    let names: Vec<&str> = RECIPES.iter().map(|(n, _, _)| *n).collect();
     let early = ctx.query(&format!(
         "ALERTS{{alertname=~\"{}\"}}",
-        RECIPES[1..4]
-            .iter()
-            .map(|(n, _, _)| *n)
-            .collect::<Vec<_>>()
-            .join("|")
+        names[1..4].join("|")
     ))?;
     ctx.check(
         "rate, ratio and quantile recipes silent before any request",
@@ -275,7 +270,6 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         others.is_empty(),
         format!("{others:?}"),
     );
-    let names: Vec<&str> = RECIPES.iter().map(|(n, _, _)| *n).collect();
     let elsewhere: Vec<String> = ctx
         .notifications_since(since)
         .into_iter()
@@ -284,8 +278,7 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
                 a.labels
                     .get("alertname")
                     .is_some_and(|x| names.contains(&x.as_str()))
-                    && (n.receiver != "shop"
-                        || a.labels.get("tenant").map(String::as_str) != Some("shop"))
+                    && (n.receiver != "shop" || !has_labels(&a.labels, &[("tenant", "shop")]))
             })
         })
         .map(|n| n.receiver)
@@ -319,13 +312,8 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     // notifications delivered.
     ctx.wait_query("TenantExporterMissing resolved", &missing, |r| r.is_empty())?;
     for t in ["shop", "db-b"] {
-        ctx.wait_notification(
-            since,
-            Some(t),
-            "TenantExporterMissing",
-            &[("tenant", t)],
-            "resolved",
-        )?;
+        let (name, labels) = ("TenantExporterMissing", [("tenant", t)]);
+        ctx.wait_notification(since, Some(t), name, &labels, "resolved")?;
     }
     ctx.stage("TenantExporterMissing resolved and notified", t3);
     Ok(())

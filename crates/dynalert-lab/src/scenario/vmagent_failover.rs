@@ -31,9 +31,8 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let mut prev: Option<(BTreeMap<String, f64>, chrono::DateTime<chrono::FixedOffset>)> = None;
     let before = wait_for("the recorded thresholds to settle", WAIT, || {
         let e = group_last_evaluation(&prom, HIGH_CONNECTIONS)?;
-        match &prev {
-            Some((_, pe)) if e <= *pe => return Ok(None),
-            _ => {}
+        if prev.as_ref().is_some_and(|(_, pe)| e <= *pe) {
+            return Ok(None);
         }
         let now = recorded_per_tenant(&prom)?;
         let settled = matches!(&prev, Some((p, _)) if !p.is_empty() && *p == now);
@@ -61,10 +60,8 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         .and_then(|p| p.url.clone())
         .context("no vmagent-2 in the lab")?;
     let firing_before = firing_alerts(&prom)?;
-    ctx.say(&format!(
-        "{} alerts firing before the failure",
-        firing_before.len()
-    ));
+    let n = firing_before.len();
+    ctx.say(&format!("{n} alerts firing before the failure"));
     let (since, t1) = kill(ctx, &victim, "vmagent-1 killed");
 
     // Watch every second until the alert rules have run four more times without vmagent-1.
@@ -161,11 +158,9 @@ pub(super) fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 /// Recorded thresholds per tenant (series of every `tenant:alert_threshold:*` rule).
 fn recorded_per_tenant(prom: &str) -> anyhow::Result<BTreeMap<String, f64>> {
-    Ok(api::query(
-        prom,
-        "count by(tenant)({__name__=~\"tenant:alert_threshold:.+\"})",
-    )?
-    .into_iter()
-    .map(|s| (s.labels.get("tenant").cloned().unwrap_or_default(), s.value))
-    .collect())
+    let expr = "count by(tenant)({__name__=~\"tenant:alert_threshold:.+\"})";
+    Ok(api::query(prom, expr)?
+        .into_iter()
+        .map(|s| (s.labels.get("tenant").cloned().unwrap_or_default(), s.value))
+        .collect())
 }

@@ -383,6 +383,7 @@ pub fn fetch_by(
             );
         }
         stats.queries += 1;
+        stats.remote += 1;
         let mut frames = rr::Frames::new(
             BufReader::with_capacity(1 << 20, resp.into_reader()),
             1 << 28,
@@ -400,13 +401,8 @@ pub fn fetch_by(
                     key.push('\0');
                 }
                 if !series.contains_key(&key) {
-                    series.insert(
-                        key.clone(),
-                        SeriesState {
-                            group: group_of(s, by),
-                            prev: None,
-                        },
-                    );
+                    let group = group_of(s, by);
+                    series.insert(key.clone(), SeriesState { group, prev: None });
                 }
                 let Some(state) = series.get_mut(&key) else {
                     continue;
@@ -525,47 +521,30 @@ pub fn recorded(
     BTreeMap<(String, String, dynalert_model::Severity), super::Firing>,
 )> {
     use dynalert_model::Severity;
-    let mut quiet = |_| {};
     let grid = (from, to, step);
-    let read = |matchers: &[rr::Matcher], by: &[&str], quiet: &mut dyn FnMut(i64)| {
-        fetch_by(
-            prometheus,
-            matchers,
-            by,
-            None,
-            grid,
-            lookback,
-            i64::MAX,
-            quiet,
-        )
-        .map(|(o, _)| o)
+    let read = |matchers: &[rr::Matcher], by: &[&str]| {
+        let q = &mut |_| {};
+        fetch_by(prometheus, matchers, by, None, grid, lookback, i64::MAX, q).map(|(o, _)| o)
     };
     let split = |group: &str| -> Option<(String, Severity)> {
         let (tenant, sev) = group.split_once('\0')?;
         Some((tenant.to_string(), Severity::parse(sev)?))
     };
     // `max by(tenant) (user_maintenance) == 1`
-    let maintenance: BTreeMap<String, std::collections::BTreeSet<i64>> = read(
-        &[eq("__name__", "user_maintenance")],
-        &["tenant"],
-        &mut quiet,
-    )?
-    .into_iter()
-    .map(|(tenant, steps)| {
-        let on = steps.into_iter().filter(|(_, v)| *v == 1.0).map(|(t, _)| t);
-        (tenant, on.collect())
-    })
-    .collect();
+    let maintenance: BTreeMap<String, std::collections::BTreeSet<i64>> =
+        read(&[eq("__name__", "user_maintenance")], &["tenant"])?
+            .into_iter()
+            .map(|(tenant, steps)| {
+                let on = steps.into_iter().filter(|(_, v)| *v == 1.0).map(|(t, _)| t);
+                (tenant, on.collect())
+            })
+            .collect();
     let mut thresholds: super::Served = BTreeMap::new();
     let mut firing: BTreeMap<(String, String, Severity), super::Firing> = BTreeMap::new();
     for a in alerts {
         let per = thresholds.entry(a.key.clone()).or_default();
         let name = format!("tenant:alert_threshold:{}", a.key);
-        for (group, steps) in read(
-            &[eq("__name__", &name)],
-            &["tenant", "severity"],
-            &mut quiet,
-        )? {
+        for (group, steps) in read(&[eq("__name__", &name)], &["tenant", "severity"])? {
             let Some((tenant, sev)) = split(&group) else {
                 continue;
             };
@@ -579,7 +558,7 @@ pub fn recorded(
             eq("alertname", alert),
             eq("alertstate", "firing"),
         ];
-        for (group, steps) in read(&matchers, &["tenant", "severity"], &mut quiet)? {
+        for (group, steps) in read(&matchers, &["tenant", "severity"])? {
             let Some((tenant, sev)) = split(&group) else {
                 continue;
             };
