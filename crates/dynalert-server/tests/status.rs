@@ -68,20 +68,18 @@ async fn reject_db_b(server: &Server, dir: &Path) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
-    doc["tenants"][0]["keys"]
-        .as_array()
-        .unwrap()
+/// The object of the array `list` whose `field` is `value`.
+fn find<'a>(list: &'a Value, field: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
         .iter()
-        .find(|k| k["key"] == key)
-        .and_then(|k| {
-            k["tiers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|t| t["severity"] == severity)
-        })
-        .unwrap_or_else(|| panic!("no {key} {severity} in {doc}"))
+        .find(|k| k[field] == value)
+        .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
+}
+
+fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
+    let k = find(&doc["tenants"][0]["keys"], "key", key);
+    find(&k["tiers"], "severity", severity)
 }
 
 #[tokio::test]
@@ -298,10 +296,9 @@ async fn catalogue_lists_keys_defaults_and_alerts() {
     let dir = setup();
     let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/config").await;
-    let keys = d["keys"].as_array().unwrap();
     // _defaults.yaml: ten `defaults:` keys and two `optional_overrides:`.
-    assert_eq!(keys.len(), 12);
-    let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
+    assert_eq!(d["keys"].as_array().unwrap().len(), 12);
+    let key = |name: &str| find(&d["keys"], "key", name);
     assert_eq!(
         key("mysql_connections")["defaults"],
         json!([["warning", 80.0]])
@@ -480,23 +477,12 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
     let url = format!("http://{prom}");
     let server = start_with(dir.path(), |o| o.prometheus_url = Some(url)).await;
     let d = json(&server, "/api/v1/tenants/db-a").await;
-    let keys = d["prometheus"]["keys"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{d}"));
-    let conns = keys
-        .iter()
-        .find(|k| k["key"] == "mysql_connections")
-        .unwrap();
+    let conns = find(&d["prometheus"]["keys"], "key", "mysql_connections");
     // rules/packs/mariadb: MariaDBHighConnections compares the connections against the key.
     assert_eq!(conns["alertname"], "MariaDBHighConnections");
     // No mysqld_exporter runs here: nothing observed, nothing firing.
     assert!(conns["observed"].is_null(), "{conns}");
-    let warning = conns["tiers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["severity"] == "warning")
-        .unwrap();
+    let warning = find(&conns["tiers"], "severity", "warning");
     // db-a.yaml: `mysql_connections: "70"`, served by replica 1 and recorded by the pack.
     assert_eq!(warning["exported"][exporter.to_string()], 70.0, "{warning}");
     assert_eq!(warning["recorded"], 70.0, "{warning}");
@@ -539,8 +525,7 @@ async fn a_key_no_alert_reads_is_unarmed() {
     std::fs::write(dir.path().join("_defaults.yaml"), defaults).unwrap();
     let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/config").await;
-    let keys = d["keys"].as_array().unwrap();
-    let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
+    let key = |name: &str| find(&d["keys"], "key", name);
     assert_eq!(key("mysql_uptime_floor")["armed"], false, "{d}");
     assert_eq!(key("mysql_uptime_floor")["alerts"], json!([]));
     assert_eq!(key("mysql_connections")["armed"], true);

@@ -43,7 +43,7 @@ impl StateCounts {
 }
 
 /// One row of `/tenants`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Row {
     pub tenant: String,
     pub file: String,
