@@ -54,10 +54,7 @@ fn valid(i: usize, v: u32) -> (String, usize) {
 /// An invalid file (its last line) and the offset of a split just before that line, where a
 /// torn read is a valid file with the invalid file's value.
 fn invalid(i: usize, v: u32) -> (String, usize) {
-    let body = format!(
-        "{}tenants:\n  db-a:\n    mysql_connections: {v}\n    mysql_threads_running: {{warning: 20, critical: 40}}\n    _metadata: {{owner: dba-team}}\n",
-        padding(i)
-    );
+    let (body, _) = valid(i, v);
     let cut = body.len();
     (format!("{body}    container_cpu: lots-{v}\n"), cut)
 }
