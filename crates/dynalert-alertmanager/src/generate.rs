@@ -754,6 +754,12 @@ pub struct Delivery {
     pub active_during: Vec<String>,
 }
 
+/// Matchers as written in messages: `a="x", b!="y"`.
+fn matchers(ms: &[Matcher]) -> String {
+    let written: Vec<String> = ms.iter().map(ToString::to_string).collect();
+    written.join(", ")
+}
+
 /// Which receivers get an alert with `labels`, and why, in delivery order.
 pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<Delivery> {
     generated
@@ -765,10 +771,7 @@ pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<
             let path = chain
                 .iter()
                 .filter(|r| !r.matchers.is_empty())
-                .map(|r| {
-                    let m: Vec<String> = r.matchers.iter().map(ToString::to_string).collect();
-                    format!("{{{}}}", m.join(", "))
-                })
+                .map(|r| format!("{{{}}}", matchers(&r.matchers)))
                 .collect();
             Some(Delivery {
                 receiver: last.receiver.clone(),
@@ -790,8 +793,7 @@ fn flat_routes(root: &Route) -> Vec<(String, String)> {
         seen: &mut BTreeMap<String, usize>,
         out: &mut Vec<(String, String)>,
     ) {
-        let m: Vec<String> = r.matchers.iter().map(ToString::to_string).collect();
-        path.push(format!("{{{}}}", m.join(", ")));
+        path.push(format!("{{{}}}", matchers(&r.matchers)));
         let mut what = format!("-> {}", r.receiver);
         if r.cont {
             what += " (continue)";
@@ -911,16 +913,10 @@ pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
         g.inhibit_rules
             .iter()
             .map(|r| {
-                let m = |ms: &[Matcher]| {
-                    ms.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
                 format!(
                     "source {{{}}} target {{{}}} equal [{}]",
-                    m(&r.source),
-                    m(&r.target),
+                    matchers(&r.source),
+                    matchers(&r.target),
                     r.equal.join(", ")
                 )
             })
