@@ -428,20 +428,15 @@ fn listed<'a>(p: &Published, ix: &'a Index) -> Vec<Listed<'a>> {
     out
 }
 
-/// The rows of `all` that `?q=` and `?state=` select.
-fn hits<'a, 'r>(all: &'a [Listed<'r>], q: &ListQuery) -> Vec<&'a Listed<'r>> {
-    let needle = q.q.to_lowercase();
-    let matches = |l: &Listed| {
-        let state = match q.state.as_str() {
-            "valid" => l.valid,
-            "rejected" => !l.valid,
-            "maintenance" => l.row.maintenance,
-            "silent" => l.row.silent,
-            _ => true,
-        };
-        state && (needle.is_empty() || l.row.haystack.contains(&needle))
+fn matches(l: &Listed, q: &ListQuery, needle: &str) -> bool {
+    let state = match q.state.as_str() {
+        "valid" => l.valid,
+        "rejected" => !l.valid,
+        "maintenance" => l.row.maintenance,
+        "silent" => l.row.silent,
+        _ => true,
     };
-    all.iter().filter(|l| matches(l)).collect()
+    state && (needle.is_empty() || l.row.haystack.contains(needle))
 }
 
 /// `GET /api/v1/tenants`.
@@ -496,8 +491,9 @@ pub async fn api_tenants(State(state): State<AppState>, uri: Uri) -> Response {
     let p = state.load();
     let ix = index_of(&state, &p).await;
     let q = ListQuery::parse(uri.query());
+    let needle = q.q.to_lowercase();
     let all = listed(&p, &ix);
-    let hits = hits(&all, &q);
+    let hits: Vec<&Listed> = all.iter().filter(|l| matches(l, &q, &needle)).collect();
     let total = hits.len();
     let (skip, take) = q
         .page
@@ -534,8 +530,9 @@ pub async fn page_tenants(State(state): State<AppState>, uri: Uri) -> Response {
     let p = state.load();
     let ix = index_of(&state, &p).await;
     let q = ListQuery::parse(uri.query());
+    let needle = q.q.to_lowercase();
     let all = listed(&p, &ix);
-    let hits = hits(&all, &q);
+    let hits: Vec<&Listed> = all.iter().filter(|l| matches(l, &q, &needle)).collect();
     let pages = hits.len().div_ceil(PER_PAGE).max(1);
     let page = q.page.unwrap_or(1).min(pages);
     let mut h = String::with_capacity(64 * 1024);
