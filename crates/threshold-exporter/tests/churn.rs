@@ -124,7 +124,7 @@ fn churn_never_serves_invalid_or_reset_thresholds() {
     ])
     .unwrap();
     let addr = exporter.addr;
-    let http = Http::new();
+    let http = Http::default();
     let initial = INITIAL.to_string();
     assert!(
         common::wait_until(Duration::from_secs(30), || {
@@ -149,7 +149,7 @@ fn churn_never_serves_invalid_or_reset_thresholds() {
                 db_b.clone(),
             );
             std::thread::spawn(move || {
-                let http = Http::new();
+                let http = Http::default();
                 while !stop.load(Ordering::Relaxed) {
                     let r = match http.get(addr, "/metrics") {
                         Ok(r) => r,

@@ -157,11 +157,7 @@ impl Exporter {
 
     /// `None` while running; the exit status once it has died.
     pub fn exited(&mut self) -> Option<String> {
-        match self.child.try_wait() {
-            Ok(None) => None,
-            Ok(Some(status)) => Some(status.to_string()),
-            Err(e) => Some(e.to_string()),
-        }
+        (self.child.try_wait()).map_or_else(|e| Some(e.to_string()), |s| s.map(|s| s.to_string()))
     }
 
     pub fn log_tail(&self, n: usize) -> String {
@@ -230,15 +226,11 @@ pub use client::Resp;
 
 impl Default for Http {
     fn default() -> Self {
-        Http::new()
+        Http::with_timeout(Duration::from_secs(30))
     }
 }
 
 impl Http {
-    pub fn new() -> Http {
-        Http::with_timeout(Duration::from_secs(30))
-    }
-
     pub fn with_timeout(timeout: Duration) -> Http {
         Http {
             rt: tokio::runtime::Builder::new_current_thread()
