@@ -816,17 +816,13 @@ fn flat_routes(root: &Route) -> Vec<(String, String)> {
         if !r.active_time_intervals.is_empty() {
             what += &format!(" active during {}", r.active_time_intervals.join(", "));
         }
-        let key = path
+        let parts: Vec<&str> = path
             .iter()
-            .filter(|p| p.as_str() != "{}")
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" > ");
-        let key = if key.is_empty() {
-            "(root)".to_string()
-        } else {
-            key
-        };
+            .map(String::as_str)
+            .filter(|p| *p != "{}")
+            .collect();
+        let key = (!parts.is_empty()).then(|| parts.join(" > "));
+        let key = key.unwrap_or_else(|| "(root)".to_string());
         let n = seen.entry(key.clone()).or_default();
         *n += 1;
         let key = if *n == 1 { key } else { format!("{key} #{n}") };

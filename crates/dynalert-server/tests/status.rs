@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use dynalert_probe::port::EXPORTER_TOOLKIT;
-use dynalert_probe::process::Guard;
+use dynalert_probe::process::start_prometheus;
 use dynalert_server::{Clock, Server};
 use serde_json::{json, Value};
 
@@ -449,18 +448,9 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
         ),
     )
     .unwrap();
-    let log = work.path().join("prometheus.log");
-    let mut cmd = std::process::Command::new("prometheus");
-    cmd.arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            work.path().join("data").display()
-        ))
-        .arg("--web.listen-address=127.0.0.1:0");
-    let prometheus = Guard::spawn("prometheus", cmd, &log).unwrap();
-    let port =
-        tokio::task::block_in_place(|| prometheus.port(EXPORTER_TOOLKIT, Duration::from_secs(30)));
-    let prom = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap()));
+    let (_prometheus, port) =
+        tokio::task::block_in_place(|| start_prometheus(work.path(), &cfg)).unwrap();
+    let prom = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let query = "/api/v1/query?query=tenant:alert_threshold:mysql_connections";
     until(
         "the recorded threshold",

@@ -340,12 +340,7 @@ fn check_outcome(live: &mut Live, case: &Case, row: &mut Row) {
         row.problems.push(format!(
             "{} other tenant(s) changed: {}",
             others.len(),
-            others
-                .iter()
-                .take(5)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            others[..others.len().min(5)].join(", ")
         ));
     }
     let valid_of = |t: &str| valid.get(t).map(String::as_str);

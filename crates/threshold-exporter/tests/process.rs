@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use dynalert_probe::port::EXPORTER_TOOLKIT;
-use dynalert_probe::process::Guard;
+use dynalert_probe::process::start_prometheus;
 use dynalert_probe::prom::Prometheus;
 use dynalert_probe::{wait_until, TimedOut};
 use dynalert_test::http as client;
@@ -377,17 +376,7 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
         ),
     )
     .unwrap();
-    let mut cmd = Command::new("prometheus");
-    cmd.arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            work.path().join("data").display()
-        ))
-        .arg("--web.listen-address=127.0.0.1:0");
-    let prom = Guard::spawn("prometheus", cmd, &work.path().join("prometheus.log")).unwrap();
-    let port = prom
-        .port(EXPORTER_TOOLKIT, Duration::from_secs(30))
-        .unwrap();
+    let (prom, port) = start_prometheus(work.path(), &cfg).unwrap();
     let api = Prometheus::new(&format!("http://127.0.0.1:{port}"));
     let mut got = Vec::new();
     wait_for("Prometheus to scrape the exporter", || {

@@ -61,17 +61,13 @@ pub struct ErrorDoc {
 }
 
 fn error_doc(text: &str) -> ErrorDoc {
-    let (head, hint) = match text.split_once("\n  hint: ") {
-        Some((h, hint)) => (h, Some(hint.to_string())),
-        None => (text, None),
-    };
-    let (location, message) = match head.split_once(": error: ") {
-        Some((l, m)) => (l.to_string(), m.to_string()),
-        None => (String::new(), head.to_string()),
-    };
+    let (head, hint) = text
+        .split_once("\n  hint: ")
+        .map_or((text, None), |(h, hint)| (h, Some(hint.to_string())));
+    let (location, message) = head.split_once(": error: ").unwrap_or(("", head));
     ErrorDoc {
-        location,
-        message,
+        location: location.to_string(),
+        message: message.to_string(),
         hint,
     }
 }
@@ -851,16 +847,11 @@ fn receiver_text(r: Option<&ReceiverDoc>) -> String {
     let Some(r) = r else {
         return "none (platform routing)".into();
     };
-    let host = &r.host;
-    format!(
-        "{}{}",
-        esc(r.kind),
-        if host.is_empty() {
-            String::new()
-        } else {
-            format!(" to <code>{}</code>", esc(host))
-        }
-    )
+    let mut text = esc(r.kind);
+    if !r.host.is_empty() {
+        let _ = write!(text, " to <code>{}</code>", esc(&r.host));
+    }
+    text
 }
 
 pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) -> Response {
@@ -961,19 +952,15 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         },
     );
     h.push_str("<h2>Effective thresholds</h2>\n");
-    let views = match &observed {
-        Some(Ok(views)) => Some(views),
-        Some(Err(err)) => {
-            let _ = writeln!(
-                h,
-                "<p>{} {}</p>",
-                badge("warn", "no observations"),
-                esc(err)
-            );
-            None
-        }
-        None => None,
-    };
+    if let Some(Err(err)) = &observed {
+        let _ = writeln!(
+            h,
+            "<p>{} {}</p>",
+            badge("warn", "no observations"),
+            esc(err)
+        );
+    }
+    let views = observed.as_ref().and_then(|o| o.as_ref().ok());
     let mut headers = vec![
         "key",
         "tier",

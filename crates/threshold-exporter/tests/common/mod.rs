@@ -143,13 +143,7 @@ impl Exporter {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let tail = log
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let tail = Vec::from(log.lock().unwrap().clone()).join("\n");
                 Err(format!("exporter did not start listening:\n{tail}"))
             }
         }
