@@ -330,31 +330,27 @@ async fn expiry_is_served_at_the_edge() {
     let (dir, edge) = expiring();
     let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
     let server = start_with(dir.path(), |o| o.clock = clock.clone()).await;
-    let line = DB_A_WARNING;
     let event = "threshold_exporter_config_event{tenant=\"db-a\",event=\"threshold_expired\",reason=\"mysql_connections\"}";
-    let body = call(&server, "GET", "/metrics", &[]).await.text();
-    assert_eq!(sample(&body, line).as_deref(), Some("42"), "{body}");
-    assert_eq!(sample(&body, event), None, "{body}");
-
-    clock.set(edge - chrono::Duration::milliseconds(1));
-    server.clock_moved().await;
-    let body = call(&server, "GET", "/metrics", &[]).await.text();
-    assert_eq!(
-        sample(&body, line).as_deref(),
-        Some("42"),
-        "before the edge: {body}"
-    );
-
-    clock.set(edge);
-    server.clock_moved().await;
-    let body = call(&server, "GET", "/metrics", &[]).await.text();
-    // `_defaults.yaml` of the fixture: mysql_connections 80.
-    assert_eq!(
-        sample(&body, line).as_deref(),
-        Some("80"),
-        "at the edge: {body}"
-    );
-    assert_eq!(sample(&body, event).as_deref(), Some("1"), "{body}");
+    // At the start, a millisecond before the edge, and at the edge.
+    for (moved, value, expired) in [
+        (None, "42", None),
+        (Some(edge - chrono::Duration::milliseconds(1)), "42", None),
+        // `_defaults.yaml` of the fixture: mysql_connections 80.
+        (Some(edge), "80", Some("1")),
+    ] {
+        if let Some(t) = moved {
+            clock.set(t);
+            server.clock_moved().await;
+        }
+        let body = call(&server, "GET", "/metrics", &[]).await.text();
+        let at = clock.now();
+        assert_eq!(
+            sample(&body, DB_A_WARNING).as_deref(),
+            Some(value),
+            "at {at}: {body}"
+        );
+        assert_eq!(sample(&body, event).as_deref(), expired, "at {at}: {body}");
+    }
 }
 
 /// The reloader's timer serves an edge by itself (no reload, no nudge): the clock runs at

@@ -76,6 +76,11 @@ fn find<'a>(list: &'a Value, field: &str, value: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
 }
 
+/// The value and state of a tier.
+fn value_state(t: &Value) -> (&Value, &Value) {
+    (&t["value"], &t["state"])
+}
+
 fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
     let k = find(&doc["tenants"][0]["keys"], "key", key);
     find(&k["tiers"], "severity", severity)
@@ -204,26 +209,17 @@ async fn tenant_view_has_values_states_sources_and_masked_routing() {
     let file = dir.path().join("db-a.yaml").display().to_string();
     // db-a.yaml line 6: `mysql_connections: "70"`, line 7 its critical tier "120".
     let w = tier(&d, "mysql_connections", "warning");
-    assert_eq!(
-        (w["value"].as_f64(), w["state"].as_str()),
-        (Some(70.0), Some("custom"))
-    );
+    assert_eq!(value_state(w), (&json!(70.0), &json!("custom")));
     assert_eq!(w["source"], format!("{file}:6"));
     assert_eq!(tier(&d, "mysql_connections", "critical")["value"], 120.0);
     // `mysql_replication_lag: disable`: no series for either platform tier.
     for sev in ["warning", "critical"] {
         let t = tier(&d, "mysql_replication_lag", sev);
-        assert_eq!(
-            (t["value"].is_null(), t["state"].as_str()),
-            (true, Some("disabled"))
-        );
+        assert_eq!(value_state(t), (&json!(null), &json!("disabled")));
     }
     // A key db-a never sets: the platform default of _defaults.yaml.
     let r = tier(&d, "redis_memory", "critical");
-    assert_eq!(
-        (r["value"].as_f64(), r["state"].as_str()),
-        (Some(95.0), Some("default"))
-    );
+    assert_eq!(value_state(r), (&json!(95.0), &json!("default")));
     // container_memory: 85, or 95 inside the weekday night window.
     let m = tier(&d, "container_memory", "warning");
     match m["state"].as_str().unwrap() {
@@ -244,10 +240,7 @@ async fn tenant_view_has_values_states_sources_and_masked_routing() {
     assert_eq!(tier(&c, "redis_memory", "critical")["state"], "disabled");
     // pg_replication_lag 600 until 2030-06-30: still the tenant's value.
     let lag = tier(&c, "pg_replication_lag", "warning");
-    assert_eq!(
-        (lag["value"].as_f64(), lag["state"].as_str()),
-        (Some(600.0), Some("custom"))
-    );
+    assert_eq!(value_state(lag), (&json!(600.0), &json!("custom")));
 
     let (status, page) = get(&server, "/tenants/db-a").await;
     assert_eq!(status, StatusCode::OK);

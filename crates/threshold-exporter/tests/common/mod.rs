@@ -105,25 +105,11 @@ impl Exporter {
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
         std::thread::spawn(move || {
-            let mut reader = BufReader::new(stderr);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
+            for buf in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
                 // Lines may be huge (a quoted hostile value): keep a prefix only.
                 let line = String::from_utf8_lossy(&buf[..buf.len().min(2000)]).into_owned();
-                if line.contains("msg=listening") {
-                    if let Some(a) = line
-                        .split_whitespace()
-                        .find_map(|f| f.strip_prefix("address="))
-                    {
-                        if let Ok(a) = a.parse::<SocketAddr>() {
-                            let _ = tx.send(a);
-                        }
-                    }
+                if let Some(port) = dynalert_probe::port::logged_port(&line, "msg=listening") {
+                    let _ = tx.send(SocketAddr::from(([127, 0, 0, 1], port)));
                 }
                 let mut l = sink.lock().unwrap();
                 if l.len() == LOG_TAIL {
