@@ -130,27 +130,24 @@ fn ymd(y: i32, m: Option<String>, dom: Option<String>) -> Spec {
     }
 }
 
+/// Days `days` of the month of `d`.
+fn month_days(d: NaiveDate, days: String) -> Spec {
+    ymd(d.year(), Some(d.month().to_string()), Some(days))
+}
+
 /// Whole days `[d1, d2)`.
 fn whole_days(mut d1: NaiveDate, d2: NaiveDate, out: &mut Vec<Spec>) {
     if d1 >= d2 {
         return;
     }
     if (d1.year(), d1.month()) == (d2.year(), d2.month()) {
-        out.push(ymd(
-            d1.year(),
-            Some(d1.month().to_string()),
-            Some(range(d1.day(), d2.day() - 1)),
-        ));
+        out.push(month_days(d1, range(d1.day(), d2.day() - 1)));
         return;
     }
     if d1.day() != 1 {
         let next = first_of_next_month(d1);
         let last = next.pred_opt().expect("valid date").day();
-        out.push(ymd(
-            d1.year(),
-            Some(d1.month().to_string()),
-            Some(range(d1.day(), last)),
-        ));
+        out.push(month_days(d1, range(d1.day(), last)));
         d1 = next;
     }
     if d1.year() < d2.year() {
@@ -174,22 +171,14 @@ fn whole_days(mut d1: NaiveDate, d2: NaiveDate, out: &mut Vec<Spec>) {
         ));
     }
     if d2.day() > 1 {
-        out.push(ymd(
-            d2.year(),
-            Some(d2.month().to_string()),
-            Some(range(1, d2.day() - 1)),
-        ));
+        out.push(month_days(d2, range(1, d2.day() - 1)));
     }
 }
 
 fn partial_day(d: NaiveDate, from: u32, to: u32) -> Spec {
     Spec {
         times: Some((from, to)),
-        ..ymd(
-            d.year(),
-            Some(d.month().to_string()),
-            Some(d.day().to_string()),
-        )
+        ..month_days(d, d.day().to_string())
     }
 }
 

@@ -180,17 +180,12 @@ fn names<'a>(items: impl Iterator<Item = &'a Yaml>) -> std::collections::HashSet
 
 /// Renders `generated` as a complete `alertmanager.yml`, merged into `base` when given.
 pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, RenderError> {
-    let mut top = match base {
-        None => Hash::new(),
-        Some(text) => {
-            let docs = YamlLoader::load_from_str(text)
-                .map_err(|e| RenderError::BaseSyntax(e.to_string()))?;
-            match docs.into_iter().next() {
-                None | Some(Yaml::Null) => Hash::new(),
-                Some(Yaml::Hash(h)) => h,
-                Some(_) => return Err(RenderError::BaseShape),
-            }
-        }
+    let docs = (base.map(YamlLoader::load_from_str).transpose())
+        .map_err(|e| RenderError::BaseSyntax(e.to_string()))?;
+    let mut top = match docs.into_iter().flatten().next() {
+        None | Some(Yaml::Null) => Hash::new(),
+        Some(Yaml::Hash(h)) => h,
+        Some(_) => return Err(RenderError::BaseShape),
     };
 
     let mut route = generated.route.clone();
