@@ -229,25 +229,19 @@ fn tenant_intervals(tenant: &Tenant, intervals: &mut Vec<TimeInterval>) {
     for (name, specs) in &tr.time_intervals {
         let mut out = Vec::new();
         for spec in specs {
-            let base = mute::Spec {
-                times: None,
+            // One entry per time range: entries are alternatives, so this is the same set.
+            let mut times: Vec<_> = spec.times.iter().copied().map(Some).collect();
+            if times.is_empty() {
+                times.push(None);
+            }
+            out.extend(times.into_iter().map(|times| mute::Spec {
+                times,
                 weekdays: spec.weekdays.clone(),
                 days_of_month: spec.days_of_month.clone(),
                 months: spec.months.clone(),
                 years: spec.years.clone(),
                 location: spec.location.clone(),
-            };
-            if spec.times.is_empty() {
-                out.push(base);
-            } else {
-                // One entry per time range: entries are alternatives, so this is the same set.
-                for t in &spec.times {
-                    out.push(mute::Spec {
-                        times: Some(*t),
-                        ..base.clone()
-                    });
-                }
-            }
+            }));
         }
         intervals.push(TimeInterval {
             name: tenant_interval_name(&tenant.id, name),
