@@ -151,12 +151,9 @@ fn churn_never_serves_invalid_or_reset_thresholds() {
             std::thread::spawn(move || {
                 let http = Http::default();
                 while !stop.load(Ordering::Relaxed) {
-                    let r = match http.get(addr, "/metrics") {
-                        Ok(r) => r,
-                        Err(e) => {
-                            anomalies.record("scrape failed", e);
-                            continue;
-                        }
+                    let scrape = http.get(addr, "/metrics");
+                    let Ok(r) = scrape.map_err(|e| anomalies.record("scrape failed", e)) else {
+                        continue;
                     };
                     anomalies.scrapes.fetch_add(1, Ordering::Relaxed);
                     if r.status != 200 {

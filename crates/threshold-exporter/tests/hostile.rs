@@ -74,20 +74,18 @@ impl Live {
         self.exporter = Some(e);
         let mut last = String::new();
         let ok = common::wait_until(Duration::from_secs(60), || {
-            let Ok(r) = self.http.get(addr, "/metrics") else {
-                return false;
-            };
-            last = r.text();
-            r.status == 200 && by_tenant(&last).len() >= TENANTS + 2
+            self.http.get(addr, "/metrics").is_ok_and(|r| {
+                last = r.text();
+                r.status == 200 && by_tenant(&last).len() >= TENANTS + 2
+            })
         });
-        if !ok {
-            return Err(format!(
-                "exporter never served the {} tenants:\n{}",
-                TENANTS + 2,
+        ok.then_some(()).ok_or_else(|| {
+            let n = TENANTS + 2;
+            format!(
+                "exporter never served the {n} tenants:\n{}",
                 clip(&last, 400)
-            ));
-        }
-        Ok(())
+            )
+        })
     }
 
     /// Restarts after a death; the fresh process must serve the baseline again.
@@ -272,12 +270,8 @@ fn check_outcome(live: &mut Live, case: &Case, row: &mut Row) {
             row.problems
                 .push(format!("a reload took {took:?} (bound {RELOAD_BOUND:?})"));
         }
-        let body = match live.metrics() {
-            Ok(b) => b,
-            Err(e) => {
-                row.problems.push(e);
-                return;
-            }
+        let Ok(body) = live.metrics().map_err(|e| row.problems.push(e)) else {
+            return;
         };
         if shows_outcome(case, &r, &body) || Instant::now() >= deadline {
             break (r, body);
@@ -398,12 +392,8 @@ fn check_outcome(live: &mut Live, case: &Case, row: &mut Row) {
 fn check_recovered(live: &mut Live, row: &mut Row) {
     let mut why = String::new();
     let ok = common::wait_until(RECOVER, || {
-        let r = match live.reload() {
-            Ok((r, _)) => r,
-            Err(e) => {
-                why = e;
-                return false;
-            }
+        let Ok((r, _)) = live.reload().map_err(|e| why = e) else {
+            return false;
         };
         let Ok(body) = live.metrics() else {
             why = "no /metrics".into();

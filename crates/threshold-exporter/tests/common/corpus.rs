@@ -276,9 +276,7 @@ pub fn generate(kind: &str) -> Vec<u8> {
                     *k = digits[n % 36];
                     n /= 36;
                 }
-                s.push('"');
-                s.push_str(std::str::from_utf8(&key).unwrap());
-                s.push_str("\":1,");
+                let _ = write!(s, "\"{}\":1,", std::str::from_utf8(&key).unwrap());
             }
             s.push_str("\"mysql_connections\":71}}\n");
             s
