@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use dynalert_model::routing::{MatchOp, PlatformRouting, Receiver, TenantRouting};
+use dynalert_model::routing::{PlatformRouting, Receiver, TenantRouting};
 use dynalert_model::{Config, Severity, Tenant};
 
 use crate::mute::{self, TimeInterval};
@@ -229,25 +229,19 @@ fn tenant_intervals(tenant: &Tenant, intervals: &mut Vec<TimeInterval>) {
     for (name, specs) in &tr.time_intervals {
         let mut out = Vec::new();
         for spec in specs {
-            let base = mute::Spec {
-                times: None,
+            // One entry per time range: entries are alternatives, so this is the same set.
+            let mut times: Vec<_> = spec.times.iter().copied().map(Some).collect();
+            if times.is_empty() {
+                times.push(None);
+            }
+            out.extend(times.into_iter().map(|times| mute::Spec {
+                times,
                 weekdays: spec.weekdays.clone(),
                 days_of_month: spec.days_of_month.clone(),
                 months: spec.months.clone(),
                 years: spec.years.clone(),
                 location: spec.location.clone(),
-            };
-            if spec.times.is_empty() {
-                out.push(base);
-            } else {
-                // One entry per time range: entries are alternatives, so this is the same set.
-                for t in &spec.times {
-                    out.push(mute::Spec {
-                        times: Some(*t),
-                        ..base.clone()
-                    });
-                }
-            }
+            }));
         }
         intervals.push(TimeInterval {
             name: tenant_interval_name(&tenant.id, name),
@@ -332,16 +326,17 @@ fn tenant_muting(
     notes: &mut Vec<String>,
 ) -> Muting {
     let id = &tenant.id;
+    let mut interval = |name: String, specs: Vec<mute::Spec>| {
+        (!specs.is_empty()).then(|| {
+            intervals.push(TimeInterval {
+                name: name.clone(),
+                specs,
+            });
+            name
+        })
+    };
     let silent = tenant.silent_mode.as_ref().and_then(|s| {
-        let specs = mute::absolute(None, s.expires);
-        if specs.is_empty() {
-            return None;
-        }
-        let name = silent_interval_name(id);
-        intervals.push(TimeInterval {
-            name: name.clone(),
-            specs,
-        });
+        let name = interval(silent_interval_name(id), mute::absolute(None, s.expires))?;
         Some((s.target.severities().to_vec(), name))
     });
     let maintenance = tenant.maintenance.as_ref().and_then(|m| {
@@ -358,15 +353,7 @@ fn tenant_muting(
                 )),
             }
         }
-        if specs.is_empty() {
-            return None;
-        }
-        let name = maintenance_interval_name(id);
-        intervals.push(TimeInterval {
-            name: name.clone(),
-            specs,
-        });
-        Some(name)
+        interval(maintenance_interval_name(id), specs)
     });
     Muting {
         silent,
@@ -443,13 +430,7 @@ fn tenant_route(
             what.push(format!("severity `{s}`"));
         }
         for l in &o.matches.labels {
-            let op = match l.op {
-                MatchOp::Eq => Op::Eq,
-                MatchOp::Ne => Op::Ne,
-                MatchOp::Re => Op::Re,
-                MatchOp::NotRe => Op::NotRe,
-            };
-            let m = Matcher::new(&l.name, op, l.value.clone());
+            let m = Matcher::new(&l.name, l.op, l.value.clone());
             what.push(format!("`{m}`"));
             matchers.push(m);
         }
@@ -470,12 +451,11 @@ fn tenant_route(
             .iter()
             .map(|n| tenant_interval_name(id, n))
             .collect();
-        let own_mutes: Vec<String> = o
+        route.mute_time_intervals = o
             .mute_time_intervals
             .iter()
             .map(|n| tenant_interval_name(id, n))
             .collect();
-        route.mute_time_intervals = own_mutes;
         deliveries.push(route);
     }
     let custom = tr.group_by.is_some() || tr.timings != Default::default();
@@ -727,7 +707,7 @@ fn inhibit_rules(config: &Config) -> Vec<InhibitRule> {
     if !no_dedup.is_empty() {
         tenant_target.push(Matcher::new("tenant", Op::NotRe, no_dedup.join("|")));
     }
-    let rules = vec![
+    vec![
         InhibitRule {
             source: vec![
                 Matcher::eq("severity", "critical"),
@@ -750,8 +730,7 @@ fn inhibit_rules(config: &Config) -> Vec<InhibitRule> {
             equal,
             why: "severity dedup of platform alerts".into(),
         },
-    ];
-    rules
+    ]
 }
 
 /// One delivery of an explained alert.
@@ -769,6 +748,12 @@ pub struct Delivery {
     pub active_during: Vec<String>,
 }
 
+/// Matchers as written in messages: `a="x", b!="y"`.
+fn matchers(ms: &[Matcher]) -> String {
+    let written: Vec<String> = ms.iter().map(ToString::to_string).collect();
+    written.join(", ")
+}
+
 /// Which receivers get an alert with `labels`, and why, in delivery order.
 pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<Delivery> {
     generated
@@ -780,10 +765,7 @@ pub fn explain(generated: &Generated, labels: &BTreeMap<String, String>) -> Vec<
             let path = chain
                 .iter()
                 .filter(|r| !r.matchers.is_empty())
-                .map(|r| {
-                    let m: Vec<String> = r.matchers.iter().map(ToString::to_string).collect();
-                    format!("{{{}}}", m.join(", "))
-                })
+                .map(|r| format!("{{{}}}", matchers(&r.matchers)))
                 .collect();
             Some(Delivery {
                 receiver: last.receiver.clone(),
@@ -805,8 +787,7 @@ fn flat_routes(root: &Route) -> Vec<(String, String)> {
         seen: &mut BTreeMap<String, usize>,
         out: &mut Vec<(String, String)>,
     ) {
-        let m: Vec<String> = r.matchers.iter().map(ToString::to_string).collect();
-        path.push(format!("{{{}}}", m.join(", ")));
+        path.push(format!("{{{}}}", matchers(&r.matchers)));
         let mut what = format!("-> {}", r.receiver);
         if r.cont {
             what += " (continue)";
@@ -829,17 +810,13 @@ fn flat_routes(root: &Route) -> Vec<(String, String)> {
         if !r.active_time_intervals.is_empty() {
             what += &format!(" active during {}", r.active_time_intervals.join(", "));
         }
-        let key = path
+        let parts: Vec<&str> = path
             .iter()
-            .filter(|p| p.as_str() != "{}")
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" > ");
-        let key = if key.is_empty() {
-            "(root)".to_string()
-        } else {
-            key
-        };
+            .map(String::as_str)
+            .filter(|p| *p != "{}")
+            .collect();
+        let key = (!parts.is_empty()).then(|| parts.join(" > "));
+        let key = key.unwrap_or_else(|| "(root)".to_string());
         let n = seen.entry(key.clone()).or_default();
         *n += 1;
         let key = if *n == 1 { key } else { format!("{key} #{n}") };
@@ -854,24 +831,39 @@ fn flat_routes(root: &Route) -> Vec<(String, String)> {
     out
 }
 
-/// What changes from `old` to `new`, route by route, receiver by receiver; secrets masked.
-pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
-    let mut out = Vec::new();
-    let (a, b) = (flat_routes(&old.route), flat_routes(&new.route));
-    let am: BTreeMap<&str, &str> = a.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let bm: BTreeMap<&str, &str> = b.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    for (k, v) in &am {
-        match bm.get(k) {
-            None => out.push(format!("- route {k} {v}")),
-            Some(w) if w != v => out.push(format!("~ route {k} {v}  =>  {w}")),
+/// Entries of `a` missing from `b` or changed in it (in `a`'s order), then entries only in
+/// `b`, each as `line(key, old value, new value)` says.
+fn map_diff(
+    a: &BTreeMap<String, String>,
+    b: &BTreeMap<String, String>,
+    out: &mut Vec<String>,
+    line: impl Fn(&str, Option<&str>, Option<&str>) -> String,
+) {
+    for (k, v) in a {
+        match b.get(k) {
+            None => out.push(line(k, Some(v), None)),
+            Some(w) if w != v => out.push(line(k, Some(v), Some(w))),
             _ => {}
         }
     }
-    for (k, w) in &bm {
-        if !am.contains_key(k) {
-            out.push(format!("+ route {k} {w}"));
+    for (k, w) in b {
+        if !a.contains_key(k) {
+            out.push(line(k, None, Some(w)));
         }
     }
+}
+
+/// What changes from `old` to `new`, route by route, receiver by receiver; secrets masked.
+pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
+    let mut out = Vec::new();
+    let routes = |g: &Generated| flat_routes(&g.route).into_iter().collect();
+    map_diff(&routes(old), &routes(new), &mut out, |k, v, w| {
+        match (v, w) {
+            (Some(v), None) => format!("- route {k} {v}"),
+            (Some(v), Some(w)) => format!("~ route {k} {v}  =>  {w}"),
+            (_, w) => format!("+ route {k} {}", w.unwrap_or_default()),
+        }
+    });
     for r in &old.receivers {
         match new.receiver(&r.name) {
             None => out.push(format!("- receiver {}: {}", r.name, r.masked)),
@@ -899,33 +891,22 @@ pub fn diff(old: &Generated, new: &Generated) -> Vec<String> {
             .map(|t| (t.name.clone(), format!("{:?}", t.specs)))
             .collect()
     };
-    let (ia, ib) = (intervals(old), intervals(new));
-    for (k, v) in &ia {
-        match ib.get(k) {
-            None => out.push(format!("- time interval {k}")),
-            Some(w) if w != v => out.push(format!("~ time interval {k}")),
-            _ => {}
-        }
-    }
-    for k in ib.keys() {
-        if !ia.contains_key(k) {
-            out.push(format!("+ time interval {k}"));
-        }
-    }
+    map_diff(&intervals(old), &intervals(new), &mut out, |k, v, w| {
+        let sign = match (v, w) {
+            (Some(_), None) => '-',
+            (Some(_), Some(_)) => '~',
+            _ => '+',
+        };
+        format!("{sign} time interval {k}")
+    });
     let rules = |g: &Generated| -> Vec<String> {
         g.inhibit_rules
             .iter()
             .map(|r| {
-                let m = |ms: &[Matcher]| {
-                    ms.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
                 format!(
                     "source {{{}}} target {{{}}} equal [{}]",
-                    m(&r.source),
-                    m(&r.target),
+                    matchers(&r.source),
+                    matchers(&r.target),
                     r.equal.join(", ")
                 )
             })

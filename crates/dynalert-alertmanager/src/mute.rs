@@ -66,7 +66,7 @@ impl Spec {
                     }
                 })
         }
-        let minute = t.hour() * 60 + t.minute();
+        let minute = minute_of(t);
         self.times.is_none_or(|(a, b)| a <= minute && minute < b)
             && in_list(
                 &self.weekdays,
@@ -130,27 +130,24 @@ fn ymd(y: i32, m: Option<String>, dom: Option<String>) -> Spec {
     }
 }
 
+/// Days `days` of the month of `d`.
+fn month_days(d: NaiveDate, days: String) -> Spec {
+    ymd(d.year(), Some(d.month().to_string()), Some(days))
+}
+
 /// Whole days `[d1, d2)`.
 fn whole_days(mut d1: NaiveDate, d2: NaiveDate, out: &mut Vec<Spec>) {
     if d1 >= d2 {
         return;
     }
     if (d1.year(), d1.month()) == (d2.year(), d2.month()) {
-        out.push(ymd(
-            d1.year(),
-            Some(d1.month().to_string()),
-            Some(range(d1.day(), d2.day() - 1)),
-        ));
+        out.push(month_days(d1, range(d1.day(), d2.day() - 1)));
         return;
     }
     if d1.day() != 1 {
         let next = first_of_next_month(d1);
         let last = next.pred_opt().expect("valid date").day();
-        out.push(ymd(
-            d1.year(),
-            Some(d1.month().to_string()),
-            Some(range(d1.day(), last)),
-        ));
+        out.push(month_days(d1, range(d1.day(), last)));
         d1 = next;
     }
     if d1.year() < d2.year() {
@@ -174,22 +171,14 @@ fn whole_days(mut d1: NaiveDate, d2: NaiveDate, out: &mut Vec<Spec>) {
         ));
     }
     if d2.day() > 1 {
-        out.push(ymd(
-            d2.year(),
-            Some(d2.month().to_string()),
-            Some(range(1, d2.day() - 1)),
-        ));
+        out.push(month_days(d2, range(1, d2.day() - 1)));
     }
 }
 
 fn partial_day(d: NaiveDate, from: u32, to: u32) -> Spec {
     Spec {
         times: Some((from, to)),
-        ..ymd(
-            d.year(),
-            Some(d.month().to_string()),
-            Some(d.day().to_string()),
-        )
+        ..month_days(d, d.day().to_string())
     }
 }
 
@@ -202,24 +191,14 @@ pub fn absolute(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Vec
             ..Spec::default()
         }];
     }
-    let a = start.map_or_else(
-        || {
-            NaiveDate::from_ymd_opt(1970, 1, 1)
-                .expect("valid date")
-                .and_hms_opt(0, 0, 0)
-                .expect("valid time")
-        },
-        ceil_minute,
-    );
-    let b = end.map_or_else(
-        || {
-            NaiveDate::from_ymd_opt(10000, 1, 1)
-                .expect("valid date")
-                .and_hms_opt(0, 0, 0)
-                .expect("valid time")
-        },
-        floor_minute,
-    );
+    let new_year = |y| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .expect("valid date")
+            .and_hms_opt(0, 0, 0)
+            .expect("valid time")
+    };
+    let a = start.map_or_else(|| new_year(1970), ceil_minute);
+    let b = end.map_or_else(|| new_year(10000), floor_minute);
     let mut out = Vec::new();
     if a >= b {
         return out;
@@ -272,10 +251,7 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str]) -> Result<Vec<u32>,
             _ => match body.split_once('-') {
                 Some((a, b)) => (value(a)?, value(b)?),
                 None if item.contains('/') => (value(body)?, hi),
-                None => {
-                    let v = value(body)?;
-                    (v, v)
-                }
+                None => value(body).map(|v| (v, v))?,
             },
         };
         if a > b {
@@ -306,12 +282,10 @@ pub fn recurring(w: &RecurringWindow) -> Result<Vec<Spec>, String> {
     let month_all = matches!(month, "*" | "?");
     let doms = cron_field(dom, 1, 31, &[])?;
     let months = cron_field(month, 1, 12, &MONTHS)?;
-    let mut dows: Vec<u32> = cron_field(dow, 0, 7, &DAYS)?
+    let dows: std::collections::BTreeSet<u32> = cron_field(dow, 0, 7, &DAYS)?
         .into_iter()
         .map(|d| d % 7)
         .collect();
-    dows.sort_unstable();
-    dows.dedup();
     if minutes.len() * hours.len() > MAX_STARTS {
         return Err(format!(
             "cron `{}` starts more than {MAX_STARTS} times a day",
@@ -443,12 +417,17 @@ mod tests {
         }
     }
 
+    /// Whether the local time `%Y-%m-%d %H:%M` lies inside one of `specs`.
+    fn hit(specs: &[Spec], s: &str) -> bool {
+        let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        specs.iter().any(|x| x.contains(local))
+    }
+
     #[test]
     fn recurring_window_crossing_midnight_shifts_the_weekday() {
         // Sundays 23:00 for 2h: Sunday 23:00-24:00 and Monday 00:00-01:00.
         let specs = recurring(&window("0 23 * * sun", 2, "Asia/Taipei")).unwrap();
-        let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-        let hit = |s: &str| specs.iter().any(|x| x.contains(local(s)));
+        let hit = |s: &str| hit(&specs, s);
         assert!(hit("2026-11-29 23:30")); // a Sunday
         assert!(hit("2026-11-30 00:30"));
         assert!(!hit("2026-11-30 01:00"));
@@ -462,8 +441,7 @@ mod tests {
     #[test]
     fn recurring_window_with_both_day_fields_is_a_union() {
         let specs = recurring(&window("0 2 1 * mon", 1, "UTC")).unwrap();
-        let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-        let hit = |s: &str| specs.iter().any(|x| x.contains(local(s)));
+        let hit = |s: &str| hit(&specs, s);
         assert!(hit("2026-12-01 02:30")); // the 1st, a Tuesday
         assert!(hit("2026-11-30 02:30")); // a Monday
         assert!(!hit("2026-12-02 02:30"));

@@ -172,23 +172,20 @@ fn json_yaml(v: &serde_json::Value) -> Yaml {
     }
 }
 
-fn name_of(receiver: &Yaml) -> Option<&str> {
-    receiver.as_hash()?.get(&s("name"))?.as_str()
+/// The `name` of every mapping in `items`.
+fn names<'a>(items: impl Iterator<Item = &'a Yaml>) -> std::collections::HashSet<String> {
+    let name = |y: &'a Yaml| y.as_hash()?.get(&s("name"))?.as_str();
+    items.filter_map(|y| name(y).map(str::to_string)).collect()
 }
 
 /// Renders `generated` as a complete `alertmanager.yml`, merged into `base` when given.
 pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, RenderError> {
-    let mut top = match base {
-        None => Hash::new(),
-        Some(text) => {
-            let docs = YamlLoader::load_from_str(text)
-                .map_err(|e| RenderError::BaseSyntax(e.to_string()))?;
-            match docs.into_iter().next() {
-                None | Some(Yaml::Null) => Hash::new(),
-                Some(Yaml::Hash(h)) => h,
-                Some(_) => return Err(RenderError::BaseShape),
-            }
-        }
+    let docs = (base.map(YamlLoader::load_from_str).transpose())
+        .map_err(|e| RenderError::BaseSyntax(e.to_string()))?;
+    let mut top = match docs.into_iter().flatten().next() {
+        None | Some(Yaml::Null) => Hash::new(),
+        Some(Yaml::Hash(h)) => h,
+        Some(_) => return Err(RenderError::BaseShape),
     };
 
     let mut route = generated.route.clone();
@@ -214,10 +211,7 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
 
     let mut receivers = base_list(&top, "receivers");
     // Names of the base receivers: one lookup per generated receiver keeps this linear.
-    let base_names: std::collections::HashSet<String> = receivers
-        .iter()
-        .filter_map(|b| name_of(b).map(str::to_string))
-        .collect();
+    let base_names = names(receivers.iter());
     for r in &generated.receivers {
         if base_names.contains(r.name.as_str()) {
             if r.name == BLACKHOLE {
@@ -239,11 +233,7 @@ pub fn render(generated: &Generated, base: Option<&str>) -> Result<String, Rende
     if !generated.time_intervals.is_empty() {
         let mut intervals = base_list(&top, "time_intervals");
         let legacy = base_list(&top, "mute_time_intervals");
-        let base_names: std::collections::HashSet<String> = intervals
-            .iter()
-            .chain(&legacy)
-            .filter_map(|b| name_of(b).map(str::to_string))
-            .collect();
+        let base_names = names(intervals.iter().chain(&legacy));
         for t in &generated.time_intervals {
             if base_names.contains(t.name.as_str()) {
                 return Err(RenderError::IntervalConflict(t.name.clone()));

@@ -11,25 +11,8 @@ use std::fmt;
 
 use dynalert_model::routing::Timings;
 
-/// Matcher operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Eq,
-    Ne,
-    Re,
-    NotRe,
-}
-
-impl Op {
-    fn as_str(self) -> &'static str {
-        match self {
-            Op::Eq => "=",
-            Op::Ne => "!=",
-            Op::Re => "=~",
-            Op::NotRe => "!~",
-        }
-    }
-}
+/// Matcher operator (the model's own, so a tenant's matchers need no conversion).
+pub use dynalert_model::routing::MatchOp as Op;
 
 /// One label matcher, e.g. `tenant="db-a"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,12 +58,18 @@ impl fmt::Display for Matcher {
             .replace('\\', "\\\\")
             .replace('"', "\\\"")
             .replace('\n', "\\n");
-        write!(f, "{}{}\"{}\"", self.name, self.op.as_str(), escaped)
+        let op = match self.op {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Re => "=~",
+            Op::NotRe => "!~",
+        };
+        write!(f, "{}{op}\"{}\"", self.name, escaped)
     }
 }
 
 /// A route of the generated tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Route {
     pub receiver: String,
     pub matchers: Vec<Matcher>,
@@ -105,13 +94,8 @@ impl Route {
         Route {
             receiver: receiver.into(),
             matchers,
-            cont: false,
-            group_by: None,
-            timings: Timings::default(),
-            routes: Vec::new(),
-            mute_time_intervals: Vec::new(),
-            active_time_intervals: Vec::new(),
             why: why.into(),
+            ..Route::default()
         }
     }
 

@@ -52,6 +52,15 @@ fn amtool(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `amtool config routes test` on `file`: whether `labels` reach exactly `receivers`.
+fn routes_test(file: &Path, receivers: &str, labels: &[&str]) -> (bool, String) {
+    let config = format!("--config.file={}", file.display());
+    let verify = format!("--verify.receivers={receivers}");
+    let mut args = vec!["config", "routes", "test", &config, &verify];
+    args.extend(labels);
+    amtool(&args)
+}
+
 #[test]
 fn amtool_accepts_every_generated_config() {
     let tmp = tempfile::tempdir().unwrap();
@@ -90,16 +99,7 @@ fn routes_table_matches_amtool_and_explain() {
             let p = write_config(&tmp, &format!("{dir}.yml"), &render(&g, None).unwrap());
             (g, p)
         });
-        let mut args = vec![
-            "config".to_string(),
-            "routes".into(),
-            "test".into(),
-            format!("--config.file={}", path.display()),
-            format!("--verify.receivers={expected}"),
-        ];
-        args.extend(labels.iter().map(|l| l.to_string()));
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (ok, out) = amtool(&refs);
+        let (ok, out) = routes_test(path, expected, &labels);
         if !ok {
             failures.push(format!("amtool: {line}\n  got: {}", out.trim()));
         }
@@ -128,28 +128,12 @@ fn base_merge_keeps_base_settings_and_child_routes() {
     let text = render(&generated, Some(&base)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let path = write_config(&tmp, "merged.yml", &text);
-    let file = format!("--config.file={}", path.display());
     // A base child route sees alerts no tenant owns, before the final default route.
-    let (ok, out) = amtool(&[
-        "config",
-        "routes",
-        "test",
-        &file,
-        "--verify.receivers=legacy-db",
-        "team=legacy",
-    ]);
+    let (ok, out) = routes_test(&path, "legacy-db", &["team=legacy"]);
     assert!(ok, "{out}");
     // Tenant routes still come first.
-    let (ok, out) = amtool(&[
-        "config",
-        "routes",
-        "test",
-        &file,
-        "--verify.receivers=tenant-db-a",
-        "tenant=db-a",
-        "severity=warning",
-        "team=legacy",
-    ]);
+    let labels = ["tenant=db-a", "severity=warning", "team=legacy"];
+    let (ok, out) = routes_test(&path, "tenant-db-a", &labels);
     assert!(ok, "{out}");
     assert!(text.contains("resolve_timeout: 5m"), "{text}");
     assert!(text.contains("NodeDown"), "{text}");

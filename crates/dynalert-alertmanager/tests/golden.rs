@@ -23,14 +23,8 @@ fn fixture_render_matches_committed_file() {
     );
     // Secrets end up in the file (Alertmanager needs them), never in the masked view.
     assert!(text.contains("hunter2"));
-    let masked = serde_json::to_string(
-        &generated
-            .receivers
-            .iter()
-            .map(|r| &r.masked)
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let masked: Vec<_> = generated.receivers.iter().map(|r| &r.masked).collect();
+    let masked = serde_json::to_string(&masked).unwrap();
     for secret in ["hunter2", "XXXXSECRET", "0123456789abcdef"] {
         assert!(!masked.contains(secret), "{secret} in {masked}");
     }

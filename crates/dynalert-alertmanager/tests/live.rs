@@ -47,16 +47,11 @@ fn handle(mut stream: TcpStream, seen: &Seen, log: &Log) -> std::io::Result<()> 
     for a in v["alerts"].as_array().into_iter().flatten() {
         let l = |k: &str| a["labels"][k].as_str().unwrap_or_default().to_string();
         let status = a["status"].as_str().unwrap_or_default().to_string();
+        let (r, t, n, s) = (receiver.clone(), l("tenant"), l("alertname"), l("severity"));
         if status == "firing" {
-            seen.insert((receiver.clone(), l("tenant"), l("alertname"), l("severity")));
+            seen.insert((r.clone(), t.clone(), n.clone(), s.clone()));
         }
-        log.push((
-            receiver.clone(),
-            l("tenant"),
-            l("alertname"),
-            l("severity"),
-            status,
-        ));
+        log.push((r, t, n, s, status));
     }
     Ok(())
 }

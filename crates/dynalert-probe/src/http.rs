@@ -1,6 +1,7 @@
 //! Blocking HTTP over `ureq`: one client with a timeout, and the few request shapes the tools
 //! send (GET as text, JSON or status; POST with an empty body; a JSON body).
 
+use std::io::Read as _;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -34,17 +35,10 @@ impl Client {
 
     /// GET `url` as text, of any size; a 4xx/5xx status is an error.
     pub fn get_text(&self, url: &str) -> anyhow::Result<String> {
+        let what = || format!("GET `{url}`");
         let mut body = String::new();
-        std::io::Read::read_to_string(
-            &mut self
-                .agent
-                .get(url)
-                .call()
-                .with_context(|| format!("GET `{url}`"))?
-                .into_reader(),
-            &mut body,
-        )
-        .with_context(|| format!("GET `{url}`"))?;
+        let mut reader = self.agent.get(url).call().with_context(what)?.into_reader();
+        reader.read_to_string(&mut body).with_context(what)?;
         Ok(body)
     }
 

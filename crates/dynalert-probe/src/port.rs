@@ -100,7 +100,7 @@ fn listening_ports(pid: u32) -> anyhow::Result<Vec<u16>> {
         })
         .collect();
     let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp"))?;
-    let mut out: Vec<u16> = table
+    let ports: std::collections::BTreeSet<u16> = table
         .lines()
         .skip(1)
         .filter_map(|l| {
@@ -111,9 +111,7 @@ fn listening_ports(pid: u32) -> anyhow::Result<Vec<u16>> {
             u16::from_str_radix(f.get(1)?.rsplit_once(':')?.1, 16).ok()
         })
         .collect();
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+    Ok(ports.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -116,6 +116,21 @@ pub fn start_alertmanager(bin: &str, dir: &Path, config: &Path) -> anyhow::Resul
     Ok((am, port))
 }
 
+/// Starts `prometheus` with `config`, its TSDB and log under `dir`, on `127.0.0.1:0`;
+/// returns its guard and the port it bound.
+pub fn start_prometheus(dir: &Path, config: &Path) -> anyhow::Result<(Guard, u16)> {
+    let mut cmd = Command::new("prometheus");
+    cmd.arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg("--web.listen-address=127.0.0.1:0");
+    let prom = Guard::spawn("prometheus", cmd, &dir.join("prometheus.log"))?;
+    let port = prom.port(port::EXPORTER_TOOLKIT, Duration::from_secs(30))?;
+    Ok((prom, port))
+}
+
 /// Writes the OpenMetrics text `om` next to `tsdb` and backfills it into the TSDB directory
 /// `tsdb` with `promtool tsdb create-blocks-from openmetrics`.
 pub fn backfill(om: &str, tsdb: &Path) -> anyhow::Result<()> {

@@ -36,10 +36,7 @@ fn promtool_dump(page: &str) -> BTreeSet<String> {
     let dir = tempfile::tempdir().unwrap();
     // OpenMetrics needs a timestamp on each sample (in seconds) and the closing `# EOF`.
     let mut om = String::new();
-    for l in page.lines() {
-        if l.starts_with('#') {
-            continue;
-        }
+    for l in page.lines().filter(|l| !l.starts_with('#')) {
         om.push_str(&format!("{l} 1700000000\n"));
     }
     om.push_str("# EOF\n");

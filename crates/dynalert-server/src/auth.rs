@@ -347,7 +347,7 @@ impl WebConfig {
         if let Some(Yaml::Hash(t)) = map.get(&Yaml::String("tls_server_config".into())) {
             for key in ["cert_file", "key_file", "client_ca_file"] {
                 if let Some(p) = t.get(&Yaml::String(key.into())).and_then(Yaml::as_str) {
-                    files.push(resolve(base, p));
+                    files.push(base.join(p));
                 }
             }
         }
@@ -361,16 +361,15 @@ impl WebConfig {
 }
 
 fn http_server_config(v: &Yaml) -> Result<(), String> {
-    let Some(map) = v.as_hash() else {
-        return Err("`http_server_config` must be a mapping".into());
-    };
-    match map.keys().next() {
-        Some(k) => Err(format!(
+    let map = v
+        .as_hash()
+        .ok_or("`http_server_config` must be a mapping")?;
+    map.keys().next().map_or(Ok(()), |k| {
+        Err(format!(
             "`http_server_config.{}` is not supported",
             k.as_str().unwrap_or("")
-        )),
-        None => Ok(()),
-    }
+        ))
+    })
 }
 
 fn users(v: &Yaml) -> Result<Auth, String> {
@@ -426,9 +425,9 @@ fn tls_config(v: &Yaml, base: &Path) -> Result<(Arc<ServerConfig>, Arc<Reloadabl
                 .ok_or_else(|| format!("`tls_server_config.{name}` must be a string"))
         };
         match name {
-            "cert_file" => cert = Some(resolve(base, &s()?)),
-            "key_file" => key = Some(resolve(base, &s()?)),
-            "client_ca_file" => ca = Some(resolve(base, &s()?)),
+            "cert_file" => cert = Some(base.join(s()?)),
+            "key_file" => key = Some(base.join(s()?)),
+            "client_ca_file" => ca = Some(base.join(s()?)),
             "client_auth_type" => client_auth = s()?,
             "min_version" => min_version = s()?,
             "max_version" => max_version = s()?,
@@ -437,9 +436,13 @@ fn tls_config(v: &Yaml, base: &Path) -> Result<(Arc<ServerConfig>, Arc<Reloadabl
     }
     let cert = cert.ok_or("`tls_server_config.cert_file` is required")?;
     let key = key.ok_or("`tls_server_config.key_file` is required")?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("`tls_server_config.cert_file` `{}`: {e}", cert.display()))?;
+    // The certificates of a PEM file, errors naming the setting `key` and the file.
+    let pem = |path: &Path, key: &str| {
+        CertificateDer::pem_file_iter(path)
+            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("`tls_server_config.{key}` `{}`: {e}", path.display()))
+    };
+    let certs = pem(&cert, "cert_file")?;
     if certs.is_empty() {
         return Err(format!(
             "`tls_server_config.cert_file` `{}`: no certificate found",
@@ -477,10 +480,7 @@ fn tls_config(v: &Yaml, base: &Path) -> Result<(Arc<ServerConfig>, Arc<Reloadabl
             format!("`tls_server_config.client_auth_type` `{client_auth}` needs `client_ca_file`")
         })?;
         let mut store = rustls::RootCertStore::empty();
-        let certs = CertificateDer::pem_file_iter(ca)
-            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("`tls_server_config.client_ca_file` `{}`: {e}", ca.display()))?;
-        for c in certs {
+        for c in pem(ca, "client_ca_file")? {
             store.add(c).map_err(|e| {
                 format!("`tls_server_config.client_ca_file` `{}`: {e}", ca.display())
             })?;
@@ -510,13 +510,4 @@ fn tls_config(v: &Yaml, base: &Path) -> Result<(Arc<ServerConfig>, Arc<Reloadabl
     let mut config = builder.with_cert_resolver(cert.clone());
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok((Arc::new(config), cert))
-}
-
-fn resolve(base: &Path, p: &str) -> PathBuf {
-    let p = Path::new(p);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    }
 }

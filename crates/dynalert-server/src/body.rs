@@ -181,10 +181,7 @@ fn hex16(bytes: &[u8]) -> String {
 pub fn body_hash(text: &str) -> String {
     let names: Vec<&str> = Family::ALL.iter().map(|f| f.name()).collect();
     let mut per_tenant: std::collections::BTreeMap<&str, Sha256> = Default::default();
-    for line in text.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
         let name = line.split(['{', ' ']).next().unwrap_or("");
         if !names.contains(&name) {
             continue;

@@ -31,13 +31,11 @@ impl http_body::Body for ChunksBody {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.chunks.pop_front() {
-            Some(c) => {
-                self.remaining -= c.len() as u64;
-                Poll::Ready(Some(Ok(Frame::data(c))))
-            }
-            None => Poll::Ready(None),
+        let chunk = self.chunks.pop_front();
+        if let Some(c) = &chunk {
+            self.remaining -= c.len() as u64;
         }
+        Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -57,11 +57,7 @@ async fn basic_auth(State(state): State<AppState>, req: Request, next: Next) -> 
     let Some(auth) = state.auth.load_full() else {
         return next.run(req).await;
     };
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let header = text(req.headers(), header::AUTHORIZATION).map(str::to_string);
     match auth.check_async(header).await {
         Verdict::Allowed => next.run(req).await,
         Verdict::Busy => (
@@ -80,6 +76,20 @@ async fn basic_auth(State(state): State<AppState>, req: Request, next: Next) -> 
         )
             .into_response(),
     }
+}
+
+/// A header's value, when it is text.
+fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// 503 while no configuration has been loaded: nothing true can be served yet.
+fn not_ready() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready: no configuration loaded yet\n",
+    )
+        .into_response()
 }
 
 /// Picks the exposition format from an `Accept` header.
@@ -129,18 +139,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let p = state.load();
     if !p.status.ready {
         // Nothing true to serve yet: an empty 200 would read as "every threshold gone".
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: no configuration loaded yet\n",
-        )
-            .into_response();
+        return not_ready();
     }
-    let format = negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    let want_gzip = accepts_gzip(
-        headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let format = negotiate(text(&headers, header::ACCEPT));
+    let want_gzip = accepts_gzip(text(&headers, header::ACCEPT_ENCODING));
     let tail = Bytes::from(render_tail(&p, format));
     let segments = [&p.body.segment, &*p.valid];
     let (chunks, gzip) = match want_gzip
@@ -180,11 +182,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.load().status.ready {
         (StatusCode::OK, "Ready\n").into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: no configuration loaded yet\n",
-        )
-            .into_response()
+        not_ready()
     }
 }
 

@@ -119,17 +119,15 @@ impl Server {
             }
         }
         let loader = loader.with_read_options(opts.read);
-        let dir_watch = if opts.watch {
-            match watch::DirWatch::start(&opts.config_dir, tx.clone()) {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot watch config directory; relying on the poll");
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let dir_watch = opts
+            .watch
+            .then(|| watch::DirWatch::start(&opts.config_dir, tx.clone()))
+            .and_then(|w| {
+                w.map_err(|e| {
+                    tracing::warn!(error = %e, "cannot watch config directory; relying on the poll")
+                })
+                .ok()
+            });
         let hook: Option<Box<dyn Fn() + Send>> = dir_watch.clone().map(|w| {
             Box::new(move || {
                 if let Err(e) = w.rewatch() {
@@ -240,12 +238,9 @@ pub fn run(args: Args) -> ExitCode {
 fn try_run(args: Args) -> Result<(), String> {
     cli::check_telemetry_path(&args.telemetry_path)?;
     let addr = cli::parse_listen(&args.listen_address)?;
-    let web = match &args.web_config_file {
-        Some(p) => Some(
-            auth::WebConfig::load(p).map_err(|e| format!("invalid `--web.config.file`: {e}"))?,
-        ),
-        None => None,
-    };
+    let web = (args.web_config_file.as_deref())
+        .map(|p| auth::WebConfig::load(p).map_err(|e| format!("invalid `--web.config.file`: {e}")))
+        .transpose()?;
     if !args.config_dir.is_dir() {
         tracing::warn!(dir = %args.config_dir.display(), "config directory does not exist (yet); not ready until it loads");
     }
@@ -267,7 +262,6 @@ fn try_run(args: Args) -> Result<(), String> {
         })?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let opts = Options {
-            config_dir: args.config_dir.clone(),
             telemetry_path: args.telemetry_path.clone(),
             storage_path: args.storage_path.clone(),
             prometheus_url: args.prometheus_url.clone(),
@@ -284,7 +278,7 @@ fn try_run(args: Args) -> Result<(), String> {
                 ..ReadOptions::default()
             },
             enable_lifecycle: args.enable_lifecycle,
-            clock: Arc::new(SystemClock),
+            ..Options::new(&args.config_dir)
         };
         let server = Server::start(opts);
         tracing::info!(

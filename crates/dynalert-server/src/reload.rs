@@ -188,10 +188,8 @@ impl Reloader {
                 let config = self.loader.last_good();
                 self.publish(&config, now, false);
                 Outcome {
-                    applied: false,
                     failed: Some(msg),
-                    errors: vec![],
-                    changed: false,
+                    ..Outcome::default()
                 }
             }
             Ok(report) => {

@@ -94,18 +94,10 @@ pub fn render_tail(p: &Published, format: Format) -> String {
         write_sample(&mut out, name, &label("le", &v), n as f64);
     }
     write_sample(&mut out, name, &label("le", "+Inf"), h.count as f64);
-    write_sample::<&str>(
-        &mut out,
-        "threshold_exporter_config_reload_duration_seconds_sum",
-        &[],
-        h.sum,
-    );
-    write_sample::<&str>(
-        &mut out,
-        "threshold_exporter_config_reload_duration_seconds_count",
-        &[],
-        h.count as f64,
-    );
+    for (suffix, v) in [("sum", h.sum), ("count", h.count as f64)] {
+        let name = format!("threshold_exporter_config_reload_duration_seconds_{suffix}");
+        write_sample::<&str>(&mut out, &name, &[], v);
+    }
     counter(
         &mut out,
         format,
@@ -116,45 +108,40 @@ pub fn render_tail(p: &Published, format: Format) -> String {
             .map(|(k, v)| (label("trigger", k), *v as f64))
             .collect::<Vec<_>>(),
     );
-    counter(
-        &mut out,
-        format,
-        "threshold_exporter_config_files_read",
-        "Config files read from disk (unchanged files are only stat'ed).",
-        &[(vec![], s.files_read as f64)],
-    );
-    counter(
-        &mut out,
-        format,
-        "threshold_exporter_config_files_parsed",
-        "Config files parsed because their content changed.",
-        &[(vec![], s.files_parsed as f64)],
-    );
-    counter(
-        &mut out,
-        format,
-        "threshold_exporter_body_renders",
-        "Exposition bodies assembled (once per changed snapshot, never per scrape).",
-        &[(vec![], s.renders as f64)],
-    );
-    gauge(
-        &mut out,
-        "threshold_exporter_tenants",
-        "Tenants served.",
-        p.body.tenants as f64,
-    );
-    gauge(
-        &mut out,
-        "threshold_exporter_config_from_snapshot",
-        "1 while the --storage.path snapshot is served because the first load has not finished.",
-        if s.from_snapshot { 1.0 } else { 0.0 },
-    );
-    gauge(
-        &mut out,
-        "threshold_exporter_series",
-        "Threshold series served (all tenant families).",
-        p.body.series as f64,
-    );
+    for (name, help, v) in [
+        (
+            "threshold_exporter_config_files_read",
+            "Config files read from disk (unchanged files are only stat'ed).",
+            s.files_read,
+        ),
+        (
+            "threshold_exporter_config_files_parsed",
+            "Config files parsed because their content changed.",
+            s.files_parsed,
+        ),
+        (
+            "threshold_exporter_body_renders",
+            "Exposition bodies assembled (once per changed snapshot, never per scrape).",
+            s.renders,
+        ),
+    ] {
+        counter(&mut out, format, name, help, &[(vec![], v as f64)]);
+    }
+    for (name, help, v) in [
+        ("threshold_exporter_tenants", "Tenants served.", p.body.tenants as f64),
+        (
+            "threshold_exporter_config_from_snapshot",
+            "1 while the --storage.path snapshot is served because the first load has not finished.",
+            f64::from(u8::from(s.from_snapshot)),
+        ),
+        (
+            "threshold_exporter_series",
+            "Threshold series served (all tenant families).",
+            p.body.series as f64,
+        ),
+    ] {
+        gauge(&mut out, name, help, v);
+    }
     info(
         &mut out,
         "threshold_exporter_config_info",
@@ -186,37 +173,36 @@ fn render_process(out: &mut String, format: Format) {
         "Total user and system CPU time spent in seconds.",
         &[(vec![], p.cpu_seconds)],
     );
-    gauge(
-        out,
-        "process_resident_memory_bytes",
-        "Resident memory size in bytes.",
-        p.rss_bytes,
-    );
-    gauge(
-        out,
-        "process_virtual_memory_bytes",
-        "Virtual memory size in bytes.",
-        p.vsize_bytes,
-    );
-    gauge(
-        out,
-        "process_start_time_seconds",
-        "Start time of the process since unix epoch in seconds.",
-        p.start_time,
-    );
-    gauge(
-        out,
-        "process_open_fds",
-        "Number of open file descriptors.",
-        p.open_fds,
-    );
-    if let Some(max) = p.max_fds {
-        gauge(
-            out,
+    for (name, help, v) in [
+        (
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            Some(p.rss_bytes),
+        ),
+        (
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes.",
+            Some(p.vsize_bytes),
+        ),
+        (
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            Some(p.start_time),
+        ),
+        (
+            "process_open_fds",
+            "Number of open file descriptors.",
+            Some(p.open_fds),
+        ),
+        (
             "process_max_fds",
             "Maximum number of open file descriptors.",
-            max,
-        );
+            p.max_fds,
+        ),
+    ] {
+        if let Some(v) = v {
+            gauge(out, name, help, v);
+        }
     }
 }
 

@@ -95,7 +95,7 @@ impl Trigger {
 }
 
 /// Result of one reload, as answered to `POST /-/reload`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Outcome {
     /// Every file on disk was applied.
     pub applied: bool,

@@ -67,15 +67,14 @@ impl DirWatch {
                     return;
                 }
             }
-            let relevant = match event.kind {
+            let ignored = match event.kind {
                 // Our own reads open and close files; only writes matter.
-                EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-                EventKind::Access(_) => false,
+                EventKind::Access(a) => a != AccessKind::Close(AccessMode::Write),
                 // Data is still being written; the close-write event follows.
-                EventKind::Modify(ModifyKind::Data(_)) => false,
-                _ => true,
+                EventKind::Modify(ModifyKind::Data(_)) => true,
+                _ => false,
             };
-            if !relevant {
+            if ignored {
                 return;
             }
             // A directory that appears or goes: rescan the tree (its files may have been

@@ -56,6 +56,13 @@ async fn start(opts: Options, tls: Option<Arc<rustls::ServerConfig>>) -> Running
     }
 }
 
+/// Options for `dir` with the hourly poll: the watcher alone serves edits.
+fn watched(dir: &Path) -> Options {
+    let mut opts = Options::new(dir);
+    opts.poll_interval = Duration::from_secs(3600);
+    opts
+}
+
 fn value_of(body: &str) -> Option<String> {
     body.lines()
         .find_map(|l| l.strip_prefix(LINE))
@@ -103,9 +110,7 @@ async fn wait_ready(addr: SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_serves_an_edit_within_a_second() {
     let dir = setup();
-    let mut opts = Options::new(dir.path());
-    opts.poll_interval = Duration::from_secs(3600);
-    let run = start(opts, None).await;
+    let run = start(watched(dir.path()), None).await;
     wait_ready(run.addr).await;
     assert_eq!(
         wait_value(run.addr, 70, Duration::from_secs(1))
@@ -154,9 +159,7 @@ async fn configmap_data_symlink_swap_is_seen() {
     for f in ["_defaults.yaml", "db-a.yaml"] {
         std::os::unix::fs::symlink(format!("..data/{f}"), d.join(f)).unwrap();
     }
-    let mut opts = Options::new(d);
-    opts.poll_interval = Duration::from_secs(3600);
-    let run = start(opts, None).await;
+    let run = start(watched(d), None).await;
     wait_ready(run.addr).await;
     wait_value(run.addr, 70, Duration::from_secs(1)).await;
     for (i, v) in [(2, 61), (3, 62)] {
@@ -179,9 +182,7 @@ async fn swapped_config_dir_symlink_is_seen_without_the_poll() {
     let d = dir.path();
     configmap_version(d, "rev-1", 70);
     std::os::unix::fs::symlink("rev-1", d.join("current")).unwrap();
-    let mut opts = Options::new(d.join("current"));
-    opts.poll_interval = Duration::from_secs(3600);
-    let run = start(opts, None).await;
+    let run = start(watched(&d.join("current")), None).await;
     wait_ready(run.addr).await;
     wait_value(run.addr, 70, Duration::from_secs(1)).await;
     for (i, v) in [(2, 64), (3, 65)] {
@@ -224,18 +225,15 @@ async fn tls_and_basic_auth() {
         .with_root_certificates(roots)
         .with_no_client_auth(),
     );
-    let mut c = Client::connect_tls(run.addr, config.clone(), "localhost")
+    let mut c = Client::connect_tls(run.addr, config, "localhost")
         .await
         .unwrap();
     assert_eq!(c.request("GET", "/metrics", &[]).await.unwrap().status, 401);
     let wrong = basic("prom:wrong");
-    assert_eq!(
-        c.request("GET", "/metrics", &[("authorization", &wrong)])
-            .await
-            .unwrap()
-            .status,
-        401
-    );
+    let r = c
+        .request("GET", "/metrics", &[("authorization", &wrong)])
+        .await;
+    assert_eq!(r.unwrap().status, 401);
     let right = basic("prom:s3cret");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -268,18 +266,22 @@ fn bad_web_configs_name_the_problem() {
             .to_string();
         assert!(e.contains(want), "{e} should contain {want}");
     };
-    check(
-        "tls_server_config:\n  cert_file: nope.pem\n  key_file: nope.key\n",
-        "cert_file",
-    );
-    check(
-        "basic_auth_users:\n  prom: plaintext\n",
-        "basic_auth_users.prom",
-    );
-    check("tls_server_confg: {}\n", "tls_server_confg");
-    check(
-        "tls_server_config:\n  key_file: k\n",
-        "cert_file` is required",
-    );
-    check("basic_auth_users: [\n", "invalid YAML");
+    for (text, want) in [
+        (
+            "tls_server_config:\n  cert_file: nope.pem\n  key_file: nope.key\n",
+            "cert_file",
+        ),
+        (
+            "basic_auth_users:\n  prom: plaintext\n",
+            "basic_auth_users.prom",
+        ),
+        ("tls_server_confg: {}\n", "tls_server_confg"),
+        (
+            "tls_server_config:\n  key_file: k\n",
+            "cert_file` is required",
+        ),
+        ("basic_auth_users: [\n", "invalid YAML"),
+    ] {
+        check(text, want);
+    }
 }

@@ -48,30 +48,15 @@ async fn metrics_serve_thresholds_and_self_metrics() {
         "text/plain; version=0.0.4; charset=utf-8"
     );
     let body = r.text();
-    assert_eq!(
-        sample(&body, "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}").as_deref(),
-        Some("70")
-    );
-    assert_eq!(
-        sample(&body, "user_threshold{tenant=\"db-b\",component=\"container\",metric=\"cpu\",severity=\"critical\"}").as_deref(),
-        Some("90")
-    );
-    assert_eq!(
-        sample(&body, "threshold_exporter_config_last_reload_successful ").as_deref(),
-        Some("1")
-    );
-    assert_eq!(
-        sample(
-            &body,
-            "threshold_exporter_tenant_config_valid{tenant=\"db-a\"}"
-        )
-        .as_deref(),
-        Some("1")
-    );
-    assert_eq!(
-        sample(&body, "threshold_exporter_tenants ").as_deref(),
-        Some("2")
-    );
+    for (series, want) in [
+        (DB_A_WARNING, "70"),
+        ("user_threshold{tenant=\"db-b\",component=\"container\",metric=\"cpu\",severity=\"critical\"}", "90"),
+        ("threshold_exporter_config_last_reload_successful ", "1"),
+        ("threshold_exporter_tenant_config_valid{tenant=\"db-a\"}", "1"),
+        ("threshold_exporter_tenants ", "2"),
+    ] {
+        assert_eq!(sample(&body, series).as_deref(), Some(want), "{series}");
+    }
     assert!(body.contains("threshold_exporter_build_info{version=\""));
     assert!(body.contains("# TYPE threshold_exporter_config_reload_duration_seconds histogram"));
     assert!(body.contains("process_resident_memory_bytes "));
@@ -303,37 +288,25 @@ async fn tenant_api_has_effective_config_with_sources() {
 async fn basic_auth_guards_every_endpoint() {
     let dir = fixture();
     let server = start_with(dir.path(), |o| o.auth = one_user("prom", "s3cret")).await;
-    assert_eq!(
-        status(&server, "GET", "/metrics").await,
-        StatusCode::UNAUTHORIZED
-    );
-    let wrong = basic("prom:nope");
-    assert_eq!(
-        call(&server, "GET", "/metrics", &[("authorization", &wrong)])
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    let unknown = basic("other:s3cret");
-    assert_eq!(
-        call(&server, "GET", "/", &[("authorization", &unknown)])
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    let right = basic("prom:s3cret");
-    for _ in 0..2 {
-        assert_eq!(
-            call(&server, "GET", "/metrics", &[("authorization", &right)])
-                .await
-                .status,
-            StatusCode::OK
-        );
+    // No credentials, a wrong password, an unknown user, then the right ones twice.
+    for (method, uri, credentials, want) in [
+        ("GET", "/metrics", None, StatusCode::UNAUTHORIZED),
+        (
+            "GET",
+            "/metrics",
+            Some("prom:nope"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        ("GET", "/", Some("other:s3cret"), StatusCode::UNAUTHORIZED),
+        ("GET", "/metrics", Some("prom:s3cret"), StatusCode::OK),
+        ("GET", "/metrics", Some("prom:s3cret"), StatusCode::OK),
+        ("POST", "/-/reload", None, StatusCode::UNAUTHORIZED),
+    ] {
+        let header = credentials.map(basic);
+        let headers: Vec<(&str, &str)> = header.iter().map(|h| ("authorization", &**h)).collect();
+        let got = call(&server, method, uri, &headers).await.status;
+        assert_eq!(got, want, "{method} {uri} as {credentials:?}");
     }
-    assert_eq!(
-        status(&server, "POST", "/-/reload").await,
-        StatusCode::UNAUTHORIZED
-    );
 }
 
 const DB_A_WARNING: &str = "user_threshold{tenant=\"db-a\",component=\"mysql\",metric=\"connections\",severity=\"warning\"}";
@@ -357,31 +330,27 @@ async fn expiry_is_served_at_the_edge() {
     let (dir, edge) = expiring();
     let clock = Arc::new(ManualClock::at("2026-06-01T12:00:00Z"));
     let server = start_with(dir.path(), |o| o.clock = clock.clone()).await;
-    let line = DB_A_WARNING;
     let event = "threshold_exporter_config_event{tenant=\"db-a\",event=\"threshold_expired\",reason=\"mysql_connections\"}";
-    let body = call(&server, "GET", "/metrics", &[]).await.text();
-    assert_eq!(sample(&body, line).as_deref(), Some("42"), "{body}");
-    assert_eq!(sample(&body, event), None, "{body}");
-
-    clock.set(edge - chrono::Duration::milliseconds(1));
-    server.clock_moved().await;
-    let body = call(&server, "GET", "/metrics", &[]).await.text();
-    assert_eq!(
-        sample(&body, line).as_deref(),
-        Some("42"),
-        "before the edge: {body}"
-    );
-
-    clock.set(edge);
-    server.clock_moved().await;
-    let body = call(&server, "GET", "/metrics", &[]).await.text();
-    // `_defaults.yaml` of the fixture: mysql_connections 80.
-    assert_eq!(
-        sample(&body, line).as_deref(),
-        Some("80"),
-        "at the edge: {body}"
-    );
-    assert_eq!(sample(&body, event).as_deref(), Some("1"), "{body}");
+    // At the start, a millisecond before the edge, and at the edge.
+    for (moved, value, expired) in [
+        (None, "42", None),
+        (Some(edge - chrono::Duration::milliseconds(1)), "42", None),
+        // `_defaults.yaml` of the fixture: mysql_connections 80.
+        (Some(edge), "80", Some("1")),
+    ] {
+        if let Some(t) = moved {
+            clock.set(t);
+            server.clock_moved().await;
+        }
+        let body = call(&server, "GET", "/metrics", &[]).await.text();
+        let at = clock.now();
+        assert_eq!(
+            sample(&body, DB_A_WARNING).as_deref(),
+            Some(value),
+            "at {at}: {body}"
+        );
+        assert_eq!(sample(&body, event).as_deref(), expired, "at {at}: {body}");
+    }
 }
 
 /// The reloader's timer serves an edge by itself (no reload, no nudge): the clock runs at

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use dynalert_probe::port::EXPORTER_TOOLKIT;
-use dynalert_probe::process::Guard;
+use dynalert_probe::process::start_prometheus;
 use dynalert_server::{Clock, Server};
 use serde_json::{json, Value};
 
@@ -68,20 +67,23 @@ async fn reject_db_b(server: &Server, dir: &Path) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
-    doc["tenants"][0]["keys"]
-        .as_array()
-        .unwrap()
+/// The object of the array `list` whose `field` is `value`.
+fn find<'a>(list: &'a Value, field: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
         .iter()
-        .find(|k| k["key"] == key)
-        .and_then(|k| {
-            k["tiers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|t| t["severity"] == severity)
-        })
-        .unwrap_or_else(|| panic!("no {key} {severity} in {doc}"))
+        .find(|k| k[field] == value)
+        .unwrap_or_else(|| panic!("no {field} {value} in {list}"))
+}
+
+/// The value and state of a tier.
+fn value_state(t: &Value) -> (&Value, &Value) {
+    (&t["value"], &t["state"])
+}
+
+fn tier<'a>(doc: &'a Value, key: &str, severity: &str) -> &'a Value {
+    let k = find(&doc["tenants"][0]["keys"], "key", key);
+    find(&k["tiers"], "severity", severity)
 }
 
 #[tokio::test]
@@ -207,26 +209,17 @@ async fn tenant_view_has_values_states_sources_and_masked_routing() {
     let file = dir.path().join("db-a.yaml").display().to_string();
     // db-a.yaml line 6: `mysql_connections: "70"`, line 7 its critical tier "120".
     let w = tier(&d, "mysql_connections", "warning");
-    assert_eq!(
-        (w["value"].as_f64(), w["state"].as_str()),
-        (Some(70.0), Some("custom"))
-    );
+    assert_eq!(value_state(w), (&json!(70.0), &json!("custom")));
     assert_eq!(w["source"], format!("{file}:6"));
     assert_eq!(tier(&d, "mysql_connections", "critical")["value"], 120.0);
     // `mysql_replication_lag: disable`: no series for either platform tier.
     for sev in ["warning", "critical"] {
         let t = tier(&d, "mysql_replication_lag", sev);
-        assert_eq!(
-            (t["value"].is_null(), t["state"].as_str()),
-            (true, Some("disabled"))
-        );
+        assert_eq!(value_state(t), (&json!(null), &json!("disabled")));
     }
     // A key db-a never sets: the platform default of _defaults.yaml.
     let r = tier(&d, "redis_memory", "critical");
-    assert_eq!(
-        (r["value"].as_f64(), r["state"].as_str()),
-        (Some(95.0), Some("default"))
-    );
+    assert_eq!(value_state(r), (&json!(95.0), &json!("default")));
     // container_memory: 85, or 95 inside the weekday night window.
     let m = tier(&d, "container_memory", "warning");
     match m["state"].as_str().unwrap() {
@@ -247,10 +240,7 @@ async fn tenant_view_has_values_states_sources_and_masked_routing() {
     assert_eq!(tier(&c, "redis_memory", "critical")["state"], "disabled");
     // pg_replication_lag 600 until 2030-06-30: still the tenant's value.
     let lag = tier(&c, "pg_replication_lag", "warning");
-    assert_eq!(
-        (lag["value"].as_f64(), lag["state"].as_str()),
-        (Some(600.0), Some("custom"))
-    );
+    assert_eq!(value_state(lag), (&json!(600.0), &json!("custom")));
 
     let (status, page) = get(&server, "/tenants/db-a").await;
     assert_eq!(status, StatusCode::OK);
@@ -298,10 +288,9 @@ async fn catalogue_lists_keys_defaults_and_alerts() {
     let dir = setup();
     let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/config").await;
-    let keys = d["keys"].as_array().unwrap();
     // _defaults.yaml: ten `defaults:` keys and two `optional_overrides:`.
-    assert_eq!(keys.len(), 12);
-    let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
+    assert_eq!(d["keys"].as_array().unwrap().len(), 12);
+    let key = |name: &str| find(&d["keys"], "key", name);
     assert_eq!(
         key("mysql_connections")["defaults"],
         json!([["warning", 80.0]])
@@ -452,18 +441,9 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
         ),
     )
     .unwrap();
-    let log = work.path().join("prometheus.log");
-    let mut cmd = std::process::Command::new("prometheus");
-    cmd.arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            work.path().join("data").display()
-        ))
-        .arg("--web.listen-address=127.0.0.1:0");
-    let prometheus = Guard::spawn("prometheus", cmd, &log).unwrap();
-    let port =
-        tokio::task::block_in_place(|| prometheus.port(EXPORTER_TOOLKIT, Duration::from_secs(30)));
-    let prom = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap()));
+    let (_prometheus, port) =
+        tokio::task::block_in_place(|| start_prometheus(work.path(), &cfg)).unwrap();
+    let prom = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let query = "/api/v1/query?query=tenant:alert_threshold:mysql_connections";
     until(
         "the recorded threshold",
@@ -480,23 +460,12 @@ scrape_configs:\n  - job_name: threshold-exporter\n    static_configs: [{{target
     let url = format!("http://{prom}");
     let server = start_with(dir.path(), |o| o.prometheus_url = Some(url)).await;
     let d = json(&server, "/api/v1/tenants/db-a").await;
-    let keys = d["prometheus"]["keys"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{d}"));
-    let conns = keys
-        .iter()
-        .find(|k| k["key"] == "mysql_connections")
-        .unwrap();
+    let conns = find(&d["prometheus"]["keys"], "key", "mysql_connections");
     // rules/packs/mariadb: MariaDBHighConnections compares the connections against the key.
     assert_eq!(conns["alertname"], "MariaDBHighConnections");
     // No mysqld_exporter runs here: nothing observed, nothing firing.
     assert!(conns["observed"].is_null(), "{conns}");
-    let warning = conns["tiers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["severity"] == "warning")
-        .unwrap();
+    let warning = find(&conns["tiers"], "severity", "warning");
     // db-a.yaml: `mysql_connections: "70"`, served by replica 1 and recorded by the pack.
     assert_eq!(warning["exported"][exporter.to_string()], 70.0, "{warning}");
     assert_eq!(warning["recorded"], 70.0, "{warning}");
@@ -539,8 +508,7 @@ async fn a_key_no_alert_reads_is_unarmed() {
     std::fs::write(dir.path().join("_defaults.yaml"), defaults).unwrap();
     let server = start(dir.path()).await;
     let d = json(&server, "/api/v1/config").await;
-    let keys = d["keys"].as_array().unwrap();
-    let key = |name: &str| keys.iter().find(|k| k["key"] == name).unwrap();
+    let key = |name: &str| find(&d["keys"], "key", name);
     assert_eq!(key("mysql_uptime_floor")["armed"], false, "{d}");
     assert_eq!(key("mysql_uptime_floor")["alerts"], json!([]));
     assert_eq!(key("mysql_connections")["armed"], true);

@@ -54,10 +54,7 @@ fn valid(i: usize, v: u32) -> (String, usize) {
 /// An invalid file (its last line) and the offset of a split just before that line, where a
 /// torn read is a valid file with the invalid file's value.
 fn invalid(i: usize, v: u32) -> (String, usize) {
-    let body = format!(
-        "{}tenants:\n  db-a:\n    mysql_connections: {v}\n    mysql_threads_running: {{warning: 20, critical: 40}}\n    _metadata: {{owner: dba-team}}\n",
-        padding(i)
-    );
+    let (body, _) = valid(i, v);
     let cut = body.len();
     (format!("{body}    container_cpu: lots-{v}\n"), cut)
 }
@@ -127,7 +124,7 @@ fn churn_never_serves_invalid_or_reset_thresholds() {
     ])
     .unwrap();
     let addr = exporter.addr;
-    let http = Http::new();
+    let http = Http::default();
     let initial = INITIAL.to_string();
     assert!(
         common::wait_until(Duration::from_secs(30), || {
@@ -152,14 +149,11 @@ fn churn_never_serves_invalid_or_reset_thresholds() {
                 db_b.clone(),
             );
             std::thread::spawn(move || {
-                let http = Http::new();
+                let http = Http::default();
                 while !stop.load(Ordering::Relaxed) {
-                    let r = match http.get(addr, "/metrics") {
-                        Ok(r) => r,
-                        Err(e) => {
-                            anomalies.record("scrape failed", e);
-                            continue;
-                        }
+                    let scrape = http.get(addr, "/metrics");
+                    let Ok(r) = scrape.map_err(|e| anomalies.record("scrape failed", e)) else {
+                        continue;
                     };
                     anomalies.scrapes.fetch_add(1, Ordering::Relaxed);
                     if r.status != 200 {

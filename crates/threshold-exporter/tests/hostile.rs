@@ -74,20 +74,18 @@ impl Live {
         self.exporter = Some(e);
         let mut last = String::new();
         let ok = common::wait_until(Duration::from_secs(60), || {
-            let Ok(r) = self.http.get(addr, "/metrics") else {
-                return false;
-            };
-            last = r.text();
-            r.status == 200 && by_tenant(&last).len() >= TENANTS + 2
+            self.http.get(addr, "/metrics").is_ok_and(|r| {
+                last = r.text();
+                r.status == 200 && by_tenant(&last).len() >= TENANTS + 2
+            })
         });
-        if !ok {
-            return Err(format!(
-                "exporter never served the {} tenants:\n{}",
-                TENANTS + 2,
+        ok.then_some(()).ok_or_else(|| {
+            let n = TENANTS + 2;
+            format!(
+                "exporter never served the {n} tenants:\n{}",
                 clip(&last, 400)
-            ));
-        }
-        Ok(())
+            )
+        })
     }
 
     /// Restarts after a death; the fresh process must serve the baseline again.
@@ -177,6 +175,7 @@ fn changed_tenants(
         .collect()
 }
 
+#[derive(Default)]
 struct Row {
     name: String,
     expected: &'static str,
@@ -191,10 +190,7 @@ fn run_case(live: &mut Live, conf: &ConfDir, case: &Case) -> Row {
     let mut row = Row {
         name: case.name.clone(),
         expected: case.outcome.as_str(),
-        observed: String::new(),
-        problems: Vec::new(),
-        skipped: None,
-        millis: 0,
+        ..Row::default()
     };
     if case.needs_non_root && corpus::uid() == Some(0) {
         row.skipped = Some("running as root: permission bits do not deny root a read".into());
@@ -227,12 +223,11 @@ fn run_case(live: &mut Live, conf: &ConfDir, case: &Case) -> Row {
     if let Err(e) = conf.revert(case) {
         row.problems.push(format!("harness: {e}"));
     }
-    if live.exporter.is_none() || live.dead().is_some() {
-        // Already reported; the next case restarts it on the reverted directory.
-        row.millis = started.elapsed().as_millis();
-        return row;
+    // A dead exporter is already reported; the next case restarts it on the reverted
+    // directory.
+    if live.exporter.is_some() && live.dead().is_none() {
+        check_recovered(live, &mut row);
     }
-    check_recovered(live, &mut row);
     row.millis = started.elapsed().as_millis();
     row
 }
@@ -275,12 +270,8 @@ fn check_outcome(live: &mut Live, case: &Case, row: &mut Row) {
             row.problems
                 .push(format!("a reload took {took:?} (bound {RELOAD_BOUND:?})"));
         }
-        let body = match live.metrics() {
-            Ok(b) => b,
-            Err(e) => {
-                row.problems.push(e);
-                return;
-            }
+        let Ok(body) = live.metrics().map_err(|e| row.problems.push(e)) else {
+            return;
         };
         if shows_outcome(case, &r, &body) || Instant::now() >= deadline {
             break (r, body);
@@ -343,29 +334,19 @@ fn check_outcome(live: &mut Live, case: &Case, row: &mut Row) {
         row.problems.push(format!(
             "{} other tenant(s) changed: {}",
             others.len(),
-            others
-                .iter()
-                .take(5)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            others[..others.len().min(5)].join(", ")
         ));
     }
     let valid_of = |t: &str| valid.get(t).map(String::as_str);
-    match case.outcome {
-        Outcome::Rejected | Outcome::PlatformRejected | Outcome::Ignored => {
-            if mine_now != mine_before {
-                row.problems.push(format!(
-                    "tenant `{}` did not keep its last good series: {}",
-                    clip(tenant, 40),
-                    clip(
-                        &mine_now.map(|v| v.join("\n")).unwrap_or("(none)".into()),
-                        200
-                    )
-                ));
-            }
-        }
-        Outcome::Accepted => {}
+    if case.outcome != Outcome::Accepted && mine_now != mine_before {
+        row.problems.push(format!(
+            "tenant `{}` did not keep its last good series: {}",
+            clip(tenant, 40),
+            clip(
+                &mine_now.map(|v| v.join("\n")).unwrap_or("(none)".into()),
+                200
+            )
+        ));
     }
     let valid_series = format!("threshold_exporter_tenant_config_valid{{tenant=\"{tenant}\"}}");
     let flag: Option<(&str, Option<String>, &str)> = match case.outcome {
@@ -411,12 +392,8 @@ fn check_outcome(live: &mut Live, case: &Case, row: &mut Row) {
 fn check_recovered(live: &mut Live, row: &mut Row) {
     let mut why = String::new();
     let ok = common::wait_until(RECOVER, || {
-        let r = match live.reload() {
-            Ok((r, _)) => r,
-            Err(e) => {
-                why = e;
-                return false;
-            }
+        let Ok((r, _)) = live.reload().map_err(|e| why = e) else {
+            return false;
         };
         let Ok(body) = live.metrics() else {
             why = "no /metrics".into();
@@ -467,10 +444,7 @@ fn hostile_corpus_against_a_live_exporter() {
         }
         let dir = work.path().join(format!("{layout:?}").to_lowercase());
         let conf = ConfDir::build(&dir, layout, TENANTS);
-        let mut live = match Live::start(&dir) {
-            Ok(l) => l,
-            Err(e) => panic!("{layout:?}: {e}"),
-        };
+        let mut live = Live::start(&dir).unwrap_or_else(|e| panic!("{layout:?}: {e}"));
         // The harness itself: the baseline is what the base files say.
         let db_a = live.series.get("db-a").cloned().unwrap_or_default();
         assert!(

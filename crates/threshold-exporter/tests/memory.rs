@@ -82,14 +82,12 @@ fn memory_returns_after_a_large_rejected_file() {
         "--web.enable-lifecycle",
     ])
     .unwrap();
-    let http = Http::with_timeout(Duration::from_secs(30));
     let file = dir.join("db-a.yaml");
-    let good = std::fs::read(&file).unwrap();
     let h = Harness {
         exporter,
-        http,
+        http: Http::default(),
+        good: std::fs::read(&file).unwrap(),
         file,
-        good,
     };
     assert!(
         common::wait_until(Duration::from_secs(60), || {

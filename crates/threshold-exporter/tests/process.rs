@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use dynalert_probe::port::EXPORTER_TOOLKIT;
-use dynalert_probe::process::Guard;
+use dynalert_probe::process::start_prometheus;
 use dynalert_probe::prom::Prometheus;
 use dynalert_probe::{wait_until, TimedOut};
 use dynalert_test::http as client;
@@ -30,6 +29,11 @@ fn rt() -> tokio::runtime::Runtime {
 
 fn get(addr: SocketAddr, path: &str) -> client::Resp {
     rt().block_on(client::get(addr, path)).unwrap()
+}
+
+fn post(addr: SocketAddr, path: &str) -> client::Resp {
+    rt().block_on(client::request(addr, "POST", path, &[]))
+        .unwrap()
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
@@ -62,6 +66,17 @@ fn small_dir() -> tempfile::TempDir {
     )
     .unwrap();
     dir
+}
+
+/// The exporter on `dir`, reloading only when asked (no watcher, hourly poll).
+fn spawn_unwatched(dir: &Path) -> Exporter {
+    spawn(&[
+        "--config.dir",
+        dir.to_str().unwrap(),
+        "--config.watch=false",
+        "--config.poll-interval",
+        "1h",
+    ])
 }
 
 fn tenant(v: u32) -> String {
@@ -101,17 +116,16 @@ fn bad_flags_fail_at_start_naming_the_flag() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err} should name {want}");
     };
-    run(
-        &["--config.poll-interval", "soon"],
-        "--config.poll-interval",
-    );
-    run(&["--log.format", "xml"], "--log.format");
-    run(
-        &["--web.listen-address", "nohost-:x"],
-        "--web.listen-address",
-    );
-    run(&["--web.telemetry-path", "metrics"], "--web.telemetry-path");
-    run(&["--no-such-flag"], "--no-such-flag");
+    for (flag, value) in [
+        ("--config.poll-interval", Some("soon")),
+        ("--log.format", Some("xml")),
+        ("--web.listen-address", Some("nohost-:x")),
+        ("--web.telemetry-path", Some("metrics")),
+        ("--no-such-flag", None),
+    ] {
+        let args: Vec<&str> = std::iter::once(flag).chain(value).collect();
+        run(&args, flag);
+    }
     let dir = tempfile::tempdir().unwrap();
     let web = dir.path().join("web.yml");
     std::fs::write(&web, "basic_auth_users:\n  prom: plain\n").unwrap();
@@ -132,9 +146,7 @@ fn lifecycle_is_off_by_default_and_user_signals_are_ignored() {
     let dir = small_dir();
     let e = spawn(&["--config.dir", dir.path().to_str().unwrap()]);
     wait_for("first value", || value(e.addr).as_deref() == Some("70"));
-    let r = rt()
-        .block_on(client::request(e.addr, "POST", "/-/reload", &[]))
-        .unwrap();
+    let r = post(e.addr, "/-/reload");
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(r.text().contains("--web.enable-lifecycle"), "{}", r.text());
     // SIGUSR1/SIGUSR2 end a process by default; the exporter keeps serving.
@@ -214,13 +226,7 @@ fn web_config_users_are_reloaded_and_an_empty_file_is_refused() {
 #[ignore = "starts the exporter binary (and Prometheus): run by `make test` as the step `real-server tests`"]
 fn sighup_reloads() {
     let dir = small_dir();
-    let e = spawn(&[
-        "--config.dir",
-        dir.path().to_str().unwrap(),
-        "--config.watch=false",
-        "--config.poll-interval",
-        "1h",
-    ]);
+    let e = spawn_unwatched(dir.path());
     wait_for("first value", || value(e.addr).as_deref() == Some("70"));
     std::fs::write(dir.path().join("db-a.yaml"), tenant(33)).unwrap();
     e.signal("-HUP");
@@ -257,13 +263,7 @@ fn a_burst_of_sighups_is_coalesced() {
         )
         .unwrap();
     }
-    let e = spawn(&[
-        "--config.dir",
-        dir.path().to_str().unwrap(),
-        "--config.watch=false",
-        "--config.poll-interval",
-        "1h",
-    ]);
+    let e = spawn_unwatched(dir.path());
     wait_for("first value", || value(e.addr).as_deref() == Some("70"));
     std::fs::write(dir.path().join("db-a.yaml"), tenant(33)).unwrap();
     // The shell's built-in `kill` sends the whole burst within milliseconds.
@@ -331,9 +331,7 @@ fn storage_serves_last_good_after_restart_with_a_broken_file() {
     let body = get(e.addr, "/metrics").text();
     assert!(body.contains(&format!("{LINE}70\n")));
     assert!(body.contains("threshold_exporter_tenant_config_valid{tenant=\"db-a\"} 0\n"));
-    let r = rt()
-        .block_on(client::request(e.addr, "POST", "/-/reload", &[]))
-        .unwrap();
+    let r = post(e.addr, "/-/reload");
     assert_ne!(r.status, 200);
     assert!(r.text().contains("db-a.yaml:3:"), "{}", r.text());
 
@@ -378,17 +376,7 @@ fn real_prometheus_scrapes_the_same_thresholds_as_resolve() {
         ),
     )
     .unwrap();
-    let mut cmd = Command::new("prometheus");
-    cmd.arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            work.path().join("data").display()
-        ))
-        .arg("--web.listen-address=127.0.0.1:0");
-    let prom = Guard::spawn("prometheus", cmd, &work.path().join("prometheus.log")).unwrap();
-    let port = prom
-        .port(EXPORTER_TOOLKIT, Duration::from_secs(30))
-        .unwrap();
+    let (prom, port) = start_prometheus(work.path(), &cfg).unwrap();
     let api = Prometheus::new(&format!("http://127.0.0.1:{port}"));
     let mut got = Vec::new();
     wait_for("Prometheus to scrape the exporter", || {

@@ -57,7 +57,7 @@ fn changes_in_subdirectories_are_served_without_waiting_for_the_poll() {
         "1h".into(),
     ])
     .unwrap();
-    let http = Http::new();
+    let http = Http::default();
     let body = || http.get(e.addr, "/metrics").unwrap().text();
     let served = |tenant: &str, want: &str| {
         wait_until(PROMPTLY, || {

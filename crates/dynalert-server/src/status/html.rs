@@ -73,11 +73,10 @@ pub fn open(out: &mut String, title: &str) {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <link rel=\"icon\" href=\"data:,\">\
-<title>{} · threshold-exporter</title><style>{CSS}</style></head><body>\n\
+<title>{0} · threshold-exporter</title><style>{CSS}</style></head><body>\n\
 <header><strong>threshold-exporter</strong><nav aria-label=\"pages\">\
 <a href=\"/\">status</a><a href=\"/tenants\">tenants</a><a href=\"/config\">catalogue</a>\
-</nav></header>\n<main>\n<h1>{}</h1>\n",
-        esc(title),
+</nav></header>\n<main>\n<h1>{0}</h1>\n",
         esc(title)
     );
 }

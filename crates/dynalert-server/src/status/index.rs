@@ -43,7 +43,7 @@ impl StateCounts {
 }
 
 /// One row of `/tenants`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Row {
     pub tenant: String,
     pub file: String,
@@ -224,11 +224,5 @@ impl Cache {
         let ix = Arc::new(Index::build(config.clone(), at));
         *slot = Some(ix.clone());
         ix
-    }
-}
-
-impl std::fmt::Debug for Cache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Cache")
     }
 }

@@ -61,17 +61,13 @@ pub struct ErrorDoc {
 }
 
 fn error_doc(text: &str) -> ErrorDoc {
-    let (head, hint) = match text.split_once("\n  hint: ") {
-        Some((h, hint)) => (h, Some(hint.to_string())),
-        None => (text, None),
-    };
-    let (location, message) = match head.split_once(": error: ") {
-        Some((l, m)) => (l.to_string(), m.to_string()),
-        None => (String::new(), head.to_string()),
-    };
+    let (head, hint) = text
+        .split_once("\n  hint: ")
+        .map_or((text, None), |(h, hint)| (h, Some(hint.to_string())));
+    let (location, message) = head.split_once(": error: ").unwrap_or(("", head));
     ErrorDoc {
-        location,
-        message,
+        location: location.to_string(),
+        message: message.to_string(),
         hint,
     }
 }
@@ -154,18 +150,10 @@ fn status_doc<'a>(state: &'a AppState, p: &Published, ix: &'a Index) -> StatusDo
         .iter()
         .filter(|e| e.at > p.at && e.at <= horizon)
         .collect();
-    let maintenance: Vec<&str> = ix
-        .rows
-        .iter()
-        .filter(|r| r.maintenance)
-        .map(|r| r.tenant.as_str())
-        .collect();
-    let silent: Vec<&str> = ix
-        .rows
-        .iter()
-        .filter(|r| r.silent)
-        .map(|r| r.tenant.as_str())
-        .collect();
+    let ids = |pick: fn(&Row) -> bool| -> Vec<&str> {
+        let rows = ix.rows.iter().filter(|r| pick(r));
+        rows.map(|r| r.tenant.as_str()).collect()
+    };
     StatusDoc {
         version: crate::VERSION,
         revision: crate::REVISION,
@@ -185,8 +173,8 @@ fn status_doc<'a>(state: &'a AppState, p: &Published, ix: &'a Index) -> StatusDo
             keys: ix.keys,
         },
         edges,
-        maintenance,
-        silent,
+        maintenance: ids(|r| r.maintenance),
+        silent: ids(|r| r.silent),
     }
 }
 
@@ -423,16 +411,8 @@ fn listed<'a>(p: &Published, ix: &'a Index) -> Vec<Listed<'a>> {
             out.push(Listed {
                 row: std::borrow::Cow::Owned(Row {
                     tenant: id.clone(),
-                    file: String::new(),
-                    tier: None,
-                    owner: None,
-                    namespaces: Vec::new(),
-                    tiers: StateCounts::default(),
-                    keys: 0,
-                    maintenance: false,
-                    silent: false,
-                    next_change: None,
                     haystack: id.to_lowercase(),
+                    ..Row::default()
                 }),
                 valid: false,
                 serving: false,
@@ -511,26 +491,23 @@ pub async fn api_tenants(State(state): State<AppState>, uri: Uri) -> Response {
     let all = listed(&p, &ix);
     let hits: Vec<&Listed> = all.iter().filter(|l| matches(l, &q, &needle)).collect();
     let total = hits.len();
-    let (pagination, rows) = match q.page {
-        Some(n) => (
-            Some(Pagination {
-                page: n,
-                per_page: PER_PAGE,
-                pages: total.div_ceil(PER_PAGE),
-            }),
-            hits.iter()
-                .skip((n - 1) * PER_PAGE)
-                .take(PER_PAGE)
-                .map(|l| row_json(l))
-                .collect(),
-        ),
-        None => (None, hits.iter().map(|l| row_json(l)).collect()),
-    };
+    let (skip, take) = q
+        .page
+        .map_or((0, total), |n| ((n - 1) * PER_PAGE, PER_PAGE));
     json_response(TenantsDoc {
         at: ts(p.at),
         total,
-        tenants: rows,
-        pagination,
+        tenants: hits
+            .iter()
+            .skip(skip)
+            .take(take)
+            .map(|l| row_json(l))
+            .collect(),
+        pagination: q.page.map(|n| Pagination {
+            page: n,
+            per_page: PER_PAGE,
+            pages: total.div_ceil(PER_PAGE),
+        }),
     })
 }
 
@@ -870,20 +847,20 @@ fn receiver_text(r: Option<&ReceiverDoc>) -> String {
     let Some(r) = r else {
         return "none (platform routing)".into();
     };
-    let host = &r.host;
-    format!(
-        "{}{}",
-        esc(r.kind),
-        if host.is_empty() {
-            String::new()
-        } else {
-            format!(" to <code>{}</code>", esc(host))
-        }
-    )
+    let mut text = esc(r.kind);
+    if !r.host.is_empty() {
+        let _ = write!(text, " to <code>{}</code>", esc(&r.host));
+    }
+    text
 }
 
 pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let p = state.load();
+    let json = format!("/api/v1/tenants/{}", url_enc(&id));
+    let done = |mut h: String| {
+        html::close(&mut h, &json);
+        h
+    };
     let Some(mut v) = tenant_view(&p, &id) else {
         let mut h = String::new();
         html::open(&mut h, "Unknown tenant");
@@ -892,8 +869,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
             "<p>No tenant <code>{}</code> is configured. <a href=\"/tenants\">All tenants</a>.</p>",
             esc(&id)
         );
-        html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
-        return (StatusCode::NOT_FOUND, Html(h)).into_response();
+        return (StatusCode::NOT_FOUND, Html(done(h))).into_response();
     };
     let observed = observe(&state, &mut v).await;
     let d = &v;
@@ -928,8 +904,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         );
     }
     let Some(e) = v.tenants.first() else {
-        html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
-        return Html(h).into_response();
+        return Html(done(h)).into_response();
     };
     let _ = writeln!(
         h,
@@ -977,19 +952,15 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         },
     );
     h.push_str("<h2>Effective thresholds</h2>\n");
-    let views = match &observed {
-        Some(Ok(views)) => Some(views),
-        Some(Err(err)) => {
-            let _ = writeln!(
-                h,
-                "<p>{} {}</p>",
-                badge("warn", "no observations"),
-                esc(err)
-            );
-            None
-        }
-        None => None,
-    };
+    if let Some(Err(err)) = &observed {
+        let _ = writeln!(
+            h,
+            "<p>{} {}</p>",
+            badge("warn", "no observations"),
+            esc(err)
+        );
+    }
+    let views = observed.as_ref().and_then(|o| o.as_ref().ok());
     let mut headers = vec![
         "key",
         "tier",
@@ -1105,8 +1076,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         end_table(&mut h);
     }
     let Some(r) = &d.routing else {
-        html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
-        return Html(h).into_response();
+        return Html(done(h)).into_response();
     };
     let route = |x: &Option<Enforced>| {
         x.as_ref().map_or("none".into(), |x| {
@@ -1148,8 +1118,7 @@ pub async fn page_tenant(State(state): State<AppState>, Path(id): Path<String>) 
         }
         end_table(&mut h);
     }
-    html::close(&mut h, &format!("/api/v1/tenants/{}", url_enc(&id)));
-    Html(h).into_response()
+    Html(done(h)).into_response()
 }
 
 // ---------------------------------------------------------------- `/config` --------------

@@ -30,13 +30,11 @@ pub enum Outcome {
 
 impl Outcome {
     fn parse(s: &str) -> Outcome {
-        match s {
-            "rejected" => Outcome::Rejected,
-            "platform-rejected" => Outcome::PlatformRejected,
-            "accepted" => Outcome::Accepted,
-            "ignored" => Outcome::Ignored,
-            _ => panic!("unknown outcome `{s}` in cases.json"),
-        }
+        use Outcome::*;
+        [Rejected, PlatformRejected, Accepted, Ignored]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .unwrap_or_else(|| panic!("unknown outcome `{s}` in cases.json"))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -278,9 +276,7 @@ pub fn generate(kind: &str) -> Vec<u8> {
                     *k = digits[n % 36];
                     n /= 36;
                 }
-                s.push('"');
-                s.push_str(std::str::from_utf8(&key).unwrap());
-                s.push_str("\":1,");
+                let _ = write!(s, "\"{}\":1,", std::str::from_utf8(&key).unwrap());
             }
             s.push_str("\"mysql_connections\":71}}\n");
             s
@@ -466,15 +462,14 @@ impl ConfDir {
     pub fn revert(&self, case: &Case) -> Result<(), String> {
         let mut touched: Vec<String> = Vec::new();
         for s in case.steps.iter().rev() {
-            let top = s.path().split('/').next().unwrap().to_string();
-            if !touched.contains(&top) {
-                touched.push(top);
-            }
-            if let Step::SwapData { .. } = s {
-                for extra in ["..data".to_string(), SWAP_DIR.to_string()] {
-                    if !touched.contains(&extra) {
-                        touched.push(extra);
-                    }
+            let top = s.path().split('/').next().unwrap();
+            let swap: &[&str] = match s {
+                Step::SwapData { .. } => &["..data", SWAP_DIR],
+                _ => &[],
+            };
+            for name in std::iter::once(top).chain(swap.iter().copied()) {
+                if !touched.iter().any(|t| t == name) {
+                    touched.push(name.to_string());
                 }
             }
         }
@@ -489,18 +484,16 @@ impl ConfDir {
             }
             let result = match self.entries.get(&name) {
                 None => remove_any(&path),
-                Some(Entry::File(bytes)) => {
+                Some(entry) => {
+                    let make = |p: &Path| match entry {
+                        Entry::File(bytes) => std::fs::write(p, bytes),
+                        Entry::Link(target) => std::os::unix::fs::symlink(target, p),
+                    };
+                    // A directory cannot be renamed over: remove it, then create.
                     if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-                        remove_any(&path).and_then(|_| std::fs::write(&path, bytes))
+                        remove_any(&path).and_then(|_| make(&path))
                     } else {
-                        replace_with(&path, |tmp| std::fs::write(tmp, bytes))
-                    }
-                }
-                Some(Entry::Link(target)) => {
-                    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-                        remove_any(&path).and_then(|_| std::os::unix::fs::symlink(target, &path))
-                    } else {
-                        replace_with(&path, |tmp| std::os::unix::fs::symlink(target, tmp))
+                        replace_with(&path, make)
                     }
                 }
             };
@@ -543,21 +536,15 @@ pub fn remove_any(path: &Path) -> std::io::Result<()> {
 
 /// True when `text` names one of `names` with a position (`name:line:col`).
 pub fn located(text: &str, names: &[String]) -> bool {
+    /// `s` after a leading `:` and at least one digit; None when it does not start so.
+    fn number(s: &str) -> Option<&str> {
+        let s = s.strip_prefix(':')?;
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        (n > 0).then(|| &s[n..])
+    }
     names.iter().any(|name| {
-        text.match_indices(name.as_str()).any(|(i, _)| {
-            let rest = &text[i + name.len()..];
-            let Some(rest) = rest.strip_prefix(':') else {
-                return false;
-            };
-            let line = rest.bytes().take_while(u8::is_ascii_digit).count();
-            if line == 0 {
-                return false;
-            }
-            let Some(rest) = rest[line..].strip_prefix(':') else {
-                return false;
-            };
-            rest.bytes().take_while(u8::is_ascii_digit).count() > 0
-        })
+        text.match_indices(name.as_str())
+            .any(|(i, _)| number(&text[i + name.len()..]).and_then(number).is_some())
     })
 }
 

@@ -105,25 +105,11 @@ impl Exporter {
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
         std::thread::spawn(move || {
-            let mut reader = BufReader::new(stderr);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
+            for buf in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
                 // Lines may be huge (a quoted hostile value): keep a prefix only.
                 let line = String::from_utf8_lossy(&buf[..buf.len().min(2000)]).into_owned();
-                if line.contains("msg=listening") {
-                    if let Some(a) = line
-                        .split_whitespace()
-                        .find_map(|f| f.strip_prefix("address="))
-                    {
-                        if let Ok(a) = a.parse::<SocketAddr>() {
-                            let _ = tx.send(a);
-                        }
-                    }
+                if let Some(port) = dynalert_probe::port::logged_port(&line, "msg=listening") {
+                    let _ = tx.send(SocketAddr::from(([127, 0, 0, 1], port)));
                 }
                 let mut l = sink.lock().unwrap();
                 if l.len() == LOG_TAIL {
@@ -143,13 +129,7 @@ impl Exporter {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let tail = log
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let tail = Vec::from(log.lock().unwrap().clone()).join("\n");
                 Err(format!("exporter did not start listening:\n{tail}"))
             }
         }
@@ -157,11 +137,7 @@ impl Exporter {
 
     /// `None` while running; the exit status once it has died.
     pub fn exited(&mut self) -> Option<String> {
-        match self.child.try_wait() {
-            Ok(None) => None,
-            Ok(Some(status)) => Some(status.to_string()),
-            Err(e) => Some(e.to_string()),
-        }
+        (self.child.try_wait()).map_or_else(|e| Some(e.to_string()), |s| s.map(|s| s.to_string()))
     }
 
     pub fn log_tail(&self, n: usize) -> String {
@@ -230,15 +206,11 @@ pub use client::Resp;
 
 impl Default for Http {
     fn default() -> Self {
-        Http::new()
+        Http::with_timeout(Duration::from_secs(30))
     }
 }
 
 impl Http {
-    pub fn new() -> Http {
-        Http::with_timeout(Duration::from_secs(30))
-    }
-
     pub fn with_timeout(timeout: Duration) -> Http {
         Http {
             rt: tokio::runtime::Builder::new_current_thread()
