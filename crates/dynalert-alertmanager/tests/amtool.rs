@@ -23,12 +23,7 @@ fn conf_dir(name: &str) -> PathBuf {
 
 fn load(dir: &Path) -> Generated {
     let report = dynalert_config::load_dir(dir, chrono::Utc::now()).expect("load");
-    let errors: Vec<String> = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.to_string())
-        .collect();
+    let errors = report.error_lines();
     assert!(errors.is_empty(), "{}: {errors:#?}", dir.display());
     generate(&report.config).expect("generate")
 }

@@ -112,7 +112,7 @@ proptest! {
         }
         std::fs::write(dir.path().join("_tenancy.yaml"), tenancy).unwrap();
         let report = dynalert_config::load_dir(dir.path(), chrono::Utc::now()).unwrap();
-        let errors: Vec<String> = report.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+        let errors = report.error_lines();
         prop_assert!(errors.is_empty(), "{:?}", errors);
         let generated = generate(&report.config).unwrap();
 

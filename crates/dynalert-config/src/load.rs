@@ -137,6 +137,12 @@ impl LoadReport {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
 
+    /// Every error, as `path:line:col: message` text.
+    pub fn error_lines(&self) -> Vec<String> {
+        let errors = self.diagnostics.iter().filter(|d| d.is_error());
+        errors.map(ToString::to_string).collect()
+    }
+
     pub fn warnings(&self) -> usize {
         self.diagnostics.len() - self.errors()
     }

@@ -351,12 +351,7 @@ fn platform_and_tenant_errors_are_reported_in_one_run() {
         "tenants:\n  db-a:\n    mysql_conections: 70\n",
     );
     let report = dynalert_config::load_dir(p, now()).unwrap();
-    let errors: Vec<String> = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.to_string())
-        .collect();
+    let errors = report.error_lines();
     assert!(!report.platform_valid);
     assert!(
         errors.iter().any(

@@ -35,16 +35,8 @@ fn dir_with(tenancy: &str, tenants: &[(&str, &str)]) -> tempfile::TempDir {
 fn load(tenancy: &str, tenants: &[(&str, &str)]) -> (LoadReport, Vec<String>) {
     let dir = dir_with(tenancy, tenants);
     let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
-    let e = errors(&r);
+    let e = r.error_lines();
     (r, e)
-}
-
-fn errors(r: &LoadReport) -> Vec<String> {
-    r.diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(ToString::to_string)
-        .collect()
 }
 
 fn tier(r: &LoadReport, id: &str) -> Option<String> {
@@ -85,7 +77,7 @@ fn the_platform_assigns_and_a_matching_claim_is_accepted() {
             ("db-b", "{owner: y}"),
         ],
     );
-    assert!(errors(&r).is_empty(), "{:?}", errors(&r));
+    assert!(r.error_lines().is_empty(), "{:?}", r.error_lines());
     assert_eq!(tier(&r, "db-a").as_deref(), Some("vip"));
     assert_eq!(namespaces(&r, "db-a"), vec!["db-a", "db-a-batch"]);
     // No assignment: no tier, the namespace named after the tenant.
@@ -96,7 +88,7 @@ fn the_platform_assigns_and_a_matching_claim_is_accepted() {
 #[test]
 fn an_unassigned_tenant_gets_its_tier_from_the_platform_without_claiming_it() {
     let (r, _) = load("tenancy:\n  db-a: {tier: vip}\n", &[("db-a", "{owner: x}")]);
-    assert!(errors(&r).is_empty(), "{:?}", errors(&r));
+    assert!(r.error_lines().is_empty(), "{:?}", r.error_lines());
     assert_eq!(tier(&r, "db-a").as_deref(), Some("vip"));
 }
 
@@ -160,7 +152,7 @@ fn a_default_namespace_assigned_to_another_tenant_is_not_served_twice() {
         "tenancy:\n  db-a: {namespaces: [db-a, db-b]}\n",
         &[("db-a", "{owner: a}"), ("db-b", "{owner: b}")],
     );
-    assert!(errors(&r).is_empty(), "{:?}", errors(&r));
+    assert!(r.error_lines().is_empty(), "{:?}", r.error_lines());
     assert_eq!(namespaces(&r, "db-a"), vec!["db-a", "db-b"]);
     assert!(namespaces(&r, "db-b").is_empty());
 }
@@ -192,7 +184,7 @@ fn ownership_follows_the_platform_through_rejections() {
         "tenancy:\n  db-a: {namespaces: [db-a, shared]}\n",
     );
     let r = loader.reload(Utc::now()).unwrap();
-    assert!(r.platform_valid, "{:?}", errors(&r));
+    assert!(r.platform_valid, "{:?}", r.error_lines());
     assert_eq!(namespaces(&r, "db-a"), vec!["db-a", "shared"]);
     assert_eq!(namespaces(&r, "db-b"), vec!["db-b"]);
     let owners = r
@@ -209,7 +201,7 @@ fn a_second_routing_block_is_an_error_not_a_silent_replacement() {
     let dir = dir_with("", &[("db-a", "{owner: a}")]);
     write(dir.path(), "_zz.yaml", "routing:\n  default_receiver: d\n  receivers:\n    - {name: d, webhook_configs: [{url: \"http://127.0.0.1:1/x\"}]}\n");
     let r = dynalert_config::load_dir(dir.path(), Utc::now()).unwrap();
-    let e = errors(&r);
+    let e = r.error_lines();
     assert!(
         e.iter().any(
             |e| e.contains("_zz.yaml:1:1:") && e.contains("a second platform `routing:` block")

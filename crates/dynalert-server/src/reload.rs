@@ -195,12 +195,7 @@ impl Reloader {
             Ok(report) => {
                 self.status.files_read += report.files_read as u64;
                 self.status.files_parsed += report.files_parsed as u64;
-                let errors: Vec<String> = report
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .map(|d| d.to_string())
-                    .collect();
+                let errors = report.error_lines();
                 if report.changed || trigger != Trigger::Poll {
                     for d in &report.diagnostics {
                         if d.is_error() {
