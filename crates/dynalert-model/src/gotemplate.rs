@@ -96,24 +96,12 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
                     match b.get(i) {
                         None | Some('\n') => return Err("unterminated quoted string".into()),
                         Some('\\') => {
-                            match b.get(i + 1) {
-                                Some(
-                                    'a'
-                                    | 'b'
-                                    | 'f'
-                                    | 'n'
-                                    | 'r'
-                                    | 't'
-                                    | 'v'
-                                    | '\\'
-                                    | '"'
-                                    | '\''
-                                    | 'x'
-                                    | 'u'
-                                    | 'U'
-                                    | '0'..='7',
-                                ) => {}
-                                _ => return Err("invalid escape in a quoted string".into()),
+                            // Go's escapes: `\a`…`\v`, `\\`, `\"`, `\'`, `\x`, `\u`, `\U`, octal.
+                            if !b
+                                .get(i + 1)
+                                .is_some_and(|c| "abfnrtv\\\"'xuU01234567".contains(*c))
+                            {
+                                return Err("invalid escape in a quoted string".into());
                             }
                             i += 2
                         }
