@@ -60,30 +60,24 @@ pub enum Variant {
     JoinedRunbook,
 }
 
+/// Each variant and its name on the command line.
+const VARIANTS: [(Variant, &str); 7] = [
+    (Variant::PerKey, "per-key"),
+    (Variant::Single, "single"),
+    (Variant::Inline, "inline"),
+    (Variant::MetaOnce, "meta-once"),
+    (Variant::PreJoined, "pre-joined"),
+    (Variant::Lean, "lean"),
+    (Variant::JoinedRunbook, "joined-runbook"),
+];
+
 impl Variant {
     pub fn name(self) -> &'static str {
-        match self {
-            Variant::PerKey => "per-key",
-            Variant::Single => "single",
-            Variant::Inline => "inline",
-            Variant::MetaOnce => "meta-once",
-            Variant::PreJoined => "pre-joined",
-            Variant::Lean => "lean",
-            Variant::JoinedRunbook => "joined-runbook",
-        }
+        VARIANTS.iter().find(|v| v.0 == self).expect("listed").1
     }
 
     pub fn parse(s: &str) -> Option<Variant> {
-        match s {
-            "per-key" => Some(Variant::PerKey),
-            "single" => Some(Variant::Single),
-            "inline" => Some(Variant::Inline),
-            "meta-once" => Some(Variant::MetaOnce),
-            "pre-joined" => Some(Variant::PreJoined),
-            "lean" => Some(Variant::Lean),
-            "joined-runbook" => Some(Variant::JoinedRunbook),
-            _ => None,
-        }
+        VARIANTS.iter().find(|v| v.1 == s).map(|v| v.0)
     }
 }
 
@@ -172,20 +166,15 @@ impl Fixture {
     /// states: custom value, platform default, disabled.
     pub fn thresholds(t: usize, k: usize) -> Vec<(&'static str, u64)> {
         let default_crit = Self::has_default_critical(k).then_some(DEFAULT_CRITICAL);
-        match Self::choice(t, k) {
-            Choice::Disabled => vec![],
-            Choice::Default => {
-                let mut v = vec![("warning", DEFAULT_WARNING)];
-                v.extend(default_crit.map(|c| ("critical", c)));
-                v
-            }
-            Choice::Warning(w) => {
-                let mut v = vec![("warning", w)];
-                v.extend(default_crit.map(|c| ("critical", c)));
-                v
-            }
-            Choice::Tiers(w, c) => vec![("warning", w), ("critical", c)],
-        }
+        let warning = match Self::choice(t, k) {
+            Choice::Disabled => return vec![],
+            Choice::Tiers(w, c) => return vec![("warning", w), ("critical", c)],
+            Choice::Default => DEFAULT_WARNING,
+            Choice::Warning(w) => w,
+        };
+        let mut v = vec![("warning", warning)];
+        v.extend(default_crit.map(|c| ("critical", c)));
+        v
     }
 
     /// The firing set derived from the fixture definition alone.
@@ -402,19 +391,17 @@ impl Fixture {
             "      - record: dynalert:runbook_base_url:info\n        labels: {{url: \"https://runbooks.example.com/dynalert\"}}\n        expr: vector(1)\n"
         );
         let mut rules = 3;
-        if variant == Variant::MetaOnce {
-            let _ = write!(
-                s,
-                "      - record: tenant:metadata:info\n        expr: |\n{}\n          or on(tenant) (max by(tenant)(user_threshold) * 0 + 1)\n",
-                indent_expr(PLATFORM_METADATA, 10)
-            );
-        } else {
-            let _ = write!(
-                s,
-                "      - record: tenant:metadata:info\n        expr: |\n{}\n",
-                indent_expr(PLATFORM_METADATA, 10)
-            );
-        }
+        let every_tenant = match variant {
+            Variant::MetaOnce => {
+                "          or on(tenant) (max by(tenant)(user_threshold) * 0 + 1)\n"
+            }
+            _ => "",
+        };
+        let _ = write!(
+            s,
+            "      - record: tenant:metadata:info\n        expr: |\n{}\n{every_tenant}",
+            indent_expr(PLATFORM_METADATA, 10)
+        );
         if variant == Variant::Lean {
             let _ = write!(
                 s,
@@ -511,7 +498,9 @@ impl Fixture {
             Variant::PerKey | Variant::MetaOnce => {
                 format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
             }
-            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook => String::new(),
+            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook => {
+                return format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
+            }
             Variant::Single => {
                 format!("tenant:alert_threshold:{COMPONENT}{{metric=\"{m}\", severity=\"{sev}\"}}")
             }
@@ -519,22 +508,15 @@ impl Fixture {
                 "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
             ),
         };
-        if matches!(
-            variant,
-            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook
-        ) {
-            format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
-        } else {
-            format!("(tenant:bench_{m}:max > on(tenant) {thr})")
-        }
+        format!("(tenant:bench_{m}:max > on(tenant) {thr})")
     }
 
     /// One alert rule of the dynamic set.
     fn dynamic_alert(variant: Variant, k: usize, sev: &str, pack: usize) -> String {
         let m = Self::metric(k);
         let cmp = Self::dynamic_comparison(variant, k, sev);
+        let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
         if matches!(variant, Variant::Lean | Variant::JoinedRunbook) {
-            let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
             let runbook = if variant == Variant::Lean {
                 "printf `tenant:runbook:info{tenant='%s'}` $labels.tenant | query"
             } else {
@@ -552,7 +534,6 @@ impl Fixture {
         } else {
             format!("(\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )")
         };
-        let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
         let base = "{{ with query `dynalert:runbook_base_url:info` }}{{ . | first | label \\\"url\\\" }}{{ end }}";
         format!(
             "      - alert: {ALERT}\n        expr: |\n          {joined}\n        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n        annotations:\n          \

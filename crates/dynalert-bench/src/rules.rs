@@ -30,20 +30,18 @@ pub enum Engine {
     Vmalert,
 }
 
+const ENGINES: [(Engine, &str); 2] = [
+    (Engine::Prometheus, "prometheus"),
+    (Engine::Vmalert, "vmalert"),
+];
+
 impl Engine {
     pub fn parse(s: &str) -> Option<Engine> {
-        match s {
-            "prometheus" => Some(Engine::Prometheus),
-            "vmalert" => Some(Engine::Vmalert),
-            _ => None,
-        }
+        ENGINES.iter().find(|e| e.1 == s).map(|e| e.0)
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Engine::Prometheus => "prometheus",
-            Engine::Vmalert => "vmalert",
-        }
+        ENGINES.iter().find(|e| e.0 == self).expect("listed").1
     }
 }
 
@@ -78,7 +76,7 @@ pub struct Options {
 }
 
 /// Measurements of one rule set at one tenant count.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SetResult {
     /// `per-tenant` or `dynamic/<variant>`.
     pub set: String,
@@ -309,11 +307,9 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
     let conf_d = dir.join("conf.d");
     fixture.write_conf_d(&conf_d)?;
     let thresholds = Fixture::render_thresholds(&conf_d)?;
-    let per_tenant = if run_per_tenant {
-        Some(fixture.per_tenant_rules(&thresholds)?)
-    } else {
-        None
-    };
+    let per_tenant = run_per_tenant
+        .then(|| fixture.per_tenant_rules(&thresholds))
+        .transpose()?;
     let expected = fixture.expected_firing();
     let mut bodies = BTreeMap::new();
     let shards = source_shards(n);
@@ -367,12 +363,12 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
             };
             let tripped = mem.tripped();
             drop(mem);
+            let set = match engine {
+                Engine::Prometheus => name.clone(),
+                Engine::Vmalert => format!("vmalert {name}"),
+            };
             let (mut result, firing) = match (outcome, tripped) {
                 (_, Some(why)) => {
-                    let set = match engine {
-                        Engine::Prometheus => name.clone(),
-                        Engine::Vmalert => format!("vmalert {name}"),
-                    };
                     let why = format!(
                         "{why}, {:.0} s after the start of its servers",
                         started.elapsed().as_secs_f64()
@@ -385,10 +381,6 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
                 }
                 (Ok(r), None) => r,
                 (Err(BenchError::NotScraped(why)), None) => {
-                    let set = match engine {
-                        Engine::Prometheus => name.clone(),
-                        Engine::Vmalert => format!("vmalert {name}"),
-                    };
                     progress(opts, &format!("{n} tenants, {set}: not scraped: {why}"));
                     let mut r = did_not_fit(opts, set, n, rules, &rule_file, String::new())?;
                     r.did_not_fit = None;
@@ -458,29 +450,9 @@ fn did_not_fit(
         tenants: n,
         keys: opts.keys,
         rules,
-        groups: 0,
         rule_file_bytes: fs_err::metadata(rule_file)?.len(),
-        promtool_check_s: 0.0,
-        load_s: 0.0,
-        eval_ms_per_cycle: 0.0,
-        max_group_ms: 0.0,
-        missed: 0.0,
-        missed_total: 0.0,
-        rule_eval_avg_us: 0.0,
-        cpu_cores: 0.0,
-        rss_bytes: 0.0,
-        head_series: 0.0,
-        us_per_tenant_key: 0.0,
-        keeps_up: false,
-        firing: 0,
-        answers_match: false,
-        steady: false,
-        measured_s: 0.0,
-        rule_costs_ms: BTreeMap::new(),
         did_not_fit: Some(why),
-        not_scraped: None,
-        load_average: String::new(),
-        wall_s: 0.0,
+        ..SetResult::default()
     })
 }
 
@@ -665,14 +637,10 @@ fn run_set(
         us_per_tenant_key: eval_s * 1e6 / (n * opts.keys).max(1) as f64,
         keeps_up: steady && missed == 0.0 && max_group < secs,
         firing: firing.len(),
-        answers_match: false,
         steady,
         measured_s: wall,
         rule_costs_ms,
-        did_not_fit: None,
-        not_scraped: None,
-        load_average: String::new(),
-        wall_s: 0.0,
+        ..SetResult::default()
     };
     Ok((result, firing))
 }

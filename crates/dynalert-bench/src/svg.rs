@@ -294,8 +294,6 @@ mod tests {
             load_s: 0.2,
             eval_ms_per_cycle: 100.0,
             max_group_ms: 50.0,
-            missed: 0.0,
-            missed_total: 0.0,
             rule_eval_avg_us: 1.0,
             cpu_cores: 0.1,
             rss_bytes: rss_mib * 1048576.0,
@@ -308,9 +306,8 @@ mod tests {
             measured_s: 45.0,
             rule_costs_ms: Default::default(),
             did_not_fit: did_not_fit.map(String::from),
-            not_scraped: None,
-            load_average: String::new(),
             wall_s: 60.0,
+            ..SetResult::default()
         }
     }
 

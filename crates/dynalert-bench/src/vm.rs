@@ -356,14 +356,9 @@ pub fn run_set(
         us_per_tenant_key: eval_s * 1e6 / (n * opts.keys).max(1) as f64,
         keeps_up: steady && missed == 0.0 && max_group < secs,
         firing: firing.len(),
-        answers_match: false,
         steady,
         measured_s: wall,
-        rule_costs_ms: BTreeMap::new(),
-        did_not_fit: None,
-        not_scraped: None,
-        load_average: String::new(),
-        wall_s: 0.0,
+        ..SetResult::default()
     };
     Ok((result, firing))
 }
