@@ -59,15 +59,16 @@ pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
-    for path in &entries {
-        if path.extension().is_some_and(|x| x == "prom") {
-            for line in fs_err::read_to_string(path)?.lines() {
-                let mut parts = line.split_whitespace();
-                if let (Some("#"), Some("TYPE"), Some(name), Some(t)) =
-                    (parts.next(), parts.next(), parts.next(), parts.next())
-                {
-                    types.insert(name.to_string(), parse_type(t));
-                }
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "prom"))
+    {
+        for line in fs_err::read_to_string(path)?.lines() {
+            let mut parts = line.split_whitespace();
+            if let (Some("#"), Some("TYPE"), Some(name), Some(t)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            {
+                types.insert(name.to_string(), parse_type(t));
             }
         }
     }
@@ -81,13 +82,11 @@ pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
             continue;
         }
         for line in fs_err::read_to_string(&path)?.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
             let mut parts = line.split_whitespace();
             if let (Some(name), Some(t)) = (parts.next(), parts.next()) {
-                types.insert(name.to_string(), parse_type(t));
+                if !name.starts_with('#') {
+                    types.insert(name.to_string(), parse_type(t));
+                }
             }
         }
     }
@@ -421,22 +420,20 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
             }
         }
     }
-    for key in catalogue.keys.difference(&armed) {
-        v.push(Violation {
-            pack: "*".into(),
-            rule: key.clone(),
-            message: "catalogue key is read by no alert (unarmed)".into(),
-        });
-    }
-    for f in catalogue.state_filters.keys() {
-        if !filters.contains(f) {
-            v.push(Violation {
+    let unarmed = catalogue.keys.difference(&armed);
+    let unread = catalogue
+        .state_filters
+        .keys()
+        .filter(|f| !filters.contains(*f));
+    v.extend(
+        (unarmed.map(|k| (k, "catalogue key is read by no alert (unarmed)")))
+            .chain(unread.map(|f| (f, "state filter is read by no alert")))
+            .map(|(rule, message)| Violation {
                 pack: "*".into(),
-                rule: f.clone(),
-                message: "state filter is read by no alert".into(),
-            });
-        }
-    }
+                rule: rule.clone(),
+                message: message.into(),
+            }),
+    );
     v.sort();
     v.dedup();
     v

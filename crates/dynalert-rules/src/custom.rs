@@ -125,21 +125,13 @@ fn observation(shape: &RecipeShape) -> String {
     let w = &shape.window;
     let low = matches!(shape.op, CompareOp::Lt | CompareOp::Le);
     let agg = if low { "min" } else { "max" };
+    let sel = selector(shape, &shape.metric, "");
     match shape.kind {
-        RecipeKind::Threshold if w.is_empty() => {
-            format!("{agg} by(tenant) ({})", selector(shape, &shape.metric, ""))
-        }
-        RecipeKind::Threshold => format!(
-            "{agg} by(tenant) (avg_over_time({}[{w}]))",
-            selector(shape, &shape.metric, "")
-        ),
-        RecipeKind::Rate => format!(
-            "sum by(tenant) (rate({}[{w}]))",
-            selector(shape, &shape.metric, "")
-        ),
+        RecipeKind::Threshold if w.is_empty() => format!("{agg} by(tenant) ({sel})"),
+        RecipeKind::Threshold => format!("{agg} by(tenant) (avg_over_time({sel}[{w}]))"),
+        RecipeKind::Rate => format!("sum by(tenant) (rate({sel}[{w}]))"),
         RecipeKind::Ratio => format!(
-            "sum by(tenant) (rate({}[{w}]))\n  / (sum by(tenant) (rate({}[{w}])) > 0)",
-            selector(shape, &shape.metric, ""),
+            "sum by(tenant) (rate({sel}[{w}]))\n  / (sum by(tenant) (rate({}[{w}])) > 0)",
             selector(shape, shape.denominator.as_deref().unwrap_or_default(), "")
         ),
         RecipeKind::Quantile => format!(
@@ -154,8 +146,7 @@ fn observation(shape: &RecipeShape) -> String {
                 .join(", ");
             let horizon = shape.horizon.as_deref().unwrap_or("1h");
             let predicted = format!(
-                "predict_linear({}[{w}], {})",
-                selector(shape, &shape.metric, ""),
+                "predict_linear({sel}[{w}], {})",
                 duration::parse(horizon).map_or(0, |d| d.as_secs())
             );
             match &shape.capacity {
@@ -236,14 +227,11 @@ fn condition(shape: &RecipeShape) -> String {
             let terms: Vec<String> = ["critical", "warning", "info"]
                 .iter()
                 .map(|sev| {
+                    let sel = selector(shape, &shape.metric, "");
                     let latest = if shape.window.is_empty() {
-                        selector(shape, &shape.metric, "")
+                        sel
                     } else {
-                        format!(
-                            "last_over_time({}[{}])",
-                            selector(shape, &shape.metric, ""),
-                            shape.window
-                        )
+                        format!("last_over_time({sel}[{}])", shape.window)
                     };
                     format!(
                         "  ({latest}\n     {op} on(tenant) group_left(severity)\n   {})",
@@ -396,9 +384,11 @@ groups:
     );
     for shape in shapes {
         let (id, name, kind) = (shape.id(), &shape.name, shape.kind.as_str());
-        let _ = writeln!(out, "  - name: {}", shape_group(shape));
-        let _ = writeln!(out, "    limit: {max_alerts}");
-        let _ = writeln!(out, "    rules:");
+        let group = shape_group(shape);
+        let _ = writeln!(
+            out,
+            "  - name: {group}\n    limit: {max_alerts}\n    rules:"
+        );
         // Recording rule first: the alert reads this cycle's value.
         if shape.kind == RecipeKind::Absence {
             let expr = format!(
@@ -414,8 +404,7 @@ groups:
                 indent(&expr, 10)
             );
         }
-        let _ = writeln!(out, "      - alert: {name}");
-        let _ = writeln!(out, "        expr: |");
+        let _ = writeln!(out, "      - alert: {name}\n        expr: |");
         out.push_str(&indent(&alert_expr(shape, limits), 10));
         if let Some(f) = &shape.for_ {
             let _ = writeln!(out, "        for: {f}");

@@ -295,34 +295,30 @@ impl<'a> Prover<'a> {
             };
             return Shape::vector(unique, exact);
         }
-        match card {
-            VectorMatchCardinality::ManyToOne(include) => {
-                let exact = l
-                    .exact()
-                    .map(|e| e.union(&set(&include.labels)).cloned().collect());
-                Shape::vector(l.unique().cloned(), exact)
-            }
-            VectorMatchCardinality::OneToMany(include) => {
-                let exact = r
-                    .exact()
-                    .map(|e| e.union(&set(&include.labels)).cloned().collect());
-                Shape::vector(r.unique().cloned(), exact)
-            }
+        let (many, include) = match card {
+            VectorMatchCardinality::ManyToOne(include) => (l, include),
+            VectorMatchCardinality::OneToMany(include) => (r, include),
             // One-to-one keeps only the `on` labels, or drops the `ignoring` ones.
-            _ => match &matching {
-                Some(LabelModifier::Include(on)) => {
-                    Shape::vector(Some(set(&on.labels)), Some(set(&on.labels)))
+            _ => {
+                return match &matching {
+                    Some(LabelModifier::Include(on)) => {
+                        Shape::vector(Some(set(&on.labels)), Some(set(&on.labels)))
+                    }
+                    Some(LabelModifier::Exclude(ign)) => {
+                        let ign = set(&ign.labels);
+                        Shape::vector(
+                            l.unique().filter(|u| u.is_disjoint(&ign)).cloned(),
+                            l.exact().map(|e| e.difference(&ign).cloned().collect()),
+                        )
+                    }
+                    None => Shape::vector(l.unique().cloned(), l.exact().cloned()),
                 }
-                Some(LabelModifier::Exclude(ign)) => {
-                    let ign = set(&ign.labels);
-                    Shape::vector(
-                        l.unique().filter(|u| u.is_disjoint(&ign)).cloned(),
-                        l.exact().map(|e| e.difference(&ign).cloned().collect()),
-                    )
-                }
-                None => Shape::vector(l.unique().cloned(), l.exact().cloned()),
-            },
-        }
+            }
+        };
+        let exact = many
+            .exact()
+            .map(|e| e.union(&set(&include.labels)).cloned().collect());
+        Shape::vector(many.unique().cloned(), exact)
     }
 }
 
@@ -340,14 +336,10 @@ fn unique_on_matching(p: &mut Prover<'_>, b: &BinaryExpr, side: &Expr) -> Result
             .is_some_and(|e| unique.is_subset(&e.difference(&set(&ign.labels)).cloned().collect())),
         None => shape.exact().is_some_and(|e| unique.is_subset(e)),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "it is unique only on {{{}}}",
-            unique.iter().cloned().collect::<Vec<_>>().join(", ")
-        ))
-    }
+    ok.then_some(()).ok_or_else(|| {
+        let labels: Vec<_> = unique.iter().cloned().collect();
+        format!("it is unique only on {{{}}}", labels.join(", "))
+    })
 }
 
 fn describe_matching(b: &BinaryExpr) -> String {
@@ -359,23 +351,11 @@ fn describe_matching(b: &BinaryExpr) -> String {
 }
 
 fn walk_binaries<'e>(e: &'e Expr, out: &mut Vec<&'e BinaryExpr>) {
-    match e {
-        Expr::Binary(b) => {
-            out.push(b);
-            walk_binaries(&b.lhs, out);
-            walk_binaries(&b.rhs, out);
-        }
-        Expr::Paren(p) => walk_binaries(&p.expr, out),
-        Expr::Unary(u) => walk_binaries(&u.expr, out),
-        Expr::Subquery(s) => walk_binaries(&s.expr, out),
-        Expr::Aggregate(a) => {
-            walk_binaries(&a.expr, out);
-            if let Some(p) = &a.param {
-                walk_binaries(p, out);
-            }
-        }
-        Expr::Call(c) => c.args.args.iter().for_each(|a| walk_binaries(a, out)),
-        _ => {}
+    if let Expr::Binary(b) = e {
+        out.push(b);
+    }
+    for child in promql::children(e) {
+        walk_binaries(child, out);
     }
 }
 

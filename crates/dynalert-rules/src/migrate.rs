@@ -23,6 +23,7 @@ use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr, LabelModifier};
 
 use crate::promql::strip_parens as strip;
+use crate::regex_rules::quoted;
 
 /// One alerting rule read from a file.
 #[derive(Debug, Clone)]
@@ -275,6 +276,23 @@ pub struct RecipeOut {
     pub for_: Option<String>,
 }
 
+impl RecipeOut {
+    fn new(recipe: &'static str, sel: Sel, op: &str, window: Option<String>) -> RecipeOut {
+        let (metric, selectors, selectors_re) = sel;
+        RecipeOut {
+            recipe,
+            name: String::new(),
+            metric,
+            selectors,
+            selectors_re,
+            op: op.to_string(),
+            window,
+            quantile: None,
+            for_: None,
+        }
+    }
+}
+
 /// One alert recognised across tenants.
 #[derive(Debug, Clone)]
 pub struct Converted {
@@ -303,6 +321,17 @@ pub struct LeftAlone {
     pub location: String,
     pub alert: String,
     pub reason: String,
+}
+
+impl LeftAlone {
+    fn of(rule: &SourceRule, reason: String) -> LeftAlone {
+        let (location, alert) = (rule.location.clone(), rule.alert.clone());
+        LeftAlone {
+            location,
+            alert,
+            reason,
+        }
+    }
 }
 
 /// The result of a migration.
@@ -519,11 +548,11 @@ pub fn snake(name: &str) -> String {
         .to_string()
 }
 
+/// A recipe's metric, `selectors` and `selectors_re`.
+type Sel = (String, BTreeMap<String, String>, BTreeMap<String, String>);
+
 /// Matchers of a selector as recipe selectors (the metric name separately).
-#[allow(clippy::type_complexity)]
-fn recipe_selector(
-    vs: &parser::VectorSelector,
-) -> Option<(String, BTreeMap<String, String>, BTreeMap<String, String>)> {
+fn recipe_selector(vs: &parser::VectorSelector) -> Option<Sel> {
     let mut name = vs.name.clone();
     let mut eq = BTreeMap::new();
     let mut re = BTreeMap::new();
@@ -565,17 +594,7 @@ fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, Strin
         ));
     }
     let agg = a.op.to_string();
-    let base = RecipeOut {
-        recipe: "threshold",
-        name: String::new(),
-        metric: String::new(),
-        selectors: BTreeMap::new(),
-        selectors_re: BTreeMap::new(),
-        op: op.to_string(),
-        window: None,
-        quantile: None,
-        for_: None,
-    };
+    let unsupported = "the selector uses `!=`, `!~`, an escaped value, offset or @";
     match strip(&a.expr) {
         // threshold without a window: `max by(tenant)(m)` for `>`/`>=`, `min` for `<`/`<=`.
         Expr::VectorSelector(vs) => {
@@ -594,14 +613,8 @@ fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, Strin
                     "`{agg}` of a gauge compared with `{op}`: the threshold recipe takes `{want}` (the worst instance)"
                 ));
             }
-            let (metric, selectors, selectors_re) = recipe_selector(vs)
-                .ok_or("the selector uses `!=`, `!~`, an escaped value, offset or @")?;
-            Ok(RecipeOut {
-                metric,
-                selectors,
-                selectors_re,
-                ..base
-            })
+            let sel = recipe_selector(vs).ok_or(unsupported)?;
+            Ok(RecipeOut::new("threshold", sel, op, None))
         }
         // rate: `sum by(tenant)(rate(m[w]))`.
         Expr::Call(c) if c.func.name == "rate" && agg == "sum" => {
@@ -613,16 +626,9 @@ fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, Strin
                     "`{op}` on a rate: computed values are never exactly equal"
                 ));
             }
-            let (metric, selectors, selectors_re) = recipe_selector(&ms.vs)
-                .ok_or("the selector uses `!=`, `!~`, an escaped value, offset or @")?;
-            Ok(RecipeOut {
-                recipe: "rate",
-                metric,
-                selectors,
-                selectors_re,
-                window: Some(dynalert_model::duration::format(ms.range)),
-                ..base
-            })
+            let sel = recipe_selector(&ms.vs).ok_or(unsupported)?;
+            let window = Some(dynalert_model::duration::format(ms.range));
+            Ok(RecipeOut::new("rate", sel, op, window))
         }
         _ => Err(format!(
             "no recipe generates `{agg} by({label})` of this expression"
@@ -659,17 +665,15 @@ fn quantile_recipe(template: &Expr, op: &str, label: &str) -> Option<RecipeOut> 
         return None;
     };
     let (metric, selectors, selectors_re) = recipe_selector(&ms.vs)?;
-    let metric = metric.strip_suffix("_bucket")?.to_string();
-    Some(RecipeOut {
-        recipe: "quantile",
-        name: String::new(),
-        metric,
+    let sel = (
+        metric.strip_suffix("_bucket")?.to_string(),
         selectors,
         selectors_re,
-        op: op.to_string(),
-        window: Some(dynalert_model::duration::format(ms.range)),
+    );
+    let window = Some(dynalert_model::duration::format(ms.range));
+    Some(RecipeOut {
         quantile: Some(q.val.to_string()),
-        for_: None,
+        ..RecipeOut::new("quantile", sel, op, window)
     })
 }
 
@@ -680,16 +684,15 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
     type GroupKey = (String, String, String, Option<String>);
     let mut groups: BTreeMap<GroupKey, Vec<(usize, Copy)>> = BTreeMap::new();
     for (i, r) in rules.iter().enumerate() {
-        match per_tenant(&r.expr, tenant_label) {
+        let copy = per_tenant(&r.expr, tenant_label).and_then(|c| match check_tenant(&c.tenant) {
+            Ok(()) => Ok(c),
+            Err(e) => Err(format!(
+                "tenant `{}` is not a valid tenant id: {e}",
+                c.tenant
+            )),
+        });
+        match copy {
             Ok(c) => {
-                if let Err(e) = crate::migrate::check_tenant(&c.tenant) {
-                    m.left_alone.push(LeftAlone {
-                        location: r.location.clone(),
-                        alert: r.alert.clone(),
-                        reason: format!("tenant `{}` is not a valid tenant id: {e}", c.tenant),
-                    });
-                    continue;
-                }
                 let key = (
                     r.alert.clone(),
                     canonical(&c.template),
@@ -698,11 +701,7 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
                 );
                 groups.entry(key).or_default().push((i, c));
             }
-            Err(reason) => m.left_alone.push(LeftAlone {
-                location: r.location.clone(),
-                alert: r.alert.clone(),
-                reason,
-            }),
+            Err(reason) => m.left_alone.push(LeftAlone::of(r, reason)),
         }
     }
     let mut names_used: BTreeSet<String> = BTreeSet::new();
@@ -762,11 +761,8 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
             Ok(t) => t,
             Err(reason) => {
                 for (i, _) in &copies {
-                    m.left_alone.push(LeftAlone {
-                        location: rules[*i].location.clone(),
-                        alert: alert.clone(),
-                        reason: format!("per-tenant copy, but {reason}"),
-                    });
+                    let reason = format!("per-tenant copy, but {reason}");
+                    m.left_alone.push(LeftAlone::of(&rules[*i], reason));
                 }
                 continue;
             }
@@ -803,11 +799,7 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
             }
         }
         for (i, reason) in conflicts {
-            m.left_alone.push(LeftAlone {
-                location: rules[i].location.clone(),
-                alert: alert.clone(),
-                reason,
-            });
+            m.left_alone.push(LeftAlone::of(&rules[i], reason));
         }
         if copies.iter().any(|(_, c)| c.unlabelled) {
             notes.push(format!(
@@ -1140,10 +1132,6 @@ fn yaml_single(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn promql_label_value(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 /// Builds the proof for `m` (from `rules`), with the migrated conf.d's `exposition` and the
 /// new rule files; `old_rules_path` is where the caller writes [`Proof::old_rules`].
 pub fn proof(
@@ -1234,12 +1222,8 @@ pub fn proof(
                 &c.op,
                 o.counter,
             );
-            let mut labels = vec![format!("{tenant_label}={}", promql_label_value(tenant))];
-            labels.extend(
-                o.labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", promql_label_value(v))),
-            );
+            let mut labels = vec![format!("{tenant_label}={}", quoted(tenant))];
+            labels.extend(o.labels.iter().map(|(k, v)| format!("{k}={}", quoted(v))));
             let series = format!("{}{{{}}}", o.metric, labels.join(","));
             let mut segs = Vec::new();
             let mut last = 0.0_f64;
@@ -1267,12 +1251,12 @@ pub fn proof(
     for (k, c, _) in &plans {
         let mut sel = vec![
             "alertstate=\"firing\"".to_string(),
-            format!("alertname={}", promql_label_value(&c.new_alert)),
+            format!("alertname={}", quoted(&c.new_alert)),
         ];
         sel.extend(
             c.new_labels
                 .iter()
-                .map(|(l, v)| format!("{l}={}", promql_label_value(v))),
+                .map(|(l, v)| format!("{l}={}", quoted(v))),
         );
         // Another converted alert becomes the same new alert (old copies that differed in
         // `for:`, say): compare only this one's tenants.

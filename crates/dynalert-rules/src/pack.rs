@@ -33,20 +33,14 @@ pub struct Rule {
 
 /// Reads every `*.yaml` file directly inside each pack directory, sorted by pack and file.
 pub fn load_packs(packs_dir: &Path) -> Result<Vec<Rule>, Error> {
-    let mut packs: Vec<PathBuf> = fs_err::read_dir(packs_dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    packs.sort();
     let mut rules = Vec::new();
-    for pack_dir in packs {
-        let pack = file_name(&pack_dir);
-        let mut files: Vec<PathBuf> = fs_err::read_dir(&pack_dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml"))
-            .collect();
-        files.sort();
-        for file in files {
+    for pack_dir in sorted_entries(packs_dir, |p| p.is_dir())? {
+        let pack = pack_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let yaml = |p: &Path| p.is_file() && p.extension().is_some_and(|x| x == "yaml");
+        for file in sorted_entries(&pack_dir, yaml)? {
             let text = fs_err::read_to_string(&file)?;
             rules.extend(parse_rule_file(&pack, &file, &text)?);
         }
@@ -112,8 +106,12 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
     Ok(out)
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// The entries of `dir` that pass `keep`, sorted.
+fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, Error> {
+    let mut out: Vec<PathBuf> = fs_err::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| keep(p))
+        .collect();
+    out.sort();
+    Ok(out)
 }

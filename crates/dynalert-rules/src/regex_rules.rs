@@ -139,7 +139,8 @@ groups:
     out
 }
 
-fn quoted(s: &str) -> String {
+/// `s` between double quotes, with `\` and `"` escaped.
+pub(crate) fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

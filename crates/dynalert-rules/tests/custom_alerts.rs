@@ -56,11 +56,13 @@ fn load(dir: &Path) -> Config {
     (*report.config).clone()
 }
 
-/// The head of a promtool test file for `rules`, up to its `input_series:` key.
-fn test_header(rules: &Path) -> String {
+/// The head of a promtool test file for `rules`, up to its `input_series:` key, then the
+/// exporter's series of `config` for `minutes`.
+fn test_header(rules: &Path, config: &Config, minutes: u32) -> String {
     format!(
-        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n",
-        rules.display()
+        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{}",
+        rules.display(),
+        exporter_series(config, minutes)
     )
 }
 
@@ -226,8 +228,7 @@ fn each_recipe_fires_for_its_tenant_only() {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 40));
+    let mut t = test_header(&rules, &config, 40);
     push_series(
         &mut t,
         r#"
@@ -389,8 +390,7 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
         }
     }
 
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 30));
+    let mut t = test_header(&rules, &config, 30);
     push_series(
         &mut t,
         r#"
@@ -673,8 +673,7 @@ fn forecast_and_slo_burn_rate_fire_for_their_tenant_only() {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 40));
+    let mut t = test_header(&rules, &config, 40);
     push_series(
         &mut t,
         r#"
@@ -729,8 +728,7 @@ fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
     write_conf(&conf, &[("shop-b.yaml", &recipe_b)]);
     let config = load(&conf);
     let id_b = rule_id(&config, "shop-b", "queue_depth_high");
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 30));
+    let mut t = test_header(&rules, &config, 30);
     t.push_str("    alert_rule_test:\n");
     t.push_str(&case("CustomAlertUnarmed", "14m", &[]));
     t.push_str(&format!(
@@ -739,8 +737,7 @@ fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
     test_rules(dir.path(), &t);
     // Regenerated, every shape is armed.
     let rules = generate(&config, dir.path());
-    let mut t2 = test_header(&rules);
-    t2.push_str(&exporter_series(&config, 30));
+    let mut t2 = test_header(&rules, &config, 30);
     t2.push_str("    alert_rule_test:\n");
     t2.push_str(&case("CustomAlertUnarmed", "20m", &[]));
     test_rules(dir.path(), &t2);
@@ -790,8 +787,7 @@ fn limits_case(limits: &str) -> (tempfile::TempDir, Config, PathBuf, String) {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 30));
+    let mut t = test_header(&rules, &config, 30);
     let mut series = String::new();
     for i in 0..16 {
         let _ = writeln!(
