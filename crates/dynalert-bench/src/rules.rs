@@ -537,7 +537,8 @@ fn run_set(
 
     // 2. Data scraped: every target up.
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
-    wait_until_scraped(&base, jobs, opts, poll, &mut || Ok(prom.check_alive()?))?;
+    let mut alive = || -> Result<()> { Ok(prom.check_alive()?) };
+    wait_until_scraped(&base, jobs, opts, poll, &mut alive)?;
     let data_at = unix_now();
 
     // 3. Warm-up: every group evaluated `warm_cycles` times on data.
@@ -548,32 +549,24 @@ fn run_set(
         opts.saturation_limit + opts.interval * opts.warm_cycles,
         poll,
         || {
-            let text = metrics::read_text(&metrics_url, &mut || Ok(prom.check_alive()?))?;
+            let text = metrics::read_text(&metrics_url, &mut alive)?;
             let m = SelfMetrics::parse(&text)?;
             Ok((m.min_last_eval_ts >= warm_until).then_some(()))
         },
     );
-    let mut steady = match warm {
-        Ok(()) => true,
-        Err(BenchError::Timeout(..)) => false,
-        Err(e) => return Err(e),
-    };
+    let mut steady = crate::finished(warm)?;
     let measure_limit = opts.interval * opts.measure_cycles + opts.saturation_limit / 2;
 
     // 4. Measurement.
     let a_at = unix_now();
-    let a = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-        Ok(prom.check_alive()?)
-    })?)?;
+    let a = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
     let until = a_at + f64::from(opts.measure_cycles) * secs;
     let mut samples = vec![a.last_duration_sum];
     let mut max_group: f64 = a.last_duration_max;
     let mut last_sample_at = Instant::now();
     let measure_start = Instant::now();
     let (b, b_at) = wait_for("the measurement cycles", measure_limit * 2, poll, || {
-        let m = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-            Ok(prom.check_alive()?)
-        })?)?;
+        let m = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
         let now = unix_now();
         if last_sample_at.elapsed() >= opts.interval {
             samples.push(m.last_duration_sum);
@@ -591,17 +584,13 @@ fn run_set(
     })?;
     samples.push(b.last_duration_sum);
     max_group = max_group.max(b.last_duration_max);
-    let firing = metrics::retry(
-        metrics::READ_DEADLINE,
-        &mut || Ok(prom.check_alive()?),
-        || metrics::firing(&base),
-    )?;
+    let firing = metrics::retry(metrics::READ_DEADLINE, &mut alive, || {
+        metrics::firing(&base)
+    })?;
     let rule_costs_ms = if dynamic {
-        metrics::retry(
-            metrics::READ_DEADLINE,
-            &mut || Ok(prom.check_alive()?),
-            || metrics::rule_costs(&base),
-        )?
+        metrics::retry(metrics::READ_DEADLINE, &mut alive, || {
+            metrics::rule_costs(&base)
+        })?
     } else {
         BTreeMap::new()
     };
@@ -722,10 +711,8 @@ pub(crate) fn scrape_jobs(endpoint: &Endpoint, dynamic: bool, shards: usize) -> 
     }
     if dynamic {
         yaml.push_str(&job("threshold-exporter", "/thresholds"));
-        (yaml, shards as f64 + 1.0)
-    } else {
-        (yaml, shards as f64)
     }
+    (yaml, (shards + usize::from(dynamic)) as f64)
 }
 
 /// Tenants per source scrape target. Sources are many exporters in practice; one target with

@@ -35,22 +35,19 @@ pub fn rules_plot(r: &RulesReport) -> String {
     let series = |f: &dyn Fn(&crate::rules::SetResult) -> f64| -> Vec<Series> {
         names
             .iter()
-            .map(|n| Series {
-                name: n.clone(),
-                points: r
-                    .sizes
-                    .iter()
-                    .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
-                    .filter(|x| x.stopped().is_none())
-                    .map(|x| (x.tenants as f64, f(x)))
-                    .filter(|(_, y)| *y > 0.0)
-                    .collect(),
-                did_not_fit: r
-                    .sizes
-                    .iter()
-                    .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
-                    .filter_map(|x| x.stopped().map(|why| (x.tenants as f64, why)))
-                    .collect(),
+            .map(|n| {
+                let sets = r.sizes.iter().flat_map(|s| &s.sets).filter(|x| &x.set == n);
+                Series {
+                    name: n.clone(),
+                    points: (sets.clone())
+                        .filter(|x| x.stopped().is_none())
+                        .map(|x| (x.tenants as f64, f(x)))
+                        .filter(|(_, y)| *y > 0.0)
+                        .collect(),
+                    did_not_fit: sets
+                        .filter_map(|x| x.stopped().map(|why| (x.tenants as f64, why)))
+                        .collect(),
+                }
             })
             .collect()
     };
@@ -64,13 +61,10 @@ pub fn rules_plot(r: &RulesReport) -> String {
     let cpu = series(&|x| x.cpu_cores * r.interval_s * 1000.0);
     let rss = series(&|x| x.rss_bytes / 1048576.0);
     let mut s = String::new();
+    let (w, h) = (3.0 * W, H + 30.0);
     let _ = writeln!(
         s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"11\">",
-        3.0 * W,
-        H + 30.0,
-        3.0 * W,
-        H + 30.0
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\">"
     );
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     // vmalert's sets count vmalert and VictoriaMetrics together.

@@ -21,7 +21,7 @@ use crate::metrics;
 use crate::process::{wait_for, Guard, MemoryGuard};
 use crate::rules::{Options, SetResult};
 use crate::serve::Endpoint;
-use crate::{prom_duration, BenchError, Result};
+use crate::{prom_duration, Result};
 
 /// The path of the endpoint that stands in for Alertmanager (vmalert requires a notifier).
 pub const NOTIFIER_PATH: &str = "/api/v2/alerts";
@@ -253,11 +253,7 @@ pub fn run_set(
             Ok((m.groups > 0 && m.min_iterations() >= warm_target).then_some(()))
         },
     );
-    let mut steady = match warm {
-        Ok(()) => true,
-        Err(BenchError::Timeout(..)) => false,
-        Err(e) => return Err(e),
-    };
+    let mut steady = crate::finished(warm)?;
     // Each level of recording rules reaches the next one through remote write, and
     // VictoriaMetrics makes a series it has never seen searchable only after a short delay:
     // the firing set completes several evaluations later than on Prometheus. Measure once it
@@ -283,11 +279,7 @@ pub fn run_set(
                 Ok((same >= 3).then_some(()))
             },
         );
-        steady = match settled {
-            Ok(()) => true,
-            Err(BenchError::Timeout(..)) => false,
-            Err(e) => return Err(e),
-        };
+        steady = crate::finished(settled)?;
     }
     let measure_limit = opts.interval * opts.measure_cycles + opts.saturation_limit / 2;
 

@@ -145,11 +145,7 @@ pub struct RecipeShape {
 impl RecipeShape {
     /// How many rules the shape costs toward the limits (`slo_burn_rate` is two alerts).
     pub fn cost(&self) -> usize {
-        if self.kind == RecipeKind::SloBurnRate {
-            2
-        } else {
-            1
-        }
+        1 + usize::from(self.kind == RecipeKind::SloBurnRate)
     }
 
     /// Canonical text of the shape: equal shapes, equal text.

@@ -364,11 +364,7 @@ pub fn mask_fields(
 impl Receiver {
     /// The fields with every secret replaced by `<secret>` (URLs keep scheme and host).
     pub fn masked(&self) -> BTreeMap<String, serde_json::Value> {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .fields
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let map = self.fields.clone().into_iter().collect();
         mask_fields(self.kind.fields(), &map).into_iter().collect()
     }
 }
@@ -395,23 +391,11 @@ pub struct UrlHost {
     pub port: Option<u16>,
 }
 
+/// Whether every `%` of `s` is followed by two hex digits.
 fn valid_escapes(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if i + 2 >= b.len() {
-                return false;
-            }
-            if !(b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()) {
-                return false;
-            }
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    true
+    s.split('%')
+        .skip(1)
+        .all(|after| after.len() >= 2 && after.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit))
 }
 
 fn port(text: &str) -> Result<Option<u16>, String> {
