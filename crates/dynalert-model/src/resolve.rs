@@ -476,18 +476,11 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
                 None if !k.labels.is_empty() && tier.state == ValueState::Disabled => f64::INFINITY,
                 None => continue,
             };
-            let mut l = Vec::with_capacity(4 + k.labels.len());
-            l.extend([
-                (LabelStr::const_new("tenant"), LabelStr::from(tenant)),
-                (
-                    LabelStr::const_new("component"),
-                    LabelStr::from(&*k.component),
-                ),
-                (LabelStr::const_new("metric"), LabelStr::from(&*k.metric)),
-                (
-                    LabelStr::const_new("severity"),
-                    LabelStr::const_new(tier.severity.as_str()),
-                ),
+            let mut l = labels(&[
+                ("tenant", tenant),
+                ("component", &k.component),
+                ("metric", &k.metric),
+                ("severity", tier.severity.as_str()),
             ]);
             l.extend(
                 k.labels

@@ -178,6 +178,16 @@ pub const BURN_WINDOWS: [(&str, &str, &str, &str); 2] = [
     ("warning", "6h", "30m", "6"),
 ];
 
+/// `lhs` compared with the threshold of each tier, one term per tier.
+fn per_tier(lhs: &str, op: &str, id: &str) -> String {
+    ["critical", "warning", "info"]
+        .map(|sev| {
+            let threshold = threshold(id, Some(sev));
+            format!("  ({lhs}\n     {op} on(tenant) group_left(severity)\n   {threshold})")
+        })
+        .join("\n  or\n")
+}
+
 /// The condition of a shape: one series per (tenant, severity) over its threshold.
 fn condition(shape: &RecipeShape) -> String {
     let id = shape.id();
@@ -201,17 +211,7 @@ fn condition(shape: &RecipeShape) -> String {
         // Grouped forecasts have several series per tenant: one term per tier keeps the
         // threshold side of each join unique.
         (RecipeKind::Forecast, _) if !shape.group_by.is_empty() => {
-            let terms: Vec<String> = ["critical", "warning", "info"]
-                .iter()
-                .map(|sev| {
-                    format!(
-                        "  ({}\n     {op} on(tenant) group_left(severity)\n   {})",
-                        observation(shape),
-                        threshold(&id, Some(sev))
-                    )
-                })
-                .collect();
-            terms.join("\n  or\n")
+            per_tier(&observation(shape), op, &id)
         }
         (RecipeKind::Absence, _) => format!(
             "{}\n  and on(tenant) {}\n  unless on(tenant) group by(tenant) (present_over_time({}[{}]))",
@@ -224,22 +224,13 @@ fn condition(shape: &RecipeShape) -> String {
         // different values never mask each other; one term per tier keeps the one-side of
         // each join unique.
         (_, CompareOp::Eq | CompareOp::Ne) => {
-            let terms: Vec<String> = ["critical", "warning", "info"]
-                .iter()
-                .map(|sev| {
-                    let sel = selector(shape, &shape.metric, "");
-                    let latest = if shape.window.is_empty() {
-                        sel
-                    } else {
-                        format!("last_over_time({sel}[{}])", shape.window)
-                    };
-                    format!(
-                        "  ({latest}\n     {op} on(tenant) group_left(severity)\n   {})",
-                        threshold(&id, Some(sev))
-                    )
-                })
-                .collect();
-            format!("max by(tenant, severity) (\n{}\n)", terms.join("\n  or\n"))
+            let sel = selector(shape, &shape.metric, "");
+            let latest = if shape.window.is_empty() {
+                sel
+            } else {
+                format!("last_over_time({sel}[{}])", shape.window)
+            };
+            format!("max by(tenant, severity) (\n{}\n)", per_tier(&latest, op, &id))
         }
         _ => format!(
             "{}\n  {op} on(tenant) group_right\n{}",

@@ -579,16 +579,12 @@ fn recipe_selector(vs: &parser::VectorSelector) -> Option<Sel> {
     Some((name?, eq, re))
 }
 
-fn by_tenant_only(m: &Option<LabelModifier>, label: &str) -> bool {
-    matches!(m, Some(LabelModifier::Include(l)) if l.labels.len() == 1 && l.labels[0] == label)
-}
-
 /// The recipe whose generated observation equals `template`, if any.
 fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, String> {
     let Expr::Aggregate(a) = strip(template) else {
         return Err("the observation is not aggregated by tenant".into());
     };
-    if !by_tenant_only(&a.modifier, label) {
+    if !matches!(&a.modifier, Some(LabelModifier::Include(l)) if l.labels == [label]) {
         return Err(format!(
             "the observation is not aggregated `by({label})` alone"
         ));
@@ -1052,18 +1048,19 @@ fn regex_example(re: &str) -> Option<String> {
 
 fn observation(template: &str, tenant_label: &str) -> Result<Observation, String> {
     let e = parser::parse(template).map_err(|e| e.to_string())?;
+    let none = || Err("no series generator for this observation".to_string());
     let Expr::Aggregate(a) = strip(&e) else {
-        return Err("no series generator for this observation".into());
+        return none();
     };
     let (vs, counter) = match strip(&a.expr) {
         Expr::VectorSelector(vs) => (vs.clone(), false),
         Expr::Call(c) if c.func.name == "rate" && a.op.to_string() == "sum" => {
             match c.args.args.first().map(|x| strip(x)) {
                 Some(Expr::MatrixSelector(ms)) => (ms.vs.clone(), true),
-                _ => return Err("no series generator for this observation".into()),
+                _ => return none(),
             }
         }
-        _ => return Err("no series generator for this observation".into()),
+        _ => return none(),
     };
     let mut metric = vs.name.clone().unwrap_or_default();
     let mut labels = BTreeMap::new();
@@ -1121,9 +1118,7 @@ fn phases(thresholds: &[f64], op: &str, counter: bool) -> Vec<f64> {
         out.reverse();
     }
     if counter {
-        for v in &mut out {
-            *v = v.max(0.0);
-        }
+        out.iter_mut().for_each(|v| *v = v.max(0.0));
     }
     out
 }
