@@ -205,11 +205,7 @@ pub fn rules_table(r: &RulesReport) -> String {
 }
 
 fn yes(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
-    }
+    ["no", "yes"][usize::from(b)]
 }
 
 /// The `bench exporter` table.

@@ -140,13 +140,8 @@ pub struct SetResult {
 impl SetResult {
     /// `did not fit` or `not scraped` when the set was stopped before any measurement.
     pub fn stopped(&self) -> Option<&'static str> {
-        if self.did_not_fit.is_some() {
-            Some("did not fit")
-        } else if self.not_scraped.is_some() {
-            Some("not scraped")
-        } else {
-            None
-        }
+        (self.did_not_fit.is_some().then_some("did not fit"))
+            .or(self.not_scraped.is_some().then_some("not scraped"))
     }
 }
 
@@ -190,9 +185,7 @@ impl RulesReport {
 
 /// Cores this machine offers (the CPU capacity of a Prometheus run here).
 pub fn available_cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn yes() -> bool {

@@ -1100,8 +1100,8 @@ fn minutes(d: Option<&str>) -> i64 {
 
 /// The observed values a tenant's series steps through: below every threshold, each
 /// threshold exactly, between them, above all (reversed for `<` and `<=`).
-fn phases(thresholds: &[f64], op: &str, counter: bool) -> Vec<f64> {
-    let mut t: Vec<f64> = thresholds.to_vec();
+fn phases(thresholds: impl Iterator<Item = f64>, op: &str, counter: bool) -> Vec<f64> {
+    let mut t: Vec<f64> = thresholds.collect();
     t.sort_by(f64::total_cmp);
     t.dedup();
     let margin = |v: f64| (v.abs() * 0.5).max(1.0);
@@ -1156,7 +1156,7 @@ pub fn proof(
         .flat_map(|(_, c, o)| {
             c.thresholds
                 .values()
-                .map(|t| phases(&t.values().copied().collect::<Vec<_>>(), &c.op, o.counter).len())
+                .map(|t| phases(t.values().copied(), &c.op, o.counter).len())
         })
         .max()
         .unwrap_or(1);
@@ -1188,12 +1188,7 @@ pub fn proof(
     p.old_rules = old;
 
     let mut t = String::from("rule_files:\n");
-    let _ = writeln!(
-        t,
-        "  - {}",
-        yaml_single(&old_rules_path.display().to_string())
-    );
-    for f in new_rules {
+    for f in std::iter::once(old_rules_path).chain(new_rules.iter().map(PathBuf::as_path)) {
         let _ = writeln!(t, "  - {}", yaml_single(&f.display().to_string()));
     }
     t.push_str("evaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n");
@@ -1212,11 +1207,7 @@ pub fn proof(
     }
     for (_, c, o) in &plans {
         for (tenant, tiers) in &c.thresholds {
-            let values = phases(
-                &tiers.values().copied().collect::<Vec<_>>(),
-                &c.op,
-                o.counter,
-            );
+            let values = phases(tiers.values().copied(), &c.op, o.counter);
             let mut labels = vec![format!("{tenant_label}={}", quoted(tenant))];
             labels.extend(o.labels.iter().map(|(k, v)| format!("{k}={}", quoted(v))));
             let series = format!("{}{{{}}}", o.metric, labels.join(","));
