@@ -450,24 +450,19 @@ fn did_not_fit(
 }
 
 fn describe_difference(name: &str, expected: &BTreeSet<Firing>, got: &BTreeSet<Firing>) -> String {
-    let missing: Vec<String> = expected
-        .difference(got)
-        .take(5)
-        .map(|f| format!("{f:?}"))
-        .collect();
-    let extra: Vec<String> = got
-        .difference(expected)
-        .take(5)
-        .map(|f| format!("{f:?}"))
-        .collect();
+    // The first five of `a` not in `b`.
+    let sample = |a: &BTreeSet<Firing>, b| {
+        let first: Vec<String> = a.difference(b).take(5).map(|f| format!("{f:?}")).collect();
+        first.join(", ")
+    };
     format!(
         "{name}: {} firing, {} expected; {} missing (e.g. {}), {} unexpected (e.g. {})",
         got.len(),
         expected.len(),
         expected.difference(got).count(),
-        missing.join(", "),
+        sample(expected, got),
         got.difference(expected).count(),
-        extra.join(", ")
+        sample(got, expected)
     )
 }
 

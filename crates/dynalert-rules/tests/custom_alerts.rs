@@ -138,7 +138,6 @@ fn rule_id(config: &Config, tenant: &str, alert: &str) -> String {
 }
 
 /// One expected alert as promtool YAML.
-#[allow(clippy::too_many_arguments)]
 fn expect(
     config: &Config,
     tenant: &str,
@@ -154,15 +153,11 @@ fn expect(
 }
 
 fn case(alert: &str, at: &str, alerts: &[String]) -> String {
-    if alerts.is_empty() {
-        return format!(
-            "      - eval_time: {at}\n        alertname: {alert}\n        exp_alerts: []\n"
-        );
-    }
-    format!(
-        "      - eval_time: {at}\n        alertname: {alert}\n        exp_alerts:\n{}",
-        alerts.concat()
-    )
+    let exp = match alerts {
+        [] => " []\n".to_string(),
+        _ => format!("\n{}", alerts.concat()),
+    };
+    format!("      - eval_time: {at}\n        alertname: {alert}\n        exp_alerts:{exp}")
 }
 
 /// The recipes of shop-a and shop-b: the thresholds of `queue_depth_high` (warning),
