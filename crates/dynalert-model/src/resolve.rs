@@ -236,11 +236,8 @@ fn key_effective(
             reason: key.to_string(),
         });
     }
-    let mut chain: Vec<Source> = if !chains || platform.chain.is_empty() {
-        Vec::new()
-    } else {
-        platform.chain.get(key).cloned().unwrap_or_default()
-    };
+    let mut chain: Vec<Source> =
+        (chains.then(|| platform.chain.get(key).cloned()).flatten()).unwrap_or_default();
     if let Some(own) = tenant_tiers
         .and_then(|m| m.values().next())
         .filter(|_| !chain.is_empty())
