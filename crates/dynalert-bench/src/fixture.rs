@@ -585,28 +585,23 @@ mod tests {
         let f = Fixture::new(50, 8);
         f.write_conf_d(dir.path()).unwrap();
         let text = Fixture::render_thresholds(dir.path()).unwrap();
-        let mut from_loader = BTreeSet::new();
-        for (name, labels, value) in dynalert_probe::exposition::parse(&text).unwrap() {
-            if name == "user_threshold" {
-                from_loader.insert((
-                    labels["tenant"].clone(),
-                    labels["metric"].clone(),
-                    labels["severity"].clone(),
+        let from_loader: BTreeSet<_> = (dynalert_probe::exposition::parse(&text).unwrap())
+            .into_iter()
+            .filter(|(name, _, _)| name == "user_threshold")
+            .map(|(_, l, value)| {
+                (
+                    l["tenant"].clone(),
+                    l["metric"].clone(),
+                    l["severity"].clone(),
                     value as u64,
-                ));
-            }
-        }
+                )
+            })
+            .collect();
         let mut from_definition = BTreeSet::new();
-        for t in 0..50 {
-            for k in 0..8 {
-                for (sev, thr) in Fixture::thresholds(t, k) {
-                    from_definition.insert((
-                        Fixture::tenant(t),
-                        Fixture::metric(k),
-                        sev.to_string(),
-                        thr,
-                    ));
-                }
+        for (t, k) in (0..50).flat_map(|t| (0..8).map(move |k| (t, k))) {
+            for (sev, thr) in Fixture::thresholds(t, k) {
+                let (tenant, metric) = (Fixture::tenant(t), Fixture::metric(k));
+                from_definition.insert((tenant, metric, sev.to_string(), thr));
             }
         }
         assert_eq!(from_loader, from_definition);

@@ -460,17 +460,12 @@ fn is_generated_regex_series(name: &str) -> bool {
 /// The reasons the waiting-reason selectors of an expression match (`reason="x"` or
 /// `reason=~"a|b"`).
 fn state_reasons(selectors: &[Selector]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for s in selectors
-        .iter()
+    (selectors.iter())
         .filter(|s| s.name == "kube_pod_container_status_waiting_reason")
-    {
-        if let Some(r) = s.equal("reason") {
-            out.insert(r.to_string());
-        }
-        if let Some(r) = s.regex("reason") {
-            out.extend(r.split('|').map(str::to_string));
-        }
-    }
-    out
+        .flat_map(|s| {
+            let regex = s.regex("reason").into_iter().flat_map(|r| r.split('|'));
+            s.equal("reason").into_iter().chain(regex)
+        })
+        .map(str::to_string)
+        .collect()
 }

@@ -78,9 +78,8 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
             let expr = rule["expr"]
                 .as_str()
                 .ok_or_else(|| shape(&format!("rule `{name}` has no `expr` string")))?;
-            let mut labels = BTreeMap::new();
-            if let Yaml::Hash(h) = &rule["labels"] {
-                for (k, v) in h {
+            let labels = (rule["labels"].as_hash().into_iter().flatten())
+                .map(|(k, v)| {
                     let value = match v {
                         Yaml::String(s) => s.clone(),
                         Yaml::Integer(i) => i.to_string(),
@@ -88,9 +87,9 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
                         Yaml::Boolean(b) => b.to_string(),
                         _ => String::new(),
                     };
-                    labels.insert(k.as_str().unwrap_or_default().to_string(), value);
-                }
-            }
+                    (k.as_str().unwrap_or_default().to_string(), value)
+                })
+                .collect();
             out.push(Rule {
                 pack: pack.to_string(),
                 file: file.to_path_buf(),
