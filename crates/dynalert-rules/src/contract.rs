@@ -141,14 +141,10 @@ pub fn keys_read(rules: &[Rule]) -> BTreeMap<String, BTreeSet<String>> {
         };
         let entry = direct.entry(rule_id(rule)).or_default();
         for s in promql::selectors(&expr) {
-            match keys_of_selector(&s) {
-                Some(k) if !k.is_empty() => {
-                    entry.0.insert(k);
-                }
-                _ => {
-                    entry.1.insert(s.name.clone());
-                }
-            }
+            match keys_of_selector(&s).filter(|k| !k.is_empty()) {
+                Some(k) => entry.0.insert(k),
+                None => entry.1.insert(s.name.clone()),
+            };
         }
     }
     let recorded: BTreeMap<String, Vec<String>> = rules
@@ -222,12 +218,10 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         .collect();
 
     for rule in rules {
-        let expr = match promql::parse(&rule.expr) {
-            Ok(e) => e,
-            Err(e) => {
-                push(rule, format!("expression does not parse: {e}"));
-                continue;
-            }
+        let parsed = promql::parse(&rule.expr);
+        let Ok(expr) = parsed.map_err(|e| push(rule, format!("expression does not parse: {e}")))
+        else {
+            continue;
         };
         let a = promql::analyse(&expr);
         // Platform alerts about the exporter itself (replicas disagreeing, no thresholds
@@ -412,11 +406,10 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         if !alert && !read_by_alerts.contains(&rule.name) {
             continue;
         }
-        if let Ok(expr) = promql::parse(&rule.expr) {
-            for s in promql::selectors(&expr) {
-                if STATE_FILTER_SERIES.contains(&s.name.as_str()) {
-                    filters.extend(s.equal("filter").map(str::to_string));
-                }
+        let selectors = promql::parse(&rule.expr).map(|e| promql::selectors(&e));
+        for s in selectors.iter().flatten() {
+            if STATE_FILTER_SERIES.contains(&s.name.as_str()) {
+                filters.extend(s.equal("filter").map(str::to_string));
             }
         }
     }
