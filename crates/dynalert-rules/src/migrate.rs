@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr, LabelModifier};
 
+use crate::pack::scalar;
 use crate::promql::strip_parens as strip;
 use crate::regex_rules::quoted;
 
@@ -73,16 +74,6 @@ pub fn read_rule_files(paths: &[PathBuf]) -> Result<(Vec<SourceRule>, usize), St
                     let Some(alert) = r["alert"].as_str() else {
                         recording += 1;
                         continue;
-                    };
-                    let scalar = |y: &yaml_rust2::Yaml| -> Option<String> {
-                        match y {
-                            yaml_rust2::Yaml::String(s) | yaml_rust2::Yaml::Real(s) => {
-                                Some(s.clone())
-                            }
-                            yaml_rust2::Yaml::Integer(n) => Some(n.to_string()),
-                            yaml_rust2::Yaml::Boolean(b) => Some(b.to_string()),
-                            _ => None,
-                        }
                     };
                     let labels = r["labels"]
                         .as_hash()

@@ -80,14 +80,8 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
                 .ok_or_else(|| shape(&format!("rule `{name}` has no `expr` string")))?;
             let labels = (rule["labels"].as_hash().into_iter().flatten())
                 .map(|(k, v)| {
-                    let value = match v {
-                        Yaml::String(s) => s.clone(),
-                        Yaml::Integer(i) => i.to_string(),
-                        Yaml::Real(r) => r.clone(),
-                        Yaml::Boolean(b) => b.to_string(),
-                        _ => String::new(),
-                    };
-                    (k.as_str().unwrap_or_default().to_string(), value)
+                    let key = k.as_str().unwrap_or_default().to_string();
+                    (key, scalar(v).unwrap_or_default())
                 })
                 .collect();
             out.push(Rule {
@@ -103,6 +97,16 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
         }
     }
     Ok(out)
+}
+
+/// A YAML scalar as text (`None` for a sequence, mapping or null).
+pub(crate) fn scalar(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(n) => Some(n.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
 /// The entries of `dir` that pass `keep`, sorted.
