@@ -198,15 +198,12 @@ impl Fixture {
         fs_err::create_dir_all(dir)?;
         let mut platform = String::from("defaults:\n");
         for k in 0..self.keys {
-            if Self::has_default_critical(k) {
-                let _ = writeln!(
-                    platform,
-                    "  {}: {{warning: {DEFAULT_WARNING}, critical: {DEFAULT_CRITICAL}}}",
-                    Self::key(k)
-                );
+            let value = if Self::has_default_critical(k) {
+                format!("{{warning: {DEFAULT_WARNING}, critical: {DEFAULT_CRITICAL}}}")
             } else {
-                let _ = writeln!(platform, "  {}: {DEFAULT_WARNING}", Self::key(k));
-            }
+                DEFAULT_WARNING.to_string()
+            };
+            let _ = writeln!(platform, "  {}: {value}", Self::key(k));
         }
         fs_err::write(dir.join("_defaults.yaml"), platform)?;
         // Tiers are the platform's: `tenancy:` in files of at most 5,000 tenants each,
@@ -242,18 +239,13 @@ impl Fixture {
         let mut s = format!("tenants:\n  {name}:\n");
         for k in 0..self.keys {
             let key = Self::key(k);
-            match Self::choice(t, k) {
-                Choice::Default => {}
-                Choice::Disabled => {
-                    let _ = writeln!(s, "    {key}: disable");
-                }
-                Choice::Warning(w) => {
-                    let _ = writeln!(s, "    {key}: \"{}\"", w + bump);
-                }
-                Choice::Tiers(w, c) => {
-                    let _ = writeln!(s, "    {key}: {{warning: {}, critical: {c}}}", w + bump);
-                }
-            }
+            let value = match Self::choice(t, k) {
+                Choice::Default => continue,
+                Choice::Disabled => "disable".to_string(),
+                Choice::Warning(w) => format!("\"{}\"", w + bump),
+                Choice::Tiers(w, c) => format!("{{warning: {}, critical: {c}}}", w + bump),
+            };
+            let _ = writeln!(s, "    {key}: {value}");
         }
         let _ = writeln!(s, "    _metadata: {{owner: team-{:02}}}", t % 50);
         s
