@@ -102,10 +102,8 @@ impl<'a> Prover<'a> {
         let mut uniques = Vec::new();
         let mut exacts = Vec::new();
         for r in &rules {
-            let shape = match promql::parse(&r.expr) {
-                Ok(e) => self.shape(&e),
-                Err(_) => Shape::unknown(),
-            };
+            let parsed = promql::parse(&r.expr);
+            let shape = parsed.map_or_else(|_| Shape::unknown(), |e| self.shape(&e));
             let statics: Labels = r.labels.keys().cloned().collect();
             // A static label overwrites whatever the expression produced under that name.
             let unique = shape.unique().filter(|u| u.is_disjoint(&statics)).cloned();
@@ -125,15 +123,14 @@ impl<'a> Prover<'a> {
                     .any(|(k, v)| b.labels.get(k).is_some_and(|w| w != v))
             })
         });
-        let unique = if uniques.iter().all(Option::is_some) && (rules.len() == 1 || distinct) {
+        let known = uniques.iter().all(Option::is_some) && (rules.len() == 1 || distinct);
+        let unique = known.then(|| {
             let mut u: Labels = uniques.into_iter().flatten().flatten().collect();
             if rules.len() > 1 {
                 u.extend(rules.iter().flat_map(|r| r.labels.keys().cloned()));
             }
-            Some(u)
-        } else {
-            None
-        };
+            u
+        });
         let exact = match exacts.first() {
             Some(Some(first)) if exacts.iter().all(|e| e.as_ref() == Some(first)) => {
                 Some(first.clone())
@@ -183,13 +180,8 @@ impl<'a> Prover<'a> {
                             .unique()
                             .filter(|u| dst.as_ref().is_some_and(|d| !u.contains(d)))
                             .cloned();
-                        let exact = s.exact().and_then(|x| {
-                            dst.map(|d| {
-                                let mut x = x.clone();
-                                x.insert(d);
-                                x
-                            })
-                        });
+                        let exact = (s.exact().zip(dst))
+                            .map(|(x, d)| x.iter().cloned().chain([d]).collect());
                         Shape::vector(unique, exact)
                     }
                     // Every other function maps each input series to at most one output
