@@ -370,28 +370,19 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
         ));
     };
     let mut template = strip(&b.lhs).clone();
-    let mut tenants = BTreeSet::new();
-    let mut selectors = 0;
-    let mut other_labels = BTreeSet::new();
-    let mut with_tenant = 0;
-    remove_tenant(
-        &mut template,
-        tenant_label,
-        &mut tenants,
-        (&mut selectors, &mut with_tenant),
-        &mut other_labels,
-    )?;
-    if selectors == 0 {
+    let mut scan = Scan::default();
+    remove_tenant(&mut template, tenant_label, &mut scan)?;
+    if scan.selectors == 0 {
         return Err("selects no series".into());
     }
-    match tenants.len() {
+    match scan.tenants.len() {
         0 => {
-            let hint = if other_labels.is_empty() {
+            let hint = if scan.others.is_empty() {
                 String::new()
             } else {
                 format!(
                     " (it selects on {}; if that is the tenant, the observations need a `{tenant_label}` label first)",
-                    other_labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+                    scan.others.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
                 )
             };
             return Err(format!(
@@ -399,12 +390,13 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
             ));
         }
         1 => {}
-        _ => return Err(format!("selects several tenants: {tenants:?}")),
+        _ => return Err(format!("selects several tenants: {:?}", scan.tenants)),
     }
-    if with_tenant != selectors {
+    if scan.with_tenant != scan.selectors {
         return Err(format!(
-            "{} of its {selectors} selectors have no `{tenant_label}` matcher",
-            selectors - with_tenant
+            "{} of its {} selectors have no `{tenant_label}` matcher",
+            scan.selectors - scan.with_tenant,
+            scan.selectors
         ));
     }
     // `max(x{tenant="a"})` is `max by(tenant)(x)` of that tenant.
@@ -418,7 +410,7 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
         }
     }
     Ok(Copy {
-        tenant: tenants.into_iter().next().unwrap_or_default(),
+        tenant: scan.tenants.into_iter().next().unwrap_or_default(),
         unlabelled,
         template,
         op,
@@ -426,17 +418,20 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
     })
 }
 
+/// What [`remove_tenant`] saw: the tenants matched, how many selectors there are and how many
+/// of them had a tenant matcher, and the other labels selected on.
+#[derive(Default)]
+struct Scan {
+    tenants: BTreeSet<String>,
+    selectors: usize,
+    with_tenant: usize,
+    others: BTreeSet<String>,
+}
+
 /// Removes the `tenant="…"` matcher of every selector; each selector must have one.
-fn remove_tenant(
-    e: &mut Expr,
-    label: &str,
-    tenants: &mut BTreeSet<String>,
-    counts: (&mut usize, &mut usize),
-    others: &mut BTreeSet<String>,
-) -> Result<(), String> {
-    let (selectors, with_tenant) = counts;
+fn remove_tenant(e: &mut Expr, label: &str, scan: &mut Scan) -> Result<(), String> {
     let mut vs_fix = |vs: &mut parser::VectorSelector| -> Result<(), String> {
-        *selectors += 1;
+        scan.selectors += 1;
         if !vs.matchers.or_matchers.is_empty() {
             return Err("uses `or` inside a selector".into());
         }
@@ -445,7 +440,7 @@ fn remove_tenant(
         vs.matchers.matchers.retain(|m| {
             if m.name == label {
                 if matches!(m.op, MatchOp::Equal) {
-                    tenants.insert(m.value.clone());
+                    scan.tenants.insert(m.value.clone());
                     found = true;
                 } else {
                     bad = Some(format!("matches `{label}` with `{}`, not `=`", m.op));
@@ -453,7 +448,7 @@ fn remove_tenant(
                 false
             } else {
                 if m.name != "__name__" {
-                    others.insert(m.name.clone());
+                    scan.others.insert(m.name.clone());
                 }
                 true
             }
@@ -461,9 +456,7 @@ fn remove_tenant(
         if let Some(b) = bad {
             return Err(b);
         }
-        if found {
-            *with_tenant += 1;
-        }
+        scan.with_tenant += usize::from(found);
         Ok(())
     };
     match e {
@@ -471,13 +464,7 @@ fn remove_tenant(
         Expr::MatrixSelector(ms) => vs_fix(&mut ms.vs),
         _ => {
             for child in children_mut(e) {
-                remove_tenant(
-                    child,
-                    label,
-                    tenants,
-                    (&mut *selectors, &mut *with_tenant),
-                    others,
-                )?;
+                remove_tenant(child, label, scan)?;
             }
             Ok(())
         }
