@@ -243,6 +243,16 @@ const TYPES: [(ReceiverType, &str, &str, &[FieldSpec]); 11] = {
     ]
 };
 
+/// PagerDuty's keys: one is required, and at most one may be set.
+const PAGERDUTY_KEYS: &[&str] = &[
+    "routing_key",
+    "service_key",
+    "routing_key_file",
+    "service_key_file",
+];
+/// SNS targets: one is required, and at most one may be set.
+const SNS_TARGETS: &[&str] = &["topic_arn", "phone_number", "target_arn"];
+
 impl ReceiverType {
     pub const ALL: [ReceiverType; 11] = {
         let mut all = [ReceiverType::Webhook; 11];
@@ -280,17 +290,12 @@ impl ReceiverType {
             ReceiverType::Webhook => &[&["url"]],
             ReceiverType::Email => &[&["to"], &["from"], &["smarthost"]],
             ReceiverType::Slack => &[&["api_url", "api_url_file"], &["channel"]],
-            ReceiverType::Pagerduty => &[&[
-                "routing_key",
-                "service_key",
-                "routing_key_file",
-                "service_key_file",
-            ]],
+            ReceiverType::Pagerduty => &[PAGERDUTY_KEYS],
             ReceiverType::Opsgenie => &[&["api_key", "api_key_file"]],
             ReceiverType::Telegram => &[&["bot_token"], &["chat_id"]],
             ReceiverType::Discord => &[&["webhook_url"]],
             ReceiverType::Webex => &[&["room_id"]],
-            ReceiverType::Sns => &[&["topic_arn", "phone_number", "target_arn"]],
+            ReceiverType::Sns => &[SNS_TARGETS],
             ReceiverType::Victorops => &[&["api_key", "api_key_file"], &["routing_key"]],
             ReceiverType::Pushover => &[&["user_key"], &["token"]],
         }
@@ -299,13 +304,8 @@ impl ReceiverType {
     /// Groups of fields of which at most one may be set (Alertmanager refuses more).
     pub fn exclusive(self) -> &'static [&'static [&'static str]] {
         match self {
-            ReceiverType::Pagerduty => &[&[
-                "routing_key",
-                "service_key",
-                "routing_key_file",
-                "service_key_file",
-            ]],
-            ReceiverType::Sns => &[&["topic_arn", "phone_number", "target_arn"]],
+            ReceiverType::Pagerduty => &[PAGERDUTY_KEYS],
+            ReceiverType::Sns => &[SNS_TARGETS],
             _ => &[],
         }
     }

@@ -574,7 +574,7 @@ fn upstream_corpus() -> Option<PathBuf> {
 #[test]
 fn upstream_recipe_files_load_and_compile() {
     use dynalert_config::diag::Ctx;
-    use dynalert_model::RecipeScope;
+    use dynalert_model::{RecipeKind, RecipeScope};
     let Some(corpus) = upstream_corpus() else {
         return;
     };
@@ -616,19 +616,10 @@ fn upstream_recipe_files_load_and_compile() {
     }
     // Upstream's kinds and options arrive as written.
     let by_name = |n: &str| all.iter().find(|s| s.name == n).unwrap();
-    assert_eq!(
-        by_name("api_latency_p99").kind,
-        dynalert_model::RecipeKind::Quantile
-    );
-    assert_eq!(
-        by_name("disk_will_fill").group_by,
-        vec!["persistentvolumeclaim".to_string()]
-    );
-    assert_eq!(
-        by_name("disk_will_fill").window,
-        "8h",
-        "lookback = max(2 x 4h, 1h)"
-    );
+    assert_eq!(by_name("api_latency_p99").kind, RecipeKind::Quantile);
+    let disk = by_name("disk_will_fill");
+    assert_eq!(disk.group_by, ["persistentvolumeclaim"]);
+    assert_eq!(disk.window, "8h", "lookback = max(2 x 4h, 1h)");
     assert_eq!(by_name("http_5xx_spike").selectors_re["status"], "5..");
     assert!(by_name("mariadb_slow_query_rate").silent);
     all.sort();
