@@ -261,48 +261,32 @@ pub fn alert_expr(shape: &RecipeShape, limits: RecipeLimits) -> String {
 }
 
 fn describe(shape: &RecipeShape) -> String {
+    let (m, w) = (&shape.metric, &shape.window);
+    let den = shape.denominator.as_deref().unwrap_or_default();
     let what = match shape.kind {
-        RecipeKind::Threshold if shape.window.is_empty() => {
-            format!("latest value of {}", shape.metric)
-        }
+        RecipeKind::Threshold if w.is_empty() => format!("latest value of {m}"),
         RecipeKind::Threshold if matches!(shape.op, CompareOp::Eq | CompareOp::Ne) => {
-            format!("last value of {} over {}", shape.metric, shape.window)
+            format!("last value of {m} over {w}")
         }
-        RecipeKind::Threshold => format!("average of {} over {}", shape.metric, shape.window),
-        RecipeKind::Rate => format!("per-second rate of {} over {}", shape.metric, shape.window),
-        RecipeKind::Ratio => format!(
-            "rate of {} over rate of {} ({})",
-            shape.metric,
-            shape.denominator.as_deref().unwrap_or_default(),
-            shape.window
-        ),
-        RecipeKind::Quantile => format!(
-            "quantile {} of {} over {}",
-            shape.quantile.as_deref().unwrap_or_default(),
-            shape.metric,
-            shape.window
-        ),
-        RecipeKind::Forecast => format!(
-            "{} forecast {} ahead{}",
-            shape.metric,
-            shape.horizon.as_deref().unwrap_or_default(),
-            match &shape.capacity {
-                Some(c) => format!(" as a fraction of {c}"),
-                None => String::new(),
-            }
-        ),
+        RecipeKind::Threshold => format!("average of {m} over {w}"),
+        RecipeKind::Rate => format!("per-second rate of {m} over {w}"),
+        RecipeKind::Ratio => format!("rate of {m} over rate of {den} ({w})"),
+        RecipeKind::Quantile => {
+            let q = shape.quantile.as_deref().unwrap_or_default();
+            format!("quantile {q} of {m} over {w}")
+        }
+        RecipeKind::Forecast => {
+            let horizon = shape.horizon.as_deref().unwrap_or_default();
+            let capacity = (shape.capacity.as_ref()).map(|c| format!(" as a fraction of {c}"));
+            format!("{m} forecast {horizon} ahead{}", capacity.unwrap_or_default())
+        }
         RecipeKind::SloBurnRate => {
             return format!(
-                "{} over {} burns the error budget too fast (fast burn 14.4x over 1h and 5m is critical, slow burn 6x over 6h and 30m is a warning)",
-                shape.metric,
-                shape.denominator.as_deref().unwrap_or_default()
+                "{m} over {den} burns the error budget too fast (fast burn 14.4x over 1h and 5m is critical, slow burn 6x over 6h and 30m is a warning)"
             )
         }
         RecipeKind::Absence => {
-            return format!(
-                "no {} series for {} although the tenant exported it before",
-                shape.metric, shape.window
-            )
+            return format!("no {m} series for {w} although the tenant exported it before")
         }
     };
     format!("{what} {} the tenant's threshold", shape.op.as_str())

@@ -319,14 +319,8 @@ fn generated_markers_arm_exactly_the_generated_rows() {
     let unarmed = unarmed_rows(&report.config, &armed);
     assert_eq!(unarmed.len(), 1, "{unarmed:?}");
     let u = &unarmed[0];
-    assert_eq!(
-        (
-            u.row.key.as_str(),
-            u.row.label.as_str(),
-            u.row.regex.as_str()
-        ),
-        ("container_cpu", "container", "worker-.*")
-    );
+    let row = (&*u.row.key, &*u.row.label, &*u.row.regex);
+    assert_eq!(row, ("container_cpu", "container", "worker-.*"));
     assert_eq!(u.key, "container_cpu{container=~\"worker-.*\"}");
     assert!(u
         .file
