@@ -154,16 +154,16 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
     let ph = H - MT - MB;
     let px = |x: f64| x0 + ML + (x.log10() - xa) / (xb - xa) * pw;
     let py = |y: f64| MT + ph - (y.log10() - ya) / (yb - ya) * ph;
+    // The plot area's left edge, right edge and middle.
+    let (left, right, mid) = (x0 + ML, x0 + ML + pw, x0 + ML + pw / 2.0);
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">{}</text>",
-        x0 + ML + pw / 2.0,
+        "<text x=\"{mid}\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">{}</text>",
         xml(title)
     );
     let _ = writeln!(
         s,
-        "<rect x=\"{}\" y=\"{MT}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#333\"/>",
-        x0 + ML
+        "<rect x=\"{left}\" y=\"{MT}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#333\"/>"
     );
     for d in (xa as i32)..=(xb as i32) {
         let v = 10f64.powi(d);
@@ -181,28 +181,23 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
         let y = py(v);
         let _ = writeln!(
             s,
-            "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            x0 + ML,
-            x0 + ML + pw,
-            x0 + ML - 5.0,
+            "<line x1=\"{left:.1}\" y1=\"{y:.1}\" x2=\"{right:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            left - 5.0,
             y + 4.0,
             fmt_num(v)
         );
     }
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">tenants</text>",
-        x0 + ML + pw / 2.0,
+        "<text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\">tenants</text>",
         H - 12.0
     );
     if let Some((v, label)) = hline {
         let y = py(v);
         let _ = writeln!(
             s,
-            "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#888\" stroke-dasharray=\"4,4\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#555\">{}</text>",
-            x0 + ML,
-            x0 + ML + pw,
-            x0 + ML + 5.0,
+            "<line x1=\"{left:.1}\" y1=\"{y:.1}\" x2=\"{right:.1}\" y2=\"{y:.1}\" stroke=\"#888\" stroke-dasharray=\"4,4\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#555\">{}</text>",
+            left + 5.0,
             y - 4.0,
             xml(&label)
         );
@@ -245,7 +240,7 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
             );
         }
         let ly = MT + 14.0 + 14.0 * i as f64;
-        let lx = x0 + ML + 8.0;
+        let lx = left + 8.0;
         let _ = writeln!(
             s,
             "<line x1=\"{lx}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{c}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/><text x=\"{}\" y=\"{}\">{}</text>",
