@@ -345,9 +345,7 @@ impl Checker {
                 self.pipeline(rest, keyword, true)
             }
             "else" => {
-                let Some((top, _)) = self.stack.last().copied() else {
-                    return Err("unexpected {{else}}".into());
-                };
+                let (top, _) = self.stack.last().copied().ok_or("unexpected {{else}}")?;
                 // A second plain `{{else}}` (`Else(false)` on top) is refused here too.
                 if !matches!(top, Kind::If | Kind::Range | Kind::With | Kind::Else(true)) {
                     return Err("unexpected {{else}}".into());
@@ -435,20 +433,13 @@ pub fn check(text: &str) -> Result<(), String> {
             body = &b[1..];
         }
         if let Some(comment) = body.strip_prefix("/*") {
-            let Some(end) = comment.find("*/") else {
-                return Err("unclosed comment".into());
-            };
+            let end = comment.find("*/").ok_or("unclosed comment")?;
             let after = &comment[end + 2..];
             let after = after
                 .strip_prefix(" -}}")
                 .or_else(|| after.strip_prefix("}}"));
-            match after {
-                Some(a) => {
-                    rest = a;
-                    continue;
-                }
-                None => return Err("comment ends before closing delimiter".into()),
-            }
+            rest = after.ok_or("comment ends before closing delimiter")?;
+            continue;
         }
         // The action ends at the first `}}` outside a quoted string.
         let chars: Vec<(usize, char)> = body.char_indices().collect();
@@ -486,9 +477,7 @@ pub fn check(text: &str) -> Result<(), String> {
             }
             k += 1;
         }
-        let Some(end) = end else {
-            return Err("unclosed action".into());
-        };
+        let end = end.ok_or("unclosed action")?;
         let mut inner = &body[..end];
         if let Some(s) = inner
             .strip_suffix('-')

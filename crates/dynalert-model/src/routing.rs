@@ -446,9 +446,9 @@ pub fn check_url(url: &str) -> Result<UrlHost, String> {
         None => authority,
     };
     let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
-        let Some((ip, after)) = inner.split_once(']') else {
-            return Err("is missing `]` after an IPv6 host".into());
-        };
+        let (ip, after) = inner
+            .split_once(']')
+            .ok_or("is missing `]` after an IPv6 host")?;
         if ip.parse::<std::net::Ipv6Addr>().is_err() && !ip.contains("%25") {
             return Err("has an invalid IPv6 address in `[…]`".into());
         }
