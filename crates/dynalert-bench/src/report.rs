@@ -75,7 +75,12 @@ pub fn rules_table(r: &RulesReport) -> String {
                 continue;
             }
             // Groups overlap and wait for CPU: the sum of their wall times is no cost.
-            let saturated = x.missed > 0.0;
+            let (eval, per_key) = if x.missed > 0.0 {
+                ("saturated".to_string(), "-".to_string())
+            } else {
+                let eval = format!("{:.1}", x.eval_ms_per_cycle);
+                (eval, format!("{:.2}", x.us_per_tenant_key))
+            };
             rows.push(vec![
                 x.tenants.to_string(),
                 x.set.clone(),
@@ -83,20 +88,12 @@ pub fn rules_table(r: &RulesReport) -> String {
                 x.groups.to_string(),
                 format!("{:.2}", x.promtool_check_s),
                 format!("{:.2}", x.load_s),
-                if saturated {
-                    "saturated".to_string()
-                } else {
-                    format!("{:.1}", x.eval_ms_per_cycle)
-                },
+                eval,
                 format!("{:.1}", x.max_group_ms),
                 format!("{:.0}", x.missed),
                 format!("{:.0}", x.cpu_cores * r.interval_s * 1000.0),
                 mib(x.rss_bytes),
-                if saturated {
-                    "-".to_string()
-                } else {
-                    format!("{:.2}", x.us_per_tenant_key)
-                },
+                per_key,
                 format!("{}/{}", x.firing, size.expected_firing),
                 if x.answers_match {
                     "same"

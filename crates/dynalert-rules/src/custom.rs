@@ -366,16 +366,13 @@ groups:
         );
         // Recording rule first: the alert reads this cycle's value.
         if shape.kind == RecipeKind::Absence {
+            let (sel, seen) = (selector(shape, &shape.metric, ""), seen_record(shape));
             let expr = format!(
-                "(\n  group by(tenant) ({})\n  or {}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{}\"}})",
-                selector(shape, &shape.metric, ""),
-                seen_record(shape),
-                id
+                "(\n  group by(tenant) ({sel})\n  or {seen}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{id}\"}})"
             );
             let _ = write!(
                 out,
-                "      # which tenants exported the series of this shape\n      - record: {}\n        expr: |\n{}",
-                seen_record(shape),
+                "      # which tenants exported the series of this shape\n      - record: {seen}\n        expr: |\n{}",
                 indent(&expr, 10)
             );
         }
