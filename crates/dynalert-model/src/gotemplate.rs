@@ -221,7 +221,7 @@ impl Checker {
     }
 
     /// Checks one pipeline: optional declaration, commands separated by `|`.
-    fn pipeline(&mut self, toks: &[Tok], what: &str, declare: bool) -> Result<(), String> {
+    fn pipeline(&mut self, toks: &[Tok], what: &str) -> Result<(), String> {
         let mut toks = toks;
         // `$x := …`, `$x = …`, `$i, $v := …` (range).
         let decl_end = toks
@@ -252,14 +252,8 @@ impl Checker {
         for cmd in toks.split(|t| *t == Tok::Pipe) {
             self.command(cmd)?;
         }
-        let depth = if declare {
-            self.stack.len()
-        } else {
-            usize::MAX
-        };
-        for v in new_vars {
-            self.vars.push((v, depth.min(self.stack.len())));
-        }
+        let depth = self.stack.len();
+        self.vars.extend(new_vars.into_iter().map(|v| (v, depth)));
         Ok(())
     }
 
@@ -342,7 +336,7 @@ impl Checker {
                     _ => Kind::With,
                 };
                 self.stack.push((block, 0));
-                self.pipeline(rest, keyword, true)
+                self.pipeline(rest, keyword)
             }
             "else" => {
                 let (top, _) = self.stack.last().copied().ok_or("unexpected {{else}}")?;
@@ -361,7 +355,7 @@ impl Checker {
                     {
                         self.pop_vars();
                         self.stack.last_mut().expect("checked above").0 = Kind::Else(true);
-                        self.pipeline(&rest[1..], "if", true)
+                        self.pipeline(&rest[1..], "if")
                     }
                     Some(Tok::Ident(k)) => Err(format!("unexpected <{k}> in else")),
                     _ => Err("unexpected token in else".into()),
@@ -398,7 +392,7 @@ impl Checker {
                     return Err("unexpected token in define clause".into());
                 }
                 if !args.is_empty() {
-                    self.pipeline(args, keyword, false)?;
+                    self.pipeline(args, keyword)?;
                 }
                 if keyword != "template" {
                     let b = if keyword == "define" {
@@ -410,7 +404,7 @@ impl Checker {
                 }
                 Ok(())
             }
-            _ => self.pipeline(&toks, "command", false),
+            _ => self.pipeline(&toks, "command"),
         }
     }
 }
