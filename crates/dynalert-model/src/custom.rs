@@ -84,14 +84,8 @@ impl CompareOp {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            CompareOp::Gt => ">",
-            CompareOp::Ge => ">=",
-            CompareOp::Lt => "<",
-            CompareOp::Le => "<=",
-            CompareOp::Eq => "==",
-            CompareOp::Ne => "!=",
-        }
+        // Indexed by the discriminant: the operators in declaration order.
+        [">", ">=", "<", "<=", "==", "!="][self as usize]
     }
 
     pub fn parse(s: &str) -> Option<CompareOp> {
