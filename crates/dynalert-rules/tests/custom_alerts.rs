@@ -775,17 +775,13 @@ fn limits_case(limits: &str) -> (tempfile::TempDir, Config, PathBuf, String) {
     let rules = generate(&config, dir.path());
     let mut t = test_header(&rules, &config, 30);
     let mut series = String::new();
-    for i in 0..16 {
-        let _ = writeln!(
-            series,
-            "http_requests_total{{tenant=\"flood\",code=\"500\",pod=\"p{i}\"}} 0+600x30"
-        );
-    }
-    for i in 0..2 {
-        let _ = writeln!(
-            series,
-            "http_requests_total{{tenant=\"calm\",code=\"503\",pod=\"p{i}\"}} 0+600x30"
-        );
+    for (tenant, code, pods) in [("flood", 500, 16), ("calm", 503, 2)] {
+        for i in 0..pods {
+            let _ = writeln!(
+                series,
+                "http_requests_total{{tenant=\"{tenant}\",code=\"{code}\",pod=\"p{i}\"}} 0+600x30"
+            );
+        }
     }
     // A series of `calm` the recipe's selector does not match: not counted.
     series.push_str("http_requests_total{tenant=\"calm\",code=\"200\",pod=\"p0\"} 0+6000x30\n");
