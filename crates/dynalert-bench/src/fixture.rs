@@ -577,7 +577,8 @@ mod tests {
         let f = Fixture::new(50, 8);
         f.write_conf_d(dir.path()).unwrap();
         let text = Fixture::render_thresholds(dir.path()).unwrap();
-        let from_loader: BTreeSet<_> = (dynalert_probe::exposition::parse(&text).unwrap())
+        let from_loader: BTreeSet<_> = dynalert_probe::exposition::parse(&text)
+            .unwrap()
             .into_iter()
             .filter(|(name, _, _)| name == "user_threshold")
             .map(|(_, l, value)| {

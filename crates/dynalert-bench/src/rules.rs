@@ -140,7 +140,9 @@ pub struct SetResult {
 impl SetResult {
     /// `did not fit` or `not scraped` when the set was stopped before any measurement.
     pub fn stopped(&self) -> Option<&'static str> {
-        (self.did_not_fit.is_some().then_some("did not fit"))
+        self.did_not_fit
+            .is_some()
+            .then_some("did not fit")
             .or(self.not_scraped.is_some().then_some("not scraped"))
     }
 }
@@ -221,10 +223,8 @@ pub fn per_tenant_skip_reason(n: usize, keys: usize, available: u64, floor: u64)
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
+    since_epoch.map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Runs the whole benchmark and returns the report (the caller writes it). Differences in
@@ -664,9 +664,7 @@ pub fn machine_description() -> String {
         .and_then(|l| l.split(':').nth(1))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {

@@ -39,7 +39,8 @@ pub fn rules_plot(r: &RulesReport) -> String {
                 let sets = r.sizes.iter().flat_map(|s| &s.sets).filter(|x| &x.set == n);
                 Series {
                     name: n.clone(),
-                    points: (sets.clone())
+                    points: sets
+                        .clone()
                         .filter(|x| x.stopped().is_none())
                         .map(|x| (x.tenants as f64, f(x)))
                         .filter(|(_, y)| *y > 0.0)

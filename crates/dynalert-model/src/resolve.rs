@@ -236,8 +236,10 @@ fn key_effective(
             reason: key.to_string(),
         });
     }
-    let mut chain: Vec<Source> =
-        (chains.then(|| platform.chain.get(key).cloned()).flatten()).unwrap_or_default();
+    let mut chain: Vec<Source> = chains
+        .then(|| platform.chain.get(key).cloned())
+        .flatten()
+        .unwrap_or_default();
     if let Some(own) = tenant_tiers
         .and_then(|m| m.values().next())
         .filter(|_| !chain.is_empty())

@@ -419,7 +419,8 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         .keys()
         .filter(|f| !filters.contains(*f));
     v.extend(
-        (unarmed.map(|k| (k, "catalogue key is read by no alert (unarmed)")))
+        unarmed
+            .map(|k| (k, "catalogue key is read by no alert (unarmed)"))
             .chain(unread.map(|f| (f, "state filter is read by no alert")))
             .map(|(rule, message)| Violation {
                 pack: "*".into(),
@@ -453,7 +454,8 @@ fn is_generated_regex_series(name: &str) -> bool {
 /// The reasons the waiting-reason selectors of an expression match (`reason="x"` or
 /// `reason=~"a|b"`).
 fn state_reasons(selectors: &[Selector]) -> BTreeSet<String> {
-    (selectors.iter())
+    selectors
+        .iter()
         .filter(|s| s.name == "kube_pod_container_status_waiting_reason")
         .flat_map(|s| {
             let regex = s.regex("reason").into_iter().flat_map(|r| r.split('|'));

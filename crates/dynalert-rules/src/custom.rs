@@ -277,7 +277,7 @@ fn describe(shape: &RecipeShape) -> String {
         }
         RecipeKind::Forecast => {
             let horizon = shape.horizon.as_deref().unwrap_or_default();
-            let capacity = (shape.capacity.as_ref()).map(|c| format!(" as a fraction of {c}"));
+            let capacity = shape.capacity.as_ref().map(|c| format!(" as a fraction of {c}"));
             format!("{m} forecast {horizon} ahead{}", capacity.unwrap_or_default())
         }
         RecipeKind::SloBurnRate => {

@@ -180,7 +180,9 @@ impl<'a> Prover<'a> {
                             .unique()
                             .filter(|u| dst.as_ref().is_some_and(|d| !u.contains(d)))
                             .cloned();
-                        let exact = (s.exact().zip(dst))
+                        let exact = s
+                            .exact()
+                            .zip(dst)
                             .map(|(x, d)| x.iter().cloned().chain([d]).collect());
                         Shape::vector(unique, exact)
                     }

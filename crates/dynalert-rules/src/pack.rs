@@ -78,7 +78,10 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
             let expr = rule["expr"]
                 .as_str()
                 .ok_or_else(|| shape(&format!("rule `{name}` has no `expr` string")))?;
-            let labels = (rule["labels"].as_hash().into_iter().flatten())
+            let labels = rule["labels"]
+                .as_hash()
+                .into_iter()
+                .flatten()
                 .map(|(k, v)| {
                     let key = k.as_str().unwrap_or_default().to_string();
                     (key, scalar(v).unwrap_or_default())

@@ -156,8 +156,10 @@ pub fn armed_rows<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<Rege
     for doc in docs {
         // A rule file, or a Prometheus Operator PrometheusRule object.
         let groups = doc["groups"].as_vec().or(doc["spec"]["groups"].as_vec());
-        let rules =
-            (groups.into_iter().flatten()).flat_map(|g| g["rules"].as_vec().into_iter().flatten());
+        let rules = groups
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["rules"].as_vec().into_iter().flatten());
         for r in rules.filter(|r| r["record"].as_str() == Some(ARMED)) {
             let Some(labels) = r["labels"].as_hash() else {
                 continue;

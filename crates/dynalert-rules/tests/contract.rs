@@ -306,7 +306,9 @@ fn generated_markers_arm_exactly_the_generated_rows() {
         .map(|p| (p.clone(), std::fs::read_to_string(p).unwrap()))
         .find(|(_, text)| text.contains("container_cpu"))
         .expect("an example tenant with container_cpu");
-    let (line, row) = (text.lines().enumerate())
+    let (line, row) = text
+        .lines()
+        .enumerate()
         .find(|(_, l)| l.contains("container_cpu"))
         .unwrap();
     let indent: String = row.chars().take_while(|c| *c == ' ').collect();

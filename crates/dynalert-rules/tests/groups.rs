@@ -50,8 +50,9 @@ fn each_pack_is_one_group_in_dependency_order() {
                 continue;
             };
             for s in promql::selectors(&e) {
-                let recorder =
-                    (in_group.iter()).position(|x| x.kind == RuleKind::Record && x.name == s.name);
+                let recorder = in_group
+                    .iter()
+                    .position(|x| x.kind == RuleKind::Record && x.name == s.name);
                 if recorder.is_some_and(|j| j >= i) {
                     late.push(format!(
                         "{group}: `{}` reads `{}` recorded after it",
