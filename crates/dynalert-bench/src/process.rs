@@ -56,7 +56,6 @@ type Watched = (String, u32, Weak<Mutex<Child>>);
 /// [`Guard`]s are reaped, the watcher holds only weak references, so it never signals a
 /// reaped process).
 pub struct MemoryGuard {
-    floor: u64,
     watched: Arc<Mutex<Vec<Watched>>>,
     tripped: Arc<Mutex<Option<String>>>,
     checks: Arc<AtomicU64>,
@@ -102,7 +101,6 @@ impl MemoryGuard {
             }
         });
         MemoryGuard {
-            floor,
             watched,
             tripped,
             checks,
@@ -125,10 +123,6 @@ impl MemoryGuard {
     /// How many times `MemAvailable` was read so far.
     pub fn checks(&self) -> u64 {
         self.checks.load(Ordering::SeqCst)
-    }
-
-    pub fn floor(&self) -> u64 {
-        self.floor
     }
 }
 

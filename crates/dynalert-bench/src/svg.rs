@@ -69,16 +69,9 @@ pub fn rules_plot(r: &RulesReport) -> String {
     );
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     // vmalert's sets count vmalert and VictoriaMetrics together.
-    let who = if r
-        .sizes
-        .iter()
-        .flat_map(|z| &z.sets)
-        .any(|x| x.set.starts_with("vmalert"))
-    {
-        "Engine"
-    } else {
-        "Prometheus"
-    };
+    let mut sets = r.sizes.iter().flat_map(|z| &z.sets);
+    let vmalert = sets.any(|x| x.set.starts_with("vmalert"));
+    let who = if vmalert { "Engine" } else { "Prometheus" };
     panel(
         &mut s,
         0.0,
