@@ -270,11 +270,8 @@ pub fn run_set(
                     metrics::firing(&base)
                 })?
                 .len();
-                same = if last == Some(n) && n > 0 {
-                    same + 1
-                } else {
-                    0
-                };
+                let unchanged = last == Some(n) && n > 0;
+                same = if unchanged { same + 1 } else { 0 };
                 last = Some(n);
                 Ok((same >= 3).then_some(()))
             },

@@ -510,26 +510,14 @@ fn a_thousand_tenants_with_twenty_shapes_make_twenty_rules() {
     for g in &groups[1..] {
         assert_eq!(g["limit"].as_i64(), Some(20_000), "{:?}", g["name"]);
         let rules = g["rules"].as_vec().unwrap();
-        let own: Vec<_> = rules
-            .iter()
-            .filter(|r| !r["labels"]["recipe"].is_badvalue())
-            .collect();
-        assert_eq!(
-            own.len(),
-            1,
-            "one alerting rule of the shape in {:?}",
-            g["name"]
-        );
-        recipe_alerts += own.len();
-        records += rules.iter().filter(|r| !r["record"].is_badvalue()).count();
+        let count = |f: &dyn Fn(&yaml_rust2::Yaml) -> bool| rules.iter().filter(|r| f(r)).count();
+        let own = count(&|r| !r["labels"]["recipe"].is_badvalue());
+        assert_eq!(own, 1, "one alerting rule of the shape in {:?}", g["name"]);
+        recipe_alerts += own;
+        records += count(&|r| !r["record"].is_badvalue());
         // The rest: the series guard of the shape (and the absence record).
-        assert_eq!(
-            rules
-                .iter()
-                .filter(|r| r["alert"].as_str() == Some("CustomAlertSeriesLimit"))
-                .count(),
-            1
-        );
+        let guards = count(&|r| r["alert"].as_str() == Some("CustomAlertSeriesLimit"));
+        assert_eq!(guards, 1);
     }
     assert_eq!(
         recipe_alerts, 20,
@@ -598,11 +586,7 @@ fn upstream_recipe_files_load_and_compile() {
             None => doc.get("_custom_alerts"),
         }
         .unwrap_or_else(|| panic!("{file}: no _custom_alerts"));
-        let scope = if tenant.is_some() {
-            RecipeScope::Tenant
-        } else {
-            RecipeScope::Platform
-        };
+        let scope = tenant.map_or(RecipeScope::Platform, |_| RecipeScope::Tenant);
         let mut out = Vec::new();
         let mut ctx = Ctx {
             file: path.display().to_string().into(),
