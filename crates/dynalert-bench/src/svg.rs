@@ -53,11 +53,8 @@ pub fn rules_plot(r: &RulesReport) -> String {
             .collect()
     };
     // Reports written before `cores` was recorded: assume this machine.
-    let cores = if r.cores > 0 {
-        r.cores
-    } else {
-        crate::rules::available_cores()
-    };
+    let recorded = Some(r.cores).filter(|c| *c > 0);
+    let cores = recorded.unwrap_or_else(crate::rules::available_cores);
     let eval = series(&|x| x.eval_ms_per_cycle);
     let cpu = series(&|x| x.cpu_cores * r.interval_s * 1000.0);
     let rss = series(&|x| x.rss_bytes / 1048576.0);
