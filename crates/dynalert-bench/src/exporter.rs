@@ -120,9 +120,7 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
         fixture.tenant_file(1, 1),
     )?;
     let t = Instant::now();
-    let (code, body) = http
-        .post_empty(&format!("{base}/-/reload"))
-        .map_err(|e| BenchError::Http(format!("{e:#}")))?;
+    let (code, body) = crate::metrics::http(http.post_empty(&format!("{base}/-/reload")))?;
     if code != 200 {
         return Err(BenchError::Http(format!("POST /-/reload: {code} {body}")));
     }
@@ -132,9 +130,7 @@ fn run_size(opts: &Options, n: usize) -> Result<ExporterSize> {
     let mut body_bytes = 0;
     for _ in 0..opts.scrapes.max(1) {
         let t = Instant::now();
-        let text = http
-            .get_text(&format!("{base}/metrics"))
-            .map_err(|e| BenchError::Http(format!("{e:#}")))?;
+        let text = crate::metrics::http(http.get_text(&format!("{base}/metrics")))?;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
         body_bytes = text.len();
     }

@@ -60,30 +60,24 @@ pub enum Variant {
     JoinedRunbook,
 }
 
+/// Each variant and its name on the command line.
+const VARIANTS: [(Variant, &str); 7] = [
+    (Variant::PerKey, "per-key"),
+    (Variant::Single, "single"),
+    (Variant::Inline, "inline"),
+    (Variant::MetaOnce, "meta-once"),
+    (Variant::PreJoined, "pre-joined"),
+    (Variant::Lean, "lean"),
+    (Variant::JoinedRunbook, "joined-runbook"),
+];
+
 impl Variant {
     pub fn name(self) -> &'static str {
-        match self {
-            Variant::PerKey => "per-key",
-            Variant::Single => "single",
-            Variant::Inline => "inline",
-            Variant::MetaOnce => "meta-once",
-            Variant::PreJoined => "pre-joined",
-            Variant::Lean => "lean",
-            Variant::JoinedRunbook => "joined-runbook",
-        }
+        VARIANTS.iter().find(|v| v.0 == self).expect("listed").1
     }
 
     pub fn parse(s: &str) -> Option<Variant> {
-        match s {
-            "per-key" => Some(Variant::PerKey),
-            "single" => Some(Variant::Single),
-            "inline" => Some(Variant::Inline),
-            "meta-once" => Some(Variant::MetaOnce),
-            "pre-joined" => Some(Variant::PreJoined),
-            "lean" => Some(Variant::Lean),
-            "joined-runbook" => Some(Variant::JoinedRunbook),
-            _ => None,
-        }
+        VARIANTS.iter().find(|v| v.1 == s).map(|v| v.0)
     }
 }
 
@@ -172,20 +166,15 @@ impl Fixture {
     /// states: custom value, platform default, disabled.
     pub fn thresholds(t: usize, k: usize) -> Vec<(&'static str, u64)> {
         let default_crit = Self::has_default_critical(k).then_some(DEFAULT_CRITICAL);
-        match Self::choice(t, k) {
-            Choice::Disabled => vec![],
-            Choice::Default => {
-                let mut v = vec![("warning", DEFAULT_WARNING)];
-                v.extend(default_crit.map(|c| ("critical", c)));
-                v
-            }
-            Choice::Warning(w) => {
-                let mut v = vec![("warning", w)];
-                v.extend(default_crit.map(|c| ("critical", c)));
-                v
-            }
-            Choice::Tiers(w, c) => vec![("warning", w), ("critical", c)],
-        }
+        let warning = match Self::choice(t, k) {
+            Choice::Disabled => return vec![],
+            Choice::Tiers(w, c) => return vec![("warning", w), ("critical", c)],
+            Choice::Default => DEFAULT_WARNING,
+            Choice::Warning(w) => w,
+        };
+        let mut v = vec![("warning", warning)];
+        v.extend(default_crit.map(|c| ("critical", c)));
+        v
     }
 
     /// The firing set derived from the fixture definition alone.
@@ -209,15 +198,12 @@ impl Fixture {
         fs_err::create_dir_all(dir)?;
         let mut platform = String::from("defaults:\n");
         for k in 0..self.keys {
-            if Self::has_default_critical(k) {
-                let _ = writeln!(
-                    platform,
-                    "  {}: {{warning: {DEFAULT_WARNING}, critical: {DEFAULT_CRITICAL}}}",
-                    Self::key(k)
-                );
+            let value = if Self::has_default_critical(k) {
+                format!("{{warning: {DEFAULT_WARNING}, critical: {DEFAULT_CRITICAL}}}")
             } else {
-                let _ = writeln!(platform, "  {}: {DEFAULT_WARNING}", Self::key(k));
-            }
+                DEFAULT_WARNING.to_string()
+            };
+            let _ = writeln!(platform, "  {}: {value}", Self::key(k));
         }
         fs_err::write(dir.join("_defaults.yaml"), platform)?;
         // Tiers are the platform's: `tenancy:` in files of at most 5,000 tenants each,
@@ -253,18 +239,13 @@ impl Fixture {
         let mut s = format!("tenants:\n  {name}:\n");
         for k in 0..self.keys {
             let key = Self::key(k);
-            match Self::choice(t, k) {
-                Choice::Default => {}
-                Choice::Disabled => {
-                    let _ = writeln!(s, "    {key}: disable");
-                }
-                Choice::Warning(w) => {
-                    let _ = writeln!(s, "    {key}: \"{}\"", w + bump);
-                }
-                Choice::Tiers(w, c) => {
-                    let _ = writeln!(s, "    {key}: {{warning: {}, critical: {c}}}", w + bump);
-                }
-            }
+            let value = match Self::choice(t, k) {
+                Choice::Default => continue,
+                Choice::Disabled => "disable".to_string(),
+                Choice::Warning(w) => format!("\"{}\"", w + bump),
+                Choice::Tiers(w, c) => format!("{{warning: {}, critical: {c}}}", w + bump),
+            };
+            let _ = writeln!(s, "    {key}: {value}");
         }
         let _ = writeln!(s, "    _metadata: {{owner: team-{:02}}}", t % 50);
         s
@@ -402,19 +383,17 @@ impl Fixture {
             "      - record: dynalert:runbook_base_url:info\n        labels: {{url: \"https://runbooks.example.com/dynalert\"}}\n        expr: vector(1)\n"
         );
         let mut rules = 3;
-        if variant == Variant::MetaOnce {
-            let _ = write!(
-                s,
-                "      - record: tenant:metadata:info\n        expr: |\n{}\n          or on(tenant) (max by(tenant)(user_threshold) * 0 + 1)\n",
-                indent_expr(PLATFORM_METADATA, 10)
-            );
-        } else {
-            let _ = write!(
-                s,
-                "      - record: tenant:metadata:info\n        expr: |\n{}\n",
-                indent_expr(PLATFORM_METADATA, 10)
-            );
-        }
+        let every_tenant = match variant {
+            Variant::MetaOnce => {
+                "          or on(tenant) (max by(tenant)(user_threshold) * 0 + 1)\n"
+            }
+            _ => "",
+        };
+        let _ = write!(
+            s,
+            "      - record: tenant:metadata:info\n        expr: |\n{}\n{every_tenant}",
+            indent_expr(PLATFORM_METADATA, 10)
+        );
         if variant == Variant::Lean {
             let _ = write!(
                 s,
@@ -511,7 +490,9 @@ impl Fixture {
             Variant::PerKey | Variant::MetaOnce => {
                 format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
             }
-            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook => String::new(),
+            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook => {
+                return format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
+            }
             Variant::Single => {
                 format!("tenant:alert_threshold:{COMPONENT}{{metric=\"{m}\", severity=\"{sev}\"}}")
             }
@@ -519,22 +500,15 @@ impl Fixture {
                 "max by(tenant)(user_threshold{{component=\"{COMPONENT}\", metric=\"{m}\", severity=\"{sev}\"}})"
             ),
         };
-        if matches!(
-            variant,
-            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook
-        ) {
-            format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
-        } else {
-            format!("(tenant:bench_{m}:max > on(tenant) {thr})")
-        }
+        format!("(tenant:bench_{m}:max > on(tenant) {thr})")
     }
 
     /// One alert rule of the dynamic set.
     fn dynamic_alert(variant: Variant, k: usize, sev: &str, pack: usize) -> String {
         let m = Self::metric(k);
         let cmp = Self::dynamic_comparison(variant, k, sev);
+        let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
         if matches!(variant, Variant::Lean | Variant::JoinedRunbook) {
-            let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
             let runbook = if variant == Variant::Lean {
                 "printf `tenant:runbook:info{tenant='%s'}` $labels.tenant | query"
             } else {
@@ -552,7 +526,6 @@ impl Fixture {
         } else {
             format!("(\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:info\n            or on(tenant)\n            {cmp}\n          )")
         };
-        let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
         let base = "{{ with query `dynalert:runbook_base_url:info` }}{{ . | first | label \\\"url\\\" }}{{ end }}";
         format!(
             "      - alert: {ALERT}\n        expr: |\n          {joined}\n        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n        annotations:\n          \
@@ -604,28 +577,24 @@ mod tests {
         let f = Fixture::new(50, 8);
         f.write_conf_d(dir.path()).unwrap();
         let text = Fixture::render_thresholds(dir.path()).unwrap();
-        let mut from_loader = BTreeSet::new();
-        for (name, labels, value) in dynalert_probe::exposition::parse(&text).unwrap() {
-            if name == "user_threshold" {
-                from_loader.insert((
-                    labels["tenant"].clone(),
-                    labels["metric"].clone(),
-                    labels["severity"].clone(),
+        let from_loader: BTreeSet<_> = dynalert_probe::exposition::parse(&text)
+            .unwrap()
+            .into_iter()
+            .filter(|(name, _, _)| name == "user_threshold")
+            .map(|(_, l, value)| {
+                (
+                    l["tenant"].clone(),
+                    l["metric"].clone(),
+                    l["severity"].clone(),
                     value as u64,
-                ));
-            }
-        }
+                )
+            })
+            .collect();
         let mut from_definition = BTreeSet::new();
-        for t in 0..50 {
-            for k in 0..8 {
-                for (sev, thr) in Fixture::thresholds(t, k) {
-                    from_definition.insert((
-                        Fixture::tenant(t),
-                        Fixture::metric(k),
-                        sev.to_string(),
-                        thr,
-                    ));
-                }
+        for (t, k) in (0..50).flat_map(|t| (0..8).map(move |k| (t, k))) {
+            for (sev, thr) in Fixture::thresholds(t, k) {
+                let (tenant, metric) = (Fixture::tenant(t), Fixture::metric(k));
+                from_definition.insert((tenant, metric, sev.to_string(), thr));
             }
         }
         assert_eq!(from_loader, from_definition);

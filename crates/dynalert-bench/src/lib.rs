@@ -40,8 +40,6 @@ pub enum BenchError {
     NotScraped(String),
     #[error("http: {0}")]
     Http(String),
-    #[error("firing alerts differ at {tenants} tenants: {detail}")]
-    AnswersDiffer { tenants: usize, detail: String },
 }
 
 pub type Result<T> = std::result::Result<T, BenchError>;
@@ -69,6 +67,15 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 }
 
 pub use dynalert_model::duration::format as prom_duration;
+
+/// Whether a wait finished (`false`: it timed out); any other error is returned.
+pub(crate) fn finished(wait: Result<()>) -> Result<bool> {
+    match wait {
+        Ok(()) => Ok(true),
+        Err(BenchError::Timeout(..)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
 
 #[cfg(test)]
 mod tests {

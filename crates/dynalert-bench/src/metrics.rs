@@ -23,7 +23,7 @@ pub(crate) fn api(base: &str) -> Prometheus {
 }
 
 /// An HTTP failure, retried by [`retry`].
-fn http<T>(r: anyhow::Result<T>) -> Result<T> {
+pub(crate) fn http<T>(r: anyhow::Result<T>) -> Result<T> {
     r.map_err(|e| BenchError::Http(format!("{e:#}")))
 }
 

@@ -43,6 +43,11 @@ pub fn parse_mem_available(meminfo: &str) -> Option<u64> {
 /// process (possibly another user's).
 pub const MEMORY_FLOOR: u64 = 3 << 30;
 
+/// `m` locked, also after a holder panicked (the data stays usable).
+fn held<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A watched process: its name, pid, and a handle that is gone once its [`Guard`] dropped.
 type Watched = (String, u32, Weak<Mutex<Child>>);
 
@@ -51,7 +56,6 @@ type Watched = (String, u32, Weak<Mutex<Child>>);
 /// [`Guard`]s are reaped, the watcher holds only weak references, so it never signals a
 /// reaped process).
 pub struct MemoryGuard {
-    floor: u64,
     watched: Arc<Mutex<Vec<Watched>>>,
     tripped: Arc<Mutex<Option<String>>>,
     checks: Arc<AtomicU64>,
@@ -78,14 +82,14 @@ impl MemoryGuard {
                 c.fetch_add(1, Ordering::SeqCst);
                 if avail < floor {
                     let mut parts = vec![];
-                    for (name, pid, child) in w.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                    for (name, pid, child) in held(&w).iter() {
                         if let Some(child) = child.upgrade() {
                             let rss = rss_of(*pid).unwrap_or(0);
                             let _ = lock(&child).kill();
                             parts.push(format!("`{name}` {} MiB", rss >> 20));
                         }
                     }
-                    *t.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                    *held(&t) = Some(format!(
                         "MemAvailable fell to {} MiB, under the {} MiB left to the rest of the machine; stopped with RSS {}",
                         avail >> 20,
                         floor >> 20,
@@ -97,7 +101,6 @@ impl MemoryGuard {
             }
         });
         MemoryGuard {
-            floor,
             watched,
             tripped,
             checks,
@@ -108,27 +111,18 @@ impl MemoryGuard {
 
     /// Kills `guard`'s process too when memory runs short.
     pub fn watch(&self, guard: &Guard) {
-        self.watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((guard.name.clone(), guard.pid(), guard.handle()));
+        let watched = (guard.name.clone(), guard.pid(), guard.handle());
+        held(&self.watched).push(watched);
     }
 
     /// Why the watched processes were stopped, if they were.
     pub fn tripped(&self) -> Option<String> {
-        self.tripped
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        held(&self.tripped).clone()
     }
 
     /// How many times `MemAvailable` was read so far.
     pub fn checks(&self) -> u64 {
         self.checks.load(Ordering::SeqCst)
-    }
-
-    pub fn floor(&self) -> u64 {
-        self.floor
     }
 }
 

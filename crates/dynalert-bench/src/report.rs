@@ -4,26 +4,33 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::exporter::ExporterReport;
-use crate::rules::{RulesReport, SetResult};
+use crate::rules::RulesReport;
 use crate::Result;
+
+/// Writes `<name>.json` and `<name>.txt` (`table`) into `out`.
+fn write_report(
+    out: &Path,
+    name: &str,
+    report: &impl serde::Serialize,
+    table: String,
+) -> Result<()> {
+    fs_err::create_dir_all(out)?;
+    let json = serde_json::to_string_pretty(report).unwrap_or_default();
+    fs_err::write(out.join(format!("{name}.json")), json + "\n")?;
+    fs_err::write(out.join(format!("{name}.txt")), table)?;
+    Ok(())
+}
 
 /// Writes `rules.json`, `rules.txt` and `rules.svg` into `out`.
 pub fn write_rules(report: &RulesReport, out: &Path) -> Result<()> {
-    fs_err::create_dir_all(out)?;
-    let json = serde_json::to_string_pretty(report).unwrap_or_default();
-    fs_err::write(out.join("rules.json"), json + "\n")?;
-    fs_err::write(out.join("rules.txt"), rules_table(report))?;
+    write_report(out, "rules", report, rules_table(report))?;
     fs_err::write(out.join("rules.svg"), crate::svg::rules_plot(report))?;
     Ok(())
 }
 
 /// Writes `exporter.json` and `exporter.txt` into `out`.
 pub fn write_exporter(report: &ExporterReport, out: &Path) -> Result<()> {
-    fs_err::create_dir_all(out)?;
-    let json = serde_json::to_string_pretty(report).unwrap_or_default();
-    fs_err::write(out.join("exporter.json"), json + "\n")?;
-    fs_err::write(out.join("exporter.txt"), exporter_table(report))?;
-    Ok(())
+    write_report(out, "exporter", report, exporter_table(report))
 }
 
 fn mib(b: f64) -> String {
@@ -68,7 +75,12 @@ pub fn rules_table(r: &RulesReport) -> String {
                 continue;
             }
             // Groups overlap and wait for CPU: the sum of their wall times is no cost.
-            let saturated = x.missed > 0.0;
+            let (eval, per_key) = if x.missed > 0.0 {
+                ("saturated".to_string(), "-".to_string())
+            } else {
+                let eval = format!("{:.1}", x.eval_ms_per_cycle);
+                (eval, format!("{:.2}", x.us_per_tenant_key))
+            };
             rows.push(vec![
                 x.tenants.to_string(),
                 x.set.clone(),
@@ -76,20 +88,12 @@ pub fn rules_table(r: &RulesReport) -> String {
                 x.groups.to_string(),
                 format!("{:.2}", x.promtool_check_s),
                 format!("{:.2}", x.load_s),
-                if saturated {
-                    "saturated".to_string()
-                } else {
-                    format!("{:.1}", x.eval_ms_per_cycle)
-                },
+                eval,
                 format!("{:.1}", x.max_group_ms),
                 format!("{:.0}", x.missed),
                 format!("{:.0}", x.cpu_cores * r.interval_s * 1000.0),
                 mib(x.rss_bytes),
-                if saturated {
-                    "-".to_string()
-                } else {
-                    format!("{:.2}", x.us_per_tenant_key)
-                },
+                per_key,
                 format!("{}/{}", x.firing, size.expected_firing),
                 if x.answers_match {
                     "same"
@@ -102,23 +106,7 @@ pub fn rules_table(r: &RulesReport) -> String {
             ]);
         }
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 1 {
-                    format!("{c:<w$}", w = widths[i])
-                } else {
-                    format!("{c:>w$}", w = widths[i])
-                }
-            })
-            .collect();
-        let _ = writeln!(s, "{}", line.join("  ").trim_end());
-    }
+    push_columns(&mut s, &rows, Some(1));
     let _ = writeln!(s);
     for size in &r.sizes {
         let per = size.sets.iter().find(|x| x.set == "per-tenant");
@@ -214,18 +202,7 @@ pub fn rules_table(r: &RulesReport) -> String {
 }
 
 fn yes(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
-    }
-}
-
-/// Best dynamic variant at a size (lowest evaluation time).
-pub fn best_dynamic(sets: &[SetResult]) -> Option<&SetResult> {
-    sets.iter()
-        .filter(|x| x.set.starts_with("dynamic"))
-        .min_by(|a, b| a.eval_ms_per_cycle.total_cmp(&b.eval_ms_per_cycle))
+    ["no", "yes"][usize::from(b)]
 }
 
 /// The `bench exporter` table.
@@ -266,16 +243,27 @@ pub fn exporter_table(r: &ExporterReport) -> String {
             ),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
+    push_columns(&mut s, &rows, None);
+    s
+}
+
+/// Appends `rows` as aligned columns, right-aligned but for column `left`.
+fn push_columns(s: &mut String, rows: &[Vec<String>], left: Option<usize>) {
+    let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
         .collect();
-    for row in &rows {
+    for row in rows {
         let line: Vec<String> = row
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{c:>w$}", w = widths[i]))
+            .map(|(i, c)| {
+                if left == Some(i) {
+                    format!("{c:<w$}", w = widths[i])
+                } else {
+                    format!("{c:>w$}", w = widths[i])
+                }
+            })
             .collect();
-        let _ = writeln!(s, "{}", line.join("  "));
+        let _ = writeln!(s, "{}", line.join("  ").trim_end());
     }
-    s
 }

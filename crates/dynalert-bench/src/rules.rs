@@ -30,20 +30,18 @@ pub enum Engine {
     Vmalert,
 }
 
+const ENGINES: [(Engine, &str); 2] = [
+    (Engine::Prometheus, "prometheus"),
+    (Engine::Vmalert, "vmalert"),
+];
+
 impl Engine {
     pub fn parse(s: &str) -> Option<Engine> {
-        match s {
-            "prometheus" => Some(Engine::Prometheus),
-            "vmalert" => Some(Engine::Vmalert),
-            _ => None,
-        }
+        ENGINES.iter().find(|e| e.1 == s).map(|e| e.0)
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Engine::Prometheus => "prometheus",
-            Engine::Vmalert => "vmalert",
-        }
+        ENGINES.iter().find(|e| e.0 == self).expect("listed").1
     }
 }
 
@@ -78,7 +76,7 @@ pub struct Options {
 }
 
 /// Measurements of one rule set at one tenant count.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SetResult {
     /// `per-tenant` or `dynamic/<variant>`.
     pub set: String,
@@ -142,13 +140,10 @@ pub struct SetResult {
 impl SetResult {
     /// `did not fit` or `not scraped` when the set was stopped before any measurement.
     pub fn stopped(&self) -> Option<&'static str> {
-        if self.did_not_fit.is_some() {
-            Some("did not fit")
-        } else if self.not_scraped.is_some() {
-            Some("not scraped")
-        } else {
-            None
-        }
+        self.did_not_fit
+            .is_some()
+            .then_some("did not fit")
+            .or(self.not_scraped.is_some().then_some("not scraped"))
     }
 }
 
@@ -192,9 +187,7 @@ impl RulesReport {
 
 /// Cores this machine offers (the CPU capacity of a Prometheus run here).
 pub fn available_cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn yes() -> bool {
@@ -230,10 +223,8 @@ pub fn per_tenant_skip_reason(n: usize, keys: usize, available: u64, floor: u64)
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
+    since_epoch.map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Runs the whole benchmark and returns the report (the caller writes it). Differences in
@@ -309,11 +300,9 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
     let conf_d = dir.join("conf.d");
     fixture.write_conf_d(&conf_d)?;
     let thresholds = Fixture::render_thresholds(&conf_d)?;
-    let per_tenant = if run_per_tenant {
-        Some(fixture.per_tenant_rules(&thresholds)?)
-    } else {
-        None
-    };
+    let per_tenant = run_per_tenant
+        .then(|| fixture.per_tenant_rules(&thresholds))
+        .transpose()?;
     let expected = fixture.expected_firing();
     let mut bodies = BTreeMap::new();
     let shards = source_shards(n);
@@ -367,12 +356,12 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
             };
             let tripped = mem.tripped();
             drop(mem);
+            let set = match engine {
+                Engine::Prometheus => name.clone(),
+                Engine::Vmalert => format!("vmalert {name}"),
+            };
             let (mut result, firing) = match (outcome, tripped) {
                 (_, Some(why)) => {
-                    let set = match engine {
-                        Engine::Prometheus => name.clone(),
-                        Engine::Vmalert => format!("vmalert {name}"),
-                    };
                     let why = format!(
                         "{why}, {:.0} s after the start of its servers",
                         started.elapsed().as_secs_f64()
@@ -385,10 +374,6 @@ fn run_size(opts: &Options, n: usize) -> Result<SizeResult> {
                 }
                 (Ok(r), None) => r,
                 (Err(BenchError::NotScraped(why)), None) => {
-                    let set = match engine {
-                        Engine::Prometheus => name.clone(),
-                        Engine::Vmalert => format!("vmalert {name}"),
-                    };
                     progress(opts, &format!("{n} tenants, {set}: not scraped: {why}"));
                     let mut r = did_not_fit(opts, set, n, rules, &rule_file, String::new())?;
                     r.did_not_fit = None;
@@ -458,51 +443,26 @@ fn did_not_fit(
         tenants: n,
         keys: opts.keys,
         rules,
-        groups: 0,
         rule_file_bytes: fs_err::metadata(rule_file)?.len(),
-        promtool_check_s: 0.0,
-        load_s: 0.0,
-        eval_ms_per_cycle: 0.0,
-        max_group_ms: 0.0,
-        missed: 0.0,
-        missed_total: 0.0,
-        rule_eval_avg_us: 0.0,
-        cpu_cores: 0.0,
-        rss_bytes: 0.0,
-        head_series: 0.0,
-        us_per_tenant_key: 0.0,
-        keeps_up: false,
-        firing: 0,
-        answers_match: false,
-        steady: false,
-        measured_s: 0.0,
-        rule_costs_ms: BTreeMap::new(),
         did_not_fit: Some(why),
-        not_scraped: None,
-        load_average: String::new(),
-        wall_s: 0.0,
+        ..SetResult::default()
     })
 }
 
 fn describe_difference(name: &str, expected: &BTreeSet<Firing>, got: &BTreeSet<Firing>) -> String {
-    let missing: Vec<String> = expected
-        .difference(got)
-        .take(5)
-        .map(|f| format!("{f:?}"))
-        .collect();
-    let extra: Vec<String> = got
-        .difference(expected)
-        .take(5)
-        .map(|f| format!("{f:?}"))
-        .collect();
+    // The first five of `a` not in `b`.
+    let sample = |a: &BTreeSet<Firing>, b| {
+        let first: Vec<String> = a.difference(b).take(5).map(|f| format!("{f:?}")).collect();
+        first.join(", ")
+    };
     format!(
         "{name}: {} firing, {} expected; {} missing (e.g. {}), {} unexpected (e.g. {})",
         got.len(),
         expected.len(),
         expected.difference(got).count(),
-        missing.join(", "),
+        sample(expected, got),
         got.difference(expected).count(),
-        extra.join(", ")
+        sample(got, expected)
     )
 }
 
@@ -565,7 +525,8 @@ fn run_set(
 
     // 2. Data scraped: every target up.
     let poll = (opts.interval / 2).max(Duration::from_millis(250));
-    wait_until_scraped(&base, jobs, opts, poll, &mut || Ok(prom.check_alive()?))?;
+    let mut alive = || -> Result<()> { Ok(prom.check_alive()?) };
+    wait_until_scraped(&base, jobs, opts, poll, &mut alive)?;
     let data_at = unix_now();
 
     // 3. Warm-up: every group evaluated `warm_cycles` times on data.
@@ -576,32 +537,24 @@ fn run_set(
         opts.saturation_limit + opts.interval * opts.warm_cycles,
         poll,
         || {
-            let text = metrics::read_text(&metrics_url, &mut || Ok(prom.check_alive()?))?;
+            let text = metrics::read_text(&metrics_url, &mut alive)?;
             let m = SelfMetrics::parse(&text)?;
             Ok((m.min_last_eval_ts >= warm_until).then_some(()))
         },
     );
-    let mut steady = match warm {
-        Ok(()) => true,
-        Err(BenchError::Timeout(..)) => false,
-        Err(e) => return Err(e),
-    };
+    let mut steady = crate::finished(warm)?;
     let measure_limit = opts.interval * opts.measure_cycles + opts.saturation_limit / 2;
 
     // 4. Measurement.
     let a_at = unix_now();
-    let a = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-        Ok(prom.check_alive()?)
-    })?)?;
+    let a = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
     let until = a_at + f64::from(opts.measure_cycles) * secs;
     let mut samples = vec![a.last_duration_sum];
     let mut max_group: f64 = a.last_duration_max;
     let mut last_sample_at = Instant::now();
     let measure_start = Instant::now();
     let (b, b_at) = wait_for("the measurement cycles", measure_limit * 2, poll, || {
-        let m = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut || {
-            Ok(prom.check_alive()?)
-        })?)?;
+        let m = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
         let now = unix_now();
         if last_sample_at.elapsed() >= opts.interval {
             samples.push(m.last_duration_sum);
@@ -619,17 +572,13 @@ fn run_set(
     })?;
     samples.push(b.last_duration_sum);
     max_group = max_group.max(b.last_duration_max);
-    let firing = metrics::retry(
-        metrics::READ_DEADLINE,
-        &mut || Ok(prom.check_alive()?),
-        || metrics::firing(&base),
-    )?;
+    let firing = metrics::retry(metrics::READ_DEADLINE, &mut alive, || {
+        metrics::firing(&base)
+    })?;
     let rule_costs_ms = if dynamic {
-        metrics::retry(
-            metrics::READ_DEADLINE,
-            &mut || Ok(prom.check_alive()?),
-            || metrics::rule_costs(&base),
-        )?
+        metrics::retry(metrics::READ_DEADLINE, &mut alive, || {
+            metrics::rule_costs(&base)
+        })?
     } else {
         BTreeMap::new()
     };
@@ -665,14 +614,10 @@ fn run_set(
         us_per_tenant_key: eval_s * 1e6 / (n * opts.keys).max(1) as f64,
         keeps_up: steady && missed == 0.0 && max_group < secs,
         firing: firing.len(),
-        answers_match: false,
         steady,
         measured_s: wall,
         rule_costs_ms,
-        did_not_fit: None,
-        not_scraped: None,
-        load_average: String::new(),
-        wall_s: 0.0,
+        ..SetResult::default()
     };
     Ok((result, firing))
 }
@@ -719,9 +664,7 @@ pub fn machine_description() -> String {
         .and_then(|l| l.split(':').nth(1))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
@@ -754,10 +697,8 @@ pub(crate) fn scrape_jobs(endpoint: &Endpoint, dynamic: bool, shards: usize) -> 
     }
     if dynamic {
         yaml.push_str(&job("threshold-exporter", "/thresholds"));
-        (yaml, shards as f64 + 1.0)
-    } else {
-        (yaml, shards as f64)
     }
+    (yaml, (shards + usize::from(dynamic)) as f64)
 }
 
 /// Tenants per source scrape target. Sources are many exporters in practice; one target with

@@ -35,55 +35,40 @@ pub fn rules_plot(r: &RulesReport) -> String {
     let series = |f: &dyn Fn(&crate::rules::SetResult) -> f64| -> Vec<Series> {
         names
             .iter()
-            .map(|n| Series {
-                name: n.clone(),
-                points: r
-                    .sizes
-                    .iter()
-                    .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
-                    .filter(|x| x.stopped().is_none())
-                    .map(|x| (x.tenants as f64, f(x)))
-                    .filter(|(_, y)| *y > 0.0)
-                    .collect(),
-                did_not_fit: r
-                    .sizes
-                    .iter()
-                    .flat_map(|s| s.sets.iter().filter(|x| &x.set == n))
-                    .filter_map(|x| x.stopped().map(|why| (x.tenants as f64, why)))
-                    .collect(),
+            .map(|n| {
+                let sets = r.sizes.iter().flat_map(|s| &s.sets).filter(|x| &x.set == n);
+                Series {
+                    name: n.clone(),
+                    points: sets
+                        .clone()
+                        .filter(|x| x.stopped().is_none())
+                        .map(|x| (x.tenants as f64, f(x)))
+                        .filter(|(_, y)| *y > 0.0)
+                        .collect(),
+                    did_not_fit: sets
+                        .filter_map(|x| x.stopped().map(|why| (x.tenants as f64, why)))
+                        .collect(),
+                }
             })
             .collect()
     };
     // Reports written before `cores` was recorded: assume this machine.
-    let cores = if r.cores > 0 {
-        r.cores
-    } else {
-        crate::rules::available_cores()
-    };
+    let recorded = Some(r.cores).filter(|c| *c > 0);
+    let cores = recorded.unwrap_or_else(crate::rules::available_cores);
     let eval = series(&|x| x.eval_ms_per_cycle);
     let cpu = series(&|x| x.cpu_cores * r.interval_s * 1000.0);
     let rss = series(&|x| x.rss_bytes / 1048576.0);
     let mut s = String::new();
+    let (w, h) = (3.0 * W, H + 30.0);
     let _ = writeln!(
         s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"11\">",
-        3.0 * W,
-        H + 30.0,
-        3.0 * W,
-        H + 30.0
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\">"
     );
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     // vmalert's sets count vmalert and VictoriaMetrics together.
-    let who = if r
-        .sizes
-        .iter()
-        .flat_map(|z| &z.sets)
-        .any(|x| x.set.starts_with("vmalert"))
-    {
-        "Engine"
-    } else {
-        "Prometheus"
-    };
+    let mut sets = r.sizes.iter().flat_map(|z| &z.sets);
+    let vmalert = sets.any(|x| x.set.starts_with("vmalert"));
+    let who = if vmalert { "Engine" } else { "Prometheus" };
     panel(
         &mut s,
         0.0,
@@ -160,16 +145,16 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
     let ph = H - MT - MB;
     let px = |x: f64| x0 + ML + (x.log10() - xa) / (xb - xa) * pw;
     let py = |y: f64| MT + ph - (y.log10() - ya) / (yb - ya) * ph;
+    // The plot area's left edge, right edge and middle.
+    let (left, right, mid) = (x0 + ML, x0 + ML + pw, x0 + ML + pw / 2.0);
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">{}</text>",
-        x0 + ML + pw / 2.0,
+        "<text x=\"{mid}\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">{}</text>",
         xml(title)
     );
     let _ = writeln!(
         s,
-        "<rect x=\"{}\" y=\"{MT}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#333\"/>",
-        x0 + ML
+        "<rect x=\"{left}\" y=\"{MT}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#333\"/>"
     );
     for d in (xa as i32)..=(xb as i32) {
         let v = 10f64.powi(d);
@@ -187,28 +172,23 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
         let y = py(v);
         let _ = writeln!(
             s,
-            "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            x0 + ML,
-            x0 + ML + pw,
-            x0 + ML - 5.0,
+            "<line x1=\"{left:.1}\" y1=\"{y:.1}\" x2=\"{right:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            left - 5.0,
             y + 4.0,
             fmt_num(v)
         );
     }
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">tenants</text>",
-        x0 + ML + pw / 2.0,
+        "<text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\">tenants</text>",
         H - 12.0
     );
     if let Some((v, label)) = hline {
         let y = py(v);
         let _ = writeln!(
             s,
-            "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#888\" stroke-dasharray=\"4,4\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#555\">{}</text>",
-            x0 + ML,
-            x0 + ML + pw,
-            x0 + ML + 5.0,
+            "<line x1=\"{left:.1}\" y1=\"{y:.1}\" x2=\"{right:.1}\" y2=\"{y:.1}\" stroke=\"#888\" stroke-dasharray=\"4,4\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#555\">{}</text>",
+            left + 5.0,
             y - 4.0,
             xml(&label)
         );
@@ -251,7 +231,7 @@ fn panel(s: &mut String, x0: f64, title: &str, series: &[Series], hline: Option<
             );
         }
         let ly = MT + 14.0 + 14.0 * i as f64;
-        let lx = x0 + ML + 8.0;
+        let lx = left + 8.0;
         let _ = writeln!(
             s,
             "<line x1=\"{lx}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{c}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/><text x=\"{}\" y=\"{}\">{}</text>",
@@ -294,8 +274,6 @@ mod tests {
             load_s: 0.2,
             eval_ms_per_cycle: 100.0,
             max_group_ms: 50.0,
-            missed: 0.0,
-            missed_total: 0.0,
             rule_eval_avg_us: 1.0,
             cpu_cores: 0.1,
             rss_bytes: rss_mib * 1048576.0,
@@ -308,9 +286,8 @@ mod tests {
             measured_s: 45.0,
             rule_costs_ms: Default::default(),
             did_not_fit: did_not_fit.map(String::from),
-            not_scraped: None,
-            load_average: String::new(),
             wall_s: 60.0,
+            ..SetResult::default()
         }
     }
 

@@ -21,7 +21,7 @@ use crate::metrics;
 use crate::process::{wait_for, Guard, MemoryGuard};
 use crate::rules::{Options, SetResult};
 use crate::serve::Endpoint;
-use crate::{prom_duration, BenchError, Result};
+use crate::{prom_duration, Result};
 
 /// The path of the endpoint that stands in for Alertmanager (vmalert requires a notifier).
 pub const NOTIFIER_PATH: &str = "/api/v2/alerts";
@@ -253,11 +253,7 @@ pub fn run_set(
             Ok((m.groups > 0 && m.min_iterations() >= warm_target).then_some(()))
         },
     );
-    let mut steady = match warm {
-        Ok(()) => true,
-        Err(BenchError::Timeout(..)) => false,
-        Err(e) => return Err(e),
-    };
+    let mut steady = crate::finished(warm)?;
     // Each level of recording rules reaches the next one through remote write, and
     // VictoriaMetrics makes a series it has never seen searchable only after a short delay:
     // the firing set completes several evaluations later than on Prometheus. Measure once it
@@ -274,20 +270,13 @@ pub fn run_set(
                     metrics::firing(&base)
                 })?
                 .len();
-                same = if last == Some(n) && n > 0 {
-                    same + 1
-                } else {
-                    0
-                };
+                let unchanged = last == Some(n) && n > 0;
+                same = if unchanged { same + 1 } else { 0 };
                 last = Some(n);
                 Ok((same >= 3).then_some(()))
             },
         );
-        steady = match settled {
-            Ok(()) => true,
-            Err(BenchError::Timeout(..)) => false,
-            Err(e) => return Err(e),
-        };
+        steady = crate::finished(settled)?;
     }
     let measure_limit = opts.interval * opts.measure_cycles + opts.saturation_limit / 2;
 
@@ -356,14 +345,9 @@ pub fn run_set(
         us_per_tenant_key: eval_s * 1e6 / (n * opts.keys).max(1) as f64,
         keeps_up: steady && missed == 0.0 && max_group < secs,
         firing: firing.len(),
-        answers_match: false,
         steady,
         measured_s: wall,
-        rule_costs_ms: BTreeMap::new(),
-        did_not_fit: None,
-        not_scraped: None,
-        load_average: String::new(),
-        wall_s: 0.0,
+        ..SetResult::default()
     };
     Ok((result, firing))
 }

@@ -68,12 +68,9 @@ pub struct Tiers {
     slots: [Option<Box<TierValue>>; 3],
 }
 
+/// The slot of a tier: slots follow the order of [`Severity`] (info, warning, critical).
 fn slot(s: Severity) -> usize {
-    match s {
-        Severity::Info => 0,
-        Severity::Warning => 1,
-        Severity::Critical => 2,
-    }
+    s as usize
 }
 
 impl Tiers {

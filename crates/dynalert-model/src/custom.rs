@@ -84,14 +84,8 @@ impl CompareOp {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            CompareOp::Gt => ">",
-            CompareOp::Ge => ">=",
-            CompareOp::Lt => "<",
-            CompareOp::Le => "<=",
-            CompareOp::Eq => "==",
-            CompareOp::Ne => "!=",
-        }
+        // Indexed by the discriminant: the operators in declaration order.
+        [">", ">=", "<", "<=", "==", "!="][self as usize]
     }
 
     pub fn parse(s: &str) -> Option<CompareOp> {
@@ -145,11 +139,7 @@ pub struct RecipeShape {
 impl RecipeShape {
     /// How many rules the shape costs toward the limits (`slo_burn_rate` is two alerts).
     pub fn cost(&self) -> usize {
-        if self.kind == RecipeKind::SloBurnRate {
-            2
-        } else {
-            1
-        }
+        1 + usize::from(self.kind == RecipeKind::SloBurnRate)
     }
 
     /// Canonical text of the shape: equal shapes, equal text.

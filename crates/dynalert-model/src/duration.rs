@@ -61,6 +61,15 @@ impl fmt::Display for DurationError {
 
 impl std::error::Error for DurationError {}
 
+/// The leading characters of `s` that are digits (`digits`) or are not, and the rest; `None`
+/// when there are none.
+fn run(s: &str, digits: bool) -> Option<(&str, &str)> {
+    let len = s
+        .find(|c: char| c.is_ascii_digit() != digits)
+        .unwrap_or(s.len());
+    (len > 0).then(|| s.split_at(len))
+}
+
 /// Parses a Prometheus duration (plus decimal amounts, see the module doc).
 pub fn parse(text: &str) -> Result<Duration, DurationError> {
     match text {
@@ -74,32 +83,14 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let mut total: u64 = 0;
     let mut next_unit = 0;
     while !rest.is_empty() {
-        let int_len = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if int_len == 0 {
-            return Err(invalid());
-        }
-        let int = &rest[..int_len];
-        rest = &rest[int_len..];
+        let int;
+        (int, rest) = run(rest, true).ok_or_else(invalid)?;
         let mut frac = "";
         if let Some(after) = rest.strip_prefix('.') {
-            let len = after
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(after.len());
-            if len == 0 {
-                return Err(invalid());
-            }
-            (frac, rest) = after.split_at(len);
+            (frac, rest) = run(after, true).ok_or_else(invalid)?;
         }
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if unit_len == 0 {
-            return Err(invalid());
-        }
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
+        let unit;
+        (unit, rest) = run(rest, false).ok_or_else(invalid)?;
         let Some(pos) = UNITS.iter().position(|(u, _)| *u == unit) else {
             return Err(DurationError::UnknownUnit {
                 text: text.to_string(),

@@ -96,24 +96,12 @@ fn lex_action(src: &str) -> Result<Vec<Tok>, String> {
                     match b.get(i) {
                         None | Some('\n') => return Err("unterminated quoted string".into()),
                         Some('\\') => {
-                            match b.get(i + 1) {
-                                Some(
-                                    'a'
-                                    | 'b'
-                                    | 'f'
-                                    | 'n'
-                                    | 'r'
-                                    | 't'
-                                    | 'v'
-                                    | '\\'
-                                    | '"'
-                                    | '\''
-                                    | 'x'
-                                    | 'u'
-                                    | 'U'
-                                    | '0'..='7',
-                                ) => {}
-                                _ => return Err("invalid escape in a quoted string".into()),
+                            // Go's escapes: `\a`…`\v`, `\\`, `\"`, `\'`, `\x`, `\u`, `\U`, octal.
+                            if !b
+                                .get(i + 1)
+                                .is_some_and(|c| "abfnrtv\\\"'xuU01234567".contains(*c))
+                            {
+                                return Err("invalid escape in a quoted string".into());
                             }
                             i += 2
                         }
@@ -233,7 +221,7 @@ impl Checker {
     }
 
     /// Checks one pipeline: optional declaration, commands separated by `|`.
-    fn pipeline(&mut self, toks: &[Tok], what: &str, declare: bool) -> Result<(), String> {
+    fn pipeline(&mut self, toks: &[Tok], what: &str) -> Result<(), String> {
         let mut toks = toks;
         // `$x := …`, `$x = …`, `$i, $v := …` (range).
         let decl_end = toks
@@ -264,14 +252,8 @@ impl Checker {
         for cmd in toks.split(|t| *t == Tok::Pipe) {
             self.command(cmd)?;
         }
-        let depth = if declare {
-            self.stack.len()
-        } else {
-            usize::MAX
-        };
-        for v in new_vars {
-            self.vars.push((v, depth.min(self.stack.len())));
-        }
+        let depth = self.stack.len();
+        self.vars.extend(new_vars.into_iter().map(|v| (v, depth)));
         Ok(())
     }
 
@@ -354,12 +336,10 @@ impl Checker {
                     _ => Kind::With,
                 };
                 self.stack.push((block, 0));
-                self.pipeline(rest, keyword, true)
+                self.pipeline(rest, keyword)
             }
             "else" => {
-                let Some((top, _)) = self.stack.last().copied() else {
-                    return Err("unexpected {{else}}".into());
-                };
+                let (top, _) = self.stack.last().copied().ok_or("unexpected {{else}}")?;
                 // A second plain `{{else}}` (`Else(false)` on top) is refused here too.
                 if !matches!(top, Kind::If | Kind::Range | Kind::With | Kind::Else(true)) {
                     return Err("unexpected {{else}}".into());
@@ -375,7 +355,7 @@ impl Checker {
                     {
                         self.pop_vars();
                         self.stack.last_mut().expect("checked above").0 = Kind::Else(true);
-                        self.pipeline(&rest[1..], "if", true)
+                        self.pipeline(&rest[1..], "if")
                     }
                     Some(Tok::Ident(k)) => Err(format!("unexpected <{k}> in else")),
                     _ => Err("unexpected token in else".into()),
@@ -412,7 +392,7 @@ impl Checker {
                     return Err("unexpected token in define clause".into());
                 }
                 if !args.is_empty() {
-                    self.pipeline(args, keyword, false)?;
+                    self.pipeline(args, keyword)?;
                 }
                 if keyword != "template" {
                     let b = if keyword == "define" {
@@ -424,7 +404,7 @@ impl Checker {
                 }
                 Ok(())
             }
-            _ => self.pipeline(&toks, "command", false),
+            _ => self.pipeline(&toks, "command"),
         }
     }
 }
@@ -447,20 +427,13 @@ pub fn check(text: &str) -> Result<(), String> {
             body = &b[1..];
         }
         if let Some(comment) = body.strip_prefix("/*") {
-            let Some(end) = comment.find("*/") else {
-                return Err("unclosed comment".into());
-            };
+            let end = comment.find("*/").ok_or("unclosed comment")?;
             let after = &comment[end + 2..];
             let after = after
                 .strip_prefix(" -}}")
                 .or_else(|| after.strip_prefix("}}"));
-            match after {
-                Some(a) => {
-                    rest = a;
-                    continue;
-                }
-                None => return Err("comment ends before closing delimiter".into()),
-            }
+            rest = after.ok_or("comment ends before closing delimiter")?;
+            continue;
         }
         // The action ends at the first `}}` outside a quoted string.
         let chars: Vec<(usize, char)> = body.char_indices().collect();
@@ -498,9 +471,7 @@ pub fn check(text: &str) -> Result<(), String> {
             }
             k += 1;
         }
-        let Some(end) = end else {
-            return Err("unclosed action".into());
-        };
+        let end = end.ok_or("unclosed action")?;
         let mut inner = &body[..end];
         if let Some(s) = inner
             .strip_suffix('-')

@@ -68,10 +68,7 @@ impl std::fmt::Display for ThresholdKey {
 
 /// Splits a key at its first underscore into (component, metric).
 pub fn split_key(key: &str) -> (&str, &str) {
-    match key.split_once('_') {
-        Some((c, m)) => (c, m),
-        None => (key, ""),
-    }
+    key.split_once('_').unwrap_or((key, ""))
 }
 
 #[cfg(test)]

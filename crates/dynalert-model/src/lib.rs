@@ -43,11 +43,8 @@ impl Severity {
     pub const ALL: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
+        // Indexed by the discriminant: the names in declaration order.
+        ["info", "warning", "critical"][self as usize]
     }
 
     pub fn parse(s: &str) -> Option<Severity> {

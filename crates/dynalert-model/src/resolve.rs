@@ -142,10 +142,8 @@ struct NextChange {
 
 impl NextChange {
     fn offer(&mut self, t: Option<DateTime<Utc>>) {
-        if let Some(t) = t {
-            if t > self.now && self.next.is_none_or(|n| t < n) {
-                self.next = Some(t);
-            }
+        if let Some(t) = t.filter(|t| *t > self.now && self.next.is_none_or(|n| *t < n)) {
+            self.next = Some(t);
         }
     }
 }
@@ -207,11 +205,7 @@ fn tier_effective(
     TierEffective {
         severity,
         value,
-        state: if value.is_none() {
-            ValueState::Disabled
-        } else {
-            ValueState::Default
-        },
+        state: value.map_or(ValueState::Disabled, |_| ValueState::Default),
         source: window.unwrap_or(&p.source).clone(),
         expires: None,
     }
@@ -242,11 +236,10 @@ fn key_effective(
             reason: key.to_string(),
         });
     }
-    let mut chain: Vec<Source> = if !chains || platform.chain.is_empty() {
-        Vec::new()
-    } else {
-        platform.chain.get(key).cloned().unwrap_or_default()
-    };
+    let mut chain: Vec<Source> = chains
+        .then(|| platform.chain.get(key).cloned())
+        .flatten()
+        .unwrap_or_default();
     if let Some(own) = tenant_tiers
         .and_then(|m| m.values().next())
         .filter(|_| !chain.is_empty())
@@ -416,8 +409,6 @@ fn effective_of(
         source: m.source.to_string(),
     });
 
-    let namespaces = tenant.metadata.namespaces.clone();
-
     let custom_alerts = platform
         .custom_alerts
         .iter()
@@ -455,7 +446,7 @@ fn effective_of(
         tier: tenant.metadata.tier.clone(),
         owner: tenant.metadata.owner.clone(),
         runbook_url: tenant.metadata.runbook_url.clone(),
-        namespaces,
+        namespaces: tenant.metadata.namespaces.clone(),
         severity_dedup: tenant.severity_dedup,
         events,
         next_change: next.next,
@@ -484,18 +475,11 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
                 None if !k.labels.is_empty() && tier.state == ValueState::Disabled => f64::INFINITY,
                 None => continue,
             };
-            let mut l = Vec::with_capacity(4 + k.labels.len());
-            l.extend([
-                (LabelStr::const_new("tenant"), LabelStr::from(tenant)),
-                (
-                    LabelStr::const_new("component"),
-                    LabelStr::from(&*k.component),
-                ),
-                (LabelStr::const_new("metric"), LabelStr::from(&*k.metric)),
-                (
-                    LabelStr::const_new("severity"),
-                    LabelStr::const_new(tier.severity.as_str()),
-                ),
+            let mut l = labels(&[
+                ("tenant", tenant),
+                ("component", &k.component),
+                ("metric", &k.metric),
+                ("severity", tier.severity.as_str()),
             ]);
             l.extend(
                 k.labels
@@ -739,8 +723,7 @@ impl<T: Send + Sync> Resolver<T> {
             match ours.next_if(|(old_id, _)| *old_id == id) {
                 Some((_, e))
                     if Arc::ptr_eq(&e.tenant, tenant) && e.next_change.is_none_or(|n| n > t) => {}
-                Some(_) => stale.push((id, tenant)),
-                None => stale.push((id, tenant)),
+                _ => stale.push((id, tenant)),
             }
         }
         gone.extend(ours.map(|(old_id, _)| old_id.clone()));
@@ -761,12 +744,7 @@ impl<T: Send + Sync> Resolver<T> {
                 next_change,
                 value,
             };
-            match self.entries.get_mut(id.as_str()) {
-                Some(e) => *e = cached,
-                None => {
-                    self.entries.insert(id.clone(), cached);
-                }
-            }
+            self.entries.insert(id.clone(), cached);
         }
         Update { resolved, removed }
     }

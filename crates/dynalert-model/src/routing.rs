@@ -243,6 +243,16 @@ const TYPES: [(ReceiverType, &str, &str, &[FieldSpec]); 11] = {
     ]
 };
 
+/// PagerDuty's keys: one is required, and at most one may be set.
+const PAGERDUTY_KEYS: &[&str] = &[
+    "routing_key",
+    "service_key",
+    "routing_key_file",
+    "service_key_file",
+];
+/// SNS targets: one is required, and at most one may be set.
+const SNS_TARGETS: &[&str] = &["topic_arn", "phone_number", "target_arn"];
+
 impl ReceiverType {
     pub const ALL: [ReceiverType; 11] = {
         let mut all = [ReceiverType::Webhook; 11];
@@ -280,17 +290,12 @@ impl ReceiverType {
             ReceiverType::Webhook => &[&["url"]],
             ReceiverType::Email => &[&["to"], &["from"], &["smarthost"]],
             ReceiverType::Slack => &[&["api_url", "api_url_file"], &["channel"]],
-            ReceiverType::Pagerduty => &[&[
-                "routing_key",
-                "service_key",
-                "routing_key_file",
-                "service_key_file",
-            ]],
+            ReceiverType::Pagerduty => &[PAGERDUTY_KEYS],
             ReceiverType::Opsgenie => &[&["api_key", "api_key_file"]],
             ReceiverType::Telegram => &[&["bot_token"], &["chat_id"]],
             ReceiverType::Discord => &[&["webhook_url"]],
             ReceiverType::Webex => &[&["room_id"]],
-            ReceiverType::Sns => &[&["topic_arn", "phone_number", "target_arn"]],
+            ReceiverType::Sns => &[SNS_TARGETS],
             ReceiverType::Victorops => &[&["api_key", "api_key_file"], &["routing_key"]],
             ReceiverType::Pushover => &[&["user_key"], &["token"]],
         }
@@ -299,13 +304,8 @@ impl ReceiverType {
     /// Groups of fields of which at most one may be set (Alertmanager refuses more).
     pub fn exclusive(self) -> &'static [&'static [&'static str]] {
         match self {
-            ReceiverType::Pagerduty => &[&[
-                "routing_key",
-                "service_key",
-                "routing_key_file",
-                "service_key_file",
-            ]],
-            ReceiverType::Sns => &[&["topic_arn", "phone_number", "target_arn"]],
+            ReceiverType::Pagerduty => &[PAGERDUTY_KEYS],
+            ReceiverType::Sns => &[SNS_TARGETS],
             _ => &[],
         }
     }
@@ -364,11 +364,7 @@ pub fn mask_fields(
 impl Receiver {
     /// The fields with every secret replaced by `<secret>` (URLs keep scheme and host).
     pub fn masked(&self) -> BTreeMap<String, serde_json::Value> {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .fields
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let map = self.fields.clone().into_iter().collect();
         mask_fields(self.kind.fields(), &map).into_iter().collect()
     }
 }
@@ -395,23 +391,11 @@ pub struct UrlHost {
     pub port: Option<u16>,
 }
 
+/// Whether every `%` of `s` is followed by two hex digits.
 fn valid_escapes(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if i + 2 >= b.len() {
-                return false;
-            }
-            if !(b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()) {
-                return false;
-            }
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    true
+    s.split('%')
+        .skip(1)
+        .all(|after| after.len() >= 2 && after.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit))
 }
 
 fn port(text: &str) -> Result<Option<u16>, String> {
@@ -462,9 +446,9 @@ pub fn check_url(url: &str) -> Result<UrlHost, String> {
         None => authority,
     };
     let (host, port) = if let Some(inner) = hostport.strip_prefix('[') {
-        let Some((ip, after)) = inner.split_once(']') else {
-            return Err("is missing `]` after an IPv6 host".into());
-        };
+        let (ip, after) = inner
+            .split_once(']')
+            .ok_or("is missing `]` after an IPv6 host")?;
         if ip.parse::<std::net::Ipv6Addr>().is_err() && !ip.contains("%25") {
             return Err("has an invalid IPv6 address in `[…]`".into());
         }

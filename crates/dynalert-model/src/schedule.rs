@@ -106,20 +106,12 @@ impl Override {
     /// The first window edge (start or end) strictly after `t`.
     pub fn next_edge_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let today = self.local_date(t);
-        let mut best: Option<DateTime<Utc>> = None;
-        for offset in -1..=8 {
-            let Some(date) = today.checked_add_signed(Duration::days(offset)) else {
-                continue;
-            };
-            if let Some((s, e)) = self.occurrence(date) {
-                for edge in [s, e] {
-                    if edge > t && best.is_none_or(|b| edge < b) {
-                        best = Some(edge);
-                    }
-                }
-            }
-        }
-        best
+        (-1..=8)
+            .filter_map(|offset| today.checked_add_signed(Duration::days(offset)))
+            .filter_map(|date| self.occurrence(date))
+            .flat_map(|(s, e)| [s, e])
+            .filter(|edge| *edge > t)
+            .min()
     }
 }
 

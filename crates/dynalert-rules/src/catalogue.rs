@@ -43,17 +43,11 @@ pub fn parse_catalogue(path: &Path, text: &str) -> Result<Catalogue, Error> {
     }
     if let Yaml::Hash(h) = &doc["state_filters"] {
         for (name, body) in h {
-            let reasons = body["reasons"]
-                .as_vec()
-                .map(|v| {
-                    v.iter()
-                        .filter_map(|r| r.as_str())
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let reasons = body["reasons"].as_vec().into_iter().flatten();
+            let reasons = reasons.filter_map(|r| r.as_str()).map(str::to_string);
             if let Some(name) = name.as_str() {
-                cat.state_filters.insert(name.to_string(), reasons);
+                cat.state_filters
+                    .insert(name.to_string(), reasons.collect());
             }
         }
     }

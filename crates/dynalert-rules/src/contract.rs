@@ -59,15 +59,16 @@ pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
-    for path in &entries {
-        if path.extension().is_some_and(|x| x == "prom") {
-            for line in fs_err::read_to_string(path)?.lines() {
-                let mut parts = line.split_whitespace();
-                if let (Some("#"), Some("TYPE"), Some(name), Some(t)) =
-                    (parts.next(), parts.next(), parts.next(), parts.next())
-                {
-                    types.insert(name.to_string(), parse_type(t));
-                }
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "prom"))
+    {
+        for line in fs_err::read_to_string(path)?.lines() {
+            let mut parts = line.split_whitespace();
+            if let (Some("#"), Some("TYPE"), Some(name), Some(t)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            {
+                types.insert(name.to_string(), parse_type(t));
             }
         }
     }
@@ -81,13 +82,11 @@ pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
             continue;
         }
         for line in fs_err::read_to_string(&path)?.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
             let mut parts = line.split_whitespace();
             if let (Some(name), Some(t)) = (parts.next(), parts.next()) {
-                types.insert(name.to_string(), parse_type(t));
+                if !name.starts_with('#') {
+                    types.insert(name.to_string(), parse_type(t));
+                }
             }
         }
     }
@@ -142,14 +141,10 @@ pub fn keys_read(rules: &[Rule]) -> BTreeMap<String, BTreeSet<String>> {
         };
         let entry = direct.entry(rule_id(rule)).or_default();
         for s in promql::selectors(&expr) {
-            match keys_of_selector(&s) {
-                Some(k) if !k.is_empty() => {
-                    entry.0.insert(k);
-                }
-                _ => {
-                    entry.1.insert(s.name.clone());
-                }
-            }
+            match keys_of_selector(&s).filter(|k| !k.is_empty()) {
+                Some(k) => entry.0.insert(k),
+                None => entry.1.insert(s.name.clone()),
+            };
         }
     }
     let recorded: BTreeMap<String, Vec<String>> = rules
@@ -223,12 +218,10 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         .collect();
 
     for rule in rules {
-        let expr = match promql::parse(&rule.expr) {
-            Ok(e) => e,
-            Err(e) => {
-                push(rule, format!("expression does not parse: {e}"));
-                continue;
-            }
+        let parsed = promql::parse(&rule.expr);
+        let Ok(expr) = parsed.map_err(|e| push(rule, format!("expression does not parse: {e}")))
+        else {
+            continue;
         };
         let a = promql::analyse(&expr);
         // Platform alerts about the exporter itself (replicas disagreeing, no thresholds
@@ -413,30 +406,28 @@ pub fn check(rules: &[Rule], catalogue: &Catalogue, types: &MetricTypes) -> Vec<
         if !alert && !read_by_alerts.contains(&rule.name) {
             continue;
         }
-        if let Ok(expr) = promql::parse(&rule.expr) {
-            for s in promql::selectors(&expr) {
-                if STATE_FILTER_SERIES.contains(&s.name.as_str()) {
-                    filters.extend(s.equal("filter").map(str::to_string));
-                }
+        let selectors = promql::parse(&rule.expr).map(|e| promql::selectors(&e));
+        for s in selectors.iter().flatten() {
+            if STATE_FILTER_SERIES.contains(&s.name.as_str()) {
+                filters.extend(s.equal("filter").map(str::to_string));
             }
         }
     }
-    for key in catalogue.keys.difference(&armed) {
-        v.push(Violation {
-            pack: "*".into(),
-            rule: key.clone(),
-            message: "catalogue key is read by no alert (unarmed)".into(),
-        });
-    }
-    for f in catalogue.state_filters.keys() {
-        if !filters.contains(f) {
-            v.push(Violation {
+    let unarmed = catalogue.keys.difference(&armed);
+    let unread = catalogue
+        .state_filters
+        .keys()
+        .filter(|f| !filters.contains(*f));
+    v.extend(
+        unarmed
+            .map(|k| (k, "catalogue key is read by no alert (unarmed)"))
+            .chain(unread.map(|f| (f, "state filter is read by no alert")))
+            .map(|(rule, message)| Violation {
                 pack: "*".into(),
-                rule: f.clone(),
-                message: "state filter is read by no alert".into(),
-            });
-        }
-    }
+                rule: rule.clone(),
+                message: message.into(),
+            }),
+    );
     v.sort();
     v.dedup();
     v
@@ -463,17 +454,13 @@ fn is_generated_regex_series(name: &str) -> bool {
 /// The reasons the waiting-reason selectors of an expression match (`reason="x"` or
 /// `reason=~"a|b"`).
 fn state_reasons(selectors: &[Selector]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for s in selectors
+    selectors
         .iter()
         .filter(|s| s.name == "kube_pod_container_status_waiting_reason")
-    {
-        if let Some(r) = s.equal("reason") {
-            out.insert(r.to_string());
-        }
-        if let Some(r) = s.regex("reason") {
-            out.extend(r.split('|').map(str::to_string));
-        }
-    }
-    out
+        .flat_map(|s| {
+            let regex = s.regex("reason").into_iter().flat_map(|r| r.split('|'));
+            s.equal("reason").into_iter().chain(regex)
+        })
+        .map(str::to_string)
+        .collect()
 }

@@ -125,21 +125,13 @@ fn observation(shape: &RecipeShape) -> String {
     let w = &shape.window;
     let low = matches!(shape.op, CompareOp::Lt | CompareOp::Le);
     let agg = if low { "min" } else { "max" };
+    let sel = selector(shape, &shape.metric, "");
     match shape.kind {
-        RecipeKind::Threshold if w.is_empty() => {
-            format!("{agg} by(tenant) ({})", selector(shape, &shape.metric, ""))
-        }
-        RecipeKind::Threshold => format!(
-            "{agg} by(tenant) (avg_over_time({}[{w}]))",
-            selector(shape, &shape.metric, "")
-        ),
-        RecipeKind::Rate => format!(
-            "sum by(tenant) (rate({}[{w}]))",
-            selector(shape, &shape.metric, "")
-        ),
+        RecipeKind::Threshold if w.is_empty() => format!("{agg} by(tenant) ({sel})"),
+        RecipeKind::Threshold => format!("{agg} by(tenant) (avg_over_time({sel}[{w}]))"),
+        RecipeKind::Rate => format!("sum by(tenant) (rate({sel}[{w}]))"),
         RecipeKind::Ratio => format!(
-            "sum by(tenant) (rate({}[{w}]))\n  / (sum by(tenant) (rate({}[{w}])) > 0)",
-            selector(shape, &shape.metric, ""),
+            "sum by(tenant) (rate({sel}[{w}]))\n  / (sum by(tenant) (rate({}[{w}])) > 0)",
             selector(shape, shape.denominator.as_deref().unwrap_or_default(), "")
         ),
         RecipeKind::Quantile => format!(
@@ -154,8 +146,7 @@ fn observation(shape: &RecipeShape) -> String {
                 .join(", ");
             let horizon = shape.horizon.as_deref().unwrap_or("1h");
             let predicted = format!(
-                "predict_linear({}[{w}], {})",
-                selector(shape, &shape.metric, ""),
+                "predict_linear({sel}[{w}], {})",
                 duration::parse(horizon).map_or(0, |d| d.as_secs())
             );
             match &shape.capacity {
@@ -187,6 +178,16 @@ pub const BURN_WINDOWS: [(&str, &str, &str, &str); 2] = [
     ("warning", "6h", "30m", "6"),
 ];
 
+/// `lhs` compared with the threshold of each tier, one term per tier.
+fn per_tier(lhs: &str, op: &str, id: &str) -> String {
+    ["critical", "warning", "info"]
+        .map(|sev| {
+            let threshold = threshold(id, Some(sev));
+            format!("  ({lhs}\n     {op} on(tenant) group_left(severity)\n   {threshold})")
+        })
+        .join("\n  or\n")
+}
+
 /// The condition of a shape: one series per (tenant, severity) over its threshold.
 fn condition(shape: &RecipeShape) -> String {
     let id = shape.id();
@@ -210,17 +211,7 @@ fn condition(shape: &RecipeShape) -> String {
         // Grouped forecasts have several series per tenant: one term per tier keeps the
         // threshold side of each join unique.
         (RecipeKind::Forecast, _) if !shape.group_by.is_empty() => {
-            let terms: Vec<String> = ["critical", "warning", "info"]
-                .iter()
-                .map(|sev| {
-                    format!(
-                        "  ({}\n     {op} on(tenant) group_left(severity)\n   {})",
-                        observation(shape),
-                        threshold(&id, Some(sev))
-                    )
-                })
-                .collect();
-            terms.join("\n  or\n")
+            per_tier(&observation(shape), op, &id)
         }
         (RecipeKind::Absence, _) => format!(
             "{}\n  and on(tenant) {}\n  unless on(tenant) group by(tenant) (present_over_time({}[{}]))",
@@ -233,25 +224,13 @@ fn condition(shape: &RecipeShape) -> String {
         // different values never mask each other; one term per tier keeps the one-side of
         // each join unique.
         (_, CompareOp::Eq | CompareOp::Ne) => {
-            let terms: Vec<String> = ["critical", "warning", "info"]
-                .iter()
-                .map(|sev| {
-                    let latest = if shape.window.is_empty() {
-                        selector(shape, &shape.metric, "")
-                    } else {
-                        format!(
-                            "last_over_time({}[{}])",
-                            selector(shape, &shape.metric, ""),
-                            shape.window
-                        )
-                    };
-                    format!(
-                        "  ({latest}\n     {op} on(tenant) group_left(severity)\n   {})",
-                        threshold(&id, Some(sev))
-                    )
-                })
-                .collect();
-            format!("max by(tenant, severity) (\n{}\n)", terms.join("\n  or\n"))
+            let sel = selector(shape, &shape.metric, "");
+            let latest = if shape.window.is_empty() {
+                sel
+            } else {
+                format!("last_over_time({sel}[{}])", shape.window)
+            };
+            format!("max by(tenant, severity) (\n{}\n)", per_tier(&latest, op, &id))
         }
         _ => format!(
             "{}\n  {op} on(tenant) group_right\n{}",
@@ -282,48 +261,32 @@ pub fn alert_expr(shape: &RecipeShape, limits: RecipeLimits) -> String {
 }
 
 fn describe(shape: &RecipeShape) -> String {
+    let (m, w) = (&shape.metric, &shape.window);
+    let den = shape.denominator.as_deref().unwrap_or_default();
     let what = match shape.kind {
-        RecipeKind::Threshold if shape.window.is_empty() => {
-            format!("latest value of {}", shape.metric)
-        }
+        RecipeKind::Threshold if w.is_empty() => format!("latest value of {m}"),
         RecipeKind::Threshold if matches!(shape.op, CompareOp::Eq | CompareOp::Ne) => {
-            format!("last value of {} over {}", shape.metric, shape.window)
+            format!("last value of {m} over {w}")
         }
-        RecipeKind::Threshold => format!("average of {} over {}", shape.metric, shape.window),
-        RecipeKind::Rate => format!("per-second rate of {} over {}", shape.metric, shape.window),
-        RecipeKind::Ratio => format!(
-            "rate of {} over rate of {} ({})",
-            shape.metric,
-            shape.denominator.as_deref().unwrap_or_default(),
-            shape.window
-        ),
-        RecipeKind::Quantile => format!(
-            "quantile {} of {} over {}",
-            shape.quantile.as_deref().unwrap_or_default(),
-            shape.metric,
-            shape.window
-        ),
-        RecipeKind::Forecast => format!(
-            "{} forecast {} ahead{}",
-            shape.metric,
-            shape.horizon.as_deref().unwrap_or_default(),
-            match &shape.capacity {
-                Some(c) => format!(" as a fraction of {c}"),
-                None => String::new(),
-            }
-        ),
+        RecipeKind::Threshold => format!("average of {m} over {w}"),
+        RecipeKind::Rate => format!("per-second rate of {m} over {w}"),
+        RecipeKind::Ratio => format!("rate of {m} over rate of {den} ({w})"),
+        RecipeKind::Quantile => {
+            let q = shape.quantile.as_deref().unwrap_or_default();
+            format!("quantile {q} of {m} over {w}")
+        }
+        RecipeKind::Forecast => {
+            let horizon = shape.horizon.as_deref().unwrap_or_default();
+            let capacity = shape.capacity.as_ref().map(|c| format!(" as a fraction of {c}"));
+            format!("{m} forecast {horizon} ahead{}", capacity.unwrap_or_default())
+        }
         RecipeKind::SloBurnRate => {
             return format!(
-                "{} over {} burns the error budget too fast (fast burn 14.4x over 1h and 5m is critical, slow burn 6x over 6h and 30m is a warning)",
-                shape.metric,
-                shape.denominator.as_deref().unwrap_or_default()
+                "{m} over {den} burns the error budget too fast (fast burn 14.4x over 1h and 5m is critical, slow burn 6x over 6h and 30m is a warning)"
             )
         }
         RecipeKind::Absence => {
-            return format!(
-                "no {} series for {} although the tenant exported it before",
-                shape.metric, shape.window
-            )
+            return format!("no {m} series for {w} although the tenant exported it before")
         }
     };
     format!("{what} {} the tenant's threshold", shape.op.as_str())
@@ -396,26 +359,24 @@ groups:
     );
     for shape in shapes {
         let (id, name, kind) = (shape.id(), &shape.name, shape.kind.as_str());
-        let _ = writeln!(out, "  - name: {}", shape_group(shape));
-        let _ = writeln!(out, "    limit: {max_alerts}");
-        let _ = writeln!(out, "    rules:");
+        let group = shape_group(shape);
+        let _ = writeln!(
+            out,
+            "  - name: {group}\n    limit: {max_alerts}\n    rules:"
+        );
         // Recording rule first: the alert reads this cycle's value.
         if shape.kind == RecipeKind::Absence {
+            let (sel, seen) = (selector(shape, &shape.metric, ""), seen_record(shape));
             let expr = format!(
-                "(\n  group by(tenant) ({})\n  or {}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{}\"}})",
-                selector(shape, &shape.metric, ""),
-                seen_record(shape),
-                id
+                "(\n  group by(tenant) ({sel})\n  or {seen}\n)\nand on(tenant) group by(tenant) (user_custom_threshold{{rule=\"{id}\"}})"
             );
             let _ = write!(
                 out,
-                "      # which tenants exported the series of this shape\n      - record: {}\n        expr: |\n{}",
-                seen_record(shape),
+                "      # which tenants exported the series of this shape\n      - record: {seen}\n        expr: |\n{}",
                 indent(&expr, 10)
             );
         }
-        let _ = writeln!(out, "      - alert: {name}");
-        let _ = writeln!(out, "        expr: |");
+        let _ = writeln!(out, "      - alert: {name}\n        expr: |");
         out.push_str(&indent(&alert_expr(shape, limits), 10));
         if let Some(f) = &shape.for_ {
             let _ = writeln!(out, "        for: {f}");

@@ -102,10 +102,8 @@ impl<'a> Prover<'a> {
         let mut uniques = Vec::new();
         let mut exacts = Vec::new();
         for r in &rules {
-            let shape = match promql::parse(&r.expr) {
-                Ok(e) => self.shape(&e),
-                Err(_) => Shape::unknown(),
-            };
+            let parsed = promql::parse(&r.expr);
+            let shape = parsed.map_or_else(|_| Shape::unknown(), |e| self.shape(&e));
             let statics: Labels = r.labels.keys().cloned().collect();
             // A static label overwrites whatever the expression produced under that name.
             let unique = shape.unique().filter(|u| u.is_disjoint(&statics)).cloned();
@@ -125,15 +123,14 @@ impl<'a> Prover<'a> {
                     .any(|(k, v)| b.labels.get(k).is_some_and(|w| w != v))
             })
         });
-        let unique = if uniques.iter().all(Option::is_some) && (rules.len() == 1 || distinct) {
+        let known = uniques.iter().all(Option::is_some) && (rules.len() == 1 || distinct);
+        let unique = known.then(|| {
             let mut u: Labels = uniques.into_iter().flatten().flatten().collect();
             if rules.len() > 1 {
                 u.extend(rules.iter().flat_map(|r| r.labels.keys().cloned()));
             }
-            Some(u)
-        } else {
-            None
-        };
+            u
+        });
         let exact = match exacts.first() {
             Some(Some(first)) if exacts.iter().all(|e| e.as_ref() == Some(first)) => {
                 Some(first.clone())
@@ -183,13 +180,10 @@ impl<'a> Prover<'a> {
                             .unique()
                             .filter(|u| dst.as_ref().is_some_and(|d| !u.contains(d)))
                             .cloned();
-                        let exact = s.exact().and_then(|x| {
-                            dst.map(|d| {
-                                let mut x = x.clone();
-                                x.insert(d);
-                                x
-                            })
-                        });
+                        let exact = s
+                            .exact()
+                            .zip(dst)
+                            .map(|(x, d)| x.iter().cloned().chain([d]).collect());
                         Shape::vector(unique, exact)
                     }
                     // Every other function maps each input series to at most one output
@@ -295,34 +289,30 @@ impl<'a> Prover<'a> {
             };
             return Shape::vector(unique, exact);
         }
-        match card {
-            VectorMatchCardinality::ManyToOne(include) => {
-                let exact = l
-                    .exact()
-                    .map(|e| e.union(&set(&include.labels)).cloned().collect());
-                Shape::vector(l.unique().cloned(), exact)
-            }
-            VectorMatchCardinality::OneToMany(include) => {
-                let exact = r
-                    .exact()
-                    .map(|e| e.union(&set(&include.labels)).cloned().collect());
-                Shape::vector(r.unique().cloned(), exact)
-            }
+        let (many, include) = match card {
+            VectorMatchCardinality::ManyToOne(include) => (l, include),
+            VectorMatchCardinality::OneToMany(include) => (r, include),
             // One-to-one keeps only the `on` labels, or drops the `ignoring` ones.
-            _ => match &matching {
-                Some(LabelModifier::Include(on)) => {
-                    Shape::vector(Some(set(&on.labels)), Some(set(&on.labels)))
+            _ => {
+                return match &matching {
+                    Some(LabelModifier::Include(on)) => {
+                        Shape::vector(Some(set(&on.labels)), Some(set(&on.labels)))
+                    }
+                    Some(LabelModifier::Exclude(ign)) => {
+                        let ign = set(&ign.labels);
+                        Shape::vector(
+                            l.unique().filter(|u| u.is_disjoint(&ign)).cloned(),
+                            l.exact().map(|e| e.difference(&ign).cloned().collect()),
+                        )
+                    }
+                    None => Shape::vector(l.unique().cloned(), l.exact().cloned()),
                 }
-                Some(LabelModifier::Exclude(ign)) => {
-                    let ign = set(&ign.labels);
-                    Shape::vector(
-                        l.unique().filter(|u| u.is_disjoint(&ign)).cloned(),
-                        l.exact().map(|e| e.difference(&ign).cloned().collect()),
-                    )
-                }
-                None => Shape::vector(l.unique().cloned(), l.exact().cloned()),
-            },
-        }
+            }
+        };
+        let exact = many
+            .exact()
+            .map(|e| e.union(&set(&include.labels)).cloned().collect());
+        Shape::vector(many.unique().cloned(), exact)
     }
 }
 
@@ -340,14 +330,10 @@ fn unique_on_matching(p: &mut Prover<'_>, b: &BinaryExpr, side: &Expr) -> Result
             .is_some_and(|e| unique.is_subset(&e.difference(&set(&ign.labels)).cloned().collect())),
         None => shape.exact().is_some_and(|e| unique.is_subset(e)),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "it is unique only on {{{}}}",
-            unique.iter().cloned().collect::<Vec<_>>().join(", ")
-        ))
-    }
+    ok.then_some(()).ok_or_else(|| {
+        let labels: Vec<_> = unique.iter().cloned().collect();
+        format!("it is unique only on {{{}}}", labels.join(", "))
+    })
 }
 
 fn describe_matching(b: &BinaryExpr) -> String {
@@ -359,23 +345,11 @@ fn describe_matching(b: &BinaryExpr) -> String {
 }
 
 fn walk_binaries<'e>(e: &'e Expr, out: &mut Vec<&'e BinaryExpr>) {
-    match e {
-        Expr::Binary(b) => {
-            out.push(b);
-            walk_binaries(&b.lhs, out);
-            walk_binaries(&b.rhs, out);
-        }
-        Expr::Paren(p) => walk_binaries(&p.expr, out),
-        Expr::Unary(u) => walk_binaries(&u.expr, out),
-        Expr::Subquery(s) => walk_binaries(&s.expr, out),
-        Expr::Aggregate(a) => {
-            walk_binaries(&a.expr, out);
-            if let Some(p) = &a.param {
-                walk_binaries(p, out);
-            }
-        }
-        Expr::Call(c) => c.args.args.iter().for_each(|a| walk_binaries(a, out)),
-        _ => {}
+    if let Expr::Binary(b) = e {
+        out.push(b);
+    }
+    for child in promql::children(e) {
+        walk_binaries(child, out);
     }
 }
 

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr, LabelModifier};
 
+use crate::pack::scalar;
 use crate::promql::strip_parens as strip;
+use crate::regex_rules::quoted;
 
 /// One alerting rule read from a file.
 #[derive(Debug, Clone)]
@@ -72,16 +74,6 @@ pub fn read_rule_files(paths: &[PathBuf]) -> Result<(Vec<SourceRule>, usize), St
                     let Some(alert) = r["alert"].as_str() else {
                         recording += 1;
                         continue;
-                    };
-                    let scalar = |y: &yaml_rust2::Yaml| -> Option<String> {
-                        match y {
-                            yaml_rust2::Yaml::String(s) | yaml_rust2::Yaml::Real(s) => {
-                                Some(s.clone())
-                            }
-                            yaml_rust2::Yaml::Integer(n) => Some(n.to_string()),
-                            yaml_rust2::Yaml::Boolean(b) => Some(b.to_string()),
-                            _ => None,
-                        }
                     };
                     let labels = r["labels"]
                         .as_hash()
@@ -275,6 +267,23 @@ pub struct RecipeOut {
     pub for_: Option<String>,
 }
 
+impl RecipeOut {
+    fn new(recipe: &'static str, sel: Sel, op: &str, window: Option<String>) -> RecipeOut {
+        let (metric, selectors, selectors_re) = sel;
+        RecipeOut {
+            recipe,
+            name: String::new(),
+            metric,
+            selectors,
+            selectors_re,
+            op: op.to_string(),
+            window,
+            quantile: None,
+            for_: None,
+        }
+    }
+}
+
 /// One alert recognised across tenants.
 #[derive(Debug, Clone)]
 pub struct Converted {
@@ -303,6 +312,17 @@ pub struct LeftAlone {
     pub location: String,
     pub alert: String,
     pub reason: String,
+}
+
+impl LeftAlone {
+    fn of(rule: &SourceRule, reason: String) -> LeftAlone {
+        let (location, alert) = (rule.location.clone(), rule.alert.clone());
+        LeftAlone {
+            location,
+            alert,
+            reason,
+        }
+    }
 }
 
 /// The result of a migration.
@@ -350,28 +370,19 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
         ));
     };
     let mut template = strip(&b.lhs).clone();
-    let mut tenants = BTreeSet::new();
-    let mut selectors = 0;
-    let mut other_labels = BTreeSet::new();
-    let mut with_tenant = 0;
-    remove_tenant(
-        &mut template,
-        tenant_label,
-        &mut tenants,
-        (&mut selectors, &mut with_tenant),
-        &mut other_labels,
-    )?;
-    if selectors == 0 {
+    let mut scan = Scan::default();
+    remove_tenant(&mut template, tenant_label, &mut scan)?;
+    if scan.selectors == 0 {
         return Err("selects no series".into());
     }
-    match tenants.len() {
+    match scan.tenants.len() {
         0 => {
-            let hint = if other_labels.is_empty() {
+            let hint = if scan.others.is_empty() {
                 String::new()
             } else {
                 format!(
                     " (it selects on {}; if that is the tenant, the observations need a `{tenant_label}` label first)",
-                    other_labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+                    scan.others.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
                 )
             };
             return Err(format!(
@@ -379,12 +390,13 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
             ));
         }
         1 => {}
-        _ => return Err(format!("selects several tenants: {tenants:?}")),
+        _ => return Err(format!("selects several tenants: {:?}", scan.tenants)),
     }
-    if with_tenant != selectors {
+    if scan.with_tenant != scan.selectors {
         return Err(format!(
-            "{} of its {selectors} selectors have no `{tenant_label}` matcher",
-            selectors - with_tenant
+            "{} of its {} selectors have no `{tenant_label}` matcher",
+            scan.selectors - scan.with_tenant,
+            scan.selectors
         ));
     }
     // `max(x{tenant="a"})` is `max by(tenant)(x)` of that tenant.
@@ -398,7 +410,7 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
         }
     }
     Ok(Copy {
-        tenant: tenants.into_iter().next().unwrap_or_default(),
+        tenant: scan.tenants.into_iter().next().unwrap_or_default(),
         unlabelled,
         template,
         op,
@@ -406,17 +418,20 @@ fn per_tenant(expr: &str, tenant_label: &str) -> Result<Copy, String> {
     })
 }
 
+/// What [`remove_tenant`] saw: the tenants matched, how many selectors there are and how many
+/// of them had a tenant matcher, and the other labels selected on.
+#[derive(Default)]
+struct Scan {
+    tenants: BTreeSet<String>,
+    selectors: usize,
+    with_tenant: usize,
+    others: BTreeSet<String>,
+}
+
 /// Removes the `tenant="…"` matcher of every selector; each selector must have one.
-fn remove_tenant(
-    e: &mut Expr,
-    label: &str,
-    tenants: &mut BTreeSet<String>,
-    counts: (&mut usize, &mut usize),
-    others: &mut BTreeSet<String>,
-) -> Result<(), String> {
-    let (selectors, with_tenant) = counts;
+fn remove_tenant(e: &mut Expr, label: &str, scan: &mut Scan) -> Result<(), String> {
     let mut vs_fix = |vs: &mut parser::VectorSelector| -> Result<(), String> {
-        *selectors += 1;
+        scan.selectors += 1;
         if !vs.matchers.or_matchers.is_empty() {
             return Err("uses `or` inside a selector".into());
         }
@@ -425,7 +440,7 @@ fn remove_tenant(
         vs.matchers.matchers.retain(|m| {
             if m.name == label {
                 if matches!(m.op, MatchOp::Equal) {
-                    tenants.insert(m.value.clone());
+                    scan.tenants.insert(m.value.clone());
                     found = true;
                 } else {
                     bad = Some(format!("matches `{label}` with `{}`, not `=`", m.op));
@@ -433,7 +448,7 @@ fn remove_tenant(
                 false
             } else {
                 if m.name != "__name__" {
-                    others.insert(m.name.clone());
+                    scan.others.insert(m.name.clone());
                 }
                 true
             }
@@ -441,9 +456,7 @@ fn remove_tenant(
         if let Some(b) = bad {
             return Err(b);
         }
-        if found {
-            *with_tenant += 1;
-        }
+        scan.with_tenant += usize::from(found);
         Ok(())
     };
     match e {
@@ -451,13 +464,7 @@ fn remove_tenant(
         Expr::MatrixSelector(ms) => vs_fix(&mut ms.vs),
         _ => {
             for child in children_mut(e) {
-                remove_tenant(
-                    child,
-                    label,
-                    tenants,
-                    (&mut *selectors, &mut *with_tenant),
-                    others,
-                )?;
+                remove_tenant(child, label, scan)?;
             }
             Ok(())
         }
@@ -519,11 +526,11 @@ pub fn snake(name: &str) -> String {
         .to_string()
 }
 
+/// A recipe's metric, `selectors` and `selectors_re`.
+type Sel = (String, BTreeMap<String, String>, BTreeMap<String, String>);
+
 /// Matchers of a selector as recipe selectors (the metric name separately).
-#[allow(clippy::type_complexity)]
-fn recipe_selector(
-    vs: &parser::VectorSelector,
-) -> Option<(String, BTreeMap<String, String>, BTreeMap<String, String>)> {
+fn recipe_selector(vs: &parser::VectorSelector) -> Option<Sel> {
     let mut name = vs.name.clone();
     let mut eq = BTreeMap::new();
     let mut re = BTreeMap::new();
@@ -550,32 +557,18 @@ fn recipe_selector(
     Some((name?, eq, re))
 }
 
-fn by_tenant_only(m: &Option<LabelModifier>, label: &str) -> bool {
-    matches!(m, Some(LabelModifier::Include(l)) if l.labels.len() == 1 && l.labels[0] == label)
-}
-
 /// The recipe whose generated observation equals `template`, if any.
 fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, String> {
     let Expr::Aggregate(a) = strip(template) else {
         return Err("the observation is not aggregated by tenant".into());
     };
-    if !by_tenant_only(&a.modifier, label) {
+    if !matches!(&a.modifier, Some(LabelModifier::Include(l)) if l.labels == [label]) {
         return Err(format!(
             "the observation is not aggregated `by({label})` alone"
         ));
     }
     let agg = a.op.to_string();
-    let base = RecipeOut {
-        recipe: "threshold",
-        name: String::new(),
-        metric: String::new(),
-        selectors: BTreeMap::new(),
-        selectors_re: BTreeMap::new(),
-        op: op.to_string(),
-        window: None,
-        quantile: None,
-        for_: None,
-    };
+    let unsupported = "the selector uses `!=`, `!~`, an escaped value, offset or @";
     match strip(&a.expr) {
         // threshold without a window: `max by(tenant)(m)` for `>`/`>=`, `min` for `<`/`<=`.
         Expr::VectorSelector(vs) => {
@@ -594,14 +587,8 @@ fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, Strin
                     "`{agg}` of a gauge compared with `{op}`: the threshold recipe takes `{want}` (the worst instance)"
                 ));
             }
-            let (metric, selectors, selectors_re) = recipe_selector(vs)
-                .ok_or("the selector uses `!=`, `!~`, an escaped value, offset or @")?;
-            Ok(RecipeOut {
-                metric,
-                selectors,
-                selectors_re,
-                ..base
-            })
+            let sel = recipe_selector(vs).ok_or(unsupported)?;
+            Ok(RecipeOut::new("threshold", sel, op, None))
         }
         // rate: `sum by(tenant)(rate(m[w]))`.
         Expr::Call(c) if c.func.name == "rate" && agg == "sum" => {
@@ -613,16 +600,9 @@ fn recipe_for(template: &Expr, op: &str, label: &str) -> Result<RecipeOut, Strin
                     "`{op}` on a rate: computed values are never exactly equal"
                 ));
             }
-            let (metric, selectors, selectors_re) = recipe_selector(&ms.vs)
-                .ok_or("the selector uses `!=`, `!~`, an escaped value, offset or @")?;
-            Ok(RecipeOut {
-                recipe: "rate",
-                metric,
-                selectors,
-                selectors_re,
-                window: Some(dynalert_model::duration::format(ms.range)),
-                ..base
-            })
+            let sel = recipe_selector(&ms.vs).ok_or(unsupported)?;
+            let window = Some(dynalert_model::duration::format(ms.range));
+            Ok(RecipeOut::new("rate", sel, op, window))
         }
         _ => Err(format!(
             "no recipe generates `{agg} by({label})` of this expression"
@@ -659,17 +639,15 @@ fn quantile_recipe(template: &Expr, op: &str, label: &str) -> Option<RecipeOut> 
         return None;
     };
     let (metric, selectors, selectors_re) = recipe_selector(&ms.vs)?;
-    let metric = metric.strip_suffix("_bucket")?.to_string();
-    Some(RecipeOut {
-        recipe: "quantile",
-        name: String::new(),
-        metric,
+    let sel = (
+        metric.strip_suffix("_bucket")?.to_string(),
         selectors,
         selectors_re,
-        op: op.to_string(),
-        window: Some(dynalert_model::duration::format(ms.range)),
+    );
+    let window = Some(dynalert_model::duration::format(ms.range));
+    Some(RecipeOut {
         quantile: Some(q.val.to_string()),
-        for_: None,
+        ..RecipeOut::new("quantile", sel, op, window)
     })
 }
 
@@ -680,16 +658,15 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
     type GroupKey = (String, String, String, Option<String>);
     let mut groups: BTreeMap<GroupKey, Vec<(usize, Copy)>> = BTreeMap::new();
     for (i, r) in rules.iter().enumerate() {
-        match per_tenant(&r.expr, tenant_label) {
+        let copy = per_tenant(&r.expr, tenant_label).and_then(|c| match check_tenant(&c.tenant) {
+            Ok(()) => Ok(c),
+            Err(e) => Err(format!(
+                "tenant `{}` is not a valid tenant id: {e}",
+                c.tenant
+            )),
+        });
+        match copy {
             Ok(c) => {
-                if let Err(e) = crate::migrate::check_tenant(&c.tenant) {
-                    m.left_alone.push(LeftAlone {
-                        location: r.location.clone(),
-                        alert: r.alert.clone(),
-                        reason: format!("tenant `{}` is not a valid tenant id: {e}", c.tenant),
-                    });
-                    continue;
-                }
                 let key = (
                     r.alert.clone(),
                     canonical(&c.template),
@@ -698,11 +675,7 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
                 );
                 groups.entry(key).or_default().push((i, c));
             }
-            Err(reason) => m.left_alone.push(LeftAlone {
-                location: r.location.clone(),
-                alert: r.alert.clone(),
-                reason,
-            }),
+            Err(reason) => m.left_alone.push(LeftAlone::of(r, reason)),
         }
     }
     let mut names_used: BTreeSet<String> = BTreeSet::new();
@@ -762,11 +735,8 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
             Ok(t) => t,
             Err(reason) => {
                 for (i, _) in &copies {
-                    m.left_alone.push(LeftAlone {
-                        location: rules[*i].location.clone(),
-                        alert: alert.clone(),
-                        reason: format!("per-tenant copy, but {reason}"),
-                    });
+                    let reason = format!("per-tenant copy, but {reason}");
+                    m.left_alone.push(LeftAlone::of(&rules[*i], reason));
                 }
                 continue;
             }
@@ -803,11 +773,7 @@ pub fn migrate(rules: &[SourceRule], packs: &PackKeys, tenant_label: &str) -> Mi
             }
         }
         for (i, reason) in conflicts {
-            m.left_alone.push(LeftAlone {
-                location: rules[i].location.clone(),
-                alert: alert.clone(),
-                reason,
-            });
+            m.left_alone.push(LeftAlone::of(&rules[i], reason));
         }
         if copies.iter().any(|(_, c)| c.unlabelled) {
             notes.push(format!(
@@ -1001,10 +967,7 @@ pub fn rule_files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
             if p.is_dir() {
                 if p.file_name().is_some_and(|n| n != "tests") {
@@ -1060,18 +1023,19 @@ fn regex_example(re: &str) -> Option<String> {
 
 fn observation(template: &str, tenant_label: &str) -> Result<Observation, String> {
     let e = parser::parse(template).map_err(|e| e.to_string())?;
+    let none = || Err("no series generator for this observation".to_string());
     let Expr::Aggregate(a) = strip(&e) else {
-        return Err("no series generator for this observation".into());
+        return none();
     };
     let (vs, counter) = match strip(&a.expr) {
         Expr::VectorSelector(vs) => (vs.clone(), false),
         Expr::Call(c) if c.func.name == "rate" && a.op.to_string() == "sum" => {
             match c.args.args.first().map(|x| strip(x)) {
                 Some(Expr::MatrixSelector(ms)) => (ms.vs.clone(), true),
-                _ => return Err("no series generator for this observation".into()),
+                _ => return none(),
             }
         }
-        _ => return Err("no series generator for this observation".into()),
+        _ => return none(),
     };
     let mut metric = vs.name.clone().unwrap_or_default();
     let mut labels = BTreeMap::new();
@@ -1111,8 +1075,8 @@ fn minutes(d: Option<&str>) -> i64 {
 
 /// The observed values a tenant's series steps through: below every threshold, each
 /// threshold exactly, between them, above all (reversed for `<` and `<=`).
-fn phases(thresholds: &[f64], op: &str, counter: bool) -> Vec<f64> {
-    let mut t: Vec<f64> = thresholds.to_vec();
+fn phases(thresholds: impl Iterator<Item = f64>, op: &str, counter: bool) -> Vec<f64> {
+    let mut t: Vec<f64> = thresholds.collect();
     t.sort_by(f64::total_cmp);
     t.dedup();
     let margin = |v: f64| (v.abs() * 0.5).max(1.0);
@@ -1129,19 +1093,13 @@ fn phases(thresholds: &[f64], op: &str, counter: bool) -> Vec<f64> {
         out.reverse();
     }
     if counter {
-        for v in &mut out {
-            *v = v.max(0.0);
-        }
+        out.iter_mut().for_each(|v| *v = v.max(0.0));
     }
     out
 }
 
 fn yaml_single(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-fn promql_label_value(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// Builds the proof for `m` (from `rules`), with the migrated conf.d's `exposition` and the
@@ -1173,7 +1131,7 @@ pub fn proof(
         .flat_map(|(_, c, o)| {
             c.thresholds
                 .values()
-                .map(|t| phases(&t.values().copied().collect::<Vec<_>>(), &c.op, o.counter).len())
+                .map(|t| phases(t.values().copied(), &c.op, o.counter).len())
         })
         .max()
         .unwrap_or(1);
@@ -1205,12 +1163,7 @@ pub fn proof(
     p.old_rules = old;
 
     let mut t = String::from("rule_files:\n");
-    let _ = writeln!(
-        t,
-        "  - {}",
-        yaml_single(&old_rules_path.display().to_string())
-    );
-    for f in new_rules {
+    for f in std::iter::once(old_rules_path).chain(new_rules.iter().map(PathBuf::as_path)) {
         let _ = writeln!(t, "  - {}", yaml_single(&f.display().to_string()));
     }
     t.push_str("evaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n");
@@ -1229,17 +1182,9 @@ pub fn proof(
     }
     for (_, c, o) in &plans {
         for (tenant, tiers) in &c.thresholds {
-            let values = phases(
-                &tiers.values().copied().collect::<Vec<_>>(),
-                &c.op,
-                o.counter,
-            );
-            let mut labels = vec![format!("{tenant_label}={}", promql_label_value(tenant))];
-            labels.extend(
-                o.labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", promql_label_value(v))),
-            );
+            let values = phases(tiers.values().copied(), &c.op, o.counter);
+            let mut labels = vec![format!("{tenant_label}={}", quoted(tenant))];
+            labels.extend(o.labels.iter().map(|(k, v)| format!("{k}={}", quoted(v))));
             let series = format!("{}{{{}}}", o.metric, labels.join(","));
             let mut segs = Vec::new();
             let mut last = 0.0_f64;
@@ -1267,12 +1212,12 @@ pub fn proof(
     for (k, c, _) in &plans {
         let mut sel = vec![
             "alertstate=\"firing\"".to_string(),
-            format!("alertname={}", promql_label_value(&c.new_alert)),
+            format!("alertname={}", quoted(&c.new_alert)),
         ];
         sel.extend(
             c.new_labels
                 .iter()
-                .map(|(l, v)| format!("{l}={}", promql_label_value(v))),
+                .map(|(l, v)| format!("{l}={}", quoted(v))),
         );
         // Another converted alert becomes the same new alert (old copies that differed in
         // `for:`, say): compare only this one's tenants.

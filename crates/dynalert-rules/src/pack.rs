@@ -33,20 +33,14 @@ pub struct Rule {
 
 /// Reads every `*.yaml` file directly inside each pack directory, sorted by pack and file.
 pub fn load_packs(packs_dir: &Path) -> Result<Vec<Rule>, Error> {
-    let mut packs: Vec<PathBuf> = fs_err::read_dir(packs_dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    packs.sort();
     let mut rules = Vec::new();
-    for pack_dir in packs {
-        let pack = file_name(&pack_dir);
-        let mut files: Vec<PathBuf> = fs_err::read_dir(&pack_dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml"))
-            .collect();
-        files.sort();
-        for file in files {
+    for pack_dir in sorted_entries(packs_dir, |p| p.is_dir())? {
+        let pack = pack_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let yaml = |p: &Path| p.is_file() && p.extension().is_some_and(|x| x == "yaml");
+        for file in sorted_entries(&pack_dir, yaml)? {
             let text = fs_err::read_to_string(&file)?;
             rules.extend(parse_rule_file(&pack, &file, &text)?);
         }
@@ -84,19 +78,15 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
             let expr = rule["expr"]
                 .as_str()
                 .ok_or_else(|| shape(&format!("rule `{name}` has no `expr` string")))?;
-            let mut labels = BTreeMap::new();
-            if let Yaml::Hash(h) = &rule["labels"] {
-                for (k, v) in h {
-                    let value = match v {
-                        Yaml::String(s) => s.clone(),
-                        Yaml::Integer(i) => i.to_string(),
-                        Yaml::Real(r) => r.clone(),
-                        Yaml::Boolean(b) => b.to_string(),
-                        _ => String::new(),
-                    };
-                    labels.insert(k.as_str().unwrap_or_default().to_string(), value);
-                }
-            }
+            let labels = rule["labels"]
+                .as_hash()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let key = k.as_str().unwrap_or_default().to_string();
+                    (key, scalar(v).unwrap_or_default())
+                })
+                .collect();
             out.push(Rule {
                 pack: pack.to_string(),
                 file: file.to_path_buf(),
@@ -112,8 +102,22 @@ pub fn parse_rule_file(pack: &str, file: &Path, text: &str) -> Result<Vec<Rule>,
     Ok(out)
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// A YAML scalar as text (`None` for a sequence, mapping or null).
+pub(crate) fn scalar(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(n) => Some(n.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The entries of `dir` that pass `keep`, sorted.
+fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, Error> {
+    let mut out: Vec<PathBuf> = fs_err::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| keep(p))
+        .collect();
+    out.sort();
+    Ok(out)
 }

@@ -85,25 +85,31 @@ pub fn selectors(expr: &Expr) -> Vec<Selector> {
     analyse(expr).selectors
 }
 
+/// The sub-expressions of `e`, in order (an aggregation's expression before its parameter).
+pub fn children(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Aggregate(a) => std::iter::once(&*a.expr)
+            .chain(a.param.as_deref())
+            .collect(),
+        Expr::Unary(u) => vec![&u.expr],
+        Expr::Binary(b) => vec![&b.lhs, &b.rhs],
+        Expr::Paren(p) => vec![&p.expr],
+        Expr::Subquery(s) => vec![&s.expr],
+        Expr::Call(c) => c.args.args.iter().map(|a| &**a).collect(),
+        Expr::VectorSelector(_)
+        | Expr::MatrixSelector(_)
+        | Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::Extension(_) => Vec::new(),
+    }
+}
+
 fn walk(e: &Expr, a: &mut Analysis) {
     match e {
-        Expr::Aggregate(agg) => {
-            a.aggregations.push(Aggregation {
-                op: agg.op.to_string(),
-                selectors: selectors(&agg.expr),
-            });
-            walk(&agg.expr, a);
-            if let Some(p) = &agg.param {
-                walk(p, a);
-            }
-        }
-        Expr::Unary(u) => walk(&u.expr, a),
-        Expr::Binary(b) => {
-            walk(&b.lhs, a);
-            walk(&b.rhs, a);
-        }
-        Expr::Paren(p) => walk(&p.expr, a),
-        Expr::Subquery(s) => walk(&s.expr, a),
+        Expr::Aggregate(agg) => a.aggregations.push(Aggregation {
+            op: agg.op.to_string(),
+            selectors: selectors(&agg.expr),
+        }),
         Expr::VectorSelector(vs) => a.selectors.push(selector(vs)),
         Expr::MatrixSelector(ms) => a.selectors.push(selector(&ms.vs)),
         Expr::Call(call) => {
@@ -114,10 +120,12 @@ fn walk(e: &Expr, a: &mut Analysis) {
                         metric: selector(&ms.vs).name,
                     });
                 }
-                walk(arg, a);
             }
         }
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        _ => {}
+    }
+    for child in children(e) {
+        walk(child, a);
     }
 }
 

@@ -139,7 +139,8 @@ groups:
     out
 }
 
-fn quoted(s: &str) -> String {
+/// `s` between double quotes, with `\` and `"` escaped.
+pub(crate) fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
@@ -148,41 +149,39 @@ fn quoted(s: &str) -> String {
 /// Files that are not rule files are skipped.
 pub fn armed_rows<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<RegexRow> {
     let mut out = BTreeSet::new();
-    for text in texts {
-        let Ok(docs) = yaml_rust2::YamlLoader::load_from_str(text) else {
-            continue;
-        };
-        for doc in &docs {
-            // A rule file, or a Prometheus Operator PrometheusRule object.
-            let groups = doc["groups"].as_vec().or(doc["spec"]["groups"].as_vec());
-            for g in groups.into_iter().flatten() {
-                for r in g["rules"].as_vec().into_iter().flatten() {
-                    if r["record"].as_str() != Some(ARMED) {
-                        continue;
-                    }
-                    let Some(labels) = r["labels"].as_hash() else {
-                        continue;
-                    };
-                    let get = |k: &str| {
-                        labels
-                            .get(&yaml_rust2::Yaml::String(k.into()))
-                            .and_then(|v| v.as_str())
-                    };
-                    let (Some(c), Some(m)) = (get("component"), get("metric")) else {
-                        continue;
-                    };
-                    for (k, v) in labels {
-                        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
-                            continue;
-                        };
-                        if let Some(label) = k.strip_suffix("_re") {
-                            out.insert(RegexRow {
-                                key: format!("{c}_{m}"),
-                                label: label.to_string(),
-                                regex: v.to_string(),
-                            });
-                        }
-                    }
+    let docs = texts
+        .into_iter()
+        .filter_map(|text| yaml_rust2::YamlLoader::load_from_str(text).ok())
+        .flatten();
+    for doc in docs {
+        // A rule file, or a Prometheus Operator PrometheusRule object.
+        let groups = doc["groups"].as_vec().or(doc["spec"]["groups"].as_vec());
+        let rules = groups
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["rules"].as_vec().into_iter().flatten());
+        for r in rules.filter(|r| r["record"].as_str() == Some(ARMED)) {
+            let Some(labels) = r["labels"].as_hash() else {
+                continue;
+            };
+            let get = |k: &str| {
+                labels
+                    .get(&yaml_rust2::Yaml::String(k.into()))
+                    .and_then(|v| v.as_str())
+            };
+            let (Some(c), Some(m)) = (get("component"), get("metric")) else {
+                continue;
+            };
+            for (k, v) in labels {
+                let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+                    continue;
+                };
+                if let Some(label) = k.strip_suffix("_re") {
+                    out.insert(RegexRow {
+                        key: format!("{c}_{m}"),
+                        label: label.to_string(),
+                        regex: v.to_string(),
+                    });
                 }
             }
         }

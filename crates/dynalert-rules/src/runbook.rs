@@ -14,10 +14,8 @@ pub const DEFAULT_RUNBOOK_BASE: &str = "https://runbooks.example.com/dynalert";
 pub fn set_runbook_base(text: &str, base: &str) -> String {
     let from = format!("url: \"{DEFAULT_RUNBOOK_BASE}\"");
     let to = format!(
-        "url: \"{}\"",
-        base.trim_end_matches('/')
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
+        "url: {}",
+        crate::regex_rules::quoted(base.trim_end_matches('/'))
     );
     text.replace(&from, &to)
 }

@@ -299,29 +299,19 @@ fn generated_markers_arm_exactly_the_generated_rows() {
     assert!(unarmed_rows(&report.config, &armed).is_empty());
 
     // A tenant adds a row on another regex: the same files no longer cover it.
-    let tenant = std::fs::read_dir(&dir)
+    let (tenant, text) = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().to_string();
-            !n.starts_with('_')
-                && std::fs::read_to_string(p)
-                    .unwrap()
-                    .contains("container_cpu")
-        })
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('_'))
+        .map(|p| (p.clone(), std::fs::read_to_string(p).unwrap()))
+        .find(|(_, text)| text.contains("container_cpu"))
         .expect("an example tenant with container_cpu");
-    let text = std::fs::read_to_string(&tenant).unwrap();
-    let line = text
+    let (line, row) = text
         .lines()
-        .position(|l| l.contains("container_cpu"))
+        .enumerate()
+        .find(|(_, l)| l.contains("container_cpu"))
         .unwrap();
-    let indent: String = text
-        .lines()
-        .nth(line)
-        .unwrap()
-        .chars()
-        .take_while(|c| *c == ' ')
-        .collect();
+    let indent: String = row.chars().take_while(|c| *c == ' ').collect();
     let mut lines: Vec<&str> = text.lines().collect();
     let added = format!("{indent}\"container_cpu{{container=~'worker-.*'}}\": \"97\"");
     lines.insert(line, &added);
@@ -331,14 +321,8 @@ fn generated_markers_arm_exactly_the_generated_rows() {
     let unarmed = unarmed_rows(&report.config, &armed);
     assert_eq!(unarmed.len(), 1, "{unarmed:?}");
     let u = &unarmed[0];
-    assert_eq!(
-        (
-            u.row.key.as_str(),
-            u.row.label.as_str(),
-            u.row.regex.as_str()
-        ),
-        ("container_cpu", "container", "worker-.*")
-    );
+    let row = (&*u.row.key, &*u.row.label, &*u.row.regex);
+    assert_eq!(row, ("container_cpu", "container", "worker-.*"));
     assert_eq!(u.key, "container_cpu{container=~\"worker-.*\"}");
     assert!(u
         .file

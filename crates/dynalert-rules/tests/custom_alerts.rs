@@ -56,11 +56,13 @@ fn load(dir: &Path) -> Config {
     (*report.config).clone()
 }
 
-/// The head of a promtool test file for `rules`, up to its `input_series:` key.
-fn test_header(rules: &Path) -> String {
+/// The head of a promtool test file for `rules`, up to its `input_series:` key, then the
+/// exporter's series of `config` for `minutes`.
+fn test_header(rules: &Path, config: &Config, minutes: u32) -> String {
     format!(
-        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n",
-        rules.display()
+        "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{}",
+        rules.display(),
+        exporter_series(config, minutes)
     )
 }
 
@@ -136,7 +138,6 @@ fn rule_id(config: &Config, tenant: &str, alert: &str) -> String {
 }
 
 /// One expected alert as promtool YAML.
-#[allow(clippy::too_many_arguments)]
 fn expect(
     config: &Config,
     tenant: &str,
@@ -152,15 +153,11 @@ fn expect(
 }
 
 fn case(alert: &str, at: &str, alerts: &[String]) -> String {
-    if alerts.is_empty() {
-        return format!(
-            "      - eval_time: {at}\n        alertname: {alert}\n        exp_alerts: []\n"
-        );
-    }
-    format!(
-        "      - eval_time: {at}\n        alertname: {alert}\n        exp_alerts:\n{}",
-        alerts.concat()
-    )
+    let exp = match alerts {
+        [] => " []\n".to_string(),
+        _ => format!("\n{}", alerts.concat()),
+    };
+    format!("      - eval_time: {at}\n        alertname: {alert}\n        exp_alerts:{exp}")
 }
 
 /// The recipes of shop-a and shop-b: the thresholds of `queue_depth_high` (warning),
@@ -226,8 +223,7 @@ fn each_recipe_fires_for_its_tenant_only() {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 40));
+    let mut t = test_header(&rules, &config, 40);
     push_series(
         &mut t,
         r#"
@@ -389,8 +385,7 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
         }
     }
 
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 30));
+    let mut t = test_header(&rules, &config, 30);
     push_series(
         &mut t,
         r#"
@@ -515,26 +510,14 @@ fn a_thousand_tenants_with_twenty_shapes_make_twenty_rules() {
     for g in &groups[1..] {
         assert_eq!(g["limit"].as_i64(), Some(20_000), "{:?}", g["name"]);
         let rules = g["rules"].as_vec().unwrap();
-        let own: Vec<_> = rules
-            .iter()
-            .filter(|r| !r["labels"]["recipe"].is_badvalue())
-            .collect();
-        assert_eq!(
-            own.len(),
-            1,
-            "one alerting rule of the shape in {:?}",
-            g["name"]
-        );
-        recipe_alerts += own.len();
-        records += rules.iter().filter(|r| !r["record"].is_badvalue()).count();
+        let count = |f: &dyn Fn(&yaml_rust2::Yaml) -> bool| rules.iter().filter(|r| f(r)).count();
+        let own = count(&|r| !r["labels"]["recipe"].is_badvalue());
+        assert_eq!(own, 1, "one alerting rule of the shape in {:?}", g["name"]);
+        recipe_alerts += own;
+        records += count(&|r| !r["record"].is_badvalue());
         // The rest: the series guard of the shape (and the absence record).
-        assert_eq!(
-            rules
-                .iter()
-                .filter(|r| r["alert"].as_str() == Some("CustomAlertSeriesLimit"))
-                .count(),
-            1
-        );
+        let guards = count(&|r| r["alert"].as_str() == Some("CustomAlertSeriesLimit"));
+        assert_eq!(guards, 1);
     }
     assert_eq!(
         recipe_alerts, 20,
@@ -579,7 +562,7 @@ fn upstream_corpus() -> Option<PathBuf> {
 #[test]
 fn upstream_recipe_files_load_and_compile() {
     use dynalert_config::diag::Ctx;
-    use dynalert_model::RecipeScope;
+    use dynalert_model::{RecipeKind, RecipeScope};
     let Some(corpus) = upstream_corpus() else {
         return;
     };
@@ -603,11 +586,7 @@ fn upstream_recipe_files_load_and_compile() {
             None => doc.get("_custom_alerts"),
         }
         .unwrap_or_else(|| panic!("{file}: no _custom_alerts"));
-        let scope = if tenant.is_some() {
-            RecipeScope::Tenant
-        } else {
-            RecipeScope::Platform
-        };
+        let scope = tenant.map_or(RecipeScope::Platform, |_| RecipeScope::Tenant);
         let mut out = Vec::new();
         let mut ctx = Ctx {
             file: path.display().to_string().into(),
@@ -621,19 +600,10 @@ fn upstream_recipe_files_load_and_compile() {
     }
     // Upstream's kinds and options arrive as written.
     let by_name = |n: &str| all.iter().find(|s| s.name == n).unwrap();
-    assert_eq!(
-        by_name("api_latency_p99").kind,
-        dynalert_model::RecipeKind::Quantile
-    );
-    assert_eq!(
-        by_name("disk_will_fill").group_by,
-        vec!["persistentvolumeclaim".to_string()]
-    );
-    assert_eq!(
-        by_name("disk_will_fill").window,
-        "8h",
-        "lookback = max(2 x 4h, 1h)"
-    );
+    assert_eq!(by_name("api_latency_p99").kind, RecipeKind::Quantile);
+    let disk = by_name("disk_will_fill");
+    assert_eq!(disk.group_by, ["persistentvolumeclaim"]);
+    assert_eq!(disk.window, "8h", "lookback = max(2 x 4h, 1h)");
     assert_eq!(by_name("http_5xx_spike").selectors_re["status"], "5..");
     assert!(by_name("mariadb_slow_query_rate").silent);
     all.sort();
@@ -673,8 +643,7 @@ fn forecast_and_slo_burn_rate_fire_for_their_tenant_only() {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 40));
+    let mut t = test_header(&rules, &config, 40);
     push_series(
         &mut t,
         r#"
@@ -729,8 +698,7 @@ fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
     write_conf(&conf, &[("shop-b.yaml", &recipe_b)]);
     let config = load(&conf);
     let id_b = rule_id(&config, "shop-b", "queue_depth_high");
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 30));
+    let mut t = test_header(&rules, &config, 30);
     t.push_str("    alert_rule_test:\n");
     t.push_str(&case("CustomAlertUnarmed", "14m", &[]));
     t.push_str(&format!(
@@ -739,8 +707,7 @@ fn a_recipe_without_a_loaded_rule_raises_custom_alert_unarmed() {
     test_rules(dir.path(), &t);
     // Regenerated, every shape is armed.
     let rules = generate(&config, dir.path());
-    let mut t2 = test_header(&rules);
-    t2.push_str(&exporter_series(&config, 30));
+    let mut t2 = test_header(&rules, &config, 30);
     t2.push_str("    alert_rule_test:\n");
     t2.push_str(&case("CustomAlertUnarmed", "20m", &[]));
     test_rules(dir.path(), &t2);
@@ -790,20 +757,15 @@ fn limits_case(limits: &str) -> (tempfile::TempDir, Config, PathBuf, String) {
     );
     let config = load(&conf);
     let rules = generate(&config, dir.path());
-    let mut t = test_header(&rules);
-    t.push_str(&exporter_series(&config, 30));
+    let mut t = test_header(&rules, &config, 30);
     let mut series = String::new();
-    for i in 0..16 {
-        let _ = writeln!(
-            series,
-            "http_requests_total{{tenant=\"flood\",code=\"500\",pod=\"p{i}\"}} 0+600x30"
-        );
-    }
-    for i in 0..2 {
-        let _ = writeln!(
-            series,
-            "http_requests_total{{tenant=\"calm\",code=\"503\",pod=\"p{i}\"}} 0+600x30"
-        );
+    for (tenant, code, pods) in [("flood", 500, 16), ("calm", 503, 2)] {
+        for i in 0..pods {
+            let _ = writeln!(
+                series,
+                "http_requests_total{{tenant=\"{tenant}\",code=\"{code}\",pod=\"p{i}\"}} 0+600x30"
+            );
+        }
     }
     // A series of `calm` the recipe's selector does not match: not counted.
     series.push_str("http_requests_total{tenant=\"calm\",code=\"200\",pod=\"p0\"} 0+6000x30\n");

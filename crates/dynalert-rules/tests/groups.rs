@@ -50,16 +50,14 @@ fn each_pack_is_one_group_in_dependency_order() {
                 continue;
             };
             for s in promql::selectors(&e) {
-                if let Some(j) = in_group
+                let recorder = in_group
                     .iter()
-                    .position(|x| x.kind == RuleKind::Record && x.name == s.name)
-                {
-                    if j >= i {
-                        late.push(format!(
-                            "{group}: `{}` reads `{}` recorded after it",
-                            r.name, s.name
-                        ));
-                    }
+                    .position(|x| x.kind == RuleKind::Record && x.name == s.name);
+                if recorder.is_some_and(|j| j >= i) {
+                    late.push(format!(
+                        "{group}: `{}` reads `{}` recorded after it",
+                        r.name, s.name
+                    ));
                 }
             }
         }
@@ -79,11 +77,10 @@ fn alerts_proven_firing() -> BTreeSet<String> {
         for f in files {
             let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
             let docs = YamlLoader::load_from_str(&text).unwrap();
-            for test in docs[0]["tests"].as_vec().into_iter().flatten() {
-                for case in test["alert_rule_test"].as_vec().into_iter().flatten() {
-                    if case["exp_alerts"].as_vec().is_some_and(|a| !a.is_empty()) {
-                        out.extend(case["alertname"].as_str().map(str::to_string));
-                    }
+            let tests = docs[0]["tests"].as_vec().into_iter().flatten();
+            for case in tests.flat_map(|t| t["alert_rule_test"].as_vec().into_iter().flatten()) {
+                if case["exp_alerts"].as_vec().is_some_and(|a| !a.is_empty()) {
+                    out.extend(case["alertname"].as_str().map(str::to_string));
                 }
             }
         }

@@ -41,6 +41,14 @@ fn with(body: &str) -> Vec<String> {
         .collect()
 }
 
+/// Some violation in `found` names `rule` and says `what`.
+fn assert_named(found: &[String], rule: &str, what: &str) {
+    assert!(
+        found.iter().any(|v| v.contains(rule) && v.contains(what)),
+        "{found:#?}"
+    );
+}
+
 #[test]
 fn a_one_side_unique_on_more_labels_than_the_match_is_caught_by_name() {
     // The shape that broke every tenant's Kubernetes alerts: one namespace, two owners.
@@ -60,12 +68,7 @@ fn a_raw_scraped_one_side_is_caught() {
     let found = with(
         "      - alert: ProbeAlert\n        expr: tenant:mysql_threads_connected:max * on(tenant) group_left(tier) tenant_metadata_info\n",
     );
-    assert!(
-        found
-            .iter()
-            .any(|v| v.contains("`ProbeAlert`") && v.contains("nothing makes it unique")),
-        "{found:#?}"
-    );
+    assert_named(&found, "`ProbeAlert`", "nothing makes it unique");
 }
 
 #[test]
@@ -74,12 +77,7 @@ fn a_state_filter_joined_with_its_severity_is_caught() {
     let found = with(
         "      - alert: ProbeState\n        expr: max by(namespace, tenant)(kube_pod_container_status_waiting_reason * on(namespace) group_left(tenant) namespace:tenant:info) * on(tenant) group_left(severity) max by(tenant, severity)(user_state_filter{filter=\"container_crashloop\"})\n",
     );
-    assert!(
-        found
-            .iter()
-            .any(|v| v.contains("`ProbeState`") && v.contains("{severity, tenant}")),
-        "{found:#?}"
-    );
+    assert_named(&found, "`ProbeState`", "{severity, tenant}");
 }
 
 #[test]
@@ -99,10 +97,5 @@ fn one_to_one_matches_need_both_sides_unique() {
     let found = with(
         "      - record: probe:ratio\n        expr: max by(tenant, instance)(mysql_up) / on(tenant) max by(tenant)(mysql_up)\n",
     );
-    assert!(
-        found
-            .iter()
-            .any(|v| v.contains("left (one-to-one)") && v.contains("`probe:ratio`")),
-        "{found:#?}"
-    );
+    assert_named(&found, "`probe:ratio`", "left (one-to-one)");
 }

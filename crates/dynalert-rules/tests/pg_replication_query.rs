@@ -220,17 +220,16 @@ fn lag_is_zero_on_an_idle_caught_up_standby_positive_while_behind_and_streaming_
         "CREATE TABLE t(x int); INSERT INTO t VALUES (1)",
     );
     let target = psql(&p_sock, p_port, "SELECT pg_current_wal_lsn()");
-    wait_for(
+    let reached = |what: &str, lsn: &str, target: &str| {
+        wait_for(what, Duration::from_secs(30), || {
+            let sql = format!("SELECT {lsn}() >= '{target}'::pg_lsn");
+            (psql(&s_sock, s_port, &sql) == "t").then_some(())
+        })
+    };
+    reached(
         "the standby to replay the insert",
-        Duration::from_secs(30),
-        || {
-            let caught_up = psql(
-                &s_sock,
-                s_port,
-                &format!("SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"),
-            );
-            (caught_up == "t").then_some(())
-        },
+        "pg_last_wal_replay_lsn",
+        &target,
     );
     // Idle for more than 2 seconds: the example file's formula now reads > 2 s of lag.
     let example = wait_for(
@@ -258,17 +257,10 @@ fn lag_is_zero_on_an_idle_caught_up_standby_positive_while_behind_and_streaming_
     psql(&s_sock, s_port, "SELECT pg_wal_replay_pause()");
     psql(&p_sock, p_port, "INSERT INTO t VALUES (2)");
     let target = psql(&p_sock, p_port, "SELECT pg_current_wal_lsn()");
-    wait_for(
+    reached(
         "the standby to receive the insert",
-        Duration::from_secs(30),
-        || {
-            let got = psql(
-                &s_sock,
-                s_port,
-                &format!("SELECT pg_last_wal_receive_lsn() >= '{target}'::pg_lsn"),
-            );
-            (got == "t").then_some(())
-        },
+        "pg_last_wal_receive_lsn",
+        &target,
     );
     let (lag, replica, streaming, paused) = row(&s_sock, s_port);
     assert!(lag > 2.0, "lag {lag} while replay is behind");
