@@ -46,12 +46,7 @@ fn push_series(t: &mut String, table: &str) {
 
 fn load(dir: &Path) -> Config {
     let report = dynalert_config::load_dir(dir, now()).unwrap();
-    let errors: Vec<String> = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.to_string())
-        .collect();
+    let errors = report.error_lines();
     assert!(errors.is_empty(), "conf.d has errors: {errors:#?}");
     (*report.config).clone()
 }
