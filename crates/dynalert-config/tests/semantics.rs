@@ -361,6 +361,28 @@ fn maintenance_one_off_and_recurring() {
 }
 
 #[test]
+fn overlapping_occurrences_of_a_recurring_window_are_one_window() {
+    // 02:00-03:00 and 02:30-03:30 overlap: in maintenance from 02:00 to 03:30, and the next
+    // change seen from inside is 03:30, also after the second occurrence has begun.
+    let dir = confd(&[(
+        "db-a",
+        "    _state_maintenance:\n      recurring:\n        - {cron: \"0,30 2 * * *\", duration: 1h, timezone: UTC}\n",
+    )]);
+    let state = |t: &str| {
+        let (_, snap) = load(dir.path(), at(t));
+        let a = snap.tenants.iter().find(|x| x.tenant == "db-a").unwrap();
+        let active = lines(&snap, Family::UserMaintenance, "db-a").len();
+        (active, a.next_change)
+    };
+    let end = Some(at("2026-06-01T03:30:00Z"));
+    assert_eq!(state("2026-06-01T02:10:00Z"), (1, end));
+    assert_eq!(state("2026-06-01T02:45:00Z"), (1, end));
+    assert_eq!(state("2026-06-01T03:10:00Z"), (1, end));
+    let next_day = Some(at("2026-06-02T02:00:00Z"));
+    assert_eq!(state("2026-06-01T03:30:00Z"), (0, next_day));
+}
+
+#[test]
 fn symlinks_are_followed_and_dot_names_skipped() {
     // ConfigMap layout: conf.d/x.yaml -> ..data/x.yaml, ..data -> ..2026_06_01/
     let dir = tempfile::tempdir().unwrap();

@@ -278,19 +278,13 @@ fn recurring_active(w: &RecurringWindow, t: DateTime<Utc>, next: &mut NextChange
         next.offer(Some(first));
         return false;
     }
-    // Active: extend the end across overlapping occurrences.
-    let mut end = first + duration;
+    // Active: extend the end across every later occurrence that starts before it ends.
+    let (mut end, mut from) = (first + duration, first);
     for _ in 0..1000 {
-        match cron.find_next_occurrence(&local(first.max(t)), false) {
+        match cron.find_next_occurrence(&local(from), false) {
             Ok(o) if o.with_timezone(&Utc) <= end => {
-                let o = o.with_timezone(&Utc);
-                if o + duration <= end {
-                    break;
-                }
-                end = o + duration;
-                if o >= end {
-                    break;
-                }
+                from = o.with_timezone(&Utc);
+                end = end.max(from + duration);
             }
             _ => break,
         }
