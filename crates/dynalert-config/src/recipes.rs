@@ -13,7 +13,7 @@ use dynalert_model::{
 };
 
 use crate::diag::{did_you_mean, did_you_mean_or_list, ticked, Ctx};
-use crate::scalars::{map_of, parse_duration_secs, seq_of, show};
+use crate::scalars::{duration_where, map_of, parse_duration_secs, seq_of, show};
 use crate::values::{parse_key_value, KeyEntry};
 use crate::yaml::{Node, Pos};
 
@@ -499,15 +499,17 @@ fn parse_recipe(
         .flatten();
     let horizon_secs = if only(ctx, "horizon", &forecast) {
         let text = str_field(ctx, item, "horizon", what).unwrap_or_default();
-        let secs = parse_duration_secs(text).filter(|s| *s > 0 && *s <= MAX_DURATION_SECS);
-        if secs.is_none() {
-            ctx.error_hint(
-                at("horizon"),
-                format!("`horizon` of {what} must be a duration between 1s and 7d, found `{text}`"),
-                "write a duration such as `4h`",
-            );
-        }
-        secs
+        let message =
+            || format!("`horizon` of {what} must be a duration between 1s and 7d, found `{text}`");
+        let (pos, hint) = (at("horizon"), "write a duration such as `4h`");
+        duration_where(
+            ctx,
+            pos,
+            text,
+            |s| s > 0 && s <= MAX_DURATION_SECS,
+            message,
+            hint,
+        )
     } else {
         if kind == Some(RecipeKind::Forecast) {
             missing(ctx, "horizon", "add `horizon: 4h`");
@@ -564,13 +566,9 @@ fn parse_recipe(
     // `slo_period` describes the objective; the burn windows are fixed by the recipe.
     if only(ctx, "slo_period", &slo) {
         let text = str_field(ctx, item, "slo_period", what).unwrap_or_default();
-        if parse_duration_secs(text).is_none_or(|s| s <= 0) {
-            ctx.error_hint(
-                at("slo_period"),
-                format!("`slo_period` of {what} must be a duration, found `{text}`"),
-                "write `slo_period: 30d`",
-            );
-        }
+        let message = || format!("`slo_period` of {what} must be a duration, found `{text}`");
+        let (pos, hint) = (at("slo_period"), "write `slo_period: 30d`");
+        duration_where(ctx, pos, text, |s| s > 0, message, hint);
     }
     let objective = if only(ctx, "objective", &slo) {
         let text = str_field(ctx, item, "objective", what).unwrap_or_default();

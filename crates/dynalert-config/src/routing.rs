@@ -18,9 +18,7 @@ use regex::Regex;
 
 use crate::diag::{did_you_mean, did_you_mean_or_list, ticked, Ctx};
 use crate::recipes::is_label_name;
-use crate::scalars::{
-    check_keys, map_of, parse_duration_secs, parse_severity, required, seq_of, show,
-};
+use crate::scalars::{check_keys, duration_where, map_of, parse_severity, required, seq_of, show};
 use crate::yaml::Node;
 
 const PLATFORM_KEYS: [&str; 10] = [
@@ -79,15 +77,10 @@ fn err_not_map(ctx: &mut Ctx, node: &Node, what: &str) -> bool {
 
 fn duration(ctx: &mut Ctx, node: &Node, what: &str) -> Option<u64> {
     let text = node.as_str().unwrap_or_default();
-    let secs = parse_duration_secs(text).and_then(|s| u64::try_from(s).ok());
-    if secs.is_none() {
-        ctx.error_hint(
-            node.pos,
-            format!("{what} is not a duration: {}", show(node)),
-            "use a duration such as `30s`, `5m` or `4h`",
-        );
-    }
-    secs
+    let message = || format!("{what} is not a duration: {}", show(node));
+    let hint = "use a duration such as `30s`, `5m` or `4h`";
+    let secs = duration_where(ctx, node.pos, text, |s| s >= 0, message, hint)?;
+    u64::try_from(secs).ok()
 }
 
 fn string_list(ctx: &mut Ctx, node: &Node, what: &str) -> Option<Vec<String>> {

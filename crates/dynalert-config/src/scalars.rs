@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use dynalert_model::Severity;
 
 use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx, Level};
-use crate::yaml::{Node, NodeKind};
+use crate::yaml::{Node, NodeKind, Pos};
 
 const DISABLE_WORDS: [&str; 4] = ["disable", "disabled", "off", "false"];
 const ENABLE_WORDS: [&str; 4] = ["enable", "enabled", "on", "true"];
@@ -105,6 +105,23 @@ pub fn parse_duration_secs(s: &str) -> Option<i64> {
         return None;
     }
     i64::try_from(d.as_secs()).ok()
+}
+
+/// `text` in whole seconds when it is a duration that `ok` accepts; otherwise `None` and the
+/// error `message` at `pos`, with `hint`.
+pub fn duration_where(
+    ctx: &mut Ctx,
+    pos: Pos,
+    text: &str,
+    ok: impl Fn(i64) -> bool,
+    message: impl FnOnce() -> String,
+    hint: &str,
+) -> Option<i64> {
+    let secs = parse_duration_secs(text).filter(|s| ok(*s));
+    if secs.is_none() {
+        ctx.error_hint(pos, message(), hint);
+    }
+    secs
 }
 
 /// The entries of `node` when it is a mapping; otherwise the error `{what} must be a

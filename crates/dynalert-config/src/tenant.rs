@@ -13,7 +13,7 @@ use crate::diag::{did_you_mean, did_you_mean_or_list, Ctx, Diagnostic};
 use crate::platform::{state_filter_keys, PLATFORM_BLOCKS};
 use crate::routing::parse_tenant_routing;
 use crate::scalars::{
-    check_keys, is_disable, is_enable, map_of, parse_duration_secs, parse_expires, parse_switch,
+    check_keys, duration_where, is_disable, is_enable, map_of, parse_expires, parse_switch,
     parse_time, parse_timezone, required, seq_of, show,
 };
 use crate::values::{parse_key_name, parse_key_value, KeyEntry};
@@ -748,15 +748,10 @@ fn recurring_window(ctx: &mut Ctx, node: &Node) -> Option<RecurringWindow> {
     let hint = Some("add `duration: 2h`");
     let missing = "recurring window has no `duration`";
     let duration = required(ctx, node, "duration", missing, hint).and_then(|d| {
-        let secs = parse_duration_secs(d.as_str().unwrap_or_default()).filter(|s| *s > 0);
-        if secs.is_none() {
-            ctx.error_hint(
-                d.pos,
-                format!("bad duration {}", show(d)),
-                "use a positive duration such as `30m`, `2h` or `1h30m`",
-            );
-        }
-        secs
+        let text = d.as_str().unwrap_or_default();
+        let message = || format!("bad duration {}", show(d));
+        let hint = "use a positive duration such as `30m`, `2h` or `1h30m`";
+        duration_where(ctx, d.pos, text, |s| s > 0, message, hint)
     });
     let timezone = node
         .get("timezone")
