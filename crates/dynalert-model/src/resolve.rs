@@ -264,6 +264,9 @@ fn key_effective(
     }
 }
 
+/// Occurrences of a recurring window joined into one in a single resolve.
+const MAX_JOINED_OCCURRENCES: usize = 32;
+
 /// Active state of one recurring window at `t`, offering its next edge.
 fn recurring_active(w: &RecurringWindow, t: DateTime<Utc>, next: &mut NextChange) -> bool {
     let cron = w.cron.cron();
@@ -278,9 +281,11 @@ fn recurring_active(w: &RecurringWindow, t: DateTime<Utc>, next: &mut NextChange
         next.offer(Some(first));
         return false;
     }
-    // Active: extend the end across every later occurrence that starts before it ends.
+    // Active: extend the end across every later occurrence that starts before it ends. A
+    // window that overlaps itself more often (a tenant's `* * * * *` for a day) gets the end
+    // found so far as its next change and is extended again then: a bounded cost per resolve.
     let (mut end, mut from) = (first + duration, first);
-    for _ in 0..1000 {
+    for _ in 0..MAX_JOINED_OCCURRENCES {
         match cron.find_next_occurrence(&local(from), false) {
             Ok(o) if o.with_timezone(&Utc) <= end => {
                 from = o.with_timezone(&Utc);
