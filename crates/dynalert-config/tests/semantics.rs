@@ -384,16 +384,21 @@ fn overlapping_occurrences_of_a_recurring_window_are_one_window() {
 
 #[test]
 fn a_window_overlapping_itself_without_end_is_joined_a_bounded_number_of_times() {
-    // Every minute for 1000 hours: always in maintenance. One resolve joins at most 32 of its
-    // occurrences, so the next change is 32 minutes after the end of the earliest occurrence
-    // still running (the first minute boundary after `t`), where the next resolve joins 32
-    // more; db-b is never in maintenance.
+    // Every minute for 1000 hours (db-a) or 292 years (db-c, the longest duration the grammar
+    // takes): always in maintenance. One resolve joins at most 32 occurrences, so the next
+    // change is 32 minutes after the end of the earliest occurrence still running (the first
+    // minute boundary after `t`), where the next resolve joins 32 more; db-b is never in
+    // maintenance.
     let dir = confd(&[
         (
             "db-a",
             "    _state_maintenance:\n      recurring:\n        - {cron: \"* * * * *\", duration: 1000h}\n",
         ),
         ("db-b", "    mysql_connections: 50\n"),
+        (
+            "db-c",
+            "    _state_maintenance:\n      recurring:\n        - {cron: \"* * * * *\", duration: 292y}\n",
+        ),
     ]);
     let state = |t: &str, id: &str| {
         let (_, snap) = load(dir.path(), at(t));
@@ -414,6 +419,10 @@ fn a_window_overlapping_itself_without_end_is_joined_a_bounded_number_of_times()
         (1, Some(joined_from_10_34))
     );
     assert_eq!(state("2026-06-01T10:33:00Z", "db-b").0, 0);
+    assert_eq!(
+        state("2026-06-01T10:00:30Z", "db-c"),
+        (1, Some(joined_from_10_01))
+    );
 }
 
 #[test]
