@@ -3,6 +3,10 @@ CARGO   ?= cargo
 RELEASE := target/release
 DYNALERT := $(RELEASE)/dynalert
 
+# Property tests draw their cases from this seed under `make test`, so a run is
+# reproducible; set PROPTEST_RNG_SEED to another number (or run `cargo test`) to explore.
+export PROPTEST_RNG_SEED ?= 20261130
+
 # A named test step that prints its wall time. Tests marked `#[ignore]` (real servers,
 # stress) are left out of a plain `cargo test` and run here by name.
 timed = @t0=$$(date +%s); echo "== $(1)"; $(2) && echo "== $(1): $$(( $$(date +%s) - t0 )) s"

@@ -459,6 +459,13 @@ impl<'a> Reader<'a> {
                 while end > i && s[end - 1] == b' ' {
                     end -= 1;
                 }
+                // After a space, each word starts as a scalar would: the full parser
+                // rejects `[a, b -]`, so this reader leaves such text to it.
+                if (i + 1..end).any(|k| {
+                    s[k - 1] == b' ' && s[k] != b' ' && !plain_start(s[k], s.get(k + 1).copied())
+                }) {
+                    return None;
+                }
                 match s.get(j) {
                     Some(b',' | b'}' | b']') => {}
                     Some(b':') if s.get(j + 1) == Some(&b' ') && end == j => {}
@@ -537,6 +544,10 @@ mod tests {
             "a:b: 1\n",
             "a: b: c\n",
             "? a\n: b\n",
+            // A word after a space that no scalar may start with (the full parser rejects
+            // the first; found by the property test below).
+            "s: [ a , b -]\n",
+            "s: {a: b -}\n",
         ];
         for text in texts {
             assert!(
