@@ -30,7 +30,7 @@ test: deps build
 	$(CARGO) machete
 	$(call timed,unit and in-process tests,$(CARGO) test --workspace)
 	$(call timed,real-server tests,$(CARGO) test -p dynalert-server --test status -- --ignored && $(CARGO) test -p threshold-exporter --test process -- --ignored)
-	$(call timed,slow real-server tests,$(CARGO) test -p dynalert-alertmanager --test live -- --ignored && $(CARGO) test -p dynalert-cli --test migrate -- --ignored && $(CARGO) test -p dynalert-bench --test quick -- --ignored)
+	$(call timed,slow real-server tests,$(CARGO) test -p dynalert-alertmanager --test live -- --ignored && $(CARGO) test -p dynalert-cli --test migrate -- --ignored && $(CARGO) test -p dynalert-cli --test recipe_limits -- --ignored && $(CARGO) test -p dynalert-bench --test quick -- --ignored)
 	$(call timed,stress tests,$(CARGO) test -p dynalert-server --test load -- --ignored && $(CARGO) test -p threshold-exporter --test churn --test hostile --test memory -- --ignored)
 	$(DYNALERT) schema --dir docs/schema --check
 	$(DYNALERT) man --dir docs/cli/man --check && $(DYNALERT) completions --dir docs/cli/completions --check

@@ -51,8 +51,8 @@ pub enum MetricType {
 pub struct MetricTypes(pub BTreeMap<String, MetricType>);
 
 /// Reads `*.prom` captures (`# TYPE` lines), `untyped-metrics.txt` (the nature of metrics
-/// the captures expose as `untyped`), `kubernetes-metrics.txt` and `prometheus-metrics.txt`
-/// from `dir`.
+/// the captures expose as `untyped`), `kubernetes-metrics.txt`, `prometheus-metrics.txt` and
+/// `vmalert-metrics.txt` from `dir`.
 pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
     let mut types = BTreeMap::new();
     let mut entries: Vec<_> = fs_err::read_dir(dir)?
@@ -76,6 +76,7 @@ pub fn load_metric_types(dir: &Path) -> Result<MetricTypes, Error> {
         "untyped-metrics.txt",
         "kubernetes-metrics.txt",
         "prometheus-metrics.txt",
+        "vmalert-metrics.txt",
     ] {
         let path = dir.join(list);
         if !path.exists() {

@@ -315,18 +315,33 @@ pub fn render_custom_rules(shapes: &[RecipeShape], limits: RecipeLimits, source:
         &format!("group by(tenant, alert, rule) (user_custom_threshold)\nunless on(rule) {ARMED}"),
         10,
     );
+    let max_alerts = limits.max_alerts_per_rule;
+    // vmalert 1.79 marks no error on a rule over its group's `limit` (health "ok", error gauge
+    // 0; only its log says so), but its last evaluation's samples exceed the limit.
+    let vmalert = |func: &str, metric: &str, over: &str| {
+        format!("{func}({metric}{{group=~\"{SHAPE_GROUP_PREFIX}.*\"}}[10m]) > {over}")
+    };
     let failing = indent(
         &format!(
-            "group by(tenant, alert, rule) (user_custom_threshold)\n  * on(rule) group_left()\nmax by(rule) (label_replace(\n  sum by(rule_group) (increase(prometheus_rule_evaluation_failures_total{{rule_group=~\".*;{SHAPE_GROUP_PREFIX}.*\"}}[10m])) > 0,\n  \"rule\", \"$1\", \"rule_group\", \".*;{SHAPE_GROUP_PREFIX}.*-([0-9a-f]{{16}})\"\n))"
+            "group by(tenant, alert, rule) (user_custom_threshold)\n  * on(rule) group_left()\nmax by(rule) (label_replace(\n    sum by(rule_group) (increase(prometheus_rule_evaluation_failures_total{{rule_group=~\".*;{SHAPE_GROUP_PREFIX}.*\"}}[10m])) > 0\n  or\n    label_replace(\n        {}\n      or\n        {}\n      or\n        {}\n      or\n        {}\n      or\n        {},\n      \"rule_group\", \"$1\", \"group\", \"(.*)\"\n    ),\n  \"rule\", \"$1\", \"rule_group\", \"(?:.*;)?{SHAPE_GROUP_PREFIX}.*-([0-9a-f]{{16}})\"\n))",
+            vmalert("max_over_time", "vmalert_alerting_rules_error", "0"),
+            vmalert("max_over_time", "vmalert_recording_rules_error", "0"),
+            vmalert("increase", "vmalert_alerting_rules_errors_total", "0"),
+            vmalert("increase", "vmalert_recording_rules_errors_total", "0"),
+            vmalert(
+                "max_over_time",
+                "vmalert_alerting_rules_last_evaluation_samples",
+                &max_alerts.to_string()
+            ),
         ),
         10,
     );
-    let max_alerts = limits.max_alerts_per_rule;
     // The ARMED record says which shapes this file arms: a tenant's recipe whose shape is
     // not here (the file was not regenerated, or not reloaded) is reported, never silently
     // off. A shape group that fails (over its `limit`, or a query error such as
     // --query.max-samples) produces no alert for any tenant of the shape: RULE_FAILING
-    // names each of them.
+    // names each of them, from Prometheus' failure counter (`rule_group` "<file>;<group>")
+    // or vmalert's (`group`): a per-rule gauge up to 1.95, a counter from 1.96.
     let mut out = format!(
         r#"# Generated from the `_custom_alerts:` recipes of {source} by `dynalert rules recipes`.
 # One rule group per recipe shape; thresholds come from user_custom_threshold. Do not edit.
@@ -353,7 +368,7 @@ groups:
           scope: platform
         annotations:
           summary: "Custom alert {{{{ $labels.alert }}}} of tenant {{{{ $labels.tenant }}}} cannot fire: its rule fails"
-          description: "{{{{ $value | humanize }}}} evaluations of the rule group of recipe shape {{{{ $labels.rule }}}} failed in the last 10 minutes (over its limit of {max_alerts} alerts, or a query error; the Prometheus log names it): no tenant of that shape gets this alert."
+          description: "The rule group of recipe shape {{{{ $labels.rule }}}} failed to evaluate in the last 10 minutes (over its limit of {max_alerts} alerts, or a query error; the log of Prometheus or vmalert names it): no tenant of that shape gets this alert."
           runbook_url: "docs/recipes.md#limits"
 "#
     );

@@ -365,7 +365,12 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
                     "tenant_metadata_info",
                     "user_maintenance",
                     "dynalert:custom_alert_rule:armed",
-                    "prometheus_rule_evaluation_failures_total"
+                    "prometheus_rule_evaluation_failures_total",
+                    "vmalert_alerting_rules_error",
+                    "vmalert_recording_rules_error",
+                    "vmalert_alerting_rules_errors_total",
+                    "vmalert_recording_rules_errors_total",
+                    "vmalert_alerting_rules_last_evaluation_samples",
                 ]
                 .contains(&s.name.as_str()),
                 "unexpected selector {s:?} in {expr}"
@@ -373,7 +378,8 @@ fn a_hostile_recipe_cannot_change_other_tenants_alerts() {
             for (label, _, value) in &s.matchers {
                 assert!(
                     ["instance", "method", "rule", "severity", "rule_group"]
-                        .contains(&label.as_str()),
+                        .contains(&label.as_str())
+                        || (s.name.starts_with("vmalert_") && label == "group"),
                     "unexpected matcher {label}={value:?} in {expr}"
                 );
             }
@@ -881,6 +887,13 @@ fn a_shape_over_the_alert_limit_fails_alone() {
     );
 }
 
+/// The `CustomAlertRuleFailing` alert expected for `tenant`'s recipe `alert` of shape `id`.
+fn rule_failing(tenant: &str, alert: &str, id: &str) -> String {
+    format!(
+        "          - exp_labels:\n              tenant: {tenant}\n              alert: {alert}\n              rule: \"{id}\"\n              severity: critical\n              component: custom\n              scope: platform\n            exp_annotations:\n              summary: \"Custom alert {alert} of tenant {tenant} cannot fire: its rule fails\"\n              description: \"The rule group of recipe shape {id} failed to evaluate in the last 10 minutes (over its limit of 20000 alerts, or a query error; the log of Prometheus or vmalert names it): no tenant of that shape gets this alert.\"\n              runbook_url: \"docs/recipes.md#limits\"\n"
+    )
+}
+
 /// `CustomAlertRuleFailing` reads what Prometheus counts for a failing group
 /// (`prometheus_rule_evaluation_failures_total{rule_group="<file>;<group>"}`) and names every
 /// tenant whose recipe the failing shape switches off; a shape group that does not fail, or
@@ -906,16 +919,52 @@ fn a_failing_shape_group_names_its_tenants() {
         );
     }
     let id = rule_id(&config, "flood", "errors_fast");
-    let failing = |tenant: &str| {
-        format!(
-            "          - exp_labels:\n              tenant: {tenant}\n              alert: errors_fast\n              rule: \"{id}\"\n              severity: critical\n              component: custom\n              scope: platform\n            exp_annotations:\n              summary: \"Custom alert errors_fast of tenant {tenant} cannot fire: its rule fails\"\n              description: \"10 evaluations of the rule group of recipe shape {id} failed in the last 10 minutes (over its limit of 20000 alerts, or a query error; the Prometheus log names it): no tenant of that shape gets this alert.\"\n              runbook_url: \"docs/recipes.md#limits\"\n"
-        )
-    };
     t.push_str("    alert_rule_test:\n");
     t.push_str(&case(
         "CustomAlertRuleFailing",
         "20m",
-        &[failing("calm"), failing("flood")],
+        &[
+            rule_failing("calm", "errors_fast", &id),
+            rule_failing("flood", "errors_fast", &id),
+        ],
+    ));
+    test_rules(dir.path(), &t);
+}
+
+/// The same from vmalert's metrics (the VictoriaMetrics engine), which name the group alone:
+/// up to 1.95 a gauge per rule, 1 while its last evaluation failed
+/// (`vmalert_alerting_rules_error`), from 1.96 a counter per rule
+/// (`vmalert_alerting_rules_errors_total`, with a `file` label); and a rule whose last
+/// evaluation returned more alerts than the limit, which vmalert 1.79 does not count as an error.
+#[test]
+fn a_failing_shape_group_in_vmalert_names_its_tenants() {
+    let (dir, config, _, mut t) = limits_case("");
+    let errors_fast = rule_id(&config, "flood", "errors_fast");
+    let disk = rule_id(&config, "wide", "disk_will_fill");
+    let queue = rule_id(&config, "other", "queue_deep");
+    for (series, values) in [
+        (format!("vmalert_alerting_rules_error{{alertname=\"errors_fast\",group=\"dynalert-custom-alert-errors_fast-{errors_fast}\",id=\"1\"}}"), "0x10 1x20"),
+        (format!("vmalert_alerting_rules_error{{alertname=\"queue_deep\",group=\"dynalert-custom-alert-queue_deep-{queue}\",id=\"2\"}}"), "0x30"),
+        ("vmalert_recording_rules_error{recording=\"x\",group=\"dynalert-mariadb\",id=\"3\"}".to_string(), "1x30"),
+        // vmalert 1.79 counts no error for a rule over its group's limit (20000 here), but its
+        // last evaluation's samples show it.
+        (format!("vmalert_alerting_rules_last_evaluation_samples{{alertname=\"queue_deep\",group=\"dynalert-custom-alert-queue_deep-{queue}\",id=\"2\"}}"), "5x10 20001x20"),
+        (format!("vmalert_alerting_rules_last_evaluation_samples{{alertname=\"errors_fast\",group=\"dynalert-custom-alert-errors_fast-{errors_fast}\",id=\"1\"}}"), "20000x30"),
+        (format!("vmalert_alerting_rules_errors_total{{alertname=\"disk_will_fill\",group=\"dynalert-custom-alert-disk_will_fill-{disk}\",file=\"/etc/vmalert/custom-alerts.yaml\",id=\"4\"}}"), "0x10 1+1x20"),
+    ] {
+        let _ = writeln!(t, "      - series: '{series}'\n        values: '{values}'");
+    }
+    t.push_str("    alert_rule_test:\n");
+    t.push_str(&case("CustomAlertRuleFailing", "10m", &[]));
+    t.push_str(&case(
+        "CustomAlertRuleFailing",
+        "20m",
+        &[
+            rule_failing("calm", "errors_fast", &errors_fast),
+            rule_failing("flood", "errors_fast", &errors_fast),
+            rule_failing("other", "queue_deep", &queue),
+            rule_failing("wide", "disk_will_fill", &disk),
+        ],
     ));
     test_rules(dir.path(), &t);
 }
