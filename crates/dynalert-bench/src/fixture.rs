@@ -58,10 +58,16 @@ pub enum Variant {
     /// `Lean` before `tenant:runbook:info`: each active alert's `runbook_url` annotation
     /// evaluates the join of the tenant's metadata with the base URL setting itself.
     JoinedRunbook,
+    /// `Lean` with no `labels:` on the alert rules: `component` and `key` are set by the
+    /// comparison's recording rule and `severity` comes with the comparison, so the alerts
+    /// carry the same labels. Prometheus expands every label value of an alert rule as a
+    /// template for every active alert at every evaluation; a recording rule's labels are not
+    /// templates.
+    RecordedLabels,
 }
 
 /// Each variant and its name on the command line.
-const VARIANTS: [(Variant, &str); 7] = [
+const VARIANTS: [(Variant, &str); 8] = [
     (Variant::PerKey, "per-key"),
     (Variant::Single, "single"),
     (Variant::Inline, "inline"),
@@ -69,6 +75,7 @@ const VARIANTS: [(Variant, &str); 7] = [
     (Variant::PreJoined, "pre-joined"),
     (Variant::Lean, "lean"),
     (Variant::JoinedRunbook, "joined-runbook"),
+    (Variant::RecordedLabels, "recorded-labels"),
 ];
 
 impl Variant {
@@ -394,7 +401,7 @@ impl Fixture {
             "      - record: tenant:metadata:info\n        expr: |\n{}\n{every_tenant}",
             indent_expr(PLATFORM_METADATA, 10)
         );
-        if variant == Variant::Lean {
+        if matches!(variant, Variant::Lean | Variant::RecordedLabels) {
             let _ = write!(
                 s,
                 "      - record: tenant:runbook:info\n        expr: |\n{}\n",
@@ -426,6 +433,7 @@ impl Fixture {
                         | Variant::PreJoined
                         | Variant::Lean
                         | Variant::JoinedRunbook
+                        | Variant::RecordedLabels
                 ) {
                     let _ = write!(
                         s,
@@ -435,14 +443,22 @@ impl Fixture {
                 }
                 if matches!(
                     variant,
-                    Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook
+                    Variant::PreJoined
+                        | Variant::Lean
+                        | Variant::JoinedRunbook
+                        | Variant::RecordedLabels
                 ) {
                     // One branch per tier: observations (per cluster and tenant) against the
                     // tier's threshold (unique per tenant), keeping the observation's labels,
                     // the tier and the observed value.
                     let _ = write!(
                         s,
-                        "      - record: tenant:alert_over_threshold:{COMPONENT}_{m}\n        expr: |\n"
+                        "      - record: tenant:alert_over_threshold:{COMPONENT}_{m}\n{}        expr: |\n",
+                        if variant == Variant::RecordedLabels {
+                            format!("        labels: {{component: {COMPONENT}, key: {m}}}\n")
+                        } else {
+                            String::new()
+                        }
                     );
                     for (i, sev) in SEVERITIES.iter().enumerate() {
                         let _ = writeln!(
@@ -454,7 +470,10 @@ impl Fixture {
                     rules += 1;
                 }
             }
-            if matches!(variant, Variant::Lean | Variant::JoinedRunbook) {
+            if matches!(
+                variant,
+                Variant::Lean | Variant::JoinedRunbook | Variant::RecordedLabels
+            ) {
                 // The metadata of the pack's tenants over any threshold: one read of
                 // `tenant:metadata:info` per pack, unique per tenant like its source.
                 let over: Vec<String> = pack
@@ -490,7 +509,10 @@ impl Fixture {
             Variant::PerKey | Variant::MetaOnce => {
                 format!("tenant:alert_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
             }
-            Variant::PreJoined | Variant::Lean | Variant::JoinedRunbook => {
+            Variant::PreJoined
+            | Variant::Lean
+            | Variant::JoinedRunbook
+            | Variant::RecordedLabels => {
                 return format!("tenant:alert_over_threshold:{COMPONENT}_{m}{{severity=\"{sev}\"}}")
             }
             Variant::Single => {
@@ -508,14 +530,22 @@ impl Fixture {
         let m = Self::metric(k);
         let cmp = Self::dynamic_comparison(variant, k, sev);
         let meta = "printf `tenant:metadata:info{tenant='%s'}` $labels.tenant | query";
-        if matches!(variant, Variant::Lean | Variant::JoinedRunbook) {
-            let runbook = if variant == Variant::Lean {
+        if matches!(
+            variant,
+            Variant::Lean | Variant::JoinedRunbook | Variant::RecordedLabels
+        ) {
+            let labels = if variant == Variant::RecordedLabels {
+                String::new()
+            } else {
+                format!("        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n")
+            };
+            let runbook = if variant != Variant::JoinedRunbook {
                 "printf `tenant:runbook:info{tenant='%s'}` $labels.tenant | query"
             } else {
                 "printf `tenant:metadata:info{tenant='%s'} * on() group_left(url) dynalert:runbook_base_url:info or on() dynalert:runbook_base_url:info` $labels.tenant | query"
             };
             return format!(
-                "      - alert: {ALERT}\n        expr: |\n          (\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:alerting{{pack=\"p{pack}\"}}\n            or on(tenant)\n            {cmp}\n          )\n        labels: {{severity: {sev}, component: {COMPONENT}, key: {m}}}\n        annotations:\n          \
+                "      - alert: {ALERT}\n        expr: |\n          (\n            {cmp}\n              * on(tenant) group_left(tier) tenant:metadata:alerting{{pack=\"p{pack}\"}}\n            or on(tenant)\n            {cmp}\n          )\n{labels}        annotations:\n          \
                  summary: \"{m} of tenant {{{{ $labels.tenant }}}} over its {sev} threshold\"\n          \
                  owner: \"{{{{ with {meta} }}}}{{{{ . | first | label \\\"owner\\\" }}}}{{{{ end }}}}\"\n          \
                  runbook_url: \"{{{{ with {runbook} }}}}{{{{ $s := . | first }}}}{{{{ with $s | label \\\"runbook_url\\\" }}}}{{{{ . }}}}{{{{ else }}}}{{{{ $s | label \\\"url\\\" }}}}/bench/README.md#{m}{{{{ end }}}}{{{{ else }}}}/bench/README.md#{m}{{{{ end }}}}\"\n"
@@ -706,5 +736,35 @@ mod tests {
                 .collect();
             assert!(kinds.windows(2).all(|w| w[0] <= w[1]), "{:?}", g["name"]);
         }
+    }
+
+    /// `recorded-labels`: no alert rule has `labels:`; each comparison sets `component` and
+    /// `key`, and carries `severity` from its threshold, so the alerts' labels are `lean`'s.
+    #[test]
+    fn recorded_labels_move_the_alerts_labels_to_the_comparisons() {
+        let text = Fixture::new(3, 5).dynamic_rules(Variant::RecordedLabels).0;
+        let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+        let rules = docs[0]["groups"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["rules"].as_vec().unwrap());
+        let (mut alerts, mut comparisons) = (0, 0);
+        for r in rules {
+            if r["alert"].as_str().is_some() {
+                alerts += 1;
+                assert!(r["labels"].is_badvalue(), "{r:?}");
+            }
+            let Some(name) = r["record"].as_str() else {
+                continue;
+            };
+            if let Some(m) = name.strip_prefix("tenant:alert_over_threshold:bench_") {
+                comparisons += 1;
+                assert_eq!(r["labels"]["component"].as_str(), Some(COMPONENT));
+                assert_eq!(r["labels"]["key"].as_str(), Some(m));
+                assert!(r["expr"].as_str().unwrap().contains("group_left(severity)"));
+            }
+        }
+        assert_eq!((alerts, comparisons), (15, 5));
     }
 }

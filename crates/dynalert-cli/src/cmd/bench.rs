@@ -73,7 +73,8 @@ pub struct RulesArgs {
     /// Variants of the dynamic set: `lean` (the rule packs), `joined-runbook` (the packs before
     /// `tenant:runbook:info`), `pre-joined` (before the metadata was read once per pack),
     /// `per-key` (before the comparison was recorded once per key), `single`, `inline`,
-    /// `meta-once`.
+    /// `meta-once`, `recorded-labels` (the packs with the alerts' labels set by the recording
+    /// rules).
     #[arg(long, value_delimiter = ',', default_value = "lean", value_parser = parse_variant)]
     pub variants: Vec<Variant>,
     /// Measure only the dynamic variants (to compare them faster; no scaling comparison).
@@ -127,7 +128,7 @@ pub struct ExporterArgs {
 
 fn parse_variant(s: &str) -> Result<Variant, String> {
     Variant::parse(s).ok_or_else(|| {
-        format!("unknown variant `{s}` (lean, joined-runbook, pre-joined, per-key, single, inline, meta-once)")
+        format!("unknown variant `{s}` (lean, joined-runbook, pre-joined, per-key, single, inline, meta-once, recorded-labels)")
     })
 }
 
