@@ -224,9 +224,8 @@ fn a_messy_rule_file_is_converted_where_it_can_be_and_the_rest_reported() {
     );
     let shop_a = &loaded.config.tenants["shop-a"].custom_alerts;
     assert_eq!(shop_a.len(), 2);
-    let q = shop_a
-        .iter()
-        .find(|a| a.shape.name == "queue_depth_high")
+    let q = loaded.config.tenants["shop-a"]
+        .custom_alert("queue_depth_high")
         .unwrap();
     assert_eq!(q.shape.selectors_re["queue"], "orders|refunds");
     assert!(!loaded.config.tenants.contains_key("db-d"));

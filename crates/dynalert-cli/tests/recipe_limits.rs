@@ -121,9 +121,7 @@ fn setup(dir: &Path) -> (std::sync::Arc<dynalert_model::Config>, std::path::Path
 /// The shape id of `tenant`'s recipe `alert`.
 fn shape_id(config: &dynalert_model::Config, tenant: &str, alert: &str) -> String {
     config.tenants[tenant]
-        .custom_alerts
-        .iter()
-        .find(|a| a.shape.name == alert)
+        .custom_alert(alert)
         .unwrap()
         .shape
         .id()

@@ -268,6 +268,11 @@ pub struct Metadata {
 }
 
 impl Tenant {
+    /// The tenant's custom alert recipe named `name` (its alertname).
+    pub fn custom_alert(&self, name: &str) -> Option<&crate::custom::CustomAlert> {
+        self.custom_alerts.iter().find(|a| a.shape.name == name)
+    }
+
     /// Kubernetes namespaces owned by the tenant (platform-assigned; see
     /// [`Platform::namespaces_of`]).
     pub fn namespaces(&self) -> Vec<&str> {

@@ -124,9 +124,7 @@ fn generate(config: &Config, dir: &Path) -> PathBuf {
 
 fn rule_id(config: &Config, tenant: &str, alert: &str) -> String {
     config.tenants[tenant]
-        .custom_alerts
-        .iter()
-        .find(|a| a.shape.name == alert)
+        .custom_alert(alert)
         .unwrap()
         .shape
         .id()
