@@ -474,20 +474,25 @@ pub fn series_of(e: &TenantEffective) -> TenantSeries {
                 None if !k.labels.is_empty() && tier.state == ValueState::Disabled => f64::INFINITY,
                 None => continue,
             };
-            let mut l = labels(&[
+            // One allocation per series: both parts have an exact length.
+            let fixed = [
                 ("tenant", tenant),
-                ("component", &k.component),
-                ("metric", &k.metric),
+                ("component", &*k.component),
+                ("metric", &*k.metric),
                 ("severity", tier.severity.as_str()),
-            ]);
-            l.extend(
-                k.labels
-                    .iter()
-                    .map(|(n, v)| (LabelStr::from(&**n), LabelStr::from(&**v))),
-            );
+            ];
+            let labels = fixed
+                .iter()
+                .map(|(n, v)| (LabelStr::const_new(n), LabelStr::from(*v)))
+                .chain(
+                    k.labels
+                        .iter()
+                        .map(|(n, v)| (LabelStr::from(&**n), LabelStr::from(&**v))),
+                )
+                .collect();
             out.push(Series {
                 family: Family::UserThreshold,
-                labels: l,
+                labels,
                 value,
             });
         }
