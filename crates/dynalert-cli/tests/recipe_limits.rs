@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use dynalert_probe::port::{Announce, EXPORTER_TOOLKIT};
+use dynalert_probe::port::EXPORTER_TOOLKIT;
 use dynalert_probe::process::Guard;
 
 fn get(url: &str) -> Option<serde_json::Value> {
@@ -292,25 +292,9 @@ fn assert_only_unhealthy(url: &str, group: &str, error: &str) {
     assert!(bad[0].1.contains(error), "{bad:?}");
 }
 
-/// Starts `bin` on `127.0.0.1:0` with `args` (its log under `dir`); VictoriaMetrics 1.79 and
-/// vmalert log no port, so it is read from the socket. Waits for `/health`; the guard and URL.
+/// A VictoriaMetrics part (the probe's start), panicking with its error.
 fn start_vm_part(bin: &str, args: &[String], dir: &Path) -> (Guard, String) {
-    let path = dynalert_probe::process::which(bin).unwrap_or_else(|| {
-        panic!("`{bin}` is required (Debian package victoria-metrics; `make deps`)")
-    });
-    let mut cmd = Command::new(path);
-    cmd.arg("-httpListenAddr=127.0.0.1:0").args(args);
-    let guard = Guard::spawn(bin, cmd, &dir.join(format!("{bin}.log"))).unwrap();
-    let port = guard
-        .port(Announce::Socket, Duration::from_secs(60))
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    wait_until(
-        &format!("{bin} to answer /health"),
-        Duration::from_secs(60),
-        || dynalert_probe::http::is_ready(&format!("{url}/health")).then_some(()),
-    );
-    (guard, url)
+    dynalert_probe::process::start_victoriametrics_part(bin, args, dir).unwrap()
 }
 
 /// The same case on the VictoriaMetrics engine: vmalert 1.79 evaluates the same generated file
@@ -348,9 +332,7 @@ fn over_limit_recipes_are_off_alone_and_named_in_vmalert() {
         let (sample, t) = line.rsplit_once(' ').unwrap();
         let _ = writeln!(import, "{sample} {}000", t);
     }
-    ureq::post(&format!("{vm}/api/v1/import/prometheus"))
-        .send_string(&import)
-        .unwrap();
+    dynalert_probe::http::post_text(&format!("{vm}/api/v1/import/prometheus"), &import).unwrap();
     wait_until(
         "the history to be searchable",
         Duration::from_secs(60),

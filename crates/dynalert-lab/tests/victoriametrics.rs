@@ -2,13 +2,11 @@
 //! VictoriaMetrics engine sets (`docs/scaling.md`), against the real Debian binary: two
 //! servers, one with the defaults and one with `victoriametrics_flags`, fed the same samples.
 
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dynalert_lab::up::victoriametrics_flags;
-use dynalert_probe::http::{get_text, is_ready};
-use dynalert_probe::port::Announce;
-use dynalert_probe::process::{which, Guard};
+use dynalert_probe::http::{get_text, post_text};
+use dynalert_probe::process::{start_victoriametrics_part, Guard};
 use dynalert_probe::prom::Prometheus;
 use dynalert_probe::wait_for;
 
@@ -18,29 +16,16 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
-/// VictoriaMetrics on `127.0.0.1:0`; it does not log the port it bound, so the probe reads
-/// it from the socket it listens on.
+/// VictoriaMetrics on `127.0.0.1:0` (the probe reads the port from its socket).
 fn start(name: &str, extra: &[String]) -> Server {
-    let bin = which("victoria-metrics").unwrap_or_else(|| {
-        panic!("`victoria-metrics` is required (Debian package: victoria-metrics; `make deps`)")
-    });
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut cmd = Command::new(bin);
-    cmd.arg("-httpListenAddr=127.0.0.1:0")
-        .arg(format!("-storageDataPath={}", data.display()))
-        .args(extra);
-    let guard = Guard::spawn(name, cmd, &dir.path().join("vm.log")).unwrap();
-    let port = guard
-        .port(Announce::Socket, Duration::from_secs(30))
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    wait_for(
-        "VictoriaMetrics to answer /health",
-        Duration::from_secs(30),
-        || Ok(is_ready(&format!("{url}/health")).then_some(())),
-    )
-    .unwrap();
+    let mut args = vec![format!(
+        "-storageDataPath={}",
+        dir.path().join("data").display()
+    )];
+    args.extend_from_slice(extra);
+    let (guard, url) = start_victoriametrics_part("victoria-metrics", &args, dir.path())
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
     Server {
         api: Prometheus::new(&url),
         _guard: guard,
@@ -52,9 +37,7 @@ fn start(name: &str, extra: &[String]) -> Server {
 /// name) can be exported.
 fn import(s: &Server, body: &str, check: &str) {
     let base = s.api.base();
-    ureq::post(&format!("{base}/api/v1/import/prometheus"))
-        .send_string(body)
-        .unwrap();
+    post_text(&format!("{base}/api/v1/import/prometheus"), body).unwrap();
     wait_for(
         "the samples to be searchable",
         Duration::from_secs(30),
@@ -143,9 +126,11 @@ fn seconds_until(s: &Server, expr: &str, value: f64, t0: std::time::Instant) -> 
 fn a_selector_that_matched_nothing_sees_a_new_series_only_at_the_next_update() {
     let lab = start("new-series", &victoriametrics_flags(5));
     let put = |body: String| {
-        ureq::post(&format!("{}/api/v1/import/prometheus", lab.api.base()))
-            .send_string(&body)
-            .unwrap();
+        post_text(
+            &format!("{}/api/v1/import/prometheus", lab.api.base()),
+            &body,
+        )
+        .unwrap();
     };
     let ms = || (now_s() * 1000.0) as i64;
     let empty = |expr: &str| assert!(query_at(&lab, expr, now_s()).is_empty(), "{expr}");

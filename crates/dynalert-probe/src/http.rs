@@ -1,5 +1,5 @@
 //! Blocking HTTP over `ureq`: one client with a timeout, and the few request shapes the tools
-//! send (GET as text, JSON or status; POST with an empty body; a JSON body).
+//! send (GET as text, JSON or status; POST with an empty body or a text body; a JSON body).
 
 use std::io::Read as _;
 use std::time::Duration;
@@ -66,6 +66,16 @@ impl Client {
         }
     }
 
+    /// POST with a text body (e.g. samples to VictoriaMetrics' import API); a 4xx/5xx status
+    /// is an error.
+    pub fn post_text(&self, url: &str, body: &str) -> anyhow::Result<()> {
+        self.agent
+            .post(url)
+            .send_string(body)
+            .with_context(|| format!("POST `{url}`"))?;
+        Ok(())
+    }
+
     /// `method` with a JSON body; a 4xx/5xx status is an error.
     pub fn send_json(&self, method: &str, url: &str, body: &impl Serialize) -> anyhow::Result<()> {
         self.agent
@@ -94,6 +104,11 @@ pub fn get_status(url: &str) -> anyhow::Result<u16> {
 /// [`Client::post_empty`] with the default timeout.
 pub fn post_empty(url: &str) -> anyhow::Result<(u16, String)> {
     Client::default().post_empty(url)
+}
+
+/// [`Client::post_text`] with the default timeout.
+pub fn post_text(url: &str, body: &str) -> anyhow::Result<()> {
+    Client::default().post_text(url, body)
 }
 
 /// [`Client::send_json`] with the default timeout.

@@ -131,6 +131,36 @@ pub fn start_prometheus(dir: &Path, config: &Path) -> anyhow::Result<(Guard, u16
     Ok((prom, port))
 }
 
+/// Starts a VictoriaMetrics binary (`victoria-metrics`, `vmagent`, `vmalert`) on
+/// `127.0.0.1:0` with `args`, its log `<bin>.log` in `dir`. They log no port (1.79), so it is
+/// read from the socket; waits for `/health`. Returns the guard and the base URL.
+pub fn start_victoriametrics_part(
+    bin: &str,
+    args: &[String],
+    dir: &Path,
+) -> anyhow::Result<(Guard, String)> {
+    let Some(path) = which(bin) else {
+        bail!("`{bin}` is required (Debian package victoria-metrics; `make deps`)");
+    };
+    let mut cmd = Command::new(path);
+    cmd.arg("-httpListenAddr=127.0.0.1:0").args(args);
+    let guard = Guard::spawn(bin, cmd, &dir.join(format!("{bin}.log")))?;
+    let url = format!(
+        "http://127.0.0.1:{}",
+        guard.port(Announce::Socket, Duration::from_secs(60))?
+    );
+    let health = format!("{url}/health");
+    crate::wait_for(
+        &format!("{bin} to answer /health"),
+        Duration::from_secs(60),
+        || {
+            guard.check_alive()?;
+            Ok(crate::http::is_ready(&health).then_some(()))
+        },
+    )?;
+    Ok((guard, url))
+}
+
 /// Writes the OpenMetrics text `om` next to `tsdb` and backfills it into the TSDB directory
 /// `tsdb` with `promtool tsdb create-blocks-from openmetrics`.
 pub fn backfill(om: &str, tsdb: &Path) -> anyhow::Result<()> {
