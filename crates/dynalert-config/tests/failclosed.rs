@@ -256,6 +256,20 @@ fn oversized_file_is_rejected_with_the_limit_named() {
     assert_kept(&report, "db-a.yaml", "--config.max-file-size");
 }
 
+/// YAML that only the full parser rejects (a flow scalar `b -`, which the fast reader once
+/// accepted): a located error, db-a keeps its last good value, db-b is untouched.
+#[test]
+fn yaml_the_full_parser_rejects_is_a_located_error() {
+    let (dir, mut loader) = setup();
+    write(
+        dir.path(),
+        "db-a.yaml",
+        "tenants:\n  db-a:\n    mysql_connections: [ a , b -]\n",
+    );
+    let report = loader.reload(Utc::now()).unwrap();
+    assert_kept(&report, "db-a.yaml", "db-a.yaml:3:32: error: invalid YAML");
+}
+
 #[test]
 fn nul_bytes_and_invalid_utf8_are_located_errors() {
     let (dir, mut loader) = setup();
