@@ -60,10 +60,7 @@ impl From<dynalert_probe::exposition::ParseError> for BenchError {
 
 /// Parses a positive Prometheus duration such as `15s`, `500ms`, `2m` ([`dynalert_model::duration`]).
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    match dynalert_model::duration::parse(s.trim()) {
-        Ok(d) if d.is_zero() => Err(format!("duration `{s}` must be positive")),
-        r => r.map_err(|e| e.to_string()),
-    }
+    dynalert_model::duration::parse_positive(s.trim())
 }
 
 pub use dynalert_model::duration::format as prom_duration;

@@ -127,6 +127,15 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
     Ok(Duration::from_millis(total))
 }
 
+/// [`parse`] for a flag that takes a positive duration (an interval, a delay): `0s` is an
+/// error; the message is the one a command line prints.
+pub fn parse_positive(text: &str) -> Result<Duration, String> {
+    match parse(text) {
+        Ok(d) if d.is_zero() => Err(format!("duration `{text}` must be positive")),
+        r => r.map_err(|e| e.to_string()),
+    }
+}
+
 /// Writes `d` as Prometheus does (`1h30m`, `500ms`, `0s`): whole milliseconds, largest units
 /// first, years and weeks only when they divide the whole (`90d`, not `12w6d`).
 pub fn format(d: Duration) -> String {

@@ -166,10 +166,7 @@ fn help_heading(arg: clap::Arg) -> clap::Arg {
 /// Parses a positive Prometheus duration (`500ms`, `30s`, `5m`, `1h30m`), as Prometheus' own
 /// duration flags do ([`dynalert_model::duration`]).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    match dynalert_model::duration::parse(s) {
-        Ok(d) if d.is_zero() => Err(format!("duration `{s}` must be positive")),
-        r => r.map_err(|e| e.to_string()),
-    }
+    dynalert_model::duration::parse_positive(s)
 }
 
 /// Resolves `--web.listen-address` (`:port` means every IPv4 interface).
