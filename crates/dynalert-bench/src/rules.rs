@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fixture::{Firing, Fixture, Variant};
 use crate::metrics::{self, SelfMetrics};
+use dynalert_probe::http::Client;
 use dynalert_probe::port::EXPORTER_TOOLKIT;
 
 use crate::process::{wait_for, Guard, MemoryGuard};
@@ -73,7 +74,13 @@ pub struct Options {
     /// servers are stopped and the set is reported as not fitting
     /// ([`crate::process::MEMORY_FLOOR`] by default).
     pub memory_floor: u64,
+    /// Save Prometheus' CPU profile over the measured cycles of every set
+    /// (`prometheus-cpu.pprof` in the set's directory; `go tool pprof -top FILE` reads it).
+    pub profile: bool,
 }
+
+/// The file [`Options::profile`] writes in a set's directory.
+pub const PROFILE_FILE: &str = "prometheus-cpu.pprof";
 
 /// Measurements of one rule set at one tenant count.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -545,7 +552,16 @@ fn run_set(
     let mut steady = crate::finished(warm)?;
     let measure_limit = opts.interval * opts.measure_cycles + opts.saturation_limit / 2;
 
-    // 4. Measurement.
+    // 4. Measurement, with Prometheus' own CPU profile over the same cycles when asked for.
+    let profile = opts.profile.then(|| {
+        let seconds = (secs * f64::from(opts.measure_cycles)).ceil().max(1.0);
+        let url = format!("{base}/debug/pprof/profile?seconds={seconds}");
+        let file = set_dir.join(PROFILE_FILE);
+        let client = Client::new(Duration::from_secs_f64(seconds) + metrics::READ_DEADLINE);
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            Ok(fs_err::write(file, client.get_bytes(&url)?)?)
+        })
+    });
     let a_at = unix_now();
     let a = SelfMetrics::parse(&metrics::read_text(&metrics_url, &mut alive)?)?;
     let until = a_at + f64::from(opts.measure_cycles) * secs;
@@ -582,6 +598,10 @@ fn run_set(
     } else {
         BTreeMap::new()
     };
+    if let Some(profile) = profile {
+        let saved = profile.join().expect("the profile thread does not panic");
+        saved.map_err(|e| BenchError::Http(format!("Prometheus' CPU profile: {e:#}")))?;
+    }
     let rss_bytes = b.rss.max(prom.rss_bytes().unwrap_or(0) as f64);
     drop(prom);
 

@@ -2,6 +2,7 @@
 //! set and every dynamic variant load, evaluate, and fire exactly the alerts the fixture defines.
 //! Needs Debian's `prometheus` package (installed by `make deps`).
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,7 +31,21 @@ fn tiny(out: &Path, variants: Vec<Variant>, engines: Vec<Engine>, bins: [PathBuf
         saturation_limit: Duration::from_secs(120),
         progress: false,
         memory_floor: dynalert_bench::process::MEMORY_FLOOR,
+        profile: false,
     }
+}
+
+/// Every CPU profile file under `dir`.
+fn profiles_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        if e.file_type().unwrap().is_dir() {
+            found.extend(profiles_under(&e.path()));
+        } else if e.file_name() == dynalert_bench::rules::PROFILE_FILE {
+            found.push(e.path());
+        }
+    }
+    found
 }
 
 /// Runs `opts`: the fixture fires something, and every set reaches steady state and fires
@@ -76,9 +91,26 @@ fn tiny_run_fires_identical_alerts_with_every_rule_set() {
         "victoria-metrics".into(),
         "vmalert".into(),
     ];
-    let report = run_and_check(&tiny(out.path(), variants, vec![Engine::Prometheus], bins));
+    let mut opts = tiny(out.path(), variants, vec![Engine::Prometheus], bins);
+    opts.profile = true;
+    let report = run_and_check(&opts);
     assert_eq!(report.sizes[0].sets.len(), 7);
     assert!(report.all_answers_match());
+    // Each set's CPU profile: a gzip-compressed pprof protobuf from the running Prometheus,
+    // whose string table names its sample types (a one-second profile of a tiny fixture may
+    // hold no sample of the rule evaluation itself).
+    let profiles = profiles_under(out.path());
+    assert_eq!(profiles.len(), 7, "{profiles:?}");
+    for p in profiles {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&p).unwrap())
+            .read_to_end(&mut text)
+            .unwrap_or_else(|e| panic!("{}: not gzip: {e}", p.display()));
+        let text = String::from_utf8_lossy(&text);
+        for word in ["samples", "cpu", "nanoseconds"] {
+            assert!(text.contains(word), "{}: no `{word}`", p.display());
+        }
+    }
     dynalert_bench::report::write_rules(&report, out.path()).unwrap();
     let svg = std::fs::read_to_string(out.path().join("rules.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("per-tenant"));

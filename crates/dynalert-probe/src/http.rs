@@ -42,6 +42,15 @@ impl Client {
         Ok(body)
     }
 
+    /// GET `url` as bytes, of any size; a 4xx/5xx status is an error.
+    pub fn get_bytes(&self, url: &str) -> anyhow::Result<Vec<u8>> {
+        let what = || format!("GET `{url}`");
+        let mut body = Vec::new();
+        let mut reader = self.agent.get(url).call().with_context(what)?.into_reader();
+        reader.read_to_end(&mut body).with_context(what)?;
+        Ok(body)
+    }
+
     /// GET `url` as JSON; a 4xx/5xx status is an error.
     pub fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> anyhow::Result<T> {
         serde_json::from_str(&self.get_text(url)?)

@@ -554,7 +554,7 @@ _dynalert() {
             return 0
             ;;
         dynalert__subcmd__bench__subcmd__rules)
-            opts="-h --tenants --keys --interval --out --quick --variants --skip-per-tenant --cycles --prometheus --promtool --engine --victoria-metrics --vmalert --saturation-limit --from-json --help"
+            opts="-h --tenants --keys --interval --out --quick --variants --skip-per-tenant --profile --cycles --prometheus --promtool --engine --victoria-metrics --vmalert --saturation-limit --from-json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -169,6 +169,7 @@ complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l from-json -d 'Do not measure: re-render rules.txt and rules.svg in `--out` from this rules.json' -r -F
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l quick -d 'Fewer and shorter cycles (harness check, not a measurement)'
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l skip-per-tenant -d 'Measure only the dynamic variants (to compare them faster; no scaling comparison)'
+complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -l profile -d 'Save Prometheus\' CPU profile over the measured cycles of every set evaluated by Prometheus: `prometheus-cpu.pprof` in the set\'s directory under `--out` (read it with `go tool pprof -top FILE`)'
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from rules" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from exporter" -l tenants -d 'Tenant counts, comma-separated' -r
 complete -c dynalert -n "__fish_dynalert_using_subcommand bench; and __fish_seen_subcommand_from exporter" -l keys -d 'Threshold keys per tenant' -r

@@ -80,6 +80,11 @@ pub struct RulesArgs {
     /// Measure only the dynamic variants (to compare them faster; no scaling comparison).
     #[arg(long)]
     pub skip_per_tenant: bool,
+    /// Save Prometheus' CPU profile over the measured cycles of every set evaluated by
+    /// Prometheus: `prometheus-cpu.pprof` in the set's directory under `--out` (read it with
+    /// `go tool pprof -top FILE`).
+    #[arg(long)]
+    pub profile: bool,
     /// Measured evaluation cycles (default 4, 2 with `--quick`).
     #[arg(long)]
     pub cycles: Option<u32>,
@@ -207,6 +212,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<u8> {
         engines: a.engine,
         progress: true,
         memory_floor: dynalert_bench::process::MEMORY_FLOOR,
+        profile: a.profile,
     };
     let report = dynalert_bench::rules::run(&opts, command_line()).context("bench rules")?;
     dynalert_bench::report::write_rules(&report, &a.out)?;
