@@ -33,13 +33,10 @@ impl Client {
         &self.agent
     }
 
-    /// GET `url` as text, of any size; a 4xx/5xx status is an error.
+    /// GET `url` as text, of any size; a 4xx/5xx status or a body that is not UTF-8 is an error.
     pub fn get_text(&self, url: &str) -> anyhow::Result<String> {
-        let what = || format!("GET `{url}`");
-        let mut body = String::new();
-        let mut reader = self.agent.get(url).call().with_context(what)?.into_reader();
-        reader.read_to_string(&mut body).with_context(what)?;
-        Ok(body)
+        String::from_utf8(self.get_bytes(url)?)
+            .with_context(|| format!("GET `{url}`: the body is not UTF-8"))
     }
 
     /// GET `url` as bytes, of any size; a 4xx/5xx status is an error.
